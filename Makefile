@@ -1,0 +1,55 @@
+# governance -- PGXS build, plus the project's own targets:
+#   make test   install what is missing, build with -Werror, start a throwaway
+#               preloaded cluster and run every suite (see test/run.sh)
+#   make demo   same set-up, then a guided tour (see test/demo.sh)
+#   make fuzz   libFuzzer harnesses (see contrib/fuzz)
+#   make bench  pgbench side-by-side benchmarks (see test/bench)
+
+EXTENSION = governance
+MODULE_big = governance
+OBJS = \
+	src/governance.o \
+	src/crypto.o \
+	src/keys.o \
+	src/encode.o \
+	src/trust.o \
+	src/worker.o
+
+DATA = $(wildcard sql/governance--*.sql)
+DOCS = README.md
+
+PG_CPPFLAGS = -I$(srcdir)/src
+SHLIB_LINK = -lsodium -lcrypto
+
+# Debian installs one pg_config per major version; prefer 15, the target.
+ifeq ($(origin PG_CONFIG), undefined)
+PG_CONFIG := $(firstword $(wildcard /usr/lib/postgresql/15/bin/pg_config) pg_config)
+endif
+
+# Regression tests for "make installcheck" against a server the user runs
+# (it must have shared_preload_libraries = 'governance').
+REGRESS = crypto keys
+REGRESS_OPTS = --inputdir=. --load-extension=governance
+
+PGXS := $(shell $(PG_CONFIG) --pgxs 2>/dev/null)
+ifeq ($(PGXS),)
+# No server development files yet: only the bootstrap targets below work.
+all install installcheck:
+	@echo "PostgreSQL server development files not found; run 'make test' (as root it installs them)" >&2; exit 1
+else
+include $(PGXS)
+endif
+
+.PHONY: test demo fuzz bench deps
+
+deps:
+	@sh test/deps.sh
+
+test:
+	@sh test/run.sh
+
+demo:
+	@sh test/demo.sh
+
+print-regress:
+	@echo $(REGRESS)

@@ -1,0 +1,53 @@
+/*-------------------------------------------------------------------------
+ *
+ * encode.h
+ *	  The one canonical encoder behind every hash and signature (D2).
+ *
+ *	  A message is a sequence of fields.  Each field is a 4-byte big-endian
+ *	  length followed by that many bytes; a NULL field is the length
+ *	  0xFFFFFFFF and no bytes, so NULL and empty never collide.  The first
+ *	  field is always the domain tag, an ASCII constant from the list below,
+ *	  so that bytes hashed or signed for one purpose can never be taken for
+ *	  another.  docs/FORMAT.md documents every message byte by byte.
+ *
+ *	  Only tags defined here may start a message: the signing code accepts
+ *	  a GovEnc, never raw bytes, which is how the server key is kept from
+ *	  signing anything a caller chooses.
+ *
+ *-------------------------------------------------------------------------
+ */
+#ifndef GOV_ENCODE_H
+#define GOV_ENCODE_H
+
+#include "postgres.h"
+#include "lib/stringinfo.h"
+#include "utils/timestamp.h"
+#include "utils/uuid.h"
+
+/* Domain tags.  Never change one: old evidence must keep verifying. */
+#define GOV_TAG_KEY_ID			"governance.v1.key-id"
+#define GOV_TAG_KEY				"governance.v1.key"
+#define GOV_TAG_KEY_ENDORSE		"governance.v1.key-endorsement"
+
+#define GOV_FIELD_NULL			0xFFFFFFFFu
+
+typedef struct GovEnc
+{
+	StringInfoData buf;
+	const char *tag;
+} GovEnc;
+
+extern void gov_enc_init(GovEnc *e, const char *tag);
+extern void gov_enc_bytes(GovEnc *e, const void *data, size_t len);
+extern void gov_enc_text(GovEnc *e, const char *s);
+extern void gov_enc_null(GovEnc *e);
+extern void gov_enc_int64(GovEnc *e, int64 v);
+extern void gov_enc_timestamp(GovEnc *e, TimestampTz ts);
+extern void gov_enc_uuid(GovEnc *e, const pg_uuid_t *u);
+
+extern int64 gov_timestamp_to_unix_micros(TimestampTz ts);
+
+extern char *gov_hex(const uint8 *data, size_t len);
+extern bool gov_unhex(const char *hex, size_t hexlen, uint8 *out, size_t outlen);
+
+#endif							/* GOV_ENCODE_H */

@@ -1,0 +1,137 @@
+/*-------------------------------------------------------------------------
+ *
+ * governance.c
+ *	  Module entry point: _PG_init, the preload guard, GUCs that belong to
+ *	  no single subsystem, and the shared-memory fan-out.
+ *
+ *	  governance only works when loaded by shared_preload_libraries (D1):
+ *	  it needs shared memory for keys, leases and worker liveness, and
+ *	  background workers that can only be registered at postmaster start.
+ *	  Loaded any other way (CREATE EXTENSION on a server that does not
+ *	  preload it), every SQL function refuses with a hint instead of
+ *	  half-working.
+ *
+ *-------------------------------------------------------------------------
+ */
+#include "postgres.h"
+
+#include "catalog/namespace.h"
+#include "commands/extension.h"
+#include "miscadmin.h"
+#include "storage/ipc.h"
+#include "storage/lwlock.h"
+#include "storage/shmem.h"
+#include "utils/guc.h"
+
+#include "crypto.h"
+#include "governance.h"
+#include "keys.h"
+#include "worker.h"
+
+PG_MODULE_MAGIC;
+
+#if PG_VERSION_NUM < 160000
+void		_PG_init(void);
+#endif
+
+bool		gov_preloaded = false;
+char	   *gov_database = NULL;
+
+static shmem_request_hook_type prev_shmem_request_hook = NULL;
+static shmem_startup_hook_type prev_shmem_startup_hook = NULL;
+
+/* Subsystems with shared state, in initialisation order. */
+static const GovShmemSubsystem gov_subsystems[] = {
+	{"keys", gov_keys_shmem_size, NULL, gov_keys_shmem_startup},
+	{"workers", gov_worker_shmem_size, NULL, gov_worker_shmem_startup},
+};
+
+#define GOV_NUM_SUBSYSTEMS lengthof(gov_subsystems)
+
+void
+gov_require_preload(void)
+{
+	if (!gov_preloaded)
+		ereport(ERROR,
+				(errcode(ERRCODE_OBJECT_NOT_IN_PREREQUISITE_STATE),
+				 errmsg("governance must be loaded via shared_preload_libraries"),
+				 errhint("Add 'governance' to shared_preload_libraries in postgresql.conf and restart the server.")));
+}
+
+static void
+gov_shmem_request(void)
+{
+	Size		total = 0;
+	int			i;
+
+	if (prev_shmem_request_hook)
+		prev_shmem_request_hook();
+
+	for (i = 0; i < GOV_NUM_SUBSYSTEMS; i++)
+	{
+		total = add_size(total, gov_subsystems[i].memsize());
+		if (gov_subsystems[i].request_locks)
+			gov_subsystems[i].request_locks();
+	}
+	RequestAddinShmemSpace(total);
+}
+
+static void
+gov_shmem_startup(void)
+{
+	int			i;
+
+	if (prev_shmem_startup_hook)
+		prev_shmem_startup_hook();
+
+	LWLockAcquire(AddinShmemInitLock, LW_EXCLUSIVE);
+	for (i = 0; i < GOV_NUM_SUBSYSTEMS; i++)
+		gov_subsystems[i].startup();
+	LWLockRelease(AddinShmemInitLock);
+}
+
+void
+_PG_init(void)
+{
+	/*
+	 * Without preloading there is nothing to set up: the SQL functions
+	 * check gov_preloaded and refuse.
+	 */
+	if (!process_shared_preload_libraries_in_progress)
+		return;
+
+	gov_crypto_init();
+
+	DefineCustomStringVariable("governance.database",
+							   "Database the governance background workers connect to.",
+							   "The extension must be created in this database.",
+							   &gov_database,
+							   "postgres",
+							   PGC_POSTMASTER,
+							   0,
+							   NULL, NULL, NULL);
+	gov_keys_define_gucs();
+	gov_worker_define_gucs();
+	MarkGUCPrefixReserved("governance");
+
+	prev_shmem_request_hook = shmem_request_hook;
+	shmem_request_hook = gov_shmem_request;
+	prev_shmem_startup_hook = shmem_startup_hook;
+	shmem_startup_hook = gov_shmem_startup;
+
+	gov_workers_register();
+
+	gov_preloaded = true;
+}
+
+Oid
+gov_extension_oid(void)
+{
+	return get_extension_oid(GOV_EXTENSION_NAME, true);
+}
+
+Oid
+gov_schema_oid(void)
+{
+	return get_namespace_oid(GOV_SCHEMA_NAME, true);
+}

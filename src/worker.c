@@ -1,0 +1,341 @@
+/*-------------------------------------------------------------------------
+ *
+ * worker.c
+ *	  The enforcer, sealer and verifier background workers.
+ *
+ *	  All three run the same loop (pg_cron's pattern): connect to
+ *	  governance.database, then WaitLatch with WL_EXIT_ON_PM_DEATH, reset
+ *	  the latch, honour interrupts and configuration reloads, beat, run the
+ *	  duty, reset one memory context per iteration.  An error ends the
+ *	  process and the postmaster starts it again after
+ *	  GOV_WORKER_RESTART_SECS ("let it crash"): state lives in tables and
+ *	  shared memory, never only in a worker.
+ *
+ *	  Liveness: each worker owns a slot in shared memory with its pid, when
+ *	  it started, how often, and when it last went round its loop; the
+ *	  view governance.workers shows them, and the fail-closed checks read
+ *	  the enforcer's heartbeat.
+ *
+ *	  Hot standby: the workers start once the standby is consistent.  A
+ *	  duty that writes (sealing, expiring leases) is skipped while recovery
+ *	  is in progress and starts by itself after promotion; read-only duties
+ *	  (verification) run on the standby too.
+ *
+ *-------------------------------------------------------------------------
+ */
+#include "postgres.h"
+
+#include "access/xact.h"
+#include "access/xlog.h"
+#include "commands/extension.h"
+#include "fmgr.h"
+#include "funcapi.h"
+#include "miscadmin.h"
+#include "pgstat.h"
+#include "postmaster/bgworker.h"
+#include "postmaster/interrupt.h"
+#include "storage/ipc.h"
+#include "storage/latch.h"
+#include "storage/proc.h"
+#include "storage/shmem.h"
+#include "storage/spin.h"
+#include "tcop/tcopprot.h"
+#include "utils/builtins.h"
+#include "utils/guc.h"
+#include "utils/memutils.h"
+#include "utils/snapmgr.h"
+#include "utils/timestamp.h"
+
+#include "governance.h"
+#include "keys.h"
+#include "worker.h"
+
+#define GOV_WORKER_RESTART_SECS 1
+#define GOV_WORKER_STATE_LEN	64
+#define GOV_WORKER_EXTENSION_POLL_MS 1000
+
+typedef struct GovWorkerDef
+{
+	const char *name;
+	int		   *naptime_ms;		/* GUC the loop waits on */
+	void		(*duty) (void);	/* NULL: nothing to do yet */
+	bool		on_standby;		/* run the duty during recovery? */
+} GovWorkerDef;
+
+static int	enforcer_naptime_ms = 100;
+static int	sealer_naptime_ms = 1000;
+static int	verifier_naptime_ms = 10000;
+
+static const GovWorkerDef worker_defs[GOV_NUM_WORKERS] = {
+	[GOV_WORKER_ENFORCER] = {"enforcer", &enforcer_naptime_ms, NULL, false},
+	[GOV_WORKER_SEALER] = {"sealer", &sealer_naptime_ms, gov_keys_sync_duty, false},
+	[GOV_WORKER_VERIFIER] = {"verifier", &verifier_naptime_ms, NULL, true},
+};
+
+typedef struct GovWorkerSlot
+{
+	slock_t		mutex;
+	pid_t		pid;
+	Latch	   *latch;
+	TimestampTz started_at;
+	TimestampTz last_beat;
+	uint64		loops;
+	uint32		starts;
+	char		state[GOV_WORKER_STATE_LEN];
+} GovWorkerSlot;
+
+static GovWorkerSlot *worker_slots = NULL;
+
+void
+gov_worker_define_gucs(void)
+{
+	DefineCustomIntVariable("governance.enforcer_naptime",
+							"How long the enforcer sleeps between rounds.",
+							NULL,
+							&enforcer_naptime_ms,
+							100, 10, 10000,
+							PGC_SIGHUP,
+							GUC_UNIT_MS,
+							NULL, NULL, NULL);
+	DefineCustomIntVariable("governance.seal_interval",
+							"How often the sealer seals committed ledger rows into a block.",
+							NULL,
+							&sealer_naptime_ms,
+							1000, 10, 3600 * 1000,
+							PGC_SIGHUP,
+							GUC_UNIT_MS,
+							NULL, NULL, NULL);
+	DefineCustomIntVariable("governance.verify_interval",
+							"How often the verifier re-verifies newly sealed blocks.",
+							NULL,
+							&verifier_naptime_ms,
+							10000, 100, 24 * 3600 * 1000,
+							PGC_SIGHUP,
+							GUC_UNIT_MS,
+							NULL, NULL, NULL);
+}
+
+void
+gov_workers_register(void)
+{
+	int			i;
+
+	for (i = 0; i < GOV_NUM_WORKERS; i++)
+	{
+		BackgroundWorker w;
+
+		memset(&w, 0, sizeof(w));
+		w.bgw_flags = BGWORKER_SHMEM_ACCESS | BGWORKER_BACKEND_DATABASE_CONNECTION;
+		w.bgw_start_time = BgWorkerStart_ConsistentState;
+		w.bgw_restart_time = GOV_WORKER_RESTART_SECS;
+		strlcpy(w.bgw_library_name, "governance", BGW_MAXLEN);
+		strlcpy(w.bgw_function_name, "gov_worker_main", BGW_MAXLEN);
+		snprintf(w.bgw_name, BGW_MAXLEN, "governance %s", worker_defs[i].name);
+		snprintf(w.bgw_type, BGW_MAXLEN, "governance %s", worker_defs[i].name);
+		w.bgw_main_arg = Int32GetDatum(i);
+		RegisterBackgroundWorker(&w);
+	}
+}
+
+Size
+gov_worker_shmem_size(void)
+{
+	return MAXALIGN(sizeof(GovWorkerSlot) * GOV_NUM_WORKERS);
+}
+
+void
+gov_worker_shmem_startup(void)
+{
+	bool		found;
+	int			i;
+
+	worker_slots = ShmemInitStruct("governance workers",
+								   gov_worker_shmem_size(), &found);
+	if (!found)
+	{
+		memset(worker_slots, 0, gov_worker_shmem_size());
+		for (i = 0; i < GOV_NUM_WORKERS; i++)
+			SpinLockInit(&worker_slots[i].mutex);
+	}
+}
+
+static void
+set_state(GovWorkerSlot *slot, const char *state)
+{
+	SpinLockAcquire(&slot->mutex);
+	strlcpy(slot->state, state, GOV_WORKER_STATE_LEN);
+	SpinLockRelease(&slot->mutex);
+}
+
+static void
+worker_detach(int code, Datum arg)
+{
+	GovWorkerSlot *slot = &worker_slots[DatumGetInt32(arg)];
+
+	SpinLockAcquire(&slot->mutex);
+	slot->pid = 0;
+	slot->latch = NULL;
+	strlcpy(slot->state, "stopped", GOV_WORKER_STATE_LEN);
+	SpinLockRelease(&slot->mutex);
+}
+
+void
+gov_worker_wake(GovWorkerKind kind)
+{
+	GovWorkerSlot *slot = &worker_slots[kind];
+	Latch	   *latch;
+
+	SpinLockAcquire(&slot->mutex);
+	latch = slot->latch;
+	SpinLockRelease(&slot->mutex);
+	if (latch)
+		SetLatch(latch);
+}
+
+TimestampTz
+gov_worker_last_beat(GovWorkerKind kind)
+{
+	GovWorkerSlot *slot = &worker_slots[kind];
+	TimestampTz ts;
+
+	SpinLockAcquire(&slot->mutex);
+	ts = slot->pid != 0 ? slot->last_beat : 0;
+	SpinLockRelease(&slot->mutex);
+	return ts;
+}
+
+/* Is the extension installed in our database?  Checked every round. */
+static bool
+extension_present(void)
+{
+	bool		present;
+
+	SetCurrentStatementStartTimestamp();
+	StartTransactionCommand();
+	present = OidIsValid(get_extension_oid(GOV_EXTENSION_NAME, true));
+	CommitTransactionCommand();
+	return present;
+}
+
+void
+gov_worker_main(Datum arg)
+{
+	int			idx = DatumGetInt32(arg);
+	const GovWorkerDef *def = &worker_defs[idx];
+	GovWorkerSlot *slot = &worker_slots[idx];
+	MemoryContext loopcxt;
+
+	pqsignal(SIGHUP, SignalHandlerForConfigReload);
+	pqsignal(SIGTERM, die);
+	BackgroundWorkerUnblockSignals();
+
+	BackgroundWorkerInitializeConnection(gov_database, NULL, 0);
+	pgstat_report_appname(MyBgworkerEntry->bgw_name);
+
+	SpinLockAcquire(&slot->mutex);
+	slot->pid = MyProcPid;
+	slot->latch = MyLatch;
+	slot->started_at = GetCurrentTimestamp();
+	slot->last_beat = slot->started_at;
+	slot->starts++;
+	strlcpy(slot->state, "starting", GOV_WORKER_STATE_LEN);
+	SpinLockRelease(&slot->mutex);
+	before_shmem_exit(worker_detach, Int32GetDatum(idx));
+
+	ereport(LOG,
+			(errmsg("governance %s started", def->name)));
+
+	loopcxt = AllocSetContextCreate(TopMemoryContext,
+									"governance worker loop",
+									ALLOCSET_DEFAULT_SIZES);
+
+	for (;;)
+	{
+		MemoryContext oldcxt;
+		long		naptime;
+
+		CHECK_FOR_INTERRUPTS();
+		if (ConfigReloadPending)
+		{
+			ConfigReloadPending = false;
+			ProcessConfigFile(PGC_SIGHUP);
+		}
+
+		naptime = *def->naptime_ms;
+		oldcxt = MemoryContextSwitchTo(loopcxt);
+		if (RecoveryInProgress() && !def->on_standby)
+			set_state(slot, "standby (idle until promotion)");
+		else if (!extension_present())
+		{
+			set_state(slot, "waiting for CREATE EXTENSION governance");
+			naptime = Min(naptime, GOV_WORKER_EXTENSION_POLL_MS);
+		}
+		else if (def->duty == NULL)
+			set_state(slot, "idle");
+		else
+		{
+			set_state(slot, "running");
+			def->duty();
+			set_state(slot, "idle");
+		}
+		MemoryContextSwitchTo(oldcxt);
+		MemoryContextReset(loopcxt);
+
+		SpinLockAcquire(&slot->mutex);
+		slot->last_beat = GetCurrentTimestamp();
+		slot->loops++;
+		SpinLockRelease(&slot->mutex);
+		pgstat_report_activity(STATE_IDLE, NULL);
+
+		(void) WaitLatch(MyLatch,
+						 WL_LATCH_SET | WL_TIMEOUT | WL_EXIT_ON_PM_DEATH,
+						 naptime,
+						 PG_WAIT_EXTENSION);
+		ResetLatch(MyLatch);
+	}
+}
+
+/* ---------------------------------------------------------------------
+ * SQL interface: governance.workers
+ * ---------------------------------------------------------------------
+ */
+
+PG_FUNCTION_INFO_V1(gov_sql_worker_status);
+Datum
+gov_sql_worker_status(PG_FUNCTION_ARGS)
+{
+	ReturnSetInfo *rsinfo = (ReturnSetInfo *) fcinfo->resultinfo;
+	int			i;
+
+	GOV_ENTRY();
+	InitMaterializedSRF(fcinfo, 0);
+
+	for (i = 0; i < GOV_NUM_WORKERS; i++)
+	{
+		GovWorkerSlot copy;
+		Datum		values[7];
+		bool		nulls[7] = {0};
+
+		SpinLockAcquire(&worker_slots[i].mutex);
+		memcpy(&copy, &worker_slots[i], sizeof(copy));
+		SpinLockRelease(&worker_slots[i].mutex);
+
+		values[0] = CStringGetTextDatum(worker_defs[i].name);
+		if (copy.pid != 0)
+			values[1] = Int32GetDatum(copy.pid);
+		else
+			nulls[1] = true;
+		values[2] = CStringGetTextDatum(copy.starts == 0 ? "not started" : copy.state);
+		if (copy.starts > 0)
+		{
+			values[3] = TimestampTzGetDatum(copy.started_at);
+			values[4] = TimestampTzGetDatum(copy.last_beat);
+		}
+		else
+			nulls[3] = nulls[4] = true;
+		values[5] = Int64GetDatum((int64) copy.loops);
+		values[6] = Int32GetDatum((int32) copy.starts);
+		tuplestore_putvalues(rsinfo->setResult, rsinfo->setDesc, values, nulls);
+	}
+	return (Datum) 0;
+}

@@ -1,0 +1,35 @@
+/*-------------------------------------------------------------------------
+ *
+ * worker.h
+ *	  Background workers (design decision D8): one loop, several duties.
+ *
+ *-------------------------------------------------------------------------
+ */
+#ifndef GOV_WORKER_H
+#define GOV_WORKER_H
+
+#include "postgres.h"
+#include "utils/timestamp.h"
+
+typedef enum GovWorkerKind
+{
+	GOV_WORKER_ENFORCER = 0,
+	GOV_WORKER_SEALER,
+	GOV_WORKER_VERIFIER,
+	GOV_NUM_WORKERS
+} GovWorkerKind;
+
+extern void gov_worker_define_gucs(void);
+extern void gov_workers_register(void);
+extern Size gov_worker_shmem_size(void);
+extern void gov_worker_shmem_startup(void);
+
+/* Wake a worker now (for example seal() asking the sealer). */
+extern void gov_worker_wake(GovWorkerKind kind);
+
+/* When did the worker last complete a loop?  0 if it never ran. */
+extern TimestampTz gov_worker_last_beat(GovWorkerKind kind);
+
+extern PGDLLEXPORT void gov_worker_main(Datum arg);
+
+#endif							/* GOV_WORKER_H */

@@ -1,0 +1,113 @@
+#!/bin/sh
+# make test: install what is missing, build with warnings as errors,
+# install, start a throwaway preloaded cluster and run every suite:
+#   pg_regress (sql/ + expected/), pgTAP through pg_prove (test/pgtap),
+#   isolation specs (test/isolation), system tests (test/system/*.sh).
+# Prints a closing "N passed, N failed" line; exits non-zero on any failure.
+set -u
+cd "$(dirname "$0")/.." || exit 1
+
+sh test/deps.sh || exit 1
+. test/lib.sh
+
+echo "== build (warnings are errors)"
+make -s clean >/dev/null 2>&1
+make -s COPT=-Werror >/dev/null || { echo "build failed"; echo "0 passed, 1 failed"; exit 1; }
+if ! make -s install >/dev/null; then
+	echo "installing the extension failed; as a non-root user run: sudo make install" >&2
+	echo "0 passed, 1 failed"; exit 1
+fi
+
+WORK=$(gov_tmpdir)
+MAIN="$WORK/main"
+export WORK MAIN
+PASSED=0
+FAILED=0
+SUITE_FILTER=${GOV_TEST_ONLY:-}
+
+tally() {	# tally PASSED_N FAILED_N
+	PASSED=$((PASSED + $1)); FAILED=$((FAILED + $2))
+}
+
+cleanup() {
+	gov_stop "$MAIN"
+	for d in "$WORK"/*/; do [ -d "$d/data" ] && gov_stop "${d%/}"; done
+	if [ "$FAILED" -eq 0 ] && [ -z "${GOV_KEEP:-}" ]; then rm -rf "$WORK"; else echo "test files kept in $WORK"; fi
+}
+trap cleanup EXIT
+trap 'exit 130' INT TERM
+
+want() { [ -z "$SUITE_FILTER" ] || echo "$SUITE_FILTER" | grep -qw "$1"; }
+
+echo "== cluster in $MAIN"
+gov_new_cluster "$MAIN" || { echo "0 passed, 1 failed"; exit 1; }
+gov_start "$MAIN" || { echo "0 passed, 1 failed"; exit 1; }
+for db in regression isolation; do gov_sql "$MAIN" "CREATE DATABASE $db" >/dev/null || exit 1; done
+
+# ---- pg_regress -------------------------------------------------------
+if want regress; then
+	echo "== pg_regress"
+	REGRESS=$(make -s print-regress 2>/dev/null)
+	out="$WORK/regress"; mkdir -p "$out"
+	"$PG_REGRESS" --use-existing --host="$MAIN" --port=5432 --user="$GOV_DBUSER" \
+		--dbname=regression --inputdir=. --outputdir="$out" --bindir="$PGBIN" \
+		$REGRESS >"$out/log" 2>&1
+	cat "$out/log"
+	p=$(grep -Ec '^(ok|test) .*\.\.\. +ok|^ +[a-z_0-9]+ +\.\.\. ok' "$out/log")
+	f=$(grep -Ec '\.\.\. FAILED|\.\.\. failed' "$out/log")
+	[ -f "$out/regression.diffs" ] && [ "$f" -eq 0 ] && f=1
+	[ -f "$out/regression.diffs" ] && head -n 200 "$out/regression.diffs"
+	tally "$p" "$f"
+fi
+
+# ---- pgTAP ------------------------------------------------------------
+if want pgtap; then
+	echo "== pgTAP (pg_prove)"
+	gov_sql "$MAIN" "CREATE EXTENSION IF NOT EXISTS pgtap; CREATE EXTENSION IF NOT EXISTS governance;" >/dev/null 2>&1
+	out="$WORK/pgtap.log"
+	pg_prove -v -h "$MAIN" -p 5432 -U "$GOV_DBUSER" -d postgres test/pgtap/*.sql >"$out" 2>&1
+	rc=$?
+	grep -Ev '^ *ok [0-9]+' "$out"
+	p=$(grep -Ec '^ *ok [0-9]+' "$out")
+	f=$(grep -Ec '^ *not ok [0-9]+' "$out")
+	[ "$rc" -ne 0 ] && [ "$f" -eq 0 ] && f=1
+	echo "pgTAP: $p assertions passed, $f failed"
+	tally "$p" "$f"
+fi
+
+# ---- isolation --------------------------------------------------------
+if want isolation && ls test/isolation/specs/*.spec >/dev/null 2>&1; then
+	echo "== isolation"
+	specs=$(cd test/isolation/specs && ls *.spec | sed 's/\.spec$//')
+	out="$WORK/isolation"; mkdir -p "$out"
+	"$PG_ISOLATION_REGRESS" --use-existing --host="$MAIN" --port=5432 --user="$GOV_DBUSER" \
+		--dbname=isolation --inputdir=test/isolation --outputdir="$out" --bindir="$PGBIN" \
+		$specs >"$out/log" 2>&1
+	cat "$out/log"
+	p=$(grep -Ec '\.\.\. +ok' "$out/log")
+	f=$(grep -Ec '\.\.\. FAILED|\.\.\. failed' "$out/log")
+	[ -f "$out/regression.diffs" ] && [ "$f" -eq 0 ] && f=1
+	[ -f "$out/regression.diffs" ] && head -n 200 "$out/regression.diffs"
+	tally "$p" "$f"
+fi
+
+# ---- system tests -----------------------------------------------------
+export TMPDIR="$WORK"
+if want system; then
+	for t in test/system/*.sh; do
+		[ -f "$t" ] || continue
+		echo "== system: $t"
+		out="$WORK/$(basename "$t" .sh).log"
+		sh "$t" >"$out" 2>&1
+		rc=$?
+		cat "$out"
+		p=$(grep -Ec '^ok ' "$out")
+		f=$(grep -Ec '^not ok ' "$out")
+		[ "$rc" -ne 0 ] && [ "$f" -eq 0 ] && f=1
+		tally "$p" "$f"
+	done
+fi
+
+echo
+echo "$PASSED passed, $FAILED failed"
+[ "$FAILED" -eq 0 ]

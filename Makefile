@@ -12,6 +12,10 @@ OBJS = \
 	src/crypto.o \
 	src/keys.o \
 	src/encode.o \
+	src/guard.o \
+	src/ledger.o \
+	src/seal.o \
+	src/verify.o \
 	src/trust.o \
 	src/worker.o
 

@@ -11,6 +11,9 @@
 
 #include "common/int.h"
 #include "datatype/timestamp.h"
+#include "miscadmin.h"
+#include "utils/builtins.h"
+#include "utils/numeric.h"
 
 #include "encode.h"
 
@@ -163,4 +166,212 @@ gov_unhex(const char *hex, size_t hexlen, uint8 *out, size_t outlen)
 		out[i] = (uint8) ((hi << 4) | lo);
 	}
 	return true;
+}
+
+void
+gov_enc_free(GovEnc *e)
+{
+	if (e->buf.data)
+		pfree(e->buf.data);
+	e->buf.data = NULL;
+}
+
+/* ---------------------------------------------------------------------
+ * Canonical JSON
+ *
+ * jsonb already removes duplicate keys and insignificant whitespace, but
+ * orders object keys by length first, which no other JSON library does.
+ * The canonical text is:
+ *	 - objects with keys sorted by their UTF-8 bytes (shorter prefix first),
+ *	 - no whitespace at all,
+ *	 - strings with only '"', '\\' and control characters escaped
+ *	   (\b \f \n \r \t, others as \u00xx with lowercase hex); every other
+ *	   character, non-ASCII included, as its UTF-8 bytes,
+ *	 - numbers as PostgreSQL's numeric output (plain decimal, no exponent,
+ *	   the scale as stored: 1.0 stays 1.0),
+ *	 - true, false, null.
+ * docs/FORMAT.md repeats these rules for implementers outside C.
+ * ---------------------------------------------------------------------
+ */
+
+typedef struct CanonPair
+{
+	JsonbValue	key;
+	JsonbValue	val;
+} CanonPair;
+
+static void canon_value(StringInfo out, JsonbValue *v);
+
+static void
+canon_string(StringInfo out, const char *s, int len)
+{
+	int			i;
+
+	appendStringInfoChar(out, '"');
+	for (i = 0; i < len; i++)
+	{
+		unsigned char c = (unsigned char) s[i];
+
+		switch (c)
+		{
+			case '"':
+				appendBinaryStringInfo(out, "\\\"", 2);
+				break;
+			case '\\':
+				appendBinaryStringInfo(out, "\\\\", 2);
+				break;
+			case '\b':
+				appendBinaryStringInfo(out, "\\b", 2);
+				break;
+			case '\f':
+				appendBinaryStringInfo(out, "\\f", 2);
+				break;
+			case '\n':
+				appendBinaryStringInfo(out, "\\n", 2);
+				break;
+			case '\r':
+				appendBinaryStringInfo(out, "\\r", 2);
+				break;
+			case '\t':
+				appendBinaryStringInfo(out, "\\t", 2);
+				break;
+			default:
+				if (c < 0x20)
+					appendStringInfo(out, "\\u%04x", c);
+				else
+					appendStringInfoCharMacro(out, (char) c);
+		}
+	}
+	appendStringInfoChar(out, '"');
+}
+
+static int
+canon_key_cmp(const void *a, const void *b)
+{
+	const JsonbValue *ka = &((const CanonPair *) a)->key;
+	const JsonbValue *kb = &((const CanonPair *) b)->key;
+	int			la = ka->val.string.len;
+	int			lb = kb->val.string.len;
+	int			r = memcmp(ka->val.string.val, kb->val.string.val, Min(la, lb));
+
+	if (r != 0)
+		return r;
+	return (la > lb) - (la < lb);
+}
+
+static void
+canon_container(StringInfo out, JsonbContainer *c)
+{
+	JsonbIterator *it;
+	JsonbValue	v;
+	JsonbIteratorToken tok;
+
+	check_stack_depth();
+	CHECK_FOR_INTERRUPTS();
+
+	it = JsonbIteratorInit(c);
+	tok = JsonbIteratorNext(&it, &v, true);
+
+	if (tok == WJB_BEGIN_ARRAY)
+	{
+		bool		first = true;
+		bool		scalar = v.val.array.rawScalar;
+
+		if (!scalar)
+			appendStringInfoChar(out, '[');
+		while ((tok = JsonbIteratorNext(&it, &v, true)) != WJB_END_ARRAY)
+		{
+			Assert(tok == WJB_ELEM);
+			if (!first)
+				appendStringInfoChar(out, ',');
+			canon_value(out, &v);
+			first = false;
+		}
+		if (!scalar)
+			appendStringInfoChar(out, ']');
+	}
+	else if (tok == WJB_BEGIN_OBJECT)
+	{
+		int			n = v.val.object.nPairs;
+		CanonPair  *pairs = palloc(sizeof(CanonPair) * Max(n, 1));
+		int			i = 0;
+
+		while ((tok = JsonbIteratorNext(&it, &v, true)) != WJB_END_OBJECT)
+		{
+			Assert(tok == WJB_KEY && i < n);
+			pairs[i].key = v;
+			tok = JsonbIteratorNext(&it, &v, true);
+			Assert(tok == WJB_VALUE);
+			pairs[i].val = v;
+			i++;
+		}
+		qsort(pairs, i, sizeof(CanonPair), canon_key_cmp);
+
+		appendStringInfoChar(out, '{');
+		for (n = 0; n < i; n++)
+		{
+			if (n > 0)
+				appendStringInfoChar(out, ',');
+			canon_string(out, pairs[n].key.val.string.val, pairs[n].key.val.string.len);
+			appendStringInfoChar(out, ':');
+			canon_value(out, &pairs[n].val);
+		}
+		appendStringInfoChar(out, '}');
+		pfree(pairs);
+	}
+	else
+		elog(ERROR, "unexpected jsonb token %d", (int) tok);
+}
+
+static void
+canon_value(StringInfo out, JsonbValue *v)
+{
+	switch (v->type)
+	{
+		case jbvNull:
+			appendBinaryStringInfo(out, "null", 4);
+			break;
+		case jbvBool:
+			if (v->val.boolean)
+				appendBinaryStringInfo(out, "true", 4);
+			else
+				appendBinaryStringInfo(out, "false", 5);
+			break;
+		case jbvString:
+			canon_string(out, v->val.string.val, v->val.string.len);
+			break;
+		case jbvNumeric:
+			appendStringInfoString(out,
+								   DatumGetCString(DirectFunctionCall1(numeric_out,
+																	   NumericGetDatum(v->val.numeric))));
+			break;
+		case jbvBinary:
+			canon_container(out, v->val.binary.data);
+			break;
+		default:
+			elog(ERROR, "unexpected jsonb value type %d", (int) v->type);
+	}
+}
+
+void
+gov_canonical_json(StringInfo out, Jsonb *jb)
+{
+	canon_container(out, &jb->root);
+}
+
+/* A jsonb value as a field holding its canonical JSON text. */
+void
+gov_enc_jsonb(GovEnc *e, Jsonb *jb)
+{
+	StringInfoData s;
+
+	if (jb == NULL)
+	{
+		gov_enc_null(e);
+		return;
+	}
+	initStringInfo(&s);
+	gov_canonical_json(&s, jb);
+	gov_enc_bytes(e, s.data, s.len);
+	pfree(s.data);
 }

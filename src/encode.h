@@ -22,12 +22,19 @@
 #include "postgres.h"
 #include "lib/stringinfo.h"
 #include "utils/timestamp.h"
+#include "utils/jsonb.h"
 #include "utils/uuid.h"
 
 /* Domain tags.  Never change one: old evidence must keep verifying. */
 #define GOV_TAG_KEY_ID			"governance.v1.key-id"
 #define GOV_TAG_KEY				"governance.v1.key"
 #define GOV_TAG_KEY_ENDORSE		"governance.v1.key-endorsement"
+#define GOV_TAG_EVENT			"governance.v1.event"
+#define GOV_TAG_LINK			"governance.v1.link"
+#define GOV_TAG_MERKLE_LEAF		"governance.v1.merkle-leaf"
+#define GOV_TAG_MERKLE_NODE		"governance.v1.merkle-node"
+#define GOV_TAG_BLOCK			"governance.v1.block"
+#define GOV_TAG_CHECKPOINT		"governance.v1.checkpoint"
 
 #define GOV_FIELD_NULL			0xFFFFFFFFu
 
@@ -45,7 +52,13 @@ extern void gov_enc_int64(GovEnc *e, int64 v);
 extern void gov_enc_timestamp(GovEnc *e, TimestampTz ts);
 extern void gov_enc_uuid(GovEnc *e, const pg_uuid_t *u);
 
+extern void gov_enc_jsonb(GovEnc *e, Jsonb *jb);
+extern void gov_enc_free(GovEnc *e);
+
 extern int64 gov_timestamp_to_unix_micros(TimestampTz ts);
+
+/* Canonical JSON text of a jsonb value (docs/FORMAT.md section 4). */
+extern void gov_canonical_json(StringInfo out, Jsonb *jb);
 
 extern char *gov_hex(const uint8 *data, size_t len);
 extern bool gov_unhex(const char *hex, size_t hexlen, uint8 *out, size_t outlen);

@@ -25,7 +25,12 @@
 
 #include "crypto.h"
 #include "governance.h"
+#include "guard.h"
 #include "keys.h"
+#include "ledger.h"
+#include "seal.h"
+#include "trust.h"
+#include "verify.h"
 #include "worker.h"
 
 PG_MODULE_MAGIC;
@@ -44,6 +49,8 @@ static shmem_startup_hook_type prev_shmem_startup_hook = NULL;
 static const GovShmemSubsystem gov_subsystems[] = {
 	{"keys", gov_keys_shmem_size, NULL, gov_keys_shmem_startup},
 	{"workers", gov_worker_shmem_size, NULL, gov_worker_shmem_startup},
+	{"ledger", gov_ledger_shmem_size, NULL, gov_ledger_shmem_startup},
+	{"trust", gov_trust_shmem_size, NULL, gov_trust_shmem_startup},
 };
 
 #define GOV_NUM_SUBSYSTEMS lengthof(gov_subsystems)
@@ -112,6 +119,10 @@ _PG_init(void)
 							   NULL, NULL, NULL);
 	gov_keys_define_gucs();
 	gov_worker_define_gucs();
+	gov_ledger_define_gucs();
+	gov_seal_define_gucs();
+	gov_verify_define_gucs();
+	gov_guard_define_gucs();
 	MarkGUCPrefixReserved("governance");
 
 	prev_shmem_request_hook = shmem_request_hook;

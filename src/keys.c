@@ -50,12 +50,14 @@
 #include "storage/spin.h"
 #include "utils/builtins.h"
 #include "utils/guc.h"
+#include "utils/jsonb.h"
 #include "utils/snapmgr.h"
 #include "utils/timestamp.h"
 #include "catalog/pg_type_d.h"
 
 #include "governance.h"
 #include "keys.h"
+#include "ledger.h"
 
 #define KEY_HEX_LEN			(GOV_ED25519_SEED_LEN * 2)
 #define KEY_READ_MAX		256
@@ -486,6 +488,13 @@ sign_with(LocalKey *k, const GovEnc *msg, GovSignature *out)
 	memcpy(out->key_id, k->key_id, GOV_KEY_ID_LEN + 1);
 }
 
+/* Key id of this process's current key; call gov_key_available() first. */
+const char *
+gov_current_key_id(void)
+{
+	return local_key.key_id;
+}
+
 static void
 raise_unavailable(void)
 {
@@ -870,6 +879,15 @@ gov_sql_rotate_key(PG_FUNCTION_ARGS)
 						  pending_key.public_key, now);
 	sign_with(&local_key, &stmt, &endorsement);
 	insert_key_row(&pending_key, now, local_key.key_id, &endorsement);
+
+	/* the rotation is evidence too */
+	{
+		char	   *json = psprintf("{\"from\": \"%s\", \"to\": \"%s\"}",
+									local_key.key_id, pending_key.key_id);
+
+		gov_ledger_append_system("governance.key.rotated", NULL,
+								 DatumGetJsonbP(DirectFunctionCall1(jsonb_in, CStringGetDatum(json))));
+	}
 
 	PG_RETURN_TEXT_P(cstring_to_text(pending_key.key_id));
 }

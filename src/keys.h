@@ -31,6 +31,8 @@ extern void gov_keys_shmem_startup(void);
 /* Is the signing key usable?  If not, *reason says why (palloc'd). */
 extern bool gov_key_available(char **reason);
 
+extern const char *gov_current_key_id(void);
+
 /* Sign a message built by the canonical encoder; ERROR if no key. */
 extern void gov_sign(GovEnc *msg, GovSignature *out);
 

@@ -1,28 +1,116 @@
 /*-------------------------------------------------------------------------
  *
  * trust.c
- *	  trust_state(): is every precondition for issuing and honouring
- *	  authorizations met?
+ *	  trust_state() and restore_trust(): is every precondition for issuing
+ *	  and honouring authorizations met?
  *
  *	  Fail closed (D7): when any cause of distrust is present the answer is
- *	  "degraded: <why>" and everything that authorizes refuses.  The causes
- *	  known so far: the signing key is unavailable.
+ *	  "degraded: <why>" and everything that authorizes refuses.  Causes that
+ *	  are conditions (the signing key is unavailable) are checked each time
+ *	  and clear themselves when the condition does.  Causes that are events
+ *	  (the verifier found the ledger tampered with) latch in shared memory
+ *	  and are ledgered; only restore_trust(), an administrator's ledgered
+ *	  act, clears them, and it makes the verifier start again from the
+ *	  first block so that tampering still present degrades trust again.
  *
  *-------------------------------------------------------------------------
  */
 #include "postgres.h"
 
+#include "access/xact.h"
 #include "fmgr.h"
+#include "storage/shmem.h"
+#include "storage/spin.h"
 #include "utils/builtins.h"
+#include "utils/jsonb.h"
+#include "utils/timestamp.h"
 
 #include "governance.h"
 #include "keys.h"
+#include "ledger.h"
 #include "trust.h"
+
+#define TRUST_REASON_LEN 512
+
+typedef struct GovTrustShared
+{
+	slock_t		mutex;
+	bool		degraded;
+	bool		reverify;
+	TimestampTz since;
+	char		reason[TRUST_REASON_LEN];
+} GovTrustShared;
+
+static GovTrustShared *trust_shared = NULL;
+
+Size
+gov_trust_shmem_size(void)
+{
+	return MAXALIGN(sizeof(GovTrustShared));
+}
+
+void
+gov_trust_shmem_startup(void)
+{
+	bool		found;
+
+	trust_shared = ShmemInitStruct("governance trust", sizeof(GovTrustShared), &found);
+	if (!found)
+	{
+		memset(trust_shared, 0, sizeof(GovTrustShared));
+		SpinLockInit(&trust_shared->mutex);
+	}
+}
+
+bool
+gov_trust_degrade(const char *why)
+{
+	bool		changed = false;
+
+	SpinLockAcquire(&trust_shared->mutex);
+	if (!trust_shared->degraded)
+	{
+		trust_shared->degraded = true;
+		trust_shared->since = GetCurrentTimestamp();
+		strlcpy(trust_shared->reason, why, TRUST_REASON_LEN);
+		changed = true;
+	}
+	SpinLockRelease(&trust_shared->mutex);
+	if (changed)
+		ereport(WARNING,
+				(errmsg("governance: trust degraded: %s", why)));
+	return changed;
+}
+
+bool
+gov_trust_take_reverify_request(void)
+{
+	bool		r;
+
+	SpinLockAcquire(&trust_shared->mutex);
+	r = trust_shared->reverify;
+	trust_shared->reverify = false;
+	SpinLockRelease(&trust_shared->mutex);
+	return r;
+}
 
 bool
 gov_trusted(char **why)
 {
 	char	   *reason;
+	bool		degraded;
+	char		latched[TRUST_REASON_LEN];
+
+	SpinLockAcquire(&trust_shared->mutex);
+	degraded = trust_shared->degraded;
+	if (degraded)
+		memcpy(latched, trust_shared->reason, TRUST_REASON_LEN);
+	SpinLockRelease(&trust_shared->mutex);
+	if (degraded)
+	{
+		*why = pstrdup(latched);
+		return false;
+	}
 
 	if (!gov_key_available(&reason))
 	{
@@ -42,4 +130,95 @@ gov_sql_trust_state(PG_FUNCTION_ARGS)
 	if (gov_trusted(&why))
 		PG_RETURN_TEXT_P(cstring_to_text("trusted"));
 	PG_RETURN_TEXT_P(cstring_to_text(psprintf("degraded: %s", why)));
+}
+
+static bool restore_pending = false;
+static bool restore_callback_registered = false;
+
+static void
+restore_xact_callback(XactEvent event, void *arg)
+{
+	if (!restore_pending)
+		return;
+	if (event == XACT_EVENT_COMMIT)
+	{
+		SpinLockAcquire(&trust_shared->mutex);
+		trust_shared->degraded = false;
+		trust_shared->reason[0] = '\0';
+		trust_shared->reverify = true;
+		SpinLockRelease(&trust_shared->mutex);
+		restore_pending = false;
+	}
+	else if (event == XACT_EVENT_ABORT)
+		restore_pending = false;
+}
+
+/*
+ * restore_trust(reason text) -> text
+ *
+ * An administrator's explicit, ledgered statement that the cause of a
+ * latched degradation has been dealt with.  Conditions that still hold
+ * (no signing key) keep trust degraded regardless.
+ */
+PG_FUNCTION_INFO_V1(gov_sql_restore_trust);
+Datum
+gov_sql_restore_trust(PG_FUNCTION_ARGS)
+{
+	char	   *reason;
+	char		previous[TRUST_REASON_LEN];
+	bool		was_degraded;
+	char	   *why;
+	JsonbParseState *state = NULL;
+	JsonbValue	k;
+	JsonbValue	v;
+	JsonbValue *res;
+
+	GOV_ENTRY();
+	if (PG_ARGISNULL(0) || VARSIZE_ANY_EXHDR(PG_GETARG_TEXT_PP(0)) == 0)
+		ereport(ERROR,
+				(errcode(ERRCODE_NULL_VALUE_NOT_ALLOWED),
+				 errmsg("a reason is required to restore trust")));
+	reason = text_to_cstring(PG_GETARG_TEXT_PP(0));
+
+	SpinLockAcquire(&trust_shared->mutex);
+	was_degraded = trust_shared->degraded;
+	memcpy(previous, trust_shared->reason, TRUST_REASON_LEN);
+	SpinLockRelease(&trust_shared->mutex);
+
+	pushJsonbValue(&state, WJB_BEGIN_OBJECT, NULL);
+	k.type = jbvString;
+	k.val.string.val = "reason";
+	k.val.string.len = 6;
+	pushJsonbValue(&state, WJB_KEY, &k);
+	v.type = jbvString;
+	v.val.string.val = reason;
+	v.val.string.len = strlen(reason);
+	pushJsonbValue(&state, WJB_VALUE, &v);
+	k.val.string.val = "was";
+	k.val.string.len = 3;
+	pushJsonbValue(&state, WJB_KEY, &k);
+	if (was_degraded)
+	{
+		v.type = jbvString;
+		v.val.string.val = previous;
+		v.val.string.len = strlen(previous);
+	}
+	else
+		v.type = jbvNull;
+	pushJsonbValue(&state, WJB_VALUE, &v);
+	res = pushJsonbValue(&state, WJB_END_OBJECT, NULL);
+
+	gov_ledger_append_system("governance.trust.restored", NULL, JsonbValueToJsonb(res));
+
+	/* takes effect when the ledgered event commits */
+	if (!restore_callback_registered)
+	{
+		RegisterXactCallback(restore_xact_callback, NULL);
+		restore_callback_registered = true;
+	}
+	restore_pending = true;
+
+	if (!gov_key_available(&why))
+		PG_RETURN_TEXT_P(cstring_to_text(psprintf("degraded: signing key unavailable: %s", why)));
+	PG_RETURN_TEXT_P(cstring_to_text("trusted"));
 }

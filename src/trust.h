@@ -17,4 +17,17 @@
  */
 extern bool gov_trusted(char **why);
 
+/*
+ * Record a trust failure (the first reason is kept until an administrator
+ * restores trust).  Returns true if this call changed the state, so the
+ * caller can ledger it once.
+ */
+extern bool gov_trust_degrade(const char *why);
+
+/* Has restore_trust() asked the verifier to start over?  Clears the flag. */
+extern bool gov_trust_take_reverify_request(void);
+
+extern Size gov_trust_shmem_size(void);
+extern void gov_trust_shmem_startup(void);
+
 #endif							/* GOV_TRUST_H */

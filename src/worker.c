@@ -48,6 +48,8 @@
 
 #include "governance.h"
 #include "keys.h"
+#include "seal.h"
+#include "verify.h"
 #include "worker.h"
 
 #define GOV_WORKER_RESTART_SECS 1
@@ -68,8 +70,8 @@ static int	verifier_naptime_ms = 10000;
 
 static const GovWorkerDef worker_defs[GOV_NUM_WORKERS] = {
 	[GOV_WORKER_ENFORCER] = {"enforcer", &enforcer_naptime_ms, NULL, false},
-	[GOV_WORKER_SEALER] = {"sealer", &sealer_naptime_ms, gov_keys_sync_duty, false},
-	[GOV_WORKER_VERIFIER] = {"verifier", &verifier_naptime_ms, NULL, true},
+	[GOV_WORKER_SEALER] = {"sealer", &sealer_naptime_ms, gov_sealer_duty, false},
+	[GOV_WORKER_VERIFIER] = {"verifier", &verifier_naptime_ms, gov_verifier_duty, true},
 };
 
 typedef struct GovWorkerSlot

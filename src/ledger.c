@@ -1,0 +1,858 @@
+/*-------------------------------------------------------------------------
+ *
+ * ledger.c
+ *	  Appending events to governance.ledger, the canonical bytes of a row,
+ *	  chain links, the append-only guard and the sealing horizon.
+ *
+ *	  Every event is one row.  At insert the row gets its evidence hash,
+ *	  SHA3-512 of its canonical bytes, and its chain link, BLAKE2b-512 over
+ *	  the link of the previous event of the same execution (lease) and its
+ *	  own evidence.  Events outside any lease have no predecessor: they are
+ *	  tied into the record by the sealed block that covers them.
+ *
+ *	  Locking protocol (D5: appends never serialize commits)
+ *	  --------------------------------------------------------
+ *	  - seq comes from governance.ledger_seq (CACHE 1, so values are handed
+ *	    out in increasing order across backends).  nextval takes the
+ *	    sequence's buffer lock for an instant and no lock until commit.
+ *	  - Events of one lease take a transaction-scoped advisory lock on that
+ *	    lease (GOV_LOCK_CHAIN) before reading the chain head and allocating
+ *	    their seq.  Only writers of the same execution share it; when it is
+ *	    granted, every earlier writer of the chain has committed or aborted,
+ *	    so the head is read with SnapshotSelf (committed rows plus our own,
+ *	    aborted subtransactions excluded) and chain order is seq order.
+ *	  - Nothing else is locked: unrelated writers never wait for each other
+ *	    or for the sealer.
+ *
+ *	  The sealing horizon
+ *	  -------------------
+ *	  Sequence values are handed out before the transaction that uses them
+ *	  commits, and transactions commit out of order, so the sealer must not
+ *	  seal past a seq whose transaction may still commit.  Each backend owns
+ *	  a slot in shared memory (indexed by its PGPROC number) holding the
+ *	  first seq its current transaction allocated.  To allocate, a backend
+ *	  first marks its slot ALLOCATING, then calls nextval, then stores the
+ *	  value.  The sealer reads the sequence's last value L (under the same
+ *	  buffer lock nextval takes) and then the slots: any seq <= L was handed
+ *	  out by a nextval that happened before that read, whose backend had
+ *	  already marked its slot, so the slot shows ALLOCATING (wait a moment)
+ *	  or a value <= that seq, or is empty because the transaction ended.
+ *	  The horizon is L, lowered below every pending first seq.  A slot is
+ *	  cleared by the commit or abort callback, which PostgreSQL calls after
+ *	  ProcArrayEndTransaction(): a snapshot taken after the horizon sees the
+ *	  transaction as finished.  PREPARE TRANSACTION is refused for a
+ *	  transaction that appended, so no row outlives its backend's slot.
+ *
+ *-------------------------------------------------------------------------
+ */
+#include "postgres.h"
+
+#include "access/genam.h"
+#include "access/htup_details.h"
+#include "access/table.h"
+#include "access/tableam.h"
+#include "access/twophase.h"
+#include "access/xact.h"
+#include "access/xlog.h"
+#include "catalog/namespace.h"
+#include "catalog/pg_type_d.h"
+#include "commands/sequence.h"
+#include "commands/trigger.h"
+#include "executor/spi.h"
+#include "executor/tuptable.h"
+#include "fmgr.h"
+#include "miscadmin.h"
+#include "port/atomics.h"
+#include "storage/bufmgr.h"
+#include "storage/ipc.h"
+#include "storage/lmgr.h"
+#include "storage/lock.h"
+#include "storage/proc.h"
+#include "storage/shmem.h"
+#include "utils/builtins.h"
+#include "utils/fmgroids.h"
+#include "utils/guc.h"
+#include "utils/lsyscache.h"
+#include "utils/rel.h"
+#include "utils/snapmgr.h"
+#include "utils/xid8.h"
+
+#include "governance.h"
+#include "ledger.h"
+
+#if PG_VERSION_NUM >= 170000
+#define GOV_MY_PROCNO		MyProcNumber
+#else
+#define GOV_MY_PROCNO		(MyProc->pgprocno)
+#endif
+
+#define PENDING_NONE		UINT64CONST(0)
+#define PENDING_ALLOCATING	PG_UINT64_MAX
+
+typedef struct GovAppendSlot
+{
+	pg_atomic_uint32 dboid;
+	pg_atomic_uint32 xid;		/* top-level xid of the appending transaction */
+	pg_atomic_uint64 pending;	/* first seq of the transaction, or a marker */
+} GovAppendSlot;
+
+typedef struct GovLedgerShared
+{
+	int			nslots;
+	GovAppendSlot slots[FLEXIBLE_ARRAY_MEMBER];
+} GovLedgerShared;
+
+static GovLedgerShared *ledger_shared = NULL;
+
+int			gov_max_payload_bytes = 1024 * 1024;
+bool		gov_ledger_writing = false;
+bool		gov_allow_restore = false;
+
+/* Backend-local state of the current transaction's appends. */
+static bool my_slot_pending = false;
+static bool callbacks_registered = false;
+static SPIPlanPtr insert_plan = NULL;
+
+static int
+total_procs(void)
+{
+	return MaxBackends + NUM_AUXILIARY_PROCS + max_prepared_xacts;
+}
+
+void
+gov_ledger_define_gucs(void)
+{
+	DefineCustomIntVariable("governance.max_payload_size",
+							"Largest payload, in bytes, an event may carry.",
+							"Larger payloads are refused with an error and nothing is written.",
+							&gov_max_payload_bytes,
+							1024 * 1024, 1024, 64 * 1024 * 1024,
+							PGC_SUSET,
+							GUC_UNIT_BYTE,
+							NULL, NULL, NULL);
+	DefineCustomBoolVariable("governance.allow_restore",
+							 "Lets a superuser load ledger rows and blocks from a dump.",
+							 "Only for pg_restore; verify_ledger() checks what was loaded.",
+							 &gov_allow_restore,
+							 false,
+							 PGC_SUSET,
+							 0,
+							 NULL, NULL, NULL);
+}
+
+Size
+gov_ledger_shmem_size(void)
+{
+	return add_size(offsetof(GovLedgerShared, slots),
+					mul_size(sizeof(GovAppendSlot), total_procs()));
+}
+
+void
+gov_ledger_shmem_startup(void)
+{
+	bool		found;
+	int			i;
+
+	ledger_shared = ShmemInitStruct("governance ledger", gov_ledger_shmem_size(), &found);
+	if (!found)
+	{
+		ledger_shared->nslots = total_procs();
+		for (i = 0; i < ledger_shared->nslots; i++)
+		{
+			pg_atomic_init_u32(&ledger_shared->slots[i].dboid, InvalidOid);
+			pg_atomic_init_u32(&ledger_shared->slots[i].xid, InvalidTransactionId);
+			pg_atomic_init_u64(&ledger_shared->slots[i].pending, PENDING_NONE);
+		}
+	}
+}
+
+static GovAppendSlot *
+my_slot(void)
+{
+	int			n = GOV_MY_PROCNO;
+
+	if (n < 0 || n >= ledger_shared->nslots)
+		elog(ERROR, "governance: process number %d outside the append slots", n);
+	return &ledger_shared->slots[n];
+}
+
+static void
+clear_my_slot(void)
+{
+	if (my_slot_pending)
+	{
+		GovAppendSlot *slot = my_slot();
+
+		pg_atomic_write_u64(&slot->pending, PENDING_NONE);
+		pg_atomic_write_u32(&slot->xid, InvalidTransactionId);
+		my_slot_pending = false;
+	}
+}
+
+static void
+ledger_xact_callback(XactEvent event, void *arg)
+{
+	switch (event)
+	{
+		case XACT_EVENT_COMMIT:
+		case XACT_EVENT_ABORT:
+		case XACT_EVENT_PARALLEL_COMMIT:
+		case XACT_EVENT_PARALLEL_ABORT:
+			clear_my_slot();
+			gov_ledger_writing = false;
+			break;
+		case XACT_EVENT_PRE_PREPARE:
+			if (my_slot_pending)
+				ereport(ERROR,
+						(errcode(ERRCODE_FEATURE_NOT_SUPPORTED),
+						 errmsg("cannot PREPARE a transaction that appended to the governance ledger"),
+						 errdetail("A prepared transaction would hold back sealing of the ledger indefinitely.")));
+			break;
+		default:
+			break;
+	}
+}
+
+static void
+ledger_shmem_exit(int code, Datum arg)
+{
+	clear_my_slot();
+}
+
+static void
+register_callbacks(void)
+{
+	if (callbacks_registered)
+		return;
+	RegisterXactCallback(ledger_xact_callback, NULL);
+	before_shmem_exit(ledger_shmem_exit, (Datum) 0);
+	callbacks_registered = true;
+}
+
+Oid
+gov_relid(const char *relname)
+{
+	Oid			nsp = get_namespace_oid(GOV_SCHEMA_NAME, true);
+	Oid			relid = OidIsValid(nsp) ? get_relname_relid(relname, nsp) : InvalidOid;
+
+	if (!OidIsValid(relid))
+		ereport(ERROR,
+				(errcode(ERRCODE_OBJECT_NOT_IN_PREREQUISITE_STATE),
+				 errmsg("relation governance.%s does not exist", relname),
+				 errhint("Run CREATE EXTENSION governance in this database.")));
+	return relid;
+}
+
+/*
+ * Hand out the next seq, keeping the horizon protocol described at the top
+ * of the file.  The caller has already taken any chain lock.
+ */
+static int64
+allocate_seq(void)
+{
+	GovAppendSlot *slot = my_slot();
+	Oid			seqid = gov_relid("ledger_seq");
+	int64		seq;
+
+	register_callbacks();
+	if (my_slot_pending)
+		return nextval_internal(seqid, false);
+
+	/* the sealer's waits need our xid before it can see our seq */
+	pg_atomic_write_u32(&slot->xid, GetTopTransactionId());
+	pg_atomic_write_u32(&slot->dboid, MyDatabaseId);
+	pg_atomic_write_u64(&slot->pending, PENDING_ALLOCATING);
+	my_slot_pending = true;
+	pg_memory_barrier();
+	PG_TRY();
+	{
+		seq = nextval_internal(seqid, false);
+	}
+	PG_CATCH();
+	{
+		pg_atomic_write_u64(&slot->pending, PENDING_NONE);
+		my_slot_pending = false;
+		PG_RE_THROW();
+	}
+	PG_END_TRY();
+	pg_atomic_write_u64(&slot->pending, (uint64) seq);
+	return seq;
+}
+
+/*
+ * Last value handed out by governance.ledger_seq, read under the buffer
+ * lock nextval takes (which orders it against every allocation).  0 when
+ * nothing was ever handed out.
+ */
+int64
+gov_ledger_last_allocated(void)
+{
+	int			rc;
+	bool		isnull;
+	int64		last;
+	bool		called;
+
+	SPI_connect();
+	rc = SPI_execute("SELECT last_value, is_called FROM governance.ledger_seq", true, 1);
+	if (rc != SPI_OK_SELECT || SPI_processed != 1)
+		elog(ERROR, "could not read governance.ledger_seq");
+	last = DatumGetInt64(SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1, &isnull));
+	called = DatumGetBool(SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 2, &isnull));
+	SPI_finish();
+	return called ? last : last - 1;
+}
+
+int64
+gov_ledger_horizon(bool wait, int64 target)
+{
+	int64		horizon;
+	int			me = GOV_MY_PROCNO;
+	int			i;
+
+	if (wait)
+	{
+		bool		waited;
+
+		/*
+		 * Wait, like CREATE INDEX CONCURRENTLY, for every other transaction
+		 * of this database holding a seq <= target.  A real lock wait, so
+		 * the deadlock detector sees a cycle through us.
+		 */
+		do
+		{
+			waited = false;
+			for (i = 0; i < ledger_shared->nslots; i++)
+			{
+				GovAppendSlot *slot = &ledger_shared->slots[i];
+				uint64		p;
+				TransactionId xid;
+
+				if (i == me || pg_atomic_read_u32(&slot->dboid) != MyDatabaseId)
+					continue;
+				p = pg_atomic_read_u64(&slot->pending);
+				if (p == PENDING_NONE || (p != PENDING_ALLOCATING && (int64) p > target))
+					continue;
+				xid = pg_atomic_read_u32(&slot->xid);
+				if (TransactionIdIsValid(xid))
+					XactLockTableWait(xid, NULL, NULL, XLTW_None);
+				else
+					pg_usleep(1000L);
+				CHECK_FOR_INTERRUPTS();
+				waited = true;
+			}
+		} while (waited);
+	}
+
+	horizon = gov_ledger_last_allocated();
+	pg_memory_barrier();
+
+	for (i = 0; i < ledger_shared->nslots; i++)
+	{
+		GovAppendSlot *slot = &ledger_shared->slots[i];
+		uint64		p;
+
+		if (pg_atomic_read_u32(&slot->dboid) != MyDatabaseId)
+			continue;
+		p = pg_atomic_read_u64(&slot->pending);
+		while (p == PENDING_ALLOCATING && i != me)
+		{
+			/* a backend between marking its slot and nextval: an instant */
+			pg_usleep(10L);
+			CHECK_FOR_INTERRUPTS();
+			p = pg_atomic_read_u64(&slot->pending);
+		}
+		if (p != PENDING_NONE && p != PENDING_ALLOCATING && (int64) p - 1 < horizon)
+			horizon = (int64) p - 1;
+	}
+	return horizon;
+}
+
+/* ---------------------------------------------------------------------
+ * Canonical bytes and hashes
+ * ---------------------------------------------------------------------
+ */
+
+void
+gov_event_encode(GovEnc *e, const GovEventRow *row)
+{
+	gov_enc_init(e, GOV_TAG_EVENT);
+	gov_enc_int64(e, row->seq);
+	gov_enc_timestamp(e, row->at);
+	gov_enc_text(e, row->kind);
+	gov_enc_uuid(e, row->lease_id);
+	gov_enc_text(e, row->principal);
+	gov_enc_text(e, row->action);
+	gov_enc_text(e, row->resource);
+	gov_enc_jsonb(e, row->payload);
+	gov_enc_text(e, row->actor);
+	gov_enc_int64(e, row->txid);
+	if (row->has_prev)
+		gov_enc_int64(e, row->prev_seq);
+	else
+		gov_enc_null(e);
+}
+
+void
+gov_event_evidence(const GovEventRow *row, uint8 *evidence)
+{
+	GovEnc		e;
+
+	gov_event_encode(&e, row);
+	gov_sha3_512(e.buf.data, e.buf.len, evidence);
+	gov_enc_free(&e);
+}
+
+void
+gov_chain_link(const uint8 *prev_link, const uint8 *evidence, uint8 *out)
+{
+	GovEnc		e;
+
+	gov_enc_init(&e, GOV_TAG_LINK);
+	if (prev_link)
+		gov_enc_bytes(&e, prev_link, GOV_HASH_LEN);
+	else
+		gov_enc_null(&e);
+	gov_enc_bytes(&e, evidence, GOV_HASH_LEN);
+	gov_blake2b_512(e.buf.data, e.buf.len, out);
+	gov_enc_free(&e);
+}
+
+/* ---------------------------------------------------------------------
+ * Chain head lookup
+ * ---------------------------------------------------------------------
+ */
+
+static void
+copy_link(TupleTableSlot *slot, int attno, uint8 *out)
+{
+	bool		isnull;
+	Datum		d = slot_getattr(slot, attno, &isnull);
+	bytea	   *b;
+
+	if (isnull)
+		elog(ERROR, "governance: ledger row without a chain link");
+	b = DatumGetByteaPP(d);
+	if (VARSIZE_ANY_EXHDR(b) != GOV_HASH_LEN)
+		elog(ERROR, "governance: ledger row with a malformed chain link");
+	memcpy(out, VARDATA_ANY(b), GOV_HASH_LEN);
+}
+
+#define LEDGER_ATT_SEQ		1
+#define LEDGER_ATT_LINK		13
+
+/*
+ * Find the newest event of a lease (the chain head), or the event with a
+ * given seq, with SnapshotSelf.  Returns false when there is none.
+ */
+static bool
+find_event(const pg_uuid_t *lease_id, int64 seq, int64 *seq_out, uint8 *link_out)
+{
+	Relation	rel;
+	Relation	idx;
+	IndexScanDesc scan;
+	ScanKeyData key;
+	TupleTableSlot *slot;
+	bool		found = false;
+
+	rel = table_open(gov_relid("ledger"), AccessShareLock);
+	if (lease_id)
+	{
+		idx = index_open(gov_relid("ledger_lease_idx"), AccessShareLock);
+		ScanKeyInit(&key, 1, BTEqualStrategyNumber, F_UUID_EQ, UUIDPGetDatum(lease_id));
+	}
+	else
+	{
+		idx = index_open(gov_relid("ledger_pkey"), AccessShareLock);
+		ScanKeyInit(&key, 1, BTEqualStrategyNumber, F_INT8EQ, Int64GetDatum(seq));
+	}
+
+	slot = table_slot_create(rel, NULL);
+	scan = index_beginscan(rel, idx, SnapshotSelf, 1, 0);
+	index_rescan(scan, &key, 1, NULL, 0);
+	if (index_getnext_slot(scan, BackwardScanDirection, slot))
+	{
+		bool		isnull;
+
+		*seq_out = DatumGetInt64(slot_getattr(slot, LEDGER_ATT_SEQ, &isnull));
+		copy_link(slot, LEDGER_ATT_LINK, link_out);
+		found = true;
+	}
+	index_endscan(scan);
+	ExecDropSingleTupleTableSlot(slot);
+	index_close(idx, AccessShareLock);
+	table_close(rel, AccessShareLock);
+	return found;
+}
+
+static void
+lock_chain(const pg_uuid_t *lease_id)
+{
+	LOCKTAG		tag;
+	uint32		a;
+	uint32		b;
+
+	memcpy(&a, lease_id->data, 4);
+	memcpy(&b, lease_id->data + 4, 4);
+	SET_LOCKTAG_ADVISORY(tag, MyDatabaseId, a, b, GOV_LOCK_CHAIN);
+	(void) LockAcquire(&tag, ExclusiveLock, false, false);
+}
+
+/* ---------------------------------------------------------------------
+ * Appending
+ * ---------------------------------------------------------------------
+ */
+
+static void
+check_text_arg(const char *what, const char *s, int maxlen)
+{
+	size_t		len;
+
+	if (s == NULL)
+		return;
+	len = strlen(s);
+	if (len > (size_t) maxlen)
+		ereport(ERROR,
+				(errcode(ERRCODE_STRING_DATA_RIGHT_TRUNCATION),
+				 errmsg("%s is too long (%zu bytes, at most %d)", what, len, maxlen)));
+}
+
+static Datum
+bytea_from(const uint8 *p, size_t len)
+{
+	bytea	   *b = palloc(VARHDRSZ + len);
+
+	SET_VARSIZE(b, VARHDRSZ + len);
+	memcpy(VARDATA(b), p, len);
+	return PointerGetDatum(b);
+}
+
+int64
+gov_ledger_append(const GovEvent *ev)
+{
+	GovEventRow row;
+	uint8		evidence[GOV_HASH_LEN];
+	uint8		prev_link[GOV_HASH_LEN];
+	uint8		link[GOV_HASH_LEN];
+	bool		have_prev = false;
+	int64		prev_seq = 0;
+	Datum		values[13];
+	char		nulls[13];
+	int			rc;
+
+	if (ev->kind == NULL || ev->kind[0] == '\0')
+		ereport(ERROR,
+				(errcode(ERRCODE_NULL_VALUE_NOT_ALLOWED),
+				 errmsg("event kind must not be NULL or empty")));
+	if (ev->payload == NULL)
+		ereport(ERROR,
+				(errcode(ERRCODE_NULL_VALUE_NOT_ALLOWED),
+				 errmsg("event payload must not be NULL"),
+				 errhint("Use '{}' for an event without details.")));
+	check_text_arg("event kind", ev->kind, 128);
+	check_text_arg("principal", ev->principal, 1024);
+	check_text_arg("action", ev->action, 1024);
+	check_text_arg("resource", ev->resource, 1024);
+	if (VARSIZE(ev->payload) > (Size) gov_max_payload_bytes)
+		ereport(ERROR,
+				(errcode(ERRCODE_PROGRAM_LIMIT_EXCEEDED),
+				 errmsg("event payload is too large (%zu bytes, governance.max_payload_size is %d)",
+						(size_t) VARSIZE(ev->payload), gov_max_payload_bytes)));
+	if (RecoveryInProgress())
+		ereport(ERROR,
+				(errcode(ERRCODE_READ_ONLY_SQL_TRANSACTION),
+				 errmsg("cannot append to the governance ledger during recovery")));
+
+	if (ev->lease_id)
+	{
+		lock_chain(ev->lease_id);
+		have_prev = find_event(ev->lease_id, 0, &prev_seq, prev_link);
+		if (!have_prev && ev->parent_seq > 0)
+			have_prev = find_event(NULL, ev->parent_seq, &prev_seq, prev_link);
+	}
+
+	memset(&row, 0, sizeof(row));
+	row.seq = allocate_seq();
+	row.at = GetCurrentTimestamp();
+	row.kind = ev->kind;
+	row.lease_id = ev->lease_id;
+	row.principal = ev->principal;
+	row.action = ev->action;
+	row.resource = ev->resource;
+	row.payload = ev->payload;
+	row.actor = GetUserNameFromId(GetSessionUserId(), false);
+	row.txid = (int64) U64FromFullTransactionId(GetTopFullTransactionId());
+	row.has_prev = have_prev;
+	row.prev_seq = prev_seq;
+
+	gov_event_evidence(&row, evidence);
+	gov_chain_link(have_prev ? prev_link : NULL, evidence, link);
+
+	memset(nulls, ' ', sizeof(nulls));
+	values[0] = Int64GetDatum(row.seq);
+	values[1] = TimestampTzGetDatum(row.at);
+	values[2] = CStringGetTextDatum(row.kind);
+	if (row.lease_id)
+		values[3] = UUIDPGetDatum(row.lease_id);
+	else
+		nulls[3] = 'n';
+#define TEXT_OR_NULL(i, s) \
+	do { if (s) values[i] = CStringGetTextDatum(s); else nulls[i] = 'n'; } while (0)
+	TEXT_OR_NULL(4, row.principal);
+	TEXT_OR_NULL(5, row.action);
+	TEXT_OR_NULL(6, row.resource);
+#undef TEXT_OR_NULL
+	values[7] = JsonbPGetDatum(row.payload);
+	values[8] = CStringGetTextDatum(row.actor);
+	values[9] = FullTransactionIdGetDatum(GetTopFullTransactionId());
+	if (have_prev)
+		values[10] = Int64GetDatum(prev_seq);
+	else
+		nulls[10] = 'n';
+	values[11] = bytea_from(evidence, GOV_HASH_LEN);
+	values[12] = bytea_from(link, GOV_HASH_LEN);
+
+	SPI_connect();
+	if (insert_plan == NULL)
+	{
+		Oid			types[13] = {INT8OID, TIMESTAMPTZOID, TEXTOID, UUIDOID, TEXTOID,
+		TEXTOID, TEXTOID, JSONBOID, TEXTOID, XID8OID, INT8OID, BYTEAOID, BYTEAOID};
+		SPIPlanPtr	plan;
+
+		plan = SPI_prepare("INSERT INTO governance.ledger "
+						   "(seq, at, kind, lease_id, principal, action, resource, payload, "
+						   " actor, txid, prev_seq, evidence, link) "
+						   "VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13)",
+						   13, types);
+		if (plan == NULL)
+			elog(ERROR, "could not prepare the ledger insert: %s",
+				 SPI_result_code_string(SPI_result));
+		SPI_keepplan(plan);
+		insert_plan = plan;
+	}
+
+	gov_ledger_writing = true;
+	PG_TRY();
+	{
+		rc = SPI_execute_plan(insert_plan, values, nulls, false, 0);
+	}
+	PG_FINALLY();
+	{
+		gov_ledger_writing = false;
+	}
+	PG_END_TRY();
+	if (rc != SPI_OK_INSERT)
+		elog(ERROR, "could not append to the ledger: %s", SPI_result_code_string(rc));
+	SPI_finish();
+
+	return row.seq;
+}
+
+int64
+gov_ledger_append_system(const char *kind, const pg_uuid_t *lease_id, Jsonb *payload)
+{
+	GovEvent	ev;
+
+	memset(&ev, 0, sizeof(ev));
+	ev.kind = kind;
+	ev.lease_id = lease_id;
+	ev.payload = payload;
+	return gov_ledger_append(&ev);
+}
+
+/* ---------------------------------------------------------------------
+ * Append-only guard
+ * ---------------------------------------------------------------------
+ */
+
+/*
+ * BEFORE INSERT OR UPDATE OR DELETE (row) and BEFORE TRUNCATE (statement)
+ * on governance.ledger and governance.ledger_blocks, ENABLE ALWAYS so that
+ * session_replication_role does not switch it off.  Inserts pass only while
+ * the extension itself writes, or while a superuser restores a dump with
+ * governance.allow_restore on.
+ */
+PG_FUNCTION_INFO_V1(gov_ledger_guard);
+Datum
+gov_ledger_guard(PG_FUNCTION_ARGS)
+{
+	TriggerData *td = (TriggerData *) fcinfo->context;
+	const char *relname;
+
+	if (!CALLED_AS_TRIGGER(fcinfo))
+		ereport(ERROR,
+				(errcode(ERRCODE_E_R_I_E_TRIGGER_PROTOCOL_VIOLATED),
+				 errmsg("governance ledger guard must be called as a trigger")));
+	relname = RelationGetRelationName(td->tg_relation);
+
+	if (TRIGGER_FIRED_BY_INSERT(td->tg_event))
+	{
+		if (gov_ledger_writing || gov_allow_restore)
+			return PointerGetDatum(td->tg_trigtuple);
+		ereport(ERROR,
+				(errcode(ERRCODE_INSUFFICIENT_PRIVILEGE),
+				 errmsg("governance.%s is append-only through the extension", relname),
+				 errhint("Use governance.record() to append an event.")));
+	}
+	ereport(ERROR,
+			(errcode(ERRCODE_INSUFFICIENT_PRIVILEGE),
+			 errmsg("governance.%s is append-only: %s is not allowed", relname,
+					TRIGGER_FIRED_BY_UPDATE(td->tg_event) ? "UPDATE" :
+					TRIGGER_FIRED_BY_DELETE(td->tg_event) ? "DELETE" : "TRUNCATE"),
+			 errdetail("Ledger rows are evidence; they are never changed or removed.")));
+	PG_RETURN_NULL();
+}
+
+/* ---------------------------------------------------------------------
+ * SQL interface
+ * ---------------------------------------------------------------------
+ */
+
+/*
+ * record(kind text, payload jsonb) -> bigint
+ *
+ * Appends an application event.  Kinds under "governance." are reserved
+ * for the extension's own events so that they cannot be forged.
+ */
+PG_FUNCTION_INFO_V1(gov_sql_record);
+Datum
+gov_sql_record(PG_FUNCTION_ARGS)
+{
+	GovEvent	ev;
+	char	   *kind;
+
+	GOV_ENTRY();
+	if (PG_ARGISNULL(0))
+		ereport(ERROR,
+				(errcode(ERRCODE_NULL_VALUE_NOT_ALLOWED),
+				 errmsg("event kind must not be NULL")));
+	if (PG_ARGISNULL(1))
+		ereport(ERROR,
+				(errcode(ERRCODE_NULL_VALUE_NOT_ALLOWED),
+				 errmsg("event payload must not be NULL"),
+				 errhint("Use '{}' for an event without details.")));
+	kind = text_to_cstring(PG_GETARG_TEXT_PP(0));
+	if (strncmp(kind, GOV_KIND_RESERVED_PREFIX, strlen(GOV_KIND_RESERVED_PREFIX)) == 0)
+		ereport(ERROR,
+				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+				 errmsg("event kinds starting with \"%s\" are reserved for the extension",
+						GOV_KIND_RESERVED_PREFIX)));
+
+	memset(&ev, 0, sizeof(ev));
+	ev.kind = kind;
+	ev.payload = PG_GETARG_JSONB_P(1);
+	PG_RETURN_INT64(gov_ledger_append(&ev));
+}
+
+/* Load a stored row into a GovEventRow (strings palloc'd). */
+static bool
+load_row(int64 seq, GovEventRow *row, pg_uuid_t *lease_buf)
+{
+	int			rc;
+	HeapTuple	tup;
+	TupleDesc	desc;
+	bool		isnull;
+	Datum		d;
+
+	rc = SPI_execute_with_args("SELECT seq, at, kind, lease_id, principal, action, resource, "
+							   "payload, actor, txid::text::bigint, prev_seq "
+							   "FROM governance.ledger WHERE seq = $1",
+							   1, (Oid[]) {INT8OID}, (Datum[]) {Int64GetDatum(seq)},
+							   NULL, true, 1);
+	if (rc != SPI_OK_SELECT)
+		elog(ERROR, "could not read the ledger: %s", SPI_result_code_string(rc));
+	if (SPI_processed == 0)
+		return false;
+	tup = SPI_tuptable->vals[0];
+	desc = SPI_tuptable->tupdesc;
+
+	memset(row, 0, sizeof(*row));
+	row->seq = DatumGetInt64(SPI_getbinval(tup, desc, 1, &isnull));
+	row->at = DatumGetTimestampTz(SPI_getbinval(tup, desc, 2, &isnull));
+	row->kind = SPI_getvalue(tup, desc, 3);
+	d = SPI_getbinval(tup, desc, 4, &isnull);
+	if (!isnull)
+	{
+		memcpy(lease_buf, DatumGetUUIDP(d), sizeof(pg_uuid_t));
+		row->lease_id = lease_buf;
+	}
+	row->principal = SPI_getvalue(tup, desc, 5);
+	row->action = SPI_getvalue(tup, desc, 6);
+	row->resource = SPI_getvalue(tup, desc, 7);
+	d = SPI_getbinval(tup, desc, 8, &isnull);
+	row->payload = isnull ? NULL : DatumGetJsonbPCopy(d);
+	row->actor = SPI_getvalue(tup, desc, 9);
+	row->txid = DatumGetInt64(SPI_getbinval(tup, desc, 10, &isnull));
+	d = SPI_getbinval(tup, desc, 11, &isnull);
+	row->has_prev = !isnull;
+	row->prev_seq = isnull ? 0 : DatumGetInt64(d);
+	return true;
+}
+
+/*
+ * event_bytes(seq) -> bytea: exactly the bytes whose SHA3-512 is the row's
+ * evidence hash, recomputed from the row as it is stored now.
+ */
+PG_FUNCTION_INFO_V1(gov_sql_event_bytes);
+Datum
+gov_sql_event_bytes(PG_FUNCTION_ARGS)
+{
+	int64		seq = PG_GETARG_INT64(0);
+	GovEventRow row;
+	pg_uuid_t	lease;
+	GovEnc		e;
+	bytea	   *res;
+	bool		found;
+
+	GOV_ENTRY();
+	SPI_connect();
+	found = load_row(seq, &row, &lease);
+	if (!found)
+	{
+		SPI_finish();
+		ereport(ERROR,
+				(errcode(ERRCODE_NO_DATA_FOUND),
+				 errmsg("ledger row %lld does not exist", (long long) seq)));
+	}
+	gov_event_encode(&e, &row);
+	res = (bytea *) SPI_palloc(VARHDRSZ + e.buf.len);
+	SET_VARSIZE(res, VARHDRSZ + e.buf.len);
+	memcpy(VARDATA(res), e.buf.data, e.buf.len);
+	SPI_finish();
+	PG_RETURN_BYTEA_P(res);
+}
+
+/* chain_link(prev_link, evidence) -> bytea: the link rule, for auditors. */
+PG_FUNCTION_INFO_V1(gov_sql_chain_link);
+Datum
+gov_sql_chain_link(PG_FUNCTION_ARGS)
+{
+	bytea	   *prev = PG_ARGISNULL(0) ? NULL : PG_GETARG_BYTEA_PP(0);
+	bytea	   *evidence;
+	uint8		out[GOV_HASH_LEN];
+
+	GOV_ENTRY();
+	if (PG_ARGISNULL(1))
+		PG_RETURN_NULL();
+	evidence = PG_GETARG_BYTEA_PP(1);
+	if (VARSIZE_ANY_EXHDR(evidence) != GOV_HASH_LEN ||
+		(prev && VARSIZE_ANY_EXHDR(prev) != GOV_HASH_LEN))
+		ereport(ERROR,
+				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+				 errmsg("chain link inputs must be %d-byte hashes", GOV_HASH_LEN)));
+	gov_chain_link(prev ? (const uint8 *) VARDATA_ANY(prev) : NULL,
+				   (const uint8 *) VARDATA_ANY(evidence), out);
+	PG_RETURN_BYTEA_P(DatumGetByteaPP(bytea_from(out, GOV_HASH_LEN)));
+}
+
+/* canonical_json(jsonb) -> text: the payload encoding, for implementers. */
+PG_FUNCTION_INFO_V1(gov_sql_canonical_json);
+Datum
+gov_sql_canonical_json(PG_FUNCTION_ARGS)
+{
+	StringInfoData s;
+
+	GOV_ENTRY();
+	initStringInfo(&s);
+	gov_canonical_json(&s, PG_GETARG_JSONB_P(0));
+	PG_RETURN_TEXT_P(cstring_to_text_with_len(s.data, s.len));
+}

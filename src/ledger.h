@@ -1,0 +1,89 @@
+/*-------------------------------------------------------------------------
+ *
+ * ledger.h
+ *	  The append-only, hash-chained ledger (design decisions D2, D4, D5).
+ *
+ *-------------------------------------------------------------------------
+ */
+#ifndef GOV_LEDGER_H
+#define GOV_LEDGER_H
+
+#include "postgres.h"
+
+#include "crypto.h"
+#include "encode.h"
+#include "utils/jsonb.h"
+#include "utils/uuid.h"
+
+/* Kinds starting with this prefix are written by the extension only. */
+#define GOV_KIND_RESERVED_PREFIX "governance."
+
+/* One event to append.  Everything but kind and payload may be NULL. */
+typedef struct GovEvent
+{
+	const char *kind;
+	const pg_uuid_t *lease_id;	/* the execution this event belongs to */
+	const char *principal;
+	const char *action;
+	const char *resource;
+	Jsonb	   *payload;
+
+	/*
+	 * For the first event of a delegated execution: the seq of the parent's
+	 * event it descends from (0 for none).  Ignored once the execution has
+	 * events of its own.
+	 */
+	int64		parent_seq;
+} GovEvent;
+
+/* A ledger row as stored, enough to recompute its hashes. */
+typedef struct GovEventRow
+{
+	int64		seq;
+	TimestampTz at;
+	const char *kind;
+	const pg_uuid_t *lease_id;
+	const char *principal;
+	const char *action;
+	const char *resource;
+	Jsonb	   *payload;
+	const char *actor;
+	int64		txid;
+	bool		has_prev;
+	int64		prev_seq;
+} GovEventRow;
+
+extern int	gov_max_payload_bytes;
+
+extern void gov_ledger_define_gucs(void);
+extern Size gov_ledger_shmem_size(void);
+extern void gov_ledger_shmem_startup(void);
+
+/* Append an event in the current transaction; returns its seq. */
+extern int64 gov_ledger_append(const GovEvent *ev);
+
+/* Convenience for the extension's own events. */
+extern int64 gov_ledger_append_system(const char *kind, const pg_uuid_t *lease_id,
+									  Jsonb *payload);
+
+/* Canonical bytes of a row (docs/FORMAT.md) and its hashes. */
+extern void gov_event_encode(GovEnc *e, const GovEventRow *row);
+extern void gov_event_evidence(const GovEventRow *row, uint8 *evidence);
+extern void gov_chain_link(const uint8 *prev_link, const uint8 *evidence, uint8 *out);
+
+/*
+ * Sealing horizon: every seq <= the returned value was handed out to a
+ * transaction that has ended (committed or aborted), so a fresh snapshot
+ * taken afterwards shows exactly the committed rows up to it.  Rows of the
+ * calling transaction are never below the horizon.  With wait, first wait
+ * for every other transaction holding a seq <= target to end.
+ */
+extern int64 gov_ledger_horizon(bool wait, int64 target);
+extern int64 gov_ledger_last_allocated(void);
+
+/* Set while the extension itself inserts into ledger tables. */
+extern bool gov_ledger_writing;
+
+extern Oid	gov_relid(const char *relname);
+
+#endif							/* GOV_LEDGER_H */

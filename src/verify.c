@@ -1,0 +1,779 @@
+/*-------------------------------------------------------------------------
+ *
+ * verify.c
+ *	  verify_ledger(): recompute everything the ledger claims, and the
+ *	  verifier worker that does it continuously.
+ *
+ *	  Blocks are walked in block_id order and rows in seq order, side by
+ *	  side.  For each block: ids without holes, ranges contiguous, the
+ *	  previous block's hash, the block hash, the signature under the key it
+ *	  names (retired keys included), the row count, the running total and
+ *	  the Merkle root recomputed from the rows present.  For each row: the
+ *	  evidence hash recomputed from its canonical bytes, its chain link, and
+ *	  that it belongs where it is: a seq that a block records as a gap must
+ *	  be absent (else an extra row), a seq it does not must be present
+ *	  (else a missing row).  Rows after the last block must be younger than
+ *	  governance.unsealed_grace.  The first problem found is reported, with
+ *	  the seq it concerns.
+ *
+ *	  Nothing here writes, so it runs on a hot standby as well.
+ *
+ *-------------------------------------------------------------------------
+ */
+#include "postgres.h"
+
+#include "access/htup_details.h"
+#include "access/xact.h"
+#include "access/xlog.h"
+#include "catalog/pg_type_d.h"
+#include "executor/spi.h"
+#include "fmgr.h"
+#include "funcapi.h"
+#include "miscadmin.h"
+#include "utils/builtins.h"
+#include "utils/guc.h"
+#include "utils/hsearch.h"
+#include "utils/jsonb.h"
+#include "utils/memutils.h"
+#include "utils/snapmgr.h"
+#include "utils/timestamp.h"
+#include "utils/uuid.h"
+#include "utils/xid8.h"
+
+#include "governance.h"
+#include "ledger.h"
+#include "seal.h"
+#include "trust.h"
+#include "verify.h"
+
+#define VERIFY_FETCH		10000
+#define PROGRESS_EVERY_MS	5000
+
+int			gov_unsealed_grace_ms = 60 * 1000;
+
+typedef struct VerifyResult
+{
+	bool		ok;
+	int64		rows;
+	int64		blocks;
+	int64		bad_seq;		/* 0 when none */
+	int64		last_block;		/* last block verified */
+	char	   *problem;
+} VerifyResult;
+
+typedef struct ChainEntry
+{
+	pg_uuid_t	lease;			/* hash key */
+	int64		seq;
+	uint8		link[GOV_HASH_LEN];
+} ChainEntry;
+
+typedef struct KeyEntry
+{
+	char		key_id[GOV_KEY_ID_LEN + 1];
+	uint8		pk[GOV_ED25519_PK_LEN];
+} KeyEntry;
+
+typedef struct Verifier
+{
+	VerifyResult *res;
+	HTAB	   *chains;
+	KeyEntry   *keys;
+	int			nkeys;
+	MemoryContext rowcxt;
+	Portal		rows;
+	SPITupleTable *batch;
+	uint64		batch_pos;
+	bool		rows_done;
+	TimestampTz last_progress;
+	bool		report_progress;
+} Verifier;
+
+void
+gov_verify_define_gucs(void)
+{
+	DefineCustomIntVariable("governance.unsealed_grace",
+							"How long a committed ledger row may stay unsealed before verification reports it.",
+							NULL,
+							&gov_unsealed_grace_ms,
+							60 * 1000, 1000, INT_MAX,
+							PGC_SIGHUP,
+							GUC_UNIT_MS,
+							NULL, NULL, NULL);
+}
+
+static bool
+fail(Verifier *v, int64 seq, const char *fmt,...) pg_attribute_printf(3, 4);
+
+static bool
+fail(Verifier *v, int64 seq, const char *fmt,...)
+{
+	va_list		ap;
+	char		buf[1024];
+
+	va_start(ap, fmt);
+	vsnprintf(buf, sizeof(buf), fmt, ap);
+	va_end(ap);
+	v->res->ok = false;
+	v->res->bad_seq = seq;
+	v->res->problem = pstrdup(buf);
+	return false;
+}
+
+static void
+load_keys(Verifier *v)
+{
+	int			rc;
+	uint64		i;
+
+	rc = SPI_execute("SELECT key_id, public_key FROM governance.signing_keys", true, 0);
+	if (rc != SPI_OK_SELECT)
+		elog(ERROR, "could not read governance.signing_keys");
+	v->nkeys = (int) SPI_processed;
+	v->keys = palloc0(sizeof(KeyEntry) * Max(v->nkeys, 1));
+	for (i = 0; i < SPI_processed; i++)
+	{
+		bool		isnull;
+		char	   *id = SPI_getvalue(SPI_tuptable->vals[i], SPI_tuptable->tupdesc, 1);
+		bytea	   *pk = DatumGetByteaPP(SPI_getbinval(SPI_tuptable->vals[i],
+													   SPI_tuptable->tupdesc, 2, &isnull));
+
+		if (id)
+			strlcpy(v->keys[i].key_id, id, sizeof(v->keys[i].key_id));
+		if (!isnull && VARSIZE_ANY_EXHDR(pk) == GOV_ED25519_PK_LEN)
+			memcpy(v->keys[i].pk, VARDATA_ANY(pk), GOV_ED25519_PK_LEN);
+	}
+}
+
+static const uint8 *
+find_key(Verifier *v, const char *key_id)
+{
+	int			i;
+
+	for (i = 0; i < v->nkeys; i++)
+		if (strcmp(v->keys[i].key_id, key_id) == 0)
+			return v->keys[i].pk;
+	return NULL;
+}
+
+/* ---------------------------------------------------------------------
+ * Rows
+ * ---------------------------------------------------------------------
+ */
+
+typedef struct RowData
+{
+	GovEventRow ev;
+	pg_uuid_t	lease;
+	uint8		evidence[GOV_HASH_LEN];
+	uint8		link[GOV_HASH_LEN];
+	bool		hashes_ok;		/* both stored hashes have the right length */
+} RowData;
+
+#define ROW_COLUMNS "seq, at, kind, lease_id, principal, action, resource, payload, " \
+	"actor, txid, prev_seq, evidence, link"
+
+static void
+open_rows(Verifier *v, int64 from_seq, int64 to_seq)
+{
+	SPIPlanPtr	plan;
+	Datum		args[2] = {Int64GetDatum(from_seq), Int64GetDatum(to_seq)};
+
+	plan = SPI_prepare("SELECT " ROW_COLUMNS " FROM governance.ledger "
+					   "WHERE seq >= $1 AND seq <= $2 ORDER BY seq",
+					   2, (Oid[]) {INT8OID, INT8OID});
+	if (plan == NULL)
+		elog(ERROR, "could not prepare the ledger scan");
+	v->rows = SPI_cursor_open(NULL, plan, args, NULL, true);
+	v->batch = NULL;
+	v->batch_pos = 0;
+	v->rows_done = false;
+}
+
+static char *
+text_or_null(Datum d, bool isnull)
+{
+	return isnull ? NULL : TextDatumGetCString(d);
+}
+
+static void
+copy_stored_hash(Datum d, bool isnull, uint8 *out, bool *ok)
+{
+	bytea	   *b;
+
+	if (isnull)
+	{
+		*ok = false;
+		return;
+	}
+	b = DatumGetByteaPP(d);
+	if (VARSIZE_ANY_EXHDR(b) != GOV_HASH_LEN)
+	{
+		*ok = false;
+		return;
+	}
+	memcpy(out, VARDATA_ANY(b), GOV_HASH_LEN);
+}
+
+/* Next row in seq order into r (allocated in v->rowcxt); false at end. */
+static bool
+next_row(Verifier *v, RowData *r)
+{
+	HeapTuple	tup;
+	Datum		vals[13];
+	bool		nulls[13];
+	MemoryContext old;
+
+	if (v->rows_done)
+		return false;
+	if (v->batch == NULL || v->batch_pos >= v->batch->numvals)
+	{
+		if (v->batch)
+			SPI_freetuptable(v->batch);
+		SPI_cursor_fetch(v->rows, true, VERIFY_FETCH);
+		v->batch = SPI_tuptable;
+		v->batch_pos = 0;
+		if (SPI_processed == 0)
+		{
+			v->rows_done = true;
+			return false;
+		}
+	}
+	tup = v->batch->vals[v->batch_pos++];
+
+	MemoryContextReset(v->rowcxt);
+	old = MemoryContextSwitchTo(v->rowcxt);
+	heap_deform_tuple(tup, v->batch->tupdesc, vals, nulls);
+	memset(r, 0, sizeof(*r));
+	r->ev.seq = DatumGetInt64(vals[0]);
+	r->ev.at = DatumGetTimestampTz(vals[1]);
+	r->ev.kind = text_or_null(vals[2], nulls[2]);
+	if (!nulls[3])
+	{
+		memcpy(&r->lease, DatumGetUUIDP(vals[3]), sizeof(pg_uuid_t));
+		r->ev.lease_id = &r->lease;
+	}
+	r->ev.principal = text_or_null(vals[4], nulls[4]);
+	r->ev.action = text_or_null(vals[5], nulls[5]);
+	r->ev.resource = text_or_null(vals[6], nulls[6]);
+	r->ev.payload = nulls[7] ? NULL : DatumGetJsonbP(vals[7]);
+	r->ev.actor = text_or_null(vals[8], nulls[8]);
+	r->ev.txid = nulls[9] ? 0 : (int64) U64FromFullTransactionId(DatumGetFullTransactionId(vals[9]));
+	r->ev.has_prev = !nulls[10];
+	r->ev.prev_seq = nulls[10] ? 0 : DatumGetInt64(vals[10]);
+	r->hashes_ok = true;
+	copy_stored_hash(vals[11], nulls[11], r->evidence, &r->hashes_ok);
+	copy_stored_hash(vals[12], nulls[12], r->link, &r->hashes_ok);
+	MemoryContextSwitchTo(old);
+	return true;
+}
+
+/* Link of the row with a given seq outside the scan (rare). */
+static bool
+lookup_link(int64 seq, uint8 *link)
+{
+	int			rc;
+	bool		isnull;
+	Datum		d;
+	bool		ok = true;
+
+	rc = SPI_execute_with_args("SELECT link FROM governance.ledger WHERE seq = $1",
+							   1, (Oid[]) {INT8OID}, (Datum[]) {Int64GetDatum(seq)},
+							   NULL, true, 1);
+	if (rc != SPI_OK_SELECT || SPI_processed == 0)
+		return false;
+	d = SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1, &isnull);
+	copy_stored_hash(d, isnull, link, &ok);
+	return ok;
+}
+
+/* Evidence and chain checks of one row; also returns its Merkle leaf. */
+static bool
+check_row(Verifier *v, RowData *r, uint8 *leaf)
+{
+	uint8		evidence[GOV_HASH_LEN];
+	uint8		link[GOV_HASH_LEN];
+	uint8		prev_link[GOV_HASH_LEN];
+	const uint8 *prev = NULL;
+	ChainEntry *ce = NULL;
+	bool		found = false;
+
+	if (!r->hashes_ok || r->ev.kind == NULL || r->ev.actor == NULL || r->ev.payload == NULL)
+		return fail(v, r->ev.seq, "modified row %lld: a required column is NULL or malformed",
+					(long long) r->ev.seq);
+
+	gov_event_evidence(&r->ev, evidence);
+	if (memcmp(evidence, r->evidence, GOV_HASH_LEN) != 0)
+		return fail(v, r->ev.seq, "modified row %lld: its evidence hash does not match its contents",
+					(long long) r->ev.seq);
+
+	if (r->ev.lease_id)
+		ce = hash_search(v->chains, r->ev.lease_id, HASH_FIND, &found);
+
+	if (r->ev.has_prev)
+	{
+		if (r->ev.prev_seq >= r->ev.seq)
+			return fail(v, r->ev.seq, "reordered row %lld: it links forward to row %lld",
+						(long long) r->ev.seq, (long long) r->ev.prev_seq);
+		if (found && ce->seq != r->ev.prev_seq)
+			return fail(v, r->ev.seq,
+						"broken chain at row %lld: it links to row %lld but the previous event of its execution is row %lld",
+						(long long) r->ev.seq, (long long) r->ev.prev_seq, (long long) ce->seq);
+		if (found)
+			prev = ce->link;
+		else if (lookup_link(r->ev.prev_seq, prev_link))
+			prev = prev_link;
+		else
+			return fail(v, r->ev.prev_seq, "missing row %lld: row %lld links to it",
+						(long long) r->ev.prev_seq, (long long) r->ev.seq);
+	}
+	else if (found)
+		return fail(v, r->ev.seq,
+					"broken chain at row %lld: it starts its execution again after row %lld",
+					(long long) r->ev.seq, (long long) ce->seq);
+
+	gov_chain_link(prev, evidence, link);
+	if (memcmp(link, r->link, GOV_HASH_LEN) != 0)
+		return fail(v, r->ev.seq, "broken chain at row %lld: its chain link does not match",
+					(long long) r->ev.seq);
+
+	if (r->ev.lease_id)
+	{
+		ce = hash_search(v->chains, r->ev.lease_id, HASH_ENTER, &found);
+		ce->seq = r->ev.seq;
+		memcpy(ce->link, r->link, GOV_HASH_LEN);
+	}
+	if (leaf)
+		gov_merkle_leaf(r->ev.seq, evidence, leaf);
+	v->res->rows++;
+	return true;
+}
+
+/* Are all seqs in [lo, hi] gaps of b?  *gi walks the sorted gap list. */
+static bool
+covered_by_gaps(const GovBlock *b, int *gi, int64 lo, int64 hi, int64 *first_missing)
+{
+	while (lo <= hi)
+	{
+		while (*gi < b->ngaps && b->gaps[2 * *gi + 1] < lo)
+			(*gi)++;
+		if (*gi >= b->ngaps || b->gaps[2 * *gi] > lo)
+		{
+			*first_missing = lo;
+			return false;
+		}
+		lo = b->gaps[2 * *gi + 1] + 1;
+	}
+	return true;
+}
+
+static bool
+in_gap(const GovBlock *b, int gi, int64 seq)
+{
+	for (; gi < b->ngaps; gi++)
+	{
+		if (b->gaps[2 * gi] > seq)
+			return false;
+		if (b->gaps[2 * gi + 1] >= seq)
+			return true;
+	}
+	return false;
+}
+
+static void
+progress(Verifier *v)
+{
+	TimestampTz now;
+
+	if (!v->report_progress)
+		return;
+	now = GetCurrentTimestamp();
+	if (TimestampDifferenceExceeds(v->last_progress, now, PROGRESS_EVERY_MS))
+	{
+		ereport(NOTICE,
+				(errmsg("verify_ledger: %lld rows and %lld blocks checked so far",
+						(long long) v->res->rows, (long long) v->res->blocks)));
+		v->last_progress = now;
+	}
+}
+
+static bool
+check_block_header(Verifier *v, const GovBlock *b, const GovBlock *prev, bool have_prev)
+{
+	uint8		hash[GOV_HASH_LEN];
+	const uint8 *pk;
+	GovEnc		msg;
+	bool		sig_ok;
+	int			i;
+
+	if (have_prev)
+	{
+		if (b->block_id != prev->block_id + 1)
+			return fail(v, prev->last_seq + 1, "missing block %lld: block %lld follows block %lld",
+						(long long) (prev->block_id + 1), (long long) b->block_id,
+						(long long) prev->block_id);
+		if (b->first_seq != prev->last_seq + 1)
+			return fail(v, Min(b->first_seq, prev->last_seq + 1),
+						"bad block %lld: it starts at row %lld, not %lld",
+						(long long) b->block_id, (long long) b->first_seq,
+						(long long) (prev->last_seq + 1));
+		if (!b->has_prev || memcmp(b->prev_hash, prev->block_hash, GOV_HASH_LEN) != 0)
+			return fail(v, b->first_seq, "bad block %lld: it does not name block %lld's hash",
+						(long long) b->block_id, (long long) prev->block_id);
+		if (b->total_rows != prev->total_rows + b->row_count)
+			return fail(v, b->first_seq, "bad block %lld: its running row total is wrong",
+						(long long) b->block_id);
+	}
+	else
+	{
+		if (b->block_id != 1 || b->first_seq != 1 || b->has_prev || b->total_rows != b->row_count)
+			return fail(v, b->first_seq, "bad block %lld: the first block must be block 1 starting at row 1",
+						(long long) b->block_id);
+	}
+	if (b->last_seq < b->first_seq || b->row_count <= 0)
+		return fail(v, b->first_seq, "bad block %lld: empty or inverted range", (long long) b->block_id);
+	for (i = 0; i < b->ngaps; i++)
+		if (b->gaps[2 * i] > b->gaps[2 * i + 1] || b->gaps[2 * i] < b->first_seq ||
+			b->gaps[2 * i + 1] >= b->last_seq ||
+			(i > 0 && b->gaps[2 * i] <= b->gaps[2 * i - 1] + 1))
+			return fail(v, b->first_seq, "bad block %lld: malformed gap list", (long long) b->block_id);
+
+	gov_block_hash(b, hash);
+	if (memcmp(hash, b->block_hash, GOV_HASH_LEN) != 0)
+		return fail(v, b->first_seq, "bad block %lld: its hash does not match its contents",
+					(long long) b->block_id);
+
+	pk = find_key(v, b->key_id);
+	if (pk == NULL)
+		return fail(v, b->first_seq, "unknown key %s signed block %lld",
+					b->key_id, (long long) b->block_id);
+	gov_checkpoint_encode(&msg, b);
+	sig_ok = gov_ed25519_verify(b->signature, msg.buf.data, msg.buf.len, pk);
+	gov_enc_free(&msg);
+	if (!sig_ok)
+		return fail(v, b->first_seq, "bad signature on block %lld", (long long) b->block_id);
+	return true;
+}
+
+/* Rows of block b, starting with *r (already read if *have_row). */
+static bool
+check_block_rows(Verifier *v, const GovBlock *b, RowData *r, bool *have_row)
+{
+	uint8	   *leaves = palloc(GOV_HASH_LEN * Max(b->row_count, 1));
+	int64		nleaves = 0;
+	int64		cap = Max(b->row_count, 1);
+	int64		expect = b->first_seq;
+	int			gi = 0;
+	int64		missing;
+	uint8		root[GOV_HASH_LEN];
+
+	while (*have_row && r->ev.seq <= b->last_seq)
+	{
+		if (r->ev.seq < expect)
+			return fail(v, r->ev.seq, "extra row %lld: no block has room for it", (long long) r->ev.seq);
+		if (in_gap(b, gi, r->ev.seq))
+			return fail(v, r->ev.seq, "extra row %lld: block %lld sealed its seq as aborted",
+						(long long) r->ev.seq, (long long) b->block_id);
+		if (!covered_by_gaps(b, &gi, expect, r->ev.seq - 1, &missing))
+			return fail(v, missing, "missing row %lld: it was sealed in block %lld",
+						(long long) missing, (long long) b->block_id);
+		if (nleaves == cap)
+		{
+			cap *= 2;
+			leaves = repalloc(leaves, GOV_HASH_LEN * cap);
+		}
+		if (!check_row(v, r, leaves + nleaves * GOV_HASH_LEN))
+			return false;
+		nleaves++;
+		expect = r->ev.seq + 1;
+		progress(v);
+		CHECK_FOR_INTERRUPTS();
+		*have_row = next_row(v, r);
+	}
+	if (!covered_by_gaps(b, &gi, expect, b->last_seq, &missing))
+		return fail(v, missing, "missing row %lld: it was sealed in block %lld",
+					(long long) missing, (long long) b->block_id);
+	if (nleaves != b->row_count)
+		return fail(v, b->first_seq, "bad block %lld: it claims %lld rows, the ledger has %lld",
+					(long long) b->block_id, (long long) b->row_count, (long long) nleaves);
+	gov_merkle_root(leaves, nleaves, root);
+	pfree(leaves);
+	if (memcmp(root, b->merkle_root, GOV_HASH_LEN) != 0)
+		return fail(v, b->first_seq, "bad block %lld: its Merkle root does not match its rows",
+					(long long) b->block_id);
+	v->res->blocks++;
+	v->res->last_block = b->block_id;
+	return true;
+}
+
+/*
+ * Verify blocks from_block..to_block (to_block <= 0: all, and then the
+ * unsealed tail).  The caller is connected to SPI.
+ */
+static void
+verify_range(VerifyResult *res, int64 from_block, int64 to_block, bool report_progress)
+{
+	Verifier	v;
+	HASHCTL		ctl;
+	GovBlock	prev;
+	GovBlock	b;
+	bool		have_prev = false;
+	RowData		r;
+	bool		have_row;
+	int64		first_seq = 1;
+	int64		last_seq = PG_INT64_MAX;
+	int64		block_id;
+	TimestampTz now = GetCurrentTimestamp();
+
+	memset(res, 0, sizeof(*res));
+	res->ok = true;
+	memset(&v, 0, sizeof(v));
+	v.res = res;
+	v.report_progress = report_progress;
+	v.last_progress = now;
+	v.rowcxt = AllocSetContextCreate(CurrentMemoryContext, "verify_ledger row",
+									 ALLOCSET_DEFAULT_SIZES);
+	ctl.keysize = sizeof(pg_uuid_t);
+	ctl.entrysize = sizeof(ChainEntry);
+	ctl.hcxt = CurrentMemoryContext;
+	v.chains = hash_create("verify_ledger chains", 1024, &ctl, HASH_ELEM | HASH_BLOBS | HASH_CONTEXT);
+	load_keys(&v);
+
+	if (from_block < 1)
+		from_block = 1;
+	if (from_block > 1)
+	{
+		if (!gov_block_load(from_block - 1, &prev))
+		{
+			fail(&v, 0, "missing block %lld", (long long) (from_block - 1));
+			return;
+		}
+		have_prev = true;
+		first_seq = prev.last_seq + 1;
+	}
+	if (to_block > 0)
+	{
+		GovBlock	lastb;
+
+		if (!gov_block_load(to_block, &lastb))
+		{
+			fail(&v, 0, "missing block %lld", (long long) to_block);
+			return;
+		}
+		last_seq = lastb.last_seq;
+	}
+
+	open_rows(&v, first_seq, last_seq);
+	have_row = next_row(&v, &r);
+
+	for (block_id = from_block; to_block <= 0 || block_id <= to_block; block_id++)
+	{
+		CHECK_FOR_INTERRUPTS();
+		if (!gov_block_load(block_id, &b))
+		{
+			/* a later block without this one is a hole, not the end */
+			int			rc = SPI_execute_with_args("SELECT min(block_id) FROM governance.ledger_blocks WHERE block_id > $1",
+												   1, (Oid[]) {INT8OID},
+												   (Datum[]) {Int64GetDatum(block_id)}, NULL, true, 1);
+			bool		isnull = true;
+
+			if (rc == SPI_OK_SELECT && SPI_processed == 1)
+				(void) SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1, &isnull);
+			if (!isnull)
+			{
+				fail(&v, have_prev ? prev.last_seq + 1 : 1, "missing block %lld", (long long) block_id);
+				return;
+			}
+			if (to_block > 0)
+			{
+				fail(&v, 0, "missing block %lld", (long long) block_id);
+				return;
+			}
+			break;
+		}
+		if (!check_block_header(&v, &b, &prev, have_prev))
+			return;
+		if (!check_block_rows(&v, &b, &r, &have_row))
+			return;
+		prev = b;
+		have_prev = true;
+	}
+
+	if (to_block > 0)
+		return;
+
+	/* the unsealed tail: intact, and not older than the grace period */
+	while (have_row)
+	{
+		if (!check_row(&v, &r, NULL))
+			return;
+		if (TimestampDifferenceExceeds(r.ev.at, now, gov_unsealed_grace_ms))
+		{
+			fail(&v, r.ev.seq, "unsealed row %lld: committed at %s and still in no block",
+				 (long long) r.ev.seq, timestamptz_to_str(r.ev.at));
+			return;
+		}
+		progress(&v);
+		CHECK_FOR_INTERRUPTS();
+		have_row = next_row(&v, &r);
+	}
+}
+
+static Datum
+result_datum(FunctionCallInfo fcinfo, const VerifyResult *res)
+{
+	TupleDesc	desc;
+	Datum		values[5];
+	bool		nulls[5] = {0};
+
+	if (get_call_result_type(fcinfo, NULL, &desc) != TYPEFUNC_COMPOSITE)
+		elog(ERROR, "return type must be a row type");
+	desc = BlessTupleDesc(desc);
+	values[0] = BoolGetDatum(res->ok);
+	values[1] = Int64GetDatum(res->rows);
+	values[2] = Int64GetDatum(res->blocks);
+	if (res->bad_seq > 0)
+		values[3] = Int64GetDatum(res->bad_seq);
+	else
+		nulls[3] = true;
+	if (res->problem)
+		values[4] = CStringGetTextDatum(res->problem);
+	else
+		nulls[4] = true;
+	return HeapTupleGetDatum(heap_form_tuple(desc, values, nulls));
+}
+
+/* Run a verification in its own memory context; copy the problem out. */
+static void
+run_verify(VerifyResult *res, int64 from_block, int64 to_block, bool report_progress)
+{
+	MemoryContext caller = CurrentMemoryContext;
+	char	   *problem;
+
+	SPI_connect();
+	verify_range(res, from_block, to_block, report_progress);
+	problem = res->problem ? MemoryContextStrdup(caller, res->problem) : NULL;
+	SPI_finish();
+	res->problem = problem;
+}
+
+/*
+ * verify_ledger(from_block bigint DEFAULT 1, to_block bigint DEFAULT NULL)
+ *   -> (ok, rows_checked, blocks_checked, first_bad_seq, problem)
+ */
+PG_FUNCTION_INFO_V1(gov_sql_verify_ledger);
+Datum
+gov_sql_verify_ledger(PG_FUNCTION_ARGS)
+{
+	VerifyResult res;
+	int64		from_block = PG_ARGISNULL(0) ? 1 : PG_GETARG_INT64(0);
+	int64		to_block = PG_ARGISNULL(1) ? 0 : PG_GETARG_INT64(1);
+
+	GOV_ENTRY();
+	if (from_block < 1 || (to_block != 0 && to_block < from_block))
+		ereport(ERROR,
+				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+				 errmsg("invalid block range %lld..%lld", (long long) from_block,
+						(long long) to_block)));
+	run_verify(&res, from_block, to_block, true);
+	PG_RETURN_DATUM(result_datum(fcinfo, &res));
+}
+
+/*
+ * verify_ledger(checkpoint jsonb): check a checkpoint kept outside the
+ * database, then everything after the block it names.  What the checkpoint
+ * covers was verified when it was taken; a removed tail or a rewritten
+ * block it names is caught by the checkpoint itself.
+ */
+PG_FUNCTION_INFO_V1(gov_sql_verify_ledger_from_checkpoint);
+Datum
+gov_sql_verify_ledger_from_checkpoint(PG_FUNCTION_ARGS)
+{
+	VerifyResult res;
+	int64		block_id = 0;
+	char	   *problem;
+	MemoryContext caller = CurrentMemoryContext;
+
+	GOV_ENTRY();
+	memset(&res, 0, sizeof(res));
+	if (PG_ARGISNULL(0))
+	{
+		res.problem = "no checkpoint given";
+		PG_RETURN_DATUM(result_datum(fcinfo, &res));
+	}
+	SPI_connect();
+	problem = gov_checkpoint_check(PG_GETARG_JSONB_P(0), &block_id);
+	if (problem)
+		problem = MemoryContextStrdup(caller, problem);
+	SPI_finish();
+	if (problem)
+	{
+		res.ok = false;
+		res.problem = problem;
+		PG_RETURN_DATUM(result_datum(fcinfo, &res));
+	}
+	run_verify(&res, block_id + 1, 0, true);
+	PG_RETURN_DATUM(result_datum(fcinfo, &res));
+}
+
+/* ---------------------------------------------------------------------
+ * The verifier worker
+ * ---------------------------------------------------------------------
+ */
+
+/* Last block this worker has verified; 0 means start from the first. */
+static int64 verified_through = 0;
+
+/* After a failure, wait for restore_trust() before verifying again. */
+static bool failed = false;
+
+void
+gov_verifier_duty(void)
+{
+	VerifyResult res;
+	char	   *why = NULL;
+
+	if (gov_trust_take_reverify_request())
+	{
+		verified_through = 0;
+		failed = false;
+	}
+	if (failed)
+		return;
+
+	SetCurrentStatementStartTimestamp();
+	StartTransactionCommand();
+	PushActiveSnapshot(GetTransactionSnapshot());
+	run_verify(&res, verified_through + 1, 0, false);
+	if (res.ok)
+	{
+		if (res.last_block > verified_through)
+			verified_through = res.last_block;
+	}
+	else
+	{
+		failed = true;
+		why = psprintf("ledger verification failed: %s", res.problem);
+		if (gov_trust_degrade(why) && !RecoveryInProgress())
+		{
+			JsonbParseState *state = NULL;
+			JsonbValue	k;
+			JsonbValue	val;
+			JsonbValue *obj;
+
+			pushJsonbValue(&state, WJB_BEGIN_OBJECT, NULL);
+			k.type = jbvString;
+			k.val.string.val = "reason";
+			k.val.string.len = 6;
+			pushJsonbValue(&state, WJB_KEY, &k);
+			val.type = jbvString;
+			val.val.string.val = why;
+			val.val.string.len = strlen(why);
+			pushJsonbValue(&state, WJB_VALUE, &val);
+			obj = pushJsonbValue(&state, WJB_END_OBJECT, NULL);
+			gov_ledger_append_system("governance.trust.degraded", NULL, JsonbValueToJsonb(obj));
+		}
+	}
+	PopActiveSnapshot();
+	CommitTransactionCommand();
+}

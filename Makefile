@@ -6,20 +6,15 @@
 #   make bench  pgbench side-by-side benchmarks (see test/bench)
 
 EXTENSION = governance
+EXTVERSION = 0.1
 MODULE_big = governance
-OBJS = \
-	src/governance.o \
-	src/crypto.o \
-	src/keys.o \
-	src/encode.o \
-	src/guard.o \
-	src/ledger.o \
-	src/seal.o \
-	src/verify.o \
-	src/trust.o \
-	src/worker.o
+OBJS = $(patsubst %.c,%.o,$(sort $(wildcard src/*.c)))
 
-DATA = $(wildcard sql/governance--*.sql)
+# The install script is assembled from one part per subsystem, in name
+# order (sql/install/NN_name.sql).  Released versions' scripts are frozen:
+# later versions add sql/governance--A--B.sql upgrade scripts.
+INSTALL_PARTS = $(sort $(wildcard sql/install/*.sql))
+DATA_built = governance--$(EXTVERSION).sql
 DOCS = README.md
 
 PG_CPPFLAGS = -I$(srcdir)/src
@@ -32,7 +27,7 @@ endif
 
 # Regression tests for "make installcheck" against a server the user runs
 # (it must have shared_preload_libraries = 'governance').
-REGRESS = crypto keys
+REGRESS = $(sort $(basename $(notdir $(wildcard sql/*.sql))))
 REGRESS_OPTS = --inputdir=. --load-extension=governance
 
 PGXS := $(shell $(PG_CONFIG) --pgxs 2>/dev/null)
@@ -44,7 +39,13 @@ else
 include $(PGXS)
 endif
 
-.PHONY: test demo fuzz bench deps
+governance--$(EXTVERSION).sql: $(INSTALL_PARTS)
+	@{ echo '/* $@ -- assembled from sql/install/ by the Makefile; do not edit */'; \
+	   echo; \
+	   echo '\\echo Use "CREATE EXTENSION governance" to load this file. \\quit'; \
+	   for f in $(INSTALL_PARTS); do echo; echo "-- $$f"; cat $$f; done; } > $@
+
+.PHONY: test demo fuzz bench deps print-regress
 
 deps:
 	@sh test/deps.sh

@@ -1,0 +1,28 @@
+-- Canonical encodings are defined over UTF-8 (docs/FORMAT.md).
+DO $$
+BEGIN
+    IF pg_catalog.current_setting('server_encoding') OPERATOR(pg_catalog.<>) 'UTF8' THEN
+        RAISE EXCEPTION 'governance requires a UTF8 database, not %',
+            pg_catalog.current_setting('server_encoding')
+            USING ERRCODE = 'feature_not_supported';
+    END IF;
+END
+$$;
+
+CREATE SCHEMA governance;
+REVOKE ALL ON SCHEMA governance FROM PUBLIC;
+
+-- Roles are cluster-wide: create them once, keep them across DROP EXTENSION.
+DO $$
+DECLARE
+    r text;
+BEGIN
+    FOREACH r IN ARRAY ARRAY['governance_admin', 'governance_agent', 'governance_auditor'] LOOP
+        IF NOT EXISTS (SELECT 1 FROM pg_catalog.pg_roles WHERE rolname OPERATOR(pg_catalog.=) r) THEN
+            EXECUTE pg_catalog.format('CREATE ROLE %I NOLOGIN', r);
+        END IF;
+    END LOOP;
+END
+$$;
+
+GRANT USAGE ON SCHEMA governance TO governance_admin, governance_agent, governance_auditor;

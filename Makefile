@@ -58,3 +58,9 @@ demo:
 
 print-regress:
 	@echo $(REGRESS)
+
+bench:
+	@sh test/bench/run.sh
+
+fuzz:
+	@sh contrib/fuzz/run.sh

@@ -27,6 +27,7 @@
 #include "governance.h"
 #include "guard.h"
 #include "keys.h"
+#include "lease.h"
 #include "ledger.h"
 #include "seal.h"
 #include "trust.h"
@@ -51,6 +52,7 @@ static const GovShmemSubsystem gov_subsystems[] = {
 	{"workers", gov_worker_shmem_size, NULL, gov_worker_shmem_startup},
 	{"ledger", gov_ledger_shmem_size, NULL, gov_ledger_shmem_startup},
 	{"trust", gov_trust_shmem_size, NULL, gov_trust_shmem_startup},
+	{"leases", gov_lease_shmem_size, gov_lease_request_locks, gov_lease_shmem_startup},
 };
 
 #define GOV_NUM_SUBSYSTEMS lengthof(gov_subsystems)
@@ -123,6 +125,7 @@ _PG_init(void)
 	gov_seal_define_gucs();
 	gov_verify_define_gucs();
 	gov_guard_define_gucs();
+	gov_lease_define_gucs();
 	MarkGUCPrefixReserved("governance");
 
 	prev_shmem_request_hook = shmem_request_hook;

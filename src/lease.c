@@ -1,0 +1,908 @@
+/*-------------------------------------------------------------------------
+ *
+ * lease.c
+ *	  Live leases in a shared-memory hash table, the attachments of each
+ *	  backend, and the mechanics of enforcement (expiry scan, cancelling
+ *	  statements of backends attached to dead leases).
+ *
+ *	  Locking protocol
+ *	  ----------------
+ *	  - The lease table is a shared dynahash partitioned into
+ *	    GOV_LEASE_PARTITIONS; the partition of a lease is its hash modulo
+ *	    that number, and its LWLock (tranche "governance_leases") guards
+ *	    the entry: shared to read it, exclusive to insert, remove or change
+ *	    it.  No code holds two partition locks except gov_lease_scan(),
+ *	    which takes all of them in shared mode in ascending order.
+ *	  - Every change to an entry (state, expiry, removal) bumps its
+ *	    generation while holding the exclusive lock.  An attached backend
+ *	    remembers the generation it validated; its per-row check reads the
+ *	    generation without the lock (an atomic read) and compares the
+ *	    expiry with the clock: if nothing changed and the lease has not
+ *	    expired, the lease is live.  Anything else sends it to the locked
+ *	    path, which looks the lease up again.  A revocation is therefore
+ *	    seen by the very next check in every backend.
+ *	  - Entries are never read or written outside their lock except for
+ *	    the generation.  Removed entries keep their memory (dynahash free
+ *	    list), so a stale pointer held by a backend still points at a
+ *	    generation counter that has moved on.
+ *	  - Each backend owns one attachment slot (indexed by its PGPROC
+ *	    number) listing the leases it is attached to, guarded by the
+ *	    slot's spinlock, which the enforcer reads to find whom to cancel.
+ *	  - Changes made by a transaction (a new lease going live, a
+ *	    revocation) are applied to shared memory by the commit callback,
+ *	    which runs after the commit is visible; an abort drops them (and
+ *	    removes leases inserted as pending).  Subtransactions keep their
+ *	    own changes until they commit into their parent.
+ *
+ *-------------------------------------------------------------------------
+ */
+#include "postgres.h"
+
+#include <signal.h>
+
+#include "access/twophase.h"
+#include "access/xact.h"
+#include "common/hashfn.h"
+#include "miscadmin.h"
+#include "storage/ipc.h"
+#include "storage/lwlock.h"
+#include "storage/proc.h"
+#include "storage/shmem.h"
+#include "storage/spin.h"
+#include "utils/builtins.h"
+#include "utils/elog.h"
+#include "utils/guc.h"
+#include "utils/hsearch.h"
+#include "utils/memutils.h"
+#include "utils/timestamp.h"
+
+#include "governance.h"
+#include "lease.h"
+#include "trust.h"
+
+#if PG_VERSION_NUM >= 170000
+#define GOV_MY_PROCNO		MyProcNumber
+#else
+#define GOV_MY_PROCNO		(MyProc->pgprocno)
+#endif
+
+#define GOV_LEASE_PARTITIONS	16
+#define GOV_LEASE_TRANCHE		"governance_leases"
+
+int			gov_max_leases = 10000;
+
+typedef struct GovAttachSlot
+{
+	slock_t		mutex;
+	pid_t		pid;
+	Oid			dboid;
+	int			n;
+	pg_uuid_t	leases[GOV_MAX_ATTACHED];
+	bool		signalled[GOV_MAX_ATTACHED];	/* enforcer already acted */
+	bool		reason_pending;
+	char		reason[GOV_REASON_MAX + 128];
+} GovAttachSlot;
+
+typedef struct GovLeaseShared
+{
+	LWLockPadded *locks;
+	int			nslots;
+	GovAttachSlot slots[FLEXIBLE_ARRAY_MEMBER];
+} GovLeaseShared;
+
+static GovLeaseShared *lease_shared = NULL;
+static HTAB *lease_table = NULL;
+
+/* This backend's attachments; the shared slot mirrors the ids. */
+typedef struct LocalAttachment
+{
+	pg_uuid_t	id;
+	bool		session_scope;
+	uint64		generation;		/* validated generation */
+	TimestampTz expires_at;		/* as of that generation */
+	GovLease   *entry;			/* where it was, NULL until validated */
+	char		action[GOV_UID_MAX];
+	char		resource[GOV_UID_MAX];
+} LocalAttachment;
+
+static LocalAttachment attached[GOV_MAX_ATTACHED];
+static int	nattached = 0;
+
+/* Changes waiting for the transaction's outcome. */
+typedef enum PendingKind
+{
+	PENDING_INSERTED,			/* remove on abort, make live on commit */
+	PENDING_STATE				/* apply on commit */
+} PendingKind;
+
+typedef struct PendingChange
+{
+	PendingKind kind;
+	int			nest_level;
+	pg_uuid_t	id;
+	GovLeaseState state;
+	char		reason[GOV_REASON_MAX];
+} PendingChange;
+
+static List *pending = NIL;
+static bool callbacks_registered = false;
+static emit_log_hook_type prev_emit_log_hook = NULL;
+
+static int
+total_procs(void)
+{
+	return MaxBackends + NUM_AUXILIARY_PROCS + max_prepared_xacts;
+}
+
+void
+gov_lease_define_gucs(void)
+{
+	DefineCustomIntVariable("governance.max_leases",
+							"Most leases shared memory holds at once (live, or ended and not yet cleared).",
+							"When it is full, new authorizations are refused; no live lease is evicted.",
+							&gov_max_leases,
+							10000, 16, 10000000,
+							PGC_POSTMASTER,
+							0,
+							NULL, NULL, NULL);
+}
+
+Size
+gov_lease_shmem_size(void)
+{
+	Size		size;
+
+	size = add_size(offsetof(GovLeaseShared, slots),
+					mul_size(sizeof(GovAttachSlot), total_procs()));
+	size = add_size(size, hash_estimate_size(gov_max_leases, sizeof(GovLease)));
+	return size;
+}
+
+void
+gov_lease_request_locks(void)
+{
+	RequestNamedLWLockTranche(GOV_LEASE_TRANCHE, GOV_LEASE_PARTITIONS);
+}
+
+void
+gov_lease_shmem_startup(void)
+{
+	bool		found;
+	HASHCTL		ctl;
+	int			i;
+
+	lease_shared = ShmemInitStruct("governance lease slots",
+								   add_size(offsetof(GovLeaseShared, slots),
+											mul_size(sizeof(GovAttachSlot), total_procs())),
+								   &found);
+	if (!found)
+	{
+		lease_shared->locks = GetNamedLWLockTranche(GOV_LEASE_TRANCHE);
+		lease_shared->nslots = total_procs();
+		for (i = 0; i < lease_shared->nslots; i++)
+		{
+			memset(&lease_shared->slots[i], 0, sizeof(GovAttachSlot));
+			SpinLockInit(&lease_shared->slots[i].mutex);
+		}
+	}
+
+	memset(&ctl, 0, sizeof(ctl));
+	ctl.keysize = sizeof(pg_uuid_t);
+	ctl.entrysize = sizeof(GovLease);
+	ctl.num_partitions = GOV_LEASE_PARTITIONS;
+	lease_table = ShmemInitHash("governance leases",
+								gov_max_leases, gov_max_leases,
+								&ctl,
+								HASH_ELEM | HASH_BLOBS | HASH_PARTITION | HASH_FIXED_SIZE);
+}
+
+static inline uint32
+lease_hash(const pg_uuid_t *id)
+{
+	return get_hash_value(lease_table, id);
+}
+
+static inline LWLock *
+partition_lock(uint32 hashcode)
+{
+	return &lease_shared->locks[hashcode % GOV_LEASE_PARTITIONS].lock;
+}
+
+static GovAttachSlot *
+my_slot(void)
+{
+	int			n = GOV_MY_PROCNO;
+
+	if (n < 0 || n >= lease_shared->nslots)
+		elog(ERROR, "governance: process number %d outside the attachment slots", n);
+	return &lease_shared->slots[n];
+}
+
+/* ---------------------------------------------------------------------
+ * The shared table
+ * ---------------------------------------------------------------------
+ */
+
+bool
+gov_lease_is_live(const GovLeaseSnapshot *l, TimestampTz now)
+{
+	return l->state == GOV_LEASE_LIVE && now < l->expires_at;
+}
+
+static void
+copy_out(GovLease *e, GovLeaseSnapshot *out)
+{
+	memcpy(out, e, sizeof(GovLease));
+	pg_atomic_init_u64(&out->generation, pg_atomic_read_u64(&e->generation));
+}
+
+/* Fill a fresh entry from src, keeping its generation counter moving. */
+static void
+fill_entry(GovLease *e, const GovLease *src, GovLeaseState state)
+{
+	uint64		gen = pg_atomic_read_u64(&e->generation);
+
+	memcpy(((char *) e) + sizeof(pg_uuid_t), ((const char *) src) + sizeof(pg_uuid_t),
+		   sizeof(GovLease) - sizeof(pg_uuid_t));
+	e->state = state;
+	pg_atomic_write_u64(&e->generation, gen + 1);
+}
+
+static void
+insert_entry(const GovLease *l, GovLeaseState state, bool error_if_exists)
+{
+	uint32		h = lease_hash(&l->id);
+	LWLock	   *lock = partition_lock(h);
+	GovLease   *e;
+	bool		found;
+
+	LWLockAcquire(lock, LW_EXCLUSIVE);
+	e = hash_search_with_hash_value(lease_table, &l->id, h, HASH_ENTER_NULL, &found);
+	if (e == NULL)
+	{
+		LWLockRelease(lock);
+		ereport(ERROR,
+				(errcode(ERRCODE_CONFIGURATION_LIMIT_EXCEEDED),
+				 errmsg("too many leases: governance.max_leases (%d) is reached", gov_max_leases),
+				 errdetail("No live lease is evicted to make room."),
+				 errhint("Revoke leases that are no longer needed, or raise governance.max_leases and restart.")));
+	}
+	if (found)
+	{
+		LWLockRelease(lock);
+		if (error_if_exists)
+			elog(ERROR, "governance: lease already exists in shared memory");
+		return;
+	}
+	fill_entry(e, l, state);
+	LWLockRelease(lock);
+}
+
+void
+gov_lease_install(const GovLease *l)
+{
+	insert_entry(l, GOV_LEASE_LIVE, false);
+}
+
+bool
+gov_lease_get(const pg_uuid_t *id, GovLeaseSnapshot *out)
+{
+	uint32		h = lease_hash(id);
+	LWLock	   *lock = partition_lock(h);
+	GovLease   *e;
+
+	LWLockAcquire(lock, LW_SHARED);
+	e = hash_search_with_hash_value(lease_table, id, h, HASH_FIND, NULL);
+	if (e)
+		copy_out(e, out);
+	LWLockRelease(lock);
+	return e != NULL;
+}
+
+void
+gov_lease_remove(const pg_uuid_t *id)
+{
+	uint32		h = lease_hash(id);
+	LWLock	   *lock = partition_lock(h);
+	GovLease   *e;
+
+	LWLockAcquire(lock, LW_EXCLUSIVE);
+	e = hash_search_with_hash_value(lease_table, id, h, HASH_FIND, NULL);
+	if (e)
+	{
+		pg_atomic_fetch_add_u64(&e->generation, 1);
+		hash_search_with_hash_value(lease_table, id, h, HASH_REMOVE, NULL);
+	}
+	LWLockRelease(lock);
+}
+
+bool
+gov_lease_set_state(const pg_uuid_t *id, GovLeaseState state, const char *reason)
+{
+	uint32		h = lease_hash(id);
+	LWLock	   *lock = partition_lock(h);
+	GovLease   *e;
+
+	LWLockAcquire(lock, LW_EXCLUSIVE);
+	e = hash_search_with_hash_value(lease_table, id, h, HASH_FIND, NULL);
+	if (e)
+	{
+		if (state == GOV_LEASE_LIVE)
+		{
+			if (e->state == GOV_LEASE_PENDING)
+				e->state = GOV_LEASE_LIVE;
+		}
+		else if (e->state == GOV_LEASE_LIVE || e->state == GOV_LEASE_PENDING)
+		{
+			/* an ended lease stays ended, with its first reason */
+			e->state = state;
+			strlcpy(e->end_reason, reason ? reason : "", GOV_REASON_MAX);
+		}
+		pg_atomic_fetch_add_u64(&e->generation, 1);
+	}
+	LWLockRelease(lock);
+	return e != NULL;
+}
+
+bool
+gov_lease_renew(const pg_uuid_t *id, TimestampTz expires_at)
+{
+	uint32		h = lease_hash(id);
+	LWLock	   *lock = partition_lock(h);
+	GovLease   *e;
+	bool		ok = false;
+
+	LWLockAcquire(lock, LW_EXCLUSIVE);
+	e = hash_search_with_hash_value(lease_table, id, h, HASH_FIND, NULL);
+	if (e && e->state == GOV_LEASE_LIVE)
+	{
+		e->expires_at = expires_at;
+		pg_atomic_fetch_add_u64(&e->generation, 1);
+		ok = true;
+	}
+	LWLockRelease(lock);
+	return ok;
+}
+
+int64
+gov_lease_count(void)
+{
+	int			i;
+	int64		n;
+
+	for (i = 0; i < GOV_LEASE_PARTITIONS; i++)
+		LWLockAcquire(&lease_shared->locks[i].lock, LW_SHARED);
+	n = hash_get_num_entries(lease_table);
+	for (i = GOV_LEASE_PARTITIONS - 1; i >= 0; i--)
+		LWLockRelease(&lease_shared->locks[i].lock);
+	return n;
+}
+
+/* ---------------------------------------------------------------------
+ * Transactional changes
+ * ---------------------------------------------------------------------
+ */
+
+static void
+apply_pending(bool commit)
+{
+	ListCell   *lc;
+
+	foreach(lc, pending)
+	{
+		PendingChange *c = lfirst(lc);
+
+		if (c->kind == PENDING_INSERTED)
+		{
+			if (commit)
+				gov_lease_set_state(&c->id, GOV_LEASE_LIVE, NULL);
+			else
+				gov_lease_remove(&c->id);
+		}
+		else if (commit)
+			gov_lease_set_state(&c->id, c->state, c->reason);
+	}
+	pending = NIL;				/* its memory goes with the transaction */
+}
+
+static void
+drop_transaction_attachments(void);
+
+static void
+lease_xact_callback(XactEvent event, void *arg)
+{
+	switch (event)
+	{
+		case XACT_EVENT_COMMIT:
+		case XACT_EVENT_PARALLEL_COMMIT:
+			apply_pending(true);
+			drop_transaction_attachments();
+			break;
+		case XACT_EVENT_ABORT:
+		case XACT_EVENT_PARALLEL_ABORT:
+			apply_pending(false);
+			drop_transaction_attachments();
+			break;
+		case XACT_EVENT_PRE_PREPARE:
+			if (pending != NIL)
+				ereport(ERROR,
+						(errcode(ERRCODE_FEATURE_NOT_SUPPORTED),
+						 errmsg("cannot PREPARE a transaction that changed governance leases")));
+			break;
+		default:
+			break;
+	}
+}
+
+static void
+lease_subxact_callback(SubXactEvent event, SubTransactionId mySubid,
+					   SubTransactionId parentSubid, void *arg)
+{
+	int			level = GetCurrentTransactionNestLevel();
+	ListCell   *lc;
+
+	if (event == SUBXACT_EVENT_COMMIT_SUB)
+	{
+		foreach(lc, pending)
+		{
+			PendingChange *c = lfirst(lc);
+
+			if (c->nest_level >= level)
+				c->nest_level = level - 1;
+		}
+	}
+	else if (event == SUBXACT_EVENT_ABORT_SUB)
+	{
+		foreach(lc, pending)
+		{
+			PendingChange *c = lfirst(lc);
+
+			if (c->nest_level >= level)
+			{
+				if (c->kind == PENDING_INSERTED)
+					gov_lease_remove(&c->id);
+				pending = foreach_delete_current(pending, lc);
+			}
+		}
+	}
+}
+
+static void add_pending(PendingKind kind, const pg_uuid_t *id, GovLeaseState state,
+						const char *reason);
+
+void
+gov_lease_insert_pending(const GovLease *l)
+{
+	insert_entry(l, GOV_LEASE_PENDING, true);
+	PG_TRY();
+	{
+		add_pending(PENDING_INSERTED, &l->id, GOV_LEASE_LIVE, NULL);
+	}
+	PG_CATCH();
+	{
+		gov_lease_remove(&l->id);
+		PG_RE_THROW();
+	}
+	PG_END_TRY();
+}
+
+static void
+add_pending(PendingKind kind, const pg_uuid_t *id, GovLeaseState state, const char *reason)
+{
+	MemoryContext old = MemoryContextSwitchTo(TopTransactionContext);
+	PendingChange *c = palloc0(sizeof(PendingChange));
+
+	gov_lease_init_backend();
+	c->kind = kind;
+	c->nest_level = GetCurrentTransactionNestLevel();
+	c->id = *id;
+	c->state = state;
+	if (reason)
+		strlcpy(c->reason, reason, GOV_REASON_MAX);
+	pending = lappend(pending, c);
+	MemoryContextSwitchTo(old);
+}
+
+void
+gov_lease_commit_live(const pg_uuid_t *id)
+{
+	add_pending(PENDING_INSERTED, id, GOV_LEASE_LIVE, NULL);
+}
+
+void
+gov_lease_commit_state(const pg_uuid_t *id, GovLeaseState state, const char *reason)
+{
+	add_pending(PENDING_STATE, id, state, reason);
+}
+
+/* ---------------------------------------------------------------------
+ * Attachments
+ * ---------------------------------------------------------------------
+ */
+
+static void
+publish_attachments(void)
+{
+	GovAttachSlot *slot = my_slot();
+	int			i;
+
+	SpinLockAcquire(&slot->mutex);
+	slot->pid = MyProcPid;
+	slot->dboid = MyDatabaseId;
+	slot->n = nattached;
+	for (i = 0; i < nattached; i++)
+	{
+		slot->leases[i] = attached[i].id;
+		slot->signalled[i] = false;
+	}
+	SpinLockRelease(&slot->mutex);
+}
+
+static void
+drop_transaction_attachments(void)
+{
+	int			i;
+	int			j = 0;
+
+	if (nattached == 0)
+		return;
+	for (i = 0; i < nattached; i++)
+		if (attached[i].session_scope)
+			attached[j++] = attached[i];
+	if (j != nattached)
+	{
+		nattached = j;
+		publish_attachments();
+	}
+}
+
+bool
+gov_attach(const GovLeaseSnapshot *l, bool session_scope)
+{
+	int			i;
+	LocalAttachment *a = NULL;
+
+	gov_lease_init_backend();
+	for (i = 0; i < nattached; i++)
+		if (memcmp(&attached[i].id, &l->id, sizeof(pg_uuid_t)) == 0)
+			a = &attached[i];
+	if (a == NULL)
+	{
+		if (nattached >= GOV_MAX_ATTACHED)
+			ereport(ERROR,
+					(errcode(ERRCODE_CONFIGURATION_LIMIT_EXCEEDED),
+					 errmsg("at most %d leases can be attached at once", GOV_MAX_ATTACHED),
+					 errhint("Detach a lease first with governance.detach(lease_id).")));
+		a = &attached[nattached++];
+	}
+	a->id = l->id;
+	a->session_scope = session_scope || a->session_scope;
+	a->generation = 0;
+	a->expires_at = l->expires_at;
+	a->entry = NULL;			/* the first check validates under the lock */
+	strlcpy(a->action, l->action, GOV_UID_MAX);
+	strlcpy(a->resource, l->resource, GOV_UID_MAX);
+	publish_attachments();
+	return true;
+}
+
+bool
+gov_detach(const pg_uuid_t *id)
+{
+	int			i;
+	int			j = 0;
+	bool		found = false;
+
+	for (i = 0; i < nattached; i++)
+	{
+		if (id == NULL || memcmp(&attached[i].id, id, sizeof(pg_uuid_t)) == 0)
+			found = true;
+		else
+			attached[j++] = attached[i];
+	}
+	nattached = j;
+	if (found)
+		publish_attachments();
+	return found;
+}
+
+int
+gov_attached_count(void)
+{
+	return nattached;
+}
+
+bool
+gov_attached_lease(int i, pg_uuid_t *id, bool *session_scope)
+{
+	if (i < 0 || i >= nattached)
+		return false;
+	*id = attached[i].id;
+	*session_scope = attached[i].session_scope;
+	return true;
+}
+
+/*
+ * Is attachment a still live?  The fast path reads the generation without
+ * a lock; anything that changed sends us to the table.
+ */
+static bool
+attachment_live(LocalAttachment *a, TimestampTz now)
+{
+	GovLeaseSnapshot l;
+	uint32		h = lease_hash(&a->id);
+	LWLock	   *lock = partition_lock(h);
+	GovLease   *e;
+	bool		live = false;
+
+	LWLockAcquire(lock, LW_SHARED);
+	e = hash_search_with_hash_value(lease_table, &a->id, h, HASH_FIND, NULL);
+	if (e)
+	{
+		copy_out(e, &l);
+		live = gov_lease_is_live(&l, now);
+		if (live)
+		{
+			a->entry = e;
+			a->generation = pg_atomic_read_u64(&l.generation);
+			a->expires_at = l.expires_at;
+		}
+	}
+	LWLockRelease(lock);
+	return live;
+}
+
+static bool
+fast_live(LocalAttachment *a, TimestampTz now)
+{
+	/*
+	 * The entry address was taken under the lock when we last validated;
+	 * entries never move, so reading its generation is safe, and we only
+	 * trust the cached expiry if the generation has not moved since.
+	 */
+	if (a->entry != NULL &&
+		pg_atomic_read_u64(&a->entry->generation) == a->generation &&
+		now < a->expires_at)
+		return true;
+	return attachment_live(a, now);
+}
+
+bool
+gov_attached_covers(const char *action, const char *resource, pg_uuid_t *lease_out)
+{
+	TimestampTz now;
+	int			i;
+
+	if (nattached == 0)
+		return false;
+	now = GetCurrentTimestamp();
+	for (i = 0; i < nattached; i++)
+	{
+		LocalAttachment *a = &attached[i];
+
+		if (strcmp(a->action, action) != 0 || strcmp(a->resource, resource) != 0)
+			continue;
+		if (fast_live(a, now))
+		{
+			if (lease_out)
+				*lease_out = a->id;
+			return true;
+		}
+	}
+	return false;
+}
+
+bool
+gov_attached_any_live(pg_uuid_t *lease_out)
+{
+	TimestampTz now = GetCurrentTimestamp();
+	int			i;
+
+	for (i = 0; i < nattached; i++)
+		if (fast_live(&attached[i], now))
+		{
+			if (lease_out)
+				*lease_out = attached[i].id;
+			return true;
+		}
+	return false;
+}
+
+/* ---------------------------------------------------------------------
+ * Enforcement
+ * ---------------------------------------------------------------------
+ */
+
+/*
+ * Rewrite the cancel or terminate message of a statement the enforcer
+ * stopped, so the agent learns why (emit_log_hook runs before the message
+ * goes to the client and the log).
+ */
+static void
+lease_emit_log_hook(ErrorData *edata)
+{
+	GovAttachSlot *slot;
+
+	if (prev_emit_log_hook)
+		prev_emit_log_hook(edata);
+
+	if (lease_shared == NULL || MyProc == NULL ||
+		(edata->sqlerrcode != ERRCODE_QUERY_CANCELED &&
+		 edata->sqlerrcode != ERRCODE_ADMIN_SHUTDOWN))
+		return;
+	slot = my_slot();
+	SpinLockAcquire(&slot->mutex);
+	if (slot->reason_pending)
+	{
+		MemoryContext old = MemoryContextSwitchTo(ErrorContext);
+
+		edata->message = pstrdup(slot->reason);
+		edata->detail = pstrdup("The governance enforcer stopped this statement because the lease it ran under ended.");
+		MemoryContextSwitchTo(old);
+		slot->reason_pending = false;
+	}
+	SpinLockRelease(&slot->mutex);
+}
+
+static void
+lease_shmem_exit(int code, Datum arg)
+{
+	GovAttachSlot *slot = my_slot();
+
+	SpinLockAcquire(&slot->mutex);
+	slot->pid = 0;
+	slot->n = 0;
+	slot->reason_pending = false;
+	SpinLockRelease(&slot->mutex);
+}
+
+void
+gov_lease_init_backend(void)
+{
+	if (callbacks_registered)
+		return;
+	RegisterXactCallback(lease_xact_callback, NULL);
+	RegisterSubXactCallback(lease_subxact_callback, NULL);
+	before_shmem_exit(lease_shmem_exit, (Datum) 0);
+	prev_emit_log_hook = emit_log_hook;
+	emit_log_hook = lease_emit_log_hook;
+	callbacks_registered = true;
+}
+
+/*
+ * Walk the table: report live leases past their expiry to expired_cb (the
+ * enforcer makes that durable and ledgers it), and with gc_dead remove
+ * leases that have ended (their durable rows say so).
+ */
+void
+gov_lease_scan(gov_dead_lease_cb expired_cb, void *arg, bool gc_dead)
+{
+	HASH_SEQ_STATUS st;
+	GovLease   *e;
+	List	   *expired = NIL;
+	List	   *dead = NIL;
+	ListCell   *lc;
+	TimestampTz now = GetCurrentTimestamp();
+	int			i;
+
+	for (i = 0; i < GOV_LEASE_PARTITIONS; i++)
+		LWLockAcquire(&lease_shared->locks[i].lock, LW_SHARED);
+	hash_seq_init(&st, lease_table);
+	while ((e = hash_seq_search(&st)) != NULL)
+	{
+		if (e->dboid != MyDatabaseId)
+			continue;
+		if (e->state == GOV_LEASE_LIVE && now >= e->expires_at)
+		{
+			GovLeaseSnapshot *s = palloc(sizeof(GovLeaseSnapshot));
+
+			copy_out(e, s);
+			expired = lappend(expired, s);
+		}
+		else if (gc_dead && (e->state == GOV_LEASE_REVOKED || e->state == GOV_LEASE_EXPIRED))
+		{
+			pg_uuid_t  *id = palloc(sizeof(pg_uuid_t));
+
+			*id = e->id;
+			dead = lappend(dead, id);
+		}
+	}
+	for (i = GOV_LEASE_PARTITIONS - 1; i >= 0; i--)
+		LWLockRelease(&lease_shared->locks[i].lock);
+
+	foreach(lc, expired)
+		expired_cb((GovLeaseSnapshot *) lfirst(lc), arg);
+	foreach(lc, dead)
+		gov_lease_remove((pg_uuid_t *) lfirst(lc));
+}
+
+static const char *
+state_word(GovLeaseState s)
+{
+	switch (s)
+	{
+		case GOV_LEASE_REVOKED:
+			return "was revoked";
+		case GOV_LEASE_EXPIRED:
+			return "expired";
+		case GOV_LEASE_PENDING:
+			return "was never committed";
+		default:
+			return "ended";
+	}
+}
+
+/*
+ * Signal every backend attached to a lease that is no longer live, once
+ * per attachment.  Returns the number of backends signalled.
+ */
+int
+gov_enforce_attached(int mode)
+{
+	int			i;
+	int			signalled = 0;
+	TimestampTz now = GetCurrentTimestamp();
+
+	if (mode == GOV_ENFORCE_OFF)
+		return 0;
+
+	for (i = 0; i < lease_shared->nslots; i++)
+	{
+		GovAttachSlot *slot = &lease_shared->slots[i];
+		pg_uuid_t	ids[GOV_MAX_ATTACHED];
+		bool		done[GOV_MAX_ATTACHED];
+		int			n;
+		int			k;
+		pid_t		pid;
+
+		SpinLockAcquire(&slot->mutex);
+		pid = slot->pid;
+		n = slot->n;
+		memcpy(ids, slot->leases, sizeof(pg_uuid_t) * n);
+		memcpy(done, slot->signalled, sizeof(bool) * n);
+		SpinLockRelease(&slot->mutex);
+		if (pid == 0 || n == 0)
+			continue;
+
+		for (k = 0; k < n; k++)
+		{
+			GovLeaseSnapshot l;
+			bool		known;
+			char		reason[GOV_REASON_MAX + 128];
+			char	   *idtxt;
+
+			if (done[k])
+				continue;
+			known = gov_lease_get(&ids[k], &l);
+			if (known && gov_lease_is_live(&l, now))
+				continue;
+
+			idtxt = DatumGetCString(DirectFunctionCall1(uuid_out, UUIDPGetDatum(&ids[k])));
+			if (!known)
+				snprintf(reason, sizeof(reason), "governance lease %s is no longer live", idtxt);
+			else if (l.state == GOV_LEASE_LIVE)
+				snprintf(reason, sizeof(reason), "governance lease %s expired", idtxt);
+			else
+				snprintf(reason, sizeof(reason), "governance lease %s %s%s%s", idtxt,
+						 state_word(l.state), l.end_reason[0] ? ": " : "", l.end_reason);
+
+			SpinLockAcquire(&slot->mutex);
+			if (slot->pid == pid && k < slot->n &&
+				memcmp(&slot->leases[k], &ids[k], sizeof(pg_uuid_t)) == 0)
+			{
+				slot->signalled[k] = true;
+				slot->reason_pending = true;
+				snprintf(slot->reason, sizeof(slot->reason), "%s %s",
+						 mode == GOV_ENFORCE_TERMINATE ? "terminating connection:" : "canceling statement:",
+						 reason);
+				SpinLockRelease(&slot->mutex);
+				if (kill(pid, mode == GOV_ENFORCE_TERMINATE ? SIGTERM : SIGINT) == 0)
+					signalled++;
+			}
+			else
+				SpinLockRelease(&slot->mutex);
+			break;				/* one signal per backend per round */
+		}
+	}
+	return signalled;
+}

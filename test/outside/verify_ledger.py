@@ -1,0 +1,840 @@
+#!/usr/bin/python3
+"""Standalone verifier of a governance ledger export, written from docs/FORMAT.md alone.
+
+It imports nothing from the project: only the Python standard library (hashlib has
+SHA3-512 and BLAKE2b-512) and an Ed25519 implementation (python3-nacl, or else
+python3-cryptography).
+
+    verify_ledger.py [--pin HEX] [--checkpoint FILE]... [--allow-unendorsed-keys] EXPORT.json
+    verify_ledger.py --export-sql                  print the SQL that makes EXPORT.json
+    verify_ledger.py --dump canonical EXPORT.json  "seq<TAB>hex(canonical JSON of payload)"
+    verify_ledger.py --dump event EXPORT.json      "seq<TAB>hex(event bytes)"
+    verify_ledger.py --canonicalize < FILE         canonical JSON of each input line
+
+EXPORT.json is one JSON object {"rows": [...], "blocks": [...], "keys": [...]} as made
+by the query that --export-sql prints (run it with `psql -Atc`).  Exit status 0 when
+everything verifies, 1 naming the first problem, 2 on bad usage or unreadable input.
+"""
+
+import argparse
+import datetime
+import decimal
+import hashlib
+import json
+import struct
+import sys
+
+# ---------------------------------------------------------------------------
+# Ed25519 verification: python3-nacl, or python3-cryptography.
+
+try:
+    import nacl.exceptions
+    import nacl.signing
+
+    def ed25519_verify(signature, message, public_key):
+        if len(signature) != 64 or len(public_key) != 32:
+            return False
+        try:
+            nacl.signing.VerifyKey(public_key).verify(message, signature)
+            return True
+        except (nacl.exceptions.BadSignatureError, nacl.exceptions.ValueError,
+                nacl.exceptions.TypeError):
+            return False
+    ED25519_IMPL = "python3-nacl"
+except ImportError:  # pragma: no cover - depends on the machine
+    from cryptography.exceptions import InvalidSignature
+    from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
+
+    def ed25519_verify(signature, message, public_key):
+        if len(signature) != 64 or len(public_key) != 32:
+            return False
+        try:
+            Ed25519PublicKey.from_public_bytes(public_key).verify(signature, message)
+            return True
+        except (InvalidSignature, ValueError):
+            return False
+    ED25519_IMPL = "python3-cryptography"
+
+# ---------------------------------------------------------------------------
+# FORMAT.md section 1: fields.
+
+NULL_FIELD = struct.pack(">I", 0xFFFFFFFF)
+
+
+def field(b):
+    """len:u32 big-endian || bytes; None is the NULL field 0xFFFFFFFF."""
+    if b is None:
+        return NULL_FIELD
+    if isinstance(b, str):
+        b = b.encode("utf-8")
+    return struct.pack(">I", len(b)) + b
+
+
+def i64(v):
+    return struct.pack(">q", v)
+
+
+def f_int(v):
+    return NULL_FIELD if v is None else field(i64(v))
+
+
+def f_text(s):
+    return NULL_FIELD if s is None else field(s.encode("utf-8"))
+
+
+def f_uuid(u):
+    if u is None:
+        return NULL_FIELD
+    b = bytes.fromhex(u.replace("-", ""))
+    if len(b) != 16:
+        raise ValueError("not a uuid: %r" % u)
+    return field(b)
+
+
+def sha3_512(b):
+    return hashlib.sha3_512(b).digest()
+
+
+def blake2b_512(b):
+    return hashlib.blake2b(b, digest_size=64).digest()
+
+
+# Domain tags (FORMAT.md sections 2, 5, 6, 7).
+TAG_KEY_ID = "governance.v1.key-id"
+TAG_KEY = "governance.v1.key"
+TAG_ENDORSE = "governance.v1.key-endorsement"
+TAG_EVENT = "governance.v1.event"
+TAG_LINK = "governance.v1.link"
+TAG_LEAF = "governance.v1.merkle-leaf"
+TAG_NODE = "governance.v1.merkle-node"
+TAG_BLOCK = "governance.v1.block"
+TAG_CHECKPOINT = "governance.v1.checkpoint"
+
+# ---------------------------------------------------------------------------
+# FORMAT.md section 4: canonical JSON.
+
+
+class Number:
+    """A JSON number kept as its source token."""
+    __slots__ = ("token",)
+
+    def __init__(self, token):
+        self.token = token
+
+
+def _reject_constant(name):
+    raise ValueError("%s is not JSON" % name)
+
+
+def _object(pairs):
+    obj = {}
+    for k, v in pairs:   # duplicates: the last one wins, as jsonb does on input
+        obj.pop(k, None)
+        obj[k] = v
+    return obj
+
+
+def parse_json(text):
+    """Parse JSON text keeping every number's token verbatim."""
+    return json.loads(text, parse_float=Number, parse_int=Number,
+                      parse_constant=_reject_constant, object_pairs_hook=_object)
+
+
+def numeric_text(token):
+    """A JSON number token as PostgreSQL prints the numeric it becomes: plain decimal
+    notation, no exponent, no '+', the scale as stored (digits after the point minus
+    the exponent, never below 0), and no minus sign on zero.  On a token PostgreSQL
+    printed itself this returns the token unchanged."""
+    d = decimal.Decimal(token)
+    if not d.is_finite():
+        raise ValueError("number %r is not finite" % token)
+    s = format(d, "f")            # fixed point, scale max(0, -exponent)
+    if d.is_zero() and s.startswith("-"):
+        s = s[1:]
+    return s
+
+
+_ESCAPES = {'"': '\\"', "\\": "\\\\", "\b": "\\b", "\f": "\\f", "\n": "\\n",
+            "\r": "\\r", "\t": "\\t"}
+
+
+def canonical_string(s):
+    out = ['"']
+    for ch in s:
+        e = _ESCAPES.get(ch)
+        if e is not None:
+            out.append(e)
+        elif ord(ch) < 0x20:
+            out.append("\\u%04x" % ord(ch))
+        else:
+            out.append(ch)
+    out.append('"')
+    return "".join(out)
+
+
+def canonical(v):
+    if v is None:
+        return "null"
+    if v is True:
+        return "true"
+    if v is False:
+        return "false"
+    if isinstance(v, Number):
+        return numeric_text(v.token)
+    if isinstance(v, str):
+        return canonical_string(v)
+    if isinstance(v, list):
+        return "[" + ",".join(canonical(x) for x in v) + "]"
+    if isinstance(v, dict):
+        keys = sorted(v, key=lambda k: k.encode("utf-8"))
+        return "{" + ",".join(canonical_string(k) + ":" + canonical(v[k]) for k in keys) + "}"
+    raise TypeError("unexpected JSON value %r" % (v,))
+
+
+def canonical_json_bytes(text):
+    """The canonical UTF-8 bytes of a JSON text (strict UTF-8: a lone surrogate fails)."""
+    return canonical(parse_json(text)).encode("utf-8")
+
+
+# ---------------------------------------------------------------------------
+# FORMAT.md sections 2, 5, 6, 7: the messages.
+
+
+def key_id_of(public_key):
+    return blake2b_512(field(TAG_KEY_ID) + field(public_key))[:8].hex()
+
+
+def key_self_message(key_id, public_key, created_at_us):
+    return field(TAG_KEY) + f_text(key_id) + field(public_key) + f_int(created_at_us)
+
+
+def key_endorsement_message(endorsed_by, key_id, public_key, created_at_us):
+    return (field(TAG_ENDORSE) + f_text(endorsed_by) + f_text(key_id) + field(public_key)
+            + f_int(created_at_us))
+
+
+def event_bytes(row):
+    return (field(TAG_EVENT)
+            + f_int(row["seq"])
+            + f_int(row["at_us"])
+            + f_text(row["kind"])
+            + f_uuid(row["lease_id"])
+            + f_text(row["principal"])
+            + f_text(row["action"])
+            + f_text(row["resource"])
+            + field(row["payload_canonical"])
+            + f_text(row["actor"])
+            + f_int(row["txid"])
+            + f_int(row["prev_seq"]))
+
+
+def chain_link(prev_link, evidence):
+    return blake2b_512(field(TAG_LINK) + field(prev_link) + field(evidence))
+
+
+def merkle_leaf(seq, evidence):
+    return blake2b_512(field(TAG_LEAF) + f_int(seq) + field(evidence))
+
+
+def merkle_node(left, right):
+    return blake2b_512(field(TAG_NODE) + field(left) + field(right))
+
+
+def merkle_root(leaves):
+    """RFC 6962 MTH over leaf hashes, n >= 1."""
+    n = len(leaves)
+    if n == 1:
+        return leaves[0]
+    k = 1
+    while k * 2 < n:
+        k *= 2
+    return merkle_node(merkle_root(leaves[:k]), merkle_root(leaves[k:]))
+
+
+def block_bytes(b):
+    gaps = b"".join(i64(lo) + i64(hi) for lo, hi in b["gaps"])
+    return (field(TAG_BLOCK)
+            + f_int(b["block_id"]) + f_int(b["first_seq"]) + f_int(b["last_seq"])
+            + f_int(b["row_count"]) + f_int(b["total_rows"])
+            + field(gaps)
+            + field(b["merkle_root"])
+            + field(b["prev_hash"])
+            + f_int(b["sealed_at_us"])
+            + f_text(b["key_id"]))
+
+
+def checkpoint_bytes(block_id, block_hash, last_seq, total_rows, sealed_at_us, key_id):
+    return (field(TAG_CHECKPOINT)
+            + f_int(block_id) + field(block_hash) + f_int(last_seq) + f_int(total_rows)
+            + f_int(sealed_at_us) + f_text(key_id))
+
+
+# ---------------------------------------------------------------------------
+# The export.
+
+EXPORT_SQL = r"""
+SELECT json_build_object(
+  'format', 'governance-ledger-export/1',
+  'rows', coalesce((SELECT json_agg(json_build_object(
+      'seq', l.seq,
+      'at_us', (extract(epoch FROM l.at) * 1000000)::bigint,
+      'at', l.at,
+      'kind', l.kind,
+      'lease_id', l.lease_id,
+      'principal', l.principal,
+      'action', l.action,
+      'resource', l.resource,
+      'payload', l.payload::text,
+      'actor', l.actor,
+      'txid', l.txid::text,
+      'prev_seq', l.prev_seq,
+      'evidence', encode(l.evidence, 'hex'),
+      'link', encode(l.link, 'hex')) ORDER BY l.seq) FROM governance.ledger l), '[]'),
+  'blocks', coalesce((SELECT json_agg(json_build_object(
+      'block_id', b.block_id,
+      'first_seq', b.first_seq,
+      'last_seq', b.last_seq,
+      'row_count', b.row_count,
+      'total_rows', b.total_rows,
+      'gaps', b.gaps,
+      'merkle_root', encode(b.merkle_root, 'hex'),
+      'prev_hash', encode(b.prev_hash, 'hex'),
+      'sealed_at_us', (extract(epoch FROM b.sealed_at) * 1000000)::bigint,
+      'sealed_at', b.sealed_at,
+      'key_id', b.key_id,
+      'block_hash', encode(b.block_hash, 'hex'),
+      'signature', encode(b.signature, 'hex')) ORDER BY b.block_id)
+    FROM governance.ledger_blocks b), '[]'),
+  'keys', coalesce((SELECT json_agg(json_build_object(
+      'key_id', k.key_id,
+      'public_key', encode(k.public_key, 'hex'),
+      'created_at_us', (extract(epoch FROM k.created_at) * 1000000)::bigint,
+      'created_at', k.created_at,
+      'retired_at_us', (extract(epoch FROM k.retired_at) * 1000000)::bigint,
+      'self_signature', encode(k.self_signature, 'hex'),
+      'endorsed_by', k.endorsed_by,
+      'endorsement', encode(k.endorsement, 'hex')) ORDER BY k.created_at, k.key_id)
+    FROM governance.signing_keys k), '[]'))
+""".strip()
+
+
+class Problem(Exception):
+    """The first thing that does not verify."""
+
+
+class BadInput(Exception):
+    """The export is not shaped as expected."""
+
+
+def hexbytes(v, what, length=None, nullable=False):
+    if v is None:
+        if nullable:
+            return None
+        raise BadInput("%s is missing" % what)
+    if not isinstance(v, str):
+        raise BadInput("%s is not a hex string" % what)
+    s = v[2:] if v.startswith("\\x") else v
+    try:
+        b = bytes.fromhex(s)
+    except ValueError:
+        raise BadInput("%s is not hex: %r" % (what, v[:40]))
+    if length is not None and len(b) != length:
+        raise BadInput("%s has %d bytes, expected %d" % (what, len(b), length))
+    return b
+
+
+def integer(v, what, nullable=False):
+    if v is None and nullable:
+        return None
+    if isinstance(v, bool) or not isinstance(v, (int, str)):
+        raise BadInput("%s is not an integer: %r" % (what, v))
+    try:
+        n = int(v)
+    except ValueError:
+        raise BadInput("%s is not an integer: %r" % (what, v))
+    if not -(1 << 63) <= n < (1 << 63):
+        raise BadInput("%s does not fit in an int64: %r" % (what, v))
+    return n
+
+
+def text(v, what, nullable=False):
+    if v is None and nullable:
+        return None
+    if not isinstance(v, str):
+        raise BadInput("%s is not a string: %r" % (what, v))
+    return v
+
+
+def timestamp_us(obj, name, what, nullable=False):
+    """Microseconds since the Unix epoch: NAME_us when present, else NAME as ISO 8601."""
+    if obj.get(name + "_us") is not None:
+        return integer(obj[name + "_us"], what)
+    v = obj.get(name)
+    if v is None:
+        if nullable:
+            return None
+        raise BadInput("%s is missing" % what)
+    try:
+        dt = datetime.datetime.fromisoformat(v.replace("Z", "+00:00"))
+    except (ValueError, AttributeError):
+        raise BadInput("%s is not a timestamp: %r" % (what, v))
+    if dt.tzinfo is None:
+        raise BadInput("%s has no time zone: %r" % (what, v))
+    delta = dt - datetime.datetime(1970, 1, 1, tzinfo=datetime.timezone.utc)
+    return (delta.days * 86400 + delta.seconds) * 1000000 + delta.microseconds
+
+
+def load_row(r, i):
+    if not isinstance(r, dict):
+        raise BadInput("rows[%d] is not an object" % i)
+    seq = integer(r.get("seq"), "rows[%d].seq" % i)
+    w = "seq %d" % seq
+    payload = r.get("payload")
+    if not isinstance(payload, str):
+        # A payload exported as JSON rather than as jsonb text: its numbers went through
+        # the export's own parser; serialise the value as text again and canonicalise.
+        payload = json.dumps(payload, ensure_ascii=False)
+    try:
+        payload_canonical = canonical_json_bytes(payload)
+    except (ValueError, TypeError, UnicodeEncodeError, decimal.InvalidOperation) as e:
+        raise Problem("%s: payload is not valid JSON: %s" % (w, e))
+    return {
+        "seq": seq,
+        "at_us": timestamp_us(r, "at", w + " at"),
+        "kind": text(r.get("kind"), w + " kind"),
+        "lease_id": text(r.get("lease_id"), w + " lease_id", nullable=True),
+        "principal": text(r.get("principal"), w + " principal", nullable=True),
+        "action": text(r.get("action"), w + " action", nullable=True),
+        "resource": text(r.get("resource"), w + " resource", nullable=True),
+        "payload_canonical": payload_canonical,
+        "actor": text(r.get("actor"), w + " actor"),
+        "txid": integer(r.get("txid"), w + " txid"),
+        "prev_seq": integer(r.get("prev_seq"), w + " prev_seq", nullable=True),
+        "evidence": hexbytes(r.get("evidence"), w + " evidence"),
+        "link": hexbytes(r.get("link"), w + " link"),
+    }
+
+
+def load_gaps(v, w):
+    """gaps as a flat bigint[] {lo1,hi1,lo2,hi2,...} (how governance.ledger_blocks stores
+    them), or as a list of [lo, hi] pairs."""
+    if not isinstance(v, list):
+        raise BadInput("%s gaps is not an array" % w)
+    if all(isinstance(x, list) for x in v):
+        flat = [y for x in v for y in x]
+        if any(len(x) != 2 for x in v):
+            raise Problem("%s: gaps has a pair that is not (lo, hi)" % w)
+    else:
+        flat = v
+    if len(flat) % 2:
+        raise Problem("%s: gaps has an odd number of bounds" % w)
+    nums = [integer(x, w + " gaps") for x in flat]
+    return [(nums[i], nums[i + 1]) for i in range(0, len(nums), 2)]
+
+
+def load_block(b, i):
+    if not isinstance(b, dict):
+        raise BadInput("blocks[%d] is not an object" % i)
+    bid = integer(b.get("block_id"), "blocks[%d].block_id" % i)
+    w = "block %d" % bid
+    return {
+        "block_id": bid,
+        "first_seq": integer(b.get("first_seq"), w + " first_seq"),
+        "last_seq": integer(b.get("last_seq"), w + " last_seq"),
+        "row_count": integer(b.get("row_count"), w + " row_count"),
+        "total_rows": integer(b.get("total_rows"), w + " total_rows"),
+        "gaps": load_gaps(b.get("gaps"), w),
+        "merkle_root": hexbytes(b.get("merkle_root"), w + " merkle_root"),
+        "prev_hash": hexbytes(b.get("prev_hash"), w + " prev_hash", nullable=True),
+        "sealed_at_us": timestamp_us(b, "sealed_at", w + " sealed_at"),
+        "key_id": text(b.get("key_id"), w + " key_id"),
+        "block_hash": hexbytes(b.get("block_hash"), w + " block_hash"),
+        "signature": hexbytes(b.get("signature"), w + " signature"),
+    }
+
+
+def load_key(k, i):
+    if not isinstance(k, dict):
+        raise BadInput("keys[%d] is not an object" % i)
+    kid = text(k.get("key_id"), "keys[%d].key_id" % i)
+    w = "key %s" % kid
+    return {
+        "key_id": kid,
+        "public_key": hexbytes(k.get("public_key"), w + " public_key"),
+        "created_at_us": timestamp_us(k, "created_at", w + " created_at"),
+        "retired_at_us": timestamp_us(k, "retired_at", w + " retired_at", nullable=True),
+        "self_signature": hexbytes(k.get("self_signature"), w + " self_signature"),
+        "endorsed_by": text(k.get("endorsed_by"), w + " endorsed_by", nullable=True),
+        "endorsement": hexbytes(k.get("endorsement"), w + " endorsement", nullable=True),
+    }
+
+
+def load_export(path):
+    try:
+        with (sys.stdin if path == "-" else open(path, encoding="utf-8")) as f:
+            data = json.load(f)
+    except (OSError, ValueError) as e:
+        raise BadInput("cannot read export %s: %s" % (path, e))
+    if not isinstance(data, dict):
+        raise BadInput("the export is not a JSON object")
+    for part in ("rows", "blocks", "keys"):
+        if not isinstance(data.get(part), list):
+            raise BadInput("the export has no %r array" % part)
+    return data
+
+
+# ---------------------------------------------------------------------------
+# Verification.
+
+
+class Report:
+    def __init__(self):
+        self.lines = []
+        self.warnings = []
+
+    def say(self, s):
+        self.lines.append(s)
+
+    def warn(self, s):
+        self.warnings.append(s)
+
+
+def verify_keys(keys, pin, allow_unendorsed, rep):
+    """Section 2: key ids, self-signatures, endorsements; returns the trusted keys by id."""
+    by_id = {}
+    for k in keys:
+        kid = k["key_id"]
+        if kid in by_id:
+            raise Problem("key %s: listed twice" % kid)
+        by_id[kid] = k
+        if key_id_of(k["public_key"]) != kid:
+            raise Problem("key %s: key id does not match its public key (derived %s)"
+                          % (kid, key_id_of(k["public_key"])))
+        msg = key_self_message(kid, k["public_key"], k["created_at_us"])
+        if not ed25519_verify(k["self_signature"], msg, k["public_key"]):
+            raise Problem("key %s: self-signature does not verify" % kid)
+        if (k["endorsed_by"] is None) != (k["endorsement"] is None):
+            raise Problem("key %s: endorsed_by and endorsement must both be set or both NULL"
+                          % kid)
+    for k in keys:
+        if k["endorsed_by"] is None:
+            continue
+        kid = k["key_id"]
+        old = by_id.get(k["endorsed_by"])
+        if old is None:
+            raise Problem("key %s: endorsed by %s, which is not in the export"
+                          % (kid, k["endorsed_by"]))
+        msg = key_endorsement_message(old["key_id"], kid, k["public_key"], k["created_at_us"])
+        if not ed25519_verify(k["endorsement"], msg, old["public_key"]):
+            raise Problem("key %s: endorsement by %s does not verify" % (kid, old["key_id"]))
+
+    if not keys:
+        if pin is not None:
+            raise Problem("the pinned key is not in the export (no keys at all)")
+        return {}
+    # The trust anchor: the pinned key, else the oldest key.
+    if pin is not None:
+        anchors = [k for k in keys if k["public_key"] == pin]
+        if not anchors:
+            raise Problem("the pinned public key %s is not in the export" % pin.hex())
+        anchor = anchors[0]
+        rep.say("trust anchor: pinned key %s" % anchor["key_id"])
+    else:
+        anchor = min(keys, key=lambda k: (k["created_at_us"], k["key_id"]))
+        if anchor["endorsed_by"] is not None:
+            raise Problem("key %s: the oldest key claims an endorsement by %s"
+                          % (anchor["key_id"], anchor["endorsed_by"]))
+        rep.say("trust anchor: oldest key %s, public key %s (not pinned: compare it with "
+                "the key you trust)" % (anchor["key_id"], anchor["public_key"].hex()))
+    roots = [anchor]
+    if allow_unendorsed:
+        for k in keys:
+            if k["endorsed_by"] is None and k is not anchor:
+                rep.warn("key %s has no endorsement: the chain of custody from key %s is "
+                         "broken (accepted: --allow-unendorsed-keys)"
+                         % (k["key_id"], anchor["key_id"]))
+                roots.append(k)
+    # Follow endorsements from the roots.
+    trusted = {k["key_id"]: k for k in roots}
+    grew = True
+    while grew:
+        grew = False
+        for k in keys:
+            if k["key_id"] not in trusted and k["endorsed_by"] in trusted:
+                trusted[k["key_id"]] = k
+                grew = True
+    for k in keys:
+        if k["key_id"] in trusted:
+            continue
+        if k["endorsed_by"] is None:
+            raise Problem("key %s has no endorsement: the chain of custody from key %s is "
+                          "broken" % (k["key_id"], anchor["key_id"]))
+        raise Problem("key %s is endorsed by %s, which is not endorsed from key %s"
+                      % (k["key_id"], k["endorsed_by"], anchor["key_id"]))
+    return trusted
+
+
+def verify_rows(rows, rep):
+    """Section 5: order, evidence, prev_seq structure, links.  Returns rows by seq."""
+    by_seq = {}
+    last_of_lease = {}      # lease_id -> seq of that execution's latest row so far
+    prev = None
+    for r in rows:
+        seq = r["seq"]
+        if seq < 1:
+            raise Problem("seq %d: seq must be positive" % seq)
+        if prev is not None and seq <= prev:
+            raise Problem("seq %d: rows not in strictly increasing seq order (after seq %d)"
+                          % (seq, prev))
+        prev = seq
+        ev = sha3_512(event_bytes(r))
+        if ev != r["evidence"]:
+            raise Problem("seq %d: evidence does not match SHA3-512 of the event bytes "
+                          "(row modified)" % seq)
+        ps = r["prev_seq"]
+        lease = r["lease_id"]
+        if lease is None:
+            if ps is not None:
+                raise Problem("seq %d: an event outside any lease has prev_seq %d" % (seq, ps))
+        else:
+            if lease in last_of_lease:
+                want = last_of_lease[lease]
+                if ps != want:
+                    raise Problem("seq %d: prev_seq is %s but the execution's preceding row "
+                                  "is seq %d" % (seq, "NULL" if ps is None else ps, want))
+            elif ps is not None:
+                # first event of a delegated execution: it points to its parent's event
+                parent = by_seq.get(ps)
+                if parent is None:
+                    raise Problem("seq %d: prev_seq %d names no earlier row" % (seq, ps))
+                if parent["lease_id"] is None or parent["lease_id"] == lease:
+                    raise Problem("seq %d: prev_seq %d of an execution's first event is not "
+                                  "an event of another (parent) execution" % (seq, ps))
+            last_of_lease[lease] = seq
+        if ps is not None and ps not in by_seq:
+            raise Problem("seq %d: prev_seq %d names no earlier row" % (seq, ps))
+        prev_link = by_seq[ps]["link"] if ps is not None else None
+        if chain_link(prev_link, ev) != r["link"]:
+            raise Problem("seq %d: link does not match BLAKE2b-512 of the previous link and "
+                          "the evidence" % seq)
+        by_seq[seq] = r
+    return by_seq
+
+
+def verify_blocks(blocks, by_seq, trusted, all_keys, rep):
+    """Sections 6 and 7: coverage, gaps, Merkle roots, block hashes, chain, signatures."""
+    prev_block = None
+    total = 0
+    gap_seqs = 0
+    covered = set()
+    for b in blocks:
+        bid = b["block_id"]
+        w = "block %d" % bid
+        want_id = 1 if prev_block is None else prev_block["block_id"] + 1
+        if bid != want_id:
+            raise Problem("%s: expected block %d next (blocks missing or out of order)"
+                          % (w, want_id))
+        want_first = 1 if prev_block is None else prev_block["last_seq"] + 1
+        if b["first_seq"] != want_first:
+            raise Problem("%s: first_seq is %d, expected %d" % (w, b["first_seq"], want_first))
+        if b["last_seq"] < b["first_seq"]:
+            raise Problem("%s: last_seq %d is before first_seq %d"
+                          % (w, b["last_seq"], b["first_seq"]))
+        # gaps: sorted, disjoint, inclusive, inside the range
+        in_gap = set()
+        last_hi = None
+        for lo, hi in b["gaps"]:
+            if lo > hi or lo < b["first_seq"] or hi > b["last_seq"]:
+                raise Problem("%s: gap (%d, %d) is not inside %d..%d"
+                              % (w, lo, hi, b["first_seq"], b["last_seq"]))
+            if last_hi is not None and lo <= last_hi:
+                raise Problem("%s: gaps are not sorted and disjoint at (%d, %d)" % (w, lo, hi))
+            last_hi = hi
+            in_gap.update(range(lo, hi + 1))
+        gap_seqs += len(in_gap)
+        leaves = []
+        for seq in range(b["first_seq"], b["last_seq"] + 1):
+            if seq in in_gap:
+                if seq in by_seq:
+                    raise Problem("seq %d: present in the ledger but listed as a gap of %s"
+                                  % (seq, w))
+                continue
+            r = by_seq.get(seq)
+            if r is None:
+                raise Problem("seq %d: missing from the ledger but covered by %s (row removed)"
+                              % (seq, w))
+            leaves.append(merkle_leaf(seq, r["evidence"]))
+            covered.add(seq)
+        if b["row_count"] != len(leaves):
+            raise Problem("%s: row_count is %d but the range holds %d rows"
+                          % (w, b["row_count"], len(leaves)))
+        total += len(leaves)
+        if b["total_rows"] != total:
+            raise Problem("%s: total_rows is %d, expected %d" % (w, b["total_rows"], total))
+        if not leaves:
+            raise Problem("%s: holds no rows; FORMAT.md defines no Merkle root for that" % w)
+        if merkle_root(leaves) != b["merkle_root"]:
+            raise Problem("%s: merkle_root does not match the rows' evidence" % w)
+        want_prev = None if prev_block is None else prev_block["block_hash"]
+        if b["prev_hash"] != want_prev:
+            if prev_block is None:
+                raise Problem("%s: prev_hash must be NULL for the first block" % w)
+            raise Problem("%s: prev_hash does not match block %d's block_hash" % (w, bid - 1))
+        if blake2b_512(block_bytes(b)) != b["block_hash"]:
+            raise Problem("%s: block_hash does not match BLAKE2b-512 of the block bytes" % w)
+        key = trusted.get(b["key_id"])
+        if key is None:
+            if b["key_id"] in all_keys:
+                raise Problem("%s: signed by key %s, which is not trusted" % (w, b["key_id"]))
+            raise Problem("%s: signed by key %s, which is not in the export" % (w, b["key_id"]))
+        msg = checkpoint_bytes(bid, b["block_hash"], b["last_seq"], b["total_rows"],
+                               b["sealed_at_us"], b["key_id"])
+        if not ed25519_verify(b["signature"], msg, key["public_key"]):
+            raise Problem("%s: signature by key %s does not verify" % (w, b["key_id"]))
+        if b["sealed_at_us"] < key["created_at_us"] or (
+                key["retired_at_us"] is not None and b["sealed_at_us"] > key["retired_at_us"]):
+            rep.warn("%s: sealed at %d, outside the lifetime of key %s (retired_at is not "
+                     "signed; informative only)" % (w, b["sealed_at_us"], b["key_id"]))
+        prev_block = b
+    return covered, total, gap_seqs
+
+
+def verify_checkpoint(cp, blocks_by_id, trusted, all_keys, rep, name):
+    w = "checkpoint %s" % name
+    if not isinstance(cp, dict):
+        raise BadInput("%s is not a JSON object" % w)
+    if cp.get("version") != 1:
+        raise Problem("%s: version is %r, expected 1" % (w, cp.get("version")))
+    bid = integer(cp.get("block_id"), w + " block_id")
+    bhash = hexbytes(cp.get("block_hash"), w + " block_hash", 64)
+    last_seq = integer(cp.get("last_seq"), w + " last_seq")
+    total_rows = integer(cp.get("total_rows"), w + " total_rows")
+    sealed_us = integer(cp.get("sealed_at_us"), w + " sealed_at_us")
+    kid = text(cp.get("key_id"), w + " key_id")
+    sig = hexbytes(cp.get("signature"), w + " signature")
+    key = trusted.get(kid)
+    if key is None:
+        raise Problem("%s: key %s is %s" % (w, kid, "not trusted" if kid in all_keys
+                                               else "not in the export"))
+    msg = checkpoint_bytes(bid, bhash, last_seq, total_rows, sealed_us, kid)
+    if not ed25519_verify(sig, msg, key["public_key"]):
+        raise Problem("%s: signature does not verify under key %s" % (w, kid))
+    if cp.get("sealed_at") is not None:
+        try:
+            human = timestamp_us({"sealed_at": cp["sealed_at"]}, "sealed_at", "sealed_at")
+        except BadInput:
+            human = None
+        if human != sealed_us:
+            raise Problem("%s: sealed_at %r is not the instant sealed_at_us %d"
+                          % (w, cp["sealed_at"], sealed_us))
+    b = blocks_by_id.get(bid)
+    if b is None:
+        raise Problem("%s: block %d is not in the export (removed tail: the ledger ends at "
+                      "block %s)" % (w, bid, max(blocks_by_id) if blocks_by_id else "none"))
+    if b["block_hash"] != bhash:
+        raise Problem("%s: block %d's block_hash differs from the checkpoint's" % (w, bid))
+    for f, v in (("last_seq", last_seq), ("total_rows", total_rows),
+                 ("sealed_at_us", sealed_us), ("key_id", kid)):
+        if b[f] != v:
+            raise Problem("%s: block %d's %s differs from the checkpoint's" % (w, bid, f))
+    rep.say("checkpoint %s: block %d, last_seq %d, total_rows %d, signed by %s: verified"
+            % (name, bid, last_seq, total_rows, kid))
+
+
+def verify(data, pin=None, checkpoints=(), allow_unendorsed=False):
+    rep = Report()
+    keys = [load_key(k, i) for i, k in enumerate(data["keys"])]
+    rows = [load_row(r, i) for i, r in enumerate(data["rows"])]
+    blocks = [load_block(b, i) for i, b in enumerate(data["blocks"])]
+    all_keys = {k["key_id"]: k for k in keys}
+    trusted = verify_keys(keys, pin, allow_unendorsed, rep)
+    by_seq = verify_rows(rows, rep)
+    covered, total, gap_seqs = verify_blocks(blocks, by_seq, trusted, all_keys, rep)
+    last_sealed = blocks[-1]["last_seq"] if blocks else 0
+    unsealed = [s for s in by_seq if s not in covered]
+    for s in unsealed:
+        if s <= last_sealed:   # cannot happen after verify_blocks; kept as a guard
+            raise Problem("seq %d: inside the sealed range but in no block" % s)
+    blocks_by_id = {b["block_id"]: b for b in blocks}
+    for name, cp in checkpoints:
+        verify_checkpoint(cp, blocks_by_id, trusted, all_keys, rep, name)
+    signers = sorted({b["key_id"] for b in blocks})
+    retired_signers = [k for k in signers if all_keys[k]["retired_at_us"] is not None]
+    rep.say("keys: %d (%d trusted, %d endorsed)" % (
+        len(keys), len(trusted), sum(1 for k in keys if k["endorsed_by"] is not None)))
+    rep.say("rows: %d (%d sealed, %d not yet sealed), with a predecessor: %d" % (
+        len(rows), len(covered), len(unsealed),
+        sum(1 for r in rows if r["prev_seq"] is not None)))
+    rep.say("blocks: %d, signed by %d keys (%d now retired), gaps: %d seqs, last sealed seq: %d"
+            % (len(blocks), len(signers), len(retired_signers), gap_seqs, last_sealed))
+    rep.say("checkpoints: %d" % len(checkpoints))
+    return rep
+
+
+def main(argv=None):
+    ap = argparse.ArgumentParser(description="Verify a governance ledger export "
+                                 "(docs/FORMAT.md) without the extension.")
+    ap.add_argument("export", nargs="?", help="the export JSON file, or - for stdin")
+    ap.add_argument("--pin", help="hex public key trusted as the first key")
+    ap.add_argument("--checkpoint", action="append", default=[], metavar="FILE",
+                    help="a checkpoint JSON (from checkpoint()) kept outside the database")
+    ap.add_argument("--allow-unendorsed-keys", action="store_true",
+                    help="accept keys recorded without an endorsement (warn instead)")
+    ap.add_argument("--export-sql", action="store_true", help="print the export query")
+    ap.add_argument("--dump", choices=("canonical", "event"),
+                    help="print seq and hex of each row's canonical payload or event bytes")
+    ap.add_argument("--canonicalize", action="store_true",
+                    help="print the canonical JSON of each line of stdin")
+    a = ap.parse_args(argv)
+
+    if a.export_sql:
+        print(EXPORT_SQL)
+        return 0
+    if a.canonicalize:
+        out = sys.stdout.buffer
+        for n, line in enumerate(sys.stdin.buffer.read().decode("utf-8").split("\n"), 1):
+            if line.strip() == "":
+                continue
+            try:
+                out.write(canonical_json_bytes(line) + b"\n")
+            except (ValueError, UnicodeEncodeError, decimal.InvalidOperation) as e:
+                print("line %d: %s" % (n, e), file=sys.stderr)
+                return 1
+        return 0
+    if a.export is None:
+        ap.error("an export file is required")
+    try:
+        data = load_export(a.export)
+        if a.dump:
+            for i, r in enumerate(data["rows"]):
+                row = load_row(r, i)
+                b = row["payload_canonical"] if a.dump == "canonical" else event_bytes(row)
+                print("%d\t%s" % (row["seq"], b.hex()))
+            return 0
+        pin = None
+        if a.pin is not None:
+            pin = hexbytes(a.pin.strip(), "--pin", 32)
+        cps = []
+        for path in a.checkpoint:
+            try:
+                with open(path, encoding="utf-8") as f:
+                    cps.append((path, json.load(f)))
+            except (OSError, ValueError) as e:
+                raise BadInput("cannot read checkpoint %s: %s" % (path, e))
+        rep = verify(data, pin, cps, a.allow_unendorsed_keys)
+    except BadInput as e:
+        print("verify_ledger: bad input: %s" % e, file=sys.stderr)
+        return 2
+    except Problem as e:
+        print("FAILED: %s" % e)
+        return 1
+    for line in rep.lines:
+        print(line)
+    for line in rep.warnings:
+        print("warning: " + line)
+    print("OK: ledger verified (Ed25519 by %s)" % ED25519_IMPL)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

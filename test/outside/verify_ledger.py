@@ -9,6 +9,7 @@ python3-cryptography).
     verify_ledger.py --export-sql                  print the SQL that makes EXPORT.json
     verify_ledger.py --dump canonical EXPORT.json  "seq<TAB>hex(canonical JSON of payload)"
     verify_ledger.py --dump event EXPORT.json      "seq<TAB>hex(event bytes)"
+    verify_ledger.py --dump block|checkpoint EXPORT.json   "block_id<TAB>hex(bytes)"
     verify_ledger.py --canonicalize < FILE         canonical JSON of each input line
 
 EXPORT.json is one JSON object {"rows": [...], "blocks": [...], "keys": [...]} as made
@@ -781,8 +782,9 @@ def main(argv=None):
     ap.add_argument("--allow-unendorsed-keys", action="store_true",
                     help="accept keys recorded without an endorsement (warn instead)")
     ap.add_argument("--export-sql", action="store_true", help="print the export query")
-    ap.add_argument("--dump", choices=("canonical", "event"),
-                    help="print seq and hex of each row's canonical payload or event bytes")
+    ap.add_argument("--dump", choices=("canonical", "event", "block", "checkpoint"),
+                    help="print seq and hex of each row's canonical payload or event bytes, "
+                    "or block_id and hex of each block's block or checkpoint bytes")
     ap.add_argument("--canonicalize", action="store_true",
                     help="print the canonical JSON of each line of stdin")
     a = ap.parse_args(argv)
@@ -805,11 +807,21 @@ def main(argv=None):
         ap.error("an export file is required")
     try:
         data = load_export(a.export)
-        if a.dump:
+        if a.dump in ("canonical", "event"):
             for i, r in enumerate(data["rows"]):
                 row = load_row(r, i)
                 b = row["payload_canonical"] if a.dump == "canonical" else event_bytes(row)
                 print("%d\t%s" % (row["seq"], b.hex()))
+            return 0
+        if a.dump in ("block", "checkpoint"):
+            for i, b in enumerate(data["blocks"]):
+                blk = load_block(b, i)
+                if a.dump == "block":
+                    m = block_bytes(blk)
+                else:
+                    m = checkpoint_bytes(blk["block_id"], blk["block_hash"], blk["last_seq"],
+                                         blk["total_rows"], blk["sealed_at_us"], blk["key_id"])
+                print("%d\t%s" % (blk["block_id"], m.hex()))
             return 0
         pin = None
         if a.pin is not None:

@@ -1,0 +1,3197 @@
+/*-------------------------------------------------------------------------
+ *
+ * policy_lang.c
+ *	  Lexer, parser, compiled form and evaluator of the policy language
+ *	  (docs/POLICY.md).  Pure C99, no PostgreSQL headers: see the rules at
+ *	  the top of policy_lang.h.
+ *
+ *	  Compiled form.  A policy is its effect, three scope constraints (any,
+ *	  == uid, in uid, in [uids]) and a list of when/unless conditions, each
+ *	  an expression tree.  Chains of && and || and of + and * are n-ary
+ *	  nodes, so a policy of ten thousand clauses is a wide tree, not a deep
+ *	  one; every node records its height and the parser refuses a tree
+ *	  taller than GOV_POL_MAX_NESTING, which is what bounds the evaluator's
+ *	  recursion.  The parser's own recursion is bounded by the same limit.
+ *
+ *	  Evaluation.  A session holds one request.  "A in B" is answered from
+ *	  the set of A's ancestors, computed once per session by a breadth-first
+ *	  walk through the entity store that visits each entity once (so cycles
+ *	  terminate) and stops after max_entity_depth parent hops.  When the
+ *	  walk had to stop with ancestors left unexplored, "A in B" for a B not
+ *	  found is an error rather than false: a forbid must never stop
+ *	  matching because a hierarchy is deep.
+ *
+ *	  Time bounds.  Set operations index the larger side by hash instead
+ *	  of comparing every pair, and "like" matches the literal pieces of a
+ *	  pattern with KMP, so evaluation time is linear in the size of the
+ *	  values it touches.
+ *
+ *-------------------------------------------------------------------------
+ */
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "policy_lang.h"
+
+/* ---------------------------------------------------------------------
+ * Arena
+ * ---------------------------------------------------------------------
+ */
+
+#define CHUNK_SIZE	8192
+#define ALIGN8(x)	(((x) + 7) & ~(size_t) 7)
+
+struct GovPolChunk
+{
+	GovPolChunk *next;
+	size_t		size;			/* usable bytes after the header */
+	size_t		used;
+};
+
+#define CHUNK_HDR	ALIGN8(sizeof(GovPolChunk))
+
+static void *
+default_alloc(void *ctx, size_t size)
+{
+	(void) ctx;
+	return malloc(size);
+}
+
+static void
+default_release(void *ctx, void *ptr)
+{
+	(void) ctx;
+	free(ptr);
+}
+
+void
+gov_pol_arena_init(GovPolArena *a, const GovPolAllocator *al, size_t limit)
+{
+	if (al)
+		a->al = *al;
+	else
+	{
+		a->al.alloc = default_alloc;
+		a->al.release = default_release;
+		a->al.ctx = NULL;
+	}
+	a->chunks = NULL;
+	a->total = 0;
+	a->limit = limit;
+	a->failed = false;
+}
+
+void *
+gov_pol_alloc(GovPolArena *a, size_t size)
+{
+	GovPolChunk *c = a->chunks;
+	void	   *p;
+
+	if (size > a->limit)
+	{
+		a->failed = true;
+		return NULL;
+	}
+	size = ALIGN8(size == 0 ? 1 : size);
+	if (c == NULL || c->size - c->used < size)
+	{
+		size_t		want = size > CHUNK_SIZE - CHUNK_HDR ? size : CHUNK_SIZE - CHUNK_HDR;
+
+		if (a->total + want + CHUNK_HDR > a->limit)
+		{
+			/* near the limit: settle for exactly what is needed */
+			want = size;
+			if (a->total + want + CHUNK_HDR > a->limit)
+			{
+				a->failed = true;
+				return NULL;
+			}
+		}
+		c = a->al.alloc(a->al.ctx, CHUNK_HDR + want);
+		if (c == NULL)
+		{
+			a->failed = true;
+			return NULL;
+		}
+		c->size = want;
+		c->used = 0;
+		c->next = a->chunks;
+		a->chunks = c;
+		a->total += CHUNK_HDR + want;
+	}
+	p = (char *) c + CHUNK_HDR + c->used;
+	c->used += size;
+	return p;
+}
+
+void
+gov_pol_arena_reset(GovPolArena *a)
+{
+	GovPolChunk *c = a->chunks;
+
+	while (c && c->next)
+	{
+		GovPolChunk *next = c->next;
+
+		a->total -= CHUNK_HDR + c->size;
+		if (a->al.release)
+			a->al.release(a->al.ctx, c);
+		c = next;
+	}
+	a->chunks = c;
+	if (c)
+		c->used = 0;
+	a->failed = false;
+}
+
+void
+gov_pol_arena_free(GovPolArena *a)
+{
+	gov_pol_arena_reset(a);
+	if (a->chunks && a->al.release)
+		a->al.release(a->al.ctx, a->chunks);
+	a->chunks = NULL;
+	a->total = 0;
+}
+
+static char *
+arena_strndup(GovPolArena *a, const char *s, size_t len)
+{
+	char	   *p = gov_pol_alloc(a, len + 1);
+
+	if (p)
+	{
+		if (len)
+			memcpy(p, s, len);
+		p[len] = '\0';
+	}
+	return p;
+}
+
+/* ---------------------------------------------------------------------
+ * Small helpers
+ * ---------------------------------------------------------------------
+ */
+
+static uint64_t
+hash_bytes(const char *p, size_t len)
+{
+	uint64_t	h = 1469598103934665603ULL;
+	size_t		i;
+
+	for (i = 0; i < len; i++)
+	{
+		h ^= (unsigned char) p[i];
+		h *= 1099511628211ULL;
+	}
+	return h ^ (h >> 29);
+}
+
+static bool
+str_eq(const char *a, uint32_t alen, const char *b, uint32_t blen)
+{
+	return alen == blen && (alen == 0 || memcmp(a, b, alen) == 0);
+}
+
+/* jsonb's key order: shorter first, then bytes */
+static int
+key_cmp(const char *a, uint32_t alen, const char *b, uint32_t blen)
+{
+	if (alen != blen)
+		return alen < blen ? -1 : 1;
+	return alen == 0 ? 0 : memcmp(a, b, alen);
+}
+
+static int
+field_cmp(const void *x, const void *y)
+{
+	const GovPolField *a = x;
+	const GovPolField *b = y;
+
+	return key_cmp(a->key.p, a->key.len, b->key.p, b->key.len);
+}
+
+bool
+gov_pol_record_sort(GovPolField *fields, uint32_t n)
+{
+	uint32_t	i;
+	bool		sorted = true;
+
+	for (i = 1; i < n && sorted; i++)
+		if (field_cmp(&fields[i - 1], &fields[i]) >= 0)
+			sorted = false;
+	if (!sorted)
+		qsort(fields, n, sizeof(GovPolField), field_cmp);
+	for (i = 1; i < n; i++)
+		if (field_cmp(&fields[i - 1], &fields[i]) == 0)
+			return false;
+	return true;
+}
+
+static const GovPolValue *
+record_get(const GovPolValue *rec, const char *key, uint32_t keylen)
+{
+	uint32_t	lo = 0;
+	uint32_t	hi = rec->u.rec.n;
+
+	while (lo < hi)
+	{
+		uint32_t	mid = lo + (hi - lo) / 2;
+		const GovPolField *f = &rec->u.rec.fields[mid];
+		int			c = key_cmp(f->key.p, f->key.len, key, keylen);
+
+		if (c == 0)
+			return &f->value;
+		if (c < 0)
+			lo = mid + 1;
+		else
+			hi = mid;
+	}
+	return NULL;
+}
+
+const char *
+gov_pol_kind_name(GovPolKind kind)
+{
+	switch (kind)
+	{
+		case GOV_POL_BOOL:
+			return "boolean";
+		case GOV_POL_LONG:
+			return "integer";
+		case GOV_POL_STRING:
+			return "string";
+		case GOV_POL_ENTITY:
+			return "entity";
+		case GOV_POL_SET:
+			return "set";
+		case GOV_POL_RECORD:
+			return "record";
+		case GOV_POL_UNUSABLE:
+			return "unusable value";
+	}
+	return "value";
+}
+
+static bool
+is_ident_start(int c)
+{
+	return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || c == '_';
+}
+
+static bool
+is_ident_char(int c)
+{
+	return is_ident_start(c) || (c >= '0' && c <= '9');
+}
+
+bool
+gov_pol_valid_uid(const char *s, size_t len)
+{
+	size_t		i = 0;
+
+	/* Type: ident (:: ident)* followed by :: */
+	for (;;)
+	{
+		if (i >= len || !is_ident_start((unsigned char) s[i]))
+			return false;
+		while (i < len && is_ident_char((unsigned char) s[i]))
+			i++;
+		if (i + 2 > len || s[i] != ':' || s[i + 1] != ':')
+			return false;
+		i += 2;
+		if (i < len && s[i] == '"')
+			break;
+	}
+	i++;
+	/* id: anything but NUL, with only \" and \\ escaped */
+	while (i < len)
+	{
+		char		c = s[i];
+
+		if (c == '\0')
+			return false;
+		if (c == '"')
+			return i + 1 == len;
+		if (c == '\\')
+		{
+			if (i + 1 >= len || (s[i + 1] != '"' && s[i + 1] != '\\'))
+				return false;
+			i += 2;
+			continue;
+		}
+		i++;
+	}
+	return false;
+}
+
+/*
+ * Copy at most max bytes of s for a message, cutting at a character
+ * boundary and before any control character, so messages stay valid
+ * UTF-8 and one line.  Sets *cut when something was left out.
+ */
+static size_t
+excerpt_len(const char *s, size_t len, size_t max, bool *cut)
+{
+	size_t		n = 0;
+
+	*cut = false;
+	while (n < len)
+	{
+		unsigned char c = (unsigned char) s[n];
+		size_t		clen = 1;
+		size_t		k;
+
+		if (c < 0x20 || c == 0x7f)
+			break;
+		if (c >= 0x80)
+		{
+			if (c >= 0xc2 && c <= 0xdf)
+				clen = 2;
+			else if (c >= 0xe0 && c <= 0xef)
+				clen = 3;
+			else if (c >= 0xf0 && c <= 0xf4)
+				clen = 4;
+			else
+				break;
+			if (n + clen > len)
+				break;
+			for (k = 1; k < clen; k++)
+				if (((unsigned char) s[n + k] & 0xc0) != 0x80)
+					break;
+			if (k < clen)
+				break;
+		}
+		if (n + clen > max)
+			break;
+		n += clen;
+	}
+	if (n < len)
+		*cut = true;
+	return n;
+}
+
+/* ---------------------------------------------------------------------
+ * Lexer
+ * ---------------------------------------------------------------------
+ */
+
+typedef enum TokKind
+{
+	T_EOF,
+	T_IDENT,
+	T_STRING,
+	T_INT,
+	T_LPAREN,
+	T_RPAREN,
+	T_LBRACKET,
+	T_RBRACKET,
+	T_LBRACE,
+	T_RBRACE,
+	T_COMMA,
+	T_SEMI,
+	T_DOT,
+	T_COLONCOLON,
+	T_EQ,
+	T_NE,
+	T_LT,
+	T_LE,
+	T_GT,
+	T_GE,
+	T_AND,
+	T_OR,
+	T_NOT,
+	T_PLUS,
+	T_MINUS,
+	T_STAR,
+	T_INVALID,					/* a character that starts no token */
+	T_BADSTRING					/* unterminated, or a bad escape */
+} TokKind;
+
+typedef struct Token
+{
+	TokKind		kind;
+	const char *start;
+	size_t		len;
+	int			line;
+	int			col;
+	/* T_STRING: where the first \* escape is (line 0: none) */
+	int			star_line;
+	int			star_col;
+	/* T_BADSTRING: where and what */
+	int			err_line;
+	int			err_col;
+	const char *err_at;			/* the bad escape, or NULL: unterminated */
+	size_t		err_len;
+} Token;
+
+typedef struct Lexer
+{
+	const char *src;
+	size_t		len;
+	size_t		pos;
+	int			line;
+	int			col;
+} Lexer;
+
+static void
+lx_advance(Lexer *lx, size_t n)
+{
+	while (n-- > 0 && lx->pos < lx->len)
+	{
+		unsigned char c = (unsigned char) lx->src[lx->pos++];
+
+		if (c == '\n')
+		{
+			lx->line++;
+			lx->col = 1;
+		}
+		else if ((c & 0xc0) != 0x80)
+			lx->col++;
+	}
+}
+
+static int
+lx_peek(const Lexer *lx, size_t off)
+{
+	return lx->pos + off < lx->len ? (unsigned char) lx->src[lx->pos + off] : -1;
+}
+
+static int
+hexval(int c)
+{
+	if (c >= '0' && c <= '9')
+		return c - '0';
+	if (c >= 'a' && c <= 'f')
+		return c - 'a' + 10;
+	if (c >= 'A' && c <= 'F')
+		return c - 'A' + 10;
+	return -1;
+}
+
+/*
+ * Scan one escape starting at the backslash at src[i].  Returns its length,
+ * or 0 if it is not valid; *cp gets the code point (-1 for \*).
+ */
+static size_t
+scan_escape(const char *src, size_t len, size_t i, long *cp)
+{
+	int			c = i + 1 < len ? (unsigned char) src[i + 1] : -1;
+
+	switch (c)
+	{
+		case '\\':
+			*cp = '\\';
+			return 2;
+		case '"':
+			*cp = '"';
+			return 2;
+		case '\'':
+			*cp = '\'';
+			return 2;
+		case 'n':
+			*cp = '\n';
+			return 2;
+		case 'r':
+			*cp = '\r';
+			return 2;
+		case 't':
+			*cp = '\t';
+			return 2;
+		case '*':
+			*cp = -1;
+			return 2;
+		case 'u':
+			{
+				size_t		j = i + 2;
+				long		v = 0;
+				int			digits = 0;
+
+				if (j >= len || src[j] != '{')
+					return 0;
+				j++;
+				while (j < len && hexval((unsigned char) src[j]) >= 0 && digits < 6)
+				{
+					v = v * 16 + hexval((unsigned char) src[j]);
+					j++;
+					digits++;
+				}
+				if (digits == 0 || j >= len || src[j] != '}')
+					return 0;
+				if (v == 0 || v > 0x10ffff || (v >= 0xd800 && v <= 0xdfff))
+					return 0;
+				*cp = v;
+				return j + 1 - i;
+			}
+		default:
+			return 0;
+	}
+}
+
+static void
+lx_next(Lexer *lx, Token *t)
+{
+	int			c;
+
+	memset(t, 0, sizeof(Token));
+
+	/* whitespace and // comments */
+	for (;;)
+	{
+		c = lx_peek(lx, 0);
+		if (c == ' ' || c == '\t' || c == '\n' || c == '\r' || c == '\f' || c == '\v')
+			lx_advance(lx, 1);
+		else if (c == '/' && lx_peek(lx, 1) == '/')
+		{
+			while (lx->pos < lx->len && lx->src[lx->pos] != '\n')
+				lx_advance(lx, 1);
+		}
+		else
+			break;
+	}
+
+	t->start = lx->src + lx->pos;
+	t->line = lx->line;
+	t->col = lx->col;
+
+	if (c < 0)
+	{
+		t->kind = T_EOF;
+		return;
+	}
+
+	if (is_ident_start(c))
+	{
+		size_t		n = 1;
+
+		while (is_ident_char(lx_peek(lx, n)))
+			n++;
+		t->kind = T_IDENT;
+		t->len = n;
+		lx_advance(lx, n);
+		return;
+	}
+	if (c >= '0' && c <= '9')
+	{
+		size_t		n = 1;
+
+		while (lx_peek(lx, n) >= '0' && lx_peek(lx, n) <= '9')
+			n++;
+		t->kind = T_INT;
+		t->len = n;
+		lx_advance(lx, n);
+		return;
+	}
+	if (c == '"')
+	{
+		size_t		start = lx->pos;
+
+		t->kind = T_STRING;
+		lx_advance(lx, 1);
+		for (;;)
+		{
+			int			d = lx_peek(lx, 0);
+
+			if (d < 0)
+			{
+				t->kind = T_BADSTRING;
+				t->err_line = lx->line;
+				t->err_col = lx->col;
+				t->err_at = NULL;
+				break;
+			}
+			if (d == '"')
+			{
+				lx_advance(lx, 1);
+				break;
+			}
+			if (d == '\\')
+			{
+				long		cp;
+				size_t		elen = scan_escape(lx->src, lx->len, lx->pos, &cp);
+
+				if (elen == 0)
+				{
+					if (t->kind != T_BADSTRING)
+					{
+						size_t		shown = 2;
+
+						t->kind = T_BADSTRING;
+						t->err_line = lx->line;
+						t->err_col = lx->col;
+						t->err_at = lx->src + lx->pos;
+						if (lx->pos + 1 < lx->len && lx_peek(lx, 1) == 'u')
+						{
+							/* show \u{... up to its end, within reason */
+							while (lx->pos + shown < lx->len && shown < 12 &&
+								   lx->src[lx->pos + shown] != '"' &&
+								   lx->src[lx->pos + shown - 1] != '}')
+								shown++;
+						}
+						if (lx->pos + shown > lx->len)
+							shown = lx->len - lx->pos;
+						t->err_len = shown;
+					}
+					lx_advance(lx, 1);
+					continue;
+				}
+				if (cp == -1 && t->star_line == 0)
+				{
+					t->star_line = lx->line;
+					t->star_col = lx->col;
+				}
+				lx_advance(lx, elen);
+				continue;
+			}
+			if (d == 0)
+			{
+				/* NUL cannot be stored in PostgreSQL text */
+				if (t->kind != T_BADSTRING)
+				{
+					t->kind = T_BADSTRING;
+					t->err_line = lx->line;
+					t->err_col = lx->col;
+					t->err_at = lx->src + lx->pos;
+					t->err_len = 1;
+				}
+			}
+			lx_advance(lx, 1);
+		}
+		t->len = lx->pos - start;
+		return;
+	}
+
+	t->len = 1;
+	switch (c)
+	{
+		case '(':
+			t->kind = T_LPAREN;
+			break;
+		case ')':
+			t->kind = T_RPAREN;
+			break;
+		case '[':
+			t->kind = T_LBRACKET;
+			break;
+		case ']':
+			t->kind = T_RBRACKET;
+			break;
+		case '{':
+			t->kind = T_LBRACE;
+			break;
+		case '}':
+			t->kind = T_RBRACE;
+			break;
+		case ',':
+			t->kind = T_COMMA;
+			break;
+		case ';':
+			t->kind = T_SEMI;
+			break;
+		case '.':
+			t->kind = T_DOT;
+			break;
+		case '+':
+			t->kind = T_PLUS;
+			break;
+		case '-':
+			t->kind = T_MINUS;
+			break;
+		case '*':
+			t->kind = T_STAR;
+			break;
+		case ':':
+			if (lx_peek(lx, 1) == ':')
+			{
+				t->kind = T_COLONCOLON;
+				t->len = 2;
+			}
+			else
+				t->kind = T_INVALID;
+			break;
+		case '=':
+			if (lx_peek(lx, 1) == '=')
+			{
+				t->kind = T_EQ;
+				t->len = 2;
+			}
+			else
+				t->kind = T_INVALID;
+			break;
+		case '!':
+			if (lx_peek(lx, 1) == '=')
+			{
+				t->kind = T_NE;
+				t->len = 2;
+			}
+			else
+				t->kind = T_NOT;
+			break;
+		case '<':
+			if (lx_peek(lx, 1) == '=')
+			{
+				t->kind = T_LE;
+				t->len = 2;
+			}
+			else
+				t->kind = T_LT;
+			break;
+		case '>':
+			if (lx_peek(lx, 1) == '=')
+			{
+				t->kind = T_GE;
+				t->len = 2;
+			}
+			else
+				t->kind = T_GT;
+			break;
+		case '&':
+			if (lx_peek(lx, 1) == '&')
+			{
+				t->kind = T_AND;
+				t->len = 2;
+			}
+			else
+				t->kind = T_INVALID;
+			break;
+		case '|':
+			if (lx_peek(lx, 1) == '|')
+			{
+				t->kind = T_OR;
+				t->len = 2;
+			}
+			else
+				t->kind = T_INVALID;
+			break;
+		default:
+			t->kind = T_INVALID;
+			if (c >= 0x80)
+			{
+				bool		cut;
+				size_t		n = excerpt_len(t->start, lx->len - lx->pos, 4, &cut);
+				size_t		clen = 1;
+
+				/* one whole character when it is valid UTF-8 */
+				if (c >= 0xc2 && c <= 0xdf)
+					clen = 2;
+				else if (c >= 0xe0 && c <= 0xef)
+					clen = 3;
+				else if (c >= 0xf0 && c <= 0xf4)
+					clen = 4;
+				if (n >= clen)
+					t->len = clen;
+			}
+			break;
+	}
+	lx_advance(lx, t->len);
+}
+
+/* ---------------------------------------------------------------------
+ * Compiled form
+ * ---------------------------------------------------------------------
+ */
+
+typedef enum NodeKind
+{
+	N_LIT,
+	N_VAR,
+	N_ATTR,
+	N_HAS,
+	N_EQ,
+	N_NE,
+	N_LT,
+	N_LE,
+	N_GT,
+	N_GE,
+	N_IN,
+	N_LIKE,
+	N_AND,
+	N_OR,
+	N_NOT,
+	N_NEG,
+	N_ADD,
+	N_MUL,
+	N_IF,
+	N_SET,
+	N_CONTAINS,
+	N_CONTAINS_ALL,
+	N_CONTAINS_ANY
+} NodeKind;
+
+typedef enum VarKind
+{
+	V_PRINCIPAL,
+	V_ACTION,
+	V_RESOURCE,
+	V_CONTEXT
+} VarKind;
+
+/* A "like" pattern: literal segments separated by wildcards. */
+typedef struct PatSeg
+{
+	const char *p;
+	uint32_t	len;
+	const uint32_t *fail;		/* KMP failure function */
+} PatSeg;
+
+typedef struct Pattern
+{
+	bool		lead_star;
+	bool		trail_star;
+	bool		has_star;
+	uint32_t	nseg;
+	PatSeg	   *segs;
+} Pattern;
+
+typedef struct Node Node;
+
+struct Node
+{
+	NodeKind	kind;
+	int			height;
+	VarKind		var;			/* N_VAR */
+	GovPolValue lit;			/* N_LIT */
+	GovPolStr	name;			/* N_ATTR, N_HAS */
+	const Pattern *pat;			/* N_LIKE */
+	uint32_t	nkids;
+	Node	  **kids;
+	char	   *ops;			/* N_ADD: '+' or '-' before kids[i], i >= 1 */
+};
+
+typedef enum ScopeKind
+{
+	S_ANY,
+	S_EQ,
+	S_IN,
+	S_IN_SET
+} ScopeKind;
+
+typedef struct Scope
+{
+	ScopeKind	kind;
+	uint32_t	n;
+	GovPolStr  *uids;
+} Scope;
+
+typedef struct Cond
+{
+	bool		is_when;
+	Node	   *expr;
+} Cond;
+
+struct GovPolicy
+{
+	bool		permit;
+	Scope		principal;
+	Scope		action;
+	Scope		resource;
+	uint32_t	ncond;
+	Cond	   *conds;
+};
+
+bool
+gov_pol_is_permit(const GovPolicy *p)
+{
+	return p->permit;
+}
+
+/* ---------------------------------------------------------------------
+ * Parser
+ * ---------------------------------------------------------------------
+ */
+
+typedef struct Parser
+{
+	GovPolArena *arena;
+	Lexer		lx;
+	Token		cur;
+	Token		next;
+	int			nesting;
+	bool		failed;
+	GovPolError *err;
+} Parser;
+
+static void
+p_advance(Parser *P)
+{
+	P->cur = P->next;
+	lx_next(&P->lx, &P->next);
+}
+
+static void
+p_error_at(Parser *P, int line, int col, const char *fmt,...)
+{
+	int			n;
+	va_list		ap;
+
+	if (P->failed)
+		return;
+	P->failed = true;
+	P->err->line = line;
+	P->err->column = col;
+	n = snprintf(P->err->message, GOV_POL_ERRMSG_LEN, "line %d, column %d: ", line, col);
+	if (n < 0 || n >= GOV_POL_ERRMSG_LEN)
+		return;
+	va_start(ap, fmt);
+	vsnprintf(P->err->message + n, GOV_POL_ERRMSG_LEN - n, fmt, ap);
+	va_end(ap);
+}
+
+static void
+describe_token(const Token *t, char *buf, size_t size)
+{
+	bool		cut;
+	size_t		n;
+
+	switch (t->kind)
+	{
+		case T_EOF:
+			snprintf(buf, size, "end of input");
+			return;
+		case T_STRING:
+		case T_BADSTRING:
+			{
+				const char *body = t->start + 1;
+				size_t		blen = t->len >= 2 ? t->len - 2 : 0;
+
+				if (t->kind == T_BADSTRING || t->len < 2)
+					blen = t->len - 1;
+				n = excerpt_len(body, blen, 32, &cut);
+				snprintf(buf, size, "string \"%.*s%s\"", (int) n, body, cut ? "..." : "");
+				return;
+			}
+		case T_INVALID:
+			{
+				unsigned char c = (unsigned char) t->start[0];
+
+				if (c < 0x20 || c == 0x7f || (c >= 0x80 && t->len == 1))
+					snprintf(buf, size, "byte 0x%02x", c);
+				else
+					snprintf(buf, size, "\"%.*s\"", (int) t->len, t->start);
+				return;
+			}
+		default:
+			n = excerpt_len(t->start, t->len, 32, &cut);
+			snprintf(buf, size, "\"%.*s%s\"", (int) n, t->start, cut ? "..." : "");
+			return;
+	}
+}
+
+/* "expected X, found <the current token>" */
+static void
+p_expected(Parser *P, const char *what)
+{
+	char		found[64];
+	const Token *t = &P->cur;
+
+	if (P->failed)
+		return;
+	if (t->kind == T_BADSTRING)
+	{
+		if (t->err_at == NULL)
+			p_error_at(P, t->err_line, t->err_col,
+					   "expected a closing quote for the string starting at line %d, column %d, found end of input",
+					   t->line, t->col);
+		else if (t->err_at[0] == '\0')
+			p_error_at(P, t->err_line, t->err_col,
+					   "expected a character, found byte 0x00 in a string");
+		else
+		{
+			bool		cut;
+			size_t		n = excerpt_len(t->err_at, t->err_len, 12, &cut);
+
+			p_error_at(P, t->err_line, t->err_col,
+					   "expected an escape sequence (\\\\ \\\" \\' \\n \\r \\t \\u{hex}), found \"%.*s\"",
+					   (int) n, t->err_at);
+		}
+		return;
+	}
+	describe_token(t, found, sizeof(found));
+	p_error_at(P, t->line, t->col, "expected %s, found %s", what, found);
+}
+
+static bool
+tok_is(const Token *t, const char *kw)
+{
+	size_t		n = strlen(kw);
+
+	return t->kind == T_IDENT && t->len == n && memcmp(t->start, kw, n) == 0;
+}
+
+static bool
+p_accept(Parser *P, TokKind k)
+{
+	if (P->cur.kind == k)
+	{
+		p_advance(P);
+		return true;
+	}
+	return false;
+}
+
+static bool
+p_expect(Parser *P, TokKind k, const char *what)
+{
+	if (P->failed)
+		return false;
+	if (p_accept(P, k))
+		return true;
+	p_expected(P, what);
+	return false;
+}
+
+static bool
+p_expect_kw(Parser *P, const char *kw, const char *what)
+{
+	if (P->failed)
+		return false;
+	if (tok_is(&P->cur, kw))
+	{
+		p_advance(P);
+		return true;
+	}
+	p_expected(P, what);
+	return false;
+}
+
+static void *
+p_alloc(Parser *P, size_t size)
+{
+	void	   *p = gov_pol_alloc(P->arena, size);
+
+	if (p == NULL)
+		p_error_at(P, P->cur.line, P->cur.col, "policy too large to compile");
+	return p;
+}
+
+static Node *
+mk_node(Parser *P, NodeKind kind, uint32_t nkids)
+{
+	Node	   *n = p_alloc(P, sizeof(Node));
+
+	if (n == NULL)
+		return NULL;
+	memset(n, 0, sizeof(Node));
+	n->kind = kind;
+	n->height = 1;
+	n->nkids = nkids;
+	if (nkids > 0)
+	{
+		n->kids = p_alloc(P, sizeof(Node *) * nkids);
+		if (n->kids == NULL)
+			return NULL;
+	}
+	return n;
+}
+
+/* Set the node's height from its children; refuse trees that are too tall. */
+static Node *
+finish_node(Parser *P, Node *n, int line, int col)
+{
+	uint32_t	i;
+	int			h = 0;
+
+	if (n == NULL)
+		return NULL;
+	for (i = 0; i < n->nkids; i++)
+		if (n->kids[i]->height > h)
+			h = n->kids[i]->height;
+	n->height = h + 1;
+	if (n->height > GOV_POL_MAX_NESTING)
+	{
+		p_error_at(P, line, col, "expression nested too deeply (the limit is %d levels)",
+				   GOV_POL_MAX_NESTING);
+		return NULL;
+	}
+	return n;
+}
+
+static Node *
+mk_binary(Parser *P, NodeKind kind, Node *l, Node *r, int line, int col)
+{
+	Node	   *n = mk_node(P, kind, 2);
+
+	if (n == NULL)
+		return NULL;
+	n->kids[0] = l;
+	n->kids[1] = r;
+	return finish_node(P, n, line, col);
+}
+
+/*
+ * Decode the body of a string token.  As a pattern, \* is a literal star
+ * and a bare * a wildcard (marked in *wild, one flag per output byte);
+ * otherwise \* is refused.
+ */
+static char *
+decode_string(Parser *P, const Token *t, uint32_t *outlen, bool pattern, bool **wild)
+{
+	const char *s = t->start + 1;
+	size_t		len = t->len - 2;
+	char	   *out;
+	bool	   *w = NULL;
+	size_t		i = 0;
+	size_t		o = 0;
+
+	if (!pattern && t->star_line != 0)
+	{
+		p_error_at(P, t->star_line, t->star_col,
+				   "expected an escape sequence (\\\\ \\\" \\' \\n \\r \\t \\u{hex}), found \"\\*\" outside a like pattern");
+		return NULL;
+	}
+	if (len > UINT32_MAX - 1)
+	{
+		p_error_at(P, t->line, t->col, "string literal too long");
+		return NULL;
+	}
+	out = p_alloc(P, len + 1);
+	if (out == NULL)
+		return NULL;
+	if (pattern)
+	{
+		w = p_alloc(P, (len + 1) * sizeof(bool));
+		if (w == NULL)
+			return NULL;
+	}
+	while (i < len)
+	{
+		unsigned char c = (unsigned char) s[i];
+
+		if (c == '\\')
+		{
+			long		cp = 0;
+			size_t		elen = scan_escape(s, len, i, &cp);
+
+			/* the lexer only lets valid escapes through */
+			if (elen == 0)
+			{
+				p_error_at(P, t->line, t->col, "invalid escape in string");
+				return NULL;
+			}
+			i += elen;
+			if (cp == -1)
+			{
+				if (w)
+					w[o] = false;
+				out[o++] = '*';
+			}
+			else if (cp < 0x80)
+			{
+				if (w)
+					w[o] = false;
+				out[o++] = (char) cp;
+			}
+			else
+			{
+				char		buf[4];
+				int			n;
+				int			k;
+
+				if (cp < 0x800)
+				{
+					buf[0] = (char) (0xc0 | (cp >> 6));
+					buf[1] = (char) (0x80 | (cp & 0x3f));
+					n = 2;
+				}
+				else if (cp < 0x10000)
+				{
+					buf[0] = (char) (0xe0 | (cp >> 12));
+					buf[1] = (char) (0x80 | ((cp >> 6) & 0x3f));
+					buf[2] = (char) (0x80 | (cp & 0x3f));
+					n = 3;
+				}
+				else
+				{
+					buf[0] = (char) (0xf0 | (cp >> 18));
+					buf[1] = (char) (0x80 | ((cp >> 12) & 0x3f));
+					buf[2] = (char) (0x80 | ((cp >> 6) & 0x3f));
+					buf[3] = (char) (0x80 | (cp & 0x3f));
+					n = 4;
+				}
+				/* an escape is never shorter than its UTF-8 encoding */
+				for (k = 0; k < n; k++)
+				{
+					if (w)
+						w[o] = false;
+					out[o++] = buf[k];
+				}
+			}
+			continue;
+		}
+		if (w)
+			w[o] = (c == '*');
+		out[o++] = (char) c;
+		i++;
+	}
+	out[o] = '\0';
+	*outlen = (uint32_t) o;
+	if (wild)
+		*wild = w;
+	return out;
+}
+
+/* Canonical uid text of an entity: Type::"id" with " and \ escaped. */
+static bool
+make_uid(Parser *P, const char *type, size_t tlen, const char *id, uint32_t idlen,
+		 GovPolStr *out)
+{
+	size_t		extra = 0;
+	size_t		i;
+	size_t		total;
+	char	   *buf;
+	size_t		o = 0;
+
+	for (i = 0; i < idlen; i++)
+		if (id[i] == '"' || id[i] == '\\')
+			extra++;
+	total = tlen + 2 + 1 + idlen + extra + 1;
+	if (total > UINT32_MAX - 1)
+	{
+		p_error_at(P, P->cur.line, P->cur.col, "entity literal too long");
+		return false;
+	}
+	buf = p_alloc(P, total + 1);
+	if (buf == NULL)
+		return false;
+	memcpy(buf, type, tlen);
+	o = tlen;
+	buf[o++] = ':';
+	buf[o++] = ':';
+	buf[o++] = '"';
+	for (i = 0; i < idlen; i++)
+	{
+		if (id[i] == '"' || id[i] == '\\')
+			buf[o++] = '\\';
+		buf[o++] = id[i];
+	}
+	buf[o++] = '"';
+	buf[o] = '\0';
+	out->p = buf;
+	out->len = (uint32_t) o;
+	return true;
+}
+
+/*
+ * Entity literal: Ident {"::" Ident} "::" String.  The caller has checked
+ * that the current token is an identifier followed by "::" when ident_ok.
+ */
+static bool
+parse_entity(Parser *P, GovPolStr *out)
+{
+	const char *tstart;
+	size_t		tlen;
+	uint32_t	idlen;
+	char	   *id;
+
+	if (P->cur.kind != T_IDENT)
+	{
+		p_expected(P, "an entity literal such as Type::\"id\"");
+		return false;
+	}
+	tstart = P->cur.start;
+	tlen = P->cur.len;
+	p_advance(P);
+	for (;;)
+	{
+		if (!p_expect(P, T_COLONCOLON, "\"::\""))
+			return false;
+		if (P->cur.kind == T_STRING)
+			break;
+		if (P->cur.kind != T_IDENT)
+		{
+			p_expected(P, "a type name or a quoted entity id");
+			return false;
+		}
+		/* the type's text runs contiguously only if written without spaces */
+		tlen = (size_t) (P->cur.start + P->cur.len - tstart);
+		p_advance(P);
+	}
+
+	/* Rebuild the type without any whitespace or comments around "::". */
+	{
+		const char *s = tstart;
+		const char *end = tstart + tlen;
+		char	   *type = p_alloc(P, tlen + 1);
+		size_t		o = 0;
+
+		if (type == NULL)
+			return false;
+		while (s < end)
+		{
+			if (is_ident_char((unsigned char) *s) || *s == ':')
+				type[o++] = *s++;
+			else if (*s == '/' && s + 1 < end && s[1] == '/')
+			{
+				while (s < end && *s != '\n')
+					s++;
+			}
+			else
+				s++;
+		}
+		type[o] = '\0';
+		id = decode_string(P, &P->cur, &idlen, false, NULL);
+		if (id == NULL)
+			return false;
+		p_advance(P);
+		return make_uid(P, type, o, id, idlen, out);
+	}
+}
+
+static Node *parse_expr(Parser *P);
+
+static Node *
+mk_lit(Parser *P, GovPolKind kind)
+{
+	Node	   *n = mk_node(P, N_LIT, 0);
+
+	if (n)
+		n->lit.kind = kind;
+	return n;
+}
+
+/* Integer literal; negate folds a unary minus into it (for INT64_MIN). */
+static Node *
+parse_int(Parser *P, bool negate, int line, int col)
+{
+	const Token *t = &P->cur;
+	uint64_t	v = 0;
+	uint64_t	max = negate ? (uint64_t) INT64_MAX + 1 : (uint64_t) INT64_MAX;
+	size_t		i;
+	Node	   *n;
+
+	for (i = 0; i < t->len; i++)
+	{
+		unsigned	d = (unsigned) (t->start[i] - '0');
+
+		if (v > (max - d) / 10)
+		{
+			char		found[64];
+
+			describe_token(t, found, sizeof(found));
+			p_error_at(P, line, col,
+					   "expected an integer between -9223372036854775808 and 9223372036854775807, found %s%s",
+					   negate ? "-" : "", found);
+			return NULL;
+		}
+		v = v * 10 + d;
+	}
+	n = mk_lit(P, GOV_POL_LONG);
+	if (n == NULL)
+		return NULL;
+	if (negate)
+		n->lit.u.i = v == (uint64_t) INT64_MAX + 1 ? INT64_MIN : -(int64_t) v;
+	else
+		n->lit.u.i = (int64_t) v;
+	p_advance(P);
+	return n;
+}
+
+static Node *
+parse_primary(Parser *P, bool negate_int)
+{
+	Token		t = P->cur;
+	Node	   *n;
+
+	if (P->failed)
+		return NULL;
+	switch (t.kind)
+	{
+		case T_INT:
+			return parse_int(P, negate_int, t.line, t.col);
+		case T_STRING:
+			{
+				uint32_t	len;
+				char	   *s = decode_string(P, &t, &len, false, NULL);
+
+				if (s == NULL)
+					return NULL;
+				n = mk_lit(P, GOV_POL_STRING);
+				if (n == NULL)
+					return NULL;
+				n->lit.u.s.p = s;
+				n->lit.u.s.len = len;
+				p_advance(P);
+				return n;
+			}
+		case T_LPAREN:
+			p_advance(P);
+			n = parse_expr(P);
+			if (n == NULL || !p_expect(P, T_RPAREN, "\")\""))
+				return NULL;
+			return n;
+		case T_LBRACKET:
+			{
+				Node	   *items[16];
+				Node	  **all = items;
+				uint32_t	count = 0;
+				uint32_t	cap = 16;
+				uint32_t	i;
+
+				p_advance(P);
+				if (P->cur.kind != T_RBRACKET)
+				{
+					for (;;)
+					{
+						Node	   *e = parse_expr(P);
+
+						if (e == NULL)
+							return NULL;
+						if (count == cap)
+						{
+							Node	  **bigger;
+
+							if (cap > (UINT32_MAX / 2) / sizeof(Node *))
+							{
+								p_error_at(P, t.line, t.col, "set literal too large");
+								return NULL;
+							}
+							bigger = p_alloc(P, sizeof(Node *) * cap * 2);
+							if (bigger == NULL)
+								return NULL;
+							memcpy(bigger, all, sizeof(Node *) * count);
+							all = bigger;
+							cap *= 2;
+						}
+						all[count++] = e;
+						if (p_accept(P, T_COMMA))
+							continue;
+						break;
+					}
+				}
+				if (!p_expect(P, T_RBRACKET, count ? "\",\" or \"]\"" : "an expression or \"]\""))
+					return NULL;
+				n = mk_node(P, N_SET, count);
+				if (n == NULL)
+					return NULL;
+				for (i = 0; i < count; i++)
+					n->kids[i] = all[i];
+				return finish_node(P, n, t.line, t.col);
+			}
+		case T_IDENT:
+			if (P->next.kind == T_COLONCOLON)
+			{
+				GovPolStr	uid;
+
+				if (!parse_entity(P, &uid))
+					return NULL;
+				n = mk_lit(P, GOV_POL_ENTITY);
+				if (n)
+					n->lit.u.s = uid;
+				return n;
+			}
+			if (tok_is(&t, "true") || tok_is(&t, "false"))
+			{
+				n = mk_lit(P, GOV_POL_BOOL);
+				if (n)
+					n->lit.u.b = tok_is(&t, "true");
+				p_advance(P);
+				return n;
+			}
+			if (tok_is(&t, "principal") || tok_is(&t, "action") ||
+				tok_is(&t, "resource") || tok_is(&t, "context"))
+			{
+				n = mk_node(P, N_VAR, 0);
+				if (n == NULL)
+					return NULL;
+				n->var = tok_is(&t, "principal") ? V_PRINCIPAL :
+					tok_is(&t, "action") ? V_ACTION :
+					tok_is(&t, "resource") ? V_RESOURCE : V_CONTEXT;
+				p_advance(P);
+				return n;
+			}
+			/* FALLTHROUGH */
+		default:
+			p_expected(P, "an expression");
+			return NULL;
+	}
+}
+
+static bool
+attr_name(Parser *P, GovPolStr *name)
+{
+	if (P->cur.kind == T_IDENT)
+	{
+		name->p = arena_strndup(P->arena, P->cur.start, P->cur.len);
+		if (name->p == NULL)
+		{
+			p_error_at(P, P->cur.line, P->cur.col, "policy too large to compile");
+			return false;
+		}
+		name->len = (uint32_t) P->cur.len;
+		p_advance(P);
+		return true;
+	}
+	if (P->cur.kind == T_STRING)
+	{
+		char	   *s = decode_string(P, &P->cur, &name->len, false, NULL);
+
+		if (s == NULL)
+			return false;
+		name->p = s;
+		p_advance(P);
+		return true;
+	}
+	p_expected(P, "an attribute name");
+	return false;
+}
+
+/* Primary {"." Ident ["(" Expr ")"] | "[" String "]"} */
+static Node *
+parse_member(Parser *P, bool negate_int)
+{
+	Node	   *n = parse_primary(P, negate_int);
+
+	while (n && !P->failed)
+	{
+		Token		t = P->cur;
+
+		if (t.kind == T_DOT)
+		{
+			p_advance(P);
+			if (P->cur.kind != T_IDENT)
+			{
+				p_expected(P, "an attribute or method name");
+				return NULL;
+			}
+			if (P->next.kind == T_LPAREN)
+			{
+				NodeKind	k;
+				Node	   *arg;
+
+				if (tok_is(&P->cur, "contains"))
+					k = N_CONTAINS;
+				else if (tok_is(&P->cur, "containsAll"))
+					k = N_CONTAINS_ALL;
+				else if (tok_is(&P->cur, "containsAny"))
+					k = N_CONTAINS_ANY;
+				else
+				{
+					p_expected(P, "\"contains\", \"containsAll\" or \"containsAny\"");
+					return NULL;
+				}
+				p_advance(P);
+				p_advance(P);	/* ( */
+				arg = parse_expr(P);
+				if (arg == NULL || !p_expect(P, T_RPAREN, "\")\""))
+					return NULL;
+				n = mk_binary(P, k, n, arg, t.line, t.col);
+			}
+			else
+			{
+				Node	   *a = mk_node(P, N_ATTR, 1);
+
+				if (a == NULL || !attr_name(P, &a->name))
+					return NULL;
+				a->kids[0] = n;
+				n = finish_node(P, a, t.line, t.col);
+			}
+		}
+		else if (t.kind == T_LBRACKET)
+		{
+			Node	   *a;
+
+			p_advance(P);
+			if (P->cur.kind != T_STRING)
+			{
+				p_expected(P, "a quoted attribute name");
+				return NULL;
+			}
+			a = mk_node(P, N_ATTR, 1);
+			if (a == NULL || !attr_name(P, &a->name))
+				return NULL;
+			if (!p_expect(P, T_RBRACKET, "\"]\""))
+				return NULL;
+			a->kids[0] = n;
+			n = finish_node(P, a, t.line, t.col);
+		}
+		else
+			break;
+	}
+	return P->failed ? NULL : n;
+}
+
+/* {"!" | "-"} Member */
+static Node *
+parse_unary(Parser *P)
+{
+	char		ops[GOV_POL_MAX_NESTING + 1];
+	int			lines[GOV_POL_MAX_NESTING + 1];
+	int			cols[GOV_POL_MAX_NESTING + 1];
+	int			nops = 0;
+	bool		negate_int = false;
+	Node	   *n;
+
+	while (P->cur.kind == T_NOT || P->cur.kind == T_MINUS)
+	{
+		if (nops == GOV_POL_MAX_NESTING)
+		{
+			p_error_at(P, P->cur.line, P->cur.col,
+					   "expression nested too deeply (the limit is %d levels)",
+					   GOV_POL_MAX_NESTING);
+			return NULL;
+		}
+		ops[nops] = P->cur.kind == T_NOT ? '!' : '-';
+		lines[nops] = P->cur.line;
+		cols[nops] = P->cur.col;
+		nops++;
+		p_advance(P);
+	}
+	if (nops > 0 && ops[nops - 1] == '-' && P->cur.kind == T_INT)
+	{
+		negate_int = true;
+		nops--;
+	}
+	n = parse_member(P, negate_int);
+	while (n && nops > 0)
+	{
+		Node	   *u;
+
+		nops--;
+		u = mk_node(P, ops[nops] == '!' ? N_NOT : N_NEG, 1);
+		if (u == NULL)
+			return NULL;
+		u->kids[0] = n;
+		n = finish_node(P, u, lines[nops], cols[nops]);
+	}
+	return n;
+}
+
+/*
+ * An n-ary chain of one operator kind: first {op next}.  Children are
+ * gathered in a growing array, then copied into the node.
+ */
+typedef struct Chain
+{
+	Node	   *small[8];
+	Node	  **kids;
+	char	   *ops;
+	char		small_ops[8];
+	uint32_t	n;
+	uint32_t	cap;
+} Chain;
+
+static void
+chain_init(Chain *c, Node *first)
+{
+	c->kids = c->small;
+	c->ops = c->small_ops;
+	c->cap = 8;
+	c->n = 1;
+	c->kids[0] = first;
+	c->ops[0] = 0;
+}
+
+static bool
+chain_add(Parser *P, Chain *c, Node *n, char op)
+{
+	if (c->n == c->cap)
+	{
+		Node	  **kids;
+		char	   *ops;
+
+		if (c->cap > (UINT32_MAX / 2) / sizeof(Node *))
+		{
+			p_error_at(P, P->cur.line, P->cur.col, "policy too large to compile");
+			return false;
+		}
+		kids = p_alloc(P, sizeof(Node *) * c->cap * 2);
+		ops = p_alloc(P, c->cap * 2);
+		if (kids == NULL || ops == NULL)
+			return false;
+		memcpy(kids, c->kids, sizeof(Node *) * c->n);
+		memcpy(ops, c->ops, c->n);
+		c->kids = kids;
+		c->ops = ops;
+		c->cap *= 2;
+	}
+	c->kids[c->n] = n;
+	c->ops[c->n] = op;
+	c->n++;
+	return true;
+}
+
+static Node *
+chain_finish(Parser *P, Chain *c, NodeKind kind, int line, int col)
+{
+	Node	   *n;
+	uint32_t	i;
+
+	if (c->n == 1)
+		return c->kids[0];
+	n = mk_node(P, kind, c->n);
+	if (n == NULL)
+		return NULL;
+	for (i = 0; i < c->n; i++)
+		n->kids[i] = c->kids[i];
+	if (kind == N_ADD)
+	{
+		n->ops = p_alloc(P, c->n);
+		if (n->ops == NULL)
+			return NULL;
+		memcpy(n->ops, c->ops, c->n);
+	}
+	return finish_node(P, n, line, col);
+}
+
+static Node *
+parse_mul(Parser *P)
+{
+	int			line = P->cur.line;
+	int			col = P->cur.col;
+	Node	   *n = parse_unary(P);
+	Chain		c;
+
+	if (n == NULL)
+		return NULL;
+	chain_init(&c, n);
+	while (P->cur.kind == T_STAR)
+	{
+		p_advance(P);
+		n = parse_unary(P);
+		if (n == NULL || !chain_add(P, &c, n, '*'))
+			return NULL;
+	}
+	return chain_finish(P, &c, N_MUL, line, col);
+}
+
+static Node *
+parse_add(Parser *P)
+{
+	int			line = P->cur.line;
+	int			col = P->cur.col;
+	Node	   *n = parse_mul(P);
+	Chain		c;
+
+	if (n == NULL)
+		return NULL;
+	chain_init(&c, n);
+	while (P->cur.kind == T_PLUS || P->cur.kind == T_MINUS)
+	{
+		char		op = P->cur.kind == T_PLUS ? '+' : '-';
+
+		p_advance(P);
+		n = parse_mul(P);
+		if (n == NULL || !chain_add(P, &c, n, op))
+			return NULL;
+	}
+	return chain_finish(P, &c, N_ADD, line, col);
+}
+
+static Pattern *
+compile_pattern(Parser *P, const char *s, uint32_t len, const bool *wild)
+{
+	Pattern    *pat = p_alloc(P, sizeof(Pattern));
+	uint32_t	i = 0;
+	uint32_t	nseg = 0;
+
+	if (pat == NULL)
+		return NULL;
+	memset(pat, 0, sizeof(Pattern));
+	/* at most len/1 + 1 segments */
+	pat->segs = p_alloc(P, sizeof(PatSeg) * ((size_t) len + 1));
+	if (pat->segs == NULL)
+		return NULL;
+	pat->lead_star = len > 0 && wild[0];
+	pat->trail_star = len > 0 && wild[len - 1];
+	while (i < len)
+	{
+		uint32_t	start;
+
+		if (wild[i])
+		{
+			pat->has_star = true;
+			i++;
+			continue;
+		}
+		start = i;
+		while (i < len && !wild[i])
+			i++;
+		{
+			PatSeg	   *seg = &pat->segs[nseg++];
+			uint32_t   *fail = p_alloc(P, sizeof(uint32_t) * (i - start));
+			uint32_t	k = 0;
+			uint32_t	j;
+
+			if (fail == NULL)
+				return NULL;
+			seg->p = s + start;
+			seg->len = i - start;
+			fail[0] = 0;
+			for (j = 1; j < seg->len; j++)
+			{
+				while (k > 0 && seg->p[j] != seg->p[k])
+					k = fail[k - 1];
+				if (seg->p[j] == seg->p[k])
+					k++;
+				fail[j] = k;
+			}
+			seg->fail = fail;
+		}
+	}
+	pat->nseg = nseg;
+	return pat;
+}
+
+/* Add [relop Add | "has" Name | "like" Pattern | "in" Add] */
+static Node *
+parse_relation(Parser *P)
+{
+	Node	   *l = parse_add(P);
+	Token		t = P->cur;
+	NodeKind	k;
+
+	if (l == NULL)
+		return NULL;
+	switch (t.kind)
+	{
+		case T_EQ:
+			k = N_EQ;
+			break;
+		case T_NE:
+			k = N_NE;
+			break;
+		case T_LT:
+			k = N_LT;
+			break;
+		case T_LE:
+			k = N_LE;
+			break;
+		case T_GT:
+			k = N_GT;
+			break;
+		case T_GE:
+			k = N_GE;
+			break;
+		case T_IDENT:
+			if (tok_is(&t, "in"))
+			{
+				k = N_IN;
+				break;
+			}
+			if (tok_is(&t, "has"))
+			{
+				Node	   *n = mk_node(P, N_HAS, 1);
+
+				p_advance(P);
+				if (n == NULL || !attr_name(P, &n->name))
+					return NULL;
+				n->kids[0] = l;
+				return finish_node(P, n, t.line, t.col);
+			}
+			if (tok_is(&t, "like"))
+			{
+				Node	   *n;
+				uint32_t	len;
+				bool	   *wild;
+				char	   *s;
+
+				p_advance(P);
+				if (P->cur.kind != T_STRING)
+				{
+					p_expected(P, "a quoted pattern");
+					return NULL;
+				}
+				s = decode_string(P, &P->cur, &len, true, &wild);
+				if (s == NULL)
+					return NULL;
+				p_advance(P);
+				n = mk_node(P, N_LIKE, 1);
+				if (n == NULL)
+					return NULL;
+				n->pat = compile_pattern(P, s, len, wild);
+				if (n->pat == NULL)
+					return NULL;
+				n->kids[0] = l;
+				return finish_node(P, n, t.line, t.col);
+			}
+			return l;
+		default:
+			return l;
+	}
+	p_advance(P);
+	{
+		Node	   *r = parse_add(P);
+
+		if (r == NULL)
+			return NULL;
+		return mk_binary(P, k, l, r, t.line, t.col);
+	}
+}
+
+static Node *
+parse_and(Parser *P)
+{
+	int			line = P->cur.line;
+	int			col = P->cur.col;
+	Node	   *n = parse_relation(P);
+	Chain		c;
+
+	if (n == NULL)
+		return NULL;
+	chain_init(&c, n);
+	while (P->cur.kind == T_AND)
+	{
+		p_advance(P);
+		n = parse_relation(P);
+		if (n == NULL || !chain_add(P, &c, n, '&'))
+			return NULL;
+	}
+	return chain_finish(P, &c, N_AND, line, col);
+}
+
+static Node *
+parse_or(Parser *P)
+{
+	int			line = P->cur.line;
+	int			col = P->cur.col;
+	Node	   *n = parse_and(P);
+	Chain		c;
+
+	if (n == NULL)
+		return NULL;
+	chain_init(&c, n);
+	while (P->cur.kind == T_OR)
+	{
+		p_advance(P);
+		n = parse_and(P);
+		if (n == NULL || !chain_add(P, &c, n, '|'))
+			return NULL;
+	}
+	return chain_finish(P, &c, N_OR, line, col);
+}
+
+/* "if" Expr "then" Expr "else" Expr | Or */
+static Node *
+parse_expr(Parser *P)
+{
+	Token		t = P->cur;
+	Node	   *n;
+
+	if (P->failed)
+		return NULL;
+	if (++P->nesting > GOV_POL_MAX_NESTING)
+	{
+		p_error_at(P, t.line, t.col, "expression nested too deeply (the limit is %d levels)",
+				   GOV_POL_MAX_NESTING);
+		return NULL;
+	}
+	if (tok_is(&t, "if"))
+	{
+		Node	   *c;
+		Node	   *a;
+		Node	   *b;
+
+		p_advance(P);
+		c = parse_expr(P);
+		if (c == NULL || !p_expect_kw(P, "then", "\"then\""))
+			return NULL;
+		a = parse_expr(P);
+		if (a == NULL || !p_expect_kw(P, "else", "\"else\""))
+			return NULL;
+		b = parse_expr(P);
+		if (b == NULL)
+			return NULL;
+		n = mk_node(P, N_IF, 3);
+		if (n == NULL)
+			return NULL;
+		n->kids[0] = c;
+		n->kids[1] = a;
+		n->kids[2] = b;
+		n = finish_node(P, n, t.line, t.col);
+	}
+	else
+		n = parse_or(P);
+	P->nesting--;
+	return P->failed ? NULL : n;
+}
+
+static bool
+parse_scope(Parser *P, const char *var, Scope *sc, bool is_action, const char *after)
+{
+	char		what[64];
+
+	memset(sc, 0, sizeof(Scope));
+	snprintf(what, sizeof(what), "\"%s\"", var);
+	if (!p_expect_kw(P, var, what))
+		return false;
+	if (p_accept(P, T_EQ))
+	{
+		sc->kind = S_EQ;
+		sc->n = 1;
+		sc->uids = p_alloc(P, sizeof(GovPolStr));
+		return sc->uids && parse_entity(P, &sc->uids[0]);
+	}
+	if (tok_is(&P->cur, "in"))
+	{
+		p_advance(P);
+		if (is_action && P->cur.kind == T_LBRACKET)
+		{
+			uint32_t	cap = 4;
+
+			p_advance(P);
+			sc->kind = S_IN_SET;
+			sc->uids = p_alloc(P, sizeof(GovPolStr) * cap);
+			if (sc->uids == NULL)
+				return false;
+			if (P->cur.kind == T_RBRACKET)
+			{
+				p_advance(P);
+				return true;
+			}
+			for (;;)
+			{
+				if (sc->n == cap)
+				{
+					GovPolStr  *bigger;
+
+					if (cap > (UINT32_MAX / 2) / sizeof(GovPolStr))
+					{
+						p_error_at(P, P->cur.line, P->cur.col, "policy too large to compile");
+						return false;
+					}
+					bigger = p_alloc(P, sizeof(GovPolStr) * cap * 2);
+					if (bigger == NULL)
+						return false;
+					memcpy(bigger, sc->uids, sizeof(GovPolStr) * sc->n);
+					sc->uids = bigger;
+					cap *= 2;
+				}
+				if (!parse_entity(P, &sc->uids[sc->n]))
+					return false;
+				sc->n++;
+				if (p_accept(P, T_COMMA))
+					continue;
+				return p_expect(P, T_RBRACKET, "\",\" or \"]\"");
+			}
+		}
+		sc->kind = S_IN;
+		sc->n = 1;
+		sc->uids = p_alloc(P, sizeof(GovPolStr));
+		return sc->uids && parse_entity(P, &sc->uids[0]);
+	}
+	sc->kind = S_ANY;
+	if (P->cur.kind == (strcmp(after, ")") == 0 ? T_RPAREN : T_COMMA))
+		return true;
+	snprintf(what, sizeof(what), "\"==\", \"in\" or \"%s\"", after);
+	p_expected(P, what);
+	return false;
+}
+
+bool
+gov_pol_parse(GovPolArena *arena, const char *src, size_t len, GovPolicy **out,
+			  GovPolError *err)
+{
+	Parser		P;
+	GovPolicy  *pol;
+	Cond		small[4];
+	Cond	   *conds = small;
+	uint32_t	ncond = 0;
+	uint32_t	cap = 4;
+
+	memset(&P, 0, sizeof(P));
+	memset(err, 0, sizeof(GovPolError));
+	*out = NULL;
+	P.arena = arena;
+	P.err = err;
+	P.lx.src = src;
+	P.lx.len = len;
+	P.lx.line = 1;
+	P.lx.col = 1;
+	lx_next(&P.lx, &P.cur);
+	lx_next(&P.lx, &P.next);
+
+	pol = p_alloc(&P, sizeof(GovPolicy));
+	if (pol == NULL)
+		return false;
+	memset(pol, 0, sizeof(GovPolicy));
+
+	if (tok_is(&P.cur, "permit"))
+		pol->permit = true;
+	else if (!tok_is(&P.cur, "forbid"))
+	{
+		p_expected(&P, "\"permit\" or \"forbid\"");
+		return false;
+	}
+	p_advance(&P);
+	if (!p_expect(&P, T_LPAREN, "\"(\"") ||
+		!parse_scope(&P, "principal", &pol->principal, false, ",") ||
+		!p_expect(&P, T_COMMA, "\",\"") ||
+		!parse_scope(&P, "action", &pol->action, true, ",") ||
+		!p_expect(&P, T_COMMA, "\",\"") ||
+		!parse_scope(&P, "resource", &pol->resource, false, ")") ||
+		!p_expect(&P, T_RPAREN, "\")\""))
+		return false;
+
+	while (tok_is(&P.cur, "when") || tok_is(&P.cur, "unless"))
+	{
+		bool		is_when = tok_is(&P.cur, "when");
+		Node	   *e;
+
+		p_advance(&P);
+		if (!p_expect(&P, T_LBRACE, "\"{\""))
+			return false;
+		e = parse_expr(&P);
+		if (e == NULL || !p_expect(&P, T_RBRACE, "\"}\""))
+			return false;
+		if (ncond == cap)
+		{
+			Cond	   *bigger;
+
+			if (cap > (UINT32_MAX / 2) / sizeof(Cond))
+			{
+				p_error_at(&P, P.cur.line, P.cur.col, "policy too large to compile");
+				return false;
+			}
+			bigger = p_alloc(&P, sizeof(Cond) * cap * 2);
+			if (bigger == NULL)
+				return false;
+			memcpy(bigger, conds, sizeof(Cond) * ncond);
+			conds = bigger;
+			cap *= 2;
+		}
+		conds[ncond].is_when = is_when;
+		conds[ncond].expr = e;
+		ncond++;
+	}
+	if (!p_expect(&P, T_SEMI, "\"when\", \"unless\" or \";\""))
+		return false;
+	if (P.cur.kind != T_EOF)
+	{
+		p_expected(&P, "end of input (a policy holds exactly one statement)");
+		return false;
+	}
+
+	pol->ncond = ncond;
+	pol->conds = p_alloc(&P, sizeof(Cond) * (ncond ? ncond : 1));
+	if (pol->conds == NULL)
+		return false;
+	if (ncond)
+		memcpy(pol->conds, conds, sizeof(Cond) * ncond);
+	*out = pol;
+	return true;
+}
+
+/* ---------------------------------------------------------------------
+ * Evaluation
+ * ---------------------------------------------------------------------
+ */
+
+/* Open-addressing map from strings to pointers, in the scratch arena. */
+typedef struct StrSlot
+{
+	const char *p;				/* NULL: empty */
+	uint32_t	len;
+	uint64_t	hash;
+	void	   *value;
+} StrSlot;
+
+typedef struct StrMap
+{
+	StrSlot    *slots;
+	uint32_t	cap;			/* a power of two, or 0 */
+	uint32_t	count;
+} StrMap;
+
+static bool
+strmap_grow(GovPolArena *a, StrMap *m)
+{
+	uint32_t	newcap = m->cap ? m->cap * 2 : 16;
+	StrSlot    *slots;
+	uint32_t	i;
+
+	if (newcap == 0 || newcap > UINT32_MAX / 2)
+		return false;
+	slots = gov_pol_alloc(a, sizeof(StrSlot) * newcap);
+	if (slots == NULL)
+		return false;
+	memset(slots, 0, sizeof(StrSlot) * newcap);
+	for (i = 0; i < m->cap; i++)
+	{
+		StrSlot    *s = &m->slots[i];
+
+		if (s->p)
+		{
+			uint32_t	j = (uint32_t) s->hash & (newcap - 1);
+
+			while (slots[j].p)
+				j = (j + 1) & (newcap - 1);
+			slots[j] = *s;
+		}
+	}
+	m->slots = slots;
+	m->cap = newcap;
+	return true;
+}
+
+static StrSlot *
+strmap_find(const StrMap *m, const char *p, uint32_t len, uint64_t hash)
+{
+	uint32_t	j;
+
+	if (m->cap == 0)
+		return NULL;
+	j = (uint32_t) hash & (m->cap - 1);
+	while (m->slots[j].p)
+	{
+		StrSlot    *s = &m->slots[j];
+
+		if (s->hash == hash && str_eq(s->p, s->len, p, len))
+			return s;
+		j = (j + 1) & (m->cap - 1);
+	}
+	return NULL;
+}
+
+/* Insert; *fresh says whether it was new.  NULL when out of memory. */
+static StrSlot *
+strmap_insert(GovPolArena *a, StrMap *m, const char *p, uint32_t len, bool *fresh)
+{
+	uint64_t	hash = hash_bytes(p, len);
+	StrSlot    *s = strmap_find(m, p, len, hash);
+	uint32_t	j;
+
+	*fresh = false;
+	if (s)
+		return s;
+	if ((m->count + 1) * 2 > m->cap && !strmap_grow(a, m))
+		return NULL;
+	j = (uint32_t) hash & (m->cap - 1);
+	while (m->slots[j].p)
+		j = (j + 1) & (m->cap - 1);
+	s = &m->slots[j];
+	s->p = p;
+	s->len = len;
+	s->hash = hash;
+	s->value = NULL;
+	m->count++;
+	*fresh = true;
+	return s;
+}
+
+/* The ancestors of one entity, itself included. */
+typedef struct Closure
+{
+	StrMap		members;
+	bool		truncated;		/* parents beyond max_entity_depth remain */
+} Closure;
+
+struct GovPolSession
+{
+	GovPolArena *arena;
+	GovPolRequest req;
+	GovPolValue context;
+	StrMap		closures;		/* uid -> Closure */
+	const char *err;
+};
+
+GovPolSession *
+gov_pol_session_new(GovPolArena *scratch, const GovPolRequest *req)
+{
+	GovPolSession *s = gov_pol_alloc(scratch, sizeof(GovPolSession));
+
+	if (s == NULL)
+		return NULL;
+	memset(s, 0, sizeof(GovPolSession));
+	s->arena = scratch;
+	s->req = *req;
+	if (req->context)
+		s->context = *req->context;
+	else
+	{
+		s->context.kind = GOV_POL_RECORD;
+		s->context.u.rec.fields = NULL;
+		s->context.u.rec.n = 0;
+	}
+	if (s->req.max_entity_depth < 0)
+		s->req.max_entity_depth = 0;
+	return s;
+}
+
+/* Record an evaluation error; always returns false. */
+static bool
+ev_error(GovPolSession *s, const char *fmt,...)
+{
+	char		buf[GOV_POL_ERRMSG_LEN];
+	va_list		ap;
+
+	va_start(ap, fmt);
+	vsnprintf(buf, sizeof(buf), fmt, ap);
+	va_end(ap);
+	s->err = arena_strndup(s->arena, buf, strlen(buf));
+	if (s->err == NULL)
+		s->err = "out of memory";
+	return false;
+}
+
+static bool
+ev_oom(GovPolSession *s)
+{
+	s->err = "out of memory while evaluating";
+	return false;
+}
+
+/* printf arguments for a string shown in a message, bounded */
+#define SHOW_MAX 64
+#define SHOW(str, buf) show_str((str).p, (str).len, buf)
+
+static const char *
+show_str(const char *p, uint32_t len, char *buf)
+{
+	bool		cut;
+	size_t		n = excerpt_len(p, len, SHOW_MAX, &cut);
+
+	memcpy(buf, p, n);
+	if (cut)
+	{
+		memcpy(buf + n, "...", 3);
+		n += 3;
+	}
+	buf[n] = '\0';
+	return buf;
+}
+
+static const GovPolEntity *
+lookup(GovPolSession *s, const char *uid, uint32_t len)
+{
+	if (s->req.lookup == NULL)
+		return NULL;
+	return s->req.lookup(s->req.lookup_arg, uid, len);
+}
+
+static Closure *
+closure_of(GovPolSession *s, const char *uid, uint32_t len)
+{
+	bool		fresh;
+	StrSlot    *slot = strmap_insert(s->arena, &s->closures, uid, len, &fresh);
+	Closure    *c;
+	GovPolStr  *frontier;
+	uint32_t	nfront = 1;
+	int			depth = 0;
+
+	if (slot == NULL)
+		return NULL;
+	if (!fresh)
+		return slot->value;
+	c = gov_pol_alloc(s->arena, sizeof(Closure));
+	frontier = gov_pol_alloc(s->arena, sizeof(GovPolStr));
+	if (c == NULL || frontier == NULL)
+		return NULL;
+	memset(c, 0, sizeof(Closure));
+	if (strmap_insert(s->arena, &c->members, uid, len, &fresh) == NULL)
+		return NULL;
+	frontier[0].p = uid;
+	frontier[0].len = len;
+
+	while (nfront > 0)
+	{
+		GovPolStr  *next = NULL;
+		uint32_t	nnext = 0;
+		uint32_t	cap = 0;
+		uint32_t	i;
+		uint32_t	j;
+
+		for (i = 0; i < nfront; i++)
+		{
+			const GovPolEntity *e = lookup(s, frontier[i].p, frontier[i].len);
+
+			if (e == NULL)
+				continue;
+			for (j = 0; j < e->nparents; j++)
+			{
+				const GovPolStr *par = &e->parents[j];
+
+				if (depth == s->req.max_entity_depth)
+				{
+					/* one hop too many: is there anything left unexplored? */
+					if (strmap_find(&c->members, par->p, par->len,
+									hash_bytes(par->p, par->len)) == NULL)
+						c->truncated = true;
+					continue;
+				}
+				if (strmap_insert(s->arena, &c->members, par->p, par->len, &fresh) == NULL)
+					return NULL;
+				if (!fresh)
+					continue;
+				if (nnext == cap)
+				{
+					uint32_t	newcap = cap ? cap * 2 : 8;
+					GovPolStr  *bigger;
+
+					if (newcap > UINT32_MAX / 2 / sizeof(GovPolStr))
+						return NULL;
+					bigger = gov_pol_alloc(s->arena, sizeof(GovPolStr) * newcap);
+					if (bigger == NULL)
+						return NULL;
+					if (nnext)
+						memcpy(bigger, next, sizeof(GovPolStr) * nnext);
+					next = bigger;
+					cap = newcap;
+				}
+				next[nnext++] = *par;
+			}
+		}
+		if (depth == s->req.max_entity_depth)
+			break;
+		frontier = next;
+		nfront = nnext;
+		depth++;
+	}
+	slot->value = c;
+	return c;
+}
+
+/* Is a in b (a == b, or b an ancestor of a)?  -1 on error. */
+static int
+entity_in(GovPolSession *s, const GovPolStr *a, const GovPolStr *b)
+{
+	Closure    *c;
+	char		buf[SHOW_MAX + 4];
+
+	if (str_eq(a->p, a->len, b->p, b->len))
+		return 1;
+	c = closure_of(s, a->p, a->len);
+	if (c == NULL)
+	{
+		ev_oom(s);
+		return -1;
+	}
+	if (strmap_find(&c->members, b->p, b->len, hash_bytes(b->p, b->len)))
+		return 1;
+	if (c->truncated)
+	{
+		ev_error(s, "the ancestors of %s go deeper than governance.max_entity_depth (%d)",
+				 SHOW(*a, buf), s->req.max_entity_depth);
+		return -1;
+	}
+	return 0;
+}
+
+static bool
+check_usable(GovPolSession *s, const GovPolValue *v)
+{
+	uint32_t	i;
+
+	switch (v->kind)
+	{
+		case GOV_POL_UNUSABLE:
+			{
+				char		buf[SHOW_MAX + 4];
+
+				return ev_error(s, "%s", SHOW(v->u.s, buf));
+			}
+		case GOV_POL_SET:
+			for (i = 0; i < v->u.set.n; i++)
+				if (!check_usable(s, &v->u.set.items[i]))
+					return false;
+			return true;
+		case GOV_POL_RECORD:
+			for (i = 0; i < v->u.rec.n; i++)
+				if (!check_usable(s, &v->u.rec.fields[i].value))
+					return false;
+			return true;
+		default:
+			return true;
+	}
+}
+
+static uint64_t
+value_hash(const GovPolValue *v)
+{
+	uint32_t	i;
+	uint64_t	h;
+
+	switch (v->kind)
+	{
+		case GOV_POL_BOOL:
+			return v->u.b ? 0x51ed270b1ULL : 0x7a3c11e5ULL;
+		case GOV_POL_LONG:
+			h = (uint64_t) v->u.i * 0x9e3779b97f4a7c15ULL;
+			return h ^ (h >> 31);
+		case GOV_POL_STRING:
+			return hash_bytes(v->u.s.p, v->u.s.len);
+		case GOV_POL_ENTITY:
+			return hash_bytes(v->u.s.p, v->u.s.len) ^ 0xe17e17e1ULL;
+		case GOV_POL_SET:
+			/* set equality ignores order and duplicates: hash the kind only */
+			return 0x5e75e75eULL;
+		case GOV_POL_RECORD:
+			h = 0x7ec07dULL;
+			for (i = 0; i < v->u.rec.n; i++)
+				h += hash_bytes(v->u.rec.fields[i].key.p, v->u.rec.fields[i].key.len) * 31 +
+					value_hash(&v->u.rec.fields[i].value);
+			return h;
+		default:
+			return 0;
+	}
+}
+
+static bool set_subset(GovPolSession *s, const GovPolValue *a, const GovPolValue *b, bool *ok);
+
+/*
+ * Equality of usable values (check_usable first).  Values of different
+ * kinds are unequal, as in Cedar.  *ok false only when out of memory.
+ */
+static bool
+value_eq(GovPolSession *s, const GovPolValue *a, const GovPolValue *b, bool *ok)
+{
+	uint32_t	i;
+
+	if (a->kind != b->kind)
+		return false;
+	switch (a->kind)
+	{
+		case GOV_POL_BOOL:
+			return a->u.b == b->u.b;
+		case GOV_POL_LONG:
+			return a->u.i == b->u.i;
+		case GOV_POL_STRING:
+		case GOV_POL_ENTITY:
+			return str_eq(a->u.s.p, a->u.s.len, b->u.s.p, b->u.s.len);
+		case GOV_POL_SET:
+			return set_subset(s, a, b, ok) && *ok && set_subset(s, b, a, ok);
+		case GOV_POL_RECORD:
+			if (a->u.rec.n != b->u.rec.n)
+				return false;
+			for (i = 0; i < a->u.rec.n; i++)
+			{
+				const GovPolField *fa = &a->u.rec.fields[i];
+				const GovPolField *fb = &b->u.rec.fields[i];
+
+				if (!str_eq(fa->key.p, fa->key.len, fb->key.p, fb->key.len) ||
+					!value_eq(s, &fa->value, &fb->value, ok))
+					return false;
+			}
+			return true;
+		default:
+			return false;
+	}
+}
+
+/* A hash index over a set's items, for sets too large to scan per probe. */
+typedef struct SetIndex
+{
+	uint32_t   *slots;			/* item index + 1; 0 empty */
+	uint64_t   *hashes;
+	uint32_t	cap;
+} SetIndex;
+
+#define SCAN_LIMIT 1024			/* |a| * |b| below this: compare pairwise */
+
+static bool
+set_index_build(GovPolSession *s, const GovPolValue *set, SetIndex *ix)
+{
+	uint32_t	cap = 16;
+	uint32_t	i;
+
+	while ((uint64_t) cap < (uint64_t) set->u.set.n * 2)
+	{
+		if (cap > UINT32_MAX / 4)
+			return false;
+		cap *= 2;
+	}
+	ix->cap = cap;
+	ix->slots = gov_pol_alloc(s->arena, sizeof(uint32_t) * cap);
+	ix->hashes = gov_pol_alloc(s->arena, sizeof(uint64_t) * set->u.set.n + 1);
+	if (ix->slots == NULL || ix->hashes == NULL)
+		return false;
+	memset(ix->slots, 0, sizeof(uint32_t) * cap);
+	for (i = 0; i < set->u.set.n; i++)
+	{
+		uint64_t	h = value_hash(&set->u.set.items[i]);
+		uint32_t	j = (uint32_t) h & (cap - 1);
+
+		ix->hashes[i] = h;
+		while (ix->slots[j])
+			j = (j + 1) & (cap - 1);
+		ix->slots[j] = i + 1;
+	}
+	return true;
+}
+
+static bool
+set_index_has(GovPolSession *s, const GovPolValue *set, const SetIndex *ix,
+			  const GovPolValue *v, bool *ok)
+{
+	uint64_t	h = value_hash(v);
+	uint32_t	j = (uint32_t) h & (ix->cap - 1);
+
+	while (ix->slots[j])
+	{
+		uint32_t	k = ix->slots[j] - 1;
+
+		if (ix->hashes[k] == h && value_eq(s, &set->u.set.items[k], v, ok))
+			return true;
+		if (!*ok)
+			return false;
+		j = (j + 1) & (ix->cap - 1);
+	}
+	return false;
+}
+
+static bool
+set_has(GovPolSession *s, const GovPolValue *set, const GovPolValue *v, bool *ok)
+{
+	uint32_t	i;
+
+	for (i = 0; i < set->u.set.n && *ok; i++)
+		if (value_eq(s, &set->u.set.items[i], v, ok))
+			return true;
+	return false;
+}
+
+/* Every item of a is in b. */
+static bool
+set_subset(GovPolSession *s, const GovPolValue *a, const GovPolValue *b, bool *ok)
+{
+	uint32_t	i;
+
+	if ((uint64_t) a->u.set.n * b->u.set.n <= SCAN_LIMIT)
+	{
+		for (i = 0; i < a->u.set.n; i++)
+			if (!set_has(s, b, &a->u.set.items[i], ok))
+				return false;
+		return true;
+	}
+	else
+	{
+		SetIndex	ix;
+
+		if (!set_index_build(s, b, &ix))
+		{
+			*ok = false;
+			return false;
+		}
+		for (i = 0; i < a->u.set.n; i++)
+			if (!set_index_has(s, b, &ix, &a->u.set.items[i], ok))
+				return false;
+		return true;
+	}
+}
+
+/* Some item of a is in b. */
+static bool
+set_overlaps(GovPolSession *s, const GovPolValue *a, const GovPolValue *b, bool *ok)
+{
+	uint32_t	i;
+
+	if ((uint64_t) a->u.set.n * b->u.set.n <= SCAN_LIMIT)
+	{
+		for (i = 0; i < a->u.set.n; i++)
+			if (set_has(s, b, &a->u.set.items[i], ok))
+				return true;
+		return false;
+	}
+	else
+	{
+		SetIndex	ix;
+
+		if (!set_index_build(s, b, &ix))
+		{
+			*ok = false;
+			return false;
+		}
+		for (i = 0; i < a->u.set.n && *ok; i++)
+			if (set_index_has(s, b, &ix, &a->u.set.items[i], ok))
+				return true;
+		return false;
+	}
+}
+
+/* leftmost occurrence of seg in s[from, to), or -1 */
+static int64_t
+kmp_find(const PatSeg *seg, const char *s, size_t from, size_t to)
+{
+	uint32_t	k = 0;
+	size_t		i;
+
+	if (seg->len == 0)
+		return (int64_t) from;
+	for (i = from; i < to; i++)
+	{
+		while (k > 0 && s[i] != seg->p[k])
+			k = seg->fail[k - 1];
+		if (s[i] == seg->p[k])
+			k++;
+		if (k == seg->len)
+			return (int64_t) (i + 1 - seg->len);
+	}
+	return -1;
+}
+
+/*
+ * Glob matching with * only.  The first segment is anchored at the start
+ * unless the pattern starts with *, the last at the end unless it ends
+ * with *, and the ones in between are matched leftmost-first, which is
+ * optimal for * patterns; each search is KMP, so the whole is linear.
+ */
+static bool
+like_match(const Pattern *pat, const char *s, size_t n)
+{
+	uint32_t	first = 0;
+	uint32_t	last = pat->nseg;	/* exclusive */
+	size_t		pos = 0;
+	size_t		end = n;
+	uint32_t	i;
+
+	if (!pat->has_star)
+	{
+		if (pat->nseg == 0)
+			return n == 0;
+		return n == pat->segs[0].len && memcmp(s, pat->segs[0].p, n) == 0;
+	}
+	if (!pat->lead_star && pat->nseg > 0)
+	{
+		const PatSeg *seg = &pat->segs[0];
+
+		if (n < seg->len || memcmp(s, seg->p, seg->len) != 0)
+			return false;
+		pos = seg->len;
+		first = 1;
+	}
+	if (!pat->trail_star && last > first)
+	{
+		const PatSeg *seg = &pat->segs[last - 1];
+
+		if (n - pos < seg->len || memcmp(s + n - seg->len, seg->p, seg->len) != 0)
+			return false;
+		end = n - seg->len;
+		last--;
+	}
+	for (i = first; i < last; i++)
+	{
+		int64_t		at = kmp_find(&pat->segs[i], s, pos, end);
+
+		if (at < 0)
+			return false;
+		pos = (size_t) at + pat->segs[i].len;
+	}
+	return true;
+}
+
+static bool eval(GovPolSession *s, const Node *n, GovPolValue *out);
+
+static const char *
+op_name(NodeKind k)
+{
+	switch (k)
+	{
+		case N_EQ:
+			return "==";
+		case N_NE:
+			return "!=";
+		case N_LT:
+			return "<";
+		case N_LE:
+			return "<=";
+		case N_GT:
+			return ">";
+		case N_GE:
+			return ">=";
+		case N_IN:
+			return "in";
+		case N_LIKE:
+			return "like";
+		case N_AND:
+			return "&&";
+		case N_OR:
+			return "||";
+		case N_NOT:
+			return "!";
+		case N_NEG:
+			return "-";
+		case N_ADD:
+			return "+";
+		case N_MUL:
+			return "*";
+		case N_IF:
+			return "if";
+		case N_CONTAINS:
+			return "contains";
+		case N_CONTAINS_ALL:
+			return "containsAll";
+		case N_CONTAINS_ANY:
+			return "containsAny";
+		case N_HAS:
+			return "has";
+		default:
+			return "?";
+	}
+}
+
+/* Evaluate a child that must be of one kind. */
+static bool
+eval_kind(GovPolSession *s, const Node *n, GovPolKind kind, const char *op,
+		  GovPolValue *out)
+{
+	if (!eval(s, n, out))
+		return false;
+	if (out->kind == kind)
+		return true;
+	if (out->kind == GOV_POL_UNUSABLE)
+		return check_usable(s, out);
+	return ev_error(s, "type error: %s expects %s, found %s", op,
+					kind == GOV_POL_BOOL ? "a boolean" :
+					kind == GOV_POL_LONG ? "an integer" :
+					kind == GOV_POL_STRING ? "a string" :
+					kind == GOV_POL_SET ? "a set" : "an entity",
+					gov_pol_kind_name(out->kind));
+}
+
+static bool
+eval_attr(GovPolSession *s, const Node *n, GovPolValue *out, bool has)
+{
+	GovPolValue obj;
+	const GovPolValue *found = NULL;
+	char		b1[SHOW_MAX + 4];
+	char		b2[SHOW_MAX + 4];
+
+	if (!eval(s, n->kids[0], &obj))
+		return false;
+	switch (obj.kind)
+	{
+		case GOV_POL_ENTITY:
+			{
+				const GovPolEntity *e = lookup(s, obj.u.s.p, obj.u.s.len);
+
+				if (e && e->attrs && e->attrs->kind == GOV_POL_RECORD)
+					found = record_get(e->attrs, n->name.p, n->name.len);
+				if (has)
+					break;
+				if (e == NULL)
+					return ev_error(s, "entity %s does not exist", SHOW(obj.u.s, b1));
+				if (found == NULL)
+					return ev_error(s, "entity %s has no attribute \"%s\"",
+									SHOW(obj.u.s, b1), SHOW(n->name, b2));
+				break;
+			}
+		case GOV_POL_RECORD:
+			found = record_get(&obj, n->name.p, n->name.len);
+			if (found == NULL && !has)
+			{
+				if (n->kids[0]->kind == N_VAR)
+					return ev_error(s, "context has no attribute \"%s\"", SHOW(n->name, b2));
+				return ev_error(s, "record has no attribute \"%s\"", SHOW(n->name, b2));
+			}
+			break;
+		case GOV_POL_UNUSABLE:
+			return check_usable(s, &obj);
+		default:
+			if (has)
+				return ev_error(s, "type error: has expects an entity or a record, found %s",
+								gov_pol_kind_name(obj.kind));
+			return ev_error(s, "type error: cannot read attribute \"%s\" of %s",
+							SHOW(n->name, b2), gov_pol_kind_name(obj.kind));
+	}
+	if (has)
+	{
+		out->kind = GOV_POL_BOOL;
+		out->u.b = (found != NULL);
+	}
+	else
+		*out = *found;
+	return true;
+}
+
+static bool
+eval_in(GovPolSession *s, const Node *n, GovPolValue *out)
+{
+	GovPolValue l;
+	GovPolValue r;
+	int			res;
+	uint32_t	i;
+
+	if (!eval_kind(s, n->kids[0], GOV_POL_ENTITY, "in", &l))
+		return false;
+	if (!eval(s, n->kids[1], &r))
+		return false;
+	out->kind = GOV_POL_BOOL;
+	if (r.kind == GOV_POL_ENTITY)
+	{
+		res = entity_in(s, &l.u.s, &r.u.s);
+		if (res < 0)
+			return false;
+		out->u.b = res == 1;
+		return true;
+	}
+	if (r.kind == GOV_POL_SET)
+	{
+		/* type-check every item first: the answer must not depend on order */
+		for (i = 0; i < r.u.set.n; i++)
+		{
+			const GovPolValue *it = &r.u.set.items[i];
+
+			if (it->kind == GOV_POL_UNUSABLE)
+				return check_usable(s, it);
+			if (it->kind != GOV_POL_ENTITY)
+				return ev_error(s, "type error: in expects a set of entities, found a set containing %s",
+								gov_pol_kind_name(it->kind));
+		}
+		out->u.b = false;
+		for (i = 0; i < r.u.set.n; i++)
+		{
+			res = entity_in(s, &l.u.s, &r.u.set.items[i].u.s);
+			if (res < 0)
+				return false;
+			if (res == 1)
+			{
+				out->u.b = true;
+				break;
+			}
+		}
+		return true;
+	}
+	if (r.kind == GOV_POL_UNUSABLE)
+		return check_usable(s, &r);
+	return ev_error(s, "type error: in expects an entity or a set of entities on its right, found %s",
+					gov_pol_kind_name(r.kind));
+}
+
+static bool
+eval(GovPolSession *s, const Node *n, GovPolValue *out)
+{
+	GovPolValue a;
+	GovPolValue b;
+	uint32_t	i;
+	bool		ok = true;
+
+	switch (n->kind)
+	{
+		case N_LIT:
+			*out = n->lit;
+			return true;
+		case N_VAR:
+			switch (n->var)
+			{
+				case V_PRINCIPAL:
+					out->kind = GOV_POL_ENTITY;
+					out->u.s = s->req.principal;
+					return true;
+				case V_ACTION:
+					out->kind = GOV_POL_ENTITY;
+					out->u.s = s->req.action;
+					return true;
+				case V_RESOURCE:
+					out->kind = GOV_POL_ENTITY;
+					out->u.s = s->req.resource;
+					return true;
+				case V_CONTEXT:
+					*out = s->context;
+					return true;
+			}
+			return ev_error(s, "unknown variable");
+		case N_ATTR:
+			return eval_attr(s, n, out, false);
+		case N_HAS:
+			return eval_attr(s, n, out, true);
+		case N_EQ:
+		case N_NE:
+			if (!eval(s, n->kids[0], &a) || !eval(s, n->kids[1], &b) ||
+				!check_usable(s, &a) || !check_usable(s, &b))
+				return false;
+			out->kind = GOV_POL_BOOL;
+			out->u.b = value_eq(s, &a, &b, &ok);
+			if (!ok)
+				return ev_oom(s);
+			if (n->kind == N_NE)
+				out->u.b = !out->u.b;
+			return true;
+		case N_LT:
+		case N_LE:
+		case N_GT:
+		case N_GE:
+			if (!eval_kind(s, n->kids[0], GOV_POL_LONG, op_name(n->kind), &a) ||
+				!eval_kind(s, n->kids[1], GOV_POL_LONG, op_name(n->kind), &b))
+				return false;
+			out->kind = GOV_POL_BOOL;
+			out->u.b = n->kind == N_LT ? a.u.i < b.u.i :
+				n->kind == N_LE ? a.u.i <= b.u.i :
+				n->kind == N_GT ? a.u.i > b.u.i : a.u.i >= b.u.i;
+			return true;
+		case N_IN:
+			return eval_in(s, n, out);
+		case N_LIKE:
+			if (!eval_kind(s, n->kids[0], GOV_POL_STRING, "like", &a))
+				return false;
+			out->kind = GOV_POL_BOOL;
+			out->u.b = like_match(n->pat, a.u.s.p, a.u.s.len);
+			return true;
+		case N_AND:
+		case N_OR:
+			for (i = 0; i < n->nkids; i++)
+			{
+				if (!eval_kind(s, n->kids[i], GOV_POL_BOOL, op_name(n->kind), &a))
+					return false;
+				if (a.u.b == (n->kind == N_OR))
+					break;		/* short circuit */
+			}
+			*out = a;
+			return true;
+		case N_NOT:
+			if (!eval_kind(s, n->kids[0], GOV_POL_BOOL, "!", &a))
+				return false;
+			out->kind = GOV_POL_BOOL;
+			out->u.b = !a.u.b;
+			return true;
+		case N_NEG:
+			if (!eval_kind(s, n->kids[0], GOV_POL_LONG, "-", &a))
+				return false;
+			if (a.u.i == INT64_MIN)
+				return ev_error(s, "integer overflow in -");
+			out->kind = GOV_POL_LONG;
+			out->u.i = -a.u.i;
+			return true;
+		case N_ADD:
+		case N_MUL:
+			{
+				int64_t		acc;
+
+				if (!eval_kind(s, n->kids[0], GOV_POL_LONG, op_name(n->kind), &a))
+					return false;
+				acc = a.u.i;
+				for (i = 1; i < n->nkids; i++)
+				{
+					char		op = n->kind == N_MUL ? '*' : n->ops[i];
+					const char *opname = op == '*' ? "*" : op == '+' ? "+" : "-";
+					bool		overflow;
+
+					if (!eval_kind(s, n->kids[i], GOV_POL_LONG, opname, &b))
+						return false;
+					if (op == '+')
+						overflow = (b.u.i > 0 && acc > INT64_MAX - b.u.i) ||
+							(b.u.i < 0 && acc < INT64_MIN - b.u.i);
+					else if (op == '-')
+						overflow = (b.u.i < 0 && acc > INT64_MAX + b.u.i) ||
+							(b.u.i > 0 && acc < INT64_MIN + b.u.i);
+					else
+					{
+						overflow = false;
+						if (acc != 0 && b.u.i != 0)
+						{
+							if ((acc == -1 && b.u.i == INT64_MIN) ||
+								(b.u.i == -1 && acc == INT64_MIN))
+								overflow = true;
+							else if (acc > 0)
+								overflow = b.u.i > 0 ? acc > INT64_MAX / b.u.i
+									: b.u.i < INT64_MIN / acc;
+							else
+								overflow = b.u.i > 0 ? acc < INT64_MIN / b.u.i
+									: acc < INT64_MAX / b.u.i;
+						}
+					}
+					if (overflow)
+						return ev_error(s, "integer overflow in %s", opname);
+					acc = op == '+' ? acc + b.u.i : op == '-' ? acc - b.u.i : acc * b.u.i;
+				}
+				out->kind = GOV_POL_LONG;
+				out->u.i = acc;
+				return true;
+			}
+		case N_IF:
+			if (!eval_kind(s, n->kids[0], GOV_POL_BOOL, "if", &a))
+				return false;
+			return eval(s, n->kids[a.u.b ? 1 : 2], out);
+		case N_SET:
+			{
+				GovPolValue *items = gov_pol_alloc(s->arena, sizeof(GovPolValue) * (n->nkids ? n->nkids : 1));
+
+				if (items == NULL)
+					return ev_oom(s);
+				for (i = 0; i < n->nkids; i++)
+					if (!eval(s, n->kids[i], &items[i]))
+						return false;
+				out->kind = GOV_POL_SET;
+				out->u.set.items = items;
+				out->u.set.n = n->nkids;
+				return true;
+			}
+		case N_CONTAINS:
+			if (!eval_kind(s, n->kids[0], GOV_POL_SET, ".contains()", &a) ||
+				!eval(s, n->kids[1], &b) ||
+				!check_usable(s, &a) || !check_usable(s, &b))
+				return false;
+			out->kind = GOV_POL_BOOL;
+			out->u.b = set_has(s, &a, &b, &ok);
+			return ok ? true : ev_oom(s);
+		case N_CONTAINS_ALL:
+		case N_CONTAINS_ANY:
+			{
+				const char *op = n->kind == N_CONTAINS_ALL ? ".containsAll()" : ".containsAny()";
+
+				if (!eval_kind(s, n->kids[0], GOV_POL_SET, op, &a) ||
+					!eval_kind(s, n->kids[1], GOV_POL_SET, op, &b) ||
+					!check_usable(s, &a) || !check_usable(s, &b))
+					return false;
+				out->kind = GOV_POL_BOOL;
+				out->u.b = n->kind == N_CONTAINS_ALL ? set_subset(s, &b, &a, &ok)
+					: set_overlaps(s, &b, &a, &ok);
+				return ok ? true : ev_oom(s);
+			}
+	}
+	return ev_error(s, "unknown expression");
+}
+
+/* Does the request entity satisfy a scope constraint?  -1 on error. */
+static int
+scope_match(GovPolSession *s, const Scope *sc, const GovPolStr *uid)
+{
+	uint32_t	i;
+	int			r;
+
+	switch (sc->kind)
+	{
+		case S_ANY:
+			return 1;
+		case S_EQ:
+			return str_eq(uid->p, uid->len, sc->uids[0].p, sc->uids[0].len);
+		case S_IN:
+			return entity_in(s, uid, &sc->uids[0]);
+		case S_IN_SET:
+			for (i = 0; i < sc->n; i++)
+			{
+				r = entity_in(s, uid, &sc->uids[i]);
+				if (r != 0)
+					return r;
+			}
+			return 0;
+	}
+	return -1;
+}
+
+GovPolResult
+gov_pol_evaluate(GovPolSession *s, const GovPolicy *p, const char **error)
+{
+	uint32_t	i;
+	int			r;
+
+	*error = NULL;
+	s->err = NULL;
+
+	if ((r = scope_match(s, &p->principal, &s->req.principal)) != 1 ||
+		(r = scope_match(s, &p->action, &s->req.action)) != 1 ||
+		(r = scope_match(s, &p->resource, &s->req.resource)) != 1)
+	{
+		if (r < 0)
+		{
+			*error = s->err ? s->err : "out of memory while evaluating";
+			return GOV_POL_ERROR;
+		}
+		return GOV_POL_NO_MATCH;
+	}
+
+	for (i = 0; i < p->ncond; i++)
+	{
+		GovPolValue v;
+		const Cond *c = &p->conds[i];
+
+		if (!eval_kind(s, c->expr, GOV_POL_BOOL, c->is_when ? "when" : "unless", &v))
+		{
+			*error = s->err ? s->err : "out of memory while evaluating";
+			return GOV_POL_ERROR;
+		}
+		if (v.u.b != c->is_when)
+			return GOV_POL_NO_MATCH;
+	}
+	return GOV_POL_MATCH;
+}

@@ -1,0 +1,218 @@
+/*-------------------------------------------------------------------------
+ *
+ * policy_lang.h
+ *	  The policy language core (design decision D9): lexer, parser,
+ *	  compiled form and evaluator of the Cedar-like language described in
+ *	  docs/POLICY.md.
+ *
+ *	  This header and policy_lang.c are pure C99 with no PostgreSQL
+ *	  headers, so that contrib/fuzz can build them standalone under
+ *	  libFuzzer and the sanitizers.  Consequently:
+ *	  - all memory comes from a GovPolArena, whose chunks come from an
+ *		allocator the caller supplies (malloc by default; the backend
+ *		passes a memory context), and every size is bounded by the arena's
+ *		limit;
+ *	  - errors are returned as values, never thrown: nothing here
+ *		longjmps, exits or aborts;
+ *	  - recursion is bounded: the parser refuses expressions nested deeper
+ *		than GOV_POL_MAX_NESTING, so evaluating a compiled policy never
+ *		recurses deeper than that either.
+ *
+ *-------------------------------------------------------------------------
+ */
+#ifndef GOV_POLICY_LANG_H
+#define GOV_POLICY_LANG_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+/* Deepest expression tree the parser accepts (and the evaluator recurses). */
+#define GOV_POL_MAX_NESTING		64
+
+/*
+ * Deepest value built from JSON: deeper arrays and objects become unusable
+ * values, an error only when a policy uses them.
+ */
+#define GOV_POL_MAX_VALUE_DEPTH 64
+
+#define GOV_POL_ERRMSG_LEN		512
+
+/* ---------------------------------------------------------------------
+ * Arena
+ * ---------------------------------------------------------------------
+ */
+
+typedef struct GovPolAllocator
+{
+	void	   *(*alloc) (void *ctx, size_t size);	/* NULL on failure */
+	void		(*release) (void *ctx, void *ptr);	/* may be NULL */
+	void	   *ctx;
+} GovPolAllocator;
+
+typedef struct GovPolChunk GovPolChunk;
+
+typedef struct GovPolArena
+{
+	GovPolAllocator al;
+	GovPolChunk *chunks;		/* newest first */
+	size_t		total;			/* bytes obtained from al */
+	size_t		limit;			/* never obtain more than this */
+	bool		failed;			/* an allocation was refused */
+} GovPolArena;
+
+/* al NULL means malloc/free. */
+extern void gov_pol_arena_init(GovPolArena *a, const GovPolAllocator *al,
+							   size_t limit);
+
+/* 8-byte aligned; NULL (and a->failed) when the limit or allocator refuses. */
+extern void *gov_pol_alloc(GovPolArena *a, size_t size);
+
+/* Forget every allocation but keep the oldest chunk for reuse. */
+extern void gov_pol_arena_reset(GovPolArena *a);
+extern void gov_pol_arena_free(GovPolArena *a);
+
+/* ---------------------------------------------------------------------
+ * Values
+ * ---------------------------------------------------------------------
+ */
+
+typedef enum GovPolKind
+{
+	GOV_POL_BOOL,
+	GOV_POL_LONG,
+	GOV_POL_STRING,
+	GOV_POL_ENTITY,				/* u.s holds the uid text, Type::"id" */
+	GOV_POL_SET,
+	GOV_POL_RECORD,				/* fields sorted: gov_pol_record_sort */
+	GOV_POL_UNUSABLE			/* u.s holds why; an error when used */
+} GovPolKind;
+
+typedef struct GovPolStr
+{
+	const char *p;
+	uint32_t	len;
+} GovPolStr;
+
+typedef struct GovPolValue GovPolValue;
+typedef struct GovPolField GovPolField;
+
+struct GovPolValue
+{
+	GovPolKind	kind;
+	union
+	{
+		bool		b;
+		int64_t		i;
+		GovPolStr	s;
+		struct
+		{
+			const GovPolValue *items;
+			uint32_t	n;
+		}			set;
+		struct
+		{
+			const GovPolField *fields;
+			uint32_t	n;
+		}			rec;
+	}			u;
+};
+
+struct GovPolField
+{
+	GovPolStr	key;
+	GovPolValue value;
+};
+
+/*
+ * Records are searched by binary search on (key length, key bytes), the
+ * order jsonb already keeps object keys in.  Sorts when needed; returns
+ * false if two fields have the same key.
+ */
+extern bool gov_pol_record_sort(GovPolField *fields, uint32_t n);
+
+extern const char *gov_pol_kind_name(GovPolKind kind);
+
+/*
+ * Is s exactly an entity uid in canonical form: Type::"id", Type one or
+ * more identifiers joined by "::", id any bytes but NUL with '"' and '\'
+ * written \" and \\ (and no other escape)?
+ */
+extern bool gov_pol_valid_uid(const char *s, size_t len);
+
+/* ---------------------------------------------------------------------
+ * Policies
+ * ---------------------------------------------------------------------
+ */
+
+typedef struct GovPolicy GovPolicy;
+
+typedef struct GovPolError
+{
+	int			line;			/* 1-based; 0 when not about a position */
+	int			column;			/* 1-based, in characters */
+	char		message[GOV_POL_ERRMSG_LEN];	/* "line L, column C: ..." */
+} GovPolError;
+
+/*
+ * Parse exactly one policy statement.  On success *out points into the
+ * arena; on failure err says where and why, and nothing is returned.
+ */
+extern bool gov_pol_parse(GovPolArena *arena, const char *src, size_t len,
+						  GovPolicy **out, GovPolError *err);
+
+extern bool gov_pol_is_permit(const GovPolicy *p);
+
+/* ---------------------------------------------------------------------
+ * Evaluation
+ * ---------------------------------------------------------------------
+ */
+
+typedef struct GovPolEntity
+{
+	const GovPolStr *parents;
+	uint32_t	nparents;
+	const GovPolValue *attrs;	/* a record, or NULL for none */
+} GovPolEntity;
+
+/* The entity store: NULL when the entity does not exist. */
+typedef const GovPolEntity *(*GovPolLookupFn) (void *arg, const char *uid,
+											   uint32_t len);
+
+typedef struct GovPolRequest
+{
+	GovPolStr	principal;		/* canonical uids */
+	GovPolStr	action;
+	GovPolStr	resource;
+	const GovPolValue *context; /* a record; NULL means empty */
+	GovPolLookupFn lookup;
+	void	   *lookup_arg;
+	int			max_entity_depth;	/* parent hops "in" may follow */
+} GovPolRequest;
+
+typedef struct GovPolSession GovPolSession;
+
+typedef enum GovPolResult
+{
+	GOV_POL_ERROR = -1,
+	GOV_POL_NO_MATCH = 0,
+	GOV_POL_MATCH = 1
+} GovPolResult;
+
+/*
+ * A session evaluates any number of policies against one request and
+ * shares work between them (the ancestors of each entity are computed
+ * once).  Everything lives in scratch; NULL when scratch is exhausted.
+ * The request (and everything it points to) must outlive the session.
+ */
+extern GovPolSession *gov_pol_session_new(GovPolArena *scratch,
+										  const GovPolRequest *req);
+
+/*
+ * Does the policy apply: its scope holds and its conditions are met?  On
+ * GOV_POL_ERROR, *error (in scratch) says why.
+ */
+extern GovPolResult gov_pol_evaluate(GovPolSession *s, const GovPolicy *p,
+									 const char **error);
+
+#endif							/* GOV_POLICY_LANG_H */

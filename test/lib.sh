@@ -3,7 +3,9 @@
 # stop throwaway clusters (temporary directory, Unix socket only, governance
 # preloaded), run SQL, and count results.  Source it; do not run it.
 
-GOV_ROOT=$(cd "$(dirname "$0")/.." && pwd)
+# The repository root: the nearest directory above the running script
+# that holds governance.control (scripts live in test/ and test/system/).
+GOV_ROOT=$(cd "$(dirname "$0")" && while [ ! -f governance.control ] && [ "$(pwd)" != / ]; do cd ..; done; pwd)
 PG_CONFIG=${PG_CONFIG:-$(ls /usr/lib/postgresql/15/bin/pg_config 2>/dev/null || command -v pg_config)}
 PGBIN=$("$PG_CONFIG" --bindir)
 PGXS_DIR=$(dirname "$("$PG_CONFIG" --pgxs)")

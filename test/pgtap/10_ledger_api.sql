@@ -93,7 +93,7 @@ CREATE FUNCTION pg_temp.flip_last(h text) RETURNS text LANGUAGE sql IMMUTABLE AS
     SELECT left(h, -1) || CASE right(h, 1) WHEN '0' THEN '1' ELSE '0' END
 $$;
 
-SELECT plan(112);
+SELECT plan(114);
 
 -- A checkpoint from before this test, for verify_ledger(checkpoint) later.
 SELECT governance.record('ledger_test.start', '{}') AS s0 \gset
@@ -296,6 +296,11 @@ SELECT ok((SELECT NOT ok FROM governance.verify_checkpoint(
 SELECT ok((SELECT NOT ok FROM governance.verify_checkpoint(
              jsonb_set(:'cp', '{sealed_at}', '"2001-01-01T00:00:00.000000Z"'))),
           'verify_checkpoint() refuses a checkpoint whose human sealed_at disagrees with the signed sealed_at_us');
+-- FORMAT.md 7: version is not signed, and a verifier must refuse any other than 1
+SELECT ok((SELECT NOT ok FROM governance.verify_checkpoint(jsonb_set(:'cp', '{version}', '2'))),
+          'verify_checkpoint() refuses version 2');
+SELECT ok((SELECT NOT ok FROM governance.verify_checkpoint(:'cp'::jsonb - 'version')),
+          'verify_checkpoint() refuses a checkpoint without a version');
 SELECT matches((SELECT problem FROM governance.verify_checkpoint(
                   jsonb_set(:'cp', '{key_id}', '"00000000deadbeef"'))),
                'unknown key 00000000deadbeef', 'verify_checkpoint() names an unknown key id');

@@ -35,6 +35,7 @@
 #define GOV_TAG_MERKLE_NODE		"governance.v1.merkle-node"
 #define GOV_TAG_BLOCK			"governance.v1.block"
 #define GOV_TAG_CHECKPOINT		"governance.v1.checkpoint"
+#define GOV_TAG_POLICY_SET		"governance.v1.policy-set"
 
 #define GOV_FIELD_NULL			0xFFFFFFFFu
 

@@ -29,6 +29,7 @@
 #include "keys.h"
 #include "lease.h"
 #include "ledger.h"
+#include "policy.h"
 #include "seal.h"
 #include "trust.h"
 #include "verify.h"
@@ -52,6 +53,7 @@ static const GovShmemSubsystem gov_subsystems[] = {
 	{"workers", gov_worker_shmem_size, NULL, gov_worker_shmem_startup},
 	{"ledger", gov_ledger_shmem_size, NULL, gov_ledger_shmem_startup},
 	{"trust", gov_trust_shmem_size, NULL, gov_trust_shmem_startup},
+	{"policy", gov_policy_shmem_size, NULL, gov_policy_shmem_startup},
 	{"leases", gov_lease_shmem_size, gov_lease_request_locks, gov_lease_shmem_startup},
 };
 
@@ -124,6 +126,7 @@ _PG_init(void)
 	gov_ledger_define_gucs();
 	gov_seal_define_gucs();
 	gov_verify_define_gucs();
+	gov_policy_define_gucs();
 	gov_guard_define_gucs();
 	gov_lease_define_gucs();
 	MarkGUCPrefixReserved("governance");

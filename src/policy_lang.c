@@ -35,6 +35,12 @@
 
 #include "policy_lang.h"
 
+#if defined(__GNUC__) || defined(__clang__)
+#define POL_PRINTF(f, a) __attribute__((format(printf, f, a)))
+#else
+#define POL_PRINTF(f, a)
+#endif
+
 /* ---------------------------------------------------------------------
  * Arena
  * ---------------------------------------------------------------------
@@ -919,6 +925,8 @@ p_advance(Parser *P)
 	P->cur = P->next;
 	lx_next(&P->lx, &P->next);
 }
+
+static void p_error_at(Parser *P, int line, int col, const char *fmt,...) POL_PRINTF(4, 5);
 
 static void
 p_error_at(Parser *P, int line, int col, const char *fmt,...)
@@ -2310,6 +2318,8 @@ gov_pol_session_new(GovPolArena *scratch, const GovPolRequest *req)
 }
 
 /* Record an evaluation error; always returns false. */
+static bool ev_error(GovPolSession *s, const char *fmt,...) POL_PRINTF(2, 3);
+
 static bool
 ev_error(GovPolSession *s, const char *fmt,...)
 {

@@ -1,0 +1,75 @@
+/*-------------------------------------------------------------------------
+ *
+ * policy.h
+ *	  The policy engine's backend interface (design decision D9): decide a
+ *	  request against the current policies and entities, and the helpers
+ *	  authorize() needs to validate its arguments.
+ *
+ *	  The language itself lives in policy_lang.h (pure C); policy.c keeps
+ *	  the tables, the per-backend caches and the SQL functions.  See
+ *	  docs/POLICY.md for the language and its semantics.
+ *
+ *-------------------------------------------------------------------------
+ */
+#ifndef GOV_POLICY_H
+#define GOV_POLICY_H
+
+#include "postgres.h"
+
+#include "nodes/pg_list.h"
+#include "utils/jsonb.h"
+
+typedef struct GovRequest
+{
+	const char *principal;		/* entity uid text, e.g. Agent::"bot" */
+	const char *action;			/* entity uid text, already normalized to
+								 * Action::"x" */
+	const char *resource;
+	Jsonb	   *context;		/* a jsonb object (may be '{}') */
+} GovRequest;
+
+typedef struct GovPolicyOutcome
+{
+	char	   *policy;			/* policy name */
+	bool		permit;			/* effect */
+	bool		matched;		/* scope and conditions hold (false when
+								 * error) */
+	char	   *error;			/* NULL, or why evaluation failed */
+} GovPolicyOutcome;
+
+typedef struct GovDecision
+{
+	bool		allow;
+	List	   *outcomes;		/* GovPolicyOutcome *, one per policy, ordered
+								 * by name */
+	List	   *determining;	/* char * names: matched permits when allowed;
+								 * matched or erroring forbids when denied;
+								 * empty for default deny */
+	List	   *reasons;		/* char * human-readable lines explaining the
+								 * decision */
+	uint8		policy_set_hash[64];
+} GovDecision;
+
+/*
+ * Decide a request against the policies and entities committed (plus the
+ * caller's own uncommitted changes) at the moment of the call, whatever
+ * the caller's isolation level.  Allocates in CurrentMemoryContext; never
+ * writes; ERROR only for internal failures.  A request that is not valid
+ * (a uid that is not Type::"id", a context that is not an object) is
+ * denied with a reason, never allowed.
+ */
+extern void gov_policy_decide(const GovRequest *req, GovDecision *out);
+
+/* "x" -> Action::"x"; validates uid syntax, ERROR 22023 otherwise */
+extern char *gov_normalize_action(const char *action);
+extern bool gov_valid_uid(const char *uid);
+
+/* GUCs */
+extern int	gov_max_entity_depth;
+extern int	gov_max_policy_size;	/* kB */
+
+extern void gov_policy_define_gucs(void);
+extern Size gov_policy_shmem_size(void);
+extern void gov_policy_shmem_startup(void);
+
+#endif							/* GOV_POLICY_H */

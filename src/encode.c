@@ -13,6 +13,7 @@
 #include "datatype/timestamp.h"
 #include "miscadmin.h"
 #include "utils/builtins.h"
+#include "utils/json.h"
 #include "utils/numeric.h"
 
 #include "encode.h"
@@ -374,4 +375,112 @@ gov_enc_jsonb(GovEnc *e, Jsonb *jb)
 	gov_canonical_json(&s, jb);
 	gov_enc_bytes(e, s.data, s.len);
 	pfree(s.data);
+}
+
+/* ---------------------------------------------------------------------
+ * JSON writer for event payloads
+ * ---------------------------------------------------------------------
+ */
+
+void
+gj_init(GovJson *j)
+{
+	initStringInfo(&j->buf);
+	j->depth = 0;
+	j->first[0] = true;
+}
+
+static void
+gj_sep(GovJson *j)
+{
+	if (!j->first[j->depth])
+		appendStringInfoChar(&j->buf, ',');
+	j->first[j->depth] = false;
+}
+
+static void
+gj_open(GovJson *j, char c)
+{
+	gj_sep(j);
+	appendStringInfoChar(&j->buf, c);
+	if (j->depth + 1 >= (int) lengthof(j->first))
+		elog(ERROR, "governance: JSON payload nested too deeply");
+	j->first[++j->depth] = true;
+}
+
+void
+gj_begin_object(GovJson *j)
+{
+	gj_open(j, '{');
+}
+
+void
+gj_end_object(GovJson *j)
+{
+	appendStringInfoChar(&j->buf, '}');
+	j->depth--;
+}
+
+void
+gj_begin_array(GovJson *j)
+{
+	gj_open(j, '[');
+}
+
+void
+gj_end_array(GovJson *j)
+{
+	appendStringInfoChar(&j->buf, ']');
+	j->depth--;
+}
+
+void
+gj_key(GovJson *j, const char *key)
+{
+	gj_sep(j);
+	escape_json(&j->buf, key);
+	appendStringInfoChar(&j->buf, ':');
+	j->first[j->depth] = true;	/* the value that follows takes no comma */
+}
+
+void
+gj_str(GovJson *j, const char *v)
+{
+	gj_sep(j);
+	if (v == NULL)
+		appendStringInfoString(&j->buf, "null");
+	else
+		escape_json(&j->buf, v);
+}
+
+void
+gj_int(GovJson *j, int64 v)
+{
+	gj_sep(j);
+	appendStringInfo(&j->buf, INT64_FORMAT, v);
+}
+
+void
+gj_bool(GovJson *j, bool v)
+{
+	gj_sep(j);
+	appendStringInfoString(&j->buf, v ? "true" : "false");
+}
+
+void
+gj_hex(GovJson *j, const uint8 *p, size_t len)
+{
+	char	   *h = gov_hex(p, len);
+
+	gj_str(j, h);
+	pfree(h);
+}
+
+Jsonb *
+gj_finish(GovJson *j)
+{
+	Jsonb	   *res = DatumGetJsonbP(DirectFunctionCall1(jsonb_in, CStringGetDatum(j->buf.data)));
+
+	pfree(j->buf.data);
+	return res;
 }

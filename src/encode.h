@@ -64,4 +64,27 @@ extern void gov_canonical_json(StringInfo out, Jsonb *jb);
 extern char *gov_hex(const uint8 *data, size_t len);
 extern bool gov_unhex(const char *hex, size_t hexlen, uint8 *out, size_t outlen);
 
+/*
+ * A small JSON writer for the payloads of the extension's own ledger
+ * events: keys and strings are escaped, commas placed for you.
+ */
+typedef struct GovJson
+{
+	StringInfoData buf;
+	int			depth;
+	bool		first[32];
+} GovJson;
+
+extern void gj_init(GovJson *j);
+extern void gj_begin_object(GovJson *j);
+extern void gj_end_object(GovJson *j);
+extern void gj_begin_array(GovJson *j);
+extern void gj_end_array(GovJson *j);
+extern void gj_key(GovJson *j, const char *key);
+extern void gj_str(GovJson *j, const char *v);	/* NULL writes null */
+extern void gj_int(GovJson *j, int64 v);
+extern void gj_bool(GovJson *j, bool v);
+extern void gj_hex(GovJson *j, const uint8 *p, size_t len);
+extern Jsonb *gj_finish(GovJson *j);
+
 #endif							/* GOV_ENCODE_H */

@@ -23,7 +23,9 @@
 #include "storage/shmem.h"
 #include "utils/guc.h"
 
+#include "authz.h"
 #include "crypto.h"
+#include "enforcer.h"
 #include "governance.h"
 #include "guard.h"
 #include "keys.h"
@@ -55,6 +57,7 @@ static const GovShmemSubsystem gov_subsystems[] = {
 	{"trust", gov_trust_shmem_size, NULL, gov_trust_shmem_startup},
 	{"policy", gov_policy_shmem_size, NULL, gov_policy_shmem_startup},
 	{"leases", gov_lease_shmem_size, gov_lease_request_locks, gov_lease_shmem_startup},
+	{"security events", gov_enforcer_shmem_size, NULL, gov_enforcer_shmem_startup},
 };
 
 #define GOV_NUM_SUBSYSTEMS lengthof(gov_subsystems)
@@ -129,6 +132,7 @@ _PG_init(void)
 	gov_policy_define_gucs();
 	gov_guard_define_gucs();
 	gov_lease_define_gucs();
+	gov_authz_define_gucs();
 	MarkGUCPrefixReserved("governance");
 
 	prev_shmem_request_hook = shmem_request_hook;

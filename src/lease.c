@@ -112,7 +112,8 @@ static int	nattached = 0;
 typedef enum PendingKind
 {
 	PENDING_INSERTED,			/* remove on abort, make live on commit */
-	PENDING_STATE				/* apply on commit */
+	PENDING_STATE,				/* apply on commit */
+	PENDING_RENEW				/* apply on commit */
 } PendingKind;
 
 typedef struct PendingChange
@@ -121,6 +122,7 @@ typedef struct PendingChange
 	int			nest_level;
 	pg_uuid_t	id;
 	GovLeaseState state;
+	TimestampTz expires_at;
 	char		reason[GOV_REASON_MAX];
 } PendingChange;
 
@@ -336,6 +338,7 @@ gov_lease_set_state(const pg_uuid_t *id, GovLeaseState state, const char *reason
 		{
 			/* an ended lease stays ended, with its first reason */
 			e->state = state;
+			e->ended_at = GetCurrentTimestamp();
 			strlcpy(e->end_reason, reason ? reason : "", GOV_REASON_MAX);
 		}
 		pg_atomic_fetch_add_u64(&e->generation, 1);
@@ -399,6 +402,8 @@ apply_pending(bool commit)
 			else
 				gov_lease_remove(&c->id);
 		}
+		else if (commit && c->kind == PENDING_RENEW)
+			gov_lease_renew(&c->id, c->expires_at);
 		else if (commit)
 			gov_lease_set_state(&c->id, c->state, c->reason);
 	}
@@ -507,6 +512,13 @@ void
 gov_lease_commit_live(const pg_uuid_t *id)
 {
 	add_pending(PENDING_INSERTED, id, GOV_LEASE_LIVE, NULL);
+}
+
+void
+gov_lease_commit_renew(const pg_uuid_t *id, TimestampTz expires_at)
+{
+	add_pending(PENDING_RENEW, id, GOV_LEASE_LIVE, NULL);
+	((PendingChange *) llast(pending))->expires_at = expires_at;
 }
 
 void
@@ -680,7 +692,7 @@ gov_attached_covers(const char *action, const char *resource, pg_uuid_t *lease_o
 	{
 		LocalAttachment *a = &attached[i];
 
-		if (strcmp(a->action, action) != 0 || strcmp(a->resource, resource) != 0)
+		if (strcmp(a->resource, resource) != 0 || !gov_action_matches(a->action, action))
 			continue;
 		if (fast_live(a, now))
 		{
@@ -769,17 +781,14 @@ gov_lease_init_backend(void)
 	callbacks_registered = true;
 }
 
-/*
- * Walk the table: report live leases past their expiry to expired_cb (the
- * enforcer makes that durable and ledgers it), and with gc_dead remove
- * leases that have ended (their durable rows say so).
- */
+#define GOV_GC_DELAY_MS 10000
+
 void
-gov_lease_scan(gov_dead_lease_cb expired_cb, void *arg, bool gc_dead)
+gov_lease_scan(gov_lease_cb orphan_cb, void *arg, bool gc_dead)
 {
 	HASH_SEQ_STATUS st;
 	GovLease   *e;
-	List	   *expired = NIL;
+	List	   *orphans = NIL;
 	List	   *dead = NIL;
 	ListCell   *lc;
 	TimestampTz now = GetCurrentTimestamp();
@@ -792,14 +801,24 @@ gov_lease_scan(gov_dead_lease_cb expired_cb, void *arg, bool gc_dead)
 	{
 		if (e->dboid != MyDatabaseId)
 			continue;
-		if (e->state == GOV_LEASE_LIVE && now >= e->expires_at)
+		if (e->state == GOV_LEASE_LIVE && e->session_pid != 0)
 		{
-			GovLeaseSnapshot *s = palloc(sizeof(GovLeaseSnapshot));
+			GovAttachSlot *slot = &lease_shared->slots[e->session_procno];
+			pid_t		pid;
 
-			copy_out(e, s);
-			expired = lappend(expired, s);
+			SpinLockAcquire(&slot->mutex);
+			pid = slot->pid;
+			SpinLockRelease(&slot->mutex);
+			if (pid != e->session_pid)
+			{
+				GovLeaseSnapshot *s = palloc(sizeof(GovLeaseSnapshot));
+
+				copy_out(e, s);
+				orphans = lappend(orphans, s);
+			}
 		}
-		else if (gc_dead && (e->state == GOV_LEASE_REVOKED || e->state == GOV_LEASE_EXPIRED))
+		else if (gc_dead && (e->state == GOV_LEASE_REVOKED || e->state == GOV_LEASE_EXPIRED) &&
+				 TimestampDifferenceExceeds(e->ended_at, now, GOV_GC_DELAY_MS))
 		{
 			pg_uuid_t  *id = palloc(sizeof(pg_uuid_t));
 
@@ -810,10 +829,58 @@ gov_lease_scan(gov_dead_lease_cb expired_cb, void *arg, bool gc_dead)
 	for (i = GOV_LEASE_PARTITIONS - 1; i >= 0; i--)
 		LWLockRelease(&lease_shared->locks[i].lock);
 
-	foreach(lc, expired)
-		expired_cb((GovLeaseSnapshot *) lfirst(lc), arg);
+	if (orphan_cb)
+		foreach(lc, orphans)
+			orphan_cb((GovLeaseSnapshot *) lfirst(lc), arg);
 	foreach(lc, dead)
 		gov_lease_remove((pg_uuid_t *) lfirst(lc));
+}
+
+void
+gov_lease_bind_session(const pg_uuid_t *id)
+{
+	uint32		h = lease_hash(id);
+	LWLock	   *lock = partition_lock(h);
+	GovLease   *e;
+
+	LWLockAcquire(lock, LW_EXCLUSIVE);
+	e = hash_search_with_hash_value(lease_table, id, h, HASH_FIND, NULL);
+	if (e)
+	{
+		e->session_procno = GOV_MY_PROCNO;
+		e->session_pid = MyProcPid;
+		pg_atomic_fetch_add_u64(&e->generation, 1);
+	}
+	LWLockRelease(lock);
+}
+
+bool
+gov_action_matches(const char *lease_action, const char *action)
+{
+	static const char prefix[] = "Action::\"";
+	size_t		alen;
+
+	if (strstr(action, "::") != NULL)
+		return strcmp(lease_action, action) == 0;
+	/* shorthand: x means Action::"x" */
+	alen = strlen(action);
+	return strncmp(lease_action, prefix, sizeof(prefix) - 1) == 0 &&
+		strncmp(lease_action + sizeof(prefix) - 1, action, alen) == 0 &&
+		lease_action[sizeof(prefix) - 1 + alen] == '"' &&
+		lease_action[sizeof(prefix) + alen] == '\0';
+}
+
+List *
+gov_attached_resources(const char *action)
+{
+	TimestampTz now = GetCurrentTimestamp();
+	List	   *res = NIL;
+	int			i;
+
+	for (i = 0; i < nattached; i++)
+		if (gov_action_matches(attached[i].action, action) && fast_live(&attached[i], now))
+			res = lappend(res, pstrdup(attached[i].resource));
+	return res;
 }
 
 static const char *

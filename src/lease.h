@@ -51,6 +51,9 @@ typedef struct GovLease
 	char		principal[GOV_UID_MAX];
 	char		action[GOV_UID_MAX];
 	char		resource[GOV_UID_MAX];
+	int			session_procno; /* attached for the session by this backend */
+	pid_t		session_pid;	/* 0: not bound to a session */
+	TimestampTz ended_at;
 	char		end_reason[GOV_REASON_MAX];
 } GovLease;
 
@@ -81,6 +84,7 @@ extern bool gov_lease_is_live(const GovLeaseSnapshot *l, TimestampTz now);
  * it aborts.
  */
 extern void gov_lease_commit_live(const pg_uuid_t *id);
+extern void gov_lease_commit_renew(const pg_uuid_t *id, TimestampTz expires_at);
 extern void gov_lease_commit_state(const pg_uuid_t *id, GovLeaseState state, const char *reason);
 
 /* Attachments of this backend. */
@@ -96,9 +100,22 @@ extern bool gov_attached_lease(int i, pg_uuid_t *id, bool *session_scope);
 extern bool gov_attached_covers(const char *action, const char *resource, pg_uuid_t *lease_out);
 extern bool gov_attached_any_live(pg_uuid_t *lease_out);
 
-/* Enforcer: one round of expiry detection and statement cancellation. */
-typedef void (*gov_dead_lease_cb) (const GovLeaseSnapshot *l, void *arg);
-extern void gov_lease_scan(gov_dead_lease_cb expired_cb, void *arg, bool gc_dead);
+/* Does a lease's action match an action argument (shorthand allowed)? */
+extern bool gov_action_matches(const char *lease_action, const char *action);
+
+/* Resources of live attached leases for action (for RLS). */
+extern List *gov_attached_resources(const char *action);
+
+/* Bind a lease to this backend's session: it ends when the session does. */
+extern void gov_lease_bind_session(const pg_uuid_t *id);
+
+/*
+ * Enforcer: walk the table.  Leases of this database whose session ended
+ * are passed to orphan_cb; with gc_dead, leases that ended more than a
+ * few seconds ago are removed (their durable rows say how they ended).
+ */
+typedef void (*gov_lease_cb) (const GovLeaseSnapshot *l, void *arg);
+extern void gov_lease_scan(gov_lease_cb orphan_cb, void *arg, bool gc_dead);
 extern int	gov_enforce_attached(int mode);
 
 #define GOV_ENFORCE_OFF			0

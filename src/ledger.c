@@ -75,9 +75,13 @@
 #include "utils/lsyscache.h"
 #include "utils/rel.h"
 #include "utils/snapmgr.h"
+#include "utils/syscache.h"
+#include "catalog/pg_class.h"
 #include "utils/xid8.h"
 
+#include "authz.h"
 #include "governance.h"
+#include "lease.h"
 #include "ledger.h"
 
 #if PG_VERSION_NUM >= 170000
@@ -484,6 +488,19 @@ find_event(const pg_uuid_t *lease_id, int64 seq, int64 *seq_out, uint8 *link_out
 	return found;
 }
 
+static Oid
+ledger_owner(void)
+{
+	HeapTuple	tup = SearchSysCache1(RELOID, ObjectIdGetDatum(gov_relid("ledger")));
+	Oid			owner;
+
+	if (!HeapTupleIsValid(tup))
+		elog(ERROR, "cache lookup failed for governance.ledger");
+	owner = ((Form_pg_class) GETSTRUCT(tup))->relowner;
+	ReleaseSysCache(tup);
+	return owner;
+}
+
 static void
 lock_chain(const pg_uuid_t *lease_id)
 {
@@ -538,6 +555,8 @@ gov_ledger_append(const GovEvent *ev)
 	Datum		values[13];
 	char		nulls[13];
 	int			rc;
+	Oid			save_userid;
+	int			save_sec;
 
 	if (ev->kind == NULL || ev->kind[0] == '\0')
 		ereport(ERROR,
@@ -552,7 +571,7 @@ gov_ledger_append(const GovEvent *ev)
 	check_text_arg("principal", ev->principal, 1024);
 	check_text_arg("action", ev->action, 1024);
 	check_text_arg("resource", ev->resource, 1024);
-	if (VARSIZE(ev->payload) > (Size) gov_max_payload_bytes)
+	if (!ev->internal && VARSIZE(ev->payload) > (Size) gov_max_payload_bytes)
 		ereport(ERROR,
 				(errcode(ERRCODE_PROGRAM_LIMIT_EXCEEDED),
 				 errmsg("event payload is too large (%zu bytes, governance.max_payload_size is %d)",
@@ -630,6 +649,13 @@ gov_ledger_append(const GovEvent *ev)
 		insert_plan = plan;
 	}
 
+	/*
+	 * Appends come from SECURITY DEFINER functions but also from the
+	 * lineage trigger, which runs as the writer of a governed table: insert
+	 * as the ledger's owner, as RI triggers do for their checks.
+	 */
+	GetUserIdAndSecContext(&save_userid, &save_sec);
+	SetUserIdAndSecContext(ledger_owner(), save_sec | SECURITY_LOCAL_USERID_CHANGE);
 	gov_ledger_writing = true;
 	PG_TRY();
 	{
@@ -638,6 +664,7 @@ gov_ledger_append(const GovEvent *ev)
 	PG_FINALLY();
 	{
 		gov_ledger_writing = false;
+		SetUserIdAndSecContext(save_userid, save_sec);
 	}
 	PG_END_TRY();
 	if (rc != SPI_OK_INSERT)
@@ -656,6 +683,7 @@ gov_ledger_append_system(const char *kind, const pg_uuid_t *lease_id, Jsonb *pay
 	ev.kind = kind;
 	ev.lease_id = lease_id;
 	ev.payload = payload;
+	ev.internal = true;
 	return gov_ledger_append(&ev);
 }
 
@@ -719,6 +747,8 @@ gov_sql_record(PG_FUNCTION_ARGS)
 {
 	GovEvent	ev;
 	char	   *kind;
+	pg_uuid_t	lease;
+	GovLeaseSnapshot l;
 
 	GOV_ENTRY();
 	if (PG_ARGISNULL(0))
@@ -740,6 +770,24 @@ gov_sql_record(PG_FUNCTION_ARGS)
 	memset(&ev, 0, sizeof(ev));
 	ev.kind = kind;
 	ev.payload = PG_GETARG_JSONB_P(1);
+
+	/*
+	 * Under the attached lease when there is one (the first live one);
+	 * outside any lease only for administrators: an agent's events always
+	 * belong to an execution.
+	 */
+	if (gov_attached_any_live(&lease) && gov_lease_get(&lease, &l))
+	{
+		ev.lease_id = &lease;
+		ev.principal = l.principal;
+		ev.action = l.action;
+		ev.resource = l.resource;
+	}
+	else if (!gov_caller_is_admin())
+		ereport(ERROR,
+				(errcode(ERRCODE_INSUFFICIENT_PRIVILEGE),
+				 errmsg("record() needs a live attached lease"),
+				 errhint("Attach the artifact of the execution this event belongs to with governance.attach().")));
 	PG_RETURN_INT64(gov_ledger_append(&ev));
 }
 

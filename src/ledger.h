@@ -34,6 +34,9 @@ typedef struct GovEvent
 	 * events of its own.
 	 */
 	int64		parent_seq;
+
+	/* the extension's own event: exempt from governance.max_payload_size */
+	bool		internal;
 } GovEvent;
 
 /* A ledger row as stored, enough to recompute its hashes. */

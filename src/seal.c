@@ -755,9 +755,14 @@ gov_checkpoint_check(Jsonb *cp, int64 *block_id_out)
 	uint8		pk[GOV_ED25519_PK_LEN];
 	GovEnc		msg;
 	bool		ok;
+	int64		version = 0;
 
 	memset(&claimed, 0, sizeof(claimed));
-	if (!JB_ROOT_IS_OBJECT(cp) ||
+	if (!JB_ROOT_IS_OBJECT(cp) || JB_ROOT_IS_SCALAR(cp))
+		return pstrdup("malformed checkpoint: not a JSON object");
+	if (!json_get_int64(cp, "version", &version) || version != 1)
+		return pstrdup("unsupported checkpoint version: only version 1 exists");
+	if (
 		!json_get_int64(cp, "block_id", &claimed.block_id) ||
 		!json_get_int64(cp, "last_seq", &claimed.last_seq) ||
 		!json_get_int64(cp, "total_rows", &claimed.total_rows) ||

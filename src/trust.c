@@ -6,8 +6,10 @@
  *
  *	  Fail closed (D7): when any cause of distrust is present the answer is
  *	  "degraded: <why>" and everything that authorizes refuses.  Causes that
- *	  are conditions (the signing key is unavailable) are checked each time
- *	  and clear themselves when the condition does.  Causes that are events
+ *	  are conditions (the signing key is unavailable, this is a hot standby,
+ *	  this database is not the one the enforcer watches, the enforcer has
+ *	  gone silent) are checked each time and clear themselves when the
+ *	  condition does.  Causes that are events
  *	  (the verifier found the ledger tampered with) latch in shared memory
  *	  and are ledgered; only restore_trust(), an administrator's ledgered
  *	  act, clears them, and it makes the verifier start again from the
@@ -18,6 +20,9 @@
 #include "postgres.h"
 
 #include "access/xact.h"
+#include "access/xlog.h"
+#include "commands/dbcommands.h"
+#include "miscadmin.h"
 #include "fmgr.h"
 #include "storage/shmem.h"
 #include "storage/spin.h"
@@ -29,6 +34,8 @@
 #include "keys.h"
 #include "ledger.h"
 #include "trust.h"
+#include "authz.h"
+#include "worker.h"
 
 #define TRUST_REASON_LEN 512
 
@@ -94,10 +101,28 @@ gov_trust_take_reverify_request(void)
 	return r;
 }
 
+static bool
+in_enforced_database(void)
+{
+	static Oid	checked_db = InvalidOid;
+	static bool answer = false;
+
+	if (checked_db != MyDatabaseId)
+	{
+		char	   *name = get_database_name(MyDatabaseId);
+
+		answer = name != NULL && gov_database != NULL && strcmp(name, gov_database) == 0;
+		checked_db = MyDatabaseId;
+	}
+	return answer;
+}
+
 bool
 gov_trusted(char **why)
 {
 	char	   *reason;
+	TimestampTz last;
+	TimestampTz now;
 	bool		degraded;
 	char		latched[TRUST_REASON_LEN];
 
@@ -117,7 +142,50 @@ gov_trusted(char **why)
 		*why = psprintf("signing key unavailable: %s", reason);
 		return false;
 	}
+	if (RecoveryInProgress())
+	{
+		*why = pstrdup("this server is a hot standby: leases are issued and enforced on the primary");
+		return false;
+	}
+	if (!in_enforced_database())
+	{
+		*why = psprintf("leases are enforced in database \"%s\" (governance.database), not in this one",
+						gov_database);
+		return false;
+	}
+	last = gov_worker_last_beat(GOV_WORKER_ENFORCER);
+	now = GetCurrentTimestamp();
+	if (last == 0 || TimestampDifferenceExceeds(last, now, gov_enforcer_max_silence_ms))
+	{
+		*why = last == 0 ? pstrdup("the enforcer is not running") :
+			psprintf("the enforcer is not running (no heartbeat for %ld ms)",
+					 (long) ((now - last) / 1000));
+		return false;
+	}
 	return true;
+}
+
+/*
+ * gov_trusted() for per-row checks: the same answer, recomputed at most
+ * every GOV_TRUST_CACHE_MS.
+ */
+#define GOV_TRUST_CACHE_MS 10
+
+bool
+gov_trusted_cached(void)
+{
+	static TimestampTz checked_at = 0;
+	static bool trusted = false;
+	TimestampTz now = GetCurrentTimestamp();
+	char	   *why;
+
+	if (checked_at == 0 || TimestampDifferenceExceeds(checked_at, now, GOV_TRUST_CACHE_MS) ||
+		now < checked_at)
+	{
+		trusted = gov_trusted(&why);
+		checked_at = now;
+	}
+	return trusted;
 }
 
 PG_FUNCTION_INFO_V1(gov_sql_trust_state);

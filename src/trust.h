@@ -16,6 +16,7 @@
  * false; every check answers false.
  */
 extern bool gov_trusted(char **why);
+extern bool gov_trusted_cached(void);
 
 /*
  * Record a trust failure (the first reason is kept until an administrator

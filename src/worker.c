@@ -47,6 +47,7 @@
 #include "utils/timestamp.h"
 
 #include "governance.h"
+#include "enforcer.h"
 #include "keys.h"
 #include "seal.h"
 #include "verify.h"
@@ -69,7 +70,7 @@ static int	sealer_naptime_ms = 1000;
 static int	verifier_naptime_ms = 10000;
 
 static const GovWorkerDef worker_defs[GOV_NUM_WORKERS] = {
-	[GOV_WORKER_ENFORCER] = {"enforcer", &enforcer_naptime_ms, NULL, false},
+	[GOV_WORKER_ENFORCER] = {"enforcer", &enforcer_naptime_ms, gov_enforcer_duty, false},
 	[GOV_WORKER_SEALER] = {"sealer", &sealer_naptime_ms, gov_sealer_duty, false},
 	[GOV_WORKER_VERIFIER] = {"verifier", &verifier_naptime_ms, gov_verifier_duty, true},
 };

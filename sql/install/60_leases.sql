@@ -1,0 +1,162 @@
+------------------------------------------------------------------------------
+-- Agents, leases and artifacts (D6, D10): authorize, delegate, heartbeat,
+-- revoke, attach, and the checks behind row-level security
+------------------------------------------------------------------------------
+
+CREATE TABLE governance.agents (
+    principal       text PRIMARY KEY,
+    role_oid        oid NOT NULL,
+    public_key      bytea CHECK (public_key IS NULL OR pg_catalog.length(public_key) OPERATOR(pg_catalog.=) 32),
+    registered_at   timestamptz NOT NULL,
+    registered_by   text NOT NULL
+);
+COMMENT ON TABLE governance.agents IS
+    'Which login role may act as which principal (register_agent)';
+
+CREATE TABLE governance.leases (
+    lease_id        uuid PRIMARY KEY,
+    parent_id       uuid REFERENCES governance.leases (lease_id),
+    ancestors       uuid[] NOT NULL,
+    depth           integer NOT NULL,
+    principal       text NOT NULL,
+    action          text NOT NULL,
+    resource        text NOT NULL,
+    context         jsonb NOT NULL,
+    context_hash    bytea NOT NULL,
+    measurement     bytea,
+    policy_set_hash bytea NOT NULL,
+    role_oid        oid NOT NULL,
+    authorized_by   text NOT NULL,
+    issued_at       timestamptz NOT NULL,
+    ttl             interval NOT NULL,
+    expires_at      timestamptz NOT NULL,
+    max_expiry      timestamptz NOT NULL,
+    state           text NOT NULL CHECK (state IN ('live', 'revoked', 'expired')),
+    generation      bigint NOT NULL,
+    ended_at        timestamptz,
+    end_reason      text,
+    key_id          text NOT NULL,
+    artifact_hash   bytea NOT NULL,
+    first_seq       bigint NOT NULL
+);
+CREATE INDEX leases_parent_idx ON governance.leases (parent_id) WHERE parent_id IS NOT NULL;
+CREATE INDEX leases_live_expiry_idx ON governance.leases (expires_at) WHERE state OPERATOR(pg_catalog.=) 'live';
+COMMENT ON TABLE governance.leases IS
+    'Durable state of every lease; shared memory holds the live ones and is rebuilt from here';
+COMMENT ON COLUMN governance.leases.generation IS
+    'fencing token: 1 at authorization, incremented by every heartbeat';
+
+REVOKE ALL ON governance.agents, governance.leases FROM PUBLIC;
+GRANT SELECT ON governance.agents, governance.leases TO governance_admin, governance_auditor;
+SELECT pg_catalog.pg_extension_config_dump('governance.agents', '');
+SELECT pg_catalog.pg_extension_config_dump('governance.leases', '');
+
+CREATE FUNCTION governance.register_agent(principal text, role name, public_key bytea DEFAULT NULL)
+RETURNS void
+LANGUAGE C VOLATILE
+SECURITY DEFINER SET search_path = pg_catalog, pg_temp
+AS 'MODULE_PATHNAME', 'gov_sql_register_agent';
+COMMENT ON FUNCTION governance.register_agent(text, name, bytea) IS
+    'Map the login role that may act as principal (and its Ed25519 key, if any); ledgered';
+
+CREATE FUNCTION governance.authorize(
+    principal text, action text, resource text,
+    context jsonb DEFAULT '{}', ttl interval DEFAULT '5 minutes', measurement bytea DEFAULT NULL,
+    OUT decision text, OUT lease_id uuid, OUT artifact text, OUT expires_at timestamptz,
+    OUT reasons text[])
+RETURNS record
+LANGUAGE C VOLATILE
+SECURITY DEFINER SET search_path = pg_catalog, pg_temp
+AS 'MODULE_PATHNAME', 'gov_sql_authorize';
+COMMENT ON FUNCTION governance.authorize(text, text, text, jsonb, interval, bytea) IS
+    'Decide a request by policy; on allow, a lease and its signed artifact. Always ledgered';
+
+CREATE FUNCTION governance.delegate(
+    parent uuid, principal text, action text, resource text,
+    context jsonb DEFAULT '{}', ttl interval DEFAULT '5 minutes',
+    OUT decision text, OUT lease_id uuid, OUT artifact text, OUT expires_at timestamptz,
+    OUT reasons text[])
+RETURNS record
+LANGUAGE C VOLATILE
+SECURITY DEFINER SET search_path = pg_catalog, pg_temp
+AS 'MODULE_PATHNAME', 'gov_sql_delegate';
+COMMENT ON FUNCTION governance.delegate(uuid, text, text, text, jsonb, interval) IS
+    'A child lease under a live parent, allowed by policy on its own, never outliving the parent';
+
+CREATE FUNCTION governance.heartbeat(lease_id uuid, measurement bytea DEFAULT NULL)
+RETURNS timestamptz
+LANGUAGE C VOLATILE
+SECURITY DEFINER SET search_path = pg_catalog, pg_temp
+AS 'MODULE_PATHNAME', 'gov_sql_heartbeat';
+COMMENT ON FUNCTION governance.heartbeat(uuid, bytea) IS
+    'Renew a live lease after re-checking its measurement and the policy; NULL when that revoked it';
+
+CREATE FUNCTION governance.revoke(lease_id uuid, reason text)
+RETURNS integer
+LANGUAGE C VOLATILE
+SECURITY DEFINER SET search_path = pg_catalog, pg_temp
+AS 'MODULE_PATHNAME', 'gov_sql_revoke';
+COMMENT ON FUNCTION governance.revoke(uuid, text) IS
+    'End a lease and every live descendant; returns how many ended';
+
+CREATE FUNCTION governance.verify_artifact(artifact text,
+    OUT valid boolean, OUT reason text, OUT claims jsonb)
+RETURNS record
+LANGUAGE C VOLATILE
+SECURITY DEFINER SET search_path = pg_catalog, pg_temp
+AS 'MODULE_PATHNAME', 'gov_sql_verify_artifact';
+COMMENT ON FUNCTION governance.verify_artifact(text) IS
+    'Check an artifact: format, key, expiry, signature and the lease''s current state';
+
+CREATE FUNCTION governance.attach(artifact text, session boolean DEFAULT false)
+RETURNS uuid
+LANGUAGE C VOLATILE
+SECURITY DEFINER SET search_path = pg_catalog, pg_temp
+AS 'MODULE_PATHNAME', 'gov_sql_attach';
+COMMENT ON FUNCTION governance.attach(text, boolean) IS
+    'Bind the transaction (or, with session => true, the session) to the artifact''s live lease';
+
+CREATE FUNCTION governance.detach(lease_id uuid DEFAULT NULL)
+RETURNS integer
+LANGUAGE C VOLATILE
+AS 'MODULE_PATHNAME', 'gov_sql_detach';
+COMMENT ON FUNCTION governance.detach(uuid) IS
+    'Detach one lease, or all of them; returns how many';
+
+CREATE FUNCTION governance.current_lease(
+    OUT lease_id uuid, OUT principal text, OUT action text, OUT resource text,
+    OUT expires_at timestamptz, OUT scope text, OUT live boolean)
+RETURNS SETOF record
+LANGUAGE C VOLATILE
+AS 'MODULE_PATHNAME', 'gov_sql_current_lease';
+COMMENT ON FUNCTION governance.current_lease() IS
+    'The leases attached to this transaction or session';
+
+CREATE FUNCTION governance.is_authorized(action text, resource text)
+RETURNS boolean
+LANGUAGE C VOLATILE PARALLEL RESTRICTED
+AS 'MODULE_PATHNAME', 'gov_sql_is_authorized';
+COMMENT ON FUNCTION governance.is_authorized(text, text) IS
+    'true while an attached live lease covers exactly this action and resource';
+
+CREATE FUNCTION governance.authorized_resources(action text)
+RETURNS text[]
+LANGUAGE C VOLATILE PARALLEL RESTRICTED
+AS 'MODULE_PATHNAME', 'gov_sql_authorized_resources';
+COMMENT ON FUNCTION governance.authorized_resources(text) IS
+    'Resources the attached live leases cover for action (used once per statement by row-level security)';
+
+GRANT EXECUTE ON FUNCTION governance.register_agent(text, name, bytea) TO governance_admin;
+GRANT EXECUTE ON FUNCTION
+    governance.authorize(text, text, text, jsonb, interval, bytea),
+    governance.delegate(uuid, text, text, text, jsonb, interval),
+    governance.heartbeat(uuid, bytea),
+    governance.revoke(uuid, text),
+    governance.attach(text, boolean),
+    governance.detach(uuid),
+    governance.current_lease(),
+    governance.is_authorized(text, text),
+    governance.authorized_resources(text)
+TO governance_admin, governance_agent;
+GRANT EXECUTE ON FUNCTION governance.verify_artifact(text)
+TO governance_admin, governance_agent, governance_auditor;

@@ -1,0 +1,1321 @@
+/*-------------------------------------------------------------------------
+ *
+ * authz.c
+ *	  register_agent, authorize, delegate, heartbeat, revoke and
+ *	  verify_artifact: the lease lifecycle from SQL.
+ *
+ *	  Durable state lives in governance.leases; live state in the shared
+ *	  lease table (lease.c), to which every change is applied when its
+ *	  transaction commits.  Every decision and every change is ledgered on
+ *	  the lease's own chain.
+ *
+ *	  Concurrency (the "no live orphan" rule)
+ *	  ---------------------------------------
+ *	  delegate() locks the durable rows of all the parent's ancestors and
+ *	  of the parent FOR SHARE, top down, and checks that each is live after
+ *	  the lock.  revoke() locks the lease it revokes FOR UPDATE, then, in a
+ *	  new statement (so with a snapshot taken after the lock), finds and
+ *	  ends every live descendant.  A delegation under any part of the
+ *	  subtree either committed before the revocation took its lock (and is
+ *	  found) or waits for it (and then sees a revoked ancestor).  Both
+ *	  therefore require READ COMMITTED, whose statements take fresh
+ *	  snapshots.  heartbeat() locks its lease FOR UPDATE, so it serializes
+ *	  with revoke() on the same lease.
+ *
+ *-------------------------------------------------------------------------
+ */
+#include "postgres.h"
+
+#include "access/xact.h"
+#include "access/xlog.h"
+#include "catalog/pg_authid.h"
+#include "catalog/pg_type_d.h"
+#include "common/pg_prng.h"
+#include "executor/spi.h"
+#include "fmgr.h"
+#include "funcapi.h"
+#include "miscadmin.h"
+#include "port.h"
+#include "utils/acl.h"
+#include "utils/array.h"
+#include "utils/builtins.h"
+#include "utils/datum.h"
+#include "utils/guc.h"
+#include "utils/jsonb.h"
+#include "utils/lsyscache.h"
+#include "utils/snapmgr.h"
+#include "utils/timestamp.h"
+
+#include "artifact.h"
+#include "authz.h"
+#include "encode.h"
+#include "governance.h"
+#include "lease.h"
+#include "ledger.h"
+#include "policy.h"
+#include "trust.h"
+#include "worker.h"
+
+int			gov_max_lease_ttl_ms = 3600 * 1000;
+int			gov_max_delegation_depth = 8;
+int			gov_enforcement_mode = GOV_ENFORCE_CANCEL;
+int			gov_enforcer_max_silence_ms = 2000;
+
+static const struct config_enum_entry enforcement_options[] = {
+	{"cancel", GOV_ENFORCE_CANCEL, false},
+	{"terminate", GOV_ENFORCE_TERMINATE, false},
+	{"off", GOV_ENFORCE_OFF, false},
+	{NULL, 0, false}
+};
+
+void
+gov_authz_define_gucs(void)
+{
+	DefineCustomIntVariable("governance.max_lease_ttl",
+							"Longest a lease may live from its authorization, heartbeats included.",
+							NULL,
+							&gov_max_lease_ttl_ms,
+							3600 * 1000, 1000, INT_MAX,
+							PGC_SUSET,
+							GUC_UNIT_MS,
+							NULL, NULL, NULL);
+	DefineCustomIntVariable("governance.max_delegation_depth",
+							"Deepest chain of delegations below an authorization.",
+							NULL,
+							&gov_max_delegation_depth,
+							8, 0, 64,
+							PGC_SUSET,
+							0,
+							NULL, NULL, NULL);
+	DefineCustomEnumVariable("governance.enforcement",
+							 "What the enforcer does to a backend attached to a lease that ended.",
+							 "cancel cancels its running statement, terminate ends its session, off does neither (rows still vanish and writes are still refused).",
+							 &gov_enforcement_mode,
+							 GOV_ENFORCE_CANCEL,
+							 enforcement_options,
+							 PGC_SIGHUP,
+							 0,
+							 NULL, NULL, NULL);
+	DefineCustomIntVariable("governance.enforcer_max_silence",
+							"How long the enforcer may go without a heartbeat before trust degrades.",
+							NULL,
+							&gov_enforcer_max_silence_ms,
+							2000, 200, 3600 * 1000,
+							PGC_SIGHUP,
+							GUC_UNIT_MS,
+							NULL, NULL, NULL);
+}
+
+/* ---------------------------------------------------------------------
+ * Small helpers
+ * ---------------------------------------------------------------------
+ */
+
+char *
+gov_uuid_text(const pg_uuid_t *u)
+{
+	return DatumGetCString(DirectFunctionCall1(uuid_out, UUIDPGetDatum(u)));
+}
+
+bool
+gov_caller_is_admin(void)
+{
+	Oid			admin = get_role_oid("governance_admin", true);
+
+	return OidIsValid(admin) && has_privs_of_role(GetOuterUserId(), admin);
+}
+
+static char *
+caller_name(void)
+{
+	return GetUserNameFromId(GetOuterUserId(), false);
+}
+
+static void
+require_read_committed(const char *what)
+{
+	if (IsolationUsesXactSnapshot())
+		ereport(ERROR,
+				(errcode(ERRCODE_FEATURE_NOT_SUPPORTED),
+				 errmsg("%s requires the READ COMMITTED isolation level", what),
+				 errdetail("It must see leases committed by concurrent transactions to keep delegation trees consistent.")));
+}
+
+static void
+require_primary(const char *what)
+{
+	if (RecoveryInProgress())
+		ereport(ERROR,
+				(errcode(ERRCODE_READ_ONLY_SQL_TRANSACTION),
+				 errmsg("%s is not possible during recovery", what),
+				 errdetail("Leases are issued and enforced on the primary; a hot standby only verifies evidence.")));
+}
+
+static char *
+arg_text(FunctionCallInfo fcinfo, int n, const char *what)
+{
+	char	   *s;
+
+	if (PG_ARGISNULL(n))
+		ereport(ERROR,
+				(errcode(ERRCODE_NULL_VALUE_NOT_ALLOWED),
+				 errmsg("%s must not be NULL", what)));
+	s = text_to_cstring(PG_GETARG_TEXT_PP(n));
+	if (s[0] == '\0')
+		ereport(ERROR,
+				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+				 errmsg("%s must not be empty", what)));
+	return s;
+}
+
+static void
+check_uid(const char *what, const char *uid)
+{
+	if (strlen(uid) >= GOV_UID_MAX)
+		ereport(ERROR,
+				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+				 errmsg("%s is too long (at most %d bytes)", what, GOV_UID_MAX - 1)));
+	if (!gov_valid_uid(uid))
+		ereport(ERROR,
+				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+				 errmsg("%s \"%s\" is not an entity uid", what, uid),
+				 errhint("Write entity uids as Type::\"id\", for example Agent::\"billing-bot\".")));
+}
+
+static void
+new_uuid(pg_uuid_t *u)
+{
+	if (!pg_strong_random(u->data, UUID_LEN))
+		ereport(ERROR,
+				(errcode(ERRCODE_INTERNAL_ERROR),
+				 errmsg("could not generate a random lease id")));
+	u->data[6] = (u->data[6] & 0x0f) | 0x40;
+	u->data[8] = (u->data[8] & 0x3f) | 0x80;
+}
+
+static Datum
+bytea_datum(const void *p, size_t len)
+{
+	bytea	   *b = palloc(VARHDRSZ + len);
+
+	SET_VARSIZE(b, VARHDRSZ + len);
+	memcpy(VARDATA(b), p, len);
+	return PointerGetDatum(b);
+}
+
+static void
+context_hash(Jsonb *context, uint8 *out)
+{
+	StringInfoData s;
+
+	initStringInfo(&s);
+	gov_canonical_json(&s, context);
+	gov_sha3_512(s.data, s.len, out);
+	pfree(s.data);
+}
+
+static int64
+interval_us(Interval *iv)
+{
+	/* months and days at their nominal length: leases are short */
+	return iv->time + (int64) iv->day * USECS_PER_DAY +
+		(int64) iv->month * DAYS_PER_MONTH * USECS_PER_DAY;
+}
+
+static void
+add_text_array(GovJson *j, const char *key, List *items)
+{
+	ListCell   *lc;
+
+	gj_key(j, key);
+	gj_begin_array(j);
+	foreach(lc, items)
+		gj_str(j, (const char *) lfirst(lc));
+	gj_end_array(j);
+}
+
+static Datum
+text_array_datum(List *items)
+{
+	Datum	   *d = palloc(sizeof(Datum) * Max(list_length(items), 1));
+	ListCell   *lc;
+	int			i = 0;
+
+	foreach(lc, items)
+		d[i++] = CStringGetTextDatum((char *) lfirst(lc));
+	return PointerGetDatum(construct_array(d, i, TEXTOID, -1, false, TYPALIGN_INT));
+}
+
+/* ---------------------------------------------------------------------
+ * Agents
+ * ---------------------------------------------------------------------
+ */
+
+typedef struct AgentRow
+{
+	bool		found;
+	Oid			role;
+	bytea	   *public_key;
+} AgentRow;
+
+static AgentRow
+lookup_agent(const char *principal)
+{
+	AgentRow	a = {0};
+	int			rc;
+	bool		isnull;
+	Datum		d;
+
+	rc = SPI_execute_with_args("SELECT role_oid, public_key FROM governance.agents WHERE principal = $1",
+							   1, (Oid[]) {TEXTOID}, (Datum[]) {CStringGetTextDatum(principal)},
+							   NULL, true, 1);
+	if (rc != SPI_OK_SELECT)
+		elog(ERROR, "could not read governance.agents");
+	if (SPI_processed == 0)
+		return a;
+	a.found = true;
+	a.role = DatumGetObjectId(SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1, &isnull));
+	d = SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 2, &isnull);
+	a.public_key = isnull ? NULL : DatumGetByteaPCopy(d);
+	return a;
+}
+
+/*
+ * register_agent(principal text, role name, public_key bytea DEFAULT NULL)
+ * Maps the login role that may act as principal; replaces an earlier
+ * mapping of the same principal.  Ledgered.
+ */
+PG_FUNCTION_INFO_V1(gov_sql_register_agent);
+Datum
+gov_sql_register_agent(PG_FUNCTION_ARGS)
+{
+	char	   *principal;
+	char	   *rolename;
+	Oid			role;
+	bytea	   *pk = PG_ARGISNULL(2) ? NULL : PG_GETARG_BYTEA_PP(2);
+	GovJson		j;
+	int			rc;
+	char	   *kid = NULL;
+
+	GOV_ENTRY();
+	require_primary("register_agent()");
+	principal = arg_text(fcinfo, 0, "principal");
+	check_uid("principal", principal);
+	if (PG_ARGISNULL(1))
+		ereport(ERROR,
+				(errcode(ERRCODE_NULL_VALUE_NOT_ALLOWED),
+				 errmsg("role must not be NULL")));
+	rolename = NameStr(*PG_GETARG_NAME(1));
+	role = get_role_oid(rolename, false);
+	if (pk && VARSIZE_ANY_EXHDR(pk) != GOV_ED25519_PK_LEN)
+		ereport(ERROR,
+				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+				 errmsg("agent public key must be %d bytes (Ed25519)", GOV_ED25519_PK_LEN)));
+
+	SPI_connect();
+	rc = SPI_execute_with_args("INSERT INTO governance.agents (principal, role_oid, public_key, registered_at, registered_by) "
+							   "VALUES ($1, $2, $3, now(), $4) "
+							   "ON CONFLICT (principal) DO UPDATE SET role_oid = EXCLUDED.role_oid, "
+							   "public_key = EXCLUDED.public_key, registered_at = EXCLUDED.registered_at, "
+							   "registered_by = EXCLUDED.registered_by",
+							   4, (Oid[]) {TEXTOID, OIDOID, BYTEAOID, TEXTOID},
+							   (Datum[]) {CStringGetTextDatum(principal), ObjectIdGetDatum(role),
+							   pk ? PointerGetDatum(pk) : (Datum) 0, CStringGetTextDatum(caller_name())},
+							   pk ? NULL : "  n ", false, 0);
+	if (rc != SPI_OK_INSERT)
+		elog(ERROR, "could not register the agent");
+
+	if (pk)
+	{
+		kid = palloc(GOV_KEY_ID_LEN + 1);
+		gov_key_id((uint8 *) VARDATA_ANY(pk), kid);
+	}
+	gj_init(&j);
+	gj_begin_object(&j);
+	gj_key(&j, "principal");
+	gj_str(&j, principal);
+	gj_key(&j, "role");
+	gj_str(&j, rolename);
+	gj_key(&j, "agent_key_id");
+	gj_str(&j, kid);
+	gj_key(&j, "by");
+	gj_str(&j, caller_name());
+	gj_end_object(&j);
+	gov_ledger_append_system("governance.agent.registered", NULL, gj_finish(&j));
+	SPI_finish();
+	PG_RETURN_VOID();
+}
+
+/* ---------------------------------------------------------------------
+ * Decisions
+ * ---------------------------------------------------------------------
+ */
+
+typedef struct Request
+{
+	char	   *principal;
+	char	   *action;
+	char	   *resource;
+	Jsonb	   *context;
+	int64		ttl_us;
+	bytea	   *measurement;
+	bool		has_parent;
+	pg_uuid_t	parent;
+} Request;
+
+typedef struct Outcome
+{
+	bool		allow;
+	List	   *reasons;
+	List	   *determining;
+	uint8		policy_hash[GOV_HASH_LEN];
+	bool		on_behalf;
+	pg_uuid_t	lease_id;
+	char	   *artifact;
+	TimestampTz expires_at;
+} Outcome;
+
+static void
+read_request(FunctionCallInfo fcinfo, int first, Request *r)
+{
+	Interval   *ttl;
+
+	r->principal = arg_text(fcinfo, first, "principal");
+	r->action = arg_text(fcinfo, first + 1, "action");
+	r->resource = arg_text(fcinfo, first + 2, "resource");
+	check_uid("principal", r->principal);
+	r->action = gov_normalize_action(r->action);
+	check_uid("action", r->action);
+	check_uid("resource", r->resource);
+
+	if (PG_ARGISNULL(first + 3))
+		ereport(ERROR,
+				(errcode(ERRCODE_NULL_VALUE_NOT_ALLOWED),
+				 errmsg("context must not be NULL"),
+				 errhint("Use '{}' for a request without context.")));
+	r->context = PG_GETARG_JSONB_P(first + 3);
+	if (!JB_ROOT_IS_OBJECT(r->context) || JB_ROOT_IS_SCALAR(r->context))
+		ereport(ERROR,
+				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+				 errmsg("context must be a JSON object")));
+	if (VARSIZE(r->context) > (Size) gov_max_payload_bytes)
+		ereport(ERROR,
+				(errcode(ERRCODE_PROGRAM_LIMIT_EXCEEDED),
+				 errmsg("context is too large (%zu bytes, governance.max_payload_size is %d)",
+						(size_t) VARSIZE(r->context), gov_max_payload_bytes)));
+
+	if (PG_ARGISNULL(first + 4))
+		ereport(ERROR,
+				(errcode(ERRCODE_NULL_VALUE_NOT_ALLOWED),
+				 errmsg("ttl must not be NULL")));
+	ttl = PG_GETARG_INTERVAL_P(first + 4);
+	r->ttl_us = interval_us(ttl);
+	if (r->ttl_us <= 0)
+		ereport(ERROR,
+				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+				 errmsg("ttl must be positive")));
+	if (r->ttl_us > (int64) gov_max_lease_ttl_ms * 1000)
+		ereport(ERROR,
+				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+				 errmsg("ttl exceeds governance.max_lease_ttl (%d ms)", gov_max_lease_ttl_ms)));
+}
+
+/* Ledger the decision on the lease's chain (or unbound for a deny). */
+static int64
+ledger_decision(const char *kind, const Request *r, const Outcome *o, const uint8 *ctx_hash,
+				int64 parent_seq)
+{
+	GovJson		j;
+	GovEvent	ev;
+
+	gj_init(&j);
+	gj_begin_object(&j);
+	gj_key(&j, "decision");
+	gj_str(&j, o->allow ? "allow" : "deny");
+	add_text_array(&j, "reasons", o->reasons);
+	add_text_array(&j, "determining_policies", o->determining);
+	gj_key(&j, "policy_set_hash");
+	gj_hex(&j, o->policy_hash, GOV_HASH_LEN);
+	gj_key(&j, "context_sha3_512");
+	gj_hex(&j, ctx_hash, GOV_HASH_LEN);
+	gj_key(&j, "caller");
+	gj_str(&j, caller_name());
+	gj_key(&j, "on_behalf");
+	gj_bool(&j, o->on_behalf);
+	if (r->has_parent)
+	{
+		gj_key(&j, "parent");
+		gj_str(&j, gov_uuid_text(&r->parent));
+	}
+	if (o->allow)
+	{
+		gj_key(&j, "expires_at");
+		gj_str(&j, DatumGetCString(DirectFunctionCall1(timestamptz_out,
+													   TimestampTzGetDatum(o->expires_at))));
+	}
+	gj_end_object(&j);
+
+	memset(&ev, 0, sizeof(ev));
+	ev.kind = kind;
+	ev.lease_id = o->allow ? &o->lease_id : NULL;
+	ev.principal = r->principal;
+	ev.action = r->action;
+	ev.resource = r->resource;
+	ev.payload = gj_finish(&j);
+	ev.parent_seq = parent_seq;
+	return gov_ledger_append(&ev);
+}
+
+/*
+ * The checks every authorization shares: trust, the caller's identity,
+ * and the policy.  Fills o; o->allow false with reasons on any failure.
+ */
+static void
+decide(const Request *r, Outcome *o, bool delegation)
+{
+	char	   *why;
+	AgentRow	agent;
+	GovRequest req;
+	GovDecision d;
+
+	memset(o, 0, sizeof(*o));
+
+	if (!gov_trusted(&why))
+	{
+		o->reasons = list_make1(psprintf("trust degraded: %s", why));
+		return;
+	}
+
+	agent = lookup_agent(r->principal);
+	if (!agent.found)
+	{
+		o->reasons = list_make1(psprintf("principal %s is not registered", r->principal));
+		return;
+	}
+	if (delegation)
+	{
+		/* the caller holds the parent (checked by delegate()) */
+	}
+	else if (agent.role != GetOuterUserId())
+	{
+		if (!gov_caller_is_admin())
+		{
+			o->reasons = list_make1(psprintf("role %s may not act as %s",
+											 caller_name(), r->principal));
+			return;
+		}
+		o->on_behalf = true;
+	}
+
+	memset(&req, 0, sizeof(req));
+	req.principal = r->principal;
+	req.action = r->action;
+	req.resource = r->resource;
+	req.context = r->context;
+	gov_policy_decide(&req, &d);
+	o->allow = d.allow;
+	o->reasons = d.reasons;
+	o->determining = d.determining;
+	memcpy(o->policy_hash, d.policy_set_hash, GOV_HASH_LEN);
+	if (o->reasons == NIL)
+		o->reasons = list_make1(pstrdup(d.allow ? "allowed by policy" : "no policy permits this request"));
+}
+
+/* Role that will hold the lease: the principal's registered role. */
+static Oid
+holder_role(const char *principal)
+{
+	AgentRow	a = lookup_agent(principal);
+
+	return a.found ? a.role : InvalidOid;
+}
+
+typedef struct ParentRow
+{
+	bool		found;
+	bool		live;
+	int			depth;
+	TimestampTz expires_at;
+	TimestampTz max_expiry;
+	char	   *principal;
+	Datum		ancestors;		/* uuid[] */
+	char	   *state;
+} ParentRow;
+
+/*
+ * Issue the lease: shared memory first (it may be full), then the durable
+ * row, the ledger event and the artifact.
+ */
+static void
+issue(const Request *r, Outcome *o, const uint8 *ctx_hash, int depth,
+	  TimestampTz parent_expires, TimestampTz parent_max, Datum ancestors,
+	  int64 parent_seq)
+{
+	GovLease	l;
+	GovClaims	c;
+	TimestampTz now = GetCurrentTimestamp();
+	int64		first_seq;
+	int			rc;
+	uint8		art_hash[GOV_HASH_LEN];
+	Datum		values[20];
+	char		nulls[20];
+
+	memset(&l, 0, sizeof(l));
+	new_uuid(&l.id);
+	o->lease_id = l.id;
+	l.has_parent = r->has_parent;
+	if (r->has_parent)
+		l.parent = r->parent;
+	l.dboid = MyDatabaseId;
+	l.role = holder_role(r->principal);
+	l.depth = depth;
+	l.ttl_us = r->ttl_us;
+	l.max_expiry = now + (int64) gov_max_lease_ttl_ms * 1000;
+	if (parent_max != 0 && parent_max < l.max_expiry)
+		l.max_expiry = parent_max;
+	l.expires_at = now + r->ttl_us;
+	if (l.expires_at > l.max_expiry)
+		l.expires_at = l.max_expiry;
+	if (parent_expires != 0 && parent_expires < l.expires_at)
+		l.expires_at = parent_expires;
+	l.has_measurement = (r->measurement != NULL);
+	strlcpy(l.principal, r->principal, GOV_UID_MAX);
+	strlcpy(l.action, r->action, GOV_UID_MAX);
+	strlcpy(l.resource, r->resource, GOV_UID_MAX);
+	o->expires_at = l.expires_at;
+
+	if (r->measurement)
+	{
+		uint8		mh[GOV_HASH_LEN];
+
+		gov_blake2b_512(VARDATA_ANY(r->measurement), VARSIZE_ANY_EXHDR(r->measurement), mh);
+		memcpy(l.measurement, mh, sizeof(l.measurement));
+	}
+
+	gov_lease_insert_pending(&l);
+
+	memset(&c, 0, sizeof(c));
+	c.lease_id = l.id;
+	c.has_parent = r->has_parent;
+	c.parent = r->parent;
+	c.principal = r->principal;
+	c.action = r->action;
+	c.resource = r->resource;
+	memcpy(c.context_hash, ctx_hash, GOV_HASH_LEN);
+	memcpy(c.policy_hash, o->policy_hash, GOV_HASH_LEN);
+	c.measurement = r->measurement;
+	c.issued_at = now;
+	c.expires_at = l.expires_at;
+	c.max_expiry = l.max_expiry;
+	c.depth = depth;
+	o->artifact = gov_artifact_issue(&c);
+	gov_sha3_512(o->artifact, strlen(o->artifact), art_hash);
+
+	first_seq = ledger_decision("governance.authorize", r, o, ctx_hash, parent_seq);
+
+	memset(nulls, ' ', sizeof(nulls));
+	values[0] = UUIDPGetDatum(&l.id);
+	if (r->has_parent)
+		values[1] = UUIDPGetDatum(&r->parent);
+	else
+		nulls[1] = 'n';
+	values[2] = ancestors;
+	values[3] = Int32GetDatum(depth);
+	values[4] = CStringGetTextDatum(r->principal);
+	values[5] = CStringGetTextDatum(r->action);
+	values[6] = CStringGetTextDatum(r->resource);
+	values[7] = JsonbPGetDatum(r->context);
+	values[8] = bytea_datum(ctx_hash, GOV_HASH_LEN);
+	if (r->measurement)
+		values[9] = PointerGetDatum(r->measurement);
+	else
+		nulls[9] = 'n';
+	values[10] = bytea_datum(o->policy_hash, GOV_HASH_LEN);
+	values[11] = ObjectIdGetDatum(l.role);
+	values[12] = CStringGetTextDatum(caller_name());
+	values[13] = TimestampTzGetDatum(now);
+	values[14] = Int64GetDatum(r->ttl_us);
+	values[15] = TimestampTzGetDatum(l.expires_at);
+	values[16] = TimestampTzGetDatum(l.max_expiry);
+	values[17] = CStringGetTextDatum(c.key_id);
+	values[18] = bytea_datum(art_hash, GOV_HASH_LEN);
+	values[19] = Int64GetDatum(first_seq);
+
+	rc = SPI_execute_with_args("INSERT INTO governance.leases (lease_id, parent_id, ancestors, depth, "
+							   "principal, action, resource, context, context_hash, measurement, "
+							   "policy_set_hash, role_oid, authorized_by, issued_at, ttl, expires_at, "
+							   "max_expiry, state, generation, key_id, artifact_hash, first_seq) "
+							   "VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, "
+							   "make_interval(secs => $15 / 1000000.0), $16, $17, 'live', 1, $18, $19, $20)",
+							   20,
+							   (Oid[]) {UUIDOID, UUIDOID, UUIDARRAYOID, INT4OID, TEXTOID, TEXTOID, TEXTOID,
+							   JSONBOID, BYTEAOID, BYTEAOID, BYTEAOID, OIDOID, TEXTOID, TIMESTAMPTZOID,
+							   INT8OID, TIMESTAMPTZOID, TIMESTAMPTZOID, TEXTOID, BYTEAOID, INT8OID},
+							   values, nulls, false, 0);
+	if (rc != SPI_OK_INSERT)
+		elog(ERROR, "could not record the lease");
+}
+
+static Datum
+outcome_datum(FunctionCallInfo fcinfo, const Outcome *o)
+{
+	TupleDesc	desc;
+	Datum		values[5];
+	bool		nulls[5] = {0};
+
+	if (get_call_result_type(fcinfo, NULL, &desc) != TYPEFUNC_COMPOSITE)
+		elog(ERROR, "return type must be a row type");
+	desc = BlessTupleDesc(desc);
+	values[0] = CStringGetTextDatum(o->allow ? "allow" : "deny");
+	if (o->allow)
+	{
+		pg_uuid_t  *u = palloc(sizeof(pg_uuid_t));
+
+		*u = o->lease_id;
+		values[1] = UUIDPGetDatum(u);
+		values[2] = CStringGetTextDatum(o->artifact);
+		values[3] = TimestampTzGetDatum(o->expires_at);
+	}
+	else
+		nulls[1] = nulls[2] = nulls[3] = true;
+	values[4] = text_array_datum(o->reasons);
+	return HeapTupleGetDatum(heap_form_tuple(desc, values, nulls));
+}
+
+/* Copy what the caller needs out of SPI memory. */
+static void
+outcome_to_caller(Outcome *o, MemoryContext cxt)
+{
+	MemoryContext old = MemoryContextSwitchTo(cxt);
+	List	   *reasons = NIL;
+	ListCell   *lc;
+
+	foreach(lc, o->reasons)
+		reasons = lappend(reasons, pstrdup((char *) lfirst(lc)));
+	o->reasons = reasons;
+	if (o->artifact)
+		o->artifact = pstrdup(o->artifact);
+	o->determining = NIL;
+	MemoryContextSwitchTo(old);
+}
+
+/*
+ * authorize(principal, action, resource, context, ttl, measurement)
+ *   -> (decision, lease_id, artifact, expires_at, reasons)
+ */
+PG_FUNCTION_INFO_V1(gov_sql_authorize);
+Datum
+gov_sql_authorize(PG_FUNCTION_ARGS)
+{
+	Request		r;
+	Outcome		o;
+	uint8		ctx_hash[GOV_HASH_LEN];
+	MemoryContext caller = CurrentMemoryContext;
+
+	GOV_ENTRY();
+	require_primary("authorize()");
+	memset(&r, 0, sizeof(r));
+	read_request(fcinfo, 0, &r);
+	r.measurement = PG_ARGISNULL(5) ? NULL : PG_GETARG_BYTEA_P(5);
+	if (r.measurement && VARSIZE_ANY_EXHDR(r.measurement) > 1024)
+		ereport(ERROR,
+				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+				 errmsg("measurement is too long (at most 1024 bytes)")));
+	context_hash(r.context, ctx_hash);
+
+	SPI_connect();
+	decide(&r, &o, false);
+	if (o.allow)
+		issue(&r, &o, ctx_hash, 0, 0, 0,
+			  PointerGetDatum(construct_empty_array(UUIDOID)), 0);
+	else
+		(void) ledger_decision("governance.authorize", &r, &o, ctx_hash, 0);
+	outcome_to_caller(&o, caller);
+	SPI_finish();
+	PG_RETURN_DATUM(outcome_datum(fcinfo, &o));
+}
+
+/* Lock and read a lease row; FOR SHARE or FOR UPDATE. */
+static ParentRow
+lock_lease(const pg_uuid_t *id, bool for_update)
+{
+	ParentRow	p = {0};
+	int			rc;
+	bool		isnull;
+	HeapTuple	t;
+	TupleDesc	d;
+
+	rc = SPI_execute_with_args(for_update ?
+							   "SELECT state, expires_at, max_expiry, depth, principal, ancestors "
+							   "FROM governance.leases WHERE lease_id = $1 FOR UPDATE" :
+							   "SELECT state, expires_at, max_expiry, depth, principal, ancestors "
+							   "FROM governance.leases WHERE lease_id = $1 FOR SHARE",
+							   1, (Oid[]) {UUIDOID}, (Datum[]) {UUIDPGetDatum(id)},
+							   NULL, false, 1);
+	if (rc != SPI_OK_SELECT)
+		elog(ERROR, "could not read governance.leases");
+	if (SPI_processed == 0)
+		return p;
+	t = SPI_tuptable->vals[0];
+	d = SPI_tuptable->tupdesc;
+	p.found = true;
+	p.state = SPI_getvalue(t, d, 1);
+	p.expires_at = DatumGetTimestampTz(SPI_getbinval(t, d, 2, &isnull));
+	p.max_expiry = DatumGetTimestampTz(SPI_getbinval(t, d, 3, &isnull));
+	p.depth = DatumGetInt32(SPI_getbinval(t, d, 4, &isnull));
+	p.principal = SPI_getvalue(t, d, 5);
+	p.ancestors = datumCopy(SPI_getbinval(t, d, 6, &isnull), false, -1);
+	p.live = strcmp(p.state, "live") == 0 && GetCurrentTimestamp() < p.expires_at;
+	return p;
+}
+
+static pg_uuid_t
+arg_uuid(FunctionCallInfo fcinfo, int n, const char *what)
+{
+	if (PG_ARGISNULL(n))
+		ereport(ERROR,
+				(errcode(ERRCODE_NULL_VALUE_NOT_ALLOWED),
+				 errmsg("%s must not be NULL", what)));
+	return *PG_GETARG_UUID_P(n);
+}
+
+/* Latest event of a lease's chain, for linking a child's first event. */
+static int64
+chain_head(const pg_uuid_t *lease)
+{
+	int			rc;
+	bool		isnull;
+	Datum		d;
+
+	rc = SPI_execute_with_args("SELECT max(seq) FROM governance.ledger WHERE lease_id = $1",
+							   1, (Oid[]) {UUIDOID}, (Datum[]) {UUIDPGetDatum(lease)},
+							   NULL, false, 1);
+	if (rc != SPI_OK_SELECT || SPI_processed == 0)
+		return 0;
+	d = SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1, &isnull);
+	return isnull ? 0 : DatumGetInt64(d);
+}
+
+/*
+ * delegate(parent uuid, principal, action, resource, context, ttl)
+ *   -> same as authorize
+ */
+PG_FUNCTION_INFO_V1(gov_sql_delegate);
+Datum
+gov_sql_delegate(PG_FUNCTION_ARGS)
+{
+	Request		r;
+	Outcome		o;
+	uint8		ctx_hash[GOV_HASH_LEN];
+	MemoryContext caller = CurrentMemoryContext;
+	ParentRow	parent;
+	ArrayType  *anc;
+	Datum	   *elems;
+	bool	   *enulls;
+	int			n;
+	int			i;
+	AgentRow	holder;
+	GovLeaseSnapshot live;
+	Datum	   *child_anc;
+	int64		parent_seq;
+
+	GOV_ENTRY();
+	require_primary("delegate()");
+	require_read_committed("delegate()");
+	memset(&r, 0, sizeof(r));
+	r.parent = arg_uuid(fcinfo, 0, "parent lease");
+	r.has_parent = true;
+	read_request(fcinfo, 1, &r);
+	context_hash(r.context, ctx_hash);
+
+	SPI_connect();
+	memset(&o, 0, sizeof(o));
+
+	/* lock the ancestors top down, then the parent (see the file header) */
+	parent = lock_lease(&r.parent, false);
+	if (!parent.found)
+		ereport(ERROR,
+				(errcode(ERRCODE_UNDEFINED_OBJECT),
+				 errmsg("lease %s does not exist", gov_uuid_text(&r.parent))));
+
+	holder = lookup_agent(parent.principal);
+	if (!(holder.found && holder.role == GetOuterUserId()) && !gov_caller_is_admin())
+		ereport(ERROR,
+				(errcode(ERRCODE_INSUFFICIENT_PRIVILEGE),
+				 errmsg("only the holder of lease %s may delegate from it",
+						gov_uuid_text(&r.parent))));
+
+	anc = DatumGetArrayTypeP(parent.ancestors);
+	deconstruct_array(anc, UUIDOID, UUID_LEN, false, TYPALIGN_CHAR, &elems, &enulls, &n);
+	for (i = 0; i < n; i++)
+	{
+		ParentRow	a = lock_lease(DatumGetUUIDP(elems[i]), false);
+
+		if (!a.found || !a.live)
+		{
+			o.reasons = list_make1(psprintf("ancestor lease %s is not live",
+											gov_uuid_text(DatumGetUUIDP(elems[i]))));
+			break;
+		}
+	}
+	/* re-read the parent now that its ancestors are locked */
+	parent = lock_lease(&r.parent, false);
+
+	if (o.reasons == NIL && !parent.live)
+		o.reasons = list_make1(psprintf("parent lease %s is %s", gov_uuid_text(&r.parent),
+										strcmp(parent.state, "live") == 0 ? "expired" : parent.state));
+	if (o.reasons == NIL && (!gov_lease_get(&r.parent, &live) ||
+							 !gov_lease_is_live(&live, GetCurrentTimestamp())))
+		o.reasons = list_make1(psprintf("parent lease %s is not live", gov_uuid_text(&r.parent)));
+	if (o.reasons == NIL && parent.depth + 1 > gov_max_delegation_depth)
+		o.reasons = list_make1(psprintf("delegation depth %d exceeds governance.max_delegation_depth (%d)",
+										parent.depth + 1, gov_max_delegation_depth));
+	if (o.reasons == NIL && r.ttl_us > 0 &&
+		GetCurrentTimestamp() + r.ttl_us > parent.expires_at)
+	{
+		/* not an error: the child simply ends with its parent */
+	}
+
+	if (o.reasons == NIL)
+	{
+		Outcome		d;
+
+		decide(&r, &d, true);
+		o = d;
+	}
+
+	if (!o.allow)
+	{
+		(void) ledger_decision("governance.delegate", &r, &o, ctx_hash, 0);
+		outcome_to_caller(&o, caller);
+		SPI_finish();
+		PG_RETURN_DATUM(outcome_datum(fcinfo, &o));
+	}
+
+	/* the parent's chain records the delegation; the child's links to it */
+	{
+		GovJson		j;
+		GovEvent	ev;
+
+		gj_init(&j);
+		gj_begin_object(&j);
+		gj_key(&j, "to_principal");
+		gj_str(&j, r.principal);
+		gj_key(&j, "action");
+		gj_str(&j, r.action);
+		gj_key(&j, "resource");
+		gj_str(&j, r.resource);
+		gj_end_object(&j);
+		memset(&ev, 0, sizeof(ev));
+		ev.kind = "governance.delegated";
+		ev.lease_id = &r.parent;
+		ev.principal = parent.principal;
+		ev.payload = gj_finish(&j);
+		parent_seq = gov_ledger_append(&ev);
+	}
+	(void) chain_head;
+
+	child_anc = palloc(sizeof(Datum) * (n + 1));
+	for (i = 0; i < n; i++)
+		child_anc[i] = elems[i];
+	child_anc[n] = UUIDPGetDatum(&r.parent);
+	issue(&r, &o, ctx_hash, parent.depth + 1, parent.expires_at, parent.max_expiry,
+		  PointerGetDatum(construct_array(child_anc, n + 1, UUIDOID, UUID_LEN, false, TYPALIGN_CHAR)),
+		  parent_seq);
+	outcome_to_caller(&o, caller);
+	SPI_finish();
+	PG_RETURN_DATUM(outcome_datum(fcinfo, &o));
+}
+
+/* ---------------------------------------------------------------------
+ * Revocation
+ * ---------------------------------------------------------------------
+ */
+
+int64
+gov_revoke_tree(const pg_uuid_t *id, const char *reason, bool by_enforcer)
+{
+	ParentRow	target;
+	int			rc;
+	uint64		i;
+	GovJson		j;
+	GovEvent	ev;
+	TimestampTz now;
+	int64		count;
+
+	target = lock_lease(id, true);
+	if (!target.found)
+		ereport(ERROR,
+				(errcode(ERRCODE_UNDEFINED_OBJECT),
+				 errmsg("lease %s does not exist", gov_uuid_text(id))));
+	if (strcmp(target.state, "live") != 0)
+		return 0;
+
+	/* a new statement: its snapshot follows the lock (see the header) */
+	now = GetCurrentTimestamp();
+	rc = SPI_execute_with_args("WITH RECURSIVE tree AS ("
+							   "  SELECT lease_id FROM governance.leases WHERE lease_id = $1"
+							   "  UNION ALL"
+							   "  SELECT l.lease_id FROM governance.leases l JOIN tree t ON l.parent_id = t.lease_id)"
+							   " UPDATE governance.leases SET state = 'revoked', ended_at = $2, end_reason = $3"
+							   " WHERE lease_id IN (SELECT lease_id FROM tree) AND state = 'live'"
+							   " RETURNING lease_id",
+							   3, (Oid[]) {UUIDOID, TIMESTAMPTZOID, TEXTOID},
+							   (Datum[]) {UUIDPGetDatum(id), TimestampTzGetDatum(now),
+							   CStringGetTextDatum(reason)},
+							   NULL, false, 0);
+	if (rc != SPI_OK_UPDATE_RETURNING)
+		elog(ERROR, "could not revoke the lease");
+	count = (int64) SPI_processed;
+
+	gj_init(&j);
+	gj_begin_object(&j);
+	gj_key(&j, "reason");
+	gj_str(&j, reason);
+	gj_key(&j, "by");
+	gj_str(&j, by_enforcer ? "enforcer" : caller_name());
+	gj_key(&j, "count");
+	gj_int(&j, count);
+	gj_key(&j, "ended");
+	gj_begin_array(&j);
+	for (i = 0; i < SPI_processed; i++)
+	{
+		bool		isnull;
+		pg_uuid_t  *u = DatumGetUUIDP(SPI_getbinval(SPI_tuptable->vals[i],
+													SPI_tuptable->tupdesc, 1, &isnull));
+
+		gov_lease_commit_state(u, GOV_LEASE_REVOKED, reason);
+		gj_str(&j, gov_uuid_text(u));
+	}
+	gj_end_array(&j);
+	gj_end_object(&j);
+
+	memset(&ev, 0, sizeof(ev));
+	ev.kind = "governance.revoke";
+	ev.lease_id = id;
+	ev.principal = target.principal;
+	ev.payload = gj_finish(&j);
+	ev.internal = true;			/* the list of ended leases may be long */
+	(void) gov_ledger_append(&ev);
+	return count;
+}
+
+/* revoke(lease_id uuid, reason text) -> integer */
+PG_FUNCTION_INFO_V1(gov_sql_revoke);
+Datum
+gov_sql_revoke(PG_FUNCTION_ARGS)
+{
+	pg_uuid_t	id;
+	char	   *reason;
+	int64		n;
+	ParentRow	target;
+	bool		allowed = false;
+
+	GOV_ENTRY();
+	require_primary("revoke()");
+	require_read_committed("revoke()");
+	id = arg_uuid(fcinfo, 0, "lease id");
+	reason = arg_text(fcinfo, 1, "reason");
+	if (strlen(reason) > 1000)
+		ereport(ERROR,
+				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+				 errmsg("reason is too long (at most 1000 bytes)")));
+
+	SPI_connect();
+	/* allowed: the lease's principal, any ancestor's principal, an admin */
+	target = lock_lease(&id, false);
+	if (!target.found)
+		ereport(ERROR,
+				(errcode(ERRCODE_UNDEFINED_OBJECT),
+				 errmsg("lease %s does not exist", gov_uuid_text(&id))));
+	if (gov_caller_is_admin())
+		allowed = true;
+	else
+	{
+		int			rc;
+
+		rc = SPI_execute_with_args("SELECT 1 FROM governance.leases l JOIN governance.agents a "
+								   "ON a.principal = l.principal "
+								   "WHERE (l.lease_id = $1 OR l.lease_id = ANY ($2)) AND a.role_oid = $3",
+								   3, (Oid[]) {UUIDOID, UUIDARRAYOID, OIDOID},
+								   (Datum[]) {UUIDPGetDatum(&id), target.ancestors,
+								   ObjectIdGetDatum(GetOuterUserId())},
+								   NULL, true, 1);
+		allowed = (rc == SPI_OK_SELECT && SPI_processed > 0);
+	}
+	if (!allowed)
+		ereport(ERROR,
+				(errcode(ERRCODE_INSUFFICIENT_PRIVILEGE),
+				 errmsg("role %s may not revoke lease %s", caller_name(), gov_uuid_text(&id)),
+				 errdetail("A lease may be revoked by its holder, the holder of any ancestor, or governance_admin.")));
+
+	n = gov_revoke_tree(&id, reason, false);
+	SPI_finish();
+	PG_RETURN_INT32((int32) Min(n, PG_INT32_MAX));
+}
+
+/* ---------------------------------------------------------------------
+ * Heartbeat
+ * ---------------------------------------------------------------------
+ */
+
+/*
+ * heartbeat(lease_id uuid, measurement bytea DEFAULT NULL) -> timestamptz
+ *
+ * The measurement must equal the one bound at authorization (NULL only if
+ * none was); a difference revokes the lease (integrity).  The original
+ * request is decided again against today's policies and entities; a deny
+ * revokes it (policy).  In both cases the revocation commits with the
+ * transaction, the function warns and returns NULL.  Otherwise expiry
+ * moves forward by the lease's TTL, never past its max expiry nor its
+ * parent's expiry.
+ */
+PG_FUNCTION_INFO_V1(gov_sql_heartbeat);
+Datum
+gov_sql_heartbeat(PG_FUNCTION_ARGS)
+{
+	pg_uuid_t	id;
+	bytea	   *m = PG_ARGISNULL(1) ? NULL : PG_GETARG_BYTEA_PP(1);
+	int			rc;
+	HeapTuple	t;
+	TupleDesc	d;
+	bool		isnull;
+	Datum		stored_m;
+	bool		m_null;
+	bool		same;
+	Oid			role;
+	char	   *principal;
+	char	   *action;
+	char	   *resource;
+	Jsonb	   *context;
+	int64		ttl_us;
+	TimestampTz max_expiry;
+	TimestampTz new_exp;
+	TimestampTz now;
+	char	   *state;
+	char	   *why;
+	GovRequest	req;
+	GovDecision dec;
+	char	   *revoke_reason = NULL;
+	Datum		parent;
+	bool		has_parent;
+	GovJson		j;
+	GovEvent	ev;
+
+	GOV_ENTRY();
+	memset(&dec, 0, sizeof(dec));
+	require_primary("heartbeat()");
+	id = arg_uuid(fcinfo, 0, "lease id");
+
+	SPI_connect();
+	rc = SPI_execute_with_args("SELECT state, expires_at, max_expiry, role_oid, principal, action, resource, "
+							   "context, measurement, (extract(epoch FROM ttl) * 1000000)::bigint, parent_id "
+							   "FROM governance.leases WHERE lease_id = $1 FOR UPDATE",
+							   1, (Oid[]) {UUIDOID}, (Datum[]) {UUIDPGetDatum(&id)},
+							   NULL, false, 1);
+	if (rc != SPI_OK_SELECT)
+		elog(ERROR, "could not read the lease");
+	if (SPI_processed == 0)
+		ereport(ERROR,
+				(errcode(ERRCODE_UNDEFINED_OBJECT),
+				 errmsg("lease %s does not exist", gov_uuid_text(&id))));
+	t = SPI_tuptable->vals[0];
+	d = SPI_tuptable->tupdesc;
+	state = SPI_getvalue(t, d, 1);
+	now = GetCurrentTimestamp();
+	role = DatumGetObjectId(SPI_getbinval(t, d, 4, &isnull));
+	if (role != GetOuterUserId() && !gov_caller_is_admin())
+		ereport(ERROR,
+				(errcode(ERRCODE_INSUFFICIENT_PRIVILEGE),
+				 errmsg("only the holder of lease %s may renew it", gov_uuid_text(&id))));
+	if (strcmp(state, "live") != 0 ||
+		DatumGetTimestampTz(SPI_getbinval(t, d, 2, &isnull)) <= now)
+		ereport(ERROR,
+				(errcode(ERRCODE_OBJECT_NOT_IN_PREREQUISITE_STATE),
+				 errmsg("lease %s is %s", gov_uuid_text(&id),
+						strcmp(state, "live") == 0 ? "expired" : state)));
+	max_expiry = DatumGetTimestampTz(SPI_getbinval(t, d, 3, &isnull));
+	principal = SPI_getvalue(t, d, 5);
+	action = SPI_getvalue(t, d, 6);
+	resource = SPI_getvalue(t, d, 7);
+	context = DatumGetJsonbPCopy(SPI_getbinval(t, d, 8, &isnull));
+	stored_m = SPI_getbinval(t, d, 9, &m_null);
+	ttl_us = DatumGetInt64(SPI_getbinval(t, d, 10, &isnull));
+	parent = SPI_getbinval(t, d, 11, &isnull);
+	has_parent = !isnull;
+	if (has_parent)
+		parent = UUIDPGetDatum(DatumGetUUIDP(datumCopy(parent, false, UUID_LEN)));
+
+	/* integrity: the runtime must be the one the lease was issued for */
+	if (m_null || m == NULL)
+		same = m_null && m == NULL;
+	else
+	{
+		bytea	   *sm = DatumGetByteaPP(stored_m);
+
+		same = VARSIZE_ANY_EXHDR(sm) == VARSIZE_ANY_EXHDR(m) &&
+			memcmp(VARDATA_ANY(sm), VARDATA_ANY(m), VARSIZE_ANY_EXHDR(m)) == 0;
+	}
+	if (!same)
+		revoke_reason = pstrdup("integrity: the runtime measurement changed");
+
+	/* continuity: would the policy still allow it? */
+	if (revoke_reason == NULL && !gov_trusted(&why))
+		revoke_reason = psprintf("trust degraded: %s", why);
+	if (revoke_reason == NULL)
+	{
+		memset(&req, 0, sizeof(req));
+		req.principal = principal;
+		req.action = action;
+		req.resource = resource;
+		req.context = context;
+		gov_policy_decide(&req, &dec);
+		if (!dec.allow)
+			revoke_reason = psprintf("policy: %s",
+									 dec.reasons ? (char *) linitial(dec.reasons) : "the policy now denies it");
+	}
+
+	if (revoke_reason)
+	{
+		int64		n = gov_revoke_tree(&id, revoke_reason, false);
+
+		SPI_finish();
+		ereport(WARNING,
+				(errcode(ERRCODE_INSUFFICIENT_PRIVILEGE),
+				 errmsg("lease %s revoked: %s", gov_uuid_text(&id), revoke_reason),
+				 errdetail("%lld lease(s) ended, descendants included.", (long long) n)));
+		PG_RETURN_NULL();
+	}
+
+	new_exp = now + ttl_us;
+	if (new_exp > max_expiry)
+		new_exp = max_expiry;
+	if (has_parent)
+	{
+		ParentRow	p = lock_lease(DatumGetUUIDP(parent), false);
+
+		if (!p.found || !p.live)
+			ereport(ERROR,
+					(errcode(ERRCODE_OBJECT_NOT_IN_PREREQUISITE_STATE),
+					 errmsg("the parent of lease %s is no longer live", gov_uuid_text(&id))));
+		if (p.expires_at < new_exp)
+			new_exp = p.expires_at;
+	}
+
+	rc = SPI_execute_with_args("UPDATE governance.leases SET expires_at = $2, generation = generation + 1 "
+							   "WHERE lease_id = $1",
+							   2, (Oid[]) {UUIDOID, TIMESTAMPTZOID},
+							   (Datum[]) {UUIDPGetDatum(&id), TimestampTzGetDatum(new_exp)},
+							   NULL, false, 0);
+	if (rc != SPI_OK_UPDATE)
+		elog(ERROR, "could not renew the lease");
+	gov_lease_commit_renew(&id, new_exp);
+
+	gj_init(&j);
+	gj_begin_object(&j);
+	gj_key(&j, "expires_at");
+	gj_str(&j, DatumGetCString(DirectFunctionCall1(timestamptz_out, TimestampTzGetDatum(new_exp))));
+	gj_key(&j, "policy_set_hash");
+	gj_hex(&j, dec.policy_set_hash, GOV_HASH_LEN);
+	gj_end_object(&j);
+	memset(&ev, 0, sizeof(ev));
+	ev.kind = "governance.heartbeat";
+	ev.lease_id = &id;
+	ev.principal = principal;
+	ev.action = action;
+	ev.resource = resource;
+	ev.payload = gj_finish(&j);
+	(void) gov_ledger_append(&ev);
+
+	SPI_finish();
+	PG_RETURN_TIMESTAMPTZ(new_exp);
+}
+
+/* ---------------------------------------------------------------------
+ * verify_artifact
+ * ---------------------------------------------------------------------
+ */
+
+/* verify_artifact(artifact text) -> (valid boolean, reason text, claims jsonb) */
+PG_FUNCTION_INFO_V1(gov_sql_verify_artifact);
+Datum
+gov_sql_verify_artifact(PG_FUNCTION_ARGS)
+{
+	TupleDesc	desc;
+	Datum		values[3];
+	bool		nulls[3] = {0};
+	char	   *reason = NULL;
+	GovClaims	c;
+	bool		decoded = false;
+	Jsonb	   *claims = NULL;
+	MemoryContext caller = CurrentMemoryContext;
+
+	GOV_ENTRY();
+	if (get_call_result_type(fcinfo, NULL, &desc) != TYPEFUNC_COMPOSITE)
+		elog(ERROR, "return type must be a row type");
+	desc = BlessTupleDesc(desc);
+
+	if (PG_ARGISNULL(0))
+		reason = "no artifact given";
+	else
+	{
+		char	   *txt = text_to_cstring(PG_GETARG_TEXT_PP(0));
+
+		SPI_connect();
+		reason = gov_artifact_check(txt, &c, &decoded);
+		if (reason == NULL)
+		{
+			GovLeaseSnapshot l;
+			int			rc;
+
+			/* the lease's current state: shared memory, else the durable row */
+			if (gov_lease_get(&c.lease_id, &l))
+			{
+				if (!gov_lease_is_live(&l, GetCurrentTimestamp()))
+					reason = psprintf("lease %s", l.state == GOV_LEASE_REVOKED ? "revoked" :
+									  l.state == GOV_LEASE_PENDING ? "not committed" : "expired");
+			}
+			else
+			{
+				rc = SPI_execute_with_args("SELECT state, expires_at > clock_timestamp() "
+										   "FROM governance.leases WHERE lease_id = $1",
+										   1, (Oid[]) {UUIDOID},
+										   (Datum[]) {UUIDPGetDatum(&c.lease_id)}, NULL, true, 1);
+				if (rc != SPI_OK_SELECT || SPI_processed == 0)
+					reason = pstrdup("lease unknown");
+				else
+				{
+					char	   *st = SPI_getvalue(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1);
+					char	   *fresh = SPI_getvalue(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 2);
+
+					if (strcmp(st, "live") != 0)
+						reason = psprintf("lease %s", st);
+					else if (strcmp(fresh, "t") != 0)
+						reason = pstrdup("lease expired");
+					else if (!RecoveryInProgress())
+						reason = pstrdup("lease not loaded: the enforcer has not reloaded it yet");
+				}
+			}
+		}
+		{
+			MemoryContext old = MemoryContextSwitchTo(caller);
+
+			if (decoded)
+				claims = gov_claims_jsonb(&c);
+			if (reason)
+				reason = pstrdup(reason);
+			MemoryContextSwitchTo(old);
+		}
+		SPI_finish();
+	}
+	values[0] = BoolGetDatum(reason == NULL);
+	if (reason)
+		values[1] = CStringGetTextDatum(reason);
+	else
+		nulls[1] = true;
+	if (claims)
+		values[2] = JsonbPGetDatum(claims);
+	else
+		nulls[2] = true;
+	PG_RETURN_DATUM(HeapTupleGetDatum(heap_form_tuple(desc, values, nulls)));
+}

@@ -1,0 +1,316 @@
+/*-------------------------------------------------------------------------
+ *
+ * enforcer.c
+ *	  What the enforcer worker does each round (governance.enforcer_naptime,
+ *	  100 ms by default):
+ *
+ *	  1. signal every backend attached to a lease that is no longer live
+ *	     (cancel its statement or end its session, governance.enforcement);
+ *	     this comes first so that it is never delayed by the rest;
+ *	  2. after a start or a crash, load the live leases from
+ *	     governance.leases into shared memory (no lease is live unless its
+ *	     durable row says so and it has not expired);
+ *	  3. make expiries durable and ledger them, in batches;
+ *	  4. revoke leases bound to a session that has ended;
+ *	  5. ledger the security events queued by failed transactions;
+ *	  6. clear ended leases out of shared memory.
+ *
+ *	  Its heartbeat is what trust_state() checks: an enforcer that stops
+ *	  degrades trust, and with it every authorization and every check.
+ *
+ *-------------------------------------------------------------------------
+ */
+#include "postgres.h"
+
+#include "access/xact.h"
+#include "catalog/pg_type_d.h"
+#include "executor/spi.h"
+#include "miscadmin.h"
+#include "pgstat.h"
+#include "storage/shmem.h"
+#include "storage/spin.h"
+#include "utils/builtins.h"
+#include "utils/snapmgr.h"
+#include "utils/timestamp.h"
+
+#include "authz.h"
+#include "encode.h"
+#include "enforcer.h"
+#include "governance.h"
+#include "lease.h"
+#include "ledger.h"
+
+#define EVENT_QUEUE_SIZE	256
+#define EVENT_KIND_LEN		48
+#define EVENT_DETAIL_LEN	400
+#define EXPIRE_BATCH		1000
+
+typedef struct QueuedEvent
+{
+	char		kind[EVENT_KIND_LEN];
+	bool		has_lease;
+	pg_uuid_t	lease_id;
+	char		principal[GOV_UID_MAX];
+	char		caller[NAMEDATALEN];
+	TimestampTz at;
+	char		detail[EVENT_DETAIL_LEN];
+} QueuedEvent;
+
+typedef struct EventQueue
+{
+	slock_t		mutex;
+	uint32		head;			/* next to write */
+	uint32		tail;			/* next to read */
+	uint64		lost;
+	QueuedEvent events[EVENT_QUEUE_SIZE];
+} EventQueue;
+
+static EventQueue *queue = NULL;
+
+/* Set once this enforcer has loaded the durable leases. */
+static bool leases_loaded = false;
+
+Size
+gov_enforcer_shmem_size(void)
+{
+	return MAXALIGN(sizeof(EventQueue));
+}
+
+void
+gov_enforcer_shmem_startup(void)
+{
+	bool		found;
+
+	queue = ShmemInitStruct("governance security events", sizeof(EventQueue), &found);
+	if (!found)
+	{
+		memset(queue, 0, sizeof(EventQueue));
+		SpinLockInit(&queue->mutex);
+	}
+}
+
+void
+gov_security_event(const char *kind, const pg_uuid_t *lease_id,
+				   const char *principal, const char *detail)
+{
+	QueuedEvent ev;
+	const char *caller = GetUserNameFromId(GetOuterUserId(), true);
+
+	memset(&ev, 0, sizeof(ev));
+	strlcpy(ev.kind, kind, EVENT_KIND_LEN);
+	if (lease_id)
+	{
+		ev.has_lease = true;
+		ev.lease_id = *lease_id;
+	}
+	if (principal)
+		strlcpy(ev.principal, principal, GOV_UID_MAX);
+	if (caller)
+		strlcpy(ev.caller, caller, NAMEDATALEN);
+	ev.at = GetCurrentTimestamp();
+	if (detail)
+		strlcpy(ev.detail, detail, EVENT_DETAIL_LEN);
+
+	SpinLockAcquire(&queue->mutex);
+	if (queue->head - queue->tail >= EVENT_QUEUE_SIZE)
+		queue->lost++;
+	else
+	{
+		queue->events[queue->head % EVENT_QUEUE_SIZE] = ev;
+		queue->head++;
+	}
+	SpinLockRelease(&queue->mutex);
+}
+
+static void
+drain_events(void)
+{
+	for (;;)
+	{
+		QueuedEvent ev;
+		bool		have = false;
+		uint64		lost = 0;
+		GovJson		j;
+		GovEvent	e;
+
+		SpinLockAcquire(&queue->mutex);
+		if (queue->tail != queue->head)
+		{
+			ev = queue->events[queue->tail % EVENT_QUEUE_SIZE];
+			queue->tail++;
+			have = true;
+		}
+		else
+		{
+			lost = queue->lost;
+			queue->lost = 0;
+		}
+		SpinLockRelease(&queue->mutex);
+
+		if (!have)
+		{
+			if (lost > 0)
+			{
+				gj_init(&j);
+				gj_begin_object(&j);
+				gj_key(&j, "lost");
+				gj_int(&j, (int64) lost);
+				gj_end_object(&j);
+				gov_ledger_append_system("governance.security.events_lost", NULL, gj_finish(&j));
+			}
+			return;
+		}
+
+		gj_init(&j);
+		gj_begin_object(&j);
+		gj_key(&j, "caller");
+		gj_str(&j, ev.caller);
+		gj_key(&j, "observed_at");
+		gj_str(&j, DatumGetCString(DirectFunctionCall1(timestamptz_out, TimestampTzGetDatum(ev.at))));
+		gj_key(&j, "detail");
+		gj_str(&j, ev.detail);
+		gj_end_object(&j);
+		memset(&e, 0, sizeof(e));
+		e.kind = ev.kind;
+		e.lease_id = ev.has_lease ? &ev.lease_id : NULL;
+		e.principal = ev.principal[0] ? ev.principal : NULL;
+		e.payload = gj_finish(&j);
+		e.internal = true;
+		(void) gov_ledger_append(&e);
+	}
+}
+
+static void
+load_leases(void)
+{
+	int			rc;
+	uint64		i;
+
+	rc = SPI_execute("SELECT lease_id, parent_id, role_oid, depth, principal, action, resource, "
+					 "expires_at, max_expiry, (extract(epoch FROM ttl) * 1000000)::bigint, "
+					 "measurement IS NOT NULL "
+					 "FROM governance.leases WHERE state = 'live' AND expires_at > clock_timestamp()",
+					 true, 0);
+	if (rc != SPI_OK_SELECT)
+		elog(ERROR, "could not read governance.leases");
+	for (i = 0; i < SPI_processed; i++)
+	{
+		HeapTuple	t = SPI_tuptable->vals[i];
+		TupleDesc	d = SPI_tuptable->tupdesc;
+		GovLease	l;
+		bool		isnull;
+		Datum		v;
+
+		memset(&l, 0, sizeof(l));
+		l.id = *DatumGetUUIDP(SPI_getbinval(t, d, 1, &isnull));
+		v = SPI_getbinval(t, d, 2, &isnull);
+		l.has_parent = !isnull;
+		if (!isnull)
+			l.parent = *DatumGetUUIDP(v);
+		l.dboid = MyDatabaseId;
+		l.role = DatumGetObjectId(SPI_getbinval(t, d, 3, &isnull));
+		l.depth = DatumGetInt32(SPI_getbinval(t, d, 4, &isnull));
+		strlcpy(l.principal, SPI_getvalue(t, d, 5), GOV_UID_MAX);
+		strlcpy(l.action, SPI_getvalue(t, d, 6), GOV_UID_MAX);
+		strlcpy(l.resource, SPI_getvalue(t, d, 7), GOV_UID_MAX);
+		l.expires_at = DatumGetTimestampTz(SPI_getbinval(t, d, 8, &isnull));
+		l.max_expiry = DatumGetTimestampTz(SPI_getbinval(t, d, 9, &isnull));
+		l.ttl_us = DatumGetInt64(SPI_getbinval(t, d, 10, &isnull));
+		l.has_measurement = DatumGetBool(SPI_getbinval(t, d, 11, &isnull));
+		gov_lease_install(&l);
+	}
+	if (SPI_processed > 0)
+		ereport(LOG,
+				(errmsg("governance enforcer: reloaded %llu live lease(s)",
+						(unsigned long long) SPI_processed)));
+}
+
+/* Make expiries durable and ledger them; returns how many. */
+static int
+expire_leases(void)
+{
+	int			rc;
+	uint64		i;
+	uint64		n;
+	SPITupleTable *tab;
+
+	rc = SPI_execute_with_args("UPDATE governance.leases SET state = 'expired', ended_at = expires_at, "
+							   "end_reason = 'expired' "
+							   "WHERE lease_id IN (SELECT lease_id FROM governance.leases "
+							   "  WHERE state = 'live' AND expires_at <= clock_timestamp() "
+							   "  ORDER BY expires_at LIMIT $1 FOR UPDATE SKIP LOCKED) "
+							   "RETURNING lease_id, principal, action, resource, expires_at",
+							   1, (Oid[]) {INT4OID}, (Datum[]) {Int32GetDatum(EXPIRE_BATCH)},
+							   NULL, false, 0);
+	if (rc != SPI_OK_UPDATE_RETURNING)
+		elog(ERROR, "could not expire leases");
+	n = SPI_processed;
+	tab = SPI_tuptable;
+	for (i = 0; i < n; i++)
+	{
+		HeapTuple	t = tab->vals[i];
+		TupleDesc	d = tab->tupdesc;
+		bool		isnull;
+		pg_uuid_t	id = *DatumGetUUIDP(SPI_getbinval(t, d, 1, &isnull));
+		GovJson		j;
+		GovEvent	ev;
+
+		gj_init(&j);
+		gj_begin_object(&j);
+		gj_key(&j, "expired_at");
+		gj_str(&j, SPI_getvalue(t, d, 5));
+		gj_end_object(&j);
+		memset(&ev, 0, sizeof(ev));
+		ev.kind = "governance.lease.expired";
+		ev.lease_id = &id;
+		ev.principal = SPI_getvalue(t, d, 2);
+		ev.action = SPI_getvalue(t, d, 3);
+		ev.resource = SPI_getvalue(t, d, 4);
+		ev.payload = gj_finish(&j);
+		ev.internal = true;
+		(void) gov_ledger_append(&ev);
+		gov_lease_commit_state(&id, GOV_LEASE_EXPIRED, "expired");
+	}
+	return (int) n;
+}
+
+static void
+revoke_orphan(const GovLeaseSnapshot *l, void *arg)
+{
+	List	  **ids = (List **) arg;
+	pg_uuid_t  *id = palloc(sizeof(pg_uuid_t));
+
+	*id = l->id;
+	*ids = lappend(*ids, id);
+}
+
+void
+gov_enforcer_duty(void)
+{
+	List	   *orphans = NIL;
+	ListCell   *lc;
+
+	/* first, and outside any transaction: stop what must stop */
+	(void) gov_enforce_attached(gov_enforcement_mode);
+
+	gov_lease_scan(revoke_orphan, &orphans, true);
+
+	SetCurrentStatementStartTimestamp();
+	StartTransactionCommand();
+	PushActiveSnapshot(GetTransactionSnapshot());
+	SPI_connect();
+	gov_lease_init_backend();
+	if (!leases_loaded)
+	{
+		load_leases();
+		leases_loaded = true;
+	}
+	(void) expire_leases();
+	foreach(lc, orphans)
+		(void) gov_revoke_tree((pg_uuid_t *) lfirst(lc), "session ended", true);
+	drain_events();
+	SPI_finish();
+	PopActiveSnapshot();
+	CommitTransactionCommand();
+	pgstat_report_activity(STATE_IDLE, NULL);
+}

@@ -1,0 +1,282 @@
+/*-------------------------------------------------------------------------
+ *
+ * session.c
+ *	  attach, detach, current_lease, is_authorized and
+ *	  authorized_resources: binding a transaction or session to leases, and
+ *	  the checks that row-level security and governed writes make.
+ *
+ *	  An attachment lasts until the end of the transaction unless the
+ *	  session scope is asked for, which keeps it safe behind
+ *	  transaction-mode connection poolers.  Attaching verifies the
+ *	  artifact, the lease's live state, and that the caller is the login
+ *	  role registered for the lease's principal: a copied artifact is of no
+ *	  use to any other role.  A lease attached for the session is revoked
+ *	  by the enforcer when that session ends.
+ *
+ *-------------------------------------------------------------------------
+ */
+#include "postgres.h"
+
+#include "access/xlog.h"
+#include "catalog/pg_type_d.h"
+#include "executor/spi.h"
+#include "fmgr.h"
+#include "funcapi.h"
+#include "miscadmin.h"
+#include "utils/array.h"
+#include "utils/builtins.h"
+#include "utils/timestamp.h"
+
+#include "artifact.h"
+#include "authz.h"
+#include "enforcer.h"
+#include "governance.h"
+#include "lease.h"
+#include "trust.h"
+
+/* Rebuild the shared entry of a live lease from its durable row. */
+static bool
+load_lease(const pg_uuid_t *id, GovLeaseSnapshot *l, char **state_out)
+{
+	int			rc;
+	HeapTuple	t;
+	TupleDesc	d;
+	bool		isnull;
+	Datum		v;
+
+	rc = SPI_execute_with_args("SELECT state, role_oid, depth, principal, action, resource, "
+							   "expires_at, max_expiry, (extract(epoch FROM ttl) * 1000000)::bigint, "
+							   "parent_id, measurement IS NOT NULL "
+							   "FROM governance.leases WHERE lease_id = $1",
+							   1, (Oid[]) {UUIDOID}, (Datum[]) {UUIDPGetDatum(id)}, NULL, true, 1);
+	if (rc != SPI_OK_SELECT || SPI_processed == 0)
+		return false;
+	t = SPI_tuptable->vals[0];
+	d = SPI_tuptable->tupdesc;
+	memset(l, 0, sizeof(*l));
+	l->id = *id;
+	*state_out = SPI_getvalue(t, d, 1);
+	l->dboid = MyDatabaseId;
+	l->role = DatumGetObjectId(SPI_getbinval(t, d, 2, &isnull));
+	l->depth = DatumGetInt32(SPI_getbinval(t, d, 3, &isnull));
+	strlcpy(l->principal, SPI_getvalue(t, d, 4), GOV_UID_MAX);
+	strlcpy(l->action, SPI_getvalue(t, d, 5), GOV_UID_MAX);
+	strlcpy(l->resource, SPI_getvalue(t, d, 6), GOV_UID_MAX);
+	l->expires_at = DatumGetTimestampTz(SPI_getbinval(t, d, 7, &isnull));
+	l->max_expiry = DatumGetTimestampTz(SPI_getbinval(t, d, 8, &isnull));
+	l->ttl_us = DatumGetInt64(SPI_getbinval(t, d, 9, &isnull));
+	v = SPI_getbinval(t, d, 10, &isnull);
+	l->has_parent = !isnull;
+	if (!isnull)
+		l->parent = *DatumGetUUIDP(v);
+	l->has_measurement = DatumGetBool(SPI_getbinval(t, d, 11, &isnull));
+	l->state = strcmp(*state_out, "live") == 0 ? GOV_LEASE_LIVE :
+		strcmp(*state_out, "revoked") == 0 ? GOV_LEASE_REVOKED : GOV_LEASE_EXPIRED;
+	return true;
+}
+
+static void
+refuse(const char *reason, const GovClaims *c, bool decoded)
+{
+	gov_security_event("governance.attach.refused",
+					   decoded ? &c->lease_id : NULL,
+					   decoded ? c->principal : NULL,
+					   reason);
+	ereport(ERROR,
+			(errcode(ERRCODE_INSUFFICIENT_PRIVILEGE),
+			 errmsg("artifact refused: %s", reason)));
+}
+
+/* attach(artifact text, session boolean DEFAULT false) -> uuid */
+PG_FUNCTION_INFO_V1(gov_sql_attach);
+Datum
+gov_sql_attach(PG_FUNCTION_ARGS)
+{
+	char	   *txt;
+	bool		session = PG_ARGISNULL(1) ? false : PG_GETARG_BOOL(1);
+	GovClaims	c;
+	bool		decoded = false;
+	char	   *reason;
+	GovLeaseSnapshot l;
+	char	   *why;
+	pg_uuid_t  *result;
+
+	GOV_ENTRY();
+	if (PG_ARGISNULL(0))
+		ereport(ERROR,
+				(errcode(ERRCODE_NULL_VALUE_NOT_ALLOWED),
+				 errmsg("artifact must not be NULL")));
+	if (RecoveryInProgress())
+		ereport(ERROR,
+				(errcode(ERRCODE_READ_ONLY_SQL_TRANSACTION),
+				 errmsg("leases cannot be attached on a hot standby"),
+				 errdetail("Leases are enforced on the primary; a standby fails closed.")));
+	txt = text_to_cstring(PG_GETARG_TEXT_PP(0));
+
+	if (!gov_trusted(&why))
+		ereport(ERROR,
+				(errcode(ERRCODE_OBJECT_NOT_IN_PREREQUISITE_STATE),
+				 errmsg("trust degraded: %s", why)));
+
+	SPI_connect();
+	reason = gov_artifact_check(txt, &c, &decoded);
+	if (reason)
+		refuse(reason, &c, decoded);
+
+	if (!gov_lease_get(&c.lease_id, &l))
+	{
+		char	   *state;
+
+		/* not in shared memory: just after a restart, say; ask the table */
+		if (!load_lease(&c.lease_id, &l, &state))
+			refuse("lease unknown", &c, decoded);
+		if (strcmp(state, "live") != 0)
+			refuse(psprintf("lease %s", state), &c, decoded);
+		if (l.expires_at <= GetCurrentTimestamp())
+			refuse("lease expired", &c, decoded);
+		gov_lease_install(&l);
+		if (!gov_lease_get(&c.lease_id, &l))
+			refuse("lease unknown", &c, decoded);
+	}
+	if (l.state != GOV_LEASE_LIVE)
+		refuse(l.state == GOV_LEASE_REVOKED ? psprintf("lease revoked: %s", l.end_reason) :
+			   l.state == GOV_LEASE_PENDING ? "lease not committed" : "lease expired",
+			   &c, decoded);
+	if (!gov_lease_is_live(&l, GetCurrentTimestamp()))
+		refuse("lease expired", &c, decoded);
+	if (strcmp(l.principal, c.principal) != 0 || strcmp(l.action, c.action) != 0 ||
+		strcmp(l.resource, c.resource) != 0)
+		refuse("the artifact does not match its lease", &c, decoded);
+	if (l.role != GetOuterUserId())
+		refuse(psprintf("role %s is not the role registered for %s",
+						GetUserNameFromId(GetOuterUserId(), false), l.principal),
+			   &c, decoded);
+
+	gov_attach(&l, session);
+	if (session)
+		gov_lease_bind_session(&l.id);
+	SPI_finish();
+
+	result = palloc(sizeof(pg_uuid_t));
+	*result = c.lease_id;
+	PG_RETURN_UUID_P(result);
+}
+
+/* detach(lease_id uuid DEFAULT NULL) -> integer: how many were detached */
+PG_FUNCTION_INFO_V1(gov_sql_detach);
+Datum
+gov_sql_detach(PG_FUNCTION_ARGS)
+{
+	int			before = gov_attached_count();
+
+	GOV_ENTRY();
+	if (PG_ARGISNULL(0))
+		gov_detach(NULL);
+	else
+		gov_detach(PG_GETARG_UUID_P(0));
+	PG_RETURN_INT32(before - gov_attached_count());
+}
+
+/*
+ * current_lease() -> setof (lease_id, principal, action, resource,
+ *                           expires_at, scope, live)
+ */
+PG_FUNCTION_INFO_V1(gov_sql_current_lease);
+Datum
+gov_sql_current_lease(PG_FUNCTION_ARGS)
+{
+	ReturnSetInfo *rsinfo = (ReturnSetInfo *) fcinfo->resultinfo;
+	int			i;
+	TimestampTz now = GetCurrentTimestamp();
+
+	GOV_ENTRY();
+	InitMaterializedSRF(fcinfo, 0);
+	for (i = 0; i < gov_attached_count(); i++)
+	{
+		pg_uuid_t	id;
+		bool		session;
+		GovLeaseSnapshot l;
+		Datum		values[7];
+		bool		nulls[7] = {0};
+		pg_uuid_t  *u = palloc(sizeof(pg_uuid_t));
+		bool		known;
+
+		gov_attached_lease(i, &id, &session);
+		known = gov_lease_get(&id, &l);
+		*u = id;
+		values[0] = UUIDPGetDatum(u);
+		if (known)
+		{
+			values[1] = CStringGetTextDatum(l.principal);
+			values[2] = CStringGetTextDatum(l.action);
+			values[3] = CStringGetTextDatum(l.resource);
+			values[4] = TimestampTzGetDatum(l.expires_at);
+		}
+		else
+			nulls[1] = nulls[2] = nulls[3] = nulls[4] = true;
+		values[5] = CStringGetTextDatum(session ? "session" : "transaction");
+		values[6] = BoolGetDatum(known && gov_lease_is_live(&l, now));
+		tuplestore_putvalues(rsinfo->setResult, rsinfo->setDesc, values, nulls);
+	}
+	return (Datum) 0;
+}
+
+/*
+ * is_authorized(action text, resource text) -> boolean
+ *
+ * True only while an attached lease is live and covers exactly that action
+ * and resource, and the system is trusted.  Cheap enough to call per row:
+ * no allocation, no lock on the fast path (lease.c).
+ */
+PG_FUNCTION_INFO_V1(gov_sql_is_authorized);
+Datum
+gov_sql_is_authorized(PG_FUNCTION_ARGS)
+{
+	text	   *a;
+	text	   *r;
+	char		action[GOV_UID_MAX];
+	char		resource[GOV_UID_MAX];
+
+	GOV_ENTRY();
+	if (PG_ARGISNULL(0) || PG_ARGISNULL(1) || gov_attached_count() == 0)
+		PG_RETURN_BOOL(false);
+	a = PG_GETARG_TEXT_PP(0);
+	r = PG_GETARG_TEXT_PP(1);
+	if (VARSIZE_ANY_EXHDR(a) >= GOV_UID_MAX || VARSIZE_ANY_EXHDR(r) >= GOV_UID_MAX)
+		PG_RETURN_BOOL(false);
+	memcpy(action, VARDATA_ANY(a), VARSIZE_ANY_EXHDR(a));
+	action[VARSIZE_ANY_EXHDR(a)] = '\0';
+	memcpy(resource, VARDATA_ANY(r), VARSIZE_ANY_EXHDR(r));
+	resource[VARSIZE_ANY_EXHDR(r)] = '\0';
+
+	if (!gov_attached_covers(action, resource, NULL))
+		PG_RETURN_BOOL(false);
+	PG_RETURN_BOOL(gov_trusted_cached());
+}
+
+/*
+ * authorized_resources(action text) -> text[]
+ *
+ * The resources that live attached leases cover for action, for the
+ * row-level security policies of governed tables: evaluated once per
+ * statement (an InitPlan), so the per-row cost is one array comparison.
+ * Empty when nothing is attached or trust is degraded.
+ */
+PG_FUNCTION_INFO_V1(gov_sql_authorized_resources);
+Datum
+gov_sql_authorized_resources(PG_FUNCTION_ARGS)
+{
+	List	   *res = NIL;
+	char	   *why;
+	Datum	   *d;
+	ListCell   *lc;
+	int			i = 0;
+
+	GOV_ENTRY();
+	if (!PG_ARGISNULL(0) && gov_attached_count() > 0 && gov_trusted(&why))
+		res = gov_attached_resources(text_to_cstring(PG_GETARG_TEXT_PP(0)));
+	d = palloc(sizeof(Datum) * Max(list_length(res), 1));
+	foreach(lc, res)
+		d[i++] = CStringGetTextDatum((char *) lfirst(lc));
+	PG_RETURN_ARRAYTYPE_P(construct_array(d, i, TEXTOID, -1, false, TYPALIGN_INT));
+}

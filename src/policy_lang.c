@@ -281,6 +281,30 @@ gov_pol_kind_name(GovPolKind kind)
 	return "value";
 }
 
+/* "a string", "an integer": for messages */
+static const char *
+kind_article(GovPolKind kind)
+{
+	switch (kind)
+	{
+		case GOV_POL_BOOL:
+			return "a boolean";
+		case GOV_POL_LONG:
+			return "an integer";
+		case GOV_POL_STRING:
+			return "a string";
+		case GOV_POL_ENTITY:
+			return "an entity";
+		case GOV_POL_SET:
+			return "a set";
+		case GOV_POL_RECORD:
+			return "a record";
+		case GOV_POL_UNUSABLE:
+			return "an unusable value";
+	}
+	return "a value";
+}
+
 static bool
 is_ident_start(int c)
 {
@@ -2487,9 +2511,11 @@ check_usable(GovPolSession *s, const GovPolValue *v)
 	{
 		case GOV_POL_UNUSABLE:
 			{
-				char		buf[SHOW_MAX + 4];
+				/* the reason was written by whoever built the value */
+				bool		cut;
+				size_t		n = excerpt_len(v->u.s.p, v->u.s.len, 256, &cut);
 
-				return ev_error(s, "%s", SHOW(v->u.s, buf));
+				return ev_error(s, "%.*s", (int) n, v->u.s.p);
 			}
 		case GOV_POL_SET:
 			for (i = 0; i < v->u.set.n; i++)
@@ -2782,57 +2808,37 @@ like_match(const Pattern *pat, const char *s, size_t n)
 
 static bool eval(GovPolSession *s, const Node *n, GovPolValue *out);
 
+/* The start of a type error message about an operator. */
 static const char *
-op_name(NodeKind k)
+op_expects(NodeKind k)
 {
 	switch (k)
 	{
-		case N_EQ:
-			return "==";
-		case N_NE:
-			return "!=";
 		case N_LT:
-			return "<";
+			return "\"<\" expects";
 		case N_LE:
-			return "<=";
+			return "\"<=\" expects";
 		case N_GT:
-			return ">";
+			return "\">\" expects";
 		case N_GE:
-			return ">=";
-		case N_IN:
-			return "in";
-		case N_LIKE:
-			return "like";
+			return "\">=\" expects";
 		case N_AND:
-			return "&&";
+			return "\"&&\" expects";
 		case N_OR:
-			return "||";
-		case N_NOT:
-			return "!";
-		case N_NEG:
-			return "-";
-		case N_ADD:
-			return "+";
+			return "\"||\" expects";
 		case N_MUL:
-			return "*";
-		case N_IF:
-			return "if";
-		case N_CONTAINS:
-			return "contains";
-		case N_CONTAINS_ALL:
-			return "containsAll";
-		case N_CONTAINS_ANY:
-			return "containsAny";
-		case N_HAS:
-			return "has";
+			return "\"*\" expects";
 		default:
-			return "?";
+			return "\"+\" expects";
 	}
 }
 
-/* Evaluate a child that must be of one kind. */
+/*
+ * Evaluate a child that must be of one kind.  what is the start of the
+ * message: "\"<\" expects", "a when condition must be".
+ */
 static bool
-eval_kind(GovPolSession *s, const Node *n, GovPolKind kind, const char *op,
+eval_kind(GovPolSession *s, const Node *n, GovPolKind kind, const char *what,
 		  GovPolValue *out)
 {
 	if (!eval(s, n, out))
@@ -2841,12 +2847,8 @@ eval_kind(GovPolSession *s, const Node *n, GovPolKind kind, const char *op,
 		return true;
 	if (out->kind == GOV_POL_UNUSABLE)
 		return check_usable(s, out);
-	return ev_error(s, "type error: %s expects %s, found %s", op,
-					kind == GOV_POL_BOOL ? "a boolean" :
-					kind == GOV_POL_LONG ? "an integer" :
-					kind == GOV_POL_STRING ? "a string" :
-					kind == GOV_POL_SET ? "a set" : "an entity",
-					gov_pol_kind_name(out->kind));
+	return ev_error(s, "type error: %s %s, found %s", what,
+					kind_article(kind), kind_article(out->kind));
 }
 
 static bool
@@ -2889,10 +2891,10 @@ eval_attr(GovPolSession *s, const Node *n, GovPolValue *out, bool has)
 			return check_usable(s, &obj);
 		default:
 			if (has)
-				return ev_error(s, "type error: has expects an entity or a record, found %s",
-								gov_pol_kind_name(obj.kind));
+				return ev_error(s, "type error: \"has\" expects an entity or a record, found %s",
+								kind_article(obj.kind));
 			return ev_error(s, "type error: cannot read attribute \"%s\" of %s",
-							SHOW(n->name, b2), gov_pol_kind_name(obj.kind));
+							SHOW(n->name, b2), kind_article(obj.kind));
 	}
 	if (has)
 	{
@@ -2912,7 +2914,7 @@ eval_in(GovPolSession *s, const Node *n, GovPolValue *out)
 	int			res;
 	uint32_t	i;
 
-	if (!eval_kind(s, n->kids[0], GOV_POL_ENTITY, "in", &l))
+	if (!eval_kind(s, n->kids[0], GOV_POL_ENTITY, "\"in\" expects", &l))
 		return false;
 	if (!eval(s, n->kids[1], &r))
 		return false;
@@ -2935,8 +2937,8 @@ eval_in(GovPolSession *s, const Node *n, GovPolValue *out)
 			if (it->kind == GOV_POL_UNUSABLE)
 				return check_usable(s, it);
 			if (it->kind != GOV_POL_ENTITY)
-				return ev_error(s, "type error: in expects a set of entities, found a set containing %s",
-								gov_pol_kind_name(it->kind));
+				return ev_error(s, "type error: \"in\" expects a set of entities, found a set containing %s",
+								kind_article(it->kind));
 		}
 		out->u.b = false;
 		for (i = 0; i < r.u.set.n; i++)
@@ -2954,8 +2956,8 @@ eval_in(GovPolSession *s, const Node *n, GovPolValue *out)
 	}
 	if (r.kind == GOV_POL_UNUSABLE)
 		return check_usable(s, &r);
-	return ev_error(s, "type error: in expects an entity or a set of entities on its right, found %s",
-					gov_pol_kind_name(r.kind));
+	return ev_error(s, "type error: \"in\" expects an entity or a set of entities on its right, found %s",
+					kind_article(r.kind));
 }
 
 static bool
@@ -3011,8 +3013,8 @@ eval(GovPolSession *s, const Node *n, GovPolValue *out)
 		case N_LE:
 		case N_GT:
 		case N_GE:
-			if (!eval_kind(s, n->kids[0], GOV_POL_LONG, op_name(n->kind), &a) ||
-				!eval_kind(s, n->kids[1], GOV_POL_LONG, op_name(n->kind), &b))
+			if (!eval_kind(s, n->kids[0], GOV_POL_LONG, op_expects(n->kind), &a) ||
+				!eval_kind(s, n->kids[1], GOV_POL_LONG, op_expects(n->kind), &b))
 				return false;
 			out->kind = GOV_POL_BOOL;
 			out->u.b = n->kind == N_LT ? a.u.i < b.u.i :
@@ -3022,7 +3024,7 @@ eval(GovPolSession *s, const Node *n, GovPolValue *out)
 		case N_IN:
 			return eval_in(s, n, out);
 		case N_LIKE:
-			if (!eval_kind(s, n->kids[0], GOV_POL_STRING, "like", &a))
+			if (!eval_kind(s, n->kids[0], GOV_POL_STRING, "\"like\" expects", &a))
 				return false;
 			out->kind = GOV_POL_BOOL;
 			out->u.b = like_match(n->pat, a.u.s.p, a.u.s.len);
@@ -3031,7 +3033,7 @@ eval(GovPolSession *s, const Node *n, GovPolValue *out)
 		case N_OR:
 			for (i = 0; i < n->nkids; i++)
 			{
-				if (!eval_kind(s, n->kids[i], GOV_POL_BOOL, op_name(n->kind), &a))
+				if (!eval_kind(s, n->kids[i], GOV_POL_BOOL, op_expects(n->kind), &a))
 					return false;
 				if (a.u.b == (n->kind == N_OR))
 					break;		/* short circuit */
@@ -3039,16 +3041,16 @@ eval(GovPolSession *s, const Node *n, GovPolValue *out)
 			*out = a;
 			return true;
 		case N_NOT:
-			if (!eval_kind(s, n->kids[0], GOV_POL_BOOL, "!", &a))
+			if (!eval_kind(s, n->kids[0], GOV_POL_BOOL, "\"!\" expects", &a))
 				return false;
 			out->kind = GOV_POL_BOOL;
 			out->u.b = !a.u.b;
 			return true;
 		case N_NEG:
-			if (!eval_kind(s, n->kids[0], GOV_POL_LONG, "-", &a))
+			if (!eval_kind(s, n->kids[0], GOV_POL_LONG, "\"-\" expects", &a))
 				return false;
 			if (a.u.i == INT64_MIN)
-				return ev_error(s, "integer overflow in -");
+				return ev_error(s, "integer overflow in \"-\"");
 			out->kind = GOV_POL_LONG;
 			out->u.i = -a.u.i;
 			return true;
@@ -3057,16 +3059,20 @@ eval(GovPolSession *s, const Node *n, GovPolValue *out)
 			{
 				int64_t		acc;
 
-				if (!eval_kind(s, n->kids[0], GOV_POL_LONG, op_name(n->kind), &a))
+				if (!eval_kind(s, n->kids[0], GOV_POL_LONG,
+							   n->kind == N_ADD && n->ops[1] == '-' ? "\"-\" expects" :
+							   op_expects(n->kind), &a))
 					return false;
 				acc = a.u.i;
 				for (i = 1; i < n->nkids; i++)
 				{
 					char		op = n->kind == N_MUL ? '*' : n->ops[i];
 					const char *opname = op == '*' ? "*" : op == '+' ? "+" : "-";
+					char		what[16];
 					bool		overflow;
 
-					if (!eval_kind(s, n->kids[i], GOV_POL_LONG, opname, &b))
+					snprintf(what, sizeof(what), "\"%s\" expects", opname);
+					if (!eval_kind(s, n->kids[i], GOV_POL_LONG, what, &b))
 						return false;
 					if (op == '+')
 						overflow = (b.u.i > 0 && acc > INT64_MAX - b.u.i) ||
@@ -3091,7 +3097,7 @@ eval(GovPolSession *s, const Node *n, GovPolValue *out)
 						}
 					}
 					if (overflow)
-						return ev_error(s, "integer overflow in %s", opname);
+						return ev_error(s, "integer overflow in \"%s\"", opname);
 					acc = op == '+' ? acc + b.u.i : op == '-' ? acc - b.u.i : acc * b.u.i;
 				}
 				out->kind = GOV_POL_LONG;
@@ -3099,7 +3105,7 @@ eval(GovPolSession *s, const Node *n, GovPolValue *out)
 				return true;
 			}
 		case N_IF:
-			if (!eval_kind(s, n->kids[0], GOV_POL_BOOL, "if", &a))
+			if (!eval_kind(s, n->kids[0], GOV_POL_BOOL, "an if condition must be", &a))
 				return false;
 			return eval(s, n->kids[a.u.b ? 1 : 2], out);
 		case N_SET:
@@ -3117,7 +3123,7 @@ eval(GovPolSession *s, const Node *n, GovPolValue *out)
 				return true;
 			}
 		case N_CONTAINS:
-			if (!eval_kind(s, n->kids[0], GOV_POL_SET, ".contains()", &a) ||
+			if (!eval_kind(s, n->kids[0], GOV_POL_SET, "\".contains()\" expects", &a) ||
 				!eval(s, n->kids[1], &b) ||
 				!check_usable(s, &a) || !check_usable(s, &b))
 				return false;
@@ -3127,7 +3133,8 @@ eval(GovPolSession *s, const Node *n, GovPolValue *out)
 		case N_CONTAINS_ALL:
 		case N_CONTAINS_ANY:
 			{
-				const char *op = n->kind == N_CONTAINS_ALL ? ".containsAll()" : ".containsAny()";
+				const char *op = n->kind == N_CONTAINS_ALL ? "\".containsAll()\" expects"
+					: "\".containsAny()\" expects";
 
 				if (!eval_kind(s, n->kids[0], GOV_POL_SET, op, &a) ||
 					!eval_kind(s, n->kids[1], GOV_POL_SET, op, &b) ||
@@ -3195,7 +3202,8 @@ gov_pol_evaluate(GovPolSession *s, const GovPolicy *p, const char **error)
 		GovPolValue v;
 		const Cond *c = &p->conds[i];
 
-		if (!eval_kind(s, c->expr, GOV_POL_BOOL, c->is_when ? "when" : "unless", &v))
+		if (!eval_kind(s, c->expr, GOV_POL_BOOL,
+					   c->is_when ? "a when condition must be" : "an unless condition must be", &v))
 		{
 			*error = s->err ? s->err : "out of memory while evaluating";
 			return GOV_POL_ERROR;

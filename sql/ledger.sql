@@ -273,6 +273,8 @@ SELECT label, v.ok, replace(v.problem, :'block_id', '<block>') AS problem
     ('empty object',           '{}'),
     ('array',                  '[]'),
     ('scalar',                 '"checkpoint"'),
+    ('version 2',              jsonb_set(:'cp', '{version}', '2')),
+    ('no version',             :'cp'::jsonb - 'version'),
     ('no signature',           :'cp'::jsonb - 'signature'),
     ('no sealed_at_us',        :'cp'::jsonb - 'sealed_at_us'),
     ('block_id as string',     jsonb_set(:'cp', '{block_id}', to_jsonb(:'block_id'::text))),

@@ -93,7 +93,7 @@ CREATE FUNCTION pg_temp.flip_last(h text) RETURNS text LANGUAGE sql IMMUTABLE AS
     SELECT left(h, -1) || CASE right(h, 1) WHEN '0' THEN '1' ELSE '0' END
 $$;
 
-SELECT plan(114);
+SELECT plan(123);
 
 -- A checkpoint from before this test, for verify_ledger(checkpoint) later.
 SELECT governance.record('ledger_test.start', '{}') AS s0 \gset
@@ -163,6 +163,58 @@ SELECT isnt((SELECT evidence FROM governance.ledger WHERE seq = :s1),
             (SELECT evidence FROM governance.ledger WHERE seq = :s2),
             'two rows with the same kind never share an evidence hash');
 
+-- events under a lease: one execution's chain.  The policy, the agent's
+-- role and mapping, and the lease are committed (attach() only takes a
+-- committed lease); the lease is revoked and the policy dropped at the end.
+DO $$
+BEGIN
+    IF NOT EXISTS (SELECT 1 FROM pg_roles WHERE rolname = 'ledger_t_bot') THEN
+        CREATE ROLE ledger_t_bot LOGIN IN ROLE governance_agent;
+    END IF;
+END
+$$;
+SELECT count(governance.drop_policy(name)) AS dropped FROM governance.policies WHERE name = 'ledger_t_policy' \gset
+SELECT governance.create_policy('ledger_t_policy',
+    'permit (principal == Agent::"ledger-test-bot", action == Action::"ledger.test", resource);') IS NOT NULL
+    AS policy_created \gset
+SELECT governance.register_agent('Agent::"ledger-test-bot"', 'ledger_t_bot') IS NULL AS registered \gset
+SET ROLE ledger_t_bot;
+SELECT decision, lease_id, artifact
+  FROM governance.authorize('Agent::"ledger-test-bot"', 'ledger.test', 'Doc::"ledger-1"', '{}', '10 minutes') \gset
+BEGIN;
+SELECT governance.attach(:'artifact') IS NOT NULL AS attached \gset
+SELECT governance.record('ledger_test.leased', '{"step": 1}') AS l1 \gset
+SELECT governance.record('ledger_test.leased', '{"step": 2}') AS l2 \gset
+COMMIT;
+RESET ROLE;
+SELECT seq AS l0 FROM governance.ledger WHERE lease_id = :'lease_id' AND kind = 'governance.authorize' \gset
+
+SELECT is(:'decision'::text, 'allow', 'set-up: the agent holds a lease');
+SELECT results_eq(
+    format('SELECT lease_id, principal, action, resource FROM governance.ledger WHERE seq IN (%s, %s)', :l1, :l2),
+    format('VALUES (%L::uuid, %L, %L, %L), (%L::uuid, %L, %L, %L)',
+           :'lease_id', 'Agent::"ledger-test-bot"', 'Action::"ledger.test"', 'Doc::"ledger-1"',
+           :'lease_id', 'Agent::"ledger-test-bot"', 'Action::"ledger.test"', 'Doc::"ledger-1"'),
+    'an event recorded under a lease carries its lease, principal, action and resource');
+SELECT is((SELECT array_agg(prev_seq ORDER BY seq) FROM governance.ledger WHERE seq IN (:l1, :l2)),
+          ARRAY[:l0, :l1]::bigint[],
+          'prev_seq links each event to the previous event of its execution (the first to its authorization)');
+SELECT ok((SELECT c.link = governance.chain_link(p.link, c.evidence)
+             FROM governance.ledger c JOIN governance.ledger p ON p.seq = c.prev_seq WHERE c.seq = :l2),
+          'link = chain_link(previous event''s link, evidence)');
+SELECT is((SELECT actor FROM governance.ledger WHERE seq = :l1), session_user::text,
+          'SET ROLE does not change the recorded actor (the session user)');
+SELECT is((SELECT count(*) FROM governance.ledger c LEFT JOIN governance.ledger p ON p.seq = c.prev_seq
+            WHERE c.prev_seq IS NOT NULL
+              AND (p.seq IS NULL OR p.seq >= c.seq
+                   OR c.link IS DISTINCT FROM governance.chain_link(p.link, c.evidence)))::int, 0,
+          'every chained row of the ledger links to an earlier row by chain_link(prev.link, evidence)');
+SELECT is((SELECT count(*) FROM governance.ledger l
+            WHERE l.lease_id IS NOT NULL AND l.prev_seq IS NOT NULL
+              AND EXISTS (SELECT 1 FROM governance.ledger m
+                           WHERE m.lease_id = l.lease_id AND m.seq > l.prev_seq AND m.seq < l.seq))::int, 0,
+          'within an execution prev_seq always names the immediately preceding row');
+
 -- an uncommitted row is never sealed, not even by seal() in its own transaction
 BEGIN;
 SELECT governance.record('ledger_test.own', '{}') AS own \gset
@@ -177,8 +229,8 @@ COMMIT;
 ------------------------------------------------------------------------------
 SELECT governance.seal() AS b1 \gset
 SELECT is(:b1::bigint, (SELECT max(block_id) FROM governance.ledger_blocks), 'seal() returns the newest block id');
-SELECT is((SELECT count(*) FROM unnest(ARRAY[:s0, :s1, :s2, :s3, :s4, :k1, :k2, :own]::bigint[]) s
-            WHERE pg_temp.sealed_in(s) = 1)::int, 8,
+SELECT is((SELECT count(*) FROM unnest(ARRAY[:s0, :s1, :s2, :s3, :s4, :k1, :k2, :l1, :l2, :own]::bigint[]) s
+            WHERE pg_temp.sealed_in(s) = 1)::int, 10,
           'after seal() every row of this test is sealed in exactly one block');
 SELECT is((SELECT count(*) FROM governance.ledger l WHERE l.seq <= :own AND pg_temp.sealed_in(l.seq) <> 1)::int, 0,
           'every row committed before seal() was called is sealed, each in exactly one block');
@@ -402,10 +454,13 @@ SELECT ok((SELECT key_retired AND signature_ok AND hash_ok FROM governance.block
           'block_proof shows the old block signed by a retired key, signature ok');
 
 ------------------------------------------------------------------------------
--- Bad input and privileges: one transaction, rolled back at the end
+-- Bad input, privileges and events under a lease: one transaction, rolled
+-- back at the end.  "No row written" counts the rows of this transaction
+-- (txid is the top-level transaction id, savepoints included), which other
+-- sessions cannot disturb.
 ------------------------------------------------------------------------------
-BEGIN ISOLATION LEVEL REPEATABLE READ;
-SELECT count(*) AS n0 FROM governance.ledger \gset
+BEGIN;
+SELECT count(*) AS n0 FROM governance.ledger WHERE txid = pg_current_xact_id() \gset
 
 SELECT throws_ok($$SELECT governance.record(NULL, '{}')$$, '22004', 'event kind must not be NULL',
                  'record(NULL kind) is refused');
@@ -434,7 +489,8 @@ SELECT throws_ok($$SELECT governance.record('ledger_test.bad', '"\ud800"')$$, '2
                  'a payload with a lone surrogate is refused');
 SELECT throws_ok($$SELECT governance.record('ledger_test.bad', '"\u0000"')$$, '22P05', NULL,
                  'a payload with \u0000 is refused');
-SELECT is((SELECT count(*) FROM governance.ledger), :n0::bigint, 'refused appends wrote no row');
+SELECT is((SELECT count(*) FROM governance.ledger WHERE txid = pg_current_xact_id()), :n0::bigint,
+          'refused appends wrote no row');
 
 -- A payload nested 10000 deep parses as jsonb, but it cannot be verified
 -- offline (Python's json module stops near depth 1000) and, a little
@@ -449,10 +505,17 @@ SELECT lives_ok($$SELECT governance.record('ledger_test.nested', (repeat('{"a":'
 -- privileges
 CREATE ROLE ledger_t_agent LOGIN IN ROLE governance_agent;
 CREATE ROLE ledger_t_auditor LOGIN IN ROLE governance_auditor;
+CREATE ROLE ledger_t_admin LOGIN IN ROLE governance_admin;
 CREATE ROLE ledger_t_nobody LOGIN;
 
+SET LOCAL ROLE ledger_t_admin;
+SELECT lives_ok($$SELECT governance.record('ledger_test.admin', '{}')$$,
+                'an administrator can record() outside any lease');
+RESET ROLE;
+
 SET LOCAL ROLE ledger_t_agent;
-SELECT lives_ok($$SELECT governance.record('ledger_test.agent', '{"tool": "search"}')$$, 'an agent can record()');
+SELECT throws_ok($$SELECT governance.record('ledger_test.agent', '{}')$$, '42501', 'record() needs a live attached lease',
+                 'an agent cannot record() outside an attached lease');
 SELECT throws_ok('SELECT count(*) FROM governance.ledger', '42501', NULL, 'an agent cannot read the ledger');
 SELECT throws_ok('SELECT count(*) FROM governance.ledger_blocks', '42501', NULL, 'an agent cannot read the blocks');
 SELECT throws_ok('SELECT governance.seal()', '42501', NULL, 'an agent cannot seal()');
@@ -460,8 +523,6 @@ SELECT throws_ok('SELECT governance.event_bytes(1)', '42501', NULL, 'an agent ca
 SELECT throws_ok('SELECT * FROM governance.verify_ledger()', '42501', NULL, 'an agent cannot run verify_ledger()');
 SELECT throws_ok('SELECT governance.checkpoint()', '42501', NULL, 'an agent cannot read checkpoints');
 SELECT throws_ok('SELECT count(*) FROM governance.ledger_proof', '42501', NULL, 'an agent cannot read ledger_proof');
-SELECT throws_ok($$SELECT governance.record('governance.trust.restored', '{}')$$, '22023', NULL,
-                 'an agent cannot forge a governance.* event');
 SELECT throws_ok($$SET governance.max_payload_size = '64MB'$$, '42501', NULL,
                  'an agent cannot raise governance.max_payload_size');
 RESET ROLE;
@@ -486,18 +547,25 @@ SELECT throws_ok($$SELECT governance.record('ledger_test.nobody', '{}')$$, '4250
                  'a role outside the governance roles cannot record()');
 RESET ROLE;
 
--- actor is the session user: SET ROLE does not change it, a new session
--- authorization does
-SET LOCAL ROLE ledger_t_agent;
-SELECT governance.record('ledger_test.actor', '{}') AS role_seq \gset
-RESET ROLE;
-SET SESSION AUTHORIZATION ledger_t_agent;
+-- actor is the session user: SET ROLE does not change it (see l1 above), a
+-- new session authorization does
+SET SESSION AUTHORIZATION ledger_t_bot;
+SELECT governance.attach(:'artifact') IS NOT NULL AS attached \gset
 SELECT governance.record('ledger_test.actor', '{}') AS session_seq \gset
+SELECT throws_ok($$SELECT governance.record('governance.trust.restored', '{}')$$, '22023', NULL,
+                 'an agent under a lease still cannot forge a governance.* event');
+SELECT governance.detach() AS detached \gset
+SELECT throws_ok($$SELECT governance.record('ledger_test.leased', '{}')$$, '42501', NULL,
+                 'after detach() the agent cannot record() again');
 RESET SESSION AUTHORIZATION;
-SELECT is((SELECT actor FROM governance.ledger WHERE seq = :role_seq), session_user::text,
-          'SET ROLE does not change the recorded actor');
-SELECT is((SELECT actor FROM governance.ledger WHERE seq = :session_seq), 'ledger_t_agent',
+SELECT is((SELECT actor FROM governance.ledger WHERE seq = :session_seq), 'ledger_t_bot',
           'the actor is the session user who appended');
+SELECT is((SELECT prev_seq FROM governance.ledger WHERE seq = :session_seq), :l2::bigint,
+          'a later attachment of the same lease continues its chain');
 
 SELECT * FROM finish();
 ROLLBACK;
+
+-- clean up the committed lease and policy (the role stays, as roles do)
+SELECT governance.revoke(:'lease_id', 'ledger API test done') >= 0 AS revoked \gset
+SELECT governance.drop_policy('ledger_t_policy') IS NOT NULL AS dropped \gset

@@ -46,13 +46,18 @@ gov_cluster_pids() {
 }
 
 # gov_wait_dead DIR SECONDS: wait until no process of the cluster is left,
-# sending SIGKILL to any that lingers.
+# sending SIGKILL to any that lingers.  A killed postmaster stays a zombie
+# until whoever adopted it reaps it, and a new postmaster refuses to start
+# while the pid in postmaster.pid exists, so wait for that pid too.
 gov_wait_dead() {
+	_pm=$(head -n 1 "$1/data/postmaster.pid" 2>/dev/null)
 	_i=0
 	while [ $_i -lt $(($2 * 5)) ]; do
 		_left=$(gov_cluster_pids "$1")
-		[ -z "$_left" ] && return 0
-		kill -9 $_left 2>/dev/null
+		if [ -z "$_left" ] && { [ -z "$_pm" ] || ! kill -0 "$_pm" 2>/dev/null; }; then
+			return 0
+		fi
+		[ -n "$_left" ] && kill -9 $_left 2>/dev/null
 		sleep 0.2; _i=$((_i + 1))
 	done
 	return 1

@@ -201,7 +201,10 @@ typedef struct CanonPair
 	JsonbValue	val;
 } CanonPair;
 
-static void canon_value(StringInfo out, JsonbValue *v);
+/* Deeper JSON is refused: no payload or context needs it. */
+#define GOV_JSON_MAX_DEPTH 64
+
+static void canon_value(StringInfo out, JsonbValue *v, int depth);
 
 static void
 canon_string(StringInfo out, const char *s, int len)
@@ -261,12 +264,16 @@ canon_key_cmp(const void *a, const void *b)
 }
 
 static void
-canon_container(StringInfo out, JsonbContainer *c)
+canon_container(StringInfo out, JsonbContainer *c, int depth)
 {
 	JsonbIterator *it;
 	JsonbValue	v;
 	JsonbIteratorToken tok;
 
+	if (depth > GOV_JSON_MAX_DEPTH)
+		ereport(ERROR,
+				(errcode(ERRCODE_PROGRAM_LIMIT_EXCEEDED),
+				 errmsg("JSON value is nested too deeply (more than %d levels)", GOV_JSON_MAX_DEPTH)));
 	check_stack_depth();
 	CHECK_FOR_INTERRUPTS();
 
@@ -285,7 +292,7 @@ canon_container(StringInfo out, JsonbContainer *c)
 			Assert(tok == WJB_ELEM);
 			if (!first)
 				appendStringInfoChar(out, ',');
-			canon_value(out, &v);
+			canon_value(out, &v, depth);
 			first = false;
 		}
 		if (!scalar)
@@ -315,7 +322,7 @@ canon_container(StringInfo out, JsonbContainer *c)
 				appendStringInfoChar(out, ',');
 			canon_string(out, pairs[n].key.val.string.val, pairs[n].key.val.string.len);
 			appendStringInfoChar(out, ':');
-			canon_value(out, &pairs[n].val);
+			canon_value(out, &pairs[n].val, depth);
 		}
 		appendStringInfoChar(out, '}');
 		pfree(pairs);
@@ -325,7 +332,7 @@ canon_container(StringInfo out, JsonbContainer *c)
 }
 
 static void
-canon_value(StringInfo out, JsonbValue *v)
+canon_value(StringInfo out, JsonbValue *v, int depth)
 {
 	switch (v->type)
 	{
@@ -347,7 +354,7 @@ canon_value(StringInfo out, JsonbValue *v)
 																	   NumericGetDatum(v->val.numeric))));
 			break;
 		case jbvBinary:
-			canon_container(out, v->val.binary.data);
+			canon_container(out, v->val.binary.data, depth + 1);
 			break;
 		default:
 			elog(ERROR, "unexpected jsonb value type %d", (int) v->type);
@@ -357,7 +364,7 @@ canon_value(StringInfo out, JsonbValue *v)
 void
 gov_canonical_json(StringInfo out, Jsonb *jb)
 {
-	canon_container(out, &jb->root);
+	canon_container(out, &jb->root, 1);
 }
 
 /* A jsonb value as a field holding its canonical JSON text. */

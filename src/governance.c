@@ -140,6 +140,7 @@ _PG_init(void)
 	prev_shmem_startup_hook = shmem_startup_hook;
 	shmem_startup_hook = gov_shmem_startup;
 
+	gov_guard_install_hooks();
 	gov_workers_register();
 
 	gov_preloaded = true;

@@ -1,8 +1,12 @@
 /*-------------------------------------------------------------------------
  *
  * guard.c
- *	  The DDL guard's first line: refuse DROP EXTENSION governance and DROP
- *	  SCHEMA governance before anything is dropped.
+ *	  The DDL guard in C: refuse DROP EXTENSION governance, DROP SCHEMA
+ *	  governance and ALTER EXTENSION governance ADD/DROP before anything
+ *	  happens (a ddl_command_start event trigger), and refuse the drop of
+ *	  the extension, its schema, the ledger, its blocks and the key history
+ *	  however it is reached (an object_access_hook, which sees cascades and
+ *	  is not switched off by session_replication_role).
  *
  *	  Dropping the extension would drop the ledger with it, and a sql_drop
  *	  event trigger cannot stop that reliably because the trigger itself
@@ -20,7 +24,14 @@
  */
 #include "postgres.h"
 
+#include "access/xact.h"
+#include "catalog/objectaccess.h"
+#include "catalog/pg_extension.h"
+#include "catalog/pg_namespace.h"
+#include "catalog/pg_class.h"
 #include "commands/event_trigger.h"
+#include "commands/extension.h"
+#include "utils/lsyscache.h"
 #include "fmgr.h"
 #include "nodes/parsenodes.h"
 #include "utils/guc.h"
@@ -58,6 +69,58 @@ names_governance(List *objects)
 	return false;
 }
 
+static object_access_hook_type prev_object_access_hook = NULL;
+
+/* Relations whose loss would lose evidence. */
+static bool
+guarded_relation(Oid relid)
+{
+	Oid			nsp = gov_schema_oid();
+	char	   *name;
+
+	if (!OidIsValid(nsp) || get_rel_namespace(relid) != nsp)
+		return false;
+	name = get_rel_name(relid);
+	return name != NULL &&
+		(strcmp(name, "ledger") == 0 || strcmp(name, "ledger_blocks") == 0 ||
+		 strcmp(name, "ledger_seq") == 0 || strcmp(name, "signing_keys") == 0);
+}
+
+/*
+ * Every drop goes through here, whatever the statement (DROP ... CASCADE
+ * of another schema, DROP OWNED, a member detached from the extension
+ * first) and whatever session_replication_role says: the ledger, its
+ * blocks, the key history, the schema and the extension itself are only
+ * dropped with governance.allow_drop on.
+ */
+static void
+gov_object_access(ObjectAccessType access, Oid classId, Oid objectId,
+				  int subId, void *arg)
+{
+	if (prev_object_access_hook)
+		prev_object_access_hook(access, classId, objectId, subId, arg);
+
+	if (access != OAT_DROP || gov_allow_drop || !IsTransactionState())
+		return;
+	if ((classId == ExtensionRelationId && objectId == get_extension_oid(GOV_EXTENSION_NAME, true)) ||
+		(classId == NamespaceRelationId && objectId == gov_schema_oid() && OidIsValid(objectId)) ||
+		(classId == RelationRelationId && subId == 0 && guarded_relation(objectId)))
+		ereport(ERROR,
+				(errcode(ERRCODE_INSUFFICIENT_PRIVILEGE),
+				 errmsg("dropping %s would destroy governance evidence",
+						classId == ExtensionRelationId ? "the governance extension" :
+						classId == NamespaceRelationId ? "the governance schema" :
+						psprintf("governance.%s", get_rel_name(objectId))),
+				 errhint("A superuser who means it can SET governance.allow_drop = on first.")));
+}
+
+void
+gov_guard_install_hooks(void)
+{
+	prev_object_access_hook = object_access_hook;
+	object_access_hook = gov_object_access;
+}
+
 PG_FUNCTION_INFO_V1(gov_ddl_guard_start);
 Datum
 gov_ddl_guard_start(PG_FUNCTION_ARGS)
@@ -70,9 +133,33 @@ gov_ddl_guard_start(PG_FUNCTION_ARGS)
 				(errcode(ERRCODE_E_R_I_E_TRIGGER_PROTOCOL_VIOLATED),
 				 errmsg("governance DDL guard must be called as an event trigger")));
 	trigdata = (EventTriggerData *) fcinfo->context;
-	if (gov_allow_drop || !IsA(trigdata->parsetree, DropStmt))
+	if (gov_allow_drop)
 		PG_RETURN_NULL();
 
+	if (IsA(trigdata->parsetree, AlterExtensionContentsStmt))
+	{
+		AlterExtensionContentsStmt *alt = (AlterExtensionContentsStmt *) trigdata->parsetree;
+
+		if (strcmp(alt->extname, GOV_EXTENSION_NAME) == 0)
+			ereport(ERROR,
+					(errcode(ERRCODE_INSUFFICIENT_PRIVILEGE),
+					 errmsg("the members of the governance extension cannot be changed"),
+					 errhint("A superuser who means it can SET governance.allow_drop = on first.")));
+		PG_RETURN_NULL();
+	}
+	if (IsA(trigdata->parsetree, RenameStmt))
+	{
+		RenameStmt *ren = (RenameStmt *) trigdata->parsetree;
+
+		/* after a rename the ddl_command_end guard could not find itself */
+		if (ren->renameType == OBJECT_SCHEMA && strcmp(ren->subname, GOV_SCHEMA_NAME) == 0)
+			ereport(ERROR,
+					(errcode(ERRCODE_INSUFFICIENT_PRIVILEGE),
+					 errmsg("the governance schema cannot be renamed")));
+		PG_RETURN_NULL();
+	}
+	if (!IsA(trigdata->parsetree, DropStmt))
+		PG_RETURN_NULL();
 	drop = (DropStmt *) trigdata->parsetree;
 	if ((drop->removeType == OBJECT_EXTENSION || drop->removeType == OBJECT_SCHEMA) &&
 		names_governance(drop->objects))

@@ -11,5 +11,6 @@
 extern bool gov_allow_drop;
 
 extern void gov_guard_define_gucs(void);
+extern void gov_guard_install_hooks(void);
 
 #endif							/* GOV_GUARD_H */

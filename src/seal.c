@@ -756,6 +756,7 @@ gov_checkpoint_check(Jsonb *cp, int64 *block_id_out)
 	GovEnc		msg;
 	bool		ok;
 	int64		version = 0;
+	char	   *human;
 
 	memset(&claimed, 0, sizeof(claimed));
 	if (!JB_ROOT_IS_OBJECT(cp) || JB_ROOT_IS_SCALAR(cp))
@@ -780,6 +781,11 @@ gov_checkpoint_check(Jsonb *cp, int64 *block_id_out)
 	/* sealed_at_us is Unix microseconds; convert back to a TimestampTz */
 	claimed.sealed_at = claimed.sealed_at -
 		(int64) (POSTGRES_EPOCH_JDATE - UNIX_EPOCH_JDATE) * USECS_PER_DAY;
+
+	/* the human-readable time is not signed, so it must agree with the signed one */
+	if (json_get_text(cp, "sealed_at", &human) &&
+		strcmp(human, iso_utc(claimed.sealed_at)) != 0)
+		return pstrdup("malformed checkpoint: sealed_at does not match the signed sealed_at_us");
 	strlcpy(claimed.key_id, key_id, sizeof(claimed.key_id));
 
 	if (!gov_lookup_public_key(key_id, pk))

@@ -45,11 +45,14 @@
 #include "seal.h"
 #include "trust.h"
 #include "verify.h"
+#include "encode.h"
 
 #define VERIFY_FETCH		10000
 #define PROGRESS_EVERY_MS	5000
 
 int			gov_unsealed_grace_ms = 60 * 1000;
+
+static void gov_verify_define_worker_gucs(void);
 
 typedef struct VerifyResult
 {
@@ -100,6 +103,7 @@ gov_verify_define_gucs(void)
 							PGC_SIGHUP,
 							GUC_UNIT_MS,
 							NULL, NULL, NULL);
+	gov_verify_define_worker_gucs();
 }
 
 static bool
@@ -721,21 +725,86 @@ gov_sql_verify_ledger_from_checkpoint(PG_FUNCTION_ARGS)
  * ---------------------------------------------------------------------
  */
 
-/* Last block this worker has verified; 0 means start from the first. */
-static int64 verified_through = 0;
+/*
+ * The worker verifies two things each round: everything new since its last
+ * round (blocks and the unsealed tail), and a slice of the blocks it has
+ * already verified, walking from the first block to the last and starting
+ * over, governance.verify_rows_per_round rows at a time.  So tampering with
+ * an old block is found within (ledger rows / rows per round) rounds,
+ * not only at the next restart.
+ */
+static int64 verified_through = 0;	/* newest block verified */
+static int64 rescan_next = 1;	/* next old block to verify again */
 
 /* After a failure, wait for restore_trust() before verifying again. */
 static bool failed = false;
+
+int			gov_verify_rows_per_round = 100000;
+
+static void
+gov_verify_define_worker_gucs(void)
+{
+	DefineCustomIntVariable("governance.verify_rows_per_round",
+							"How many already-verified ledger rows the verifier re-verifies each round.",
+							"The verifier walks the whole ledger again this many rows at a time, forever.",
+							&gov_verify_rows_per_round,
+							100000, 0, INT_MAX,
+							PGC_SIGHUP,
+							0,
+							NULL, NULL, NULL);
+}
+
+/* Last block of a slice starting at from that holds about budget rows. */
+static int64
+slice_end(int64 from, int64 budget)
+{
+	int			rc;
+	bool		isnull;
+	Datum		d;
+
+	rc = SPI_execute_with_args("SELECT coalesce(max(b.block_id), $1) FROM governance.ledger_blocks b, "
+							   "(SELECT total_rows - row_count AS base FROM governance.ledger_blocks "
+							   " WHERE block_id = $1) s "
+							   "WHERE b.block_id >= $1 AND b.block_id <= $3 "
+							   "AND b.total_rows - s.base <= $2",
+							   3, (Oid[]) {INT8OID, INT8OID, INT8OID},
+							   (Datum[]) {Int64GetDatum(from), Int64GetDatum(budget),
+							   Int64GetDatum(verified_through)},
+							   NULL, true, 1);
+	if (rc != SPI_OK_SELECT || SPI_processed == 0)
+		return from;
+	d = SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1, &isnull);
+	return isnull ? from : DatumGetInt64(d);
+}
+
+static void
+degrade(const char *problem)
+{
+	char	   *why = psprintf("ledger verification failed: %s", problem);
+
+	failed = true;
+	if (gov_trust_degrade(why) && !RecoveryInProgress())
+	{
+		GovJson		j;
+
+		gj_init(&j);
+		gj_begin_object(&j);
+		gj_key(&j, "reason");
+		gj_str(&j, why);
+		gj_end_object(&j);
+		gov_ledger_append_system("governance.trust.degraded", NULL, gj_finish(&j));
+	}
+}
 
 void
 gov_verifier_duty(void)
 {
 	VerifyResult res;
-	char	   *why = NULL;
 
 	if (gov_trust_take_reverify_request())
 	{
 		verified_through = 0;
+		rescan_next = 1;
 		failed = false;
 	}
 	if (failed)
@@ -744,34 +813,31 @@ gov_verifier_duty(void)
 	SetCurrentStatementStartTimestamp();
 	StartTransactionCommand();
 	PushActiveSnapshot(GetTransactionSnapshot());
+
+	/* what is new */
 	run_verify(&res, verified_through + 1, 0, false);
-	if (res.ok)
+	if (!res.ok)
+		degrade(res.problem);
+	else
 	{
 		if (res.last_block > verified_through)
 			verified_through = res.last_block;
-	}
-	else
-	{
-		failed = true;
-		why = psprintf("ledger verification failed: %s", res.problem);
-		if (gov_trust_degrade(why) && !RecoveryInProgress())
-		{
-			JsonbParseState *state = NULL;
-			JsonbValue	k;
-			JsonbValue	val;
-			JsonbValue *obj;
 
-			pushJsonbValue(&state, WJB_BEGIN_OBJECT, NULL);
-			k.type = jbvString;
-			k.val.string.val = "reason";
-			k.val.string.len = 6;
-			pushJsonbValue(&state, WJB_KEY, &k);
-			val.type = jbvString;
-			val.val.string.val = why;
-			val.val.string.len = strlen(why);
-			pushJsonbValue(&state, WJB_VALUE, &val);
-			obj = pushJsonbValue(&state, WJB_END_OBJECT, NULL);
-			gov_ledger_append_system("governance.trust.degraded", NULL, JsonbValueToJsonb(obj));
+		/* a slice of what was verified before */
+		if (gov_verify_rows_per_round > 0 && verified_through > 0)
+		{
+			int64		to;
+
+			if (rescan_next > verified_through)
+				rescan_next = 1;
+			SPI_connect();
+			to = slice_end(rescan_next, gov_verify_rows_per_round);
+			SPI_finish();
+			run_verify(&res, rescan_next, to, false);
+			if (!res.ok)
+				degrade(res.problem);
+			else
+				rescan_next = to + 1;
 		}
 	}
 	PopActiveSnapshot();

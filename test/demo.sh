@@ -1,6 +1,6 @@
 #!/bin/sh
 # make demo: set everything up like make test, start a throwaway cluster with
-# governance preloaded, and walk through what the extension does, in order.
+# governance preloaded, and walk through the whole agent lifecycle in order.
 set -u
 cd "$(dirname "$0")/.." || exit 1
 
@@ -9,51 +9,145 @@ sh test/deps.sh || exit 1
 make -s COPT=-Werror >/dev/null || { echo "build failed" >&2; exit 1; }
 make -s install >/dev/null || { echo "install failed; as a non-root user run: sudo make install" >&2; exit 1; }
 
-D=$(gov_tmpdir)/demo
-gov_new_cluster "$D" || exit 1
-trap 'gov_stop "$D"; rm -rf "$(dirname "$D")"' EXIT
+TOP=$(gov_tmpdir)
+D="$TOP/demo"
+gov_new_cluster "$D" "governance.verify_interval = '1s'" || exit 1
+trap 'gov_stop "$D"; rm -rf "$TOP"' EXIT
 gov_start "$D" || exit 1
 
 say() { printf '\n\033[1m%s\033[0m\n' "$*"; }
-run() {	# show the SQL, then its result
-	printf '\n  \033[36m%s\033[0m\n' "$1"
-	gov_psql "$D" -P pager=off -c "$1" 2>&1 | sed 's/^/    /'
+note() { printf '   %s\n' "$*"; }
+run() {	# run [ROLE] SQL: show the SQL, then its result
+	if [ $# -eq 2 ]; then role=$1; shift; else role=""; fi
+	printf '\n  \033[36m%s%s\033[0m\n' "${role:+[as $role] }" "$1"
+	if [ -n "$role" ]; then
+		gov_psql "$D" -P pager=off -v ON_ERROR_STOP=0 -c "SET ROLE $role" -c "$1" 2>&1 | sed 's/^/    /'
+	else
+		gov_psql "$D" -P pager=off -v ON_ERROR_STOP=0 -c "$1" 2>&1 | sed 's/^/    /'
+	fi
+}
+val() {	# val [ROLE] SQL: one value
+	if [ $# -eq 2 ]; then
+		gov_psql "$D" -At -c "SET ROLE $1" -c "$2"
+	else
+		gov_psql "$D" -At -c "$1"
+	fi
 }
 
-say "1. A throwaway PostgreSQL 15 cluster is running with shared_preload_libraries = 'governance'."
-echo "   Installing the extension creates schema governance and three roles:"
-echo "   governance_admin, governance_agent and governance_auditor."
+say "1. A throwaway PostgreSQL 15 cluster runs with shared_preload_libraries = 'governance'."
+note "The server created its Ed25519 signing key at first start (a 0600 file in the data"
+note "directory); SQL only ever sees the public half. Three background workers run:"
+note "the enforcer, the sealer and the verifier."
 run "CREATE EXTENSION governance"
-
-say "2. At its first start the server created its Ed25519 signing key (a file, mode 0600,"
-echo "   in the data directory).  SQL never sees the secret half; only the public key:"
-run "SELECT encode(governance.public_key(), 'hex') AS public_key, governance.current_key_id() AS key_id"
-echo "   The key id is derived from the public key, so anyone can recompute it, and each"
-echo "   key signs a statement about itself when it is recorded:"
-run "SELECT key_id, created_at, retired_at, endorsed_by FROM governance.signing_keys"
-ls -l "$D/data/governance_signing.key" | awk '{print "    key file: " $1 " " $3 " " $NF}'
-
-say "3. Rotation: a new key becomes current, endorsed (signed) by the old one."
-echo "   The old public key stays, so everything it ever signed still verifies."
-run "SELECT governance.rotate_key() AS new_key_id"
-run "SELECT key_id, retired_at IS NOT NULL AS retired, endorsed_by FROM governance.signing_keys ORDER BY created_at"
-run "SELECT n.key_id, governance.ed25519_verify(n.endorsement,
-            int4send(29) || convert_to('governance.v1.key-endorsement', 'UTF8') ||
-            int4send(16) || convert_to(o.key_id, 'UTF8') || int4send(16) || convert_to(n.key_id, 'UTF8') ||
-            int4send(32) || n.public_key ||
-            int4send(8) || int8send((extract(epoch FROM n.created_at) * 1000000)::bigint),
-            o.public_key) AS endorsement_verifies_under_retired_key
-       FROM governance.signing_keys n JOIN governance.signing_keys o ON o.key_id = n.endorsed_by"
-
-say "4. The hash functions behind all evidence: SHA3-512 and BLAKE2b-512."
-run "SELECT encode(governance.sha3_512('abc'), 'hex') AS sha3_512_abc"
-run "SELECT encode(governance.blake2b_512('abc'), 'hex') AS blake2b_512_abc"
-
-say "5. Background workers (enforcer, sealer, verifier) run and report liveness."
+run "SELECT governance.current_key_id() AS key_id, governance.trust_state()"
 sleep 1
-run "SELECT name, pid IS NOT NULL AS running, state, starts FROM governance.workers"
+run "SELECT name, pid IS NOT NULL AS running, state FROM governance.workers"
 
-say "6. Trust: every authorizing path asks this first and refuses when degraded."
+say "2. A platform engineer sets the scene: agent roles, entities, a policy, a governed table."
+gov_psql "$D" -q -c "CREATE ROLE billing_bot LOGIN IN ROLE governance_agent" \
+	-c "CREATE ROLE report_bot LOGIN IN ROLE governance_agent" >/dev/null
+run "SELECT governance.register_agent('Agent::\"billing-bot\"', 'billing_bot'),
+        governance.register_agent('Agent::\"report-bot\"', 'report_bot')"
+run "SELECT governance.put_entity('Group::\"billing\"'),
+        governance.put_entity('Agent::\"billing-bot\"', ARRAY['Group::\"billing\"']),
+        governance.put_entity('Agent::\"report-bot\"', ARRAY['Group::\"billing\"']),
+        governance.put_entity('Account::\"17\"', '{}', '{\"frozen\": false}'),
+        governance.put_entity('Account::\"99\"', '{}', '{\"frozen\": true}')"
+run "SELECT governance.create_policy('billing-payments', \$\$
+  permit (principal in Group::\"billing\",
+          action in [Action::\"payments.select\", Action::\"payments.insert\", Action::\"payments.update\"],
+          resource)
+  when { context.amount <= 1000 }
+  unless { resource.frozen };\$\$) IS NOT NULL AS created"
+gov_psql "$D" -q -c "CREATE TABLE payments (id serial PRIMARY KEY, account text NOT NULL, amount int NOT NULL)" \
+	-c "INSERT INTO payments (account, amount) VALUES ('Account::\"17\"', 100), ('Account::\"17\"', 250), ('Account::\"99\"', 5000)" \
+	-c "GRANT SELECT, INSERT, UPDATE ON payments TO governance_agent" \
+	-c "GRANT USAGE ON SEQUENCE payments_id_seq TO governance_agent" >/dev/null
+run "SELECT governance.govern_table('payments', 'payments', 'account')"
+note "payments now has forced row-level security tied to live leases, and a lineage trigger."
+
+say "3. The agent asks. The policy decides, deterministically, and says why."
+run billing_bot "SELECT * FROM governance.explain('Agent::\"billing-bot\"', 'payments.update', 'Account::\"99\"', '{\"amount\": 50}')"
+run billing_bot "SELECT decision, reasons FROM governance.authorize('Agent::\"billing-bot\"', 'payments.update', 'Account::\"99\"', '{\"amount\": 50}')"
+note "Denied (Account 99 is frozen): no lease, no artifact, and the denial is ledgered."
+ART=$(val billing_bot "SELECT artifact FROM governance.authorize('Agent::\"billing-bot\"', 'payments.update', 'Account::\"17\"', '{\"amount\": 50}', '2 minutes', '\\xc0ffee')")
+LEASE=$(val billing_bot "SELECT (governance.verify_artifact('$ART')).claims->>'lease_id'")
+READ_ART=$(val billing_bot "SELECT artifact FROM governance.authorize('Agent::\"billing-bot\"', 'payments.select', 'Account::\"17\"', '{\"amount\": 50}')")
+note "Allowed: lease $LEASE, bound to the runtime measurement \\xc0ffee."
+note "The artifact is a compact signed string:"
+note "$(echo "$ART" | cut -c1-100)..."
+run "SELECT valid, reason, claims->>'principal' AS principal, claims->>'action' AS action,
+        claims->>'expires_at' AS expires_at FROM governance.verify_artifact('$ART')"
+
+say "4. The agent attaches the artifacts and works. Without them it sees nothing."
+run billing_bot "SELECT count(*) AS rows_without_a_lease FROM payments"
+run billing_bot "BEGIN;
+SELECT governance.attach('$READ_ART') IS NOT NULL AS read_attached, governance.attach('$ART') IS NOT NULL AS update_attached;
+SELECT id, account, amount FROM payments ORDER BY id;
+UPDATE payments SET amount = amount + 1 WHERE id = 1;
+COMMIT;"
+note "Only Account 17's rows are visible; the update was recorded in the ledger:"
+run "SELECT seq, kind, payload->>'op' AS op, payload->'key' AS key, left(payload->>'new_sha3_512', 16) || '...' AS new_row_hash
+       FROM governance.ledger WHERE lease_id = '$LEASE' ORDER BY seq"
+note "A copied artifact is useless to any other role:"
+run report_bot "SELECT governance.attach('$ART')"
+
+say "5. Delegation: the agent hands a narrower task to a sub-agent."
+CHILD=$(val billing_bot "SELECT lease_id FROM governance.delegate('$LEASE', 'Agent::\"report-bot\"', 'payments.update', 'Account::\"17\"', '{\"amount\": 10}')")
+run "SELECT lease_id, parent_id, depth, principal, expires_at <= (SELECT expires_at FROM governance.leases WHERE lease_id = '$LEASE') AS within_parent
+       FROM governance.leases WHERE lease_id = '$CHILD'"
+note "The child's first ledger event links to the parent's chain:"
+run "SELECT c.seq, c.kind, c.prev_seq, p.kind AS linked_to FROM governance.ledger c JOIN governance.ledger p ON p.seq = c.prev_seq
+       WHERE c.lease_id = '$CHILD' ORDER BY c.seq LIMIT 1"
+
+say "6. Heartbeats keep the lease alive while the runtime is unchanged and the policy still agrees."
+run billing_bot "SELECT governance.heartbeat('$LEASE', '\\xc0ffee') AS new_expiry"
+
+say "7. Revocation cascades and cuts off a running statement."
+note "The sub-agent starts a long statement under its lease (session scope)..."
+CHILD_ART=$(val billing_bot "SELECT artifact FROM governance.delegate('$LEASE', 'Agent::\"report-bot\"', 'payments.select', 'Account::\"17\"', '{\"amount\": 10}')")
+( gov_psql "$D" -v ON_ERROR_STOP=0 -c "SET ROLE report_bot" \
+	-c "SELECT governance.attach('$CHILD_ART', session => true) IS NOT NULL AS attached" \
+	-c "SELECT pg_sleep(60), count(*) FROM payments" >"$TOP/sleeper.out" 2>&1 ) &
+SLEEPER=$!
+sleep 2
+note "...and the billing agent's lease is revoked. Every descendant ends with it:"
+START=$(date +%s%N)
+run "SELECT governance.revoke('$LEASE', 'operator: suspicious activity') AS leases_ended"
+wait $SLEEPER
+END=$(date +%s%N)
+note "What the sub-agent's session saw, $(( (END - START) / 1000000 )) ms after the revoke:"
+sed 's/^/    /' "$TOP/sleeper.out"
+run billing_bot "BEGIN; SELECT governance.attach('$ART'); ROLLBACK;"
+
+say "8. The ledger: every decision and write, hash-chained, sealed into signed blocks."
+run "SELECT governance.seal() AS newest_block"
+run "SELECT block_id, first_seq, last_seq, row_count, key_id, hash_ok, prev_ok, signature_ok FROM governance.block_proof ORDER BY block_id"
+run "SELECT kind, count(*) FROM governance.ledger GROUP BY kind ORDER BY kind"
+CP=$(val "SELECT governance.checkpoint()")
+note "The latest signed checkpoint (keep it outside the database):"
+note "$(echo "$CP" | cut -c1-150)..."
+run "SELECT * FROM governance.verify_ledger()"
+
+say "9. Tampering is detected: a superuser switches the guards off and edits history."
+run "UPDATE governance.ledger SET payload = '{\"amount\": 1}' WHERE kind = 'governance.write'"
+note "Refused: the ledger is append-only. With the guards switched off..."
+gov_psql "$D" -q -c "ALTER EVENT TRIGGER governance_guard_end DISABLE" \
+	-c "ALTER TABLE governance.ledger DISABLE TRIGGER ledger_append_only" \
+	-c "UPDATE governance.ledger SET payload = jsonb_set(payload, '{op}', '\"delete\"') WHERE seq = (SELECT min(seq) FROM governance.ledger WHERE kind = 'governance.write')" \
+	-c "ALTER TABLE governance.ledger ENABLE ALWAYS TRIGGER ledger_append_only" \
+	-c "ALTER EVENT TRIGGER governance_guard_end ENABLE ALWAYS" >/dev/null
+run "SELECT ok, first_bad_seq, problem FROM governance.verify_ledger()"
+run "SELECT * FROM governance.verify_checkpoint('$CP')"
+note "The checkpoint still holds (the block is intact), but the row no longer matches the"
+note "evidence hash sealed into it. The verifier worker notices on its own and degrades trust:"
+i=0
+while [ $i -lt 150 ]; do
+	case "$(val "SELECT governance.trust_state()")" in degraded*) break;; esac
+	sleep 0.2; i=$((i + 1))
+done
 run "SELECT governance.trust_state()"
+run billing_bot "SELECT decision, reasons FROM governance.authorize('Agent::\"billing-bot\"', 'payments.select', 'Account::\"17\"', '{\"amount\": 5}')"
+note "Fail closed: nothing is authorized until an administrator acts (restore_trust, ledgered)."
 
-say "Done.  The cluster is stopped and removed on exit."
+say "Done. The cluster is stopped and removed on exit."

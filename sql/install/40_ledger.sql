@@ -175,6 +175,11 @@ SELECT l.seq, l.at, l.kind, l.lease_id, l.prev_seq, b.block_id,
          WHEN l.prev_seq IS NOT NULL AND p.seq IS NULL THEN 'broken chain: previous event missing'
          WHEN governance.chain_link(p.link, l.evidence) OPERATOR(pg_catalog.<>) l.link THEN 'broken chain'
          WHEN b.block_id IS NULL THEN 'unsealed'
+         WHEN EXISTS (SELECT 1 FROM pg_catalog.generate_subscripts(b.gaps, 1) i
+                       WHERE i OPERATOR(pg_catalog.%) 2 OPERATOR(pg_catalog.=) 1
+                         AND l.seq OPERATOR(pg_catalog.>=) b.gaps[i]
+                         AND l.seq OPERATOR(pg_catalog.<=) b.gaps[i OPERATOR(pg_catalog.+) 1])
+           THEN 'extra row: its block sealed this seq as aborted'
          ELSE 'sealed'
        END AS status
   FROM governance.ledger l
@@ -188,8 +193,8 @@ CREATE VIEW governance.block_proof AS
 SELECT b.block_id, b.first_seq, b.last_seq, b.row_count, b.sealed_at, b.key_id,
        k.retired_at IS NOT NULL AS key_retired,
        governance.blake2b_512(governance.block_bytes(b.block_id)) OPERATOR(pg_catalog.=) b.block_hash AS hash_ok,
-       (b.prev_hash IS NULL AND b.block_id OPERATOR(pg_catalog.=) 1)
-         OR b.prev_hash OPERATOR(pg_catalog.=) pb.block_hash AS prev_ok,
+       coalesce((b.prev_hash IS NULL AND b.block_id OPERATOR(pg_catalog.=) 1)
+         OR b.prev_hash OPERATOR(pg_catalog.=) pb.block_hash, false) AS prev_ok,
        coalesce(governance.ed25519_verify(b.signature, governance.checkpoint_bytes(b.block_id), k.public_key), false)
          AS signature_ok
   FROM governance.ledger_blocks b

@@ -7,31 +7,37 @@ RETURNS event_trigger
 LANGUAGE C
 AS 'MODULE_PATHNAME', 'gov_ddl_guard_start';
 
+-- Is (classid, objid) the governance extension, one of its members, or an
+-- index, trigger, rule, policy or constraint on a member relation?  By
+-- membership, not by name, so that a rename cannot slip past.
 CREATE FUNCTION governance._is_ledger_object(classid oid, objid oid)
 RETURNS boolean
 LANGUAGE sql STABLE
 SET search_path = pg_catalog, pg_temp
 AS $$
-    WITH guarded(relid) AS (
-        SELECT c.oid FROM pg_class c
-         WHERE c.relnamespace = 'governance'::regnamespace
-           AND c.relname IN ('ledger', 'ledger_blocks', 'ledger_seq')
+    WITH ext AS (SELECT oid FROM pg_extension WHERE extname = 'governance'),
+    member(classid, objid) AS (
+        SELECT d.classid, d.objid FROM pg_depend d, ext
+         WHERE d.refclassid = 'pg_extension'::regclass AND d.refobjid = ext.oid AND d.deptype = 'e'
+    ),
+    member_rel(relid) AS (
+        SELECT objid FROM member WHERE classid = 'pg_class'::regclass
     )
-    SELECT CASE classid
-        WHEN 'pg_class'::regclass THEN
-            objid IN (SELECT relid FROM guarded)
-            OR objid IN (SELECT i.indexrelid FROM pg_index i WHERE i.indrelid IN (SELECT relid FROM guarded))
-            OR objid IN (SELECT c.reltoastrelid FROM pg_class c WHERE c.oid IN (SELECT relid FROM guarded))
-        WHEN 'pg_trigger'::regclass THEN
-            EXISTS (SELECT 1 FROM pg_trigger t WHERE t.oid = objid AND t.tgrelid IN (SELECT relid FROM guarded))
-        WHEN 'pg_rewrite'::regclass THEN
-            EXISTS (SELECT 1 FROM pg_rewrite r WHERE r.oid = objid AND r.ev_class IN (SELECT relid FROM guarded))
-        WHEN 'pg_policy'::regclass THEN
-            EXISTS (SELECT 1 FROM pg_policy p WHERE p.oid = objid AND p.polrelid IN (SELECT relid FROM guarded))
-        WHEN 'pg_constraint'::regclass THEN
-            EXISTS (SELECT 1 FROM pg_constraint c WHERE c.oid = objid AND c.conrelid IN (SELECT relid FROM guarded))
-        ELSE false
-    END
+    SELECT (classid = 'pg_extension'::regclass AND objid IN (SELECT oid FROM ext))
+        OR (classid, objid) IN (SELECT * FROM member)
+        OR CASE classid
+            WHEN 'pg_class'::regclass THEN
+                EXISTS (SELECT 1 FROM pg_index i WHERE i.indexrelid = objid AND i.indrelid IN (SELECT relid FROM member_rel))
+            WHEN 'pg_trigger'::regclass THEN
+                EXISTS (SELECT 1 FROM pg_trigger t WHERE t.oid = objid AND t.tgrelid IN (SELECT relid FROM member_rel))
+            WHEN 'pg_rewrite'::regclass THEN
+                EXISTS (SELECT 1 FROM pg_rewrite r WHERE r.oid = objid AND r.ev_class IN (SELECT relid FROM member_rel))
+            WHEN 'pg_policy'::regclass THEN
+                EXISTS (SELECT 1 FROM pg_policy p WHERE p.oid = objid AND p.polrelid IN (SELECT relid FROM member_rel))
+            WHEN 'pg_constraint'::regclass THEN
+                EXISTS (SELECT 1 FROM pg_constraint c WHERE c.oid = objid AND c.conrelid IN (SELECT relid FROM member_rel))
+            ELSE false
+        END
 $$;
 
 -- SECURITY DEFINER: it fires for every role's DDL and reads only catalogs
@@ -46,7 +52,7 @@ BEGIN
     FOR r IN SELECT * FROM pg_event_trigger_ddl_commands() LOOP
         CONTINUE WHEN r.in_extension;
         IF governance._is_ledger_object(r.classid, r.objid) THEN
-            RAISE EXCEPTION 'governance ledger objects cannot be altered (% on %)',
+            RAISE EXCEPTION 'objects of the governance extension cannot be altered (% on %)',
                     r.command_tag, r.object_identity
                 USING ERRCODE = 'insufficient_privilege',
                       DETAIL = 'The ledger and its blocks are append-only evidence.';
@@ -84,9 +90,13 @@ END
 $$;
 
 CREATE EVENT TRIGGER governance_guard_start ON ddl_command_start
-    WHEN TAG IN ('DROP EXTENSION', 'DROP SCHEMA')
+    WHEN TAG IN ('DROP EXTENSION', 'DROP SCHEMA', 'ALTER EXTENSION', 'ALTER SCHEMA')
     EXECUTE FUNCTION governance._ddl_guard_start();
 CREATE EVENT TRIGGER governance_guard_end ON ddl_command_end
     EXECUTE FUNCTION governance._ddl_guard_end();
 CREATE EVENT TRIGGER governance_guard_drop ON sql_drop
     EXECUTE FUNCTION governance._ddl_guard_drop();
+-- ALWAYS: session_replication_role = replica must not switch them off
+ALTER EVENT TRIGGER governance_guard_start ENABLE ALWAYS;
+ALTER EVENT TRIGGER governance_guard_end ENABLE ALWAYS;
+ALTER EVENT TRIGGER governance_guard_drop ENABLE ALWAYS;

@@ -19,7 +19,8 @@ say() { printf '\n\033[1m%s\033[0m\n' "$*"; }
 note() { printf '   %s\n' "$*"; }
 run() {	# run [ROLE] SQL: show the SQL, then its result
 	if [ $# -eq 2 ]; then role=$1; shift; else role=""; fi
-	printf '\n  \033[36m%s%s\033[0m\n' "${role:+[as $role] }" "$1"
+	printf '\n  \033[36m%s%s\033[0m\n' "${role:+[as $role] }" \
+		"$(printf '%s' "$1" | sed -E 's/(gov1\.[A-Za-z0-9_-]{12})[A-Za-z0-9_.-]+/\1.../g')"
 	if [ -n "$role" ]; then
 		gov_psql "$D" -P pager=off -v ON_ERROR_STOP=0 -c "SET ROLE $role" -c "$1" 2>&1 | sed 's/^/    /'
 	else

@@ -185,7 +185,19 @@ static MemoryContext entity_cxt = NULL;
 static HTAB *entity_cache = NULL;
 static long entity_count = 0;
 
+/*
+ * Per decision: decision_cxt (reset at the start of each) holds the
+ * converted context; the evaluator's scratch arena lives in its own
+ * context and is reset rather than freed, so that its first chunk, big
+ * enough for ordinary requests, is reused.
+ */
 static MemoryContext decision_cxt = NULL;
+static MemoryContext scratch_cxt = NULL;
+static GovPolArena scratch_arena;
+#define SCRATCH_CHUNK	(64 * 1024)
+
+/* total bytes of the cached policy names, NULs included */
+static Size cached_names_len = 0;
 
 static bool xact_changed = false;
 static bool callbacks_registered = false;
@@ -539,6 +551,9 @@ reload_policies(void)
 		pfree(cached);
 	cached = fresh;
 	ncached = nrows;
+	cached_names_len = 0;
+	for (i = 0; i < ncached; i++)
+		cached_names_len += strlen(cached[i].name) + 1;
 	compute_set_hash(cached, ncached, cached_hash);
 }
 
@@ -982,8 +997,8 @@ void
 gov_policy_decide(const GovRequest *req, GovDecision *out)
 {
 	const char *problem;
-	GovPolArena scratch;
 	GovPolSession *session = NULL;
+	char	   *names;
 	GovPolRequest preq;
 	GovPolValue context;
 	GovPolicyOutcome *outs;
@@ -997,10 +1012,18 @@ gov_policy_decide(const GovRequest *req, GovDecision *out)
 	policy_cache_check();
 
 	if (decision_cxt == NULL)
+	{
 		decision_cxt = AllocSetContextCreate(TopMemoryContext,
 											 "governance policy decision",
 											 ALLOCSET_DEFAULT_SIZES);
+		scratch_cxt = AllocSetContextCreate(TopMemoryContext,
+											"governance policy scratch",
+											ALLOCSET_DEFAULT_SIZES);
+		arena_in_context(&scratch_arena, scratch_cxt, DECISION_ARENA_LIMIT);
+		scratch_arena.chunk_size = SCRATCH_CHUNK;
+	}
 	MemoryContextReset(decision_cxt);
+	gov_pol_arena_reset(&scratch_arena);
 
 	memset(out, 0, sizeof(GovDecision));
 	memcpy(out->policy_set_hash, cached_hash, GOV_HASH_LEN);
@@ -1028,13 +1051,13 @@ gov_policy_decide(const GovRequest *req, GovDecision *out)
 		preq.lookup = entity_lookup;
 		preq.lookup_arg = NULL;
 		preq.max_entity_depth = gov_max_entity_depth;
-		arena_in_context(&scratch, decision_cxt, DECISION_ARENA_LIMIT);
-		session = gov_pol_session_new(&scratch, &preq);
+		session = gov_pol_session_new(&scratch_arena, &preq);
 		if (session == NULL)
 			problem = "out of memory while evaluating";
 	}
 
 	outs = palloc(sizeof(GovPolicyOutcome) * (ncached + 1));
+	names = palloc(cached_names_len + 1);
 	for (i = 0; i < ncached; i++)
 	{
 		CachedPolicy *cp = &cached[i];
@@ -1056,7 +1079,9 @@ gov_policy_decide(const GovRequest *req, GovDecision *out)
 		else
 			r = gov_pol_evaluate(session, cp->compiled, &err);
 
-		o->policy = pstrdup(cp->name);
+		o->policy = names;
+		strcpy(names, cp->name);
+		names += strlen(names) + 1;
 		o->permit = cp->permit;
 		o->matched = (r == GOV_POL_MATCH);
 		o->error = r == GOV_POL_ERROR ? pstrdup(err ? err : "evaluation failed") : NULL;

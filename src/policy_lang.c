@@ -86,6 +86,7 @@ gov_pol_arena_init(GovPolArena *a, const GovPolAllocator *al, size_t limit)
 	a->chunks = NULL;
 	a->total = 0;
 	a->limit = limit;
+	a->chunk_size = CHUNK_SIZE;
 	a->failed = false;
 }
 
@@ -103,7 +104,8 @@ gov_pol_alloc(GovPolArena *a, size_t size)
 	size = ALIGN8(size == 0 ? 1 : size);
 	if (c == NULL || c->size - c->used < size)
 	{
-		size_t		want = size > CHUNK_SIZE - CHUNK_HDR ? size : CHUNK_SIZE - CHUNK_HDR;
+		size_t		usual = a->chunk_size > CHUNK_HDR ? a->chunk_size - CHUNK_HDR : CHUNK_SIZE - CHUNK_HDR;
+		size_t		want = size > usual ? size : usual;
 
 		if (a->total + want + CHUNK_HDR > a->limit)
 		{

@@ -58,6 +58,7 @@ typedef struct GovPolArena
 	GovPolChunk *chunks;		/* newest first */
 	size_t		total;			/* bytes obtained from al */
 	size_t		limit;			/* never obtain more than this */
+	size_t		chunk_size;		/* usual chunk, set by init; may be raised */
 	bool		failed;			/* an allocation was refused */
 } GovPolArena;
 
@@ -68,7 +69,11 @@ extern void gov_pol_arena_init(GovPolArena *a, const GovPolAllocator *al,
 /* 8-byte aligned; NULL (and a->failed) when the limit or allocator refuses. */
 extern void *gov_pol_alloc(GovPolArena *a, size_t size);
 
-/* Forget every allocation but keep the oldest chunk for reuse. */
+/*
+ * Forget every allocation but keep the oldest chunk for reuse: an arena
+ * reset between requests whose oldest chunk is big enough allocates
+ * nothing from its allocator in the steady state.
+ */
 extern void gov_pol_arena_reset(GovPolArena *a);
 extern void gov_pol_arena_free(GovPolArena *a);
 

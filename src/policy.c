@@ -84,8 +84,9 @@ int			gov_max_policy_size = 256;	/* kB */
 /* policy names: short, and safe to show anywhere */
 #define POLICY_NAME_MAX		128
 
-/* drop the entity cache when it grows past this many entries */
+/* drop the entity cache when it grows past this many entries or bytes */
 #define ENTITY_CACHE_MAX	65536
+#define ENTITY_CACHE_BYTES	((Size) 64 * 1024 * 1024)
 
 /* scratch memory one decision may use */
 #define DECISION_ARENA_LIMIT	((size_t) 256 * 1024 * 1024)
@@ -571,7 +572,8 @@ policy_cache_check(void)
 	gen = pg_atomic_read_u64(&policy_shared->generation);
 
 	if (cache_valid && gen == cache_generation && !xact_changed &&
-		entity_count < ENTITY_CACHE_MAX)
+		entity_count < ENTITY_CACHE_MAX &&
+		MemoryContextMemAllocated(entity_cxt, true) < ENTITY_CACHE_BYTES)
 		return;
 
 	cache_policies_relid = gov_relid("policies");

@@ -20,6 +20,7 @@
 #include "funcapi.h"
 #include "miscadmin.h"
 #include "executor/spi.h"
+#include "common/int.h"
 #include "mb/pg_wchar.h"
 #include "utils/builtins.h"
 #include "utils/jsonb.h"
@@ -86,23 +87,41 @@ gov_artifact_issue(GovClaims *claims)
 	return out;
 }
 
-static TimestampTz
-claim_ts(const GovClaimField *f)
-{
-	int64_t		v = 0;
-
-	(void) gov_claim_int64(f, &v);
-	return (TimestampTz) (v - (int64) (POSTGRES_EPOCH_JDATE - UNIX_EPOCH_JDATE) * USECS_PER_DAY);
-}
-
 static char *
 claim_text(const GovClaimField *f)
 {
 	return f->isnull ? NULL : pnstrdup((const char *) f->p, f->len);
 }
 
+/*
+ * A claimed time, or false when it lies outside what PostgreSQL can
+ * represent (only a forged or corrupted payload can do that).
+ */
+static bool
+claim_ts(const GovClaimField *f, TimestampTz *out)
+{
+	int64_t		v = 0;
+	int64		ts;
+
+	if (!gov_claim_int64(f, &v) ||
+		pg_sub_s64_overflow((int64) v,
+							(int64) (POSTGRES_EPOCH_JDATE - UNIX_EPOCH_JDATE) * USECS_PER_DAY, &ts) ||
+		!IS_VALID_TIMESTAMP(ts))
+		return false;
+	*out = ts;
+	return true;
+}
+
+static bool
+action_uid(const char *a)
+{
+	size_t		n = strlen(a);
+
+	return n > 10 && strncmp(a, "Action::\"", 9) == 0 && a[n - 1] == '"';
+}
+
 char *
-gov_artifact_check(const char *text, GovClaims *c, bool *decoded)
+gov_artifact_check(const char *text, GovClaims *c, bool *decoded, bool allow_renewed)
 {
 	uint8	   *buf = palloc(GOV_ARTIFACT_MAX_TEXT);
 	GovArtifactParts parts;
@@ -136,27 +155,31 @@ gov_artifact_check(const char *text, GovClaims *c, bool *decoded)
 		SET_VARSIZE(c->measurement, VARHDRSZ + m->len);
 		memcpy(VARDATA(c->measurement), m->p, m->len);
 	}
-	c->issued_at = claim_ts(&parts.claims[GOV_CLAIM_ISSUED_AT]);
-	c->expires_at = claim_ts(&parts.claims[GOV_CLAIM_EXPIRES_AT]);
-	c->max_expiry = claim_ts(&parts.claims[GOV_CLAIM_MAX_EXPIRY]);
 	(void) gov_claim_int64(&parts.claims[GOV_CLAIM_DEPTH], &depth);
 	c->depth = depth;
-	*decoded = true;
 
+	/* claims are shown to the caller only once they are well formed */
 	if (!pg_verifymbstr(c->principal, strlen(c->principal), true) ||
 		!pg_verifymbstr(c->action, strlen(c->action), true) ||
 		!pg_verifymbstr(c->resource, strlen(c->resource), true))
 		return pstrdup("malformed artifact: a claim is not valid UTF-8");
+	if (!claim_ts(&parts.claims[GOV_CLAIM_ISSUED_AT], &c->issued_at) ||
+		!claim_ts(&parts.claims[GOV_CLAIM_EXPIRES_AT], &c->expires_at) ||
+		!claim_ts(&parts.claims[GOV_CLAIM_MAX_EXPIRY], &c->max_expiry))
+		return pstrdup("malformed artifact: a time is out of range");
+	if (!action_uid(c->action) || c->depth < 0)
+		return pstrdup("malformed artifact: the action is not an Action uid or the depth is negative");
+	*decoded = true;
 
 	if (!gov_lookup_public_key(c->key_id, pk))
 		return psprintf("unknown signing key %s", c->key_id);
 
 	/* expiry first: it costs nothing, the signature does */
-	now = GetCurrentTimestamp();
-	if (c->expires_at <= now)
-		return pstrdup("artifact expired");
 	if (c->issued_at > c->expires_at || c->expires_at > c->max_expiry)
 		return pstrdup("malformed artifact: inconsistent times");
+	now = GetCurrentTimestamp();
+	if (c->max_expiry <= now || (!allow_renewed && c->expires_at <= now))
+		return pstrdup("artifact expired");
 
 	if (!gov_ed25519_verify(parts.signature, parts.payload, parts.payload_len, pk))
 		return pstrdup("bad signature");

@@ -41,10 +41,13 @@ extern char *gov_artifact_issue(GovClaims *claims);
  * Decode and check an artifact: structure, version, key, expiry (before
  * the signature, which costs more), signature.  Returns NULL and fills
  * claims when all hold; otherwise the reason, with claims filled as far as
- * they could be decoded (*decoded says whether they were).  The lease's
- * current state is the caller's business.  The caller is in SPI.
+ * they could be decoded (*decoded says whether they are well formed).
+ * With allow_renewed the claimed first expiry may have passed (a heartbeat
+ * may have renewed the lease; the caller then checks the live lease), but
+ * never the claimed max expiry.  The caller is in SPI.
  */
-extern char *gov_artifact_check(const char *text, GovClaims *claims, bool *decoded);
+extern char *gov_artifact_check(const char *text, GovClaims *claims, bool *decoded,
+								bool allow_renewed);
 
 extern Jsonb *gov_claims_jsonb(const GovClaims *c);
 

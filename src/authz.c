@@ -1262,7 +1262,7 @@ gov_sql_verify_artifact(PG_FUNCTION_ARGS)
 		char	   *txt = text_to_cstring(PG_GETARG_TEXT_PP(0));
 
 		SPI_connect();
-		reason = gov_artifact_check(txt, &c, &decoded);
+		reason = gov_artifact_check(txt, &c, &decoded, true);
 		if (reason == NULL)
 		{
 			GovLeaseSnapshot l;

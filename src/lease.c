@@ -586,6 +586,7 @@ gov_attach(const GovLeaseSnapshot *l, bool session_scope)
 					 errmsg("at most %d leases can be attached at once", GOV_MAX_ATTACHED),
 					 errhint("Detach a lease first with governance.detach(lease_id).")));
 		a = &attached[nattached++];
+		memset(a, 0, sizeof(*a));
 	}
 	a->id = l->id;
 	a->session_scope = session_scope || a->session_scope;

@@ -119,7 +119,7 @@ gov_sql_attach(PG_FUNCTION_ARGS)
 				 errmsg("trust degraded: %s", why)));
 
 	SPI_connect();
-	reason = gov_artifact_check(txt, &c, &decoded);
+	reason = gov_artifact_check(txt, &c, &decoded, true);
 	if (reason)
 		refuse(reason, &c, decoded);
 

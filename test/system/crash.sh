@@ -9,7 +9,8 @@
 # verify_ledger() is ok.  A transaction that appended and was still open at
 # the crash holds sealing back while it lives and becomes a gap.  Last, a
 # transaction held open past governance.unsealed_grace must not degrade
-# trust (any session that may append could otherwise switch it off).
+# trust (any session that may append, even an agent that is denied
+# everything, could otherwise switch it off for everyone).
 set -u
 . "$(dirname "$0")/../lib.sh"
 . "$(dirname "$0")/lib/ledger.sh"
@@ -31,6 +32,11 @@ gov_start "$C" || exit 1
 gov_sql "$C" "CREATE EXTENSION governance" >/dev/null || exit 1
 gov_wait "$C" "SELECT state = 'idle' FROM governance.workers WHERE name = 'sealer'" 20
 gov_ok $? "the sealer runs"
+
+must() {	# must RC DESCRIPTION: like gov_ok, but nothing after a failure makes sense
+	gov_ok "$1" "$2"
+	[ "$1" -eq 0 ] || exit 1
+}
 
 # client ID ROUND: one psql session appending until its connection dies.
 # It prints, per statement, the seqs it appended: a plain number once the
@@ -159,7 +165,7 @@ left=$(gov_cluster_pids "$C" | wc -l)
 gov_wait_dead "$C" 20; gov_ok $? "postmaster: every process of the cluster is gone"
 exec 3>&-
 wait_load_gone
-gov_start "$C"; gov_ok $? "postmaster: the server restarts"
+gov_start "$C"; must $? "postmaster: the server restarts"
 check postmaster
 gov_is "0" "$(gov_sql "$C" "SELECT count(*) FROM governance.ledger WHERE seq = $HELD")" \
 	"postmaster: the append of the transaction open at the crash is gone"
@@ -176,7 +182,7 @@ victim=$(gov_sql "$C" "SELECT pid FROM pg_stat_activity WHERE application_name =
 sealer=$(gov_sql "$C" "SELECT pid FROM governance.workers WHERE name = 'sealer'")
 kill -9 "$victim"; gov_ok $? "backend: killed backend $victim"
 wait_load_gone
-gov_wait_up "$C" 60; gov_ok $? "backend: the server recovers by itself"
+gov_wait_up "$C" 60; must $? "backend: the server recovers by itself"
 gov_wait "$C" "SELECT pid IS NOT NULL AND pid <> $sealer FROM governance.workers WHERE name = 'sealer'" 30
 gov_ok $? "backend: the sealer is started again"
 check backend
@@ -189,7 +195,7 @@ sleep "$LOAD_SECS"
 victim=$(gov_sql "$C" "SELECT pid FROM governance.workers WHERE name = 'sealer'")
 kill -9 "$victim"; gov_ok $? "sealer: killed the sealer $victim"
 wait_load_gone
-gov_wait_up "$C" 60; gov_ok $? "sealer: the server recovers by itself"
+gov_wait_up "$C" 60; must $? "sealer: the server recovers by itself"
 gov_wait "$C" "SELECT pid IS NOT NULL AND pid <> $victim FROM governance.workers WHERE name = 'sealer'" 30
 gov_ok $? "sealer: the sealer is started again"
 check sealer
@@ -202,29 +208,34 @@ sleep "$LOAD_SECS"
 kill -9 $(gov_cluster_pids "$C")
 gov_wait_dead "$C" 20; gov_ok $? "everything: every process of the cluster is gone"
 wait_load_gone
-gov_start "$C"; gov_ok $? "everything: the server restarts"
+gov_start "$C"; must $? "everything: the server restarts"
 check everything
 
 # ---------------------------------------------------------------------
 # A transaction that appended and stays open holds sealing back (it must:
 # its row may still commit).  That is the design working, not a failure of
-# the ledger: it must not let any session that can append switch trust
-# off for everyone.  The grace is lowered to 2 s to see it in a few seconds.
+# the ledger, and it must not let any session that can append switch
+# trust off for everyone.  Here the session is an agent with no permission
+# at all: its denied authorize() is ledgered in its own transaction, which
+# it leaves open.  The grace is lowered to 2 s to see it in a few seconds.
 # ---------------------------------------------------------------------
 gov_sql "$C" "ALTER SYSTEM SET governance.unsealed_grace = '2s'" >/dev/null
 gov_sql "$C" "SELECT pg_reload_conf()" >/dev/null
 gov_wait "$C" "SELECT current_setting('governance.unsealed_grace') = '2s'" 20
 gov_ok $? "long transaction: governance.unsealed_grace lowered to 2s"
+gov_psql "$C" -c "CREATE ROLE crash_agent LOGIN IN ROLE governance_agent" \
+	-c "SELECT governance.register_agent('Agent::\"crash\"', 'crash_agent')" >/dev/null
+gov_ok $? "long transaction: an agent role without any policy"
 : >"$W/hold.out"
-"$PGBIN/psql" -X -q -At -h "$C" -p 5432 -U "$GOV_DBUSER" -d postgres <"$W/hold.fifo" >"$W/hold.out" 2>&1 &
+"$PGBIN/psql" -X -q -At -h "$C" -p 5432 -U crash_agent -d postgres <"$W/hold.fifo" >"$W/hold.out" 2>&1 &
 exec 3>"$W/hold.fifo"
-echo "BEGIN; SELECT governance.record('held.open', '{}');" >&3
+echo "BEGIN; SELECT decision FROM governance.authorize('Agent::\"crash\"', 'payments.transfer', 'Account::\"1\"');" >&3
 i=0; while [ ! -s "$W/hold.out" ] && [ $i -lt 100 ]; do sleep 0.1; i=$((i + 1)); done
-HELD=$(cat "$W/hold.out")
+gov_is "deny" "$(cat "$W/hold.out")" "long transaction: the agent is denied, and keeps its transaction open"
 gov_sql "$C" "SELECT governance.record('after.held', jsonb_build_object('i', i)) FROM generate_series(1, 10) i" >/dev/null
 sleep 3
 v=$(gov_sql "$C" "SELECT ok, first_bad_seq, problem FROM governance.verify_ledger()")
-echo "# while seq $HELD is held open for 3 s, verify_ledger() says: $v"
+echo "# while the agent's transaction is open for 3 s, verify_ledger() says: $v"
 n=0; while [ $n -lt 10 ]; do
 	st=$(gov_sql "$C" "SELECT governance.trust_state()"); [ "$st" = "trusted" ] || break
 	sleep 0.5; n=$((n + 1))

@@ -150,3 +150,10 @@ SELECT decision, determining, reasons
   FROM governance.decide('User::"alice"', 'payments.view', 'Account::"17"', '{}');
 
 ROLLBACK;
+
+-- a transaction that changed policies or entities cannot be prepared:
+-- COMMIT PREPARED would not tell the other backends
+BEGIN;
+DELETE FROM governance.policies WHERE false;
+PREPARE TRANSACTION 'policy_regress';
+SELECT count(*) AS prepared FROM pg_prepared_xacts WHERE gid = 'policy_regress';

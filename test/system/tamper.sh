@@ -17,10 +17,11 @@
 # Part 2 runs a second cluster where the extension lives in
 # governance.database, with the verifier every 200 ms.
 #
-# Rows of an execution (lease) are written through governance.allow_restore,
-# the path pg_restore uses, because no SQL function that appends under a
-# lease exists yet; their hashes are computed here from docs/FORMAT.md and
-# checked against event_bytes() first.
+# Rows of an execution (lease) are loaded through governance.allow_restore,
+# the path pg_restore uses: leases are only issued in governance.database,
+# and a database the workers are connected to cannot serve as a template.
+# Their hashes and links are computed here from docs/FORMAT.md, and the
+# encoder is checked against event_bytes() for every row.
 set -u
 . "$(dirname "$0")/../lib.sh"
 . "$(dirname "$0")/lib/ledger.sh"

@@ -579,6 +579,7 @@ def verify_rows(rows, rep):
     """Section 5: order, evidence, prev_seq structure, links.  Returns rows by seq."""
     by_seq = {}
     last_of_lease = {}      # lease_id -> seq of that execution's latest row so far
+    delegated = 0           # executions whose first event links to a parent's chain
     prev = None
     for r in rows:
         seq = r["seq"]
@@ -611,6 +612,13 @@ def verify_rows(rows, rep):
                 if parent["lease_id"] is None or parent["lease_id"] == lease:
                     raise Problem("seq %d: prev_seq %d of an execution's first event is not "
                                   "an event of another (parent) execution" % (seq, ps))
+                # section 5: it is the governance.delegated event that delegate()
+                # appended to the parent's chain
+                if parent["kind"] != "governance.delegated":
+                    raise Problem("seq %d: prev_seq %d of a delegated execution's first event "
+                                  "is a %s event, not the parent's governance.delegated event"
+                                  % (seq, ps, parent["kind"]))
+                delegated += 1
             last_of_lease[lease] = seq
         if ps is not None and ps not in by_seq:
             raise Problem("seq %d: prev_seq %d names no earlier row" % (seq, ps))
@@ -619,6 +627,8 @@ def verify_rows(rows, rep):
             raise Problem("seq %d: link does not match BLAKE2b-512 of the previous link and "
                           "the evidence" % seq)
         by_seq[seq] = r
+    rep.say("executions: %d leases with events (%d delegated: first event linked to the "
+            "parent's governance.delegated event)" % (len(last_of_lease), delegated))
     return by_seq
 
 

@@ -346,4 +346,199 @@ EOF
 	gov_ok $? "a checkpoint with an altered $f is refused"
 done
 
+
+# --- executions: leases, delegations, governed writes, revocations (issue 4) ---
+# Rows on lease chains: authorize and deny decisions, heartbeats, record()
+# under an attached lease, governed INSERT/UPDATE/DELETE (one rolled back),
+# delegations two deep (each child's first event links to the parent's
+# governance.delegated event), a revocation cascading down, an integrity
+# revocation and an expiry.  The outside verifier checks every prev_seq and
+# link of them, and finds the chain alterations below.
+. "$(dirname "$0")/lib/ledger.sh"		# gov_is
+i=0
+until [ "$(gov_sql "$C" "SELECT governance.trust_state()")" = trusted ] || [ $i -ge 50 ]; do
+	sleep 0.2; i=$((i + 1))
+done
+gov_psql "$C" >/dev/null <<'EOF'
+CREATE ROLE oc_bot LOGIN IN ROLE governance_agent;
+CREATE ROLE oc_sub LOGIN IN ROLE governance_agent;
+SELECT governance.register_agent('Agent::"oc-bot"', 'oc_bot');
+SELECT governance.register_agent('Agent::"oc-sub"', 'oc_sub');
+SELECT governance.put_entity('Agent::"oc-bot"', ARRAY['Group::"oc"'], '{}');
+SELECT governance.put_entity('Agent::"oc-sub"', ARRAY['Group::"oc"'], '{}');
+SELECT governance.create_policy('oc_accounts',
+    'permit (principal in Group::"oc", action in [Action::"acct.select", Action::"acct.insert", Action::"acct.update", Action::"acct.delete", Action::"acct.tool"], resource) when { context.amount <= 1000 };');
+CREATE TABLE public.oc_accounts (id int PRIMARY KEY, account text NOT NULL, amount numeric NOT NULL);
+INSERT INTO public.oc_accounts VALUES (1, 'Account::"1"', 100), (2, 'Account::"2"', 200.50);
+GRANT SELECT, INSERT, UPDATE, DELETE ON public.oc_accounts TO governance_agent;
+SELECT governance.govern_table('public.oc_accounts', 'acct', 'account');
+EOF
+oc() {	# oc ROLE SQL...: statements as a login role, one session
+	r=$1; shift
+	gov_psql "$C" -At -c "SET ROLE $r" "$@"
+}
+grant() {	# grant ROLE PRINCIPAL ACTION RESOURCE [TTL [MEASUREMENT]] -> "lease artifact"
+	oc "$1" -c "SELECT lease_id || ' ' || artifact FROM governance.authorize('$2', '$3', '$4', '{\"amount\": 5}', '${5:-10 minutes}'${6:+, '$6'})"
+}
+set -- $(grant oc_bot 'Agent::"oc-bot"' acct.update 'Account::"1"' '10 minutes' '\xc0ffee'); L1=$1; A1=$2
+set -- $(grant oc_bot 'Agent::"oc-bot"' acct.select 'Account::"1"'); L1s=$1; A1s=$2
+set -- $(grant oc_bot 'Agent::"oc-bot"' acct.insert 'Account::"3"'); L1i=$1; A1i=$2
+set -- $(grant oc_bot 'Agent::"oc-bot"' acct.delete 'Account::"2"'); L1d=$1; A1d=$2
+set -- $(grant oc_bot 'Agent::"oc-bot"' acct.select 'Account::"2"'); L1ds=$1; A1ds=$2
+# a deny (amount too large): ledgered outside any lease
+oc oc_bot -c "SELECT decision FROM governance.authorize('Agent::\"oc-bot\"', 'acct.update', 'Account::\"1\"', '{\"amount\": 5000}')" >/dev/null
+# governed writes, a record() and a rolled-back write under the leases
+oc oc_bot -c "BEGIN" -c "SELECT governance.attach('$A1') IS NOT NULL, governance.attach('$A1s') IS NOT NULL" \
+	-c "UPDATE public.oc_accounts SET amount = amount + 1 WHERE id = 1" \
+	-c "SELECT governance.record('tool.call', '{\"tool\": \"transfer\", \"amount\": 1.50}')" \
+	-c "UPDATE public.oc_accounts SET amount = amount * 2 WHERE id = 1" -c "COMMIT" >/dev/null
+oc oc_bot -c "BEGIN" -c "SELECT governance.attach('$A1') IS NOT NULL, governance.attach('$A1s') IS NOT NULL" \
+	-c "UPDATE public.oc_accounts SET amount = 0 WHERE id = 1" -c "ROLLBACK" >/dev/null
+oc oc_bot -c "BEGIN" -c "SELECT governance.attach('$A1i') IS NOT NULL" \
+	-c "INSERT INTO public.oc_accounts VALUES (3, 'Account::\"3\"', 7)" -c "COMMIT" >/dev/null
+oc oc_bot -c "BEGIN" -c "SELECT governance.attach('$A1d') IS NOT NULL, governance.attach('$A1ds') IS NOT NULL" \
+	-c "DELETE FROM public.oc_accounts WHERE id = 2" -c "COMMIT" >/dev/null
+oc oc_bot -c "SELECT governance.heartbeat('$L1', '\\xc0ffee')" >/dev/null
+# delegation two deep; each child writes on its own chain
+set -- $(oc oc_bot -c "SELECT lease_id || ' ' || artifact FROM governance.delegate('$L1', 'Agent::\"oc-sub\"', 'acct.update', 'Account::\"1\"', '{\"amount\": 5}')"); D1=$1; B1=$2
+set -- $(oc oc_bot -c "SELECT lease_id || ' ' || artifact FROM governance.delegate('$L1s', 'Agent::\"oc-sub\"', 'acct.select', 'Account::\"1\"', '{\"amount\": 5}')"); D1s=$1; B1s=$2
+oc oc_sub -c "BEGIN" -c "SELECT governance.attach('$B1') IS NOT NULL, governance.attach('$B1s') IS NOT NULL" \
+	-c "UPDATE public.oc_accounts SET amount = amount - 3 WHERE id = 1" -c "COMMIT" >/dev/null
+set -- $(oc oc_sub -c "SELECT lease_id || ' ' || artifact FROM governance.delegate('$D1', 'Agent::\"oc-sub\"', 'acct.tool', 'Account::\"1\"', '{\"amount\": 5}')"); D2=$1; B2=$2
+oc oc_sub -c "BEGIN" -c "SELECT governance.attach('$B2') IS NOT NULL" \
+	-c "SELECT governance.record('tool.result', '{\"ok\": true}')" -c "COMMIT" >/dev/null
+oc oc_sub -c "SELECT governance.heartbeat('$D2')" >/dev/null
+# the parent writes again after delegating: its chain continues past the delegated event
+oc oc_bot -c "BEGIN" -c "SELECT governance.attach('$A1') IS NOT NULL, governance.attach('$A1s') IS NOT NULL" \
+	-c "UPDATE public.oc_accounts SET amount = amount + 10 WHERE id = 1" -c "COMMIT" >/dev/null
+# revocations: the root (cascading to D1 and D2), an integrity revocation, an expiry
+nrev=$(oc oc_bot -c "SELECT governance.revoke('$L1', 'outside_c: cascade')")
+set -- $(grant oc_bot 'Agent::"oc-bot"' acct.select 'Account::"1"' '10 minutes' '\xbeef'); L3=$1
+gov_psql "$C" -c "SET ROLE oc_bot" -c "SELECT governance.heartbeat('$L3', '\\xdead')" >/dev/null 2>&1
+set -- $(grant oc_bot 'Agent::"oc-bot"' acct.select 'Account::"2"' '1 second'); L4=$1
+sleep 2.5
+gov_sql "$C" "SELECT governance.seal()" >/dev/null
+gov_sql "$C" "SELECT governance.checkpoint()" >"$W/checkpoint2.json"
+
+[ "$nrev" = 3 ] && [ -n "$D2" ] && [ -n "$L4" ]
+gov_ok $? "executions built: 5 root leases with writes, 3 delegations (2 deep), a cascade of $nrev"
+gov_sql "$C" "SELECT count(*) FILTER (WHERE kind = 'governance.write') || ' ' ||
+                     count(*) FILTER (WHERE kind = 'governance.delegated') || ' ' ||
+                     count(*) FILTER (WHERE kind = 'governance.revoke') || ' ' ||
+                     count(*) FILTER (WHERE kind = 'governance.heartbeat') || ' ' ||
+                     count(DISTINCT lease_id) || ' ' || count(prev_seq)
+                FROM governance.ledger" >"$W/exec.counts"
+read -r nwrites ndeleg nrevoke nhb nlease nprev <"$W/exec.counts"
+gov_sql "$C" "SELECT string_agg(kind || ' ' || n, ', ' ORDER BY kind) FROM (SELECT kind, count(*) n FROM governance.ledger
+               WHERE lease_id IS NOT NULL GROUP BY kind) k" | sed 's/^/# kinds on lease chains: /'
+[ "$nwrites" -ge 6 ] && [ "$ndeleg" -ge 3 ] && [ "$nrevoke" -ge 2 ] && [ "$nhb" -ge 2 ]
+gov_ok $? "the ledger holds $nwrites governed writes, $ndeleg delegated events, $nrevoke revocations, $nhb heartbeats on $nlease leases ($nprev rows with a predecessor)"
+gov_is t "$(gov_sql "$C" "SELECT bool_and(p.kind = 'governance.delegated' AND p.lease_id = l.parent_id)
+                            FROM governance.leases l
+                            JOIN governance.ledger c ON c.seq = l.first_seq
+                            JOIN governance.ledger p ON p.seq = c.prev_seq
+                           WHERE l.parent_id IS NOT NULL AND l.principal = 'Agent::\"oc-sub\"'")" \
+	"in SQL: each child's first event links to its parent's governance.delegated event"
+gov_is 0 "$(gov_sql "$C" "SELECT count(*) FROM governance.ledger WHERE lease_id IS NOT NULL AND prev_seq IS NULL
+                            AND lease_id IN (SELECT lease_id FROM governance.leases WHERE parent_id IS NOT NULL)")" \
+	"in SQL: no delegated execution starts a chain of its own"
+
+gov_sql "$C" "$($PY "$V" --export-sql)" >"$W/export2.json"
+$PY "$V" --pin "$pin" --checkpoint "$W/checkpoint.json" --checkpoint "$W/checkpoint2.json" "$W/export2.json" >"$W/verify2.out" 2>&1
+rc=$?
+[ $rc -eq 0 ] && grep -q '^OK: ledger verified' "$W/verify2.out"
+gov_ok $? "the outside verifier accepts the ledger with its executions, both checkpoints (rc=$rc)"
+sed 's/^/# /' "$W/verify2.out"
+nrows2=$(gov_sql "$C" "SELECT count(*) FROM governance.ledger")
+grep -q "^rows: $nrows2 ($nrows2 sealed, 0 not yet sealed), with a predecessor: $nprev\$" "$W/verify2.out"
+gov_ok $? "it checked every row's prev_seq and link ($nrows2 rows, $nprev with a predecessor)"
+nchild=$(gov_sql "$C" "SELECT count(*) FROM governance.leases l WHERE parent_id IS NOT NULL
+                        AND EXISTS (SELECT 1 FROM governance.ledger e WHERE e.lease_id = l.lease_id)")
+grep -q "^executions: $((nlease)) leases with events ($nchild delegated: first event linked to the parent's governance.delegated event)" "$W/verify2.out"
+gov_ok $? "it followed $nlease executions, $nchild of them delegated, to their parents' governance.delegated events"
+[ "$(gov_sql "$C" "SELECT ok FROM governance.verify_ledger()")" = "t" ]
+gov_ok $? "verify_ledger() in SQL agrees"
+$PY "$V" --dump event "$W/export2.json" >"$W/event2.py.txt"
+gov_sql "$C" "SELECT seq || E'\t' || encode(governance.event_bytes(seq), 'hex') FROM governance.ledger ORDER BY seq" >"$W/event2.sql.txt"
+[ -s "$W/event2.py.txt" ] && cmp -s "$W/event2.sql.txt" "$W/event2.py.txt"
+gov_ok $? "event_bytes(seq) equals the Python event bytes for every row, lease rows included"
+
+# alterations of the execution chains; where a row changes, its evidence, its
+# link, every later link of its chain and every block after it are recomputed,
+# so that only the chain structure (or a block signature) is left to find it
+cat >"$W/mutate2.py" <<'EOF'
+import json, sys
+sys.path.insert(0, sys.argv[4])
+import verify_ledger as v
+what, src, dst, _, l1, d1, d2 = sys.argv[1:8]
+d = json.load(open(src, encoding="utf-8"))
+rows, blocks = d["rows"], d["blocks"]
+def chain(lease): return [r for r in rows if r["lease_id"] == lease]
+def recompute():
+    by = {}
+    for r in rows:
+        rr = v.load_row(r, 0)
+        r["evidence"] = v.sha3_512(v.event_bytes(rr)).hex()
+        prev = bytes.fromhex(by[r["prev_seq"]]["link"]) if r["prev_seq"] is not None else None
+        r["link"] = v.chain_link(prev, bytes.fromhex(r["evidence"])).hex()
+        by[r["seq"]] = r
+    prevh = None
+    for b in blocks:
+        gap = set()
+        for lo, hi in zip(b["gaps"][0::2], b["gaps"][1::2]): gap.update(range(lo, hi + 1))
+        leaves = [v.merkle_leaf(s, bytes.fromhex(by[s]["evidence"]))
+                  for s in range(b["first_seq"], b["last_seq"] + 1) if s not in gap]
+        b["merkle_root"] = v.merkle_root(leaves).hex()
+        b["prev_hash"] = prevh
+        b["block_hash"] = v.blake2b_512(v.block_bytes(v.load_block(b, 0))).hex()
+        prevh = b["block_hash"]
+msg = ""
+if what == "child-links-parent-authorize":   # the child's first event names the parent's authorize event
+    c = chain(d1)[0]; c["prev_seq"] = chain(l1)[0]["seq"]; recompute(); msg = c["seq"]
+elif what == "grandchild-links-root":        # ... or an event of its grandparent's chain
+    c = chain(d2)[0]; c["prev_seq"] = [r for r in chain(l1) if r["kind"] == "governance.delegated"][0]["seq"]
+    recompute(); msg = c["seq"]
+elif what == "child-unlinked":               # the child's first event claims to start a chain
+    c = chain(d1)[0]; c["prev_seq"] = None; recompute(); msg = c["seq"]
+elif what == "write-skips":                  # a write names an older row of its chain
+    ch = chain(l1); w = [r for r in ch if r["kind"] == "governance.write"][1]
+    i = ch.index(w); w["prev_seq"] = ch[i - 2]["seq"]; recompute(); msg = w["seq"]
+elif what == "write-moved":                  # a write is moved to the child's chain
+    w = [r for r in chain(l1) if r["kind"] == "governance.write"][-1]; w["lease_id"] = d1
+    recompute(); msg = w["seq"]
+elif what == "write-payload":                # a governed write's row hash edited
+    w = [r for r in chain(l1) if r["kind"] == "governance.write"][0]
+    p = json.loads(w["payload"]); h = p["new_sha3_512"]
+    p["new_sha3_512"] = ("0" if h[0] != "0" else "1") + h[1:]; w["payload"] = json.dumps(p); msg = w["seq"]
+elif what == "delegated-dropped":            # the parent's delegated event vanishes
+    r = [r for r in chain(l1) if r["kind"] == "governance.delegated"][0]; rows.remove(r); msg = r["seq"]
+elif what == "revoke-kind":                  # the revocation is relabelled, recomputed
+    r = [r for r in chain(l1) if r["kind"] == "governance.revoke"][0]; r["kind"] = "governance.heartbeat"
+    recompute(); msg = blocks[-1]["block_id"]
+else:
+    raise SystemExit("unknown mutation " + what)
+json.dump(d, open(dst, "w", encoding="utf-8"), ensure_ascii=False)
+print(msg)
+EOF
+expect_fail2() {
+	what=$1; pat=$2
+	name=$($PY "$W/mutate2.py" "$what" "$W/export2.json" "$W/m2-$what.json" "$OUTSIDE" "$L1" "$D1" "$D2") || {
+		gov_ok 1 "chain tampering ($what): the export could be altered"; return; }
+	pat=$(echo "$pat" | sed "s/@/$name/g")
+	out=$($PY "$V" --pin "$pin" "$W/m2-$what.json" 2>&1); rc=$?
+	if [ $rc -eq 1 ] && echo "$out" | grep -q "^FAILED: $pat"; then
+		gov_ok 0 "chain tampering ($what) is found: $(echo "$out" | head -n 1)"
+	else
+		gov_ok 1 "chain tampering ($what) is found (rc=$rc, want /$pat/): $(echo "$out" | head -n 3 | tr '\n' ' ')"
+	fi
+}
+expect_fail2 child-links-parent-authorize "seq @: prev_seq [0-9]* of a delegated execution's first event is a governance.authorize event, not the parent's governance.delegated event"
+expect_fail2 grandchild-links-root "seq @: prev_seq [0-9]* of a delegated execution's first event is not an event of another (parent) execution\\|block [0-9]*: signature by key"
+expect_fail2 child-unlinked        "block [0-9]*: signature by key [0-9a-f]* does not verify"
+expect_fail2 write-skips           "seq @: prev_seq is [0-9]* but the execution's preceding row is seq [0-9]*"
+expect_fail2 write-moved           "seq [0-9]*: prev_seq is [0-9]* but the execution's preceding row is seq [0-9]*"
+expect_fail2 write-payload         "seq @: evidence does not match"
+expect_fail2 delegated-dropped     "seq [0-9]*: prev_seq @ names no earlier row\\|seq [0-9]*: prev_seq is [0-9]* but\\|seq @: missing from the ledger"
+expect_fail2 revoke-kind           "block [0-9]*: signature by key [0-9a-f]* does not verify"
+
 gov_stop "$C"

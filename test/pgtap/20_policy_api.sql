@@ -4,8 +4,12 @@
 BEGIN;
 SELECT plan(81);
 
-SELECT governance.drop_policy(name) FROM governance.policies;
-SELECT governance.delete_entity(uid) FROM governance.entities;
+DO $$
+BEGIN
+    PERFORM governance.drop_policy(name) FROM governance.policies;
+    PERFORM governance.delete_entity(uid) FROM governance.entities;
+END
+$$;
 
 CREATE FUNCTION pg_temp.field(b bytea) RETURNS bytea LANGUAGE sql IMMUTABLE
     AS $$ SELECT int4send(length(b)) || b $$;
@@ -197,8 +201,8 @@ SELECT throws_ok(format($$SELECT governance.create_policy('deep', %L)$$,
                         'permit (principal, action, resource) when { ' || repeat('(', 100) || 'true' || repeat(')', 100) || ' };'),
                  '42601', 'line 1, column 109: expression nested too deeply (the limit is 64 levels)',
                  'nesting deeper than 64 levels is refused when created');
-SELECT governance.drop_policy('tenk-when');
-SELECT governance.drop_policy('tenk-or');
+DO $$ BEGIN PERFORM governance.drop_policy('tenk-when'); END $$;
+DO $$ BEGIN PERFORM governance.drop_policy('tenk-or'); END $$;
 
 -- a context nested 1000 levels deep
 CREATE TEMP TABLE deep AS
@@ -206,16 +210,16 @@ SELECT (repeat('{"a":', 1000) || '1' || repeat('}', 1000))::jsonb AS j;
 SELECT is((SELECT decision FROM deep, governance.decide('User::"u"', 'read', 'Doc::"d"',
                                                        jsonb_build_object('ok', true, 'deep', j))),
           'allow', 'a deeply nested context is harmless where policies do not look');
-SELECT governance.create_policy('c-deep', 'permit (principal, action, resource) when { context.deep == context.deep };');
+DO $$ BEGIN PERFORM governance.create_policy('c-deep', 'permit (principal, action, resource) when { context.deep == context.deep };'); END $$;
 SELECT is((SELECT error FROM deep, governance.explain('User::"u"', 'read', 'Doc::"d"',
                                                      jsonb_build_object('ok', true, 'deep', j))
             WHERE policy = 'c-deep'),
           'value nested deeper than 64 levels', 'and an error where they do, never a crash');
-SELECT governance.drop_policy('c-deep');
+DO $$ BEGIN PERFORM governance.drop_policy('c-deep'); END $$;
 
 -- a 1 MB context with large sets
-SELECT governance.create_policy('c-big',
-    'permit (principal, action, resource) when { context.list.containsAll(context.other) && context.list.contains("x99999") };');
+DO $$ BEGIN PERFORM governance.create_policy('c-big',
+    'permit (principal, action, resource) when { context.list.containsAll(context.other) && context.list.contains("x99999") };'); END $$;
 CREATE TEMP TABLE big AS
 SELECT jsonb_build_object('list', (SELECT jsonb_agg('x' || i) FROM generate_series(0, 99999) i),
                           'other', (SELECT jsonb_agg('x' || (i * 7 % 100000)) FROM generate_series(0, 49999) i)) AS j;
@@ -225,7 +229,7 @@ SELECT is((SELECT pg_temp.timed('big context', format($$SELECT decision FROM gov
           'allow', 'a 1 MB context with 100k-element sets is decided');
 SELECT ok((SELECT max(ms) FROM timing) < 2000,
           'in bounded time (' || (SELECT round(max(ms)::numeric, 1) FROM timing) || ' ms)');
-SELECT governance.drop_policy('c-big');
+DO $$ BEGIN PERFORM governance.drop_policy('c-big'); END $$;
 
 ------------------------------------------------------------------------
 -- stored policies that bypassed create_policy (a superuser's direct DML)

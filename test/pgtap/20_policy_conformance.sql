@@ -11,33 +11,37 @@
 BEGIN;
 SELECT plan(96);
 
-SELECT governance.drop_policy(name) FROM governance.policies;
-SELECT governance.delete_entity(uid) FROM governance.entities;
+DO $$
+BEGIN
+    PERFORM governance.drop_policy(name) FROM governance.policies;
+    PERFORM governance.delete_entity(uid) FROM governance.entities;
+END
+$$;
 
 -- The fixture: users in a group hierarchy, actions, documents in folders,
 -- a two-entity cycle, a diamond, and a 41-entity chain L0 -> L1 -> ... -> L40.
 CREATE FUNCTION pg_temp.ent(uid text, parents text[], attrs jsonb DEFAULT '{}')
 RETURNS void LANGUAGE sql AS $$ SELECT governance.put_entity(uid, parents, attrs) $$;
 
-SELECT pg_temp.ent('User::"alice"', ARRAY['Group::"billing"'],
+DO $$ BEGIN PERFORM pg_temp.ent('User::"alice"', ARRAY['Group::"billing"'],
     '{"level": 5, "dept": "finance", "tags": ["a", "b"],
       "manager": {"__entity": "User::\"bob\""},
-      "profile": {"age": 30, "name": "Alice A"}, "weird key": 1}');
-SELECT pg_temp.ent('User::"bob"', ARRAY['Group::"admins"'], '{"level": 9}');
-SELECT pg_temp.ent('Group::"billing"', ARRAY['Group::"finance"']);
-SELECT pg_temp.ent('Group::"finance"', ARRAY['Group::"everyone"']);
-SELECT pg_temp.ent('Group::"everyone"', ARRAY[]::text[]);
-SELECT pg_temp.ent('Group::"admins"', ARRAY['Group::"everyone"']);
-SELECT pg_temp.ent('Action::"read"', ARRAY['Action::"readOnly"']);
-SELECT pg_temp.ent('Doc::"1"', ARRAY['Folder::"shared"'],
-    '{"owner": {"__entity": "User::\"alice\""}, "frozen": false, "classification": "internal"}');
-SELECT pg_temp.ent('Folder::"shared"', ARRAY['Folder::"root"']);
-SELECT pg_temp.ent('C::"a"', ARRAY['C::"b"']);
-SELECT pg_temp.ent('C::"b"', ARRAY['C::"a"']);
-SELECT pg_temp.ent('D::"x"', ARRAY['D::"p"', 'D::"q"']);
-SELECT pg_temp.ent('D::"q"', ARRAY['D::"top"']);
-SELECT pg_temp.ent(format('L::"%s"', i), ARRAY[format('L::"%s"', i + 1)])
-  FROM generate_series(0, 39) AS i;
+      "profile": {"age": 30, "name": "Alice A"}, "weird key": 1}'); END $$;
+DO $$ BEGIN PERFORM pg_temp.ent('User::"bob"', ARRAY['Group::"admins"'], '{"level": 9}'); END $$;
+DO $$ BEGIN PERFORM pg_temp.ent('Group::"billing"', ARRAY['Group::"finance"']); END $$;
+DO $$ BEGIN PERFORM pg_temp.ent('Group::"finance"', ARRAY['Group::"everyone"']); END $$;
+DO $$ BEGIN PERFORM pg_temp.ent('Group::"everyone"', ARRAY[]::text[]); END $$;
+DO $$ BEGIN PERFORM pg_temp.ent('Group::"admins"', ARRAY['Group::"everyone"']); END $$;
+DO $$ BEGIN PERFORM pg_temp.ent('Action::"read"', ARRAY['Action::"readOnly"']); END $$;
+DO $$ BEGIN PERFORM pg_temp.ent('Doc::"1"', ARRAY['Folder::"shared"'],
+    '{"owner": {"__entity": "User::\"alice\""}, "frozen": false, "classification": "internal"}'); END $$;
+DO $$ BEGIN PERFORM pg_temp.ent('Folder::"shared"', ARRAY['Folder::"root"']); END $$;
+DO $$ BEGIN PERFORM pg_temp.ent('C::"a"', ARRAY['C::"b"']); END $$;
+DO $$ BEGIN PERFORM pg_temp.ent('C::"b"', ARRAY['C::"a"']); END $$;
+DO $$ BEGIN PERFORM pg_temp.ent('D::"x"', ARRAY['D::"p"', 'D::"q"']); END $$;
+DO $$ BEGIN PERFORM pg_temp.ent('D::"q"', ARRAY['D::"top"']); END $$;
+DO $$ BEGIN PERFORM pg_temp.ent(format('L::"%s"', i), ARRAY[format('L::"%s"', i + 1)])
+  FROM generate_series(0, 39) AS i; END $$;
 
 CREATE FUNCTION pg_temp.run(policies text[], principal text, action text, resource text,
                             context jsonb DEFAULT '{}')

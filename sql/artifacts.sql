@@ -170,28 +170,58 @@ SELECT c AS key_id, (pg_temp.v(pg_temp.art(p))).*
     ('unknown, expired', pg_temp.payload(key_id => pg_temp.t('0000000000000000'), expires => int8send(1)))
   ) AS x (c, p);
 
--- text claims must be valid UTF-8
-SELECT c AS claim, (pg_temp.v(pg_temp.art(p))).*
+-- text claims must be valid UTF-8; no claims are returned for them
+SELECT c AS claim, valid, reason, claims IS NULL AS no_claims
   FROM (VALUES
     ('principal', pg_temp.payload(principal => '\xc328')),
     ('action', pg_temp.payload(action => '\x416374696f6e3a3a22ff22')),
     ('resource', pg_temp.payload(resource => '\xeda080')),        -- a UTF-16 surrogate
     ('resource, overlong', pg_temp.payload(resource => '\xc0af'))
-  ) AS x (c, p);
+  ) AS x (c, p), governance.verify_artifact(pg_temp.art(p));
+
+-- the action claim is an Action uid; the depth is not negative
+SELECT c AS claim, valid, reason, claims IS NULL AS no_claims
+  FROM (VALUES
+    ('action Doc::"x"', pg_temp.payload(action => pg_temp.t('Doc::"x"'))),
+    ('action NS::Action::"x"', pg_temp.payload(action => pg_temp.t('NS::Action::"x"'))),
+    ('action Action::""', pg_temp.payload(action => pg_temp.t('Action::""'))),
+    ('action Action::"x" (the shortest)', pg_temp.payload(action => pg_temp.t('Action::"x"'))),
+    ('action Action::"x', pg_temp.payload(action => pg_temp.t('Action::"x'))),
+    ('action read', pg_temp.payload(action => pg_temp.t('read'))),
+    ('depth -1', pg_temp.payload(depth => int8send(-1))),
+    ('depth min', pg_temp.payload(depth => int8send(-9223372036854775808))),
+    ('depth max', pg_temp.payload(depth => int8send(9223372036854775807)))
+  ) AS x (c, p), governance.verify_artifact(pg_temp.art(p));
+
+-- claimed times outside what timestamptz can hold (int64 extremes, before
+-- 4714-11-24 BC); the first instant PostgreSQL holds is accepted
+SELECT c AS claim, valid, reason, claims IS NULL AS no_claims
+  FROM (VALUES
+    ('issued_at int64 min', pg_temp.payload(issued => int8send(-9223372036854775808))),
+    ('issued_at int64 min + 1', pg_temp.payload(issued => int8send(-9223372036854775807))),
+    ('issued_at -infinity after the shift', pg_temp.payload(issued => int8send(-9222425352054775808))),
+    ('issued_at before 4714-11-24 BC', pg_temp.payload(issued => int8send(-210866803200000001))),
+    ('issued_at 4714-11-24 BC', pg_temp.payload(issued => int8send(-210866803200000000))),
+    ('expires_at int64 max', pg_temp.payload(expires => int8send(9223372036854775807), maxexp => int8send(9223372036854775807))),
+    ('max_expiry int64 max (year 294247)', pg_temp.payload(maxexp => int8send(9223372036854775807)))
+  ) AS x (c, p), governance.verify_artifact(pg_temp.art(p));
 
 ------------------------------------------------------------------------
--- well formed, the server's key: time, then the signature
+-- well formed, the server's key: times, then the signature.  expires_at
+-- is the lease's first expiry; heartbeats may renew the lease up to
+-- max_expiry, so verify_artifact() refuses on time only past max_expiry
+-- and otherwise lets the lease's state decide (after the signature).
 ------------------------------------------------------------------------
 SELECT c AS case_, (pg_temp.v(pg_temp.art(p))).*
   FROM (VALUES
-    ('expired in 1970', pg_temp.payload(issued => int8send(0), expires => int8send(1), maxexp => int8send(2))),
-    ('expired in 2023', pg_temp.payload(expires => int8send(1700000000000001))),
-    ('expired and inconsistent', pg_temp.payload(issued => int8send(1700000000000002), expires => int8send(1700000000000001))),
+    ('max_expiry passed (1970)', pg_temp.payload(issued => int8send(0), expires => int8send(1), maxexp => int8send(2))),
+    ('max_expiry passed (2023)', pg_temp.payload(expires => int8send(1700000000000001), maxexp => int8send(1700000000000001))),
+    ('first expiry passed, max_expiry ahead', pg_temp.payload(expires => int8send(1700000000000001))),
+    ('issued after it expires (past)', pg_temp.payload(issued => int8send(1700000000000002), expires => int8send(1700000000000001))),
     ('issued after it expires', pg_temp.payload(issued => int8send(4102444800000001))),
     ('expires after max_expiry', pg_temp.payload(maxexp => int8send(4102444799999999))),
     ('consistent, forged signature', pg_temp.payload()),
     ('a delegation, forged signature', pg_temp.payload(parent => '\xffeeddccbbaa99887766554433221100', depth => int8send(1))),
-    ('negative depth, forged signature', pg_temp.payload(depth => int8send(-1))),
     ('measured, forged signature', pg_temp.payload(meas => '\xdeadbeef'))
   ) AS x (c, p);
 -- an all-zero signature, and the zero public key's identity signature
@@ -212,8 +242,10 @@ SELECT valid, reason, claims IS NULL AS no_claims FROM governance.verify_artifac
 -- the reason names the problem in a fixed order: structure, key, time,
 -- signature (an unknown key is reported before expiry; expiry before a
 -- bad signature; a malformed claim before anything else)
-SELECT (pg_temp.v(pg_temp.art(pg_temp.payload(key_id => pg_temp.t('ffffffffffffffff'), expires => int8send(1))))).reason;
-SELECT (pg_temp.v(pg_temp.art(pg_temp.payload(expires => int8send(1)), decode(repeat('00', 64), 'hex')))).reason;
+SELECT (pg_temp.v(pg_temp.art(pg_temp.payload(key_id => pg_temp.t('ffffffffffffffff'), issued => int8send(0),
+                                              expires => int8send(1), maxexp => int8send(1))))).reason;
+SELECT (pg_temp.v(pg_temp.art(pg_temp.payload(issued => int8send(0), expires => int8send(1), maxexp => int8send(1)),
+                              decode(repeat('00', 64), 'hex')))).reason;
 SELECT (pg_temp.v(pg_temp.art(pg_temp.payload(key_id => pg_temp.t('ffffffffffffffff'), lease => '\x00')))).reason;
 
 -- verify_artifact is for agents, admins and auditors only

@@ -745,7 +745,7 @@ gov_lookup_public_key(const char *key_id, uint8 *pk)
  * it holds, otherwise the problem.  The caller is connected to SPI.
  */
 char *
-gov_checkpoint_check(Jsonb *cp, int64 *block_id_out)
+gov_checkpoint_check(Jsonb *cp, int64 *block_id_out, int64 *bad_seq_out)
 {
 	GovBlock	claimed;
 	GovBlock	stored;
@@ -797,12 +797,27 @@ gov_checkpoint_check(Jsonb *cp, int64 *block_id_out)
 		return pstrdup("checkpoint signature does not verify");
 
 	if (!gov_block_load(claimed.block_id, &stored))
+	{
+		/* the first seq the checkpoint vouches for that the ledger lacks */
+		int			rc = SPI_execute("SELECT max(last_seq) FROM governance.ledger_blocks", true, 1);
+		bool		isnull = true;
+		Datum		d = (Datum) 0;
+
+		if (rc == SPI_OK_SELECT && SPI_processed == 1)
+			d = SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1, &isnull);
+		if (bad_seq_out)
+			*bad_seq_out = isnull ? 1 : Min(DatumGetInt64(d) + 1, claimed.last_seq);
 		return psprintf("block " INT64_FORMAT " named by the checkpoint is missing: the ledger lost its tail",
 						claimed.block_id);
+	}
 	if (memcmp(stored.block_hash, claimed.block_hash, GOV_HASH_LEN) != 0 ||
 		stored.last_seq != claimed.last_seq ||
 		stored.total_rows != claimed.total_rows)
+	{
+		if (bad_seq_out)
+			*bad_seq_out = stored.first_seq;
 		return psprintf("block " INT64_FORMAT " differs from the checkpoint", claimed.block_id);
+	}
 	return NULL;
 }
 
@@ -827,7 +842,7 @@ gov_sql_verify_checkpoint(PG_FUNCTION_ARGS)
 	else
 	{
 		SPI_connect();
-		problem = gov_checkpoint_check(PG_GETARG_JSONB_P(0), &block_id);
+		problem = gov_checkpoint_check(PG_GETARG_JSONB_P(0), &block_id, NULL);
 		if (problem)
 		{
 			MemoryContext old = MemoryContextSwitchTo(CurTransactionContext);

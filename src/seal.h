@@ -58,7 +58,7 @@ extern ArrayType *gov_gaps_array(const GovBlock *b);
 extern bool gov_lookup_public_key(const char *key_id, uint8 *pk);
 
 /* NULL when the checkpoint holds, else the problem.  Caller is in SPI. */
-extern char *gov_checkpoint_check(Jsonb *cp, int64 *block_id_out);
+extern char *gov_checkpoint_check(Jsonb *cp, int64 *block_id_out, int64 *bad_seq_out);
 
 /* The sealer worker's duty. */
 extern void gov_sealer_duty(void);

@@ -44,6 +44,7 @@ typedef struct GovTrustShared
 	slock_t		mutex;
 	bool		degraded;
 	bool		reverify;
+	bool		unledgered;		/* degraded during recovery, not yet ledgered */
 	TimestampTz since;
 	char		reason[TRUST_REASON_LEN];
 } GovTrustShared;
@@ -87,6 +88,31 @@ gov_trust_degrade(const char *why)
 		ereport(WARNING,
 				(errmsg("governance: trust degraded: %s", why)));
 	return changed;
+}
+
+void
+gov_trust_mark_unledgered(void)
+{
+	SpinLockAcquire(&trust_shared->mutex);
+	trust_shared->unledgered = true;
+	SpinLockRelease(&trust_shared->mutex);
+}
+
+char *
+gov_trust_take_unledgered(void)
+{
+	char	   *why = NULL;
+	char		buf[TRUST_REASON_LEN];
+
+	SpinLockAcquire(&trust_shared->mutex);
+	if (trust_shared->unledgered && trust_shared->degraded)
+	{
+		memcpy(buf, trust_shared->reason, TRUST_REASON_LEN);
+		why = buf;
+	}
+	trust_shared->unledgered = false;
+	SpinLockRelease(&trust_shared->mutex);
+	return why ? pstrdup(why) : NULL;
 }
 
 bool

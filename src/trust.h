@@ -25,6 +25,10 @@ extern bool gov_trusted_cached(void);
  */
 extern bool gov_trust_degrade(const char *why);
 
+/* A degradation seen during recovery, to be ledgered after promotion. */
+extern void gov_trust_mark_unledgered(void);
+extern char *gov_trust_take_unledgered(void);
+
 /* Has restore_trust() asked the verifier to start over?  Clears the flag. */
 extern bool gov_trust_take_reverify_request(void);
 

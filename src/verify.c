@@ -25,6 +25,8 @@
 #include "access/htup_details.h"
 #include "access/xact.h"
 #include "access/xlog.h"
+#include "postmaster/postmaster.h"
+#include "utils/timestamp.h"
 #include "catalog/pg_type_d.h"
 #include "executor/spi.h"
 #include "fmgr.h"
@@ -59,7 +61,8 @@ typedef struct VerifyResult
 	bool		ok;
 	int64		rows;
 	int64		blocks;
-	int64		bad_seq;		/* 0 when none */
+	bool		has_bad_seq;
+	int64		bad_seq;
 	int64		last_block;		/* last block verified */
 	char	   *problem;
 } VerifyResult;
@@ -119,6 +122,7 @@ fail(Verifier *v, int64 seq, const char *fmt,...)
 	vsnprintf(buf, sizeof(buf), fmt, ap);
 	va_end(ap);
 	v->res->ok = false;
+	v->res->has_bad_seq = true;
 	v->res->bad_seq = seq;
 	v->res->problem = pstrdup(buf);
 	return false;
@@ -515,8 +519,11 @@ check_block_rows(Verifier *v, const GovBlock *b, RowData *r, bool *have_row)
  * unsealed tail).  The caller is connected to SPI.
  */
 static void
-verify_range(VerifyResult *res, int64 from_block, int64 to_block, bool report_progress)
+verify_range(VerifyResult *res, int64 from_block, int64 to_block, bool report_progress,
+			 TimestampTz grace_base)
 {
+	int64		horizon;
+	int64		last_allocated;
 	Verifier	v;
 	HASHCTL		ctl;
 	GovBlock	prev;
@@ -524,7 +531,7 @@ verify_range(VerifyResult *res, int64 from_block, int64 to_block, bool report_pr
 	bool		have_prev = false;
 	RowData		r;
 	bool		have_row;
-	int64		first_seq = 1;
+	int64		first_seq = PG_INT64_MIN;	/* rows before block 1 are extra */
 	int64		last_seq = PG_INT64_MAX;
 	int64		block_id;
 	TimestampTz now = GetCurrentTimestamp();
@@ -606,12 +613,33 @@ verify_range(VerifyResult *res, int64 from_block, int64 to_block, bool report_pr
 	if (to_block > 0)
 		return;
 
-	/* the unsealed tail: intact, and not older than the grace period */
+	/*
+	 * The unsealed tail: intact, and not stuck.  A row counts as stuck only
+	 * if the sealer could have sealed it (it is below the sealing horizon:
+	 * an open transaction holding sealing back is not tampering) and it has
+	 * been sealable for longer than the grace period, counted from when
+	 * this server (or this verifier) started if that is later.  A standby
+	 * does not seal, so it does not judge this.
+	 */
+	horizon = RecoveryInProgress() ? PG_INT64_MIN : gov_ledger_horizon(false, 0);
+	last_allocated = RecoveryInProgress() ? PG_INT64_MAX : gov_ledger_last_allocated();
 	while (have_row)
 	{
+		if (r.ev.seq < 1)
+		{
+			fail(&v, r.ev.seq, "extra row %lld: seqs start at 1", (long long) r.ev.seq);
+			return;
+		}
+		if (r.ev.seq > last_allocated)
+		{
+			fail(&v, r.ev.seq, "extra row %lld: no append was ever given this seq",
+				 (long long) r.ev.seq);
+			return;
+		}
 		if (!check_row(&v, &r, NULL))
 			return;
-		if (TimestampDifferenceExceeds(r.ev.at, now, gov_unsealed_grace_ms))
+		if (r.ev.seq <= horizon &&
+			TimestampDifferenceExceeds(Max(r.ev.at, grace_base), now, gov_unsealed_grace_ms))
 		{
 			fail(&v, r.ev.seq, "unsealed row %lld: committed at %s and still in no block",
 				 (long long) r.ev.seq, timestamptz_to_str(r.ev.at));
@@ -636,7 +664,7 @@ result_datum(FunctionCallInfo fcinfo, const VerifyResult *res)
 	values[0] = BoolGetDatum(res->ok);
 	values[1] = Int64GetDatum(res->rows);
 	values[2] = Int64GetDatum(res->blocks);
-	if (res->bad_seq > 0)
+	if (res->has_bad_seq)
 		values[3] = Int64GetDatum(res->bad_seq);
 	else
 		nulls[3] = true;
@@ -649,13 +677,14 @@ result_datum(FunctionCallInfo fcinfo, const VerifyResult *res)
 
 /* Run a verification in its own memory context; copy the problem out. */
 static void
-run_verify(VerifyResult *res, int64 from_block, int64 to_block, bool report_progress)
+run_verify(VerifyResult *res, int64 from_block, int64 to_block, bool report_progress,
+		   TimestampTz grace_base)
 {
 	MemoryContext caller = CurrentMemoryContext;
 	char	   *problem;
 
 	SPI_connect();
-	verify_range(res, from_block, to_block, report_progress);
+	verify_range(res, from_block, to_block, report_progress, grace_base);
 	problem = res->problem ? MemoryContextStrdup(caller, res->problem) : NULL;
 	SPI_finish();
 	res->problem = problem;
@@ -679,7 +708,7 @@ gov_sql_verify_ledger(PG_FUNCTION_ARGS)
 				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
 				 errmsg("invalid block range %lld..%lld", (long long) from_block,
 						(long long) to_block)));
-	run_verify(&res, from_block, to_block, true);
+	run_verify(&res, from_block, to_block, true, PgStartTime);
 	PG_RETURN_DATUM(result_datum(fcinfo, &res));
 }
 
@@ -706,17 +735,18 @@ gov_sql_verify_ledger_from_checkpoint(PG_FUNCTION_ARGS)
 		PG_RETURN_DATUM(result_datum(fcinfo, &res));
 	}
 	SPI_connect();
-	problem = gov_checkpoint_check(PG_GETARG_JSONB_P(0), &block_id);
+	problem = gov_checkpoint_check(PG_GETARG_JSONB_P(0), &block_id, &res.bad_seq);
 	if (problem)
 		problem = MemoryContextStrdup(caller, problem);
 	SPI_finish();
 	if (problem)
 	{
 		res.ok = false;
+		res.has_bad_seq = (res.bad_seq != 0);
 		res.problem = problem;
 		PG_RETURN_DATUM(result_datum(fcinfo, &res));
 	}
-	run_verify(&res, block_id + 1, 0, true);
+	run_verify(&res, block_id + 1, 0, true, PgStartTime);
 	PG_RETURN_DATUM(result_datum(fcinfo, &res));
 }
 
@@ -738,6 +768,9 @@ static int64 rescan_next = 1;	/* next old block to verify again */
 
 /* After a failure, wait for restore_trust() before verifying again. */
 static bool failed = false;
+
+static TimestampTz grace_base = 0;
+static bool was_in_recovery = false;
 
 int			gov_verify_rows_per_round = 100000;
 
@@ -778,21 +811,43 @@ slice_end(int64 from, int64 budget)
 }
 
 static void
+ledger_degradation(const char *why)
+{
+	GovJson		j;
+
+	gj_init(&j);
+	gj_begin_object(&j);
+	gj_key(&j, "reason");
+	gj_str(&j, why);
+	gj_end_object(&j);
+	gov_ledger_append_system("governance.trust.degraded", NULL, gj_finish(&j));
+}
+
+/*
+ * A degradation seen during recovery could not be ledgered then; it is
+ * ledgered as soon as this server can write (after a promotion).
+ */
+static void
+ledger_pending_degradation(void)
+{
+	char	   *why = gov_trust_take_unledgered();
+
+	if (why)
+		ledger_degradation(why);
+}
+
+static void
 degrade(const char *problem)
 {
 	char	   *why = psprintf("ledger verification failed: %s", problem);
 
 	failed = true;
-	if (gov_trust_degrade(why) && !RecoveryInProgress())
+	if (gov_trust_degrade(why))
 	{
-		GovJson		j;
-
-		gj_init(&j);
-		gj_begin_object(&j);
-		gj_key(&j, "reason");
-		gj_str(&j, why);
-		gj_end_object(&j);
-		gov_ledger_append_system("governance.trust.degraded", NULL, gj_finish(&j));
+		if (RecoveryInProgress())
+			gov_trust_mark_unledgered();
+		else
+			ledger_degradation(why);
 	}
 }
 
@@ -801,21 +856,31 @@ gov_verifier_duty(void)
 {
 	VerifyResult res;
 
+	/* grace periods count from our start, or from a promotion */
+	if (grace_base == 0 || (was_in_recovery && !RecoveryInProgress()))
+		grace_base = GetCurrentTimestamp();
+	was_in_recovery = RecoveryInProgress();
+
 	if (gov_trust_take_reverify_request())
 	{
 		verified_through = 0;
 		rescan_next = 1;
 		failed = false;
 	}
-	if (failed)
-		return;
-
 	SetCurrentStatementStartTimestamp();
 	StartTransactionCommand();
 	PushActiveSnapshot(GetTransactionSnapshot());
+	if (!RecoveryInProgress())
+		ledger_pending_degradation();
+	if (failed)
+	{
+		PopActiveSnapshot();
+		CommitTransactionCommand();
+		return;
+	}
 
 	/* what is new */
-	run_verify(&res, verified_through + 1, 0, false);
+	run_verify(&res, verified_through + 1, 0, false, grace_base);
 	if (!res.ok)
 		degrade(res.problem);
 	else
@@ -833,7 +898,7 @@ gov_verifier_duty(void)
 			SPI_connect();
 			to = slice_end(rescan_next, gov_verify_rows_per_round);
 			SPI_finish();
-			run_verify(&res, rescan_next, to, false);
+			run_verify(&res, rescan_next, to, false, grace_base);
 			if (!res.ok)
 				degrade(res.problem);
 			else

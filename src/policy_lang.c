@@ -1402,11 +1402,11 @@ parse_int(Parser *P, bool negate, int line, int col)
 		if (v > (max - d) / 10)
 		{
 			bool		cut;
-			size_t		n = excerpt_len(t->start, t->len, 32, &cut);
+			size_t		shown = excerpt_len(t->start, t->len, 32, &cut);
 
 			p_error_at(P, line, col,
 					   "expected an integer between -9223372036854775808 and 9223372036854775807, found \"%s%.*s%s\"",
-					   negate ? "-" : "", (int) n, t->start, cut ? "..." : "");
+					   negate ? "-" : "", (int) shown, t->start, cut ? "..." : "");
 			return NULL;
 		}
 		v = v * 10 + d;

@@ -289,5 +289,9 @@ SELECT label, v.ok, replace(v.problem, :'block_id', '<block>') AS problem
                                    || substr(:'cp'::jsonb->>'block_hash', 2)))),
     ('last_seq + 1',           jsonb_set(:'cp', '{last_seq}', to_jsonb((:'cp'::jsonb->>'last_seq')::bigint + 1))),
     ('total_rows - 1',         jsonb_set(:'cp', '{total_rows}', to_jsonb((:'cp'::jsonb->>'total_rows')::bigint - 1))),
-    ('sealed_at_us + 1',       jsonb_set(:'cp', '{sealed_at_us}', to_jsonb((:'cp'::jsonb->>'sealed_at_us')::bigint + 1)))
+    ('sealed_at edited',       jsonb_set(:'cp', '{sealed_at}', '"2001-01-01T00:00:00.000000Z"')),
+    ('sealed_at_us + 1',       jsonb_set(jsonb_set(:'cp', '{sealed_at_us}', to_jsonb((:'cp'::jsonb->>'sealed_at_us')::bigint + 1)),
+                                   '{sealed_at}', to_jsonb(to_char(('1970-01-01 00:00:00+00'::timestamptz
+                                       + ((:'cp'::jsonb->>'sealed_at_us')::bigint + 1) * interval '1 microsecond')
+                                       AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.US"Z"'))))
   ) t(label, cp), LATERAL governance.verify_checkpoint(t.cp) v;

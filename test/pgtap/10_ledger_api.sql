@@ -93,7 +93,22 @@ CREATE FUNCTION pg_temp.flip_last(h text) RETURNS text LANGUAGE sql IMMUTABLE AS
     SELECT left(h, -1) || CASE right(h, 1) WHEN '0' THEN '1' ELSE '0' END
 $$;
 
-SELECT plan(123);
+-- check(query, description): the boolean query must return true; an error
+-- is a failed test (with the error as diagnostics), not an aborted script
+CREATE FUNCTION pg_temp.check(q text, description text) RETURNS text LANGUAGE plpgsql AS $$
+DECLARE
+    b boolean;
+BEGIN
+    BEGIN
+        EXECUTE q INTO b;
+    EXCEPTION WHEN OTHERS THEN
+        RETURN ok(false, description) || E'\n' || diag('error ' || SQLSTATE || ': ' || SQLERRM);
+    END;
+    RETURN ok(coalesce(b, false), description);
+END
+$$;
+
+SELECT plan(124);
 
 -- A checkpoint from before this test, for verify_ledger(checkpoint) later.
 SELECT governance.record('ledger_test.start', '{}') AS s0 \gset
@@ -530,9 +545,11 @@ RESET ROLE;
 SET LOCAL ROLE ledger_t_auditor;
 SELECT lives_ok('SELECT count(*) FROM governance.ledger', 'an auditor can read the ledger');
 SELECT lives_ok('SELECT count(*) FROM governance.ledger_blocks', 'an auditor can read the blocks');
-SELECT ok((SELECT ok FROM governance.verify_ledger()), 'an auditor can run verify_ledger()');
-SELECT ok((SELECT ok FROM governance.verify_checkpoint(governance.checkpoint())),
-          'an auditor can read and verify a checkpoint');
+SELECT pg_temp.check('SELECT ok FROM governance.verify_ledger()', 'an auditor can run verify_ledger()');
+SELECT pg_temp.check('SELECT ok FROM governance.verify_checkpoint(governance.checkpoint())',
+                     'an auditor can read and verify a checkpoint');
+SELECT pg_temp.check('SELECT bool_and(hash_ok AND prev_ok AND signature_ok) FROM governance.block_proof',
+                     'an auditor can read block_proof');
 SELECT lives_ok($$SELECT governance.event_bytes(min(seq)) FROM governance.ledger$$, 'an auditor can read event bytes');
 SELECT lives_ok('SELECT count(*) FROM governance.ledger_proof', 'an auditor can read ledger_proof');
 SELECT throws_ok($$SELECT governance.record('ledger_test.auditor', '{}')$$, '42501', NULL,

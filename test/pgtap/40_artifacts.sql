@@ -27,7 +27,7 @@ BEGIN
 END $$;
 SELECT governance.drop_policy(name) FROM governance.policies WHERE name LIKE 'art40%';
 
-SELECT plan(69);
+SELECT plan(71);
 
 -- FORMAT.md section 1: field(x) = u32 big-endian length || x; NULL = 0xFFFFFFFF
 CREATE FUNCTION pg_temp.field(b bytea) RETURNS bytea LANGUAGE sql IMMUTABLE AS $$
@@ -94,6 +94,14 @@ BEGIN
             first_error := coalesce(first_error, SQLSTATE || ': ' || SQLERRM);
         END;
     END LOOP;
+END $$;
+-- 'SQLSTATE: message' of the error sql raises, or 'no error'
+CREATE FUNCTION pg_temp.err(sql text) RETURNS text LANGUAGE plpgsql AS $$
+BEGIN
+    EXECUTE sql;
+    RETURN 'no error';
+EXCEPTION WHEN OTHERS THEN
+    RETURN SQLSTATE || ': ' || SQLERRM;
 END $$;
 -- 'valid|reason' of verify_artifact(a), or 'error SQLSTATE: message'
 CREATE FUNCTION pg_temp.vr(a text) RETURNS text LANGUAGE plpgsql AS $$
@@ -271,24 +279,50 @@ SELECT lease_id AS l7, artifact AS a7
 RESET ROLE;
 SELECT is((SELECT row(valid, reason)::text FROM governance.verify_artifact(:'a7')), row(true, NULL::text)::text,
           'a 1-second artifact is valid at first');
+-- expires_at is the lease's first expiry; heartbeats may renew the lease up
+-- to max_expiry, so past its first expiry the lease's state decides
 SELECT pg_sleep(1.2);
 SELECT is((SELECT row(valid, reason)::text FROM governance.verify_artifact(:'a7')),
-          row(false, 'artifact expired')::text, 'after pg_sleep(1.2): artifact expired');
+          row(false, 'lease expired')::text, 'after pg_sleep(1.2), not renewed: lease expired');
+-- the same payload with max_expiry moved back to its (past) first expiry:
+-- refused on time before the signature (which no longer matches) is checked
+SELECT is((SELECT row(valid, reason)::text
+             FROM (SELECT pg_temp.fields(pg_temp.payload_of(:'a7')) AS f) x,
+                  governance.verify_artifact(pg_temp.art(pg_temp.join(f[1:12] || f[12] || f[14:14]),
+                                                         pg_temp.sig_of(:'a7')))),
+          row(false, 'artifact expired')::text, 'past max_expiry: artifact expired, checked before the signature');
 SELECT is((SELECT row(valid, reason)::text FROM governance.verify_artifact(
               pg_temp.art(pg_temp.payload_of(:'a7'), 'A' || substr(pg_temp.sig_of(:'a7'), 2)))),
-          row(false, 'artifact expired')::text, 'expiry is checked before the signature');
+          row(false, 'bad signature')::text, 'past its first expiry, before max_expiry: the signature is checked');
 
--- heartbeat renews the lease, not the artifact: it stays valid until its
--- own expires_at, the lease's first expiry (FORMAT.md section 9)
+-- heartbeats renew the lease past the artifact's first expiry: the
+-- artifact verifies while the lease lives
 SET ROLE art40_bot;
 SELECT lease_id AS l8, artifact AS a8
   FROM governance.authorize('Agent::"art40-bot"', 'art40.read', 'Doc::"art40-8"', '{}', '2 seconds') \gset
+RESET ROLE;
+SELECT pg_sleep(1.5);
+SET ROLE art40_bot;
 SELECT governance.heartbeat(:'l8') AS hb8 \gset
 RESET ROLE;
-SELECT ok(:'hb8'::timestamptz > (SELECT (claims->>'expires_at')::timestamptz FROM governance.verify_artifact(:'a8')),
-          'a heartbeat moves the lease past the artifact''s expires_at');
+SELECT pg_sleep(1);
+SELECT ok(clock_timestamp() > (SELECT (claims->>'expires_at')::timestamptz FROM governance.verify_artifact(:'a8'))
+          AND clock_timestamp() < :'hb8'::timestamptz,
+          'now past the artifact''s first expiry, within the renewed lease');
 SELECT is((SELECT row(valid, reason)::text FROM governance.verify_artifact(:'a8')), row(true, NULL::text)::text,
-          'the artifact is valid before its own expiry');
+          'the renewed lease''s artifact is valid');
+
+-- an artifact that authorize() issues verifies: an action given as an
+-- entity uid of another type is refused or yields a valid artifact
+SET ROLE art40_bot;
+SELECT pg_temp.err($$SELECT governance.authorize('Agent::"art40-bot"', 'Doc::"art40-x"', 'Doc::"art40-1"')$$) AS err10 \gset
+SELECT CASE WHEN :'err10' = 'no error' THEN (SELECT coalesce(artifact, '') FROM governance.authorize(
+           'Agent::"art40-bot"', 'Doc::"art40-x"', 'Doc::"art40-1"')) ELSE '' END AS a10 \gset
+RESET ROLE;
+SELECT ok(:'a10' = '' OR (SELECT valid FROM governance.verify_artifact(:'a10')),
+          format('authorize() with action Doc::"art40-x" refuses or issues a valid artifact (%s)',
+                 coalesce(CASE WHEN :'a10' = '' THEN :'err10' END,
+                          (SELECT reason FROM governance.verify_artifact(:'a10')), 'valid')));
 
 ------------------------------------------------------------------------
 -- a key rotated after issuing

@@ -1,7 +1,7 @@
 #!/usr/bin/python3
 """Offline verifier of a governance authorization artifact, written from
 docs/FORMAT.md section 9 (and the field encoding of section 1, the key id of
-section 2) alone.
+section 2, the policy-set hash length of section 8) alone.
 
 It imports nothing from the project: only the Python standard library and an
 Ed25519 implementation (python3-nacl, or else python3-cryptography).  The only
@@ -162,8 +162,7 @@ CLAIMS = (
     ("action", "text", None, False),
     ("resource", "text", None, False),
     ("context_sha3_512", "bytes", 64, False),
-    # FORMAT.md gives no length for policy_set_hash (it refers to a section 8 that
-    # the document lacks); every policy-set hash the extension shows is 64 bytes.
+    # section 8: BLAKE2b-512 of the policy set, 64 bytes
     ("policy_set_hash", "bytes", 64, False),
     ("measurement", "bytes", None, True),
     ("issued_at", "timestamp", 8, False),

@@ -196,6 +196,22 @@ assert c("child")["principal"] == 'Agent::"sub"' and c("plain")["action"] == 'Ac
 EOF
 gov_ok $? "claims: measurement bound (also 1024 bytes), delegation parents and depths 1 and 2"
 
+# the policy_set_hash claim recomputed outside C from the policies (FORMAT.md 8)
+gov_sql "$C" "SELECT json_agg(json_build_object('name', name, 'source', source)) FROM governance.policies" >"$W/policies.json"
+$PY - "$W" <<'EOF'
+import hashlib, json, struct, sys
+w = sys.argv[1]
+def field(b): return struct.pack(">I", len(b)) + b
+ps = sorted(json.load(open(w + "/policies.json")), key=lambda p: p["name"].encode())
+msg = field(b"governance.v1.policy-set") + b"".join(
+    field(p["name"].encode()) + field(p["source"].encode()) for p in ps)
+h = hashlib.blake2b(msg, digest_size=64).hexdigest()
+claims = [json.load(open("%s/off.%s" % (w, n)))["policy_set_hash"] for n in ("plain", "child", "mchild")]
+print("# policy-set hash recomputed:", h)
+sys.exit(0 if all(c == h for c in claims) else 1)
+EOF
+gov_ok $? "policy_set_hash claims = BLAKE2b-512 of the policy set, recomputed from governance.policies"
+
 # --- the negative cases ---------------------------------------------------------
 # craft.py: every variant as NAME<TAB>artifact, built with Python's own base64
 # and PyNaCl (independent of verify_artifact.py).  "own" is a key of ours.
@@ -406,18 +422,51 @@ sleep 1.5
 out=$($PY "$VA" --public-key "$PK" "$exp_art" 2>&1); rc=$?
 [ $rc -eq 1 ] && echo "$out" | grep -q "^FAILED: expired at"
 gov_ok $? "expired artifact refused offline: $out"
-gov_is "f|artifact expired" "$(sqlreason "$exp_art")" "expired artifact refused in SQL"
+# in SQL, past its first expiry the lease's state decides (heartbeats may
+# have renewed it, up to max_expiry): this one was not renewed
+gov_is "f|lease expired" "$(sqlreason "$exp_art")" "expired artifact refused in SQL (lease expired)"
 # expiry comes before the signature: an expired artifact whose signature is
-# also wrong is reported as expired
+# also wrong is reported as expired offline; in SQL only once max_expiry is
+# past (here: max_expiry moved back to the first expiry, so the genuine
+# signature no longer matches either)
 exp_bad=$($PY - "$exp_art" <<'EOF'
 import sys
 a = sys.argv[1]; p, s = a.rsplit(".", 1)
 print(p + "." + ("B" if s[0] == "A" else "A") + s[1:])
 EOF
 )
+exp_max=$($PY - "$exp_art" <<'EOF'
+import base64, struct, sys
+a = sys.argv[1]; _, p64, s64 = a.split(".")
+p = base64.urlsafe_b64decode(p64 + "=" * (-len(p64) % 4))
+f, pos = [], 0
+while pos < len(p):
+    n = struct.unpack(">I", p[pos:pos + 4])[0]; pos += 4
+    if n == 0xFFFFFFFF: f.append(None)
+    else: f.append(p[pos:pos + n]); pos += n
+f[12] = f[11]                       # max_expiry := expires_at (f[0] is the tag)
+q = b"".join(b"\xff\xff\xff\xff" if x is None else struct.pack(">I", len(x)) + x for x in f)
+print("gov1.%s.%s" % (base64.urlsafe_b64encode(q).rstrip(b"=").decode(), s64))
+EOF
+)
 out=$($PY "$VA" --public-key "$PK" "$exp_bad" 2>&1)
 gov_like '^FAILED: expired at' "$out" "offline: expiry is checked before the signature"
-gov_is "f|artifact expired" "$(sqlreason "$exp_bad")" "SQL: expiry is checked before the signature"
+gov_is "f|bad signature" "$(sqlreason "$exp_bad")" "SQL, past the first expiry but before max_expiry: the signature is checked"
+out=$($PY "$VA" --public-key "$PK" "$exp_max" 2>&1)
+gov_like '^FAILED: expired at' "$out" "offline: max_expiry moved back, still expired first"
+gov_is "f|artifact expired" "$(sqlreason "$exp_max")" "SQL, past max_expiry: artifact expired, before the (now bad) signature"
+
+# a lease renewed past its artifact's first expiry: verify_artifact() accepts
+# the artifact while the lease lives; FORMAT.md section 9 has an offline
+# verifier check expires_at, so offline it is expired (conservative)
+ren_line=$(as bot "SELECT lease_id || E'\t' || artifact FROM governance.authorize('Agent::\"bot\"', 'read', 'Doc::\"8\"', '{}', '2 seconds')")
+ren_lease=${ren_line%%	*}; ren_art=${ren_line#*	}
+sleep 1.5
+as bot "SELECT governance.heartbeat('$ren_lease')" >/dev/null
+sleep 1
+gov_is "t|<null>" "$(sqlreason "$ren_art")" "SQL: a renewed lease's artifact is valid past its first expiry"
+out=$($PY "$VA" --public-key "$PK" "$ren_art" 2>&1)
+gov_like '^FAILED: expired at' "$out" "offline: the same artifact is expired (FORMAT.md 9: check expires_at)"
 
 # --- revoked: still a genuine artifact offline; SQL knows the lease state ---------
 gov_is 1 "$(as bot "SELECT governance.revoke('$lease_onbehalf', 'test: revoked')")" "revoke() ends the on-behalf lease"
@@ -454,7 +503,8 @@ gov_is "t|<null>" "$(sqlreason "$new_art")" "verify_artifact() accepts it"
 # an artifact that a verifier written from FORMAT.md accepts.
 res=$(as bot "SELECT coalesce(artifact, 'deny') FROM governance.authorize('Agent::\"bot\"', 'Doc::\"x\"', 'Doc::\"1\"')" 2>&1)
 case $res in
-	gov1.*) out=$($PY "$VA" --public-key "$PK2" "$res" 2>&1); rc=$? ;;
+	gov1.*) out=$($PY "$VA" --public-key "$PK2" "$res" 2>&1); rc=$?
+		out="$out; verify_artifact(): $(sqlreason "$res")" ;;
 	*) out="refused: $res"; rc=0 ;;
 esac
 gov_ok $rc "an action that is not Action::\"...\" (Doc::\"x\") is refused or its artifact matches FORMAT.md: $(echo "$out" | head -n 1)"

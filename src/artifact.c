@@ -31,6 +31,7 @@
 #include "encode.h"
 #include "governance.h"
 #include "keys.h"
+#include "policy.h"
 #include "seal.h"
 
 static void
@@ -112,14 +113,6 @@ claim_ts(const GovClaimField *f, TimestampTz *out)
 	return true;
 }
 
-static bool
-action_uid(const char *a)
-{
-	size_t		n = strlen(a);
-
-	return n > 10 && strncmp(a, "Action::\"", 9) == 0 && a[n - 1] == '"';
-}
-
 char *
 gov_artifact_check(const char *text, GovClaims *c, bool *decoded, bool allow_renewed)
 {
@@ -167,8 +160,10 @@ gov_artifact_check(const char *text, GovClaims *c, bool *decoded, bool allow_ren
 		!claim_ts(&parts.claims[GOV_CLAIM_EXPIRES_AT], &c->expires_at) ||
 		!claim_ts(&parts.claims[GOV_CLAIM_MAX_EXPIRY], &c->max_expiry))
 		return pstrdup("malformed artifact: a time is out of range");
-	if (!action_uid(c->action) || c->depth < 0)
-		return pstrdup("malformed artifact: the action is not an Action uid or the depth is negative");
+	if (!gov_valid_uid(c->principal) || !gov_valid_uid(c->action) || !gov_valid_uid(c->resource))
+		return pstrdup("malformed artifact: a claim is not an entity uid");
+	if (c->depth < 0)
+		return pstrdup("malformed artifact: the depth is negative");
 	*decoded = true;
 
 	if (!gov_lookup_public_key(c->key_id, pk))

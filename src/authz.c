@@ -30,6 +30,7 @@
 #include "access/xlog.h"
 #include "catalog/pg_authid.h"
 #include "catalog/pg_type_d.h"
+#include "common/int.h"
 #include "common/pg_prng.h"
 #include "executor/spi.h"
 #include "fmgr.h"
@@ -217,9 +218,21 @@ context_hash(Jsonb *context, uint8 *out)
 static int64
 interval_us(Interval *iv)
 {
-	/* months and days at their nominal length: leases are short */
-	return iv->time + (int64) iv->day * USECS_PER_DAY +
-		(int64) iv->month * DAYS_PER_MONTH * USECS_PER_DAY;
+	int64		days;
+	int64		us;
+
+	/*
+	 * Months and days at their nominal length: leases are short.  Beyond
+	 * int64 microseconds, saturate: the caller's range checks then refuse
+	 * with the usual message instead of a wrapped-around value.
+	 */
+	if (pg_mul_s64_overflow((int64) iv->month, DAYS_PER_MONTH, &days) ||
+		pg_add_s64_overflow(days, (int64) iv->day, &days) ||
+		pg_mul_s64_overflow(days, USECS_PER_DAY, &us) ||
+		pg_add_s64_overflow(us, iv->time, &us))
+		return (iv->month < 0 || iv->day < 0 || iv->time < 0) &&
+			!(iv->month > 0 || iv->day > 0 || iv->time > 0) ? PG_INT64_MIN : PG_INT64_MAX;
+	return us;
 }
 
 static void
@@ -735,23 +748,38 @@ gov_sql_authorize(PG_FUNCTION_ARGS)
 	PG_RETURN_DATUM(outcome_datum(fcinfo, &o));
 }
 
-/* Lock and read a lease row; FOR SHARE or FOR UPDATE. */
+typedef enum LockMode
+{
+	LEASE_NO_LOCK,
+	LEASE_SHARE,
+	LEASE_UPDATE
+} LockMode;
+
+/*
+ * Read a lease row, locking it as asked.  Lock order everywhere: ancestors
+ * top down, then the lease itself; a row is never locked FOR SHARE and
+ * later FOR UPDATE by the same transaction (that upgrade deadlocks).
+ */
 static ParentRow
-lock_lease(const pg_uuid_t *id, bool for_update)
+lock_lease(const pg_uuid_t *id, LockMode mode)
 {
 	ParentRow	p = {0};
 	int			rc;
 	bool		isnull;
 	HeapTuple	t;
 	TupleDesc	d;
+	const char *sql;
 
-	rc = SPI_execute_with_args(for_update ?
-							   "SELECT state, expires_at, max_expiry, depth, principal, ancestors "
-							   "FROM governance.leases WHERE lease_id = $1 FOR UPDATE" :
-							   "SELECT state, expires_at, max_expiry, depth, principal, ancestors "
-							   "FROM governance.leases WHERE lease_id = $1 FOR SHARE",
-							   1, (Oid[]) {UUIDOID}, (Datum[]) {UUIDPGetDatum(id)},
-							   NULL, false, 1);
+	sql = mode == LEASE_UPDATE ?
+		"SELECT state, expires_at, max_expiry, depth, principal, ancestors "
+		"FROM governance.leases WHERE lease_id = $1 FOR UPDATE" :
+		mode == LEASE_SHARE ?
+		"SELECT state, expires_at, max_expiry, depth, principal, ancestors "
+		"FROM governance.leases WHERE lease_id = $1 FOR SHARE" :
+		"SELECT state, expires_at, max_expiry, depth, principal, ancestors "
+		"FROM governance.leases WHERE lease_id = $1";
+	rc = SPI_execute_with_args(sql, 1, (Oid[]) {UUIDOID}, (Datum[]) {UUIDPGetDatum(id)},
+							   NULL, mode == LEASE_NO_LOCK, 1);
 	if (rc != SPI_OK_SELECT)
 		elog(ERROR, "could not read governance.leases");
 	if (SPI_processed == 0)
@@ -767,6 +795,31 @@ lock_lease(const pg_uuid_t *id, bool for_update)
 	p.ancestors = datumCopy(SPI_getbinval(t, d, 6, &isnull), false, -1);
 	p.live = strcmp(p.state, "live") == 0 && GetCurrentTimestamp() < p.expires_at;
 	return p;
+}
+
+/* Lock every ancestor FOR SHARE, top down; false if one is not live. */
+static bool
+lock_ancestors(Datum ancestors, pg_uuid_t *dead)
+{
+	ArrayType  *anc = DatumGetArrayTypeP(ancestors);
+	Datum	   *elems;
+	bool	   *enulls;
+	int			n;
+	int			i;
+	bool		ok = true;
+
+	deconstruct_array(anc, UUIDOID, UUID_LEN, false, TYPALIGN_CHAR, &elems, &enulls, &n);
+	for (i = 0; i < n; i++)
+	{
+		ParentRow	a = lock_lease(DatumGetUUIDP(elems[i]), LEASE_SHARE);
+
+		if (ok && (!a.found || !a.live))
+		{
+			*dead = *DatumGetUUIDP(elems[i]);
+			ok = false;
+		}
+	}
+	return ok;
 }
 
 static pg_uuid_t
@@ -832,7 +885,7 @@ gov_sql_delegate(PG_FUNCTION_ARGS)
 	memset(&o, 0, sizeof(o));
 
 	/* lock the ancestors top down, then the parent (see the file header) */
-	parent = lock_lease(&r.parent, false);
+	parent = lock_lease(&r.parent, LEASE_NO_LOCK);
 	if (!parent.found)
 		ereport(ERROR,
 				(errcode(ERRCODE_UNDEFINED_OBJECT),
@@ -845,21 +898,16 @@ gov_sql_delegate(PG_FUNCTION_ARGS)
 				 errmsg("only the holder of lease %s may delegate from it",
 						gov_uuid_text(&r.parent))));
 
+	{
+		pg_uuid_t	dead;
+
+		if (!lock_ancestors(parent.ancestors, &dead))
+			o.reasons = list_make1(psprintf("ancestor lease %s is not live", gov_uuid_text(&dead)));
+	}
 	anc = DatumGetArrayTypeP(parent.ancestors);
 	deconstruct_array(anc, UUIDOID, UUID_LEN, false, TYPALIGN_CHAR, &elems, &enulls, &n);
-	for (i = 0; i < n; i++)
-	{
-		ParentRow	a = lock_lease(DatumGetUUIDP(elems[i]), false);
-
-		if (!a.found || !a.live)
-		{
-			o.reasons = list_make1(psprintf("ancestor lease %s is not live",
-											gov_uuid_text(DatumGetUUIDP(elems[i]))));
-			break;
-		}
-	}
 	/* re-read the parent now that its ancestors are locked */
-	parent = lock_lease(&r.parent, false);
+	parent = lock_lease(&r.parent, LEASE_SHARE);
 
 	if (o.reasons == NIL && !parent.live)
 		o.reasons = list_make1(psprintf("parent lease %s is %s", gov_uuid_text(&r.parent),
@@ -943,7 +991,7 @@ gov_revoke_tree(const pg_uuid_t *id, const char *reason, bool by_enforcer)
 	TimestampTz now;
 	int64		count;
 
-	target = lock_lease(id, true);
+	target = lock_lease(id, LEASE_UPDATE);
 	if (!target.found)
 		ereport(ERROR,
 				(errcode(ERRCODE_UNDEFINED_OBJECT),
@@ -1023,7 +1071,7 @@ gov_sql_revoke(PG_FUNCTION_ARGS)
 
 	SPI_connect();
 	/* allowed: the lease's principal, any ancestor's principal, an admin */
-	target = lock_lease(&id, false);
+	target = lock_lease(&id, LEASE_NO_LOCK);
 	if (!target.found)
 		ereport(ERROR,
 				(errcode(ERRCODE_UNDEFINED_OBJECT),
@@ -1108,6 +1156,14 @@ gov_sql_heartbeat(PG_FUNCTION_ARGS)
 	id = arg_uuid(fcinfo, 0, "lease id");
 
 	SPI_connect();
+	/* ancestors first, top down, then the lease (see lock_lease) */
+	{
+		ParentRow	self = lock_lease(&id, LEASE_NO_LOCK);
+		pg_uuid_t	dead;
+
+		if (self.found)
+			(void) lock_ancestors(self.ancestors, &dead);
+	}
 	rc = SPI_execute_with_args("SELECT state, expires_at, max_expiry, role_oid, principal, action, resource, "
 							   "context, measurement, (extract(epoch FROM ttl) * 1000000)::bigint, parent_id "
 							   "FROM governance.leases WHERE lease_id = $1 FOR UPDATE",
@@ -1192,7 +1248,7 @@ gov_sql_heartbeat(PG_FUNCTION_ARGS)
 		new_exp = max_expiry;
 	if (has_parent)
 	{
-		ParentRow	p = lock_lease(DatumGetUUIDP(parent), false);
+		ParentRow	p = lock_lease(DatumGetUUIDP(parent), LEASE_NO_LOCK);	/* locked above */
 
 		if (!p.found || !p.live)
 			ereport(ERROR,
@@ -1271,9 +1327,13 @@ gov_sql_verify_artifact(PG_FUNCTION_ARGS)
 			/* the lease's current state: shared memory, else the durable row */
 			if (gov_lease_get(&c.lease_id, &l))
 			{
-				if (!gov_lease_is_live(&l, GetCurrentTimestamp()))
-					reason = psprintf("lease %s", l.state == GOV_LEASE_REVOKED ? "revoked" :
-									  l.state == GOV_LEASE_PENDING ? "not committed" : "expired");
+				if (l.state == GOV_LEASE_REVOKED)
+					reason = pstrdup("lease revoked");
+				else if (l.state == GOV_LEASE_PENDING)
+					reason = pstrdup("lease not committed");
+				else if (!gov_lease_is_live(&l, GetCurrentTimestamp()))
+					reason = pstrdup(c.expires_at <= GetCurrentTimestamp() ?
+									 "artifact expired" : "lease expired");
 			}
 			else
 			{
@@ -1288,10 +1348,11 @@ gov_sql_verify_artifact(PG_FUNCTION_ARGS)
 					char	   *st = SPI_getvalue(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1);
 					char	   *fresh = SPI_getvalue(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 2);
 
-					if (strcmp(st, "live") != 0)
-						reason = psprintf("lease %s", st);
-					else if (strcmp(fresh, "t") != 0)
-						reason = pstrdup("lease expired");
+					if (strcmp(st, "revoked") == 0)
+						reason = pstrdup("lease revoked");
+					else if (strcmp(st, "live") != 0 || strcmp(fresh, "t") != 0)
+						reason = pstrdup(c.expires_at <= GetCurrentTimestamp() ?
+										 "artifact expired" : "lease expired");
 					else if (!RecoveryInProgress())
 						reason = pstrdup("lease not loaded: the enforcer has not reloaded it yet");
 				}

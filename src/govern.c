@@ -54,6 +54,20 @@
 
 #define GOV_ACTION_PREFIX_MAX 200
 
+/*
+ * Set while govern_table()/ungovern_table() run their own DDL, so that the
+ * DDL guard, which refuses any change that would strip a governed table of
+ * its protections, lets them through.
+ */
+static bool governing = false;
+
+PG_FUNCTION_INFO_V1(gov_sql_governing);
+Datum
+gov_sql_governing(PG_FUNCTION_ARGS)
+{
+	PG_RETURN_BOOL(governing);
+}
+
 static void
 check_prefix(const char *prefix)
 {
@@ -151,30 +165,56 @@ gov_sql_govern_table(PG_FUNCTION_ARGS)
 				(errcode(ERRCODE_DUPLICATE_OBJECT),
 				 errmsg("table %s is already governed", qname)));
 
-	exec_ddl(psprintf("ALTER TABLE %s ENABLE ROW LEVEL SECURITY", qname));
-	exec_ddl(psprintf("ALTER TABLE %s FORCE ROW LEVEL SECURITY", qname));
-#define RES(i) psprintf("%s = ANY ((SELECT governance.authorized_resources(%s))::text[])", \
-						qcol, quote_literal_cstr(actions[i]))
-	exec_ddl(psprintf("CREATE POLICY governance_select ON %s FOR SELECT USING (%s)", qname, RES(0)));
-	exec_ddl(psprintf("CREATE POLICY governance_insert ON %s FOR INSERT WITH CHECK (%s)", qname, RES(1)));
-	exec_ddl(psprintf("CREATE POLICY governance_update ON %s FOR UPDATE USING (%s) WITH CHECK (%s)",
-					  qname, RES(2), RES(2)));
-	exec_ddl(psprintf("CREATE POLICY governance_delete ON %s FOR DELETE USING (%s)", qname, RES(3)));
-#undef RES
-	exec_ddl(psprintf("CREATE TRIGGER governance_lineage AFTER INSERT OR UPDATE OR DELETE ON %s "
-					  "FOR EACH ROW EXECUTE FUNCTION governance._lineage(%s, %s)",
-					  qname, quote_literal_cstr(prefix), quote_literal_cstr(column)));
-	exec_ddl(psprintf("ALTER TABLE %s ENABLE ALWAYS TRIGGER governance_lineage", qname));
+	/* permissive policies are ORed: one of the table's own would widen ours */
+	if (SPI_execute_with_args("SELECT 1 FROM pg_policy WHERE polrelid = $1 AND polpermissive",
+							  1, (Oid[]) {OIDOID}, (Datum[]) {ObjectIdGetDatum(relid)},
+							  NULL, true, 1) == SPI_OK_SELECT && SPI_processed > 0)
+		ereport(ERROR,
+				(errcode(ERRCODE_OBJECT_NOT_IN_PREREQUISITE_STATE),
+				 errmsg("table %s already has permissive row-level security policies", qname),
+				 errdetail("Permissive policies are combined with OR, so they would admit rows no lease covers."),
+				 errhint("Drop them, or make them RESTRICTIVE, before governing the table.")));
 
-	if (SPI_execute_with_args("INSERT INTO governance.governed_tables "
-							  "(relid, action_prefix, resource_column, governed_at, governed_by) "
-							  "VALUES ($1, $2, $3, now(), $4)",
-							  4, (Oid[]) {OIDOID, TEXTOID, TEXTOID, TEXTOID},
-							  (Datum[]) {ObjectIdGetDatum(relid), CStringGetTextDatum(prefix),
-							  CStringGetTextDatum(column),
-							  CStringGetTextDatum(GetUserNameFromId(GetOuterUserId(), false))},
-							  NULL, false, 0) != SPI_OK_INSERT)
-		elog(ERROR, "could not record the governed table");
+	governing = true;
+	PG_TRY();
+	{
+		exec_ddl(psprintf("ALTER TABLE %s ENABLE ROW LEVEL SECURITY", qname));
+		exec_ddl(psprintf("ALTER TABLE %s FORCE ROW LEVEL SECURITY", qname));
+#define RES(i) psprintf("%s = ANY ((SELECT governance.authorized_resources(%s))::text[])", \
+							qcol, quote_literal_cstr(actions[i]))
+		exec_ddl(psprintf("CREATE POLICY governance_select ON %s FOR SELECT USING (%s)", qname, RES(0)));
+		exec_ddl(psprintf("CREATE POLICY governance_insert ON %s FOR INSERT WITH CHECK (%s)", qname, RES(1)));
+		exec_ddl(psprintf("CREATE POLICY governance_update ON %s FOR UPDATE USING (%s) WITH CHECK (%s)",
+						  qname, RES(2), RES(2)));
+		exec_ddl(psprintf("CREATE POLICY governance_delete ON %s FOR DELETE USING (%s)", qname, RES(3)));
+#undef RES
+		exec_ddl(psprintf("CREATE TRIGGER governance_lineage AFTER INSERT OR UPDATE OR DELETE ON %s "
+						  "FOR EACH ROW EXECUTE FUNCTION governance._lineage(%s, %s)",
+						  qname, quote_literal_cstr(prefix), quote_literal_cstr(column)));
+		exec_ddl(psprintf("ALTER TABLE %s ENABLE ALWAYS TRIGGER governance_lineage", qname));
+		exec_ddl(psprintf("CREATE TRIGGER governance_no_truncate BEFORE TRUNCATE ON %s "
+						  "FOR EACH STATEMENT EXECUTE FUNCTION governance._refuse_truncate()", qname));
+		exec_ddl(psprintf("ALTER TABLE %s ENABLE ALWAYS TRIGGER governance_no_truncate", qname));
+
+		/* remember the policies' expressions: the DDL guard compares them */
+		if (SPI_execute_with_args("INSERT INTO governance.governed_tables "
+								  "(relid, action_prefix, resource_column, governed_at, governed_by, policies) "
+								  "SELECT $1, $2, $3, now(), $4, "
+								  "  jsonb_object_agg(p.polname, jsonb_build_array(pg_get_expr(p.polqual, p.polrelid), "
+								  "                                                pg_get_expr(p.polwithcheck, p.polrelid))) "
+								  "FROM pg_policy p WHERE p.polrelid = $1 AND p.polpermissive",
+								  4, (Oid[]) {OIDOID, TEXTOID, TEXTOID, TEXTOID},
+								  (Datum[]) {ObjectIdGetDatum(relid), CStringGetTextDatum(prefix),
+								  CStringGetTextDatum(column),
+								  CStringGetTextDatum(GetUserNameFromId(GetOuterUserId(), false))},
+								  NULL, false, 0) != SPI_OK_INSERT)
+			elog(ERROR, "could not record the governed table");
+	}
+	PG_FINALLY();
+	{
+		governing = false;
+	}
+	PG_END_TRY();
 
 	gj_init(&j);
 	gj_begin_object(&j);
@@ -216,13 +256,23 @@ gov_sql_ungovern_table(PG_FUNCTION_ARGS)
 		ereport(ERROR,
 				(errcode(ERRCODE_UNDEFINED_OBJECT),
 				 errmsg("table %s is not governed", qname)));
-	exec_ddl(psprintf("DROP TRIGGER IF EXISTS governance_lineage ON %s", qname));
-	exec_ddl(psprintf("DROP POLICY IF EXISTS governance_select ON %s", qname));
-	exec_ddl(psprintf("DROP POLICY IF EXISTS governance_insert ON %s", qname));
-	exec_ddl(psprintf("DROP POLICY IF EXISTS governance_update ON %s", qname));
-	exec_ddl(psprintf("DROP POLICY IF EXISTS governance_delete ON %s", qname));
-	exec_ddl(psprintf("ALTER TABLE %s NO FORCE ROW LEVEL SECURITY", qname));
-	exec_ddl(psprintf("ALTER TABLE %s DISABLE ROW LEVEL SECURITY", qname));
+	governing = true;
+	PG_TRY();
+	{
+		exec_ddl(psprintf("DROP TRIGGER IF EXISTS governance_lineage ON %s", qname));
+		exec_ddl(psprintf("DROP TRIGGER IF EXISTS governance_no_truncate ON %s", qname));
+		exec_ddl(psprintf("DROP POLICY IF EXISTS governance_select ON %s", qname));
+		exec_ddl(psprintf("DROP POLICY IF EXISTS governance_insert ON %s", qname));
+		exec_ddl(psprintf("DROP POLICY IF EXISTS governance_update ON %s", qname));
+		exec_ddl(psprintf("DROP POLICY IF EXISTS governance_delete ON %s", qname));
+		exec_ddl(psprintf("ALTER TABLE %s NO FORCE ROW LEVEL SECURITY", qname));
+		exec_ddl(psprintf("ALTER TABLE %s DISABLE ROW LEVEL SECURITY", qname));
+	}
+	PG_FINALLY();
+	{
+		governing = false;
+	}
+	PG_END_TRY();
 
 	gj_init(&j);
 	gj_begin_object(&j);
@@ -422,4 +472,28 @@ gov_lineage_trigger(PG_FUNCTION_ARGS)
 	(void) gov_ledger_append(&ev);
 
 	return PointerGetDatum(NULL);
+}
+
+/*
+ * BEFORE TRUNCATE on governed tables: TRUNCATE removes rows without firing
+ * row triggers, so nothing could ledger it.  Delete rows under a lease.
+ */
+PG_FUNCTION_INFO_V1(gov_refuse_truncate);
+Datum
+gov_refuse_truncate(PG_FUNCTION_ARGS)
+{
+	TriggerData *td = (TriggerData *) fcinfo->context;
+
+	if (!CALLED_AS_TRIGGER(fcinfo))
+		ereport(ERROR,
+				(errcode(ERRCODE_E_R_I_E_TRIGGER_PROTOCOL_VIOLATED),
+				 errmsg("governance truncate guard must be called as a trigger")));
+	ereport(ERROR,
+			(errcode(ERRCODE_INSUFFICIENT_PRIVILEGE),
+			 errmsg("truncate on governed table %s refused",
+					quote_qualified_identifier(get_namespace_name(RelationGetNamespace(td->tg_relation)),
+											   RelationGetRelationName(td->tg_relation))),
+			 errdetail("TRUNCATE bypasses the lineage trigger, so it could not be ledgered."),
+			 errhint("Delete the rows under a lease, or take the table out of governance with governance.ungovern_table().")));
+	PG_RETURN_NULL();
 }

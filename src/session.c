@@ -130,20 +130,22 @@ gov_sql_attach(PG_FUNCTION_ARGS)
 		/* not in shared memory: just after a restart, say; ask the table */
 		if (!load_lease(&c.lease_id, &l, &state))
 			refuse("lease unknown", &c, decoded);
-		if (strcmp(state, "live") != 0)
-			refuse(psprintf("lease %s", state), &c, decoded);
-		if (l.expires_at <= GetCurrentTimestamp())
-			refuse("lease expired", &c, decoded);
+		if (strcmp(state, "revoked") == 0)
+			refuse("lease revoked", &c, decoded);
+		if (strcmp(state, "live") != 0 || l.expires_at <= GetCurrentTimestamp())
+			refuse(c.expires_at <= GetCurrentTimestamp() ? "artifact expired" : "lease expired",
+				   &c, decoded);
 		gov_lease_install(&l);
 		if (!gov_lease_get(&c.lease_id, &l))
 			refuse("lease unknown", &c, decoded);
 	}
-	if (l.state != GOV_LEASE_LIVE)
-		refuse(l.state == GOV_LEASE_REVOKED ? psprintf("lease revoked: %s", l.end_reason) :
-			   l.state == GOV_LEASE_PENDING ? "lease not committed" : "lease expired",
-			   &c, decoded);
+	if (l.state == GOV_LEASE_REVOKED)
+		refuse(psprintf("lease revoked: %s", l.end_reason), &c, decoded);
+	if (l.state == GOV_LEASE_PENDING)
+		refuse("lease not committed", &c, decoded);
 	if (!gov_lease_is_live(&l, GetCurrentTimestamp()))
-		refuse("lease expired", &c, decoded);
+		refuse(c.expires_at <= GetCurrentTimestamp() ? "artifact expired" : "lease expired",
+			   &c, decoded);
 	if (strcmp(l.principal, c.principal) != 0 || strcmp(l.action, c.action) != 0 ||
 		strcmp(l.resource, c.resource) != 0)
 		refuse("the artifact does not match its lease", &c, decoded);

@@ -7,7 +7,8 @@ CREATE TABLE governance.governed_tables (
     action_prefix   text NOT NULL,
     resource_column text NOT NULL,
     governed_at     timestamptz NOT NULL,
-    governed_by     text NOT NULL
+    governed_by     text NOT NULL,
+    policies        jsonb NOT NULL
 );
 COMMENT ON TABLE governance.governed_tables IS
     'Tables under governance: forced row-level security tied to live leases, and a lineage trigger';
@@ -19,6 +20,59 @@ CREATE FUNCTION governance._lineage()
 RETURNS trigger
 LANGUAGE C
 AS 'MODULE_PATHNAME', 'gov_lineage_trigger';
+
+CREATE FUNCTION governance._refuse_truncate()
+RETURNS trigger
+LANGUAGE C
+AS 'MODULE_PATHNAME', 'gov_refuse_truncate';
+
+CREATE FUNCTION governance._governing()
+RETURNS boolean
+LANGUAGE C STABLE
+AS 'MODULE_PATHNAME', 'gov_sql_governing';
+
+-- Would the governed tables still be governed after this DDL?  Called by
+-- the DDL guard after every command; govern_table() and ungovern_table()
+-- are let through.
+CREATE FUNCTION governance._check_governed_tables()
+RETURNS void
+LANGUAGE plpgsql
+SECURITY DEFINER SET search_path = pg_catalog, pg_temp
+AS $$
+DECLARE
+    t record;
+    why text;
+BEGIN
+    IF governance._governing() THEN
+        RETURN;
+    END IF;
+    FOR t IN SELECT g.relid, g.policies FROM governance.governed_tables g LOOP
+        why := NULL;
+        IF NOT EXISTS (SELECT 1 FROM pg_class c WHERE c.oid = t.relid) THEN
+            why := 'the table is gone';
+        ELSIF NOT EXISTS (SELECT 1 FROM pg_class c WHERE c.oid = t.relid
+                          AND c.relrowsecurity AND c.relforcerowsecurity) THEN
+            why := 'row-level security would no longer be enabled and forced';
+        ELSIF (SELECT jsonb_object_agg(p.polname, jsonb_build_array(pg_get_expr(p.polqual, p.polrelid),
+                                                                    pg_get_expr(p.polwithcheck, p.polrelid)))
+                 FROM pg_policy p WHERE p.polrelid = t.relid AND p.polpermissive)
+              IS DISTINCT FROM t.policies THEN
+            why := 'its permissive row-level security policies would change';
+        ELSIF NOT EXISTS (SELECT 1 FROM pg_trigger tg WHERE tg.tgrelid = t.relid
+                          AND tg.tgname = 'governance_lineage' AND tg.tgenabled = 'A')
+           OR NOT EXISTS (SELECT 1 FROM pg_trigger tg WHERE tg.tgrelid = t.relid
+                          AND tg.tgname = 'governance_no_truncate' AND tg.tgenabled = 'A') THEN
+            why := 'its governance triggers would be dropped or disabled';
+        END IF;
+        IF why IS NOT NULL THEN
+            RAISE EXCEPTION 'governed table % cannot be changed this way: %',
+                    coalesce(t.relid::regclass::text, t.relid::text), why
+                USING ERRCODE = 'insufficient_privilege',
+                      HINT = 'Take it out of governance first with governance.ungovern_table() (governance_admin, ledgered).';
+        END IF;
+    END LOOP;
+END
+$$;
 
 CREATE FUNCTION governance.govern_table(tbl regclass, action_prefix text, resource_column name)
 RETURNS void

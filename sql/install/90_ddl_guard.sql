@@ -49,6 +49,7 @@ AS $$
 DECLARE
     r record;
 BEGIN
+    PERFORM governance._check_governed_tables();
     FOR r IN SELECT * FROM pg_event_trigger_ddl_commands() LOOP
         CONTINUE WHEN r.in_extension;
         IF governance._is_ledger_object(r.classid, r.objid) THEN
@@ -73,6 +74,7 @@ BEGIN
     IF current_setting('governance.allow_drop', true) = 'on' THEN
         RETURN;
     END IF;
+    PERFORM governance._check_governed_tables();
     FOR r IN SELECT * FROM pg_event_trigger_dropped_objects() LOOP
         IF r.schema_name = 'governance'
            AND (r.object_name IN ('ledger', 'ledger_blocks', 'ledger_seq', 'ledger_pkey',

@@ -179,9 +179,14 @@ SELECT c AS claim, valid, reason, claims IS NULL AS no_claims
     ('resource, overlong', pg_temp.payload(resource => '\xc0af'))
   ) AS x (c, p), governance.verify_artifact(pg_temp.art(p));
 
--- the action claim is an Action uid; the depth is not negative
+-- principal, action and resource are entity uids Type::"id"; the depth is
+-- not negative
 SELECT c AS claim, valid, reason, claims IS NULL AS no_claims
   FROM (VALUES
+    ('principal bot', pg_temp.payload(principal => pg_temp.t('bot'))),
+    ('principal Agent::bot', pg_temp.payload(principal => pg_temp.t('Agent::bot'))),
+    ('resource Doc::"1" trailing', pg_temp.payload(resource => pg_temp.t('Doc::"1" '))),
+    ('resource ::"1"', pg_temp.payload(resource => pg_temp.t('::"1"'))),
     ('action Doc::"x"', pg_temp.payload(action => pg_temp.t('Doc::"x"'))),
     ('action NS::Action::"x"', pg_temp.payload(action => pg_temp.t('NS::Action::"x"'))),
     ('action Action::""', pg_temp.payload(action => pg_temp.t('Action::""'))),

@@ -283,7 +283,7 @@ SELECT is((SELECT row(valid, reason)::text FROM governance.verify_artifact(:'a7'
 -- to max_expiry, so past its first expiry the lease's state decides
 SELECT pg_sleep(1.2);
 SELECT is((SELECT row(valid, reason)::text FROM governance.verify_artifact(:'a7')),
-          row(false, 'lease expired')::text, 'after pg_sleep(1.2), not renewed: lease expired');
+          row(false, 'artifact expired')::text, 'after pg_sleep(1.2), not renewed: artifact expired');
 -- the same payload with max_expiry moved back to its (past) first expiry:
 -- refused on time before the signature (which no longer matches) is checked
 SELECT is((SELECT row(valid, reason)::text

@@ -424,7 +424,7 @@ out=$($PY "$VA" --public-key "$PK" "$exp_art" 2>&1); rc=$?
 gov_ok $? "expired artifact refused offline: $out"
 # in SQL, past its first expiry the lease's state decides (heartbeats may
 # have renewed it, up to max_expiry): this one was not renewed
-gov_is "f|lease expired" "$(sqlreason "$exp_art")" "expired artifact refused in SQL (lease expired)"
+gov_is "f|artifact expired" "$(sqlreason "$exp_art")" "expired artifact refused in SQL (not renewed)"
 # expiry comes before the signature: an expired artifact whose signature is
 # also wrong is reported as expired offline; in SQL only once max_expiry is
 # past (here: max_expiry moved back to the first expiry, so the genuine

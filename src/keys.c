@@ -488,6 +488,19 @@ sign_with(LocalKey *k, const GovEnc *msg, GovSignature *out)
 	memcpy(out->key_id, k->key_id, GOV_KEY_ID_LEN + 1);
 }
 
+/* The current public key, if key_id names it. */
+bool
+gov_current_public_key(const char *key_id, uint8 *pk)
+{
+	GovKeyShared cur;
+
+	read_shared(&cur);
+	if (!cur.available || strcmp(cur.key_id, key_id) != 0)
+		return false;
+	memcpy(pk, cur.public_key, GOV_ED25519_PK_LEN);
+	return true;
+}
+
 /* Key id of this process's current key; call gov_key_available() first. */
 const char *
 gov_current_key_id(void)

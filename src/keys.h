@@ -32,6 +32,7 @@ extern void gov_keys_shmem_startup(void);
 extern bool gov_key_available(char **reason);
 
 extern const char *gov_current_key_id(void);
+extern bool gov_current_public_key(const char *key_id, uint8 *pk);
 
 /* Sign a message built by the canonical encoder; ERROR if no key. */
 extern void gov_sign(GovEnc *msg, GovSignature *out);

@@ -731,7 +731,14 @@ gov_lookup_public_key(const char *key_id, uint8 *pk)
 							   1, (Oid[]) {TEXTOID}, (Datum[]) {CStringGetTextDatum(key_id)},
 							   NULL, true, 1);
 	if (rc != SPI_OK_SELECT || SPI_processed == 0)
-		return false;
+	{
+		/*
+		 * signing_keys is per database, the key per cluster: a key rotated
+		 * in another database is current here before this table has its
+		 * row.  The current key is known from shared memory.
+		 */
+		return gov_current_public_key(key_id, pk);
+	}
 	b = DatumGetByteaPP(SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1, &isnull));
 	if (isnull || VARSIZE_ANY_EXHDR(b) != GOV_ED25519_PK_LEN)
 		return false;

@@ -267,8 +267,12 @@ def decode(text):
                 claims[name] = iso
             else:
                 claims[name] = n
-    if not re.fullmatch(r'Action::".*"', claims["action"], re.S):
-        raise Invalid("claim action is not an Action::\"...\" uid: %r" % claims["action"])
+    # FORMAT.md section 9: principal, action and resource are entity uids
+    # (Type::"id", Type possibly namespaced); the action's type is free.
+    for name in ("principal", "action", "resource"):
+        if not re.fullmatch(r'[A-Za-z_][A-Za-z0-9_]*(::[A-Za-z_][A-Za-z0-9_]*)*::"(?:[^"\\]|\\.)*"',
+                            claims[name], re.S):
+            raise Invalid("claim %s is not an entity uid: %r" % (name, claims[name]))
     if claims["depth"] < 0:
         raise Invalid("claim depth is negative (%d)" % claims["depth"])
     if (claims["depth"] == 0) != (claims["parent"] is None):

@@ -43,6 +43,8 @@ echo "== cluster in $MAIN"
 gov_new_cluster "$MAIN" || { echo "0 passed, 1 failed"; exit 1; }
 gov_start "$MAIN" || { echo "0 passed, 1 failed"; exit 1; }
 for db in regression isolation; do gov_sql "$MAIN" "CREATE DATABASE $db" >/dev/null || exit 1; done
+# the workers' database: every suite that needs the workers runs there
+gov_sql "$MAIN" "CREATE EXTENSION IF NOT EXISTS pgtap; CREATE EXTENSION IF NOT EXISTS governance;" >/dev/null 2>&1
 
 # ---- pg_regress -------------------------------------------------------
 if want regress; then
@@ -63,7 +65,6 @@ fi
 # ---- pgTAP ------------------------------------------------------------
 if want pgtap; then
 	echo "== pgTAP (pg_prove)"
-	gov_sql "$MAIN" "CREATE EXTENSION IF NOT EXISTS pgtap; CREATE EXTENSION IF NOT EXISTS governance;" >/dev/null 2>&1
 	out="$WORK/pgtap.log"
 	pg_prove -v -h "$MAIN" -p 5432 -U "$GOV_DBUSER" -d postgres test/pgtap/*.sql >"$out" 2>&1
 	rc=$?

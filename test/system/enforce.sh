@@ -216,6 +216,25 @@ gov_like "^WARNING: +lease $mid revoked: integrity: the runtime measurement chan
 	"heartbeat with a changed measurement warns that it revoked the lease, and why"
 gov_like "NULL$" "$out" "and returns NULL"
 
+# ---------------------------------------------------------------------
+# an idle session's lease ends; its later, unrelated cancel keeps its own
+# message (the enforcer's reason is for the statement it stopped)
+# ---------------------------------------------------------------------
+l=$(authorize 1); iid=${l%%|*}; iart=${l#*|}
+mkfifo "$W/idle.in"
+"$PGBIN/psql" -X -q -At -h "$C" -p 5432 -U enf_bot -d postgres <"$W/idle.in" >"$W/idle.out" 2>&1 &
+IDLE=$!
+exec 4>"$W/idle.in"
+printf "SELECT governance.attach('%s', session => true);\n" "$iart" >&4
+gov_wait "$C" "SELECT count(*) = 1 FROM pg_stat_activity WHERE usename = 'enf_bot' AND state = 'idle' AND query LIKE 'SELECT governance.attach%'" 10
+q "SELECT governance.revoke('$iid', 'while idle')" >/dev/null
+sleep 1	# the enforcer signals the idle session, which ignores it
+printf "SET statement_timeout = 200;\nSELECT pg_sleep(3);\n" >&4
+exec 4>&-
+wait $IDLE
+gov_like "canceling statement due to statement timeout" "$(cat "$W/idle.out")" \
+	"a statement timeout after the lease ended while the session was idle is reported as a statement timeout"
+
 gov_stop "$C"
 ! grep -E "PANIC|terminated by signal|server process .* was terminated" "$C/server.log" >/dev/null
 gov_ok $? "no crash in the server log"

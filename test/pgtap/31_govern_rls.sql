@@ -24,7 +24,7 @@ BEGIN
 END $$;
 SELECT governance.drop_policy(name) FROM governance.policies WHERE name LIKE 'lt31%';
 
-SELECT plan(80);
+SELECT plan(86);
 
 CREATE FUNCTION pg_temp.err(sql text) RETURNS text LANGUAGE plpgsql AS $$
 BEGIN
@@ -274,7 +274,31 @@ BEGIN;
 SELECT matches(pg_temp.err('ALTER TABLE public.lt31_accounts NO FORCE ROW LEVEL SECURITY'), '^42501: ',
                'the owner cannot stop forcing row-level security');
 ROLLBACK;
+BEGIN;
+SELECT matches(pg_temp.err('CREATE POLICY lt31_open ON public.lt31_accounts FOR SELECT USING (true)'), '^42501: ',
+               'the owner cannot add a permissive policy (it would be ORed with governance''s)');
+ROLLBACK;
+BEGIN;
+SELECT matches(pg_temp.err('ALTER POLICY governance_select ON public.lt31_accounts USING (true)'), '^42501: ',
+               'the owner cannot rewrite a governance policy');
+ROLLBACK;
+BEGIN;
+SELECT matches(pg_temp.err('ALTER TABLE public.lt31_accounts ENABLE REPLICA TRIGGER governance_lineage'), '^42501: ',
+               'the owner cannot make the lineage trigger fire only in replica mode');
+ROLLBACK;
+BEGIN;
+SELECT matches(pg_temp.err('ALTER TABLE public.lt31_accounts DISABLE TRIGGER ALL'), '^42501: ',
+               'the owner cannot disable all triggers');
+ROLLBACK;
+BEGIN;
+SELECT matches(pg_temp.err('DROP TABLE public.lt31_accounts'), '^42501: ',
+               'the owner cannot drop a governed table (its listing would dangle)');
+ROLLBACK;
 RESET ROLE;
+BEGIN;
+SELECT matches(pg_temp.err('ALTER TABLE public.lt31_accounts DISABLE TRIGGER governance_lineage'), '^42501: ',
+               'a superuser cannot disable the lineage trigger with plain DDL either');
+ROLLBACK;
 SELECT is((SELECT count(*)::int FROM public.lt31_accounts), 6, '(the table is intact)');
 
 ------------------------------------------------------------------------

@@ -27,7 +27,7 @@ BEGIN
 END $$;
 SELECT governance.drop_policy(name) FROM governance.policies WHERE name LIKE 'lt30a%';
 
-SELECT plan(99);
+SELECT plan(101);
 
 -- 'SQLSTATE: message' of the error sql raises, or 'no error'
 CREATE FUNCTION pg_temp.err(sql text) RETURNS text LANGUAGE plpgsql AS $$
@@ -213,6 +213,14 @@ SELECT governance.attach(:'a1');
 ROLLBACK;
 SELECT is((SELECT count(*)::int FROM governance.current_lease()), 0, 'ROLLBACK ends a transaction-scoped attachment');
 SELECT ok(NOT governance.is_authorized('lt30a.select', 'Account::"1"'), 'is_authorized is false after ROLLBACK');
+
+BEGIN;
+SELECT governance.attach(:'a1');
+PREPARE TRANSACTION 'lt30a_prepared';
+SELECT ok(NOT governance.is_authorized('lt30a.select', 'Account::"1"'),
+          'PREPARE TRANSACTION ends a transaction-scoped attachment: the next transaction is not authorized');
+SELECT is((SELECT count(*)::int FROM governance.current_lease()), 0, 'and lists no attachment');
+ROLLBACK PREPARED 'lt30a_prepared';
 
 SELECT is(governance.attach(:'a1'), :'l1'::uuid, 'attach outside a transaction block is a one-statement attachment');
 SELECT is((SELECT count(*)::int FROM governance.current_lease()), 0, 'and it is gone by the next statement');

@@ -884,6 +884,20 @@ gov_sql_delegate(PG_FUNCTION_ARGS)
 	SPI_connect();
 	memset(&o, 0, sizeof(o));
 
+	/* trust first, as authorize() does: its reason names the cause */
+	{
+		char	   *why;
+
+		if (!gov_trusted(&why))
+		{
+			o.reasons = list_make1(psprintf("trust degraded: %s", why));
+			(void) ledger_decision("governance.delegate", &r, &o, ctx_hash, 0);
+			outcome_to_caller(&o, caller);
+			SPI_finish();
+			PG_RETURN_DATUM(outcome_datum(fcinfo, &o));
+		}
+	}
+
 	/* lock the ancestors top down, then the parent (see the file header) */
 	parent = lock_lease(&r.parent, LEASE_NO_LOCK);
 	if (!parent.found)
@@ -1233,7 +1247,11 @@ gov_sql_heartbeat(PG_FUNCTION_ARGS)
 
 	if (revoke_reason)
 	{
-		int64		n = gov_revoke_tree(&id, revoke_reason, false);
+		int64		n;
+
+		/* access ends now, even if this transaction then fails */
+		gov_lease_kill_now(&id, revoke_reason);
+		n = gov_revoke_tree(&id, revoke_reason, false);
 
 		SPI_finish();
 		ereport(WARNING,

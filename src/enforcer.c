@@ -186,6 +186,28 @@ load_leases(void)
 	int			rc;
 	uint64		i;
 
+	/* the sessions these were bound to died with the server */
+	rc = SPI_execute("SELECT lease_id FROM governance.leases WHERE state = 'live' AND session_bound",
+					 false, 0);
+	if (rc != SPI_OK_SELECT)
+		elog(ERROR, "could not read governance.leases");
+	if (SPI_processed > 0)
+	{
+		List	   *ids = NIL;
+		ListCell   *lc;
+
+		for (i = 0; i < SPI_processed; i++)
+		{
+			bool		isnull;
+			pg_uuid_t  *u = palloc(sizeof(pg_uuid_t));
+
+			*u = *DatumGetUUIDP(SPI_getbinval(SPI_tuptable->vals[i], SPI_tuptable->tupdesc, 1, &isnull));
+			ids = lappend(ids, u);
+		}
+		foreach(lc, ids)
+			(void) gov_revoke_tree((pg_uuid_t *) lfirst(lc), "session ended: the server restarted", true);
+	}
+
 	rc = SPI_execute("SELECT lease_id, parent_id, role_oid, depth, principal, action, resource, "
 					 "expires_at, max_expiry, (extract(epoch FROM ttl) * 1000000)::bigint, "
 					 "measurement IS NOT NULL "
@@ -274,6 +296,30 @@ expire_leases(void)
 	return (int) n;
 }
 
+/*
+ * Leases that shared memory ended at once (an integrity or policy failure
+ * seen by a heartbeat) but whose durable row is still live, because the
+ * transaction that was revoking them failed: revoke them durably.  Fail
+ * closed first, make it durable next.
+ */
+static void
+reconcile_revocations(List *revoked)
+{
+	ListCell   *lc;
+
+	foreach(lc, revoked)
+	{
+		GovLeaseSnapshot *l = lfirst(lc);
+		int			rc;
+
+		rc = SPI_execute_with_args("SELECT 1 FROM governance.leases WHERE lease_id = $1 AND state = 'live'",
+								   1, (Oid[]) {UUIDOID}, (Datum[]) {UUIDPGetDatum(&l->id)},
+								   NULL, true, 1);
+		if (rc == SPI_OK_SELECT && SPI_processed > 0)
+			(void) gov_revoke_tree(&l->id, l->end_reason[0] ? l->end_reason : "revoked", true);
+	}
+}
+
 static void
 revoke_orphan(const GovLeaseSnapshot *l, void *arg)
 {
@@ -288,12 +334,14 @@ void
 gov_enforcer_duty(void)
 {
 	List	   *orphans = NIL;
+	List	   *revoked;
 	ListCell   *lc;
 
 	/* first, and outside any transaction: stop what must stop */
 	(void) gov_enforce_attached(gov_enforcement_mode);
 
 	gov_lease_scan(revoke_orphan, &orphans, true);
+	revoked = gov_lease_undurable_revocations();
 
 	SetCurrentStatementStartTimestamp();
 	StartTransactionCommand();
@@ -308,6 +356,7 @@ gov_enforcer_duty(void)
 	(void) expire_leases();
 	foreach(lc, orphans)
 		(void) gov_revoke_tree((pg_uuid_t *) lfirst(lc), "session ended", true);
+	reconcile_revocations(revoked);
 	drain_events();
 	SPI_finish();
 	PopActiveSnapshot();

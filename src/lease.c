@@ -80,12 +80,14 @@ typedef struct GovAttachSlot
 	pg_uuid_t	leases[GOV_MAX_ATTACHED];
 	bool		signalled[GOV_MAX_ATTACHED];	/* enforcer already acted */
 	bool		reason_pending;
+	TimestampTz signalled_at;
 	char		reason[GOV_REASON_MAX + 128];
 } GovAttachSlot;
 
 typedef struct GovLeaseShared
 {
 	LWLockPadded *locks;
+	pg_atomic_uint32 nleases;	/* entries in the table: dynahash may hold more */
 	int			nslots;
 	GovAttachSlot slots[FLEXIBLE_ARRAY_MEMBER];
 } GovLeaseShared;
@@ -101,6 +103,7 @@ typedef struct LocalAttachment
 	uint64		generation;		/* validated generation */
 	TimestampTz expires_at;		/* as of that generation */
 	GovLease   *entry;			/* where it was, NULL until validated */
+	bool		new_in_xact;	/* made by the current transaction */
 	char		action[GOV_UID_MAX];
 	char		resource[GOV_UID_MAX];
 } LocalAttachment;
@@ -180,6 +183,7 @@ gov_lease_shmem_startup(void)
 	if (!found)
 	{
 		lease_shared->locks = GetNamedLWLockTranche(GOV_LEASE_TRANCHE);
+		pg_atomic_init_u32(&lease_shared->nleases, 0);
 		lease_shared->nslots = total_procs();
 		for (i = 0; i < lease_shared->nslots; i++)
 		{
@@ -259,9 +263,22 @@ insert_entry(const GovLease *l, GovLeaseState state, bool error_if_exists)
 	bool		found;
 
 	LWLockAcquire(lock, LW_EXCLUSIVE);
-	e = hash_search_with_hash_value(lease_table, &l->id, h, HASH_ENTER_NULL, &found);
+	e = hash_search_with_hash_value(lease_table, &l->id, h, HASH_FIND, NULL);
+	if (e != NULL)
+	{
+		LWLockRelease(lock);
+		if (error_if_exists)
+			elog(ERROR, "governance: lease already exists in shared memory");
+		return;
+	}
+	/* governance.max_leases is exact, whatever dynahash preallocated */
+	if (pg_atomic_fetch_add_u32(&lease_shared->nleases, 1) >= (uint32) gov_max_leases)
+		e = NULL;
+	else
+		e = hash_search_with_hash_value(lease_table, &l->id, h, HASH_ENTER_NULL, &found);
 	if (e == NULL)
 	{
+		pg_atomic_fetch_sub_u32(&lease_shared->nleases, 1);
 		LWLockRelease(lock);
 		ereport(ERROR,
 				(errcode(ERRCODE_CONFIGURATION_LIMIT_EXCEEDED),
@@ -314,6 +331,7 @@ gov_lease_remove(const pg_uuid_t *id)
 	{
 		pg_atomic_fetch_add_u64(&e->generation, 1);
 		hash_search_with_hash_value(lease_table, id, h, HASH_REMOVE, NULL);
+		pg_atomic_fetch_sub_u32(&lease_shared->nleases, 1);
 	}
 	LWLockRelease(lock);
 }
@@ -334,6 +352,8 @@ gov_lease_set_state(const pg_uuid_t *id, GovLeaseState state, const char *reason
 			if (e->state == GOV_LEASE_PENDING)
 				e->state = GOV_LEASE_LIVE;
 		}
+		else if (e->state == GOV_LEASE_REVOKED && state == GOV_LEASE_REVOKED)
+			e->undurable = false;	/* the durable revocation committed */
 		else if (e->state == GOV_LEASE_LIVE || e->state == GOV_LEASE_PENDING)
 		{
 			/* an ended lease stays ended, with its first reason */
@@ -375,7 +395,7 @@ gov_lease_count(void)
 
 	for (i = 0; i < GOV_LEASE_PARTITIONS; i++)
 		LWLockAcquire(&lease_shared->locks[i].lock, LW_SHARED);
-	n = hash_get_num_entries(lease_table);
+	n = (int64) pg_atomic_read_u32(&lease_shared->nleases);
 	for (i = GOV_LEASE_PARTITIONS - 1; i >= 0; i--)
 		LWLockRelease(&lease_shared->locks[i].lock);
 	return n;
@@ -411,7 +431,7 @@ apply_pending(bool commit)
 }
 
 static void
-drop_transaction_attachments(void);
+drop_transaction_attachments(bool commit);
 
 static void
 lease_xact_callback(XactEvent event, void *arg)
@@ -421,12 +441,12 @@ lease_xact_callback(XactEvent event, void *arg)
 		case XACT_EVENT_COMMIT:
 		case XACT_EVENT_PARALLEL_COMMIT:
 			apply_pending(true);
-			drop_transaction_attachments();
+			drop_transaction_attachments(true);
 			break;
 		case XACT_EVENT_ABORT:
 		case XACT_EVENT_PARALLEL_ABORT:
 			apply_pending(false);
-			drop_transaction_attachments();
+			drop_transaction_attachments(false);
 			break;
 		case XACT_EVENT_PRE_PREPARE:
 			if (pending != NIL)
@@ -550,8 +570,13 @@ publish_attachments(void)
 	SpinLockRelease(&slot->mutex);
 }
 
+/*
+ * At transaction end: transaction-scoped attachments go; session-scoped
+ * ones stay, unless the transaction that made them aborted (the session
+ * binding it recorded rolled back with it).
+ */
 static void
-drop_transaction_attachments(void)
+drop_transaction_attachments(bool commit)
 {
 	int			i;
 	int			j = 0;
@@ -559,8 +584,11 @@ drop_transaction_attachments(void)
 	if (nattached == 0)
 		return;
 	for (i = 0; i < nattached; i++)
-		if (attached[i].session_scope)
+		if (attached[i].session_scope && (commit || !attached[i].new_in_xact))
+		{
+			attached[i].new_in_xact = false;
 			attached[j++] = attached[i];
+		}
 	if (j != nattached)
 	{
 		nattached = j;
@@ -587,6 +615,7 @@ gov_attach(const GovLeaseSnapshot *l, bool session_scope)
 					 errhint("Detach a lease first with governance.detach(lease_id).")));
 		a = &attached[nattached++];
 		memset(a, 0, sizeof(*a));
+		a->new_in_xact = true;
 	}
 	a->id = l->id;
 	a->session_scope = session_scope || a->session_scope;
@@ -739,13 +768,21 @@ lease_emit_log_hook(ErrorData *edata)
 	if (prev_emit_log_hook)
 		prev_emit_log_hook(edata);
 
-	if (lease_shared == NULL || MyProc == NULL ||
-		(edata->sqlerrcode != ERRCODE_QUERY_CANCELED &&
-		 edata->sqlerrcode != ERRCODE_ADMIN_SHUTDOWN))
+	/*
+	 * Only the cancel and terminate that the enforcer's signal causes: not a
+	 * statement timeout, and not a signal it sent to an idle session long
+	 * ago (PostgreSQL ignores those).
+	 */
+	if (lease_shared == NULL || MyProc == NULL || edata->message_id == NULL ||
+		!((edata->sqlerrcode == ERRCODE_QUERY_CANCELED &&
+		   strcmp(edata->message_id, "canceling statement due to user request") == 0) ||
+		  (edata->sqlerrcode == ERRCODE_ADMIN_SHUTDOWN &&
+		   strcmp(edata->message_id, "terminating connection due to administrator command") == 0)))
 		return;
 	slot = my_slot();
 	SpinLockAcquire(&slot->mutex);
-	if (slot->reason_pending)
+	if (slot->reason_pending &&
+		!TimestampDifferenceExceeds(slot->signalled_at, GetCurrentTimestamp(), 2000))
 	{
 		MemoryContext old = MemoryContextSwitchTo(ErrorContext);
 
@@ -819,6 +856,7 @@ gov_lease_scan(gov_lease_cb orphan_cb, void *arg, bool gc_dead)
 			}
 		}
 		else if (gc_dead && (e->state == GOV_LEASE_REVOKED || e->state == GOV_LEASE_EXPIRED) &&
+				 !e->undurable &&
 				 TimestampDifferenceExceeds(e->ended_at, now, GOV_GC_DELAY_MS))
 		{
 			pg_uuid_t  *id = palloc(sizeof(pg_uuid_t));
@@ -960,6 +998,7 @@ gov_enforce_attached(int mode)
 			{
 				slot->signalled[k] = true;
 				slot->reason_pending = true;
+				slot->signalled_at = GetCurrentTimestamp();
 				snprintf(slot->reason, sizeof(slot->reason), "%s %s",
 						 mode == GOV_ENFORCE_TERMINATE ? "terminating connection:" : "canceling statement:",
 						 reason);
@@ -973,4 +1012,56 @@ gov_enforce_attached(int mode)
 		}
 	}
 	return signalled;
+}
+
+/*
+ * End a lease in shared memory at once, before (and whatever becomes of)
+ * the transaction that is revoking it durably.  The enforcer makes such a
+ * revocation durable if that transaction fails.
+ */
+void
+gov_lease_kill_now(const pg_uuid_t *id, const char *reason)
+{
+	uint32		h = lease_hash(id);
+	LWLock	   *lock = partition_lock(h);
+	GovLease   *e;
+
+	LWLockAcquire(lock, LW_EXCLUSIVE);
+	e = hash_search_with_hash_value(lease_table, id, h, HASH_FIND, NULL);
+	if (e && (e->state == GOV_LEASE_LIVE || e->state == GOV_LEASE_PENDING))
+	{
+		e->state = GOV_LEASE_REVOKED;
+		e->undurable = true;
+		e->ended_at = GetCurrentTimestamp();
+		strlcpy(e->end_reason, reason ? reason : "", GOV_REASON_MAX);
+		pg_atomic_fetch_add_u64(&e->generation, 1);
+	}
+	LWLockRelease(lock);
+}
+
+/* Revocations made by gov_lease_kill_now() not yet confirmed durable. */
+List *
+gov_lease_undurable_revocations(void)
+{
+	HASH_SEQ_STATUS st;
+	GovLease   *e;
+	List	   *res = NIL;
+	int			i;
+
+	for (i = 0; i < GOV_LEASE_PARTITIONS; i++)
+		LWLockAcquire(&lease_shared->locks[i].lock, LW_SHARED);
+	hash_seq_init(&st, lease_table);
+	while ((e = hash_seq_search(&st)) != NULL)
+	{
+		if (e->dboid == MyDatabaseId && e->state == GOV_LEASE_REVOKED && e->undurable)
+		{
+			GovLeaseSnapshot *s = palloc(sizeof(GovLeaseSnapshot));
+
+			copy_out(e, s);
+			res = lappend(res, s);
+		}
+	}
+	for (i = GOV_LEASE_PARTITIONS - 1; i >= 0; i--)
+		LWLockRelease(&lease_shared->locks[i].lock);
+	return res;
 }

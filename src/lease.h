@@ -51,6 +51,7 @@ typedef struct GovLease
 	char		principal[GOV_UID_MAX];
 	char		action[GOV_UID_MAX];
 	char		resource[GOV_UID_MAX];
+	bool		undurable;		/* ended at once; the durable row may still say live */
 	int			session_procno; /* attached for the session by this backend */
 	pid_t		session_pid;	/* 0: not bound to a session */
 	TimestampTz ended_at;
@@ -86,6 +87,10 @@ extern bool gov_lease_is_live(const GovLeaseSnapshot *l, TimestampTz now);
 extern void gov_lease_commit_live(const pg_uuid_t *id);
 extern void gov_lease_commit_renew(const pg_uuid_t *id, TimestampTz expires_at);
 extern void gov_lease_commit_state(const pg_uuid_t *id, GovLeaseState state, const char *reason);
+
+/* End a lease now, ahead of its durable revocation (fail closed). */
+extern void gov_lease_kill_now(const pg_uuid_t *id, const char *reason);
+extern List *gov_lease_undurable_revocations(void);
 
 /* Attachments of this backend. */
 extern bool gov_attach(const GovLeaseSnapshot *l, bool session_scope);

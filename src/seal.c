@@ -625,6 +625,7 @@ gov_sealer_duty(void)
 	SetCurrentStatementStartTimestamp();
 	StartTransactionCommand();
 	PushActiveSnapshot(GetTransactionSnapshot());
+	gov_trust_ledger_conditions();
 	if (gov_key_available(&why))
 	{
 		gov_keys_sync_table();

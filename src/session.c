@@ -156,7 +156,15 @@ gov_sql_attach(PG_FUNCTION_ARGS)
 
 	gov_attach(&l, session);
 	if (session)
+	{
+		/* durable too: a restart ends every session, so it ends this lease */
+		if (SPI_execute_with_args("UPDATE governance.leases SET session_bound = true "
+								  "WHERE lease_id = $1 AND NOT session_bound",
+								  1, (Oid[]) {UUIDOID}, (Datum[]) {UUIDPGetDatum(&l.id)},
+								  NULL, false, 0) < 0)
+			elog(ERROR, "could not record the session binding");
 		gov_lease_bind_session(&l.id);
+	}
 	SPI_finish();
 
 	result = palloc(sizeof(pg_uuid_t));

@@ -22,8 +22,9 @@
 #include "access/xact.h"
 #include "access/xlog.h"
 #include "commands/dbcommands.h"
-#include "miscadmin.h"
 #include "fmgr.h"
+#include "miscadmin.h"
+#include "postmaster/postmaster.h"
 #include "storage/shmem.h"
 #include "storage/spin.h"
 #include "utils/builtins.h"
@@ -32,6 +33,7 @@
 
 #include "governance.h"
 #include "keys.h"
+#include "encode.h"
 #include "ledger.h"
 #include "trust.h"
 #include "authz.h"
@@ -45,6 +47,7 @@ typedef struct GovTrustShared
 	bool		degraded;
 	bool		reverify;
 	bool		unledgered;		/* degraded during recovery, not yet ledgered */
+	char		condition[TRUST_REASON_LEN];	/* last ledgered condition, "" if none */
 	TimestampTz since;
 	char		reason[TRUST_REASON_LEN];
 } GovTrustShared;
@@ -315,4 +318,60 @@ gov_sql_restore_trust(PG_FUNCTION_ARGS)
 	if (!gov_key_available(&why))
 		PG_RETURN_TEXT_P(cstring_to_text(psprintf("degraded: signing key unavailable: %s", why)));
 	PG_RETURN_TEXT_P(cstring_to_text("trusted"));
+}
+
+/*
+ * Ledger changes of the conditions that degrade trust (the signing key,
+ * the enforcer's heartbeat): the sealer calls this every round, in its
+ * transaction, so that "the enforcer stopped at 10:02 and came back at
+ * 10:05" is evidence like everything else.  Latched degradations are
+ * ledgered where they are detected.
+ */
+void
+gov_trust_ledger_conditions(void)
+{
+	char	   *reason;
+	char	   *now_cond = NULL;
+	char		was[TRUST_REASON_LEN];
+	TimestampTz last;
+	TimestampTz now = GetCurrentTimestamp();
+	GovJson		j;
+
+	if (!gov_key_available(&reason))
+		now_cond = psprintf("signing key unavailable: %s", reason);
+	else
+	{
+		/* a server that just started gives its enforcer a moment */
+		last = gov_worker_last_beat(GOV_WORKER_ENFORCER);
+		if (last == 0)
+			last = PgStartTime;
+		if (TimestampDifferenceExceeds(last, now, gov_enforcer_max_silence_ms))
+			now_cond = pstrdup("the enforcer is not running");
+	}
+
+	SpinLockAcquire(&trust_shared->mutex);
+	memcpy(was, trust_shared->condition, TRUST_REASON_LEN);
+	SpinLockRelease(&trust_shared->mutex);
+	if (strcmp(was, now_cond ? now_cond : "") == 0)
+		return;
+
+	gj_init(&j);
+	gj_begin_object(&j);
+	if (now_cond)
+	{
+		gj_key(&j, "reason");
+		gj_str(&j, now_cond);
+	}
+	if (was[0])
+	{
+		gj_key(&j, "was");
+		gj_str(&j, was);
+	}
+	gj_end_object(&j);
+	gov_ledger_append_system(now_cond ? "governance.trust.degraded" : "governance.trust.recovered",
+							 NULL, gj_finish(&j));
+
+	SpinLockAcquire(&trust_shared->mutex);
+	strlcpy(trust_shared->condition, now_cond ? now_cond : "", TRUST_REASON_LEN);
+	SpinLockRelease(&trust_shared->mutex);
 }

@@ -32,6 +32,8 @@ extern char *gov_trust_take_unledgered(void);
 /* Has restore_trust() asked the verifier to start over?  Clears the flag. */
 extern bool gov_trust_take_reverify_request(void);
 
+extern void gov_trust_ledger_conditions(void);
+
 extern Size gov_trust_shmem_size(void);
 extern void gov_trust_shmem_startup(void);
 

@@ -32,6 +32,7 @@ CREATE TABLE governance.leases (
     expires_at      timestamptz NOT NULL,
     max_expiry      timestamptz NOT NULL,
     state           text NOT NULL CHECK (state IN ('live', 'revoked', 'expired')),
+    session_bound   boolean NOT NULL DEFAULT false,
     generation      bigint NOT NULL,
     ended_at        timestamptz,
     end_reason      text,
@@ -43,6 +44,8 @@ CREATE INDEX leases_parent_idx ON governance.leases (parent_id) WHERE parent_id 
 CREATE INDEX leases_live_expiry_idx ON governance.leases (expires_at) WHERE state OPERATOR(pg_catalog.=) 'live';
 COMMENT ON TABLE governance.leases IS
     'Durable state of every lease; shared memory holds the live ones and is rebuilt from here';
+COMMENT ON COLUMN governance.leases.session_bound IS
+    'attached for a session: it ends with that session, and does not survive a restart';
 COMMENT ON COLUMN governance.leases.generation IS
     'fencing token: 1 at authorization, incremented by every heartbeat';
 

@@ -10,6 +10,9 @@
 #     guards off and edits a sealed row): the same refusals; the
 #     degradation is ledgered; trust stays degraded after the tampering is
 #     undone until restore_trust() (admin only, ledgered) restores it.
+#  D. A database other than governance.database, where no enforcer
+#     watches: trust_state() degraded there, authorize() denies, attach()
+#     refuses.
 #  B. The signing key is unavailable (key file readable by others at
 #     start): authorize() denies with that reason, attach() refuses,
 #     restore_trust() cannot restore it; a good key and a restart do.
@@ -106,9 +109,13 @@ check_refusals() {
 mark=$(q "SELECT max(seq) FROM governance.ledger")
 EPID=$(q "SELECT pid FROM governance.workers WHERE name = 'enforcer'")
 kill -STOP "$EPID"
+stopped_at=$(date +%s)
 gov_wait "$C" "SELECT governance.trust_state() LIKE 'degraded: the enforcer is not running%'" 15
 gov_ok $? "A: with the enforcer stopped, trust_state() degrades: $(q "SELECT governance.trust_state()")"
 check_refusals "A" "the enforcer is not running"
+# a sustained stop: several rounds of the sealer (governance.seal_interval,
+# 1 s), which records conditions such as this one
+while [ $(($(date +%s) - stopped_at)) -lt 5 ]; do sleep 0.2; done
 kill -CONT "$EPID"; EPID=""
 gov_wait "$C" "SELECT governance.trust_state() = 'trusted'" 15
 gov_ok $? "A: once the enforcer runs again trust comes back"
@@ -117,6 +124,29 @@ gov_is "true|1" "$(sess "SELECT governance.is_authorized('acct.select', 'Account
 gov_like "^allow" "$(authorize)" "A: authorize() allows again"
 gov_wait "$C" "SELECT count(*) > 0 FROM governance.ledger WHERE seq > $mark AND kind = 'governance.trust.degraded' AND payload::text LIKE '%enforcer%'" 10
 gov_ok $? "A: the degradation (enforcer not running) is ledgered"
+gov_wait "$C" "SELECT count(*) > 0 FROM governance.ledger WHERE seq > $mark AND kind LIKE 'governance.trust.re%' AND payload::text LIKE '%enforcer%'" 10
+gov_ok $? "A: and so is the recovery"
+
+# ---------------------------------------------------------------------
+# D. a database the enforcer does not watch
+# ---------------------------------------------------------------------
+q "CREATE DATABASE elsewhere" >/dev/null
+GOV_DB=elsewhere gov_psql "$C" >/dev/null <<'EOF'
+SET client_min_messages = warning;
+CREATE EXTENSION governance;
+SELECT governance.register_agent('Agent::"fc-bot"', 'fc_bot');
+SELECT governance.put_entity('Agent::"fc-bot"', ARRAY['Group::"fc"'], '{}');
+SELECT governance.create_policy('fc', 'permit (principal in Group::"fc", action == Action::"acct.select", resource);');
+EOF
+eq() { "$PGBIN/psql" -X -q -At -h "$C" -p 5432 -U fc_bot -d elsewhere -c "$1" 2>&1; }
+gov_like '^degraded: leases are enforced in database "postgres"' "$(eq "SELECT governance.trust_state()")" \
+	"D: in a database other than governance.database trust_state() is degraded"
+gov_like '^deny\|trust degraded: leases are enforced in database "postgres"' \
+	"$(eq "SELECT decision || '|' || reasons[1] FROM governance.authorize('Agent::\"fc-bot\"', 'acct.select', 'Account::\"1\"')")" \
+	"D: authorize() there denies, with the reason"
+gov_like "ERROR: +trust degraded: leases are enforced in database" "$(eq "SELECT governance.attach('$A1')")" \
+	"D: a live lease of the watched database cannot be attached there"
+gov_is "trusted" "$(q "SELECT governance.trust_state()")" "D: the watched database is unaffected"
 
 # ---------------------------------------------------------------------
 # C. the verifier found the ledger tampered with
@@ -170,6 +200,8 @@ gov_like "^allow" "$(authorize)" "C: authorize() allows again"
 # B. the signing key is unavailable
 # ---------------------------------------------------------------------
 exec 3>&-; wait "$SESSPID" 2>/dev/null; SESSPID=""
+# a lease not bound to any session (L1 was), to attach across the restarts
+l=$(authorize); A2=$(echo "$l" | cut -d'|' -f3)
 KEY="$C/data/governance_signing.key"
 mark=$(q "SELECT max(seq) FROM governance.ledger")
 gov_stop "$C"
@@ -182,7 +214,7 @@ gov_like "^deny\|\|\|trust degraded: signing key unavailable: " "$out" "B: autho
 gov_is "1" "$(q "SELECT count(*) FROM governance.ledger WHERE seq > $mark AND kind = 'governance.authorize' AND payload->>'decision' = 'deny' AND payload->'reasons'->>0 LIKE 'trust degraded: signing key unavailable: %'")" \
 	"B: the denial is ledgered"
 gov_like "^deny\|trust degraded: signing key unavailable" "$(delegate "$L1")" "B: delegate() denies"
-gov_like "ERROR: +trust degraded: signing key unavailable" "$(bq fc_bot "SELECT governance.attach('$A1')" 2>&1)" \
+gov_like "ERROR: +trust degraded: signing key unavailable" "$(bq fc_bot "SELECT governance.attach('$A2')" 2>&1)" \
 	"B: a live lease from before cannot be attached"
 gov_is "f" "$(bq fc_bot "SELECT governance.is_authorized('acct.select', 'Account::\"1\"')")" "B: nothing is authorized"
 gov_like "^degraded: signing key unavailable" "$(bq fc_admin "SELECT governance.restore_trust('wishful thinking')")" \
@@ -195,7 +227,7 @@ chmod 0600 "$KEY"
 gov_start "$C" || exit 1
 gov_wait "$C" "SELECT governance.trust_state() = 'trusted'" 20
 gov_ok $? "B: with the key file fixed and a restart, trust is back"
-gov_is "1" "$(bq fc_bot "BEGIN; SELECT governance.attach('$A1') IS NOT NULL; SELECT count(*) FROM acct; COMMIT" | tail -n 1)" \
+gov_is "1" "$(bq fc_bot "BEGIN; SELECT governance.attach('$A2') IS NOT NULL; SELECT count(*) FROM acct; COMMIT" | tail -n 1)" \
 	"B: the lease from before is attachable again"
 
 gov_stop "$C"

@@ -118,7 +118,7 @@ check_leases() {	# check_leases TAG
 		"$1: the artifact of an authorization that never committed names no lease"
 	gov_wait "$C" "SELECT state <> 'live' FROM governance.leases WHERE lease_id = '$SESS'" 10
 	gov_ok $? "$1: a lease bound to a session that ended with the server is not live (state: $(state "$SESS") $(q "SELECT end_reason FROM governance.leases WHERE lease_id = '$SESS'"))"
-	gov_like "^artifact refused" "$(attach_as rs_bot "$SESS_A")" "$1: and cannot be attached"
+	gov_like "artifact refused" "$(attach_as rs_bot "$SESS_A")" "$1: and cannot be attached"
 	r=$(bq rs_bot "SELECT governance.heartbeat('$LIVE') IS NOT NULL" 2>&1)
 	gov_is "t" "$r" "$1: the live lease can be renewed"
 	gov_is "$(( ${LIVE_EXP#*|} + 1 ))" "$(q "SELECT generation FROM governance.leases WHERE lease_id = '$LIVE'")" \

@@ -27,7 +27,7 @@ BEGIN
 END $$;
 SELECT governance.drop_policy(name) FROM governance.policies WHERE name LIKE 'lt30a%';
 
-SELECT plan(101);
+SELECT plan(102);
 
 -- 'SQLSTATE: message' of the error sql raises, or 'no error'
 CREATE FUNCTION pg_temp.err(sql text) RETURNS text LANGUAGE plpgsql AS $$
@@ -381,6 +381,11 @@ SELECT governance.attach(:'a13');
 ROLLBACK;
 SELECT ok(governance.is_authorized('lt30a.select', 'Account::"1"') AND NOT governance.is_authorized('lt30a.update', 'Account::"13"'),
           'a ROLLBACK ends the transaction''s attachments, not the session''s');
+BEGIN;
+SELECT governance.attach(:'a13', session => true);
+ROLLBACK;
+SELECT ok(NOT governance.is_authorized('lt30a.update', 'Account::"13"'),
+          'a session attachment made by a transaction that rolled back does not survive it');
 SELECT is(governance.detach(:'l13'::uuid), 0, 'detach of a lease that is not attached detaches nothing');
 SELECT is(governance.detach(), 1, 'detach() detaches all and says how many');
 SELECT ok(NOT governance.is_authorized('lt30a.select', 'Account::"1"'), 'nothing is authorized after detach()');

@@ -22,7 +22,7 @@ BEGIN
 END $$;
 SELECT governance.drop_policy(name) FROM governance.policies WHERE name LIKE 'lt30b%';
 
-SELECT plan(77);
+SELECT plan(79);
 
 CREATE FUNCTION pg_temp.err(sql text) RETURNS text LANGUAGE plpgsql AS $$
 BEGIN
@@ -30,6 +30,18 @@ BEGIN
     RETURN 'no error';
 EXCEPTION WHEN OTHERS OR query_canceled THEN
     RETURN SQLSTATE || ': ' || SQLERRM;
+END $$;
+CREATE FUNCTION pg_temp.poll(cond text, secs numeric DEFAULT 10) RETURNS boolean LANGUAGE plpgsql AS $$
+DECLARE
+    deadline timestamptz := clock_timestamp() + secs * interval '1 second';
+    r boolean;
+BEGIN
+    LOOP
+        EXECUTE cond INTO r;
+        IF r THEN RETURN true; END IF;
+        IF clock_timestamp() > deadline THEN RETURN false; END IF;
+        PERFORM pg_sleep(0.05);
+    END LOOP;
 END $$;
 CREATE FUNCTION pg_temp.lease(id uuid) RETURNS governance.leases LANGUAGE sql AS $$
     SELECT * FROM governance.leases WHERE lease_id = id
@@ -119,6 +131,19 @@ SELECT is(governance.heartbeat(:'m4', '\x010203'), NULL, 'a measurement extended
 RESET ROLE;
 SELECT is((SELECT array_agg(state || ':' || end_reason ORDER BY lease_id) FROM governance.leases WHERE lease_id IN (:'m2', :'m3', :'m4')),
           array_fill('revoked:integrity: the runtime measurement changed'::text, ARRAY[3]), 'each of them revoked for integrity');
+
+-- the integrity revocation holds even if the transaction that found it rolls back
+SET ROLE lt30b_bot;
+SELECT lease_id AS m5, artifact AS m5a FROM governance.authorize('Agent::"lt30b-bot"', 'lt30b.select', 'Account::"3"', '{"amount": 5}',
+                                                 '10 minutes', '\x05'::bytea) \gset
+BEGIN;
+SELECT governance.heartbeat(:'m5', '\x06');
+ROLLBACK;
+RESET ROLE;
+SELECT is((governance.verify_artifact(:'m5a')).reason, 'lease revoked',
+          'a heartbeat that found a changed measurement ends the lease at once, even if its transaction rolls back');
+SELECT ok(pg_temp.poll(format('SELECT state = %L FROM governance.leases WHERE lease_id = %L', 'revoked', :'m5')),
+          'and the revocation becomes durable all the same');
 
 -- a policy that now denies revokes (policy)
 SET ROLE lt30b_bot;

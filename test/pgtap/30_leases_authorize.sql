@@ -27,7 +27,7 @@ BEGIN
 END $$;
 SELECT governance.drop_policy(name) FROM governance.policies WHERE name LIKE 'lt30a%';
 
-SELECT plan(102);
+SELECT plan(104);
 
 -- 'SQLSTATE: message' of the error sql raises, or 'no error'
 CREATE FUNCTION pg_temp.err(sql text) RETURNS text LANGUAGE plpgsql AS $$
@@ -417,6 +417,8 @@ SELECT lease_id AS l12, artifact AS a12
 SELECT governance.attach(:'a12', session => true);
 SELECT matches(pg_temp.err('SELECT pg_sleep(20)'), '^57014: ',
                'a statement running when its attached lease expires is cancelled (test/system/enforce.sh checks the message)');
+SELECT ok(NOT governance.is_authorized('lt30a.select', 'Account::"12"'), 'an expired attached lease authorizes nothing');
+SELECT is((SELECT live FROM governance.current_lease()), false, 'and current_lease() shows it as not live');
 SELECT governance.detach();
 RESET ROLE;
 

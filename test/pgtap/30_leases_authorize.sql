@@ -413,7 +413,7 @@ SELECT governance.detach();
 
 -- the enforcer cancels a statement running under a lease that expires
 SELECT lease_id AS l12, artifact AS a12
-  FROM governance.authorize('Agent::"lt30a-bot"', 'lt30a.select', 'Account::"12"', '{"amount": 5}', '2 seconds') \gset
+  FROM governance.authorize('Agent::"lt30a-bot"', 'lt30a.select', 'Account::"12"', '{"amount": 5}', '4 seconds') \gset
 SELECT governance.attach(:'a12', session => true);
 SELECT matches(pg_temp.err('SELECT pg_sleep(20)'), '^57014: ',
                'a statement running when its attached lease expires is cancelled (test/system/enforce.sh checks the message)');

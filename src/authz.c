@@ -1229,9 +1229,16 @@ gov_sql_heartbeat(PG_FUNCTION_ARGS)
 	if (!same)
 		revoke_reason = pstrdup("integrity: the runtime measurement changed");
 
-	/* continuity: would the policy still allow it? */
+	/*
+	 * While trust is degraded nothing is renewed, but nothing is revoked
+	 * either: the cause may pass (an enforcer restarting), and the lease
+	 * simply expires if it does not.
+	 */
 	if (revoke_reason == NULL && !gov_trusted(&why))
-		revoke_reason = psprintf("trust degraded: %s", why);
+		ereport(ERROR,
+				(errcode(ERRCODE_OBJECT_NOT_IN_PREREQUISITE_STATE),
+				 errmsg("lease %s not renewed: trust degraded: %s", gov_uuid_text(&id), why)));
+	/* continuity: would the policy still allow it? */
 	if (revoke_reason == NULL)
 	{
 		memset(&req, 0, sizeof(req));

@@ -141,6 +141,7 @@ _PG_init(void)
 	shmem_startup_hook = gov_shmem_startup;
 
 	gov_guard_install_hooks();
+	gov_lease_install_hooks();
 	gov_workers_register();
 
 	gov_preloaded = true;

@@ -42,6 +42,8 @@
 
 #include "access/twophase.h"
 #include "access/xact.h"
+#include "executor/executor.h"
+#include "tcop/utility.h"
 #include "common/hashfn.h"
 #include "miscadmin.h"
 #include "storage/ipc.h"
@@ -132,6 +134,25 @@ typedef struct PendingChange
 static List *pending = NIL;
 static bool callbacks_registered = false;
 static emit_log_hook_type prev_emit_log_hook = NULL;
+static ExecutorStart_hook_type prev_ExecutorStart = NULL;
+static ExecutorRun_hook_type prev_ExecutorRun = NULL;
+static ExecutorEnd_hook_type prev_ExecutorEnd = NULL;
+static ProcessUtility_hook_type prev_ProcessUtility = NULL;
+
+/*
+ * The leases each running query started under.  When it runs again (the
+ * next FETCH of a cursor, say) and one of them has ended, it stops: the
+ * enforcer's cancel cannot reach a cursor, because PostgreSQL ignores a
+ * cancel that arrives between statements.
+ */
+typedef struct QueryEpoch
+{
+	QueryDesc  *qd;
+	int			n;
+	pg_uuid_t	leases[GOV_MAX_ATTACHED];
+} QueryEpoch;
+
+static List *query_epochs = NIL;	/* in TopMemoryContext */
 
 static int
 total_procs(void)
@@ -447,6 +468,12 @@ lease_xact_callback(XactEvent event, void *arg)
 		case XACT_EVENT_PARALLEL_ABORT:
 			apply_pending(false);
 			drop_transaction_attachments(false);
+			list_free_deep(query_epochs);
+			query_epochs = NIL;
+			break;
+		case XACT_EVENT_PREPARE:
+			/* the session goes on without this transaction's attachments */
+			drop_transaction_attachments(true);
 			break;
 		case XACT_EVENT_PRE_PREPARE:
 			if (pending != NIL)
@@ -1064,4 +1091,142 @@ gov_lease_undurable_revocations(void)
 	for (i = GOV_LEASE_PARTITIONS - 1; i >= 0; i--)
 		LWLockRelease(&lease_shared->locks[i].lock);
 	return res;
+}
+
+/* ---------------------------------------------------------------------
+ * Executor hooks: no statement outlives the leases it started under
+ * ---------------------------------------------------------------------
+ */
+
+/* Is the lease with this id attached and live? */
+static bool
+attached_live(const pg_uuid_t *id, TimestampTz now)
+{
+	int			i;
+
+	for (i = 0; i < nattached; i++)
+		if (memcmp(&attached[i].id, id, sizeof(pg_uuid_t)) == 0)
+			return fast_live(&attached[i], now);
+	return false;
+}
+
+static void forget_query(QueryDesc *queryDesc);
+
+static void
+gov_ExecutorStart(QueryDesc *queryDesc, int eflags)
+{
+	if (prev_ExecutorStart)
+		prev_ExecutorStart(queryDesc, eflags);
+	else
+		standard_ExecutorStart(queryDesc, eflags);
+
+	if (nattached > 0 && !(eflags & EXEC_FLAG_EXPLAIN_ONLY))
+	{
+		MemoryContext old = MemoryContextSwitchTo(TopMemoryContext);
+		QueryEpoch *q = palloc0(sizeof(QueryEpoch));
+		TimestampTz now = GetCurrentTimestamp();
+		int			i;
+
+		forget_query(queryDesc);	/* a stale entry at a reused address */
+		q->qd = queryDesc;
+		for (i = 0; i < nattached; i++)
+			if (fast_live(&attached[i], now))
+				q->leases[q->n++] = attached[i].id;
+		if (q->n > 0)
+			query_epochs = lappend(query_epochs, q);
+		else
+			pfree(q);
+		MemoryContextSwitchTo(old);
+	}
+}
+
+static void
+gov_ExecutorRun(QueryDesc *queryDesc, ScanDirection direction, uint64 count,
+				bool execute_once)
+{
+	if (query_epochs != NIL)
+	{
+		ListCell   *lc;
+		TimestampTz now = GetCurrentTimestamp();
+		int			i;
+
+		foreach(lc, query_epochs)
+		{
+			QueryEpoch *q = lfirst(lc);
+
+			if (q->qd != queryDesc)
+				continue;
+			for (i = 0; i < q->n; i++)
+				if (!attached_live(&q->leases[i], now))
+					ereport(ERROR,
+							(errcode(ERRCODE_INSUFFICIENT_PRIVILEGE),
+							 errmsg("governance lease %s, which this statement started under, has ended",
+									DatumGetCString(DirectFunctionCall1(uuid_out, UUIDPGetDatum(&q->leases[i])))),
+							 errhint("Attach a live artifact and start the statement again.")));
+			break;
+		}
+	}
+	if (prev_ExecutorRun)
+		prev_ExecutorRun(queryDesc, direction, count, execute_once);
+	else
+		standard_ExecutorRun(queryDesc, direction, count, execute_once);
+}
+
+static void
+forget_query(QueryDesc *queryDesc)
+{
+	ListCell   *lc;
+
+	foreach(lc, query_epochs)
+	{
+		QueryEpoch *q = lfirst(lc);
+
+		if (q->qd == queryDesc)
+		{
+			query_epochs = foreach_delete_current(query_epochs, lc);
+			pfree(q);
+			return;
+		}
+	}
+}
+
+static void
+gov_ExecutorEnd(QueryDesc *queryDesc)
+{
+	if (query_epochs != NIL)
+		forget_query(queryDesc);
+	if (prev_ExecutorEnd)
+		prev_ExecutorEnd(queryDesc);
+	else
+		standard_ExecutorEnd(queryDesc);
+}
+
+/* DISCARD ALL resets a session for the next client: attachments too. */
+static void
+gov_ProcessUtility(PlannedStmt *pstmt, const char *queryString, bool readOnlyTree,
+				   ProcessUtilityContext context, ParamListInfo params,
+				   QueryEnvironment *queryEnv, DestReceiver *dest, QueryCompletion *qc)
+{
+	Node	   *tree = pstmt->utilityStmt;
+
+	if (tree && IsA(tree, DiscardStmt) &&
+		(((DiscardStmt *) tree)->target == DISCARD_ALL) && nattached > 0)
+		gov_detach(NULL);
+	if (prev_ProcessUtility)
+		prev_ProcessUtility(pstmt, queryString, readOnlyTree, context, params, queryEnv, dest, qc);
+	else
+		standard_ProcessUtility(pstmt, queryString, readOnlyTree, context, params, queryEnv, dest, qc);
+}
+
+void
+gov_lease_install_hooks(void)
+{
+	prev_ExecutorStart = ExecutorStart_hook;
+	ExecutorStart_hook = gov_ExecutorStart;
+	prev_ExecutorRun = ExecutorRun_hook;
+	ExecutorRun_hook = gov_ExecutorRun;
+	prev_ExecutorEnd = ExecutorEnd_hook;
+	ExecutorEnd_hook = gov_ExecutorEnd;
+	prev_ProcessUtility = ProcessUtility_hook;
+	ProcessUtility_hook = gov_ProcessUtility;
 }

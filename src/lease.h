@@ -68,6 +68,7 @@ extern Size gov_lease_shmem_size(void);
 extern void gov_lease_request_locks(void);
 extern void gov_lease_shmem_startup(void);
 extern void gov_lease_init_backend(void);
+extern void gov_lease_install_hooks(void);
 
 /* Shared-table operations (each takes the partition lock itself). */
 extern void gov_lease_insert_pending(const GovLease *l);	/* ERROR when full */

@@ -136,6 +136,17 @@ gov_sql_attach(PG_FUNCTION_ARGS)
 			refuse(c.expires_at <= GetCurrentTimestamp() ? "artifact expired" : "lease expired",
 				   &c, decoded);
 		gov_lease_install(&l);
+
+		/*
+		 * A revocation that committed between our read and the install found
+		 * nothing to mark in shared memory: read the row again, now that the
+		 * entry exists for any later revocation to find.
+		 */
+		if (!load_lease(&c.lease_id, &l, &state) || strcmp(state, "live") != 0)
+		{
+			gov_lease_set_state(&c.lease_id, GOV_LEASE_REVOKED, "revoked");
+			refuse("lease revoked", &c, decoded);
+		}
 		if (!gov_lease_get(&c.lease_id, &l))
 			refuse("lease unknown", &c, decoded);
 	}

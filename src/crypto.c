@@ -141,13 +141,46 @@ gov_sha3_finish(GovSha3 *h, uint8 *out)
 				 errmsg("could not compute SHA3-512")));
 }
 
+/*
+ * One-shot hashing of in-memory values, the common case (every ledger row):
+ * one context for the life of the backend and the algorithm fetched once.
+ * Nothing can raise an error between init and final, so no resource owner
+ * is needed; large values take the sliced, interruptible path.
+ */
 void
 gov_sha3_512(const void *data, size_t len, uint8 *out)
 {
-	GovSha3    *h = gov_sha3_begin();
+	static EVP_MD_CTX *ctx = NULL;
+	static const EVP_MD *md = NULL;
+	unsigned int outlen = 0;
 
-	gov_sha3_update(h, data, len);
-	gov_sha3_finish(h, out);
+	if (len > GOV_HASH_SLICE)
+	{
+		GovSha3    *h = gov_sha3_begin();
+
+		gov_sha3_update(h, data, len);
+		gov_sha3_finish(h, out);
+		return;
+	}
+	if (ctx == NULL)
+	{
+		md = EVP_sha3_512();
+		ctx = EVP_MD_CTX_new();
+		if (ctx == NULL || md == NULL)
+			ereport(ERROR,
+					(errcode(ERRCODE_OUT_OF_MEMORY),
+					 errmsg("could not allocate a SHA3-512 context")));
+	}
+	if (EVP_DigestInit_ex(ctx, md, NULL) != 1 ||
+		EVP_DigestUpdate(ctx, data, len) != 1 ||
+		EVP_DigestFinal_ex(ctx, out, &outlen) != 1 ||
+		outlen != GOV_HASH_LEN)
+	{
+		EVP_MD_CTX_reset(ctx);
+		ereport(ERROR,
+				(errcode(ERRCODE_EXTERNAL_ROUTINE_EXCEPTION),
+				 errmsg("could not compute SHA3-512")));
+	}
 }
 
 void

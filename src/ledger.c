@@ -58,7 +58,9 @@
 #include "catalog/pg_type_d.h"
 #include "commands/sequence.h"
 #include "commands/trigger.h"
+#include "executor/executor.h"
 #include "executor/spi.h"
+#include "nodes/makefuncs.h"
 #include "executor/tuptable.h"
 #include "fmgr.h"
 #include "miscadmin.h"
@@ -72,6 +74,7 @@
 #include "utils/builtins.h"
 #include "utils/fmgroids.h"
 #include "utils/guc.h"
+#include "utils/inval.h"
 #include "utils/lsyscache.h"
 #include "utils/rel.h"
 #include "utils/snapmgr.h"
@@ -115,7 +118,6 @@ bool		gov_allow_restore = false;
 /* Backend-local state of the current transaction's appends. */
 static bool my_slot_pending = false;
 static bool callbacks_registered = false;
-static SPIPlanPtr insert_plan = NULL;
 
 static int
 total_procs(void)
@@ -233,11 +235,53 @@ register_callbacks(void)
 	callbacks_registered = true;
 }
 
+/*
+ * Relation ids by name, cached: every append needs three of them.  Any
+ * relcache invalidation empties the cache (the extension may have been
+ * dropped and created again).
+ */
+#define RELID_CACHE 8
+static struct
+{
+	char		name[NAMEDATALEN];
+	Oid			relid;
+}			relid_cache[RELID_CACHE];
+static int	relid_cached = 0;
+static bool relid_callback = false;
+
+static void
+relid_cache_inval(Datum arg, Oid relid)
+{
+	relid_cached = 0;
+}
+
 Oid
 gov_relid(const char *relname)
 {
-	Oid			nsp = get_namespace_oid(GOV_SCHEMA_NAME, true);
-	Oid			relid = OidIsValid(nsp) ? get_relname_relid(relname, nsp) : InvalidOid;
+	Oid			nsp;
+	Oid			relid;
+	int			i;
+
+	for (i = 0; i < relid_cached; i++)
+		if (strcmp(relid_cache[i].name, relname) == 0)
+			return relid_cache[i].relid;
+
+	nsp = get_namespace_oid(GOV_SCHEMA_NAME, true);
+	relid = OidIsValid(nsp) ? get_relname_relid(relname, nsp) : InvalidOid;
+	if (OidIsValid(relid))
+	{
+		if (!relid_callback)
+		{
+			CacheRegisterRelcacheCallback(relid_cache_inval, (Datum) 0);
+			relid_callback = true;
+		}
+		if (relid_cached < RELID_CACHE)
+		{
+			strlcpy(relid_cache[relid_cached].name, relname, NAMEDATALEN);
+			relid_cache[relid_cached].relid = relid;
+			relid_cached++;
+		}
+	}
 
 	if (!OidIsValid(relid))
 		ereport(ERROR,
@@ -469,6 +513,7 @@ copy_link(TupleTableSlot *slot, int attno, uint8 *out)
 
 #define LEDGER_ATT_SEQ		1
 #define LEDGER_ATT_LINK		13
+#define LEDGER_NATTS		13
 
 /*
  * Find the newest event of a lease (the chain head), or the event with a
@@ -556,6 +601,60 @@ bytea_from(const uint8 *p, size_t len)
 	return PointerGetDatum(b);
 }
 
+/*
+ * Insert a ledger row straight into the heap and its indexes, the way
+ * logical replication applies a row: no SQL statement to plan, parse or
+ * check privileges for (the extension's own code is the only writer; the
+ * append-only guard trigger still fires and lets it through).
+ */
+static void
+insert_row(Datum *values, bool *nulls)
+{
+	Relation	rel;
+	EState	   *estate;
+	RangeTblEntry *rte;
+	ResultRelInfo *rri;
+	TupleTableSlot *slot;
+
+	rel = table_open(gov_relid("ledger"), RowExclusiveLock);
+	if (RelationGetDescr(rel)->natts != LEDGER_NATTS)
+		elog(ERROR, "governance.ledger does not have the expected columns");
+
+	estate = CreateExecutorState();
+	rte = makeNode(RangeTblEntry);
+	rte->rtekind = RTE_RELATION;
+	rte->relid = RelationGetRelid(rel);
+	rte->relkind = rel->rd_rel->relkind;
+	rte->rellockmode = RowExclusiveLock;
+	ExecInitRangeTable(estate, list_make1(rte));
+	rri = makeNode(ResultRelInfo);
+	InitResultRelInfo(rri, rel, 1, NULL, 0);
+	estate->es_output_cid = GetCurrentCommandId(true);
+	ExecOpenIndices(rri, false);
+
+	slot = ExecInitExtraTupleSlot(estate, RelationGetDescr(rel), &TTSOpsVirtual);
+	ExecClearTuple(slot);
+	memcpy(slot->tts_values, values, sizeof(Datum) * LEDGER_NATTS);
+	memcpy(slot->tts_isnull, nulls, sizeof(bool) * LEDGER_NATTS);
+	ExecStoreVirtualTuple(slot);
+
+	gov_ledger_writing = true;
+	PG_TRY();
+	{
+		ExecSimpleRelationInsert(rri, estate, slot);
+	}
+	PG_FINALLY();
+	{
+		gov_ledger_writing = false;
+	}
+	PG_END_TRY();
+
+	ExecCloseIndices(rri);
+	ExecResetTupleTable(estate->es_tupleTable, false);
+	FreeExecutorState(estate);
+	table_close(rel, NoLock);
+}
+
 int64
 gov_ledger_append(const GovEvent *ev)
 {
@@ -565,11 +664,8 @@ gov_ledger_append(const GovEvent *ev)
 	uint8		link[GOV_HASH_LEN];
 	bool		have_prev = false;
 	int64		prev_seq = 0;
-	Datum		values[13];
-	char		nulls[13];
-	int			rc;
-	Oid			save_userid;
-	int			save_sec;
+	Datum		values[LEDGER_NATTS];
+	bool		nulls[LEDGER_NATTS];
 
 	if (ev->kind == NULL || ev->kind[0] == '\0')
 		ereport(ERROR,
@@ -619,16 +715,16 @@ gov_ledger_append(const GovEvent *ev)
 	gov_event_evidence(&row, evidence);
 	gov_chain_link(have_prev ? prev_link : NULL, evidence, link);
 
-	memset(nulls, ' ', sizeof(nulls));
+	memset(nulls, 0, sizeof(nulls));
 	values[0] = Int64GetDatum(row.seq);
 	values[1] = TimestampTzGetDatum(row.at);
 	values[2] = CStringGetTextDatum(row.kind);
 	if (row.lease_id)
 		values[3] = UUIDPGetDatum(row.lease_id);
 	else
-		nulls[3] = 'n';
+		nulls[3] = true;
 #define TEXT_OR_NULL(i, s) \
-	do { if (s) values[i] = CStringGetTextDatum(s); else nulls[i] = 'n'; } while (0)
+	do { if (s) values[i] = CStringGetTextDatum(s); else nulls[i] = true; } while (0)
 	TEXT_OR_NULL(4, row.principal);
 	TEXT_OR_NULL(5, row.action);
 	TEXT_OR_NULL(6, row.resource);
@@ -639,51 +735,11 @@ gov_ledger_append(const GovEvent *ev)
 	if (have_prev)
 		values[10] = Int64GetDatum(prev_seq);
 	else
-		nulls[10] = 'n';
+		nulls[10] = true;
 	values[11] = bytea_from(evidence, GOV_HASH_LEN);
 	values[12] = bytea_from(link, GOV_HASH_LEN);
 
-	SPI_connect();
-	if (insert_plan == NULL)
-	{
-		Oid			types[13] = {INT8OID, TIMESTAMPTZOID, TEXTOID, UUIDOID, TEXTOID,
-		TEXTOID, TEXTOID, JSONBOID, TEXTOID, XID8OID, INT8OID, BYTEAOID, BYTEAOID};
-		SPIPlanPtr	plan;
-
-		plan = SPI_prepare("INSERT INTO governance.ledger "
-						   "(seq, at, kind, lease_id, principal, action, resource, payload, "
-						   " actor, txid, prev_seq, evidence, link) "
-						   "VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13)",
-						   13, types);
-		if (plan == NULL)
-			elog(ERROR, "could not prepare the ledger insert: %s",
-				 SPI_result_code_string(SPI_result));
-		SPI_keepplan(plan);
-		insert_plan = plan;
-	}
-
-	/*
-	 * Appends come from SECURITY DEFINER functions but also from the
-	 * lineage trigger, which runs as the writer of a governed table: insert
-	 * as the ledger's owner, as RI triggers do for their checks.
-	 */
-	GetUserIdAndSecContext(&save_userid, &save_sec);
-	SetUserIdAndSecContext(ledger_owner(), save_sec | SECURITY_LOCAL_USERID_CHANGE);
-	gov_ledger_writing = true;
-	PG_TRY();
-	{
-		rc = SPI_execute_plan(insert_plan, values, nulls, false, 0);
-	}
-	PG_FINALLY();
-	{
-		gov_ledger_writing = false;
-		SetUserIdAndSecContext(save_userid, save_sec);
-	}
-	PG_END_TRY();
-	if (rc != SPI_OK_INSERT)
-		elog(ERROR, "could not append to the ledger: %s", SPI_result_code_string(rc));
-	SPI_finish();
-
+	insert_row(values, nulls);
 	return row.seq;
 }
 

@@ -73,10 +73,12 @@ GRANT SELECT ON governance.ledger, governance.ledger_blocks TO governance_admin,
 SELECT pg_catalog.pg_extension_config_dump('governance.ledger', '');
 SELECT pg_catalog.pg_extension_config_dump('governance.ledger_blocks', '');
 
+-- Not SECURITY DEFINER: the C code writes the row itself (no SQL, no
+-- privilege checks), so the caller's rights do not matter and the call
+-- stays cheap.
 CREATE FUNCTION governance.record(kind text, payload jsonb)
 RETURNS bigint
 LANGUAGE C VOLATILE
-SECURITY DEFINER SET search_path = pg_catalog, pg_temp
 AS 'MODULE_PATHNAME', 'gov_sql_record';
 COMMENT ON FUNCTION governance.record(text, jsonb) IS
     'Append an application event (tool call, intent, outcome); returns its seq';

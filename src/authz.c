@@ -194,16 +194,6 @@ new_uuid(pg_uuid_t *u)
 	u->data[8] = (u->data[8] & 0x3f) | 0x80;
 }
 
-static Datum
-bytea_datum(const void *p, size_t len)
-{
-	bytea	   *b = palloc(VARHDRSZ + len);
-
-	SET_VARSIZE(b, VARHDRSZ + len);
-	memcpy(VARDATA(b), p, len);
-	return PointerGetDatum(b);
-}
-
 static void
 context_hash(Jsonb *context, uint8 *out)
 {
@@ -638,12 +628,12 @@ issue(const Request *r, Outcome *o, const uint8 *ctx_hash, int depth,
 	values[5] = CStringGetTextDatum(r->action);
 	values[6] = CStringGetTextDatum(r->resource);
 	values[7] = JsonbPGetDatum(r->context);
-	values[8] = bytea_datum(ctx_hash, GOV_HASH_LEN);
+	values[8] = gov_bytea_datum(ctx_hash, GOV_HASH_LEN);
 	if (r->measurement)
 		values[9] = PointerGetDatum(r->measurement);
 	else
 		nulls[9] = 'n';
-	values[10] = bytea_datum(o->policy_hash, GOV_HASH_LEN);
+	values[10] = gov_bytea_datum(o->policy_hash, GOV_HASH_LEN);
 	values[11] = ObjectIdGetDatum(l.role);
 	values[12] = CStringGetTextDatum(caller_name());
 	values[13] = TimestampTzGetDatum(now);
@@ -651,7 +641,7 @@ issue(const Request *r, Outcome *o, const uint8 *ctx_hash, int depth,
 	values[15] = TimestampTzGetDatum(l.expires_at);
 	values[16] = TimestampTzGetDatum(l.max_expiry);
 	values[17] = CStringGetTextDatum(c.key_id);
-	values[18] = bytea_datum(art_hash, GOV_HASH_LEN);
+	values[18] = gov_bytea_datum(art_hash, GOV_HASH_LEN);
 	values[19] = Int64GetDatum(first_seq);
 
 	rc = SPI_execute_with_args("INSERT INTO governance.leases (lease_id, parent_id, ancestors, depth, "

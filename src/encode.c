@@ -137,6 +137,17 @@ gov_hex(const uint8 *data, size_t len)
 	return out;
 }
 
+/* A bytea Datum holding a copy of len bytes. */
+Datum
+gov_bytea_datum(const void *data, size_t len)
+{
+	bytea	   *b = palloc(VARHDRSZ + len);
+
+	SET_VARSIZE(b, VARHDRSZ + len);
+	memcpy(VARDATA(b), data, len);
+	return PointerGetDatum(b);
+}
+
 static int
 hexval(char c)
 {

@@ -62,6 +62,7 @@ extern int64 gov_timestamp_to_unix_micros(TimestampTz ts);
 extern void gov_canonical_json(StringInfo out, Jsonb *jb);
 
 extern char *gov_hex(const uint8 *data, size_t len);
+extern Datum gov_bytea_datum(const void *data, size_t len);
 extern bool gov_unhex(const char *hex, size_t hexlen, uint8 *out, size_t outlen);
 
 /*

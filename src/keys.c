@@ -551,16 +551,6 @@ endorsement_statement(GovEnc *e, const char *old_id, const char *new_id,
 	gov_enc_timestamp(e, created);
 }
 
-static Datum
-bytea_datum(const uint8 *p, size_t len)
-{
-	bytea	   *b = palloc(VARHDRSZ + len);
-
-	SET_VARSIZE(b, VARHDRSZ + len);
-	memcpy(VARDATA(b), p, len);
-	return PointerGetDatum(b);
-}
-
 /*
  * Record key k in governance.signing_keys as the current key, retiring any
  * other.  endorser/endorsement are NULL for a key that nobody vouched for
@@ -581,13 +571,13 @@ insert_key_row(LocalKey *k, TimestampTz created, const char *endorser,
 	sign_with(k, &stmt, &self);
 
 	values[0] = CStringGetTextDatum(k->key_id);
-	values[1] = bytea_datum(k->public_key, GOV_ED25519_PK_LEN);
+	values[1] = gov_bytea_datum(k->public_key, GOV_ED25519_PK_LEN);
 	values[2] = TimestampTzGetDatum(created);
-	values[3] = bytea_datum(self.sig, GOV_ED25519_SIG_LEN);
+	values[3] = gov_bytea_datum(self.sig, GOV_ED25519_SIG_LEN);
 	if (endorser)
 	{
 		values[4] = CStringGetTextDatum(endorser);
-		values[5] = bytea_datum(endorsement->sig, GOV_ED25519_SIG_LEN);
+		values[5] = gov_bytea_datum(endorsement->sig, GOV_ED25519_SIG_LEN);
 	}
 	else
 	{
@@ -737,7 +727,7 @@ gov_sql_public_key(PG_FUNCTION_ARGS)
 				(errcode(ERRCODE_OBJECT_NOT_IN_PREREQUISITE_STATE),
 				 errmsg("signing key unavailable"),
 				 errdetail("%s", cur.reason)));
-	PG_RETURN_DATUM(bytea_datum(cur.public_key, GOV_ED25519_PK_LEN));
+	PG_RETURN_DATUM(gov_bytea_datum(cur.public_key, GOV_ED25519_PK_LEN));
 }
 
 PG_FUNCTION_INFO_V1(gov_sql_current_key_id);

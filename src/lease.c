@@ -235,6 +235,25 @@ partition_lock(uint32 hashcode)
 	return &lease_shared->locks[hashcode % GOV_LEASE_PARTITIONS].lock;
 }
 
+/* Whole-table walks take every partition lock, shared, in order. */
+static void
+lock_all_partitions(void)
+{
+	int			i;
+
+	for (i = 0; i < GOV_LEASE_PARTITIONS; i++)
+		LWLockAcquire(&lease_shared->locks[i].lock, LW_SHARED);
+}
+
+static void
+unlock_all_partitions(void)
+{
+	int			i;
+
+	for (i = GOV_LEASE_PARTITIONS - 1; i >= 0; i--)
+		LWLockRelease(&lease_shared->locks[i].lock);
+}
+
 static GovAttachSlot *
 my_slot(void)
 {
@@ -411,14 +430,11 @@ gov_lease_renew(const pg_uuid_t *id, TimestampTz expires_at)
 int64
 gov_lease_count(void)
 {
-	int			i;
 	int64		n;
 
-	for (i = 0; i < GOV_LEASE_PARTITIONS; i++)
-		LWLockAcquire(&lease_shared->locks[i].lock, LW_SHARED);
+	lock_all_partitions();
 	n = (int64) pg_atomic_read_u32(&lease_shared->nleases);
-	for (i = GOV_LEASE_PARTITIONS - 1; i >= 0; i--)
-		LWLockRelease(&lease_shared->locks[i].lock);
+	unlock_all_partitions();
 	return n;
 }
 
@@ -857,10 +873,8 @@ gov_lease_scan(gov_lease_cb orphan_cb, void *arg, bool gc_dead)
 	List	   *dead = NIL;
 	ListCell   *lc;
 	TimestampTz now = GetCurrentTimestamp();
-	int			i;
 
-	for (i = 0; i < GOV_LEASE_PARTITIONS; i++)
-		LWLockAcquire(&lease_shared->locks[i].lock, LW_SHARED);
+	lock_all_partitions();
 	hash_seq_init(&st, lease_table);
 	while ((e = hash_seq_search(&st)) != NULL)
 	{
@@ -892,8 +906,7 @@ gov_lease_scan(gov_lease_cb orphan_cb, void *arg, bool gc_dead)
 			dead = lappend(dead, id);
 		}
 	}
-	for (i = GOV_LEASE_PARTITIONS - 1; i >= 0; i--)
-		LWLockRelease(&lease_shared->locks[i].lock);
+	unlock_all_partitions();
 
 	if (orphan_cb)
 		foreach(lc, orphans)
@@ -1073,10 +1086,8 @@ gov_lease_undurable_revocations(void)
 	HASH_SEQ_STATUS st;
 	GovLease   *e;
 	List	   *res = NIL;
-	int			i;
 
-	for (i = 0; i < GOV_LEASE_PARTITIONS; i++)
-		LWLockAcquire(&lease_shared->locks[i].lock, LW_SHARED);
+	lock_all_partitions();
 	hash_seq_init(&st, lease_table);
 	while ((e = hash_seq_search(&st)) != NULL)
 	{
@@ -1088,8 +1099,7 @@ gov_lease_undurable_revocations(void)
 			res = lappend(res, s);
 		}
 	}
-	for (i = GOV_LEASE_PARTITIONS - 1; i >= 0; i--)
-		LWLockRelease(&lease_shared->locks[i].lock);
+	unlock_all_partitions();
 	return res;
 }
 

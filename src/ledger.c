@@ -591,16 +591,6 @@ check_text_arg(const char *what, const char *s, int maxlen)
 				 errmsg("%s is too long (%zu bytes, at most %d)", what, len, maxlen)));
 }
 
-static Datum
-bytea_from(const uint8 *p, size_t len)
-{
-	bytea	   *b = palloc(VARHDRSZ + len);
-
-	SET_VARSIZE(b, VARHDRSZ + len);
-	memcpy(VARDATA(b), p, len);
-	return PointerGetDatum(b);
-}
-
 /*
  * Insert a ledger row straight into the heap and its indexes, the way
  * logical replication applies a row: no SQL statement to plan, parse or
@@ -736,8 +726,8 @@ gov_ledger_append(const GovEvent *ev)
 		values[10] = Int64GetDatum(prev_seq);
 	else
 		nulls[10] = true;
-	values[11] = bytea_from(evidence, GOV_HASH_LEN);
-	values[12] = bytea_from(link, GOV_HASH_LEN);
+	values[11] = gov_bytea_datum(evidence, GOV_HASH_LEN);
+	values[12] = gov_bytea_datum(link, GOV_HASH_LEN);
 
 	insert_row(values, nulls);
 	return row.seq;
@@ -958,7 +948,7 @@ gov_sql_chain_link(PG_FUNCTION_ARGS)
 				 errmsg("chain link inputs must be %d-byte hashes", GOV_HASH_LEN)));
 	gov_chain_link(prev ? (const uint8 *) VARDATA_ANY(prev) : NULL,
 				   (const uint8 *) VARDATA_ANY(evidence), out);
-	PG_RETURN_BYTEA_P(DatumGetByteaPP(bytea_from(out, GOV_HASH_LEN)));
+	PG_RETURN_BYTEA_P(DatumGetByteaPP(gov_bytea_datum(out, GOV_HASH_LEN)));
 }
 
 /* canonical_json(jsonb) -> text: the payload encoding, for implementers. */

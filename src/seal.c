@@ -330,16 +330,6 @@ gov_gaps_array(const GovBlock *b)
 	return construct_array(elems, 2 * b->ngaps, INT8OID, 8, FLOAT8PASSBYVAL, TYPALIGN_DOUBLE);
 }
 
-static Datum
-bytea_datum(const uint8 *p, size_t len)
-{
-	bytea	   *r = palloc(VARHDRSZ + len);
-
-	SET_VARSIZE(r, VARHDRSZ + len);
-	memcpy(VARDATA(r), p, len);
-	return PointerGetDatum(r);
-}
-
 static void
 insert_block(const GovBlock *b)
 {
@@ -356,15 +346,15 @@ insert_block(const GovBlock *b)
 	values[3] = Int64GetDatum(b->row_count);
 	values[4] = Int64GetDatum(b->total_rows);
 	values[5] = PointerGetDatum(gov_gaps_array(b));
-	values[6] = bytea_datum(b->merkle_root, GOV_HASH_LEN);
+	values[6] = gov_bytea_datum(b->merkle_root, GOV_HASH_LEN);
 	if (b->has_prev)
-		values[7] = bytea_datum(b->prev_hash, GOV_HASH_LEN);
+		values[7] = gov_bytea_datum(b->prev_hash, GOV_HASH_LEN);
 	else
 		nulls[7] = 'n';
 	values[8] = TimestampTzGetDatum(b->sealed_at);
 	values[9] = CStringGetTextDatum(b->key_id);
-	values[10] = bytea_datum(b->block_hash, GOV_HASH_LEN);
-	values[11] = bytea_datum(b->signature, GOV_ED25519_SIG_LEN);
+	values[10] = gov_bytea_datum(b->block_hash, GOV_HASH_LEN);
+	values[11] = gov_bytea_datum(b->signature, GOV_ED25519_SIG_LEN);
 
 	gov_ledger_writing = true;
 	PG_TRY();

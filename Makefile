@@ -60,7 +60,7 @@ print-regress:
 	@echo $(REGRESS)
 
 bench:
-	@sh test/bench/run.sh
+	@sh test/deps.sh && sh test/bench/run.sh
 
 fuzz:
-	@sh contrib/fuzz/run.sh
+	@GOV_DEPS_EXTRA="clang libclang-rt-14-dev" sh test/deps.sh && sh contrib/fuzz/run.sh

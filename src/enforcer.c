@@ -70,6 +70,9 @@ static EventQueue *queue = NULL;
 /* Set once this enforcer has loaded the durable leases. */
 static bool leases_loaded = false;
 
+/* When the enforcer last walked the whole lease table. */
+static TimestampTz last_walk = 0;
+
 Size
 gov_enforcer_shmem_size(void)
 {
@@ -340,8 +343,20 @@ gov_enforcer_duty(void)
 	/* first, and outside any transaction: stop what must stop */
 	(void) gov_enforce_attached(gov_enforcement_mode);
 
-	gov_lease_scan(revoke_orphan, &orphans, true);
-	revoked = gov_lease_undurable_revocations();
+	/*
+	 * The whole-table walks (sessions that ended, clearing ended leases,
+	 * revocations to make durable) cost in proportion to the leases held;
+	 * once a second is enough for them.  Signalling stays every round, and
+	 * every committed revocation wakes us at once.
+	 */
+	if (last_walk == 0 || TimestampDifferenceExceeds(last_walk, GetCurrentTimestamp(), 1000))
+	{
+		gov_lease_scan(revoke_orphan, &orphans, true);
+		revoked = gov_lease_undurable_revocations();
+		last_walk = GetCurrentTimestamp();
+	}
+	else
+		revoked = NIL;
 
 	SetCurrentStatementStartTimestamp();
 	StartTransactionCommand();

@@ -8,7 +8,8 @@
  *	  a row only when a live attached lease covers the action
  *	  (<prefix>.select, .insert, .update, .delete) on the row's resource:
  *
- *	    resource_col = ANY ((SELECT governance.authorized_resources(action))::text[])
+ *	    resource_col = (SELECT governance.authorized_resource(action))
+ *	    OR resource_col = ANY ((SELECT governance.authorized_resources(action))::text[])
  *
  *	  The sub-select is an InitPlan, evaluated once per statement, so the
  *	  per-row cost is one comparison; a lease that ends while a statement
@@ -180,8 +181,14 @@ gov_sql_govern_table(PG_FUNCTION_ARGS)
 	{
 		exec_ddl(psprintf("ALTER TABLE %s ENABLE ROW LEVEL SECURITY", qname));
 		exec_ddl(psprintf("ALTER TABLE %s FORCE ROW LEVEL SECURITY", qname));
-#define RES(i) psprintf("%s = ANY ((SELECT governance.authorized_resources(%s))::text[])", \
-							qcol, quote_literal_cstr(actions[i]))
+		/*
+		 * The common case, one lease per action, costs one text comparison
+		 * per row; the array is consulted only for rows the first resource
+		 * does not match.  Both sub-selects are InitPlans: once per statement.
+		 */
+#define RES(i) psprintf("%s = (SELECT governance.authorized_resource(%s)) OR " \
+						"%s = ANY ((SELECT governance.authorized_resources(%s))::text[])", \
+						qcol, quote_literal_cstr(actions[i]), qcol, quote_literal_cstr(actions[i]))
 		exec_ddl(psprintf("CREATE POLICY governance_select ON %s FOR SELECT USING (%s)", qname, RES(0)));
 		exec_ddl(psprintf("CREATE POLICY governance_insert ON %s FOR INSERT WITH CHECK (%s)", qname, RES(1)));
 		exec_ddl(psprintf("CREATE POLICY governance_update ON %s FOR UPDATE USING (%s) WITH CHECK (%s)",

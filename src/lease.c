@@ -61,6 +61,7 @@
 #include "governance.h"
 #include "lease.h"
 #include "trust.h"
+#include "worker.h"
 
 #if PG_VERSION_NUM >= 170000
 #define GOV_MY_PROCNO		MyProcNumber
@@ -447,6 +448,7 @@ static void
 apply_pending(bool commit)
 {
 	ListCell   *lc;
+	bool		ended = false;
 
 	foreach(lc, pending)
 	{
@@ -462,9 +464,16 @@ apply_pending(bool commit)
 		else if (commit && c->kind == PENDING_RENEW)
 			gov_lease_renew(&c->id, c->expires_at);
 		else if (commit)
+		{
 			gov_lease_set_state(&c->id, c->state, c->reason);
+			ended = true;
+		}
 	}
 	pending = NIL;				/* its memory goes with the transaction */
+
+	/* the enforcer cancels attached statements now, not at its next round */
+	if (ended)
+		gov_worker_wake(GOV_WORKER_ENFORCER);
 }
 
 static void
@@ -1062,6 +1071,8 @@ gov_enforce_attached(int mode)
 void
 gov_lease_kill_now(const pg_uuid_t *id, const char *reason)
 {
+	bool		killed = false;
+
 	uint32		h = lease_hash(id);
 	LWLock	   *lock = partition_lock(h);
 	GovLease   *e;
@@ -1075,8 +1086,11 @@ gov_lease_kill_now(const pg_uuid_t *id, const char *reason)
 		e->ended_at = GetCurrentTimestamp();
 		strlcpy(e->end_reason, reason ? reason : "", GOV_REASON_MAX);
 		pg_atomic_fetch_add_u64(&e->generation, 1);
+		killed = true;
 	}
 	LWLockRelease(lock);
+	if (killed)
+		gov_worker_wake(GOV_WORKER_ENFORCER);
 }
 
 /* Revocations made by gov_lease_kill_now() not yet confirmed durable. */

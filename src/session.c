@@ -301,3 +301,24 @@ gov_sql_authorized_resources(PG_FUNCTION_ARGS)
 		d[i++] = CStringGetTextDatum((char *) lfirst(lc));
 	PG_RETURN_ARRAYTYPE_P(construct_array(d, i, TEXTOID, -1, false, TYPALIGN_INT));
 }
+
+/*
+ * authorized_resource(action text) -> text
+ *
+ * The first resource a live attached lease covers for action, or NULL: the
+ * cheap first comparison of governed tables' row-level security.
+ */
+PG_FUNCTION_INFO_V1(gov_sql_authorized_resource);
+Datum
+gov_sql_authorized_resource(PG_FUNCTION_ARGS)
+{
+	List	   *res = NIL;
+	char	   *why;
+
+	GOV_ENTRY();
+	if (!PG_ARGISNULL(0) && gov_attached_count() > 0 && gov_trusted(&why))
+		res = gov_attached_resources(text_to_cstring(PG_GETARG_TEXT_PP(0)));
+	if (res == NIL)
+		PG_RETURN_NULL();
+	PG_RETURN_TEXT_P(cstring_to_text((char *) linitial(res)));
+}

@@ -149,6 +149,13 @@ AS 'MODULE_PATHNAME', 'gov_sql_authorized_resources';
 COMMENT ON FUNCTION governance.authorized_resources(text) IS
     'Resources the attached live leases cover for action (used once per statement by row-level security)';
 
+CREATE FUNCTION governance.authorized_resource(action text)
+RETURNS text
+LANGUAGE C VOLATILE PARALLEL RESTRICTED
+AS 'MODULE_PATHNAME', 'gov_sql_authorized_resource';
+COMMENT ON FUNCTION governance.authorized_resource(text) IS
+    'The first resource an attached live lease covers for action, or NULL (row-level security''s cheap first test)';
+
 GRANT EXECUTE ON FUNCTION governance.register_agent(text, name, bytea) TO governance_admin;
 GRANT EXECUTE ON FUNCTION
     governance.authorize(text, text, text, jsonb, interval, bytea),
@@ -159,7 +166,8 @@ GRANT EXECUTE ON FUNCTION
     governance.detach(uuid),
     governance.current_lease(),
     governance.is_authorized(text, text),
-    governance.authorized_resources(text)
+    governance.authorized_resources(text),
+    governance.authorized_resource(text)
 TO governance_admin, governance_agent;
 GRANT EXECUTE ON FUNCTION governance.verify_artifact(text)
 TO governance_admin, governance_agent, governance_auditor;

@@ -82,7 +82,7 @@ CREATE FUNCTION pg_temp.ids() RETURNS int[] LANGUAGE sql AS $$
 $$;
 GRANT SELECT, INSERT, UPDATE, DELETE ON public.lt31_accounts TO lt31_bot, lt31_bot2;
 GRANT USAGE ON SCHEMA governance TO lt31_owner;
-GRANT EXECUTE ON FUNCTION governance.authorized_resources(text) TO lt31_owner;
+GRANT EXECUTE ON FUNCTION governance.authorized_resources(text), governance.authorized_resource(text) TO lt31_owner;
 
 SELECT max(seq) AS mark FROM governance.ledger \gset
 

@@ -51,6 +51,7 @@
 #include "authz.h"
 #include "encode.h"
 #include "governance.h"
+#include "spi_cache.h"
 #include "lease.h"
 #include "ledger.h"
 #include "policy.h"
@@ -269,7 +270,7 @@ lookup_agent(const char *principal)
 	bool		isnull;
 	Datum		d;
 
-	rc = SPI_execute_with_args("SELECT role_oid, public_key FROM governance.agents WHERE principal = $1",
+	rc = gov_spi_exec("SELECT role_oid, public_key FROM governance.agents WHERE principal = $1",
 							   1, (Oid[]) {TEXTOID}, (Datum[]) {CStringGetTextDatum(principal)},
 							   NULL, true, 1);
 	if (rc != SPI_OK_SELECT)
@@ -316,7 +317,7 @@ gov_sql_register_agent(PG_FUNCTION_ARGS)
 				 errmsg("agent public key must be %d bytes (Ed25519)", GOV_ED25519_PK_LEN)));
 
 	SPI_connect();
-	rc = SPI_execute_with_args("INSERT INTO governance.agents (principal, role_oid, public_key, registered_at, registered_by) "
+	rc = gov_spi_exec("INSERT INTO governance.agents (principal, role_oid, public_key, registered_at, registered_by) "
 							   "VALUES ($1, $2, $3, now(), $4) "
 							   "ON CONFLICT (principal) DO UPDATE SET role_oid = EXCLUDED.role_oid, "
 							   "public_key = EXCLUDED.public_key, registered_at = EXCLUDED.registered_at, "
@@ -644,7 +645,7 @@ issue(const Request *r, Outcome *o, const uint8 *ctx_hash, int depth,
 	values[18] = gov_bytea_datum(art_hash, GOV_HASH_LEN);
 	values[19] = Int64GetDatum(first_seq);
 
-	rc = SPI_execute_with_args("INSERT INTO governance.leases (lease_id, parent_id, ancestors, depth, "
+	rc = gov_spi_exec("INSERT INTO governance.leases (lease_id, parent_id, ancestors, depth, "
 							   "principal, action, resource, context, context_hash, measurement, "
 							   "policy_set_hash, role_oid, authorized_by, issued_at, ttl, expires_at, "
 							   "max_expiry, state, generation, key_id, artifact_hash, first_seq) "
@@ -768,7 +769,7 @@ lock_lease(const pg_uuid_t *id, LockMode mode)
 		"FROM governance.leases WHERE lease_id = $1 FOR SHARE" :
 		"SELECT state, expires_at, max_expiry, depth, principal, ancestors "
 		"FROM governance.leases WHERE lease_id = $1";
-	rc = SPI_execute_with_args(sql, 1, (Oid[]) {UUIDOID}, (Datum[]) {UUIDPGetDatum(id)},
+	rc = gov_spi_exec(sql, 1, (Oid[]) {UUIDOID}, (Datum[]) {UUIDPGetDatum(id)},
 							   NULL, mode == LEASE_NO_LOCK, 1);
 	if (rc != SPI_OK_SELECT)
 		elog(ERROR, "could not read governance.leases");
@@ -830,7 +831,7 @@ chain_head(const pg_uuid_t *lease)
 	bool		isnull;
 	Datum		d;
 
-	rc = SPI_execute_with_args("SELECT max(seq) FROM governance.ledger WHERE lease_id = $1",
+	rc = gov_spi_exec("SELECT max(seq) FROM governance.ledger WHERE lease_id = $1",
 							   1, (Oid[]) {UUIDOID}, (Datum[]) {UUIDPGetDatum(lease)},
 							   NULL, false, 1);
 	if (rc != SPI_OK_SELECT || SPI_processed == 0)
@@ -1005,7 +1006,7 @@ gov_revoke_tree(const pg_uuid_t *id, const char *reason, bool by_enforcer)
 
 	/* a new statement: its snapshot follows the lock (see the header) */
 	now = GetCurrentTimestamp();
-	rc = SPI_execute_with_args("WITH RECURSIVE tree AS ("
+	rc = gov_spi_exec("WITH RECURSIVE tree AS ("
 							   "  SELECT lease_id FROM governance.leases WHERE lease_id = $1"
 							   "  UNION ALL"
 							   "  SELECT l.lease_id FROM governance.leases l JOIN tree t ON l.parent_id = t.lease_id)"
@@ -1086,7 +1087,7 @@ gov_sql_revoke(PG_FUNCTION_ARGS)
 	{
 		int			rc;
 
-		rc = SPI_execute_with_args("SELECT 1 FROM governance.leases l JOIN governance.agents a "
+		rc = gov_spi_exec("SELECT 1 FROM governance.leases l JOIN governance.agents a "
 								   "ON a.principal = l.principal "
 								   "WHERE (l.lease_id = $1 OR l.lease_id = ANY ($2)) AND a.role_oid = $3",
 								   3, (Oid[]) {UUIDOID, UUIDARRAYOID, OIDOID},
@@ -1168,7 +1169,7 @@ gov_sql_heartbeat(PG_FUNCTION_ARGS)
 		if (self.found)
 			(void) lock_ancestors(self.ancestors, &dead);
 	}
-	rc = SPI_execute_with_args("SELECT state, expires_at, max_expiry, role_oid, principal, action, resource, "
+	rc = gov_spi_exec("SELECT state, expires_at, max_expiry, role_oid, principal, action, resource, "
 							   "context, measurement, (extract(epoch FROM ttl) * 1000000)::bigint, parent_id "
 							   "FROM governance.leases WHERE lease_id = $1 FOR UPDATE",
 							   1, (Oid[]) {UUIDOID}, (Datum[]) {UUIDPGetDatum(&id)},
@@ -1273,7 +1274,7 @@ gov_sql_heartbeat(PG_FUNCTION_ARGS)
 			new_exp = p.expires_at;
 	}
 
-	rc = SPI_execute_with_args("UPDATE governance.leases SET expires_at = $2, generation = generation + 1 "
+	rc = gov_spi_exec("UPDATE governance.leases SET expires_at = $2, generation = generation + 1 "
 							   "WHERE lease_id = $1",
 							   2, (Oid[]) {UUIDOID, TIMESTAMPTZOID},
 							   (Datum[]) {UUIDPGetDatum(&id), TimestampTzGetDatum(new_exp)},
@@ -1352,7 +1353,7 @@ gov_sql_verify_artifact(PG_FUNCTION_ARGS)
 			}
 			else
 			{
-				rc = SPI_execute_with_args("SELECT state, expires_at > clock_timestamp() "
+				rc = gov_spi_exec("SELECT state, expires_at > clock_timestamp() "
 										   "FROM governance.leases WHERE lease_id = $1",
 										   1, (Oid[]) {UUIDOID},
 										   (Datum[]) {UUIDPGetDatum(&c.lease_id)}, NULL, true, 1);

@@ -31,6 +31,7 @@
 #include "authz.h"
 #include "enforcer.h"
 #include "governance.h"
+#include "spi_cache.h"
 #include "lease.h"
 #include "trust.h"
 
@@ -44,7 +45,7 @@ load_lease(const pg_uuid_t *id, GovLeaseSnapshot *l, char **state_out)
 	bool		isnull;
 	Datum		v;
 
-	rc = SPI_execute_with_args("SELECT state, role_oid, depth, principal, action, resource, "
+	rc = gov_spi_exec("SELECT state, role_oid, depth, principal, action, resource, "
 							   "expires_at, max_expiry, (extract(epoch FROM ttl) * 1000000)::bigint, "
 							   "parent_id, measurement IS NOT NULL "
 							   "FROM governance.leases WHERE lease_id = $1",
@@ -169,7 +170,7 @@ gov_sql_attach(PG_FUNCTION_ARGS)
 	if (session)
 	{
 		/* durable too: a restart ends every session, so it ends this lease */
-		if (SPI_execute_with_args("UPDATE governance.leases SET session_bound = true "
+		if (gov_spi_exec("UPDATE governance.leases SET session_bound = true "
 								  "WHERE lease_id = $1 AND NOT session_bound",
 								  1, (Oid[]) {UUIDOID}, (Datum[]) {UUIDPGetDatum(&l.id)},
 								  NULL, false, 0) < 0)

@@ -10,7 +10,8 @@ baseline the variant (same benchmark) this one is compared with, or "-";
          the ratio is taken round by round (each round's value over the
          baseline's value in the same round, measured minutes apart), and
          the median of those per-round ratios is reported
-target   "-", "ratio>=X", "ratio<=X", ">=X" or "<=X" (on the median)
+target   "-", "ratio>=X", "ratio<=X", ">=X", "<=X", ">X" or "<X" (on the
+         median; "inf", a run stopped unfinished, fails every upper bound)
 
 Output: benchmark, variant, median, spread (min..max and the range as a
 percentage of the median), ratio to baseline (median of per-round ratios,
@@ -39,6 +40,10 @@ def check(op_value, value):
         return value >= float(op_value[2:])
     if op_value.startswith("<="):
         return value <= float(op_value[2:])
+    if op_value.startswith(">"):
+        return value > float(op_value[1:])
+    if op_value.startswith("<"):
+        return value < float(op_value[1:])
     raise ValueError("bad target %r" % op_value)
 
 

@@ -8,18 +8,25 @@
 # in the order they run.  A function measures, then calls `emit` once per
 # reported number (see report.py for the format); the table at the end is
 # built from those lines.  To add one: write bench_<name>, add <name> below.
-BENCHMARKS="ledger_append ledger_verify"
-#   planned: authorize heartbeat governed_insert rls_scan revoke_100k enforcement_latency
+BENCHMARKS="ledger_append ledger_verify lease_ops rls_scan enforcement revoke_tree"
 #
-# Environment (defaults finish in about 8 minutes on 2 cores):
+# Environment (defaults finish in about 14 minutes on 2 cores):
 #   BENCH_SECONDS=15       duration of each pgbench run
 #   BENCH_ROUNDS=3         rounds of each benchmark (each round runs every variant once)
 #   BENCH_ONLY="..."       run only these benchmarks (names from BENCHMARKS)
 #   BENCH_CLIENTS=8 BENCH_JOBS=2          pgbench -c and -j
-#   BENCH_COMMIT_MODES="on off"           synchronous_commit of the pgbench clients;
-#                                         targets are judged on "on" (the default setting),
-#                                         "off" shows the CPU cost without the WAL flush
+#   BENCH_COMMIT_MODES="on"               synchronous_commit of the pgbench clients;
+#                                         targets are judged on "on" (the default setting);
+#                                         "on off" adds runs without the WAL flush (the CPU
+#                                         cost alone; about 6 minutes more)
 #   BENCH_VERIFY_ROWS=1000000             least ledger rows verify_ledger() is timed on
+#   BENCH_SCAN_ROUNDS=9                   timed rounds of the RLS scan
+#   BENCH_ENFORCE_TRIALS=40               enforcement latency trials per round
+#   BENCH_TREE_ENFORCE_TRIALS=20          the same, per round, while a 100k tree is live
+#   BENCH_TREE_MID=100 BENCH_TREE_LEAF=999  the revoked tree: MID children of the root,
+#                                         LEAF children under each (100,000 descendants)
+#   BENCH_REVOKE_TIMEOUT=30               seconds after which the revoke with statistics
+#                                         from before the tree is stopped
 #   BENCH_CONF="a = b;c = d"              extra postgresql.conf lines (";"-separated)
 #   BENCH_SRC=DIR          build and measure the source tree in DIR (default: this
 #                          working tree, copied, so a concurrent `make clean` is harmless)
@@ -34,9 +41,15 @@ BENCH_ROUNDS=${BENCH_ROUNDS:-3}
 BENCH_ONLY=${BENCH_ONLY:-$BENCHMARKS}
 BENCH_CLIENTS=${BENCH_CLIENTS:-8}
 BENCH_JOBS=${BENCH_JOBS:-2}
-BENCH_COMMIT_MODES=${BENCH_COMMIT_MODES:-on off}
+BENCH_COMMIT_MODES=${BENCH_COMMIT_MODES:-on}
 BENCH_VERIFY_ROWS=${BENCH_VERIFY_ROWS:-1000000}
 BENCH_CONF=${BENCH_CONF:-}
+BENCH_SCAN_ROUNDS=${BENCH_SCAN_ROUNDS:-9}
+BENCH_ENFORCE_TRIALS=${BENCH_ENFORCE_TRIALS:-40}
+BENCH_TREE_ENFORCE_TRIALS=${BENCH_TREE_ENFORCE_TRIALS:-20}
+BENCH_TREE_MID=${BENCH_TREE_MID:-100}
+BENCH_TREE_LEAF=${BENCH_TREE_LEAF:-999}
+BENCH_REVOKE_TIMEOUT=${BENCH_REVOKE_TIMEOUT:-30}
 
 sh test/deps.sh || exit 1
 . test/lib.sh
@@ -63,7 +76,9 @@ die() { echo "bench: $*" >&2; exit 1; }
 say() { echo "[$(date +%H:%M:%S)] $*"; }
 
 # emit BENCHMARK VARIANT UNIT "V1 V2 ..." BASELINE-VARIANT|- TARGET|-
+# (nothing when there are no values: a variant that did not run)
 emit() {
+	[ -n "$(echo $4)" ] || return 0
 	printf '%s\t%s\t%s\t%s\t%s\t%s\n' "$1" "$2" "$3" "$4" "$5" "$6" >>"$RESULTS"
 }
 
@@ -84,27 +99,30 @@ workers_cpu() {	# the ledger's background workers and the WAL writer
 	echo "$wc_t"
 }
 
-# run_pgbench SCRIPT SYNCHRONOUS_COMMIT ROLE: one pgbench run.  Sets PB_TPS;
-# PB_CPU, the CPU microseconds per transaction of the client backends (the
-# postmaster's children CPU, counted once they have exited); PB_WCPU, the
-# same for the sealer, verifier, enforcer and WAL writer; PB_WAL, WAL bytes
-# per transaction.  Fails on any failed transaction.  Scripts may test
-# :attached (0) to do something once per client.
+# run_pgbench SCRIPT SYNCHRONOUS_COMMIT ROLE [PGBENCH-ARGS...]: one pgbench
+# run.  Sets PB_TPS; PB_TX, the transactions it ran; PB_CPU, the CPU
+# microseconds per transaction of the client backends (the postmaster's
+# children CPU, counted once they have exited); PB_WCPU, the same for the
+# sealer, verifier, enforcer and WAL writer; PB_WAL, WAL bytes per
+# transaction.  Fails on any failed transaction.  Scripts may test
+# :attached (0) to do something once per client; extra arguments (-D
+# name=value, say) go to pgbench.
 run_pgbench() {
-	log="$WORK/pgbench-$(basename "$1" .sql)-$2-$(date +%s%N).log"
+	pb_script=$1 pb_mode=$2 pb_role=$3; shift 3
+	log="$WORK/pgbench-$(basename "$pb_script" .sql)-$pb_mode-$(date +%s%N).log"
 	PM=$(head -n 1 "$C/data/postmaster.pid")
 	WORKER_PIDS=$(sql "SELECT string_agg(pid::text, ' ') FROM pg_stat_activity
 		WHERE backend_type LIKE 'governance%' OR backend_type = 'walwriter'")
 	wal0=$(sql "SELECT pg_current_wal_insert_lsn() - '0/0'")
 	cpu0=$(proc_child_cpu "$PM"); wcpu0=$(workers_cpu)
-	PGOPTIONS="-c synchronous_commit=$2" "$PGBIN/pgbench" -n -h "$C" -p 5432 -U "$3" \
-		-c "$BENCH_CLIENTS" -j "$BENCH_JOBS" -T "$BENCH_SECONDS" -M prepared -D attached=0 \
-		-f "$1" postgres >"$log" 2>&1 || { cat "$log" >&2; return 1; }
+	PGOPTIONS="-c synchronous_commit=$pb_mode" "$PGBIN/pgbench" -n -h "$C" -p 5432 -U "$pb_role" \
+		-c "$BENCH_CLIENTS" -j "$BENCH_JOBS" -T "$BENCH_SECONDS" -M prepared -D attached=0 "$@" \
+		-f "$pb_script" postgres >"$log" 2>&1 || { cat "$log" >&2; return 1; }
 	wcpu1=$(workers_cpu)
 	# wait until the postmaster has reaped the client backends (a zombie
 	# has lost its title but its CPU is not in the parent's count yet)
 	rp_n=0
-	while ps -o stat=,args= --ppid "$PM" | grep -Eq "^Z|postgres: $3 "; do
+	while ps -o stat=,args= --ppid "$PM" | grep -Eq "^Z|postgres: $pb_role "; do
 		rp_n=$((rp_n + 1)); [ "$rp_n" -gt 100 ] && break; sleep 0.1
 	done
 	# and until the count has settled
@@ -117,6 +135,7 @@ run_pgbench() {
 	[ "${failed:-0}" -eq 0 ] || { cat "$log" >&2; return 1; }
 	PB_TPS=$(sed -n 's/^tps = \([0-9.]*\) .*/\1/p' "$log")
 	tx=$(sed -n 's/^number of transactions actually processed: \([0-9]*\).*/\1/p' "$log")
+	PB_TX=$tx
 	set -- $(echo "$tx $cpu0 $cpu1 $wcpu0 $wcpu1 $wal0 $wal1" |
 		awk '{ printf "%.1f %.1f %.0f", ($3 - $2) / $1 * 1e6, ($5 - $4) / $1 * 1e6, ($7 - $6) / $1 }')
 	PB_CPU=$1 PB_WCPU=$2 PB_WAL=$3
@@ -260,6 +279,299 @@ bench_ledger_verify() {
 }
 
 # ---------------------------------------------------------------------------
+# Lease operations (issues 4 and 5): authorize(), heartbeat() and a governed
+# INSERT, BENCH_CLIENTS clients, one call per transaction, each against a
+# plain INSERT transaction: one INSERT into an ordinary table with the same
+# columns, values and indexes as the governed table (bench_ins_plain,
+# leases_setup.sql).  Every client logs in as bench_agent (the role all the
+# principals Agent::"bench-<i>" are registered for); client i acts as
+# Agent::"bench-<i>" on Account::"<i>".
+#
+# - authorize(): 10 policies, a small entity hierarchy, every call allowed
+#   (checked: one new lease per transaction).  Its leases (1 hour TTL) are
+#   revoked after the run, untimed, so they do not pile up in shared memory
+#   across runs (the enforcer's work grows with the live leases).
+# - heartbeat(): each client renews its own lease, authorized before the
+#   run (checked: one renewal per transaction); revoked after the run.
+# - governed INSERT: each client attaches its own lease (ins.insert) for the
+#   session once, then inserts rows under it (checked: one row per
+#   transaction).  Session-bound leases end with their sessions.
+#
+# Variants: name|pgbench script (test/bench/lease_<script>.sql)|what to
+# VACUUM ANALYZE after the run.
+# ---------------------------------------------------------------------------
+LEASE_VARIANTS="plain INSERT|plain|bench_ins_plain
+authorize()|authorize|governance.leases, governance.ledger
+heartbeat()|heartbeat|governance.leases, governance.ledger
+governed INSERT|governed|bench_ins_gov, governance.ledger"
+
+# lease_count SCRIPT: what one transaction of SCRIPT adds one to.
+lease_count() {
+	case $1 in
+	plain) sql "SELECT count(*) FROM bench_ins_plain" ;;
+	authorize) sql "SELECT count(*) FROM governance.leases WHERE authorized_by = 'bench_agent'" ;;
+	heartbeat) sql "SELECT sum(generation) FROM governance.leases
+		WHERE lease_id IN (SELECT lease_id FROM bench_client_leases)" ;;
+	governed) sql "SELECT count(*) FROM bench_ins_gov" ;;	# the superuser bypasses RLS
+	esac
+}
+
+# revoke_live WHERE: revoke every live lease matching WHERE (an SQL
+# condition on governance.leases) as the administrator, in two sessions,
+# at most 2000 to a transaction (each revocation holds a ledger chain lock
+# until commit, and the lock table is finite: 40,000 in one transaction ran
+# out of shared memory); then wait until the enforcer has cleared them from
+# shared memory (it does 10 s after they end).
+revoke_live() {
+	rl_pids=
+	for rl_p in 0 1; do
+		(while :; do
+			rl_n=$(sql "SELECT count(governance.revoke(lease_id, 'benchmark clean-up'))
+				FROM (SELECT lease_id FROM governance.leases WHERE state = 'live' AND ($1)
+				        AND get_byte(uuid_send(lease_id), 15) % 2 = $rl_p LIMIT 2000) AS s") || exit 1
+			[ "$rl_n" = 0 ] && exit 0
+		done) &
+		rl_pids="$rl_pids $!"
+	done
+	for rl_pid in $rl_pids; do wait "$rl_pid" || die "revoking the benchmark's leases failed"; done
+	sleep 11
+}
+
+bench_lease_ops() {
+	echo "$LEASE_VARIANTS" | awk '{ print NR "|" $0 }' >"$WORK/lease_variants"
+	for r in $(seq 1 "$BENCH_ROUNDS"); do
+		for mode in $BENCH_COMMIT_MODES; do
+			while IFS='|' read -r i name script vac <&3; do
+				case $script in
+				heartbeat) sql "SELECT bench_client_leases('ops.run', $BENCH_CLIENTS)" >/dev/null || die "leases" ;;
+				governed) sql "SELECT bench_client_leases('ins.insert', $BENCH_CLIENTS)" >/dev/null || die "leases" ;;
+				esac
+				n0=$(lease_count "$script")
+				sql "CHECKPOINT" >/dev/null
+				run_pgbench "test/bench/lease_$script.sql" "$mode" bench_agent || die "pgbench lease_$script failed"
+				n1=$(lease_count "$script")
+				[ $((n1 - n0)) -eq "$PB_TX" ] ||
+					die "lease_$script: $PB_TX transactions, but $((n1 - n0)) leases, renewals or rows"
+				append "LA_${i}_$mode" "$PB_TPS"; append "LC_${i}_$mode" "$PB_CPU"
+				append "LW_${i}_$mode" "$PB_WCPU"; append "LB_${i}_$mode" "$PB_WAL"
+				say "leases round $r synchronous_commit=$mode $name: $PB_TPS tps;" \
+					"per transaction: backend $PB_CPU us, workers $PB_WCPU us CPU, $PB_WAL WAL bytes" \
+					"(load $(cut -d' ' -f1 /proc/loadavg))"
+				case $script in
+				authorize)
+					t0=$(date +%s.%N)
+					# statistics that know the new leases: with the ones from
+					# before, each revoke() scanned the whole table (2 ms each)
+					sql "ANALYZE governance.leases" || die "analyze"
+					revoke_live "authorized_by = 'bench_agent'"
+					say "  revoked the $PB_TX leases it made and waited for them to leave shared memory" \
+						"($(echo "$t0 $(date +%s.%N)" | awk '{ printf "%.0f", $2 - $1 }') s, untimed)" ;;
+				heartbeat)
+					sql "SELECT count(governance.revoke(lease_id, 'benchmark clean-up')) FROM bench_client_leases" \
+						>/dev/null || die "revoke" ;;
+				esac
+				sql "VACUUM ANALYZE $vac" || die "vacuum"
+			done 3<"$WORK/lease_variants"
+		done
+	done
+	for mode in $BENCH_COMMIT_MODES; do
+		b="leases sc=$mode"
+		while IFS='|' read -r i name script vac; do
+			base="plain INSERT" t=-
+			[ "$script" = plain ] && base=-
+			if [ "$mode" = on ]; then
+				case $script in authorize | governed) t="ratio>=0.6" ;; heartbeat) t="ratio>=0.5" ;; esac
+			fi
+			emit "$b" "$name" tps "$(get "LA_${i}_$mode")" "$base" "$t"
+		done <"$WORK/lease_variants"
+		b="lease cost sc=$mode"
+		while IFS='|' read -r i name script vac; do
+			base=-; [ "$script" = plain ] || base="plain INSERT"
+			emit "$b" "$name" "us CPU/tx" "$(get "LC_${i}_$mode")" "$base" -
+		done <"$WORK/lease_variants"
+		while IFS='|' read -r i name script vac; do
+			emit "$b" "$name: sealer+verifier+enforcer+walwriter" "us CPU/tx" "$(get "LW_${i}_$mode")" - -
+		done <"$WORK/lease_variants"
+		while IFS='|' read -r i name script vac; do
+			base=-; [ "$script" = plain ] || base="plain INSERT: WAL"
+			emit "$b" "$name: WAL" "B/tx" "$(get "LB_${i}_$mode")" "$base" -
+		done <"$WORK/lease_variants"
+	done
+}
+
+# ---------------------------------------------------------------------------
+# Row-level security scan (issue 5, D11): SELECT count(*) and SELECT
+# sum(amount) over 1,000,000 rows of a governed table, as the agent
+# (bench_agent) under an attached lease that covers the resource of every
+# row, against the same query over an ungoverned twin (same rows in the
+# same order, same columns and indexes) by the same agent, in the same
+# session.  Also: the governed table under 8 attached leases, the covering
+# one attached last (authorized_resources() lists it last: the most
+# comparisons per row), and the governed table read by the superuser
+# (RLS bypassed).  Timed inside the server, parallel query off; round 0 is
+# an untimed warm-up.  rls_setup.sql, rls_round.sql.
+# ---------------------------------------------------------------------------
+bench_rls_scan() {
+	say "rls: loading 1,000,000 rows into a governed table and its ungoverned twin"
+	gov_psql "$C" -f test/bench/rls_setup.sql >/dev/null || die "rls setup failed"
+	sql "CHECKPOINT" >/dev/null
+	for r in $(seq 0 "$BENCH_SCAN_ROUNDS"); do
+		{ gov_psql "$C" -At -F ' ' -U bench_agent -v clk="$CLK_TCK" -f test/bench/rls_round.sql &&
+			gov_psql "$C" -At -F ' ' -v clk="$CLK_TCK" -c \
+				"SELECT 'su', q, t.* FROM (VALUES ('count'), ('sum')) AS v(q),
+					bench_time_query(CASE q WHEN 'count' THEN 'SELECT count(*) FROM bench_scan_gov'
+						ELSE 'SELECT sum(amount) FROM bench_scan_gov' END, $CLK_TCK) AS t"
+		} >"$WORK/rls.out" || die "rls round failed"
+		# every variant must have seen every row
+		[ "$(awk '$1 ~ /^(plain|gov1|gov8|su)$/ { print $2, $5 }' "$WORK/rls.out" | sort -u | wc -l)" -eq 2 ] &&
+			[ "$(awk '$1 ~ /^(plain|gov1|gov8|su)$/' "$WORK/rls.out" | wc -l)" -eq 8 ] ||
+			{ cat "$WORK/rls.out" >&2; die "rls: the variants did not see the same rows"; }
+		[ "$r" = 0 ] && continue
+		while read -r v q el cpu res; do
+			case $v in plain | gov1 | gov8 | su) ;; *) continue ;; esac
+			append "RS_${v}_$q" "$(echo "$el" | awk '{ printf "%.2f", $1 * 1000 }')"
+			append "RC_${v}_$q" "$(echo "$el $cpu" | awk '{ printf "%.2f", $2 / $1 }')"
+		done <"$WORK/rls.out"
+		say "rls round $r: $(awk '$1 ~ /^(plain|gov1|gov8|su)$/ { printf "%s %s %.1f ms; ", $1, $2, $3 * 1000 }' "$WORK/rls.out")" \
+			"(load $(cut -d' ' -f1 /proc/loadavg))"
+	done
+	say "rls: the plan under 1 lease:"
+	gov_psql "$C" -At -U bench_agent -c "BEGIN" \
+		-c "SELECT FROM (SELECT governance.attach(artifact) FROM bench_scan_leases WHERE resource = 0) AS s" \
+		-c "SET max_parallel_workers_per_gather = 0" -c "EXPLAIN SELECT count(*) FROM bench_scan_gov" -c "COMMIT" |
+		grep -v '^$' | sed 's/^/    /'
+	for q in count sum; do
+		b="rls scan $q"; [ "$q" = count ] && b="rls scan count(*)"; [ "$q" = sum ] && b="rls scan sum(amount)"
+		emit "$b" "ungoverned twin, agent" ms "$(get "RS_plain_$q")" - -
+		emit "$b" "governed, agent, 1 lease" ms "$(get "RS_gov1_$q")" "ungoverned twin, agent" "ratio<=1.3"
+		emit "$b" "governed, agent, 8 leases (covering one last)" ms "$(get "RS_gov8_$q")" "ungoverned twin, agent" -
+		emit "$b" "governed, superuser (RLS bypassed)" ms "$(get "RS_su_$q")" "ungoverned twin, agent" -
+		emit "$b" "governed, agent, 1 lease: CPU share" cpu/elapsed "$(get "RC_gov1_$q")" - -
+	done
+}
+
+# ---------------------------------------------------------------------------
+# Enforcement latency (issue 5, D8): revoke commit to cancelled statement.
+# test/bench/enforce_latency.py: sessions attached to their own leases run
+# SELECT pg_sleep(30); another session revokes each lease; latency = when
+# the sleeping session's client got the cancel error minus when the
+# revoking client got the reply to its (autocommitted) revoke, both on
+# this machine's clock.  BENCH_ENFORCE_TRIALS per round, in batches of 10
+# concurrent sleepers, revocations a random 20-120 ms apart; p50, p99 and
+# max per round.  bench_revoke_tree measures it again with 100k live leases.
+# ---------------------------------------------------------------------------
+enforce_trials() {	# enforce_trials N PREFIX: N trials; appends PREFIX50/99/max (ms)
+	et_out="$WORK/enforce-$2-$(date +%s%N).out"
+	/usr/bin/python3 test/bench/enforce_latency.py --host "$C" --port 5432 --db postgres \
+		--admin "$GOV_DBUSER" --agent bench_agent --trials "$1" --batch 10 \
+		>"$et_out" || die "enforcement latency harness failed"
+	set -- "$1" "$2" $(sed -n 's/^summary //p' "$et_out")
+	et_ms() { echo "$1" | awk '{ if ($1 == "inf") print "inf"; else printf "%.1f", $1 * 1000 }'; }
+	append "${2}50" "$(et_ms "$4")"; append "${2}99" "$(et_ms "$5")"; append "${2}max" "$(et_ms "$6")"
+	append "${2}s99" "$(et_ms "$8")"
+	say "  enforcement latency, $3 trials: p50 $(et_ms "$4") ms, p99 $(et_ms "$5") ms, max $(et_ms "$6") ms" \
+		"(from the server's clock after commit: p99 $(et_ms "$8") ms)"
+}
+
+bench_enforcement() {
+	for r in $(seq 1 "$BENCH_ROUNDS"); do
+		say "enforcement round $r (load $(cut -d' ' -f1 /proc/loadavg))"
+		enforce_trials "$BENCH_ENFORCE_TRIALS" EN
+	done
+	b="enforcement"
+	emit "$b" "revoke commit to cancel: p50" ms "$(get EN50)" - -
+	emit "$b" "revoke commit to cancel: p99" ms "$(get EN99)" - "<=200"
+	emit "$b" "revoke commit to cancel: max" ms "$(get ENmax)" - -
+	emit "$b" "server clock after commit to cancel: p99" ms "$(get ENs99)" - -
+}
+
+# ---------------------------------------------------------------------------
+# Revocation of a 100k-lease tree (issue 5): a root authorized, 100 leases
+# delegated under it, and 999 under each of those (100,000 descendants,
+# depth 2), all with the real delegate() (in two sessions, one transaction
+# per middle lease); then revoke(root) timed by the client (autocommit:
+# the reply comes after the commit, which applies the revocation to shared
+# memory).  Judged: with planner statistics that know the tree (ANALYZE
+# governance.leases after the build).  In round 1 also: the same revoke
+# with statistics from before the tree (ANALYZE before the build,
+# autovacuum off during it: what a tree built and revoked within
+# autovacuum's reaction time gets), stopped after BENCH_REVOKE_TIMEOUT
+# seconds.  While the tree is live: the enforcement latency again.
+# revoke_setup.sql.  It runs last: the 300,000 ended leases and the
+# statistics it leaves behind slow what follows (every later revoke() was
+# planned for a 100k-row tree and JIT-compiled: ~30 ms each instead of
+# ~0.3 ms).  Run alone (BENCH_ONLY=revoke_tree, a fresh cluster), round 1
+# shows what a young installation's statistics do to it.
+# ---------------------------------------------------------------------------
+REVOKE_SQL_NOTE="gov_revoke_tree's statement (src/authz.c)"
+
+timed_revoke() {	# timed_revoke ROOT [TIMEOUT-S]: seconds, or inf when stopped
+	tr_to=${2:-0}
+	tr_out=$(gov_psql "$C" -At -c "SET statement_timeout = '${tr_to}s'" -c '\timing on' \
+		-c "SELECT governance.revoke('$1', 'revocation benchmark')" 2>&1)
+	case $tr_out in
+	*"statement timeout"*) echo inf ;;
+	*ERROR*) echo "$tr_out" >&2; return 1 ;;
+	*)
+		[ "$(echo "$tr_out" | sed -n 1p)" = $((BENCH_TREE_MID * (BENCH_TREE_LEAF + 1) + 1)) ] ||
+			{ echo "revoke returned $(echo "$tr_out" | sed -n 1p)" >&2; return 1; }
+		echo "$tr_out" | sed -n 's/^Time: \([0-9.]*\) ms.*/\1/p' | awk '{ printf "%.3f", $1 / 1000 }' ;;
+	esac
+}
+
+bench_revoke_tree() {
+	for r in $(seq 1 "$BENCH_ROUNDS"); do
+		if [ "$r" = 1 ]; then
+			sql "ANALYZE governance.leases" && sql "ALTER SYSTEM SET autovacuum = off" >/dev/null &&
+				sql "SELECT pg_reload_conf()" >/dev/null || die "autovacuum off"
+		fi
+		EPID=$(sql "SELECT pid FROM pg_stat_activity WHERE backend_type = 'governance enforcer'")
+		e0=$(proc_cpu "$EPID"); t0=$(date +%s.%N)
+		sql "CALL bench_tree_root($r, $BENCH_TREE_MID)" || die "building the tree failed"
+		rt_pids=
+		for p in 0 1; do
+			sql "CALL bench_tree_leaves($r, $BENCH_TREE_LEAF, $p, 2)" & rt_pids="$rt_pids $!"
+		done
+		for p in $rt_pids; do wait "$p" || die "building the tree failed"; done
+		t1=$(date +%s.%N); e1=$(proc_cpu "$EPID")
+		root=$(sql "SELECT root FROM bench_tree WHERE round = $r")
+		n=$(sql "SELECT count(*) FROM governance.leases WHERE state = 'live' AND '$root' = ANY (ancestors)")
+		[ "$n" -eq $((BENCH_TREE_MID * (BENCH_TREE_LEAF + 1))) ] || die "the tree has $n live descendants"
+		set -- $(echo "$t0 $t1 $e0 $e1 $n" | awk '{ printf "%.1f %.0f %.2f", $2 - $1, $5 / ($2 - $1), ($4 - $3) / ($2 - $1) }')
+		append RT_build "$1"; append RT_rate "$2"; append RT_enf "$3"
+		say "revoke round $r: built $n descendants with delegate() in $1 s ($2 /s, two sessions;" \
+			"enforcer CPU share meanwhile $3) (load $(cut -d' ' -f1 /proc/loadavg))"
+		enforce_trials "$BENCH_TREE_ENFORCE_TRIALS" EH
+		if [ "$r" = 1 ]; then
+			say "  the plan of $REVOKE_SQL_NOTE with statistics from before the tree:"
+			gov_psql "$C" -At -v root="$root" -f test/bench/revoke_explain.sql | sed 's/^/    /'
+			v=$(timed_revoke "$root" "$BENCH_REVOKE_TIMEOUT") || die "revoke failed"
+			append RT_stale "$v"
+			say "  revoke(root), statistics from before the tree: $v s" \
+				"$([ "$v" = inf ] && echo "(stopped after $BENCH_REVOKE_TIMEOUT s)")"
+			sql "ALTER SYSTEM RESET autovacuum" >/dev/null && sql "SELECT pg_reload_conf()" >/dev/null ||
+				die "autovacuum on"
+			[ "$v" = inf ] || continue
+		fi
+		sql "ANALYZE governance.leases" || die "analyze"
+		v=$(timed_revoke "$root") || die "revoke failed"
+		[ "$(sql "SELECT count(*) FROM governance.leases WHERE state = 'live'
+			AND (lease_id = '$root' OR '$root' = ANY (ancestors))")" = 0 ] || die "leases of the tree still live"
+		append RT_fresh "$v"
+		say "  revoke(root), statistics that know the tree: $v s"
+	done
+	b="revoke 100k tree"
+	emit "$b" "revoke(root), statistics that know the tree" s "$(get RT_fresh)" - "<10"
+	emit "$b" "revoke(root), statistics from before the tree" s "$(get RT_stale)" - "<10"
+	emit "$b" "building it: delegate() in two sessions" "leases/s" "$(get RT_rate)" - -
+	emit "$b" "building it: enforcer CPU share" cpu/elapsed "$(get RT_enf)" - -
+	b="enforcement, 100k live leases"
+	emit "$b" "revoke commit to cancel: p50" ms "$(get EH50)" - -
+	emit "$b" "revoke commit to cancel: p99" ms "$(get EH99)" - "<=200"
+	emit "$b" "revoke commit to cancel: max" ms "$(get EHmax)" - -
+}
+
+# ---------------------------------------------------------------------------
 say "building the extension and installing it into a private PostgreSQL tree"
 # Build from a copy of the working tree, so that a `make clean` someone runs
 # in the same checkout meanwhile cannot break the build.
@@ -306,7 +618,9 @@ say "cluster in $C"
 # turns fsync off for tests, so it is switched back on here).
 # track_commit_timestamp gives the commit time of every row and block for
 # the seal lag.  Checkpoints happen only when the script asks, between
-# runs, so no run pays for one the previous run caused.
+# runs, so no run pays for one the previous run caused.  max_leases holds
+# the 100k tree of bench_revoke_tree next to the leases the other
+# benchmarks make (about 320 MB of shared memory).
 gov_new_cluster "$C" \
 	"fsync = on" \
 	"synchronous_commit = on" \
@@ -314,14 +628,17 @@ gov_new_cluster "$C" \
 	"shared_buffers = 512MB" \
 	"max_wal_size = 16GB" \
 	"checkpoint_timeout = 1h" \
-	"governance.seal_interval = '1s'" || die "initdb failed"
+	"governance.seal_interval = '1s'" \
+	"governance.max_leases = 300000" || die "initdb failed"
 if [ -n "$BENCH_CONF" ]; then
 	echo "$BENCH_CONF" | tr ';' '\n' | while read -r line; do gov_conf "$C" "$line"; done
 fi
 gov_start "$C" || die "server did not start"
 [ "$(sql "SELECT setting FROM pg_config() WHERE name = 'PKGLIBDIR'")" = "$INST$("$PG_CONFIG" --pkglibdir)" ] ||
 	die "the server does not use the private installation"
-gov_psql "$C" -f test/bench/ledger_setup.sql >/dev/null || die "setup failed"
+for f in ledger_setup leases_setup revoke_setup; do
+	gov_psql "$C" -f "test/bench/$f.sql" >/dev/null || die "setup failed: $f.sql"
+done
 
 if [ -n "${BENCH_SRC:-}" ]; then
 	echo "== code: $BENCH_SRC"
@@ -335,7 +652,8 @@ echo "== $(sql "SELECT version()")"
 echo "== settings: $(sql "SELECT string_agg(name || '=' || current_setting(name), ', ' ORDER BY name)
 	FROM pg_settings WHERE name IN ('fsync', 'synchronous_commit', 'track_commit_timestamp',
 	'shared_buffers', 'max_wal_size', 'checkpoint_timeout', 'wal_level', 'governance.seal_interval',
-	'governance.max_block_rows', 'governance.verify_interval', 'autovacuum')")"
+	'governance.max_block_rows', 'governance.verify_interval', 'governance.max_leases',
+	'governance.enforcer_naptime', 'governance.max_delegation_depth', 'autovacuum')")"
 echo "== pgbench -c $BENCH_CLIENTS -j $BENCH_JOBS -T $BENCH_SECONDS -M prepared, $BENCH_ROUNDS rounds," \
 	"client synchronous_commit: $BENCH_COMMIT_MODES"
 echo "== load average at start: $(cut -d' ' -f1-3 /proc/loadavg)"

@@ -1,0 +1,20 @@
+-- bench_rls_scan (test/bench/run.sh): one round as the agent, bench_agent,
+-- in one session: the ungoverned twin, then the governed table under one
+-- lease covering every row's resource, then under 8 leases with that one
+-- attached last.  Output: variant query elapsed cpu result.  Attachments
+-- are per transaction (a session attachment would end its lease with the
+-- session).
+SELECT 'plain', 'count', * FROM bench_time_query('SELECT count(*) FROM bench_scan_plain', :clk);
+SELECT 'plain', 'sum', * FROM bench_time_query('SELECT sum(amount) FROM bench_scan_plain', :clk);
+BEGIN;
+SELECT 'attached', count(governance.attach(artifact)) FROM bench_scan_leases WHERE resource = 0;
+SELECT 'gov1', 'count', * FROM bench_time_query('SELECT count(*) FROM bench_scan_gov', :clk);
+SELECT 'gov1', 'sum', * FROM bench_time_query('SELECT sum(amount) FROM bench_scan_gov', :clk);
+COMMIT;
+BEGIN;
+SELECT 'attached', count(governance.attach(artifact))
+  FROM (SELECT artifact FROM bench_scan_leases ORDER BY resource DESC) AS s;
+SELECT 'resources', array_to_string(governance.authorized_resources('scan.select'), ',');
+SELECT 'gov8', 'count', * FROM bench_time_query('SELECT count(*) FROM bench_scan_gov', :clk);
+SELECT 'gov8', 'sum', * FROM bench_time_query('SELECT sum(amount) FROM bench_scan_gov', :clk);
+COMMIT;

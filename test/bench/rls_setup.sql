@@ -1,0 +1,56 @@
+-- Objects for bench_rls_scan (test/bench/run.sh).  Run as the superuser.
+--
+-- bench_scan_gov: 1,000,000 rows, all with the resource Account::"0",
+-- loaded before govern_table() (which then puts it under row-level
+-- security: scan.select on the row's account).  bench_scan_plain: the
+-- same rows, in the same order, same columns and indexes, never governed.
+CREATE TABLE bench_scan_gov (
+    id      bigint PRIMARY KEY,
+    account text NOT NULL,
+    amount  int NOT NULL,
+    note    text NOT NULL
+);
+CREATE TABLE bench_scan_plain (LIKE bench_scan_gov INCLUDING ALL);
+INSERT INTO bench_scan_gov
+SELECT g, 'Account::"0"', ((g::bigint * 7919) % 10000)::int, 'invoice ' || g
+  FROM generate_series(1, 1000000) AS g;
+INSERT INTO bench_scan_plain SELECT * FROM bench_scan_gov ORDER BY id;
+SELECT governance.govern_table('bench_scan_gov', 'scan', 'account');
+GRANT SELECT ON bench_scan_gov, bench_scan_plain TO bench_agent;
+VACUUM (FREEZE, ANALYZE) bench_scan_gov, bench_scan_plain;
+
+-- Leases on scan.select for Account::"0" .. "7" (one per principal
+-- Agent::"bench-<i>"), attached per transaction by the timed sessions.
+CREATE TABLE bench_scan_leases (resource int PRIMARY KEY, artifact text NOT NULL);
+GRANT SELECT ON bench_scan_leases TO bench_agent;
+INSERT INTO bench_scan_leases
+SELECT i, a.artifact
+  FROM generate_series(0, 7) AS i,
+       governance.authorize(format('Agent::"bench-%s"', i), 'scan.select', format('Account::"%s"', i),
+                            bench_context(), '1 hour') AS a
+ WHERE a.decision = 'allow';
+
+-- The backend's CPU seconds for a non-superuser (pg_read_file needs more).
+CREATE FUNCTION bench_my_cpu(clk_tck int) RETURNS float8
+LANGUAGE sql SECURITY DEFINER SET search_path = public, pg_catalog AS $$ SELECT bench_backend_cpu(clk_tck) $$;
+
+-- One query, timed inside the server: wall-clock and CPU seconds of this
+-- backend, and its result (count or sum) to check every variant saw the
+-- same rows.  Parallel query is off (2 cores, shared; and both sides must
+-- run the same kind of plan).
+CREATE FUNCTION bench_time_query(q text, clk_tck int,
+    OUT elapsed float8, OUT cpu float8, OUT result text)
+LANGUAGE plpgsql AS $$
+DECLARE
+    t0 timestamptz;
+    c0 float8;
+BEGIN
+    SET LOCAL max_parallel_workers_per_gather = 0;
+    c0 := bench_my_cpu(clk_tck);
+    t0 := clock_timestamp();
+    EXECUTE q INTO result;
+    elapsed := extract(epoch FROM clock_timestamp() - t0);
+    cpu := bench_my_cpu(clk_tck) - c0;
+END
+$$;
+GRANT EXECUTE ON FUNCTION bench_time_query(text, int), bench_my_cpu(int) TO bench_agent;

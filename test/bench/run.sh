@@ -405,7 +405,9 @@ bench_lease_ops() {
 # (bench_agent) under an attached lease that covers the resource of every
 # row, against the same query over an ungoverned twin (same rows in the
 # same order, same columns and indexes) by the same agent, in the same
-# session.  Also: the governed table under 8 attached leases, the covering
+# session.  Also: the twin filtered by hand with the comparison the policy
+# makes (WHERE account = 'Account::"0"', true for every row: the floor of
+# any per-row filter on this table); the governed table under 8 attached leases, the covering
 # one attached last (authorized_resources() lists it last: the most
 # comparisons per row), and the governed table read by the superuser
 # (RLS bypassed).  Timed inside the server, parallel query off; round 0 is
@@ -423,16 +425,16 @@ bench_rls_scan() {
 						ELSE 'SELECT sum(amount) FROM bench_scan_gov' END, $CLK_TCK) AS t"
 		} >"$WORK/rls.out" || die "rls round failed"
 		# every variant must have seen every row
-		[ "$(awk '$1 ~ /^(plain|gov1|gov8|su)$/ { print $2, $5 }' "$WORK/rls.out" | sort -u | wc -l)" -eq 2 ] &&
-			[ "$(awk '$1 ~ /^(plain|gov1|gov8|su)$/' "$WORK/rls.out" | wc -l)" -eq 8 ] ||
+		[ "$(awk '$1 ~ /^(plain|hand|gov1|gov8|su)$/ { print $2, $5 }' "$WORK/rls.out" | sort -u | wc -l)" -eq 2 ] &&
+			[ "$(awk '$1 ~ /^(plain|hand|gov1|gov8|su)$/' "$WORK/rls.out" | wc -l)" -eq 10 ] ||
 			{ cat "$WORK/rls.out" >&2; die "rls: the variants did not see the same rows"; }
 		[ "$r" = 0 ] && continue
 		while read -r v q el cpu res; do
-			case $v in plain | gov1 | gov8 | su) ;; *) continue ;; esac
+			case $v in plain | hand | gov1 | gov8 | su) ;; *) continue ;; esac
 			append "RS_${v}_$q" "$(echo "$el" | awk '{ printf "%.2f", $1 * 1000 }')"
 			append "RC_${v}_$q" "$(echo "$el $cpu" | awk '{ printf "%.2f", $2 / $1 }')"
 		done <"$WORK/rls.out"
-		say "rls round $r: $(awk '$1 ~ /^(plain|gov1|gov8|su)$/ { printf "%s %s %.1f ms; ", $1, $2, $3 * 1000 }' "$WORK/rls.out")" \
+		say "rls round $r: $(awk '$1 ~ /^(plain|hand|gov1|gov8|su)$/ { printf "%s %s %.1f ms; ", $1, $2, $3 * 1000 }' "$WORK/rls.out")" \
 			"(load $(cut -d' ' -f1 /proc/loadavg))"
 	done
 	say "rls: the plan under 1 lease:"
@@ -443,7 +445,9 @@ bench_rls_scan() {
 	for q in count sum; do
 		b="rls scan $q"; [ "$q" = count ] && b="rls scan count(*)"; [ "$q" = sum ] && b="rls scan sum(amount)"
 		emit "$b" "ungoverned twin, agent" ms "$(get "RS_plain_$q")" - -
+		emit "$b" "ungoverned twin, agent, WHERE account = 'Account::\"0\"'" ms "$(get "RS_hand_$q")" "ungoverned twin, agent" -
 		emit "$b" "governed, agent, 1 lease" ms "$(get "RS_gov1_$q")" "ungoverned twin, agent" "ratio<=1.3"
+		emit "$b" "governed, agent, 1 lease" ms "$(get "RS_gov1_$q")" "ungoverned twin, agent, WHERE account = 'Account::\"0\"'" -
 		emit "$b" "governed, agent, 8 leases (covering one last)" ms "$(get "RS_gov8_$q")" "ungoverned twin, agent" -
 		emit "$b" "governed, superuser (RLS bypassed)" ms "$(get "RS_su_$q")" "ungoverned twin, agent" -
 		emit "$b" "governed, agent, 1 lease: CPU share" cpu/elapsed "$(get "RC_gov1_$q")" - -

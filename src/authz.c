@@ -995,6 +995,8 @@ gov_revoke_tree(const pg_uuid_t *id, const char *reason, bool by_enforcer)
 	GovEvent	ev;
 	TimestampTz now;
 	int64		count;
+	Datum		tree;
+	bool		tree_null;
 
 	target = lock_lease(id, LEASE_UPDATE);
 	if (!target.found)
@@ -1004,19 +1006,37 @@ gov_revoke_tree(const pg_uuid_t *id, const char *reason, bool by_enforcer)
 	if (strcmp(target.state, "live") != 0)
 		return 0;
 
-	/* a new statement: its snapshot follows the lock (see the header) */
+	/*
+	 * A new statement: its snapshot follows the lock (see the header).  Two
+	 * statements, each of whose plans is linear in the tree whatever the
+	 * planner's statistics say: the walk down parent_id (an index scan per
+	 * level), then the update by primary key.  One statement that joined
+	 * the walk to the update was planned, with statistics taken before a
+	 * large tree was built, as a nested loop over every live lease and the
+	 * whole tree: 100k descendants took minutes instead of seconds.
+	 */
 	now = GetCurrentTimestamp();
 	rc = gov_spi_exec("WITH RECURSIVE tree AS ("
-							   "  SELECT lease_id FROM governance.leases WHERE lease_id = $1"
-							   "  UNION ALL"
-							   "  SELECT l.lease_id FROM governance.leases l JOIN tree t ON l.parent_id = t.lease_id)"
-							   " UPDATE governance.leases SET state = 'revoked', ended_at = $2, end_reason = $3"
-							   " WHERE lease_id IN (SELECT lease_id FROM tree) AND state = 'live'"
-							   " RETURNING lease_id",
-							   3, (Oid[]) {UUIDOID, TIMESTAMPTZOID, TEXTOID},
-							   (Datum[]) {UUIDPGetDatum(id), TimestampTzGetDatum(now),
-							   CStringGetTextDatum(reason)},
-							   NULL, false, 0);
+					  "  SELECT lease_id FROM governance.leases WHERE lease_id = $1"
+					  "  UNION ALL"
+					  "  SELECT l.lease_id FROM governance.leases l JOIN tree t ON l.parent_id = t.lease_id)"
+					  " SELECT array_agg(lease_id) FROM tree",
+					  1, (Oid[]) {UUIDOID}, (Datum[]) {UUIDPGetDatum(id)},
+					  NULL, false, 0);
+	if (rc != SPI_OK_SELECT || SPI_processed != 1)
+		elog(ERROR, "could not find the descendants of the lease");
+	tree = SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1, &tree_null);
+	if (tree_null)
+		return 0;
+	tree = datumCopy(tree, false, -1);
+	SPI_freetuptable(SPI_tuptable);
+	rc = gov_spi_exec(" UPDATE governance.leases SET state = 'revoked', ended_at = $2, end_reason = $3"
+					  " WHERE lease_id = ANY ($1) AND state = 'live'"
+					  " RETURNING lease_id",
+					  3, (Oid[]) {UUIDARRAYOID, TIMESTAMPTZOID, TEXTOID},
+					  (Datum[]) {tree, TimestampTzGetDatum(now),
+					  CStringGetTextDatum(reason)},
+					  NULL, false, 0);
 	if (rc != SPI_OK_UPDATE_RETURNING)
 		elog(ERROR, "could not revoke the lease");
 	count = (int64) SPI_processed;

@@ -38,6 +38,33 @@ struct GovSha3
 static GovSha3 *open_sha3 = NULL;
 static bool resowner_callback_registered = false;
 
+/*
+ * The SHA3-512 implementation, looked up once per backend.  With OpenSSL 3
+ * the legacy EVP_sha3_512() object makes every EVP_DigestInit_ex fetch the
+ * provider's implementation again (a name lookup under a lock); an
+ * explicitly fetched EVP_MD skips that.  Never freed: it lives as long as
+ * the process.
+ */
+static const EVP_MD *
+sha3_md(void)
+{
+	static const EVP_MD *md = NULL;
+
+	if (md == NULL)
+	{
+#if OPENSSL_VERSION_NUMBER >= 0x30000000L
+		md = EVP_MD_fetch(NULL, "SHA3-512", NULL);
+#else
+		md = EVP_sha3_512();
+#endif
+		if (md == NULL)
+			ereport(ERROR,
+					(errcode(ERRCODE_EXTERNAL_ROUTINE_EXCEPTION),
+					 errmsg("SHA3-512 is not available from OpenSSL")));
+	}
+	return md;
+}
+
 static void
 sha3_unlink_free(GovSha3 *h)
 {
@@ -76,6 +103,7 @@ GovSha3 *
 gov_sha3_begin(void)
 {
 	GovSha3    *h;
+	const EVP_MD *md;
 
 	if (!resowner_callback_registered)
 	{
@@ -83,6 +111,7 @@ gov_sha3_begin(void)
 		resowner_callback_registered = true;
 	}
 
+	md = sha3_md();
 	h = MemoryContextAllocZero(TopMemoryContext, sizeof(GovSha3));
 	h->ctx = EVP_MD_CTX_new();
 	if (h->ctx == NULL)
@@ -92,7 +121,7 @@ gov_sha3_begin(void)
 				(errcode(ERRCODE_OUT_OF_MEMORY),
 				 errmsg("could not allocate a SHA3-512 context")));
 	}
-	if (EVP_DigestInit_ex(h->ctx, EVP_sha3_512(), NULL) != 1)
+	if (EVP_DigestInit_ex(h->ctx, md, NULL) != 1)
 	{
 		EVP_MD_CTX_free(h->ctx);
 		pfree(h);
@@ -151,7 +180,7 @@ void
 gov_sha3_512(const void *data, size_t len, uint8 *out)
 {
 	static EVP_MD_CTX *ctx = NULL;
-	static const EVP_MD *md = NULL;
+	const EVP_MD *md;
 	unsigned int outlen = 0;
 
 	if (len > GOV_HASH_SLICE)
@@ -162,11 +191,11 @@ gov_sha3_512(const void *data, size_t len, uint8 *out)
 		gov_sha3_finish(h, out);
 		return;
 	}
+	md = sha3_md();
 	if (ctx == NULL)
 	{
-		md = EVP_sha3_512();
 		ctx = EVP_MD_CTX_new();
-		if (ctx == NULL || md == NULL)
+		if (ctx == NULL)
 			ereport(ERROR,
 					(errcode(ERRCODE_OUT_OF_MEMORY),
 					 errmsg("could not allocate a SHA3-512 context")));

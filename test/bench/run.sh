@@ -507,7 +507,7 @@ bench_enforcement() {
 # ~0.3 ms).  Run alone (BENCH_ONLY=revoke_tree, a fresh cluster), round 1
 # shows what a young installation's statistics do to it.
 # ---------------------------------------------------------------------------
-REVOKE_SQL_NOTE="gov_revoke_tree's statement (src/authz.c)"
+REVOKE_SQL_NOTE="gov_revoke_tree's statements (src/authz.c)"
 
 timed_revoke() {	# timed_revoke ROOT [TIMEOUT-S]: seconds, or inf when stopped
 	tr_to=${2:-0}
@@ -547,7 +547,7 @@ bench_revoke_tree() {
 			"enforcer CPU share meanwhile $3) (load $(cut -d' ' -f1 /proc/loadavg))"
 		enforce_trials "$BENCH_TREE_ENFORCE_TRIALS" EH
 		if [ "$r" = 1 ]; then
-			say "  the plan of $REVOKE_SQL_NOTE with statistics from before the tree:"
+			say "  the plans of $REVOKE_SQL_NOTE with statistics from before the tree:"
 			gov_psql "$C" -At -v root="$root" -f test/bench/revoke_explain.sql | sed 's/^/    /'
 			v=$(timed_revoke "$root" "$BENCH_REVOKE_TIMEOUT") || die "revoke failed"
 			append RT_stale "$v"

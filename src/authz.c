@@ -1181,13 +1181,22 @@ gov_sql_heartbeat(PG_FUNCTION_ARGS)
 	id = arg_uuid(fcinfo, 0, "lease id");
 
 	SPI_connect();
-	/* ancestors first, top down, then the lease (see lock_lease) */
+	/*
+	 * Ancestors first, top down, then the lease (see lock_lease).  A lease
+	 * shared memory knows to be a root has no ancestors to lock (a lease's
+	 * parent never changes), which spares the read that finds them.
+	 */
 	{
-		ParentRow	self = lock_lease(&id, LEASE_NO_LOCK);
-		pg_uuid_t	dead;
+		GovLeaseSnapshot snap;
 
-		if (self.found)
-			(void) lock_ancestors(self.ancestors, &dead);
+		if (!gov_lease_get(&id, &snap) || snap.has_parent)
+		{
+			ParentRow	self = lock_lease(&id, LEASE_NO_LOCK);
+			pg_uuid_t	dead;
+
+			if (self.found)
+				(void) lock_ancestors(self.ancestors, &dead);
+		}
 	}
 	rc = gov_spi_exec("SELECT state, expires_at, max_expiry, role_oid, principal, action, resource, "
 							   "context, measurement, (extract(epoch FROM ttl) * 1000000)::bigint, parent_id "

@@ -29,7 +29,9 @@
 #include "pgstat.h"
 #include "storage/shmem.h"
 #include "storage/spin.h"
+#include "utils/array.h"
 #include "utils/builtins.h"
+#include "utils/memutils.h"
 #include "utils/snapmgr.h"
 #include "utils/timestamp.h"
 
@@ -72,6 +74,21 @@ static bool leases_loaded = false;
 
 /* When the enforcer last walked the whole lease table. */
 static TimestampTz last_walk = 0;
+
+/*
+ * Live leases past their expiry found by the last walk, made durable
+ * EXPIRE_BATCH per round from expired_next on (so that a mass expiry never
+ * makes one round long: signalling waits for the round to end).  They and
+ * the rest of the walk's results live in walk_cxt until the next walk.
+ */
+static MemoryContext walk_cxt = NULL;
+static List *expired_ids = NIL;
+static int	expired_next = 0;
+
+/* When the durable rows were last swept for expiries shared memory missed. */
+static TimestampTz last_sweep = 0;
+static bool sweep_backlog = true;
+#define SWEEP_INTERVAL_MS	60000
 
 Size
 gov_enforcer_shmem_size(void)
@@ -250,31 +267,60 @@ load_leases(void)
 						(unsigned long long) SPI_processed)));
 }
 
-/* Make expiries durable and ledger them; returns how many. */
+/*
+ * Make expiries durable and ledger them; returns how many.
+ *
+ * Which leases: those the once-a-second walk of shared memory found live
+ * and past their expiry (ids, at most EXPIRE_BATCH of them), or, with ids
+ * NIL, any durable row still live past its expiry (after a start: leases
+ * that expired while the server was down).  The lease table has no index
+ * on expires_at on purpose: heartbeats change it, and an index on it made
+ * every renewal a non-HOT update with new entries in every index.  Shared
+ * memory already treats an expired lease as ended (checks and enforcement
+ * do not wait for this), so the durable row may trail by up to a second.
+ * The row's own expires_at is checked again: a heartbeat that renewed the
+ * lease in the meantime wins.  Rows locked by another transaction are
+ * skipped (the enforcer never waits on an agent's transaction); the next
+ * walk finds them again.
+ */
 static int
-expire_leases(void)
+expire_leases(List *ids, TimestampTz now)
 {
 	int			rc;
 	uint64		i;
 	uint64		n;
 	SPITupleTable *tab;
 
-	/*
-	 * The time is a parameter, not clock_timestamp(): a volatile function
-	 * cannot bound an index scan, and with it every round read the whole
-	 * live-expiry index (all live leases, ten times a second).  With $2 the
-	 * scan stops at the first lease that has not expired.
-	 */
-	rc = SPI_execute_with_args("UPDATE governance.leases SET state = 'expired', ended_at = expires_at, "
-							   "end_reason = 'expired' "
-							   "WHERE lease_id IN (SELECT lease_id FROM governance.leases "
-							   "  WHERE state = 'live' AND expires_at <= $2 "
-							   "  ORDER BY expires_at LIMIT $1 FOR UPDATE SKIP LOCKED) "
-							   "RETURNING lease_id, principal, action, resource, expires_at",
-							   2, (Oid[]) {INT4OID, TIMESTAMPTZOID},
-							   (Datum[]) {Int32GetDatum(EXPIRE_BATCH),
-							   TimestampTzGetDatum(GetCurrentTimestamp())},
-							   NULL, false, 0);
+	if (ids != NIL)
+	{
+		Datum	   *elems = palloc(sizeof(Datum) * list_length(ids));
+		ListCell   *lc;
+		int			k = 0;
+
+		foreach(lc, ids)
+			elems[k++] = UUIDPGetDatum((pg_uuid_t *) lfirst(lc));
+		rc = SPI_execute_with_args("UPDATE governance.leases SET state = 'expired', ended_at = expires_at, "
+								   "end_reason = 'expired' "
+								   "WHERE lease_id IN (SELECT lease_id FROM governance.leases "
+								   "  WHERE lease_id = ANY ($1) AND state = 'live' AND expires_at <= $2 "
+								   "  FOR UPDATE SKIP LOCKED) "
+								   "RETURNING lease_id, principal, action, resource, expires_at",
+								   2, (Oid[]) {UUIDARRAYOID, TIMESTAMPTZOID},
+								   (Datum[]) {PointerGetDatum(construct_array(elems, k, UUIDOID, UUID_LEN,
+																			  false, TYPALIGN_CHAR)),
+								   TimestampTzGetDatum(now)},
+								   NULL, false, 0);
+	}
+	else
+		rc = SPI_execute_with_args("UPDATE governance.leases SET state = 'expired', ended_at = expires_at, "
+								   "end_reason = 'expired' "
+								   "WHERE lease_id IN (SELECT lease_id FROM governance.leases "
+								   "  WHERE state = 'live' AND expires_at <= $2 "
+								   "  LIMIT $1 FOR UPDATE SKIP LOCKED) "
+								   "RETURNING lease_id, principal, action, resource, expires_at",
+								   2, (Oid[]) {INT4OID, TIMESTAMPTZOID},
+								   (Datum[]) {Int32GetDatum(EXPIRE_BATCH), TimestampTzGetDatum(now)},
+								   NULL, false, 0);
 	if (rc != SPI_OK_UPDATE_RETURNING)
 		elog(ERROR, "could not expire leases");
 	n = SPI_processed;
@@ -359,8 +405,18 @@ gov_enforcer_duty(void)
 	 */
 	if (last_walk == 0 || TimestampDifferenceExceeds(last_walk, GetCurrentTimestamp(), 1000))
 	{
-		gov_lease_scan(revoke_orphan, &orphans, true);
+		MemoryContext old;
+
+		if (walk_cxt == NULL)
+			walk_cxt = AllocSetContextCreate(TopMemoryContext, "governance enforcer walk",
+											 ALLOCSET_DEFAULT_SIZES);
+		MemoryContextReset(walk_cxt);
+		expired_ids = NIL;
+		expired_next = 0;
+		old = MemoryContextSwitchTo(walk_cxt);
+		gov_lease_scan(revoke_orphan, &orphans, true, &expired_ids);
 		revoked = gov_lease_undurable_revocations();
+		MemoryContextSwitchTo(old);
 		last_walk = GetCurrentTimestamp();
 	}
 	else
@@ -376,7 +432,25 @@ gov_enforcer_duty(void)
 		load_leases();
 		leases_loaded = true;
 	}
-	(void) expire_leases();
+	if (expired_next < list_length(expired_ids))
+	{
+		List	   *batch = NIL;
+
+		while (expired_next < list_length(expired_ids) && list_length(batch) < EXPIRE_BATCH)
+			batch = lappend(batch, list_nth(expired_ids, expired_next++));
+		(void) expire_leases(batch, GetCurrentTimestamp());
+	}
+	/*
+	 * Durable rows live past their expiry that shared memory does not hold
+	 * (leases that expired while the server was down, rows a walk skipped
+	 * because they were locked): a sequential pass, after a start until
+	 * none is left, then once a minute.
+	 */
+	if (sweep_backlog || TimestampDifferenceExceeds(last_sweep, GetCurrentTimestamp(), SWEEP_INTERVAL_MS))
+	{
+		sweep_backlog = expire_leases(NIL, GetCurrentTimestamp()) >= EXPIRE_BATCH;
+		last_sweep = GetCurrentTimestamp();
+	}
 	foreach(lc, orphans)
 		(void) gov_revoke_tree((pg_uuid_t *) lfirst(lc), "session ended", true);
 	reconcile_revocations(revoked);

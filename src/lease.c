@@ -874,7 +874,7 @@ gov_lease_init_backend(void)
 #define GOV_GC_DELAY_MS 10000
 
 void
-gov_lease_scan(gov_lease_cb orphan_cb, void *arg, bool gc_dead)
+gov_lease_scan(gov_lease_cb orphan_cb, void *arg, bool gc_dead, List **expired)
 {
 	HASH_SEQ_STATUS st;
 	GovLease   *e;
@@ -889,6 +889,13 @@ gov_lease_scan(gov_lease_cb orphan_cb, void *arg, bool gc_dead)
 	{
 		if (e->dboid != MyDatabaseId)
 			continue;
+		if (expired && e->state == GOV_LEASE_LIVE && e->expires_at <= now)
+		{
+			pg_uuid_t  *id = palloc(sizeof(pg_uuid_t));
+
+			*id = e->id;
+			*expired = lappend(*expired, id);
+		}
 		if (e->state == GOV_LEASE_LIVE && e->session_pid != 0)
 		{
 			GovAttachSlot *slot = &lease_shared->slots[e->session_procno];

@@ -11,6 +11,7 @@
 
 #include "postgres.h"
 
+#include "nodes/pg_list.h"
 #include "port/atomics.h"
 #include "utils/timestamp.h"
 #include "utils/uuid.h"
@@ -118,10 +119,13 @@ extern void gov_lease_bind_session(const pg_uuid_t *id);
 /*
  * Enforcer: walk the table.  Leases of this database whose session ended
  * are passed to orphan_cb; with gc_dead, leases that ended more than a
- * few seconds ago are removed (their durable rows say how they ended).
+ * few seconds ago are removed (their durable rows say how they ended);
+ * with expired, the ids of live leases past their expiry are appended to
+ * *expired (to be made durable: shared memory already treats them as
+ * ended).
  */
 typedef void (*gov_lease_cb) (const GovLeaseSnapshot *l, void *arg);
-extern void gov_lease_scan(gov_lease_cb orphan_cb, void *arg, bool gc_dead);
+extern void gov_lease_scan(gov_lease_cb orphan_cb, void *arg, bool gc_dead, List **expired);
 extern int	gov_enforce_attached(int mode);
 
 #define GOV_ENFORCE_OFF			0

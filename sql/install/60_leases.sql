@@ -39,9 +39,12 @@ CREATE TABLE governance.leases (
     key_id          text NOT NULL,
     artifact_hash   bytea NOT NULL,
     first_seq       bigint NOT NULL
-);
+) WITH (fillfactor = 90);
+-- No index on expires_at or state, on purpose: heartbeat() changes
+-- expires_at and revoke() changes state, and with neither indexed (and
+-- room left on each page) those updates are HOT: no new index entries.
+-- The enforcer finds expiries in shared memory (src/enforcer.c).
 CREATE INDEX leases_parent_idx ON governance.leases (parent_id) WHERE parent_id IS NOT NULL;
-CREATE INDEX leases_live_expiry_idx ON governance.leases (expires_at) WHERE state OPERATOR(pg_catalog.=) 'live';
 COMMENT ON TABLE governance.leases IS
     'Durable state of every lease; shared memory holds the live ones and is rebuilt from here';
 COMMENT ON COLUMN governance.leases.session_bound IS

@@ -201,8 +201,30 @@ def main():
         commit = {}
         commit_srv = {}
         ended = {}
+        def watch(until):
+            # read the sleepers' errors as they arrive (a time.sleep here
+            # would stamp an error that arrived during it with the time the
+            # sleep ended: up to 120 ms too late)
+            while pending:
+                left = until - time.time()
+                if left <= 0:
+                    return
+                rd, _, _ = select.select(list(pending), [], [], left)
+                now = time.time()
+                for c in rd:
+                    r = c.poll()
+                    if r is None:
+                        continue
+                    j = pending.pop(c)
+                    if r[1] != "57014" or "governance lease" not in r[2]:
+                        die("sleeper %d ended unexpectedly: %s %s" % (j, r[1], r[2].strip()))
+                    ended[j] = now
+            left = until - time.time()
+            if left > 0:
+                time.sleep(left)
+
         for idx, (lease_id, s) in enumerate(sleepers):
-            time.sleep(rnd.uniform(0.02, 0.12))
+            watch(time.time() + rnd.uniform(0.02, 0.12))
             admin.send("SELECT governance.revoke('%s', 'enforcement latency benchmark')" % lease_id)
             pending[s] = idx
             stage = "revoke"

@@ -20,6 +20,10 @@ running in pg_stat_activity, an administrator session revokes the lease
   latency     = ended - commit          (judged: the larger of the two)
   latency_srv = ended - commit_srv
 
+With --expiry the leases are not revoked but expire (TTLs of 1.5 s and
+more, 0.1 s apart plus a random 0-100 ms): latency = ended - the lease's
+expires_at (the server's clock; the same clock here).
+
 Trials run in batches: BATCH sessions start sleeping together, then their
 leases are revoked one at a time, a random 20-120 ms apart (so revocations
 fall at every phase of the enforcer's cycle), while the others keep
@@ -155,6 +159,8 @@ def main():
     ap.add_argument("--batch", type=int, default=10)
     ap.add_argument("--timeout", type=float, default=5.0)
     ap.add_argument("--seed", type=int, default=None)
+    ap.add_argument("--expiry", action="store_true",
+                    help="let the leases expire instead of revoking them")
     a = ap.parse_args()
     rnd = random.Random(a.seed)
 
@@ -170,15 +176,23 @@ def main():
         n = min(a.batch, a.trials - trial)
         # leases for this batch
         leases = []
+        expires = []
         for i in range(n):
             k = (trial + i) % 128
+            # --expiry: TTLs 1.5 s + 0.1 s per lease + a random 0-100 ms, so
+            # the expiries fall one at a time, at every phase of the
+            # enforcer's cycle
+            ttl = "%.3f seconds" % (1.5 + 0.1 * i + rnd.uniform(0, 0.1)) if a.expiry else "1 hour"
             rows = admin.query(
-                "SELECT lease_id::text || ' ' || artifact FROM governance.authorize("
-                "'Agent::\"bench-%d\"', 'ops.run', 'Account::\"%d\"', bench_context(), '1 hour') "
-                "WHERE decision = 'allow'" % (k, k))
+                "SELECT lease_id::text || ' ' || extract(epoch FROM expires_at)::text || ' ' || artifact "
+                "FROM governance.authorize("
+                "'Agent::\"bench-%d\"', 'ops.run', 'Account::\"%d\"', bench_context(), '%s') "
+                "WHERE decision = 'allow'" % (k, k, ttl))
             if len(rows) != 1:
                 die("authorize() did not allow the lease")
-            leases.append(rows[0][0].split(" ", 1))
+            lease_id, exp, artifact = rows[0][0].split(" ", 2)
+            leases.append((lease_id, artifact))
+            expires.append(float(exp))
         # sleepers: attach for the session, then sleep
         sleepers = []
         for lease_id, artifact in leases:
@@ -223,7 +237,12 @@ def main():
             if left > 0:
                 time.sleep(left)
 
-        for idx, (lease_id, s) in enumerate(sleepers):
+        if a.expiry:
+            for idx in range(n):
+                pending[sleepers[idx][1]] = idx
+                commit[idx] = commit_srv[idx] = expires[idx]
+            watch(max(expires) + a.timeout)
+        for idx, (lease_id, s) in enumerate(sleepers if not a.expiry else []):
             watch(time.time() + rnd.uniform(0.02, 0.12))
             admin.send("SELECT governance.revoke('%s', 'enforcement latency benchmark')" % lease_id)
             pending[s] = idx

@@ -462,12 +462,14 @@ bench_rls_scan() {
 # revoking client got the reply to its (autocommitted) revoke, both on
 # this machine's clock.  BENCH_ENFORCE_TRIALS per round, in batches of 10
 # concurrent sleepers, revocations a random 20-120 ms apart; p50, p99 and
-# max per round.  bench_revoke_tree measures it again with 100k live leases.
+# max per round.  Then as many trials in which the leases expire instead
+# (latency: the cancel error minus the lease's expires_at): a revocation
+# wakes the enforcer at commit, an expiry waits for its next round.  bench_revoke_tree measures it again with 100k live leases.
 # ---------------------------------------------------------------------------
-enforce_trials() {	# enforce_trials N PREFIX: N trials; appends PREFIX50/99/max (ms)
+enforce_trials() {	# enforce_trials N PREFIX [--expiry]: N trials; appends PREFIX50/99/max (ms)
 	et_out="$WORK/enforce-$2-$(date +%s%N).out"
 	/usr/bin/python3 test/bench/enforce_latency.py --host "$C" --port 5432 --db postgres \
-		--admin "$GOV_DBUSER" --agent bench_agent --trials "$1" --batch 10 \
+		--admin "$GOV_DBUSER" --agent bench_agent --trials "$1" --batch 10 ${3:-} \
 		>"$et_out" || die "enforcement latency harness failed"
 	set -- "$1" "$2" $(sed -n 's/^summary //p' "$et_out")
 	et_ms() { echo "$1" | awk '{ if ($1 == "inf") print "inf"; else printf "%.1f", $1 * 1000 }'; }
@@ -481,12 +483,16 @@ bench_enforcement() {
 	for r in $(seq 1 "$BENCH_ROUNDS"); do
 		say "enforcement round $r (load $(cut -d' ' -f1 /proc/loadavg))"
 		enforce_trials "$BENCH_ENFORCE_TRIALS" EN
+		enforce_trials "$BENCH_ENFORCE_TRIALS" EX --expiry
 	done
 	b="enforcement"
 	emit "$b" "revoke commit to cancel: p50" ms "$(get EN50)" - -
 	emit "$b" "revoke commit to cancel: p99" ms "$(get EN99)" - "<=200"
 	emit "$b" "revoke commit to cancel: max" ms "$(get ENmax)" - -
 	emit "$b" "server clock after commit to cancel: p99" ms "$(get ENs99)" - -
+	emit "$b" "expiry to cancel: p50" ms "$(get EX50)" - -
+	emit "$b" "expiry to cancel: p99" ms "$(get EX99)" - "<=200"
+	emit "$b" "expiry to cancel: max" ms "$(get EXmax)" - -
 }
 
 # ---------------------------------------------------------------------------

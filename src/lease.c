@@ -51,6 +51,7 @@
 #include "storage/proc.h"
 #include "storage/shmem.h"
 #include "storage/spin.h"
+#include "utils/backend_status.h"
 #include "utils/builtins.h"
 #include "utils/elog.h"
 #include "utils/guc.h"
@@ -995,8 +996,50 @@ state_word(GovLeaseState s)
 }
 
 /*
- * Signal every backend attached to a lease that is no longer live, once
- * per attachment.  Returns the number of backends signalled.
+ * Is backend pid running a statement that began at or before "ended"?
+ *
+ * Only such a statement needs cancelling: one that begins later finds the
+ * lease dead when it starts (row-level security shows nothing, writes are
+ * refused), and a backend idle between statements has nothing to cancel
+ * (PostgreSQL ignores a cancel that arrives while it waits for a command).
+ * Signalling those anyway is worse than useless: the signal can land in
+ * the next statement the client sends and cancel it for no reason.
+ * Unknown (activity tracking off, the backend not found): true, so that
+ * the statement is cancelled rather than left running.  Reads the backend
+ * status array through a snapshot taken here and dropped at once.
+ */
+static bool
+running_since_before(pid_t pid, TimestampTz ended)
+{
+	int			n;
+	int			i;
+	bool		result = true;
+
+	pgstat_clear_backend_activity_snapshot();
+	n = pgstat_fetch_stat_numbackends();
+	for (i = 1; i <= n; i++)
+	{
+		LocalPgBackendStatus *ls = pgstat_fetch_stat_local_beentry(i);
+		PgBackendStatus *be;
+
+		if (ls == NULL || ls->backendStatus.st_procpid != pid)
+			continue;
+		be = &ls->backendStatus;
+		if (be->st_state == STATE_IDLE || be->st_state == STATE_IDLEINTRANSACTION ||
+			be->st_state == STATE_IDLEINTRANSACTION_ABORTED)
+			result = false;
+		else if (be->st_state == STATE_RUNNING || be->st_state == STATE_FASTPATH)
+			result = be->st_activity_start_timestamp <= ended;
+		break;
+	}
+	pgstat_clear_backend_activity_snapshot();
+	return result;
+}
+
+/*
+ * Signal every backend attached to a lease that is no longer live and
+ * running a statement that began before the lease ended, once per
+ * attachment.  Returns the number of backends signalled.
  */
 int
 gov_enforce_attached(int mode)
@@ -1047,6 +1090,18 @@ gov_enforce_attached(int mode)
 			else
 				snprintf(reason, sizeof(reason), "governance lease %s %s%s%s", idtxt,
 						 state_word(l.state), l.end_reason[0] ? ": " : "", l.end_reason);
+
+			/* nothing to cancel: mark it done, without a signal */
+			if (!running_since_before(pid, !known ? now :
+									  l.state == GOV_LEASE_LIVE ? l.expires_at : l.ended_at))
+			{
+				SpinLockAcquire(&slot->mutex);
+				if (slot->pid == pid && k < slot->n &&
+					memcmp(&slot->leases[k], &ids[k], sizeof(pg_uuid_t)) == 0)
+					slot->signalled[k] = true;
+				SpinLockRelease(&slot->mutex);
+				continue;
+			}
 
 			SpinLockAcquire(&slot->mutex);
 			if (slot->pid == pid && k < slot->n &&

@@ -1037,9 +1037,10 @@ running_since_before(pid_t pid, TimestampTz ended)
 }
 
 /*
- * Signal every backend attached to a lease that is no longer live and
- * running a statement that began before the lease ended, once per
- * attachment.  Returns the number of backends signalled.
+ * Signal every backend attached to a lease that is no longer live, once
+ * per attachment: with cancel, only one running a statement that began
+ * before the lease ended; with terminate, any.  Returns the number of
+ * backends signalled.
  */
 int
 gov_enforce_attached(int mode)
@@ -1091,8 +1092,12 @@ gov_enforce_attached(int mode)
 				snprintf(reason, sizeof(reason), "governance lease %s %s%s%s", idtxt,
 						 state_word(l.state), l.end_reason[0] ? ": " : "", l.end_reason);
 
-			/* nothing to cancel: mark it done, without a signal */
-			if (!running_since_before(pid, !known ? now :
+			/*
+			 * Nothing to cancel: mark it done, without a signal.  (terminate
+			 * ends the session whatever it is doing.)
+			 */
+			if (mode == GOV_ENFORCE_CANCEL &&
+				!running_since_before(pid, !known ? now :
 									  l.state == GOV_LEASE_LIVE ? l.expires_at : l.ended_at))
 			{
 				SpinLockAcquire(&slot->mutex);

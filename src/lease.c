@@ -1019,7 +1019,11 @@ running_since_before(pid_t pid, TimestampTz ended)
 	n = pgstat_fetch_stat_numbackends();
 	for (i = 1; i <= n; i++)
 	{
+#if PG_VERSION_NUM >= 160000
+		LocalPgBackendStatus *ls = pgstat_get_local_beentry_by_index(i);
+#else
 		LocalPgBackendStatus *ls = pgstat_fetch_stat_local_beentry(i);
+#endif
 		PgBackendStatus *be;
 
 		if (ls == NULL || ls->backendStatus.st_procpid != pid)

@@ -82,7 +82,8 @@ typedef struct GovAttachSlot
 	Oid			dboid;
 	int			n;
 	pg_uuid_t	leases[GOV_MAX_ATTACHED];
-	bool		signalled[GOV_MAX_ATTACHED];	/* enforcer already acted */
+	bool		signalled[GOV_MAX_ATTACHED];	/* enforcer already acted ... */
+	uint64		signalled_gen[GOV_MAX_ATTACHED];	/* ... on this generation */
 	bool		reason_pending;
 	TimestampTz signalled_at;
 	char		reason[GOV_REASON_MAX + 128];
@@ -619,6 +620,7 @@ publish_attachments(void)
 	{
 		slot->leases[i] = attached[i].id;
 		slot->signalled[i] = false;
+		slot->signalled_gen[i] = 0;
 	}
 	SpinLockRelease(&slot->mutex);
 }
@@ -1006,17 +1008,16 @@ state_word(GovLeaseState s)
  * the next statement the client sends and cancel it for no reason.
  * Unknown (activity tracking off, the backend not found): true, so that
  * the statement is cancelled rather than left running.  Reads the backend
- * status array through a snapshot taken here and dropped at once.
+ * status snapshot the caller took, which must be younger than the lease
+ * state the caller read: a snapshot from before could show idle a backend
+ * that has since begun a statement under a lease still live then.
  */
 static bool
 running_since_before(pid_t pid, TimestampTz ended)
 {
-	int			n;
+	int			n = pgstat_fetch_stat_numbackends();
 	int			i;
-	bool		result = true;
 
-	pgstat_clear_backend_activity_snapshot();
-	n = pgstat_fetch_stat_numbackends();
 	for (i = 1; i <= n; i++)
 	{
 #if PG_VERSION_NUM >= 160000
@@ -1031,27 +1032,45 @@ running_since_before(pid_t pid, TimestampTz ended)
 		be = &ls->backendStatus;
 		if (be->st_state == STATE_IDLE || be->st_state == STATE_IDLEINTRANSACTION ||
 			be->st_state == STATE_IDLEINTRANSACTION_ABORTED)
-			result = false;
-		else if (be->st_state == STATE_RUNNING || be->st_state == STATE_FASTPATH)
-			result = be->st_activity_start_timestamp <= ended;
-		break;
+			return false;
+		if (be->st_state == STATE_RUNNING || be->st_state == STATE_FASTPATH)
+			return be->st_activity_start_timestamp <= ended;
+		return true;
 	}
-	pgstat_clear_backend_activity_snapshot();
-	return result;
+	return true;
 }
+
+/* A backend attached to a dead lease, found by gov_enforce_attached(). */
+typedef struct EnforceCandidate
+{
+	int			slotno;
+	int			k;				/* index of the attachment in the slot */
+	pid_t		pid;
+	pg_uuid_t	id;
+	uint64		generation;		/* of the lease when found dead */
+	TimestampTz ended;			/* when it ended */
+	char		reason[GOV_REASON_MAX + 128];
+} EnforceCandidate;
 
 /*
  * Signal every backend attached to a lease that is no longer live, once
- * per attachment: with cancel, only one running a statement that began
- * before the lease ended; with terminate, any.  Returns the number of
- * backends signalled.
+ * per attachment and lease generation (a lease renewed after it was found
+ * dead is watched again): with cancel, only a backend running a statement
+ * that began before the lease ended; with terminate, any.  At most one
+ * signal per backend per round.  Two passes: find the dead attachments,
+ * then (cancel) take one snapshot of the backends' status, younger than
+ * every lease state read, and decide.  Returns the number of backends
+ * signalled.
  */
 int
 gov_enforce_attached(int mode)
 {
 	int			i;
+	int			c;
+	int			ncand = 0;
 	int			signalled = 0;
 	TimestampTz now = GetCurrentTimestamp();
+	EnforceCandidate *cand = NULL;
 
 	if (mode == GOV_ENFORCE_OFF)
 		return 0;
@@ -1061,6 +1080,7 @@ gov_enforce_attached(int mode)
 		GovAttachSlot *slot = &lease_shared->slots[i];
 		pg_uuid_t	ids[GOV_MAX_ATTACHED];
 		bool		done[GOV_MAX_ATTACHED];
+		uint64		done_gen[GOV_MAX_ATTACHED];
 		int			n;
 		int			k;
 		pid_t		pid;
@@ -1070,6 +1090,7 @@ gov_enforce_attached(int mode)
 		n = slot->n;
 		memcpy(ids, slot->leases, sizeof(pg_uuid_t) * n);
 		memcpy(done, slot->signalled, sizeof(bool) * n);
+		memcpy(done_gen, slot->signalled_gen, sizeof(uint64) * n);
 		SpinLockRelease(&slot->mutex);
 		if (pid == 0 || n == 0)
 			continue;
@@ -1078,59 +1099,76 @@ gov_enforce_attached(int mode)
 		{
 			GovLeaseSnapshot l;
 			bool		known;
-			char		reason[GOV_REASON_MAX + 128];
+			uint64		gen;
+			EnforceCandidate *e;
 			char	   *idtxt;
 
-			if (done[k])
-				continue;
 			known = gov_lease_get(&ids[k], &l);
+			gen = known ? pg_atomic_read_u64(&l.generation) : 0;
+			if (done[k] && (!known || gen == done_gen[k]))
+				continue;
 			if (known && gov_lease_is_live(&l, now))
 				continue;
 
+			if (cand == NULL)
+				cand = palloc(sizeof(EnforceCandidate) * lease_shared->nslots);
+			e = &cand[ncand++];
+			e->slotno = i;
+			e->k = k;
+			e->pid = pid;
+			e->id = ids[k];
+			e->generation = gen;
+			e->ended = !known ? now : l.state == GOV_LEASE_LIVE ? l.expires_at : l.ended_at;
 			idtxt = DatumGetCString(DirectFunctionCall1(uuid_out, UUIDPGetDatum(&ids[k])));
 			if (!known)
-				snprintf(reason, sizeof(reason), "governance lease %s is no longer live", idtxt);
+				snprintf(e->reason, sizeof(e->reason), "governance lease %s is no longer live", idtxt);
 			else if (l.state == GOV_LEASE_LIVE)
-				snprintf(reason, sizeof(reason), "governance lease %s expired", idtxt);
+				snprintf(e->reason, sizeof(e->reason), "governance lease %s expired", idtxt);
 			else
-				snprintf(reason, sizeof(reason), "governance lease %s %s%s%s", idtxt,
+				snprintf(e->reason, sizeof(e->reason), "governance lease %s %s%s%s", idtxt,
 						 state_word(l.state), l.end_reason[0] ? ": " : "", l.end_reason);
+			pfree(idtxt);
+			break;				/* one signal per backend per round */
+		}
+	}
+	if (ncand == 0)
+		return 0;
 
-			/*
-			 * Nothing to cancel: mark it done, without a signal.  (terminate
-			 * ends the session whatever it is doing.)
-			 */
-			if (mode == GOV_ENFORCE_CANCEL &&
-				!running_since_before(pid, !known ? now :
-									  l.state == GOV_LEASE_LIVE ? l.expires_at : l.ended_at))
-			{
-				SpinLockAcquire(&slot->mutex);
-				if (slot->pid == pid && k < slot->n &&
-					memcmp(&slot->leases[k], &ids[k], sizeof(pg_uuid_t)) == 0)
-					slot->signalled[k] = true;
-				SpinLockRelease(&slot->mutex);
-				continue;
-			}
+	if (mode == GOV_ENFORCE_CANCEL)
+		pgstat_clear_backend_activity_snapshot();	/* the next read takes a fresh one */
+	for (c = 0; c < ncand; c++)
+	{
+		EnforceCandidate *e = &cand[c];
+		GovAttachSlot *slot = &lease_shared->slots[e->slotno];
+		bool		send;
 
-			SpinLockAcquire(&slot->mutex);
-			if (slot->pid == pid && k < slot->n &&
-				memcmp(&slot->leases[k], &ids[k], sizeof(pg_uuid_t)) == 0)
+		/* nothing to cancel: mark it done, without a signal */
+		send = mode != GOV_ENFORCE_CANCEL || running_since_before(e->pid, e->ended);
+
+		SpinLockAcquire(&slot->mutex);
+		if (slot->pid == e->pid && e->k < slot->n &&
+			memcmp(&slot->leases[e->k], &e->id, sizeof(pg_uuid_t)) == 0)
+		{
+			slot->signalled[e->k] = true;
+			slot->signalled_gen[e->k] = e->generation;
+			if (send)
 			{
-				slot->signalled[k] = true;
 				slot->reason_pending = true;
 				slot->signalled_at = GetCurrentTimestamp();
 				snprintf(slot->reason, sizeof(slot->reason), "%s %s",
 						 mode == GOV_ENFORCE_TERMINATE ? "terminating connection:" : "canceling statement:",
-						 reason);
-				SpinLockRelease(&slot->mutex);
-				if (kill(pid, mode == GOV_ENFORCE_TERMINATE ? SIGTERM : SIGINT) == 0)
-					signalled++;
+						 e->reason);
 			}
-			else
-				SpinLockRelease(&slot->mutex);
-			break;				/* one signal per backend per round */
+			SpinLockRelease(&slot->mutex);
+			if (send && kill(e->pid, mode == GOV_ENFORCE_TERMINATE ? SIGTERM : SIGINT) == 0)
+				signalled++;
 		}
+		else
+			SpinLockRelease(&slot->mutex);
 	}
+	if (mode == GOV_ENFORCE_CANCEL)
+		pgstat_clear_backend_activity_snapshot();
+	pfree(cand);
 	return signalled;
 }
 

@@ -277,6 +277,12 @@ gov_worker_main(Datum arg)
 			set_state(slot, "idle");
 		else
 		{
+			/*
+			 * extension_present() ran a transaction, whose commit left
+			 * TopMemoryContext current: the duty's allocations outside its
+			 * own transactions belong in the loop context, reset below.
+			 */
+			MemoryContextSwitchTo(loopcxt);
 			set_state(slot, "running");
 			def->duty();
 			set_state(slot, "idle");

@@ -40,11 +40,13 @@ CREATE TABLE governance.leases (
     artifact_hash   bytea NOT NULL,
     first_seq       bigint NOT NULL
 ) WITH (fillfactor = 90);
--- No index on expires_at or state, on purpose: heartbeat() changes
--- expires_at and revoke() changes state, and with neither indexed (and
--- room left on each page) those updates are HOT: no new index entries.
--- The enforcer finds expiries in shared memory (src/enforcer.c).
+-- No index on expires_at, on purpose: heartbeat() changes it, and with it
+-- unindexed (and room left on each page) a renewal is a HOT update, with no
+-- new index entries.  The enforcer finds expiries in shared memory
+-- (src/enforcer.c); its periodic sweep for expiries shared memory missed
+-- reads the live leases through leases_live_idx, not the whole history.
 CREATE INDEX leases_parent_idx ON governance.leases (parent_id) WHERE parent_id IS NOT NULL;
+CREATE INDEX leases_live_idx ON governance.leases (lease_id) WHERE state OPERATOR(pg_catalog.=) 'live';
 COMMENT ON TABLE governance.leases IS
     'Durable state of every lease; shared memory holds the live ones and is rebuilt from here';
 COMMENT ON COLUMN governance.leases.session_bound IS

@@ -31,7 +31,9 @@
 #include "storage/spin.h"
 #include "utils/array.h"
 #include "utils/builtins.h"
+#include "utils/guc.h"
 #include "utils/memutils.h"
+#include "utils/resowner.h"
 #include "utils/snapmgr.h"
 #include "utils/timestamp.h"
 
@@ -46,6 +48,8 @@
 #define EVENT_KIND_LEN		48
 #define EVENT_DETAIL_LEN	400
 #define EXPIRE_BATCH		1000
+/* the longest the enforcer waits for a lock another transaction holds */
+#define ENFORCER_LOCK_TIMEOUT	"50ms"
 
 typedef struct QueuedEvent
 {
@@ -279,9 +283,10 @@ load_leases(void)
  * memory already treats an expired lease as ended (checks and enforcement
  * do not wait for this), so the durable row may trail by up to a second.
  * The row's own expires_at is checked again: a heartbeat that renewed the
- * lease in the meantime wins.  Rows locked by another transaction are
- * skipped (the enforcer never waits on an agent's transaction); the next
- * walk finds them again.
+ * lease in the meantime wins.  Rows locked by another transaction, and
+ * leases whose chain lock another transaction holds, are skipped (the
+ * enforcer never waits on an agent's transaction); a later walk or sweep
+ * finds them again.
  */
 static int
 expire_leases(List *ids, TimestampTz now)
@@ -290,37 +295,57 @@ expire_leases(List *ids, TimestampTz now)
 	uint64		i;
 	uint64		n;
 	SPITupleTable *tab;
+	Datum	   *elems;
+	ListCell   *lc;
+	int			k = 0;
 
-	if (ids != NIL)
+	if (ids == NIL)
 	{
-		Datum	   *elems = palloc(sizeof(Datum) * list_length(ids));
-		ListCell   *lc;
-		int			k = 0;
-
-		foreach(lc, ids)
-			elems[k++] = UUIDPGetDatum((pg_uuid_t *) lfirst(lc));
-		rc = SPI_execute_with_args("UPDATE governance.leases SET state = 'expired', ended_at = expires_at, "
-								   "end_reason = 'expired' "
-								   "WHERE lease_id IN (SELECT lease_id FROM governance.leases "
-								   "  WHERE lease_id = ANY ($1) AND state = 'live' AND expires_at <= $2 "
-								   "  FOR UPDATE SKIP LOCKED) "
-								   "RETURNING lease_id, principal, action, resource, expires_at",
-								   2, (Oid[]) {UUIDARRAYOID, TIMESTAMPTZOID},
-								   (Datum[]) {PointerGetDatum(construct_array(elems, k, UUIDOID, UUID_LEN,
-																			  false, TYPALIGN_CHAR)),
-								   TimestampTzGetDatum(now)},
-								   NULL, false, 0);
-	}
-	else
-		rc = SPI_execute_with_args("UPDATE governance.leases SET state = 'expired', ended_at = expires_at, "
-								   "end_reason = 'expired' "
-								   "WHERE lease_id IN (SELECT lease_id FROM governance.leases "
-								   "  WHERE state = 'live' AND expires_at <= $2 "
-								   "  LIMIT $1 FOR UPDATE SKIP LOCKED) "
-								   "RETURNING lease_id, principal, action, resource, expires_at",
+		rc = SPI_execute_with_args("SELECT lease_id FROM governance.leases "
+								   "WHERE state = 'live' AND expires_at <= $2 LIMIT $1",
 								   2, (Oid[]) {INT4OID, TIMESTAMPTZOID},
 								   (Datum[]) {Int32GetDatum(EXPIRE_BATCH), TimestampTzGetDatum(now)},
-								   NULL, false, 0);
+								   NULL, true, 0);
+		if (rc != SPI_OK_SELECT)
+			elog(ERROR, "could not look for expired leases");
+		for (i = 0; i < SPI_processed; i++)
+		{
+			bool		isnull;
+			pg_uuid_t  *u = palloc(sizeof(pg_uuid_t));
+
+			*u = *DatumGetUUIDP(SPI_getbinval(SPI_tuptable->vals[i], SPI_tuptable->tupdesc, 1, &isnull));
+			ids = lappend(ids, u);
+		}
+		if (ids == NIL)
+			return 0;
+	}
+
+	/*
+	 * Only leases whose chain lock is free: the expiry event is appended to
+	 * the lease's chain, and an agent's open transaction may hold that lock
+	 * for as long as it likes.  The others wait for a later round.
+	 */
+	elems = palloc(sizeof(Datum) * list_length(ids));
+	foreach(lc, ids)
+	{
+		pg_uuid_t  *u = (pg_uuid_t *) lfirst(lc);
+
+		if (gov_ledger_try_lock_chain(u))
+			elems[k++] = UUIDPGetDatum(u);
+	}
+	if (k == 0)
+		return 0;
+	rc = SPI_execute_with_args("UPDATE governance.leases SET state = 'expired', ended_at = expires_at, "
+							   "end_reason = 'expired' "
+							   "WHERE lease_id IN (SELECT lease_id FROM governance.leases "
+							   "  WHERE lease_id = ANY ($1) AND state = 'live' AND expires_at <= $2 "
+							   "  FOR UPDATE SKIP LOCKED) "
+							   "RETURNING lease_id, principal, action, resource, expires_at",
+							   2, (Oid[]) {UUIDARRAYOID, TIMESTAMPTZOID},
+							   (Datum[]) {PointerGetDatum(construct_array(elems, k, UUIDOID, UUID_LEN,
+																		  false, TYPALIGN_CHAR)),
+							   TimestampTzGetDatum(now)},
+							   NULL, false, 0);
 	if (rc != SPI_OK_UPDATE_RETURNING)
 		elog(ERROR, "could not expire leases");
 	n = SPI_processed;
@@ -354,6 +379,51 @@ expire_leases(List *ids, TimestampTz now)
 }
 
 /*
+ * Revoke a lease's tree for the enforcer, which must not wait long on an
+ * agent's open transaction (while it waits it signals nobody): in a
+ * subtransaction with a short lock_timeout.  A lock timeout or a deadlock
+ * leaves the lease for a later round (the walk finds it again); any other
+ * error is raised.  Returns whether it was revoked.
+ */
+static bool
+enforcer_revoke(const pg_uuid_t *id, const char *reason)
+{
+	MemoryContext cxt = CurrentMemoryContext;
+	ResourceOwner owner = CurrentResourceOwner;
+	volatile bool done = false;
+
+	BeginInternalSubTransaction(NULL);
+	MemoryContextSwitchTo(cxt);
+	PG_TRY();
+	{
+		(void) set_config_option("lock_timeout", ENFORCER_LOCK_TIMEOUT, PGC_SUSET, PGC_S_SESSION,
+								 GUC_ACTION_LOCAL, true, 0, false);
+		(void) gov_revoke_tree(id, reason, true);
+		ReleaseCurrentSubTransaction();
+		done = true;
+	}
+	PG_CATCH();
+	{
+		ErrorData  *ed;
+
+		MemoryContextSwitchTo(cxt);
+		ed = CopyErrorData();
+		if (ed->sqlerrcode != ERRCODE_LOCK_NOT_AVAILABLE &&
+			ed->sqlerrcode != ERRCODE_T_R_DEADLOCK_DETECTED)
+			PG_RE_THROW();
+		FlushErrorState();
+		RollbackAndReleaseCurrentSubTransaction();
+		ereport(LOG,
+				(errmsg("governance enforcer: lease %s is locked by another transaction; "
+						"it will be revoked in a later round", gov_uuid_text(id))));
+	}
+	PG_END_TRY();
+	MemoryContextSwitchTo(cxt);
+	CurrentResourceOwner = owner;
+	return done;
+}
+
+/*
  * Leases that shared memory ended at once (an integrity or policy failure
  * seen by a heartbeat) but whose durable row is still live, because the
  * transaction that was revoking them failed: revoke them durably.  Fail
@@ -373,7 +443,7 @@ reconcile_revocations(List *revoked)
 								   1, (Oid[]) {UUIDOID}, (Datum[]) {UUIDPGetDatum(&l->id)},
 								   NULL, true, 1);
 		if (rc == SPI_OK_SELECT && SPI_processed > 0)
-			(void) gov_revoke_tree(&l->id, l->end_reason[0] ? l->end_reason : "revoked", true);
+			(void) enforcer_revoke(&l->id, l->end_reason[0] ? l->end_reason : "revoked");
 	}
 }
 
@@ -452,7 +522,7 @@ gov_enforcer_duty(void)
 		last_sweep = GetCurrentTimestamp();
 	}
 	foreach(lc, orphans)
-		(void) gov_revoke_tree((pg_uuid_t *) lfirst(lc), "session ended", true);
+		(void) enforcer_revoke((pg_uuid_t *) lfirst(lc), "session ended");
 	reconcile_revocations(revoked);
 	drain_events();
 	SPI_finish();

@@ -572,6 +572,25 @@ lock_chain(const pg_uuid_t *lease_id)
 	(void) LockAcquire(&tag, ExclusiveLock, false, false);
 }
 
+/*
+ * Take the chain lock of a lease's execution if nobody holds it, without
+ * waiting; held to the end of the transaction, so this transaction's
+ * appends to that chain then need no wait either.  For the enforcer, which
+ * must never wait on an agent's open transaction.
+ */
+bool
+gov_ledger_try_lock_chain(const pg_uuid_t *lease_id)
+{
+	LOCKTAG		tag;
+	uint32		a;
+	uint32		b;
+
+	memcpy(&a, lease_id->data, 4);
+	memcpy(&b, lease_id->data + 4, 4);
+	SET_LOCKTAG_ADVISORY(tag, MyDatabaseId, a, b, GOV_LOCK_CHAIN);
+	return LockAcquire(&tag, ExclusiveLock, false, true) != LOCKACQUIRE_NOT_AVAIL;
+}
+
 /* ---------------------------------------------------------------------
  * Appending
  * ---------------------------------------------------------------------

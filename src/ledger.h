@@ -64,6 +64,7 @@ extern void gov_ledger_shmem_startup(void);
 
 /* Append an event in the current transaction; returns its seq. */
 extern int64 gov_ledger_append(const GovEvent *ev);
+extern bool gov_ledger_try_lock_chain(const pg_uuid_t *lease_id);
 
 /* Convenience for the extension's own events. */
 extern int64 gov_ledger_append_system(const char *kind, const pg_uuid_t *lease_id,

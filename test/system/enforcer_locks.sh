@@ -1,0 +1,98 @@
+#!/bin/sh
+# The enforcer never waits on an agent's open transaction (issue 5 items 8
+# and 9).  An agent session attaches lease A, records an event (which takes
+# A's chain lock until commit) and then sits idle in its transaction while
+# A expires.  Making that expiry durable would append to A's chain; the
+# enforcer skips A instead of waiting, so it keeps beating (trust stays
+# trusted: an enforcer stuck on the lock would go silent and degrade trust
+# for everybody) and keeps cancelling (a sleeping statement under lease B
+# is cancelled when B is revoked meanwhile).  Once the agent's transaction
+# ends, A's expiry is made durable and ledgered.
+set -u
+. "$(dirname "$0")/../lib.sh"
+. "$(dirname "$0")/lib/ledger.sh"
+W=$(gov_tmpdir)
+C="$W/enflocks"
+trap 'gov_stop "$C"' EXIT
+
+gov_new_cluster "$C" "governance.enforcer_naptime = '100ms'" "governance.enforcer_max_silence = '2s'" || exit 1
+gov_start "$C" || exit 1
+
+q() { gov_sql "$C" "$1"; }
+bq() { "$PGBIN/psql" -X -q -At -v ON_ERROR_STOP=1 -h "$C" -p 5432 -U "$1" -d postgres -c "$2"; }
+
+gov_psql "$C" >/dev/null <<'EOF' || { echo "not ok - setup"; exit 1; }
+SET client_min_messages = warning;
+CREATE EXTENSION governance;
+CREATE ROLE lk_bot LOGIN IN ROLE governance_agent;
+SELECT governance.register_agent('Agent::"lk-bot"', 'lk_bot');
+SELECT governance.create_policy('lk', 'permit (principal == Agent::"lk-bot", action, resource);');
+EOF
+gov_wait "$C" "SELECT governance.trust_state() = 'trusted'" 20
+gov_ok $? "the cluster is trusted (enforcer running)"
+
+# authorize TTL: as the agent; prints "lease_id|artifact"
+authorize() {
+	bq lk_bot "SELECT lease_id || '|' || artifact FROM governance.authorize('Agent::\"lk-bot\"', 'tool.run',
+	            'Tool::\"search\"', '{}', '$1')"
+}
+A=$(authorize '3 seconds') && B=$(authorize '5 minutes') || { echo "not ok - authorize"; exit 1; }
+A_ID=${A%%|*} A_ART=${A#*|}
+B_ID=${B%%|*} B_ART=${B#*|}
+
+# the agent: attach A, record under it (A's chain lock, held to commit),
+# then idle in the transaction for 9 s (\! runs in psql, not in the server)
+"$PGBIN/psql" -X -q -At -h "$C" -p 5432 -U lk_bot -d postgres >"$W/agent.out" 2>&1 <<EOF &
+BEGIN;
+SELECT governance.attach('$A_ART') IS NOT NULL;
+SELECT governance.record('tool_call', '{"step": 1}') > 0;
+\! sleep 9
+COMMIT;
+EOF
+AGENT=$!
+gov_wait "$C" "SELECT count(*) = 1 FROM pg_stat_activity WHERE usename = 'lk_bot' AND state = 'idle in transaction'" 10
+gov_ok $? "the agent sits idle in its transaction, holding lease A's chain lock"
+
+# a second session sleeps under lease B
+"$PGBIN/psql" -X -q -At -h "$C" -p 5432 -U lk_bot -d postgres >"$W/sleeper.out" 2>&1 <<EOF &
+SELECT governance.attach('$B_ART', true) IS NOT NULL;
+SELECT pg_sleep(60);
+EOF
+SLEEPER=$!
+gov_wait "$C" "SELECT count(*) = 1 FROM pg_stat_activity WHERE usename = 'lk_bot' AND wait_event = 'PgSleep'" 10
+gov_ok $? "another session sleeps under lease B"
+
+# wait until A expired 3.5 s ago: the enforcer's walk (once a second) has
+# found it, and an enforcer stuck on the lock since then would have been
+# silent for longer than governance.enforcer_max_silence (2 s)
+gov_wait "$C" "SELECT expires_at < now() - interval '3500 ms' FROM governance.leases WHERE lease_id = '$A_ID'" 10
+gov_ok $? "lease A expired more than 3.5 s ago"
+gov_is "trusted" "$(q "SELECT governance.trust_state()")" \
+	"the enforcer did not wait on the agent's lock: trust is still trusted"
+gov_is "live" "$(q "SELECT state FROM governance.leases WHERE lease_id = '$A_ID'")" \
+	"A's durable row still says live (its expiry waits for the chain lock)"
+gov_is "f" "$(q "SELECT valid FROM governance.verify_artifact('$A_ART')")" \
+	"but A is dead for every check already (verify_artifact refuses it)"
+
+t0=$(date +%s%N)
+gov_is "1" "$(q "SELECT governance.revoke('$B_ID', 'test: revoke while the agent holds a lock')")" "B is revoked"
+wait "$SLEEPER"
+t1=$(date +%s%N)
+ms=$(( (t1 - t0) / 1000000 ))
+echo "# the sleeping statement under B ended ${ms} ms after the revoke"
+gov_like "canceling statement: governance lease $B_ID was revoked" "$(cat "$W/sleeper.out")" \
+	"the enforcer still cancels: the statement under B is cancelled, naming B"
+[ "$ms" -lt 1000 ]
+gov_ok $? "within 1 s of the revocation (${ms} ms)"
+
+wait "$AGENT"
+gov_like "^t" "$(cat "$W/agent.out")" "the agent's transaction ran"
+gov_wait "$C" "SELECT state = 'expired' FROM governance.leases WHERE lease_id = '$A_ID'" 10
+gov_ok $? "once the agent's transaction has ended, A's expiry is made durable"
+gov_is "1" "$(q "SELECT count(*) FROM governance.ledger WHERE kind = 'governance.lease.expired' AND lease_id = '$A_ID'")" \
+	"and ledgered once"
+gov_is "t" "$(q "SELECT ok FROM governance.verify_ledger()")" "the ledger verifies"
+gov_is "trusted" "$(q "SELECT governance.trust_state()")" "trust is still trusted"
+gov_stop "$C"
+! grep -E "PANIC|terminated by signal|server process .* was terminated" "$C/server.log" >/dev/null
+gov_ok $? "no crash in the server log"

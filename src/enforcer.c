@@ -161,7 +161,6 @@ drain_events(void)
 		if (queue->tail != queue->head)
 		{
 			ev = queue->events[queue->tail % EVENT_QUEUE_SIZE];
-			queue->tail++;
 			have = true;
 		}
 		else
@@ -170,6 +169,22 @@ drain_events(void)
 			queue->lost = 0;
 		}
 		SpinLockRelease(&queue->mutex);
+
+		/*
+		 * An event of a lease goes on that lease's chain, whose lock an
+		 * agent's open transaction may hold: then leave it (and those
+		 * behind it, to keep their order) for a later round rather than
+		 * wait.  Only this process takes events off the queue, so the one
+		 * looked at is still first.
+		 */
+		if (have)
+		{
+			if (ev.has_lease && !gov_ledger_try_lock_chain(&ev.lease_id))
+				return;
+			SpinLockAcquire(&queue->mutex);
+			queue->tail++;
+			SpinLockRelease(&queue->mutex);
+		}
 
 		if (!have)
 		{

@@ -6,8 +6,9 @@
 # enforcer skips A instead of waiting, so it keeps beating (trust stays
 # trusted: an enforcer stuck on the lock would go silent and degrade trust
 # for everybody) and keeps cancelling (a sleeping statement under lease B
-# is cancelled when B is revoked meanwhile).  Once the agent's transaction
-# ends, A's expiry is made durable and ledgered.
+# is cancelled when B is revoked meanwhile), also with a security event
+# for A (a refused attach) in its queue.  Once the agent's transaction
+# ends, A's expiry and the security event are made durable and ledgered.
 set -u
 . "$(dirname "$0")/../lib.sh"
 . "$(dirname "$0")/lib/ledger.sh"
@@ -67,6 +68,11 @@ gov_ok $? "another session sleeps under lease B"
 # silent for longer than governance.enforcer_max_silence (2 s)
 gov_wait "$C" "SELECT expires_at < now() - interval '3500 ms' FROM governance.leases WHERE lease_id = '$A_ID'" 10
 gov_ok $? "lease A expired more than 3.5 s ago"
+# a refused attach of A is a security event on A's chain, which the
+# enforcer ledgers: it must not wait for the lock either
+out=$(bq lk_bot "SELECT governance.attach('$A_ART')" 2>&1)
+gov_like "artifact refused" "$out" "attaching the expired A is refused (a security event on A's chain)"
+sleep 0.5
 gov_is "trusted" "$(q "SELECT governance.trust_state()")" \
 	"the enforcer did not wait on the agent's lock: trust is still trusted"
 gov_is "live" "$(q "SELECT state FROM governance.leases WHERE lease_id = '$A_ID'")" \
@@ -91,6 +97,8 @@ gov_wait "$C" "SELECT state = 'expired' FROM governance.leases WHERE lease_id = 
 gov_ok $? "once the agent's transaction has ended, A's expiry is made durable"
 gov_is "1" "$(q "SELECT count(*) FROM governance.ledger WHERE kind = 'governance.lease.expired' AND lease_id = '$A_ID'")" \
 	"and ledgered once"
+gov_wait "$C" "SELECT count(*) = 1 FROM governance.ledger WHERE kind = 'governance.attach.refused' AND lease_id = '$A_ID'" 10
+gov_ok $? "the refused attach is ledgered on A's chain once the lock is free"
 gov_is "t" "$(q "SELECT ok FROM governance.verify_ledger()")" "the ledger verifies"
 gov_is "trusted" "$(q "SELECT governance.trust_state()")" "trust is still trusted"
 gov_stop "$C"

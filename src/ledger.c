@@ -559,16 +559,24 @@ find_event(const pg_uuid_t *lease_id, int64 seq, int64 *seq_out, uint8 *link_out
 	return found;
 }
 
+/* The lock of a lease's execution chain (an advisory lock tag of ours). */
 static void
-lock_chain(const pg_uuid_t *lease_id)
+chain_locktag(const pg_uuid_t *lease_id, LOCKTAG *tag)
 {
-	LOCKTAG		tag;
 	uint32		a;
 	uint32		b;
 
 	memcpy(&a, lease_id->data, 4);
 	memcpy(&b, lease_id->data + 4, 4);
-	SET_LOCKTAG_ADVISORY(tag, MyDatabaseId, a, b, GOV_LOCK_CHAIN);
+	SET_LOCKTAG_ADVISORY(*tag, MyDatabaseId, a, b, GOV_LOCK_CHAIN);
+}
+
+static void
+lock_chain(const pg_uuid_t *lease_id)
+{
+	LOCKTAG		tag;
+
+	chain_locktag(lease_id, &tag);
 	(void) LockAcquire(&tag, ExclusiveLock, false, false);
 }
 
@@ -582,12 +590,8 @@ bool
 gov_ledger_try_lock_chain(const pg_uuid_t *lease_id)
 {
 	LOCKTAG		tag;
-	uint32		a;
-	uint32		b;
 
-	memcpy(&a, lease_id->data, 4);
-	memcpy(&b, lease_id->data + 4, 4);
-	SET_LOCKTAG_ADVISORY(tag, MyDatabaseId, a, b, GOV_LOCK_CHAIN);
+	chain_locktag(lease_id, &tag);
 	return LockAcquire(&tag, ExclusiveLock, false, true) != LOCKACQUIRE_NOT_AVAIL;
 }
 

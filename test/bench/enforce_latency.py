@@ -215,10 +215,21 @@ def main():
         commit = {}
         commit_srv = {}
         ended = {}
-        def watch(until):
-            # read the sleepers' errors as they arrive (a time.sleep here
-            # would stamp an error that arrived during it with the time the
-            # sleep ended: up to 120 ms too late)
+        def sleeper_ready(c, now):
+            # a sleeper's socket is readable: record its end, if it ended
+            r = c.poll()
+            if r is None:
+                return
+            j = pending.pop(c)
+            if r[1] != "57014" or "governance lease" not in r[2]:
+                die("sleeper %d ended unexpectedly: %s %s" % (j, r[1], r[2].strip()))
+            ended[j] = now
+
+        def watch(until, rest=False):
+            # until `until` or every sleeper has ended (with rest: until
+            # `until` in any case), read the sleepers' errors as they arrive
+            # (a time.sleep here would stamp an error that arrived during it
+            # with the time the sleep ended: up to 120 ms too late)
             while pending:
                 left = until - time.time()
                 if left <= 0:
@@ -226,15 +237,9 @@ def main():
                 rd, _, _ = select.select(list(pending), [], [], left)
                 now = time.time()
                 for c in rd:
-                    r = c.poll()
-                    if r is None:
-                        continue
-                    j = pending.pop(c)
-                    if r[1] != "57014" or "governance lease" not in r[2]:
-                        die("sleeper %d ended unexpectedly: %s %s" % (j, r[1], r[2].strip()))
-                    ended[j] = now
+                    sleeper_ready(c, now)
             left = until - time.time()
-            if left > 0:
+            if rest and left > 0:
                 time.sleep(left)
 
         if a.expiry:
@@ -243,7 +248,7 @@ def main():
                 commit[idx] = commit_srv[idx] = expires[idx]
             watch(max(expires) + a.timeout)
         for idx, (lease_id, s) in enumerate(sleepers if not a.expiry else []):
-            watch(time.time() + rnd.uniform(0.02, 0.12))
+            watch(time.time() + rnd.uniform(0.02, 0.12), rest=True)
             admin.send("SELECT governance.revoke('%s', 'enforcement latency benchmark')" % lease_id)
             pending[s] = idx
             stage = "revoke"
@@ -266,26 +271,9 @@ def main():
                             commit_srv[idx] = float(r[3])
                             stage = None
                     else:
-                        r = c.poll()
-                        if r is None:
-                            continue
-                        j = pending.pop(c)
-                        if r[1] != "57014" or "governance lease" not in r[2]:
-                            die("sleeper %d ended unexpectedly: %s %s" % (j, r[1], r[2].strip()))
-                        ended[j] = now
+                        sleeper_ready(c, now)
         # the last ones
-        deadline = time.time() + a.timeout
-        while pending and time.time() < deadline:
-            rd, _, _ = select.select(list(pending), [], [], 0.1)
-            now = time.time()
-            for c in rd:
-                r = c.poll()
-                if r is None:
-                    continue
-                j = pending.pop(c)
-                if r[1] != "57014" or "governance lease" not in r[2]:
-                    die("sleeper %d ended unexpectedly: %s %s" % (j, r[1], r[2].strip()))
-                ended[j] = now
+        watch(time.time() + a.timeout)
         for idx in range(n):
             if idx in ended and ended[idx] - commit[idx] <= a.timeout:
                 l1, l2 = ended[idx] - commit[idx], ended[idx] - commit_srv[idx]

@@ -225,7 +225,13 @@ load_leases(void)
 	int			rc;
 	uint64		i;
 
-	/* the sessions these were bound to died with the server */
+	/*
+	 * The sessions these were bound to died with the server.  Not those
+	 * shared memory already holds: they were authorized or attached since
+	 * this server started (before this enforcer's first round, or before
+	 * an enforcer restart, which keeps shared memory), and the walk of
+	 * shared memory ends them when their session ends.
+	 */
 	rc = SPI_execute("SELECT lease_id FROM governance.leases WHERE state = 'live' AND session_bound",
 					 false, 0);
 	if (rc != SPI_OK_SELECT)
@@ -239,9 +245,11 @@ load_leases(void)
 		{
 			bool		isnull;
 			pg_uuid_t  *u = palloc(sizeof(pg_uuid_t));
+			GovLeaseSnapshot l;
 
 			*u = *DatumGetUUIDP(SPI_getbinval(SPI_tuptable->vals[i], SPI_tuptable->tupdesc, 1, &isnull));
-			ids = lappend(ids, u);
+			if (!gov_lease_get(u, &l))
+				ids = lappend(ids, u);
 		}
 		foreach(lc, ids)
 			(void) gov_revoke_tree((pg_uuid_t *) lfirst(lc), "session ended: the server restarted", true);

@@ -101,6 +101,33 @@ gov_wait "$C" "SELECT count(*) = 1 FROM governance.ledger WHERE kind = 'governan
 gov_ok $? "the refused attach is ledgered on A's chain once the lock is free"
 gov_is "t" "$(q "SELECT ok FROM governance.verify_ledger()")" "the ledger verifies"
 gov_is "trusted" "$(q "SELECT governance.trust_state()")" "trust is still trusted"
+# A restarted enforcer (the server keeps running, and shared memory with
+# it) must not take live sessions for dead ones: a lease bound to a
+# session that is still open stays live across the enforcer's restart,
+# and ends when the session does.
+S=$(authorize '5 minutes') || { echo "not ok - authorize"; exit 1; }
+S_ID=${S%%|*} S_ART=${S#*|}
+"$PGBIN/psql" -X -q -At -h "$C" -p 5432 -U lk_bot -d postgres >"$W/session.out" 2>&1 <<EOF &
+SELECT governance.attach('$S_ART', true) IS NOT NULL;
+\! sleep 6
+SELECT count(*) FROM governance.current_lease() WHERE live;
+EOF
+SESSION=$!
+gov_wait "$C" "SELECT session_bound FROM governance.leases WHERE lease_id = '$S_ID'" 10
+gov_ok $? "a session attaches lease S for the session"
+old_pid=$(q "SELECT pid FROM pg_stat_activity WHERE backend_type = 'governance enforcer'")
+q "SELECT pg_terminate_backend($old_pid)" >/dev/null
+gov_wait "$C" "SELECT count(*) = 1 FROM pg_stat_activity WHERE backend_type = 'governance enforcer' AND pid <> $old_pid" 15
+gov_ok $? "the enforcer is stopped and the postmaster starts it again"
+sleep 1
+gov_is "live" "$(q "SELECT state FROM governance.leases WHERE lease_id = '$S_ID'")" \
+	"the restarted enforcer leaves S live: its session is still open"
+wait "$SESSION"
+gov_is "t
+1" "$(cat "$W/session.out")" "and the session still holds S, live, after the restart"
+gov_wait "$C" "SELECT state = 'revoked' FROM governance.leases WHERE lease_id = '$S_ID'" 10
+gov_ok $? "when the session ends, S is revoked ($(q "SELECT end_reason FROM governance.leases WHERE lease_id = '$S_ID'"))"
+
 gov_stop "$C"
 ! grep -E "PANIC|terminated by signal|server process .* was terminated" "$C/server.log" >/dev/null
 gov_ok $? "no crash in the server log"

@@ -38,18 +38,7 @@ EXCEPTION WHEN OTHERS OR query_canceled THEN
     RETURN SQLSTATE || ': ' || SQLERRM;
 END $$;
 -- poll until the boolean query cond is true, at most secs seconds
-CREATE FUNCTION pg_temp.poll(cond text, secs numeric DEFAULT 10) RETURNS boolean LANGUAGE plpgsql AS $$
-DECLARE
-    deadline timestamptz := clock_timestamp() + secs * interval '1 second';
-    r boolean;
-BEGIN
-    LOOP
-        EXECUTE cond INTO r;
-        IF r THEN RETURN true; END IF;
-        IF clock_timestamp() > deadline THEN RETURN false; END IF;
-        PERFORM pg_sleep(0.05);
-    END LOOP;
-END $$;
+\ir lib/poll.sql
 -- an artifact with the character at position pos (1-based) of part n
 -- (1 prefix, 2 payload, 3 signature) replaced by a different base64url one
 CREATE FUNCTION pg_temp.flip(a text, n int, pos int) RETURNS text LANGUAGE sql AS $$

@@ -31,18 +31,7 @@ BEGIN
 EXCEPTION WHEN OTHERS OR query_canceled THEN
     RETURN SQLSTATE || ': ' || SQLERRM;
 END $$;
-CREATE FUNCTION pg_temp.poll(cond text, secs numeric DEFAULT 10) RETURNS boolean LANGUAGE plpgsql AS $$
-DECLARE
-    deadline timestamptz := clock_timestamp() + secs * interval '1 second';
-    r boolean;
-BEGIN
-    LOOP
-        EXECUTE cond INTO r;
-        IF r THEN RETURN true; END IF;
-        IF clock_timestamp() > deadline THEN RETURN false; END IF;
-        PERFORM pg_sleep(0.05);
-    END LOOP;
-END $$;
+\ir lib/poll.sql
 CREATE FUNCTION pg_temp.lease(id uuid) RETURNS governance.leases LANGUAGE sql AS $$
     SELECT * FROM governance.leases WHERE lease_id = id
 $$;

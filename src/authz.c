@@ -51,6 +51,7 @@
 #include "authz.h"
 #include "encode.h"
 #include "governance.h"
+#include "rowio.h"
 #include "spi_cache.h"
 #include "lease.h"
 #include "ledger.h"
@@ -62,6 +63,29 @@ int			gov_max_lease_ttl_ms = 3600 * 1000;
 int			gov_max_delegation_depth = 8;
 int			gov_enforcement_mode = GOV_ENFORCE_CANCEL;
 int			gov_enforcer_max_silence_ms = 2000;
+
+/* governance.leases, column by column (sql/install/60_leases.sql) */
+enum
+{
+	L_LEASE_ID, L_PARENT_ID, L_ANCESTORS, L_DEPTH, L_PRINCIPAL, L_ACTION, L_RESOURCE,
+	L_CONTEXT, L_CONTEXT_HASH, L_MEASUREMENT, L_POLICY_SET_HASH, L_ROLE_OID,
+	L_AUTHORIZED_BY, L_ISSUED_AT, L_TTL, L_EXPIRES_AT, L_MAX_EXPIRY, L_STATE,
+	L_SESSION_BOUND, L_GENERATION, L_ENDED_AT, L_END_REASON, L_KEY_ID,
+	L_ARTIFACT_HASH, L_FIRST_SEQ, L_NATTS
+};
+static const char *const lease_columns[L_NATTS] = {
+	"lease_id", "parent_id", "ancestors", "depth", "principal", "action", "resource",
+	"context", "context_hash", "measurement", "policy_set_hash", "role_oid",
+	"authorized_by", "issued_at", "ttl", "expires_at", "max_expiry", "state",
+	"session_bound", "generation", "ended_at", "end_reason", "key_id",
+	"artifact_hash", "first_seq"
+};
+
+static void
+open_leases(GovRowIO *io)
+{
+	gov_rowio_open(io, gov_relid("leases"), lease_columns, L_NATTS);
+}
 
 static const struct config_enum_entry enforcement_options[] = {
 	{"cancel", GOV_ENFORCE_CANCEL, false},
@@ -559,10 +583,7 @@ issue(const Request *r, Outcome *o, const uint8 *ctx_hash, int depth,
 	GovClaims	c;
 	TimestampTz now = GetCurrentTimestamp();
 	int64		first_seq;
-	int			rc;
 	uint8		art_hash[GOV_HASH_LEN];
-	Datum		values[20];
-	char		nulls[20];
 
 	memset(&l, 0, sizeof(l));
 	new_uuid(&l.id);
@@ -617,47 +638,51 @@ issue(const Request *r, Outcome *o, const uint8 *ctx_hash, int depth,
 
 	first_seq = ledger_decision("governance.authorize", r, o, ctx_hash, parent_seq);
 
-	memset(nulls, ' ', sizeof(nulls));
-	values[0] = UUIDPGetDatum(&l.id);
-	if (r->has_parent)
-		values[1] = UUIDPGetDatum(&r->parent);
-	else
-		nulls[1] = 'n';
-	values[2] = ancestors;
-	values[3] = Int32GetDatum(depth);
-	values[4] = CStringGetTextDatum(r->principal);
-	values[5] = CStringGetTextDatum(r->action);
-	values[6] = CStringGetTextDatum(r->resource);
-	values[7] = JsonbPGetDatum(r->context);
-	values[8] = gov_bytea_datum(ctx_hash, GOV_HASH_LEN);
-	if (r->measurement)
-		values[9] = PointerGetDatum(r->measurement);
-	else
-		nulls[9] = 'n';
-	values[10] = gov_bytea_datum(o->policy_hash, GOV_HASH_LEN);
-	values[11] = ObjectIdGetDatum(l.role);
-	values[12] = CStringGetTextDatum(caller_name());
-	values[13] = TimestampTzGetDatum(now);
-	values[14] = Int64GetDatum(r->ttl_us);
-	values[15] = TimestampTzGetDatum(l.expires_at);
-	values[16] = TimestampTzGetDatum(l.max_expiry);
-	values[17] = CStringGetTextDatum(c.key_id);
-	values[18] = gov_bytea_datum(art_hash, GOV_HASH_LEN);
-	values[19] = Int64GetDatum(first_seq);
+	{
+		GovRowIO	io;
+		Datum		values[L_NATTS];
+		bool		nulls[L_NATTS];
+		Interval   *ttl = palloc0(sizeof(Interval));
 
-	rc = gov_spi_exec("INSERT INTO governance.leases (lease_id, parent_id, ancestors, depth, "
-							   "principal, action, resource, context, context_hash, measurement, "
-							   "policy_set_hash, role_oid, authorized_by, issued_at, ttl, expires_at, "
-							   "max_expiry, state, generation, key_id, artifact_hash, first_seq) "
-							   "VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, "
-							   "make_interval(secs => $15 / 1000000.0), $16, $17, 'live', 1, $18, $19, $20)",
-							   20,
-							   (Oid[]) {UUIDOID, UUIDOID, UUIDARRAYOID, INT4OID, TEXTOID, TEXTOID, TEXTOID,
-							   JSONBOID, BYTEAOID, BYTEAOID, BYTEAOID, OIDOID, TEXTOID, TIMESTAMPTZOID,
-							   INT8OID, TIMESTAMPTZOID, TIMESTAMPTZOID, TEXTOID, BYTEAOID, INT8OID},
-							   values, nulls, false, 0);
-	if (rc != SPI_OK_INSERT)
-		elog(ERROR, "could not record the lease");
+		ttl->time = r->ttl_us;
+		memset(nulls, 0, sizeof(nulls));
+		values[L_LEASE_ID] = UUIDPGetDatum(&l.id);
+		if (r->has_parent)
+			values[L_PARENT_ID] = UUIDPGetDatum(&r->parent);
+		else
+			nulls[L_PARENT_ID] = true;
+		values[L_ANCESTORS] = ancestors;
+		values[L_DEPTH] = Int32GetDatum(depth);
+		values[L_PRINCIPAL] = CStringGetTextDatum(r->principal);
+		values[L_ACTION] = CStringGetTextDatum(r->action);
+		values[L_RESOURCE] = CStringGetTextDatum(r->resource);
+		values[L_CONTEXT] = JsonbPGetDatum(r->context);
+		values[L_CONTEXT_HASH] = gov_bytea_datum(ctx_hash, GOV_HASH_LEN);
+		if (r->measurement)
+			values[L_MEASUREMENT] = PointerGetDatum(r->measurement);
+		else
+			nulls[L_MEASUREMENT] = true;
+		values[L_POLICY_SET_HASH] = gov_bytea_datum(o->policy_hash, GOV_HASH_LEN);
+		values[L_ROLE_OID] = ObjectIdGetDatum(l.role);
+		values[L_AUTHORIZED_BY] = CStringGetTextDatum(caller_name());
+		values[L_ISSUED_AT] = TimestampTzGetDatum(now);
+		values[L_TTL] = IntervalPGetDatum(ttl);
+		values[L_EXPIRES_AT] = TimestampTzGetDatum(l.expires_at);
+		values[L_MAX_EXPIRY] = TimestampTzGetDatum(l.max_expiry);
+		values[L_STATE] = CStringGetTextDatum("live");
+		values[L_SESSION_BOUND] = BoolGetDatum(false);
+		values[L_GENERATION] = Int64GetDatum(1);
+		nulls[L_ENDED_AT] = true;
+		nulls[L_END_REASON] = true;
+		values[L_KEY_ID] = CStringGetTextDatum(c.key_id);
+		values[L_ARTIFACT_HASH] = gov_bytea_datum(art_hash, GOV_HASH_LEN);
+		values[L_FIRST_SEQ] = Int64GetDatum(first_seq);
+
+		open_leases(&io);
+		gov_rowio_insert(&io, values, nulls);
+		gov_rowio_close(&io);
+		CommandCounterIncrement();	/* as SPI would: attach() in the same statement finds it */
+	}
 }
 
 static Datum
@@ -1149,10 +1174,8 @@ gov_sql_heartbeat(PG_FUNCTION_ARGS)
 {
 	pg_uuid_t	id;
 	bytea	   *m = PG_ARGISNULL(1) ? NULL : PG_GETARG_BYTEA_PP(1);
-	int			rc;
-	HeapTuple	t;
-	TupleDesc	d;
-	bool		isnull;
+	GovRowIO	io;
+	TupleTableSlot *row;
 	Datum		stored_m;
 	bool		m_null;
 	bool		same;
@@ -1198,43 +1221,36 @@ gov_sql_heartbeat(PG_FUNCTION_ARGS)
 				(void) lock_ancestors(self.ancestors, &dead);
 		}
 	}
-	rc = gov_spi_exec("SELECT state, expires_at, max_expiry, role_oid, principal, action, resource, "
-							   "context, measurement, (extract(epoch FROM ttl) * 1000000)::bigint, parent_id "
-							   "FROM governance.leases WHERE lease_id = $1 FOR UPDATE",
-							   1, (Oid[]) {UUIDOID}, (Datum[]) {UUIDPGetDatum(&id)},
-							   NULL, false, 1);
-	if (rc != SPI_OK_SELECT)
-		elog(ERROR, "could not read the lease");
-	if (SPI_processed == 0)
+	open_leases(&io);
+	if (!gov_rowio_lock_uuid(&io, &id))
 		ereport(ERROR,
 				(errcode(ERRCODE_UNDEFINED_OBJECT),
 				 errmsg("lease %s does not exist", gov_uuid_text(&id))));
-	t = SPI_tuptable->vals[0];
-	d = SPI_tuptable->tupdesc;
-	state = SPI_getvalue(t, d, 1);
+	row = io.row;
+	state = TextDatumGetCString(row->tts_values[L_STATE]);
 	now = GetCurrentTimestamp();
-	role = DatumGetObjectId(SPI_getbinval(t, d, 4, &isnull));
+	role = DatumGetObjectId(row->tts_values[L_ROLE_OID]);
 	if (role != GetOuterUserId() && !gov_caller_is_admin())
 		ereport(ERROR,
 				(errcode(ERRCODE_INSUFFICIENT_PRIVILEGE),
 				 errmsg("only the holder of lease %s may renew it", gov_uuid_text(&id))));
 	if (strcmp(state, "live") != 0 ||
-		DatumGetTimestampTz(SPI_getbinval(t, d, 2, &isnull)) <= now)
+		DatumGetTimestampTz(row->tts_values[L_EXPIRES_AT]) <= now)
 		ereport(ERROR,
 				(errcode(ERRCODE_OBJECT_NOT_IN_PREREQUISITE_STATE),
 				 errmsg("lease %s is %s", gov_uuid_text(&id),
 						strcmp(state, "live") == 0 ? "expired" : state)));
-	max_expiry = DatumGetTimestampTz(SPI_getbinval(t, d, 3, &isnull));
-	principal = SPI_getvalue(t, d, 5);
-	action = SPI_getvalue(t, d, 6);
-	resource = SPI_getvalue(t, d, 7);
-	context = DatumGetJsonbPCopy(SPI_getbinval(t, d, 8, &isnull));
-	stored_m = SPI_getbinval(t, d, 9, &m_null);
-	ttl_us = DatumGetInt64(SPI_getbinval(t, d, 10, &isnull));
-	parent = SPI_getbinval(t, d, 11, &isnull);
-	has_parent = !isnull;
+	max_expiry = DatumGetTimestampTz(row->tts_values[L_MAX_EXPIRY]);
+	principal = TextDatumGetCString(row->tts_values[L_PRINCIPAL]);
+	action = TextDatumGetCString(row->tts_values[L_ACTION]);
+	resource = TextDatumGetCString(row->tts_values[L_RESOURCE]);
+	context = DatumGetJsonbPCopy(row->tts_values[L_CONTEXT]);
+	m_null = row->tts_isnull[L_MEASUREMENT];
+	stored_m = row->tts_values[L_MEASUREMENT];
+	ttl_us = interval_us(DatumGetIntervalP(row->tts_values[L_TTL]));
+	has_parent = !row->tts_isnull[L_PARENT_ID];
 	if (has_parent)
-		parent = UUIDPGetDatum(DatumGetUUIDP(datumCopy(parent, false, UUID_LEN)));
+		parent = UUIDPGetDatum(DatumGetUUIDP(datumCopy(row->tts_values[L_PARENT_ID], false, UUID_LEN)));
 
 	/* integrity: the runtime must be the one the lease was issued for */
 	if (m_null || m == NULL)
@@ -1280,6 +1296,7 @@ gov_sql_heartbeat(PG_FUNCTION_ARGS)
 		gov_lease_kill_now(&id, revoke_reason);
 		n = gov_revoke_tree(&id, revoke_reason, false);
 
+		gov_rowio_close(&io);
 		SPI_finish();
 		ereport(WARNING,
 				(errcode(ERRCODE_INSUFFICIENT_PRIVILEGE),
@@ -1303,13 +1320,17 @@ gov_sql_heartbeat(PG_FUNCTION_ARGS)
 			new_exp = p.expires_at;
 	}
 
-	rc = gov_spi_exec("UPDATE governance.leases SET expires_at = $2, generation = generation + 1 "
-							   "WHERE lease_id = $1",
-							   2, (Oid[]) {UUIDOID, TIMESTAMPTZOID},
-							   (Datum[]) {UUIDPGetDatum(&id), TimestampTzGetDatum(new_exp)},
-							   NULL, false, 0);
-	if (rc != SPI_OK_UPDATE)
-		elog(ERROR, "could not renew the lease");
+	{
+		Datum		values[L_NATTS];
+		bool		nulls[L_NATTS];
+
+		memcpy(values, row->tts_values, sizeof(values));
+		memcpy(nulls, row->tts_isnull, sizeof(nulls));
+		values[L_EXPIRES_AT] = TimestampTzGetDatum(new_exp);
+		values[L_GENERATION] = Int64GetDatum(DatumGetInt64(row->tts_values[L_GENERATION]) + 1);
+		gov_rowio_update(&io, values, nulls);
+	}
+	gov_rowio_close(&io);
 	gov_lease_commit_renew(&id, new_exp);
 
 	gj_init(&j);

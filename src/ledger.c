@@ -86,6 +86,7 @@
 #include "governance.h"
 #include "lease.h"
 #include "ledger.h"
+#include "rowio.h"
 
 #if PG_VERSION_NUM >= 170000
 #define GOV_MY_PROCNO		MyProcNumber
@@ -614,58 +615,34 @@ check_text_arg(const char *what, const char *s, int maxlen)
 				 errmsg("%s is too long (%zu bytes, at most %d)", what, len, maxlen)));
 }
 
+static const char *const ledger_columns[LEDGER_NATTS] = {
+	"seq", "at", "kind", "lease_id", "principal", "action", "resource",
+	"payload", "actor", "txid", "prev_seq", "evidence", "link"
+};
+
 /*
- * Insert a ledger row straight into the heap and its indexes, the way
- * logical replication applies a row: no SQL statement to plan, parse or
- * check privileges for (the extension's own code is the only writer; the
- * append-only guard trigger still fires and lets it through).
+ * Insert a ledger row straight into the heap and its indexes (rowio.c): no
+ * SQL statement to plan, parse or check privileges for (the extension's own
+ * code is the only writer; the append-only guard trigger still fires and
+ * lets it through).
  */
 static void
 insert_row(Datum *values, bool *nulls)
 {
-	Relation	rel;
-	EState	   *estate;
-	RangeTblEntry *rte;
-	ResultRelInfo *rri;
-	TupleTableSlot *slot;
+	GovRowIO	io;
 
-	rel = table_open(gov_relid("ledger"), RowExclusiveLock);
-	if (RelationGetDescr(rel)->natts != LEDGER_NATTS)
-		elog(ERROR, "governance.ledger does not have the expected columns");
-
-	estate = CreateExecutorState();
-	rte = makeNode(RangeTblEntry);
-	rte->rtekind = RTE_RELATION;
-	rte->relid = RelationGetRelid(rel);
-	rte->relkind = rel->rd_rel->relkind;
-	rte->rellockmode = RowExclusiveLock;
-	ExecInitRangeTable(estate, list_make1(rte));
-	rri = makeNode(ResultRelInfo);
-	InitResultRelInfo(rri, rel, 1, NULL, 0);
-	estate->es_output_cid = GetCurrentCommandId(true);
-	ExecOpenIndices(rri, false);
-
-	slot = ExecInitExtraTupleSlot(estate, RelationGetDescr(rel), &TTSOpsVirtual);
-	ExecClearTuple(slot);
-	memcpy(slot->tts_values, values, sizeof(Datum) * LEDGER_NATTS);
-	memcpy(slot->tts_isnull, nulls, sizeof(bool) * LEDGER_NATTS);
-	ExecStoreVirtualTuple(slot);
-
+	gov_rowio_open(&io, gov_relid("ledger"), ledger_columns, LEDGER_NATTS);
 	gov_ledger_writing = true;
 	PG_TRY();
 	{
-		ExecSimpleRelationInsert(rri, estate, slot);
+		gov_rowio_insert(&io, values, nulls);
 	}
 	PG_FINALLY();
 	{
 		gov_ledger_writing = false;
 	}
 	PG_END_TRY();
-
-	ExecCloseIndices(rri);
-	ExecResetTupleTable(estate->es_tupleTable, false);
-	FreeExecutorState(estate);
-	table_close(rel, NoLock);
+	gov_rowio_close(&io);
 }
 
 int64

@@ -1,0 +1,187 @@
+/*-------------------------------------------------------------------------
+ *
+ * rowio.c
+ *	  Reading, locking and writing the extension's own rows without SQL.
+ *
+ *	  The hot paths (a ledger append, authorize's lease row, a heartbeat's
+ *	  renewal) each touch one row of a table the extension owns, by key.
+ *	  Going through SPI cost more than the row itself (executor start-up,
+ *	  a snapshot, a portal); here a row is written the way logical
+ *	  replication applies one: ExecSimpleRelationInsert/Update keep every
+ *	  index, constraint and trigger (foreign keys, the ledger's append-only
+ *	  guard) exactly as a statement would.  Only the extension's own
+ *	  SECURITY DEFINER code calls this, on its own tables, so no privilege
+ *	  check is skipped that would otherwise have applied.
+ *
+ *	  An update advances the command counter, as SPI does after a statement,
+ *	  so a later lookup in the same statement finds the new version; an
+ *	  insert leaves that to its caller (the ledger appends rows from inside
+ *	  other statements, many per statement, and finds them with SnapshotSelf).
+ *
+ *-------------------------------------------------------------------------
+ */
+#include "postgres.h"
+
+#include "access/genam.h"
+#include "access/stratnum.h"
+#include "access/table.h"
+#include "access/tableam.h"
+#include "access/xact.h"
+#include "commands/trigger.h"
+#include "executor/executor.h"
+#include "nodes/makefuncs.h"
+#include "parser/parsetree.h"
+#include "storage/lmgr.h"
+#include "utils/fmgroids.h"
+#include "utils/rel.h"
+#include "utils/relcache.h"
+#include "utils/snapmgr.h"
+
+#include "rowio.h"
+
+void
+gov_rowio_open(GovRowIO *io, Oid relid, const char *const *columns, int ncolumns)
+{
+	TupleDesc	desc;
+	RangeTblEntry *rte;
+	int			i;
+
+	io->rel = table_open(relid, RowExclusiveLock);
+	desc = RelationGetDescr(io->rel);
+	if (desc->natts != ncolumns)
+		elog(ERROR, "table %s does not have the expected columns", RelationGetRelationName(io->rel));
+	for (i = 0; i < ncolumns; i++)
+	{
+		Form_pg_attribute a = TupleDescAttr(desc, i);
+
+		if (a->attisdropped || strcmp(NameStr(a->attname), columns[i]) != 0)
+			elog(ERROR, "table %s does not have the expected columns (column %d is not \"%s\")",
+				 RelationGetRelationName(io->rel), i + 1, columns[i]);
+	}
+
+	io->estate = CreateExecutorState();
+	rte = makeNode(RangeTblEntry);
+	rte->rtekind = RTE_RELATION;
+	rte->relid = relid;
+	rte->relkind = io->rel->rd_rel->relkind;
+	rte->rellockmode = RowExclusiveLock;
+	ExecInitRangeTable(io->estate, list_make1(rte));
+	io->rri = makeNode(ResultRelInfo);
+	InitResultRelInfo(io->rri, io->rel, 1, NULL, 0);
+	io->estate->es_output_cid = GetCurrentCommandId(true);
+	ExecOpenIndices(io->rri, false);
+	/*
+	 * An AFTER trigger level of its own (the caller may be a plain SELECT,
+	 * which has none): the foreign key checks of the writes fire when the
+	 * row I/O closes, as they would at the end of an INSERT statement.
+	 */
+	AfterTriggerBeginQuery();
+	io->row = table_slot_create(io->rel, &io->estate->es_tupleTable);
+	io->out = ExecInitExtraTupleSlot(io->estate, desc, &TTSOpsVirtual);
+}
+
+void
+gov_rowio_close(GovRowIO *io)
+{
+	AfterTriggerEndQuery(io->estate);
+	ExecCloseIndices(io->rri);
+	ExecResetTupleTable(io->estate->es_tupleTable, false);
+	FreeExecutorState(io->estate);
+	table_close(io->rel, NoLock);
+	memset(io, 0, sizeof(*io));
+}
+
+static void
+fill_out(GovRowIO *io, const Datum *values, const bool *nulls)
+{
+	int			n = RelationGetDescr(io->rel)->natts;
+
+	ExecClearTuple(io->out);
+	memcpy(io->out->tts_values, values, sizeof(Datum) * n);
+	memcpy(io->out->tts_isnull, nulls, sizeof(bool) * n);
+	ExecStoreVirtualTuple(io->out);
+}
+
+void
+gov_rowio_insert(GovRowIO *io, const Datum *values, const bool *nulls)
+{
+	fill_out(io, values, nulls);
+	ExecSimpleRelationInsert(io->rri, io->estate, io->out);
+}
+
+bool
+gov_rowio_lock_uuid(GovRowIO *io, const pg_uuid_t *key)
+{
+	Oid			pk = RelationGetPrimaryKeyIndex(io->rel);
+	Relation	idx;
+	ScanKeyData sk;
+	IndexScanDesc scan;
+	Snapshot	snap;
+	bool		found = false;
+	TM_FailureData tmfd;
+	TM_Result	res;
+
+	if (!OidIsValid(pk))
+		elog(ERROR, "table %s has no primary key", RelationGetRelationName(io->rel));
+	idx = index_open(pk, AccessShareLock);
+	if (IndexRelationGetNumberOfKeyAttributes(idx) != 1 ||
+		TupleDescAttr(RelationGetDescr(idx), 0)->atttypid != UUIDOID)
+		elog(ERROR, "the primary key of %s is not one uuid", RelationGetRelationName(io->rel));
+
+	snap = RegisterSnapshot(GetLatestSnapshot());
+	ScanKeyInit(&sk, 1, BTEqualStrategyNumber, F_UUID_EQ, UUIDPGetDatum(key));
+	scan = index_beginscan(io->rel, idx, snap, 1, 0);
+	index_rescan(scan, &sk, 1, NULL, 0);
+	found = index_getnext_slot(scan, ForwardScanDirection, io->row);
+	index_endscan(scan);
+	index_close(idx, AccessShareLock);
+
+	if (found)
+	{
+		/*
+		 * Lock it, following its update chain to the latest version (the
+		 * key never changes, so that version is still the row asked for).
+		 * A row updated by this very command (two renewals in one
+		 * statement) is seen once the counter has moved past it, which
+		 * every write here does.
+		 */
+		res = table_tuple_lock(io->rel, &io->row->tts_tid, snap, io->row,
+							   GetCurrentCommandId(false), LockTupleExclusive, LockWaitBlock,
+							   TUPLE_LOCK_FLAG_FIND_LAST_VERSION, &tmfd);
+		switch (res)
+		{
+			case TM_Ok:
+				break;
+			case TM_Deleted:
+				found = false;
+				break;
+			case TM_SelfModified:
+			case TM_Invisible:
+			case TM_Updated:
+			case TM_BeingModified:
+			case TM_WouldBlock:
+			default:
+				elog(ERROR, "could not lock a row of %s (%d)", RelationGetRelationName(io->rel), (int) res);
+		}
+	}
+	UnregisterSnapshot(snap);
+	if (found)
+		slot_getallattrs(io->row);
+	return found;
+}
+
+void
+gov_rowio_update(GovRowIO *io, const Datum *values, const bool *nulls)
+{
+	EPQState	epq;
+
+	fill_out(io, values, nulls);
+#if PG_VERSION_NUM >= 160000
+	EvalPlanQualInit(&epq, io->estate, NULL, NIL, -1, NIL);
+#else
+	EvalPlanQualInit(&epq, io->estate, NULL, NIL, -1);
+#endif
+	ExecSimpleRelationUpdate(io->rri, io->estate, &epq, io->row, io->out);
+	EvalPlanQualEnd(&epq);
+	CommandCounterIncrement();
+}

@@ -398,6 +398,7 @@ typedef struct Outcome
 	List	   *determining;
 	uint8		policy_hash[GOV_HASH_LEN];
 	bool		on_behalf;
+	Oid			holder;			/* the role registered for the principal */
 	pg_uuid_t	lease_id;
 	char	   *artifact;
 	TimestampTz expires_at;
@@ -520,6 +521,7 @@ decide(const Request *r, Outcome *o, bool delegation)
 		o->reasons = list_make1(psprintf("principal %s is not registered", r->principal));
 		return;
 	}
+	o->holder = agent.role;
 	if (delegation)
 	{
 		/* the caller holds the parent (checked by delegate()) */
@@ -547,15 +549,6 @@ decide(const Request *r, Outcome *o, bool delegation)
 	memcpy(o->policy_hash, d.policy_set_hash, GOV_HASH_LEN);
 	if (o->reasons == NIL)
 		o->reasons = list_make1(pstrdup(d.allow ? "allowed by policy" : "no policy permits this request"));
-}
-
-/* Role that will hold the lease: the principal's registered role. */
-static Oid
-holder_role(const char *principal)
-{
-	AgentRow	a = lookup_agent(principal);
-
-	return a.found ? a.role : InvalidOid;
 }
 
 typedef struct ParentRow
@@ -592,7 +585,7 @@ issue(const Request *r, Outcome *o, const uint8 *ctx_hash, int depth,
 	if (r->has_parent)
 		l.parent = r->parent;
 	l.dboid = MyDatabaseId;
-	l.role = holder_role(r->principal);
+	l.role = o->holder;
 	l.depth = depth;
 	l.ttl_us = r->ttl_us;
 	l.max_expiry = now + (int64) gov_max_lease_ttl_ms * 1000;

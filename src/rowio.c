@@ -85,6 +85,9 @@ gov_rowio_close(GovRowIO *io)
 {
 	AfterTriggerEndQuery(io->estate);
 	ExecCloseIndices(io->rri);
+	/* relations the triggers opened (foreign key checks), as ExecEndPlan does */
+	ExecCloseResultRelations(io->estate);
+	ExecCloseRangeTableRelations(io->estate);
 	ExecResetTupleTable(io->estate->es_tupleTable, false);
 	FreeExecutorState(io->estate);
 	table_close(io->rel, NoLock);

@@ -119,6 +119,23 @@ if want system; then
 	done
 fi
 
+# ---- the main cluster's log ------------------------------------------
+# Every suite above ran against it: resource leaks the server only warns
+# about, and crashed or aborted backends, fail the run too.
+if [ -f "$MAIN/server.log" ]; then
+	echo "== server log: $MAIN/server.log"
+	grep -E "leak|PANIC|TRAP|terminated by signal|was terminated|server process .* exited with exit code" \
+		"$MAIN/server.log" >"$WORK/bad.log"
+	if [ -s "$WORK/bad.log" ]; then
+		echo "not ok - the main cluster's log has no leak warnings, assertion failures or crashed backends"
+		head -n 20 "$WORK/bad.log" | sed 's/^/#   /'
+		tally 0 1
+	else
+		echo "ok - the main cluster's log has no leak warnings, assertion failures or crashed backends"
+		tally 1 0
+	fi
+fi
+
 echo
 echo "$PASSED passed, $FAILED failed"
 [ "$FAILED" -eq 0 ]

@@ -286,25 +286,23 @@ typedef struct AgentRow
 	bytea	   *public_key;
 } AgentRow;
 
+static const char *const agent_columns[] = {
+	"principal", "role_oid", "public_key", "registered_at", "registered_by"
+};
+
 static AgentRow
 lookup_agent(const char *principal)
 {
 	AgentRow	a = {0};
-	int			rc;
-	bool		isnull;
-	Datum		d;
+	Datum		values[lengthof(agent_columns)];
+	bool		nulls[lengthof(agent_columns)];
 
-	rc = gov_spi_exec("SELECT role_oid, public_key FROM governance.agents WHERE principal = $1",
-							   1, (Oid[]) {TEXTOID}, (Datum[]) {CStringGetTextDatum(principal)},
-							   NULL, true, 1);
-	if (rc != SPI_OK_SELECT)
-		elog(ERROR, "could not read governance.agents");
-	if (SPI_processed == 0)
+	if (!gov_row_read_text_key(gov_relid("agents"), agent_columns, lengthof(agent_columns),
+							   principal, values, nulls))
 		return a;
 	a.found = true;
-	a.role = DatumGetObjectId(SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1, &isnull));
-	d = SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 2, &isnull);
-	a.public_key = isnull ? NULL : DatumGetByteaPCopy(d);
+	a.role = DatumGetObjectId(values[1]);
+	a.public_key = nulls[2] ? NULL : DatumGetByteaPP(values[2]);
 	return a;
 }
 
@@ -487,6 +485,7 @@ ledger_decision(const char *kind, const Request *r, const Outcome *o, const uint
 	memset(&ev, 0, sizeof(ev));
 	ev.kind = kind;
 	ev.lease_id = o->allow ? &o->lease_id : NULL;
+	ev.new_chain = o->allow;	/* issue() has just generated the lease id */
 	ev.principal = r->principal;
 	ev.action = r->action;
 	ev.resource = r->resource;

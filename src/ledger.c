@@ -683,7 +683,8 @@ gov_ledger_append(const GovEvent *ev)
 	if (ev->lease_id)
 	{
 		lock_chain(ev->lease_id);
-		have_prev = find_event(ev->lease_id, 0, &prev_seq, prev_link);
+		if (!ev->new_chain)
+			have_prev = find_event(ev->lease_id, 0, &prev_seq, prev_link);
 		if (!have_prev && ev->parent_seq > 0)
 			have_prev = find_event(NULL, ev->parent_seq, &prev_seq, prev_link);
 	}

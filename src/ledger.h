@@ -35,6 +35,13 @@ typedef struct GovEvent
 	 */
 	int64		parent_seq;
 
+	/*
+	 * The first event of an execution whose id was generated in this very
+	 * call (authorize, delegate): it can have no earlier event, so the
+	 * chain-head lookup is skipped.
+	 */
+	bool		new_chain;
+
 	/* the extension's own event: exempt from governance.max_payload_size */
 	bool		internal;
 } GovEvent;

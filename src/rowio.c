@@ -32,32 +32,43 @@
 #include "nodes/makefuncs.h"
 #include "parser/parsetree.h"
 #include "storage/lmgr.h"
+#include "utils/datum.h"
 #include "utils/fmgroids.h"
+#include "utils/builtins.h"
 #include "utils/rel.h"
 #include "utils/relcache.h"
 #include "utils/snapmgr.h"
 
 #include "rowio.h"
 
-void
-gov_rowio_open(GovRowIO *io, Oid relid, const char *const *columns, int ncolumns)
+/* The code that fills or reads the values depends on the column order. */
+static void
+check_columns(Relation rel, const char *const *columns, int ncolumns)
 {
-	TupleDesc	desc;
-	RangeTblEntry *rte;
+	TupleDesc	desc = RelationGetDescr(rel);
 	int			i;
 
-	io->rel = table_open(relid, RowExclusiveLock);
-	desc = RelationGetDescr(io->rel);
 	if (desc->natts != ncolumns)
-		elog(ERROR, "table %s does not have the expected columns", RelationGetRelationName(io->rel));
+		elog(ERROR, "table %s does not have the expected columns", RelationGetRelationName(rel));
 	for (i = 0; i < ncolumns; i++)
 	{
 		Form_pg_attribute a = TupleDescAttr(desc, i);
 
 		if (a->attisdropped || strcmp(NameStr(a->attname), columns[i]) != 0)
 			elog(ERROR, "table %s does not have the expected columns (column %d is not \"%s\")",
-				 RelationGetRelationName(io->rel), i + 1, columns[i]);
+				 RelationGetRelationName(rel), i + 1, columns[i]);
 	}
+}
+
+void
+gov_rowio_open(GovRowIO *io, Oid relid, const char *const *columns, int ncolumns)
+{
+	TupleDesc	desc;
+	RangeTblEntry *rte;
+
+	io->rel = table_open(relid, RowExclusiveLock);
+	desc = RelationGetDescr(io->rel);
+	check_columns(io->rel, columns, ncolumns);
 
 	io->estate = CreateExecutorState();
 	rte = makeNode(RangeTblEntry);
@@ -112,33 +123,47 @@ gov_rowio_insert(GovRowIO *io, const Datum *values, const bool *nulls)
 	ExecSimpleRelationInsert(io->rri, io->estate, io->out);
 }
 
-bool
-gov_rowio_lock_uuid(GovRowIO *io, const pg_uuid_t *key)
+/*
+ * Find the row of rel whose single-column primary key equals key (compared
+ * with the equality function eqproc, of the key column's type) as snap
+ * sees it, into slot.
+ */
+static bool
+find_by_pk(Relation rel, Oid keytype, RegProcedure eqproc, Datum key, Snapshot snap,
+		   TupleTableSlot *slot)
 {
-	Oid			pk = RelationGetPrimaryKeyIndex(io->rel);
+	Oid			pk = RelationGetPrimaryKeyIndex(rel);
 	Relation	idx;
 	ScanKeyData sk;
 	IndexScanDesc scan;
+	bool		found;
+
+	if (!OidIsValid(pk))
+		elog(ERROR, "table %s has no primary key", RelationGetRelationName(rel));
+	idx = index_open(pk, AccessShareLock);
+	if (IndexRelationGetNumberOfKeyAttributes(idx) != 1 ||
+		TupleDescAttr(RelationGetDescr(idx), 0)->atttypid != keytype)
+		elog(ERROR, "the primary key of %s is not what the extension expects", RelationGetRelationName(rel));
+	ScanKeyInit(&sk, 1, BTEqualStrategyNumber, eqproc, key);
+	sk.sk_collation = TupleDescAttr(RelationGetDescr(idx), 0)->attcollation;
+	scan = index_beginscan(rel, idx, snap, 1, 0);
+	index_rescan(scan, &sk, 1, NULL, 0);
+	found = index_getnext_slot(scan, ForwardScanDirection, slot);
+	index_endscan(scan);
+	index_close(idx, AccessShareLock);
+	return found;
+}
+
+bool
+gov_rowio_lock_uuid(GovRowIO *io, const pg_uuid_t *key)
+{
 	Snapshot	snap;
-	bool		found = false;
+	bool		found;
 	TM_FailureData tmfd;
 	TM_Result	res;
 
-	if (!OidIsValid(pk))
-		elog(ERROR, "table %s has no primary key", RelationGetRelationName(io->rel));
-	idx = index_open(pk, AccessShareLock);
-	if (IndexRelationGetNumberOfKeyAttributes(idx) != 1 ||
-		TupleDescAttr(RelationGetDescr(idx), 0)->atttypid != UUIDOID)
-		elog(ERROR, "the primary key of %s is not one uuid", RelationGetRelationName(io->rel));
-
 	snap = RegisterSnapshot(GetLatestSnapshot());
-	ScanKeyInit(&sk, 1, BTEqualStrategyNumber, F_UUID_EQ, UUIDPGetDatum(key));
-	scan = index_beginscan(io->rel, idx, snap, 1, 0);
-	index_rescan(scan, &sk, 1, NULL, 0);
-	found = index_getnext_slot(scan, ForwardScanDirection, io->row);
-	index_endscan(scan);
-	index_close(idx, AccessShareLock);
-
+	found = find_by_pk(io->rel, UUIDOID, F_UUID_EQ, UUIDPGetDatum(key), snap, io->row);
 	if (found)
 	{
 		/*
@@ -146,7 +171,7 @@ gov_rowio_lock_uuid(GovRowIO *io, const pg_uuid_t *key)
 		 * key never changes, so that version is still the row asked for).
 		 * A row updated by this very command (two renewals in one
 		 * statement) is seen once the counter has moved past it, which
-		 * every write here does.
+		 * every update here does.
 		 */
 		res = table_tuple_lock(io->rel, &io->row->tts_tid, snap, io->row,
 							   GetCurrentCommandId(false), LockTupleExclusive, LockWaitBlock,
@@ -170,6 +195,34 @@ gov_rowio_lock_uuid(GovRowIO *io, const pg_uuid_t *key)
 	UnregisterSnapshot(snap);
 	if (found)
 		slot_getallattrs(io->row);
+	return found;
+}
+
+bool
+gov_row_read_text_key(Oid relid, const char *const *columns, int ncolumns, const char *key,
+					  Datum *values, bool *nulls)
+{
+	Relation	rel = table_open(relid, AccessShareLock);
+	TupleTableSlot *slot;
+	bool		found;
+	int			i;
+
+	check_columns(rel, columns, ncolumns);
+	slot = table_slot_create(rel, NULL);
+	found = find_by_pk(rel, TEXTOID, F_TEXTEQ, CStringGetTextDatum(key), GetActiveSnapshot(), slot);
+	if (found)
+	{
+		slot_getallattrs(slot);
+		for (i = 0; i < ncolumns; i++)
+		{
+			Form_pg_attribute a = TupleDescAttr(RelationGetDescr(rel), i);
+
+			nulls[i] = slot->tts_isnull[i];
+			values[i] = nulls[i] ? (Datum) 0 : datumCopy(slot->tts_values[i], a->attbyval, a->attlen);
+		}
+	}
+	ExecDropSingleTupleTableSlot(slot);
+	table_close(rel, AccessShareLock);
 	return found;
 }
 

@@ -48,4 +48,13 @@ extern bool gov_rowio_lock_uuid(GovRowIO *io, const pg_uuid_t *key);
 /* Replace the row io->row holds (locked above) by these values. */
 extern void gov_rowio_update(GovRowIO *io, const Datum *values, const bool *nulls);
 
+/*
+ * Read the row of relid whose primary key (a single text column) is key,
+ * as the statement's snapshot sees it, checking the columns as
+ * gov_rowio_open does; values are copied into the current memory context.
+ * False when there is no such row.
+ */
+extern bool gov_row_read_text_key(Oid relid, const char *const *columns, int ncolumns,
+								  const char *key, Datum *values, bool *nulls);
+
 #endif							/* GOV_ROWIO_H */

@@ -414,7 +414,7 @@ bench_lease_ops() {
 # an untimed warm-up.  rls_setup.sql, rls_round.sql.
 # ---------------------------------------------------------------------------
 bench_rls_scan() {
-	say "rls: loading 1,000,000 rows into a governed table and its ungoverned twin"
+	say "rls: loading 1,000,000 rows into a governed table and its ungoverned twin, narrow and wide"
 	gov_psql "$C" -f test/bench/rls_setup.sql >/dev/null || die "rls setup failed"
 	sql "CHECKPOINT" >/dev/null
 	for r in $(seq 0 "$BENCH_SCAN_ROUNDS"); do
@@ -425,16 +425,16 @@ bench_rls_scan() {
 						ELSE 'SELECT sum(amount) FROM bench_scan_gov' END, $CLK_TCK) AS t"
 		} >"$WORK/rls.out" || die "rls round failed"
 		# every variant must have seen every row
-		[ "$(awk '$1 ~ /^(plain|hand|gov1|gov8|su)$/ { print $2, $5 }' "$WORK/rls.out" | sort -u | wc -l)" -eq 2 ] &&
-			[ "$(awk '$1 ~ /^(plain|hand|gov1|gov8|su)$/' "$WORK/rls.out" | wc -l)" -eq 10 ] ||
+		[ "$(awk '$1 ~ /^(plain|hand|gov1|gov8|su|wplain|whand|wgov1)$/ { print $2, $5 }' "$WORK/rls.out" | sort -u | wc -l)" -eq 2 ] &&
+			[ "$(awk '$1 ~ /^(plain|hand|gov1|gov8|su|wplain|whand|wgov1)$/' "$WORK/rls.out" | wc -l)" -eq 16 ] ||
 			{ cat "$WORK/rls.out" >&2; die "rls: the variants did not see the same rows"; }
 		[ "$r" = 0 ] && continue
 		while read -r v q el cpu res; do
-			case $v in plain | hand | gov1 | gov8 | su) ;; *) continue ;; esac
+			case $v in plain | hand | gov1 | gov8 | su | wplain | whand | wgov1) ;; *) continue ;; esac
 			append "RS_${v}_$q" "$(echo "$el" | awk '{ printf "%.2f", $1 * 1000 }')"
 			append "RC_${v}_$q" "$(echo "$el $cpu" | awk '{ printf "%.2f", $2 / $1 }')"
 		done <"$WORK/rls.out"
-		say "rls round $r: $(awk '$1 ~ /^(plain|hand|gov1|gov8|su)$/ { printf "%s %s %.1f ms; ", $1, $2, $3 * 1000 }' "$WORK/rls.out")" \
+		say "rls round $r: $(awk '$1 ~ /^(plain|hand|gov1|gov8|su|wplain|whand|wgov1)$/ { printf "%s %s %.1f ms; ", $1, $2, $3 * 1000 }' "$WORK/rls.out")" \
 			"(load $(cut -d' ' -f1 /proc/loadavg))"
 	done
 	say "rls: the plan under 1 lease:"
@@ -451,6 +451,10 @@ bench_rls_scan() {
 		emit "$b" "governed, agent, 8 leases (covering one last)" ms "$(get "RS_gov8_$q")" "ungoverned twin, agent" -
 		emit "$b" "governed, superuser (RLS bypassed)" ms "$(get "RS_su_$q")" "ungoverned twin, agent" -
 		emit "$b" "governed, agent, 1 lease: CPU share" cpu/elapsed "$(get "RC_gov1_$q")" - -
+		b="$b, 10 columns"
+		emit "$b" "ungoverned twin, agent" ms "$(get "RS_wplain_$q")" - -
+		emit "$b" "ungoverned twin, agent, WHERE account = 'Account::\"0\"'" ms "$(get "RS_whand_$q")" "ungoverned twin, agent" -
+		emit "$b" "governed, agent, 1 lease" ms "$(get "RS_wgov1_$q")" "ungoverned twin, agent" "ratio<=1.3"
 	done
 }
 

@@ -219,18 +219,51 @@ drain_events(void)
 	}
 }
 
+static bool enforcer_revoke(const pg_uuid_t *id, const char *reason);
+
+/* Is id one of roots, or has it one of them among its ancestors (uuid[])? */
+static bool
+lease_in_tree_of(const pg_uuid_t *id, Datum ancestors, List *roots)
+{
+	ArrayType  *arr = DatumGetArrayTypeP(ancestors);
+	Datum	   *elems;
+	int			n;
+	int			k;
+	ListCell   *lc;
+
+	deconstruct_array(arr, UUIDOID, UUID_LEN, false, TYPALIGN_CHAR, &elems, NULL, &n);
+	foreach(lc, roots)
+	{
+		const pg_uuid_t *r = lfirst(lc);
+
+		if (memcmp(r, id, sizeof(pg_uuid_t)) == 0)
+			return true;
+		for (k = 0; k < n; k++)
+			if (memcmp(r, DatumGetUUIDP(elems[k]), sizeof(pg_uuid_t)) == 0)
+				return true;
+	}
+	return false;
+}
+
+
+#define RESTART_REASON "session ended: the server restarted"
+
 static void
 load_leases(void)
 {
 	int			rc;
 	uint64		i;
+	List	   *stuck = NIL;
 
 	/*
 	 * The sessions these were bound to died with the server.  Not those
 	 * shared memory already holds: they were authorized or attached since
 	 * this server started (before this enforcer's first round, or before
 	 * an enforcer restart, which keeps shared memory), and the walk of
-	 * shared memory ends them when their session ends.
+	 * shared memory ends them when their session ends.  A lease whose row
+	 * or chain a transaction still locks (a prepared transaction outlives
+	 * a restart) is not waited for: it is loaded dead, with its
+	 * descendants, and the revocation is made durable in a later round.
 	 */
 	rc = SPI_execute("SELECT lease_id FROM governance.leases WHERE state = 'live' AND session_bound",
 					 false, 0);
@@ -252,12 +285,13 @@ load_leases(void)
 				ids = lappend(ids, u);
 		}
 		foreach(lc, ids)
-			(void) gov_revoke_tree((pg_uuid_t *) lfirst(lc), "session ended: the server restarted", true);
+			if (!enforcer_revoke((pg_uuid_t *) lfirst(lc), RESTART_REASON))
+				stuck = lappend(stuck, lfirst(lc));
 	}
 
 	rc = SPI_execute("SELECT lease_id, parent_id, role_oid, depth, principal, action, resource, "
 					 "expires_at, max_expiry, (extract(epoch FROM ttl) * 1000000)::bigint, "
-					 "measurement IS NOT NULL "
+					 "measurement IS NOT NULL, ancestors "
 					 "FROM governance.leases WHERE state = 'live' AND expires_at > clock_timestamp()",
 					 true, 0);
 	if (rc != SPI_OK_SELECT)
@@ -287,6 +321,9 @@ load_leases(void)
 		l.ttl_us = DatumGetInt64(SPI_getbinval(t, d, 10, &isnull));
 		l.has_measurement = DatumGetBool(SPI_getbinval(t, d, 11, &isnull));
 		gov_lease_install(&l);
+		if (stuck != NIL &&
+			lease_in_tree_of(&l.id, SPI_getbinval(t, d, 12, &isnull), stuck))
+			gov_lease_kill_now(&l.id, RESTART_REASON);
 	}
 	if (SPI_processed > 0)
 		ereport(LOG,

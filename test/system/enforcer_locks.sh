@@ -9,6 +9,8 @@
 # is cancelled when B is revoked meanwhile), also with a security event
 # for A (a refused attach) in its queue.  Once the agent's transaction
 # ends, A's expiry and the security event are made durable and ledgered.
+# An enforcer restart keeps live sessions' leases; a server restart with a
+# prepared transaction locking a session-bound lease does not stop it.
 set -u
 . "$(dirname "$0")/../lib.sh"
 . "$(dirname "$0")/lib/ledger.sh"
@@ -127,6 +129,48 @@ gov_is "t
 1" "$(cat "$W/session.out")" "and the session still holds S, live, after the restart"
 gov_wait "$C" "SELECT state = 'revoked' FROM governance.leases WHERE lease_id = '$S_ID'" 10
 gov_ok $? "when the session ends, S is revoked ($(q "SELECT end_reason FROM governance.leases WHERE lease_id = '$S_ID'"))"
+
+# A server restart ends every session, so the first enforcer round revokes
+# the leases bound to one.  A prepared transaction survives the restart
+# and keeps its locks: one that locks the row of such a lease must not
+# stop the enforcer (which would go silent and degrade trust for
+# everybody).  The lease, and its delegated child, are dead from the
+# start all the same; the revocation is made durable once the lock goes.
+P=$(authorize '5 minutes') || { echo "not ok - authorize"; exit 1; }
+P_ID=${P%%|*} P_ART=${P#*|}
+K_ART=$(bq lk_bot "SELECT artifact FROM governance.delegate('$P_ID', 'Agent::\"lk-bot\"', 'tool.run',
+                   'Tool::\"search\"', '{}', '5 minutes')")
+gov_like "^gov1\." "$K_ART" "lease P and its delegated child K"
+"$PGBIN/psql" -X -q -At -h "$C" -p 5432 -U lk_bot -d postgres >"$W/bound.out" 2>&1 <<EOF &
+SELECT governance.attach('$P_ART', true) IS NOT NULL;
+\! sleep 60
+EOF
+BOUND=$!
+gov_wait "$C" "SELECT session_bound FROM governance.leases WHERE lease_id = '$P_ID'" 10
+gov_ok $? "a session holds P for the session"
+gov_psql "$C" -c "BEGIN" -c "SELECT 1 FROM governance.leases WHERE lease_id = '$P_ID' FOR UPDATE" \
+	-c "PREPARE TRANSACTION 'lk_hold'" >/dev/null
+gov_ok $? "a prepared transaction locks P's row"
+$GOV_RUNAS "$PGBIN/pg_ctl" -D "$C/data" -l "$C/server.log" -w -t 60 -m fast restart >/dev/null
+gov_ok $? "the server restarts (the prepared transaction survives it)"
+kill "$BOUND" 2>/dev/null; wait "$BOUND" 2>/dev/null
+sleep 4
+gov_is "trusted" "$(q "SELECT governance.trust_state()")" \
+	"the enforcer did not wait on the prepared transaction's lock: trust is trusted 4 s after the restart"
+gov_is "0" "$(q "SELECT count(*) FROM pg_locks l JOIN pg_stat_activity a USING (pid)
+                 WHERE NOT l.granted AND a.backend_type = 'governance enforcer'")" \
+	"and it waits for no lock"
+gov_is "live" "$(q "SELECT state FROM governance.leases WHERE lease_id = '$P_ID'")" \
+	"P's durable row still says live (its revocation waits for the lock)"
+gov_is "f|f" "$(q "SELECT format('%s|%s', (SELECT valid FROM governance.verify_artifact('$P_ART')),
+                                           (SELECT valid FROM governance.verify_artifact('$K_ART')))")" \
+	"but P and its child K are dead for every check already"
+out=$(bq lk_bot "SELECT governance.attach('$K_ART')" 2>&1)
+gov_like "artifact refused" "$out" "attaching K is refused"
+q "ROLLBACK PREPARED 'lk_hold'" >/dev/null
+gov_wait "$C" "SELECT bool_and(state = 'revoked') FROM governance.leases WHERE lease_id = '$P_ID' OR parent_id = '$P_ID'" 10
+gov_ok $? "once the lock is gone, P and K are revoked durably ($(q "SELECT end_reason FROM governance.leases WHERE lease_id = '$P_ID'"))"
+gov_is "t" "$(q "SELECT ok FROM governance.verify_ledger()")" "the ledger verifies"
 
 gov_stop "$C"
 ! grep -E "PANIC|terminated by signal|server process .* was terminated" "$C/server.log" >/dev/null

@@ -411,7 +411,7 @@ bench_lease_ops() {
 # one attached last (authorized_resources() lists it last: the most
 # comparisons per row), and the governed table read by the superuser
 # (RLS bypassed).  Timed inside the server, parallel query off; round 0 is
-# an untimed warm-up.  rls_setup.sql, rls_round.sql.
+# an untimed warm-up.  rls_setup.sql, rls_round.sql, rls_twins.sql.
 # ---------------------------------------------------------------------------
 bench_rls_scan() {
 	say "rls: loading 1,000,000 rows into a governed table and its ungoverned twin, narrow and wide"

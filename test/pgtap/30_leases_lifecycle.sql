@@ -22,7 +22,7 @@ BEGIN
 END $$;
 SELECT governance.drop_policy(name) FROM governance.policies WHERE name LIKE 'lt30b%';
 
-SELECT plan(79);
+SELECT plan(81);
 
 CREATE FUNCTION pg_temp.err(sql text) RETURNS text LANGUAGE plpgsql AS $$
 BEGIN
@@ -61,6 +61,12 @@ SELECT lease_id AS h1, expires_at AS h1e
 SELECT pg_sleep(0.2);
 SELECT governance.heartbeat(:'h1') AS h1r \gset
 RESET ROLE;
+-- lease ids are version 7 UUIDs: Unix milliseconds first, then random bits
+SELECT is(substr(:'h1', 15, 1) || substr(:'h1', 20, 1) ~ '^7[89ab]$', true,
+          'a lease id is a version 7 UUID (RFC 9562)');
+SELECT ok(to_timestamp(('x' || lpad(replace(substr(:'h1', 1, 13), '-', ''), 16, '0'))::bit(64)::bigint / 1000.0)
+            BETWEEN now() - interval '5 s' AND clock_timestamp(),
+          'whose first 48 bits are the time it was issued, in Unix milliseconds');
 SELECT ok(:'h1r'::timestamptz > :'h1e'::timestamptz, 'heartbeat moves the expiry forward');
 SELECT ok(:'h1r'::timestamptz BETWEEN now() + interval '9 min 50 s' AND clock_timestamp() + interval '10 min',
           'by the lease''s ttl from now');

@@ -184,6 +184,13 @@ gov_rowio_lock_uuid(GovRowIO *io, const pg_uuid_t *key)
 				found = false;
 				break;
 			case TM_SelfModified:
+				/* changed by this very command, below its snapshot */
+				ereport(ERROR,
+						(errcode(ERRCODE_OBJECT_NOT_IN_PREREQUISITE_STATE),
+						 errmsg("a row of %s was already changed by this command",
+								RelationGetRelationName(io->rel)),
+						 errhint("Renew or change a lease in a statement of its own.")));
+				break;
 			case TM_Invisible:
 			case TM_Updated:
 			case TM_BeingModified:

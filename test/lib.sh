@@ -79,6 +79,11 @@ gov_sql() {
 	gov_psql "$1" -Atc "$2"
 }
 
+# gov_sql_as DIR ROLE SQL: like gov_sql, logged in as ROLE (an agent).
+gov_sql_as() {
+	"$PGBIN/psql" -X -q -At -v ON_ERROR_STOP=1 -h "$1" -p 5432 -U "$2" -d "${GOV_DB:-postgres}" -c "$3"
+}
+
 gov_tmpdir() {
 	d=$(mktemp -d "${TMPDIR:-/tmp}/governance.XXXXXX")
 	[ -n "$GOV_RUNAS" ] && chown postgres: "$d"

@@ -19,7 +19,7 @@ gov_start "$C" || exit 1
 
 q() { gov_sql "$C" "$1"; }
 # bq ROLE SQL: run SQL logged in as ROLE (one value, unaligned)
-bq() { "$PGBIN/psql" -X -q -At -v ON_ERROR_STOP=1 -h "$C" -p 5432 -U "$1" -d postgres -c "$2"; }
+bq() { gov_sql_as "$C" "$1" "$2"; }
 now_ms() { echo $(( $(date +%s%N) / 1000000 )); }
 
 gov_psql "$C" >/dev/null <<'EOF' || { echo "not ok - setup"; exit 1; }

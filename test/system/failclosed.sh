@@ -37,7 +37,7 @@ gov_new_cluster "$C" "governance.enforcer_max_silence = '1s'" "governance.verify
 gov_start "$C" || exit 1
 
 q() { gov_sql "$C" "$1"; }
-bq() { "$PGBIN/psql" -X -q -At -v ON_ERROR_STOP=1 -h "$C" -p 5432 -U "$1" -d postgres -c "$2"; }
+bq() { gov_sql_as "$C" "$1" "$2"; }
 
 gov_psql "$C" >/dev/null <<'EOF' || { echo "not ok - setup"; exit 1; }
 SET client_min_messages = warning;

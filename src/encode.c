@@ -403,102 +403,127 @@ gov_enc_jsonb(GovEnc *e, Jsonb *jb)
 void
 gj_init(GovJson *j)
 {
-	initStringInfo(&j->buf);
+	j->state = NULL;
+	j->result = NULL;
 	j->depth = 0;
-	j->first[0] = true;
 }
 
 static void
-gj_sep(GovJson *j)
+gj_open(GovJson *j, JsonbIteratorToken tok)
 {
-	if (!j->first[j->depth])
-		appendStringInfoChar(&j->buf, ',');
-	j->first[j->depth] = false;
-}
-
-static void
-gj_open(GovJson *j, char c)
-{
-	gj_sep(j);
-	appendStringInfoChar(&j->buf, c);
-	if (j->depth + 1 >= (int) lengthof(j->first))
+	if (j->depth + 1 >= (int) lengthof(j->in_array))
 		elog(ERROR, "governance: JSON payload nested too deeply");
-	j->first[++j->depth] = true;
+	/* a container inside an array is an element; inside an object, a value */
+	(void) pushJsonbValue(&j->state, tok, NULL);
+	j->in_array[++j->depth] = (tok == WJB_BEGIN_ARRAY);
+}
+
+static void
+gj_close(GovJson *j, JsonbIteratorToken tok)
+{
+	JsonbValue *v = pushJsonbValue(&j->state, tok, NULL);
+
+	if (--j->depth == 0)
+		j->result = v;
+}
+
+static void
+gj_scalar(GovJson *j, JsonbValue *v)
+{
+	if (j->depth == 0)
+		elog(ERROR, "governance: a JSON payload must be an object or an array");
+	(void) pushJsonbValue(&j->state, j->in_array[j->depth] ? WJB_ELEM : WJB_VALUE, v);
 }
 
 void
 gj_begin_object(GovJson *j)
 {
-	gj_open(j, '{');
+	gj_open(j, WJB_BEGIN_OBJECT);
 }
 
 void
 gj_end_object(GovJson *j)
 {
-	appendStringInfoChar(&j->buf, '}');
-	j->depth--;
+	gj_close(j, WJB_END_OBJECT);
 }
 
 void
 gj_begin_array(GovJson *j)
 {
-	gj_open(j, '[');
+	gj_open(j, WJB_BEGIN_ARRAY);
 }
 
 void
 gj_end_array(GovJson *j)
 {
-	appendStringInfoChar(&j->buf, ']');
-	j->depth--;
+	gj_close(j, WJB_END_ARRAY);
+}
+
+static void
+gj_string_value(JsonbValue *v, const char *s)
+{
+	size_t		len = strlen(s);
+
+	if (len > JENTRY_OFFLENMASK)
+		ereport(ERROR,
+				(errcode(ERRCODE_PROGRAM_LIMIT_EXCEEDED),
+				 errmsg("string too long to represent as jsonb string")));
+	v->type = jbvString;
+	v->val.string.val = pnstrdup(s, len);	/* the caller's buffer may be reused */
+	v->val.string.len = (int) len;
 }
 
 void
 gj_key(GovJson *j, const char *key)
 {
-	gj_sep(j);
-	escape_json(&j->buf, key);
-	appendStringInfoChar(&j->buf, ':');
-	j->first[j->depth] = true;	/* the value that follows takes no comma */
+	JsonbValue	k;
+
+	gj_string_value(&k, key);
+	(void) pushJsonbValue(&j->state, WJB_KEY, &k);
 }
 
 void
 gj_str(GovJson *j, const char *v)
 {
-	gj_sep(j);
+	JsonbValue	jv;
+
 	if (v == NULL)
-		appendStringInfoString(&j->buf, "null");
+		jv.type = jbvNull;
 	else
-		escape_json(&j->buf, v);
+		gj_string_value(&jv, v);
+	gj_scalar(j, &jv);
 }
 
 void
 gj_int(GovJson *j, int64 v)
 {
-	gj_sep(j);
-	appendStringInfo(&j->buf, INT64_FORMAT, v);
+	JsonbValue	jv;
+
+	jv.type = jbvNumeric;
+	jv.val.numeric = int64_to_numeric(v);
+	gj_scalar(j, &jv);
 }
 
 void
 gj_bool(GovJson *j, bool v)
 {
-	gj_sep(j);
-	appendStringInfoString(&j->buf, v ? "true" : "false");
+	JsonbValue	jv;
+
+	jv.type = jbvBool;
+	jv.val.boolean = v;
+	gj_scalar(j, &jv);
 }
 
 void
 gj_hex(GovJson *j, const uint8 *p, size_t len)
 {
-	char	   *h = gov_hex(p, len);
-
-	gj_str(j, h);
-	pfree(h);
+	gj_str(j, gov_hex(p, len));
 }
 
 Jsonb *
 gj_finish(GovJson *j)
 {
-	Jsonb	   *res = DatumGetJsonbP(DirectFunctionCall1(jsonb_in, CStringGetDatum(j->buf.data)));
-
-	pfree(j->buf.data);
-	return res;
+	if (j->result == NULL || j->depth != 0)
+		elog(ERROR, "governance: JSON payload left unfinished");
+	return JsonbValueToJsonb(j->result);
 }

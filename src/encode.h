@@ -66,14 +66,17 @@ extern Datum gov_bytea_datum(const void *data, size_t len);
 extern bool gov_unhex(const char *hex, size_t hexlen, uint8 *out, size_t outlen);
 
 /*
- * A small JSON writer for the payloads of the extension's own ledger
- * events: keys and strings are escaped, commas placed for you.
+ * A small builder for the jsonb payloads of the extension's own ledger
+ * events.  It builds the jsonb value directly (no JSON text to print and
+ * parse back); objects keep jsonb's rules (keys sorted, the last of
+ * duplicate keys wins).
  */
 typedef struct GovJson
 {
-	StringInfoData buf;
+	JsonbParseState *state;
+	JsonbValue *result;
 	int			depth;
-	bool		first[32];
+	bool		in_array[32];	/* the kind of container at each depth */
 } GovJson;
 
 extern void gj_init(GovJson *j);

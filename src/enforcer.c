@@ -254,6 +254,9 @@ load_leases(void)
 	int			rc;
 	uint64		i;
 	List	   *stuck = NIL;
+	uint64		nloaded;
+	TimestampTz issued;
+	TimestampTz first_issued = 0;
 
 	/*
 	 * The sessions these were bound to died with the server.  Not those
@@ -291,7 +294,7 @@ load_leases(void)
 
 	rc = SPI_execute("SELECT lease_id, parent_id, role_oid, depth, principal, action, resource, "
 					 "expires_at, max_expiry, (extract(epoch FROM ttl) * 1000000)::bigint, "
-					 "measurement IS NOT NULL, ancestors "
+					 "measurement IS NOT NULL, ancestors, issued_at "
 					 "FROM governance.leases WHERE state = 'live' AND expires_at > clock_timestamp()",
 					 true, 0);
 	if (rc != SPI_OK_SELECT)
@@ -324,11 +327,44 @@ load_leases(void)
 		if (stuck != NIL &&
 			lease_in_tree_of(&l.id, SPI_getbinval(t, d, 12, &isnull), stuck))
 			gov_lease_kill_now(&l.id, RESTART_REASON);
+		issued = DatumGetTimestampTz(SPI_getbinval(t, d, 13, &isnull));
+		if (i == 0 || issued < first_issued)
+			first_issued = issued;
 	}
-	if (SPI_processed > 0)
+	nloaded = SPI_processed;
+	if (nloaded > 0)
 		ereport(LOG,
 				(errmsg("governance enforcer: reloaded %llu live lease(s)",
-						(unsigned long long) SPI_processed)));
+						(unsigned long long) nloaded)));
+	else
+		return;
+
+	/*
+	 * A lease revoked while the rows above were being read and installed
+	 * (the revocation committed after the read, and found nothing in shared
+	 * memory to end) was installed live.  Read again, with a new snapshot,
+	 * the leases that ended since the earliest issue of those loaded (a
+	 * lease ends after it is issued), and end them in shared memory too.
+	 * A revocation committing after this read finds its lease installed.
+	 */
+	rc = SPI_execute_with_args("SELECT lease_id, state, coalesce(end_reason, state) "
+							   "FROM governance.leases WHERE state <> 'live' AND ended_at >= $1",
+							   1, (Oid[]) {TIMESTAMPTZOID},
+							   (Datum[]) {TimestampTzGetDatum(first_issued)}, NULL, false, 0);
+	if (rc != SPI_OK_SELECT)
+		elog(ERROR, "could not read governance.leases");
+	for (i = 0; i < SPI_processed; i++)
+	{
+		HeapTuple	t = SPI_tuptable->vals[i];
+		TupleDesc	d = SPI_tuptable->tupdesc;
+		bool		isnull;
+		pg_uuid_t	id = *DatumGetUUIDP(SPI_getbinval(t, d, 1, &isnull));
+		char	   *state = SPI_getvalue(t, d, 2);
+
+		(void) gov_lease_set_state(&id,
+								   strcmp(state, "expired") == 0 ? GOV_LEASE_EXPIRED : GOV_LEASE_REVOKED,
+								   SPI_getvalue(t, d, 3));
+	}
 }
 
 /*

@@ -260,7 +260,7 @@ load_leases(void)
 
 	/*
 	 * The sessions these were bound to died with the server.  Not those
-	 * shared memory already holds: they were authorized or attached since
+	 * shared memory holds bound to a session: they were attached since
 	 * this server started (before this enforcer's first round, or before
 	 * an enforcer restart, which keeps shared memory), and the walk of
 	 * shared memory ends them when their session ends.  A lease whose row
@@ -284,7 +284,7 @@ load_leases(void)
 			GovLeaseSnapshot l;
 
 			*u = *DatumGetUUIDP(SPI_getbinval(SPI_tuptable->vals[i], SPI_tuptable->tupdesc, 1, &isnull));
-			if (!gov_lease_get(u, &l))
+			if (!gov_lease_get(u, &l) || l.session_pid == 0)
 				ids = lappend(ids, u);
 		}
 		foreach(lc, ids)
@@ -296,7 +296,7 @@ load_leases(void)
 					 "expires_at, max_expiry, (extract(epoch FROM ttl) * 1000000)::bigint, "
 					 "measurement IS NOT NULL, ancestors, issued_at "
 					 "FROM governance.leases WHERE state = 'live' AND expires_at > clock_timestamp()",
-					 true, 0);
+					 false, 0);	/* a new snapshot: without the leases just revoked */
 	if (rc != SPI_OK_SELECT)
 		elog(ERROR, "could not read governance.leases");
 	for (i = 0; i < SPI_processed; i++)

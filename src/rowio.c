@@ -35,6 +35,7 @@
 #include "utils/datum.h"
 #include "utils/fmgroids.h"
 #include "utils/builtins.h"
+#include "utils/memutils.h"
 #include "utils/rel.h"
 #include "utils/relcache.h"
 #include "utils/snapmgr.h"
@@ -65,12 +66,15 @@ gov_rowio_open(GovRowIO *io, Oid relid, const char *const *columns, int ncolumns
 {
 	TupleDesc	desc;
 	RangeTblEntry *rte;
+	MemoryContext old;
 
 	io->rel = table_open(relid, RowExclusiveLock);
 	desc = RelationGetDescr(io->rel);
 	check_columns(io->rel, columns, ncolumns);
 
 	io->estate = CreateExecutorState();
+	/* everything below is freed with the executor state at close */
+	old = MemoryContextSwitchTo(io->estate->es_query_cxt);
 	rte = makeNode(RangeTblEntry);
 	rte->rtekind = RTE_RELATION;
 	rte->relid = relid;
@@ -89,6 +93,7 @@ gov_rowio_open(GovRowIO *io, Oid relid, const char *const *columns, int ncolumns
 	AfterTriggerBeginQuery();
 	io->row = table_slot_create(io->rel, &io->estate->es_tupleTable);
 	io->out = ExecInitExtraTupleSlot(io->estate, desc, &TTSOpsVirtual);
+	MemoryContextSwitchTo(old);
 }
 
 void

@@ -58,11 +58,10 @@
 #include "policy.h"
 #include "trust.h"
 #include "worker.h"
+#include "xact_defer.h"
 
 int			gov_max_lease_ttl_ms = 3600 * 1000;
 int			gov_max_delegation_depth = 8;
-int			gov_enforcement_mode = GOV_ENFORCE_CANCEL;
-int			gov_enforcer_max_silence_ms = 2000;
 
 /* governance.leases, column by column (sql/install/60_leases.sql) */
 enum
@@ -87,13 +86,6 @@ open_leases(GovRowIO *io)
 	gov_rowio_open(io, gov_relid("leases"), lease_columns, L_NATTS);
 }
 
-static const struct config_enum_entry enforcement_options[] = {
-	{"cancel", GOV_ENFORCE_CANCEL, false},
-	{"terminate", GOV_ENFORCE_TERMINATE, false},
-	{"off", GOV_ENFORCE_OFF, false},
-	{NULL, 0, false}
-};
-
 void
 gov_authz_define_gucs(void)
 {
@@ -113,35 +105,12 @@ gov_authz_define_gucs(void)
 							PGC_SUSET,
 							0,
 							NULL, NULL, NULL);
-	DefineCustomEnumVariable("governance.enforcement",
-							 "What the enforcer does to a backend attached to a lease that ended.",
-							 "cancel cancels its running statement, terminate ends its session, off does neither (rows still vanish and writes are still refused).",
-							 &gov_enforcement_mode,
-							 GOV_ENFORCE_CANCEL,
-							 enforcement_options,
-							 PGC_SIGHUP,
-							 0,
-							 NULL, NULL, NULL);
-	DefineCustomIntVariable("governance.enforcer_max_silence",
-							"How long the enforcer may go without a heartbeat before trust degrades.",
-							NULL,
-							&gov_enforcer_max_silence_ms,
-							2000, 200, 3600 * 1000,
-							PGC_SIGHUP,
-							GUC_UNIT_MS,
-							NULL, NULL, NULL);
 }
 
 /* ---------------------------------------------------------------------
  * Small helpers
  * ---------------------------------------------------------------------
  */
-
-char *
-gov_uuid_text(const pg_uuid_t *u)
-{
-	return DatumGetCString(DirectFunctionCall1(uuid_out, UUIDPGetDatum(u)));
-}
 
 bool
 gov_caller_is_admin(void)
@@ -364,6 +333,7 @@ gov_sql_register_agent(PG_FUNCTION_ARGS)
 							   pk ? NULL : "  n ", false, 0);
 	if (rc != SPI_OK_INSERT)
 		elog(ERROR, "could not register the agent");
+	gov_xact_require_durable_commit();
 
 	if (pk)
 	{
@@ -1029,6 +999,8 @@ gov_revoke_tree(const pg_uuid_t *id, const char *reason, bool by_enforcer)
 	Datum		tree;
 	bool		tree_null;
 
+	/* an acknowledged revocation survives a crash (synchronous_commit) */
+	gov_xact_require_durable_commit();
 	target = lock_lease(id, LEASE_UPDATE);
 	if (!target.found)
 		ereport(ERROR,

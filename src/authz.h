@@ -17,15 +17,12 @@
 
 extern int	gov_max_lease_ttl_ms;
 extern int	gov_max_delegation_depth;
-extern int	gov_enforcement_mode;
-extern int	gov_enforcer_max_silence_ms;
 
 extern void gov_authz_define_gucs(void);
 
 /* Revoke a lease and every live descendant; returns how many ended. */
 extern int64 gov_revoke_tree(const pg_uuid_t *id, const char *reason, bool by_enforcer);
 
-extern char *gov_uuid_text(const pg_uuid_t *u);
 extern bool gov_caller_is_admin(void);
 
 #endif							/* GOV_AUTHZ_H */

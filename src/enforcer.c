@@ -37,6 +37,7 @@
 #include "utils/snapmgr.h"
 #include "utils/timestamp.h"
 
+#include "attach.h"
 #include "authz.h"
 #include "encode.h"
 #include "enforcer.h"
@@ -72,6 +73,29 @@ typedef struct EventQueue
 } EventQueue;
 
 static EventQueue *queue = NULL;
+
+static int	gov_enforcement_mode = GOV_ENFORCE_CANCEL;
+
+static const struct config_enum_entry enforcement_options[] = {
+	{"cancel", GOV_ENFORCE_CANCEL, false},
+	{"terminate", GOV_ENFORCE_TERMINATE, false},
+	{"off", GOV_ENFORCE_OFF, false},
+	{NULL, 0, false}
+};
+
+void
+gov_enforcer_define_gucs(void)
+{
+	DefineCustomEnumVariable("governance.enforcement",
+							 "What the enforcer does to a backend attached to a lease that ended.",
+							 "cancel cancels its running statement, terminate ends its session, off does neither (rows still vanish and writes are still refused).",
+							 &gov_enforcement_mode,
+							 GOV_ENFORCE_CANCEL,
+							 enforcement_options,
+							 PGC_SIGHUP,
+							 0,
+							 NULL, NULL, NULL);
+}
 
 /* Set once this enforcer has loaded the durable leases. */
 static bool leases_loaded = false;
@@ -580,7 +604,7 @@ gov_enforcer_duty(void)
 		expired_ids = NIL;
 		expired_next = 0;
 		old = MemoryContextSwitchTo(walk_cxt);
-		gov_lease_scan(revoke_orphan, &orphans, true, &expired_ids);
+		gov_lease_scan(gov_backend_alive, revoke_orphan, &orphans, true, &expired_ids);
 		revoked = gov_lease_undurable_revocations();
 		MemoryContextSwitchTo(old);
 		last_walk = GetCurrentTimestamp();
@@ -592,7 +616,6 @@ gov_enforcer_duty(void)
 	StartTransactionCommand();
 	PushActiveSnapshot(GetTransactionSnapshot());
 	SPI_connect();
-	gov_lease_init_backend();
 	if (!leases_loaded)
 	{
 		load_leases();

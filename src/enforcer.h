@@ -9,8 +9,6 @@
 #ifndef GOV_ENFORCER_H
 #define GOV_ENFORCER_H
 
-#include "postgres.h"
-
 #include "utils/uuid.h"
 
 /*
@@ -26,6 +24,7 @@ extern void gov_security_event(const char *kind, const pg_uuid_t *lease_id,
 extern Size gov_enforcer_shmem_size(void);
 extern void gov_enforcer_shmem_startup(void);
 
+extern void gov_enforcer_define_gucs(void);
 extern void gov_enforcer_duty(void);
 
 #endif							/* GOV_ENFORCER_H */

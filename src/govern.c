@@ -45,6 +45,7 @@
 #include "utils/relcache.h"
 #include "utils/syscache.h"
 
+#include "attach.h"
 #include "authz.h"
 #include "encode.h"
 #include "enforcer.h"
@@ -52,6 +53,7 @@
 #include "lease.h"
 #include "ledger.h"
 #include "trust.h"
+#include "xact_defer.h"
 
 #define GOV_ACTION_PREFIX_MAX 200
 
@@ -235,6 +237,7 @@ gov_sql_govern_table(PG_FUNCTION_ARGS)
 	gj_str(&j, GetUserNameFromId(GetOuterUserId(), false));
 	gj_end_object(&j);
 	gov_ledger_append_system("governance.table.governed", NULL, gj_finish(&j));
+	gov_xact_require_durable_commit();
 	SPI_finish();
 	PG_RETURN_VOID();
 }
@@ -289,6 +292,7 @@ gov_sql_ungovern_table(PG_FUNCTION_ARGS)
 	gj_str(&j, GetUserNameFromId(GetOuterUserId(), false));
 	gj_end_object(&j);
 	gov_ledger_append_system("governance.table.ungoverned", NULL, gj_finish(&j));
+	gov_xact_require_durable_commit();
 	SPI_finish();
 	PG_RETURN_VOID();
 }
@@ -377,7 +381,7 @@ require_lease(const char *action, const char *resource, const char *op, const ch
 		ereport(ERROR,
 				(errcode(ERRCODE_INSUFFICIENT_PRIVILEGE),
 				 errmsg("%s on governed table %s refused: the resource column is NULL", op, table)));
-	if (!gov_attached_covers(action, resource, &lease) || !gov_trusted_cached())
+	if (!gov_attached_covers(GetUserId(), action, resource, &lease) || !gov_trusted_cached())
 	{
 		char	   *detail = psprintf("%s on %s: no live attached lease covers %s on %s",
 									  op, table, action, resource);

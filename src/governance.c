@@ -23,6 +23,7 @@
 #include "storage/shmem.h"
 #include "utils/guc.h"
 
+#include "attach.h"
 #include "authz.h"
 #include "crypto.h"
 #include "enforcer.h"
@@ -32,6 +33,7 @@
 #include "lease.h"
 #include "ledger.h"
 #include "policy.h"
+#include "query_guard.h"
 #include "seal.h"
 #include "trust.h"
 #include "verify.h"
@@ -43,7 +45,6 @@ PG_MODULE_MAGIC;
 void		_PG_init(void);
 #endif
 
-bool		gov_preloaded = false;
 char	   *gov_database = NULL;
 
 static shmem_request_hook_type prev_shmem_request_hook = NULL;
@@ -57,20 +58,11 @@ static const GovShmemSubsystem gov_subsystems[] = {
 	{"trust", gov_trust_shmem_size, NULL, gov_trust_shmem_startup},
 	{"policy", gov_policy_shmem_size, NULL, gov_policy_shmem_startup},
 	{"leases", gov_lease_shmem_size, gov_lease_request_locks, gov_lease_shmem_startup},
+	{"attachments", gov_attach_shmem_size, NULL, gov_attach_shmem_startup},
 	{"security events", gov_enforcer_shmem_size, NULL, gov_enforcer_shmem_startup},
 };
 
 #define GOV_NUM_SUBSYSTEMS lengthof(gov_subsystems)
-
-void
-gov_require_preload(void)
-{
-	if (!gov_preloaded)
-		ereport(ERROR,
-				(errcode(ERRCODE_OBJECT_NOT_IN_PREREQUISITE_STATE),
-				 errmsg("governance must be loaded via shared_preload_libraries"),
-				 errhint("Add 'governance' to shared_preload_libraries in postgresql.conf and restart the server.")));
-}
 
 static void
 gov_shmem_request(void)
@@ -133,6 +125,8 @@ _PG_init(void)
 	gov_guard_define_gucs();
 	gov_lease_define_gucs();
 	gov_authz_define_gucs();
+	gov_enforcer_define_gucs();
+	gov_trust_define_gucs();
 	MarkGUCPrefixReserved("governance");
 
 	prev_shmem_request_hook = shmem_request_hook;
@@ -141,20 +135,8 @@ _PG_init(void)
 	shmem_startup_hook = gov_shmem_startup;
 
 	gov_guard_install_hooks();
-	gov_lease_install_hooks();
+	gov_query_guard_install_hooks();
 	gov_workers_register();
 
 	gov_preloaded = true;
-}
-
-Oid
-gov_extension_oid(void)
-{
-	return get_extension_oid(GOV_EXTENSION_NAME, true);
-}
-
-Oid
-gov_schema_oid(void)
-{
-	return get_namespace_oid(GOV_SCHEMA_NAME, true);
 }

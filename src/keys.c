@@ -58,6 +58,7 @@
 #include "governance.h"
 #include "keys.h"
 #include "ledger.h"
+#include "xact_defer.h"
 
 #define KEY_HEX_LEN			(GOV_ED25519_SEED_LEN * 2)
 #define KEY_READ_MAX		256
@@ -763,7 +764,6 @@ gov_sql_sync_signing_key(PG_FUNCTION_ARGS)
  */
 static uint8 *pending_seed = NULL;
 static LocalKey pending_key;
-static bool xact_callback_registered = false;
 
 static void
 discard_pending_rotation(void)
@@ -775,45 +775,42 @@ discard_pending_rotation(void)
 	memset(&pending_key, 0, sizeof(pending_key));
 }
 
+/* Before the commit: the new key file, then the key in shared memory. */
 static void
-rotation_xact_callback(XactEvent event, void *arg)
+rotation_pre_commit(void *arg)
 {
 	if (pending_seed == NULL)
 		return;
+	write_key_file_atomically(pending_seed);
 
-	switch (event)
-	{
-		case XACT_EVENT_PRE_COMMIT:
-			write_key_file_atomically(pending_seed);
+	SpinLockAcquire(&key_shared->mutex);
+	key_shared->generation++;
+	memcpy(key_shared->public_key, pending_key.public_key, GOV_ED25519_PK_LEN);
+	memcpy(key_shared->key_id, pending_key.key_id, GOV_KEY_ID_LEN + 1);
+	pending_key.generation = key_shared->generation;
+	SpinLockRelease(&key_shared->mutex);
 
-			SpinLockAcquire(&key_shared->mutex);
-			key_shared->generation++;
-			memcpy(key_shared->public_key, pending_key.public_key, GOV_ED25519_PK_LEN);
-			memcpy(key_shared->key_id, pending_key.key_id, GOV_KEY_ID_LEN + 1);
-			pending_key.generation = key_shared->generation;
-			SpinLockRelease(&key_shared->mutex);
-
-			free_secret(&local_key);
-			local_key = pending_key;
-			synced_generation = pending_key.generation;
-			pending_key.secret = NULL;	/* now owned by local_key */
-			ereport(LOG,
-					(errmsg("governance: signing key rotated to %s", local_key.key_id)));
-			discard_pending_rotation();
-			break;
-		case XACT_EVENT_PRE_PREPARE:
-			ereport(ERROR,
-					(errcode(ERRCODE_FEATURE_NOT_SUPPORTED),
-					 errmsg("cannot prepare a transaction that rotated the signing key")));
-			break;
-		case XACT_EVENT_ABORT:
-		case XACT_EVENT_PARALLEL_ABORT:
-			discard_pending_rotation();
-			break;
-		default:
-			break;
-	}
+	free_secret(&local_key);
+	local_key = pending_key;
+	synced_generation = pending_key.generation;
+	pending_key.secret = NULL;	/* now owned by local_key */
+	ereport(LOG,
+			(errmsg("governance: signing key rotated to %s", local_key.key_id)));
+	discard_pending_rotation();
 }
+
+/* Rolled back (the transaction, or the savepoint it ran in): forget it. */
+static void
+rotation_discard(void *arg)
+{
+	discard_pending_rotation();
+}
+
+static const GovXactOps rotation_ops = {
+	.what = "rotated the signing key",
+	.pre_commit = rotation_pre_commit,
+	.discard = rotation_discard,
+};
 
 /*
  * rotate_key() -> new key id
@@ -848,11 +845,6 @@ gov_sql_rotate_key(PG_FUNCTION_ARGS)
 		ereport(ERROR,
 				(errcode(ERRCODE_OBJECT_NOT_IN_PREREQUISITE_STATE),
 				 errmsg("the signing key was already rotated in this transaction")));
-	if (!xact_callback_registered)
-	{
-		RegisterXactCallback(rotation_xact_callback, NULL);
-		xact_callback_registered = true;
-	}
 
 	/* One rotation at a time, cluster-wide; held until commit. */
 	SET_LOCKTAG_ADVISORY(tag, 0, 0, 0, GOV_LOCK_KEY_ROTATION);
@@ -876,6 +868,8 @@ gov_sql_rotate_key(PG_FUNCTION_ARGS)
 	sodium_mprotect_noaccess(pending_key.secret);
 	gov_key_id(pending_key.public_key, pending_key.key_id);
 	pending_key.available = true;
+	gov_xact_defer(&rotation_ops, NULL);
+	gov_xact_require_durable_commit();
 
 	now = GetCurrentTimestamp();
 	endorsement_statement(&stmt, local_key.key_id, pending_key.key_id,

@@ -1,15 +1,12 @@
 /*-------------------------------------------------------------------------
  *
  * lease.h
- *	  Live leases in shared memory, and which backends are attached to
- *	  them (design decisions D6, D7, D8).
+ *	  Live leases in shared memory (docs/DESIGN.md, D6 and D7).
  *
  *-------------------------------------------------------------------------
  */
 #ifndef GOV_LEASE_H
 #define GOV_LEASE_H
-
-#include "postgres.h"
 
 #include "nodes/pg_list.h"
 #include "port/atomics.h"
@@ -68,13 +65,12 @@ extern void gov_lease_define_gucs(void);
 extern Size gov_lease_shmem_size(void);
 extern void gov_lease_request_locks(void);
 extern void gov_lease_shmem_startup(void);
-extern void gov_lease_init_backend(void);
-extern void gov_lease_install_hooks(void);
 
 /* Shared-table operations (each takes the partition lock itself). */
 extern void gov_lease_insert_pending(const GovLease *l);	/* ERROR when full */
 extern void gov_lease_install(const GovLease *l);	/* reload: live, no pending */
 extern bool gov_lease_get(const pg_uuid_t *id, GovLeaseSnapshot *out);
+extern bool gov_lease_get_entry(const pg_uuid_t *id, GovLeaseSnapshot *out, GovLease **entry);
 extern void gov_lease_remove(const pg_uuid_t *id);
 extern bool gov_lease_set_state(const pg_uuid_t *id, GovLeaseState state, const char *reason);
 extern bool gov_lease_renew(const pg_uuid_t *id, TimestampTz expires_at);
@@ -86,7 +82,6 @@ extern bool gov_lease_is_live(const GovLeaseSnapshot *l, TimestampTz now);
  * commits (pending leases go live, revocations take effect), undone when
  * it aborts.
  */
-extern void gov_lease_commit_live(const pg_uuid_t *id);
 extern void gov_lease_commit_renew(const pg_uuid_t *id, TimestampTz expires_at);
 extern void gov_lease_commit_state(const pg_uuid_t *id, GovLeaseState state, const char *reason);
 
@@ -94,42 +89,20 @@ extern void gov_lease_commit_state(const pg_uuid_t *id, GovLeaseState state, con
 extern void gov_lease_kill_now(const pg_uuid_t *id, const char *reason);
 extern List *gov_lease_undurable_revocations(void);
 
-/* Attachments of this backend. */
-extern bool gov_attach(const GovLeaseSnapshot *l, bool session_scope);
-extern bool gov_detach(const pg_uuid_t *id);	/* NULL: all */
-extern int	gov_attached_count(void);
-extern bool gov_attached_lease(int i, pg_uuid_t *id, bool *session_scope);
+/* Bind a lease to a backend's session: it ends when the session does. */
+extern void gov_lease_bind_session(const pg_uuid_t *id, int procno, pid_t pid);
 
 /*
- * The live attached lease covering action on resource, if any: the check
- * behind is_authorized(), governed writes and record().
- */
-extern bool gov_attached_covers(const char *action, const char *resource, pg_uuid_t *lease_out);
-extern bool gov_attached_any_live(pg_uuid_t *lease_out);
-
-/* Does a lease's action match an action argument (shorthand allowed)? */
-extern bool gov_action_matches(const char *lease_action, const char *action);
-
-/* Resources of live attached leases for action (for RLS). */
-extern List *gov_attached_resources(const char *action);
-
-/* Bind a lease to this backend's session: it ends when the session does. */
-extern void gov_lease_bind_session(const pg_uuid_t *id);
-
-/*
- * Enforcer: walk the table.  Leases of this database whose session ended
- * are passed to orphan_cb; with gc_dead, leases that ended more than a
- * few seconds ago are removed (their durable rows say how they ended);
- * with expired, the ids of live leases past their expiry are appended to
- * *expired (to be made durable: shared memory already treats them as
- * ended).
+ * Enforcer: walk the table.  Live leases of this database bound to a
+ * session that alive() says has ended are passed to orphan_cb; with
+ * gc_dead, leases that ended more than a few seconds ago are removed
+ * (their durable rows say how they ended); with expired, the ids of live
+ * leases past their expiry are appended to *expired (to be made durable:
+ * shared memory already treats them as ended).
  */
 typedef void (*gov_lease_cb) (const GovLeaseSnapshot *l, void *arg);
-extern void gov_lease_scan(gov_lease_cb orphan_cb, void *arg, bool gc_dead, List **expired);
-extern int	gov_enforce_attached(int mode);
-
-#define GOV_ENFORCE_OFF			0
-#define GOV_ENFORCE_CANCEL		1
-#define GOV_ENFORCE_TERMINATE	2
+typedef bool (*gov_session_alive_fn) (int procno, pid_t pid);
+extern void gov_lease_scan(gov_session_alive_fn alive, gov_lease_cb orphan_cb, void *arg,
+						   bool gc_dead, List **expired);
 
 #endif							/* GOV_LEASE_H */

@@ -795,62 +795,6 @@ gov_ledger_guard(PG_FUNCTION_ARGS)
  * ---------------------------------------------------------------------
  */
 
-/*
- * record(kind text, payload jsonb) -> bigint
- *
- * Appends an application event.  Kinds under "governance." are reserved
- * for the extension's own events so that they cannot be forged.
- */
-PG_FUNCTION_INFO_V1(gov_sql_record);
-Datum
-gov_sql_record(PG_FUNCTION_ARGS)
-{
-	GovEvent	ev;
-	char	   *kind;
-	pg_uuid_t	lease;
-	GovLeaseSnapshot l;
-
-	GOV_ENTRY();
-	if (PG_ARGISNULL(0))
-		ereport(ERROR,
-				(errcode(ERRCODE_NULL_VALUE_NOT_ALLOWED),
-				 errmsg("event kind must not be NULL")));
-	if (PG_ARGISNULL(1))
-		ereport(ERROR,
-				(errcode(ERRCODE_NULL_VALUE_NOT_ALLOWED),
-				 errmsg("event payload must not be NULL"),
-				 errhint("Use '{}' for an event without details.")));
-	kind = text_to_cstring(PG_GETARG_TEXT_PP(0));
-	if (strncmp(kind, GOV_KIND_RESERVED_PREFIX, strlen(GOV_KIND_RESERVED_PREFIX)) == 0)
-		ereport(ERROR,
-				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
-				 errmsg("event kinds starting with \"%s\" are reserved for the extension",
-						GOV_KIND_RESERVED_PREFIX)));
-
-	memset(&ev, 0, sizeof(ev));
-	ev.kind = kind;
-	ev.payload = PG_GETARG_JSONB_P(1);
-
-	/*
-	 * Under the attached lease when there is one (the first live one);
-	 * outside any lease only for administrators: an agent's events always
-	 * belong to an execution.
-	 */
-	if (gov_attached_any_live(&lease) && gov_lease_get(&lease, &l))
-	{
-		ev.lease_id = &lease;
-		ev.principal = l.principal;
-		ev.action = l.action;
-		ev.resource = l.resource;
-	}
-	else if (!gov_caller_is_admin())
-		ereport(ERROR,
-				(errcode(ERRCODE_INSUFFICIENT_PRIVILEGE),
-				 errmsg("record() needs a live attached lease"),
-				 errhint("Attach the artifact of the execution this event belongs to with governance.attach().")));
-	PG_RETURN_INT64(gov_ledger_append(&ev));
-}
-
 /* Load a stored row into a GovEventRow (strings palloc'd). */
 static bool
 load_row(int64 seq, GovEventRow *row, pg_uuid_t *lease_buf)

@@ -77,6 +77,7 @@
 #include "ledger.h"
 #include "policy.h"
 #include "policy_lang.h"
+#include "xact_defer.h"
 
 int			gov_max_entity_depth = 32;
 int			gov_max_policy_size = 256;	/* kB */
@@ -200,7 +201,7 @@ static GovPolArena scratch_arena;
 /* total bytes of the cached policy names, NULs included */
 static Size cached_names_len = 0;
 
-static bool xact_changed = false;
+static int	changed_level = 0;	/* nest level of the last change, 0: none */
 static bool callbacks_registered = false;
 
 static SPIPlanPtr plan_policies = NULL;
@@ -266,46 +267,40 @@ policy_relcache_callback(Datum arg, Oid relid)
 		cache_valid = false;
 }
 
+/*
+ * A change to policies or entities is announced to every backend (the
+ * shared generation moves) when its transaction commits, durably: a new
+ * forbid lost to a crash would turn denies back into allows.  A rollback,
+ * of the transaction or of the savepoint that made the change, only
+ * drops this backend's cache, which may hold the undone change.
+ */
 static void
-policy_xact_callback(XactEvent event, void *arg)
+policy_change_commit(void *arg)
 {
-	switch (event)
-	{
-		case XACT_EVENT_COMMIT:
-		case XACT_EVENT_PARALLEL_COMMIT:
-			if (xact_changed)
-			{
-				pg_atomic_fetch_add_u64(&policy_shared->generation, 1);
-				xact_changed = false;
-				cache_valid = false;
-			}
-			break;
-		case XACT_EVENT_ABORT:
-		case XACT_EVENT_PARALLEL_ABORT:
-			if (xact_changed)
-			{
-				xact_changed = false;
-				cache_valid = false;
-			}
-			break;
-		case XACT_EVENT_PRE_PREPARE:
-			if (xact_changed)
-				ereport(ERROR,
-						(errcode(ERRCODE_FEATURE_NOT_SUPPORTED),
-						 errmsg("cannot PREPARE a transaction that changed governance policies or entities"),
-						 errdetail("Other backends learn of such changes when the transaction commits, which COMMIT PREPARED would not tell them.")));
-			break;
-		default:
-			break;
-	}
+	pg_atomic_fetch_add_u64(&policy_shared->generation, 1);
+	changed_level = 0;
+	cache_valid = false;
 }
+
+static void
+policy_change_abort(void *arg)
+{
+	changed_level = 0;
+	cache_valid = false;
+}
+
+static const GovXactOps policy_change_ops = {
+	.what = "changed governance policies or entities",
+	.prepare_detail = "Other backends learn of such changes when the transaction commits, which COMMIT PREPARED would not tell them.",
+	.commit = policy_change_commit,
+	.abort = policy_change_abort,
+};
 
 static void
 register_callbacks(void)
 {
 	if (callbacks_registered)
 		return;
-	RegisterXactCallback(policy_xact_callback, NULL);
 	CacheRegisterRelcacheCallback(policy_relcache_callback, (Datum) 0);
 	callbacks_registered = true;
 }
@@ -314,7 +309,13 @@ static void
 mark_changed(void)
 {
 	register_callbacks();
-	xact_changed = true;
+	/* one per savepoint level, so that rolling back to it drops the cache */
+	if (changed_level != GetCurrentTransactionNestLevel())
+	{
+		gov_xact_defer(&policy_change_ops, NULL);
+		gov_xact_require_durable_commit();
+		changed_level = GetCurrentTransactionNestLevel();
+	}
 	cache_valid = false;
 }
 
@@ -571,7 +572,7 @@ policy_cache_check(void)
 	register_callbacks();
 	gen = pg_atomic_read_u64(&policy_shared->generation);
 
-	if (cache_valid && gen == cache_generation && !xact_changed &&
+	if (cache_valid && gen == cache_generation && changed_level == 0 &&
 		entity_count < ENTITY_CACHE_MAX &&
 		MemoryContextMemAllocated(entity_cxt, true) < ENTITY_CACHE_BYTES)
 		return;
@@ -583,7 +584,7 @@ policy_cache_check(void)
 	entity_cache_reset();
 	reload_policies();
 	cache_generation = gen;
-	cache_valid = !xact_changed && !RecoveryInProgress();
+	cache_valid = changed_level == 0 && !RecoveryInProgress();
 }
 
 /* ---------------------------------------------------------------------

@@ -28,12 +28,15 @@
 #include "utils/timestamp.h"
 
 #include "artifact.h"
+#include "attach.h"
 #include "authz.h"
 #include "enforcer.h"
 #include "governance.h"
 #include "spi_cache.h"
 #include "lease.h"
 #include "trust.h"
+#include "query_guard.h"
+#include "ledger.h"
 
 /* Rebuild the shared entry of a live lease from its durable row. */
 static bool
@@ -166,17 +169,19 @@ gov_sql_attach(PG_FUNCTION_ARGS)
 						GetUserNameFromId(GetOuterUserId(), false), l.principal),
 			   &c, decoded);
 
-	gov_attach(&l, session);
 	if (session)
 	{
-		/* durable too: a restart ends every session, so it ends this lease */
+		/*
+		 * Durable too: a restart ends every session, so it ends this lease.
+		 * Shared memory binds it when this commits (attach.c).
+		 */
 		if (gov_spi_exec("UPDATE governance.leases SET session_bound = true "
-								  "WHERE lease_id = $1 AND NOT session_bound",
-								  1, (Oid[]) {UUIDOID}, (Datum[]) {UUIDPGetDatum(&l.id)},
-								  NULL, false, 0) < 0)
+						 "WHERE lease_id = $1 AND NOT session_bound",
+						 1, (Oid[]) {UUIDOID}, (Datum[]) {UUIDPGetDatum(&l.id)},
+						 NULL, false, 0) < 0)
 			elog(ERROR, "could not record the session binding");
-		gov_lease_bind_session(&l.id);
 	}
+	gov_attach(&l, session);
 	SPI_finish();
 
 	result = palloc(sizeof(pg_uuid_t));
@@ -196,6 +201,7 @@ gov_sql_detach(PG_FUNCTION_ARGS)
 		gov_detach(NULL);
 	else
 		gov_detach(PG_GETARG_UUID_P(0));
+	gov_query_guard_sweep();	/* held cursors that read under it end too */
 	PG_RETURN_INT32(before - gov_attached_count());
 }
 
@@ -258,6 +264,7 @@ gov_sql_is_authorized(PG_FUNCTION_ARGS)
 	text	   *r;
 	char		action[GOV_UID_MAX];
 	char		resource[GOV_UID_MAX];
+	pg_uuid_t	lease;
 
 	GOV_ENTRY();
 	if (PG_ARGISNULL(0) || PG_ARGISNULL(1) || gov_attached_count() == 0)
@@ -271,9 +278,30 @@ gov_sql_is_authorized(PG_FUNCTION_ARGS)
 	memcpy(resource, VARDATA_ANY(r), VARSIZE_ANY_EXHDR(r));
 	resource[VARSIZE_ANY_EXHDR(r)] = '\0';
 
-	if (!gov_attached_covers(action, resource, NULL))
+	if (!gov_attached_covers(GetUserId(), action, resource, &lease) || !gov_trusted_cached())
 		PG_RETURN_BOOL(false);
-	PG_RETURN_BOOL(gov_trusted_cached());
+	gov_query_note_lease(&lease);
+	PG_RETURN_BOOL(true);
+}
+
+/*
+ * The live attached leases of the current user covering action, noted as
+ * dependencies of the running queries (query_guard.c).  None while trust
+ * is degraded.
+ */
+static int
+covering(const char *action, GovCover *covers)
+{
+	char	   *why;
+	int			n;
+	int			i;
+
+	n = gov_attached_resources(GetUserId(), action, covers, GOV_MAX_ATTACHED);
+	if (n == 0 || !gov_trusted(&why))
+		return 0;
+	for (i = 0; i < n; i++)
+		gov_query_note_lease(&covers[i].lease);
+	return n;
 }
 
 /*
@@ -288,19 +316,18 @@ PG_FUNCTION_INFO_V1(gov_sql_authorized_resources);
 Datum
 gov_sql_authorized_resources(PG_FUNCTION_ARGS)
 {
-	List	   *res = NIL;
-	char	   *why;
+	GovCover	covers[GOV_MAX_ATTACHED];
+	int			n = 0;
 	Datum	   *d;
-	ListCell   *lc;
-	int			i = 0;
+	int			i;
 
 	GOV_ENTRY();
-	if (!PG_ARGISNULL(0) && gov_attached_count() > 0 && gov_trusted(&why))
-		res = gov_attached_resources(text_to_cstring(PG_GETARG_TEXT_PP(0)));
-	d = palloc(sizeof(Datum) * Max(list_length(res), 1));
-	foreach(lc, res)
-		d[i++] = CStringGetTextDatum((char *) lfirst(lc));
-	PG_RETURN_ARRAYTYPE_P(construct_array(d, i, TEXTOID, -1, false, TYPALIGN_INT));
+	if (!PG_ARGISNULL(0) && gov_attached_count() > 0)
+		n = covering(text_to_cstring(PG_GETARG_TEXT_PP(0)), covers);
+	d = palloc(sizeof(Datum) * Max(n, 1));
+	for (i = 0; i < n; i++)
+		d[i] = CStringGetTextDatum(covers[i].resource);
+	PG_RETURN_ARRAYTYPE_P(construct_array(d, n, TEXTOID, -1, false, TYPALIGN_INT));
 }
 
 /*
@@ -313,13 +340,67 @@ PG_FUNCTION_INFO_V1(gov_sql_authorized_resource);
 Datum
 gov_sql_authorized_resource(PG_FUNCTION_ARGS)
 {
-	List	   *res = NIL;
-	char	   *why;
+	GovCover	covers[GOV_MAX_ATTACHED];
 
 	GOV_ENTRY();
-	if (!PG_ARGISNULL(0) && gov_attached_count() > 0 && gov_trusted(&why))
-		res = gov_attached_resources(text_to_cstring(PG_GETARG_TEXT_PP(0)));
-	if (res == NIL)
+	if (PG_ARGISNULL(0) || gov_attached_count() == 0 ||
+		covering(text_to_cstring(PG_GETARG_TEXT_PP(0)), covers) == 0)
 		PG_RETURN_NULL();
-	PG_RETURN_TEXT_P(cstring_to_text((char *) linitial(res)));
+	PG_RETURN_TEXT_P(cstring_to_text(covers[0].resource));
+}
+
+/*
+ * record(kind text, payload jsonb) -> bigint
+ *
+ * Appends an application event.  Kinds under "governance." are reserved
+ * for the extension's own events so that they cannot be forged.
+ */
+PG_FUNCTION_INFO_V1(gov_sql_record);
+Datum
+gov_sql_record(PG_FUNCTION_ARGS)
+{
+	GovEvent	ev;
+	char	   *kind;
+	pg_uuid_t	lease;
+	GovLeaseSnapshot l;
+
+	GOV_ENTRY();
+	if (PG_ARGISNULL(0))
+		ereport(ERROR,
+				(errcode(ERRCODE_NULL_VALUE_NOT_ALLOWED),
+				 errmsg("event kind must not be NULL")));
+	if (PG_ARGISNULL(1))
+		ereport(ERROR,
+				(errcode(ERRCODE_NULL_VALUE_NOT_ALLOWED),
+				 errmsg("event payload must not be NULL"),
+				 errhint("Use '{}' for an event without details.")));
+	kind = text_to_cstring(PG_GETARG_TEXT_PP(0));
+	if (strncmp(kind, GOV_KIND_RESERVED_PREFIX, strlen(GOV_KIND_RESERVED_PREFIX)) == 0)
+		ereport(ERROR,
+				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+				 errmsg("event kinds starting with \"%s\" are reserved for the extension",
+						GOV_KIND_RESERVED_PREFIX)));
+
+	memset(&ev, 0, sizeof(ev));
+	ev.kind = kind;
+	ev.payload = PG_GETARG_JSONB_P(1);
+
+	/*
+	 * Under the attached lease when there is one (the first live one);
+	 * outside any lease only for administrators: an agent's events always
+	 * belong to an execution.
+	 */
+	if (gov_attached_any_live(GetUserId(), &lease) && gov_lease_get(&lease, &l))
+	{
+		ev.lease_id = &lease;
+		ev.principal = l.principal;
+		ev.action = l.action;
+		ev.resource = l.resource;
+	}
+	else if (!gov_caller_is_admin())
+		ereport(ERROR,
+				(errcode(ERRCODE_INSUFFICIENT_PRIVILEGE),
+				 errmsg("record() needs a live attached lease"),
+				 errhint("Attach the artifact of the execution this event belongs to with governance.attach().")));
+	PG_RETURN_INT64(gov_ledger_append(&ev));
 }

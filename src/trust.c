@@ -28,6 +28,7 @@
 #include "storage/shmem.h"
 #include "storage/spin.h"
 #include "utils/builtins.h"
+#include "utils/guc.h"
 #include "utils/jsonb.h"
 #include "utils/timestamp.h"
 
@@ -38,6 +39,7 @@
 #include "trust.h"
 #include "authz.h"
 #include "worker.h"
+#include "xact_defer.h"
 
 #define TRUST_REASON_LEN 512
 
@@ -53,6 +55,21 @@ typedef struct GovTrustShared
 } GovTrustShared;
 
 static GovTrustShared *trust_shared = NULL;
+
+static int	gov_enforcer_max_silence_ms = 2000;
+
+void
+gov_trust_define_gucs(void)
+{
+	DefineCustomIntVariable("governance.enforcer_max_silence",
+							"How long the enforcer may go without a heartbeat before trust degrades.",
+							NULL,
+							&gov_enforcer_max_silence_ms,
+							2000, 200, 3600 * 1000,
+							PGC_SIGHUP,
+							GUC_UNIT_MS,
+							NULL, NULL, NULL);
+}
 
 Size
 gov_trust_shmem_size(void)
@@ -229,26 +246,24 @@ gov_sql_trust_state(PG_FUNCTION_ARGS)
 	PG_RETURN_TEXT_P(cstring_to_text(psprintf("degraded: %s", why)));
 }
 
-static bool restore_pending = false;
-static bool restore_callback_registered = false;
-
+/*
+ * restore_trust() takes effect when the transaction that ledgered it
+ * commits: not if it, or the savepoint it ran in, rolls back.
+ */
 static void
-restore_xact_callback(XactEvent event, void *arg)
+restore_at_commit(void *arg)
 {
-	if (!restore_pending)
-		return;
-	if (event == XACT_EVENT_COMMIT)
-	{
-		SpinLockAcquire(&trust_shared->mutex);
-		trust_shared->degraded = false;
-		trust_shared->reason[0] = '\0';
-		trust_shared->reverify = true;
-		SpinLockRelease(&trust_shared->mutex);
-		restore_pending = false;
-	}
-	else if (event == XACT_EVENT_ABORT)
-		restore_pending = false;
+	SpinLockAcquire(&trust_shared->mutex);
+	trust_shared->degraded = false;
+	trust_shared->reason[0] = '\0';
+	trust_shared->reverify = true;
+	SpinLockRelease(&trust_shared->mutex);
 }
+
+static const GovXactOps restore_ops = {
+	.what = "restored governance trust",
+	.commit = restore_at_commit,
+};
 
 /*
  * restore_trust(reason text) -> text
@@ -307,13 +322,9 @@ gov_sql_restore_trust(PG_FUNCTION_ARGS)
 
 	gov_ledger_append_system("governance.trust.restored", NULL, JsonbValueToJsonb(res));
 
-	/* takes effect when the ledgered event commits */
-	if (!restore_callback_registered)
-	{
-		RegisterXactCallback(restore_xact_callback, NULL);
-		restore_callback_registered = true;
-	}
-	restore_pending = true;
+	/* takes effect when the ledgered event commits, durably */
+	gov_xact_defer(&restore_ops, NULL);
+	gov_xact_require_durable_commit();
 
 	if (!gov_key_available(&why))
 		PG_RETURN_TEXT_P(cstring_to_text(psprintf("degraded: signing key unavailable: %s", why)));

@@ -8,8 +8,6 @@
 #ifndef GOV_TRUST_H
 #define GOV_TRUST_H
 
-#include "postgres.h"
-
 /*
  * Is the system trusted right now?  If not, *why (palloc'd) names the
  * first cause found.  Every authorizing path asks this and refuses on
@@ -34,6 +32,7 @@ extern bool gov_trust_take_reverify_request(void);
 
 extern void gov_trust_ledger_conditions(void);
 
+extern void gov_trust_define_gucs(void);
 extern Size gov_trust_shmem_size(void);
 extern void gov_trust_shmem_startup(void);
 

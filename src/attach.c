@@ -1,0 +1,769 @@
+/*-------------------------------------------------------------------------
+ *
+ * attach.c
+ *	  The leases this backend is attached to, the checks that row-level
+ *	  security, governed writes and record() make against them, and the
+ *	  enforcer's signals to backends attached to leases that ended.
+ *
+ *	  Whose lease
+ *	  -----------
+ *	  A lease is issued to a principal, and the principal is registered
+ *	  for one login role.  attach() lets only that role attach it, and
+ *	  every check counts an attachment only while the code that checks
+ *	  runs as that role: the current user (GetUserId(), which SET ROLE,
+ *	  SECURITY DEFINER functions and triggers change), or, for a governed
+ *	  table read through a view or a rule, the owner the rewriter checks
+ *	  the table's privileges as (query_guard.c passes it in).  Code running
+ *	  as anyone else sees what that role holds, which is usually nothing.
+ *
+ *	  Locking protocol
+ *	  ----------------
+ *	  Each backend owns one attachment slot in shared memory (indexed by
+ *	  its PGPROC number) listing the ids of the leases it is attached to,
+ *	  guarded by the slot's spinlock; the enforcer reads the slots to find
+ *	  whom to signal.  Nothing that allocates, reads the clock or can raise
+ *	  an error runs while a slot's spinlock is held.  The per-row check
+ *	  reads the lease entry's generation without a lock (lease.c).
+ *
+ *	  Transactions
+ *	  ------------
+ *	  An attachment made by a (sub)transaction that rolls back is undone
+ *	  (xact_defer.c); transaction-scoped attachments end with the top-level
+ *	  transaction, session-scoped ones with the session.  detach() is not
+ *	  undone by a rollback: giving up access is never rolled back into
+ *	  access.
+ *
+ *-------------------------------------------------------------------------
+ */
+#include "postgres.h"
+
+#include <signal.h>
+
+#include "access/twophase.h"
+#include "access/xact.h"
+#include "miscadmin.h"
+#include "pgstat.h"
+#include "storage/ipc.h"
+#include "storage/proc.h"
+#include "storage/shmem.h"
+#include "storage/spin.h"
+#include "utils/backend_status.h"
+#include "utils/builtins.h"
+#include "utils/elog.h"
+#include "utils/memutils.h"
+#include "utils/timestamp.h"
+
+#include "attach.h"
+#include "lease.h"
+#include "xact_defer.h"
+
+#if PG_VERSION_NUM >= 170000
+#define GOV_MY_PROCNO		MyProcNumber
+#else
+#define GOV_MY_PROCNO		(MyProc->pgprocno)
+#endif
+
+#define GOV_SIGNAL_REASON_MAX	(GOV_REASON_MAX + 128)
+
+typedef struct GovAttachSlot
+{
+	slock_t		mutex;
+	pid_t		pid;
+	Oid			dboid;
+	int			n;
+	pg_uuid_t	leases[GOV_MAX_ATTACHED];
+	bool		signalled[GOV_MAX_ATTACHED];	/* enforcer already acted ... */
+	uint64		signalled_gen[GOV_MAX_ATTACHED];	/* ... on this generation */
+	bool		reason_pending;
+	TimestampTz signalled_at;
+	char		reason[GOV_SIGNAL_REASON_MAX];
+} GovAttachSlot;
+
+typedef struct GovAttachShared
+{
+	int			nslots;
+	GovAttachSlot slots[FLEXIBLE_ARRAY_MEMBER];
+} GovAttachShared;
+
+static GovAttachShared *attach_shared = NULL;
+
+/* This backend's attachments; the shared slot mirrors the ids. */
+typedef struct LocalAttachment
+{
+	pg_uuid_t	id;
+	Oid			role;			/* the role its principal is registered for */
+	bool		session_scope;
+	uint64		generation;		/* validated generation */
+	TimestampTz expires_at;		/* as of that generation */
+	GovLease   *entry;			/* where it was, NULL until validated */
+	char		action[GOV_UID_MAX];
+	char		resource[GOV_UID_MAX];
+} LocalAttachment;
+
+static LocalAttachment attached[GOV_MAX_ATTACHED];
+static int	nattached = 0;
+static bool backend_ready = false;
+static emit_log_hook_type prev_emit_log_hook = NULL;
+
+static int
+total_procs(void)
+{
+	return MaxBackends + NUM_AUXILIARY_PROCS + max_prepared_xacts;
+}
+
+Size
+gov_attach_shmem_size(void)
+{
+	return add_size(offsetof(GovAttachShared, slots),
+					mul_size(sizeof(GovAttachSlot), total_procs()));
+}
+
+void
+gov_attach_shmem_startup(void)
+{
+	bool		found;
+	int			i;
+
+	attach_shared = ShmemInitStruct("governance attachment slots",
+									gov_attach_shmem_size(), &found);
+	if (!found)
+	{
+		attach_shared->nslots = total_procs();
+		for (i = 0; i < attach_shared->nslots; i++)
+		{
+			memset(&attach_shared->slots[i], 0, sizeof(GovAttachSlot));
+			SpinLockInit(&attach_shared->slots[i].mutex);
+		}
+	}
+}
+
+static GovAttachSlot *
+my_slot(void)
+{
+	int			n = GOV_MY_PROCNO;
+
+	if (n < 0 || n >= attach_shared->nslots)
+		elog(ERROR, "governance: process number %d outside the attachment slots", n);
+	return &attach_shared->slots[n];
+}
+
+bool
+gov_backend_alive(int procno, pid_t pid)
+{
+	GovAttachSlot *slot;
+	pid_t		now;
+
+	if (procno < 0 || procno >= attach_shared->nslots)
+		return false;
+	slot = &attach_shared->slots[procno];
+	SpinLockAcquire(&slot->mutex);
+	now = slot->pid;
+	SpinLockRelease(&slot->mutex);
+	return now == pid;
+}
+
+static void
+publish_attachments(void)
+{
+	GovAttachSlot *slot = my_slot();
+	pg_uuid_t	ids[GOV_MAX_ATTACHED];
+	int			n = nattached;
+	int			i;
+
+	for (i = 0; i < n; i++)
+		ids[i] = attached[i].id;
+	SpinLockAcquire(&slot->mutex);
+	slot->pid = MyProcPid;
+	slot->dboid = MyDatabaseId;
+	slot->n = n;
+	memcpy(slot->leases, ids, sizeof(pg_uuid_t) * n);
+	memset(slot->signalled, 0, sizeof(slot->signalled));
+	memset(slot->signalled_gen, 0, sizeof(slot->signalled_gen));
+	SpinLockRelease(&slot->mutex);
+}
+
+static int
+find_attachment(const pg_uuid_t *id)
+{
+	int			i;
+
+	for (i = 0; i < nattached; i++)
+		if (memcmp(&attached[i].id, id, sizeof(pg_uuid_t)) == 0)
+			return i;
+	return -1;
+}
+
+static void
+remove_attachment(int k)
+{
+	int			i;
+
+	for (i = k + 1; i < nattached; i++)
+		attached[i - 1] = attached[i];
+	nattached--;
+}
+
+/* ---------------------------------------------------------------------
+ * Transaction ends
+ * ---------------------------------------------------------------------
+ */
+
+/* Transaction-scoped attachments end with the top-level transaction. */
+static void
+attach_xact_callback(XactEvent event, void *arg)
+{
+	int			i;
+	int			j = 0;
+
+	switch (event)
+	{
+		case XACT_EVENT_COMMIT:
+		case XACT_EVENT_PARALLEL_COMMIT:
+		case XACT_EVENT_ABORT:
+		case XACT_EVENT_PARALLEL_ABORT:
+		case XACT_EVENT_PREPARE:
+			break;
+		default:
+			return;
+	}
+	if (nattached == 0)
+		return;
+	for (i = 0; i < nattached; i++)
+		if (attached[i].session_scope)
+			attached[j++] = attached[i];
+	if (j != nattached)
+	{
+		nattached = j;
+		publish_attachments();
+	}
+}
+
+/* What attach() changed, to undo it if its (sub)transaction rolls back. */
+typedef struct AttachChange
+{
+	pg_uuid_t	id;
+	bool		was_new;		/* the lease was not attached before */
+	bool		made_session;	/* its scope became the session */
+} AttachChange;
+
+static void
+attach_change_abort(void *arg)
+{
+	AttachChange *c = arg;
+	int			k = find_attachment(&c->id);
+
+	if (k < 0)
+		return;
+	/*
+	 * At a top-level abort a restored transaction scope would end at once
+	 * anyway: drop it, whichever of this callback and the transaction-end
+	 * one runs first.
+	 */
+	if (c->was_new || (c->made_session && !IsSubTransaction()))
+		remove_attachment(k);
+	else if (c->made_session)
+		attached[k].session_scope = false;
+	publish_attachments();
+}
+
+/* A session attachment binds the lease to this session once it commits. */
+static void
+attach_change_commit(void *arg)
+{
+	AttachChange *c = arg;
+
+	if (c->made_session)
+		gov_lease_bind_session(&c->id, GOV_MY_PROCNO, MyProcPid);
+}
+
+static const GovXactOps attach_change_ops = {
+	.what = NULL,				/* a prepared transaction's attachments just end */
+	.commit = attach_change_commit,
+	.abort = attach_change_abort,
+};
+
+/* ---------------------------------------------------------------------
+ * The enforcer's message
+ * ---------------------------------------------------------------------
+ */
+
+/*
+ * Rewrite the cancel or terminate message of a statement the enforcer
+ * stopped, so the agent learns why (emit_log_hook runs before the message
+ * goes to the client and the log).
+ */
+static void
+attach_emit_log_hook(ErrorData *edata)
+{
+	GovAttachSlot *slot;
+	char		reason[GOV_SIGNAL_REASON_MAX];
+	TimestampTz at = 0;
+	bool		have = false;
+
+	if (prev_emit_log_hook)
+		prev_emit_log_hook(edata);
+
+	/*
+	 * Only the cancel and terminate that the enforcer's signal causes: not a
+	 * statement timeout, and not a signal it sent to an idle session long
+	 * ago (PostgreSQL ignores those).
+	 */
+	if (attach_shared == NULL || MyProc == NULL || edata->message_id == NULL ||
+		!((edata->sqlerrcode == ERRCODE_QUERY_CANCELED &&
+		   strcmp(edata->message_id, "canceling statement due to user request") == 0) ||
+		  (edata->sqlerrcode == ERRCODE_ADMIN_SHUTDOWN &&
+		   strcmp(edata->message_id, "terminating connection due to administrator command") == 0)))
+		return;
+	slot = my_slot();
+	SpinLockAcquire(&slot->mutex);
+	if (slot->reason_pending)
+	{
+		memcpy(reason, slot->reason, sizeof(reason));
+		at = slot->signalled_at;
+		slot->reason_pending = false;
+		have = true;
+	}
+	SpinLockRelease(&slot->mutex);
+
+	if (have && !TimestampDifferenceExceeds(at, GetCurrentTimestamp(), 2000))
+	{
+		MemoryContext old = MemoryContextSwitchTo(ErrorContext);
+
+		edata->message = pstrdup(reason);
+		edata->detail = pstrdup("The governance enforcer stopped this statement because the lease it ran under ended.");
+		MemoryContextSwitchTo(old);
+	}
+}
+
+static void
+attach_shmem_exit(int code, Datum arg)
+{
+	GovAttachSlot *slot = my_slot();
+
+	SpinLockAcquire(&slot->mutex);
+	slot->pid = 0;
+	slot->n = 0;
+	slot->reason_pending = false;
+	SpinLockRelease(&slot->mutex);
+}
+
+static void
+init_backend(void)
+{
+	if (backend_ready)
+		return;
+	RegisterXactCallback(attach_xact_callback, NULL);
+	before_shmem_exit(attach_shmem_exit, (Datum) 0);
+	prev_emit_log_hook = emit_log_hook;
+	emit_log_hook = attach_emit_log_hook;
+	backend_ready = true;
+}
+
+/* ---------------------------------------------------------------------
+ * Attaching
+ * ---------------------------------------------------------------------
+ */
+
+void
+gov_attach(const GovLeaseSnapshot *l, bool session_scope)
+{
+	int			k;
+	LocalAttachment *a;
+	AttachChange *c;
+
+	init_backend();
+	c = MemoryContextAllocZero(TopTransactionContext, sizeof(AttachChange));
+	c->id = l->id;
+	k = find_attachment(&l->id);
+	if (k < 0)
+	{
+		if (nattached >= GOV_MAX_ATTACHED)
+			ereport(ERROR,
+					(errcode(ERRCODE_CONFIGURATION_LIMIT_EXCEEDED),
+					 errmsg("at most %d leases can be attached at once", GOV_MAX_ATTACHED),
+					 errhint("Detach a lease first with governance.detach(lease_id).")));
+		a = &attached[nattached++];
+		memset(a, 0, sizeof(*a));
+		c->was_new = true;
+		c->made_session = session_scope;
+	}
+	else
+	{
+		a = &attached[k];
+		c->made_session = session_scope && !a->session_scope;
+	}
+	a->id = l->id;
+	a->role = l->role;
+	a->session_scope = session_scope || a->session_scope;
+	a->generation = 0;
+	a->expires_at = l->expires_at;
+	a->entry = NULL;			/* the first check validates under the lock */
+	strlcpy(a->action, l->action, GOV_UID_MAX);
+	strlcpy(a->resource, l->resource, GOV_UID_MAX);
+	publish_attachments();
+	gov_xact_defer(&attach_change_ops, c);
+}
+
+bool
+gov_detach(const pg_uuid_t *id)
+{
+	int			i;
+	int			j = 0;
+	bool		found = false;
+
+	for (i = 0; i < nattached; i++)
+	{
+		if (id == NULL || memcmp(&attached[i].id, id, sizeof(pg_uuid_t)) == 0)
+			found = true;
+		else
+			attached[j++] = attached[i];
+	}
+	nattached = j;
+	if (found)
+		publish_attachments();
+	return found;
+}
+
+int
+gov_attached_count(void)
+{
+	return nattached;
+}
+
+bool
+gov_attached_lease(int i, pg_uuid_t *id, bool *session_scope)
+{
+	if (i < 0 || i >= nattached)
+		return false;
+	*id = attached[i].id;
+	*session_scope = attached[i].session_scope;
+	return true;
+}
+
+/* ---------------------------------------------------------------------
+ * Checks
+ * ---------------------------------------------------------------------
+ */
+
+/* The slow path: look the lease up under its partition lock. */
+static bool
+attachment_live(LocalAttachment *a, TimestampTz now)
+{
+	GovLeaseSnapshot l;
+	GovLease   *entry;
+
+	if (!gov_lease_get_entry(&a->id, &l, &entry) || !gov_lease_is_live(&l, now))
+		return false;
+	a->entry = entry;
+	a->generation = pg_atomic_read_u64(&l.generation);
+	a->expires_at = l.expires_at;
+	return true;
+}
+
+/*
+ * Is attachment a still live?  The entry's address was taken under the
+ * lock when we last validated; entries never move, so reading its
+ * generation is safe, and the cached expiry is trusted only while the
+ * generation has not moved.  Anything else goes to the slow path.
+ */
+static inline bool
+fast_live(LocalAttachment *a, TimestampTz now)
+{
+	if (a->entry != NULL &&
+		pg_atomic_read_u64(&a->entry->generation) == a->generation &&
+		now < a->expires_at)
+		return true;
+	return attachment_live(a, now);
+}
+
+bool
+gov_action_matches(const char *lease_action, const char *action)
+{
+	static const char prefix[] = "Action::\"";
+	size_t		alen;
+
+	if (strstr(action, "::") != NULL)
+		return strcmp(lease_action, action) == 0;
+	/* shorthand: x means Action::"x" */
+	alen = strlen(action);
+	return strncmp(lease_action, prefix, sizeof(prefix) - 1) == 0 &&
+		strncmp(lease_action + sizeof(prefix) - 1, action, alen) == 0 &&
+		lease_action[sizeof(prefix) - 1 + alen] == '"' &&
+		lease_action[sizeof(prefix) + alen] == '\0';
+}
+
+bool
+gov_attached_covers(Oid as_role, const char *action, const char *resource,
+					pg_uuid_t *lease_out)
+{
+	TimestampTz now;
+	int			i;
+
+	if (nattached == 0)
+		return false;
+	now = GetCurrentTimestamp();
+	for (i = 0; i < nattached; i++)
+	{
+		LocalAttachment *a = &attached[i];
+
+		if (a->role != as_role || strcmp(a->resource, resource) != 0 ||
+			!gov_action_matches(a->action, action))
+			continue;
+		if (fast_live(a, now))
+		{
+			if (lease_out)
+				*lease_out = a->id;
+			return true;
+		}
+	}
+	return false;
+}
+
+bool
+gov_attached_any_live(Oid as_role, pg_uuid_t *lease_out)
+{
+	TimestampTz now = GetCurrentTimestamp();
+	int			i;
+
+	for (i = 0; i < nattached; i++)
+		if (attached[i].role == as_role && fast_live(&attached[i], now))
+		{
+			if (lease_out)
+				*lease_out = attached[i].id;
+			return true;
+		}
+	return false;
+}
+
+int
+gov_attached_resources(Oid as_role, const char *action, GovCover *out, int max)
+{
+	TimestampTz now;
+	int			i;
+	int			n = 0;
+
+	if (nattached == 0)
+		return 0;
+	now = GetCurrentTimestamp();
+	for (i = 0; i < nattached && n < max; i++)
+	{
+		LocalAttachment *a = &attached[i];
+
+		if (a->role == as_role && gov_action_matches(a->action, action) && fast_live(a, now))
+		{
+			out[n].lease = a->id;
+			out[n].resource = a->resource;
+			n++;
+		}
+	}
+	return n;
+}
+
+bool
+gov_attachment_usable(const pg_uuid_t *id, Oid as_role)
+{
+	int			k = find_attachment(id);
+
+	return k >= 0 && attached[k].role == as_role &&
+		fast_live(&attached[k], GetCurrentTimestamp());
+}
+
+/* ---------------------------------------------------------------------
+ * Enforcement
+ * ---------------------------------------------------------------------
+ */
+
+static const char *
+state_word(GovLeaseState s)
+{
+	switch (s)
+	{
+		case GOV_LEASE_REVOKED:
+			return "was revoked";
+		case GOV_LEASE_EXPIRED:
+			return "expired";
+		case GOV_LEASE_PENDING:
+			return "was never committed";
+		default:
+			return "ended";
+	}
+}
+
+/*
+ * Is backend pid running a statement that began at or before "ended"?
+ *
+ * Only such a statement needs cancelling: one that begins later finds the
+ * lease dead when it starts (row-level security shows nothing, writes are
+ * refused), and a backend idle between statements has nothing to cancel
+ * (PostgreSQL ignores a cancel that arrives while it waits for a command).
+ * Signalling those anyway is worse than useless: the signal can land in
+ * the next statement the client sends and cancel it for no reason.
+ * Unknown (activity tracking off, the backend not found): true, so that
+ * the statement is cancelled rather than left running.  Reads the backend
+ * status snapshot the caller took, which must be younger than the lease
+ * state the caller read: a snapshot from before could show idle a backend
+ * that has since begun a statement under a lease still live then.
+ */
+static bool
+running_since_before(pid_t pid, TimestampTz ended)
+{
+	int			n = pgstat_fetch_stat_numbackends();
+	int			i;
+
+	for (i = 1; i <= n; i++)
+	{
+#if PG_VERSION_NUM >= 160000
+		LocalPgBackendStatus *ls = pgstat_get_local_beentry_by_index(i);
+#else
+		LocalPgBackendStatus *ls = pgstat_fetch_stat_local_beentry(i);
+#endif
+		PgBackendStatus *be;
+
+		if (ls == NULL || ls->backendStatus.st_procpid != pid)
+			continue;
+		be = &ls->backendStatus;
+		if (be->st_state == STATE_IDLE || be->st_state == STATE_IDLEINTRANSACTION ||
+			be->st_state == STATE_IDLEINTRANSACTION_ABORTED)
+			return false;
+		if (be->st_state == STATE_RUNNING || be->st_state == STATE_FASTPATH)
+			return be->st_activity_start_timestamp <= ended;
+		return true;
+	}
+	return true;
+}
+
+/* A backend attached to a dead lease, found by gov_enforce_attached(). */
+typedef struct EnforceCandidate
+{
+	int			slotno;
+	int			k;				/* index of the attachment in the slot */
+	pid_t		pid;
+	pg_uuid_t	id;
+	uint64		generation;		/* of the lease when found dead */
+	TimestampTz ended;			/* when it ended */
+	char		reason[GOV_SIGNAL_REASON_MAX];
+} EnforceCandidate;
+
+/*
+ * Signal every backend attached to a lease that is no longer live, once
+ * per attachment and lease generation (a lease renewed after it was found
+ * dead is watched again): with cancel, only a backend running a statement
+ * that began before the lease ended; with terminate, any.  At most one
+ * signal per backend per round.  Two passes: find the dead attachments,
+ * then (cancel) take one snapshot of the backends' status, younger than
+ * every lease state read, and decide.  Returns the number of backends
+ * signalled.
+ */
+int
+gov_enforce_attached(int mode)
+{
+	int			i;
+	int			c;
+	int			ncand = 0;
+	int			signalled = 0;
+	TimestampTz now = GetCurrentTimestamp();
+	EnforceCandidate *cand = NULL;
+
+	if (mode == GOV_ENFORCE_OFF)
+		return 0;
+
+	for (i = 0; i < attach_shared->nslots; i++)
+	{
+		GovAttachSlot *slot = &attach_shared->slots[i];
+		pg_uuid_t	ids[GOV_MAX_ATTACHED];
+		bool		done[GOV_MAX_ATTACHED];
+		uint64		done_gen[GOV_MAX_ATTACHED];
+		int			n;
+		int			k;
+		pid_t		pid;
+
+		SpinLockAcquire(&slot->mutex);
+		pid = slot->pid;
+		n = slot->n;
+		memcpy(ids, slot->leases, sizeof(pg_uuid_t) * n);
+		memcpy(done, slot->signalled, sizeof(bool) * n);
+		memcpy(done_gen, slot->signalled_gen, sizeof(uint64) * n);
+		SpinLockRelease(&slot->mutex);
+		if (pid == 0 || n == 0)
+			continue;
+
+		for (k = 0; k < n; k++)
+		{
+			GovLeaseSnapshot l;
+			bool		known;
+			uint64		gen;
+			EnforceCandidate *e;
+			char	   *idtxt;
+
+			known = gov_lease_get(&ids[k], &l);
+			gen = known ? pg_atomic_read_u64(&l.generation) : 0;
+			if (done[k] && (!known || gen == done_gen[k]))
+				continue;
+			if (known && gov_lease_is_live(&l, now))
+				continue;
+
+			if (cand == NULL)
+				cand = palloc(sizeof(EnforceCandidate) * attach_shared->nslots);
+			e = &cand[ncand++];
+			e->slotno = i;
+			e->k = k;
+			e->pid = pid;
+			e->id = ids[k];
+			e->generation = gen;
+			e->ended = !known ? now : l.state == GOV_LEASE_LIVE ? l.expires_at : l.ended_at;
+			idtxt = DatumGetCString(DirectFunctionCall1(uuid_out, UUIDPGetDatum(&ids[k])));
+			if (!known)
+				snprintf(e->reason, sizeof(e->reason), "governance lease %s is no longer live", idtxt);
+			else if (l.state == GOV_LEASE_LIVE)
+				snprintf(e->reason, sizeof(e->reason), "governance lease %s expired", idtxt);
+			else
+				snprintf(e->reason, sizeof(e->reason), "governance lease %s %s%s%s", idtxt,
+						 state_word(l.state), l.end_reason[0] ? ": " : "", l.end_reason);
+			pfree(idtxt);
+			break;				/* one signal per backend per round */
+		}
+	}
+	if (ncand == 0)
+		return 0;
+
+	if (mode == GOV_ENFORCE_CANCEL)
+		pgstat_clear_backend_activity_snapshot();	/* the next read takes a fresh one */
+	for (c = 0; c < ncand; c++)
+	{
+		EnforceCandidate *e = &cand[c];
+		GovAttachSlot *slot = &attach_shared->slots[e->slotno];
+		char		message[GOV_SIGNAL_REASON_MAX];
+		TimestampTz at;
+		bool		send;
+		bool		current;
+
+		/* nothing to cancel: mark it done, without a signal */
+		send = mode != GOV_ENFORCE_CANCEL || running_since_before(e->pid, e->ended);
+		snprintf(message, sizeof(message), "%s %s",
+				 mode == GOV_ENFORCE_TERMINATE ? "terminating connection:" : "canceling statement:",
+				 e->reason);
+		at = GetCurrentTimestamp();
+
+		SpinLockAcquire(&slot->mutex);
+		current = slot->pid == e->pid && e->k < slot->n &&
+			memcmp(&slot->leases[e->k], &e->id, sizeof(pg_uuid_t)) == 0;
+		if (current)
+		{
+			slot->signalled[e->k] = true;
+			slot->signalled_gen[e->k] = e->generation;
+			if (send)
+			{
+				slot->reason_pending = true;
+				slot->signalled_at = at;
+				memcpy(slot->reason, message, sizeof(message));
+			}
+		}
+		SpinLockRelease(&slot->mutex);
+		if (current && send && kill(e->pid, mode == GOV_ENFORCE_TERMINATE ? SIGTERM : SIGINT) == 0)
+			signalled++;
+	}
+	if (mode == GOV_ENFORCE_CANCEL)
+		pgstat_clear_backend_activity_snapshot();
+	pfree(cand);
+	return signalled;
+}

@@ -1,0 +1,69 @@
+/*-------------------------------------------------------------------------
+ *
+ * attach.h
+ *	  The leases this backend is attached to, the checks made against
+ *	  them, and the enforcer's signals to backends attached to leases that
+ *	  ended (docs/DESIGN.md, "Leases").
+ *
+ *-------------------------------------------------------------------------
+ */
+#ifndef GOV_ATTACH_H
+#define GOV_ATTACH_H
+
+#include "lease.h"
+
+extern Size gov_attach_shmem_size(void);
+extern void gov_attach_shmem_startup(void);
+
+/*
+ * Attach this backend to a live lease, for the transaction or for the
+ * session.  Undone if the (sub)transaction that made it rolls back; a
+ * session attachment binds the lease to this session when it commits.
+ */
+extern void gov_attach(const GovLeaseSnapshot *l, bool session_scope);
+extern bool gov_detach(const pg_uuid_t *id);	/* NULL: all */
+extern int	gov_attached_count(void);
+extern bool gov_attached_lease(int i, pg_uuid_t *id, bool *session_scope);
+
+/*
+ * The checks.  A lease is used only on behalf of the role it was issued
+ * to: as_role is the role the checking code runs as (GetUserId(), or the
+ * owner of the view or rule through which a governed table is read), and
+ * an attachment counts only if its lease's role is that role.
+ */
+
+/* A live attached lease covering action on resource: its id, or false. */
+extern bool gov_attached_covers(Oid as_role, const char *action, const char *resource,
+								pg_uuid_t *lease_out);
+
+/* The first live attached lease of as_role, whatever it covers. */
+extern bool gov_attached_any_live(Oid as_role, pg_uuid_t *lease_out);
+
+/* Live attached leases of as_role covering action: up to max of them. */
+typedef struct GovCover
+{
+	pg_uuid_t	lease;
+	const char *resource;		/* points into this backend's attachment */
+} GovCover;
+extern int	gov_attached_resources(Oid as_role, const char *action, GovCover *out, int max);
+
+/* Is this lease attached, live, and a lease of as_role? */
+extern bool gov_attachment_usable(const pg_uuid_t *id, Oid as_role);
+
+/* Does a lease's action match an action argument (shorthand allowed)? */
+extern bool gov_action_matches(const char *lease_action, const char *action);
+
+/* Is the backend with this process number and pid still running? */
+extern bool gov_backend_alive(int procno, pid_t pid);
+
+/*
+ * Enforcer: signal every backend attached to a lease that is no longer
+ * live (governance.enforcement); returns how many were signalled.
+ */
+extern int	gov_enforce_attached(int mode);
+
+#define GOV_ENFORCE_OFF			0
+#define GOV_ENFORCE_CANCEL		1
+#define GOV_ENFORCE_TERMINATE	2
+
+#endif							/* GOV_ATTACH_H */

@@ -1,0 +1,45 @@
+/*-------------------------------------------------------------------------
+ *
+ * common.c
+ *	  The preload guard and small helpers shared by every layer.  It calls
+ *	  nothing of the extension's own.
+ *
+ *-------------------------------------------------------------------------
+ */
+#include "postgres.h"
+
+#include "catalog/namespace.h"
+#include "commands/extension.h"
+#include "utils/builtins.h"
+
+#include "common.h"
+
+bool		gov_preloaded = false;
+
+void
+gov_require_preload(void)
+{
+	if (!gov_preloaded)
+		ereport(ERROR,
+				(errcode(ERRCODE_OBJECT_NOT_IN_PREREQUISITE_STATE),
+				 errmsg("governance must be loaded via shared_preload_libraries"),
+				 errhint("Add 'governance' to shared_preload_libraries in postgresql.conf and restart the server.")));
+}
+
+Oid
+gov_extension_oid(void)
+{
+	return get_extension_oid(GOV_EXTENSION_NAME, true);
+}
+
+Oid
+gov_schema_oid(void)
+{
+	return get_namespace_oid(GOV_SCHEMA_NAME, true);
+}
+
+char *
+gov_uuid_text(const pg_uuid_t *u)
+{
+	return DatumGetCString(DirectFunctionCall1(uuid_out, UUIDPGetDatum(u)));
+}

@@ -1,0 +1,48 @@
+/*-------------------------------------------------------------------------
+ *
+ * common.h
+ *	  The bottom layer every other file may use: the preload guard, the
+ *	  extension's names, and small helpers with no state of their own
+ *	  (docs/DESIGN.md, "Layers").
+ *
+ *-------------------------------------------------------------------------
+ */
+#ifndef GOV_COMMON_H
+#define GOV_COMMON_H
+
+#include "fmgr.h"
+#include "utils/uuid.h"
+
+#define GOV_EXTENSION_NAME	"governance"
+#define GOV_SCHEMA_NAME		"governance"
+
+/* Set by _PG_init when loaded through shared_preload_libraries. */
+extern bool gov_preloaded;
+
+/*
+ * Every SQL-callable entry point calls this first.  Without preloading
+ * there is no shared memory, no key and no workers: refuse clearly rather
+ * than half-work (D1).
+ */
+extern void gov_require_preload(void);
+
+#define GOV_ENTRY() gov_require_preload()
+
+/*
+ * Heavyweight locks the extension takes are advisory locktags whose fourth
+ * field (the "kind") user advisory locks never use (they use 1 and 2), so
+ * pg_advisory_lock() can neither collide with nor forge them.
+ */
+#define GOV_LOCK_KEY_ROTATION	0x4701
+#define GOV_LOCK_CHAIN			0x4702
+#define GOV_LOCK_SEAL			0x4703
+#define GOV_LOCK_LEASE			0x4704
+
+/* The extension and its schema in the current database, or InvalidOid. */
+extern Oid	gov_extension_oid(void);
+extern Oid	gov_schema_oid(void);
+
+/* A uuid as text (palloc'd). */
+extern char *gov_uuid_text(const pg_uuid_t *u);
+
+#endif							/* GOV_COMMON_H */

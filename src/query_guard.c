@@ -106,6 +106,8 @@ typedef struct HeldDeps
 	Portal		portal;
 	TimestampTz created;
 	char		name[NAMEDATALEN];
+	bool		failed;			/* already failed by a sweep */
+	pg_uuid_t	dead;			/* the lease that made it fail */
 	int			n;
 	pg_uuid_t	leases[GOV_MAX_ATTACHED];
 } HeldDeps;
@@ -258,6 +260,7 @@ void
 gov_query_guard_sweep(void)
 {
 	dlist_mutable_iter it;
+	const pg_uuid_t *dead;
 
 	dlist_foreach_modify(it, &held_deps)
 	{
@@ -271,12 +274,15 @@ gov_query_guard_sweep(void)
 			pfree(h);
 			continue;
 		}
-		if (first_unusable(h->leases, h->n) == NULL || p->status != PORTAL_READY)
+		if (h->failed || p->status != PORTAL_READY)
+			continue;
+		dead = first_unusable(h->leases, h->n);
+		if (dead == NULL)
 			continue;
 		/* its rows were admitted under a lease that is gone: so is it */
+		h->dead = *dead;
+		h->failed = true;
 		MarkPortalFailed(p);
-		dlist_delete(&h->node);
-		pfree(h);
 	}
 }
 
@@ -446,7 +452,8 @@ gq_ProcessUtility(PlannedStmt *pstmt, const char *queryString, bool readOnlyTree
 		FetchStmt  *fs = (FetchStmt *) tree;
 		Portal		p = fs->portalname ? GetPortalByName(fs->portalname) : NULL;
 		HeldDeps   *h = p ? find_held(p, false) : NULL;
-		const pg_uuid_t *dead = h ? first_unusable(h->leases, h->n) : NULL;
+		const pg_uuid_t *dead = h == NULL ? NULL : h->failed ? &h->dead :
+			first_unusable(h->leases, h->n);
 
 		if (dead)
 			raise_ended(dead, fs->portalname);

@@ -94,12 +94,13 @@ bool
 gov_trust_degrade(const char *why)
 {
 	bool		changed = false;
+	TimestampTz now = GetCurrentTimestamp();	/* nothing slow under the spinlock */
 
 	SpinLockAcquire(&trust_shared->mutex);
 	if (!trust_shared->degraded)
 	{
 		trust_shared->degraded = true;
-		trust_shared->since = GetCurrentTimestamp();
+		trust_shared->since = now;
 		strlcpy(trust_shared->reason, why, TRUST_REASON_LEN);
 		changed = true;
 	}

@@ -227,6 +227,8 @@ gov_worker_main(Datum arg)
 	const GovWorkerDef *def = &worker_defs[idx];
 	GovWorkerSlot *slot = &worker_slots[idx];
 	MemoryContext loopcxt;
+	TimestampTz started;
+	TimestampTz beat;
 
 	pqsignal(SIGHUP, SignalHandlerForConfigReload);
 	pqsignal(SIGTERM, die);
@@ -235,10 +237,11 @@ gov_worker_main(Datum arg)
 	BackgroundWorkerInitializeConnection(gov_database, NULL, 0);
 	pgstat_report_appname(MyBgworkerEntry->bgw_name);
 
+	started = GetCurrentTimestamp();	/* nothing slow under the spinlock */
 	SpinLockAcquire(&slot->mutex);
 	slot->pid = MyProcPid;
 	slot->latch = MyLatch;
-	slot->started_at = GetCurrentTimestamp();
+	slot->started_at = started;
 	slot->last_beat = slot->started_at;
 	slot->starts++;
 	strlcpy(slot->state, "starting", GOV_WORKER_STATE_LEN);
@@ -290,8 +293,9 @@ gov_worker_main(Datum arg)
 		MemoryContextSwitchTo(oldcxt);
 		MemoryContextReset(loopcxt);
 
+		beat = GetCurrentTimestamp();
 		SpinLockAcquire(&slot->mutex);
-		slot->last_beat = GetCurrentTimestamp();
+		slot->last_beat = beat;
 		slot->loops++;
 		SpinLockRelease(&slot->mutex);
 		pgstat_report_activity(STATE_IDLE, NULL);

@@ -141,8 +141,16 @@ void
 gov_security_event(const char *kind, const pg_uuid_t *lease_id,
 				   const char *principal, const char *detail)
 {
+	gov_security_event_as(kind, lease_id, principal,
+						  GetUserNameFromId(GetOuterUserId(), true), detail);
+}
+
+/* The same, with the caller named: it reads no catalog (abort paths). */
+void
+gov_security_event_as(const char *kind, const pg_uuid_t *lease_id,
+					  const char *principal, const char *caller, const char *detail)
+{
 	QueuedEvent ev;
-	const char *caller = GetUserNameFromId(GetOuterUserId(), true);
 
 	memset(&ev, 0, sizeof(ev));
 	strlcpy(ev.kind, kind, EVENT_KIND_LEN);

@@ -20,6 +20,9 @@
  */
 extern void gov_security_event(const char *kind, const pg_uuid_t *lease_id,
 							   const char *principal, const char *detail);
+extern void gov_security_event_as(const char *kind, const pg_uuid_t *lease_id,
+								  const char *principal, const char *caller,
+								  const char *detail);
 
 extern Size gov_enforcer_shmem_size(void);
 extern void gov_enforcer_shmem_startup(void);

@@ -127,6 +127,7 @@ _PG_init(void)
 	gov_authz_define_gucs();
 	gov_enforcer_define_gucs();
 	gov_trust_define_gucs();
+	gov_query_guard_define_gucs();
 	MarkGUCPrefixReserved("governance");
 
 	prev_shmem_request_hook = shmem_request_hook;

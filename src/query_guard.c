@@ -48,6 +48,7 @@
 #include "commands/defrem.h"
 #include "commands/explain.h"
 #include "executor/executor.h"
+#include "executor/tuptable.h"
 #include "lib/ilist.h"
 #include "miscadmin.h"
 #include "nodes/makefuncs.h"
@@ -58,7 +59,9 @@
 #include "tcop/pquery.h"
 #include "tcop/utility.h"
 #include "utils/builtins.h"
+#include "utils/guc.h"
 #include "utils/inval.h"
+#include "utils/jsonb.h"
 #include "utils/lsyscache.h"
 #include "utils/memutils.h"
 #include "utils/portal.h"
@@ -69,12 +72,26 @@
 
 #include "attach.h"
 #include "common.h"
+#include "enforcer.h"
+#include "encode.h"
+#include "lease.h"
+#include "ledger.h"
 #include "query_guard.h"
+#include "xact_defer.h"
 
 /* ---------------------------------------------------------------------
  * Dependencies of running queries
  * ---------------------------------------------------------------------
  */
+
+/* A governed table's scan in a running query, and the rows it returned. */
+typedef struct ReadCount
+{
+	PlanState  *ps;
+	ExecProcNodeMtd real;		/* the node's own ExecProcNode */
+	char	   *table;			/* qualified name, computed at start */
+	uint64		rows;
+} ReadCount;
 
 typedef struct QueryDeps
 {
@@ -84,10 +101,18 @@ typedef struct QueryDeps
 	MemoryContextCallback cb;
 	int			n;
 	pg_uuid_t	leases[GOV_MAX_ATTACHED];
+	/* read lineage (governance.read_lineage) */
+	int			nreads;
+	ReadCount  *reads;
+	bool		reads_done;		/* recorded (or nothing to record) */
+	char	   *caller;			/* computed at start: no catalog reads later */
 } QueryDeps;
 
 /* Queries that noted a lease, alive as long as their executor state. */
 static dlist_head query_deps = DLIST_STATIC_INIT(query_deps);
+
+/* the counter the last counted row went to: one scan per query is usual */
+static ReadCount *last_read = NULL;
 
 /* The queries running now, innermost first (ExecutorRun frames). */
 typedef struct RunFrame
@@ -150,12 +175,19 @@ first_unusable(const pg_uuid_t *leases, int n)
 	return NULL;
 }
 
+static void record_failed_reads(QueryDeps *d);
+
 static void
 forget_query_deps(void *arg)
 {
 	QueryDeps  *d = arg;
 
 	dlist_delete(&d->node);
+	if (last_read != NULL && last_read >= d->reads && last_read < d->reads + d->nreads)
+		last_read = NULL;
+	/* the statement never reached ExecutorEnd: it failed */
+	if (!d->reads_done && d->nreads > 0)
+		record_failed_reads(d);
 }
 
 static QueryDeps *
@@ -287,6 +319,294 @@ gov_query_guard_sweep(void)
 }
 
 /* ---------------------------------------------------------------------
+ * Read lineage: which governed tables a statement read, under which
+ * leases, and how many rows their scans returned (not the rows)
+ * ---------------------------------------------------------------------
+ */
+
+#define READ_LINEAGE_NONE		0
+#define READ_LINEAGE_STATEMENT	1
+
+static int	read_lineage = READ_LINEAGE_STATEMENT;
+
+static const struct config_enum_entry read_lineage_options[] = {
+	{"none", READ_LINEAGE_NONE, false},
+	{"statement", READ_LINEAGE_STATEMENT, false},
+	{NULL, 0, false}
+};
+
+void
+gov_query_guard_define_gucs(void)
+{
+	DefineCustomEnumVariable("governance.read_lineage",
+							 "Which reads of governed tables are recorded in the ledger.",
+							 "statement records, per statement and lease, the governed tables read and the rows their scans returned; none records no reads.",
+							 &read_lineage,
+							 READ_LINEAGE_STATEMENT,
+							 read_lineage_options,
+							 PGC_SUSET,
+							 0,
+							 NULL, NULL, NULL);
+}
+
+/* Does this relation carry governance's row-level security? */
+static bool
+rel_is_governed(Relation rel)
+{
+	ListCell   *lc;
+
+	if (!rel->rd_rel->relrowsecurity || rel->rd_rsdesc == NULL)
+		return false;
+	foreach(lc, rel->rd_rsdesc->policies)
+		if (strcmp(((RowSecurityPolicy *) lfirst(lc))->policy_name, "governance_select") == 0)
+			return true;
+	return false;
+}
+
+static ReadCount *
+find_read(PlanState *ps)
+{
+	dlist_iter	it;
+	int			i;
+
+	if (last_read != NULL && last_read->ps == ps)
+		return last_read;
+	dlist_foreach(it, &query_deps)
+	{
+		QueryDeps  *d = dlist_container(QueryDeps, node, it.cur);
+
+		for (i = 0; i < d->nreads; i++)
+			if (d->reads[i].ps == ps)
+				return last_read = &d->reads[i];
+	}
+	return NULL;
+}
+
+/* A governed scan's ExecProcNode: the node's own, counting what it returns. */
+static TupleTableSlot *
+counting_ExecProcNode(PlanState *ps)
+{
+	ReadCount  *rc = find_read(ps);
+	TupleTableSlot *slot;
+
+	if (rc == NULL)
+		elog(ERROR, "governance: the read counter of a scan is gone");
+	slot = rc->real(ps);
+	if (!TupIsNull(slot))
+		rc->rows++;
+	return slot;
+}
+
+static bool
+find_governed_scans(PlanState *ps, void *context)
+{
+	List	  **scans = context;
+
+	if (ps == NULL)
+		return false;
+	switch (nodeTag(ps))
+	{
+		case T_SeqScanState:
+		case T_SampleScanState:
+		case T_IndexScanState:
+		case T_IndexOnlyScanState:
+		case T_BitmapHeapScanState:
+		case T_TidScanState:
+		case T_TidRangeScanState:
+			{
+				Relation	rel = ((ScanState *) ps)->ss_currentRelation;
+
+				if (rel != NULL && rel_is_governed(rel))
+					*scans = lappend(*scans, ps);
+			}
+			break;
+		default:
+			break;
+	}
+	return planstate_tree_walker(ps, find_governed_scans, context);
+}
+
+/*
+ * At the start of a read: count the rows each governed scan returns.
+ * Superusers bypass row-level security and use no lease, so their reads
+ * are not counted (nor lineaged: no execution they belong to).
+ */
+static void
+start_read_counting(QueryDesc *qd)
+{
+	List	   *scans = NIL;
+	QueryDeps  *d;
+	ListCell   *lc;
+	MemoryContext cxt = qd->estate->es_query_cxt;
+	int			i = 0;
+
+	if (qd->operation != CMD_SELECT || qd->planstate == NULL || superuser())
+		return;
+	(void) find_governed_scans(qd->planstate, &scans);
+	if (scans == NIL)
+		return;
+	d = find_query_deps(qd);
+	if (d == NULL)
+		d = make_query_deps(qd);
+	d->reads = MemoryContextAllocZero(cxt, sizeof(ReadCount) * list_length(scans));
+	d->caller = MemoryContextStrdup(cxt, GetUserNameFromId(GetUserId(), false));
+	foreach(lc, scans)
+	{
+		PlanState  *ps = lfirst(lc);
+		Relation	rel = ((ScanState *) ps)->ss_currentRelation;
+		ReadCount  *rc = &d->reads[i++];
+
+		rc->ps = ps;
+		rc->table = MemoryContextStrdup(cxt,
+										quote_qualified_identifier(get_namespace_name(RelationGetNamespace(rel)),
+																   RelationGetRelationName(rel)));
+		/* ExecProcNodeFirst installs ExecProcNodeReal at the first call */
+		rc->real = ps->ExecProcNodeReal;
+		ps->ExecProcNodeReal = counting_ExecProcNode;
+	}
+	d->nreads = i;
+}
+
+/* {"tables": [{"table": ..., "rows": ...}, ...]} for the ledger */
+static Jsonb *
+reads_payload(QueryDeps *d)
+{
+	GovJson		j;
+	int			i;
+	int			k;
+
+	gj_init(&j);
+	gj_begin_object(&j);
+	gj_key(&j, "tables");
+	gj_begin_array(&j);
+	for (i = 0; i < d->nreads; i++)
+	{
+		uint64		rows = d->reads[i].rows;
+		bool		seen = false;
+
+		/* one line per table: partitions are tables of their own */
+		for (k = 0; k < i; k++)
+			if (strcmp(d->reads[k].table, d->reads[i].table) == 0)
+				seen = true;
+		if (seen)
+			continue;
+		for (k = i + 1; k < d->nreads; k++)
+			if (strcmp(d->reads[k].table, d->reads[i].table) == 0)
+				rows += d->reads[k].rows;
+		gj_begin_object(&j);
+		gj_key(&j, "table");
+		gj_str(&j, d->reads[i].table);
+		gj_key(&j, "rows");
+		gj_int(&j, (int64) rows);
+		gj_end_object(&j);
+	}
+	gj_end_array(&j);
+	gj_end_object(&j);
+	return gj_finish(&j);
+}
+
+/* A read ledgered in a transaction that then rolled back goes by the queue. */
+typedef struct ReadUndo
+{
+	pg_uuid_t	lease;
+	char	   *caller;
+	char	   *detail;
+} ReadUndo;
+
+static void
+read_undo_abort(void *arg)
+{
+	ReadUndo   *u = arg;
+
+	gov_security_event_as("governance.read", &u->lease, NULL, u->caller, u->detail);
+}
+
+static const GovXactOps read_undo_ops = {
+	.what = NULL,
+	.abort = read_undo_abort,
+};
+
+/*
+ * Record the statement's reads, once per lease it read under: in its own
+ * transaction when that transaction already writes and the lease's chain
+ * is free (no new commit flush, no wait on another transaction of the same
+ * lease), and otherwise through the security-event queue, which the
+ * enforcer ledgers in its own transaction.
+ */
+static void
+record_reads(QueryDeps *d)
+{
+	Jsonb	   *payload;
+	char	   *detail;
+	int			l;
+
+	if (d->reads_done || d->n == 0 || read_lineage == READ_LINEAGE_NONE)
+	{
+		d->reads_done = true;
+		return;
+	}
+	d->reads_done = true;
+	payload = reads_payload(d);
+	detail = JsonbToCString(NULL, &payload->root, VARSIZE(payload));
+	for (l = 0; l < d->n; l++)
+	{
+		const pg_uuid_t *lease = &d->leases[l];
+
+		if (GetTopTransactionIdIfAny() != InvalidTransactionId &&
+			!XactReadOnly && !IsInParallelMode() && gov_ledger_try_lock_chain(lease))
+		{
+			GovLeaseSnapshot snap;
+			GovEvent	ev;
+			ReadUndo   *u = MemoryContextAlloc(TopTransactionContext, sizeof(ReadUndo));
+
+			memset(&ev, 0, sizeof(ev));
+			ev.kind = "governance.read";
+			ev.lease_id = lease;
+			if (gov_lease_get(lease, &snap))
+			{
+				ev.principal = pstrdup(snap.principal);
+				ev.action = pstrdup(snap.action);
+				ev.resource = pstrdup(snap.resource);
+			}
+			ev.payload = payload;
+			ev.internal = true;
+			(void) gov_ledger_append(&ev);
+			u->lease = *lease;
+			u->caller = MemoryContextStrdup(TopTransactionContext, d->caller);
+			u->detail = MemoryContextStrdup(TopTransactionContext, detail);
+			gov_xact_defer(&read_undo_ops, u);
+		}
+		else
+			gov_security_event_as("governance.read", lease, NULL, d->caller, detail);
+	}
+}
+
+/*
+ * The reads of a statement that failed, from the callback that frees its
+ * executor state while the transaction aborts: no allocation, no catalog,
+ * only the queue.  The detail is plain text, cut at the queue's size.
+ */
+static void
+record_failed_reads(QueryDeps *d)
+{
+	char		detail[400];
+	int			len = 0;
+	int			i;
+	int			l;
+
+	d->reads_done = true;
+	if (d->n == 0 || read_lineage == READ_LINEAGE_NONE)
+		return;
+	detail[0] = '\0';
+	for (i = 0; i < d->nreads && len < (int) sizeof(detail) - 1; i++)
+		len += snprintf(detail + len, sizeof(detail) - len, "%s%s: %llu rows",
+						i > 0 ? ", " : "statement failed after reading ",
+						d->reads[i].table, (unsigned long long) d->reads[i].rows);
+	for (l = 0; l < d->n; l++)
+		gov_security_event_as("governance.read", &d->leases[l], NULL, d->caller, detail);
+}
+
+/* ---------------------------------------------------------------------
  * Executor hooks
  * ---------------------------------------------------------------------
  */
@@ -352,6 +672,8 @@ gq_ExecutorStart(QueryDesc *queryDesc, int eflags)
 		prev_ExecutorStart(queryDesc, eflags);
 	else
 		standard_ExecutorStart(queryDesc, eflags);
+	if (read_lineage != READ_LINEAGE_NONE && !(eflags & EXEC_FLAG_EXPLAIN_ONLY))
+		start_read_counting(queryDesc);
 }
 
 static void
@@ -389,6 +711,13 @@ gq_ExecutorRun(QueryDesc *queryDesc, ScanDirection direction, uint64 count,
 static void
 gq_ExecutorEnd(QueryDesc *queryDesc)
 {
+	if (!dlist_is_empty(&query_deps))
+	{
+		QueryDeps  *d = find_query_deps(queryDesc);
+
+		if (d != NULL && d->nreads > 0)
+			record_reads(d);
+	}
 	/* a held cursor, run to completion at commit: it keeps the notes */
 	if (!dlist_is_empty(&query_deps) && portal_is_held(ActivePortal))
 	{

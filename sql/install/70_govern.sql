@@ -62,7 +62,9 @@ BEGIN
     END IF;
     -- a new partition or child of a governed table (only a superuser can
     -- make one) is governed with its tree
-    PERFORM governance._govern_new_members();
+    IF EXISTS (SELECT 1 FROM governance.governed_tables) THEN
+        PERFORM governance._govern_new_members();
+    END IF;
     FOR t IN SELECT g.relid, g.policies FROM governance.governed_tables g LOOP
         why := NULL;
         IF NOT EXISTS (SELECT 1 FROM pg_class c WHERE c.oid = t.relid) THEN

@@ -140,23 +140,27 @@ AS 'MODULE_PATHNAME', 'gov_sql_current_lease';
 COMMENT ON FUNCTION governance.current_lease() IS
     'The leases attached to this transaction or session';
 
+-- The lease checks are PARALLEL UNSAFE: a query that checks leases runs in
+-- one process, so that read lineage counts every row its governed scans
+-- return (a parallel worker's rows would not be counted), and because
+-- only this backend holds its attachments.
 CREATE FUNCTION governance.is_authorized(action text, resource text)
 RETURNS boolean
-LANGUAGE C VOLATILE PARALLEL RESTRICTED
+LANGUAGE C VOLATILE PARALLEL UNSAFE
 AS 'MODULE_PATHNAME', 'gov_sql_is_authorized';
 COMMENT ON FUNCTION governance.is_authorized(text, text) IS
     'true while an attached live lease covers exactly this action and resource';
 
 CREATE FUNCTION governance.authorized_resources(action text)
 RETURNS text[]
-LANGUAGE C VOLATILE PARALLEL RESTRICTED
+LANGUAGE C VOLATILE PARALLEL UNSAFE
 AS 'MODULE_PATHNAME', 'gov_sql_authorized_resources';
 COMMENT ON FUNCTION governance.authorized_resources(text) IS
     'Resources the attached live leases cover for action (used once per statement by row-level security)';
 
 CREATE FUNCTION governance.authorized_resource(action text)
 RETURNS text
-LANGUAGE C VOLATILE PARALLEL RESTRICTED
+LANGUAGE C VOLATILE PARALLEL UNSAFE
 AS 'MODULE_PATHNAME', 'gov_sql_authorized_resource';
 COMMENT ON FUNCTION governance.authorized_resource(text) IS
     'The first resource an attached live lease covers for action, or NULL (row-level security''s cheap first test)';

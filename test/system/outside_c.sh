@@ -404,7 +404,7 @@ set -- $(oc oc_bot -c "SELECT lease_id || ' ' || artifact FROM governance.delega
 set -- $(oc oc_bot -c "SELECT lease_id || ' ' || artifact FROM governance.delegate('$L1s', 'Agent::\"oc-sub\"', 'acct.select', 'Account::\"1\"', '{\"amount\": 5}')"); D1s=$1; B1s=$2
 oc oc_sub -c "BEGIN" -c "SELECT governance.attach('$B1') IS NOT NULL, governance.attach('$B1s') IS NOT NULL" \
 	-c "UPDATE public.oc_accounts SET amount = amount - 3 WHERE id = 1" -c "COMMIT" >/dev/null
-set -- $(oc oc_sub -c "SELECT lease_id || ' ' || artifact FROM governance.delegate('$D1', 'Agent::\"oc-sub\"', 'acct.tool', 'Account::\"1\"', '{\"amount\": 5}')"); D2=$1; B2=$2
+set -- $(oc oc_sub -c "SELECT lease_id || ' ' || artifact FROM governance.delegate('$D1', 'Agent::\"oc-sub\"', 'acct.update', 'Account::\"1\"', '{\"amount\": 5}')"); D2=$1; B2=$2
 oc oc_sub -c "BEGIN" -c "SELECT governance.attach('$B2') IS NOT NULL" \
 	-c "SELECT governance.record('tool.result', '{\"ok\": true}')" -c "COMMIT" >/dev/null
 oc oc_sub -c "SELECT governance.heartbeat('$D2')" >/dev/null

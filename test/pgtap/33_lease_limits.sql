@@ -41,15 +41,21 @@ SELECT set_config('ll33.run', substr(md5(random()::text), 1, 8), false) IS NOT N
 CREATE FUNCTION pg_temp.p(who text) RETURNS text LANGUAGE sql AS $$
     SELECT format('Agent::"ll33-%s-%s"', current_setting('ll33.run'), who)
 $$;
--- authorize as the current role for principal p(who) on Job::"<job>"; the
--- decision, or the error
+-- authorize as the current role for principal p(who) on Job::"<job>": the
+-- error, or "no error"; the decision, or the error
 CREATE FUNCTION pg_temp.az(who text, job text, action text DEFAULT 'll33.run') RETURNS text LANGUAGE sql AS $$
     SELECT pg_temp.err(format('SELECT governance.authorize(%L, %L, %L)',
                               pg_temp.p(who), action, format('Job::"%s"', job)))
 $$;
-CREATE FUNCTION pg_temp.decision(who text, job text, action text DEFAULT 'll33.run') RETURNS text LANGUAGE sql AS $$
-    SELECT decision FROM governance.authorize(pg_temp.p(who), action, format('Job::"%s"', job))
-$$;
+CREATE FUNCTION pg_temp.decision(who text, job text, action text DEFAULT 'll33.run') RETURNS text LANGUAGE plpgsql AS $$
+DECLARE
+    d text;
+BEGIN
+    SELECT a.decision INTO d FROM governance.authorize(pg_temp.p(who), action, format('Job::"%s"', job)) a;
+    RETURN d;
+EXCEPTION WHEN OTHERS THEN
+    RETURN SQLSTATE || ': ' || SQLERRM;
+END $$;
 CREATE FUNCTION pg_temp.refused(who text, held int, lim int) RETURNS text LANGUAGE sql AS $$
     SELECT format('53400: too many leases for principal %s: it holds %s, its limit is %s', pg_temp.p(who), held, lim)
 $$;

@@ -16,7 +16,7 @@
 \set ON_ERROR_STOP 1
 BEGIN;
 SET LOCAL client_min_messages = warning;
-SELECT plan(101);
+SELECT plan(103);
 
 CREATE FUNCTION pg_temp.err(sql text) RETURNS text LANGUAGE plpgsql AS $$
 BEGIN
@@ -102,6 +102,20 @@ SELECT is(pg_temp.err(format('SELECT governance.%s()', f)), '39P01: ' || m, form
                ('_ledger_guard', 'governance ledger guard must be called as a trigger'),
                ('_policy_changed', 'function can only be called as a trigger'),
                ('_ddl_guard_start', 'governance DDL guard must be called as an event trigger')) t(f, m);
+
+-- an error in a savepoint leaves the transaction usable (the two errors
+-- are printed)
+\set ON_ERROR_STOP 0
+SAVEPOINT lookup;
+SELECT governance.event_bytes(0) \gset
+ROLLBACK TO SAVEPOINT lookup;
+SAVEPOINT range;
+SELECT * FROM governance.verify_ledger(1, 0) \gset
+ROLLBACK TO SAVEPOINT range;
+\set ON_ERROR_STOP 1
+SELECT is(pg_temp.err('SELECT governance.block_bytes(0)'), '42704: ledger block 0 does not exist',
+          'after ROLLBACK TO SAVEPOINT of those errors the transaction goes on');
+SELECT ok((SELECT count(*) FROM governance.verify_ledger(1, NULL)) = 1, 'and verifies');
 
 ------------------------------------------------------------------------
 -- who may use the lookup functions

@@ -27,7 +27,7 @@ BEGIN
 END $$;
 SELECT governance.drop_policy(name) FROM governance.policies WHERE name LIKE 'll33%';
 
-SELECT plan(39);
+SELECT plan(41);
 
 CREATE FUNCTION pg_temp.err(sql text) RETURNS text LANGUAGE plpgsql AS $$
 BEGIN
@@ -102,6 +102,18 @@ SELECT is(pg_temp.err('SELECT governance.register_agent(''Agent::"ll33-x"'', ''l
           '22P02: invalid input syntax for type integer: "many"', 'register_agent: a max_leases that is no number');
 SELECT is((SELECT count(*)::int FROM governance.agents WHERE principal = 'Agent::"ll33-x"'), 0,
           'none of those registered anything');
+BEGIN;
+SAVEPOINT s;
+SELECT governance.register_agent(pg_temp.p('bot'), 'll33_bot', NULL, 7);
+ROLLBACK TO SAVEPOINT s;
+SELECT is((SELECT max_leases FROM governance.agents WHERE principal = pg_temp.p('bot')), 3,
+          'a re-registration rolled back to its savepoint leaves the earlier max_leases');
+SET LOCAL ROLE ll33_bot;
+SELECT is(ARRAY[pg_temp.decision('bot', 'r1'), pg_temp.decision('bot', 'r2'), pg_temp.decision('bot', 'r3'),
+                pg_temp.decision('bot', 'r4')],
+          ARRAY['allow', 'allow', 'allow', pg_temp.refused('bot', 3, 3)], 'and authorizations are held to it');
+RESET ROLE;
+ROLLBACK;
 SET ROLE ll33_bot;
 SELECT is(pg_temp.err('SELECT governance.register_agent(''Agent::"ll33-bot"'', ''ll33_bot'', NULL, 1000000)'),
           '42501: permission denied for function register_agent', 'an agent cannot raise its own limit');
@@ -192,9 +204,10 @@ ROLLBACK;
 ------------------------------------------------------------------------
 -- the refusals are ledgered
 ------------------------------------------------------------------------
--- refusals above: the agent's own 2, the admin's 1, after the commit 1,
--- in savepoints 2, the delegation to itself 1; zero 1, sub 1
-SELECT ok(pg_temp.poll(format($$SELECT count(*) = 7 FROM governance.ledger WHERE seq > %s
+-- refusals above: under the registration rolled back to 1, the agent's
+-- own 2, the admin's 1, after the commit 1, in savepoints 2, the
+-- delegation to itself 1; zero 1, sub 1
+SELECT ok(pg_temp.poll(format($$SELECT count(*) = 8 FROM governance.ledger WHERE seq > %s
                                   AND kind = 'governance.lease.refused' AND principal = %L$$, :mark, pg_temp.p('bot')), 10),
           'each refusal of the agent is ledgered (governance.lease.refused), though its transaction failed');
 SELECT is((SELECT row(lease_id, payload->>'caller', payload->>'detail')::text FROM governance.ledger

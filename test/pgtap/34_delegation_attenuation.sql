@@ -24,7 +24,7 @@ BEGIN
 END $$;
 SELECT governance.drop_policy(name) FROM governance.policies WHERE name LIKE 'at34%';
 
-SELECT plan(30);
+SELECT plan(33);
 
 CREATE FUNCTION pg_temp.err(sql text) RETURNS text LANGUAGE plpgsql AS $$
 BEGIN
@@ -33,6 +33,7 @@ BEGIN
 EXCEPTION WHEN OTHERS THEN
     RETURN SQLSTATE || ': ' || SQLERRM;
 END $$;
+\ir lib/poll.sql
 -- delegate(parent, to "at34-sub", action, resource) as the current role:
 -- "decision: first reason"
 CREATE FUNCTION pg_temp.dg(parent uuid, action text, resource text, who text DEFAULT 'Agent::"at34-sub"')
@@ -184,6 +185,29 @@ SELECT is(pg_temp.dg(:'pa', 'at34.read', 'Doc::"at34-1"'),
           'nor may it be delegated again');
 RESET ROLE;
 SELECT governance.put_entity('Doc::"at34-1"', ARRAY['Folder::"at34-a"'], '{}');
+
+-- the attenuation revocation holds even if the heartbeat is rolled back to
+-- its savepoint (shared memory ends it at once; the enforcer makes it
+-- durable)
+SET ROLE at34_bot;
+SELECT lease_id AS m2, artifact AS m2a
+  FROM governance.delegate(:'pa', 'Agent::"at34-sub"', 'at34.read', 'Doc::"at34-1"', '{}', '10 minutes') \gset
+RESET ROLE;
+SELECT governance.put_entity('Doc::"at34-1"', ARRAY['Folder::"at34-b"'], '{}');
+BEGIN;
+SET LOCAL ROLE at34_sub;
+SAVEPOINT hb;
+SELECT governance.heartbeat(:'m2') IS NULL AS m2_revoked \gset
+ROLLBACK TO SAVEPOINT hb;
+RESET ROLE;
+COMMIT;
+SELECT governance.put_entity('Doc::"at34-1"', ARRAY['Folder::"at34-a"'], '{}');
+SELECT ok(:'m2_revoked'::boolean, 'a heartbeat in a savepoint finds the child outside its parent');
+SELECT is((governance.verify_artifact(:'m2a')).reason, 'lease revoked',
+          'rolled back to the savepoint, the child is still ended at once');
+SELECT ok(pg_temp.poll(format('SELECT state = %L AND end_reason LIKE %L FROM governance.leases WHERE lease_id = %L',
+                              'revoked', 'attenuation: %', :'m2')),
+          'and the enforcer makes the revocation durable');
 
 ------------------------------------------------------------------------
 -- SAVEPOINT / ROLLBACK TO, privileges, bad input

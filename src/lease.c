@@ -676,7 +676,6 @@ gov_lease_bind_session(const pg_uuid_t *id, int procno, pid_t pid)
 	LWLockRelease(lock);
 }
 
-
 void
 gov_lease_scan(gov_session_alive_fn alive, gov_lease_cb orphan_cb, void *arg,
 			   bool gc_dead, List **expired)

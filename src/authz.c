@@ -28,6 +28,7 @@
 
 #include "access/xact.h"
 #include "access/xlog.h"
+#include "catalog/catalog.h"
 #include "catalog/pg_authid.h"
 #include "catalog/pg_type_d.h"
 #include "common/int.h"
@@ -62,6 +63,22 @@
 
 int			gov_max_lease_ttl_ms = 3600 * 1000;
 int			gov_max_delegation_depth = 8;
+int			gov_max_leases_per_principal = 1000;
+
+/* What callers who are not governance_admin see of the reasons */
+typedef enum GovReasons
+{
+	GOV_REASONS_SHORT,
+	GOV_REASONS_FULL
+} GovReasons;
+
+static const struct config_enum_entry reasons_options[] = {
+	{"short", GOV_REASONS_SHORT, false},
+	{"full", GOV_REASONS_FULL, false},
+	{NULL, 0, false}
+};
+
+static int	gov_deny_reasons = GOV_REASONS_SHORT;
 
 /* governance.leases, column by column (sql/install/60_leases.sql) */
 enum
@@ -105,6 +122,23 @@ gov_authz_define_gucs(void)
 							PGC_SUSET,
 							0,
 							NULL, NULL, NULL);
+	DefineCustomIntVariable("governance.max_leases_per_principal",
+							"Most leases one principal may hold in shared memory (live, or ended and not yet cleared).",
+							"An agent registered with its own max_leases is held to that instead.",
+							&gov_max_leases_per_principal,
+							1000, 0, 10000000,
+							PGC_SIGHUP,
+							0,
+							NULL, NULL, NULL);
+	DefineCustomEnumVariable("governance.deny_reasons",
+							 "What authorize() and delegate() tell callers who are not governance_admin about why.",
+							 "short: one line that names no policy, entity or evaluation error; full: every reason, as the ledger records them.",
+							 &gov_deny_reasons,
+							 GOV_REASONS_SHORT,
+							 reasons_options,
+							 PGC_SUSET,
+							 0,
+							 NULL, NULL, NULL);
 }
 
 /* ---------------------------------------------------------------------
@@ -267,10 +301,11 @@ typedef struct AgentRow
 	bool		found;
 	Oid			role;
 	bytea	   *public_key;
+	int			lease_limit;	/* its max_leases, or the GUC's */
 } AgentRow;
 
 static const char *const agent_columns[] = {
-	"principal", "role_oid", "public_key", "registered_at", "registered_by"
+	"principal", "role_oid", "public_key", "registered_at", "registered_by", "max_leases"
 };
 
 static AgentRow
@@ -286,13 +321,16 @@ lookup_agent(const char *principal)
 	a.found = true;
 	a.role = DatumGetObjectId(values[1]);
 	a.public_key = nulls[2] ? NULL : DatumGetByteaPP(values[2]);
+	a.lease_limit = nulls[5] ? gov_max_leases_per_principal : DatumGetInt32(values[5]);
 	return a;
 }
 
 /*
- * register_agent(principal text, role name, public_key bytea DEFAULT NULL)
- * Maps the login role that may act as principal; replaces an earlier
- * mapping of the same principal.  Ledgered.
+ * register_agent(principal text, role name, public_key bytea DEFAULT NULL,
+ *                max_leases integer DEFAULT NULL)
+ * Maps the login role that may act as principal, and how many leases it
+ * may hold at once (NULL: governance.max_leases_per_principal); replaces
+ * an earlier registration of the same principal.  Ledgered.
  */
 PG_FUNCTION_INFO_V1(gov_sql_register_agent);
 Datum
@@ -302,6 +340,8 @@ gov_sql_register_agent(PG_FUNCTION_ARGS)
 	char	   *rolename;
 	Oid			role;
 	bytea	   *pk = PG_ARGISNULL(2) ? NULL : PG_GETARG_BYTEA_PP(2);
+	bool		has_limit = !PG_ARGISNULL(3);
+	int32		limit = has_limit ? PG_GETARG_INT32(3) : 0;
 	GovJson		j;
 	int			rc;
 	char	   *kid = NULL;
@@ -316,21 +356,42 @@ gov_sql_register_agent(PG_FUNCTION_ARGS)
 				 errmsg("role must not be NULL")));
 	rolename = NameStr(*PG_GETARG_NAME(1));
 	role = get_role_oid(rolename, false);
+
+	/*
+	 * attach() lets in whoever's current role is the registered one: a role
+	 * many users are members of (a predefined role, one of the extension's
+	 * group roles) would hand the principal to all of them.
+	 */
+	if (IsReservedName(rolename) ||
+		strcmp(rolename, "governance_admin") == 0 ||
+		strcmp(rolename, "governance_agent") == 0 ||
+		strcmp(rolename, "governance_auditor") == 0)
+		ereport(ERROR,
+				(errcode(ERRCODE_RESERVED_NAME),
+				 errmsg("role \"%s\" cannot be registered as an agent", rolename),
+				 errdetail("Predefined roles and the governance group roles are shared by many roles; an agent needs a login role of its own.")));
 	if (pk && VARSIZE_ANY_EXHDR(pk) != GOV_ED25519_PK_LEN)
 		ereport(ERROR,
 				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
 				 errmsg("agent public key must be %d bytes (Ed25519)", GOV_ED25519_PK_LEN)));
+	if (has_limit && limit < 0)
+		ereport(ERROR,
+				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+				 errmsg("max_leases must not be negative"),
+				 errhint("Pass NULL for governance.max_leases_per_principal, or 0 for an agent that may hold no lease.")));
 
 	SPI_connect();
-	rc = gov_spi_exec("INSERT INTO governance.agents (principal, role_oid, public_key, registered_at, registered_by) "
-							   "VALUES ($1, $2, $3, now(), $4) "
+	rc = gov_spi_exec("INSERT INTO governance.agents (principal, role_oid, public_key, registered_at, registered_by, max_leases) "
+							   "VALUES ($1, $2, $3, now(), $4, $5) "
 							   "ON CONFLICT (principal) DO UPDATE SET role_oid = EXCLUDED.role_oid, "
 							   "public_key = EXCLUDED.public_key, registered_at = EXCLUDED.registered_at, "
-							   "registered_by = EXCLUDED.registered_by",
-							   4, (Oid[]) {TEXTOID, OIDOID, BYTEAOID, TEXTOID},
+							   "registered_by = EXCLUDED.registered_by, max_leases = EXCLUDED.max_leases",
+							   5, (Oid[]) {TEXTOID, OIDOID, BYTEAOID, TEXTOID, INT4OID},
 							   (Datum[]) {CStringGetTextDatum(principal), ObjectIdGetDatum(role),
-							   pk ? PointerGetDatum(pk) : (Datum) 0, CStringGetTextDatum(caller_name())},
-							   pk ? NULL : "  n ", false, 0);
+							   pk ? PointerGetDatum(pk) : (Datum) 0, CStringGetTextDatum(caller_name()),
+							   Int32GetDatum(limit)},
+							   pk ? (has_limit ? NULL : "    n") : (has_limit ? "  n  " : "  n n"),
+							   false, 0);
 	if (rc != SPI_OK_INSERT)
 		elog(ERROR, "could not register the agent");
 	gov_xact_require_durable_commit();
@@ -348,6 +409,11 @@ gov_sql_register_agent(PG_FUNCTION_ARGS)
 	gj_str(&j, rolename);
 	gj_key(&j, "agent_key_id");
 	gj_str(&j, kid);
+	gj_key(&j, "max_leases");
+	if (has_limit)
+		gj_int(&j, limit);
+	else
+		gj_str(&j, NULL);
 	gj_key(&j, "by");
 	gj_str(&j, caller_name());
 	gj_end_object(&j);
@@ -376,11 +442,13 @@ typedef struct Request
 typedef struct Outcome
 {
 	bool		allow;
-	List	   *reasons;
+	List	   *reasons;		/* in full: the ledger's, and an admin's */
+	char	   *brief;			/* the one line other callers see by default */
 	List	   *determining;
 	uint8		policy_hash[GOV_HASH_LEN];
 	bool		on_behalf;
 	Oid			holder;			/* the role registered for the principal */
+	int			lease_limit;	/* most leases the principal may hold */
 	pg_uuid_t	lease_id;
 	char	   *artifact;
 	TimestampTz expires_at;
@@ -494,17 +562,27 @@ decide(const Request *r, Outcome *o, bool delegation)
 
 	if (!gov_trusted(&why))
 	{
+		/* trust_state() tells any governance role as much */
 		o->reasons = list_make1(psprintf("trust degraded: %s", why));
+		o->brief = linitial(o->reasons);
 		return;
 	}
 
+	/*
+	 * An unregistered principal and one registered to another role look
+	 * the same to the caller: the short reason is no registration oracle.
+	 */
 	agent = lookup_agent(r->principal);
 	if (!agent.found)
 	{
 		o->reasons = list_make1(psprintf("principal %s is not registered", r->principal));
+		o->brief = delegation ?
+			psprintf("principal %s cannot receive a delegation", r->principal) :
+			psprintf("role %s may not act as %s", caller_name(), r->principal);
 		return;
 	}
 	o->holder = agent.role;
+	o->lease_limit = agent.lease_limit;
 	if (delegation)
 	{
 		/* the caller holds the parent (checked by delegate()) */
@@ -515,6 +593,7 @@ decide(const Request *r, Outcome *o, bool delegation)
 		{
 			o->reasons = list_make1(psprintf("role %s may not act as %s",
 											 caller_name(), r->principal));
+			o->brief = linitial(o->reasons);
 			return;
 		}
 		o->on_behalf = true;
@@ -532,6 +611,8 @@ decide(const Request *r, Outcome *o, bool delegation)
 	memcpy(o->policy_hash, d.policy_set_hash, GOV_HASH_LEN);
 	if (o->reasons == NIL)
 		o->reasons = list_make1(pstrdup(d.allow ? "allowed by policy" : "no policy permits this request"));
+	/* which policies there are, and how they fared, is the admins' to know */
+	o->brief = pstrdup(d.allow ? "allowed by policy" : "denied by policy");
 }
 
 typedef struct ParentRow
@@ -593,7 +674,7 @@ issue(const Request *r, Outcome *o, const uint8 *ctx_hash, int depth,
 		memcpy(l.measurement, mh, sizeof(l.measurement));
 	}
 
-	gov_lease_insert_pending(&l);
+	gov_lease_insert_pending(&l, o->lease_limit);
 
 	memset(&c, 0, sizeof(c));
 	c.lease_id = l.id;
@@ -683,7 +764,11 @@ outcome_datum(FunctionCallInfo fcinfo, const Outcome *o)
 	}
 	else
 		nulls[1] = nulls[2] = nulls[3] = true;
-	values[4] = text_array_datum(o->reasons);
+	if (gov_deny_reasons == GOV_REASONS_FULL || gov_caller_is_admin())
+		values[4] = text_array_datum(o->reasons);
+	else
+		values[4] = text_array_datum(list_make1(o->brief ? o->brief :
+												pstrdup(o->allow ? "allowed" : "denied")));
 	return HeapTupleGetDatum(heap_form_tuple(desc, values, nulls));
 }
 
@@ -698,6 +783,8 @@ outcome_to_caller(Outcome *o, MemoryContext cxt)
 	foreach(lc, o->reasons)
 		reasons = lappend(reasons, pstrdup((char *) lfirst(lc)));
 	o->reasons = reasons;
+	if (o->brief)
+		o->brief = pstrdup(o->brief);
 	if (o->artifact)
 		o->artifact = pstrdup(o->artifact);
 	o->determining = NIL;
@@ -842,6 +929,33 @@ chain_head(const pg_uuid_t *lease)
 }
 
 /*
+ * A delegation only ever narrows what its parent holds, as capabilities
+ * are attenuated: the child's action is the parent's, its resource the
+ * parent's or one within it in the entity hierarchy (the relation the
+ * policy language's "in" follows).  Otherwise o gets the deny's reasons.
+ */
+static void
+attenuate(const Request *r, const GovLeaseSnapshot *parent, Outcome *o)
+{
+	char	   *error = NULL;
+	int			in;
+
+	if (strcmp(r->action, parent->action) != 0)
+		o->reasons = list_make1(psprintf("delegation cannot widen its parent: action %s is not the parent lease's action %s",
+										 r->action, parent->action));
+	else if ((in = gov_policy_entity_in(r->resource, parent->resource, &error)) == 0)
+		o->reasons = list_make1(psprintf("delegation cannot widen its parent: resource %s is neither the parent lease's resource %s nor within it",
+										 r->resource, parent->resource));
+	else if (in < 0)
+		o->reasons = list_make1(psprintf("delegation cannot widen its parent: whether resource %s is within %s cannot be settled: %s",
+										 r->resource, parent->resource, error));
+	else
+		return;
+	/* short: whether one entity is within another is not the agent's to probe */
+	o->brief = pstrdup("delegation cannot widen its parent: the action must be the parent lease's, the resource the parent lease's or within it");
+}
+
+/*
  * delegate(parent uuid, principal, action, resource, context, ttl)
  *   -> same as authorize
  */
@@ -883,6 +997,7 @@ gov_sql_delegate(PG_FUNCTION_ARGS)
 		if (!gov_trusted(&why))
 		{
 			o.reasons = list_make1(psprintf("trust degraded: %s", why));
+			o.brief = linitial(o.reasons);
 			(void) ledger_decision("governance.delegate", &r, &o, ctx_hash, 0);
 			outcome_to_caller(&o, caller);
 			SPI_finish();
@@ -908,7 +1023,10 @@ gov_sql_delegate(PG_FUNCTION_ARGS)
 		pg_uuid_t	dead;
 
 		if (!lock_ancestors(parent.ancestors, &dead))
+		{
 			o.reasons = list_make1(psprintf("ancestor lease %s is not live", gov_uuid_text(&dead)));
+			o.brief = pstrdup("an ancestor of the parent lease is not live");
+		}
 	}
 	anc = DatumGetArrayTypeP(parent.ancestors);
 	deconstruct_array(anc, UUIDOID, UUID_LEN, false, TYPALIGN_CHAR, &elems, &enulls, &n);
@@ -929,6 +1047,11 @@ gov_sql_delegate(PG_FUNCTION_ARGS)
 	{
 		/* not an error: the child simply ends with its parent */
 	}
+	/* the parent is the caller's own: what is wrong with it is no secret */
+	if (o.reasons != NIL && o.brief == NULL)
+		o.brief = linitial(o.reasons);
+	if (o.reasons == NIL)
+		attenuate(&r, &live, &o);
 
 	if (o.reasons == NIL)
 	{
@@ -1171,10 +1294,12 @@ gov_sql_heartbeat(PG_FUNCTION_ARGS)
 	GovRequest	req;
 	GovDecision dec;
 	char	   *revoke_reason = NULL;
-	Datum		parent;
+	char	   *revoke_brief = NULL;
+	Datum		parent = (Datum) 0;
 	bool		has_parent;
 	GovJson		j;
 	GovEvent	ev;
+	MemoryContext caller = CurrentMemoryContext;
 
 	GOV_ENTRY();
 	memset(&dec, 0, sizeof(dec));
@@ -1262,8 +1387,29 @@ gov_sql_heartbeat(PG_FUNCTION_ARGS)
 		req.context = context;
 		gov_policy_decide(&req, &dec);
 		if (!dec.allow)
+		{
 			revoke_reason = psprintf("policy: %s",
 									 dec.reasons ? (char *) linitial(dec.reasons) : "the policy now denies it");
+			revoke_brief = pstrdup("policy: the policy now denies it");
+		}
+	}
+	/* attenuation: entities may have moved since the delegation */
+	if (revoke_reason == NULL && has_parent)
+	{
+		GovLeaseSnapshot p;
+		char	   *error = NULL;
+		int			in;
+
+		if (gov_lease_get(DatumGetUUIDP(parent), &p) &&
+			(in = gov_policy_entity_in(resource, p.resource, &error)) != 1)
+		{
+			revoke_reason = in == 0 ?
+				psprintf("attenuation: resource %s is no longer within its parent lease's resource %s",
+						 resource, p.resource) :
+				psprintf("attenuation: whether resource %s is within %s cannot be settled: %s",
+						 resource, p.resource, error);
+			revoke_brief = pstrdup("attenuation: its resource is no longer within its parent lease's");
+		}
 	}
 
 	if (revoke_reason)
@@ -1275,6 +1421,10 @@ gov_sql_heartbeat(PG_FUNCTION_ARGS)
 		n = gov_revoke_tree(&id, revoke_reason, false);
 
 		gov_rowio_close(&io);
+		if (revoke_brief && gov_deny_reasons == GOV_REASONS_SHORT && !gov_caller_is_admin())
+			revoke_reason = revoke_brief;	/* the ledger has it in full */
+		/* out of SPI's memory, which SPI_finish() frees */
+		revoke_reason = MemoryContextStrdup(caller, revoke_reason);
 		SPI_finish();
 		ereport(WARNING,
 				(errcode(ERRCODE_INSUFFICIENT_PRIVILEGE),

@@ -17,6 +17,7 @@
 
 extern int	gov_max_lease_ttl_ms;
 extern int	gov_max_delegation_depth;
+extern int	gov_max_leases_per_principal;
 
 extern void gov_authz_define_gucs(void);
 

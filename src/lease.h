@@ -67,7 +67,11 @@ extern void gov_lease_request_locks(void);
 extern void gov_lease_shmem_startup(void);
 
 /* Shared-table operations (each takes the partition lock itself). */
-extern void gov_lease_insert_pending(const GovLease *l);	/* ERROR when full */
+/*
+ * ERROR when governance.max_leases is reached, or when l's principal has
+ * principal_limit entries already (negative: no limit).
+ */
+extern void gov_lease_insert_pending(const GovLease *l, int principal_limit);
 extern void gov_lease_install(const GovLease *l);	/* reload: live, no pending */
 extern bool gov_lease_get(const pg_uuid_t *id, GovLeaseSnapshot *out);
 extern bool gov_lease_get_entry(const pg_uuid_t *id, GovLeaseSnapshot *out, GovLease **entry);

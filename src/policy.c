@@ -996,6 +996,27 @@ polstr(const char *s)
 	return r;
 }
 
+/* Current caches, and the per-decision memory emptied. */
+static void
+decision_begin(void)
+{
+	policy_cache_check();
+
+	if (decision_cxt == NULL)
+	{
+		decision_cxt = AllocSetContextCreate(TopMemoryContext,
+											 "governance policy decision",
+											 ALLOCSET_DEFAULT_SIZES);
+		scratch_cxt = AllocSetContextCreate(TopMemoryContext,
+											"governance policy scratch",
+											ALLOCSET_DEFAULT_SIZES);
+		arena_in_context(&scratch_arena, scratch_cxt, DECISION_ARENA_LIMIT);
+		scratch_arena.chunk_size = SCRATCH_CHUNK;
+	}
+	MemoryContextReset(decision_cxt);
+	gov_pol_arena_reset(&scratch_arena);
+}
+
 void
 gov_policy_decide(const GovRequest *req, GovDecision *out)
 {
@@ -1012,21 +1033,7 @@ gov_policy_decide(const GovRequest *req, GovDecision *out)
 	ListCell   *lc;
 
 	GOV_ENTRY();
-	policy_cache_check();
-
-	if (decision_cxt == NULL)
-	{
-		decision_cxt = AllocSetContextCreate(TopMemoryContext,
-											 "governance policy decision",
-											 ALLOCSET_DEFAULT_SIZES);
-		scratch_cxt = AllocSetContextCreate(TopMemoryContext,
-											"governance policy scratch",
-											ALLOCSET_DEFAULT_SIZES);
-		arena_in_context(&scratch_arena, scratch_cxt, DECISION_ARENA_LIMIT);
-		scratch_arena.chunk_size = SCRATCH_CHUNK;
-	}
-	MemoryContextReset(decision_cxt);
-	gov_pol_arena_reset(&scratch_arena);
+	decision_begin();
 
 	memset(out, 0, sizeof(GovDecision));
 	memcpy(out->policy_set_hash, cached_hash, GOV_HASH_LEN);
@@ -1158,6 +1165,43 @@ gov_policy_decide(const GovRequest *req, GovDecision *out)
 	out->reasons = list_concat(out->reasons, overridden);
 	if (!problem)
 		out->reasons = list_concat(out->reasons, not_applied);
+}
+
+/*
+ * Is uid in ancestor, as a policy's "in" would answer it now?  1 or 0; -1
+ * when the hierarchy cannot settle it (deeper than
+ * governance.max_entity_depth), with *error saying why.
+ */
+int
+gov_policy_entity_in(const char *uid, const char *ancestor, char **error)
+{
+	GovPolRequest preq;
+	GovPolSession *session;
+	GovPolResult r;
+	const char *err = NULL;
+
+	GOV_ENTRY();
+	decision_begin();
+	memset(&preq, 0, sizeof(preq));
+	preq.principal = polstr(uid);
+	preq.action = polstr("");
+	preq.resource = polstr(ancestor);
+	preq.lookup = entity_lookup;
+	preq.max_entity_depth = gov_max_entity_depth;
+	session = gov_pol_session_new(&scratch_arena, &preq);
+	if (session == NULL)
+	{
+		r = GOV_POL_ERROR;
+		err = "out of memory while evaluating";
+	}
+	else
+		r = gov_pol_entity_in(session, preq.principal, preq.resource, &err);
+	if (r == GOV_POL_ERROR)
+	{
+		*error = pstrdup(err ? err : "evaluation failed");
+		return -1;
+	}
+	return r == GOV_POL_MATCH ? 1 : 0;
 }
 
 /* ---------------------------------------------------------------------

@@ -60,6 +60,14 @@ typedef struct GovDecision
  */
 extern void gov_policy_decide(const GovRequest *req, GovDecision *out);
 
+/*
+ * Is uid in ancestor by the entity hierarchy, exactly as the policy
+ * language's "in" answers it (uid equal to ancestor, or ancestor reached
+ * through put_entity parents)?  1 or 0; -1 when it cannot be settled,
+ * with *error saying why.
+ */
+extern int	gov_policy_entity_in(const char *uid, const char *ancestor, char **error);
+
 /* "x" -> Action::"x"; validates uid syntax, ERROR 22023 otherwise */
 extern char *gov_normalize_action(const char *action);
 extern bool gov_valid_uid(const char *uid);

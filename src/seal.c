@@ -872,7 +872,7 @@ encoded_block_bytes(PG_FUNCTION_ARGS, bool checkpoint)
 	{
 		SPI_finish();
 		ereport(ERROR,
-				(errcode(ERRCODE_NO_DATA_FOUND),
+				(errcode(ERRCODE_UNDEFINED_OBJECT),
 				 errmsg("ledger block " INT64_FORMAT " does not exist", block_id)));
 	}
 	if (checkpoint)

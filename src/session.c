@@ -352,8 +352,9 @@ gov_sql_authorized_resource(PG_FUNCTION_ARGS)
 /*
  * record(kind text, payload jsonb) -> bigint
  *
- * Appends an application event.  Kinds under "governance." are reserved
- * for the extension's own events so that they cannot be forged.
+ * Appends an application event.  The kind must be well formed and outside
+ * the "governance" namespace, which holds the extension's own events, so
+ * that they cannot be forged (ledger.c defines what a kind is).
  */
 PG_FUNCTION_INFO_V1(gov_sql_record);
 Datum
@@ -375,11 +376,7 @@ gov_sql_record(PG_FUNCTION_ARGS)
 				 errmsg("event payload must not be NULL"),
 				 errhint("Use '{}' for an event without details.")));
 	kind = text_to_cstring(PG_GETARG_TEXT_PP(0));
-	if (strncmp(kind, GOV_KIND_RESERVED_PREFIX, strlen(GOV_KIND_RESERVED_PREFIX)) == 0)
-		ereport(ERROR,
-				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
-				 errmsg("event kinds starting with \"%s\" are reserved for the extension",
-						GOV_KIND_RESERVED_PREFIX)));
+	gov_ledger_check_kind(kind, false);
 
 	memset(&ev, 0, sizeof(ev));
 	ev.kind = kind;

@@ -8,10 +8,13 @@ CREATE TABLE governance.agents (
     role_oid        oid NOT NULL,
     public_key      bytea CHECK (public_key IS NULL OR pg_catalog.length(public_key) OPERATOR(pg_catalog.=) 32),
     registered_at   timestamptz NOT NULL,
-    registered_by   text NOT NULL
+    registered_by   text NOT NULL,
+    max_leases      integer CHECK (max_leases OPERATOR(pg_catalog.>=) 0)
 );
 COMMENT ON TABLE governance.agents IS
     'Which login role may act as which principal (register_agent)';
+COMMENT ON COLUMN governance.agents.max_leases IS
+    'most leases the principal may hold in shared memory at once; NULL: governance.max_leases_per_principal';
 
 CREATE TABLE governance.leases (
     lease_id        uuid PRIMARY KEY,
@@ -59,13 +62,14 @@ GRANT SELECT ON governance.agents, governance.leases TO governance_admin, govern
 SELECT pg_catalog.pg_extension_config_dump('governance.agents', '');
 SELECT pg_catalog.pg_extension_config_dump('governance.leases', '');
 
-CREATE FUNCTION governance.register_agent(principal text, role name, public_key bytea DEFAULT NULL)
+CREATE FUNCTION governance.register_agent(principal text, role name, public_key bytea DEFAULT NULL,
+    max_leases integer DEFAULT NULL)
 RETURNS void
 LANGUAGE C VOLATILE
 SECURITY DEFINER SET search_path = pg_catalog, pg_temp
 AS 'MODULE_PATHNAME', 'gov_sql_register_agent';
-COMMENT ON FUNCTION governance.register_agent(text, name, bytea) IS
-    'Map the login role that may act as principal (and its Ed25519 key, if any); ledgered';
+COMMENT ON FUNCTION governance.register_agent(text, name, bytea, integer) IS
+    'Map the login role that may act as principal (its Ed25519 key, if any, and how many leases it may hold); ledgered';
 
 CREATE FUNCTION governance.authorize(
     principal text, action text, resource text,
@@ -89,7 +93,7 @@ LANGUAGE C VOLATILE
 SECURITY DEFINER SET search_path = pg_catalog, pg_temp
 AS 'MODULE_PATHNAME', 'gov_sql_delegate';
 COMMENT ON FUNCTION governance.delegate(uuid, text, text, text, jsonb, interval) IS
-    'A child lease under a live parent, allowed by policy on its own, never outliving the parent';
+    'A child lease under a live parent: the parent''s action on its resource or one within it, allowed by policy on its own, never outliving the parent';
 
 CREATE FUNCTION governance.heartbeat(lease_id uuid, measurement bytea DEFAULT NULL)
 RETURNS timestamptz
@@ -165,7 +169,7 @@ AS 'MODULE_PATHNAME', 'gov_sql_authorized_resource';
 COMMENT ON FUNCTION governance.authorized_resource(text) IS
     'The first resource an attached live lease covers for action, or NULL (row-level security''s cheap first test)';
 
-GRANT EXECUTE ON FUNCTION governance.register_agent(text, name, bytea) TO governance_admin;
+GRANT EXECUTE ON FUNCTION governance.register_agent(text, name, bytea, integer) TO governance_admin;
 GRANT EXECUTE ON FUNCTION
     governance.authorize(text, text, text, jsonb, interval, bytea),
     governance.delegate(uuid, text, text, text, jsonb, interval),

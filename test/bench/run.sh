@@ -634,7 +634,8 @@ say "cluster in $C"
 # the seal lag.  Checkpoints happen only when the script asks, between
 # runs, so no run pays for one the previous run caused.  max_leases holds
 # the 100k tree of bench_revoke_tree next to the leases the other
-# benchmarks make (about 320 MB of shared memory).
+# benchmarks make (about 320 MB of shared memory); one benchmark client
+# (one principal) may fill it.
 gov_new_cluster "$C" \
 	"fsync = on" \
 	"synchronous_commit = on" \
@@ -643,7 +644,8 @@ gov_new_cluster "$C" \
 	"max_wal_size = 16GB" \
 	"checkpoint_timeout = 1h" \
 	"governance.seal_interval = '1s'" \
-	"governance.max_leases = 300000" || die "initdb failed"
+	"governance.max_leases = 300000" \
+	"governance.max_leases_per_principal = 300000" || die "initdb failed"
 if [ -n "$BENCH_CONF" ]; then
 	echo "$BENCH_CONF" | tr ';' '\n' | while read -r line; do gov_conf "$C" "$line"; done
 fi
@@ -667,6 +669,7 @@ echo "== settings: $(sql "SELECT string_agg(name || '=' || current_setting(name)
 	FROM pg_settings WHERE name IN ('fsync', 'synchronous_commit', 'track_commit_timestamp',
 	'shared_buffers', 'max_wal_size', 'checkpoint_timeout', 'wal_level', 'governance.seal_interval',
 	'governance.max_block_rows', 'governance.verify_interval', 'governance.max_leases',
+	'governance.max_leases_per_principal',
 	'governance.enforcer_naptime', 'governance.max_delegation_depth', 'autovacuum')")"
 echo "== pgbench -c $BENCH_CLIENTS -j $BENCH_JOBS -T $BENCH_SECONDS -M prepared, $BENCH_ROUNDS rounds," \
 	"client synchronous_commit: $BENCH_COMMIT_MODES"

@@ -317,6 +317,8 @@ protect(Oid relid, Oid root, const char *prefix, const char *column, Oid gov_own
 	char	   *qcol = (char *) quote_identifier(column);
 	Oid			old_owner = InvalidOid;
 	bool		old_owner_super;
+	bool		had_rls;
+	bool		had_force;
 	char	   *actions[4];
 	uint64		i;
 	int			k;
@@ -329,6 +331,8 @@ protect(Oid relid, Oid root, const char *prefix, const char *column, Oid gov_own
 	if (!HeapTupleIsValid(tup))
 		elog(ERROR, "cache lookup failed for relation %u", relid);
 	old_owner = ((Form_pg_class) GETSTRUCT(tup))->relowner;
+	had_rls = ((Form_pg_class) GETSTRUCT(tup))->relrowsecurity;
+	had_force = ((Form_pg_class) GETSTRUCT(tup))->relforcerowsecurity;
 	ReleaseSysCache(tup);
 	old_owner_super = superuser_arg(old_owner);
 
@@ -426,19 +430,19 @@ protect(Oid relid, Oid root, const char *prefix, const char *column, Oid gov_own
 	/* remember the policies' expressions: the DDL guard compares them */
 	if (SPI_execute_with_args("INSERT INTO governance.governed_tables "
 							  "(relid, action_prefix, resource_column, governed_at, governed_by, policies, "
-							  " root_relid, former_owner, revoked) "
+							  " root_relid, former_owner, revoked, had_rls, had_force_rls) "
 							  "SELECT $1, $2, $3, now(), $4, "
 							  "  jsonb_object_agg(p.polname, jsonb_build_array(pg_get_expr(p.polqual, p.polrelid), "
 							  "                                                pg_get_expr(p.polwithcheck, p.polrelid))), "
-							  "  $5, $6, $7 "
+							  "  $5, $6, $7, $8, $9 "
 							  "FROM pg_policy p WHERE p.polrelid = $1 AND p.polpermissive",
-							  7, (Oid[]) {OIDOID, TEXTOID, TEXTOID, TEXTOID, OIDOID, TEXTOID, JSONBOID},
+							  9, (Oid[]) {OIDOID, TEXTOID, TEXTOID, TEXTOID, OIDOID, TEXTOID, JSONBOID, BOOLOID, BOOLOID},
 							  (Datum[]) {ObjectIdGetDatum(relid), CStringGetTextDatum(prefix),
 							  CStringGetTextDatum(column),
 							  CStringGetTextDatum(GetUserNameFromId(GetOuterUserId(), false)),
 							  ObjectIdGetDatum(root),
 							  CStringGetTextDatum(GetUserNameFromId(old_owner, false)),
-							  JsonbPGetDatum(revoked_jsonb)},
+							  JsonbPGetDatum(revoked_jsonb), BoolGetDatum(had_rls), BoolGetDatum(had_force)},
 							  NULL, false, 0) != SPI_OK_INSERT)
 		elog(ERROR, "could not record the governed table");
 
@@ -702,7 +706,8 @@ gov_sql_govern_new_members(PG_FUNCTION_ARGS)
 
 /* Take one table of a tree out of governance, as protect() found it. */
 static void
-unprotect(Oid relid, const char *former_owner, const char *revoked_json)
+unprotect(Oid relid, const char *former_owner, const char *revoked_json, bool had_rls,
+		  bool had_force)
 {
 	char	   *qname = qualified_name(relid);
 	Oid			owner = get_role_oid(former_owner, true);
@@ -715,8 +720,11 @@ unprotect(Oid relid, const char *former_owner, const char *revoked_json)
 	exec_ddl(psprintf("DROP POLICY IF EXISTS governance_insert ON %s", qname));
 	exec_ddl(psprintf("DROP POLICY IF EXISTS governance_update ON %s", qname));
 	exec_ddl(psprintf("DROP POLICY IF EXISTS governance_delete ON %s", qname));
-	exec_ddl(psprintf("ALTER TABLE %s NO FORCE ROW LEVEL SECURITY", qname));
-	exec_ddl(psprintf("ALTER TABLE %s DISABLE ROW LEVEL SECURITY", qname));
+	/* row-level security as it was: its own restrictive policies stay in force */
+	if (!had_force)
+		exec_ddl(psprintf("ALTER TABLE %s NO FORCE ROW LEVEL SECURITY", qname));
+	if (!had_rls)
+		exec_ddl(psprintf("ALTER TABLE %s DISABLE ROW LEVEL SECURITY", qname));
 
 	/* the former owner gets the table back (or, gone, the caller does) */
 	if (!OidIsValid(owner))
@@ -783,7 +791,7 @@ gov_sql_ungovern_table(PG_FUNCTION_ARGS)
 				 errmsg("table %s is governed as a member of %s", qname, qualified_name(atooid(root))),
 				 errhint("Take the whole tree out of governance with ungovern_table() on its root.")));
 	if (SPI_execute_with_args("DELETE FROM governance.governed_tables WHERE root_relid = $1 "
-							  "RETURNING relid, former_owner, revoked::text",
+							  "RETURNING relid, former_owner, revoked::text, had_rls, had_force_rls",
 							  1, (Oid[]) {OIDOID}, (Datum[]) {ObjectIdGetDatum(relid)},
 							  NULL, false, 0) != SPI_OK_DELETE_RETURNING)
 		elog(ERROR, "could not remove the governed table");
@@ -799,7 +807,9 @@ gov_sql_ungovern_table(PG_FUNCTION_ARGS)
 
 			if (SearchSysCacheExists1(RELOID, ObjectIdGetDatum(member)))
 				unprotect(member, SPI_getvalue(tab->vals[i], tab->tupdesc, 2),
-						  SPI_getvalue(tab->vals[i], tab->tupdesc, 3));
+						  SPI_getvalue(tab->vals[i], tab->tupdesc, 3),
+						  DatumGetBool(SPI_getbinval(tab->vals[i], tab->tupdesc, 4, &isnull)),
+						  DatumGetBool(SPI_getbinval(tab->vals[i], tab->tupdesc, 5, &isnull)));
 		}
 	}
 	PG_FINALLY();

@@ -11,12 +11,16 @@ CREATE TABLE governance.governed_tables (
     policies        jsonb NOT NULL,
     root_relid      oid NOT NULL,
     former_owner    text NOT NULL,
-    revoked         jsonb NOT NULL DEFAULT '[]'
+    revoked         jsonb NOT NULL DEFAULT '[]',
+    had_rls         boolean NOT NULL DEFAULT false,
+    had_force_rls   boolean NOT NULL DEFAULT false
 );
 COMMENT ON COLUMN governance.governed_tables.root_relid IS
     'the table govern_table() was called on: every partition and inheritance child is governed with it';
 COMMENT ON COLUMN governance.governed_tables.former_owner IS
     'who owned the table before governance_owner did; ungovern_table() gives it back';
+COMMENT ON COLUMN governance.governed_tables.had_rls IS
+    'row-level security was enabled (had_force_rls: forced) before: ungovern_table() leaves it so';
 COMMENT ON COLUMN governance.governed_tables.revoked IS
     'REFERENCES and TRIGGER privileges govern_table() revoked; ungovern_table() grants them again';
 COMMENT ON TABLE governance.governed_tables IS

@@ -26,7 +26,7 @@ BEGIN
 END $$;
 SELECT governance.drop_policy(name) FROM governance.policies WHERE name LIKE 'lt33%';
 
-SELECT plan(109);
+SELECT plan(110);
 
 CREATE FUNCTION pg_temp.err(sql text) RETURNS text LANGUAGE plpgsql AS $$
 BEGIN
@@ -245,6 +245,17 @@ SELECT matches(pg_temp.err(format('SELECT governance.govern_table(%L, ''lt33'', 
     ('lt33.r9', '^55000: table lt33.r9 already has permissive row-level security policies$', 'a permissive policy'),
     ('lt33.r10k', '^42809: lt33.r10k is a partition or an inheritance child$', 'an inheritance child on its own')
   ) AS c(t, want, why);
+-- a table with its own restrictive policy keeps it after governance
+SET ROLE lt33_owner;
+CREATE TABLE lt33.r11 (id int, account text);
+ALTER TABLE lt33.r11 ENABLE ROW LEVEL SECURITY;
+CREATE POLICY own ON lt33.r11 AS RESTRICTIVE USING (id > 0);
+RESET ROLE;
+SELECT governance.govern_table('lt33.r11', 'lt33', 'account');
+SELECT governance.ungovern_table('lt33.r11');
+SELECT ok((SELECT relrowsecurity FROM pg_class WHERE oid = 'lt33.r11'::regclass)
+          AND EXISTS (SELECT 1 FROM pg_policy WHERE polrelid = 'lt33.r11'::regclass AND polname = 'own'),
+          'ungovern_table leaves a table''s own row-level security as it found it');
 SELECT is((SELECT count(*)::int FROM governance.governed_tables WHERE relid::regclass::text LIKE 'lt33.r%'), 0,
           'none of them was governed, not even in part');
 SELECT ok((SELECT bool_and(relowner = 'lt33_owner'::regrole) FROM pg_class

@@ -15,6 +15,7 @@
 
 #define GOV_EXTENSION_NAME	"governance"
 #define GOV_SCHEMA_NAME		"governance"
+#define GOV_OWNER_ROLE		"governance_owner"	/* owns governed tables */
 
 /* Set by _PG_init when loaded through shared_preload_libraries. */
 extern bool gov_preloaded;

@@ -82,7 +82,6 @@
 #include "xact_defer.h"
 
 #define GOV_ACTION_PREFIX_MAX 200
-#define GOV_OWNER_ROLE		"governance_owner"
 
 /*
  * Set while govern_table()/ungovern_table() run their own DDL, so that the

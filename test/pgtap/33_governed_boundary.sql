@@ -26,7 +26,7 @@ BEGIN
 END $$;
 SELECT governance.drop_policy(name) FROM governance.policies WHERE name LIKE 'lt33%';
 
-SELECT plan(110);
+SELECT plan(115);
 
 CREATE FUNCTION pg_temp.err(sql text) RETURNS text LANGUAGE plpgsql AS $$
 BEGIN
@@ -383,6 +383,16 @@ SELECT is(pg_temp.err(format('SELECT governance.%s', c)), want, format('%s is re
   ) AS t(c, want);
 RESET ROLE;
 SELECT is(pg_temp.err('SELECT 1'), 'no error', 'the backend survived all of that');
+-- governance_owner: a CREATEROLE role may not act as it
+CREATE ROLE lt33_cr LOGIN CREATEROLE;
+SET ROLE lt33_cr;
+SELECT is(pg_temp.err(sql), '42501: only a superuser may change role "governance_owner" or its memberships',
+          format('a CREATEROLE role cannot: %s', sql))
+  FROM unnest(ARRAY['GRANT governance_owner TO lt33_cr', 'GRANT governance_owner TO lt33_plain',
+                    'ALTER ROLE governance_owner LOGIN', 'ALTER ROLE governance_owner PASSWORD ''x''',
+                    'ALTER ROLE governance_owner RENAME TO x']) sql;
+RESET ROLE;
+DROP ROLE lt33_cr;
 -- savepoints: a rolled-back govern_table leaves nothing behind
 BEGIN;
 SAVEPOINT s;

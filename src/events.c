@@ -620,9 +620,13 @@ queue_push(const EncodedEvent *ev)
 	{
 		char		reason[320];
 
-		/* the one way to lose an event: fail closed, loudly */
+		/*
+		 * The one way to lose an event: fail closed, loudly.  The verifier
+		 * ledgers the degradation, the enforcer the count.
+		 */
 		snprintf(reason, sizeof(reason), "a security event could not be recorded: %s", why);
-		(void) gov_trust_degrade(reason);
+		if (gov_trust_degrade(reason))
+			gov_trust_mark_unledgered();
 	}
 }
 
@@ -1238,7 +1242,22 @@ restart_spool_if_drained(void)
 	char		why[256];
 	bool		ok = true;
 	bool		restart = false;
+	bool		drained;
+	bool		spilling;
 
+	/* the common case, nothing spooled: no exclusive lock every round */
+	LWLockAcquire(queue->spool_lock, LW_SHARED);
+	drained = queue->spool_gen == cursor.gen && cursor.ndone == 0 &&
+		cursor.offset >= queue->spool_end;
+	restart = queue->spool_end > SPOOL_HEADER;
+	LWLockRelease(queue->spool_lock);
+	LWLockAcquire(queue->lock, LW_SHARED);
+	spilling = queue->spilling;
+	LWLockRelease(queue->lock);
+	if (!drained || !(restart || spilling))
+		return;
+
+	restart = false;
 	LWLockAcquire(queue->spool_lock, LW_EXCLUSIVE);
 	if (queue->spool_gen == cursor.gen && cursor.ndone == 0 &&
 		cursor.offset >= queue->spool_end)
@@ -1291,7 +1310,8 @@ recover(void)
 	if (!ok)
 	{
 		/* spooled events that cannot be read are events lost: fail closed */
-		(void) gov_trust_degrade(why);
+		if (gov_trust_degrade(why))
+			gov_trust_mark_unledgered();
 		ereport(ERROR,
 				(errcode(ERRCODE_DATA_CORRUPTED),
 				 errmsg("governance: cannot read the security event spool: %s", why)));

@@ -229,13 +229,13 @@ SELECT is((SELECT array_agg(k ORDER BY k) FROM pg_temp.rows('authorize', 'big') 
           ARRAY['caller', 'context_sha3_512', 'decision', 'observed_at', 'on_behalf', 'payload_bytes',
                 'payload_sha3_512', 'policy_set_hash', 'rolled_back', 'truncated'],
           'the rolled-back one keeps the scalar members, drops the lists, says it is truncated');
-SELECT is((SELECT r.payload->>'payload_sha3_512' FROM pg_temp.rows('authorize', 'big') r WHERE r.payload ? 'rolled_back'),
+SELECT is(coalesce((SELECT r.payload->>'payload_sha3_512' FROM pg_temp.rows('authorize', 'big') r WHERE r.payload ? 'rolled_back'), 'none'),
           (SELECT encode(governance.sha3_512(convert_to(governance.canonical_json(
                       c.payload || jsonb_build_object('rolled_back', true, 'observed_at', r.payload->'observed_at')), 'UTF8')), 'hex')
              FROM pg_temp.rows('authorize', 'big') c, pg_temp.rows('authorize', 'big') r
             WHERE NOT c.payload ? 'rolled_back' AND r.payload ? 'rolled_back'),
           'and the SHA3-512 of the whole payload it stands for (canonical JSON)');
-SELECT is((SELECT (r.payload->>'payload_bytes')::int FROM pg_temp.rows('authorize', 'big') r WHERE r.payload ? 'rolled_back'),
+SELECT is(coalesce((SELECT (r.payload->>'payload_bytes')::int FROM pg_temp.rows('authorize', 'big') r WHERE r.payload ? 'rolled_back'), -1),
           (SELECT octet_length(governance.canonical_json(
                       c.payload || jsonb_build_object('rolled_back', true, 'observed_at', r.payload->'observed_at')))
              FROM pg_temp.rows('authorize', 'big') c, pg_temp.rows('authorize', 'big') r

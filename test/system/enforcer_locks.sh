@@ -101,7 +101,7 @@ gov_wait "$C" "SELECT state = 'expired' FROM governance.leases WHERE lease_id = 
 gov_ok $? "once the agent's transaction has ended, A's expiry is made durable"
 gov_is "1" "$(q "SELECT count(*) FROM governance.ledger WHERE kind = 'governance.lease.expired' AND lease_id = '$A_ID'")" \
 	"and ledgered once"
-gov_is "1|t" "$(q "SELECT count(*) || '|' || bool_and(lease_id IS NULL AND payload->>'chain_busy' = 'true')
+gov_is "1|t" "$(q "SELECT format('%s|%s', count(*), bool_and(lease_id IS NULL AND payload->>'chain_busy' = 'true'))
                     FROM governance.ledger WHERE kind = 'governance.attach.refused'
                      AND (lease_id = '$A_ID' OR payload->>'lease_id' = '$A_ID')")" \
 	"the refused attach was ledgered once, without waiting for A's chain (unchained, lease id in the payload)"

@@ -11,6 +11,8 @@
 #  3. An agent keeps a transaction open on its lease's chain: other
 #     agents' events are ledgered at once, and the agent's own (a refused
 #     attach of its lease) within the bound (1 s), unchained.
+#  4. The one way to lose events, a spool that cannot be written, fails
+#     closed: trust is degraded (and that is ledgered) and the loss counted.
 set -u
 . "$(dirname "$0")/../lib.sh"
 . "$(dirname "$0")/lib/ledger.sh"
@@ -18,7 +20,8 @@ W=$(gov_tmpdir)
 C="$W/events"
 trap 'gov_stop "$C"' EXIT
 
-gov_new_cluster "$C" "governance.enforcer_naptime = '100ms'" "governance.enforcer_max_silence = '2s'" || exit 1
+gov_new_cluster "$C" "governance.enforcer_naptime = '100ms'" "governance.enforcer_max_silence = '2s'" \
+	"governance.verify_interval = '500ms'" || exit 1
 gov_start "$C" || exit 1
 
 q() { gov_sql "$C" "$1"; }
@@ -70,8 +73,9 @@ gov_ok $? "what shared memory could not hold is in the spool ($(stat -c %s "$SPO
 kill -CONT "$E"
 t0=$(date +%s%N)
 gov_wait "$C" "SELECT count(*) >= $N FROM ev_refused WHERE tag = 'ov'" 60
+rc=$?
 t1=$(date +%s%N)
-gov_ok $? "the resumed enforcer ledgers them ($(( (t1 - t0) / 1000000 )) ms)"
+gov_ok $rc "the resumed enforcer ledgers them ($(( (t1 - t0) / 1000000 )) ms)"
 sleep 0.5
 gov_is "$N|$N|1|$N" "$(q "SELECT count(*) || '|' || count(DISTINCT i) || '|' || min(i) || '|' || max(i) FROM ev_refused WHERE tag = 'ov'")" \
 	"every one of the $N refused writes is ledgered exactly once"
@@ -79,12 +83,13 @@ gov_is "t" "$(q "SELECT bool_and(ordered) FROM (SELECT i > lag(i, 1, 0) OVER (OR
 	"in the order they were refused"
 gov_is "0" "$(q "SELECT count(*) FROM governance.ledger WHERE kind = 'governance.security.events_lost'")" \
 	"nothing is counted as lost"
-i=0; while [ "$(stat -c %s "$SPOOL")" -gt 16 ] && [ $i -lt 50 ]; do sleep 0.1; i=$((i + 1)); done
-gov_is "16" "$(stat -c %s "$SPOOL")" "the drained spool starts over (just its header left)"
+spool_size() { stat -c %s "$SPOOL" 2>/dev/null || echo none; }
+i=0; while [ "$(spool_size)" != 16 ] && [ $i -lt 50 ]; do sleep 0.1; i=$((i + 1)); done
+gov_is "16" "$(spool_size)" "the drained spool starts over (just its header left)"
 gov_is "5" "$(q "SELECT refuse_writes('after', 5)")" "later refusals ..."
 gov_wait "$C" "SELECT count(*) = 5 FROM ev_refused WHERE tag = 'after'" 10
 gov_ok $? "... go through shared memory again and are ledgered"
-gov_is "16" "$(stat -c %s "$SPOOL")" "without touching the spool"
+gov_is "16" "$(spool_size)" "without touching the spool"
 gov_wait "$C" "SELECT governance.trust_state() = 'trusted'" 20
 gov_ok $? "trust comes back with the enforcer's heartbeat"
 
@@ -160,6 +165,29 @@ gov_is "1|0" "$(q "SELECT count(*) FILTER (WHERE kind = 'tool_call') || '|' || c
 	"A's chain holds the agent's event and not the refused attach (ledgered once, unchained)"
 gov_is "t" "$(q "SELECT ok FROM governance.verify_ledger()")" "the ledger verifies"
 gov_is "trusted" "$(q "SELECT governance.trust_state()")" "trust is still trusted"
+
+# ---- 4. a spool that cannot be written -------------------------------
+E=$(enforcer_pid)
+kill -STOP "$E"
+must $? "stop the enforcer"
+mv "$C/data/pg_governance" "$W/pg_governance.saved" && touch "$C/data/pg_governance"
+must $? "replace pg_governance/ by a file"
+gov_is "300" "$(q "SELECT refuse_writes('full', 300)")" "300 writes refused: 256 fit in shared memory, 44 cannot be spooled"
+kill -CONT "$E"
+gov_wait "$C" "SELECT count(*) = 256 FROM ev_refused WHERE tag = 'full'" 20
+gov_ok $? "the 256 in shared memory are ledgered"
+gov_wait "$C" "SELECT count(*) = 1 FROM governance.ledger WHERE kind = 'governance.security.events_lost' AND payload->>'lost' = '44'" 10
+gov_ok $? "the 44 lost are counted in the ledger"
+gov_like "^degraded: a security event could not be recorded: could not open .*events.spool" "$(q "SELECT governance.trust_state()")" \
+	"trust is degraded (fail closed)"
+gov_wait "$C" "SELECT count(*) = 1 FROM governance.ledger WHERE kind = 'governance.trust.degraded'
+               AND payload->>'reason' LIKE 'a security event could not be recorded%'" 10
+gov_ok $? "and the degradation is ledgered"
+rm -f "$C/data/pg_governance" && mv "$W/pg_governance.saved" "$C/data/pg_governance"
+must $? "put pg_governance/ back"
+q "SELECT governance.restore_trust('test: the spool is writable again')" >/dev/null
+gov_wait "$C" "SELECT governance.trust_state() = 'trusted'" 10
+gov_ok $? "restore_trust() brings trust back"
 
 gov_stop "$C"
 ! grep -E "PANIC|terminated by signal|server process .* was terminated" "$C/server.log" >/dev/null

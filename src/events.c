@@ -1039,22 +1039,27 @@ read_cursor(uint64 gen)
 	if (fd < 0)
 	{
 		if (errno != ENOENT)
-			ereport(ERROR,
+			ereport(WARNING,
 					(errcode_for_file_access(),
-					 errmsg("could not open file \"%s\": %m", CURSOR_FILE)));
+					 errmsg("governance: could not open file \"%s\": %m; the events spooled in \"%s\" are ledgered from the first, some perhaps twice",
+							CURSOR_FILE, SPOOL_FILE)));
 		return;
 	}
 	len = read(fd, cursor_buf, sizeof(cursor_buf));
 	close(fd);
 	p = cursor_buf + 24;
-	if (len < 28 || memcmp(cursor_buf, CURSOR_MAGIC, 8) != 0 ||
+	if (len < 24 + 12 + 12 + 4 || memcmp(cursor_buf, CURSOR_MAGIC, 8) != 0 ||
 		crc32c(cursor_buf, len - 4) != get32(cursor_buf + len - 4) ||
 		!get_cursor_state(&p, cursor_buf + len - 4, &before) ||
 		!get_cursor_state(&p, cursor_buf + len - 4, &after))
-		ereport(ERROR,
+	{
+		/* written by rename, so never torn: better twice than never */
+		ereport(WARNING,
 				(errcode(ERRCODE_DATA_CORRUPTED),
-				 errmsg("file \"%s\" is corrupt", CURSOR_FILE),
-				 errhint("Events spooled in \"%s\" wait until it is repaired.", SPOOL_FILE)));
+				 errmsg("governance: file \"%s\" is corrupt; the events spooled in \"%s\" are ledgered from the first, some perhaps twice",
+						CURSOR_FILE, SPOOL_FILE)));
+		return;
+	}
 	if (get64(cursor_buf + 8) != gen)
 		return;					/* about an earlier spool, all of it ledgered */
 	xid = get64(cursor_buf + 16);
@@ -1114,11 +1119,20 @@ static const GovXactOps spool_ops = {
 	.discard = spool_discard,
 };
 
+/* Set when the spool cannot be read: its events wait, trust is degraded. */
+static bool spool_ok = false;
+static bool spool_corrupt = false;
+
 static void
-malformed(uint64 off)
+spool_unreadable(const char *why)
 {
-	elog(ERROR, "governance: malformed record in \"%s\" at offset %llu",
-		 SPOOL_FILE, (unsigned long long) off);
+	char		reason[320];
+
+	snprintf(reason, sizeof(reason), "security events spooled in \"%s\" cannot be read: %s",
+			 SPOOL_FILE, why);
+	ereport(LOG, (errmsg("governance: %s", reason)));
+	if (gov_trust_degrade(reason))
+		gov_trust_mark_unledgered();
 }
 
 /*
@@ -1159,9 +1173,13 @@ drain_spool(int budget)
 
 	fd = BasicOpenFile(SPOOL_FILE, O_RDONLY | PG_BINARY);
 	if (fd < 0)
-		ereport(ERROR,
-				(errcode_for_file_access(),
-				 errmsg("could not open file \"%s\": %m", SPOOL_FILE)));
+	{
+		char		why[256];
+
+		snprintf(why, sizeof(why), "could not open it: %m");
+		spool_unreadable(why);
+		return;
+	}
 	past = palloc(sizeof(uint64) * (SPOOL_MAX_SKIPPED + 1));
 	j = 0;
 	for (off = cursor.offset; off < end;)
@@ -1172,11 +1190,12 @@ drain_spool(int budget)
 		/* j: the first of the old cursor's offsets at or past off */
 		while (j < cursor.ndone && cursor.done[j] < off)
 			j++;
-		if (!read_at(fd, readbuf, RECORD_HEADER, off) || get32(readbuf) != RECORD_MAGIC)
-			malformed(off);
-		len = get32(readbuf + 4);
-		if (len == 0 || len > EVENT_RECORD_MAX)
-			malformed(off);
+		if (!read_at(fd, readbuf, RECORD_HEADER, off) || get32(readbuf) != RECORD_MAGIC ||
+			(len = get32(readbuf + 4)) == 0 || len > EVENT_RECORD_MAX)
+		{
+			spool_corrupt = true;
+			break;
+		}
 		if (j < cursor.ndone && cursor.done[j] == off)
 			ledgered = true;
 		else
@@ -1187,7 +1206,10 @@ drain_spool(int budget)
 				break;
 			if (!read_at(fd, readbuf + RECORD_HEADER, len, off + RECORD_HEADER) ||
 				crc32c(readbuf + RECORD_HEADER, len) != get32(readbuf + 8))
-				malformed(off);
+			{
+				spool_corrupt = true;
+				break;
+			}
 			ledgered = ledger_record(readbuf + RECORD_HEADER, len);
 			if (ledgered)
 				n++;
@@ -1202,6 +1224,15 @@ drain_spool(int budget)
 		off += RECORD_HEADER + len;
 	}
 	close(fd);
+	if (spool_corrupt)
+	{
+		char		why[64];
+
+		/* records are checked when the spool is opened: the disk changed them */
+		snprintf(why, sizeof(why), "a damaged record at offset %llu", (unsigned long long) off);
+		spool_unreadable(why);
+		spool_ok = false;
+	}
 	if (n == 0)
 	{
 		pfree(past);
@@ -1287,14 +1318,11 @@ restart_spool_if_drained(void)
 				(errmsg("governance: could not start a new event spool: %s", why)));
 }
 
-/* What a previous enforcer left: claims to settle, where it was in the spool. */
+/* Slots a previous enforcer claimed: done if its transaction committed. */
 static void
-recover(void)
+recover_ring(void)
 {
 	FullTransactionId claim;
-	char		why[256];
-	bool		ok;
-	uint64		gen;
 	HASHCTL		ctl;
 
 	LWLockAcquire(queue->lock, LW_SHARED);
@@ -1303,26 +1331,38 @@ recover(void)
 	if (FullTransactionIdIsValid(claim))
 		ring_settle(xid_committed(claim));
 
+	memset(&ctl, 0, sizeof(ctl));
+	ctl.keysize = sizeof(pg_uuid_t);
+	ctl.entrysize = sizeof(LeaseChain);
+	chains = hash_create("governance busy chains", 64, &ctl, HASH_ELEM | HASH_BLOBS);
+	recovered = true;
+}
+
+/*
+ * Read the spool (once per server start) and where a previous enforcer got
+ * to in it.  A spool that cannot be read holds events that cannot be
+ * ledgered: trust degrades, and it is tried again next round.
+ */
+static bool
+open_spool(void)
+{
+	char		why[256];
+	bool		ok;
+	uint64		gen;
+
+	if (spool_corrupt)
+		return false;
 	LWLockAcquire(queue->spool_lock, LW_EXCLUSIVE);
 	ok = spool_ready(why, sizeof(why));
 	gen = queue->spool_gen;
 	LWLockRelease(queue->spool_lock);
 	if (!ok)
 	{
-		/* spooled events that cannot be read are events lost: fail closed */
-		if (gov_trust_degrade(why))
-			gov_trust_mark_unledgered();
-		ereport(ERROR,
-				(errcode(ERRCODE_DATA_CORRUPTED),
-				 errmsg("governance: cannot read the security event spool: %s", why)));
+		spool_unreadable(why);
+		return false;
 	}
 	read_cursor(gen);
-
-	memset(&ctl, 0, sizeof(ctl));
-	ctl.keysize = sizeof(pg_uuid_t);
-	ctl.entrysize = sizeof(LeaseChain);
-	chains = hash_create("governance busy chains", 64, &ctl, HASH_ELEM | HASH_BLOBS);
-	recovered = true;
+	return true;
 }
 
 static void
@@ -1367,11 +1407,14 @@ gov_events_drain(void)
 	int			n;
 
 	if (!recovered)
-		recover();
+		recover_ring();
+	if (!spool_ok)
+		spool_ok = open_spool();
 	drain_round++;
-	restart_spool_if_drained();
+	if (spool_ok)
+		restart_spool_if_drained();
 	n = drain_ring(EVENT_DRAIN_BATCH);
-	if (n < EVENT_DRAIN_BATCH)
+	if (spool_ok && n < EVENT_DRAIN_BATCH)
 		drain_spool(EVENT_DRAIN_BATCH - n);
 	ledger_lost();
 	prune_chains();

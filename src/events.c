@@ -66,6 +66,7 @@
 #include "miscadmin.h"
 #include "port/pg_crc32c.h"
 #include "storage/fd.h"
+#include "storage/latch.h"
 #include "storage/lwlock.h"
 #include "storage/shmem.h"
 #include "utils/builtins.h"
@@ -82,6 +83,7 @@
 #include "governance.h"
 #include "ledger.h"
 #include "trust.h"
+#include "worker.h"
 #include "xact_defer.h"
 
 #define EVENT_QUEUE_SIZE	256
@@ -268,6 +270,7 @@ iso_timestamp(TimestampTz ts)
 
 	if (timestamp2tm(ts, NULL, &tm, &fsec, NULL, NULL) != 0)
 		elog(ERROR, "timestamp out of range");
+	tm.tm_isdst = 0;			/* else no offset is printed */
 	EncodeDateTime(&tm, fsec, true, 0, NULL, USE_XSD_DATES, buf);
 	return pstrdup(buf);
 }
@@ -584,6 +587,7 @@ static void
 queue_push(const EncodedEvent *ev)
 {
 	bool		to_spool;
+	bool		wake = false;
 	bool		ok;
 	char		why[256];
 
@@ -597,13 +601,24 @@ queue_push(const EncodedEvent *ev)
 		s->len = ev->len;
 		s->state = SLOT_READY;
 		queue->head++;
+		wake = queue->head - queue->tail == EVENT_QUEUE_SIZE / 2;
 	}
 	else
 	{
+		wake = !queue->spilling;
 		queue->spilling = true;
 		queue->spool_writers++;
 	}
 	LWLockRelease(queue->lock);
+
+	/*
+	 * A burst: have the enforcer drain now rather than after its nap, before
+	 * the ring overflows into the spool (whose every append costs an fsync),
+	 * and once when it does.  Not for every event: its rounds would get
+	 * smaller, not fewer.
+	 */
+	if (wake)
+		gov_worker_wake(GOV_WORKER_ENFORCER);
 	if (!to_spool)
 		return;
 
@@ -1142,7 +1157,7 @@ spool_unreadable(const char *why)
  * record left and the offsets of those ledgered past it, at most
  * SPOOL_MAX_SKIPPED of them (the pass stops before more).
  */
-static void
+static int
 drain_spool(int budget)
 {
 	uint64		end;
@@ -1169,7 +1184,7 @@ drain_spool(int budget)
 		cursor.ndone = 0;
 	}
 	if (cursor.offset >= end)
-		return;
+		return 0;
 
 	fd = BasicOpenFile(SPOOL_FILE, O_RDONLY | PG_BINARY);
 	if (fd < 0)
@@ -1178,7 +1193,7 @@ drain_spool(int budget)
 
 		snprintf(why, sizeof(why), "could not open it: %m");
 		spool_unreadable(why);
-		return;
+		return 0;
 	}
 	past = palloc(sizeof(uint64) * (SPOOL_MAX_SKIPPED + 1));
 	j = 0;
@@ -1236,7 +1251,7 @@ drain_spool(int budget)
 	if (n == 0)
 	{
 		pfree(past);
-		return;
+		return 0;
 	}
 
 	/*
@@ -1259,6 +1274,7 @@ drain_spool(int budget)
 	gov_xact_defer(&spool_ops, sp);
 	/* the cursor file trusts this commit: it must be on disk */
 	gov_xact_require_durable_commit();
+	return n;
 }
 
 /*
@@ -1415,7 +1431,10 @@ gov_events_drain(void)
 		restart_spool_if_drained();
 	n = drain_ring(EVENT_DRAIN_BATCH);
 	if (spool_ok && n < EVENT_DRAIN_BATCH)
-		drain_spool(EVENT_DRAIN_BATCH - n);
+		n += drain_spool(EVENT_DRAIN_BATCH - n);
+	/* a full batch: more may be waiting, go round again without a nap */
+	if (n >= EVENT_DRAIN_BATCH)
+		SetLatch(MyLatch);
 	ledger_lost();
 	prune_chains();
 }

@@ -62,6 +62,8 @@ SET ROLE rb33_bot;
 SELECT decision AS d_commit FROM governance.authorize('Agent::"rb33-bot"', 'rb33.select', 'Account::"rb33-commit"', '{"amount": 5000}') \gset
 -- the whole transaction rolls back
 BEGIN;
+SET LOCAL DateStyle = 'SQL, DMY';
+SET LOCAL TimeZone = 'America/Los_Angeles';
 SELECT decision AS d_rollback FROM governance.authorize('Agent::"rb33-bot"', 'rb33.select', 'Account::"rb33-rollback"', '{"amount": 5000}') \gset
 ROLLBACK;
 -- ROLLBACK TO SAVEPOINT, then the transaction commits
@@ -132,8 +134,12 @@ SELECT is((SELECT row(principal, action, lease_id, prev_seq)::text FROM pg_temp.
 SELECT is((SELECT payload - 'rolled_back' - 'observed_at' FROM pg_temp.rows('authorize', 'rollback')),
           (SELECT payload FROM pg_temp.rows('authorize', 'commit')),
           'its payload is the committed deny''s (decision, reasons, policies, hashes, caller) plus rolled_back and observed_at');
-SELECT ok((SELECT (payload->>'observed_at')::timestamptz <= at FROM pg_temp.rows('authorize', 'rollback')),
-          'observed_at says when the decision was made, before the enforcer ledgered it');
+-- read far from UTC: observed_at must carry its offset
+SET TimeZone = 'Pacific/Auckland';
+SELECT ok((SELECT at - (payload->>'observed_at')::timestamptz BETWEEN interval '0' AND interval '30 s'
+             FROM pg_temp.rows('authorize', 'rollback')),
+          'observed_at says when the decision was made (UTC, with its offset), before the enforcer ledgered it');
+RESET TimeZone;
 SELECT is((SELECT row(payload->>'caller', payload->'reasons'->>0)::text FROM pg_temp.rows('authorize', 'notmine')),
           row('rb33_other', 'role rb33_other may not act as Agent::"rb33-bot"')::text,
           'the identity deny names the role that asked and why');

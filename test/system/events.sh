@@ -28,6 +28,18 @@ q() { gov_sql "$C" "$1"; }
 bq() { gov_sql_as "$C" "$1" "$2"; }
 must() { [ "$1" -eq 0 ] || { echo "not ok - $2"; exit 1; }; }
 enforcer_pid() { q "SELECT pid FROM pg_stat_activity WHERE backend_type = 'governance enforcer'"; }
+# stop_enforcer: SIGSTOP the enforcer (E) while it naps between rounds,
+# never in the middle of one, where it may hold a lock backends need
+stop_enforcer() {
+	E=$(enforcer_pid)
+	for _ in $(seq 1 100); do
+		kill -STOP "$E" || return 1
+		[ "$(q "SELECT wait_event FROM pg_stat_activity WHERE pid = $E")" = "Extension" ] && return 0
+		kill -CONT "$E"
+		sleep 0.03
+	done
+	return 1
+}
 SPOOL="$C/data/pg_governance/events.spool"
 
 gov_psql "$C" >/dev/null <<'EOF' || { echo "not ok - setup"; exit 1; }
@@ -64,8 +76,7 @@ gov_ok $? "the cluster is trusted (enforcer running)"
 
 # ---- 1. overflow ------------------------------------------------------
 N=1500
-E=$(enforcer_pid)
-kill -STOP "$E"
+stop_enforcer
 must $? "stop the enforcer"
 gov_is "$N" "$(q "SELECT refuse_writes('ov', $N)")" "with the enforcer stopped, $N writes are refused"
 [ -s "$SPOOL" ]
@@ -95,8 +106,7 @@ gov_ok $? "trust comes back with the enforcer's heartbeat"
 
 # ---- 2. a crash after spilling ----------------------------------------
 N2=1000
-E=$(enforcer_pid)
-kill -STOP "$E"
+stop_enforcer
 must $? "stop the enforcer again"
 gov_is "$N2" "$(q "SELECT refuse_writes('cr', $N2)")" "$N2 writes refused with the enforcer stopped"
 PM=$(head -n 1 "$C/data/postmaster.pid")
@@ -137,30 +147,40 @@ AGENT=$!
 gov_wait "$C" "SELECT count(*) = 1 FROM pg_stat_activity WHERE usename = 'ev_bot' AND state = 'idle in transaction'" 10
 gov_ok $? "the agent sits in its transaction, holding lease A's chain"
 
+# one session queues, within milliseconds: A's event first, then others
 t0=$(date +%s%N)
-out=$(bq ev_other "SELECT governance.attach('$A_ART')" 2>&1)
-gov_like "artifact refused: role ev_other is not the role registered" "$out" "another role's attach of A is refused (an event for A's busy chain)"
-out=$(bq ev_other "SELECT governance.attach('$B_ART')" 2>&1)
-gov_like "artifact refused" "$out" "and of B (an event for B's chain, which is free)"
-gov_is "3" "$(q "SELECT refuse_writes('bl', 3)")" "three writes refused"
+"$PGBIN/psql" -X -q -At -h "$C" -p 5432 -U "$GOV_DBUSER" -d postgres >"$W/other.out" 2>&1 <<EOF
+SET ROLE ev_other;
+SELECT governance.attach('$A_ART');
+SELECT governance.attach('$B_ART');
+RESET ROLE;
+SELECT refuse_writes('bl', 3);
+EOF
+gov_like "artifact refused: role ev_other is not the role registered" "$(sed -n 1p "$W/other.out")" \
+	"another role's attach of A is refused (an event for A's busy chain)"
+gov_like "artifact refused" "$(sed -n 2p "$W/other.out")" "and of B (an event for B's chain, which is free)"
+gov_is "3" "$(sed -n 3p "$W/other.out")" "and three writes (events of no chain)"
 gov_wait "$C" "SELECT count(*) = 3 FROM ev_refused WHERE tag = 'bl'
                AND (SELECT count(*) = 1 FROM governance.ledger WHERE kind = 'governance.attach.refused' AND lease_id = '$B_ID')" 5
 rc=$?
 t1=$(date +%s%N)
-ms=$(( (t1 - t0) / 1000000 ))
-gov_ok $rc "the events queued behind A's are ledgered (B's on its chain) while A's chain is held (${ms} ms)"
-[ "$ms" -lt 900 ]
-gov_ok $? "promptly: before A's event is let through (${ms} ms < 900 ms)"
+gov_ok $rc "the events queued behind A's are ledgered (B's on its chain) ($(( (t1 - t0) / 1000000 )) ms)"
+gov_is "1" "$(q "SELECT count(*) FROM pg_stat_activity WHERE usename = 'ev_bot' AND state = 'idle in transaction'")" \
+	"while the agent still holds A's chain"
 gov_wait "$C" "SELECT count(*) = 1 FROM governance.ledger WHERE kind = 'governance.attach.refused'
                AND lease_id IS NULL AND payload->>'lease_id' = '$A_ID' AND payload->>'chain_busy' = 'true'" 5
 rc=$?
 t2=$(date +%s%N)
 ms=$(( (t2 - t0) / 1000000 ))
 gov_ok $rc "A's own event is ledgered without waiting for the chain: no lease column, lease id and chain_busy in the payload (${ms} ms)"
-[ "$ms" -lt 2500 ]
+[ "$ms" -lt 3000 ]
 gov_ok $? "within the 1 s bound and a round or two (${ms} ms)"
+gov_is "t" "$(q "SELECT greatest((SELECT max(seq) FROM ev_refused WHERE tag = 'bl'),
+                                (SELECT seq FROM governance.ledger WHERE kind = 'governance.attach.refused' AND lease_id = '$B_ID'))
+                      < (SELECT seq FROM governance.ledger WHERE payload->>'lease_id' = '$A_ID')")" \
+	"the others went first: they were not held back for the bound, only A's was"
 gov_is "1" "$(q "SELECT count(*) FROM pg_stat_activity WHERE usename = 'ev_bot' AND state = 'idle in transaction'")" \
-	"while the agent still holds the chain"
+	"A's was ledgered while the agent still held the chain"
 wait "$AGENT"
 gov_is "t
 t" "$(cat "$W/agent.out")" "the agent's transaction commits its event on A's chain"
@@ -171,8 +191,7 @@ gov_is "t" "$(q "SELECT ok FROM governance.verify_ledger()")" "the ledger verifi
 gov_is "trusted" "$(q "SELECT governance.trust_state()")" "trust is still trusted"
 
 # ---- 4. a spool that cannot be written -------------------------------
-E=$(enforcer_pid)
-kill -STOP "$E"
+stop_enforcer
 must $? "stop the enforcer"
 mv "$C/data/pg_governance" "$W/pg_governance.saved" && touch "$C/data/pg_governance"
 must $? "replace pg_governance/ by a file"

@@ -51,6 +51,7 @@
 #include "artifact.h"
 #include "authz.h"
 #include "encode.h"
+#include "events.h"
 #include "governance.h"
 #include "rowio.h"
 #include "spi_cache.h"
@@ -543,6 +544,16 @@ ledger_decision(const char *kind, const Request *r, const Outcome *o, const uint
 	ev.resource = r->resource;
 	ev.payload = gj_finish(&j);
 	ev.parent_seq = parent_seq;
+
+	/*
+	 * A deny must leave a trace even when the caller rolls back (or an
+	 * exception block or ROLLBACK TO undoes the call): otherwise an agent
+	 * could probe the policy unseen.  Registered before the append, so an
+	 * append that fails is covered too.  Allows need no such thing: their
+	 * lease dies with the transaction.
+	 */
+	if (!o->allow)
+		gov_security_event_on_abort(&ev);
 	return gov_ledger_append(&ev);
 }
 

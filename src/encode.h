@@ -36,6 +36,8 @@
 #define GOV_TAG_BLOCK			"governance.v1.block"
 #define GOV_TAG_CHECKPOINT		"governance.v1.checkpoint"
 #define GOV_TAG_POLICY_SET		"governance.v1.policy-set"
+/* never hashed nor signed: frames a security event waiting for the enforcer */
+#define GOV_TAG_QUEUED_EVENT	"governance.v1.queued-event"
 
 #define GOV_FIELD_NULL			0xFFFFFFFFu
 

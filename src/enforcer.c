@@ -12,7 +12,8 @@
  *	     durable row says so and it has not expired);
  *	  3. make expiries durable and ledger them, in batches;
  *	  4. revoke leases bound to a session that has ended;
- *	  5. ledger the security events queued by failed transactions;
+ *	  5. ledger the security events queued by failed transactions
+ *	     (events.c);
  *	  6. clear ended leases out of shared memory.
  *
  *	  Its heartbeat is what trust_state() checks: an enforcer that stops
@@ -41,38 +42,14 @@
 #include "authz.h"
 #include "encode.h"
 #include "enforcer.h"
+#include "events.h"
 #include "governance.h"
 #include "lease.h"
 #include "ledger.h"
 
-#define EVENT_QUEUE_SIZE	256
-#define EVENT_KIND_LEN		48
-#define EVENT_DETAIL_LEN	400
 #define EXPIRE_BATCH		1000
 /* the longest the enforcer waits for a lock another transaction holds */
 #define ENFORCER_LOCK_TIMEOUT	"50ms"
-
-typedef struct QueuedEvent
-{
-	char		kind[EVENT_KIND_LEN];
-	bool		has_lease;
-	pg_uuid_t	lease_id;
-	char		principal[GOV_UID_MAX];
-	char		caller[NAMEDATALEN];
-	TimestampTz at;
-	char		detail[EVENT_DETAIL_LEN];
-} QueuedEvent;
-
-typedef struct EventQueue
-{
-	slock_t		mutex;
-	uint32		head;			/* next to write */
-	uint32		tail;			/* next to read */
-	uint64		lost;
-	QueuedEvent events[EVENT_QUEUE_SIZE];
-} EventQueue;
-
-static EventQueue *queue = NULL;
 
 static int	gov_enforcement_mode = GOV_ENFORCE_CANCEL;
 
@@ -117,139 +94,6 @@ static int	expired_next = 0;
 static TimestampTz last_sweep = 0;
 static bool sweep_backlog = true;
 #define SWEEP_INTERVAL_MS	60000
-
-Size
-gov_enforcer_shmem_size(void)
-{
-	return MAXALIGN(sizeof(EventQueue));
-}
-
-void
-gov_enforcer_shmem_startup(void)
-{
-	bool		found;
-
-	queue = ShmemInitStruct("governance security events", sizeof(EventQueue), &found);
-	if (!found)
-	{
-		memset(queue, 0, sizeof(EventQueue));
-		SpinLockInit(&queue->mutex);
-	}
-}
-
-void
-gov_security_event(const char *kind, const pg_uuid_t *lease_id,
-				   const char *principal, const char *detail)
-{
-	gov_security_event_as(kind, lease_id, principal,
-						  GetUserNameFromId(GetOuterUserId(), true), detail);
-}
-
-/* The same, with the caller named: it reads no catalog (abort paths). */
-void
-gov_security_event_as(const char *kind, const pg_uuid_t *lease_id,
-					  const char *principal, const char *caller, const char *detail)
-{
-	QueuedEvent ev;
-
-	memset(&ev, 0, sizeof(ev));
-	strlcpy(ev.kind, kind, EVENT_KIND_LEN);
-	if (lease_id)
-	{
-		ev.has_lease = true;
-		ev.lease_id = *lease_id;
-	}
-	if (principal)
-		strlcpy(ev.principal, principal, GOV_UID_MAX);
-	if (caller)
-		strlcpy(ev.caller, caller, NAMEDATALEN);
-	ev.at = GetCurrentTimestamp();
-	if (detail)
-		strlcpy(ev.detail, detail, EVENT_DETAIL_LEN);
-
-	SpinLockAcquire(&queue->mutex);
-	if (queue->head - queue->tail >= EVENT_QUEUE_SIZE)
-		queue->lost++;
-	else
-	{
-		queue->events[queue->head % EVENT_QUEUE_SIZE] = ev;
-		queue->head++;
-	}
-	SpinLockRelease(&queue->mutex);
-}
-
-static void
-drain_events(void)
-{
-	for (;;)
-	{
-		QueuedEvent ev;
-		bool		have = false;
-		uint64		lost = 0;
-		GovJson		j;
-		GovEvent	e;
-
-		SpinLockAcquire(&queue->mutex);
-		if (queue->tail != queue->head)
-		{
-			ev = queue->events[queue->tail % EVENT_QUEUE_SIZE];
-			have = true;
-		}
-		else
-		{
-			lost = queue->lost;
-			queue->lost = 0;
-		}
-		SpinLockRelease(&queue->mutex);
-
-		/*
-		 * An event of a lease goes on that lease's chain, whose lock an
-		 * agent's open transaction may hold: then leave it (and those
-		 * behind it, to keep their order) for a later round rather than
-		 * wait.  Only this process takes events off the queue, so the one
-		 * looked at is still first.
-		 */
-		if (have)
-		{
-			if (ev.has_lease && !gov_ledger_try_lock_chain(&ev.lease_id))
-				return;
-			SpinLockAcquire(&queue->mutex);
-			queue->tail++;
-			SpinLockRelease(&queue->mutex);
-		}
-
-		if (!have)
-		{
-			if (lost > 0)
-			{
-				gj_init(&j);
-				gj_begin_object(&j);
-				gj_key(&j, "lost");
-				gj_int(&j, (int64) lost);
-				gj_end_object(&j);
-				gov_ledger_append_system("governance.security.events_lost", NULL, gj_finish(&j));
-			}
-			return;
-		}
-
-		gj_init(&j);
-		gj_begin_object(&j);
-		gj_key(&j, "caller");
-		gj_str(&j, ev.caller);
-		gj_key(&j, "observed_at");
-		gj_str(&j, DatumGetCString(DirectFunctionCall1(timestamptz_out, TimestampTzGetDatum(ev.at))));
-		gj_key(&j, "detail");
-		gj_str(&j, ev.detail);
-		gj_end_object(&j);
-		memset(&e, 0, sizeof(e));
-		e.kind = ev.kind;
-		e.lease_id = ev.has_lease ? &ev.lease_id : NULL;
-		e.principal = ev.principal[0] ? ev.principal : NULL;
-		e.payload = gj_finish(&j);
-		e.internal = true;
-		(void) gov_ledger_append(&e);
-	}
-}
 
 static bool enforcer_revoke(const pg_uuid_t *id, const char *reason);
 
@@ -651,7 +495,7 @@ gov_enforcer_duty(void)
 	foreach(lc, orphans)
 		(void) enforcer_revoke((pg_uuid_t *) lfirst(lc), "session ended");
 	reconcile_revocations(revoked);
-	drain_events();
+	gov_events_drain();
 	SPI_finish();
 	PopActiveSnapshot();
 	CommitTransactionCommand();

@@ -74,7 +74,7 @@
 #include "attach.h"
 #include "authz.h"
 #include "encode.h"
-#include "enforcer.h"
+#include "events.h"
 #include "governance.h"
 #include "lease.h"
 #include "ledger.h"

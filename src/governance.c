@@ -27,6 +27,7 @@
 #include "authz.h"
 #include "crypto.h"
 #include "enforcer.h"
+#include "events.h"
 #include "governance.h"
 #include "guard.h"
 #include "keys.h"
@@ -59,7 +60,7 @@ static const GovShmemSubsystem gov_subsystems[] = {
 	{"policy", gov_policy_shmem_size, NULL, gov_policy_shmem_startup},
 	{"leases", gov_lease_shmem_size, gov_lease_request_locks, gov_lease_shmem_startup},
 	{"attachments", gov_attach_shmem_size, NULL, gov_attach_shmem_startup},
-	{"security events", gov_enforcer_shmem_size, NULL, gov_enforcer_shmem_startup},
+	{"security events", gov_events_shmem_size, gov_events_request_locks, gov_events_shmem_startup},
 };
 
 #define GOV_NUM_SUBSYSTEMS lengthof(gov_subsystems)

@@ -50,7 +50,7 @@
 #include "utils/memutils.h"
 #include "utils/timestamp.h"
 
-#include "enforcer.h"
+#include "events.h"
 #include "lease.h"
 #include "worker.h"
 #include "xact_defer.h"

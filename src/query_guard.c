@@ -72,7 +72,7 @@
 
 #include "attach.h"
 #include "common.h"
-#include "enforcer.h"
+#include "events.h"
 #include "encode.h"
 #include "lease.h"
 #include "ledger.h"
@@ -105,6 +105,7 @@ typedef struct QueryDeps
 	int			nreads;
 	ReadCount  *reads;
 	bool		reads_done;		/* recorded (or nothing to record) */
+	bool		failed;			/* it ended in an error */
 	char	   *caller;			/* computed at start: no catalog reads later */
 } QueryDeps;
 
@@ -468,8 +469,12 @@ start_read_counting(QueryDesc *qd)
 }
 
 /* {"tables": [{"table": ..., "rows": ...}, ...]} for the ledger */
+/*
+ * caller set: the form the enforcer ledgers for a queued read (who read,
+ * and whether the statement failed: it never reached its end).
+ */
 static Jsonb *
-reads_payload(QueryDeps *d)
+reads_payload(QueryDeps *d, const char *caller)
 {
 	GovJson		j;
 	int			i;
@@ -501,24 +506,28 @@ reads_payload(QueryDeps *d)
 		gj_end_object(&j);
 	}
 	gj_end_array(&j);
+	if (caller)
+	{
+		gj_key(&j, "caller");
+		gj_str(&j, caller);
+		gj_key(&j, "observed_at");
+		gj_str(&j, DatumGetCString(DirectFunctionCall1(timestamptz_out,
+													   TimestampTzGetDatum(GetCurrentTimestamp()))));
+		if (!d->reads_done || d->failed)
+		{
+			gj_key(&j, "statement_failed");
+			gj_bool(&j, true);
+		}
+	}
 	gj_end_object(&j);
 	return gj_finish(&j);
 }
 
 /* A read ledgered in a transaction that then rolled back goes by the queue. */
-typedef struct ReadUndo
-{
-	pg_uuid_t	lease;
-	char	   *caller;
-	char	   *detail;
-} ReadUndo;
-
 static void
 read_undo_abort(void *arg)
 {
-	ReadUndo   *u = arg;
-
-	gov_security_event_as("governance.read", &u->lease, NULL, u->caller, u->detail);
+	gov_security_event_push((GovPreparedEvent *) arg);
 }
 
 static const GovXactOps read_undo_ops = {
@@ -537,7 +546,7 @@ static void
 record_reads(QueryDeps *d)
 {
 	Jsonb	   *payload;
-	char	   *detail;
+	Jsonb	   *queued;
 	int			l;
 
 	if (d->reads_done || d->n == 0 || read_lineage == READ_LINEAGE_NONE)
@@ -546,23 +555,23 @@ record_reads(QueryDeps *d)
 		return;
 	}
 	d->reads_done = true;
-	payload = reads_payload(d);
-	detail = JsonbToCString(NULL, &payload->root, VARSIZE(payload));
+	payload = reads_payload(d, NULL);
+	queued = reads_payload(d, d->caller);
 	for (l = 0; l < d->n; l++)
 	{
 		const pg_uuid_t *lease = &d->leases[l];
+		GovLeaseSnapshot snap;
+		bool		known = gov_lease_get(lease, &snap);
 
 		if (GetTopTransactionIdIfAny() != InvalidTransactionId &&
 			!XactReadOnly && !IsInParallelMode() && gov_ledger_try_lock_chain(lease))
 		{
-			GovLeaseSnapshot snap;
 			GovEvent	ev;
-			ReadUndo   *u = MemoryContextAlloc(TopTransactionContext, sizeof(ReadUndo));
 
 			memset(&ev, 0, sizeof(ev));
 			ev.kind = "governance.read";
 			ev.lease_id = lease;
-			if (gov_lease_get(lease, &snap))
+			if (known)
 			{
 				ev.principal = pstrdup(snap.principal);
 				ev.action = pstrdup(snap.action);
@@ -571,39 +580,45 @@ record_reads(QueryDeps *d)
 			ev.payload = payload;
 			ev.internal = true;
 			(void) gov_ledger_append(&ev);
-			u->lease = *lease;
-			u->caller = MemoryContextStrdup(TopTransactionContext, d->caller);
-			u->detail = MemoryContextStrdup(TopTransactionContext, detail);
-			gov_xact_defer(&read_undo_ops, u);
+			/* if this rolls back, the enforcer records it instead */
+			gov_xact_defer(&read_undo_ops,
+						   gov_security_event_prepare("governance.read", lease,
+													  known ? snap.principal : NULL,
+													  queued, TopTransactionContext));
 		}
 		else
-			gov_security_event_as("governance.read", lease, NULL, d->caller, detail);
+			gov_security_event_push(gov_security_event_prepare("governance.read", lease,
+															   known ? snap.principal : NULL,
+															   queued, CurrentMemoryContext));
 	}
 }
 
 /*
  * The reads of a statement that failed, from the callback that frees its
- * executor state while the transaction aborts: no allocation, no catalog,
- * only the queue.  The detail is plain text, cut at the queue's size.
+ * executor state while the transaction aborts: no catalog, only the queue,
+ * and what is allocated lives in TopMemoryContext for the moment.
  */
 static void
 record_failed_reads(QueryDeps *d)
 {
-	char		detail[400];
-	int			len = 0;
-	int			i;
+	MemoryContext old;
 	int			l;
 
 	d->reads_done = true;
+	d->failed = true;
 	if (d->n == 0 || read_lineage == READ_LINEAGE_NONE)
 		return;
-	detail[0] = '\0';
-	for (i = 0; i < d->nreads && len < (int) sizeof(detail) - 1; i++)
-		len += snprintf(detail + len, sizeof(detail) - len, "%s%s: %llu rows",
-						i > 0 ? ", " : "statement failed after reading ",
-						d->reads[i].table, (unsigned long long) d->reads[i].rows);
+	old = MemoryContextSwitchTo(TopMemoryContext);
 	for (l = 0; l < d->n; l++)
-		gov_security_event_as("governance.read", &d->leases[l], NULL, d->caller, detail);
+	{
+		GovPreparedEvent *ev = gov_security_event_prepare("governance.read", &d->leases[l], NULL,
+														  reads_payload(d, d->caller),
+														  TopMemoryContext);
+
+		gov_security_event_push(ev);
+		pfree(ev);
+	}
+	MemoryContextSwitchTo(old);
 }
 
 /* ---------------------------------------------------------------------

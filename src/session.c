@@ -30,7 +30,7 @@
 #include "artifact.h"
 #include "attach.h"
 #include "authz.h"
-#include "enforcer.h"
+#include "events.h"
 #include "governance.h"
 #include "spi_cache.h"
 #include "lease.h"

@@ -120,6 +120,7 @@ typedef struct RunFrame
 {
 	QueryDesc  *qd;
 	QueryDeps  *deps;
+	Oid			governed_target;	/* a governed table this query writes */
 	struct RunFrame *outer;
 } RunFrame;
 
@@ -691,6 +692,121 @@ gq_ExecutorStart(QueryDesc *queryDesc, int eflags)
 		start_read_counting(queryDesc);
 }
 
+/* ---------------------------------------------------------------------
+ * Writes refused by row-level security
+ * ---------------------------------------------------------------------
+ *
+ * The lineage trigger ledgers the writes it refuses, but row-level
+ * security refuses a new row that no lease covers before any trigger
+ * runs.  The executor hook notices the error on its way out and the
+ * refusal is queued for the enforcer when the (sub)transaction aborts.
+ */
+static struct
+{
+	bool		pending;
+	char		table[2 * NAMEDATALEN + 2];
+	char		caller[NAMEDATALEN];
+	char		message[256];
+}			rls_refusal;
+
+/* The first governed table among a write's result relations, or InvalidOid. */
+static Oid
+governed_result_relation(QueryDesc *qd)
+{
+	ListCell   *lc;
+
+	if (qd->plannedstmt == NULL)
+		return InvalidOid;
+	foreach(lc, qd->plannedstmt->resultRelations)
+	{
+		Oid			relid = rt_fetch(lfirst_int(lc), qd->plannedstmt->rtable)->relid;
+
+		if (relation_is_governed(relid))
+			return relid;
+	}
+	return InvalidOid;
+}
+
+/*
+ * A write to a governed table failed: if row-level security refused it,
+ * remember it (in static memory) to be queued when the (sub)transaction
+ * aborts.  Seen here rather than when the error is reported, which an
+ * exception block that catches it never does.
+ */
+static void
+note_rls_refusal(Oid target)
+{
+	MemoryContext old;
+	ErrorData  *e;
+
+	if (rls_refusal.pending)
+		return;
+	old = MemoryContextSwitchTo(TopMemoryContext);
+	e = CopyErrorData();
+	MemoryContextSwitchTo(old);
+	if (e->sqlerrcode == ERRCODE_INSUFFICIENT_PRIVILEGE && e->message_id != NULL &&
+		(strncmp(e->message_id, "new row violates row-level security policy", 42) == 0 ||
+		 strncmp(e->message_id, "target row violates row-level security policy", 45) == 0))
+	{
+		char	   *rel = get_rel_name(target);
+		char	   *nsp = get_namespace_name(get_rel_namespace(target));
+		char	   *who = GetUserNameFromId(GetUserId(), true);
+
+		snprintf(rls_refusal.table, sizeof(rls_refusal.table), "%s.%s",
+				 nsp ? nsp : "?", rel ? rel : "?");
+		strlcpy(rls_refusal.caller, who ? who : "", sizeof(rls_refusal.caller));
+		strlcpy(rls_refusal.message, e->message ? e->message : "", sizeof(rls_refusal.message));
+		rls_refusal.pending = true;
+	}
+	FreeErrorData(e);
+}
+
+static void
+queue_rls_refusal(void)
+{
+	GovJson		j;
+	MemoryContext old;
+	GovPreparedEvent *ev;
+
+	if (!rls_refusal.pending)
+		return;
+	rls_refusal.pending = false;
+	old = MemoryContextSwitchTo(TopMemoryContext);
+	gj_init(&j);
+	gj_begin_object(&j);
+	gj_key(&j, "caller");
+	gj_str(&j, rls_refusal.caller);
+	gj_key(&j, "observed_at");
+	gj_str(&j, DatumGetCString(DirectFunctionCall1(timestamptz_out,
+												   TimestampTzGetDatum(GetCurrentTimestamp()))));
+	gj_key(&j, "detail");
+	gj_str(&j, psprintf("row-level security of governed table %s refused a write by role %s: %s",
+						rls_refusal.table, rls_refusal.caller, rls_refusal.message));
+	gj_end_object(&j);
+	ev = gov_security_event_prepare("governance.write.refused", NULL, NULL, gj_finish(&j),
+									TopMemoryContext);
+	gov_security_event_push(ev);
+	pfree(ev);
+	MemoryContextSwitchTo(old);
+}
+
+static void
+rls_xact_callback(XactEvent event, void *arg)
+{
+	if (event == XACT_EVENT_ABORT)
+		queue_rls_refusal();
+	else if (event == XACT_EVENT_COMMIT)
+		rls_refusal.pending = false;	/* caught and survived: still refused */
+}
+
+static void
+rls_subxact_callback(SubXactEvent event, SubTransactionId mySubid,
+					 SubTransactionId parentSubid, void *arg)
+{
+	if (event == SUBXACT_EVENT_ABORT_SUB)
+		queue_rls_refusal();
+}
+
 static void
 gq_ExecutorRun(QueryDesc *queryDesc, ScanDirection direction, uint64 count,
 			   bool execute_once)
@@ -699,6 +815,8 @@ gq_ExecutorRun(QueryDesc *queryDesc, ScanDirection direction, uint64 count,
 
 	frame.qd = queryDesc;
 	frame.deps = dlist_is_empty(&query_deps) ? NULL : find_query_deps(queryDesc);
+	frame.governed_target = queryDesc->operation == CMD_SELECT ? InvalidOid :
+		governed_result_relation(queryDesc);
 	frame.outer = running;
 	if (frame.deps)
 	{
@@ -716,11 +834,15 @@ gq_ExecutorRun(QueryDesc *queryDesc, ScanDirection direction, uint64 count,
 		else
 			standard_ExecutorRun(queryDesc, direction, count, execute_once);
 	}
-	PG_FINALLY();
+	PG_CATCH();
 	{
 		running = frame.outer;
+		if (OidIsValid(frame.governed_target))
+			note_rls_refusal(frame.governed_target);
+		PG_RE_THROW();
 	}
 	PG_END_TRY();
+	running = frame.outer;
 }
 
 static void
@@ -982,4 +1104,6 @@ gov_query_guard_install_hooks(void)
 	ProcessUtility_hook = gq_ProcessUtility;
 	prev_planner = planner_hook;
 	planner_hook = gq_planner;
+	RegisterXactCallback(rls_xact_callback, NULL);
+	RegisterSubXactCallback(rls_subxact_callback, NULL);
 }

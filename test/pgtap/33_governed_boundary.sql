@@ -26,7 +26,7 @@ BEGIN
 END $$;
 SELECT governance.drop_policy(name) FROM governance.policies WHERE name LIKE 'lt33%';
 
-SELECT plan(115);
+SELECT plan(118);
 
 CREATE FUNCTION pg_temp.err(sql text) RETURNS text LANGUAGE plpgsql AS $$
 BEGIN
@@ -44,6 +44,8 @@ BEGIN
 EXCEPTION WHEN OTHERS THEN
     RETURN SQLSTATE || ': ' || SQLERRM;
 END $$;
+
+\ir lib/poll.sql
 
 CREATE ROLE lt33_bot LOGIN IN ROLE governance_agent;
 CREATE ROLE lt33_owner LOGIN;
@@ -174,6 +176,19 @@ SELECT is(pg_temp.err('CREATE TABLE public.lt33_fk (p int REFERENCES lt33.pay (i
           '42501: permission denied for table pay', 'a foreign key into a governed table needs REFERENCES, which nobody has');
 SELECT is(pg_temp.err('TRUNCATE lt33.pay'), '42501: truncate on governed table lt33.pay refused',
           'TRUNCATE by a role with the privilege is refused (no row trigger would see it)');
+RESET ROLE;
+SELECT max(seq) AS rls_mark FROM governance.ledger \gset
+SET ROLE lt33_bot;
+SELECT is(pg_temp.err('INSERT INTO lt33.pay VALUES (7, ''Account::"1"'', 1)'),
+          '42501: new row violates row-level security policy for table "pay"',
+          'an INSERT no lease covers is refused by row-level security, before any trigger');
+SELECT is(pg_temp.err('UPDATE lt33.pay SET account = ''Account::"9"'''), 'no error', '(an UPDATE sees no row to change)');
+RESET ROLE;
+SELECT ok(pg_temp.poll(format($q$SELECT EXISTS (SELECT 1 FROM governance.ledger WHERE seq > %s
+              AND kind = 'governance.write.refused' AND payload->>'caller' = 'lt33_bot'
+              AND payload->>'detail' LIKE 'row-level security of governed table lt33.pay refused a write by role lt33_bot%%')$q$, :rls_mark)),
+          'and that refusal is ledgered too');
+SET ROLE lt33_bot;
 SELECT is(pg_temp.err('CREATE TRIGGER t BEFORE INSERT ON lt33.pay FOR EACH ROW EXECUTE FUNCTION suppress_redundant_updates_trigger()'),
           '42501: permission denied for table pay', 'TRIGGER was taken: no trigger over governed writes');
 RESET ROLE;

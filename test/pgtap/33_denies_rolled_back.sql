@@ -151,6 +151,10 @@ SELECT is((SELECT count(*)::int FROM governance.ledger WHERE kind = 'governance.
 -- delegate(): the same, for denied delegations
 ------------------------------------------------------------------------
 \o /dev/null
+-- the children's resources lie within the parent's: delegation only narrows,
+-- so these are denied by policy (the amount), or for their principal
+SELECT governance.put_entity(format('Account::"rb33-%s"', r), ARRAY['Account::"rb33-parent"'], '{}')
+  FROM unnest(ARRAY['commit', 'rollback', 'savepoint', 'plpgsql', 'ghost', 'deadparent']) r;
 SET ROLE rb33_bot;
 SELECT lease_id AS parent FROM governance.authorize('Agent::"rb33-bot"', 'rb33.select', 'Account::"rb33-parent"', '{"amount": 5}') \gset
 SELECT decision AS e_commit FROM governance.delegate(:'parent', 'Agent::"rb33-sub"', 'rb33.select', 'Account::"rb33-commit"', '{"amount": 5000}') \gset
@@ -190,7 +194,7 @@ RESET ROLE;
 
 SELECT is(:'e_commit' || :'e_rollback' || :'e_savepoint' || :'e_ghost' || :'e_dead',
           'denydenydenydenydeny', 'every delegation probe was denied');
-SELECT is(:'r_ghost'::text, 'principal Agent::"rb33-ghost" is not registered', 'the unregistered principal is named');
+SELECT is(:'r_ghost'::text, 'principal Agent::"rb33-ghost" cannot receive a delegation', 'the agent is told, in short, that the principal cannot receive it');
 SELECT ok(pg_temp.poll($$SELECT pg_temp.n('delegate', 'rollback') > 0 AND pg_temp.n('delegate', 'savepoint') > 0
                           AND pg_temp.n('delegate', 'plpgsql') > 0 AND pg_temp.n('delegate', 'ghost') > 0
                           AND pg_temp.n('delegate', 'deadparent') > 0$$),

@@ -827,6 +827,83 @@ field_text(const char *data, uint32 len)
 }
 
 /*
+ * Reads (governance.read, one per statement) are many and small: those of
+ * one lease drained in one round are ledgered as one row on its chain,
+ * {"reads": [...]} in the order they were queued.  Anything else queued
+ * for the same lease is ledgered after the reads queued before it, so the
+ * chain keeps the order of events.
+ */
+typedef struct PendingReads
+{
+	pg_uuid_t	lease;
+	char	   *principal;
+	char	   *action;
+	char	   *resource;
+	List	   *payloads;		/* Jsonb * */
+} PendingReads;
+
+static List *pending_reads = NIL;	/* in the drain's transaction */
+
+static void
+flush_reads(const pg_uuid_t *lease)
+{
+	ListCell   *lc;
+
+	foreach(lc, pending_reads)
+	{
+		PendingReads *r = lfirst(lc);
+		ListCell   *pc;
+		GovEvent	e;
+		StringInfoData buf;
+
+		if (lease != NULL && memcmp(&r->lease, lease, sizeof(pg_uuid_t)) != 0)
+			continue;
+		initStringInfo(&buf);
+		appendStringInfoString(&buf, "{\"reads\": [");
+		foreach(pc, r->payloads)
+		{
+			Jsonb	   *p = lfirst(pc);
+
+			if (pc != list_head(r->payloads))
+				appendStringInfoString(&buf, ", ");
+			(void) JsonbToCString(&buf, &p->root, VARSIZE(p));
+		}
+		appendStringInfoString(&buf, "]}");
+		memset(&e, 0, sizeof(e));
+		e.kind = "governance.read";
+		e.lease_id = &r->lease;
+		e.principal = r->principal;
+		e.action = r->action;
+		e.resource = r->resource;
+		e.payload = DatumGetJsonbP(DirectFunctionCall1(jsonb_in, CStringGetDatum(buf.data)));
+		e.internal = true;
+		(void) gov_ledger_append(&e);
+		pending_reads = foreach_delete_current(pending_reads, lc);
+	}
+}
+
+static void
+pend_read(const pg_uuid_t *lease, char *principal, char *action, char *resource, Jsonb *payload)
+{
+	ListCell   *lc;
+	PendingReads *r = NULL;
+
+	foreach(lc, pending_reads)
+		if (memcmp(&((PendingReads *) lfirst(lc))->lease, lease, sizeof(pg_uuid_t)) == 0)
+			r = lfirst(lc);
+	if (r == NULL)
+	{
+		r = palloc0(sizeof(PendingReads));
+		r->lease = *lease;
+		r->principal = principal;
+		r->action = action;
+		r->resource = resource;
+		pending_reads = lappend(pending_reads, r);
+	}
+	r->payloads = lappend(r->payloads, payload);
+}
+
+/*
  * Ledger one queued event; false when it must wait (its lease's chain is
  * busy).  A record that does not decode cannot have been written by
  * encode_event(): an error.
@@ -878,6 +955,18 @@ ledger_record(const char *data, uint32 len)
 		gj_end_object(&j);
 		payload = DatumGetJsonbP(DirectFunctionCall2(jsonb_concat, JsonbPGetDatum(payload),
 													 JsonbPGetDatum(gj_finish(&j))));
+	}
+	if (has_lease && !bypass)
+	{
+		char	   *kind = field_text(f[1], flen[1]);
+
+		if (strcmp(kind, "governance.read") == 0)
+		{
+			pend_read(&lease, field_text(f[3], flen[3]), field_text(f[4], flen[4]),
+					  field_text(f[5], flen[5]), payload);
+			return true;
+		}
+		flush_reads(&lease);	/* the reads before it come first */
 	}
 	memset(&e, 0, sizeof(e));
 	e.kind = field_text(f[1], flen[1]);
@@ -1447,9 +1536,11 @@ gov_events_drain(void)
 	drain_round++;
 	if (spool_ok)
 		restart_spool_if_drained();
+	pending_reads = NIL;
 	n = drain_ring(EVENT_DRAIN_BATCH);
 	if (spool_ok && n < EVENT_DRAIN_BATCH)
 		n += drain_spool(EVENT_DRAIN_BATCH - n);
+	flush_reads(NULL);
 	/* a full batch: more may be waiting, go round again without a nap */
 	if (n >= EVENT_DRAIN_BATCH)
 		SetLatch(MyLatch);

@@ -29,10 +29,9 @@
 #include "artifact.h"
 #include "artifact_codec.h"
 #include "encode.h"
-#include "governance.h"
+#include "common.h"
 #include "keys.h"
-#include "policy.h"
-#include "seal.h"
+#include "uid.h"
 
 static void
 encode_claims(GovEnc *e, const GovClaims *c)

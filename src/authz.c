@@ -147,13 +147,6 @@ gov_authz_define_gucs(void)
  * ---------------------------------------------------------------------
  */
 
-bool
-gov_caller_is_admin(void)
-{
-	Oid			admin = get_role_oid("governance_admin", true);
-
-	return OidIsValid(admin) && has_privs_of_role(GetOuterUserId(), admin);
-}
 
 static char *
 caller_name(void)

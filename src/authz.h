@@ -9,7 +9,6 @@
 #ifndef GOV_AUTHZ_H
 #define GOV_AUTHZ_H
 
-#include "postgres.h"
 
 #include "lease.h"
 #include "utils/jsonb.h"
@@ -24,6 +23,5 @@ extern void gov_authz_define_gucs(void);
 /* Revoke a lease and every live descendant; returns how many ended. */
 extern int64 gov_revoke_tree(const pg_uuid_t *id, const char *reason, bool by_enforcer);
 
-extern bool gov_caller_is_admin(void);
 
 #endif							/* GOV_AUTHZ_H */

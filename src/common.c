@@ -10,6 +10,8 @@
 
 #include "catalog/namespace.h"
 #include "commands/extension.h"
+#include "miscadmin.h"
+#include "utils/acl.h"
 #include "utils/builtins.h"
 
 #include "common.h"
@@ -42,4 +44,13 @@ char *
 gov_uuid_text(const pg_uuid_t *u)
 {
 	return DatumGetCString(DirectFunctionCall1(uuid_out, UUIDPGetDatum(u)));
+}
+
+/* Does the session's role have governance_admin's privileges? */
+bool
+gov_caller_is_admin(void)
+{
+	Oid			admin = get_role_oid("governance_admin", true);
+
+	return OidIsValid(admin) && has_privs_of_role(GetOuterUserId(), admin);
 }

@@ -37,11 +37,13 @@ extern void gov_require_preload(void);
 #define GOV_LOCK_KEY_ROTATION	0x4701
 #define GOV_LOCK_CHAIN			0x4702
 #define GOV_LOCK_SEAL			0x4703
-#define GOV_LOCK_LEASE			0x4704
 
 /* The extension and its schema in the current database, or InvalidOid. */
 extern Oid	gov_extension_oid(void);
 extern Oid	gov_schema_oid(void);
+
+/* Is the session's role (SET ROLE included) a governance_admin? */
+extern bool gov_caller_is_admin(void);
 
 /* A uuid as text (palloc'd). */
 extern char *gov_uuid_text(const pg_uuid_t *u);

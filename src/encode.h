@@ -19,7 +19,6 @@
 #ifndef GOV_ENCODE_H
 #define GOV_ENCODE_H
 
-#include "postgres.h"
 #include "lib/stringinfo.h"
 #include "utils/timestamp.h"
 #include "utils/jsonb.h"

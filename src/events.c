@@ -80,7 +80,7 @@
 #include "crypto.h"
 #include "encode.h"
 #include "events.h"
-#include "governance.h"
+#include "common.h"
 #include "ledger.h"
 #include "trust.h"
 #include "worker.h"

@@ -75,7 +75,7 @@
 #include "authz.h"
 #include "encode.h"
 #include "events.h"
-#include "governance.h"
+#include "common.h"
 #include "lease.h"
 #include "ledger.h"
 #include "trust.h"

@@ -46,7 +46,6 @@ PG_MODULE_MAGIC;
 void		_PG_init(void);
 #endif
 
-char	   *gov_database = NULL;
 
 static shmem_request_hook_type prev_shmem_request_hook = NULL;
 static shmem_startup_hook_type prev_shmem_startup_hook = NULL;
@@ -109,14 +108,6 @@ _PG_init(void)
 
 	gov_crypto_init();
 
-	DefineCustomStringVariable("governance.database",
-							   "Database the governance background workers connect to.",
-							   "The extension must be created in this database.",
-							   &gov_database,
-							   "postgres",
-							   PGC_POSTMASTER,
-							   0,
-							   NULL, NULL, NULL);
 	gov_keys_define_gucs();
 	gov_worker_define_gucs();
 	gov_ledger_define_gucs();
@@ -138,7 +129,15 @@ _PG_init(void)
 
 	gov_guard_install_hooks();
 	gov_query_guard_install_hooks();
-	gov_workers_register();
+	{
+		static const GovWorkerDuty duties[GOV_NUM_WORKERS] = {
+			[GOV_WORKER_ENFORCER] = gov_enforcer_duty,
+			[GOV_WORKER_SEALER] = gov_sealer_duty,
+			[GOV_WORKER_VERIFIER] = gov_verifier_duty,
+		};
+
+		gov_workers_register(duties);
+	}
 
 	gov_preloaded = true;
 }

@@ -38,7 +38,7 @@
 #include "tcop/utility.h"
 #include "utils/guc.h"
 
-#include "governance.h"
+#include "common.h"
 #include "guard.h"
 
 bool		gov_allow_drop = false;

@@ -55,7 +55,7 @@
 #include "utils/timestamp.h"
 #include "catalog/pg_type_d.h"
 
-#include "governance.h"
+#include "common.h"
 #include "keys.h"
 #include "ledger.h"
 #include "xact_defer.h"
@@ -887,4 +887,31 @@ gov_sql_rotate_key(PG_FUNCTION_ARGS)
 	}
 
 	PG_RETURN_TEXT_P(cstring_to_text(pending_key.key_id));
+}
+
+/* Look up a public key by key id (retired keys included).  In SPI. */
+bool
+gov_lookup_public_key(const char *key_id, uint8 *pk)
+{
+	int			rc;
+	bool		isnull;
+	bytea	   *b;
+
+	rc = SPI_execute_with_args("SELECT public_key FROM governance.signing_keys WHERE key_id = $1",
+							   1, (Oid[]) {TEXTOID}, (Datum[]) {CStringGetTextDatum(key_id)},
+							   NULL, true, 1);
+	if (rc != SPI_OK_SELECT || SPI_processed == 0)
+	{
+		/*
+		 * signing_keys is per database, the key per cluster: a key rotated
+		 * in another database is current here before this table has its
+		 * row.  The current key is known from shared memory.
+		 */
+		return gov_current_public_key(key_id, pk);
+	}
+	b = DatumGetByteaPP(SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1, &isnull));
+	if (isnull || VARSIZE_ANY_EXHDR(b) != GOV_ED25519_PK_LEN)
+		return false;
+	memcpy(pk, VARDATA_ANY(b), GOV_ED25519_PK_LEN);
+	return true;
 }

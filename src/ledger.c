@@ -82,9 +82,7 @@
 #include "catalog/pg_class.h"
 #include "utils/xid8.h"
 
-#include "authz.h"
-#include "governance.h"
-#include "lease.h"
+#include "common.h"
 #include "ledger.h"
 #include "rowio.h"
 

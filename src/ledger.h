@@ -8,7 +8,6 @@
 #ifndef GOV_LEDGER_H
 #define GOV_LEDGER_H
 
-#include "postgres.h"
 
 #include "crypto.h"
 #include "encode.h"

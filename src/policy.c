@@ -73,7 +73,7 @@
 
 #include "crypto.h"
 #include "encode.h"
-#include "governance.h"
+#include "common.h"
 #include "ledger.h"
 #include "policy.h"
 #include "policy_lang.h"
@@ -931,46 +931,7 @@ entity_lookup(void *arg, const char *uid, uint32_t len)
  * ---------------------------------------------------------------------
  */
 
-bool
-gov_valid_uid(const char *uid)
-{
-	return uid != NULL && gov_pol_valid_uid(uid, strlen(uid));
-}
 
-char *
-gov_normalize_action(const char *action)
-{
-	StringInfoData buf;
-	const char *s;
-
-	if (action == NULL)
-		ereport(ERROR,
-				(errcode(ERRCODE_NULL_VALUE_NOT_ALLOWED),
-				 errmsg("action must not be null")));
-	if (strstr(action, "::") != NULL)
-	{
-		if (!gov_valid_uid(action))
-			ereport(ERROR,
-					(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
-					 errmsg("invalid action \"%s\"", action),
-					 errhint("Write an action as Action::\"name\", or as a bare name without \"::\".")));
-		return pstrdup(action);
-	}
-	if (action[0] == '\0')
-		ereport(ERROR,
-				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
-				 errmsg("action must not be empty")));
-	initStringInfo(&buf);
-	appendStringInfoString(&buf, "Action::\"");
-	for (s = action; *s; s++)
-	{
-		if (*s == '"' || *s == '\\')
-			appendStringInfoChar(&buf, '\\');
-		appendStringInfoChar(&buf, *s);
-	}
-	appendStringInfoChar(&buf, '"');
-	return buf.data;
-}
 
 static const char *
 request_problem(const GovRequest *req)

@@ -14,7 +14,8 @@
 #ifndef GOV_POLICY_H
 #define GOV_POLICY_H
 
-#include "postgres.h"
+#include "uid.h"
+
 
 #include "nodes/pg_list.h"
 #include "utils/jsonb.h"
@@ -69,8 +70,6 @@ extern void gov_policy_decide(const GovRequest *req, GovDecision *out);
 extern int	gov_policy_entity_in(const char *uid, const char *ancestor, char **error);
 
 /* "x" -> Action::"x"; validates uid syntax, ERROR 22023 otherwise */
-extern char *gov_normalize_action(const char *action);
-extern bool gov_valid_uid(const char *uid);
 
 /* GUCs */
 extern int	gov_max_entity_depth;

@@ -31,7 +31,7 @@
 #include "attach.h"
 #include "authz.h"
 #include "events.h"
-#include "governance.h"
+#include "common.h"
 #include "spi_cache.h"
 #include "lease.h"
 #include "trust.h"

@@ -32,12 +32,11 @@
 #include "utils/jsonb.h"
 #include "utils/timestamp.h"
 
-#include "governance.h"
+#include "common.h"
 #include "keys.h"
 #include "encode.h"
 #include "ledger.h"
 #include "trust.h"
-#include "authz.h"
 #include "worker.h"
 #include "xact_defer.h"
 

@@ -42,7 +42,7 @@
 #include "utils/uuid.h"
 #include "utils/xid8.h"
 
-#include "governance.h"
+#include "common.h"
 #include "ledger.h"
 #include "seal.h"
 #include "trust.h"

@@ -1,0 +1,17 @@
+/*-------------------------------------------------------------------------
+ *
+ * uid.h
+ *	  Entity uids as SQL functions take them.
+ *
+ *-------------------------------------------------------------------------
+ */
+#ifndef GOV_UID_H
+#define GOV_UID_H
+
+/* Is uid a well-formed entity uid, Type::"id"? */
+extern bool gov_valid_uid(const char *uid);
+
+/* An action argument as a uid: x means Action::"x"; errors for bad ones. */
+extern char *gov_normalize_action(const char *action);
+
+#endif							/* GOV_UID_H */

@@ -198,7 +198,7 @@ read_key_command(LocalKey *k, char *buf)
 	rc = pclose(fh);
 	if (rc != 0)
 	{
-		set_unavailable(k, "governance.key_command failed (exit status %d)", rc);
+		set_unavailable(k, "governance.key_command failed: %s", wait_result_to_str(rc));
 		return -1;
 	}
 	return (ssize_t) n;
@@ -879,11 +879,16 @@ gov_sql_rotate_key(PG_FUNCTION_ARGS)
 
 	/* the rotation is evidence too */
 	{
-		char	   *json = psprintf("{\"from\": \"%s\", \"to\": \"%s\"}",
-									local_key.key_id, pending_key.key_id);
+		GovJson		j;
 
-		gov_ledger_append_system("governance.key.rotated", NULL,
-								 DatumGetJsonbP(DirectFunctionCall1(jsonb_in, CStringGetDatum(json))));
+		gj_init(&j);
+		gj_begin_object(&j);
+		gj_key(&j, "from");
+		gj_str(&j, local_key.key_id);
+		gj_key(&j, "to");
+		gj_str(&j, pending_key.key_id);
+		gj_end_object(&j);
+		gov_ledger_append_system("governance.key.rotated", NULL, gj_finish(&j));
 	}
 
 	PG_RETURN_TEXT_P(cstring_to_text(pending_key.key_id));

@@ -597,8 +597,8 @@ export_checkpoint(void)
 			rc = pclose(fh);
 			if (rc != 0)
 				ereport(WARNING,
-						(errmsg("governance: governance.checkpoint_command failed (exit status %d); will retry",
-								rc)));
+						(errmsg("governance: governance.checkpoint_command failed: %s; will retry",
+								wait_result_to_str(rc))));
 			else
 				last_exported_block = b.block_id;
 		}

@@ -16,7 +16,7 @@
 \set ON_ERROR_STOP 1
 BEGIN;
 SET LOCAL client_min_messages = warning;
-SELECT plan(103);
+SELECT plan(104);
 
 CREATE FUNCTION pg_temp.err(sql text) RETURNS text LANGUAGE plpgsql AS $$
 BEGIN
@@ -88,10 +88,13 @@ SELECT is((SELECT count(*)::int FROM governance.agents WHERE principal = 'Agent:
 ------------------------------------------------------------------------
 -- other handles
 ------------------------------------------------------------------------
-SELECT is(pg_temp.err(format('SELECT * FROM governance.policy_benchmark(''Agent::"x"'', ''a'', ''Doc::"1"'', ''{}'', %s)', n)),
-          '22023: iterations must be between 1 and 10000000', format('policy_benchmark with %s iterations', n))
+\ir ../bench/policy_benchmark.sql
+SELECT is(pg_temp.err(format('SELECT * FROM governance_bench.policy_benchmark(''Agent::"x"'', ''a'', ''Doc::"1"'', ''{}'', %s)', n)),
+          '22023: iterations must be between 1 and 10000000', format('policy_benchmark (bench harness) with %s iterations', n))
   FROM unnest(ARRAY[-1, 0, 10000001, -2147483648, 2147483647]) n;
-SELECT is(governance.delete_entity('Nothing::"bh13"'), false, 'delete_entity of an unknown uid is false');
+DROP SCHEMA governance_bench CASCADE;
+SELECT ok(NOT EXISTS (SELECT 1 FROM pg_proc WHERE proname = 'policy_benchmark' AND pronamespace = 'governance'::regnamespace),
+          'the policy benchmark is not part of the extension''s API');SELECT is(governance.delete_entity('Nothing::"bh13"'), false, 'delete_entity of an unknown uid is false');
 SELECT is(pg_temp.err('SELECT governance.drop_policy(''bh13_nope'')'), '42704: policy "bh13_nope" does not exist',
           'drop_policy of an unknown policy');
 SELECT is(governance.detach('00000000-0000-4000-8000-000000000000'), 0, 'detach of an unknown lease detaches nothing');

@@ -14,7 +14,9 @@
 #ifndef GOV_POLICY_H
 #define GOV_POLICY_H
 
+#include "policy_lang.h"
 #include "uid.h"
+#include "utils/jsonb.h"
 
 
 #include "nodes/pg_list.h"
@@ -78,5 +80,19 @@ extern int	gov_max_policy_size;	/* kB */
 extern void gov_policy_define_gucs(void);
 extern Size gov_policy_shmem_size(void);
 extern void gov_policy_shmem_startup(void);
+
+/*
+ * For policy_sql.c, the SQL API: the caches and conversions it shares with
+ * the decision (policy.c).
+ */
+#define POLICY_NAME_MAX		128
+
+extern void gov_policy_set_hash(uint8 *out);
+extern void gov_policy_mark_changed(void);
+extern void gov_policy_cache_check(void);
+extern size_t gov_policy_compile_limit(size_t srclen);
+extern void gov_policy_jsonb_to_value(Jsonb *jb, GovPolValue *out);
+extern bool gov_policy_value_refs_valid(const GovPolValue *v, const char **why);
+extern void gov_policy_arena_in_context(GovPolArena *a, MemoryContext cxt, size_t limit);
 
 #endif							/* GOV_POLICY_H */

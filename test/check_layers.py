@@ -20,7 +20,7 @@ LAYERS = [
     ("state", ["keys", "ledger", "trust", "events", "lease", "policy", "guard"]),
     ("evidence and attachments", ["artifact", "seal", "verify", "attach"]),
     ("enforcement", ["query_guard", "revoke", "enforcer"]),
-    ("SQL surface", ["authz", "session", "govern"]),
+    ("SQL surface", ["authz", "session", "govern", "policy_sql"]),
     ("entry", ["governance"]),
 ]
 

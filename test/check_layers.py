@@ -17,7 +17,7 @@ LAYERS = [
     ("leaf", ["common"]),
     ("mechanisms", ["crypto", "encode", "xact_defer", "rowio", "spi_cache", "uid"]),
     ("workers' loop", ["worker"]),
-    ("state", ["keys", "ledger", "trust", "events", "lease", "policy", "guard"]),
+    ("state", ["keys", "ledger", "trust", "events_spool", "events", "events_drain", "lease", "policy", "guard"]),
     ("evidence and attachments", ["artifact", "seal", "verify", "attach"]),
     ("enforcement", ["query_guard", "revoke", "enforcer"]),
     ("SQL surface", ["authz", "session", "govern", "policy_sql"]),

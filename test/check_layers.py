@@ -20,7 +20,7 @@ LAYERS = [
     ("state", ["keys", "ledger", "trust", "events_spool", "events", "events_drain", "lease", "policy", "guard"]),
     ("evidence and attachments", ["artifact", "seal", "verify", "attach"]),
     ("enforcement", ["query_guard", "revoke", "enforcer"]),
-    ("SQL surface", ["authz", "session", "govern", "policy_sql"]),
+    ("SQL surface", ["authz", "session", "govern", "lineage", "policy_sql"]),
     ("entry", ["governance"]),
 ]
 

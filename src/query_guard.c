@@ -21,15 +21,7 @@
  *	  is failed at the next statement start (or detach()), and a FETCH or
  *	  MOVE from it is refused with the lease named.
  *
- *	  Borrowed leases.  attach.c counts a lease only for the role the
- *	  checking code runs as.  Row-level security of a table read through a
- *	  view or a rule is checked as the view's or rule's owner
- *	  (RangeTblEntry.checkAsUser), but evaluated as the current user; the
- *	  planner hook therefore replaces, in the security quals of such a
- *	  table when that owner is not the current user, every lease check by
- *	  its answer for a role that holds no lease: nothing.  Plans that use
- *	  row-level security are replanned when the current user changes, so
- *	  the planner's current user is the executor's.
+ *	  Borrowed leases: the planner hook hands the query to rls_guard.c.
  *
  *	  EXPLAIN ANALYZE would count the rows row-level security hid ("Rows
  *	  Removed by Filter"): it is refused on governed tables to everyone
@@ -77,6 +69,7 @@
 #include "lease.h"
 #include "ledger.h"
 #include "query_guard.h"
+#include "rls_guard.h"
 #include "xact_defer.h"
 
 /* ---------------------------------------------------------------------
@@ -351,20 +344,6 @@ gov_query_guard_define_gucs(void)
 							 NULL, NULL, NULL);
 }
 
-/* Does this relation carry governance's row-level security? */
-static bool
-rel_is_governed(Relation rel)
-{
-	ListCell   *lc;
-
-	if (!rel->rd_rel->relrowsecurity || rel->rd_rsdesc == NULL)
-		return false;
-	foreach(lc, rel->rd_rsdesc->policies)
-		if (strcmp(((RowSecurityPolicy *) lfirst(lc))->policy_name, "governance_select") == 0)
-			return true;
-	return false;
-}
-
 static ReadCount *
 find_read(PlanState *ps)
 {
@@ -418,7 +397,7 @@ find_governed_scans(PlanState *ps, void *context)
 			{
 				Relation	rel = ((ScanState *) ps)->ss_currentRelation;
 
-				if (rel != NULL && rel_is_governed(rel))
+				if (rel != NULL && gov_rel_is_governed(rel))
 					*scans = lappend(*scans, ps);
 			}
 			break;
@@ -630,27 +609,6 @@ record_failed_reads(QueryDeps *d)
 /* Set while a non-superuser's EXPLAIN ANALYZE runs. */
 static bool explain_analyze = false;
 
-/* Is this a governed table (row-level security with our policies)? */
-static bool
-relation_is_governed(Oid relid)
-{
-	Relation	rel = RelationIdGetRelation(relid);
-	bool		governed = false;
-
-	if (rel == NULL)
-		return false;
-	if (rel->rd_rel->relrowsecurity && rel->rd_rsdesc != NULL)
-	{
-		ListCell   *lc;
-
-		foreach(lc, rel->rd_rsdesc->policies)
-			if (strcmp(((RowSecurityPolicy *) lfirst(lc))->policy_name, "governance_select") == 0)
-				governed = true;
-	}
-	RelationClose(rel);
-	return governed;
-}
-
 /*
  * EXPLAIN ANALYZE counts the rows row-level security removed ("Rows
  * Removed by Filter"), and with an index a search over them finds hidden
@@ -666,7 +624,7 @@ refuse_explain_analyze(QueryDesc *queryDesc)
 	{
 		RangeTblEntry *rte = lfirst(lc);
 
-		if (rte->rtekind == RTE_RELATION && relation_is_governed(rte->relid))
+		if (rte->rtekind == RTE_RELATION && gov_relation_is_governed(rte->relid))
 			ereport(ERROR,
 					(errcode(ERRCODE_INSUFFICIENT_PRIVILEGE),
 					 errmsg("EXPLAIN ANALYZE of governed table \"%s\" is not allowed",
@@ -692,121 +650,6 @@ gq_ExecutorStart(QueryDesc *queryDesc, int eflags)
 		start_read_counting(queryDesc);
 }
 
-/* ---------------------------------------------------------------------
- * Writes refused by row-level security
- * ---------------------------------------------------------------------
- *
- * The lineage trigger ledgers the writes it refuses, but row-level
- * security refuses a new row that no lease covers before any trigger
- * runs.  The executor hook notices the error on its way out and the
- * refusal is queued for the enforcer when the (sub)transaction aborts.
- */
-static struct
-{
-	bool		pending;
-	char		table[2 * NAMEDATALEN + 2];
-	char		caller[NAMEDATALEN];
-	char		message[256];
-}			rls_refusal;
-
-/* The first governed table among a write's result relations, or InvalidOid. */
-static Oid
-governed_result_relation(QueryDesc *qd)
-{
-	ListCell   *lc;
-
-	if (qd->plannedstmt == NULL)
-		return InvalidOid;
-	foreach(lc, qd->plannedstmt->resultRelations)
-	{
-		Oid			relid = rt_fetch(lfirst_int(lc), qd->plannedstmt->rtable)->relid;
-
-		if (relation_is_governed(relid))
-			return relid;
-	}
-	return InvalidOid;
-}
-
-/*
- * A write to a governed table failed: if row-level security refused it,
- * remember it (in static memory) to be queued when the (sub)transaction
- * aborts.  Seen here rather than when the error is reported, which an
- * exception block that catches it never does.
- */
-static void
-note_rls_refusal(Oid target)
-{
-	MemoryContext old;
-	ErrorData  *e;
-
-	if (rls_refusal.pending)
-		return;
-	old = MemoryContextSwitchTo(TopMemoryContext);
-	e = CopyErrorData();
-	MemoryContextSwitchTo(old);
-	if (e->sqlerrcode == ERRCODE_INSUFFICIENT_PRIVILEGE && e->message_id != NULL &&
-		(strncmp(e->message_id, "new row violates row-level security policy", 42) == 0 ||
-		 strncmp(e->message_id, "target row violates row-level security policy", 45) == 0))
-	{
-		char	   *rel = get_rel_name(target);
-		char	   *nsp = get_namespace_name(get_rel_namespace(target));
-		char	   *who = GetUserNameFromId(GetUserId(), true);
-
-		snprintf(rls_refusal.table, sizeof(rls_refusal.table), "%s.%s",
-				 nsp ? nsp : "?", rel ? rel : "?");
-		strlcpy(rls_refusal.caller, who ? who : "", sizeof(rls_refusal.caller));
-		strlcpy(rls_refusal.message, e->message ? e->message : "", sizeof(rls_refusal.message));
-		rls_refusal.pending = true;
-	}
-	FreeErrorData(e);
-}
-
-static void
-queue_rls_refusal(void)
-{
-	GovJson		j;
-	MemoryContext old;
-	GovPreparedEvent *ev;
-
-	if (!rls_refusal.pending)
-		return;
-	rls_refusal.pending = false;
-	old = MemoryContextSwitchTo(TopMemoryContext);
-	gj_init(&j);
-	gj_begin_object(&j);
-	gj_key(&j, "caller");
-	gj_str(&j, rls_refusal.caller);
-	gj_key(&j, "observed_at");
-	gj_str(&j, DatumGetCString(DirectFunctionCall1(timestamptz_out,
-												   TimestampTzGetDatum(GetCurrentTimestamp()))));
-	gj_key(&j, "detail");
-	gj_str(&j, psprintf("row-level security of governed table %s refused a write by role %s: %s",
-						rls_refusal.table, rls_refusal.caller, rls_refusal.message));
-	gj_end_object(&j);
-	ev = gov_security_event_prepare("governance.write.refused", NULL, NULL, gj_finish(&j),
-									TopMemoryContext);
-	gov_security_event_push(ev);
-	pfree(ev);
-	MemoryContextSwitchTo(old);
-}
-
-static void
-rls_xact_callback(XactEvent event, void *arg)
-{
-	if (event == XACT_EVENT_ABORT)
-		queue_rls_refusal();
-	else if (event == XACT_EVENT_COMMIT)
-		rls_refusal.pending = false;	/* caught and survived: still refused */
-}
-
-static void
-rls_subxact_callback(SubXactEvent event, SubTransactionId mySubid,
-					 SubTransactionId parentSubid, void *arg)
-{
-	if (event == SUBXACT_EVENT_ABORT_SUB)
-		queue_rls_refusal();
-}
-
 static void
 gq_ExecutorRun(QueryDesc *queryDesc, ScanDirection direction, uint64 count,
 			   bool execute_once)
@@ -816,7 +659,7 @@ gq_ExecutorRun(QueryDesc *queryDesc, ScanDirection direction, uint64 count,
 	frame.qd = queryDesc;
 	frame.deps = dlist_is_empty(&query_deps) ? NULL : find_query_deps(queryDesc);
 	frame.governed_target = queryDesc->operation == CMD_SELECT ? InvalidOid :
-		governed_result_relation(queryDesc);
+		gov_governed_result_relation(queryDesc);
 	frame.outer = running;
 	if (frame.deps)
 	{
@@ -838,7 +681,7 @@ gq_ExecutorRun(QueryDesc *queryDesc, ScanDirection direction, uint64 count,
 	{
 		running = frame.outer;
 		if (OidIsValid(frame.governed_target))
-			note_rls_refusal(frame.governed_target);
+			gov_note_rls_refusal(frame.governed_target);
 		PG_RE_THROW();
 	}
 	PG_END_TRY();
@@ -950,142 +793,11 @@ gq_ProcessUtility(PlannedStmt *pstmt, const char *queryString, bool readOnlyTree
 		run_utility(pstmt, queryString, readOnlyTree, context, params, queryEnv, dest, qc);
 }
 
-/* ---------------------------------------------------------------------
- * The lease checks in row-level security quals
- * ---------------------------------------------------------------------
- */
-
-typedef struct CheckFns
-{
-	bool		valid;
-	Oid			resource;		/* authorized_resource(text) */
-	Oid			resources;		/* authorized_resources(text) */
-	Oid			is_authorized;	/* is_authorized(text, text) */
-} CheckFns;
-
-static CheckFns check_fns;
-static bool check_fns_callback = false;
-
-static void
-check_fns_inval(Datum arg, int cacheid, uint32 hashvalue)
-{
-	check_fns.valid = false;
-}
-
-/* By catalog, not by name lookup: the caller may lack USAGE on the schema. */
-static Oid
-lookup_fn(Oid nsp, const char *name, int nargs)
-{
-	Oid			args[2] = {TEXTOID, TEXTOID};
-
-	return GetSysCacheOid3(PROCNAMEARGSNSP, Anum_pg_proc_oid,
-						   CStringGetDatum(name),
-						   PointerGetDatum(buildoidvector(args, nargs)),
-						   ObjectIdGetDatum(nsp));
-}
-
-/* Our check functions, or false when the extension is not here. */
-static bool
-get_check_fns(void)
-{
-	if (!check_fns_callback)
-	{
-		CacheRegisterSyscacheCallback(PROCOID, check_fns_inval, (Datum) 0);
-		CacheRegisterSyscacheCallback(NAMESPACEOID, check_fns_inval, (Datum) 0);
-		check_fns_callback = true;
-	}
-	if (!check_fns.valid)
-	{
-		Oid			nsp = gov_schema_oid();
-
-		memset(&check_fns, 0, sizeof(check_fns));
-		if (OidIsValid(nsp))
-		{
-			check_fns.resource = lookup_fn(nsp, "authorized_resource", 1);
-			check_fns.resources = lookup_fn(nsp, "authorized_resources", 1);
-			check_fns.is_authorized = lookup_fn(nsp, "is_authorized", 2);
-		}
-		check_fns.valid = true;
-	}
-	return OidIsValid(check_fns.resources);
-}
-
-static bool
-is_check_fn(Oid fn)
-{
-	return fn == check_fns.resource || fn == check_fns.resources || fn == check_fns.is_authorized;
-}
-
-/* Replace each lease check by the answer for a role that holds none. */
-static Node *
-no_lease_mutator(Node *node, void *context)
-{
-	if (node == NULL)
-		return NULL;
-	if (IsA(node, FuncExpr) && is_check_fn(((FuncExpr *) node)->funcid))
-	{
-		FuncExpr   *f = (FuncExpr *) node;
-
-		if (f->funcid == check_fns.is_authorized)
-			return makeBoolConst(false, false);
-		if (f->funcid == check_fns.resource)
-			return (Node *) makeNullConst(TEXTOID, -1, DEFAULT_COLLATION_OID);
-		return (Node *) makeConst(TEXTARRAYOID, -1, InvalidOid, -1,
-								  PointerGetDatum(construct_empty_array(TEXTOID)),
-								  false, false);
-	}
-	if (IsA(node, Query))
-		return (Node *) query_tree_mutator((Query *) node, no_lease_mutator, context, 0);
-	return expression_tree_mutator(node, no_lease_mutator, context);
-}
-
-static bool
-checked_as_other(RangeTblEntry *rte)
-{
-	return OidIsValid(rte->checkAsUser) && rte->checkAsUser != GetUserId();
-}
-
-static bool
-borrow_walker(Node *node, void *context)
-{
-	if (node == NULL)
-		return false;
-	if (IsA(node, Query))
-	{
-		Query	   *q = (Query *) node;
-
-		/* WITH CHECK quals of a result relation written through a rule */
-		if (q->resultRelation > 0 && q->withCheckOptions != NIL &&
-			checked_as_other(rt_fetch(q->resultRelation, q->rtable)))
-		{
-			ListCell   *lc;
-
-			foreach(lc, q->withCheckOptions)
-			{
-				WithCheckOption *wco = lfirst(lc);
-
-				wco->qual = no_lease_mutator(wco->qual, NULL);
-			}
-		}
-		return query_tree_walker(q, borrow_walker, context, QTW_EXAMINE_RTES_BEFORE);
-	}
-	if (IsA(node, RangeTblEntry))
-	{
-		RangeTblEntry *rte = (RangeTblEntry *) node;
-
-		if (rte->rtekind == RTE_RELATION && rte->securityQuals != NIL && checked_as_other(rte))
-			rte->securityQuals = (List *) no_lease_mutator((Node *) rte->securityQuals, NULL);
-		return false;
-	}
-	return expression_tree_walker(node, borrow_walker, context);
-}
-
 static PlannedStmt *
 gq_planner(Query *parse, const char *query_string, int cursorOptions,
 		   ParamListInfo boundParams)
 {
-	if (get_check_fns())
-		(void) borrow_walker((Node *) parse, NULL);
+	gov_rls_unborrow(parse);
 	if (prev_planner)
 		return prev_planner(parse, query_string, cursorOptions, boundParams);
 	return standard_planner(parse, query_string, cursorOptions, boundParams);
@@ -1104,6 +816,5 @@ gov_query_guard_install_hooks(void)
 	ProcessUtility_hook = gq_ProcessUtility;
 	prev_planner = planner_hook;
 	planner_hook = gq_planner;
-	RegisterXactCallback(rls_xact_callback, NULL);
-	RegisterSubXactCallback(rls_subxact_callback, NULL);
+	gov_rls_guard_init();
 }

@@ -19,7 +19,7 @@ LAYERS = [
     ("workers' loop", ["worker"]),
     ("state", ["keys", "ledger", "trust", "events_spool", "events", "events_drain", "lease", "policy", "guard"]),
     ("evidence and attachments", ["artifact", "seal", "verify", "attach"]),
-    ("enforcement", ["query_guard", "revoke", "enforcer"]),
+    ("enforcement", ["rls_guard", "query_guard", "revoke", "enforcer"]),
     ("SQL surface", ["authz", "session", "govern", "lineage", "policy_sql"]),
     ("entry", ["governance"]),
 ]

@@ -13,14 +13,22 @@
  *	  ---------------------------------------
  *	  delegate() locks the durable rows of all the parent's ancestors and
  *	  of the parent FOR SHARE, top down, and checks that each is live after
- *	  the lock.  revoke() locks the lease it revokes FOR UPDATE, then, in a
- *	  new statement (so with a snapshot taken after the lock), finds and
- *	  ends every live descendant.  A delegation under any part of the
- *	  subtree either committed before the revocation took its lock (and is
- *	  found) or waits for it (and then sees a revoked ancestor).  Both
- *	  therefore require READ COMMITTED, whose statements take fresh
- *	  snapshots.  heartbeat() locks its lease FOR UPDATE, so it serializes
- *	  with revoke() on the same lease.
+ *	  the lock.  revoke() locks the lease it revokes FOR NO KEY UPDATE
+ *	  (which conflicts with FOR SHARE, not with the KEY SHARE of a foreign
+ *	  key check), then, in a new statement (so with a snapshot taken after
+ *	  the lock), finds and ends every live descendant.  A delegation under
+ *	  any part of the subtree either committed before the revocation took
+ *	  its lock (and is found) or waits for it (and then sees a revoked
+ *	  ancestor).  Both therefore require READ COMMITTED, whose statements
+ *	  take fresh snapshots.  heartbeat() locks its lease FOR UPDATE, so it
+ *	  serializes with revoke() on the same lease.
+ *
+ *	  Before it takes any lock, revoke() ends the tree in shared memory,
+ *	  and it waits for the locks above only for a bounded time, then ends
+ *	  the sessions of the transactions that hold them (revoke.c).  So
+ *	  heartbeat() and delegate() refuse a lease or parent that shared
+ *	  memory has ended before they lock anything: a revocation under way
+ *	  never waits for a lock taken after it began.
  *
  *-------------------------------------------------------------------------
  */
@@ -56,6 +64,7 @@
 #include "lease.h"
 #include "ledger.h"
 #include "policy.h"
+#include "revoke.h"
 #include "trust.h"
 #include "worker.h"
 #include "xact_defer.h"
@@ -744,7 +753,8 @@ typedef enum LockMode
 {
 	LEASE_NO_LOCK,
 	LEASE_SHARE,
-	LEASE_UPDATE
+	LEASE_UPDATE,
+	LEASE_UPDATE_NOWAIT			/* ERRCODE_LOCK_NOT_AVAILABLE if held */
 } LockMode;
 
 /*
@@ -764,7 +774,10 @@ lock_lease(const pg_uuid_t *id, LockMode mode)
 
 	sql = mode == LEASE_UPDATE ?
 		"SELECT state, expires_at, max_expiry, depth, principal, ancestors "
-		"FROM governance.leases WHERE lease_id = $1 FOR UPDATE" :
+		"FROM governance.leases WHERE lease_id = $1 FOR NO KEY UPDATE" :
+		mode == LEASE_UPDATE_NOWAIT ?
+		"SELECT state, expires_at, max_expiry, depth, principal, ancestors "
+		"FROM governance.leases WHERE lease_id = $1 FOR NO KEY UPDATE NOWAIT" :
 		mode == LEASE_SHARE ?
 		"SELECT state, expires_at, max_expiry, depth, principal, ancestors "
 		"FROM governance.leases WHERE lease_id = $1 FOR SHARE" :
@@ -904,6 +917,20 @@ gov_sql_delegate(PG_FUNCTION_ARGS)
 				 errmsg("only the holder of lease %s may delegate from it",
 						gov_uuid_text(&r.parent))));
 
+	/*
+	 * A parent that shared memory has ended is refused before any lock is
+	 * taken: a revocation under way must not wait for us (see the header).
+	 * The same check is made again after the locks.
+	 */
+	if (!gov_lease_get(&r.parent, &live) || !gov_lease_is_live(&live, GetCurrentTimestamp()))
+	{
+		o.reasons = list_make1(psprintf("parent lease %s is not live", gov_uuid_text(&r.parent)));
+		(void) ledger_decision("governance.delegate", &r, &o, ctx_hash, 0);
+		outcome_to_caller(&o, caller);
+		SPI_finish();
+		PG_RETURN_DATUM(outcome_datum(fcinfo, &o));
+	}
+
 	{
 		pg_uuid_t	dead;
 
@@ -989,6 +1016,13 @@ gov_sql_delegate(PG_FUNCTION_ARGS)
 int64
 gov_revoke_tree(const pg_uuid_t *id, const char *reason, bool by_enforcer)
 {
+	return gov_revoke_tree_wait(id, reason, by_enforcer, NULL);
+}
+
+int64
+gov_revoke_tree_wait(const pg_uuid_t *id, const char *reason, bool by_enforcer,
+					 const GovRevokeWait *wait)
+{
 	ParentRow	target;
 	int			rc;
 	uint64		i;
@@ -998,10 +1032,11 @@ gov_revoke_tree(const pg_uuid_t *id, const char *reason, bool by_enforcer)
 	int64		count;
 	Datum		tree;
 	bool		tree_null;
+	GovLeaseSnapshot shm;
 
 	/* an acknowledged revocation survives a crash (synchronous_commit) */
 	gov_xact_require_durable_commit();
-	target = lock_lease(id, LEASE_UPDATE);
+	target = lock_lease(id, wait && !gov_revoke_may_wait(wait) ? LEASE_UPDATE_NOWAIT : LEASE_UPDATE);
 	if (!target.found)
 		ereport(ERROR,
 				(errcode(ERRCODE_UNDEFINED_OBJECT),
@@ -1033,6 +1068,24 @@ gov_revoke_tree(const pg_uuid_t *id, const char *reason, bool by_enforcer)
 		return 0;
 	tree = datumCopy(tree, false, -1);
 	SPI_freetuptable(SPI_tuptable);
+	if (wait)
+	{
+		/*
+		 * Bounded waits (revoke.c): the descendants' rows only if they are
+		 * free (the UPDATE below would wait for each in turn), the chain
+		 * lock for what is left of the polite wait.
+		 */
+		rc = gov_spi_exec("SELECT 1 FROM governance.leases WHERE lease_id = ANY ($1) AND state = 'live'"
+						  " FOR NO KEY UPDATE NOWAIT",
+						  1, (Oid[]) {UUIDARRAYOID}, (Datum[]) {tree}, NULL, false, 0);
+		if (rc != SPI_OK_SELECT)
+			elog(ERROR, "could not lock the descendants of the lease");
+		SPI_freetuptable(SPI_tuptable);
+		if (!gov_revoke_may_wait(wait) && !gov_ledger_try_lock_chain(id))
+			ereport(ERROR,
+					(errcode(ERRCODE_LOCK_NOT_AVAILABLE),
+					 errmsg("could not obtain the ledger chain lock of lease %s", gov_uuid_text(id))));
+	}
 	rc = gov_spi_exec(" UPDATE governance.leases SET state = 'revoked', ended_at = $2, end_reason = $3"
 					  " WHERE lease_id = ANY ($1) AND state = 'live'"
 					  " RETURNING lease_id",
@@ -1052,6 +1105,13 @@ gov_revoke_tree(const pg_uuid_t *id, const char *reason, bool by_enforcer)
 	gj_str(&j, by_enforcer ? "enforcer" : caller_name());
 	gj_key(&j, "count");
 	gj_int(&j, count);
+	/* when access ended: earlier than this event if it ended at once */
+	if (gov_lease_get(id, &shm) && shm.state == GOV_LEASE_REVOKED && shm.undurable)
+	{
+		gj_key(&j, "ended_in_shared_memory_at");
+		gj_str(&j, DatumGetCString(DirectFunctionCall1(timestamptz_out,
+													   TimestampTzGetDatum(shm.ended_at))));
+	}
 	gj_key(&j, "ended");
 	gj_begin_array(&j);
 	for (i = 0; i < SPI_processed; i++)
@@ -1125,7 +1185,7 @@ gov_sql_revoke(PG_FUNCTION_ARGS)
 				 errmsg("role %s may not revoke lease %s", caller_name(), gov_uuid_text(&id)),
 				 errdetail("A lease may be revoked by its holder, the holder of any ancestor, or governance_admin.")));
 
-	n = gov_revoke_tree(&id, reason, false);
+	n = gov_revoke_at_once(&id, reason);
 	SPI_finish();
 	PG_RETURN_INT32((int32) Min(n, PG_INT32_MAX));
 }
@@ -1134,6 +1194,16 @@ gov_sql_revoke(PG_FUNCTION_ARGS)
  * Heartbeat
  * ---------------------------------------------------------------------
  */
+
+/* A lease that shared memory has ended is not renewed. */
+static void
+refuse_revoked(const pg_uuid_t *id, const GovLeaseSnapshot *l)
+{
+	ereport(ERROR,
+			(errcode(ERRCODE_OBJECT_NOT_IN_PREREQUISITE_STATE),
+			 errmsg("lease %s is revoked", gov_uuid_text(id)),
+			 l->end_reason[0] ? errdetail("It was revoked: %s", l->end_reason) : 0));
+}
 
 /*
  * heartbeat(lease_id uuid, measurement bytea DEFAULT NULL) -> timestamptz
@@ -1189,8 +1259,12 @@ gov_sql_heartbeat(PG_FUNCTION_ARGS)
 	 */
 	{
 		GovLeaseSnapshot snap;
+		bool		known = gov_lease_get(&id, &snap);
 
-		if (!gov_lease_get(&id, &snap) || snap.has_parent)
+		/* before any lock: a revocation under way must not wait for us */
+		if (known && snap.state == GOV_LEASE_REVOKED)
+			refuse_revoked(&id, &snap);
+		if (!known || snap.has_parent)
 		{
 			ParentRow	self = lock_lease(&id, LEASE_NO_LOCK);
 			pg_uuid_t	dead;
@@ -1204,6 +1278,13 @@ gov_sql_heartbeat(PG_FUNCTION_ARGS)
 		ereport(ERROR,
 				(errcode(ERRCODE_UNDEFINED_OBJECT),
 				 errmsg("lease %s does not exist", gov_uuid_text(&id))));
+	/* revoked while we waited for the lock: let go of it (the error does) */
+	{
+		GovLeaseSnapshot snap;
+
+		if (gov_lease_get(&id, &snap) && snap.state == GOV_LEASE_REVOKED)
+			refuse_revoked(&id, &snap);
+	}
 	row = io.row;
 	state = TextDatumGetCString(row->tts_values[L_STATE]);
 	now = GetCurrentTimestamp();
@@ -1270,11 +1351,12 @@ gov_sql_heartbeat(PG_FUNCTION_ARGS)
 	{
 		int64		n;
 
-		/* access ends now, even if this transaction then fails */
-		gov_lease_kill_now(&id, revoke_reason);
-		n = gov_revoke_tree(&id, revoke_reason, false);
-
+		/*
+		 * Access ends now, for the lease and its descendants, even if this
+		 * transaction then fails; no holder of their locks delays it long.
+		 */
 		gov_rowio_close(&io);
+		n = gov_revoke_at_once(&id, revoke_reason);
 		SPI_finish();
 		ereport(WARNING,
 				(errcode(ERRCODE_INSUFFICIENT_PRIVILEGE),

@@ -32,6 +32,14 @@
  *	    (xact_defer.c); a lease inserted as pending is then removed.
  *	    gov_lease_kill_now() ends a lease at once, whatever becomes of the
  *	    transaction.
+ *	  - A lease never goes live under a parent shared memory has ended.
+ *	    gov_lease_kill_tree() ends a lease, then walks the table for its
+ *	    descendants and ends them, and walks again until a walk finds no
+ *	    new one; a delegation's commit makes its pending child live, then
+ *	    reads the parent and ends the child if the parent has ended.  A
+ *	    child inserted (pending) before the last walk is found by it; one
+ *	    inserted after it commits after its parent was ended, and sees
+ *	    that.  Either way it ends, without a wait on any transaction.
  *
  *-------------------------------------------------------------------------
  */
@@ -40,6 +48,7 @@
 #include "access/xact.h"
 #include "common/hashfn.h"
 #include "miscadmin.h"
+#include "storage/proc.h"
 #include "storage/lwlock.h"
 #include "storage/shmem.h"
 #include "utils/guc.h"
@@ -340,10 +349,15 @@ typedef struct LeaseChange
 {
 	ChangeKind	kind;
 	pg_uuid_t	id;
+	bool		has_parent;		/* CHANGE_INSERTED: the lease's parent */
+	pg_uuid_t	parent;
 	GovLeaseState state;
 	TimestampTz expires_at;
 	char		reason[GOV_REASON_MAX];
 } LeaseChange;
+
+static bool kill_entry(const pg_uuid_t *id, const char *reason, bool tombstone, bool claim,
+					   bool *claimed);
 
 static void
 lease_change_commit(void *arg)
@@ -354,6 +368,14 @@ lease_change_commit(void *arg)
 	{
 		case CHANGE_INSERTED:
 			gov_lease_set_state(&c->id, GOV_LEASE_LIVE, NULL);
+			/* never live below an ended parent (see the header) */
+			if (c->has_parent)
+			{
+				GovLeaseSnapshot p;
+
+				if (gov_lease_get(&c->parent, &p) && p.state == GOV_LEASE_REVOKED)
+					(void) kill_entry(&c->id, p.end_reason, false, false, NULL);
+			}
 			break;
 		case CHANGE_RENEW:
 			gov_lease_renew(&c->id, c->expires_at);
@@ -394,8 +416,12 @@ new_change(ChangeKind kind, const pg_uuid_t *id)
 void
 gov_lease_insert_pending(const GovLease *l)
 {
+	LeaseChange *c = new_change(CHANGE_INSERTED, &l->id);
+
+	c->has_parent = l->has_parent;
+	c->parent = l->parent;
 	/* registered first: an insert it cannot undo never happens */
-	gov_xact_defer(&lease_change_ops, new_change(CHANGE_INSERTED, &l->id));
+	gov_xact_defer(&lease_change_ops, c);
 	insert_entry(l, GOV_LEASE_PENDING, true);
 }
 
@@ -420,21 +446,58 @@ gov_lease_commit_state(const pg_uuid_t *id, GovLeaseState state, const char *rea
 }
 
 /*
- * End a lease in shared memory at once, before (and whatever becomes of)
- * the transaction that is revoking it durably.  The enforcer makes such a
- * revocation durable if that transaction fails.
+ * Is the transaction that claimed an ended lease (to make its revocation
+ * durable) still running?  A claim is released when that transaction
+ * ends; a backend that died without releasing it no longer has its pid.
  */
-void
-gov_lease_kill_now(const pg_uuid_t *id, const char *reason)
+static bool
+claim_held(const GovLease *e)
 {
-	bool		killed = false;
+	return e->revoker_pid != 0 && e->revoker_procno >= 0 &&
+		e->revoker_procno < (int) ProcGlobal->allProcCount &&
+		ProcGlobal->allProcs[e->revoker_procno].pid == e->revoker_pid;
+}
 
+/*
+ * End one lease in shared memory (see gov_lease_kill_tree); true if this
+ * call ended it.  Sets *claimed when it claimed it.  Raises no error (the
+ * commit of a delegation calls it).
+ */
+static bool
+kill_entry(const pg_uuid_t *id, const char *reason, bool tombstone, bool claim,
+		   bool *claimed)
+{
 	uint32		h = lease_hash(id);
 	LWLock	   *lock = partition_lock(h);
 	GovLease   *e;
+	bool		killed = false;
+	bool		found;
 
+	if (claimed)
+		*claimed = false;
 	LWLockAcquire(lock, LW_EXCLUSIVE);
 	e = hash_search_with_hash_value(lease_table, id, h, HASH_FIND, NULL);
+	if (e == NULL && tombstone)
+	{
+		/*
+		 * A lease the durable rows say is live but shared memory does not
+		 * hold (the enforcer has not reloaded it yet): an ended entry in
+		 * its place, which neither a reload nor attach() replaces.  When
+		 * the table is full there is none (nor can the lease be loaded).
+		 */
+		if (pg_atomic_fetch_add_u32(&lease_shared->nleases, 1) < (uint32) gov_max_leases)
+			e = hash_search_with_hash_value(lease_table, id, h, HASH_ENTER_NULL, &found);
+		if (e == NULL)
+			pg_atomic_fetch_sub_u32(&lease_shared->nleases, 1);
+		else
+		{
+			GovLease	t;
+
+			memset(&t, 0, sizeof(t));
+			t.dboid = MyDatabaseId;
+			fill_entry(e, &t, GOV_LEASE_PENDING);	/* ended just below */
+		}
+	}
 	if (e && (e->state == GOV_LEASE_LIVE || e->state == GOV_LEASE_PENDING))
 	{
 		e->state = GOV_LEASE_REVOKED;
@@ -444,11 +507,140 @@ gov_lease_kill_now(const pg_uuid_t *id, const char *reason)
 		pg_atomic_fetch_add_u64(&e->generation, 1);
 		killed = true;
 	}
+	if (e && claim && e->state == GOV_LEASE_REVOKED && e->undurable && !claim_held(e))
+	{
+		e->revoker_procno = MyProc->pgprocno;
+		e->revoker_pid = MyProcPid;
+		if (claimed)
+			*claimed = true;
+	}
 	LWLockRelease(lock);
-	if (killed)
+	return killed;
+}
+
+/*
+ * End a lease in shared memory at once, before (and whatever becomes of)
+ * the transaction that is revoking it durably.  The enforcer makes such a
+ * revocation durable if that transaction fails.
+ */
+void
+gov_lease_kill_now(const pg_uuid_t *id, const char *reason)
+{
+	if (kill_entry(id, reason, false, false, NULL))
 		gov_worker_wake(GOV_WORKER_ENFORCER);
 }
-/* Revocations made by gov_lease_kill_now() not yet confirmed durable. */
+
+static void
+add_claim(List **claimed, const pg_uuid_t *id)
+{
+	pg_uuid_t  *u = palloc(sizeof(pg_uuid_t));
+
+	*u = *id;
+	*claimed = lappend(*claimed, u);
+}
+
+int
+gov_lease_kill_tree(List *ids, const char *reason, List **claimed)
+{
+	HASHCTL		ctl;
+	HTAB	   *tree;
+	ListCell   *lc;
+	int			ended = 0;
+	bool		claim = claimed != NULL;
+	bool		was_claimed;
+
+	memset(&ctl, 0, sizeof(ctl));
+	ctl.keysize = sizeof(pg_uuid_t);
+	ctl.entrysize = sizeof(pg_uuid_t);
+	ctl.hcxt = CurrentMemoryContext;
+	tree = hash_create("governance revoked tree", Max(list_length(ids), 16), &ctl,
+					   HASH_ELEM | HASH_BLOBS | HASH_CONTEXT);
+
+	foreach(lc, ids)
+	{
+		pg_uuid_t  *id = lfirst(lc);
+
+		(void) hash_search(tree, id, HASH_ENTER, NULL);
+		if (kill_entry(id, reason, true, claim, &was_claimed))
+			ended++;
+		if (was_claimed)
+			add_claim(claimed, id);
+	}
+
+	/*
+	 * The descendants shared memory holds, pending ones included, until a
+	 * walk finds none left to end (see the header for why the last walk
+	 * must follow the last change).
+	 */
+	for (;;)
+	{
+		HASH_SEQ_STATUS st;
+		GovLease   *e;
+		List	   *found = NIL;
+
+		lock_all_partitions();
+		hash_seq_init(&st, lease_table);
+		while ((e = hash_seq_search(&st)) != NULL)
+		{
+			bool		known;
+
+			if (e->dboid != MyDatabaseId || !e->has_parent ||
+				!(e->state == GOV_LEASE_LIVE || e->state == GOV_LEASE_PENDING ||
+				  (claim && e->state == GOV_LEASE_REVOKED && e->undurable && !claim_held(e))))
+				continue;
+			if (hash_search(tree, &e->parent, HASH_FIND, NULL) == NULL)
+				continue;
+			(void) hash_search(tree, &e->id, HASH_ENTER, &known);
+			if (!known)
+				add_claim(&found, &e->id);
+		}
+		unlock_all_partitions();
+		if (found == NIL)
+			break;
+		foreach(lc, found)
+		{
+			pg_uuid_t  *id = lfirst(lc);
+
+			if (kill_entry(id, reason, false, claim, &was_claimed))
+				ended++;
+			if (was_claimed)
+				add_claim(claimed, id);
+		}
+		list_free_deep(found);
+	}
+	hash_destroy(tree);
+	if (ended > 0)
+		gov_worker_wake(GOV_WORKER_ENFORCER);
+	return ended;
+}
+
+void
+gov_lease_release_claims(List *claimed)
+{
+	ListCell   *lc;
+
+	foreach(lc, claimed)
+	{
+		pg_uuid_t  *id = lfirst(lc);
+		uint32		h = lease_hash(id);
+		LWLock	   *lock = partition_lock(h);
+		GovLease   *e;
+
+		LWLockAcquire(lock, LW_EXCLUSIVE);
+		e = hash_search_with_hash_value(lease_table, id, h, HASH_FIND, NULL);
+		if (e && e->revoker_pid == MyProcPid && e->revoker_procno == MyProc->pgprocno)
+		{
+			e->revoker_pid = 0;
+			e->revoker_procno = 0;
+		}
+		LWLockRelease(lock);
+	}
+}
+
+/*
+ * Revocations made by gov_lease_kill_now() or gov_lease_kill_tree() not
+ * yet confirmed durable, except those a running transaction has claimed.
+ */
 List *
 gov_lease_undurable_revocations(void)
 {
@@ -460,7 +652,8 @@ gov_lease_undurable_revocations(void)
 	hash_seq_init(&st, lease_table);
 	while ((e = hash_seq_search(&st)) != NULL)
 	{
-		if (e->dboid == MyDatabaseId && e->state == GOV_LEASE_REVOKED && e->undurable)
+		if (e->dboid == MyDatabaseId && e->state == GOV_LEASE_REVOKED && e->undurable &&
+			!claim_held(e))
 		{
 			GovLeaseSnapshot *s = palloc(sizeof(GovLeaseSnapshot));
 

@@ -1013,6 +1013,72 @@ gov_sql_delegate(PG_FUNCTION_ARGS)
  * ---------------------------------------------------------------------
  */
 
+/*
+ * Lock the live rows of a tree (uuid[]) FOR NO KEY UPDATE, waiting for a
+ * row only as long as wait allows: all at once those that are free, then
+ * one at a time the others, each wait ending with the polite wait (the
+ * UPDATE that follows would wait for each in turn, without a bound).
+ * Once the polite wait is over, a row that is not free is an error.
+ */
+static void
+lock_tree_bounded(Datum tree, const GovRevokeWait *wait)
+{
+	int			rc;
+	Datum		locked;
+	Datum		missing;
+	bool		isnull;
+	ArrayType  *arr;
+	Datum	   *elems;
+	int			n;
+	int			i;
+
+	if (!gov_revoke_may_wait(wait))
+	{
+		rc = gov_spi_exec("SELECT 1 FROM governance.leases WHERE lease_id = ANY ($1) AND state = 'live'"
+						  " FOR NO KEY UPDATE NOWAIT",
+						  1, (Oid[]) {UUIDARRAYOID}, (Datum[]) {tree}, NULL, false, 0);
+		if (rc != SPI_OK_SELECT)
+			elog(ERROR, "could not lock the descendants of the lease");
+		SPI_freetuptable(SPI_tuptable);
+		return;
+	}
+	rc = gov_spi_exec("SELECT coalesce(array_agg(lease_id), '{}') FROM ("
+					  " SELECT lease_id FROM governance.leases WHERE lease_id = ANY ($1) AND state = 'live'"
+					  " FOR NO KEY UPDATE SKIP LOCKED) s",
+					  1, (Oid[]) {UUIDARRAYOID}, (Datum[]) {tree}, NULL, false, 0);
+	if (rc != SPI_OK_SELECT || SPI_processed != 1)
+		elog(ERROR, "could not lock the descendants of the lease");
+	locked = datumCopy(SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1, &isnull),
+					   false, -1);
+	SPI_freetuptable(SPI_tuptable);
+	rc = gov_spi_exec("SELECT array_agg(lease_id) FROM governance.leases"
+					  " WHERE lease_id = ANY ($1) AND state = 'live' AND NOT lease_id = ANY ($2)",
+					  2, (Oid[]) {UUIDARRAYOID, UUIDARRAYOID}, (Datum[]) {tree, locked},
+					  NULL, false, 0);
+	if (rc != SPI_OK_SELECT || SPI_processed != 1)
+		elog(ERROR, "could not lock the descendants of the lease");
+	missing = SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1, &isnull);
+	if (isnull)
+		return;
+	arr = DatumGetArrayTypePCopy(missing);
+	SPI_freetuptable(SPI_tuptable);
+	deconstruct_array(arr, UUIDOID, UUID_LEN, false, TYPALIGN_CHAR, &elems, NULL, &n);
+	for (i = 0; i < n; i++)
+	{
+		bool		may_wait = gov_revoke_may_wait(wait);
+
+		rc = gov_spi_exec(may_wait ?
+						  "SELECT 1 FROM governance.leases WHERE lease_id = $1 AND state = 'live'"
+						  " FOR NO KEY UPDATE" :
+						  "SELECT 1 FROM governance.leases WHERE lease_id = $1 AND state = 'live'"
+						  " FOR NO KEY UPDATE NOWAIT",
+						  1, (Oid[]) {UUIDOID}, (Datum[]) {elems[i]}, NULL, false, 0);
+		if (rc != SPI_OK_SELECT)
+			elog(ERROR, "could not lock the descendants of the lease");
+		SPI_freetuptable(SPI_tuptable);
+	}
+}
+
 int64
 gov_revoke_tree(const pg_uuid_t *id, const char *reason, bool by_enforcer)
 {
@@ -1070,17 +1136,8 @@ gov_revoke_tree_wait(const pg_uuid_t *id, const char *reason, bool by_enforcer,
 	SPI_freetuptable(SPI_tuptable);
 	if (wait)
 	{
-		/*
-		 * Bounded waits (revoke.c): the descendants' rows only if they are
-		 * free (the UPDATE below would wait for each in turn), the chain
-		 * lock for what is left of the polite wait.
-		 */
-		rc = gov_spi_exec("SELECT 1 FROM governance.leases WHERE lease_id = ANY ($1) AND state = 'live'"
-						  " FOR NO KEY UPDATE NOWAIT",
-						  1, (Oid[]) {UUIDARRAYOID}, (Datum[]) {tree}, NULL, false, 0);
-		if (rc != SPI_OK_SELECT)
-			elog(ERROR, "could not lock the descendants of the lease");
-		SPI_freetuptable(SPI_tuptable);
+		/* bounded waits (revoke.c): the tree's rows, then the chain lock */
+		lock_tree_bounded(tree, wait);
 		if (!gov_revoke_may_wait(wait) && !gov_ledger_try_lock_chain(id))
 			ereport(ERROR,
 					(errcode(ERRCODE_LOCK_NOT_AVAILABLE),

@@ -343,8 +343,10 @@ class Harness:
         revoker.send("SELECT governance.revoke(%s, %s)" % (q(lid), q("holdoff: " + what)))
         ret = revoker.wait(t0 + 2 * self.timeout_ms / 1000.0 + self.a.slack)
         t_ret = time.time() - t0
+        released = False
         if ret is None:
             release(holder)
+            released = True
             ret = revoker.wait(time.time() + 30)
             t_ret = INF
         bound = 2 * self.timeout_ms / 1000.0 + self.a.slack
@@ -364,8 +366,9 @@ class Harness:
         ev = self.admin.must("SELECT count(*) FROM governance.ledger WHERE kind = 'governance.revoke.deferred'"
                              " AND payload->>'lease' = %s" % q(lid)).val()
         self.check(ev == "1", "%s: the ledger says the revocation was deferred" % what)
-        after(holder)
-        release(holder)
+        if not released:
+            after(holder)
+            release(holder)
         deadline = time.time() + 10
         while time.time() < deadline and self.states(lid, kid) != "revoked,revoked":
             time.sleep(0.1)
@@ -432,6 +435,16 @@ class Harness:
                 time.sleep(0.002)
 
         step(time.time() + 2 * hold_s)		# the loops are under way
+        # revoke just as a heartbeat or a delegation has begun to hold its
+        # locks (what waiting for the holders would cost is then plain)
+        holding = [i for i in range(n_loops) if i % len(ops) < 2 and state[i][0] == "hold"]
+        deadline = time.time() + 3 * hold_s
+        while time.time() < deadline:
+            step(time.time() + 0.002)
+            now_holding = [i for i in range(n_loops) if i % len(ops) < 2 and state[i][0] == "hold"]
+            if any(i not in holding for i in now_holding):
+                break
+            holding = now_holding
         revoker = Conn(self.a, revoker_user)
         self.note("loops before the revocation: %s, %s" % ([s[0] for s in state], results))
         t0 = time.time()

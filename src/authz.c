@@ -920,11 +920,12 @@ gov_sql_delegate(PG_FUNCTION_ARGS)
 	/*
 	 * A parent that shared memory has ended is refused before any lock is
 	 * taken: a revocation under way must not wait for us (see the header).
-	 * The same check is made again after the locks.
+	 * The checks are made again after the locks.
 	 */
-	if (!gov_lease_get(&r.parent, &live) || !gov_lease_is_live(&live, GetCurrentTimestamp()))
+	if (gov_lease_get(&r.parent, &live) && !gov_lease_is_live(&live, GetCurrentTimestamp()))
 	{
-		o.reasons = list_make1(psprintf("parent lease %s is not live", gov_uuid_text(&r.parent)));
+		o.reasons = list_make1(psprintf("parent lease %s is %s", gov_uuid_text(&r.parent),
+										live.state == GOV_LEASE_REVOKED ? "revoked" : "expired"));
 		(void) ledger_decision("governance.delegate", &r, &o, ctx_hash, 0);
 		outcome_to_caller(&o, caller);
 		SPI_finish();

@@ -637,9 +637,19 @@ gov_lease_release_claims(List *claimed)
 	}
 }
 
+static int
+by_depth(const ListCell *a, const ListCell *b)
+{
+	int			da = ((const GovLeaseSnapshot *) lfirst(a))->depth;
+	int			db = ((const GovLeaseSnapshot *) lfirst(b))->depth;
+
+	return (da > db) - (da < db);
+}
+
 /*
  * Revocations made by gov_lease_kill_now() or gov_lease_kill_tree() not
- * yet confirmed durable, except those a running transaction has claimed.
+ * yet confirmed durable, except those a running transaction has claimed;
+ * ancestors first, so that a tree is made durable as one revocation.
  */
 List *
 gov_lease_undurable_revocations(void)
@@ -662,6 +672,7 @@ gov_lease_undurable_revocations(void)
 		}
 	}
 	unlock_all_partitions();
+	list_sort(res, by_depth);
 	return res;
 }
 

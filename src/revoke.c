@@ -105,14 +105,28 @@
 int			gov_revoke_lock_timeout_ms = 100;
 
 /*
- * Which backends are inside gov_revoke_at_once() now: the pid, by PGPROC
- * number.  A revocation never ends the session of another one (it is
- * bounded by its own timeout, and revokes the same leases).
+ * Per backend (by PGPROC number), written by that backend only:
+ *
+ * revoking		its pid while it is inside gov_revoke_at_once(), else 0.  A
+ *				revocation never ends the session of another one (which is
+ *				bounded by its own timeout, and revokes the same leases).
+ * stmt_pid, stmt_start
+ *				the statement that last revoked.  The enforcer does not
+ *				stop it for the leases it ended (it ends them before it
+ *				commits, so the statement began before they ended), and
+ *				stops the session later if governance.enforcement says so.
  */
+typedef struct RevokeSlot
+{
+	pg_atomic_uint32 revoking;
+	pg_atomic_uint32 stmt_pid;
+	pg_atomic_uint64 stmt_start;
+} RevokeSlot;
+
 typedef struct RevokeShared
 {
 	int			nslots;
-	pg_atomic_uint32 revoking[FLEXIBLE_ARRAY_MEMBER];
+	RevokeSlot	slots[FLEXIBLE_ARRAY_MEMBER];
 } RevokeShared;
 
 static RevokeShared *revoke_shared = NULL;
@@ -140,8 +154,8 @@ gov_revoke_define_gucs(void)
 Size
 gov_revoke_shmem_size(void)
 {
-	return add_size(offsetof(RevokeShared, revoking),
-					mul_size(sizeof(pg_atomic_uint32), revoke_nslots()));
+	return add_size(offsetof(RevokeShared, slots),
+					mul_size(sizeof(RevokeSlot), revoke_nslots()));
 }
 
 void
@@ -155,23 +169,47 @@ gov_revoke_shmem_startup(void)
 	{
 		revoke_shared->nslots = revoke_nslots();
 		for (i = 0; i < revoke_shared->nslots; i++)
-			pg_atomic_init_u32(&revoke_shared->revoking[i], 0);
+		{
+			pg_atomic_init_u32(&revoke_shared->slots[i].revoking, 0);
+			pg_atomic_init_u32(&revoke_shared->slots[i].stmt_pid, 0);
+			pg_atomic_init_u64(&revoke_shared->slots[i].stmt_start, 0);
+		}
 	}
 }
 
 static void
 set_revoking(bool on)
 {
-	if (MyProc->pgprocno < revoke_shared->nslots)
-		pg_atomic_write_u32(&revoke_shared->revoking[MyProc->pgprocno],
-							on ? (uint32) MyProcPid : 0);
+	RevokeSlot *slot;
+
+	if (MyProc->pgprocno >= revoke_shared->nslots)
+		return;
+	slot = &revoke_shared->slots[MyProc->pgprocno];
+	if (on)
+	{
+		pg_atomic_write_u64(&slot->stmt_start, (uint64) GetCurrentStatementStartTimestamp());
+		pg_atomic_write_u32(&slot->stmt_pid, (uint32) MyProcPid);
+	}
+	pg_atomic_write_u32(&slot->revoking, on ? (uint32) MyProcPid : 0);
 }
 
 static bool
 is_revoking(const PGPROC *proc, pid_t pid)
 {
 	return proc->pgprocno < revoke_shared->nslots &&
-		pg_atomic_read_u32(&revoke_shared->revoking[proc->pgprocno]) == (uint32) pid;
+		pg_atomic_read_u32(&revoke_shared->slots[proc->pgprocno].revoking) == (uint32) pid;
+}
+
+bool
+gov_revoke_statement(int procno, pid_t pid, TimestampTz stmt_start)
+{
+	RevokeSlot *slot;
+
+	if (revoke_shared == NULL || procno < 0 || procno >= revoke_shared->nslots)
+		return false;
+	slot = &revoke_shared->slots[procno];
+	return pg_atomic_read_u32(&slot->stmt_pid) == (uint32) pid &&
+		(TimestampTz) pg_atomic_read_u64(&slot->stmt_start) == stmt_start;
 }
 
 /* ---------------------------------------------------------------------
@@ -631,18 +669,20 @@ gov_revoke_at_once(const pg_uuid_t *id, const char *reason)
 	/* registered first: a claim it cannot release is never taken */
 	claims = MemoryContextAllocZero(TopTransactionContext, sizeof(Claims));
 	gov_xact_defer(&claims_ops, claims);
-	old = MemoryContextSwitchTo(TopTransactionContext);
-	(void) gov_lease_kill_tree(tree.ids, reason, &claims->ids);
-	MemoryContextSwitchTo(old);
 
 	start = GetCurrentTimestamp();
 	w.polite_until = TimestampTzPlusMilliseconds(start, gov_revoke_lock_timeout_ms);
 	w.deadline = TimestampTzPlusMilliseconds(w.polite_until, gov_revoke_lock_timeout_ms);
 	memset(&b, 0, sizeof(b));
 
+	/* before the leases end: the enforcer must not stop this statement */
 	set_revoking(true);
 	PG_TRY();
 	{
+		old = MemoryContextSwitchTo(TopTransactionContext);
+		(void) gov_lease_kill_tree(tree.ids, reason, &claims->ids);
+		MemoryContextSwitchTo(old);
+
 		for (;;)
 		{
 			TimestampTz now;

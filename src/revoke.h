@@ -48,4 +48,11 @@ extern bool gov_revoke_may_wait(const GovRevokeWait *w);
  */
 extern int64 gov_revoke_at_once(const pg_uuid_t *id, const char *reason);
 
+/*
+ * Is the statement of the backend with this PGPROC number and pid that
+ * began at stmt_start one that revoked leases?  The enforcer does not stop
+ * it for them: it ended them itself, before it commits.
+ */
+extern bool gov_revoke_statement(int procno, pid_t pid, TimestampTz stmt_start);
+
 #endif							/* GOV_REVOKE_H */

@@ -1135,15 +1135,16 @@ gov_revoke_tree_wait(const pg_uuid_t *id, const char *reason, bool by_enforcer,
 		return 0;
 	tree = datumCopy(tree, false, -1);
 	SPI_freetuptable(SPI_tuptable);
-	if (wait)
-	{
-		/* bounded waits (revoke.c): the tree's rows, then the chain lock */
+	/*
+	 * Bounded waits (revoke.c).  The tree's rows: first the UPDATE takes
+	 * their locks itself, failing rather than waiting (which costs nothing
+	 * when nobody holds them); after a failed attempt, they are locked
+	 * before it, each wait bounded.
+	 */
+	if (wait && wait->rows_first)
 		lock_tree_bounded(tree, wait);
-		if (!gov_revoke_may_wait(wait) && !gov_ledger_try_lock_chain(id))
-			ereport(ERROR,
-					(errcode(ERRCODE_LOCK_NOT_AVAILABLE),
-					 errmsg("could not obtain the ledger chain lock of lease %s", gov_uuid_text(id))));
-	}
+	else if (wait)
+		gov_revoke_dont_wait();
 	rc = gov_spi_exec(" UPDATE governance.leases SET state = 'revoked', ended_at = $2, end_reason = $3"
 					  " WHERE lease_id = ANY ($1) AND state = 'live'"
 					  " RETURNING lease_id",
@@ -1154,6 +1155,11 @@ gov_revoke_tree_wait(const pg_uuid_t *id, const char *reason, bool by_enforcer,
 	if (rc != SPI_OK_UPDATE_RETURNING)
 		elog(ERROR, "could not revoke the lease");
 	count = (int64) SPI_processed;
+	/* the chain lock, for what is left of the polite wait */
+	if (wait && !gov_revoke_may_wait(wait) && !gov_ledger_try_lock_chain(id))
+		ereport(ERROR,
+				(errcode(ERRCODE_LOCK_NOT_AVAILABLE),
+				 errmsg("could not obtain the ledger chain lock of lease %s", gov_uuid_text(id))));
 
 	gj_init(&j);
 	gj_begin_object(&j);

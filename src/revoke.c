@@ -235,6 +235,12 @@ set_lock_timeout(int ms)
 							 GUC_ACTION_SAVE, true, 0, false);
 }
 
+void
+gov_revoke_dont_wait(void)
+{
+	set_lock_timeout(1);
+}
+
 bool
 gov_revoke_may_wait(const GovRevokeWait *w)
 {
@@ -253,7 +259,6 @@ gov_revoke_may_wait(const GovRevokeWait *w)
 typedef struct RevokeTree
 {
 	bool		live;			/* the lease's durable row says live */
-	char	   *principal;
 	List	   *ids;			/* pg_uuid_t *: its live leases, the lease first */
 	List	   *roles;			/* Oid: their holders' roles */
 } RevokeTree;
@@ -264,42 +269,46 @@ read_tree(const pg_uuid_t *id)
 	RevokeTree	t = {0};
 	int			rc;
 	uint64		i;
+	Datum		ids;
+	Datum		roles;
+	bool		isnull;
+	Datum	   *elems;
+	int			n;
 
-	/* not read-only: a new snapshot, which sees every committed delegation */
+	/*
+	 * Not read-only: a new snapshot, which sees every committed delegation.
+	 * Arrays rather than a row per lease: a tree may be large.
+	 */
 	rc = gov_spi_exec("WITH RECURSIVE tree AS ("
-					  "  SELECT lease_id, role_oid, state, principal, 0 AS depth"
-					  "    FROM governance.leases WHERE lease_id = $1"
+					  "  SELECT lease_id, role_oid, state FROM governance.leases WHERE lease_id = $1"
 					  "  UNION ALL"
-					  "  SELECT l.lease_id, l.role_oid, l.state, l.principal, t.depth + 1"
+					  "  SELECT l.lease_id, l.role_oid, l.state"
 					  "    FROM governance.leases l JOIN tree t ON l.parent_id = t.lease_id)"
-					  " SELECT lease_id, role_oid, state = 'live', principal FROM tree ORDER BY depth",
+					  " SELECT array_agg(lease_id), array_agg(DISTINCT role_oid),"
+					  "        bool_or(lease_id = $1)"
+					  "   FROM tree WHERE state = 'live'",
 					  1, (Oid[]) {UUIDOID}, (Datum[]) {UUIDPGetDatum(id)},
 					  NULL, false, 0);
-	if (rc != SPI_OK_SELECT)
+	if (rc != SPI_OK_SELECT || SPI_processed != 1)
 		elog(ERROR, "could not read the leases to revoke");
-	for (i = 0; i < SPI_processed; i++)
+	t.live = DatumGetBool(SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 3, &isnull));
+	if (isnull || !t.live)
 	{
-		HeapTuple	tup = SPI_tuptable->vals[i];
-		TupleDesc	d = SPI_tuptable->tupdesc;
-		bool		isnull;
-		pg_uuid_t  *u;
-
-		if (!DatumGetBool(SPI_getbinval(tup, d, 3, &isnull)))
-			continue;
-		if (i == 0)
-		{
-			t.live = true;
-			t.principal = SPI_getvalue(tup, d, 4);
-		}
-		else if (!t.live)
-			break;
-		u = palloc(sizeof(pg_uuid_t));
-		*u = *DatumGetUUIDP(SPI_getbinval(tup, d, 1, &isnull));
-		t.ids = lappend(t.ids, u);
-		t.roles = list_append_unique_oid(t.roles,
-										 DatumGetObjectId(SPI_getbinval(tup, d, 2, &isnull)));
+		t.live = false;
+		return t;
 	}
-	SPI_freetuptable(SPI_tuptable);
+	ids = SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1, &isnull);
+	roles = SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 2, &isnull);
+	deconstruct_array(DatumGetArrayTypeP(ids), UUIDOID, UUID_LEN, false, TYPALIGN_CHAR,
+					  &elems, NULL, &n);
+	t.ids = lappend(t.ids, (void *) id);	/* the lease first */
+	for (i = 0; i < (uint64) n; i++)
+		if (memcmp(DatumGetUUIDP(elems[i]), id, sizeof(pg_uuid_t)) != 0)
+			t.ids = lappend(t.ids, DatumGetUUIDP(elems[i]));
+	deconstruct_array(DatumGetArrayTypeP(roles), OIDOID, sizeof(Oid), true, TYPALIGN_INT,
+					  &elems, NULL, &n);
+	for (i = 0; i < (uint64) n; i++)
+		t.roles = lappend_oid(t.roles, DatumGetObjectId(elems[i]));
 	return t;
 }
 
@@ -598,6 +607,18 @@ blockers_text(const Blockers *b)
 	return s.data;
 }
 
+static char *
+lease_principal(const pg_uuid_t *id)
+{
+	int			rc;
+
+	rc = gov_spi_exec("SELECT principal FROM governance.leases WHERE lease_id = $1",
+					  1, (Oid[]) {UUIDOID}, (Datum[]) {UUIDPGetDatum(id)}, NULL, true, 1);
+	if (rc != SPI_OK_SELECT || SPI_processed != 1)
+		return NULL;
+	return SPI_getvalue(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1);
+}
+
 /* Durability was not to be had in time: say so, to the caller and the ledger. */
 static void
 defer_to_enforcer(const pg_uuid_t *id, const char *reason, const RevokeTree *tree,
@@ -631,7 +652,7 @@ defer_to_enforcer(const pg_uuid_t *id, const char *reason, const RevokeTree *tre
 	ev.kind = "governance.revoke.deferred";
 	/* on the lease's chain if its lock is free, else outside any chain */
 	ev.lease_id = gov_ledger_try_lock_chain(id) ? id : NULL;
-	ev.principal = tree->principal;
+	ev.principal = lease_principal(id);
 	ev.payload = gj_finish(&j);
 	ev.internal = true;
 	(void) gov_ledger_append(&ev);
@@ -670,9 +691,6 @@ gov_revoke_at_once(const pg_uuid_t *id, const char *reason)
 	claims = MemoryContextAllocZero(TopTransactionContext, sizeof(Claims));
 	gov_xact_defer(&claims_ops, claims);
 
-	start = GetCurrentTimestamp();
-	w.polite_until = TimestampTzPlusMilliseconds(start, gov_revoke_lock_timeout_ms);
-	w.deadline = TimestampTzPlusMilliseconds(w.polite_until, gov_revoke_lock_timeout_ms);
 	memset(&b, 0, sizeof(b));
 
 	/* before the leases end: the enforcer must not stop this statement */
@@ -683,6 +701,12 @@ gov_revoke_at_once(const pg_uuid_t *id, const char *reason)
 		(void) gov_lease_kill_tree(tree.ids, reason, &claims->ids);
 		MemoryContextSwitchTo(old);
 
+		/* the bound starts once access has ended */
+		start = GetCurrentTimestamp();
+		w.polite_until = TimestampTzPlusMilliseconds(start, gov_revoke_lock_timeout_ms);
+		w.deadline = TimestampTzPlusMilliseconds(w.polite_until, gov_revoke_lock_timeout_ms);
+		w.rows_first = false;
+
 		for (;;)
 		{
 			TimestampTz now;
@@ -692,6 +716,7 @@ gov_revoke_at_once(const pg_uuid_t *id, const char *reason)
 				done = true;
 				break;
 			}
+			w.rows_first = true;
 			now = GetCurrentTimestamp();
 			if (now >= w.polite_until)
 			{

@@ -29,6 +29,7 @@ typedef struct GovRevokeWait
 {
 	TimestampTz polite_until;
 	TimestampTz deadline;
+	bool		rows_first;		/* lock the tree's rows one by one first */
 } GovRevokeWait;
 
 /*
@@ -37,6 +38,9 @@ typedef struct GovRevokeWait
  * only if it is free (NOWAIT), raising ERRCODE_LOCK_NOT_AVAILABLE if not.
  */
 extern bool gov_revoke_may_wait(const GovRevokeWait *w);
+
+/* The next lock waits of an attempt: fail rather than wait (1 ms). */
+extern void gov_revoke_dont_wait(void);
 
 /*
  * Revoke a lease and its descendants (revoke(), a heartbeat's integrity

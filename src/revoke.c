@@ -28,7 +28,8 @@
  *	     a lock only if it is free, and each time one is not, it finds the
  *	     transactions holding the locks it needs (the tree's rows: the
  *	     tuples' xmax and multixact members; the chain lock: the lock
- *	     manager) and ends their sessions.  At twice the timeout it gives
+ *	     manager) and cancels their statements, or ends their sessions when
+ *	     a cancel is not enough (see end_holder).  At twice the timeout it gives
  *	     up: a WARNING, a governance.revoke.deferred event, and the
  *	     enforcer's reconcile makes the revocation durable (ledgered, with
  *	     the time it took effect) once the locks are free.  That happens
@@ -83,6 +84,7 @@
 #include "storage/shmem.h"
 #include "storage/sinvaladt.h"
 #include "utils/acl.h"
+#include "utils/backend_status.h"
 #include "utils/builtins.h"
 #include "utils/fmgroids.h"
 #include "utils/guc.h"
@@ -103,6 +105,9 @@
 #include "xact_defer.h"
 
 int			gov_revoke_lock_timeout_ms = 100;
+
+/* how long a cancelled holder has to let go before its session is ended */
+#define CANCEL_GRACE_MS		20
 
 /*
  * Per backend (by PGPROC number), written by that backend only:
@@ -337,6 +342,8 @@ static const GovXactOps claims_ops = {
 
 typedef struct Blockers
 {
+	List	   *cancelled;		/* pids whose statements were cancelled */
+	TimestampTz cancelled_at;	/* when the last of them was */
 	List	   *ended;			/* pids whose sessions were ended */
 	List	   *lingering;		/* ... and still hold a lock */
 	int			prepared;		/* prepared transactions */
@@ -422,6 +429,24 @@ may_end(Oid role, const RevokeTree *tree)
 		has_privs_of_role(caller, ROLE_PG_SIGNAL_BACKEND);
 }
 
+static const char *
+role_name(Oid role)
+{
+	char	   *n = GetUserNameFromId(role, true);
+
+	return n ? n : "?";
+}
+
+/* Is this backend running a statement (its status as of this round)? */
+static bool
+holder_running(BackendId backend, pid_t pid)
+{
+	PgBackendStatus *be = pgstat_fetch_stat_beentry(backend);
+
+	return be != NULL && be->st_procpid == pid &&
+		(be->st_state == STATE_RUNNING || be->st_state == STATE_FASTPATH);
+}
+
 /* Act on one transaction holding a lock the revocation needs. */
 static void
 end_holder(VirtualTransactionId vxid, const pg_uuid_t *id, const RevokeTree *tree, Blockers *b)
@@ -465,6 +490,34 @@ end_holder(VirtualTransactionId vxid, const pg_uuid_t *id, const RevokeTree *tre
 		b->lingering = list_append_unique_int(b->lingering, pid);
 		return;
 	}
+
+	/*
+	 * Cancelling its statement is enough when one is running at the top
+	 * level of its transaction: the transaction aborts and lets go.  Not in
+	 * a savepoint or a PL/pgSQL exception block (the subtransaction aborts,
+	 * the outer one keeps its locks), which cannot be seen from here: a
+	 * holder still holding CANCEL_GRACE_MS after a cancel is ended.  A
+	 * session idle in its transaction (what holding a revocation off looks
+	 * like) ignores a cancel: it is ended at once.
+	 */
+	if (list_member_int(b->cancelled, pid) &&
+		!TimestampDifferenceExceeds(b->cancelled_at, GetCurrentTimestamp(), CANCEL_GRACE_MS))
+	{
+		b->lingering = list_append_unique_int(b->lingering, pid);
+		return;
+	}
+	if (!list_member_int(b->cancelled, pid) && holder_running(vxid.backendId, pid))
+	{
+		if (kill(pid, SIGINT) == 0)
+		{
+			b->cancelled = lappend_int(b->cancelled, pid);
+			b->cancelled_at = GetCurrentTimestamp();
+			ereport(LOG,
+					(errmsg("governance: revoking lease %s: cancelled the statement of process %d (role %s), whose transaction held a lock the revocation needed",
+							gov_uuid_text(id), (int) pid, role_name(role))));
+		}
+		return;
+	}
 #ifdef HAVE_SETSID
 	if (kill(-pid, SIGTERM) != 0 && kill(pid, SIGTERM) != 0)
 #else
@@ -474,8 +527,7 @@ end_holder(VirtualTransactionId vxid, const pg_uuid_t *id, const RevokeTree *tre
 	b->ended = lappend_int(b->ended, pid);
 	ereport(LOG,
 			(errmsg("governance: revoking lease %s: ended the session of process %d (role %s), whose transaction held a lock the revocation needed",
-					gov_uuid_text(id), (int) pid,
-					GetUserNameFromId(role, true) ? GetUserNameFromId(role, true) : "?")));
+					gov_uuid_text(id), (int) pid, role_name(role))));
 }
 
 static void
@@ -502,6 +554,7 @@ end_holders(const pg_uuid_t *id, const RevokeTree *tree, Blockers *b)
 	ListCell   *lc;
 	LOCKTAG		tag;
 
+	pgstat_clear_backend_activity_snapshot();	/* holder_running() reads a fresh one */
 	foreach(lc, tree->ids)
 		row_lockers(rel, idx, (pg_uuid_t *) lfirst(lc), &xids);
 	index_close(idx, AccessShareLock);
@@ -576,7 +629,7 @@ add_blockers_json(GovJson *j, const Blockers *b)
 	foreach(lc, b->forbidden)
 		gj_str(j, psprintf("process %d, which the caller may not end", lfirst_int(lc)));
 	foreach(lc, b->lingering)
-		gj_str(j, psprintf("process %d, ended, which had not let go yet", lfirst_int(lc)));
+		gj_str(j, psprintf("process %d, cancelled or ended, which had not let go yet", lfirst_int(lc)));
 	if (b->revoking > 0)
 		gj_str(j, "another revocation of these leases");
 	if (b->workers > 0)
@@ -596,7 +649,7 @@ blockers_text(const Blockers *b)
 	foreach(lc, b->forbidden)
 		appendStringInfo(&s, "process %d (which you may not end), ", lfirst_int(lc));
 	foreach(lc, b->lingering)
-		appendStringInfo(&s, "process %d (ended, not gone yet), ", lfirst_int(lc));
+		appendStringInfo(&s, "process %d (cancelled or ended, not gone yet), ", lfirst_int(lc));
 	if (b->revoking > 0)
 		appendStringInfoString(&s, "another revocation of these leases, ");
 	if (b->workers > 0)

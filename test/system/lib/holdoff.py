@@ -335,6 +335,43 @@ class Harness:
             c.close()
         return t_ref, t_ret
 
+    # -- a holder running a statement ------------------------------------
+    def running(self, savepoint):
+        """The holder renewed L and now runs a statement: cancelling it is
+        enough at the top level of its transaction (its session survives);
+        in a savepoint the outer transaction keeps the lock, and the
+        session is ended after the cancel."""
+        what = "a holder running a statement%s" % (" in a savepoint" if savepoint else "")
+        lid, art, kid, kart = self.lease("rv.select")
+        holder = Conn(self.a, "rv_bot")
+        holder.send("BEGIN; SELECT governance.heartbeat(%s); %sSELECT pg_sleep(30)"
+                    % (q(lid), "SAVEPOINT s; " if savepoint else ""))
+        deadline = time.time() + 10
+        while time.time() < deadline and self.admin.must(
+                "SELECT count(*) FROM pg_stat_activity WHERE pid = %d AND wait_event = 'PgSleep'"
+                % holder.pid).val() != "1":
+            time.sleep(0.01)
+        revoker = Conn(self.a, "rv_admin")
+        t0 = time.time()
+        revoker.send("SELECT governance.revoke(%s, %s)" % (q(lid), q("holdoff: " + what)))
+        ret = revoker.wait(t0 + 10)
+        t_ret = time.time() - t0 if ret is not None else INF
+        h = holder.wait(time.time() + 10)
+        bound = 2 * self.timeout_ms / 1000.0 + self.a.slack
+        self.note("%s: revoke() returned after %.1f ms; the holder got %s"
+                  % (what, t_ret * 1000, h and (h.code, (h.msg or "").splitlines()[0])))
+        self.check(ret is not None and ret.ok and ret.val() == "2" and t_ret <= bound,
+                   "%s: revoke() returns within %.0f ms (%.1f ms)" % (what, bound * 1000, t_ret * 1000))
+        if savepoint:
+            self.check(not holder.alive(), "%s: the cancel was not enough, the session was ended" % what)
+        else:
+            self.check(h is not None and h.code == "57014", "%s: its statement was cancelled" % what)
+            self.check(holder.run("ROLLBACK").ok and holder.alive(), "%s: its session goes on" % what)
+        self.check(self.states(lid, kid) == "revoked,revoked",
+                   "%s: L and K are revoked durably (%s)" % (what, self.states(lid, kid)))
+        holder.close()
+        revoker.close()
+
     # -- holders that cannot be ended -------------------------------------
     def deferred(self, what, hold, revoker_user, after, release):
         """A holder revoke() may not end: it returns within the bound,
@@ -478,6 +515,8 @@ def tap(h):
         h.trial(kind, "rv_admin", tap=True)
     # revoked by the lease's own holder, and by an ancestor's holder
     h.trial("heartbeat", "rv_bot", tap=True)
+    h.running(savepoint=False)
+    h.running(savepoint=True)
 
     # a prepared transaction holds L's row (a superuser's doing: no function
     # of the extension lets such a transaction be prepared)

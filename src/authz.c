@@ -1197,6 +1197,11 @@ gov_revoke_tree_wait(const pg_uuid_t *id, const char *reason, bool by_enforcer,
 	ev.payload = gj_finish(&j);
 	ev.internal = true;			/* the list of ended leases may be long */
 	(void) gov_ledger_append(&ev);
+	/* a deferred revocation of these leases (revoke.c) is durable now */
+	if (count > 0 &&
+		gov_spi_exec("DELETE FROM governance.revocations_deferred WHERE lease_id = ANY ($1)",
+					 1, (Oid[]) {UUIDARRAYOID}, (Datum[]) {tree}, NULL, false, 0) != SPI_OK_DELETE)
+		elog(ERROR, "could not clear the deferred revocations");
 	return count;
 }
 

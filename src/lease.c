@@ -546,6 +546,7 @@ gov_lease_kill_tree(List *ids, const char *reason, List **claimed)
 	HTAB	   *tree;
 	ListCell   *lc;
 	int			ended = 0;
+	int			n;
 	bool		claim = claimed != NULL;
 	bool		was_claimed;
 
@@ -566,6 +567,9 @@ gov_lease_kill_tree(List *ids, const char *reason, List **claimed)
 		if (was_claimed)
 			add_claim(claimed, id);
 	}
+	/* the enforcer stops their statements now, not after the walks */
+	if (ended > 0)
+		gov_worker_wake(GOV_WORKER_ENFORCER);
 
 	/*
 	 * The descendants shared memory holds, pending ones included, until a
@@ -597,6 +601,7 @@ gov_lease_kill_tree(List *ids, const char *reason, List **claimed)
 		unlock_all_partitions();
 		if (found == NIL)
 			break;
+		n = ended;
 		foreach(lc, found)
 		{
 			pg_uuid_t  *id = lfirst(lc);
@@ -606,11 +611,11 @@ gov_lease_kill_tree(List *ids, const char *reason, List **claimed)
 			if (was_claimed)
 				add_claim(claimed, id);
 		}
+		if (ended > n)
+			gov_worker_wake(GOV_WORKER_ENFORCER);
 		list_free_deep(found);
 	}
 	hash_destroy(tree);
-	if (ended > 0)
-		gov_worker_wake(GOV_WORKER_ENFORCER);
 	return ended;
 }
 

@@ -30,9 +30,12 @@
  *	     tuples' xmax and multixact members; the chain lock: the lock
  *	     manager) and cancels their statements, or ends their sessions when
  *	     a cancel is not enough (see end_holder).  At twice the timeout it gives
- *	     up: a WARNING, a governance.revoke.deferred event, and the
- *	     enforcer's reconcile makes the revocation durable (ledgered, with
- *	     the time it took effect) once the locks are free.  That happens
+ *	     up: a WARNING, a governance.revoke.deferred event, a row in
+ *	     governance.revocations_deferred (committed with the caller's
+ *	     transaction: after a crash the enforcer ends the leases again
+ *	     when it reloads them), and the enforcer's reconcile makes the
+ *	     revocation durable (ledgered, with the time it took effect) once
+ *	     the locks are free.  That happens
  *	     only when the holder cannot be ended: a prepared transaction (a
  *	     superuser locking the row by hand: no function of the extension
  *	     lets a transaction that locks a lease row be prepared), a session
@@ -317,7 +320,14 @@ read_tree(const pg_uuid_t *id)
 	return t;
 }
 
-/* The ended leases' claims end with the transaction, however it ends. */
+/*
+ * The ended leases' claims end with the transaction, however it ends: on
+ * abort as soon as it aborts (the enforcer then makes the revocation
+ * durable); on commit only once the revocation's own changes have been
+ * applied (registered after them), or the enforcer would find, for an
+ * instant, every lease of a large tree ended and neither durable nor
+ * claimed.
+ */
 typedef struct Claims
 {
 	List	   *ids;
@@ -329,7 +339,12 @@ release_claims(void *arg)
 	gov_lease_release_claims(((Claims *) arg)->ids);
 }
 
-static const GovXactOps claims_ops = {
+static const GovXactOps claims_abort_ops = {
+	.what = "revoked governance leases",
+	.abort = release_claims,
+};
+
+static const GovXactOps claims_commit_ops = {
 	.what = "revoked governance leases",
 	.commit = release_claims,
 	.abort = release_claims,
@@ -701,6 +716,15 @@ defer_to_enforcer(const pg_uuid_t *id, const char *reason, const RevokeTree *tre
 	add_blockers_json(&j, b);
 	gj_end_object(&j);
 
+	/* what a restart must not forget (the enforcer reads it back) */
+	if (gov_spi_exec("INSERT INTO governance.revocations_deferred (lease_id, reason, requested_by, requested_at)"
+					 " VALUES ($1, $2, $3, now()) ON CONFLICT (lease_id) DO NOTHING",
+					 3, (Oid[]) {UUIDOID, TEXTOID, TEXTOID},
+					 (Datum[]) {UUIDPGetDatum(id), CStringGetTextDatum(reason),
+					 CStringGetTextDatum(GetUserNameFromId(GetOuterUserId(), false))},
+					 NULL, false, 0) != SPI_OK_INSERT)
+		elog(ERROR, "could not record the deferred revocation");
+
 	memset(&ev, 0, sizeof(ev));
 	ev.kind = "governance.revoke.deferred";
 	/* on the lease's chain if its lock is free, else outside any chain */
@@ -742,7 +766,7 @@ gov_revoke_at_once(const pg_uuid_t *id, const char *reason)
 
 	/* registered first: a claim it cannot release is never taken */
 	claims = MemoryContextAllocZero(TopTransactionContext, sizeof(Claims));
-	gov_xact_defer(&claims_ops, claims);
+	gov_xact_defer(&claims_abort_ops, claims);
 
 	memset(&b, 0, sizeof(b));
 
@@ -794,6 +818,7 @@ gov_revoke_at_once(const pg_uuid_t *id, const char *reason)
 		set_revoking(false);
 	}
 	PG_END_TRY();
+	gov_xact_defer(&claims_commit_ops, claims);
 
 	if (done)
 		return count;

@@ -278,6 +278,8 @@ load_leases(void)
 	int			rc;
 	uint64		i;
 	List	   *stuck = NIL;
+	List	   *deferred = NIL;
+	List	   *deferred_reasons = NIL;
 	uint64		nloaded;
 	TimestampTz issued;
 	TimestampTz first_issued = 0;
@@ -316,6 +318,30 @@ load_leases(void)
 				stuck = lappend(stuck, lfirst(lc));
 	}
 
+	/*
+	 * Revocations acknowledged before they could be made durable
+	 * (revoke.c): those leases and their descendants are loaded dead, and
+	 * the reconcile makes the revocations durable.  Rows of leases no
+	 * longer live are done with.
+	 */
+	rc = SPI_execute("DELETE FROM governance.revocations_deferred d USING governance.leases l"
+					 " WHERE l.lease_id = d.lease_id AND l.state <> 'live'", false, 0);
+	if (rc != SPI_OK_DELETE)
+		elog(ERROR, "could not read governance.revocations_deferred");
+	rc = SPI_execute("SELECT lease_id, reason FROM governance.revocations_deferred", false, 0);
+	if (rc != SPI_OK_SELECT)
+		elog(ERROR, "could not read governance.revocations_deferred");
+	for (i = 0; i < SPI_processed; i++)
+	{
+		bool		isnull;
+		pg_uuid_t  *u = palloc(sizeof(pg_uuid_t));
+
+		*u = *DatumGetUUIDP(SPI_getbinval(SPI_tuptable->vals[i], SPI_tuptable->tupdesc, 1, &isnull));
+		deferred = lappend(deferred, u);
+		deferred_reasons = lappend(deferred_reasons,
+								   SPI_getvalue(SPI_tuptable->vals[i], SPI_tuptable->tupdesc, 2));
+	}
+
 	rc = SPI_execute("SELECT lease_id, parent_id, role_oid, depth, principal, action, resource, "
 					 "expires_at, max_expiry, (extract(epoch FROM ttl) * 1000000)::bigint, "
 					 "measurement IS NOT NULL, ancestors, issued_at "
@@ -351,35 +377,24 @@ load_leases(void)
 		if (stuck != NIL &&
 			lease_in_tree_of(&l.id, SPI_getbinval(t, d, 12, &isnull), stuck))
 			gov_lease_kill_now(&l.id, RESTART_REASON);
+		if (deferred != NIL &&
+			lease_in_tree_of(&l.id, SPI_getbinval(t, d, 12, &isnull), deferred))
+		{
+			ListCell   *r;
+			ListCell   *why;
+
+			forboth(r, deferred, why, deferred_reasons)
+				if (lease_in_tree_of(&l.id, SPI_getbinval(t, d, 12, &isnull), list_make1(lfirst(r))))
+				{
+					gov_lease_kill_now(&l.id, (char *) lfirst(why));
+					break;
+				}
+		}
 		issued = DatumGetTimestampTz(SPI_getbinval(t, d, 13, &isnull));
 		if (i == 0 || issued < first_issued)
 			first_issued = issued;
 	}
 	nloaded = SPI_processed;
-
-	/*
-	 * Revocations acknowledged before they could be made durable
-	 * (revoke.c): end those leases, with their descendants, again before
-	 * anything uses them; the reconcile makes them durable.  Rows of leases
-	 * no longer live are done with.
-	 */
-	rc = SPI_execute("DELETE FROM governance.revocations_deferred d USING governance.leases l"
-					 " WHERE l.lease_id = d.lease_id AND l.state <> 'live'", false, 0);
-	if (rc != SPI_OK_DELETE)
-		elog(ERROR, "could not read governance.revocations_deferred");
-	rc = SPI_execute("SELECT d.lease_id, d.reason FROM governance.revocations_deferred d"
-					 " JOIN governance.leases l USING (lease_id) WHERE l.state = 'live'", false, 0);
-	if (rc != SPI_OK_SELECT)
-		elog(ERROR, "could not read governance.revocations_deferred");
-	for (i = 0; i < SPI_processed; i++)
-	{
-		bool		isnull;
-		pg_uuid_t  *u = palloc(sizeof(pg_uuid_t));
-
-		*u = *DatumGetUUIDP(SPI_getbinval(SPI_tuptable->vals[i], SPI_tuptable->tupdesc, 1, &isnull));
-		(void) gov_lease_kill_tree(list_make1(u), SPI_getvalue(SPI_tuptable->vals[i],
-															   SPI_tuptable->tupdesc, 2), NULL);
-	}
 
 	if (nloaded > 0)
 		ereport(LOG,

@@ -32,14 +32,16 @@
  *	    (xact_defer.c); a lease inserted as pending is then removed.
  *	    gov_lease_kill_now() ends a lease at once, whatever becomes of the
  *	    transaction.
- *	  - A lease never goes live under a parent shared memory has ended.
- *	    gov_lease_kill_tree() ends a lease, then walks the table for its
- *	    descendants and ends them, and walks again until a walk finds no
- *	    new one; a delegation's commit makes its pending child live, then
- *	    reads the parent and ends the child if the parent has ended.  A
- *	    child inserted (pending) before the last walk is found by it; one
- *	    inserted after it commits after its parent was ended, and sees
- *	    that.  Either way it ends, without a wait on any transaction.
+ *	  - A lease never stays live under an ancestor shared memory has
+ *	    ended.  A revocation (revoke.c) ends the lease it revokes, then
+ *	    reads its descendants with a new snapshot and ends them; a
+ *	    delegation's commit makes its pending child live, then walks up
+ *	    the child's ancestors in shared memory and ends the child if one
+ *	    of them has ended.  A child whose commit made that walk before the
+ *	    revoked lease ended had committed before the read, which finds it;
+ *	    one whose walk came after finds the revoked lease ended.  Either
+ *	    way it ends, without a wait on any transaction, and a pending lease
+ *	    is never usable meanwhile.
  *
  *-------------------------------------------------------------------------
  */
@@ -359,6 +361,9 @@ typedef struct LeaseChange
 static bool kill_entry(const pg_uuid_t *id, const char *reason, bool tombstone, bool claim,
 					   bool *claimed);
 
+/* more than governance.max_delegation_depth can reach (64) */
+#define GOV_MAX_DEPTH_WALK	65
+
 static void
 lease_change_commit(void *arg)
 {
@@ -368,13 +373,25 @@ lease_change_commit(void *arg)
 	{
 		case CHANGE_INSERTED:
 			gov_lease_set_state(&c->id, GOV_LEASE_LIVE, NULL);
-			/* never live below an ended parent (see the header) */
+			/* never live below an ended ancestor (see the header) */
 			if (c->has_parent)
 			{
-				GovLeaseSnapshot p;
+				GovLeaseSnapshot a;
+				pg_uuid_t	up = c->parent;
+				int			depth;
 
-				if (gov_lease_get(&c->parent, &p) && p.state == GOV_LEASE_REVOKED)
-					(void) kill_entry(&c->id, p.end_reason, false, false, NULL);
+				for (depth = 0; depth <= GOV_MAX_DEPTH_WALK && gov_lease_get(&up, &a); depth++)
+				{
+					if (a.state == GOV_LEASE_REVOKED)
+					{
+						(void) kill_entry(&c->id, a.end_reason, false, false, NULL);
+						gov_worker_wake(GOV_WORKER_ENFORCER);
+						break;
+					}
+					if (!a.has_parent)
+						break;
+					up = a.parent;
+				}
 			}
 			break;
 		case CHANGE_RENEW:
@@ -542,80 +559,22 @@ add_claim(List **claimed, const pg_uuid_t *id)
 int
 gov_lease_kill_tree(List *ids, const char *reason, List **claimed)
 {
-	HASHCTL		ctl;
-	HTAB	   *tree;
 	ListCell   *lc;
 	int			ended = 0;
-	int			n;
-	bool		claim = claimed != NULL;
 	bool		was_claimed;
-
-	memset(&ctl, 0, sizeof(ctl));
-	ctl.keysize = sizeof(pg_uuid_t);
-	ctl.entrysize = sizeof(pg_uuid_t);
-	ctl.hcxt = CurrentMemoryContext;
-	tree = hash_create("governance revoked tree", Max(list_length(ids), 16), &ctl,
-					   HASH_ELEM | HASH_BLOBS | HASH_CONTEXT);
 
 	foreach(lc, ids)
 	{
 		pg_uuid_t  *id = lfirst(lc);
 
-		(void) hash_search(tree, id, HASH_ENTER, NULL);
-		if (kill_entry(id, reason, true, claim, &was_claimed))
+		if (kill_entry(id, reason, true, claimed != NULL, &was_claimed))
 			ended++;
 		if (was_claimed)
 			add_claim(claimed, id);
 	}
-	/* the enforcer stops their statements now, not after the walks */
+	/* the enforcer stops their statements now */
 	if (ended > 0)
 		gov_worker_wake(GOV_WORKER_ENFORCER);
-
-	/*
-	 * The descendants shared memory holds, pending ones included, until a
-	 * walk finds none left to end (see the header for why the last walk
-	 * must follow the last change).
-	 */
-	for (;;)
-	{
-		HASH_SEQ_STATUS st;
-		GovLease   *e;
-		List	   *found = NIL;
-
-		lock_all_partitions();
-		hash_seq_init(&st, lease_table);
-		while ((e = hash_seq_search(&st)) != NULL)
-		{
-			bool		known;
-
-			if (e->dboid != MyDatabaseId || !e->has_parent ||
-				!(e->state == GOV_LEASE_LIVE || e->state == GOV_LEASE_PENDING ||
-				  (claim && e->state == GOV_LEASE_REVOKED && e->undurable && !claim_held(e))))
-				continue;
-			if (hash_search(tree, &e->parent, HASH_FIND, NULL) == NULL)
-				continue;
-			(void) hash_search(tree, &e->id, HASH_ENTER, &known);
-			if (!known)
-				add_claim(&found, &e->id);
-		}
-		unlock_all_partitions();
-		if (found == NIL)
-			break;
-		n = ended;
-		foreach(lc, found)
-		{
-			pg_uuid_t  *id = lfirst(lc);
-
-			if (kill_entry(id, reason, false, claim, &was_claimed))
-				ended++;
-			if (was_claimed)
-				add_claim(claimed, id);
-		}
-		if (ended > n)
-			gov_worker_wake(GOV_WORKER_ENFORCER);
-		list_free_deep(found);
-	}
-	hash_destroy(tree);
 	return ended;
 }
 

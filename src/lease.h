@@ -91,13 +91,14 @@ extern void gov_lease_commit_state(const pg_uuid_t *id, GovLeaseState state, con
 extern void gov_lease_kill_now(const pg_uuid_t *id, const char *reason);
 
 /*
- * End now the leases of ids (pg_uuid_t *) and every lease shared memory
- * holds below one of them, pending ones included; an id shared memory
- * does not hold gets an ended entry, so that nothing installs it live
- * later.  With claimed, the ended leases are marked as being made durable
- * by this backend's transaction (the enforcer leaves them alone meanwhile)
- * and their ids appended to *claimed, for gov_lease_release_claims() at
- * its end.  Returns how many leases this call ended.
+ * End now the leases of ids (pg_uuid_t *: a lease and the descendants a
+ * snapshot read after it ended found; a pending descendant ends when its
+ * delegation commits, see lease.c); an id shared memory does not hold
+ * gets an ended entry, so that nothing installs it live later.  With
+ * claimed, the ended leases are marked as being made durable by this
+ * backend's transaction (the enforcer leaves them alone meanwhile) and
+ * their ids appended to *claimed, for gov_lease_release_claims() at its
+ * end.  Returns how many leases this call ended.
  */
 extern int	gov_lease_kill_tree(List *ids, const char *reason, List **claimed);
 extern void gov_lease_release_claims(List *claimed);

@@ -747,11 +747,11 @@ defer_to_enforcer(const pg_uuid_t *id, const char *reason, const RevokeTree *tre
 int64
 gov_revoke_at_once(const pg_uuid_t *id, const char *reason)
 {
-	RevokeTree	tree;
+	RevokeTree *tree = palloc0(sizeof(RevokeTree));
 	Claims	   *claims;
 	MemoryContext old;
 	GovRevokeWait w;
-	TimestampTz start;
+	TimestampTz start = 0;
 	Blockers	b;
 	int64		count = 0;
 	bool		done = false;
@@ -759,10 +759,6 @@ gov_revoke_at_once(const pg_uuid_t *id, const char *reason)
 
 	/* an acknowledged revocation survives a crash (synchronous_commit) */
 	gov_xact_require_durable_commit();
-
-	tree = read_tree(id);
-	if (!tree.live)
-		return 0;				/* nothing live left to revoke */
 
 	/* registered first: a claim it cannot release is never taken */
 	claims = MemoryContextAllocZero(TopTransactionContext, sizeof(Claims));
@@ -774,43 +770,55 @@ gov_revoke_at_once(const pg_uuid_t *id, const char *reason)
 	set_revoking(true);
 	PG_TRY();
 	{
+		/*
+		 * The lease first, before anything that takes time; then its
+		 * descendants, read after it ended (a delegation committing
+		 * meanwhile ends its child itself: lease.c).
+		 */
 		old = MemoryContextSwitchTo(TopTransactionContext);
-		(void) gov_lease_kill_tree(tree.ids, reason, &claims->ids);
+		(void) gov_lease_kill_tree(list_make1((void *) id), reason, &claims->ids);
 		MemoryContextSwitchTo(old);
-
-		/* the bound starts once access has ended */
-		start = GetCurrentTimestamp();
-		w.polite_until = TimestampTzPlusMilliseconds(start, gov_revoke_lock_timeout_ms);
-		w.deadline = TimestampTzPlusMilliseconds(w.polite_until, gov_revoke_lock_timeout_ms);
-		w.rows_first = false;
-
-		for (;;)
+		*tree = read_tree(id);
+		if (tree->live)
 		{
-			TimestampTz now;
+			old = MemoryContextSwitchTo(TopTransactionContext);
+			(void) gov_lease_kill_tree(list_copy_tail(tree->ids, 1), reason, &claims->ids);
+			MemoryContextSwitchTo(old);
 
-			if (attempt(id, reason, &w, &count))
+			/* the bound starts once access has ended */
+			start = GetCurrentTimestamp();
+			w.polite_until = TimestampTzPlusMilliseconds(start, gov_revoke_lock_timeout_ms);
+			w.deadline = TimestampTzPlusMilliseconds(w.polite_until, gov_revoke_lock_timeout_ms);
+			w.rows_first = false;
+
+			for (;;)
 			{
-				done = true;
-				break;
+				TimestampTz now;
+
+				if (attempt(id, reason, &w, &count))
+				{
+					done = true;
+					break;
+				}
+				w.rows_first = true;
+				now = GetCurrentTimestamp();
+				if (now >= w.polite_until)
+				{
+					/* only this round's holders are reported */
+					list_free(b.forbidden);
+					list_free(b.lingering);
+					b.forbidden = b.lingering = NIL;
+					b.prepared = b.workers = b.revoking = 0;
+					end_holders(id, tree, &b);
+				}
+				if (now >= w.deadline)
+					break;
+				(void) WaitLatch(MyLatch, WL_LATCH_SET | WL_TIMEOUT | WL_EXIT_ON_PM_DEATH,
+								 Min(sleep_ms, Max(ms_until(w.deadline), 1)), PG_WAIT_EXTENSION);
+				ResetLatch(MyLatch);
+				CHECK_FOR_INTERRUPTS();
+				sleep_ms = Min(sleep_ms * 2, 10);
 			}
-			w.rows_first = true;
-			now = GetCurrentTimestamp();
-			if (now >= w.polite_until)
-			{
-				/* only this round's holders are reported */
-				list_free(b.forbidden);
-				list_free(b.lingering);
-				b.forbidden = b.lingering = NIL;
-				b.prepared = b.workers = b.revoking = 0;
-				end_holders(id, &tree, &b);
-			}
-			if (now >= w.deadline)
-				break;
-			(void) WaitLatch(MyLatch, WL_LATCH_SET | WL_TIMEOUT | WL_EXIT_ON_PM_DEATH,
-							 Min(sleep_ms, Max(ms_until(w.deadline), 1)), PG_WAIT_EXTENSION);
-			ResetLatch(MyLatch);
-			CHECK_FOR_INTERRUPTS();
-			sleep_ms = Min(sleep_ms * 2, 10);
 		}
 	}
 	PG_FINALLY();
@@ -820,9 +828,11 @@ gov_revoke_at_once(const pg_uuid_t *id, const char *reason)
 	PG_END_TRY();
 	gov_xact_defer(&claims_commit_ops, claims);
 
+	if (!tree->live)
+		return 0;				/* nothing live left to revoke */
 	if (done)
 		return count;
-	defer_to_enforcer(id, reason, &tree, &b,
+	defer_to_enforcer(id, reason, tree, &b,
 					  (int) ((GetCurrentTimestamp() - start) / 1000));
-	return list_length(tree.ids);
+	return list_length(tree->ids);
 }

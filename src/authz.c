@@ -1264,10 +1264,17 @@ gov_sql_revoke(PG_FUNCTION_ARGS)
  * ---------------------------------------------------------------------
  */
 
-/* A lease that shared memory has ended is not renewed. */
+/*
+ * A lease that shared memory has ended is not renewed; only its holder
+ * (or an administrator) learns why, as after the lock.
+ */
 static void
 refuse_revoked(const pg_uuid_t *id, const GovLeaseSnapshot *l)
 {
+	if (l->role != GetOuterUserId() && !gov_caller_is_admin())
+		ereport(ERROR,
+				(errcode(ERRCODE_INSUFFICIENT_PRIVILEGE),
+				 errmsg("only the holder of lease %s may renew it", gov_uuid_text(id))));
 	ereport(ERROR,
 			(errcode(ERRCODE_OBJECT_NOT_IN_PREREQUISITE_STATE),
 			 errmsg("lease %s is revoked", gov_uuid_text(id)),

@@ -10,41 +10,41 @@
  *	  those locks wait for it, while the agent goes on working.  So a
  *	  revocation is made in three steps:
  *
- *	  1. Read the tree, the lease and its descendants, with a new snapshot
- *	     and no lock.
- *	  2. End every lease of it in shared memory (gov_lease_kill_tree, which
- *	     also ends descendants only shared memory knows, pending ones
- *	     included): attach(), is_authorized(), row-level security and
- *	     governed writes refuse them from now on, whatever the durable rows
- *	     still say.  This is not undone if the transaction rolls back
- *	     (giving up access is never rolled back into access): the enforcer
- *	     then makes the revocation durable.  Until the transaction ends,
- *	     the ended leases are claimed, so that the enforcer does not race
- *	     it.
- *	  3. Make it durable (gov_revoke_tree, in a subtransaction, retried).
+ *	  1. End the lease in shared memory; then read its descendants with a
+ *	     new snapshot and no lock, and end them too (a descendant still
+ *	     pending, never usable, ends when its delegation commits: lease.c).
+ *	     attach(), is_authorized(), row-level security and governed writes
+ *	     refuse them from now on, whatever the durable rows still say.
+ *	     This is not undone if the transaction rolls back (giving up
+ *	     access is never rolled back into access): the enforcer then makes
+ *	     the revocation durable.  Until the transaction ends, the ended
+ *	     leases are claimed, so that the enforcer does not race it.
+ *	  2. Make it durable (gov_revoke_tree, in a subtransaction, retried).
  *	     For governance.revoke_lock_timeout it waits for the lease's row
  *	     and chain locks as any transaction does: an honest holder (an
  *	     autocommit heartbeat) lets go well within it.  After that it takes
  *	     a lock only if it is free, and each time one is not, it finds the
  *	     transactions holding the locks it needs (the tree's rows: the
  *	     tuples' xmax and multixact members; the chain lock: the lock
- *	     manager) and cancels their statements, or ends their sessions when
- *	     a cancel is not enough (see end_holder).  At twice the timeout it gives
- *	     up: a WARNING, a governance.revoke.deferred event, a row in
- *	     governance.revocations_deferred (committed with the caller's
- *	     transaction: after a crash the enforcer ends the leases again
- *	     when it reloads them), and the enforcer's reconcile makes the
- *	     revocation durable (ledgered, with the time it took effect) once
- *	     the locks are free.  That happens
- *	     only when the holder cannot be ended: a prepared transaction (a
- *	     superuser locking the row by hand: no function of the extension
- *	     lets a transaction that locks a lease row be prepared), a session
- *	     the caller may not end, a background worker.
+ *	     manager) and cancels their statements, or ends their sessions
+ *	     when a cancel is not enough (see end_holder).
+ *	  3. At twice the timeout it gives up, which happens only when a
+ *	     holder cannot be ended: a prepared transaction (a superuser
+ *	     locking the row by hand: no function of the extension lets a
+ *	     transaction that locks a lease row be prepared), a session the
+ *	     caller may not end, a background worker.  A WARNING, a
+ *	     governance.revoke.deferred event and a row in
+ *	     governance.revocations_deferred, committed (and flushed) with the
+ *	     caller's transaction: after a crash the enforcer loads those
+ *	     leases dead.  The enforcer's reconcile makes the revocation
+ *	     durable once the locks are free, and ledgers it with the time it
+ *	     took effect.
  *
- *	  After step 2 no new holder appears: heartbeat(), delegate() and
+ *	  After step 1 no new holder appears: heartbeat(), delegate() and
  *	  attach() refuse a lease shared memory has ended before they lock
  *	  anything, and record() and governed writes need a live lease.  The
- *	  holders are those that were there before, and ending them is enough.
+ *	  holders are those whose calls began before, and ending them is
+ *	  enough (a loop of such calls cannot hold the revocation off).
  *
  *	  Whose sessions may be ended: those of roles holding a lease of the
  *	  tree (the revocation ends their authority anyway); any non-superuser
@@ -54,7 +54,7 @@
  *	  retrying is enough), and never a backend that is itself inside a
  *	  revocation, which ends within its own bound.
  *
- *	  The "no live orphan" protocol (authz.c) is unchanged: step 3 locks
+ *	  The "no live orphan" protocol (authz.c) is unchanged: step 2 locks
  *	  the lease's row before it reads the tree again, and delegate() locks
  *	  the rows of the parent and its ancestors before it checks them.
  *

@@ -13,14 +13,22 @@
  *	  ---------------------------------------
  *	  delegate() locks the durable rows of all the parent's ancestors and
  *	  of the parent FOR SHARE, top down, and checks that each is live after
- *	  the lock.  revoke() locks the lease it revokes FOR UPDATE, then, in a
- *	  new statement (so with a snapshot taken after the lock), finds and
- *	  ends every live descendant.  A delegation under any part of the
- *	  subtree either committed before the revocation took its lock (and is
- *	  found) or waits for it (and then sees a revoked ancestor).  Both
- *	  therefore require READ COMMITTED, whose statements take fresh
- *	  snapshots.  heartbeat() locks its lease FOR UPDATE, so it serializes
- *	  with revoke() on the same lease.
+ *	  the lock.  revoke() locks the lease it revokes FOR NO KEY UPDATE
+ *	  (which conflicts with FOR SHARE, not with the KEY SHARE of a foreign
+ *	  key check), then, in a new statement (so with a snapshot taken after
+ *	  the lock), finds and ends every live descendant.  A delegation under
+ *	  any part of the subtree either committed before the revocation took
+ *	  its lock (and is found) or waits for it (and then sees a revoked
+ *	  ancestor).  Both therefore require READ COMMITTED, whose statements
+ *	  take fresh snapshots.  heartbeat() locks its lease FOR UPDATE, so it
+ *	  serializes with revoke() on the same lease.
+ *
+ *	  Before it takes any lock, revoke() ends the tree in shared memory,
+ *	  and it waits for the locks above only for a bounded time, then ends
+ *	  the sessions of the transactions that hold them (revoke.c).  So
+ *	  heartbeat() and delegate() refuse a lease or parent that shared
+ *	  memory has ended before they lock anything: a revocation under way
+ *	  never waits for a lock taken after it began.
  *
  *-------------------------------------------------------------------------
  */
@@ -58,6 +66,7 @@
 #include "lease.h"
 #include "ledger.h"
 #include "policy.h"
+#include "revoke.h"
 #include "trust.h"
 #include "worker.h"
 #include "xact_defer.h"
@@ -835,7 +844,8 @@ typedef enum LockMode
 {
 	LEASE_NO_LOCK,
 	LEASE_SHARE,
-	LEASE_UPDATE
+	LEASE_UPDATE,
+	LEASE_UPDATE_NOWAIT			/* ERRCODE_LOCK_NOT_AVAILABLE if held */
 } LockMode;
 
 /*
@@ -855,7 +865,10 @@ lock_lease(const pg_uuid_t *id, LockMode mode)
 
 	sql = mode == LEASE_UPDATE ?
 		"SELECT state, expires_at, max_expiry, depth, principal, ancestors "
-		"FROM governance.leases WHERE lease_id = $1 FOR UPDATE" :
+		"FROM governance.leases WHERE lease_id = $1 FOR NO KEY UPDATE" :
+		mode == LEASE_UPDATE_NOWAIT ?
+		"SELECT state, expires_at, max_expiry, depth, principal, ancestors "
+		"FROM governance.leases WHERE lease_id = $1 FOR NO KEY UPDATE NOWAIT" :
 		mode == LEASE_SHARE ?
 		"SELECT state, expires_at, max_expiry, depth, principal, ancestors "
 		"FROM governance.leases WHERE lease_id = $1 FOR SHARE" :
@@ -1023,6 +1036,21 @@ gov_sql_delegate(PG_FUNCTION_ARGS)
 				 errmsg("only the holder of lease %s may delegate from it",
 						gov_uuid_text(&r.parent))));
 
+	/*
+	 * A parent that shared memory has ended is refused before any lock is
+	 * taken: a revocation under way must not wait for us (see the header).
+	 * The checks are made again after the locks.
+	 */
+	if (gov_lease_get(&r.parent, &live) && !gov_lease_is_live(&live, GetCurrentTimestamp()))
+	{
+		o.reasons = list_make1(psprintf("parent lease %s is %s", gov_uuid_text(&r.parent),
+										live.state == GOV_LEASE_REVOKED ? "revoked" : "expired"));
+		(void) ledger_decision("governance.delegate", &r, &o, ctx_hash, 0);
+		outcome_to_caller(&o, caller);
+		SPI_finish();
+		PG_RETURN_DATUM(outcome_datum(fcinfo, &o));
+	}
+
 	{
 		pg_uuid_t	dead;
 
@@ -1113,8 +1141,81 @@ gov_sql_delegate(PG_FUNCTION_ARGS)
  * ---------------------------------------------------------------------
  */
 
+/*
+ * Lock the live rows of a tree (uuid[]) FOR NO KEY UPDATE, waiting for a
+ * row only as long as wait allows: all at once those that are free, then
+ * one at a time the others, each wait ending with the polite wait (the
+ * UPDATE that follows would wait for each in turn, without a bound).
+ * Once the polite wait is over, a row that is not free is an error.
+ */
+static void
+lock_tree_bounded(Datum tree, const GovRevokeWait *wait)
+{
+	int			rc;
+	Datum		locked;
+	Datum		missing;
+	bool		isnull;
+	ArrayType  *arr;
+	Datum	   *elems;
+	int			n;
+	int			i;
+
+	if (!gov_revoke_may_wait(wait))
+	{
+		rc = gov_spi_exec("SELECT 1 FROM governance.leases WHERE lease_id = ANY ($1) AND state = 'live'"
+						  " FOR NO KEY UPDATE NOWAIT",
+						  1, (Oid[]) {UUIDARRAYOID}, (Datum[]) {tree}, NULL, false, 0);
+		if (rc != SPI_OK_SELECT)
+			elog(ERROR, "could not lock the descendants of the lease");
+		SPI_freetuptable(SPI_tuptable);
+		return;
+	}
+	rc = gov_spi_exec("SELECT coalesce(array_agg(lease_id), '{}') FROM ("
+					  " SELECT lease_id FROM governance.leases WHERE lease_id = ANY ($1) AND state = 'live'"
+					  " FOR NO KEY UPDATE SKIP LOCKED) s",
+					  1, (Oid[]) {UUIDARRAYOID}, (Datum[]) {tree}, NULL, false, 0);
+	if (rc != SPI_OK_SELECT || SPI_processed != 1)
+		elog(ERROR, "could not lock the descendants of the lease");
+	locked = datumCopy(SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1, &isnull),
+					   false, -1);
+	SPI_freetuptable(SPI_tuptable);
+	rc = gov_spi_exec("SELECT array_agg(lease_id) FROM governance.leases"
+					  " WHERE lease_id = ANY ($1) AND state = 'live' AND NOT lease_id = ANY ($2)",
+					  2, (Oid[]) {UUIDARRAYOID, UUIDARRAYOID}, (Datum[]) {tree, locked},
+					  NULL, false, 0);
+	if (rc != SPI_OK_SELECT || SPI_processed != 1)
+		elog(ERROR, "could not lock the descendants of the lease");
+	missing = SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1, &isnull);
+	if (isnull)
+		return;
+	arr = DatumGetArrayTypePCopy(missing);
+	SPI_freetuptable(SPI_tuptable);
+	deconstruct_array(arr, UUIDOID, UUID_LEN, false, TYPALIGN_CHAR, &elems, NULL, &n);
+	for (i = 0; i < n; i++)
+	{
+		bool		may_wait = gov_revoke_may_wait(wait);
+
+		rc = gov_spi_exec(may_wait ?
+						  "SELECT 1 FROM governance.leases WHERE lease_id = $1 AND state = 'live'"
+						  " FOR NO KEY UPDATE" :
+						  "SELECT 1 FROM governance.leases WHERE lease_id = $1 AND state = 'live'"
+						  " FOR NO KEY UPDATE NOWAIT",
+						  1, (Oid[]) {UUIDOID}, (Datum[]) {elems[i]}, NULL, false, 0);
+		if (rc != SPI_OK_SELECT)
+			elog(ERROR, "could not lock the descendants of the lease");
+		SPI_freetuptable(SPI_tuptable);
+	}
+}
+
 int64
 gov_revoke_tree(const pg_uuid_t *id, const char *reason, bool by_enforcer)
+{
+	return gov_revoke_tree_wait(id, reason, by_enforcer, NULL);
+}
+
+int64
+gov_revoke_tree_wait(const pg_uuid_t *id, const char *reason, bool by_enforcer,
+					 const GovRevokeWait *wait)
 {
 	ParentRow	target;
 	int			rc;
@@ -1125,10 +1226,11 @@ gov_revoke_tree(const pg_uuid_t *id, const char *reason, bool by_enforcer)
 	int64		count;
 	Datum		tree;
 	bool		tree_null;
+	GovLeaseSnapshot shm;
 
 	/* an acknowledged revocation survives a crash (synchronous_commit) */
 	gov_xact_require_durable_commit();
-	target = lock_lease(id, LEASE_UPDATE);
+	target = lock_lease(id, wait && !gov_revoke_may_wait(wait) ? LEASE_UPDATE_NOWAIT : LEASE_UPDATE);
 	if (!target.found)
 		ereport(ERROR,
 				(errcode(ERRCODE_UNDEFINED_OBJECT),
@@ -1160,6 +1262,16 @@ gov_revoke_tree(const pg_uuid_t *id, const char *reason, bool by_enforcer)
 		return 0;
 	tree = datumCopy(tree, false, -1);
 	SPI_freetuptable(SPI_tuptable);
+	/*
+	 * Bounded waits (revoke.c).  The tree's rows: first the UPDATE takes
+	 * their locks itself, failing rather than waiting (which costs nothing
+	 * when nobody holds them); after a failed attempt, they are locked
+	 * before it, each wait bounded.
+	 */
+	if (wait && wait->rows_first)
+		lock_tree_bounded(tree, wait);
+	else if (wait)
+		gov_revoke_dont_wait();
 	rc = gov_spi_exec(" UPDATE governance.leases SET state = 'revoked', ended_at = $2, end_reason = $3"
 					  " WHERE lease_id = ANY ($1) AND state = 'live'"
 					  " RETURNING lease_id",
@@ -1170,6 +1282,11 @@ gov_revoke_tree(const pg_uuid_t *id, const char *reason, bool by_enforcer)
 	if (rc != SPI_OK_UPDATE_RETURNING)
 		elog(ERROR, "could not revoke the lease");
 	count = (int64) SPI_processed;
+	/* the chain lock, for what is left of the polite wait */
+	if (wait && !gov_revoke_may_wait(wait) && !gov_ledger_try_lock_chain(id))
+		ereport(ERROR,
+				(errcode(ERRCODE_LOCK_NOT_AVAILABLE),
+				 errmsg("could not obtain the ledger chain lock of lease %s", gov_uuid_text(id))));
 
 	gj_init(&j);
 	gj_begin_object(&j);
@@ -1179,6 +1296,13 @@ gov_revoke_tree(const pg_uuid_t *id, const char *reason, bool by_enforcer)
 	gj_str(&j, by_enforcer ? "enforcer" : caller_name());
 	gj_key(&j, "count");
 	gj_int(&j, count);
+	/* when access ended: earlier than this event if it ended at once */
+	if (gov_lease_get(id, &shm) && shm.state == GOV_LEASE_REVOKED && shm.undurable)
+	{
+		gj_key(&j, "ended_in_shared_memory_at");
+		gj_str(&j, DatumGetCString(DirectFunctionCall1(timestamptz_out,
+													   TimestampTzGetDatum(shm.ended_at))));
+	}
 	gj_key(&j, "ended");
 	gj_begin_array(&j);
 	for (i = 0; i < SPI_processed; i++)
@@ -1200,6 +1324,11 @@ gov_revoke_tree(const pg_uuid_t *id, const char *reason, bool by_enforcer)
 	ev.payload = gj_finish(&j);
 	ev.internal = true;			/* the list of ended leases may be long */
 	(void) gov_ledger_append(&ev);
+	/* a deferred revocation of these leases (revoke.c) is durable now */
+	if (count > 0 &&
+		gov_spi_exec("DELETE FROM governance.revocations_deferred WHERE lease_id = ANY ($1)",
+					 1, (Oid[]) {UUIDARRAYOID}, (Datum[]) {tree}, NULL, false, 0) != SPI_OK_DELETE)
+		elog(ERROR, "could not clear the deferred revocations");
 	return count;
 }
 
@@ -1252,7 +1381,7 @@ gov_sql_revoke(PG_FUNCTION_ARGS)
 				 errmsg("role %s may not revoke lease %s", caller_name(), gov_uuid_text(&id)),
 				 errdetail("A lease may be revoked by its holder, the holder of any ancestor, or governance_admin.")));
 
-	n = gov_revoke_tree(&id, reason, false);
+	n = gov_revoke_at_once(&id, reason);
 	SPI_finish();
 	PG_RETURN_INT32((int32) Min(n, PG_INT32_MAX));
 }
@@ -1261,6 +1390,23 @@ gov_sql_revoke(PG_FUNCTION_ARGS)
  * Heartbeat
  * ---------------------------------------------------------------------
  */
+
+/*
+ * A lease that shared memory has ended is not renewed; only its holder
+ * (or an administrator) learns why, as after the lock.
+ */
+static void
+refuse_revoked(const pg_uuid_t *id, const GovLeaseSnapshot *l)
+{
+	if (l->role != GetOuterUserId() && !gov_caller_is_admin())
+		ereport(ERROR,
+				(errcode(ERRCODE_INSUFFICIENT_PRIVILEGE),
+				 errmsg("only the holder of lease %s may renew it", gov_uuid_text(id))));
+	ereport(ERROR,
+			(errcode(ERRCODE_OBJECT_NOT_IN_PREREQUISITE_STATE),
+			 errmsg("lease %s is revoked", gov_uuid_text(id)),
+			 l->end_reason[0] ? errdetail("It was revoked: %s", l->end_reason) : 0));
+}
 
 /*
  * heartbeat(lease_id uuid, measurement bytea DEFAULT NULL) -> timestamptz
@@ -1318,8 +1464,12 @@ gov_sql_heartbeat(PG_FUNCTION_ARGS)
 	 */
 	{
 		GovLeaseSnapshot snap;
+		bool		known = gov_lease_get(&id, &snap);
 
-		if (!gov_lease_get(&id, &snap) || snap.has_parent)
+		/* before any lock: a revocation under way must not wait for us */
+		if (known && snap.state == GOV_LEASE_REVOKED)
+			refuse_revoked(&id, &snap);
+		if (!known || snap.has_parent)
 		{
 			ParentRow	self = lock_lease(&id, LEASE_NO_LOCK);
 			pg_uuid_t	dead;
@@ -1333,6 +1483,13 @@ gov_sql_heartbeat(PG_FUNCTION_ARGS)
 		ereport(ERROR,
 				(errcode(ERRCODE_UNDEFINED_OBJECT),
 				 errmsg("lease %s does not exist", gov_uuid_text(&id))));
+	/* revoked while we waited for the lock: let go of it (the error does) */
+	{
+		GovLeaseSnapshot snap;
+
+		if (gov_lease_get(&id, &snap) && snap.state == GOV_LEASE_REVOKED)
+			refuse_revoked(&id, &snap);
+	}
 	row = io.row;
 	state = TextDatumGetCString(row->tts_values[L_STATE]);
 	now = GetCurrentTimestamp();
@@ -1420,11 +1577,12 @@ gov_sql_heartbeat(PG_FUNCTION_ARGS)
 	{
 		int64		n;
 
-		/* access ends now, even if this transaction then fails */
-		gov_lease_kill_now(&id, revoke_reason);
-		n = gov_revoke_tree(&id, revoke_reason, false);
-
+		/*
+		 * Access ends now, for the lease and its descendants, even if this
+		 * transaction then fails; no holder of their locks delays it long.
+		 */
 		gov_rowio_close(&io);
+		n = gov_revoke_at_once(&id, revoke_reason);
 		if (revoke_brief && gov_deny_reasons == GOV_REASONS_SHORT && !gov_caller_is_admin())
 			revoke_reason = revoke_brief;	/* the ledger has it in full */
 		/* out of SPI's memory, which SPI_finish() frees */

@@ -20,8 +20,15 @@ extern int	gov_max_leases_per_principal;
 
 extern void gov_authz_define_gucs(void);
 
-/* Revoke a lease and every live descendant; returns how many ended. */
+/*
+ * Revoke a lease and every live descendant durably, in this transaction;
+ * returns how many ended.  gov_revoke_tree waits for every lock it needs;
+ * with a GovRevokeWait (revoke.c), only as long as that allows.
+ */
 extern int64 gov_revoke_tree(const pg_uuid_t *id, const char *reason, bool by_enforcer);
+struct GovRevokeWait;
+extern int64 gov_revoke_tree_wait(const pg_uuid_t *id, const char *reason, bool by_enforcer,
+								  const struct GovRevokeWait *wait);
 
 
 #endif							/* GOV_AUTHZ_H */

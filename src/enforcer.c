@@ -130,6 +130,8 @@ load_leases(void)
 	int			rc;
 	uint64		i;
 	List	   *stuck = NIL;
+	List	   *deferred = NIL;
+	List	   *deferred_reasons = NIL;
 	uint64		nloaded;
 	TimestampTz issued;
 	TimestampTz first_issued = 0;
@@ -168,6 +170,30 @@ load_leases(void)
 				stuck = lappend(stuck, lfirst(lc));
 	}
 
+	/*
+	 * Revocations acknowledged before they could be made durable
+	 * (revoke.c): those leases and their descendants are loaded dead, and
+	 * the reconcile makes the revocations durable.  Rows of leases no
+	 * longer live are done with.
+	 */
+	rc = SPI_execute("DELETE FROM governance.revocations_deferred d USING governance.leases l"
+					 " WHERE l.lease_id = d.lease_id AND l.state <> 'live'", false, 0);
+	if (rc != SPI_OK_DELETE)
+		elog(ERROR, "could not read governance.revocations_deferred");
+	rc = SPI_execute("SELECT lease_id, reason FROM governance.revocations_deferred", false, 0);
+	if (rc != SPI_OK_SELECT)
+		elog(ERROR, "could not read governance.revocations_deferred");
+	for (i = 0; i < SPI_processed; i++)
+	{
+		bool		isnull;
+		pg_uuid_t  *u = palloc(sizeof(pg_uuid_t));
+
+		*u = *DatumGetUUIDP(SPI_getbinval(SPI_tuptable->vals[i], SPI_tuptable->tupdesc, 1, &isnull));
+		deferred = lappend(deferred, u);
+		deferred_reasons = lappend(deferred_reasons,
+								   SPI_getvalue(SPI_tuptable->vals[i], SPI_tuptable->tupdesc, 2));
+	}
+
 	rc = SPI_execute("SELECT lease_id, parent_id, role_oid, depth, principal, action, resource, "
 					 "expires_at, max_expiry, (extract(epoch FROM ttl) * 1000000)::bigint, "
 					 "measurement IS NOT NULL, ancestors, issued_at "
@@ -203,11 +229,25 @@ load_leases(void)
 		if (stuck != NIL &&
 			lease_in_tree_of(&l.id, SPI_getbinval(t, d, 12, &isnull), stuck))
 			gov_lease_kill_now(&l.id, RESTART_REASON);
+		if (deferred != NIL &&
+			lease_in_tree_of(&l.id, SPI_getbinval(t, d, 12, &isnull), deferred))
+		{
+			ListCell   *r;
+			ListCell   *why;
+
+			forboth(r, deferred, why, deferred_reasons)
+				if (lease_in_tree_of(&l.id, SPI_getbinval(t, d, 12, &isnull), list_make1(lfirst(r))))
+				{
+					gov_lease_kill_now(&l.id, (char *) lfirst(why));
+					break;
+				}
+		}
 		issued = DatumGetTimestampTz(SPI_getbinval(t, d, 13, &isnull));
 		if (i == 0 || issued < first_issued)
 			first_issued = issued;
 	}
 	nloaded = SPI_processed;
+
 	if (nloaded > 0)
 		ereport(LOG,
 				(errmsg("governance enforcer: reloaded %llu live lease(s)",
@@ -396,26 +436,71 @@ enforcer_revoke(const pg_uuid_t *id, const char *reason)
 }
 
 /*
- * Leases that shared memory ended at once (an integrity or policy failure
- * seen by a heartbeat) but whose durable row is still live, because the
- * transaction that was revoking them failed: revoke them durably.  Fail
- * closed first, make it durable next.
+ * Leases that shared memory ended at once (a revocation whose transaction
+ * failed or could not take a lock, an integrity or policy failure seen by
+ * a heartbeat) but whose durable row is still live: revoke them durably.
+ * Fail closed first, make it durable next.  One query tells which rows are
+ * still live (the list may hold a whole tree); ancestors come first, and a
+ * lease whose parent was revoked here is covered by that revocation; at
+ * most RECONCILE_MAX revocations a round, so a round stays short.
  */
+#define RECONCILE_MAX	100
+
 static void
 reconcile_revocations(List *revoked)
 {
+	Datum	   *elems;
+	int			n = 0;
+	int			done = 0;
+	int			rc;
+	uint64		i;
 	ListCell   *lc;
+	HASHCTL		ctl;
+	HTAB	   *live;
+	HTAB	   *covered;
+
+	if (revoked == NIL)
+		return;
+	elems = palloc(sizeof(Datum) * list_length(revoked));
+	foreach(lc, revoked)
+		elems[n++] = UUIDPGetDatum(&((GovLeaseSnapshot *) lfirst(lc))->id);
+	rc = SPI_execute_with_args("SELECT lease_id FROM governance.leases WHERE lease_id = ANY ($1) AND state = 'live'",
+							   1, (Oid[]) {UUIDARRAYOID},
+							   (Datum[]) {PointerGetDatum(construct_array(elems, n, UUIDOID, UUID_LEN,
+																		  false, TYPALIGN_CHAR))},
+							   NULL, true, 0);
+	if (rc != SPI_OK_SELECT)
+		elog(ERROR, "could not read governance.leases");
+
+	memset(&ctl, 0, sizeof(ctl));
+	ctl.keysize = sizeof(pg_uuid_t);
+	ctl.entrysize = sizeof(pg_uuid_t);
+	ctl.hcxt = CurrentMemoryContext;
+	live = hash_create("governance reconcile live", Max(SPI_processed, 16), &ctl,
+					   HASH_ELEM | HASH_BLOBS | HASH_CONTEXT);
+	covered = hash_create("governance reconcile covered", 16, &ctl,
+						  HASH_ELEM | HASH_BLOBS | HASH_CONTEXT);
+	for (i = 0; i < SPI_processed; i++)
+	{
+		bool		isnull;
+
+		(void) hash_search(live, DatumGetUUIDP(SPI_getbinval(SPI_tuptable->vals[i],
+															 SPI_tuptable->tupdesc, 1, &isnull)),
+						   HASH_ENTER, NULL);
+	}
 
 	foreach(lc, revoked)
 	{
 		GovLeaseSnapshot *l = lfirst(lc);
-		int			rc;
 
-		rc = SPI_execute_with_args("SELECT 1 FROM governance.leases WHERE lease_id = $1 AND state = 'live'",
-								   1, (Oid[]) {UUIDOID}, (Datum[]) {UUIDPGetDatum(&l->id)},
-								   NULL, true, 1);
-		if (rc == SPI_OK_SELECT && SPI_processed > 0)
-			(void) enforcer_revoke(&l->id, l->end_reason[0] ? l->end_reason : "revoked");
+		if (hash_search(live, &l->id, HASH_FIND, NULL) == NULL)
+			/* ended durably meanwhile (an ancestor's revocation, expiry) */
+			(void) gov_lease_set_state(&l->id, GOV_LEASE_REVOKED, NULL);
+		else if (l->has_parent && hash_search(covered, &l->parent, HASH_FIND, NULL) != NULL)
+			(void) hash_search(covered, &l->id, HASH_ENTER, NULL);
+		else if (done++ < RECONCILE_MAX &&
+				 enforcer_revoke(&l->id, l->end_reason[0] ? l->end_reason : "revoked"))
+			(void) hash_search(covered, &l->id, HASH_ENTER, NULL);
 	}
 }
 

@@ -35,6 +35,7 @@
 #include "ledger.h"
 #include "policy.h"
 #include "query_guard.h"
+#include "revoke.h"
 #include "seal.h"
 #include "trust.h"
 #include "verify.h"
@@ -60,6 +61,7 @@ static const GovShmemSubsystem gov_subsystems[] = {
 	{"leases", gov_lease_shmem_size, gov_lease_request_locks, gov_lease_shmem_startup},
 	{"attachments", gov_attach_shmem_size, NULL, gov_attach_shmem_startup},
 	{"security events", gov_events_shmem_size, gov_events_request_locks, gov_events_shmem_startup},
+	{"revocations", gov_revoke_shmem_size, NULL, gov_revoke_shmem_startup},
 };
 
 #define GOV_NUM_SUBSYSTEMS lengthof(gov_subsystems)
@@ -117,6 +119,7 @@ _PG_init(void)
 	gov_guard_define_gucs();
 	gov_lease_define_gucs();
 	gov_authz_define_gucs();
+	gov_revoke_define_gucs();
 	gov_enforcer_define_gucs();
 	gov_trust_define_gucs();
 	gov_query_guard_define_gucs();

@@ -35,6 +35,16 @@
  *	    (xact_defer.c); a lease inserted as pending is then removed.
  *	    gov_lease_kill_now() ends a lease at once, whatever becomes of the
  *	    transaction.
+ *	  - A lease never stays live under an ancestor shared memory has
+ *	    ended.  A revocation (revoke.c) ends the lease it revokes, then
+ *	    reads its descendants with a new snapshot and ends them; a
+ *	    delegation's commit makes its pending child live, then walks up
+ *	    the child's ancestors in shared memory and ends the child if one
+ *	    of them has ended.  A child whose commit made that walk before the
+ *	    revoked lease ended had committed before the read, which finds it;
+ *	    one whose walk came after finds the revoked lease ended.  Either
+ *	    way it ends, without a wait on any transaction, and a pending lease
+ *	    is never usable meanwhile.
  *
  *-------------------------------------------------------------------------
  */
@@ -43,6 +53,7 @@
 #include "access/xact.h"
 #include "common/hashfn.h"
 #include "miscadmin.h"
+#include "storage/proc.h"
 #include "storage/lwlock.h"
 #include "storage/shmem.h"
 #include "utils/guc.h"
@@ -521,10 +532,18 @@ typedef struct LeaseChange
 {
 	ChangeKind	kind;
 	pg_uuid_t	id;
+	bool		has_parent;		/* CHANGE_INSERTED: the lease's parent */
+	pg_uuid_t	parent;
 	GovLeaseState state;
 	TimestampTz expires_at;
 	char		reason[GOV_REASON_MAX];
 } LeaseChange;
+
+static bool kill_entry(const pg_uuid_t *id, const char *reason, bool tombstone, bool claim,
+					   bool *claimed);
+
+/* more than governance.max_delegation_depth can reach (64) */
+#define GOV_MAX_DEPTH_WALK	65
 
 static void
 lease_change_commit(void *arg)
@@ -535,6 +554,26 @@ lease_change_commit(void *arg)
 	{
 		case CHANGE_INSERTED:
 			gov_lease_set_state(&c->id, GOV_LEASE_LIVE, NULL);
+			/* never live below an ended ancestor (see the header) */
+			if (c->has_parent)
+			{
+				GovLeaseSnapshot a;
+				pg_uuid_t	up = c->parent;
+				int			depth;
+
+				for (depth = 0; depth <= GOV_MAX_DEPTH_WALK && gov_lease_get(&up, &a); depth++)
+				{
+					if (a.state == GOV_LEASE_REVOKED)
+					{
+						(void) kill_entry(&c->id, a.end_reason, false, false, NULL);
+						gov_worker_wake(GOV_WORKER_ENFORCER);
+						break;
+					}
+					if (!a.has_parent)
+						break;
+					up = a.parent;
+				}
+			}
 			break;
 		case CHANGE_RENEW:
 			gov_lease_renew(&c->id, c->expires_at);
@@ -575,8 +614,12 @@ new_change(ChangeKind kind, const pg_uuid_t *id)
 void
 gov_lease_insert_pending(const GovLease *l, int principal_limit)
 {
+	LeaseChange *c = new_change(CHANGE_INSERTED, &l->id);
+
+	c->has_parent = l->has_parent;
+	c->parent = l->parent;
 	/* registered first: an insert it cannot undo never happens */
-	gov_xact_defer(&lease_change_ops, new_change(CHANGE_INSERTED, &l->id));
+	gov_xact_defer(&lease_change_ops, c);
 	insert_entry(l, GOV_LEASE_PENDING, true, principal_limit);
 }
 
@@ -601,21 +644,58 @@ gov_lease_commit_state(const pg_uuid_t *id, GovLeaseState state, const char *rea
 }
 
 /*
- * End a lease in shared memory at once, before (and whatever becomes of)
- * the transaction that is revoking it durably.  The enforcer makes such a
- * revocation durable if that transaction fails.
+ * Is the transaction that claimed an ended lease (to make its revocation
+ * durable) still running?  A claim is released when that transaction
+ * ends; a backend that died without releasing it no longer has its pid.
  */
-void
-gov_lease_kill_now(const pg_uuid_t *id, const char *reason)
+static bool
+claim_held(const GovLease *e)
 {
-	bool		killed = false;
+	return e->revoker_pid != 0 && e->revoker_procno >= 0 &&
+		e->revoker_procno < (int) ProcGlobal->allProcCount &&
+		ProcGlobal->allProcs[e->revoker_procno].pid == e->revoker_pid;
+}
 
+/*
+ * End one lease in shared memory (see gov_lease_kill_tree); true if this
+ * call ended it.  Sets *claimed when it claimed it.  Raises no error (the
+ * commit of a delegation calls it).
+ */
+static bool
+kill_entry(const pg_uuid_t *id, const char *reason, bool tombstone, bool claim,
+		   bool *claimed)
+{
 	uint32		h = lease_hash(id);
 	LWLock	   *lock = partition_lock(h);
 	GovLease   *e;
+	bool		killed = false;
+	bool		found;
 
+	if (claimed)
+		*claimed = false;
 	LWLockAcquire(lock, LW_EXCLUSIVE);
 	e = hash_search_with_hash_value(lease_table, id, h, HASH_FIND, NULL);
+	if (e == NULL && tombstone)
+	{
+		/*
+		 * A lease the durable rows say is live but shared memory does not
+		 * hold (the enforcer has not reloaded it yet): an ended entry in
+		 * its place, which neither a reload nor attach() replaces.  When
+		 * the table is full there is none (nor can the lease be loaded).
+		 */
+		if (pg_atomic_fetch_add_u32(&lease_shared->nleases, 1) < (uint32) gov_max_leases)
+			e = hash_search_with_hash_value(lease_table, id, h, HASH_ENTER_NULL, &found);
+		if (e == NULL)
+			pg_atomic_fetch_sub_u32(&lease_shared->nleases, 1);
+		else
+		{
+			GovLease	t;
+
+			memset(&t, 0, sizeof(t));
+			t.dboid = MyDatabaseId;
+			fill_entry(e, &t, GOV_LEASE_PENDING);	/* ended just below */
+		}
+	}
 	if (e && (e->state == GOV_LEASE_LIVE || e->state == GOV_LEASE_PENDING))
 	{
 		e->state = GOV_LEASE_REVOKED;
@@ -625,11 +705,97 @@ gov_lease_kill_now(const pg_uuid_t *id, const char *reason)
 		pg_atomic_fetch_add_u64(&e->generation, 1);
 		killed = true;
 	}
+	if (e && claim && e->state == GOV_LEASE_REVOKED && e->undurable && !claim_held(e))
+	{
+		e->revoker_procno = MyProc->pgprocno;
+		e->revoker_pid = MyProcPid;
+		if (claimed)
+			*claimed = true;
+	}
 	LWLockRelease(lock);
-	if (killed)
+	return killed;
+}
+
+/*
+ * End a lease in shared memory at once, before (and whatever becomes of)
+ * the transaction that is revoking it durably.  The enforcer makes such a
+ * revocation durable if that transaction fails.
+ */
+void
+gov_lease_kill_now(const pg_uuid_t *id, const char *reason)
+{
+	if (kill_entry(id, reason, false, false, NULL))
 		gov_worker_wake(GOV_WORKER_ENFORCER);
 }
-/* Revocations made by gov_lease_kill_now() not yet confirmed durable. */
+
+static void
+add_claim(List **claimed, const pg_uuid_t *id)
+{
+	pg_uuid_t  *u = palloc(sizeof(pg_uuid_t));
+
+	*u = *id;
+	*claimed = lappend(*claimed, u);
+}
+
+int
+gov_lease_kill_tree(List *ids, const char *reason, List **claimed)
+{
+	ListCell   *lc;
+	int			ended = 0;
+	bool		was_claimed;
+
+	foreach(lc, ids)
+	{
+		pg_uuid_t  *id = lfirst(lc);
+
+		if (kill_entry(id, reason, true, claimed != NULL, &was_claimed))
+			ended++;
+		if (was_claimed)
+			add_claim(claimed, id);
+	}
+	/* the enforcer stops their statements now */
+	if (ended > 0)
+		gov_worker_wake(GOV_WORKER_ENFORCER);
+	return ended;
+}
+
+void
+gov_lease_release_claims(List *claimed)
+{
+	ListCell   *lc;
+
+	foreach(lc, claimed)
+	{
+		pg_uuid_t  *id = lfirst(lc);
+		uint32		h = lease_hash(id);
+		LWLock	   *lock = partition_lock(h);
+		GovLease   *e;
+
+		LWLockAcquire(lock, LW_EXCLUSIVE);
+		e = hash_search_with_hash_value(lease_table, id, h, HASH_FIND, NULL);
+		if (e && e->revoker_pid == MyProcPid && e->revoker_procno == MyProc->pgprocno)
+		{
+			e->revoker_pid = 0;
+			e->revoker_procno = 0;
+		}
+		LWLockRelease(lock);
+	}
+}
+
+static int
+by_depth(const ListCell *a, const ListCell *b)
+{
+	int			da = ((const GovLeaseSnapshot *) lfirst(a))->depth;
+	int			db = ((const GovLeaseSnapshot *) lfirst(b))->depth;
+
+	return (da > db) - (da < db);
+}
+
+/*
+ * Revocations made by gov_lease_kill_now() or gov_lease_kill_tree() not
+ * yet confirmed durable, except those a running transaction has claimed;
+ * ancestors first, so that a tree is made durable as one revocation.
+ */
 List *
 gov_lease_undurable_revocations(void)
 {
@@ -641,7 +807,8 @@ gov_lease_undurable_revocations(void)
 	hash_seq_init(&st, lease_table);
 	while ((e = hash_seq_search(&st)) != NULL)
 	{
-		if (e->dboid == MyDatabaseId && e->state == GOV_LEASE_REVOKED && e->undurable)
+		if (e->dboid == MyDatabaseId && e->state == GOV_LEASE_REVOKED && e->undurable &&
+			!claim_held(e))
 		{
 			GovLeaseSnapshot *s = palloc(sizeof(GovLeaseSnapshot));
 
@@ -650,6 +817,7 @@ gov_lease_undurable_revocations(void)
 		}
 	}
 	unlock_all_partitions();
+	list_sort(res, by_depth);
 	return res;
 }
 

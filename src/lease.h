@@ -50,6 +50,8 @@ typedef struct GovLease
 	char		action[GOV_UID_MAX];
 	char		resource[GOV_UID_MAX];
 	bool		undurable;		/* ended at once; the durable row may still say live */
+	int			revoker_procno; /* whose open transaction is making that */
+	pid_t		revoker_pid;	/* revocation durable (0: nobody's) */
 	int			session_procno; /* attached for the session by this backend */
 	pid_t		session_pid;	/* 0: not bound to a session */
 	TimestampTz ended_at;
@@ -91,6 +93,24 @@ extern void gov_lease_commit_state(const pg_uuid_t *id, GovLeaseState state, con
 
 /* End a lease now, ahead of its durable revocation (fail closed). */
 extern void gov_lease_kill_now(const pg_uuid_t *id, const char *reason);
+
+/*
+ * End now the leases of ids (pg_uuid_t *: a lease and the descendants a
+ * snapshot read after it ended found; a pending descendant ends when its
+ * delegation commits, see lease.c); an id shared memory does not hold
+ * gets an ended entry, so that nothing installs it live later.  With
+ * claimed, the ended leases are marked as being made durable by this
+ * backend's transaction (the enforcer leaves them alone meanwhile) and
+ * their ids appended to *claimed, for gov_lease_release_claims() at its
+ * end.  Returns how many leases this call ended.
+ */
+extern int	gov_lease_kill_tree(List *ids, const char *reason, List **claimed);
+extern void gov_lease_release_claims(List *claimed);
+
+/*
+ * Revocations made at once and not yet confirmed durable, except those
+ * a running transaction has claimed.
+ */
 extern List *gov_lease_undurable_revocations(void);
 
 /* Bind a lease to a backend's session: it ends when the session does. */

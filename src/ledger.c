@@ -570,6 +570,13 @@ chain_locktag(const pg_uuid_t *lease_id, LOCKTAG *tag)
 	SET_LOCKTAG_ADVISORY(*tag, MyDatabaseId, a, b, GOV_LOCK_CHAIN);
 }
 
+/* The chain lock's tag, for finding who holds it (revoke.c). */
+void
+gov_ledger_chain_locktag(const pg_uuid_t *lease_id, LOCKTAG *tag)
+{
+	chain_locktag(lease_id, tag);
+}
+
 static void
 lock_chain(const pg_uuid_t *lease_id)
 {

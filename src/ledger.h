@@ -11,6 +11,7 @@
 
 #include "crypto.h"
 #include "encode.h"
+#include "storage/lock.h"
 #include "utils/jsonb.h"
 #include "utils/uuid.h"
 
@@ -87,6 +88,7 @@ extern void gov_ledger_shmem_startup(void);
 /* Append an event in the current transaction; returns its seq. */
 extern int64 gov_ledger_append(const GovEvent *ev);
 extern bool gov_ledger_try_lock_chain(const pg_uuid_t *lease_id);
+extern void gov_ledger_chain_locktag(const pg_uuid_t *lease_id, LOCKTAG *tag);
 
 /* Convenience for the extension's own events. */
 extern int64 gov_ledger_append_system(const char *kind, const pg_uuid_t *lease_id,

@@ -29,6 +29,7 @@
 
 #include "artifact.h"
 #include "attach.h"
+#include "xact_defer.h"
 #include "authz.h"
 #include "events.h"
 #include "common.h"
@@ -90,6 +91,16 @@ refuse(const char *reason, const GovClaims *c, bool decoded)
 			(errcode(ERRCODE_INSUFFICIENT_PRIVILEGE),
 			 errmsg("artifact refused: %s", reason)));
 }
+
+/*
+ * The update of the lease's row that a session attachment makes locks the
+ * row until the transaction ends: a prepared transaction would hold it
+ * through restarts, out of reach of any revocation (revoke.c).
+ */
+static const GovXactOps session_binding_ops = {
+	.what = "attached a governance lease for the session",
+	.prepare_detail = "The prepared transaction would keep the lease's row locked, which delays its revocation.",
+};
 
 /* attach(artifact text, session boolean DEFAULT false) -> uuid */
 PG_FUNCTION_INFO_V1(gov_sql_attach);
@@ -180,6 +191,7 @@ gov_sql_attach(PG_FUNCTION_ARGS)
 						 1, (Oid[]) {UUIDOID}, (Datum[]) {UUIDPGetDatum(&l.id)},
 						 NULL, false, 0) < 0)
 			elog(ERROR, "could not record the session binding");
+		gov_xact_defer(&session_binding_ops, NULL);
 	}
 	gov_attach(&l, session);
 	SPI_finish();

@@ -62,6 +62,23 @@ GRANT SELECT ON governance.agents, governance.leases TO governance_admin, govern
 SELECT pg_catalog.pg_extension_config_dump('governance.agents', '');
 SELECT pg_catalog.pg_extension_config_dump('governance.leases', '');
 
+-- A revoke() that could not make its revocation durable in time (a lock
+-- it may not take: src/revoke.c) records it here, in its own transaction,
+-- which commits: after a restart the enforcer ends these leases again
+-- before anything can use them, and a row goes when the revocation is
+-- made durable.  Usually empty.
+CREATE TABLE governance.revocations_deferred (
+    lease_id        uuid PRIMARY KEY,
+    reason          text NOT NULL,
+    requested_by    text NOT NULL,
+    requested_at    timestamptz NOT NULL
+);
+COMMENT ON TABLE governance.revocations_deferred IS
+    'revocations acknowledged in shared memory whose durable part waits for a lock; the enforcer ends them again after a restart';
+REVOKE ALL ON governance.revocations_deferred FROM PUBLIC;
+GRANT SELECT ON governance.revocations_deferred TO governance_admin, governance_auditor;
+SELECT pg_catalog.pg_extension_config_dump('governance.revocations_deferred', '');
+
 CREATE FUNCTION governance.register_agent(principal text, role name, public_key bytea DEFAULT NULL,
     max_leases integer DEFAULT NULL)
 RETURNS void

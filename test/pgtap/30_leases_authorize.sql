@@ -354,8 +354,8 @@ SELECT is(pg_temp.err('SELECT governance.record(''lt30a.tool_call'', ''{}'')'), 
 BEGIN;
 SELECT governance.attach(:'a7');
 SELECT governance.revoke(:'l7', 'lt30a: cut off');
-SELECT is(pg_temp.err('SELECT governance.record(''lt30a.tool_call'', ''{}'')'), 'no error',
-          'a revocation does not take effect before it commits');
+SELECT is(pg_temp.err('SELECT governance.record(''lt30a.tool_call'', ''{}'')'), '42501: record() needs a live attached lease',
+          'a revocation takes effect at once, before it commits');
 COMMIT;
 
 ------------------------------------------------------------------------

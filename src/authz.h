@@ -16,19 +16,17 @@
 
 extern int	gov_max_lease_ttl_ms;
 extern int	gov_max_delegation_depth;
-extern int	gov_max_leases_per_principal;
 
 extern void gov_authz_define_gucs(void);
 
-/*
- * Revoke a lease and every live descendant durably, in this transaction;
- * returns how many ended.  gov_revoke_tree waits for every lock it needs;
- * with a GovRevokeWait (revoke.c), only as long as that allows.
- */
-extern int64 gov_revoke_tree(const pg_uuid_t *id, const char *reason, bool by_enforcer);
-struct GovRevokeWait;
-extern int64 gov_revoke_tree_wait(const pg_uuid_t *id, const char *reason, bool by_enforcer,
-								  const struct GovRevokeWait *wait);
+/* governance.deny_reasons: what a caller that is not an admin is told */
+typedef enum GovReasons
+{
+	GOV_REASONS_SHORT,
+	GOV_REASONS_FULL
+} GovReasons;
+extern int	gov_deny_reasons;
+
 
 
 #endif							/* GOV_AUTHZ_H */

@@ -39,11 +39,11 @@
 #include "utils/timestamp.h"
 
 #include "attach.h"
-#include "authz.h"
 #include "encode.h"
 #include "enforcer.h"
 #include "events.h"
-#include "governance.h"
+#include "common.h"
+#include "revoke.h"
 #include "lease.h"
 #include "ledger.h"
 

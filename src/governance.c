@@ -32,6 +32,7 @@
 #include "guard.h"
 #include "keys.h"
 #include "lease.h"
+#include "lease_rows.h"
 #include "ledger.h"
 #include "policy.h"
 #include "query_guard.h"
@@ -119,6 +120,7 @@ _PG_init(void)
 	gov_guard_define_gucs();
 	gov_lease_define_gucs();
 	gov_authz_define_gucs();
+	gov_lease_rows_define_gucs();
 	gov_revoke_define_gucs();
 	gov_enforcer_define_gucs();
 	gov_trust_define_gucs();

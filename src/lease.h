@@ -9,11 +9,11 @@
 #define GOV_LEASE_H
 
 #include "nodes/pg_list.h"
+#include "uid.h"
 #include "port/atomics.h"
 #include "utils/timestamp.h"
 #include "utils/uuid.h"
 
-#define GOV_UID_MAX				256 /* bytes, terminator included */
 #define GOV_MAX_ATTACHED		8	/* leases one backend may hold at once */
 #define GOV_REASON_MAX			128
 

@@ -9,7 +9,6 @@
 #ifndef GOV_REVOKE_H
 #define GOV_REVOKE_H
 
-#include "postgres.h"
 
 #include "utils/timestamp.h"
 #include "utils/uuid.h"
@@ -58,5 +57,14 @@ extern int64 gov_revoke_at_once(const pg_uuid_t *id, const char *reason);
  * it for them: it ended them itself, before it commits.
  */
 extern bool gov_revoke_statement(int procno, pid_t pid, TimestampTz stmt_start);
+
+/*
+ * Revoke a lease and every live descendant durably, in this transaction;
+ * returns how many ended.  gov_revoke_tree waits for every lock it needs;
+ * with a GovRevokeWait (revoke.c), only as long as that allows.
+ */
+extern int64 gov_revoke_tree(const pg_uuid_t *id, const char *reason, bool by_enforcer);
+extern int64 gov_revoke_tree_wait(const pg_uuid_t *id, const char *reason, bool by_enforcer,
+								  const GovRevokeWait *wait);
 
 #endif							/* GOV_REVOKE_H */

@@ -55,3 +55,17 @@ gov_normalize_action(const char *action)
 	appendStringInfoChar(&buf, '"');
 	return buf.data;
 }
+
+void
+gov_check_uid(const char *what, const char *uid)
+{
+	if (strlen(uid) >= GOV_UID_MAX)
+		ereport(ERROR,
+				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+				 errmsg("%s is too long (at most %d bytes)", what, GOV_UID_MAX - 1)));
+	if (!gov_valid_uid(uid))
+		ereport(ERROR,
+				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+				 errmsg("%s \"%s\" is not an entity uid", what, uid),
+				 errhint("Write entity uids as Type::\"id\", for example Agent::\"billing-bot\".")));
+}

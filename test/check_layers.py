@@ -17,10 +17,10 @@ LAYERS = [
     ("leaf", ["common"]),
     ("mechanisms", ["crypto", "encode", "xact_defer", "rowio", "spi_cache", "uid"]),
     ("workers' loop", ["worker"]),
-    ("state", ["keys", "ledger", "trust", "events_spool", "events", "events_drain", "lease", "policy", "guard"]),
-    ("evidence and attachments", ["artifact", "seal", "verify", "attach"]),
-    ("enforcement", ["rls_guard", "query_guard", "revoke", "enforcer"]),
-    ("SQL surface", ["authz", "session", "govern", "lineage", "policy_sql"]),
+    ("state", ["lease_rows", "keys", "ledger", "trust", "events_spool", "events", "events_drain", "lease", "policy", "guard"]),
+    ("evidence and attachments", ["artifact", "seal", "verify", "revoke", "attach"]),
+    ("enforcement", ["rls_guard", "query_guard", "enforcer"]),
+    ("SQL surface", ["authz", "agents", "heartbeat", "session", "govern", "lineage", "policy_sql"]),
     ("entry", ["governance"]),
 ]
 

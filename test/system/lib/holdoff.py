@@ -221,7 +221,8 @@ class Harness:
 
     # -- leases ---------------------------------------------------------
     def lease(self, action):
-        """L (rv-bot, action on RES) and its child K (rv-sub, rv.select)."""
+        """L (rv-bot, action on RES) and its child K (rv-sub, the same action:
+        a delegation only narrows)."""
         r = self.admin.must(
             "SELECT lease_id, artifact FROM governance.authorize('Agent::\"rv-bot\"', %s, %s, '{}', '10 minutes')"
             " WHERE decision = 'allow'" % (q(action), q(RES)))
@@ -229,8 +230,8 @@ class Harness:
             die("authorize() did not allow")
         lid, art = r.rows[0]
         r = self.admin.must(
-            "SELECT lease_id, artifact FROM governance.delegate(%s, 'Agent::\"rv-sub\"', 'rv.select', %s)"
-            " WHERE decision = 'allow'" % (q(lid), q(RES)))
+            "SELECT lease_id, artifact FROM governance.delegate(%s, 'Agent::\"rv-sub\"', %s, %s)"
+            " WHERE decision = 'allow'" % (q(lid), q(action), q(RES)))
         if len(r.rows) != 1:
             die("delegate() did not allow")
         kid, kart = r.rows[0]

@@ -746,8 +746,10 @@ gov_enforce_attached(int mode)
 			else if (l.state == GOV_LEASE_LIVE)
 				snprintf(e->reason, sizeof(e->reason), "governance lease %s expired", idtxt);
 			else
+				/* a policy's words stay in the ledger (governance.deny_reasons) */
 				snprintf(e->reason, sizeof(e->reason), "governance lease %s %s%s%s", idtxt,
-						 state_word(l.state), l.end_reason[0] ? ": " : "", l.end_reason);
+						 state_word(l.state), l.end_reason[0] ? ": " : "",
+						 strncmp(l.end_reason, "policy: ", 8) == 0 ? "policy: denied by policy" : l.end_reason);
 			pfree(idtxt);
 			break;				/* one signal per backend per round */
 		}

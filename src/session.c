@@ -80,16 +80,27 @@ load_lease(const pg_uuid_t *id, GovLeaseSnapshot *l, char **state_out)
 	return true;
 }
 
+/*
+ * Refuse the attach, ledgering why.  detail, when given, goes to the ledger
+ * only (why a lease was revoked may name policies the caller must not
+ * learn).
+ */
 static void
-refuse(const char *reason, const GovClaims *c, bool decoded)
+refuse_ledgered(const char *reason, const char *detail, const GovClaims *c, bool decoded)
 {
 	gov_security_event("governance.attach.refused",
 					   decoded ? &c->lease_id : NULL,
 					   decoded ? c->principal : NULL,
-					   reason);
+					   detail ? psprintf("%s: %s", reason, detail) : reason);
 	ereport(ERROR,
 			(errcode(ERRCODE_INSUFFICIENT_PRIVILEGE),
 			 errmsg("artifact refused: %s", reason)));
+}
+
+static void
+refuse(const char *reason, const GovClaims *c, bool decoded)
+{
+	refuse_ledgered(reason, NULL, c, decoded);
 }
 
 /*
@@ -166,7 +177,17 @@ gov_sql_attach(PG_FUNCTION_ARGS)
 			refuse("lease unknown", &c, decoded);
 	}
 	if (l.state == GOV_LEASE_REVOKED)
+	{
+		/*
+		 * Why it was revoked: what its revoker wrote, but a policy's words
+		 * (a heartbeat's re-decision) only for those told reasons in full.
+		 */
+		bool		policy = strncmp(l.end_reason, "policy: ", 8) == 0;
+
+		if (policy && gov_deny_reasons == GOV_REASONS_SHORT && !gov_caller_is_admin())
+			refuse_ledgered("lease revoked: policy: denied by policy", l.end_reason, &c, decoded);
 		refuse(psprintf("lease revoked: %s", l.end_reason), &c, decoded);
+	}
 	if (l.state == GOV_LEASE_PENDING)
 		refuse("lease not committed", &c, decoded);
 	if (!gov_lease_is_live(&l, GetCurrentTimestamp()))

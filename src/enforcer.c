@@ -161,6 +161,9 @@ load_leases(void)
 			pg_uuid_t  *u = palloc(sizeof(pg_uuid_t));
 			GovLeaseSnapshot l;
 
+			if ((i & 1023) == 0)
+				CHECK_FOR_INTERRUPTS();	/* a reload may read many rows */
+
 			*u = *DatumGetUUIDP(SPI_getbinval(SPI_tuptable->vals[i], SPI_tuptable->tupdesc, 1, &isnull));
 			if (!gov_lease_get(u, &l) || l.session_pid == 0)
 				ids = lappend(ids, u);
@@ -188,6 +191,9 @@ load_leases(void)
 		bool		isnull;
 		pg_uuid_t  *u = palloc(sizeof(pg_uuid_t));
 
+		if ((i & 1023) == 0)
+			CHECK_FOR_INTERRUPTS();	/* a reload may read many rows */
+
 		*u = *DatumGetUUIDP(SPI_getbinval(SPI_tuptable->vals[i], SPI_tuptable->tupdesc, 1, &isnull));
 		deferred = lappend(deferred, u);
 		deferred_reasons = lappend(deferred_reasons,
@@ -208,6 +214,9 @@ load_leases(void)
 		GovLease	l;
 		bool		isnull;
 		Datum		v;
+
+		if ((i & 1023) == 0)
+			CHECK_FOR_INTERRUPTS();	/* a reload may read many rows */
 
 		memset(&l, 0, sizeof(l));
 		l.id = *DatumGetUUIDP(SPI_getbinval(t, d, 1, &isnull));
@@ -277,6 +286,9 @@ load_leases(void)
 		pg_uuid_t	id = *DatumGetUUIDP(SPI_getbinval(t, d, 1, &isnull));
 		char	   *state = SPI_getvalue(t, d, 2);
 
+		if ((i & 1023) == 0)
+			CHECK_FOR_INTERRUPTS();	/* a reload may read many rows */
+
 		(void) gov_lease_set_state(&id,
 								   strcmp(state, "expired") == 0 ? GOV_LEASE_EXPIRED : GOV_LEASE_REVOKED,
 								   SPI_getvalue(t, d, 3));
@@ -324,6 +336,9 @@ expire_leases(List *ids, TimestampTz now)
 		{
 			bool		isnull;
 			pg_uuid_t  *u = palloc(sizeof(pg_uuid_t));
+
+			if ((i & 1023) == 0)
+				CHECK_FOR_INTERRUPTS();	/* a reload may read many rows */
 
 			*u = *DatumGetUUIDP(SPI_getbinval(SPI_tuptable->vals[i], SPI_tuptable->tupdesc, 1, &isnull));
 			ids = lappend(ids, u);
@@ -483,6 +498,9 @@ reconcile_revocations(List *revoked)
 	for (i = 0; i < SPI_processed; i++)
 	{
 		bool		isnull;
+
+		if ((i & 1023) == 0)
+			CHECK_FOR_INTERRUPTS();	/* a reload may read many rows */
 
 		(void) hash_search(live, DatumGetUUIDP(SPI_getbinval(SPI_tuptable->vals[i],
 															 SPI_tuptable->tupdesc, 1, &isnull)),

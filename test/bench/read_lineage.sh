@@ -43,16 +43,18 @@ setmode() { gov_psql "$C" -q -c "ALTER SYSTEM SET governance.read_lineage = $1" 
 for r in $(seq 1 "$ROUNDS"); do
 	for mode in none statement; do
 		setmode $mode
-		"$PGBIN/psql" -X -q -h "$C" -p 5432 -U rl_bot -d postgres -c "SELECT governance.attach('$ART', true)" -c "
+		"$PGBIN/psql" -X -q -h "$C" -p 5432 -U rl_bot -d postgres -c "
 DO \$\$ DECLARE s timestamptz; c bigint; t float8[] := '{}'; BEGIN
+  PERFORM governance.attach('$ART');
   FOR i IN 1..20 LOOP s := clock_timestamp(); SELECT count(*) INTO c FROM rl;
     t := t || extract(epoch FROM clock_timestamp() - s)::float8 * 1000; END LOOP;
   INSERT INTO rl_times SELECT 'scan $mode', unnest(t); END \$\$" >/dev/null
-		tps=$("$PGBIN/pgbench" -h "$C" -p 5432 -U rl_bot -n -c 8 -j 2 -T "$SECS" -f "$W/lookup.sql" postgres 2>/dev/null |
+		tps=$("$PGBIN/pgbench" -h "$C" -p 5432 -U rl_bot -n -c 8 -j 2 -T "$SECS" -f "$W/lookup.sql" postgres 2>"$W/pgbench.err" |
 			awk '/^tps/ {print $3}')
 		gov_psql "$C" -q -c "INSERT INTO rl_times VALUES ('lookup $mode', $tps)" >/dev/null
 	done
 done
+tail -3 "$W/pgbench.err"
 echo "load average at the end: $(cut -d' ' -f1-3 /proc/loadavg)"
 gov_psql "$C" -c "
 WITH m AS (SELECT mode, percentile_cont(0.5) WITHIN GROUP (ORDER BY ms) AS med, count(*) AS n FROM rl_times GROUP BY mode)

@@ -415,39 +415,14 @@ expire_leases(List *ids, TimestampTz now)
 static bool
 enforcer_revoke(const pg_uuid_t *id, const char *reason)
 {
-	MemoryContext cxt = CurrentMemoryContext;
-	ResourceOwner owner = CurrentResourceOwner;
-	volatile bool done = false;
+	int64		count;
 
-	BeginInternalSubTransaction(NULL);
-	MemoryContextSwitchTo(cxt);
-	PG_TRY();
-	{
-		(void) set_config_option("lock_timeout", ENFORCER_LOCK_TIMEOUT, PGC_SUSET, PGC_S_SESSION,
-								 GUC_ACTION_LOCAL, true, 0, false);
-		(void) gov_revoke_tree(id, reason, true);
-		ReleaseCurrentSubTransaction();
-		done = true;
-	}
-	PG_CATCH();
-	{
-		ErrorData  *ed;
-
-		MemoryContextSwitchTo(cxt);
-		ed = CopyErrorData();
-		if (ed->sqlerrcode != ERRCODE_LOCK_NOT_AVAILABLE &&
-			ed->sqlerrcode != ERRCODE_T_R_DEADLOCK_DETECTED)
-			PG_RE_THROW();
-		FlushErrorState();
-		RollbackAndReleaseCurrentSubTransaction();
-		ereport(LOG,
-				(errmsg("governance enforcer: lease %s is locked by another transaction; "
-						"it will be revoked in a later round", gov_uuid_text(id))));
-	}
-	PG_END_TRY();
-	MemoryContextSwitchTo(cxt);
-	CurrentResourceOwner = owner;
-	return done;
+	if (gov_revoke_tree_try(id, reason, true, NULL, ENFORCER_LOCK_TIMEOUT, &count))
+		return true;
+	ereport(LOG,
+			(errmsg("governance enforcer: lease %s is locked by another transaction; "
+					"it will be revoked in a later round", gov_uuid_text(id))));
+	return false;
 }
 
 /*

@@ -43,6 +43,7 @@
 #include "ledger.h"
 #include "policy.h"
 #include "policy_lang.h"
+#include "uid.h"
 #include "xact_defer.h"
 
 /* ---------------------------------------------------------------------
@@ -50,40 +51,20 @@
  * ---------------------------------------------------------------------
  */
 
-static char *
-arg_text(FunctionCallInfo fcinfo, int n, const char *what)
-{
-	char	   *s;
-
-	if (PG_ARGISNULL(n))
-		ereport(ERROR,
-				(errcode(ERRCODE_NULL_VALUE_NOT_ALLOWED),
-				 errmsg("%s must not be null", what)));
-	s = text_to_cstring(PG_GETARG_TEXT_PP(n));
-	if (s[0] == '\0')
-		ereport(ERROR,
-				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
-				 errmsg("%s must not be empty", what)));
-	return s;
-}
-
+/* A uid argument: not NULL, not empty, Type::"id" (the messages of uid.c) */
 static char *
 arg_uid(FunctionCallInfo fcinfo, int n, const char *what)
 {
-	char	   *s = arg_text(fcinfo, n, what);
+	char	   *s = gov_arg_text(fcinfo, n, what);
 
-	if (!gov_valid_uid(s))
-		ereport(ERROR,
-				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
-				 errmsg("invalid %s uid \"%.200s\"", what, s),
-				 errhint("Entity uids are written Type::\"id\", for example User::\"alice\".")));
+	gov_check_uid(what, s);
 	return s;
 }
 
 static char *
 arg_policy_name(FunctionCallInfo fcinfo, int n)
 {
-	char	   *name = arg_text(fcinfo, n, "policy name");
+	char	   *name = gov_arg_text(fcinfo, n, "policy name");
 	const char *s;
 
 	for (s = name; *s; s++)
@@ -202,7 +183,7 @@ change_policy(FunctionCallInfo fcinfo, PolicyChange change)
 		if (PG_ARGISNULL(1))
 			ereport(ERROR,
 					(errcode(ERRCODE_NULL_VALUE_NOT_ALLOWED),
-					 errmsg("policy source must not be null")));
+					 errmsg("policy source must not be NULL")));
 		source = text_to_cstring(PG_GETARG_TEXT_PP(1));
 		check_source(name, source, &permit);
 	}
@@ -413,12 +394,12 @@ gov_sql_put_entity(PG_FUNCTION_ARGS)
 	if (PG_ARGISNULL(1))
 		ereport(ERROR,
 				(errcode(ERRCODE_NULL_VALUE_NOT_ALLOWED),
-				 errmsg("entity parents must not be null"),
+				 errmsg("entity parents must not be NULL"),
 				 errhint("Pass an empty array for an entity without parents.")));
 	if (PG_ARGISNULL(2))
 		ereport(ERROR,
 				(errcode(ERRCODE_NULL_VALUE_NOT_ALLOWED),
-				 errmsg("entity attributes must not be null"),
+				 errmsg("entity attributes must not be NULL"),
 				 errhint("Pass '{}' for an entity without attributes.")));
 	parents = PG_GETARG_ARRAYTYPE_P(1);
 	attrs = PG_GETARG_JSONB_P(2);
@@ -435,13 +416,9 @@ gov_sql_put_entity(PG_FUNCTION_ARGS)
 		if (nulls[i])
 			ereport(ERROR,
 					(errcode(ERRCODE_NULL_VALUE_NOT_ALLOWED),
-					 errmsg("entity parents must not contain null")));
+					 errmsg("entity parents must not contain NULL")));
 		p = TextDatumGetCString(elems[i]);
-		if (!gov_valid_uid(p))
-			ereport(ERROR,
-					(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
-					 errmsg("invalid parent uid \"%.200s\"", p),
-					 errhint("Entity uids are written Type::\"id\", for example Group::\"billing\".")));
+		gov_check_uid("parent", p);
 	}
 	if (!JB_ROOT_IS_OBJECT(attrs))
 		ereport(ERROR,
@@ -518,13 +495,13 @@ request_from_args(FunctionCallInfo fcinfo, GovRequest *req)
 	char	   *action;
 
 	req->principal = arg_uid(fcinfo, 0, "principal");
-	action = arg_text(fcinfo, 1, "action");
+	action = gov_arg_text(fcinfo, 1, "action");
 	req->action = gov_normalize_action(action);
 	req->resource = arg_uid(fcinfo, 2, "resource");
 	if (PG_ARGISNULL(3))
 		ereport(ERROR,
 				(errcode(ERRCODE_NULL_VALUE_NOT_ALLOWED),
-				 errmsg("context must not be null"),
+				 errmsg("context must not be NULL"),
 				 errhint("Pass '{}' for an empty context.")));
 	req->context = PG_GETARG_JSONB_P(3);
 	if (!JB_ROOT_IS_OBJECT(req->context))

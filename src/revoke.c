@@ -591,48 +591,6 @@ end_holders(const pg_uuid_t *id, const RevokeTree *tree, Blockers *b)
  * ---------------------------------------------------------------------
  */
 
-/*
- * One attempt to make the revocation durable, in a subtransaction: true
- * when it is done, false when a lock was not to be had (the subtransaction
- * is then rolled back).
- */
-static bool
-attempt(const pg_uuid_t *id, const char *reason, const GovRevokeWait *w, int64 *count)
-{
-	MemoryContext cxt = CurrentMemoryContext;
-	ResourceOwner owner = CurrentResourceOwner;
-	volatile bool done = false;
-
-	BeginInternalSubTransaction(NULL);
-	MemoryContextSwitchTo(cxt);
-	PG_TRY();
-	{
-		int			nest = NewGUCNestLevel();
-
-		*count = gov_revoke_tree_wait(id, reason, false, w);
-		AtEOXact_GUC(true, nest);
-		ReleaseCurrentSubTransaction();
-		done = true;
-	}
-	PG_CATCH();
-	{
-		ErrorData  *ed;
-
-		MemoryContextSwitchTo(cxt);
-		ed = CopyErrorData();
-		if (ed->sqlerrcode != ERRCODE_LOCK_NOT_AVAILABLE &&
-			ed->sqlerrcode != ERRCODE_T_R_DEADLOCK_DETECTED)
-			PG_RE_THROW();
-		FlushErrorState();
-		FreeErrorData(ed);
-		RollbackAndReleaseCurrentSubTransaction();
-	}
-	PG_END_TRY();
-	MemoryContextSwitchTo(cxt);
-	CurrentResourceOwner = owner;
-	return done;
-}
-
 static void
 add_blockers_json(GovJson *j, const Blockers *b)
 {
@@ -796,7 +754,7 @@ gov_revoke_at_once(const pg_uuid_t *id, const char *reason)
 			{
 				TimestampTz now;
 
-				if (attempt(id, reason, &w, &count))
+				if (gov_revoke_tree_try(id, reason, false, &w, NULL, &count))
 				{
 					done = true;
 					break;

@@ -253,3 +253,44 @@ gov_revoke_tree_wait(const pg_uuid_t *id, const char *reason, bool by_enforcer,
 	return count;
 }
 
+
+bool
+gov_revoke_tree_try(const pg_uuid_t *id, const char *reason, bool by_enforcer,
+					const GovRevokeWait *wait, const char *lock_timeout, int64 *count)
+{
+	MemoryContext cxt = CurrentMemoryContext;
+	ResourceOwner owner = CurrentResourceOwner;
+	volatile bool done = false;
+
+	BeginInternalSubTransaction(NULL);
+	MemoryContextSwitchTo(cxt);
+	PG_TRY();
+	{
+		int			nest = NewGUCNestLevel();
+
+		if (lock_timeout != NULL)
+			(void) set_config_option("lock_timeout", lock_timeout, PGC_SUSET, PGC_S_SESSION,
+									 GUC_ACTION_LOCAL, true, 0, false);
+		*count = gov_revoke_tree_wait(id, reason, by_enforcer, wait);
+		AtEOXact_GUC(true, nest);
+		ReleaseCurrentSubTransaction();
+		done = true;
+	}
+	PG_CATCH();
+	{
+		ErrorData  *ed;
+
+		MemoryContextSwitchTo(cxt);
+		ed = CopyErrorData();
+		if (ed->sqlerrcode != ERRCODE_LOCK_NOT_AVAILABLE &&
+			ed->sqlerrcode != ERRCODE_T_R_DEADLOCK_DETECTED)
+			PG_RE_THROW();
+		FlushErrorState();
+		FreeErrorData(ed);
+		RollbackAndReleaseCurrentSubTransaction();
+	}
+	PG_END_TRY();
+	MemoryContextSwitchTo(cxt);
+	CurrentResourceOwner = owner;
+	return done;
+}

@@ -42,4 +42,15 @@ extern int64 gov_revoke_tree(const pg_uuid_t *id, const char *reason, bool by_en
 extern int64 gov_revoke_tree_wait(const pg_uuid_t *id, const char *reason, bool by_enforcer,
 								  const GovRevokeWait *wait);
 
+/*
+ * One attempt at gov_revoke_tree_wait in a subtransaction, with
+ * lock_timeout set to lock_timeout (a GUC value, or NULL to leave it) for
+ * the attempt only: true when the tree is revoked (*count ended), false
+ * when a lock was not to be had in time or a deadlock was found (the
+ * subtransaction is rolled back); any other error is raised.
+ */
+extern bool gov_revoke_tree_try(const pg_uuid_t *id, const char *reason, bool by_enforcer,
+								const GovRevokeWait *wait, const char *lock_timeout,
+								int64 *count);
+
 #endif							/* GOV_REVOKE_TREE_H */

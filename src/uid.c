@@ -30,7 +30,7 @@ gov_normalize_action(const char *action)
 	if (action == NULL)
 		ereport(ERROR,
 				(errcode(ERRCODE_NULL_VALUE_NOT_ALLOWED),
-				 errmsg("action must not be null")));
+				 errmsg("action must not be NULL")));
 	if (strstr(action, "::") != NULL)
 	{
 		if (!gov_valid_uid(action))

@@ -101,13 +101,13 @@ SELECT is(pg_temp.ledger_count(),
 -- bad arguments: clear errors, nothing written
 ------------------------------------------------------------------------
 SELECT throws_ok($$SELECT governance.create_policy(NULL, 'permit (principal, action, resource);')$$,
-                 '22004', 'policy name must not be null', 'NULL policy name');
+                 '22004', 'policy name must not be NULL', 'NULL policy name');
 SELECT throws_ok($$SELECT governance.create_policy('', 'permit (principal, action, resource);')$$,
                  '22023', 'policy name must not be empty', 'empty policy name');
 SELECT throws_ok($$SELECT governance.create_policy('a b', 'permit (principal, action, resource);')$$,
                  '22023', 'invalid policy name "a b"', 'policy name with a space');
 SELECT throws_ok($$SELECT governance.create_policy('x', NULL)$$,
-                 '22004', 'policy source must not be null', 'NULL source');
+                 '22004', 'policy source must not be NULL', 'NULL source');
 SELECT throws_ok($$SELECT governance.create_policy('x', '')$$,
                  '42601', 'line 1, column 1: expected "permit" or "forbid", found end of input', 'empty source');
 SELECT throws_ok($$SELECT governance.create_policy('x', 'permit (principal, action, resource) when { 1 + };')$$,
@@ -119,45 +119,45 @@ SELECT throws_ok($$SELECT governance.replace_policy('nope', 'permit (principal, 
 SELECT throws_ok($$SELECT governance.drop_policy('nope')$$,
                  '42704', 'policy "nope" does not exist', 'drop_policy of a missing policy');
 SELECT throws_ok($$SELECT governance.drop_policy(NULL)$$,
-                 '22004', 'policy name must not be null', 'drop_policy(NULL)');
+                 '22004', 'policy name must not be NULL', 'drop_policy(NULL)');
 SELECT is((SELECT count(*) FROM governance.policies WHERE name = 'x'), 0::bigint,
           'no failed create_policy stored anything');
 
-SELECT throws_ok($$SELECT governance.put_entity(NULL)$$, '22004', 'entity must not be null', 'put_entity(NULL)');
+SELECT throws_ok($$SELECT governance.put_entity(NULL)$$, '22004', 'entity must not be NULL', 'put_entity(NULL)');
 SELECT throws_ok($$SELECT governance.put_entity('')$$, '22023', 'entity must not be empty', 'put_entity('''')');
-SELECT throws_ok($$SELECT governance.put_entity('alice')$$, '22023', 'invalid entity uid "alice"', 'a uid without a type');
-SELECT throws_ok($$SELECT governance.put_entity('User::alice')$$, '22023', 'invalid entity uid "User::alice"',
+SELECT throws_ok($$SELECT governance.put_entity('alice')$$, '22023', 'entity "alice" is not an entity uid', 'a uid without a type');
+SELECT throws_ok($$SELECT governance.put_entity('User::alice')$$, '22023', 'entity "User::alice" is not an entity uid',
                  'a uid without quotes');
-SELECT throws_ok($$SELECT governance.put_entity('User::"a"', NULL)$$, '22004', 'entity parents must not be null',
+SELECT throws_ok($$SELECT governance.put_entity('User::"a"', NULL)$$, '22004', 'entity parents must not be NULL',
                  'NULL parents');
 SELECT throws_ok($$SELECT governance.put_entity('User::"a"', ARRAY[NULL]::text[])$$, '22004',
-                 'entity parents must not contain null', 'a NULL parent');
-SELECT throws_ok($$SELECT governance.put_entity('User::"a"', ARRAY['g'])$$, '22023', 'invalid parent uid "g"',
+                 'entity parents must not contain NULL', 'a NULL parent');
+SELECT throws_ok($$SELECT governance.put_entity('User::"a"', ARRAY['g'])$$, '22023', 'parent "g" is not an entity uid',
                  'a malformed parent');
 SELECT throws_ok($$SELECT governance.put_entity('User::"a"', '{}', NULL)$$, '22004',
-                 'entity attributes must not be null', 'NULL attributes');
+                 'entity attributes must not be NULL', 'NULL attributes');
 SELECT throws_ok($$SELECT governance.put_entity('User::"a"', '{}', '[1]')$$, '22023',
                  'entity attributes must be a JSON object', 'attributes that are not an object');
 SELECT throws_ok($$SELECT governance.put_entity('User::"a"', '{}', '{"m": {"__entity": "bob"}}')$$, '22023',
                  'entity attributes hold an invalid entity reference: an object with key "__entity" must be {"__entity": "Type::\"id\""}',
                  'a malformed entity reference is refused when stored');
-SELECT throws_ok($$SELECT governance.delete_entity(NULL)$$, '22004', 'entity must not be null', 'delete_entity(NULL)');
+SELECT throws_ok($$SELECT governance.delete_entity(NULL)$$, '22004', 'entity must not be NULL', 'delete_entity(NULL)');
 SELECT is((SELECT count(*) FROM governance.entities), 0::bigint, 'no failed put_entity stored anything');
 
 SELECT throws_ok($$SELECT * FROM governance.decide(NULL, 'read', 'Doc::"d"')$$, '22004',
-                 'principal must not be null', 'decide with a NULL principal');
+                 'principal must not be NULL', 'decide with a NULL principal');
 SELECT throws_ok($$SELECT * FROM governance.decide('', 'read', 'Doc::"d"')$$, '22023',
                  'principal must not be empty', 'decide with an empty principal');
 SELECT throws_ok($$SELECT * FROM governance.decide('nobody', 'read', 'Doc::"d"')$$, '22023',
-                 'invalid principal uid "nobody"', 'decide with a malformed principal');
+                 'principal "nobody" is not an entity uid', 'decide with a malformed principal');
 SELECT throws_ok($$SELECT * FROM governance.decide('User::"u"', NULL, 'Doc::"d"')$$, '22004',
-                 'action must not be null', 'decide with a NULL action');
+                 'action must not be NULL', 'decide with a NULL action');
 SELECT throws_ok($$SELECT * FROM governance.decide('User::"u"', 'Action::read', 'Doc::"d"')$$, '22023',
                  'invalid action "Action::read"', 'an action with :: must be a full uid');
 SELECT throws_ok($$SELECT * FROM governance.explain('User::"u"', 'read', NULL)$$, '22004',
-                 'resource must not be null', 'explain with a NULL resource');
+                 'resource must not be NULL', 'explain with a NULL resource');
 SELECT throws_ok($$SELECT * FROM governance.explain('User::"u"', 'read', 'Doc::"d"', NULL)$$, '22004',
-                 'context must not be null', 'explain with a NULL context');
+                 'context must not be NULL', 'explain with a NULL context');
 SELECT throws_ok($$SELECT * FROM governance.explain('User::"u"', 'read', 'Doc::"d"', '[]')$$, '22023',
                  'context must be a JSON object', 'a context that is not an object');
 

@@ -26,10 +26,12 @@ ifeq ($(origin PG_CONFIG), undefined)
 PG_CONFIG := $(firstword $(wildcard /usr/lib/postgresql/15/bin/pg_config) pg_config)
 endif
 
-# Regression tests for "make installcheck" against a server the user runs
-# (it must have shared_preload_libraries = 'governance').
+# Regression tests for "make installcheck": self-contained, in a temporary
+# instance (installed binaries, the library preloaded by test/regress.conf),
+# as pg_cron's are.  make test runs the same files against its own cluster.
 REGRESS = $(sort $(basename $(notdir $(wildcard sql/*.sql))))
-REGRESS_OPTS = --inputdir=. --load-extension=governance
+REGRESS_OPTS = --inputdir=. --temp-instance=./tmp_check --temp-config=$(srcdir)/test/regress.conf
+EXTRA_CLEAN = tmp_check
 
 PGXS := $(shell $(PG_CONFIG) --pgxs 2>/dev/null)
 ifeq ($(PGXS),)

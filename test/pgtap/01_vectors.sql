@@ -2,6 +2,7 @@
 -- and all 150 Wycheproof Ed25519 cases.  The directory comes from
 -- GOV_VECTORS (test/lib.sh: ../shared/vectors when present, otherwise the
 -- copy in test/vectors).
+\ir lib/fixture.sql
 \getenv vecdir GOV_VECTORS
 \set hv `cat :'vecdir'/hash_vectors.json 2>/dev/null || echo '{"vectors": []}'`
 \set wp `cat :'vecdir'/wycheproof_ed25519_test.json 2>/dev/null || echo '{"testGroups": []}'`

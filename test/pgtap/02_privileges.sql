@@ -1,5 +1,6 @@
 -- Roles and privileges: PUBLIC gets nothing, agents and auditors cannot
 -- administer, every SECURITY DEFINER function pins its search_path.
+\ir lib/fixture.sql
 BEGIN;
 SELECT plan(13);
 

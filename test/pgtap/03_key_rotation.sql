@@ -2,7 +2,7 @@
 -- kept, and every signature ever made (self-signatures, endorsements)
 -- still verifies under the key that made it.  Runs outside a transaction
 -- block on purpose: a rotation takes effect at commit.
-\set ON_ERROR_STOP 1
+\ir lib/fixture.sql
 CREATE TEMP TABLE before AS SELECT governance.current_key_id() AS key_id, governance.public_key() AS pk;
 
 CREATE FUNCTION pg_temp.field(b bytea) RETURNS bytea LANGUAGE sql IMMUTABLE

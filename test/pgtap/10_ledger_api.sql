@@ -10,8 +10,7 @@
 -- other tests and of the background sealer, which runs in this database,
 -- cannot disturb it.  The second part (bad input, privileges) runs in one
 -- transaction that is rolled back.
-\set ON_ERROR_STOP 1
-SET client_min_messages = warning;
+\ir lib/fixture.sql
 
 -- FORMAT.md section 1: field(x) = u32 big-endian length || x; NULL = 0xFFFFFFFF
 CREATE FUNCTION pg_temp.field(b bytea) RETURNS bytea LANGUAGE sql IMMUTABLE AS $$

@@ -9,8 +9,7 @@
 -- that fails cannot damage the ledger the other tests (and the background
 -- workers of this database) use.  Statements that may succeed destructively
 -- run inside a savepoint that is rolled back right after.
-\set ON_ERROR_STOP 1
-SET client_min_messages = warning;
+\ir lib/fixture.sql
 
 -- a committed row and block to aim at, whatever ran before this file
 SELECT governance.record('ledger_test.guards', '{}') AS target \gset

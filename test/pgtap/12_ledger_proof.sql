@@ -5,8 +5,7 @@
 -- to say anything else, rows and a block planted by a superuser (with
 -- governance.allow_restore, inside a transaction that is rolled back) show
 -- as what they are.
-\set ON_ERROR_STOP 1
-SET client_min_messages = warning;
+\ir lib/fixture.sql
 
 CREATE FUNCTION pg_temp.field(b bytea) RETURNS bytea LANGUAGE sql IMMUTABLE AS $$
     SELECT CASE WHEN b IS NULL THEN '\xffffffff'::bytea ELSE int4send(length(b)) || b END

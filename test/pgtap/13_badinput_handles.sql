@@ -13,18 +13,10 @@
 -- who may call it, and SAVEPOINT / ROLLBACK TO.
 --
 -- One transaction, rolled back.
-\set ON_ERROR_STOP 1
+\ir lib/fixture.sql
 BEGIN;
-SET LOCAL client_min_messages = warning;
 SELECT plan(104);
 
-CREATE FUNCTION pg_temp.err(sql text) RETURNS text LANGUAGE plpgsql AS $$
-BEGIN
-    EXECUTE sql;
-    RETURN 'no error';
-EXCEPTION WHEN OTHERS THEN
-    RETURN SQLSTATE || ': ' || SQLERRM;
-END $$;
 
 CREATE ROLE bh13_agent LOGIN IN ROLE governance_agent;
 CREATE ROLE bh13_auditor LOGIN IN ROLE governance_auditor;

@@ -1,6 +1,7 @@
 -- The policy SQL API: argument checking (NULL, empty, malformed), limits
 -- (1 MB source, 10k clauses, deep and large contexts), privileges, what is
 -- ledgered, and the policy-set hash recomputed from docs/FORMAT.md.
+\ir lib/fixture.sql
 BEGIN;
 SELECT plan(81);
 

@@ -8,6 +8,7 @@
 --     <decision> <determining policies> [ | <policy>: <error> ]...
 -- The whole file runs in one transaction that starts from an empty policy
 -- set and entity store and is rolled back at the end.
+\ir lib/fixture.sql
 BEGIN;
 SELECT plan(96);
 

@@ -5,18 +5,10 @@
 -- Each is a clear error (or false), never a lease.
 --
 -- One transaction, rolled back: nothing here needs a committed lease.
-\set ON_ERROR_STOP 1
+\ir lib/fixture.sql
 BEGIN;
-SET LOCAL client_min_messages = warning;
 SELECT plan(84);
 
-CREATE FUNCTION pg_temp.err(sql text) RETURNS text LANGUAGE plpgsql AS $$
-BEGIN
-    EXECUTE sql;
-    RETURN 'no error';
-EXCEPTION WHEN OTHERS THEN
-    RETURN SQLSTATE || ': ' || SQLERRM;
-END $$;
 -- authorize with one argument replaced (a SQL expression), as the bot
 CREATE FUNCTION pg_temp.az(principal text DEFAULT '''Agent::"lt30c-bot"''', action text DEFAULT '''lt30c.select''',
                            resource text DEFAULT '''Account::"1"''', context text DEFAULT '''{"amount": 5}''',

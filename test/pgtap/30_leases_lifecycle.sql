@@ -7,30 +7,16 @@
 --
 -- Outside a transaction block: leases go live when their authorization
 -- commits.  Everything is named lt30b_* / "lt30b-*" and dropped at the end.
-\set ON_ERROR_STOP 1
-SET client_min_messages = warning;
+\ir lib/fixture.sql
 
 DO $$
-DECLARE r text;
 BEGIN
-    FOREACH r IN ARRAY ARRAY['lt30b_bot', 'lt30b_sub', 'lt30b_sub2', 'lt30b_bot2', 'lt30b_out', 'lt30b_admin'] LOOP
-        IF EXISTS (SELECT 1 FROM pg_roles WHERE rolname = r) THEN
-            EXECUTE format('DROP OWNED BY %I', r);
-            EXECUTE format('DROP ROLE %I', r);
-        END IF;
-    END LOOP;
+    PERFORM pg_temp.drop_roles(ARRAY['lt30b_bot', 'lt30b_sub', 'lt30b_sub2', 'lt30b_bot2', 'lt30b_out', 'lt30b_admin']);
 END $$;
 SELECT governance.drop_policy(name) FROM governance.policies WHERE name LIKE 'lt30b%';
 
 SELECT plan(81);
 
-CREATE FUNCTION pg_temp.err(sql text) RETURNS text LANGUAGE plpgsql AS $$
-BEGIN
-    EXECUTE sql;
-    RETURN 'no error';
-EXCEPTION WHEN OTHERS OR query_canceled THEN
-    RETURN SQLSTATE || ': ' || SQLERRM;
-END $$;
 \ir lib/poll.sql
 CREATE FUNCTION pg_temp.lease(id uuid) RETURNS governance.leases LANGUAGE sql AS $$
     SELECT * FROM governance.leases WHERE lease_id = id

@@ -7,42 +7,18 @@
 --
 -- Outside a transaction block: leases go live when they commit.  Names are
 -- lt31_* / "lt31-*"; roles, policy and table are dropped at the end.
-\set ON_ERROR_STOP 1
-SET client_min_messages = warning;
+\ir lib/fixture.sql
 
 DO $$
-DECLARE r text;
 BEGIN
     DROP TABLE IF EXISTS public.lt31_accounts, public.lt31_other;
     DELETE FROM governance.governed_tables WHERE NOT EXISTS (SELECT 1 FROM pg_class WHERE oid = relid);
-    FOREACH r IN ARRAY ARRAY['lt31_bot', 'lt31_bot2', 'lt31_owner', 'lt31_admin'] LOOP
-        IF EXISTS (SELECT 1 FROM pg_roles WHERE rolname = r) THEN
-            EXECUTE format('DROP OWNED BY %I', r);
-            EXECUTE format('DROP ROLE %I', r);
-        END IF;
-    END LOOP;
+    PERFORM pg_temp.drop_roles(ARRAY['lt31_bot', 'lt31_bot2', 'lt31_owner', 'lt31_admin']);
 END $$;
 SELECT governance.drop_policy(name) FROM governance.policies WHERE name LIKE 'lt31%';
 
 SELECT plan(86);
 
-CREATE FUNCTION pg_temp.err(sql text) RETURNS text LANGUAGE plpgsql AS $$
-BEGIN
-    EXECUTE sql;
-    RETURN 'no error';
-EXCEPTION WHEN OTHERS OR query_canceled THEN
-    RETURN SQLSTATE || ': ' || SQLERRM;
-END $$;
--- rows a statement affected, or its error
-CREATE FUNCTION pg_temp.n(sql text) RETURNS text LANGUAGE plpgsql AS $$
-DECLARE c bigint;
-BEGIN
-    EXECUTE sql;
-    GET DIAGNOSTICS c = ROW_COUNT;
-    RETURN c::text;
-EXCEPTION WHEN OTHERS THEN
-    RETURN SQLSTATE || ': ' || SQLERRM;
-END $$;
 \ir lib/poll.sql
 CREATE FUNCTION pg_temp.sha(t text) RETURNS text LANGUAGE sql AS $$
     SELECT encode(governance.sha3_512(convert_to(t, 'UTF8')), 'hex')

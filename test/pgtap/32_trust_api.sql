@@ -3,29 +3,15 @@
 -- cleared, takes effect only when it commits), and who may ask.  The
 -- degradations themselves (enforcer stopped, signing key unavailable,
 -- ledger tampered with) need their own clusters: test/system/failclosed.sh.
-\set ON_ERROR_STOP 1
-SET client_min_messages = warning;
+\ir lib/fixture.sql
 
 DO $$
-DECLARE r text;
 BEGIN
-    FOREACH r IN ARRAY ARRAY['lt32_agent', 'lt32_auditor', 'lt32_admin', 'lt32_plain'] LOOP
-        IF EXISTS (SELECT 1 FROM pg_roles WHERE rolname = r) THEN
-            EXECUTE format('DROP OWNED BY %I', r);
-            EXECUTE format('DROP ROLE %I', r);
-        END IF;
-    END LOOP;
+    PERFORM pg_temp.drop_roles(ARRAY['lt32_agent', 'lt32_auditor', 'lt32_admin', 'lt32_plain']);
 END $$;
 
 SELECT plan(15);
 
-CREATE FUNCTION pg_temp.err(sql text) RETURNS text LANGUAGE plpgsql AS $$
-BEGIN
-    EXECUTE sql;
-    RETURN 'no error';
-EXCEPTION WHEN OTHERS THEN
-    RETURN SQLSTATE || ': ' || SQLERRM;
-END $$;
 
 CREATE ROLE lt32_agent LOGIN IN ROLE governance_agent;
 CREATE ROLE lt32_auditor LOGIN IN ROLE governance_auditor;

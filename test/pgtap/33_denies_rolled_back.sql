@@ -10,18 +10,11 @@
 -- is counted on its own.  Outside a transaction block on purpose: the
 -- cases open and roll back their own.  Everything is named rb33_* /
 -- "rb33-*" and dropped at the end; the ledger keeps its rows.
-\set ON_ERROR_STOP 1
-SET client_min_messages = warning;
+\ir lib/fixture.sql
 
 DO $$
-DECLARE r text;
 BEGIN
-    FOREACH r IN ARRAY ARRAY['rb33_bot', 'rb33_sub', 'rb33_other'] LOOP
-        IF EXISTS (SELECT 1 FROM pg_roles WHERE rolname = r) THEN
-            EXECUTE format('DROP OWNED BY %I', r);
-            EXECUTE format('DROP ROLE %I', r);
-        END IF;
-    END LOOP;
+    PERFORM pg_temp.drop_roles(ARRAY['rb33_bot', 'rb33_sub', 'rb33_other']);
 END $$;
 SELECT governance.drop_policy(name) FROM governance.policies WHERE name LIKE 'rb33%';
 

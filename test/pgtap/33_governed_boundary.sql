@@ -7,43 +7,20 @@
 --
 -- Outside a transaction block: leases go live when they commit.  Names are
 -- lt33_* / "lt33-*"; everything is dropped at the end.
-\set ON_ERROR_STOP 1
-SET client_min_messages = warning;
+\ir lib/fixture.sql
 
 DO $$
-DECLARE r text;
 BEGIN
     DROP TABLE IF EXISTS public.lt33_pay, public.lt33_loot, public.lt33_parent, public.lt33_kid,
         public.lt33_pt, public.lt33_inh, public.lt33_refuse, public.lt33_fk CASCADE;
     DELETE FROM governance.governed_tables WHERE NOT EXISTS (SELECT 1 FROM pg_class WHERE oid = relid);
     DROP SCHEMA IF EXISTS lt33 CASCADE;
-    FOREACH r IN ARRAY ARRAY['lt33_bot', 'lt33_owner', 'lt33_admin', 'lt33_plain'] LOOP
-        IF EXISTS (SELECT 1 FROM pg_roles WHERE rolname = r) THEN
-            EXECUTE format('DROP OWNED BY %I', r);
-            EXECUTE format('DROP ROLE %I', r);
-        END IF;
-    END LOOP;
+    PERFORM pg_temp.drop_roles(ARRAY['lt33_bot', 'lt33_owner', 'lt33_admin', 'lt33_plain']);
 END $$;
 SELECT governance.drop_policy(name) FROM governance.policies WHERE name LIKE 'lt33%';
 
 SELECT plan(118);
 
-CREATE FUNCTION pg_temp.err(sql text) RETURNS text LANGUAGE plpgsql AS $$
-BEGIN
-    EXECUTE sql;
-    RETURN 'no error';
-EXCEPTION WHEN OTHERS THEN
-    RETURN SQLSTATE || ': ' || SQLERRM;
-END $$;
-CREATE FUNCTION pg_temp.n(sql text) RETURNS text LANGUAGE plpgsql AS $$
-DECLARE c bigint;
-BEGIN
-    EXECUTE sql;
-    GET DIAGNOSTICS c = ROW_COUNT;
-    RETURN c::text;
-EXCEPTION WHEN OTHERS THEN
-    RETURN SQLSTATE || ': ' || SQLERRM;
-END $$;
 
 \ir lib/poll.sql
 

@@ -12,30 +12,16 @@
 -- shared memory, and its principal's count, at once).  Everything is named
 -- ll33_* and dropped at the end.  The principals' names are new each
 -- run ("ll33-<run>-*"): leases of an earlier run may still be counted.
-\set ON_ERROR_STOP 1
-SET client_min_messages = warning;
+\ir lib/fixture.sql
 
 DO $$
-DECLARE r text;
 BEGIN
-    FOREACH r IN ARRAY ARRAY['ll33_bot', 'll33_other', 'll33_sub', 'll33_zero', 'll33_admin', 'll33_auditor'] LOOP
-        IF EXISTS (SELECT 1 FROM pg_roles WHERE rolname = r) THEN
-            EXECUTE format('DROP OWNED BY %I', r);
-            EXECUTE format('DROP ROLE %I', r);
-        END IF;
-    END LOOP;
+    PERFORM pg_temp.drop_roles(ARRAY['ll33_bot', 'll33_other', 'll33_sub', 'll33_zero', 'll33_admin', 'll33_auditor']);
 END $$;
 SELECT governance.drop_policy(name) FROM governance.policies WHERE name LIKE 'll33%';
 
 SELECT plan(41);
 
-CREATE FUNCTION pg_temp.err(sql text) RETURNS text LANGUAGE plpgsql AS $$
-BEGIN
-    EXECUTE sql;
-    RETURN 'no error';
-EXCEPTION WHEN OTHERS THEN
-    RETURN SQLSTATE || ': ' || SQLERRM;
-END $$;
 \ir lib/poll.sql
 SELECT set_config('ll33.run', substr(md5(random()::text), 1, 8), false) IS NOT NULL AS run_set \gset
 CREATE FUNCTION pg_temp.p(who text) RETURNS text LANGUAGE sql AS $$

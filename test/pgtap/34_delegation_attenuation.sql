@@ -9,30 +9,16 @@
 -- Outside a transaction block: a parent must be committed to delegate
 -- from.  Everything is named at34_* / "at34-*"; roles and policies are
 -- dropped at the end.
-\set ON_ERROR_STOP 1
-SET client_min_messages = warning;
+\ir lib/fixture.sql
 
 DO $$
-DECLARE r text;
 BEGIN
-    FOREACH r IN ARRAY ARRAY['at34_bot', 'at34_sub', 'at34_admin'] LOOP
-        IF EXISTS (SELECT 1 FROM pg_roles WHERE rolname = r) THEN
-            EXECUTE format('DROP OWNED BY %I', r);
-            EXECUTE format('DROP ROLE %I', r);
-        END IF;
-    END LOOP;
+    PERFORM pg_temp.drop_roles(ARRAY['at34_bot', 'at34_sub', 'at34_admin']);
 END $$;
 SELECT governance.drop_policy(name) FROM governance.policies WHERE name LIKE 'at34%';
 
 SELECT plan(33);
 
-CREATE FUNCTION pg_temp.err(sql text) RETURNS text LANGUAGE plpgsql AS $$
-BEGIN
-    EXECUTE sql;
-    RETURN 'no error';
-EXCEPTION WHEN OTHERS THEN
-    RETURN SQLSTATE || ': ' || SQLERRM;
-END $$;
 \ir lib/poll.sql
 -- delegate(parent, to "at34-sub", action, resource) as the current role:
 -- "decision: first reason"

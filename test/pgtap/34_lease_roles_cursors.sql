@@ -8,41 +8,18 @@
 --
 -- Outside a transaction block: leases go live when they commit.  Names are
 -- lt34_* / "lt34-*"; everything is dropped at the end.
-\set ON_ERROR_STOP 1
-SET client_min_messages = warning;
+\ir lib/fixture.sql
 
 DO $$
-DECLARE r text;
 BEGIN
     DROP SCHEMA IF EXISTS lt34 CASCADE;
     DELETE FROM governance.governed_tables WHERE NOT EXISTS (SELECT 1 FROM pg_class WHERE oid = relid);
-    FOREACH r IN ARRAY ARRAY['lt34_bot', 'lt34_other', 'lt34_mal', 'lt34_admin'] LOOP
-        IF EXISTS (SELECT 1 FROM pg_roles WHERE rolname = r) THEN
-            EXECUTE format('DROP OWNED BY %I', r);
-            EXECUTE format('DROP ROLE %I', r);
-        END IF;
-    END LOOP;
+    PERFORM pg_temp.drop_roles(ARRAY['lt34_bot', 'lt34_other', 'lt34_mal', 'lt34_admin']);
 END $$;
 SELECT governance.drop_policy(name) FROM governance.policies WHERE name LIKE 'lt34%';
 
 SELECT plan(51);
 
-CREATE FUNCTION pg_temp.err(sql text) RETURNS text LANGUAGE plpgsql AS $$
-BEGIN
-    EXECUTE sql;
-    RETURN 'no error';
-EXCEPTION WHEN OTHERS OR query_canceled THEN
-    RETURN SQLSTATE || ': ' || SQLERRM;
-END $$;
-CREATE FUNCTION pg_temp.n(sql text) RETURNS text LANGUAGE plpgsql AS $$
-DECLARE c bigint;
-BEGIN
-    EXECUTE sql;
-    GET DIAGNOSTICS c = ROW_COUNT;
-    RETURN c::text;
-EXCEPTION WHEN OTHERS THEN
-    RETURN SQLSTATE || ': ' || SQLERRM;
-END $$;
 
 CREATE ROLE lt34_bot LOGIN IN ROLE governance_agent;
 CREATE ROLE lt34_other LOGIN IN ROLE governance_agent;

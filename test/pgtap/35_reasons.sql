@@ -9,18 +9,10 @@
 -- in full to everyone, as trust_state() tells it: failclosed.sh.)
 --
 -- One transaction, rolled back: only denies and pending leases are made.
-\set ON_ERROR_STOP 1
+\ir lib/fixture.sql
 BEGIN;
-SET LOCAL client_min_messages = warning;
 SELECT plan(28);
 
-CREATE FUNCTION pg_temp.err(sql text) RETURNS text LANGUAGE plpgsql AS $$
-BEGIN
-    EXECUTE sql;
-    RETURN 'no error';
-EXCEPTION WHEN OTHERS THEN
-    RETURN SQLSTATE || ': ' || SQLERRM;
-END $$;
 -- authorize as the current role: "decision: reasons"
 CREATE FUNCTION pg_temp.az(principal text, action text, resource text) RETURNS text LANGUAGE sql AS $$
     SELECT decision || ': ' || array_to_string(reasons, ' | ') FROM governance.authorize(principal, action, resource)

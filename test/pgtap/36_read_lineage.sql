@@ -3,32 +3,18 @@
 -- lease, naming the tables and the rows their scans returned (not the
 -- rows): in the reading transaction when it already writes, through the
 -- enforcer when it is read-only, rolls back or the statement fails.
-\set ON_ERROR_STOP 1
-SET client_min_messages = warning;
+\ir lib/fixture.sql
 
 DO $$
-DECLARE r text;
 BEGIN
     DROP SCHEMA IF EXISTS lt36 CASCADE;
     DELETE FROM governance.governed_tables WHERE NOT EXISTS (SELECT 1 FROM pg_class WHERE oid = relid);
-    FOREACH r IN ARRAY ARRAY['lt36_bot'] LOOP
-        IF EXISTS (SELECT 1 FROM pg_roles WHERE rolname = r) THEN
-            EXECUTE format('DROP OWNED BY %I', r);
-            EXECUTE format('DROP ROLE %I', r);
-        END IF;
-    END LOOP;
+    PERFORM pg_temp.drop_roles(ARRAY['lt36_bot']);
 END $$;
 SELECT governance.drop_policy(name) FROM governance.policies WHERE name LIKE 'lt36%';
 
 SELECT plan(16);
 
-CREATE FUNCTION pg_temp.err(sql text) RETURNS text LANGUAGE plpgsql AS $$
-BEGIN
-    EXECUTE sql;
-    RETURN 'no error';
-EXCEPTION WHEN OTHERS THEN
-    RETURN SQLSTATE || ': ' || SQLERRM;
-END $$;
 \ir lib/poll.sql
 
 CREATE ROLE lt36_bot LOGIN IN ROLE governance_agent;

@@ -11,19 +11,12 @@
 -- the transaction that authorized it commits.  Everything it creates is
 -- named art40_* / "art40-*"; roles and policies are dropped at the end, the
 -- ledger keeps its rows.  The key rotation stays (as in 03_key_rotation).
-\set ON_ERROR_STOP 1
-SET client_min_messages = warning;
+\ir lib/fixture.sql
 
 -- leftovers of an interrupted earlier run
 DO $$
-DECLARE r text;
 BEGIN
-    FOREACH r IN ARRAY ARRAY['art40_bot', 'art40_sub', 'art40_aud', 'art40_admin'] LOOP
-        IF EXISTS (SELECT 1 FROM pg_roles WHERE rolname = r) THEN
-            EXECUTE format('DROP OWNED BY %I', r);
-            EXECUTE format('DROP ROLE %I', r);
-        END IF;
-    END LOOP;
+    PERFORM pg_temp.drop_roles(ARRAY['art40_bot', 'art40_sub', 'art40_aud', 'art40_admin']);
 END $$;
 SELECT governance.drop_policy(name) FROM governance.policies WHERE name LIKE 'art40%';
 
@@ -96,13 +89,6 @@ BEGIN
     END LOOP;
 END $$;
 -- 'SQLSTATE: message' of the error sql raises, or 'no error'
-CREATE FUNCTION pg_temp.err(sql text) RETURNS text LANGUAGE plpgsql AS $$
-BEGIN
-    EXECUTE sql;
-    RETURN 'no error';
-EXCEPTION WHEN OTHERS THEN
-    RETURN SQLSTATE || ': ' || SQLERRM;
-END $$;
 -- 'valid|reason' of verify_artifact(a), or 'error SQLSTATE: message'
 CREATE FUNCTION pg_temp.vr(a text) RETURNS text LANGUAGE plpgsql AS $$
 DECLARE v record;

@@ -13,7 +13,7 @@
 # everything, could otherwise switch it off for everyone).
 set -u
 . "$(dirname "$0")/../lib.sh"
-. "$(dirname "$0")/lib/ledger.sh"
+. "$(dirname "$0")/lib/common.sh"
 W=$(gov_tmpdir)
 C="$W/crash"
 LOAD="$W/load"

@@ -9,7 +9,7 @@
 # round shows the set-up does lose an ordinary asynchronous commit.
 set -u
 . "$(dirname "$0")/../lib.sh"
-. "$(dirname "$0")/lib/ledger.sh"
+. "$(dirname "$0")/lib/common.sh"
 W=$(gov_tmpdir)
 C="$W/durable"
 
@@ -29,7 +29,7 @@ SELECT governance.register_agent('Agent::\"dur-bot\"', 'dur_bot');
 SELECT governance.put_entity('Agent::\"dur-bot\"', '{}', '{}');
 SELECT governance.create_policy('dur_p', 'permit (principal, action, resource);');
 CHECKPOINT;" >/dev/null || exit 1
-gov_wait "$C" "SELECT governance.trust_state() = 'trusted'" 20
+gov_wait_trusted "$C" 20
 gov_ok $? "set-up: the cluster is trusted"
 
 # crash: kill -9 every process at once, restart, wait for trust
@@ -38,7 +38,7 @@ crash() {
 	gov_wait_dead "$C" 20 || { echo "not ok - $1: the cluster did not die"; return 1; }
 	gov_start "$C" >/dev/null || return 1
 	gov_wait_up "$C" 30 || return 1
-	gov_wait "$C" "SELECT governance.trust_state() = 'trusted'" 30
+	gov_wait_trusted "$C" 30
 }
 
 lease() {	# lease: a fresh lease id|artifact, committed

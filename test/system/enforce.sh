@@ -9,7 +9,7 @@
 # a clear error and no live lease is evicted.
 set -u
 . "$(dirname "$0")/../lib.sh"
-. "$(dirname "$0")/lib/ledger.sh"
+. "$(dirname "$0")/lib/common.sh"
 W=$(gov_tmpdir)
 C="$W/enforce"
 trap 'gov_stop "$C"' EXIT
@@ -17,17 +17,10 @@ trap 'gov_stop "$C"' EXIT
 gov_new_cluster "$C" "governance.max_leases = 16" "governance.enforcer_naptime = '100ms'" || exit 1
 gov_start "$C" || exit 1
 
-q() { gov_sql "$C" "$1"; }
 # bq ROLE SQL: run SQL logged in as ROLE (one value, unaligned)
-bq() { gov_sql_as "$C" "$1" "$2"; }
 now_ms() { echo $(( $(date +%s%N) / 1000000 )); }
 
-gov_psql "$C" >/dev/null <<'EOF' || { echo "not ok - setup"; exit 1; }
-SET client_min_messages = warning;
-CREATE EXTENSION governance;
-CREATE ROLE enf_bot LOGIN IN ROLE governance_agent;
-SELECT governance.register_agent('Agent::"enf-bot"', 'enf_bot');
-SELECT governance.put_entity('Agent::"enf-bot"', ARRAY['Group::"enf"'], '{}');
+{ gov_agents_sql enf bot; cat <<'EOF'; } | gov_psql "$C" >/dev/null || { echo "not ok - setup"; exit 1; }
 SELECT governance.create_policy('enf',
     'permit (principal in Group::"enf", action in [Action::"acct.select", Action::"acct.update"], resource);');
 CREATE TABLE acct (id int PRIMARY KEY, owner text, balance int);
@@ -35,7 +28,7 @@ INSERT INTO acct VALUES (1, 'Account::"1"', 10), (2, 'Account::"2"', 20);
 SELECT governance.govern_table('acct', 'acct', 'owner');
 GRANT SELECT, UPDATE ON acct TO enf_bot;
 EOF
-gov_wait "$C" "SELECT governance.trust_state() = 'trusted'" 20
+gov_wait_trusted "$C" 20
 gov_ok $? "the cluster is trusted (enforcer running)"
 
 # authorize RESOURCE-ID [TTL] [MEASUREMENT]: as the agent; prints "lease_id|artifact"
@@ -89,7 +82,7 @@ done
 gov_stop "$C"
 gov_conf "$C" "governance.max_leases = 1000"
 gov_start "$C" || exit 1
-gov_wait "$C" "SELECT governance.trust_state() = 'trusted'" 20
+gov_wait_trusted "$C" 20
 
 # ---------------------------------------------------------------------
 # a running statement is cancelled within 1 s of a revocation

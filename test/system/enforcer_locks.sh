@@ -15,16 +15,13 @@
 # prepared transaction locking a session-bound lease does not stop it.
 set -u
 . "$(dirname "$0")/../lib.sh"
-. "$(dirname "$0")/lib/ledger.sh"
+. "$(dirname "$0")/lib/common.sh"
 W=$(gov_tmpdir)
 C="$W/enflocks"
 trap 'gov_stop "$C"' EXIT
 
 gov_new_cluster "$C" "governance.enforcer_naptime = '100ms'" "governance.enforcer_max_silence = '2s'" || exit 1
 gov_start "$C" || exit 1
-
-q() { gov_sql "$C" "$1"; }
-bq() { gov_sql_as "$C" "$1" "$2"; }
 
 gov_psql "$C" >/dev/null <<'EOF' || { echo "not ok - setup"; exit 1; }
 SET client_min_messages = warning;
@@ -33,7 +30,7 @@ CREATE ROLE lk_bot LOGIN IN ROLE governance_agent;
 SELECT governance.register_agent('Agent::"lk-bot"', 'lk_bot');
 SELECT governance.create_policy('lk', 'permit (principal == Agent::"lk-bot", action, resource);');
 EOF
-gov_wait "$C" "SELECT governance.trust_state() = 'trusted'" 20
+gov_wait_trusted "$C" 20
 gov_ok $? "the cluster is trusted (enforcer running)"
 
 # authorize TTL: as the agent; prints "lease_id|artifact"

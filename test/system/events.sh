@@ -15,7 +15,7 @@
 #     closed: trust is degraded (and that is ledgered) and the loss counted.
 set -u
 . "$(dirname "$0")/../lib.sh"
-. "$(dirname "$0")/lib/ledger.sh"
+. "$(dirname "$0")/lib/common.sh"
 W=$(gov_tmpdir)
 C="$W/events"
 trap 'gov_stop "$C"' EXIT
@@ -24,8 +24,6 @@ gov_new_cluster "$C" "governance.enforcer_naptime = '100ms'" "governance.enforce
 	"governance.verify_interval = '500ms'" || exit 1
 gov_start "$C" || exit 1
 
-q() { gov_sql "$C" "$1"; }
-bq() { gov_sql_as "$C" "$1" "$2"; }
 must() { [ "$1" -eq 0 ] || { echo "not ok - $2"; exit 1; }; }
 enforcer_pid() { q "SELECT pid FROM pg_stat_activity WHERE backend_type = 'governance enforcer'"; }
 # stop_enforcer: SIGSTOP the enforcer (E) while it naps between rounds,
@@ -71,7 +69,7 @@ CREATE VIEW ev_refused AS
            substring(payload->>'detail' FROM 'Account::"[a-z]+-([0-9]+)"$')::int AS i
       FROM governance.ledger WHERE kind = 'governance.write.refused';
 EOF
-gov_wait "$C" "SELECT governance.trust_state() = 'trusted'" 20
+gov_wait_trusted "$C" 20
 gov_ok $? "the cluster is trusted (enforcer running)"
 
 # ---- 1. overflow ------------------------------------------------------
@@ -101,7 +99,7 @@ gov_is "5" "$(q "SELECT refuse_writes('after', 5)")" "later refusals ..."
 gov_wait "$C" "SELECT count(*) = 5 FROM ev_refused WHERE tag = 'after'" 10
 gov_ok $? "... go through shared memory again and are ledgered"
 gov_is "16" "$(spool_size)" "without touching the spool"
-gov_wait "$C" "SELECT governance.trust_state() = 'trusted'" 20
+gov_wait_trusted "$C" 20
 gov_ok $? "trust comes back with the enforcer's heartbeat"
 
 # ---- 2. a crash after spilling ----------------------------------------
@@ -128,7 +126,7 @@ gov_ok $? "a torn record at the end of the spool is reported and dropped"
 gov_is "t" "$(q "SELECT ok FROM governance.verify_ledger()")" "the ledger verifies"
 
 # ---- 3. a chain held open by an agent ---------------------------------
-gov_wait "$C" "SELECT governance.trust_state() = 'trusted'" 20
+gov_wait_trusted "$C" 20
 gov_ok $? "trusted again"
 authorize() {	# as ev_bot: lease_id|artifact
 	bq ev_bot "SELECT lease_id || '|' || artifact FROM governance.authorize('Agent::\"ev-bot\"', 'tool.run', 'Tool::\"$1\"')"
@@ -209,7 +207,7 @@ gov_ok $? "and the degradation is ledgered"
 rm -f "$C/data/pg_governance" && mv "$W/pg_governance.saved" "$C/data/pg_governance"
 must $? "put pg_governance/ back"
 q "SELECT governance.restore_trust('test: the spool is writable again')" >/dev/null
-gov_wait "$C" "SELECT governance.trust_state() = 'trusted'" 10
+gov_wait_trusted "$C" 10
 gov_ok $? "restore_trust() brings trust back"
 
 gov_stop "$C"

@@ -19,7 +19,7 @@
 # Every degradation must itself be ledgered (governance.trust.degraded).
 set -u
 . "$(dirname "$0")/../lib.sh"
-. "$(dirname "$0")/lib/ledger.sh"
+. "$(dirname "$0")/lib/common.sh"
 W=$(gov_tmpdir)
 C="$W/failclosed"
 EPID=""
@@ -36,26 +36,11 @@ gov_new_cluster "$C" "governance.enforcer_max_silence = '1s'" "governance.verify
 	"governance.unsealed_grace = '1h'" || exit 1
 gov_start "$C" || exit 1
 
-q() { gov_sql "$C" "$1"; }
-bq() { gov_sql_as "$C" "$1" "$2"; }
-
-gov_psql "$C" >/dev/null <<'EOF' || { echo "not ok - setup"; exit 1; }
-SET client_min_messages = warning;
-CREATE EXTENSION governance;
-CREATE ROLE fc_bot LOGIN IN ROLE governance_agent;
-CREATE ROLE fc_sub LOGIN IN ROLE governance_agent;
+{ gov_agents_sql fc bot sub; cat <<'EOF'; gov_acct_sql SELECT fc_bot fc_sub; } | gov_psql "$C" >/dev/null || { echo "not ok - setup"; exit 1; }
 CREATE ROLE fc_admin LOGIN IN ROLE governance_admin;
-SELECT governance.register_agent('Agent::"fc-bot"', 'fc_bot');
-SELECT governance.register_agent('Agent::"fc-sub"', 'fc_sub');
-SELECT governance.put_entity('Agent::"fc-bot"', ARRAY['Group::"fc"'], '{}');
-SELECT governance.put_entity('Agent::"fc-sub"', ARRAY['Group::"fc"'], '{}');
 SELECT governance.create_policy('fc', 'permit (principal in Group::"fc", action == Action::"acct.select", resource);');
-CREATE TABLE acct (id int PRIMARY KEY, owner text);
-INSERT INTO acct VALUES (1, 'Account::"1"'), (2, 'Account::"2"');
-SELECT governance.govern_table('acct', 'acct', 'owner');
-GRANT SELECT ON acct TO fc_bot, fc_sub;
 EOF
-gov_wait "$C" "SELECT governance.trust_state() = 'trusted'" 20
+gov_wait_trusted "$C" 20
 gov_ok $? "the cluster starts trusted"
 
 # authorize: as the bot, prints "decision|lease_id|artifact|first reason"
@@ -117,7 +102,7 @@ check_refusals "A" "the enforcer is not running"
 # 1 s), which records conditions such as this one
 while [ $(($(date +%s) - stopped_at)) -lt 5 ]; do sleep 0.2; done
 kill -CONT "$EPID"; EPID=""
-gov_wait "$C" "SELECT governance.trust_state() = 'trusted'" 15
+gov_wait_trusted "$C" 15
 gov_ok $? "A: once the enforcer runs again trust comes back"
 gov_is "true|1" "$(sess "SELECT governance.is_authorized('acct.select', 'Account::\"1\"') || '|' || (SELECT count(*) FROM acct)")" \
 	"A: and so does the attached session's access (its lease is still live)"
@@ -225,7 +210,7 @@ gov_ok $? "B: the degradation (signing key unavailable) is ledgered"
 gov_stop "$C"
 chmod 0600 "$KEY"
 gov_start "$C" || exit 1
-gov_wait "$C" "SELECT governance.trust_state() = 'trusted'" 20
+gov_wait_trusted "$C" 20
 gov_ok $? "B: with the key file fixed and a restart, trust is back"
 gov_is "1" "$(bq fc_bot "BEGIN; SELECT governance.attach('$A2') IS NOT NULL; SELECT count(*) FROM acct; COMMIT" | tail -n 1)" \
 	"B: the lease from before is attachable again"

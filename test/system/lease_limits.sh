@@ -10,28 +10,18 @@
 #     the durable row and the ledger keep the policy's name.
 set -u
 . "$(dirname "$0")/../lib.sh"
-. "$(dirname "$0")/lib/ledger.sh"
+. "$(dirname "$0")/lib/common.sh"
 W=$(gov_tmpdir)
 C="$W/limits"
 trap 'gov_stop "$C"' EXIT
 
 gov_new_cluster "$C" "governance.enforcer_naptime = '100ms'" "governance.max_leases_per_principal = 3" || exit 1
 gov_start "$C" || exit 1
-q() { gov_sql "$C" "$1"; }
-bq() { gov_sql_as "$C" "$1" "$2"; }
 
-gov_psql "$C" >/dev/null <<'EOF' || { echo "not ok - setup"; exit 1; }
-SET client_min_messages = warning;
-CREATE EXTENSION governance;
-CREATE ROLE ll_bot LOGIN IN ROLE governance_agent;
-CREATE ROLE ll_other LOGIN IN ROLE governance_agent;
-SELECT governance.register_agent('Agent::"ll-bot"', 'll_bot');
-SELECT governance.register_agent('Agent::"ll-other"', 'll_other');
-SELECT governance.put_entity('Agent::"ll-bot"', ARRAY['Group::"ll"']);
-SELECT governance.put_entity('Agent::"ll-other"', ARRAY['Group::"ll"']);
+{ gov_agents_sql ll bot other; cat <<'EOF'; } | gov_psql "$C" >/dev/null || { echo "not ok - setup"; exit 1; }
 SELECT governance.create_policy('ll', 'permit (principal in Group::"ll", action == Action::"job.run", resource);');
 EOF
-gov_wait "$C" "SELECT governance.trust_state() = 'trusted'" 20
+gov_wait_trusted "$C" 20
 gov_ok $? "the cluster is trusted"
 
 # authorize ROLE PRINCIPAL-ID JOB: "lease_id|artifact", or the error on stderr
@@ -60,7 +50,7 @@ gov_like 'its limit is 4' "$(authorize ll_bot ll-bot 5 2>&1)" "and the fifth ref
 q "ALTER SYSTEM SET governance.max_leases_per_principal = 2" >/dev/null
 gov_stop "$C"
 gov_start "$C" || exit 1
-gov_wait "$C" "SELECT governance.trust_state() = 'trusted'" 30
+gov_wait_trusted "$C" 30
 gov_ok $? "trusted again after the restart (the enforcer reloaded the leases)"
 valid=0
 while IFS='|' read -r id art; do

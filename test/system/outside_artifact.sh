@@ -7,7 +7,7 @@
 # unknown-key artifacts are refused offline and in SQL.
 set -u
 . "$(dirname "$0")/../lib.sh"
-. "$(dirname "$0")/lib/ledger.sh"		# gov_is, gov_like
+. "$(dirname "$0")/lib/common.sh"		# gov_is, gov_like
 PY=$SYS_PYTHON
 OUTSIDE=$(cd "$(dirname "$0")/../outside" && pwd)
 VA="$OUTSIDE/verify_artifact.py"

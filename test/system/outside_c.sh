@@ -346,7 +346,6 @@ EOF
 	gov_ok $? "a checkpoint with an altered $f is refused"
 done
 
-
 # --- executions: leases, delegations, governed writes, revocations (issue 4) ---
 # Rows on lease chains: authorize and deny decisions, heartbeats, record()
 # under an attached lease, governed INSERT/UPDATE/DELETE (one rolled back),
@@ -354,7 +353,7 @@ done
 # governance.delegated event), a revocation cascading down, an integrity
 # revocation and an expiry.  The outside verifier checks every prev_seq and
 # link of them, and finds the chain alterations below.
-. "$(dirname "$0")/lib/ledger.sh"		# gov_is
+. "$(dirname "$0")/lib/common.sh"		# gov_is
 i=0
 until [ "$(gov_sql "$C" "SELECT governance.trust_state()")" = trusted ] || [ $i -ge 50 ]; do
 	sleep 0.2; i=$((i + 1))

@@ -12,7 +12,7 @@
 # revocations overlapped the reload and fails only on the invariant.
 set -u
 . "$(dirname "$0")/../lib.sh"
-. "$(dirname "$0")/lib/ledger.sh"
+. "$(dirname "$0")/lib/common.sh"
 W=$(gov_tmpdir)
 C="$W/reload"
 trap 'gov_stop "$C"' EXIT
@@ -20,7 +20,6 @@ trap 'gov_stop "$C"' EXIT
 gov_new_cluster "$C" "governance.enforcer_naptime = '100ms'" "governance.max_leases = 50000" \
 	"governance.enforcer_max_silence = '30s'" || exit 1
 gov_start "$C" || exit 1
-q() { gov_sql "$C" "$1"; }
 
 gov_psql "$C" >/dev/null <<'EOF2' || { echo "not ok - setup"; exit 1; }
 SET client_min_messages = warning;
@@ -30,7 +29,7 @@ SELECT governance.register_agent('Agent::"rr-bot"', 'rr_bot', max_leases => 5000
 SELECT governance.create_policy('rr', 'permit (principal == Agent::"rr-bot", action, resource);');
 CREATE TABLE rr_leases (n serial, lease_id uuid, artifact text);
 EOF2
-gov_wait "$C" "SELECT governance.trust_state() = 'trusted'" 20
+gov_wait_trusted "$C" 20
 gov_ok $? "the cluster is trusted"
 
 # 20,000 leases, 2,000 to a transaction (each holds its chain lock to commit)
@@ -50,7 +49,7 @@ $GOV_RUNAS "$PGBIN/pg_ctl" -D "$C/data" -l "$C/server.log" -w -t 60 -m fast rest
 gov_ok $? "the server restarts"
 "$PGBIN/psql" -X -q -At -h "$C" -p 5432 -U "$GOV_DBUSER" -d postgres -f "$W/revokes.sql" >"$W/revokes.out" 2>&1
 gov_is "3000" "$(grep -c '^1$' "$W/revokes.out")" "3,000 revocations, each of one lease, from the first moment"
-gov_wait "$C" "SELECT governance.trust_state() = 'trusted'" 60
+gov_wait_trusted "$C" 60
 gov_ok $? "the enforcer has reloaded and beats"
 loaded=$(grep -o 'reloaded [0-9]* live lease' "$C/server.log" | tail -n 1 | grep -o '[0-9]*')
 echo "# the enforcer reloaded ${loaded:-?} live leases while the revocations ran"

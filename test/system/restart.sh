@@ -10,7 +10,7 @@
 # to a session that the restart ended is not live.
 set -u
 . "$(dirname "$0")/../lib.sh"
-. "$(dirname "$0")/lib/ledger.sh"
+. "$(dirname "$0")/lib/common.sh"
 W=$(gov_tmpdir)
 C="$W/restart"
 SLEEPERS=""
@@ -23,26 +23,10 @@ trap cleanup EXIT
 gov_new_cluster "$C" || exit 1
 gov_start "$C" || exit 1
 
-q() { gov_sql "$C" "$1"; }
-# bq ROLE SQL: as a login role, one value per line
-bq() { gov_sql_as "$C" "$1" "$2"; }
-
-gov_psql "$C" >/dev/null <<'EOF' || { echo "not ok - setup"; exit 1; }
-SET client_min_messages = warning;
-CREATE EXTENSION governance;
-CREATE ROLE rs_bot LOGIN IN ROLE governance_agent;
-CREATE ROLE rs_sub LOGIN IN ROLE governance_agent;
-SELECT governance.register_agent('Agent::"rs-bot"', 'rs_bot');
-SELECT governance.register_agent('Agent::"rs-sub"', 'rs_sub');
-SELECT governance.put_entity('Agent::"rs-bot"', ARRAY['Group::"rs"'], '{}');
-SELECT governance.put_entity('Agent::"rs-sub"', ARRAY['Group::"rs"'], '{}');
+{ gov_agents_sql rs bot sub; cat <<'EOF'; gov_acct_sql SELECT rs_bot rs_sub; } | gov_psql "$C" >/dev/null || { echo "not ok - setup"; exit 1; }
 SELECT governance.create_policy('rs', 'permit (principal in Group::"rs", action == Action::"acct.select", resource);');
-CREATE TABLE acct (id int PRIMARY KEY, owner text);
-INSERT INTO acct VALUES (1, 'Account::"1"'), (2, 'Account::"2"');
-SELECT governance.govern_table('acct', 'acct', 'owner');
-GRANT SELECT ON acct TO rs_bot, rs_sub;
 EOF
-gov_wait "$C" "SELECT governance.trust_state() = 'trusted'" 20
+gov_wait_trusted "$C" 20
 gov_ok $? "the cluster is trusted"
 
 # authorize TTL: as the bot, on Account::"1"; prints "lease_id|artifact"
@@ -94,7 +78,7 @@ EOF2
 
 check_leases() {	# check_leases TAG
 	gov_wait_up "$C" 30
-	gov_wait "$C" "SELECT governance.trust_state() = 'trusted'" 30
+	gov_wait_trusted "$C" 30
 	gov_ok $? "$1: trusted again"
 	gov_is "live" "$(state "$LIVE")" "$1: the live lease is durably live"
 	gov_is "$LIVE_EXP" "$(q "SELECT expires_at || '|' || generation FROM governance.leases WHERE lease_id = '$LIVE'")" \

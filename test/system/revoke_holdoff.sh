@@ -17,7 +17,7 @@
 # The trials themselves are in lib/holdoff.py.
 set -u
 . "$(dirname "$0")/../lib.sh"
-. "$(dirname "$0")/lib/ledger.sh"
+. "$(dirname "$0")/lib/common.sh"
 W=$(gov_tmpdir)
 C="$W/holdoff"
 trap 'gov_stop "$C"' EXIT
@@ -26,7 +26,7 @@ gov_new_cluster "$C" "governance.revoke_lock_timeout = '200ms'" || exit 1
 gov_start "$C" || exit 1
 
 gov_psql "$C" -f "$GOV_ROOT/test/bench/holdoff_setup.sql" >/dev/null || { echo "not ok - setup"; exit 1; }
-gov_wait "$C" "SELECT governance.trust_state() = 'trusted'" 20
+gov_wait_trusted "$C" 20
 gov_ok $? "the cluster is trusted (enforcer running)"
 
 "$SYS_PYTHON" "$GOV_ROOT/test/system/lib/holdoff.py" --host "$C" --port 5432 --db postgres \
@@ -40,7 +40,6 @@ gov_ok $? "the holdoff trials ran to the end"
 # deferred revocations back when it reloads the leases), though their rows
 # still say live; once the prepared transaction is rolled back, the
 # enforcer makes the revocation durable.
-q() { gov_sql "$C" "$1"; }
 set -- $(q "SELECT lease_id || ' ' || artifact FROM governance.authorize('Agent::\"rv-bot\"', 'rv.select',
            'Account::\"1\"', '{}', '10 minutes')")
 L=$1 LA=$2
@@ -57,7 +56,7 @@ gov_is "1" "$(q "SELECT count(*) FROM governance.revocations_deferred WHERE leas
 kill -9 "$(head -n 1 "$C/data/postmaster.pid")"
 gov_wait_dead "$C" 20; gov_ok $? "crash: the postmaster is killed, every process of the cluster is gone"
 gov_start "$C"; gov_ok $? "crash: the server restarts (the prepared transaction survives)"
-gov_wait "$C" "SELECT governance.trust_state() = 'trusted'" 30
+gov_wait_trusted "$C" 30
 gov_ok $? "crash: the enforcer has reloaded the leases"
 gov_is "live,live" "$(q "SELECT string_agg(state, ',' ORDER BY depth) FROM governance.leases WHERE lease_id IN ('$L', '$K')")" \
 	"crash: the rows of L and K still say live"

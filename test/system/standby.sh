@@ -8,7 +8,7 @@
 # the old primary's checkpoint included.
 set -u
 . "$(dirname "$0")/../lib.sh"
-. "$(dirname "$0")/lib/ledger.sh"
+. "$(dirname "$0")/lib/common.sh"
 W=$(gov_tmpdir)
 P="$W/primary"
 S="$W/standby"

@@ -24,7 +24,7 @@
 # encoder is checked against event_bytes() for every row.
 set -u
 . "$(dirname "$0")/../lib.sh"
-. "$(dirname "$0")/lib/ledger.sh"
+. "$(dirname "$0")/lib/common.sh"
 W=$(gov_tmpdir)
 T="$W/tamper"
 V="$W/verifier"

@@ -1,6 +1,44 @@
 #!/bin/sh
-# Helpers shared by the ledger system tests (tamper.sh, crash.sh,
-# standby.sh).  Source it after test/lib.sh; do not run it.
+# The fixtures and helpers the system tests share (test/system/*.sh).
+# Source it after test/lib.sh; do not run it.  Scripts set C to their
+# cluster's directory before they call q, bq or gov_wait_trusted.
+
+# q SQL: as the bootstrap superuser, one value per line.
+q() { gov_sql "$C" "$1"; }
+# bq ROLE SQL: the same as a login role.
+bq() { gov_sql_as "$C" "$1" "$2"; }
+
+# gov_wait_trusted DIR SECONDS: poll until trust_state() is trusted (the
+# workers are up and have checked the ledger and the key).
+gov_wait_trusted() {
+	gov_wait "$1" "SELECT governance.trust_state() = 'trusted'" "$2"
+}
+
+# gov_agents_sql TAG NAME...: the SQL that creates the extension and, for
+# each NAME, a login agent role TAG_NAME registered as Agent::"TAG-NAME",
+# a member of Group::"TAG".  Pipe it, with a test's own SQL after it, into
+# gov_psql.
+gov_agents_sql() {
+	_tag=$1; shift
+	echo "SET client_min_messages = warning;"
+	echo "CREATE EXTENSION governance;"
+	for _n in "$@"; do
+		echo "CREATE ROLE ${_tag}_$_n LOGIN IN ROLE governance_agent;"
+		echo "SELECT governance.register_agent('Agent::\"$_tag-$_n\"', '${_tag}_$_n');"
+		echo "SELECT governance.put_entity('Agent::\"$_tag-$_n\"', ARRAY['Group::\"$_tag\"'], '{}');"
+	done
+}
+
+# gov_acct_sql PRIVILEGES ROLE...: a governed table acct (id, owner) of two
+# rows, owner the resource (Account::"1", Account::"2"), PRIVILEGES on it
+# granted to each ROLE.
+gov_acct_sql() {
+	_privs=$1; shift
+	echo "CREATE TABLE acct (id int PRIMARY KEY, owner text);"
+	echo "INSERT INTO acct VALUES (1, 'Account::\"1\"'), (2, 'Account::\"2\"');"
+	echo "SELECT governance.govern_table('acct', 'acct', 'owner');"
+	for _r in "$@"; do echo "GRANT $_privs ON acct TO $_r;"; done
+}
 
 # What a superuser types to switch every guard of the ledger off: the DDL
 # event triggers first (they would refuse the ALTER TABLEs), then the

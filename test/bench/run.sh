@@ -28,6 +28,9 @@ BENCHMARKS="ledger_append ledger_verify lease_ops rls_scan enforcement revoke_tr
 #   BENCH_SEED=N                          seed of the random orders (default: the time)
 #   BENCH_SHARED_BUFFERS=3GB              shared_buffers: every table a statement
 #                                         benchmark compares must fit (checked)
+#   BENCH_QUIET_LOAD=X                    before starting, wait until the 1-minute load
+#                                         average is below X (at most BENCH_QUIET_WAIT
+#                                         seconds, default 3600; then start anyway and say so)
 #   BENCH_ENFORCE_TRIALS=40               enforcement latency trials per round
 #   BENCH_TREE_ENFORCE_TRIALS=20          the same, per round, while a 100k tree is live
 #   BENCH_TREE_MID=100 BENCH_TREE_LEAF=999  the revoked tree: MID children of the root,
@@ -628,6 +631,17 @@ bench_revoke_tree() {
 }
 
 # ---------------------------------------------------------------------------
+if [ -n "${BENCH_QUIET_LOAD:-}" ]; then
+	qw_t0=$(date +%s)
+	while awk -v x="$BENCH_QUIET_LOAD" '{ exit !($1 >= x) }' /proc/loadavg; do
+		if [ $(($(date +%s) - qw_t0)) -ge "${BENCH_QUIET_WAIT:-3600}" ]; then
+			say "the load average is still $(cut -d' ' -f1 /proc/loadavg) after ${BENCH_QUIET_WAIT:-3600} s: starting anyway"
+			break
+		fi
+		sleep 15
+	done
+	say "load average $(cut -d' ' -f1-3 /proc/loadavg) (waited $(($(date +%s) - qw_t0)) s for below $BENCH_QUIET_LOAD)"
+fi
 say "building the extension and installing it into a private PostgreSQL tree"
 # Build from a copy of the working tree, so that a `make clean` someone runs
 # in the same checkout meanwhile cannot break the build.

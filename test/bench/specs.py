@@ -24,39 +24,48 @@ ATTACH8 = ("SELECT 'S', '{name}', count(governance.attach(artifact)) "
 QUERIES = {"count": "SELECT count(*) FROM {t}{w}", "sum": "SELECT sum(amount) FROM {t}{w}"}
 
 
-def rls_variant(name, q, table, where=False, setup=None, expect=None, fn="bench_time", jit=False):
+JIT_ON = ["SET LOCAL jit = on", "SET LOCAL jit_above_cost = 0"]
+
+
+def rls_variant(name, q, table, where=False, attach=None, expect=None, fn="bench_time", jit=False):
     v = dict(name=name, query=QUERIES[q].format(t=table, w=(" WHERE " + ACCOUNT) if where else ""),
              fn=fn, group=q,
              plan=dict(scan="Seq Scan", relation=table, rows=ROWS, jit=jit,
                        # a filter: written by hand, or row-level security's
-                       filter=bool(where or setup)))
-    if setup:
-        v["setup"] = [setup.format(name=name)]
+                       filter=bool(where or attach)))
+    setup = []
+    if attach:
+        setup.append(attach.format(name=name))
         v["setup_expect"] = expect
+    if jit:
+        setup += JIT_ON
+    if setup:
+        v["setup"] = setup
     return v
 
 
-def rls_variants(jit=False):
+def rls_variants():
     vs = []
     for q in ("count", "sum"):
         vs += [
-            rls_variant("plain." + q, q, "bench_scan_plain", jit=jit),
-            rls_variant("hand." + q, q, "bench_scan_plain", where=True, jit=jit),
-            rls_variant("gov1." + q, q, "bench_scan_gov", setup=ATTACH1, expect="1", jit=jit),
-        ]
-        if jit:
-            continue
-        vs += [
-            rls_variant("gov8." + q, q, "bench_scan_gov", setup=ATTACH8, expect="8"),
+            rls_variant("plain." + q, q, "bench_scan_plain"),
+            rls_variant("hand." + q, q, "bench_scan_plain", where=True),
+            rls_variant("gov1." + q, q, "bench_scan_gov", attach=ATTACH1, expect="1"),
+            rls_variant("gov8." + q, q, "bench_scan_gov", attach=ATTACH8, expect="8"),
             rls_variant("su." + q, q, "bench_scan_gov", fn="bench_time_su"),
             rls_variant("wplain." + q, q, "bench_wide_plain"),
             rls_variant("whand." + q, q, "bench_wide_plain", where=True),
-            rls_variant("wgov1." + q, q, "bench_wide_gov", setup=ATTACH1, expect="1"),
+            rls_variant("wgov1." + q, q, "bench_wide_gov", attach=ATTACH1, expect="1"),
+            # JIT forced on for this transaction (SET LOCAL): at the
+            # default jit_above_cost (100000) none of these plans would be
+            # compiled (their costs: in the saved plans)
+            rls_variant("jplain." + q, q, "bench_scan_plain", jit=True),
+            rls_variant("jhand." + q, q, "bench_scan_plain", where=True, jit=True),
+            rls_variant("jgov1." + q, q, "bench_scan_gov", attach=ATTACH1, expect="1", jit=True),
         ]
-    if not jit:
-        # A/A: the bare scan again, as a variant of its own: its ratio to
-        # the bare scan is what the harness can resolve
-        vs.append(dict(rls_variant("plain.count", "count", "bench_scan_plain"), name="again.count"))
+    # A/A: the bare scan again, as a variant of its own: its ratio to the
+    # bare scan is what the harness can resolve
+    vs.append(dict(rls_variant("plain.count", "count", "bench_scan_plain"), name="again.count"))
     return vs
 
 
@@ -124,17 +133,25 @@ def rls_report():
     return r
 
 
-def rls_jit_report():
-    r = []
+def rls_jit_report(r):
     for q, qname in (("count", "count(*)"), ("sum", "sum(amount)")):
         b = "rls scan %s, JIT forced (jit_above_cost = 0)" % qname
-        r.append(dict(bench=b, variant=PLAIN, metric="elapsed", of="plain." + q, unit="ms", family="rls jit"))
-        r.append(dict(bench=b, variant=HAND, metric="elapsed", of="hand." + q, unit="ms",
-                      baseline=PLAIN, family="rls jit"))
-        r.append(dict(bench=b, variant=GOV1, metric="elapsed", of="gov1." + q, unit="ms",
-                      baseline=PLAIN, family="rls jit"))
-        r.append(dict(bench=b, variant=GOV1, metric="elapsed", of="gov1." + q, unit="ms",
-                      baseline=HAND, family="rls jit"))
+        for name, of, base, target in (
+                (PLAIN, "jplain", "-", "-"), (HAND, "jhand", PLAIN, "gate>=1"), (GOV1, "jgov1", PLAIN, "-"),
+                (GOV1, "jgov1", HAND, "gate>=1"),
+                (PLAIN + ": CPU", "jplain", "-", "-"), (HAND + ": CPU", "jhand", PLAIN + ": CPU", "gate>=1"),
+                (GOV1 + ": CPU", "jgov1", HAND + ": CPU", "gate>=1")):
+            r.append(dict(bench=b, variant=name, metric="cpu" if "CPU" in name else "elapsed",
+                          of=of + "." + q, unit="ms CPU" if "CPU" in name else "ms",
+                          baseline=base, target=target, family="rls"))
+        r.append(dict(bench=b, variant="per row: RLS over the hand filter", metric="per_row", time="elapsed",
+                      of="jgov1." + q, minus="jhand." + q, unit="ns/row", family="rls"))
+        # JIT against the interpreter, same query
+        for name, of in ((PLAIN, "plain"), (HAND, "hand"), (GOV1, "gov1")):
+            r.append(dict(bench=b, variant=name + ", JIT off", metric="elapsed", of=of + "." + q, unit="ms",
+                          family="rls"))
+            r.append(dict(bench=b, variant=name + ", JIT forced", metric="elapsed", of="j" + of + "." + q,
+                          unit="ms", baseline=name + ", JIT off", family="rls"))
     return r
 
 
@@ -151,13 +168,7 @@ SEQ_ONLY = ["SET enable_indexonlyscan = off", "SET enable_indexscan = off", "SET
 def rls():
     return dict(label="rls", rows=ROWS, relations=RLS_RELATIONS, require_frozen=True,
                 session=PINNED + SEQ_ONLY + ["SET jit = off"],
-                variants=rls_variants(), report=rls_report())
-
-
-def rls_jit():
-    return dict(label="rls-jit", rows=ROWS, relations=RLS_RELATIONS, require_frozen=True,
-                session=PINNED + SEQ_ONLY + ["SET jit = on", "SET jit_above_cost = 0"],
-                variants=rls_variants(jit=True), report=rls_jit_report())
+                variants=rls_variants(), report=rls_jit_report(rls_report()))
 
 
 # verify_ledger() against a scan of the same rows in the same order that
@@ -205,4 +216,4 @@ def verify():
                 variants=vs, report=rep)
 
 
-SPECS = dict(rls=rls, rls_jit=rls_jit, verify=verify)
+SPECS = dict(rls=rls, verify=verify)

@@ -444,6 +444,23 @@ def main(argv):
                 100 * statistics.median(s["wait"]),
                 statistics.median(s["minflt"]), statistics.median(s["first"]),
                 statistics.median(s["first_minflt"])))
+    # what the untimed first executions paid for touching shared buffers
+    # for the first time in their session (page faults)
+    per_fault = []
+    per_mb = []
+    for e in execs:
+        if e["block"] == 0 and e["minflt"] > 1000:
+            timed = [x["cpu_us"] for x in execs
+                     if x["variant"] == e["variant"] and x["round"] == e["round"] and x["block"] > 0]
+            extra = e["cpu_us"] - statistics.median(timed)
+            per_fault.append(extra / e["minflt"])
+            per_mb.append((e["minflt"], extra))
+    if per_fault:
+        say("  first touch: %d untimed executions took over 1000 page faults each (a new backend's first "
+            "touch of shared buffers: %d faults, %.0f ms of CPU more than their variant's median in all); "
+            "%.1f us of CPU per fault (median; range %.1f..%.1f)" % (
+                len(per_fault), sum(f for f, _ in per_mb), sum(x for _, x in per_mb) / 1000,
+                statistics.median(per_fault), min(per_fault), max(per_fault)))
     with open(os.path.join(args.out, label + "-summary.json"), "w") as f:
         json.dump(dict(seed=seed, rounds=args.rounds, reps=args.reps, summary=summ), f, indent=1)
     with open(args.results, "a") as f:

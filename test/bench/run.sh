@@ -98,6 +98,18 @@ if [ -z "${BENCH_LOGGED:-}" ]; then
 	echo "results, log, per-execution timings and plans: $BENCH_OUT"
 	exit "$rc"
 fi
+# Wait for a quiet machine (BENCH_QUIET_LOAD) before anything is made.
+if [ -n "${BENCH_QUIET_LOAD:-}" ]; then
+	qw_t0=$(date +%s)
+	while awk -v x="$BENCH_QUIET_LOAD" '{ exit !($1 >= x) }' /proc/loadavg; do
+		if [ $(($(date +%s) - qw_t0)) -ge "${BENCH_QUIET_WAIT:-3600}" ]; then
+			echo "[$(date +%H:%M:%S)] the load average is still $(cut -d' ' -f1 /proc/loadavg) after ${BENCH_QUIET_WAIT:-3600} s: starting anyway"
+			break
+		fi
+		sleep 15
+	done
+	echo "[$(date +%H:%M:%S)] load average $(cut -d' ' -f1-3 /proc/loadavg) (waited $(($(date +%s) - qw_t0)) s for below $BENCH_QUIET_LOAD)"
+fi
 WORK=$(TMPDIR=$BENCH_TMP gov_tmpdir)
 C="$WORK/cluster"
 RESULTS="$BENCH_OUT/results.tsv"
@@ -637,17 +649,6 @@ bench_revoke_tree() {
 }
 
 # ---------------------------------------------------------------------------
-if [ -n "${BENCH_QUIET_LOAD:-}" ]; then
-	qw_t0=$(date +%s)
-	while awk -v x="$BENCH_QUIET_LOAD" '{ exit !($1 >= x) }' /proc/loadavg; do
-		if [ $(($(date +%s) - qw_t0)) -ge "${BENCH_QUIET_WAIT:-3600}" ]; then
-			say "the load average is still $(cut -d' ' -f1 /proc/loadavg) after ${BENCH_QUIET_WAIT:-3600} s: starting anyway"
-			break
-		fi
-		sleep 15
-	done
-	say "load average $(cut -d' ' -f1-3 /proc/loadavg) (waited $(($(date +%s) - qw_t0)) s for below $BENCH_QUIET_LOAD)"
-fi
 say "building the extension and installing it into a private PostgreSQL tree"
 # Build from a copy of the working tree, so that a `make clean` someone runs
 # in the same checkout meanwhile cannot break the build.
@@ -696,9 +697,10 @@ say "cluster in $C"
 # the seal lag.  Checkpoints happen only when the script asks, between
 # runs, so no run pays for one the previous run caused.  max_leases holds
 # the 100k tree of bench_revoke_tree next to the leases the other
-# benchmarks make (about 320 MB of shared memory).  shared_buffers holds
-# every table a statement benchmark compares (the RLS twins, about 420 MB;
-# the ledger with its indexes, up to about 1.5 GB after the pgbench runs):
+# benchmarks make (about 320 MB of shared memory); one benchmark client
+# (one principal) may fill it.  shared_buffers holds every table a
+# statement benchmark compares (the RLS twins, about 420 MB; the ledger
+# with its indexes, up to about 1.5 GB after the pgbench runs):
 # stmt_bench.py prewarms them and fails the run when one does not fit.
 gov_new_cluster "$C" \
 	"fsync = on" \
@@ -708,7 +710,8 @@ gov_new_cluster "$C" \
 	"max_wal_size = 16GB" \
 	"checkpoint_timeout = 1h" \
 	"governance.seal_interval = '1s'" \
-	"governance.max_leases = 300000" || die "initdb failed"
+	"governance.max_leases = 300000" \
+	"governance.max_leases_per_principal = 300000" || die "initdb failed"
 if [ -n "$BENCH_CONF" ]; then
 	echo "$BENCH_CONF" | tr ';' '\n' | while read -r line; do gov_conf "$C" "$line"; done
 fi
@@ -732,6 +735,7 @@ echo "== settings: $(sql "SELECT string_agg(name || '=' || current_setting(name)
 	FROM pg_settings WHERE name IN ('fsync', 'synchronous_commit', 'track_commit_timestamp',
 	'shared_buffers', 'max_wal_size', 'checkpoint_timeout', 'wal_level', 'governance.seal_interval',
 	'governance.max_block_rows', 'governance.verify_interval', 'governance.max_leases',
+	'governance.max_leases_per_principal',
 	'governance.enforcer_naptime', 'governance.max_delegation_depth', 'autovacuum')")"
 echo "== pgbench -c $BENCH_CLIENTS -j $BENCH_JOBS -T $BENCH_SECONDS -M prepared, $BENCH_ROUNDS rounds," \
 	"client synchronous_commit: $BENCH_COMMIT_MODES"

@@ -129,8 +129,8 @@ def prepare_relations(spec, rnd):
         if resident != blocks:
             die("round %d: %s has %d of its %d blocks in shared buffers after pg_prewarm: "
                 "the comparison does not fit (raise BENCH_SHARED_BUFFERS)" % (rnd, rel, resident, blocks))
-        if spec.get("require_frozen") and st["all_visible"] is not None and not (st["all_visible"] == st["all_frozen"] == blocks
-                                                  and st["relallvisible"] == blocks):
+        frozen = st["all_visible"] == st["all_frozen"] == st["relallvisible"] == blocks
+        if spec.get("require_frozen") and st["all_visible"] is not None and not frozen:
             die("round %d: %s is not all-visible and frozen (%s): VACUUM (FREEZE) it first" % (rnd, rel, st))
     return states
 

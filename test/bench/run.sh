@@ -249,7 +249,7 @@ bench_ledger_append() {
 	for r in $(seq 1 "$BENCH_ROUNDS"); do
 		for mode in $BENCH_COMMIT_MODES; do
 			shuffled "$WORK/variants" "$r" "$mode" >"$WORK/variants.round"
-			say "append round $r: $(cut -d'|' -f2 "$WORK/variants.round" | tr '\n' ',' | sed 's/,$//; s/,/, /g')"
+			say "append round $r: $(cut -d'|' -f2 "$WORK/variants.round" | paste -sd ';' | sed 's/;/; /g')"
 			while IFS='|' read -r i name script role vac <&3; do
 				[ "$script" = record_lease ] && { sql "SELECT bench_new_leases($BENCH_CLIENTS)" >/dev/null || die "leases"; }
 				sql "CHECKPOINT" >/dev/null
@@ -405,7 +405,7 @@ bench_lease_ops() {
 	for r in $(seq 1 "$BENCH_ROUNDS"); do
 		for mode in $BENCH_COMMIT_MODES; do
 			shuffled "$WORK/lease_variants" "$r" "$mode" >"$WORK/lease_variants.round"
-			say "leases round $r: $(cut -d'|' -f2 "$WORK/lease_variants.round" | tr '\n' ',' | sed 's/,$//; s/,/, /g')"
+			say "leases round $r: $(cut -d'|' -f2 "$WORK/lease_variants.round" | paste -sd ';' | sed 's/;/; /g')"
 			while IFS='|' read -r i name script vac <&3; do
 				case $script in
 				heartbeat) sql "SELECT bench_client_leases('ops.run', $BENCH_CLIENTS)" >/dev/null || die "leases" ;;

@@ -22,9 +22,11 @@ target   "-", a target: "ratio>=X", "ratio<=X", ">=X", "<=X", ">X", "<X"
 family   the verdicts a failed gate voids (default: the benchmark)
 
 Noise.  A variant's spread is the range of its per-round values over their
-median.  Next to every ratio the table shows the baseline's spread: the
-machine's noise as this run measured it.  A gate allows a deviation of the
-larger of the two variants' spreads, and at least 1%.
+median; its noise, their interquartile range over their median (robust to
+one disturbed round, as the medians are).  Next to every ratio the table
+shows the baseline's noise: the machine's noise as this run measured it.  A
+gate allows a deviation of the larger of the two variants' noises, and at
+least 1%.
 
 Verdicts.  PASS or MISS when every round's value (or ratio) is on the same
 side of the target as the median; UNSURE when the rounds straddle it (the
@@ -33,7 +35,7 @@ print "unsound" instead of a verdict.
 
 Output: benchmark, variant, median, spread (min..max, range), ratio to the
 baseline (median of the per-round ratios, [min..max]), the baseline's
-spread, target, result; then the gates and the raw values per round.
+noise, target, result; then the gates and the raw values per round.
 Exit status: 2 when a sanity gate failed, else 1 when a target is missed
 or undecided, else 0.
 
@@ -76,6 +78,23 @@ def spread(vals):
     return (max(vals) - min(vals)) / abs(med)
 
 
+def quantile(xs, q):
+    xs = sorted(xs)
+    pos = (len(xs) - 1) * q
+    lo = int(pos)
+    hi = min(lo + 1, len(xs) - 1)
+    return xs[lo] + (xs[hi] - xs[lo]) * (pos - lo)
+
+
+def noise(vals):
+    """interquartile range over median, as a fraction (nan when undefined):
+    robust to one disturbed round, unlike the range"""
+    med = statistics.median(vals)
+    if not med or any(math.isinf(v) for v in vals):
+        return float("nan")
+    return (quantile(vals, 0.75) - quantile(vals, 0.25)) / abs(med)
+
+
 def pct(x):
     return "n/a" if math.isnan(x) else "%.1f%%" % (x * 100)
 
@@ -105,12 +124,12 @@ def main(argv):
         r["ratios"] = None
         if r["baseline"] != "-":
             base = index[(r["bench"], r["baseline"])]
-            r["base_spread"] = spread(base["vals"])
+            r["base_noise"] = noise(base["vals"])
             r["ratios"] = [v / b for v, b in zip(r["vals"], base["vals"]) if b]
             r["ratio"] = statistics.median(r["ratios"]) if r["ratios"] else float("nan")
         t = r["target"]
         if t.startswith("gate"):
-            margin = max([GATE_FLOOR] + [x for x in (r["base_spread"], spread(r["vals"])) if not math.isnan(x)])
+            margin = max([GATE_FLOOR] + [x for x in (r["base_noise"], noise(r["vals"])) if not math.isnan(x)])
             q = r["ratio"]
             if t == "gate>=1":
                 ok = q >= 1 - margin
@@ -139,7 +158,7 @@ def main(argv):
         ratio_s = noise_s = "-"
         if r["ratios"] is not None:
             ratio_s = "%.3f [%.3f..%.3f] vs %s" % (r["ratio"], min(r["ratios"]), max(r["ratios"]), r["baseline"])
-            noise_s = pct(r["base_spread"])
+            noise_s = pct(r["base_noise"])
         result = ""
         target = r["target"]
         if target.startswith("gate"):
@@ -173,12 +192,12 @@ def main(argv):
         for t in [head] + table:
             print("  ".join(c.ljust(w) for c, w in zip(t, widths)).rstrip())
     print()
-    print("noise: the baseline's spread (range of its per-round values over their median)")
+    print("noise: the baseline's interquartile range over its median (per-round values)")
 
     if gates:
         print()
         print("sanity gate (%d checks): a variant doing strictly more work may not be faster than its"
-              " baseline beyond the noise (the larger spread of the two, at least %.0f%%):"
+              " baseline beyond the noise (the larger of the two, at least %.0f%%):"
               % (len(gates), GATE_FLOOR * 100))
         for r, rule, ok in gates:
             if not ok:

@@ -104,6 +104,17 @@ def main(argv):
                            ("ns/row: A/A (resolution)", "per row: the bare scan again over the bare scan (A/A)")):
             if any((b, var) in r["rows"] for r in runs):
                 row("%s: %s" % (name, label), lambda r, b=b, var=var: value(r, b, var))
+    for q in ("count(*)", "sum(amount)"):
+        b = "rls scan %s, JIT forced (jit_above_cost = 0)" % q
+        row("**%s, JIT forced**: hand filter / bare (CPU)" % q,
+            lambda r, b=b: "%s (%s)" % (ratio(r, b, HAND, PLAIN), ratio(r, b, HAND + ": CPU", PLAIN + ": CPU")))
+        row("%s, JIT forced: RLS, 1 lease / bare" % q, lambda r, b=b: ratio(r, b, GOV1, PLAIN))
+        row("%s, JIT forced: RLS, 1 lease / hand filter (CPU)" % q,
+            lambda r, b=b: "%s (%s)" % (ratio(r, b, GOV1, HAND), ratio(r, b, GOV1 + ": CPU", HAND + ": CPU")))
+        for name in (PLAIN, HAND, GOV1):
+            short = {PLAIN: "bare", HAND: "hand filter", GOV1: "RLS, 1 lease"}[name]
+            row("%s: %s, JIT forced / JIT off" % (q, short),
+                lambda r, b=b, name=name: ratio(r, b, name + ", JIT forced", name + ", JIT off"))
     for line in out:
         print("| " + " | ".join(line) + " |")
     return 0

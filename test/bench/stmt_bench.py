@@ -9,9 +9,10 @@ scan, verify_ledger()), built so that a comparison cannot mislead:
 * Same session, same settings.  A round is one session (one backend) of
   the given role with the given settings (jit, max_parallel_workers_per_
   gather).  It first runs every variant once, untimed (a new backend's
-  first touch of each page of shared buffers is a page fault: about 5 us
-  per 4 kB on this VM, tens of ms per table; reported apart as "first
-  execution in a new session"), then REPS blocks; each block runs every
+  first touch of each page of shared buffers is a page fault: on this VM
+  about 100 us of CPU per fault, 100-250 ms for a first full read of a
+  100 MB table; the log reports what those first executions paid), then
+  REPS blocks; each block runs every
   variant once, in a random order drawn anew for each block and round
   (seeded; the seed is printed).
 * Timed inside the server (bench_time() in probe_setup.sql): wall clock,
@@ -48,9 +49,10 @@ SPEC (specs.py, by name; a dict):
   variants      [{name, query, setup: [sql...], fn: bench_time|bench_time_su,
                   group, plan: {scan, relation, filter, jit}}]
   report        [{bench, variant, metric, of, minus, unit, baseline, target,
-                  family}]; metric: elapsed | cpu | wait_share | first |
-                  per_row (of - minus, ns per row) | rate (rows/s) |
-                  cpu_rate | cpu_share
+                  family}]; metric: elapsed | cpu | wait_share (of the
+                  round's elapsed time) | first (the untimed execution) |
+                  per_row (of - minus, ns per row; time: elapsed or cpu) |
+                  rate (rows/s) | cpu_rate | cpu_share
 """
 import argparse
 import json

@@ -4,6 +4,7 @@
 #   make demo   same set-up, then a guided tour (see test/demo.sh)
 #   make fuzz   libFuzzer harnesses (see contrib/fuzz)
 #   make bench  pgbench side-by-side benchmarks (see test/bench)
+#   make check-layers  no include runs up a layer of src/ (docs/DESIGN.md)
 
 EXTENSION = governance
 EXTVERSION = 0.1
@@ -45,7 +46,7 @@ governance--$(EXTVERSION).sql: $(INSTALL_PARTS)
 	   echo '\\echo Use "CREATE EXTENSION governance" to load this file. \\quit'; \
 	   for f in $(INSTALL_PARTS); do echo; echo "-- $$f"; cat $$f; done; } > $@
 
-.PHONY: test demo fuzz bench deps print-regress
+.PHONY: test demo fuzz bench deps print-regress check-layers
 
 deps:
 	@sh test/deps.sh
@@ -58,6 +59,10 @@ demo:
 
 print-regress:
 	@echo $(REGRESS)
+
+# src/ is layered: no include runs up a layer, no circle (docs/DESIGN.md)
+check-layers:
+	@python3 test/check_layers.py
 
 bench:
 	@sh test/deps.sh && sh test/bench/run.sh

@@ -241,6 +241,20 @@ SELECT governance.record('ledger_regress.bad', NULL);
 SELECT governance.record('', '{}');
 SELECT governance.record('governance.key.rotated', '{}');
 SELECT governance.record('governance.', '{}');
+-- the kind grammar (docs/FORMAT.md, section 5): not kinds, or reserved ones
+SELECT governance.record('Governance.write', '{}');
+SELECT governance.record(' governance.write', '{}');
+SELECT governance.record('governance' || U&'\2024' || 'write', '{}');
+SELECT governance.record('governance', '{}');
+SELECT governance.record('governance.write', '{}');
+SELECT governance.record('tool..call', '{}');
+SELECT governance.record('.tool', '{}');
+SELECT governance.record('tool call', '{}');
+SELECT governance.record('tool.Call', '{}');
+SELECT governance.record('9tool', '{}');
+SELECT governance.record('tool._x', '{}');
+SELECT governance.record('tóol', '{}');
+SELECT governance.record(E'tool\ncall', '{}');
 SELECT governance.record(repeat('k', 129), '{}');
 SELECT governance.record(repeat('é', 65), '{}');
 SELECT governance.record('ledger_regress.bad', jsonb_build_object('blob', repeat('x', 10 * 1024 * 1024)));
@@ -260,6 +274,7 @@ SELECT governance.block_bytes(-1);
 SELECT governance.checkpoint_bytes(-1);
 SELECT * FROM governance.verify_ledger(0);
 SELECT * FROM governance.verify_ledger(3, 2);
+SELECT * FROM governance.verify_ledger(1, 0);
 
 ------------------------------------------------------------------------------
 -- verify_checkpoint: what each kind of bad checkpoint is called

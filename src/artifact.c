@@ -27,12 +27,13 @@
 #include "utils/timestamp.h"
 
 #include "artifact.h"
+#include "lease.h"
+#include "spi_cache.h"
 #include "artifact_codec.h"
 #include "encode.h"
-#include "governance.h"
+#include "common.h"
 #include "keys.h"
-#include "policy.h"
-#include "seal.h"
+#include "uid.h"
 
 static void
 encode_claims(GovEnc *e, const GovClaims *c)
@@ -238,4 +239,98 @@ gov_claims_jsonb(const GovClaims *c)
 	put_kv_text(&st, "depth", psprintf(INT64_FORMAT, c->depth));
 	res = pushJsonbValue(&st, WJB_END_OBJECT, NULL);
 	return JsonbValueToJsonb(res);
+}
+
+/* ---------------------------------------------------------------------
+ * verify_artifact
+ * ---------------------------------------------------------------------
+ */
+
+/* verify_artifact(artifact text) -> (valid boolean, reason text, claims jsonb) */
+PG_FUNCTION_INFO_V1(gov_sql_verify_artifact);
+Datum
+gov_sql_verify_artifact(PG_FUNCTION_ARGS)
+{
+	TupleDesc	desc;
+	Datum		values[3];
+	bool		nulls[3] = {0};
+	char	   *reason = NULL;
+	GovClaims	c;
+	bool		decoded = false;
+	Jsonb	   *claims = NULL;
+	MemoryContext caller = CurrentMemoryContext;
+
+	GOV_ENTRY();
+	if (get_call_result_type(fcinfo, NULL, &desc) != TYPEFUNC_COMPOSITE)
+		elog(ERROR, "return type must be a row type");
+	desc = BlessTupleDesc(desc);
+
+	if (PG_ARGISNULL(0))
+		reason = "no artifact given";
+	else
+	{
+		char	   *txt = text_to_cstring(PG_GETARG_TEXT_PP(0));
+
+		SPI_connect();
+		reason = gov_artifact_check(txt, &c, &decoded, true);
+		if (reason == NULL)
+		{
+			GovLeaseSnapshot l;
+			int			rc;
+
+			/* the lease's current state: shared memory, else the durable row */
+			if (gov_lease_get(&c.lease_id, &l))
+			{
+				if (l.state == GOV_LEASE_REVOKED)
+					reason = pstrdup("lease revoked");
+				else if (l.state == GOV_LEASE_PENDING)
+					reason = pstrdup("lease not committed");
+				else if (!gov_lease_is_live(&l, GetCurrentTimestamp()))
+					reason = pstrdup(c.expires_at <= GetCurrentTimestamp() ?
+									 "artifact expired" : "lease expired");
+			}
+			else
+			{
+				rc = gov_spi_exec("SELECT state, expires_at > clock_timestamp() "
+										   "FROM governance.leases WHERE lease_id = $1",
+										   1, (Oid[]) {UUIDOID},
+										   (Datum[]) {UUIDPGetDatum(&c.lease_id)}, NULL, true, 1);
+				if (rc != SPI_OK_SELECT || SPI_processed == 0)
+					reason = pstrdup("lease unknown");
+				else
+				{
+					char	   *st = SPI_getvalue(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1);
+					char	   *fresh = SPI_getvalue(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 2);
+
+					if (strcmp(st, "revoked") == 0)
+						reason = pstrdup("lease revoked");
+					else if (strcmp(st, "live") != 0 || strcmp(fresh, "t") != 0)
+						reason = pstrdup(c.expires_at <= GetCurrentTimestamp() ?
+										 "artifact expired" : "lease expired");
+					else if (!RecoveryInProgress())
+						reason = pstrdup("lease not loaded: the enforcer has not reloaded it yet");
+				}
+			}
+		}
+		{
+			MemoryContext old = MemoryContextSwitchTo(caller);
+
+			if (decoded)
+				claims = gov_claims_jsonb(&c);
+			if (reason)
+				reason = pstrdup(reason);
+			MemoryContextSwitchTo(old);
+		}
+		SPI_finish();
+	}
+	values[0] = BoolGetDatum(reason == NULL);
+	if (reason)
+		values[1] = CStringGetTextDatum(reason);
+	else
+		nulls[1] = true;
+	if (claims)
+		values[2] = JsonbPGetDatum(claims);
+	else
+		nulls[2] = true;
+	PG_RETURN_DATUM(HeapTupleGetDatum(heap_form_tuple(desc, values, nulls)));
 }

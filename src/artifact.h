@@ -8,7 +8,6 @@
 #ifndef GOV_ARTIFACT_H
 #define GOV_ARTIFACT_H
 
-#include "postgres.h"
 
 #include "crypto.h"
 #include "keys.h"

@@ -55,6 +55,7 @@
 
 #include "attach.h"
 #include "lease.h"
+#include "revoke.h"
 #include "xact_defer.h"
 
 #if PG_VERSION_NUM >= 170000
@@ -632,6 +633,34 @@ running_since_before(pid_t pid, TimestampTz ended)
 	return true;
 }
 
+/*
+ * Is the backend running the statement that revoked leases (revoke.c)?  It
+ * ends them before it commits, so that statement began before they ended;
+ * it is not stopped for them (its session may be, once it is over).
+ */
+static bool
+running_a_revocation(int procno, pid_t pid)
+{
+	int			n = pgstat_fetch_stat_numbackends();
+	int			i;
+
+	for (i = 1; i <= n; i++)
+	{
+#if PG_VERSION_NUM >= 160000
+		LocalPgBackendStatus *ls = pgstat_get_local_beentry_by_index(i);
+#else
+		LocalPgBackendStatus *ls = pgstat_fetch_stat_local_beentry(i);
+#endif
+
+		if (ls == NULL || ls->backendStatus.st_procpid != pid)
+			continue;
+		return (ls->backendStatus.st_state == STATE_RUNNING ||
+				ls->backendStatus.st_state == STATE_FASTPATH) &&
+			gov_revoke_statement(procno, pid, ls->backendStatus.st_activity_start_timestamp);
+	}
+	return false;
+}
+
 /* A backend attached to a dead lease, found by gov_enforce_attached(). */
 typedef struct EnforceCandidate
 {
@@ -717,8 +746,10 @@ gov_enforce_attached(int mode)
 			else if (l.state == GOV_LEASE_LIVE)
 				snprintf(e->reason, sizeof(e->reason), "governance lease %s expired", idtxt);
 			else
+				/* a policy's words stay in the ledger (governance.deny_reasons) */
 				snprintf(e->reason, sizeof(e->reason), "governance lease %s %s%s%s", idtxt,
-						 state_word(l.state), l.end_reason[0] ? ": " : "", l.end_reason);
+						 state_word(l.state), l.end_reason[0] ? ": " : "",
+						 strncmp(l.end_reason, "policy: ", 8) == 0 ? "policy: denied by policy" : l.end_reason);
 			pfree(idtxt);
 			break;				/* one signal per backend per round */
 		}
@@ -726,8 +757,7 @@ gov_enforce_attached(int mode)
 	if (ncand == 0)
 		return 0;
 
-	if (mode == GOV_ENFORCE_CANCEL)
-		pgstat_clear_backend_activity_snapshot();	/* the next read takes a fresh one */
+	pgstat_clear_backend_activity_snapshot();	/* the next read takes a fresh one */
 	for (c = 0; c < ncand; c++)
 	{
 		EnforceCandidate *e = &cand[c];
@@ -737,6 +767,9 @@ gov_enforce_attached(int mode)
 		bool		send;
 		bool		current;
 
+		/* left for a later round, not marked done */
+		if (running_a_revocation(e->slotno, e->pid))
+			continue;
 		/* nothing to cancel: mark it done, without a signal */
 		send = mode != GOV_ENFORCE_CANCEL || running_since_before(e->pid, e->ended);
 		snprintf(message, sizeof(message), "%s %s",
@@ -762,8 +795,7 @@ gov_enforce_attached(int mode)
 		if (current && send && kill(e->pid, mode == GOV_ENFORCE_TERMINATE ? SIGTERM : SIGINT) == 0)
 			signalled++;
 	}
-	if (mode == GOV_ENFORCE_CANCEL)
-		pgstat_clear_backend_activity_snapshot();
+	pgstat_clear_backend_activity_snapshot();
 	pfree(cand);
 	return signalled;
 }

@@ -13,14 +13,22 @@
  *	  ---------------------------------------
  *	  delegate() locks the durable rows of all the parent's ancestors and
  *	  of the parent FOR SHARE, top down, and checks that each is live after
- *	  the lock.  revoke() locks the lease it revokes FOR UPDATE, then, in a
- *	  new statement (so with a snapshot taken after the lock), finds and
- *	  ends every live descendant.  A delegation under any part of the
- *	  subtree either committed before the revocation took its lock (and is
- *	  found) or waits for it (and then sees a revoked ancestor).  Both
- *	  therefore require READ COMMITTED, whose statements take fresh
- *	  snapshots.  heartbeat() locks its lease FOR UPDATE, so it serializes
- *	  with revoke() on the same lease.
+ *	  the lock.  revoke() locks the lease it revokes FOR NO KEY UPDATE
+ *	  (which conflicts with FOR SHARE, not with the KEY SHARE of a foreign
+ *	  key check), then, in a new statement (so with a snapshot taken after
+ *	  the lock), finds and ends every live descendant.  A delegation under
+ *	  any part of the subtree either committed before the revocation took
+ *	  its lock (and is found) or waits for it (and then sees a revoked
+ *	  ancestor).  Both therefore require READ COMMITTED, whose statements
+ *	  take fresh snapshots.  heartbeat() locks its lease FOR UPDATE, so it
+ *	  serializes with revoke() on the same lease.
+ *
+ *	  Before it takes any lock, revoke() ends the tree in shared memory,
+ *	  and it waits for the locks above only for a bounded time, then ends
+ *	  the sessions of the transactions that hold them (revoke.c).  So
+ *	  heartbeat() and delegate() refuse a lease or parent that shared
+ *	  memory has ended before they lock anything: a revocation under way
+ *	  never waits for a lock taken after it began.
  *
  *-------------------------------------------------------------------------
  */
@@ -28,6 +36,7 @@
 
 #include "access/xact.h"
 #include "access/xlog.h"
+#include "catalog/catalog.h"
 #include "catalog/pg_authid.h"
 #include "catalog/pg_type_d.h"
 #include "common/int.h"
@@ -49,13 +58,16 @@
 
 #include "artifact.h"
 #include "authz.h"
+#include "lease_rows.h"
 #include "encode.h"
-#include "governance.h"
+#include "events.h"
+#include "common.h"
 #include "rowio.h"
 #include "spi_cache.h"
 #include "lease.h"
 #include "ledger.h"
 #include "policy.h"
+#include "revoke.h"
 #include "trust.h"
 #include "worker.h"
 #include "xact_defer.h"
@@ -63,28 +75,15 @@
 int			gov_max_lease_ttl_ms = 3600 * 1000;
 int			gov_max_delegation_depth = 8;
 
-/* governance.leases, column by column (sql/install/60_leases.sql) */
-enum
-{
-	L_LEASE_ID, L_PARENT_ID, L_ANCESTORS, L_DEPTH, L_PRINCIPAL, L_ACTION, L_RESOURCE,
-	L_CONTEXT, L_CONTEXT_HASH, L_MEASUREMENT, L_POLICY_SET_HASH, L_ROLE_OID,
-	L_AUTHORIZED_BY, L_ISSUED_AT, L_TTL, L_EXPIRES_AT, L_MAX_EXPIRY, L_STATE,
-	L_SESSION_BOUND, L_GENERATION, L_ENDED_AT, L_END_REASON, L_KEY_ID,
-	L_ARTIFACT_HASH, L_FIRST_SEQ, L_NATTS
-};
-static const char *const lease_columns[L_NATTS] = {
-	"lease_id", "parent_id", "ancestors", "depth", "principal", "action", "resource",
-	"context", "context_hash", "measurement", "policy_set_hash", "role_oid",
-	"authorized_by", "issued_at", "ttl", "expires_at", "max_expiry", "state",
-	"session_bound", "generation", "ended_at", "end_reason", "key_id",
-	"artifact_hash", "first_seq"
+/* What callers who are not governance_admin see of the reasons */
+static const struct config_enum_entry reasons_options[] = {
+	{"short", GOV_REASONS_SHORT, false},
+	{"full", GOV_REASONS_FULL, false},
+	{NULL, 0, false}
 };
 
-static void
-open_leases(GovRowIO *io)
-{
-	gov_rowio_open(io, gov_relid("leases"), lease_columns, L_NATTS);
-}
+int			gov_deny_reasons = GOV_REASONS_SHORT;
+
 
 void
 gov_authz_define_gucs(void)
@@ -105,6 +104,15 @@ gov_authz_define_gucs(void)
 							PGC_SUSET,
 							0,
 							NULL, NULL, NULL);
+	DefineCustomEnumVariable("governance.deny_reasons",
+							 "What authorize() and delegate() tell callers who are not governance_admin about why.",
+							 "short: one line that names no policy, entity or evaluation error; full: every reason, as the ledger records them.",
+							 &gov_deny_reasons,
+							 GOV_REASONS_SHORT,
+							 reasons_options,
+							 PGC_SUSET,
+							 0,
+							 NULL, NULL, NULL);
 }
 
 /* ---------------------------------------------------------------------
@@ -112,70 +120,11 @@ gov_authz_define_gucs(void)
  * ---------------------------------------------------------------------
  */
 
-bool
-gov_caller_is_admin(void)
-{
-	Oid			admin = get_role_oid("governance_admin", true);
 
-	return OidIsValid(admin) && has_privs_of_role(GetOuterUserId(), admin);
-}
 
-static char *
-caller_name(void)
-{
-	return GetUserNameFromId(GetOuterUserId(), false);
-}
 
-static void
-require_read_committed(const char *what)
-{
-	if (IsolationUsesXactSnapshot())
-		ereport(ERROR,
-				(errcode(ERRCODE_FEATURE_NOT_SUPPORTED),
-				 errmsg("%s requires the READ COMMITTED isolation level", what),
-				 errdetail("It must see leases committed by concurrent transactions to keep delegation trees consistent.")));
-}
 
-static void
-require_primary(const char *what)
-{
-	if (RecoveryInProgress())
-		ereport(ERROR,
-				(errcode(ERRCODE_READ_ONLY_SQL_TRANSACTION),
-				 errmsg("%s is not possible during recovery", what),
-				 errdetail("Leases are issued and enforced on the primary; a hot standby only verifies evidence.")));
-}
 
-static char *
-arg_text(FunctionCallInfo fcinfo, int n, const char *what)
-{
-	char	   *s;
-
-	if (PG_ARGISNULL(n))
-		ereport(ERROR,
-				(errcode(ERRCODE_NULL_VALUE_NOT_ALLOWED),
-				 errmsg("%s must not be NULL", what)));
-	s = text_to_cstring(PG_GETARG_TEXT_PP(n));
-	if (s[0] == '\0')
-		ereport(ERROR,
-				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
-				 errmsg("%s must not be empty", what)));
-	return s;
-}
-
-static void
-check_uid(const char *what, const char *uid)
-{
-	if (strlen(uid) >= GOV_UID_MAX)
-		ereport(ERROR,
-				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
-				 errmsg("%s is too long (at most %d bytes)", what, GOV_UID_MAX - 1)));
-	if (!gov_valid_uid(uid))
-		ereport(ERROR,
-				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
-				 errmsg("%s \"%s\" is not an entity uid", what, uid),
-				 errhint("Write entity uids as Type::\"id\", for example Agent::\"billing-bot\".")));
-}
 
 static void
 new_uuid(pg_uuid_t *u)
@@ -213,25 +162,6 @@ context_hash(Jsonb *context, uint8 *out)
 	pfree(s.data);
 }
 
-static int64
-interval_us(Interval *iv)
-{
-	int64		days;
-	int64		us;
-
-	/*
-	 * Months and days at their nominal length: leases are short.  Beyond
-	 * int64 microseconds, saturate: the caller's range checks then refuse
-	 * with the usual message instead of a wrapped-around value.
-	 */
-	if (pg_mul_s64_overflow((int64) iv->month, DAYS_PER_MONTH, &days) ||
-		pg_add_s64_overflow(days, (int64) iv->day, &days) ||
-		pg_mul_s64_overflow(days, USECS_PER_DAY, &us) ||
-		pg_add_s64_overflow(us, iv->time, &us))
-		return (iv->month < 0 || iv->day < 0 || iv->time < 0) &&
-			!(iv->month > 0 || iv->day > 0 || iv->time > 0) ? PG_INT64_MIN : PG_INT64_MAX;
-	return us;
-}
 
 static void
 add_text_array(GovJson *j, const char *key, List *items)
@@ -258,105 +188,6 @@ text_array_datum(List *items)
 }
 
 /* ---------------------------------------------------------------------
- * Agents
- * ---------------------------------------------------------------------
- */
-
-typedef struct AgentRow
-{
-	bool		found;
-	Oid			role;
-	bytea	   *public_key;
-} AgentRow;
-
-static const char *const agent_columns[] = {
-	"principal", "role_oid", "public_key", "registered_at", "registered_by"
-};
-
-static AgentRow
-lookup_agent(const char *principal)
-{
-	AgentRow	a = {0};
-	Datum		values[lengthof(agent_columns)];
-	bool		nulls[lengthof(agent_columns)];
-
-	if (!gov_row_read_text_key(gov_relid("agents"), agent_columns, lengthof(agent_columns),
-							   principal, values, nulls))
-		return a;
-	a.found = true;
-	a.role = DatumGetObjectId(values[1]);
-	a.public_key = nulls[2] ? NULL : DatumGetByteaPP(values[2]);
-	return a;
-}
-
-/*
- * register_agent(principal text, role name, public_key bytea DEFAULT NULL)
- * Maps the login role that may act as principal; replaces an earlier
- * mapping of the same principal.  Ledgered.
- */
-PG_FUNCTION_INFO_V1(gov_sql_register_agent);
-Datum
-gov_sql_register_agent(PG_FUNCTION_ARGS)
-{
-	char	   *principal;
-	char	   *rolename;
-	Oid			role;
-	bytea	   *pk = PG_ARGISNULL(2) ? NULL : PG_GETARG_BYTEA_PP(2);
-	GovJson		j;
-	int			rc;
-	char	   *kid = NULL;
-
-	GOV_ENTRY();
-	require_primary("register_agent()");
-	principal = arg_text(fcinfo, 0, "principal");
-	check_uid("principal", principal);
-	if (PG_ARGISNULL(1))
-		ereport(ERROR,
-				(errcode(ERRCODE_NULL_VALUE_NOT_ALLOWED),
-				 errmsg("role must not be NULL")));
-	rolename = NameStr(*PG_GETARG_NAME(1));
-	role = get_role_oid(rolename, false);
-	if (pk && VARSIZE_ANY_EXHDR(pk) != GOV_ED25519_PK_LEN)
-		ereport(ERROR,
-				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
-				 errmsg("agent public key must be %d bytes (Ed25519)", GOV_ED25519_PK_LEN)));
-
-	SPI_connect();
-	rc = gov_spi_exec("INSERT INTO governance.agents (principal, role_oid, public_key, registered_at, registered_by) "
-							   "VALUES ($1, $2, $3, now(), $4) "
-							   "ON CONFLICT (principal) DO UPDATE SET role_oid = EXCLUDED.role_oid, "
-							   "public_key = EXCLUDED.public_key, registered_at = EXCLUDED.registered_at, "
-							   "registered_by = EXCLUDED.registered_by",
-							   4, (Oid[]) {TEXTOID, OIDOID, BYTEAOID, TEXTOID},
-							   (Datum[]) {CStringGetTextDatum(principal), ObjectIdGetDatum(role),
-							   pk ? PointerGetDatum(pk) : (Datum) 0, CStringGetTextDatum(caller_name())},
-							   pk ? NULL : "  n ", false, 0);
-	if (rc != SPI_OK_INSERT)
-		elog(ERROR, "could not register the agent");
-	gov_xact_require_durable_commit();
-
-	if (pk)
-	{
-		kid = palloc(GOV_KEY_ID_LEN + 1);
-		gov_key_id((uint8 *) VARDATA_ANY(pk), kid);
-	}
-	gj_init(&j);
-	gj_begin_object(&j);
-	gj_key(&j, "principal");
-	gj_str(&j, principal);
-	gj_key(&j, "role");
-	gj_str(&j, rolename);
-	gj_key(&j, "agent_key_id");
-	gj_str(&j, kid);
-	gj_key(&j, "by");
-	gj_str(&j, caller_name());
-	gj_end_object(&j);
-	gov_ledger_append_system("governance.agent.registered", NULL, gj_finish(&j));
-	SPI_finish();
-	PG_RETURN_VOID();
-}
-
-/* ---------------------------------------------------------------------
  * Decisions
  * ---------------------------------------------------------------------
  */
@@ -376,11 +207,13 @@ typedef struct Request
 typedef struct Outcome
 {
 	bool		allow;
-	List	   *reasons;
+	List	   *reasons;		/* in full: the ledger's, and an admin's */
+	char	   *brief;			/* the one line other callers see by default */
 	List	   *determining;
 	uint8		policy_hash[GOV_HASH_LEN];
 	bool		on_behalf;
 	Oid			holder;			/* the role registered for the principal */
+	int			lease_limit;	/* most leases the principal may hold */
 	pg_uuid_t	lease_id;
 	char	   *artifact;
 	TimestampTz expires_at;
@@ -391,13 +224,13 @@ read_request(FunctionCallInfo fcinfo, int first, Request *r)
 {
 	Interval   *ttl;
 
-	r->principal = arg_text(fcinfo, first, "principal");
-	r->action = arg_text(fcinfo, first + 1, "action");
-	r->resource = arg_text(fcinfo, first + 2, "resource");
-	check_uid("principal", r->principal);
+	r->principal = gov_arg_text(fcinfo, first, "principal");
+	r->action = gov_arg_text(fcinfo, first + 1, "action");
+	r->resource = gov_arg_text(fcinfo, first + 2, "resource");
+	gov_check_uid("principal", r->principal);
 	r->action = gov_normalize_action(r->action);
-	check_uid("action", r->action);
-	check_uid("resource", r->resource);
+	gov_check_uid("action", r->action);
+	gov_check_uid("resource", r->resource);
 
 	if (PG_ARGISNULL(first + 3))
 		ereport(ERROR,
@@ -420,7 +253,7 @@ read_request(FunctionCallInfo fcinfo, int first, Request *r)
 				(errcode(ERRCODE_NULL_VALUE_NOT_ALLOWED),
 				 errmsg("ttl must not be NULL")));
 	ttl = PG_GETARG_INTERVAL_P(first + 4);
-	r->ttl_us = interval_us(ttl);
+	r->ttl_us = gov_interval_us(ttl);
 	if (r->ttl_us <= 0)
 		ereport(ERROR,
 				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
@@ -450,7 +283,7 @@ ledger_decision(const char *kind, const Request *r, const Outcome *o, const uint
 	gj_key(&j, "context_sha3_512");
 	gj_hex(&j, ctx_hash, GOV_HASH_LEN);
 	gj_key(&j, "caller");
-	gj_str(&j, caller_name());
+	gj_str(&j, gov_caller_name());
 	gj_key(&j, "on_behalf");
 	gj_bool(&j, o->on_behalf);
 	if (r->has_parent)
@@ -475,6 +308,16 @@ ledger_decision(const char *kind, const Request *r, const Outcome *o, const uint
 	ev.resource = r->resource;
 	ev.payload = gj_finish(&j);
 	ev.parent_seq = parent_seq;
+
+	/*
+	 * A deny must leave a trace even when the caller rolls back (or an
+	 * exception block or ROLLBACK TO undoes the call): otherwise an agent
+	 * could probe the policy unseen.  Registered before the append, so an
+	 * append that fails is covered too.  Allows need no such thing: their
+	 * lease dies with the transaction.
+	 */
+	if (!o->allow)
+		gov_security_event_on_abort(&ev);
 	return gov_ledger_append(&ev);
 }
 
@@ -486,7 +329,7 @@ static void
 decide(const Request *r, Outcome *o, bool delegation)
 {
 	char	   *why;
-	AgentRow	agent;
+	GovAgentRow	agent;
 	GovRequest req;
 	GovDecision d;
 
@@ -494,17 +337,27 @@ decide(const Request *r, Outcome *o, bool delegation)
 
 	if (!gov_trusted(&why))
 	{
+		/* trust_state() tells any governance role as much */
 		o->reasons = list_make1(psprintf("trust degraded: %s", why));
+		o->brief = linitial(o->reasons);
 		return;
 	}
 
-	agent = lookup_agent(r->principal);
+	/*
+	 * An unregistered principal and one registered to another role look
+	 * the same to the caller: the short reason is no registration oracle.
+	 */
+	agent = gov_agent_row(r->principal);
 	if (!agent.found)
 	{
 		o->reasons = list_make1(psprintf("principal %s is not registered", r->principal));
+		o->brief = delegation ?
+			psprintf("principal %s cannot receive a delegation", r->principal) :
+			psprintf("role %s may not act as %s", gov_caller_name(), r->principal);
 		return;
 	}
 	o->holder = agent.role;
+	o->lease_limit = agent.lease_limit;
 	if (delegation)
 	{
 		/* the caller holds the parent (checked by delegate()) */
@@ -514,7 +367,8 @@ decide(const Request *r, Outcome *o, bool delegation)
 		if (!gov_caller_is_admin())
 		{
 			o->reasons = list_make1(psprintf("role %s may not act as %s",
-											 caller_name(), r->principal));
+											 gov_caller_name(), r->principal));
+			o->brief = linitial(o->reasons);
 			return;
 		}
 		o->on_behalf = true;
@@ -532,19 +386,10 @@ decide(const Request *r, Outcome *o, bool delegation)
 	memcpy(o->policy_hash, d.policy_set_hash, GOV_HASH_LEN);
 	if (o->reasons == NIL)
 		o->reasons = list_make1(pstrdup(d.allow ? "allowed by policy" : "no policy permits this request"));
+	/* which policies there are, and how they fared, is the admins' to know */
+	o->brief = pstrdup(d.allow ? "allowed by policy" : "denied by policy");
 }
 
-typedef struct ParentRow
-{
-	bool		found;
-	bool		live;
-	int			depth;
-	TimestampTz expires_at;
-	TimestampTz max_expiry;
-	char	   *principal;
-	Datum		ancestors;		/* uuid[] */
-	char	   *state;
-} ParentRow;
 
 /*
  * Issue the lease: shared memory first (it may be full), then the durable
@@ -593,7 +438,7 @@ issue(const Request *r, Outcome *o, const uint8 *ctx_hash, int depth,
 		memcpy(l.measurement, mh, sizeof(l.measurement));
 	}
 
-	gov_lease_insert_pending(&l);
+	gov_lease_insert_pending(&l, o->lease_limit);
 
 	memset(&c, 0, sizeof(c));
 	c.lease_id = l.id;
@@ -640,7 +485,7 @@ issue(const Request *r, Outcome *o, const uint8 *ctx_hash, int depth,
 			nulls[L_MEASUREMENT] = true;
 		values[L_POLICY_SET_HASH] = gov_bytea_datum(o->policy_hash, GOV_HASH_LEN);
 		values[L_ROLE_OID] = ObjectIdGetDatum(l.role);
-		values[L_AUTHORIZED_BY] = CStringGetTextDatum(caller_name());
+		values[L_AUTHORIZED_BY] = CStringGetTextDatum(gov_caller_name());
 		values[L_ISSUED_AT] = TimestampTzGetDatum(now);
 		values[L_TTL] = IntervalPGetDatum(ttl);
 		values[L_EXPIRES_AT] = TimestampTzGetDatum(l.expires_at);
@@ -654,7 +499,7 @@ issue(const Request *r, Outcome *o, const uint8 *ctx_hash, int depth,
 		values[L_ARTIFACT_HASH] = gov_bytea_datum(art_hash, GOV_HASH_LEN);
 		values[L_FIRST_SEQ] = Int64GetDatum(first_seq);
 
-		open_leases(&io);
+		gov_leases_open(&io);
 		gov_rowio_insert(&io, values, nulls);
 		gov_rowio_close(&io);
 		CommandCounterIncrement();	/* as SPI would: attach() in the same statement finds it */
@@ -683,7 +528,11 @@ outcome_datum(FunctionCallInfo fcinfo, const Outcome *o)
 	}
 	else
 		nulls[1] = nulls[2] = nulls[3] = true;
-	values[4] = text_array_datum(o->reasons);
+	if (gov_deny_reasons == GOV_REASONS_FULL || gov_caller_is_admin())
+		values[4] = text_array_datum(o->reasons);
+	else
+		values[4] = text_array_datum(list_make1(o->brief ? o->brief :
+												pstrdup(o->allow ? "allowed" : "denied")));
 	return HeapTupleGetDatum(heap_form_tuple(desc, values, nulls));
 }
 
@@ -698,6 +547,8 @@ outcome_to_caller(Outcome *o, MemoryContext cxt)
 	foreach(lc, o->reasons)
 		reasons = lappend(reasons, pstrdup((char *) lfirst(lc)));
 	o->reasons = reasons;
+	if (o->brief)
+		o->brief = pstrdup(o->brief);
 	if (o->artifact)
 		o->artifact = pstrdup(o->artifact);
 	o->determining = NIL;
@@ -718,7 +569,7 @@ gov_sql_authorize(PG_FUNCTION_ARGS)
 	MemoryContext caller = CurrentMemoryContext;
 
 	GOV_ENTRY();
-	require_primary("authorize()");
+	gov_require_primary("authorize()");
 	memset(&r, 0, sizeof(r));
 	read_request(fcinfo, 0, &r);
 	r.measurement = PG_ARGISNULL(5) ? NULL : PG_GETARG_BYTEA_P(5);
@@ -740,89 +591,9 @@ gov_sql_authorize(PG_FUNCTION_ARGS)
 	PG_RETURN_DATUM(outcome_datum(fcinfo, &o));
 }
 
-typedef enum LockMode
-{
-	LEASE_NO_LOCK,
-	LEASE_SHARE,
-	LEASE_UPDATE
-} LockMode;
 
-/*
- * Read a lease row, locking it as asked.  Lock order everywhere: ancestors
- * top down, then the lease itself; a row is never locked FOR SHARE and
- * later FOR UPDATE by the same transaction (that upgrade deadlocks).
- */
-static ParentRow
-lock_lease(const pg_uuid_t *id, LockMode mode)
-{
-	ParentRow	p = {0};
-	int			rc;
-	bool		isnull;
-	HeapTuple	t;
-	TupleDesc	d;
-	const char *sql;
 
-	sql = mode == LEASE_UPDATE ?
-		"SELECT state, expires_at, max_expiry, depth, principal, ancestors "
-		"FROM governance.leases WHERE lease_id = $1 FOR UPDATE" :
-		mode == LEASE_SHARE ?
-		"SELECT state, expires_at, max_expiry, depth, principal, ancestors "
-		"FROM governance.leases WHERE lease_id = $1 FOR SHARE" :
-		"SELECT state, expires_at, max_expiry, depth, principal, ancestors "
-		"FROM governance.leases WHERE lease_id = $1";
-	rc = gov_spi_exec(sql, 1, (Oid[]) {UUIDOID}, (Datum[]) {UUIDPGetDatum(id)},
-							   NULL, mode == LEASE_NO_LOCK, 1);
-	if (rc != SPI_OK_SELECT)
-		elog(ERROR, "could not read governance.leases");
-	if (SPI_processed == 0)
-		return p;
-	t = SPI_tuptable->vals[0];
-	d = SPI_tuptable->tupdesc;
-	p.found = true;
-	p.state = SPI_getvalue(t, d, 1);
-	p.expires_at = DatumGetTimestampTz(SPI_getbinval(t, d, 2, &isnull));
-	p.max_expiry = DatumGetTimestampTz(SPI_getbinval(t, d, 3, &isnull));
-	p.depth = DatumGetInt32(SPI_getbinval(t, d, 4, &isnull));
-	p.principal = SPI_getvalue(t, d, 5);
-	p.ancestors = datumCopy(SPI_getbinval(t, d, 6, &isnull), false, -1);
-	p.live = strcmp(p.state, "live") == 0 && GetCurrentTimestamp() < p.expires_at;
-	return p;
-}
 
-/* Lock every ancestor FOR SHARE, top down; false if one is not live. */
-static bool
-lock_ancestors(Datum ancestors, pg_uuid_t *dead)
-{
-	ArrayType  *anc = DatumGetArrayTypeP(ancestors);
-	Datum	   *elems;
-	bool	   *enulls;
-	int			n;
-	int			i;
-	bool		ok = true;
-
-	deconstruct_array(anc, UUIDOID, UUID_LEN, false, TYPALIGN_CHAR, &elems, &enulls, &n);
-	for (i = 0; i < n; i++)
-	{
-		ParentRow	a = lock_lease(DatumGetUUIDP(elems[i]), LEASE_SHARE);
-
-		if (ok && (!a.found || !a.live))
-		{
-			*dead = *DatumGetUUIDP(elems[i]);
-			ok = false;
-		}
-	}
-	return ok;
-}
-
-static pg_uuid_t
-arg_uuid(FunctionCallInfo fcinfo, int n, const char *what)
-{
-	if (PG_ARGISNULL(n))
-		ereport(ERROR,
-				(errcode(ERRCODE_NULL_VALUE_NOT_ALLOWED),
-				 errmsg("%s must not be NULL", what)));
-	return *PG_GETARG_UUID_P(n);
-}
 
 /* Latest event of a lease's chain, for linking a child's first event. */
 static int64
@@ -842,6 +613,33 @@ chain_head(const pg_uuid_t *lease)
 }
 
 /*
+ * A delegation only ever narrows what its parent holds, as capabilities
+ * are attenuated: the child's action is the parent's, its resource the
+ * parent's or one within it in the entity hierarchy (the relation the
+ * policy language's "in" follows).  Otherwise o gets the deny's reasons.
+ */
+static void
+attenuate(const Request *r, const GovLeaseSnapshot *parent, Outcome *o)
+{
+	char	   *error = NULL;
+	int			in;
+
+	if (strcmp(r->action, parent->action) != 0)
+		o->reasons = list_make1(psprintf("delegation cannot widen its parent: action %s is not the parent lease's action %s",
+										 r->action, parent->action));
+	else if ((in = gov_policy_entity_in(r->resource, parent->resource, &error)) == 0)
+		o->reasons = list_make1(psprintf("delegation cannot widen its parent: resource %s is neither the parent lease's resource %s nor within it",
+										 r->resource, parent->resource));
+	else if (in < 0)
+		o->reasons = list_make1(psprintf("delegation cannot widen its parent: whether resource %s is within %s cannot be settled: %s",
+										 r->resource, parent->resource, error));
+	else
+		return;
+	/* short: whether one entity is within another is not the agent's to probe */
+	o->brief = pstrdup("delegation cannot widen its parent: the action must be the parent lease's, the resource the parent lease's or within it");
+}
+
+/*
  * delegate(parent uuid, principal, action, resource, context, ttl)
  *   -> same as authorize
  */
@@ -853,22 +651,22 @@ gov_sql_delegate(PG_FUNCTION_ARGS)
 	Outcome		o;
 	uint8		ctx_hash[GOV_HASH_LEN];
 	MemoryContext caller = CurrentMemoryContext;
-	ParentRow	parent;
+	GovLeaseRow	parent;
 	ArrayType  *anc;
 	Datum	   *elems;
 	bool	   *enulls;
 	int			n;
 	int			i;
-	AgentRow	holder;
+	GovAgentRow	holder;
 	GovLeaseSnapshot live;
 	Datum	   *child_anc;
 	int64		parent_seq;
 
 	GOV_ENTRY();
-	require_primary("delegate()");
-	require_read_committed("delegate()");
+	gov_require_primary("delegate()");
+	gov_require_read_committed("delegate()");
 	memset(&r, 0, sizeof(r));
-	r.parent = arg_uuid(fcinfo, 0, "parent lease");
+	r.parent = gov_arg_uuid(fcinfo, 0, "parent lease");
 	r.has_parent = true;
 	read_request(fcinfo, 1, &r);
 	context_hash(r.context, ctx_hash);
@@ -883,6 +681,7 @@ gov_sql_delegate(PG_FUNCTION_ARGS)
 		if (!gov_trusted(&why))
 		{
 			o.reasons = list_make1(psprintf("trust degraded: %s", why));
+			o.brief = linitial(o.reasons);
 			(void) ledger_decision("governance.delegate", &r, &o, ctx_hash, 0);
 			outcome_to_caller(&o, caller);
 			SPI_finish();
@@ -891,29 +690,50 @@ gov_sql_delegate(PG_FUNCTION_ARGS)
 	}
 
 	/* lock the ancestors top down, then the parent (see the file header) */
-	parent = lock_lease(&r.parent, LEASE_NO_LOCK);
+	parent = gov_lease_row(&r.parent, GOV_ROW_NO_LOCK);
 	if (!parent.found)
 		ereport(ERROR,
 				(errcode(ERRCODE_UNDEFINED_OBJECT),
 				 errmsg("lease %s does not exist", gov_uuid_text(&r.parent))));
 
-	holder = lookup_agent(parent.principal);
+	holder = gov_agent_row(parent.principal);
 	if (!(holder.found && holder.role == GetOuterUserId()) && !gov_caller_is_admin())
 		ereport(ERROR,
 				(errcode(ERRCODE_INSUFFICIENT_PRIVILEGE),
 				 errmsg("only the holder of lease %s may delegate from it",
 						gov_uuid_text(&r.parent))));
 
+	/*
+	 * A parent that shared memory has ended is refused before any lock is
+	 * taken: a revocation under way must not wait for us (see the header).
+	 * The checks are made again after the locks.
+	 */
+	if (gov_lease_get(&r.parent, &live) && !gov_lease_is_live(&live, GetCurrentTimestamp()))
+	{
+		o.reasons = list_make1(psprintf("parent lease %s is %s", gov_uuid_text(&r.parent),
+										live.state == GOV_LEASE_REVOKED ? "revoked" :
+										live.state == GOV_LEASE_PENDING ? "not live" : "expired"));
+		/* the parent is the caller's own: what is wrong with it is no secret */
+		o.brief = linitial(o.reasons);
+		(void) ledger_decision("governance.delegate", &r, &o, ctx_hash, 0);
+		outcome_to_caller(&o, caller);
+		SPI_finish();
+		PG_RETURN_DATUM(outcome_datum(fcinfo, &o));
+	}
+
 	{
 		pg_uuid_t	dead;
 
-		if (!lock_ancestors(parent.ancestors, &dead))
+		if (!gov_lock_ancestors(parent.ancestors, &dead))
+		{
 			o.reasons = list_make1(psprintf("ancestor lease %s is not live", gov_uuid_text(&dead)));
+			o.brief = pstrdup("an ancestor of the parent lease is not live");
+		}
 	}
 	anc = DatumGetArrayTypeP(parent.ancestors);
 	deconstruct_array(anc, UUIDOID, UUID_LEN, false, TYPALIGN_CHAR, &elems, &enulls, &n);
 	/* re-read the parent now that its ancestors are locked */
-	parent = lock_lease(&r.parent, LEASE_SHARE);
+	parent = gov_lease_row(&r.parent, GOV_ROW_SHARE);
 
 	if (o.reasons == NIL && !parent.live)
 		o.reasons = list_make1(psprintf("parent lease %s is %s", gov_uuid_text(&r.parent),
@@ -929,6 +749,11 @@ gov_sql_delegate(PG_FUNCTION_ARGS)
 	{
 		/* not an error: the child simply ends with its parent */
 	}
+	/* the parent is the caller's own: what is wrong with it is no secret */
+	if (o.reasons != NIL && o.brief == NULL)
+		o.brief = linitial(o.reasons);
+	if (o.reasons == NIL)
+		attenuate(&r, &live, &o);
 
 	if (o.reasons == NIL)
 	{
@@ -981,446 +806,3 @@ gov_sql_delegate(PG_FUNCTION_ARGS)
 	PG_RETURN_DATUM(outcome_datum(fcinfo, &o));
 }
 
-/* ---------------------------------------------------------------------
- * Revocation
- * ---------------------------------------------------------------------
- */
-
-int64
-gov_revoke_tree(const pg_uuid_t *id, const char *reason, bool by_enforcer)
-{
-	ParentRow	target;
-	int			rc;
-	uint64		i;
-	GovJson		j;
-	GovEvent	ev;
-	TimestampTz now;
-	int64		count;
-	Datum		tree;
-	bool		tree_null;
-
-	/* an acknowledged revocation survives a crash (synchronous_commit) */
-	gov_xact_require_durable_commit();
-	target = lock_lease(id, LEASE_UPDATE);
-	if (!target.found)
-		ereport(ERROR,
-				(errcode(ERRCODE_UNDEFINED_OBJECT),
-				 errmsg("lease %s does not exist", gov_uuid_text(id))));
-	if (strcmp(target.state, "live") != 0)
-		return 0;
-
-	/*
-	 * A new statement: its snapshot follows the lock (see the header).  Two
-	 * statements, each of whose plans is linear in the tree whatever the
-	 * planner's statistics say: the walk down parent_id (an index scan per
-	 * level), then the update by primary key.  One statement that joined
-	 * the walk to the update was planned, with statistics taken before a
-	 * large tree was built, as a nested loop over every live lease and the
-	 * whole tree: 100k descendants took minutes instead of seconds.
-	 */
-	now = GetCurrentTimestamp();
-	rc = gov_spi_exec("WITH RECURSIVE tree AS ("
-					  "  SELECT lease_id FROM governance.leases WHERE lease_id = $1"
-					  "  UNION ALL"
-					  "  SELECT l.lease_id FROM governance.leases l JOIN tree t ON l.parent_id = t.lease_id)"
-					  " SELECT array_agg(lease_id) FROM tree",
-					  1, (Oid[]) {UUIDOID}, (Datum[]) {UUIDPGetDatum(id)},
-					  NULL, false, 0);
-	if (rc != SPI_OK_SELECT || SPI_processed != 1)
-		elog(ERROR, "could not find the descendants of the lease");
-	tree = SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1, &tree_null);
-	if (tree_null)
-		return 0;
-	tree = datumCopy(tree, false, -1);
-	SPI_freetuptable(SPI_tuptable);
-	rc = gov_spi_exec(" UPDATE governance.leases SET state = 'revoked', ended_at = $2, end_reason = $3"
-					  " WHERE lease_id = ANY ($1) AND state = 'live'"
-					  " RETURNING lease_id",
-					  3, (Oid[]) {UUIDARRAYOID, TIMESTAMPTZOID, TEXTOID},
-					  (Datum[]) {tree, TimestampTzGetDatum(now),
-					  CStringGetTextDatum(reason)},
-					  NULL, false, 0);
-	if (rc != SPI_OK_UPDATE_RETURNING)
-		elog(ERROR, "could not revoke the lease");
-	count = (int64) SPI_processed;
-
-	gj_init(&j);
-	gj_begin_object(&j);
-	gj_key(&j, "reason");
-	gj_str(&j, reason);
-	gj_key(&j, "by");
-	gj_str(&j, by_enforcer ? "enforcer" : caller_name());
-	gj_key(&j, "count");
-	gj_int(&j, count);
-	gj_key(&j, "ended");
-	gj_begin_array(&j);
-	for (i = 0; i < SPI_processed; i++)
-	{
-		bool		isnull;
-		pg_uuid_t  *u = DatumGetUUIDP(SPI_getbinval(SPI_tuptable->vals[i],
-													SPI_tuptable->tupdesc, 1, &isnull));
-
-		gov_lease_commit_state(u, GOV_LEASE_REVOKED, reason);
-		gj_str(&j, gov_uuid_text(u));
-	}
-	gj_end_array(&j);
-	gj_end_object(&j);
-
-	memset(&ev, 0, sizeof(ev));
-	ev.kind = "governance.revoke";
-	ev.lease_id = id;
-	ev.principal = target.principal;
-	ev.payload = gj_finish(&j);
-	ev.internal = true;			/* the list of ended leases may be long */
-	(void) gov_ledger_append(&ev);
-	return count;
-}
-
-/* revoke(lease_id uuid, reason text) -> integer */
-PG_FUNCTION_INFO_V1(gov_sql_revoke);
-Datum
-gov_sql_revoke(PG_FUNCTION_ARGS)
-{
-	pg_uuid_t	id;
-	char	   *reason;
-	int64		n;
-	ParentRow	target;
-	bool		allowed = false;
-
-	GOV_ENTRY();
-	require_primary("revoke()");
-	require_read_committed("revoke()");
-	id = arg_uuid(fcinfo, 0, "lease id");
-	reason = arg_text(fcinfo, 1, "reason");
-	if (strlen(reason) > 1000)
-		ereport(ERROR,
-				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
-				 errmsg("reason is too long (at most 1000 bytes)")));
-
-	SPI_connect();
-	/* allowed: the lease's principal, any ancestor's principal, an admin */
-	target = lock_lease(&id, LEASE_NO_LOCK);
-	if (!target.found)
-		ereport(ERROR,
-				(errcode(ERRCODE_UNDEFINED_OBJECT),
-				 errmsg("lease %s does not exist", gov_uuid_text(&id))));
-	if (gov_caller_is_admin())
-		allowed = true;
-	else
-	{
-		int			rc;
-
-		rc = gov_spi_exec("SELECT 1 FROM governance.leases l JOIN governance.agents a "
-								   "ON a.principal = l.principal "
-								   "WHERE (l.lease_id = $1 OR l.lease_id = ANY ($2)) AND a.role_oid = $3",
-								   3, (Oid[]) {UUIDOID, UUIDARRAYOID, OIDOID},
-								   (Datum[]) {UUIDPGetDatum(&id), target.ancestors,
-								   ObjectIdGetDatum(GetOuterUserId())},
-								   NULL, true, 1);
-		allowed = (rc == SPI_OK_SELECT && SPI_processed > 0);
-	}
-	if (!allowed)
-		ereport(ERROR,
-				(errcode(ERRCODE_INSUFFICIENT_PRIVILEGE),
-				 errmsg("role %s may not revoke lease %s", caller_name(), gov_uuid_text(&id)),
-				 errdetail("A lease may be revoked by its holder, the holder of any ancestor, or governance_admin.")));
-
-	n = gov_revoke_tree(&id, reason, false);
-	SPI_finish();
-	PG_RETURN_INT32((int32) Min(n, PG_INT32_MAX));
-}
-
-/* ---------------------------------------------------------------------
- * Heartbeat
- * ---------------------------------------------------------------------
- */
-
-/*
- * heartbeat(lease_id uuid, measurement bytea DEFAULT NULL) -> timestamptz
- *
- * The measurement must equal the one bound at authorization (NULL only if
- * none was); a difference revokes the lease (integrity).  The original
- * request is decided again against today's policies and entities; a deny
- * revokes it (policy).  In both cases the revocation commits with the
- * transaction, the function warns and returns NULL.  Otherwise expiry
- * moves forward by the lease's TTL, never past its max expiry nor its
- * parent's expiry.
- */
-PG_FUNCTION_INFO_V1(gov_sql_heartbeat);
-Datum
-gov_sql_heartbeat(PG_FUNCTION_ARGS)
-{
-	pg_uuid_t	id;
-	bytea	   *m = PG_ARGISNULL(1) ? NULL : PG_GETARG_BYTEA_PP(1);
-	GovRowIO	io;
-	TupleTableSlot *row;
-	Datum		stored_m;
-	bool		m_null;
-	bool		same;
-	Oid			role;
-	char	   *principal;
-	char	   *action;
-	char	   *resource;
-	Jsonb	   *context;
-	int64		ttl_us;
-	TimestampTz max_expiry;
-	TimestampTz new_exp;
-	TimestampTz now;
-	char	   *state;
-	char	   *why;
-	GovRequest	req;
-	GovDecision dec;
-	char	   *revoke_reason = NULL;
-	Datum		parent;
-	bool		has_parent;
-	GovJson		j;
-	GovEvent	ev;
-
-	GOV_ENTRY();
-	memset(&dec, 0, sizeof(dec));
-	require_primary("heartbeat()");
-	id = arg_uuid(fcinfo, 0, "lease id");
-
-	SPI_connect();
-	/*
-	 * Ancestors first, top down, then the lease (see lock_lease).  A lease
-	 * shared memory knows to be a root has no ancestors to lock (a lease's
-	 * parent never changes), which spares the read that finds them.
-	 */
-	{
-		GovLeaseSnapshot snap;
-
-		if (!gov_lease_get(&id, &snap) || snap.has_parent)
-		{
-			ParentRow	self = lock_lease(&id, LEASE_NO_LOCK);
-			pg_uuid_t	dead;
-
-			if (self.found)
-				(void) lock_ancestors(self.ancestors, &dead);
-		}
-	}
-	open_leases(&io);
-	if (!gov_rowio_lock_uuid(&io, &id))
-		ereport(ERROR,
-				(errcode(ERRCODE_UNDEFINED_OBJECT),
-				 errmsg("lease %s does not exist", gov_uuid_text(&id))));
-	row = io.row;
-	state = TextDatumGetCString(row->tts_values[L_STATE]);
-	now = GetCurrentTimestamp();
-	role = DatumGetObjectId(row->tts_values[L_ROLE_OID]);
-	if (role != GetOuterUserId() && !gov_caller_is_admin())
-		ereport(ERROR,
-				(errcode(ERRCODE_INSUFFICIENT_PRIVILEGE),
-				 errmsg("only the holder of lease %s may renew it", gov_uuid_text(&id))));
-	if (strcmp(state, "live") != 0 ||
-		DatumGetTimestampTz(row->tts_values[L_EXPIRES_AT]) <= now)
-		ereport(ERROR,
-				(errcode(ERRCODE_OBJECT_NOT_IN_PREREQUISITE_STATE),
-				 errmsg("lease %s is %s", gov_uuid_text(&id),
-						strcmp(state, "live") == 0 ? "expired" : state)));
-	max_expiry = DatumGetTimestampTz(row->tts_values[L_MAX_EXPIRY]);
-	principal = TextDatumGetCString(row->tts_values[L_PRINCIPAL]);
-	action = TextDatumGetCString(row->tts_values[L_ACTION]);
-	resource = TextDatumGetCString(row->tts_values[L_RESOURCE]);
-	context = DatumGetJsonbPCopy(row->tts_values[L_CONTEXT]);
-	m_null = row->tts_isnull[L_MEASUREMENT];
-	stored_m = row->tts_values[L_MEASUREMENT];
-	ttl_us = interval_us(DatumGetIntervalP(row->tts_values[L_TTL]));
-	has_parent = !row->tts_isnull[L_PARENT_ID];
-	if (has_parent)
-		parent = UUIDPGetDatum(DatumGetUUIDP(datumCopy(row->tts_values[L_PARENT_ID], false, UUID_LEN)));
-
-	/* integrity: the runtime must be the one the lease was issued for */
-	if (m_null || m == NULL)
-		same = m_null && m == NULL;
-	else
-	{
-		bytea	   *sm = DatumGetByteaPP(stored_m);
-
-		same = VARSIZE_ANY_EXHDR(sm) == VARSIZE_ANY_EXHDR(m) &&
-			memcmp(VARDATA_ANY(sm), VARDATA_ANY(m), VARSIZE_ANY_EXHDR(m)) == 0;
-	}
-	if (!same)
-		revoke_reason = pstrdup("integrity: the runtime measurement changed");
-
-	/*
-	 * While trust is degraded nothing is renewed, but nothing is revoked
-	 * either: the cause may pass (an enforcer restarting), and the lease
-	 * simply expires if it does not.
-	 */
-	if (revoke_reason == NULL && !gov_trusted(&why))
-		ereport(ERROR,
-				(errcode(ERRCODE_OBJECT_NOT_IN_PREREQUISITE_STATE),
-				 errmsg("lease %s not renewed: trust degraded: %s", gov_uuid_text(&id), why)));
-	/* continuity: would the policy still allow it? */
-	if (revoke_reason == NULL)
-	{
-		memset(&req, 0, sizeof(req));
-		req.principal = principal;
-		req.action = action;
-		req.resource = resource;
-		req.context = context;
-		gov_policy_decide(&req, &dec);
-		if (!dec.allow)
-			revoke_reason = psprintf("policy: %s",
-									 dec.reasons ? (char *) linitial(dec.reasons) : "the policy now denies it");
-	}
-
-	if (revoke_reason)
-	{
-		int64		n;
-
-		/* access ends now, even if this transaction then fails */
-		gov_lease_kill_now(&id, revoke_reason);
-		n = gov_revoke_tree(&id, revoke_reason, false);
-
-		gov_rowio_close(&io);
-		SPI_finish();
-		ereport(WARNING,
-				(errcode(ERRCODE_INSUFFICIENT_PRIVILEGE),
-				 errmsg("lease %s revoked: %s", gov_uuid_text(&id), revoke_reason),
-				 errdetail("%lld lease(s) ended, descendants included.", (long long) n)));
-		PG_RETURN_NULL();
-	}
-
-	new_exp = now + ttl_us;
-	if (new_exp > max_expiry)
-		new_exp = max_expiry;
-	if (has_parent)
-	{
-		ParentRow	p = lock_lease(DatumGetUUIDP(parent), LEASE_NO_LOCK);	/* locked above */
-
-		if (!p.found || !p.live)
-			ereport(ERROR,
-					(errcode(ERRCODE_OBJECT_NOT_IN_PREREQUISITE_STATE),
-					 errmsg("the parent of lease %s is no longer live", gov_uuid_text(&id))));
-		if (p.expires_at < new_exp)
-			new_exp = p.expires_at;
-	}
-
-	{
-		Datum		values[L_NATTS];
-		bool		nulls[L_NATTS];
-
-		memcpy(values, row->tts_values, sizeof(values));
-		memcpy(nulls, row->tts_isnull, sizeof(nulls));
-		values[L_EXPIRES_AT] = TimestampTzGetDatum(new_exp);
-		values[L_GENERATION] = Int64GetDatum(DatumGetInt64(row->tts_values[L_GENERATION]) + 1);
-		gov_rowio_update(&io, values, nulls);
-	}
-	gov_rowio_close(&io);
-	gov_lease_commit_renew(&id, new_exp);
-
-	gj_init(&j);
-	gj_begin_object(&j);
-	gj_key(&j, "expires_at");
-	gj_str(&j, DatumGetCString(DirectFunctionCall1(timestamptz_out, TimestampTzGetDatum(new_exp))));
-	gj_key(&j, "policy_set_hash");
-	gj_hex(&j, dec.policy_set_hash, GOV_HASH_LEN);
-	gj_end_object(&j);
-	memset(&ev, 0, sizeof(ev));
-	ev.kind = "governance.heartbeat";
-	ev.lease_id = &id;
-	ev.principal = principal;
-	ev.action = action;
-	ev.resource = resource;
-	ev.payload = gj_finish(&j);
-	(void) gov_ledger_append(&ev);
-
-	SPI_finish();
-	PG_RETURN_TIMESTAMPTZ(new_exp);
-}
-
-/* ---------------------------------------------------------------------
- * verify_artifact
- * ---------------------------------------------------------------------
- */
-
-/* verify_artifact(artifact text) -> (valid boolean, reason text, claims jsonb) */
-PG_FUNCTION_INFO_V1(gov_sql_verify_artifact);
-Datum
-gov_sql_verify_artifact(PG_FUNCTION_ARGS)
-{
-	TupleDesc	desc;
-	Datum		values[3];
-	bool		nulls[3] = {0};
-	char	   *reason = NULL;
-	GovClaims	c;
-	bool		decoded = false;
-	Jsonb	   *claims = NULL;
-	MemoryContext caller = CurrentMemoryContext;
-
-	GOV_ENTRY();
-	if (get_call_result_type(fcinfo, NULL, &desc) != TYPEFUNC_COMPOSITE)
-		elog(ERROR, "return type must be a row type");
-	desc = BlessTupleDesc(desc);
-
-	if (PG_ARGISNULL(0))
-		reason = "no artifact given";
-	else
-	{
-		char	   *txt = text_to_cstring(PG_GETARG_TEXT_PP(0));
-
-		SPI_connect();
-		reason = gov_artifact_check(txt, &c, &decoded, true);
-		if (reason == NULL)
-		{
-			GovLeaseSnapshot l;
-			int			rc;
-
-			/* the lease's current state: shared memory, else the durable row */
-			if (gov_lease_get(&c.lease_id, &l))
-			{
-				if (l.state == GOV_LEASE_REVOKED)
-					reason = pstrdup("lease revoked");
-				else if (l.state == GOV_LEASE_PENDING)
-					reason = pstrdup("lease not committed");
-				else if (!gov_lease_is_live(&l, GetCurrentTimestamp()))
-					reason = pstrdup(c.expires_at <= GetCurrentTimestamp() ?
-									 "artifact expired" : "lease expired");
-			}
-			else
-			{
-				rc = gov_spi_exec("SELECT state, expires_at > clock_timestamp() "
-										   "FROM governance.leases WHERE lease_id = $1",
-										   1, (Oid[]) {UUIDOID},
-										   (Datum[]) {UUIDPGetDatum(&c.lease_id)}, NULL, true, 1);
-				if (rc != SPI_OK_SELECT || SPI_processed == 0)
-					reason = pstrdup("lease unknown");
-				else
-				{
-					char	   *st = SPI_getvalue(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1);
-					char	   *fresh = SPI_getvalue(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 2);
-
-					if (strcmp(st, "revoked") == 0)
-						reason = pstrdup("lease revoked");
-					else if (strcmp(st, "live") != 0 || strcmp(fresh, "t") != 0)
-						reason = pstrdup(c.expires_at <= GetCurrentTimestamp() ?
-										 "artifact expired" : "lease expired");
-					else if (!RecoveryInProgress())
-						reason = pstrdup("lease not loaded: the enforcer has not reloaded it yet");
-				}
-			}
-		}
-		{
-			MemoryContext old = MemoryContextSwitchTo(caller);
-
-			if (decoded)
-				claims = gov_claims_jsonb(&c);
-			if (reason)
-				reason = pstrdup(reason);
-			MemoryContextSwitchTo(old);
-		}
-		SPI_finish();
-	}
-	values[0] = BoolGetDatum(reason == NULL);
-	if (reason)
-		values[1] = CStringGetTextDatum(reason);
-	else
-		nulls[1] = true;
-	if (claims)
-		values[2] = JsonbPGetDatum(claims);
-	else
-		nulls[2] = true;
-	PG_RETURN_DATUM(HeapTupleGetDatum(heap_form_tuple(desc, values, nulls)));
-}

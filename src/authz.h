@@ -9,7 +9,6 @@
 #ifndef GOV_AUTHZ_H
 #define GOV_AUTHZ_H
 
-#include "postgres.h"
 
 #include "lease.h"
 #include "utils/jsonb.h"
@@ -20,9 +19,14 @@ extern int	gov_max_delegation_depth;
 
 extern void gov_authz_define_gucs(void);
 
-/* Revoke a lease and every live descendant; returns how many ended. */
-extern int64 gov_revoke_tree(const pg_uuid_t *id, const char *reason, bool by_enforcer);
+/* governance.deny_reasons: what a caller that is not an admin is told */
+typedef enum GovReasons
+{
+	GOV_REASONS_SHORT,
+	GOV_REASONS_FULL
+} GovReasons;
+extern int	gov_deny_reasons;
 
-extern bool gov_caller_is_admin(void);
+
 
 #endif							/* GOV_AUTHZ_H */

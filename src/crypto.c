@@ -22,7 +22,7 @@
 #include "utils/resowner.h"
 
 #include "crypto.h"
-#include "governance.h"
+#include "common.h"
 
 /* Hash large values in slices so that a cancel request is honoured. */
 #define GOV_HASH_SLICE	(1024 * 1024)

@@ -13,7 +13,6 @@
 #ifndef GOV_CRYPTO_H
 #define GOV_CRYPTO_H
 
-#include "postgres.h"
 
 #define GOV_HASH_LEN		64	/* SHA3-512 and BLAKE2b-512 */
 #define GOV_ED25519_PK_LEN	32

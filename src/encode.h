@@ -19,7 +19,6 @@
 #ifndef GOV_ENCODE_H
 #define GOV_ENCODE_H
 
-#include "postgres.h"
 #include "lib/stringinfo.h"
 #include "utils/timestamp.h"
 #include "utils/jsonb.h"
@@ -36,6 +35,8 @@
 #define GOV_TAG_BLOCK			"governance.v1.block"
 #define GOV_TAG_CHECKPOINT		"governance.v1.checkpoint"
 #define GOV_TAG_POLICY_SET		"governance.v1.policy-set"
+/* never hashed nor signed: frames a security event waiting for the enforcer */
+#define GOV_TAG_QUEUED_EVENT	"governance.v1.queued-event"
 
 #define GOV_FIELD_NULL			0xFFFFFFFFu
 

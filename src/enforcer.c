@@ -12,7 +12,8 @@
  *	     durable row says so and it has not expired);
  *	  3. make expiries durable and ledger them, in batches;
  *	  4. revoke leases bound to a session that has ended;
- *	  5. ledger the security events queued by failed transactions;
+ *	  5. ledger the security events queued by failed transactions
+ *	     (events.c);
  *	  6. clear ended leases out of shared memory.
  *
  *	  Its heartbeat is what trust_state() checks: an enforcer that stops
@@ -38,41 +39,17 @@
 #include "utils/timestamp.h"
 
 #include "attach.h"
-#include "authz.h"
 #include "encode.h"
 #include "enforcer.h"
-#include "governance.h"
+#include "events.h"
+#include "common.h"
+#include "revoke.h"
 #include "lease.h"
 #include "ledger.h"
 
-#define EVENT_QUEUE_SIZE	256
-#define EVENT_KIND_LEN		48
-#define EVENT_DETAIL_LEN	400
 #define EXPIRE_BATCH		1000
 /* the longest the enforcer waits for a lock another transaction holds */
 #define ENFORCER_LOCK_TIMEOUT	"50ms"
-
-typedef struct QueuedEvent
-{
-	char		kind[EVENT_KIND_LEN];
-	bool		has_lease;
-	pg_uuid_t	lease_id;
-	char		principal[GOV_UID_MAX];
-	char		caller[NAMEDATALEN];
-	TimestampTz at;
-	char		detail[EVENT_DETAIL_LEN];
-} QueuedEvent;
-
-typedef struct EventQueue
-{
-	slock_t		mutex;
-	uint32		head;			/* next to write */
-	uint32		tail;			/* next to read */
-	uint64		lost;
-	QueuedEvent events[EVENT_QUEUE_SIZE];
-} EventQueue;
-
-static EventQueue *queue = NULL;
 
 static int	gov_enforcement_mode = GOV_ENFORCE_CANCEL;
 
@@ -118,131 +95,6 @@ static TimestampTz last_sweep = 0;
 static bool sweep_backlog = true;
 #define SWEEP_INTERVAL_MS	60000
 
-Size
-gov_enforcer_shmem_size(void)
-{
-	return MAXALIGN(sizeof(EventQueue));
-}
-
-void
-gov_enforcer_shmem_startup(void)
-{
-	bool		found;
-
-	queue = ShmemInitStruct("governance security events", sizeof(EventQueue), &found);
-	if (!found)
-	{
-		memset(queue, 0, sizeof(EventQueue));
-		SpinLockInit(&queue->mutex);
-	}
-}
-
-void
-gov_security_event(const char *kind, const pg_uuid_t *lease_id,
-				   const char *principal, const char *detail)
-{
-	QueuedEvent ev;
-	const char *caller = GetUserNameFromId(GetOuterUserId(), true);
-
-	memset(&ev, 0, sizeof(ev));
-	strlcpy(ev.kind, kind, EVENT_KIND_LEN);
-	if (lease_id)
-	{
-		ev.has_lease = true;
-		ev.lease_id = *lease_id;
-	}
-	if (principal)
-		strlcpy(ev.principal, principal, GOV_UID_MAX);
-	if (caller)
-		strlcpy(ev.caller, caller, NAMEDATALEN);
-	ev.at = GetCurrentTimestamp();
-	if (detail)
-		strlcpy(ev.detail, detail, EVENT_DETAIL_LEN);
-
-	SpinLockAcquire(&queue->mutex);
-	if (queue->head - queue->tail >= EVENT_QUEUE_SIZE)
-		queue->lost++;
-	else
-	{
-		queue->events[queue->head % EVENT_QUEUE_SIZE] = ev;
-		queue->head++;
-	}
-	SpinLockRelease(&queue->mutex);
-}
-
-static void
-drain_events(void)
-{
-	for (;;)
-	{
-		QueuedEvent ev;
-		bool		have = false;
-		uint64		lost = 0;
-		GovJson		j;
-		GovEvent	e;
-
-		SpinLockAcquire(&queue->mutex);
-		if (queue->tail != queue->head)
-		{
-			ev = queue->events[queue->tail % EVENT_QUEUE_SIZE];
-			have = true;
-		}
-		else
-		{
-			lost = queue->lost;
-			queue->lost = 0;
-		}
-		SpinLockRelease(&queue->mutex);
-
-		/*
-		 * An event of a lease goes on that lease's chain, whose lock an
-		 * agent's open transaction may hold: then leave it (and those
-		 * behind it, to keep their order) for a later round rather than
-		 * wait.  Only this process takes events off the queue, so the one
-		 * looked at is still first.
-		 */
-		if (have)
-		{
-			if (ev.has_lease && !gov_ledger_try_lock_chain(&ev.lease_id))
-				return;
-			SpinLockAcquire(&queue->mutex);
-			queue->tail++;
-			SpinLockRelease(&queue->mutex);
-		}
-
-		if (!have)
-		{
-			if (lost > 0)
-			{
-				gj_init(&j);
-				gj_begin_object(&j);
-				gj_key(&j, "lost");
-				gj_int(&j, (int64) lost);
-				gj_end_object(&j);
-				gov_ledger_append_system("governance.security.events_lost", NULL, gj_finish(&j));
-			}
-			return;
-		}
-
-		gj_init(&j);
-		gj_begin_object(&j);
-		gj_key(&j, "caller");
-		gj_str(&j, ev.caller);
-		gj_key(&j, "observed_at");
-		gj_str(&j, DatumGetCString(DirectFunctionCall1(timestamptz_out, TimestampTzGetDatum(ev.at))));
-		gj_key(&j, "detail");
-		gj_str(&j, ev.detail);
-		gj_end_object(&j);
-		memset(&e, 0, sizeof(e));
-		e.kind = ev.kind;
-		e.lease_id = ev.has_lease ? &ev.lease_id : NULL;
-		e.principal = ev.principal[0] ? ev.principal : NULL;
-		e.payload = gj_finish(&j);
-		e.internal = true;
-		(void) gov_ledger_append(&e);
-	}
-}
-
 static bool enforcer_revoke(const pg_uuid_t *id, const char *reason);
 
 /* Is id one of roots, or has it one of them among its ancestors (uuid[])? */
@@ -278,6 +130,8 @@ load_leases(void)
 	int			rc;
 	uint64		i;
 	List	   *stuck = NIL;
+	List	   *deferred = NIL;
+	List	   *deferred_reasons = NIL;
 	uint64		nloaded;
 	TimestampTz issued;
 	TimestampTz first_issued = 0;
@@ -307,6 +161,9 @@ load_leases(void)
 			pg_uuid_t  *u = palloc(sizeof(pg_uuid_t));
 			GovLeaseSnapshot l;
 
+			if ((i & 1023) == 0)
+				CHECK_FOR_INTERRUPTS();	/* a reload may read many rows */
+
 			*u = *DatumGetUUIDP(SPI_getbinval(SPI_tuptable->vals[i], SPI_tuptable->tupdesc, 1, &isnull));
 			if (!gov_lease_get(u, &l) || l.session_pid == 0)
 				ids = lappend(ids, u);
@@ -314,6 +171,33 @@ load_leases(void)
 		foreach(lc, ids)
 			if (!enforcer_revoke((pg_uuid_t *) lfirst(lc), RESTART_REASON))
 				stuck = lappend(stuck, lfirst(lc));
+	}
+
+	/*
+	 * Revocations acknowledged before they could be made durable
+	 * (revoke.c): those leases and their descendants are loaded dead, and
+	 * the reconcile makes the revocations durable.  Rows of leases no
+	 * longer live are done with.
+	 */
+	rc = SPI_execute("DELETE FROM governance.revocations_deferred d USING governance.leases l"
+					 " WHERE l.lease_id = d.lease_id AND l.state <> 'live'", false, 0);
+	if (rc != SPI_OK_DELETE)
+		elog(ERROR, "could not read governance.revocations_deferred");
+	rc = SPI_execute("SELECT lease_id, reason FROM governance.revocations_deferred", false, 0);
+	if (rc != SPI_OK_SELECT)
+		elog(ERROR, "could not read governance.revocations_deferred");
+	for (i = 0; i < SPI_processed; i++)
+	{
+		bool		isnull;
+		pg_uuid_t  *u = palloc(sizeof(pg_uuid_t));
+
+		if ((i & 1023) == 0)
+			CHECK_FOR_INTERRUPTS();	/* a reload may read many rows */
+
+		*u = *DatumGetUUIDP(SPI_getbinval(SPI_tuptable->vals[i], SPI_tuptable->tupdesc, 1, &isnull));
+		deferred = lappend(deferred, u);
+		deferred_reasons = lappend(deferred_reasons,
+								   SPI_getvalue(SPI_tuptable->vals[i], SPI_tuptable->tupdesc, 2));
 	}
 
 	rc = SPI_execute("SELECT lease_id, parent_id, role_oid, depth, principal, action, resource, "
@@ -330,6 +214,9 @@ load_leases(void)
 		GovLease	l;
 		bool		isnull;
 		Datum		v;
+
+		if ((i & 1023) == 0)
+			CHECK_FOR_INTERRUPTS();	/* a reload may read many rows */
 
 		memset(&l, 0, sizeof(l));
 		l.id = *DatumGetUUIDP(SPI_getbinval(t, d, 1, &isnull));
@@ -351,11 +238,25 @@ load_leases(void)
 		if (stuck != NIL &&
 			lease_in_tree_of(&l.id, SPI_getbinval(t, d, 12, &isnull), stuck))
 			gov_lease_kill_now(&l.id, RESTART_REASON);
+		if (deferred != NIL &&
+			lease_in_tree_of(&l.id, SPI_getbinval(t, d, 12, &isnull), deferred))
+		{
+			ListCell   *r;
+			ListCell   *why;
+
+			forboth(r, deferred, why, deferred_reasons)
+				if (lease_in_tree_of(&l.id, SPI_getbinval(t, d, 12, &isnull), list_make1(lfirst(r))))
+				{
+					gov_lease_kill_now(&l.id, (char *) lfirst(why));
+					break;
+				}
+		}
 		issued = DatumGetTimestampTz(SPI_getbinval(t, d, 13, &isnull));
 		if (i == 0 || issued < first_issued)
 			first_issued = issued;
 	}
 	nloaded = SPI_processed;
+
 	if (nloaded > 0)
 		ereport(LOG,
 				(errmsg("governance enforcer: reloaded %llu live lease(s)",
@@ -384,6 +285,9 @@ load_leases(void)
 		bool		isnull;
 		pg_uuid_t	id = *DatumGetUUIDP(SPI_getbinval(t, d, 1, &isnull));
 		char	   *state = SPI_getvalue(t, d, 2);
+
+		if ((i & 1023) == 0)
+			CHECK_FOR_INTERRUPTS();	/* a reload may read many rows */
 
 		(void) gov_lease_set_state(&id,
 								   strcmp(state, "expired") == 0 ? GOV_LEASE_EXPIRED : GOV_LEASE_REVOKED,
@@ -432,6 +336,9 @@ expire_leases(List *ids, TimestampTz now)
 		{
 			bool		isnull;
 			pg_uuid_t  *u = palloc(sizeof(pg_uuid_t));
+
+			if ((i & 1023) == 0)
+				CHECK_FOR_INTERRUPTS();	/* a reload may read many rows */
 
 			*u = *DatumGetUUIDP(SPI_getbinval(SPI_tuptable->vals[i], SPI_tuptable->tupdesc, 1, &isnull));
 			ids = lappend(ids, u);
@@ -544,26 +451,74 @@ enforcer_revoke(const pg_uuid_t *id, const char *reason)
 }
 
 /*
- * Leases that shared memory ended at once (an integrity or policy failure
- * seen by a heartbeat) but whose durable row is still live, because the
- * transaction that was revoking them failed: revoke them durably.  Fail
- * closed first, make it durable next.
+ * Leases that shared memory ended at once (a revocation whose transaction
+ * failed or could not take a lock, an integrity or policy failure seen by
+ * a heartbeat) but whose durable row is still live: revoke them durably.
+ * Fail closed first, make it durable next.  One query tells which rows are
+ * still live (the list may hold a whole tree); ancestors come first, and a
+ * lease whose parent was revoked here is covered by that revocation; at
+ * most RECONCILE_MAX revocations a round, so a round stays short.
  */
+#define RECONCILE_MAX	100
+
 static void
 reconcile_revocations(List *revoked)
 {
+	Datum	   *elems;
+	int			n = 0;
+	int			done = 0;
+	int			rc;
+	uint64		i;
 	ListCell   *lc;
+	HASHCTL		ctl;
+	HTAB	   *live;
+	HTAB	   *covered;
+
+	if (revoked == NIL)
+		return;
+	elems = palloc(sizeof(Datum) * list_length(revoked));
+	foreach(lc, revoked)
+		elems[n++] = UUIDPGetDatum(&((GovLeaseSnapshot *) lfirst(lc))->id);
+	rc = SPI_execute_with_args("SELECT lease_id FROM governance.leases WHERE lease_id = ANY ($1) AND state = 'live'",
+							   1, (Oid[]) {UUIDARRAYOID},
+							   (Datum[]) {PointerGetDatum(construct_array(elems, n, UUIDOID, UUID_LEN,
+																		  false, TYPALIGN_CHAR))},
+							   NULL, true, 0);
+	if (rc != SPI_OK_SELECT)
+		elog(ERROR, "could not read governance.leases");
+
+	memset(&ctl, 0, sizeof(ctl));
+	ctl.keysize = sizeof(pg_uuid_t);
+	ctl.entrysize = sizeof(pg_uuid_t);
+	ctl.hcxt = CurrentMemoryContext;
+	live = hash_create("governance reconcile live", Max(SPI_processed, 16), &ctl,
+					   HASH_ELEM | HASH_BLOBS | HASH_CONTEXT);
+	covered = hash_create("governance reconcile covered", 16, &ctl,
+						  HASH_ELEM | HASH_BLOBS | HASH_CONTEXT);
+	for (i = 0; i < SPI_processed; i++)
+	{
+		bool		isnull;
+
+		if ((i & 1023) == 0)
+			CHECK_FOR_INTERRUPTS();	/* a reload may read many rows */
+
+		(void) hash_search(live, DatumGetUUIDP(SPI_getbinval(SPI_tuptable->vals[i],
+															 SPI_tuptable->tupdesc, 1, &isnull)),
+						   HASH_ENTER, NULL);
+	}
 
 	foreach(lc, revoked)
 	{
 		GovLeaseSnapshot *l = lfirst(lc);
-		int			rc;
 
-		rc = SPI_execute_with_args("SELECT 1 FROM governance.leases WHERE lease_id = $1 AND state = 'live'",
-								   1, (Oid[]) {UUIDOID}, (Datum[]) {UUIDPGetDatum(&l->id)},
-								   NULL, true, 1);
-		if (rc == SPI_OK_SELECT && SPI_processed > 0)
-			(void) enforcer_revoke(&l->id, l->end_reason[0] ? l->end_reason : "revoked");
+		if (hash_search(live, &l->id, HASH_FIND, NULL) == NULL)
+			/* ended durably meanwhile (an ancestor's revocation, expiry) */
+			(void) gov_lease_set_state(&l->id, GOV_LEASE_REVOKED, NULL);
+		else if (l->has_parent && hash_search(covered, &l->parent, HASH_FIND, NULL) != NULL)
+			(void) hash_search(covered, &l->id, HASH_ENTER, NULL);
+		else if (done++ < RECONCILE_MAX &&
+				 enforcer_revoke(&l->id, l->end_reason[0] ? l->end_reason : "revoked"))
+			(void) hash_search(covered, &l->id, HASH_ENTER, NULL);
 	}
 }
 
@@ -643,7 +598,7 @@ gov_enforcer_duty(void)
 	foreach(lc, orphans)
 		(void) enforcer_revoke((pg_uuid_t *) lfirst(lc), "session ended");
 	reconcile_revocations(revoked);
-	drain_events();
+	gov_events_drain();
 	SPI_finish();
 	PopActiveSnapshot();
 	CommitTransactionCommand();

@@ -27,13 +27,16 @@
 #include "authz.h"
 #include "crypto.h"
 #include "enforcer.h"
+#include "events.h"
 #include "governance.h"
 #include "guard.h"
 #include "keys.h"
 #include "lease.h"
+#include "lease_rows.h"
 #include "ledger.h"
 #include "policy.h"
 #include "query_guard.h"
+#include "revoke.h"
 #include "seal.h"
 #include "trust.h"
 #include "verify.h"
@@ -45,7 +48,6 @@ PG_MODULE_MAGIC;
 void		_PG_init(void);
 #endif
 
-char	   *gov_database = NULL;
 
 static shmem_request_hook_type prev_shmem_request_hook = NULL;
 static shmem_startup_hook_type prev_shmem_startup_hook = NULL;
@@ -59,7 +61,8 @@ static const GovShmemSubsystem gov_subsystems[] = {
 	{"policy", gov_policy_shmem_size, NULL, gov_policy_shmem_startup},
 	{"leases", gov_lease_shmem_size, gov_lease_request_locks, gov_lease_shmem_startup},
 	{"attachments", gov_attach_shmem_size, NULL, gov_attach_shmem_startup},
-	{"security events", gov_enforcer_shmem_size, NULL, gov_enforcer_shmem_startup},
+	{"security events", gov_events_shmem_size, gov_events_request_locks, gov_events_shmem_startup},
+	{"revocations", gov_revoke_shmem_size, NULL, gov_revoke_shmem_startup},
 };
 
 #define GOV_NUM_SUBSYSTEMS lengthof(gov_subsystems)
@@ -108,14 +111,6 @@ _PG_init(void)
 
 	gov_crypto_init();
 
-	DefineCustomStringVariable("governance.database",
-							   "Database the governance background workers connect to.",
-							   "The extension must be created in this database.",
-							   &gov_database,
-							   "postgres",
-							   PGC_POSTMASTER,
-							   0,
-							   NULL, NULL, NULL);
 	gov_keys_define_gucs();
 	gov_worker_define_gucs();
 	gov_ledger_define_gucs();
@@ -125,8 +120,11 @@ _PG_init(void)
 	gov_guard_define_gucs();
 	gov_lease_define_gucs();
 	gov_authz_define_gucs();
+	gov_lease_rows_define_gucs();
+	gov_revoke_define_gucs();
 	gov_enforcer_define_gucs();
 	gov_trust_define_gucs();
+	gov_query_guard_define_gucs();
 	MarkGUCPrefixReserved("governance");
 
 	prev_shmem_request_hook = shmem_request_hook;
@@ -136,7 +134,15 @@ _PG_init(void)
 
 	gov_guard_install_hooks();
 	gov_query_guard_install_hooks();
-	gov_workers_register();
+	{
+		static const GovWorkerDuty duties[GOV_NUM_WORKERS] = {
+			[GOV_WORKER_ENFORCER] = gov_enforcer_duty,
+			[GOV_WORKER_SEALER] = gov_sealer_duty,
+			[GOV_WORKER_VERIFIER] = gov_verifier_duty,
+		};
+
+		gov_workers_register(duties);
+	}
 
 	gov_preloaded = true;
 }

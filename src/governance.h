@@ -17,9 +17,6 @@
 
 #include "common.h"
 
-/* GUCs read by more than one subsystem */
-extern char *gov_database;
-
 /*
  * Shared-memory fan-out.  Each subsystem that keeps state in shared
  * memory exposes a request function (called from shmem_request_hook, adds

@@ -34,9 +34,11 @@
 #include "utils/lsyscache.h"
 #include "fmgr.h"
 #include "nodes/parsenodes.h"
+#include "miscadmin.h"
+#include "tcop/utility.h"
 #include "utils/guc.h"
 
-#include "governance.h"
+#include "common.h"
 #include "guard.h"
 
 bool		gov_allow_drop = false;
@@ -114,11 +116,74 @@ gov_object_access(ObjectAccessType access, Oid classId, Oid objectId,
 				 errhint("A superuser who means it can SET governance.allow_drop = on first.")));
 }
 
+/*
+ * governance_owner owns every governed table: whoever could act as it would
+ * own them.  A CREATEROLE role can grant membership in, or alter, any
+ * non-superuser role; for this one only a superuser may.
+ */
+static ProcessUtility_hook_type prev_ProcessUtility = NULL;
+
+static bool
+names_owner_role(List *roles)
+{
+	ListCell   *lc;
+
+	foreach(lc, roles)
+	{
+		RoleSpec   *r = lfirst(lc);
+
+		if (IsA(r, RoleSpec) && r->roletype == ROLESPEC_CSTRING &&
+			strcmp(r->rolename, GOV_OWNER_ROLE) == 0)
+			return true;
+	}
+	return false;
+}
+
+static void
+guard_ProcessUtility(PlannedStmt *pstmt, const char *queryString, bool readOnlyTree,
+					 ProcessUtilityContext context, ParamListInfo params,
+					 QueryEnvironment *queryEnv, DestReceiver *dest, QueryCompletion *qc)
+{
+	Node	   *tree = pstmt->utilityStmt;
+	bool		touches = false;
+
+	if (tree && IsA(tree, GrantRoleStmt))
+	{
+		GrantRoleStmt *g = (GrantRoleStmt *) tree;
+		ListCell   *lc;
+
+		foreach(lc, g->granted_roles)
+		{
+			AccessPriv *p = lfirst(lc);
+
+			if (p->priv_name && strcmp(p->priv_name, GOV_OWNER_ROLE) == 0)
+				touches = true;
+		}
+		touches = touches || (g->is_grant && names_owner_role(g->grantee_roles));
+	}
+	else if (tree && IsA(tree, AlterRoleStmt))
+		touches = names_owner_role(list_make1(((AlterRoleStmt *) tree)->role));
+	else if (tree && IsA(tree, RenameStmt) && ((RenameStmt *) tree)->renameType == OBJECT_ROLE)
+		touches = strcmp(((RenameStmt *) tree)->subname, GOV_OWNER_ROLE) == 0;
+	if (touches && !superuser())
+		ereport(ERROR,
+				(errcode(ERRCODE_INSUFFICIENT_PRIVILEGE),
+				 errmsg("only a superuser may change role \"%s\" or its memberships", GOV_OWNER_ROLE),
+				 errdetail("It owns every governed table; whoever could act as it would own them.")));
+
+	if (prev_ProcessUtility)
+		prev_ProcessUtility(pstmt, queryString, readOnlyTree, context, params, queryEnv, dest, qc);
+	else
+		standard_ProcessUtility(pstmt, queryString, readOnlyTree, context, params, queryEnv, dest, qc);
+}
+
 void
 gov_guard_install_hooks(void)
 {
 	prev_object_access_hook = object_access_hook;
 	object_access_hook = gov_object_access;
+	prev_ProcessUtility = ProcessUtility_hook;
+	ProcessUtility_hook = guard_ProcessUtility;
 }
 
 PG_FUNCTION_INFO_V1(gov_ddl_guard_start);

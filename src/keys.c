@@ -55,7 +55,7 @@
 #include "utils/timestamp.h"
 #include "catalog/pg_type_d.h"
 
-#include "governance.h"
+#include "common.h"
 #include "keys.h"
 #include "ledger.h"
 #include "xact_defer.h"
@@ -198,7 +198,7 @@ read_key_command(LocalKey *k, char *buf)
 	rc = pclose(fh);
 	if (rc != 0)
 	{
-		set_unavailable(k, "governance.key_command failed (exit status %d)", rc);
+		set_unavailable(k, "governance.key_command failed: %s", wait_result_to_str(rc));
 		return -1;
 	}
 	return (ssize_t) n;
@@ -879,12 +879,44 @@ gov_sql_rotate_key(PG_FUNCTION_ARGS)
 
 	/* the rotation is evidence too */
 	{
-		char	   *json = psprintf("{\"from\": \"%s\", \"to\": \"%s\"}",
-									local_key.key_id, pending_key.key_id);
+		GovJson		j;
 
-		gov_ledger_append_system("governance.key.rotated", NULL,
-								 DatumGetJsonbP(DirectFunctionCall1(jsonb_in, CStringGetDatum(json))));
+		gj_init(&j);
+		gj_begin_object(&j);
+		gj_key(&j, "from");
+		gj_str(&j, local_key.key_id);
+		gj_key(&j, "to");
+		gj_str(&j, pending_key.key_id);
+		gj_end_object(&j);
+		gov_ledger_append_system("governance.key.rotated", NULL, gj_finish(&j));
 	}
 
 	PG_RETURN_TEXT_P(cstring_to_text(pending_key.key_id));
+}
+
+/* Look up a public key by key id (retired keys included).  In SPI. */
+bool
+gov_lookup_public_key(const char *key_id, uint8 *pk)
+{
+	int			rc;
+	bool		isnull;
+	bytea	   *b;
+
+	rc = SPI_execute_with_args("SELECT public_key FROM governance.signing_keys WHERE key_id = $1",
+							   1, (Oid[]) {TEXTOID}, (Datum[]) {CStringGetTextDatum(key_id)},
+							   NULL, true, 1);
+	if (rc != SPI_OK_SELECT || SPI_processed == 0)
+	{
+		/*
+		 * signing_keys is per database, the key per cluster: a key rotated
+		 * in another database is current here before this table has its
+		 * row.  The current key is known from shared memory.
+		 */
+		return gov_current_public_key(key_id, pk);
+	}
+	b = DatumGetByteaPP(SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1, &isnull));
+	if (isnull || VARSIZE_ANY_EXHDR(b) != GOV_ED25519_PK_LEN)
+		return false;
+	memcpy(pk, VARDATA_ANY(b), GOV_ED25519_PK_LEN);
+	return true;
 }

@@ -8,7 +8,6 @@
 #ifndef GOV_KEYS_H
 #define GOV_KEYS_H
 
-#include "postgres.h"
 
 #include "crypto.h"
 #include "encode.h"
@@ -43,5 +42,7 @@ extern void gov_key_id(const uint8 *pk, char *out);
 /* Make sure the current key is in governance.signing_keys. */
 extern void gov_keys_sync_table(void);
 extern void gov_keys_sync_duty(void);
+
+extern bool gov_lookup_public_key(const char *key_id, uint8 *pk);
 
 #endif							/* GOV_KEYS_H */

@@ -22,6 +22,9 @@
  *	    expired, the lease is live.  Anything else sends it to the locked
  *	    path, which looks the lease up again.  A revocation is therefore
  *	    seen by the very next check in every backend (attach.c).
+ *	  - The count of entries per principal has its own lock, taken only
+ *	    while holding the partition lock of the entry being inserted or
+ *	    removed ("Leases per principal" below).
  *	  - Entries are never read or written outside their lock except for
  *	    the generation.  Removed entries keep their memory (dynahash free
  *	    list), so a stale pointer held by a backend still points at a
@@ -32,6 +35,16 @@
  *	    (xact_defer.c); a lease inserted as pending is then removed.
  *	    gov_lease_kill_now() ends a lease at once, whatever becomes of the
  *	    transaction.
+ *	  - A lease never stays live under an ancestor shared memory has
+ *	    ended.  A revocation (revoke.c) ends the lease it revokes, then
+ *	    reads its descendants with a new snapshot and ends them; a
+ *	    delegation's commit makes its pending child live, then walks up
+ *	    the child's ancestors in shared memory and ends the child if one
+ *	    of them has ended.  A child whose commit made that walk before the
+ *	    revoked lease ended had committed before the read, which finds it;
+ *	    one whose walk came after finds the revoked lease ended.  Either
+ *	    way it ends, without a wait on any transaction, and a pending lease
+ *	    is never usable meanwhile.
  *
  *-------------------------------------------------------------------------
  */
@@ -40,6 +53,7 @@
 #include "access/xact.h"
 #include "common/hashfn.h"
 #include "miscadmin.h"
+#include "storage/proc.h"
 #include "storage/lwlock.h"
 #include "storage/shmem.h"
 #include "utils/guc.h"
@@ -47,12 +61,16 @@
 #include "utils/memutils.h"
 #include "utils/timestamp.h"
 
+#include "events.h"
 #include "lease.h"
 #include "worker.h"
 #include "xact_defer.h"
 
 #define GOV_LEASE_PARTITIONS	16
 #define GOV_LEASE_TRANCHE		"governance_leases"
+/* the tranche's last lock, after the partitions', guards the counts */
+#define GOV_PRINCIPAL_LOCK		GOV_LEASE_PARTITIONS
+#define GOV_GC_DELAY_MS			10000	/* how long an ended entry lingers */
 
 int			gov_max_leases = 10000;
 
@@ -64,6 +82,13 @@ typedef struct GovLeaseShared
 
 static GovLeaseShared *lease_shared = NULL;
 static HTAB *lease_table = NULL;
+static HTAB *principal_table = NULL;	/* see "Leases per principal" */
+
+static Size principal_table_size(void);
+static void principal_table_startup(void);
+static bool principal_count_add(const GovLease *l, int limit, int *held);
+static void principal_count_sub(Oid dboid, const char *principal);
+static void refuse_principal(const GovLease *l, int limit, int held) pg_attribute_noreturn();
 
 void
 gov_lease_define_gucs(void)
@@ -81,14 +106,15 @@ gov_lease_define_gucs(void)
 Size
 gov_lease_shmem_size(void)
 {
-	return add_size(MAXALIGN(sizeof(GovLeaseShared)),
-					hash_estimate_size(gov_max_leases, sizeof(GovLease)));
+	return add_size(add_size(MAXALIGN(sizeof(GovLeaseShared)),
+							 hash_estimate_size(gov_max_leases, sizeof(GovLease))),
+					principal_table_size());
 }
 
 void
 gov_lease_request_locks(void)
 {
-	RequestNamedLWLockTranche(GOV_LEASE_TRANCHE, GOV_LEASE_PARTITIONS);
+	RequestNamedLWLockTranche(GOV_LEASE_TRANCHE, GOV_LEASE_PARTITIONS + 1);
 }
 
 void
@@ -112,6 +138,7 @@ gov_lease_shmem_startup(void)
 								gov_max_leases, gov_max_leases,
 								&ctl,
 								HASH_ELEM | HASH_BLOBS | HASH_PARTITION | HASH_FIXED_SIZE);
+	principal_table_startup();
 }
 
 static inline uint32
@@ -169,13 +196,17 @@ fill_entry(GovLease *e, const GovLease *src, GovLeaseState state)
 	e->state = state;
 	pg_atomic_write_u64(&e->generation, gen + 1);
 }
+/* principal_limit: most entries l's principal may have; negative, no limit */
 static void
-insert_entry(const GovLease *l, GovLeaseState state, bool error_if_exists)
+insert_entry(const GovLease *l, GovLeaseState state, bool error_if_exists,
+			 int principal_limit)
 {
 	uint32		h = lease_hash(&l->id);
 	LWLock	   *lock = partition_lock(h);
 	GovLease   *e;
-	bool		found;
+	bool		found = false;
+	bool		counted = false;
+	int			held = 0;
 
 	LWLockAcquire(lock, LW_EXCLUSIVE);
 	e = hash_search_with_hash_value(lease_table, &l->id, h, HASH_FIND, NULL);
@@ -189,12 +220,29 @@ insert_entry(const GovLease *l, GovLeaseState state, bool error_if_exists)
 	/* governance.max_leases is exact, whatever dynahash preallocated */
 	if (pg_atomic_fetch_add_u32(&lease_shared->nleases, 1) >= (uint32) gov_max_leases)
 		e = NULL;
-	else
-		e = hash_search_with_hash_value(lease_table, &l->id, h, HASH_ENTER_NULL, &found);
-	if (e == NULL)
+	else if (!principal_count_add(l, principal_limit, &held))
 	{
 		pg_atomic_fetch_sub_u32(&lease_shared->nleases, 1);
 		LWLockRelease(lock);
+		refuse_principal(l, principal_limit, held);
+	}
+	else
+	{
+		counted = true;
+		e = hash_search_with_hash_value(lease_table, &l->id, h, HASH_ENTER_NULL, &found);
+	}
+	if (e == NULL || found)
+	{
+		pg_atomic_fetch_sub_u32(&lease_shared->nleases, 1);
+		if (counted)
+			principal_count_sub(l->dboid, l->principal);
+	}
+	if (e == NULL)
+	{
+		LWLockRelease(lock);
+		gov_security_event("governance.lease.refused", NULL, l->principal,
+						   psprintf("too many leases: governance.max_leases (%d) is reached",
+									gov_max_leases));
 		ereport(ERROR,
 				(errcode(ERRCODE_CONFIGURATION_LIMIT_EXCEEDED),
 				 errmsg("too many leases: governance.max_leases (%d) is reached", gov_max_leases),
@@ -214,7 +262,8 @@ insert_entry(const GovLease *l, GovLeaseState state, bool error_if_exists)
 void
 gov_lease_install(const GovLease *l)
 {
-	insert_entry(l, GOV_LEASE_LIVE, false);
+	/* already issued: counted, never held to a per-principal limit */
+	insert_entry(l, GOV_LEASE_LIVE, false, -1);
 }
 bool
 gov_lease_get(const pg_uuid_t *id, GovLeaseSnapshot *out)
@@ -259,6 +308,7 @@ gov_lease_remove(const pg_uuid_t *id)
 	if (e)
 	{
 		pg_atomic_fetch_add_u64(&e->generation, 1);
+		principal_count_sub(e->dboid, e->principal);
 		hash_search_with_hash_value(lease_table, id, h, HASH_REMOVE, NULL);
 		pg_atomic_fetch_sub_u32(&lease_shared->nleases, 1);
 	}
@@ -325,6 +375,148 @@ gov_lease_count(void)
 }
 
 /* ---------------------------------------------------------------------
+ * Leases per principal
+ * ---------------------------------------------------------------------
+ *
+ * How many entries of the shared table each principal has (per database),
+ * so that one agent cannot fill governance.max_leases and leave none for
+ * the others.  The count follows the entries exactly: it rises when an
+ * entry is inserted (a new lease, or one installed by a reload or an
+ * attach) and falls when the entry is removed.  An ended lease therefore
+ * still counts until the enforcer's walk clears it, GOV_GC_DELAY_MS after
+ * it ended.  Only new leases are held to a limit; a reload installs what
+ * was issued before.
+ *
+ * The counts live in their own fixed-size shared hash table, looked up by
+ * principal, guarded by the lease tranche's last lock.  That lock is only
+ * ever taken while holding the partition lock of the entry being inserted
+ * or removed (so a count changes together with its entry), never the other
+ * way round, and nothing is done while holding it but one lookup.  There
+ * are never more counted principals than entries: an insert reserves its
+ * place in governance.max_leases before it is counted.
+ */
+
+typedef struct PrincipalKey
+{
+	Oid			dboid;
+	char		principal[GOV_UID_MAX];	/* zero-padded: hashed as bytes */
+} PrincipalKey;
+
+typedef struct PrincipalCount
+{
+	PrincipalKey key;
+	int32		count;
+} PrincipalCount;
+
+static Size
+principal_table_size(void)
+{
+	return hash_estimate_size(gov_max_leases, sizeof(PrincipalCount));
+}
+
+static void
+principal_table_startup(void)
+{
+	HASHCTL		ctl;
+
+	memset(&ctl, 0, sizeof(ctl));
+	ctl.keysize = sizeof(PrincipalKey);
+	ctl.entrysize = sizeof(PrincipalCount);
+	principal_table = ShmemInitHash("governance leases per principal",
+									gov_max_leases, gov_max_leases,
+									&ctl,
+									HASH_ELEM | HASH_BLOBS | HASH_FIXED_SIZE);
+}
+
+static LWLock *
+principal_lock(void)
+{
+	return &lease_shared->locks[GOV_PRINCIPAL_LOCK].lock;
+}
+
+static void
+principal_key(PrincipalKey *key, Oid dboid, const char *principal)
+{
+	memset(key, 0, sizeof(*key));
+	key->dboid = dboid;
+	strlcpy(key->principal, principal, GOV_UID_MAX);
+}
+
+/*
+ * Count one more entry of l's principal, unless limit (when not negative)
+ * is already reached: then false, with the current count in *held.  The
+ * caller holds the partition lock of the entry it is inserting.
+ */
+static bool
+principal_count_add(const GovLease *l, int limit, int *held)
+{
+	PrincipalKey key;
+	PrincipalCount *pc;
+	bool		found;
+	bool		ok = true;
+
+	principal_key(&key, l->dboid, l->principal);
+	LWLockAcquire(principal_lock(), LW_EXCLUSIVE);
+	pc = hash_search(principal_table, &key, HASH_ENTER_NULL, &found);
+	if (pc == NULL)
+	{
+		/* cannot happen (see above); refuse rather than count wrong */
+		*held = 0;
+		ok = false;
+	}
+	else
+	{
+		if (!found)
+			pc->count = 0;
+		*held = pc->count;
+		if (limit >= 0 && pc->count >= limit)
+		{
+			ok = false;
+			if (pc->count == 0)
+				hash_search(principal_table, &key, HASH_REMOVE, NULL);
+		}
+		else
+			pc->count++;
+	}
+	LWLockRelease(principal_lock());
+	return ok;
+}
+
+/* One entry fewer; the caller holds the partition lock of the entry. */
+static void
+principal_count_sub(Oid dboid, const char *principal)
+{
+	PrincipalKey key;
+	PrincipalCount *pc;
+
+	principal_key(&key, dboid, principal);
+	LWLockAcquire(principal_lock(), LW_EXCLUSIVE);
+	pc = hash_search(principal_table, &key, HASH_FIND, NULL);
+	if (pc && --pc->count <= 0)
+		hash_search(principal_table, &key, HASH_REMOVE, NULL);
+	LWLockRelease(principal_lock());
+}
+
+/*
+ * The refusal, as a refusal of governance.max_leases is: an error, and a
+ * security event the enforcer ledgers (this transaction will not commit).
+ */
+static void
+refuse_principal(const GovLease *l, int limit, int held)
+{
+	char	   *why = psprintf("too many leases for principal %s: it holds %d, its limit is %d",
+							   l->principal, held, limit);
+
+	gov_security_event("governance.lease.refused", NULL, l->principal, why);
+	ereport(ERROR,
+			(errcode(ERRCODE_CONFIGURATION_LIMIT_EXCEEDED),
+			 errmsg("%s", why),
+			 errdetail("A lease counts against its principal until it is cleared from shared memory, about %d seconds after it ends.",
+					   GOV_GC_DELAY_MS / 1000),
+			 errhint("Revoke leases it no longer needs, or raise governance.max_leases_per_principal or the agent's own max_leases (register_agent).")));
+}
+
+/* ---------------------------------------------------------------------
  * Transactional changes
  * ---------------------------------------------------------------------
  */
@@ -340,10 +532,18 @@ typedef struct LeaseChange
 {
 	ChangeKind	kind;
 	pg_uuid_t	id;
+	bool		has_parent;		/* CHANGE_INSERTED: the lease's parent */
+	pg_uuid_t	parent;
 	GovLeaseState state;
 	TimestampTz expires_at;
 	char		reason[GOV_REASON_MAX];
 } LeaseChange;
+
+static bool kill_entry(const pg_uuid_t *id, const char *reason, bool tombstone, bool claim,
+					   bool *claimed);
+
+/* more than governance.max_delegation_depth can reach (64) */
+#define GOV_MAX_DEPTH_WALK	65
 
 static void
 lease_change_commit(void *arg)
@@ -354,6 +554,26 @@ lease_change_commit(void *arg)
 	{
 		case CHANGE_INSERTED:
 			gov_lease_set_state(&c->id, GOV_LEASE_LIVE, NULL);
+			/* never live below an ended ancestor (see the header) */
+			if (c->has_parent)
+			{
+				GovLeaseSnapshot a;
+				pg_uuid_t	up = c->parent;
+				int			depth;
+
+				for (depth = 0; depth <= GOV_MAX_DEPTH_WALK && gov_lease_get(&up, &a); depth++)
+				{
+					if (a.state == GOV_LEASE_REVOKED)
+					{
+						(void) kill_entry(&c->id, a.end_reason, false, false, NULL);
+						gov_worker_wake(GOV_WORKER_ENFORCER);
+						break;
+					}
+					if (!a.has_parent)
+						break;
+					up = a.parent;
+				}
+			}
 			break;
 		case CHANGE_RENEW:
 			gov_lease_renew(&c->id, c->expires_at);
@@ -392,11 +612,15 @@ new_change(ChangeKind kind, const pg_uuid_t *id)
 }
 
 void
-gov_lease_insert_pending(const GovLease *l)
+gov_lease_insert_pending(const GovLease *l, int principal_limit)
 {
+	LeaseChange *c = new_change(CHANGE_INSERTED, &l->id);
+
+	c->has_parent = l->has_parent;
+	c->parent = l->parent;
 	/* registered first: an insert it cannot undo never happens */
-	gov_xact_defer(&lease_change_ops, new_change(CHANGE_INSERTED, &l->id));
-	insert_entry(l, GOV_LEASE_PENDING, true);
+	gov_xact_defer(&lease_change_ops, c);
+	insert_entry(l, GOV_LEASE_PENDING, true, principal_limit);
 }
 
 void
@@ -420,21 +644,58 @@ gov_lease_commit_state(const pg_uuid_t *id, GovLeaseState state, const char *rea
 }
 
 /*
- * End a lease in shared memory at once, before (and whatever becomes of)
- * the transaction that is revoking it durably.  The enforcer makes such a
- * revocation durable if that transaction fails.
+ * Is the transaction that claimed an ended lease (to make its revocation
+ * durable) still running?  A claim is released when that transaction
+ * ends; a backend that died without releasing it no longer has its pid.
  */
-void
-gov_lease_kill_now(const pg_uuid_t *id, const char *reason)
+static bool
+claim_held(const GovLease *e)
 {
-	bool		killed = false;
+	return e->revoker_pid != 0 && e->revoker_procno >= 0 &&
+		e->revoker_procno < (int) ProcGlobal->allProcCount &&
+		ProcGlobal->allProcs[e->revoker_procno].pid == e->revoker_pid;
+}
 
+/*
+ * End one lease in shared memory (see gov_lease_kill_tree); true if this
+ * call ended it.  Sets *claimed when it claimed it.  Raises no error (the
+ * commit of a delegation calls it).
+ */
+static bool
+kill_entry(const pg_uuid_t *id, const char *reason, bool tombstone, bool claim,
+		   bool *claimed)
+{
 	uint32		h = lease_hash(id);
 	LWLock	   *lock = partition_lock(h);
 	GovLease   *e;
+	bool		killed = false;
+	bool		found;
 
+	if (claimed)
+		*claimed = false;
 	LWLockAcquire(lock, LW_EXCLUSIVE);
 	e = hash_search_with_hash_value(lease_table, id, h, HASH_FIND, NULL);
+	if (e == NULL && tombstone)
+	{
+		/*
+		 * A lease the durable rows say is live but shared memory does not
+		 * hold (the enforcer has not reloaded it yet): an ended entry in
+		 * its place, which neither a reload nor attach() replaces.  When
+		 * the table is full there is none (nor can the lease be loaded).
+		 */
+		if (pg_atomic_fetch_add_u32(&lease_shared->nleases, 1) < (uint32) gov_max_leases)
+			e = hash_search_with_hash_value(lease_table, id, h, HASH_ENTER_NULL, &found);
+		if (e == NULL)
+			pg_atomic_fetch_sub_u32(&lease_shared->nleases, 1);
+		else
+		{
+			GovLease	t;
+
+			memset(&t, 0, sizeof(t));
+			t.dboid = MyDatabaseId;
+			fill_entry(e, &t, GOV_LEASE_PENDING);	/* ended just below */
+		}
+	}
 	if (e && (e->state == GOV_LEASE_LIVE || e->state == GOV_LEASE_PENDING))
 	{
 		e->state = GOV_LEASE_REVOKED;
@@ -444,11 +705,97 @@ gov_lease_kill_now(const pg_uuid_t *id, const char *reason)
 		pg_atomic_fetch_add_u64(&e->generation, 1);
 		killed = true;
 	}
+	if (e && claim && e->state == GOV_LEASE_REVOKED && e->undurable && !claim_held(e))
+	{
+		e->revoker_procno = MyProc->pgprocno;
+		e->revoker_pid = MyProcPid;
+		if (claimed)
+			*claimed = true;
+	}
 	LWLockRelease(lock);
-	if (killed)
+	return killed;
+}
+
+/*
+ * End a lease in shared memory at once, before (and whatever becomes of)
+ * the transaction that is revoking it durably.  The enforcer makes such a
+ * revocation durable if that transaction fails.
+ */
+void
+gov_lease_kill_now(const pg_uuid_t *id, const char *reason)
+{
+	if (kill_entry(id, reason, false, false, NULL))
 		gov_worker_wake(GOV_WORKER_ENFORCER);
 }
-/* Revocations made by gov_lease_kill_now() not yet confirmed durable. */
+
+static void
+add_claim(List **claimed, const pg_uuid_t *id)
+{
+	pg_uuid_t  *u = palloc(sizeof(pg_uuid_t));
+
+	*u = *id;
+	*claimed = lappend(*claimed, u);
+}
+
+int
+gov_lease_kill_tree(List *ids, const char *reason, List **claimed)
+{
+	ListCell   *lc;
+	int			ended = 0;
+	bool		was_claimed;
+
+	foreach(lc, ids)
+	{
+		pg_uuid_t  *id = lfirst(lc);
+
+		if (kill_entry(id, reason, true, claimed != NULL, &was_claimed))
+			ended++;
+		if (was_claimed)
+			add_claim(claimed, id);
+	}
+	/* the enforcer stops their statements now */
+	if (ended > 0)
+		gov_worker_wake(GOV_WORKER_ENFORCER);
+	return ended;
+}
+
+void
+gov_lease_release_claims(List *claimed)
+{
+	ListCell   *lc;
+
+	foreach(lc, claimed)
+	{
+		pg_uuid_t  *id = lfirst(lc);
+		uint32		h = lease_hash(id);
+		LWLock	   *lock = partition_lock(h);
+		GovLease   *e;
+
+		LWLockAcquire(lock, LW_EXCLUSIVE);
+		e = hash_search_with_hash_value(lease_table, id, h, HASH_FIND, NULL);
+		if (e && e->revoker_pid == MyProcPid && e->revoker_procno == MyProc->pgprocno)
+		{
+			e->revoker_pid = 0;
+			e->revoker_procno = 0;
+		}
+		LWLockRelease(lock);
+	}
+}
+
+static int
+by_depth(const ListCell *a, const ListCell *b)
+{
+	int			da = ((const GovLeaseSnapshot *) lfirst(a))->depth;
+	int			db = ((const GovLeaseSnapshot *) lfirst(b))->depth;
+
+	return (da > db) - (da < db);
+}
+
+/*
+ * Revocations made by gov_lease_kill_now() or gov_lease_kill_tree() not
+ * yet confirmed durable, except those a running transaction has claimed;
+ * ancestors first, so that a tree is made durable as one revocation.
+ */
 List *
 gov_lease_undurable_revocations(void)
 {
@@ -460,7 +807,8 @@ gov_lease_undurable_revocations(void)
 	hash_seq_init(&st, lease_table);
 	while ((e = hash_seq_search(&st)) != NULL)
 	{
-		if (e->dboid == MyDatabaseId && e->state == GOV_LEASE_REVOKED && e->undurable)
+		if (e->dboid == MyDatabaseId && e->state == GOV_LEASE_REVOKED && e->undurable &&
+			!claim_held(e))
 		{
 			GovLeaseSnapshot *s = palloc(sizeof(GovLeaseSnapshot));
 
@@ -469,6 +817,7 @@ gov_lease_undurable_revocations(void)
 		}
 	}
 	unlock_all_partitions();
+	list_sort(res, by_depth);
 	return res;
 }
 
@@ -494,8 +843,6 @@ gov_lease_bind_session(const pg_uuid_t *id, int procno, pid_t pid)
 	}
 	LWLockRelease(lock);
 }
-
-#define GOV_GC_DELAY_MS 10000
 
 void
 gov_lease_scan(gov_session_alive_fn alive, gov_lease_cb orphan_cb, void *arg,

@@ -9,11 +9,11 @@
 #define GOV_LEASE_H
 
 #include "nodes/pg_list.h"
+#include "uid.h"
 #include "port/atomics.h"
 #include "utils/timestamp.h"
 #include "utils/uuid.h"
 
-#define GOV_UID_MAX				256 /* bytes, terminator included */
 #define GOV_MAX_ATTACHED		8	/* leases one backend may hold at once */
 #define GOV_REASON_MAX			128
 
@@ -50,6 +50,8 @@ typedef struct GovLease
 	char		action[GOV_UID_MAX];
 	char		resource[GOV_UID_MAX];
 	bool		undurable;		/* ended at once; the durable row may still say live */
+	int			revoker_procno; /* whose open transaction is making that */
+	pid_t		revoker_pid;	/* revocation durable (0: nobody's) */
 	int			session_procno; /* attached for the session by this backend */
 	pid_t		session_pid;	/* 0: not bound to a session */
 	TimestampTz ended_at;
@@ -67,7 +69,11 @@ extern void gov_lease_request_locks(void);
 extern void gov_lease_shmem_startup(void);
 
 /* Shared-table operations (each takes the partition lock itself). */
-extern void gov_lease_insert_pending(const GovLease *l);	/* ERROR when full */
+/*
+ * ERROR when governance.max_leases is reached, or when l's principal has
+ * principal_limit entries already (negative: no limit).
+ */
+extern void gov_lease_insert_pending(const GovLease *l, int principal_limit);
 extern void gov_lease_install(const GovLease *l);	/* reload: live, no pending */
 extern bool gov_lease_get(const pg_uuid_t *id, GovLeaseSnapshot *out);
 extern bool gov_lease_get_entry(const pg_uuid_t *id, GovLeaseSnapshot *out, GovLease **entry);
@@ -87,6 +93,24 @@ extern void gov_lease_commit_state(const pg_uuid_t *id, GovLeaseState state, con
 
 /* End a lease now, ahead of its durable revocation (fail closed). */
 extern void gov_lease_kill_now(const pg_uuid_t *id, const char *reason);
+
+/*
+ * End now the leases of ids (pg_uuid_t *: a lease and the descendants a
+ * snapshot read after it ended found; a pending descendant ends when its
+ * delegation commits, see lease.c); an id shared memory does not hold
+ * gets an ended entry, so that nothing installs it live later.  With
+ * claimed, the ended leases are marked as being made durable by this
+ * backend's transaction (the enforcer leaves them alone meanwhile) and
+ * their ids appended to *claimed, for gov_lease_release_claims() at its
+ * end.  Returns how many leases this call ended.
+ */
+extern int	gov_lease_kill_tree(List *ids, const char *reason, List **claimed);
+extern void gov_lease_release_claims(List *claimed);
+
+/*
+ * Revocations made at once and not yet confirmed durable, except those
+ * a running transaction has claimed.
+ */
 extern List *gov_lease_undurable_revocations(void);
 
 /* Bind a lease to a backend's session: it ends when the session does. */

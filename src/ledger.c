@@ -82,9 +82,7 @@
 #include "catalog/pg_class.h"
 #include "utils/xid8.h"
 
-#include "authz.h"
-#include "governance.h"
-#include "lease.h"
+#include "common.h"
 #include "ledger.h"
 #include "rowio.h"
 
@@ -572,6 +570,13 @@ chain_locktag(const pg_uuid_t *lease_id, LOCKTAG *tag)
 	SET_LOCKTAG_ADVISORY(*tag, MyDatabaseId, a, b, GOV_LOCK_CHAIN);
 }
 
+/* The chain lock's tag, for finding who holds it (revoke.c). */
+void
+gov_ledger_chain_locktag(const pg_uuid_t *lease_id, LOCKTAG *tag)
+{
+	chain_locktag(lease_id, tag);
+}
+
 static void
 lock_chain(const pg_uuid_t *lease_id)
 {
@@ -613,6 +618,77 @@ check_text_arg(const char *what, const char *s, int maxlen)
 		ereport(ERROR,
 				(errcode(ERRCODE_STRING_DATA_RIGHT_TRUNCATION),
 				 errmsg("%s is too long (%zu bytes, at most %d)", what, len, maxlen)));
+}
+
+/* ---------------------------------------------------------------------
+ * Event kinds
+ * ---------------------------------------------------------------------
+ */
+
+/*
+ * The grammar is deliberately narrow: a kind is compared as bytes by every
+ * reader of the ledger, so anything that could look like a reserved kind
+ * without being one (upper case, spaces, a Unicode look-alike of the dot)
+ * must not be a kind at all.
+ */
+const char *
+gov_kind_problem(const char *kind)
+{
+	const char *p = kind;
+
+	if (kind == NULL || kind[0] == '\0')
+		return "it is empty";
+	if (strlen(kind) > GOV_KIND_MAX)
+		return "it is too long";
+	for (;;)
+	{
+		if (*p == '\0' || *p == '.')
+			return "it has an empty segment (a leading, trailing or doubled dot)";
+		if (*p < 'a' || *p > 'z')
+			return "a segment does not begin with a lower-case ASCII letter";
+		p++;
+		while ((*p >= 'a' && *p <= 'z') || (*p >= '0' && *p <= '9') || *p == '_' || *p == '-')
+			p++;
+		if (*p == '\0')
+			return NULL;
+		if (*p != '.')
+			return "it contains a character other than a-z, 0-9, \"_\", \"-\" and the dots between segments";
+		p++;
+	}
+}
+
+/* Is the first segment of a (well-formed) kind the reserved one? */
+bool
+gov_kind_is_reserved(const char *kind)
+{
+	size_t		n = strlen(GOV_KIND_RESERVED);
+
+	return strncmp(kind, GOV_KIND_RESERVED, n) == 0 &&
+		(kind[n] == '\0' || kind[n] == '.');
+}
+
+void
+gov_ledger_check_kind(const char *kind, bool reserved_ok)
+{
+	const char *problem;
+
+	if (kind == NULL || kind[0] == '\0')
+		ereport(ERROR,
+				(errcode(ERRCODE_NULL_VALUE_NOT_ALLOWED),
+				 errmsg("event kind must not be NULL or empty")));
+	check_text_arg("event kind", kind, GOV_KIND_MAX);
+	problem = gov_kind_problem(kind);
+	if (problem)
+		ereport(ERROR,
+				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+				 errmsg("invalid event kind \"%s\": %s", kind, problem),
+				 errhint("A kind is lower-case ASCII segments joined by single dots, each segment a letter followed by letters, digits, \"_\" or \"-\", for example \"tool.call\".")));
+	if (!reserved_ok && gov_kind_is_reserved(kind))
+		ereport(ERROR,
+				(errcode(ERRCODE_RESERVED_NAME),
+				 errmsg("event kind \"%s\" is reserved", kind),
+				 errdetail("Kinds in the \"%s\" namespace are written by the extension only.",
+						   GOV_KIND_RESERVED)));
 }
 
 static const char *const ledger_columns[LEDGER_NATTS] = {
@@ -657,16 +733,12 @@ gov_ledger_append(const GovEvent *ev)
 	Datum		values[LEDGER_NATTS];
 	bool		nulls[LEDGER_NATTS];
 
-	if (ev->kind == NULL || ev->kind[0] == '\0')
-		ereport(ERROR,
-				(errcode(ERRCODE_NULL_VALUE_NOT_ALLOWED),
-				 errmsg("event kind must not be NULL or empty")));
+	gov_ledger_check_kind(ev->kind, true);
 	if (ev->payload == NULL)
 		ereport(ERROR,
 				(errcode(ERRCODE_NULL_VALUE_NOT_ALLOWED),
 				 errmsg("event payload must not be NULL"),
 				 errhint("Use '{}' for an event without details.")));
-	check_text_arg("event kind", ev->kind, 128);
 	check_text_arg("principal", ev->principal, 1024);
 	check_text_arg("action", ev->action, 1024);
 	check_text_arg("resource", ev->resource, 1024);
@@ -862,7 +934,7 @@ gov_sql_event_bytes(PG_FUNCTION_ARGS)
 	{
 		SPI_finish();
 		ereport(ERROR,
-				(errcode(ERRCODE_NO_DATA_FOUND),
+				(errcode(ERRCODE_UNDEFINED_OBJECT),
 				 errmsg("ledger row %lld does not exist", (long long) seq)));
 	}
 	gov_event_encode(&e, &row);

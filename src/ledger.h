@@ -8,15 +8,31 @@
 #ifndef GOV_LEDGER_H
 #define GOV_LEDGER_H
 
-#include "postgres.h"
 
 #include "crypto.h"
 #include "encode.h"
+#include "storage/lock.h"
 #include "utils/jsonb.h"
 #include "utils/uuid.h"
 
-/* Kinds starting with this prefix are written by the extension only. */
-#define GOV_KIND_RESERVED_PREFIX "governance."
+/*
+ * What a ledger event kind is (docs/FORMAT.md, section 5): lower-case ASCII
+ * segments [a-z][a-z0-9_-]* joined by single dots, at most GOV_KIND_MAX
+ * bytes.  Kinds whose first segment is GOV_KIND_RESERVED are the
+ * extension's own and cannot be recorded by anyone else.
+ */
+#define GOV_KIND_MAX			128
+#define GOV_KIND_RESERVED		"governance"
+
+/* NULL when kind is well formed, otherwise why not (a static string) */
+extern const char *gov_kind_problem(const char *kind);
+extern bool gov_kind_is_reserved(const char *kind);
+
+/*
+ * ERROR unless kind is well formed and, unless reserved_ok, outside the
+ * reserved namespace: what record() checks before it appends.
+ */
+extern void gov_ledger_check_kind(const char *kind, bool reserved_ok);
 
 /* One event to append.  Everything but kind and payload may be NULL. */
 typedef struct GovEvent
@@ -72,6 +88,7 @@ extern void gov_ledger_shmem_startup(void);
 /* Append an event in the current transaction; returns its seq. */
 extern int64 gov_ledger_append(const GovEvent *ev);
 extern bool gov_ledger_try_lock_chain(const pg_uuid_t *lease_id);
+extern void gov_ledger_chain_locktag(const pg_uuid_t *lease_id, LOCKTAG *tag);
 
 /* Convenience for the extension's own events. */
 extern int64 gov_ledger_append_system(const char *kind, const pg_uuid_t *lease_id,

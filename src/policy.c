@@ -73,7 +73,7 @@
 
 #include "crypto.h"
 #include "encode.h"
-#include "governance.h"
+#include "common.h"
 #include "ledger.h"
 #include "policy.h"
 #include "policy_lang.h"
@@ -83,7 +83,6 @@ int			gov_max_entity_depth = 32;
 int			gov_max_policy_size = 256;	/* kB */
 
 /* policy names: short, and safe to show anywhere */
-#define POLICY_NAME_MAX		128
 
 /* drop the entity cache when it grows past this many entries or bytes */
 #define ENTITY_CACHE_MAX	65536
@@ -305,8 +304,8 @@ register_callbacks(void)
 	callbacks_registered = true;
 }
 
-static void
-mark_changed(void)
+void
+gov_policy_mark_changed(void)
 {
 	register_callbacks();
 	/* one per savepoint level, so that rolling back to it drops the cache */
@@ -332,7 +331,7 @@ gov_policy_changed(PG_FUNCTION_ARGS)
 		ereport(ERROR,
 				(errcode(ERRCODE_E_R_I_E_TRIGGER_PROTOCOL_VIOLATED),
 				 errmsg("function can only be called as a trigger")));
-	mark_changed();
+	gov_policy_mark_changed();
 	return PointerGetDatum(NULL);
 }
 
@@ -390,8 +389,8 @@ cxt_release(void *ctx, void *ptr)
 	pfree(ptr);
 }
 
-static void
-arena_in_context(GovPolArena *a, MemoryContext cxt, size_t limit)
+void
+gov_policy_arena_in_context(GovPolArena *a, MemoryContext cxt, size_t limit)
 {
 	GovPolAllocator al;
 
@@ -401,8 +400,8 @@ arena_in_context(GovPolArena *a, MemoryContext cxt, size_t limit)
 	gov_pol_arena_init(a, &al, limit);
 }
 
-static size_t
-compile_limit(size_t srclen)
+size_t
+gov_policy_compile_limit(size_t srclen)
 {
 	size_t		limit = srclen * 64 + 1024 * 1024;
 
@@ -424,7 +423,7 @@ compile_cached(CachedPolicy *cp, const char *name, const char *source, bool perm
 	cp->source = pstrdup(source);
 	cp->permit = permit;
 	cp->compile_error = NULL;
-	arena_in_context(&arena, cp->cxt, compile_limit(strlen(source)));
+	gov_policy_arena_in_context(&arena, cp->cxt, gov_policy_compile_limit(strlen(source)));
 	if (!gov_pol_parse(&arena, source, strlen(source), &cp->compiled, &err))
 	{
 		cp->compiled = NULL;
@@ -564,8 +563,8 @@ reload_policies(void)
  * at the start of every decision, never in the middle of one (evaluation
  * holds pointers into the caches).
  */
-static void
-policy_cache_check(void)
+void
+gov_policy_cache_check(void)
 {
 	uint64		gen;
 
@@ -585,229 +584,6 @@ policy_cache_check(void)
 	reload_policies();
 	cache_generation = gen;
 	cache_valid = changed_level == 0 && !RecoveryInProgress();
-}
-
-/* ---------------------------------------------------------------------
- * jsonb to policy values
- * ---------------------------------------------------------------------
- */
-
-static void convert_jbv(JsonbValue *v, GovPolValue *out, int depth);
-
-static void
-unusable(GovPolValue *out, const char *why)
-{
-	out->kind = GOV_POL_UNUSABLE;
-	out->u.s.p = why;
-	out->u.s.len = strlen(why);
-}
-
-static void
-convert_number(Numeric num, GovPolValue *out)
-{
-	char	   *txt = DatumGetCString(DirectFunctionCall1(numeric_out, NumericGetDatum(num)));
-	const char *s = txt;
-	bool		neg = false;
-	uint64		v = 0;
-	bool		overflow = false;
-
-	if (*s == '-')
-	{
-		neg = true;
-		s++;
-	}
-	while (*s >= '0' && *s <= '9')
-	{
-		unsigned	d = (unsigned) (*s - '0');
-
-		if (v > ((neg ? (uint64) PG_INT64_MAX + 1 : (uint64) PG_INT64_MAX) - d) / 10)
-			overflow = true;
-		else
-			v = v * 10 + d;
-		s++;
-	}
-	if (*s == '.')
-	{
-		const char *frac = s + 1;
-
-		while (*frac == '0')
-			frac++;
-		if (*frac != '\0')
-		{
-			unusable(out, psprintf("number %.40s is not an integer", txt));
-			return;
-		}
-	}
-	else if (*s != '\0')
-	{
-		unusable(out, psprintf("number %.40s is not an integer", txt));
-		return;
-	}
-	if (overflow)
-	{
-		unusable(out, psprintf("number %.40s is out of range for a 64-bit integer", txt));
-		return;
-	}
-	out->kind = GOV_POL_LONG;
-	if (neg)
-		out->u.i = v == (uint64) PG_INT64_MAX + 1 ? PG_INT64_MIN : -(int64) v;
-	else
-		out->u.i = (int64) v;
-}
-
-#define ENTITY_REF_KEY "__entity"
-
-static void
-convert_container(JsonbContainer *c, GovPolValue *out, int depth)
-{
-	JsonbIterator *it;
-	JsonbValue	v;
-	JsonbIteratorToken r;
-	uint32		n = JsonContainerSize(c);
-	uint32		i = 0;
-
-	if (depth > GOV_POL_MAX_VALUE_DEPTH)
-	{
-		unusable(out, "value nested deeper than 64 levels");
-		return;
-	}
-	check_stack_depth();
-	CHECK_FOR_INTERRUPTS();
-
-	if (JsonContainerIsScalar(c))
-	{
-		it = JsonbIteratorInit(c);
-		(void) JsonbIteratorNext(&it, &v, true);	/* the pseudo array */
-		(void) JsonbIteratorNext(&it, &v, true);
-		convert_jbv(&v, out, depth);
-		return;
-	}
-	if (JsonContainerIsArray(c))
-	{
-		GovPolValue *items = palloc(sizeof(GovPolValue) * (n ? n : 1));
-
-		it = JsonbIteratorInit(c);
-		while ((r = JsonbIteratorNext(&it, &v, true)) != WJB_DONE)
-		{
-			if (r == WJB_ELEM && i < n)
-				convert_jbv(&v, &items[i++], depth + 1);
-		}
-		out->kind = GOV_POL_SET;
-		out->u.set.items = items;
-		out->u.set.n = i;
-		return;
-	}
-
-	/* an object: a record, or an entity reference */
-	{
-		GovPolField *fields = palloc(sizeof(GovPolField) * (n ? n : 1));
-		bool		entity_ref = false;
-
-		it = JsonbIteratorInit(c);
-		while ((r = JsonbIteratorNext(&it, &v, true)) != WJB_DONE)
-		{
-			if (r == WJB_KEY && i < n)
-			{
-				fields[i].key.p = v.val.string.val;
-				fields[i].key.len = v.val.string.len;
-				if (v.val.string.len == strlen(ENTITY_REF_KEY) &&
-					memcmp(v.val.string.val, ENTITY_REF_KEY, v.val.string.len) == 0)
-					entity_ref = true;
-			}
-			else if (r == WJB_VALUE && i < n)
-			{
-				if (entity_ref && n == 1 && v.type == jbvString &&
-					gov_pol_valid_uid(v.val.string.val, v.val.string.len))
-				{
-					out->kind = GOV_POL_ENTITY;
-					out->u.s.p = v.val.string.val;
-					out->u.s.len = v.val.string.len;
-					return;
-				}
-				convert_jbv(&v, &fields[i].value, depth + 1);
-				i++;
-			}
-		}
-		if (entity_ref)
-		{
-			unusable(out, "invalid entity reference: an object with key \"__entity\" must be {\"__entity\": \"Type::\\\"id\\\"\"}");
-			return;
-		}
-		if (!gov_pol_record_sort(fields, i))
-			elog(ERROR, "duplicate key in jsonb object");
-		out->kind = GOV_POL_RECORD;
-		out->u.rec.fields = fields;
-		out->u.rec.n = i;
-	}
-}
-
-static void
-convert_jbv(JsonbValue *v, GovPolValue *out, int depth)
-{
-	switch (v->type)
-	{
-		case jbvNull:
-			unusable(out, "value is null (JSON null is not a policy value)");
-			return;
-		case jbvString:
-			out->kind = GOV_POL_STRING;
-			out->u.s.p = v->val.string.val;
-			out->u.s.len = v->val.string.len;
-			return;
-		case jbvNumeric:
-			convert_number(v->val.numeric, out);
-			return;
-		case jbvBool:
-			out->kind = GOV_POL_BOOL;
-			out->u.b = v->val.boolean;
-			return;
-		case jbvBinary:
-			convert_container(v->val.binary.data, out, depth);
-			return;
-		default:
-			unusable(out, "unsupported JSON value");
-			return;
-	}
-}
-
-/* The values point into jb, which must outlive them. */
-static void
-jsonb_to_value(Jsonb *jb, GovPolValue *out)
-{
-	convert_container(&jb->root, out, 0);
-}
-
-/*
- * Does every {"__entity": ...} object in the value hold a valid uid?  Used
- * to refuse bad attributes when they are stored rather than when used.
- */
-static bool
-value_refs_valid(const GovPolValue *v, const char **why)
-{
-	uint32		i;
-
-	switch (v->kind)
-	{
-		case GOV_POL_UNUSABLE:
-			if (strncmp(v->u.s.p, "invalid entity reference", 24) == 0)
-			{
-				*why = v->u.s.p;
-				return false;
-			}
-			return true;
-		case GOV_POL_SET:
-			for (i = 0; i < v->u.set.n; i++)
-				if (!value_refs_valid(&v->u.set.items[i], why))
-					return false;
-			return true;
-		case GOV_POL_RECORD:
-			for (i = 0; i < v->u.rec.n; i++)
-				if (!value_refs_valid(&v->u.rec.fields[i].value, why))
-					return false;
-			return true;
-		default:
-			return true;
-	}
 }
 
 /* ---------------------------------------------------------------------
@@ -895,7 +671,7 @@ load_entity(const char *uid, uint32 len, EntEntry *e)
 				Jsonb	   *jb = DatumGetJsonbPCopy(d);
 				GovPolValue *attrs = palloc(sizeof(GovPolValue));
 
-				jsonb_to_value(jb, attrs);
+				gov_policy_jsonb_to_value(jb, attrs);
 				e->ent.attrs = attrs->kind == GOV_POL_RECORD ? attrs : NULL;
 			}
 		}
@@ -931,46 +707,7 @@ entity_lookup(void *arg, const char *uid, uint32_t len)
  * ---------------------------------------------------------------------
  */
 
-bool
-gov_valid_uid(const char *uid)
-{
-	return uid != NULL && gov_pol_valid_uid(uid, strlen(uid));
-}
 
-char *
-gov_normalize_action(const char *action)
-{
-	StringInfoData buf;
-	const char *s;
-
-	if (action == NULL)
-		ereport(ERROR,
-				(errcode(ERRCODE_NULL_VALUE_NOT_ALLOWED),
-				 errmsg("action must not be null")));
-	if (strstr(action, "::") != NULL)
-	{
-		if (!gov_valid_uid(action))
-			ereport(ERROR,
-					(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
-					 errmsg("invalid action \"%s\"", action),
-					 errhint("Write an action as Action::\"name\", or as a bare name without \"::\".")));
-		return pstrdup(action);
-	}
-	if (action[0] == '\0')
-		ereport(ERROR,
-				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
-				 errmsg("action must not be empty")));
-	initStringInfo(&buf);
-	appendStringInfoString(&buf, "Action::\"");
-	for (s = action; *s; s++)
-	{
-		if (*s == '"' || *s == '\\')
-			appendStringInfoChar(&buf, '\\');
-		appendStringInfoChar(&buf, *s);
-	}
-	appendStringInfoChar(&buf, '"');
-	return buf.data;
-}
 
 static const char *
 request_problem(const GovRequest *req)
@@ -996,6 +733,27 @@ polstr(const char *s)
 	return r;
 }
 
+/* Current caches, and the per-decision memory emptied. */
+static void
+decision_begin(void)
+{
+	gov_policy_cache_check();
+
+	if (decision_cxt == NULL)
+	{
+		decision_cxt = AllocSetContextCreate(TopMemoryContext,
+											 "governance policy decision",
+											 ALLOCSET_DEFAULT_SIZES);
+		scratch_cxt = AllocSetContextCreate(TopMemoryContext,
+											"governance policy scratch",
+											ALLOCSET_DEFAULT_SIZES);
+		gov_policy_arena_in_context(&scratch_arena, scratch_cxt, DECISION_ARENA_LIMIT);
+		scratch_arena.chunk_size = SCRATCH_CHUNK;
+	}
+	MemoryContextReset(decision_cxt);
+	gov_pol_arena_reset(&scratch_arena);
+}
+
 void
 gov_policy_decide(const GovRequest *req, GovDecision *out)
 {
@@ -1012,21 +770,7 @@ gov_policy_decide(const GovRequest *req, GovDecision *out)
 	ListCell   *lc;
 
 	GOV_ENTRY();
-	policy_cache_check();
-
-	if (decision_cxt == NULL)
-	{
-		decision_cxt = AllocSetContextCreate(TopMemoryContext,
-											 "governance policy decision",
-											 ALLOCSET_DEFAULT_SIZES);
-		scratch_cxt = AllocSetContextCreate(TopMemoryContext,
-											"governance policy scratch",
-											ALLOCSET_DEFAULT_SIZES);
-		arena_in_context(&scratch_arena, scratch_cxt, DECISION_ARENA_LIMIT);
-		scratch_arena.chunk_size = SCRATCH_CHUNK;
-	}
-	MemoryContextReset(decision_cxt);
-	gov_pol_arena_reset(&scratch_arena);
+	decision_begin();
 
 	memset(out, 0, sizeof(GovDecision));
 	memcpy(out->policy_set_hash, cached_hash, GOV_HASH_LEN);
@@ -1037,7 +781,7 @@ gov_policy_decide(const GovRequest *req, GovDecision *out)
 		MemoryContext old = MemoryContextSwitchTo(decision_cxt);
 
 		if (req->context)
-			jsonb_to_value(req->context, &context);
+			gov_policy_jsonb_to_value(req->context, &context);
 		else
 		{
 			context.kind = GOV_POL_RECORD;
@@ -1160,661 +904,47 @@ gov_policy_decide(const GovRequest *req, GovDecision *out)
 		out->reasons = list_concat(out->reasons, not_applied);
 }
 
-/* ---------------------------------------------------------------------
- * SQL functions: changing policies and entities
- * ---------------------------------------------------------------------
- */
-
-static char *
-arg_text(FunctionCallInfo fcinfo, int n, const char *what)
-{
-	char	   *s;
-
-	if (PG_ARGISNULL(n))
-		ereport(ERROR,
-				(errcode(ERRCODE_NULL_VALUE_NOT_ALLOWED),
-				 errmsg("%s must not be null", what)));
-	s = text_to_cstring(PG_GETARG_TEXT_PP(n));
-	if (s[0] == '\0')
-		ereport(ERROR,
-				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
-				 errmsg("%s must not be empty", what)));
-	return s;
-}
-
-static char *
-arg_uid(FunctionCallInfo fcinfo, int n, const char *what)
-{
-	char	   *s = arg_text(fcinfo, n, what);
-
-	if (!gov_valid_uid(s))
-		ereport(ERROR,
-				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
-				 errmsg("invalid %s uid \"%.200s\"", what, s),
-				 errhint("Entity uids are written Type::\"id\", for example User::\"alice\".")));
-	return s;
-}
-
-static char *
-arg_policy_name(FunctionCallInfo fcinfo, int n)
-{
-	char	   *name = arg_text(fcinfo, n, "policy name");
-	const char *s;
-
-	for (s = name; *s; s++)
-		if (!((*s >= 'a' && *s <= 'z') || (*s >= 'A' && *s <= 'Z') ||
-			  (*s >= '0' && *s <= '9') || strchr("_-.:/", *s) != NULL))
-			break;
-	if (*s != '\0' || strlen(name) > POLICY_NAME_MAX)
-		ereport(ERROR,
-				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
-				 errmsg("invalid policy name \"%.200s\"", name),
-				 errdetail("A policy name is 1 to %d characters among letters, digits and _ - . : /.",
-						   POLICY_NAME_MAX)));
-	return name;
-}
-
-static Jsonb *
-payload_of(int n, const char *const *keys, const char *const *vals)
-{
-	JsonbParseState *state = NULL;
-	JsonbValue	k;
-	JsonbValue	v;
-	int			i;
-
-	pushJsonbValue(&state, WJB_BEGIN_OBJECT, NULL);
-	for (i = 0; i < n; i++)
-	{
-		k.type = jbvString;
-		k.val.string.val = (char *) keys[i];
-		k.val.string.len = strlen(keys[i]);
-		pushJsonbValue(&state, WJB_KEY, &k);
-		if (vals[i] == NULL)
-			v.type = jbvNull;
-		else
-		{
-			v.type = jbvString;
-			v.val.string.val = (char *) vals[i];
-			v.val.string.len = strlen(vals[i]);
-		}
-		pushJsonbValue(&state, WJB_VALUE, &v);
-	}
-	return JsonbValueToJsonb(pushJsonbValue(&state, WJB_END_OBJECT, NULL));
-}
-
-static char *
-sha3_hex(const char *s)
-{
-	uint8		h[GOV_HASH_LEN];
-
-	gov_sha3_512(s, strlen(s), h);
-	return gov_hex(h, GOV_HASH_LEN);
-}
-
-/* The policy-set hash as this transaction now sees it. */
-static bytea *
-current_set_hash(void)
-{
-	bytea	   *res = palloc(VARHDRSZ + GOV_HASH_LEN);
-
-	policy_cache_check();
-	SET_VARSIZE(res, VARHDRSZ + GOV_HASH_LEN);
-	memcpy(VARDATA(res), cached_hash, GOV_HASH_LEN);
-	return res;
-}
-
-static void
-check_source(const char *name, const char *source, bool *permit)
-{
-	size_t		len = strlen(source);
-	GovPolArena arena;
-	GovPolError err;
-	GovPolicy  *pol;
-	MemoryContext cxt;
-
-	if (len > (size_t) gov_max_policy_size * 1024)
-		ereport(ERROR,
-				(errcode(ERRCODE_PROGRAM_LIMIT_EXCEEDED),
-				 errmsg("policy \"%s\" is too large", name),
-				 errdetail("The source is %zu bytes; governance.max_policy_size is %d kB.",
-						   len, gov_max_policy_size)));
-	cxt = AllocSetContextCreate(CurrentMemoryContext, "governance policy check",
-								ALLOCSET_DEFAULT_SIZES);
-	arena_in_context(&arena, cxt, compile_limit(len));
-	if (!gov_pol_parse(&arena, source, len, &pol, &err))
-		ereport(ERROR,
-				(errcode(ERRCODE_SYNTAX_ERROR),
-				 errmsg("%s", err.message),
-				 errdetail("Policy \"%s\" was not stored.", name)));
-	*permit = gov_pol_is_permit(pol);
-	MemoryContextDelete(cxt);
-}
-
-typedef enum PolicyChange
-{
-	POLICY_CREATE,
-	POLICY_REPLACE,
-	POLICY_DROP
-} PolicyChange;
-
-static Datum
-change_policy(FunctionCallInfo fcinfo, PolicyChange change)
-{
-	char	   *name;
-	char	   *source = NULL;
-	char	   *old_source = NULL;
-	bool		permit = false;
-	Datum		args[3];
-	Oid			argtypes[3] = {TEXTOID, TEXTOID, TEXTOID};
-	int			rc;
-	bytea	   *hash;
-	char	   *hash_hex;
-	MemoryContext caller = CurrentMemoryContext;
-
-	GOV_ENTRY();
-	name = arg_policy_name(fcinfo, 0);
-	if (change != POLICY_DROP)
-	{
-		if (PG_ARGISNULL(1))
-			ereport(ERROR,
-					(errcode(ERRCODE_NULL_VALUE_NOT_ALLOWED),
-					 errmsg("policy source must not be null")));
-		source = text_to_cstring(PG_GETARG_TEXT_PP(1));
-		check_source(name, source, &permit);
-	}
-
-	if (SPI_connect() != SPI_OK_CONNECT)
-		elog(ERROR, "SPI_connect failed");
-
-	/*
-	 * One policy change at a time, so that the policy-set hash each change
-	 * ledgers is the hash of the set it produced.  Readers are not blocked.
-	 */
-	if (SPI_execute("LOCK TABLE governance.policies IN SHARE ROW EXCLUSIVE MODE",
-					false, 0) != SPI_OK_UTILITY)
-		elog(ERROR, "could not lock governance.policies");
-
-	args[0] = CStringGetTextDatum(name);
-	switch (change)
-	{
-		case POLICY_CREATE:
-			args[1] = CStringGetTextDatum(source);
-			args[2] = CStringGetTextDatum(permit ? "permit" : "forbid");
-			rc = SPI_execute_with_args("INSERT INTO governance.policies (name, source, effect, created_at, created_by)"
-									   " VALUES ($1, $2, $3, pg_catalog.now(), pg_catalog.\"session_user\"())"
-									   " ON CONFLICT (name) DO NOTHING",
-									   3, argtypes, args, NULL, false, 0);
-			if (rc != SPI_OK_INSERT)
-				elog(ERROR, "could not insert into governance.policies");
-			if (SPI_processed == 0)
-				ereport(ERROR,
-						(errcode(ERRCODE_DUPLICATE_OBJECT),
-						 errmsg("policy \"%s\" already exists", name),
-						 errhint("Use governance.replace_policy() to change it.")));
-			break;
-		case POLICY_REPLACE:
-		case POLICY_DROP:
-			rc = SPI_execute_with_args("SELECT source FROM governance.policies"
-									   " WHERE name OPERATOR(pg_catalog.=) $1 FOR UPDATE",
-									   1, argtypes, args, NULL, false, 0);
-			if (rc != SPI_OK_SELECT)
-				elog(ERROR, "could not read governance.policies");
-			if (SPI_processed == 0)
-				ereport(ERROR,
-						(errcode(ERRCODE_UNDEFINED_OBJECT),
-						 errmsg("policy \"%s\" does not exist", name),
-						 change == POLICY_REPLACE ?
-						 errhint("Use governance.create_policy() to create it.") : 0));
-			{
-				MemoryContext spi = MemoryContextSwitchTo(caller);
-
-				old_source = SPI_getvalue(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1);
-				MemoryContextSwitchTo(spi);
-			}
-			if (change == POLICY_REPLACE)
-			{
-				args[1] = CStringGetTextDatum(source);
-				args[2] = CStringGetTextDatum(permit ? "permit" : "forbid");
-				rc = SPI_execute_with_args("UPDATE governance.policies"
-										   "   SET source = $2, effect = $3, created_at = pg_catalog.now(),"
-										   "       created_by = pg_catalog.\"session_user\"()"
-										   " WHERE name OPERATOR(pg_catalog.=) $1",
-										   3, argtypes, args, NULL, false, 0);
-				if (rc != SPI_OK_UPDATE)
-					elog(ERROR, "could not update governance.policies");
-			}
-			else
-			{
-				rc = SPI_execute_with_args("DELETE FROM governance.policies"
-										   " WHERE name OPERATOR(pg_catalog.=) $1",
-										   1, argtypes, args, NULL, false, 0);
-				if (rc != SPI_OK_DELETE)
-					elog(ERROR, "could not delete from governance.policies");
-			}
-			break;
-	}
-	SPI_finish();
-	mark_changed();
-
-	hash = current_set_hash();
-	hash_hex = gov_hex((uint8 *) VARDATA(hash), GOV_HASH_LEN);
-	{
-		const char *keys[5];
-		const char *vals[5];
-		int			n = 0;
-		const char *kind;
-
-		keys[n] = "name";
-		vals[n++] = name;
-		keys[n] = "policy_set_hash";
-		vals[n++] = hash_hex;
-		if (change == POLICY_CREATE || change == POLICY_REPLACE)
-		{
-			keys[n] = "effect";
-			vals[n++] = permit ? "permit" : "forbid";
-			keys[n] = "source_sha3_512";
-			vals[n++] = sha3_hex(source);
-		}
-		if (change == POLICY_REPLACE || change == POLICY_DROP)
-		{
-			keys[n] = change == POLICY_DROP ? "source_sha3_512" : "previous_source_sha3_512";
-			vals[n++] = sha3_hex(old_source);
-		}
-		kind = change == POLICY_CREATE ? "governance.policy.created" :
-			change == POLICY_REPLACE ? "governance.policy.replaced" :
-			"governance.policy.dropped";
-		gov_ledger_append_system(kind, NULL, payload_of(n, keys, vals));
-	}
-	PG_RETURN_BYTEA_P(hash);
-}
-
-/* create_policy(name text, source text) -> bytea */
-PG_FUNCTION_INFO_V1(gov_sql_create_policy);
-Datum
-gov_sql_create_policy(PG_FUNCTION_ARGS)
-{
-	return change_policy(fcinfo, POLICY_CREATE);
-}
-
-/* replace_policy(name text, source text) -> bytea */
-PG_FUNCTION_INFO_V1(gov_sql_replace_policy);
-Datum
-gov_sql_replace_policy(PG_FUNCTION_ARGS)
-{
-	return change_policy(fcinfo, POLICY_REPLACE);
-}
-
-/* drop_policy(name text) -> bytea */
-PG_FUNCTION_INFO_V1(gov_sql_drop_policy);
-Datum
-gov_sql_drop_policy(PG_FUNCTION_ARGS)
-{
-	return change_policy(fcinfo, POLICY_DROP);
-}
-
 /*
- * The hash ledgered for an entity: SHA3-512 of the canonical JSON
- * (docs/FORMAT.md section 4) of {"attrs": ..., "parents": [...], "uid": ...}.
+ * Is uid in ancestor, as a policy's "in" would answer it now?  1 or 0; -1
+ * when the hierarchy cannot settle it (deeper than
+ * governance.max_entity_depth), with *error saying why.
  */
-static char *
-entity_value_hash(const char *uid, Datum *parents, int nparents, Jsonb *attrs)
+int
+gov_policy_entity_in(const char *uid, const char *ancestor, char **error)
 {
-	JsonbParseState *state = NULL;
-	JsonbValue	k;
-	JsonbValue	v;
-	JsonbValue *res;
-	StringInfoData s;
-	int			i;
+	GovPolRequest preq;
+	GovPolSession *session;
+	GovPolResult r;
+	const char *err = NULL;
 
-	pushJsonbValue(&state, WJB_BEGIN_OBJECT, NULL);
-	k.type = jbvString;
-	k.val.string.val = "uid";
-	k.val.string.len = 3;
-	pushJsonbValue(&state, WJB_KEY, &k);
-	v.type = jbvString;
-	v.val.string.val = (char *) uid;
-	v.val.string.len = strlen(uid);
-	pushJsonbValue(&state, WJB_VALUE, &v);
-
-	k.val.string.val = "parents";
-	k.val.string.len = 7;
-	pushJsonbValue(&state, WJB_KEY, &k);
-	pushJsonbValue(&state, WJB_BEGIN_ARRAY, NULL);
-	for (i = 0; i < nparents; i++)
+	GOV_ENTRY();
+	decision_begin();
+	memset(&preq, 0, sizeof(preq));
+	preq.principal = polstr(uid);
+	preq.action = polstr("");
+	preq.resource = polstr(ancestor);
+	preq.lookup = entity_lookup;
+	preq.max_entity_depth = gov_max_entity_depth;
+	session = gov_pol_session_new(&scratch_arena, &preq);
+	if (session == NULL)
 	{
-		text	   *t = DatumGetTextPP(parents[i]);
-
-		v.type = jbvString;
-		v.val.string.val = VARDATA_ANY(t);
-		v.val.string.len = VARSIZE_ANY_EXHDR(t);
-		pushJsonbValue(&state, WJB_ELEM, &v);
+		r = GOV_POL_ERROR;
+		err = "out of memory while evaluating";
 	}
-	pushJsonbValue(&state, WJB_END_ARRAY, NULL);
-
-	k.val.string.val = "attrs";
-	k.val.string.len = 5;
-	pushJsonbValue(&state, WJB_KEY, &k);
-	v.type = jbvBinary;
-	v.val.binary.data = &attrs->root;
-	v.val.binary.len = VARSIZE(attrs) - VARHDRSZ;
-	pushJsonbValue(&state, WJB_VALUE, &v);
-	res = pushJsonbValue(&state, WJB_END_OBJECT, NULL);
-
-	initStringInfo(&s);
-	gov_canonical_json(&s, JsonbValueToJsonb(res));
-	return sha3_hex(s.data);
-}
-
-/* put_entity(uid text, parents text[] DEFAULT '{}', attrs jsonb DEFAULT '{}') -> void */
-PG_FUNCTION_INFO_V1(gov_sql_put_entity);
-Datum
-gov_sql_put_entity(PG_FUNCTION_ARGS)
-{
-	char	   *uid;
-	ArrayType  *parents;
-	Jsonb	   *attrs;
-	Datum	   *elems;
-	bool	   *nulls;
-	int			nelems;
-	int			i;
-	Datum		args[3];
-	Oid			argtypes[3] = {TEXTOID, TEXTARRAYOID, JSONBOID};
-	GovPolValue val;
-	const char *why;
-	const char *keys[2];
-	const char *vals[2];
-
-	GOV_ENTRY();
-	uid = arg_uid(fcinfo, 0, "entity");
-	if (PG_ARGISNULL(1))
-		ereport(ERROR,
-				(errcode(ERRCODE_NULL_VALUE_NOT_ALLOWED),
-				 errmsg("entity parents must not be null"),
-				 errhint("Pass an empty array for an entity without parents.")));
-	if (PG_ARGISNULL(2))
-		ereport(ERROR,
-				(errcode(ERRCODE_NULL_VALUE_NOT_ALLOWED),
-				 errmsg("entity attributes must not be null"),
-				 errhint("Pass '{}' for an entity without attributes.")));
-	parents = PG_GETARG_ARRAYTYPE_P(1);
-	attrs = PG_GETARG_JSONB_P(2);
-
-	if (ARR_NDIM(parents) > 1)
-		ereport(ERROR,
-				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
-				 errmsg("entity parents must be a one-dimensional array")));
-	deconstruct_array(parents, TEXTOID, -1, false, TYPALIGN_INT, &elems, &nulls, &nelems);
-	for (i = 0; i < nelems; i++)
+	else
+		r = gov_pol_entity_in(session, preq.principal, preq.resource, &err);
+	if (r == GOV_POL_ERROR)
 	{
-		char	   *p;
-
-		if (nulls[i])
-			ereport(ERROR,
-					(errcode(ERRCODE_NULL_VALUE_NOT_ALLOWED),
-					 errmsg("entity parents must not contain null")));
-		p = TextDatumGetCString(elems[i]);
-		if (!gov_valid_uid(p))
-			ereport(ERROR,
-					(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
-					 errmsg("invalid parent uid \"%.200s\"", p),
-					 errhint("Entity uids are written Type::\"id\", for example Group::\"billing\".")));
+		*error = pstrdup(err ? err : "evaluation failed");
+		return -1;
 	}
-	if (!JB_ROOT_IS_OBJECT(attrs))
-		ereport(ERROR,
-				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
-				 errmsg("entity attributes must be a JSON object")));
-	jsonb_to_value(attrs, &val);
-	if (!value_refs_valid(&val, &why))
-		ereport(ERROR,
-				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
-				 errmsg("entity attributes hold an %s", why)));
-
-	if (SPI_connect() != SPI_OK_CONNECT)
-		elog(ERROR, "SPI_connect failed");
-	args[0] = CStringGetTextDatum(uid);
-	args[1] = PointerGetDatum(parents);
-	args[2] = JsonbPGetDatum(attrs);
-	if (SPI_execute_with_args("INSERT INTO governance.entities AS e (uid, parents, attrs, updated_at)"
-							  " VALUES ($1, $2, $3, pg_catalog.now())"
-							  " ON CONFLICT (uid) DO UPDATE"
-							  "   SET parents = EXCLUDED.parents, attrs = EXCLUDED.attrs,"
-							  "       updated_at = EXCLUDED.updated_at",
-							  3, argtypes, args, NULL, false, 0) != SPI_OK_INSERT)
-		elog(ERROR, "could not write governance.entities");
-	SPI_finish();
-	mark_changed();
-
-	keys[0] = "uid";
-	vals[0] = uid;
-	keys[1] = "value_sha3_512";
-	vals[1] = entity_value_hash(uid, elems, nelems, attrs);
-	gov_ledger_append_system("governance.entity.put", NULL, payload_of(2, keys, vals));
-	PG_RETURN_VOID();
+	return r == GOV_POL_MATCH ? 1 : 0;
 }
 
-/* delete_entity(uid text) -> boolean */
-PG_FUNCTION_INFO_V1(gov_sql_delete_entity);
-Datum
-gov_sql_delete_entity(PG_FUNCTION_ARGS)
+/* The hash of the current policy set (docs/FORMAT.md section 8). */
+void
+gov_policy_set_hash(uint8 *out)
 {
-	char	   *uid;
-	Datum		arg;
-	Oid			argtype = TEXTOID;
-	bool		deleted;
-
-	GOV_ENTRY();
-	uid = arg_uid(fcinfo, 0, "entity");
-	if (SPI_connect() != SPI_OK_CONNECT)
-		elog(ERROR, "SPI_connect failed");
-	arg = CStringGetTextDatum(uid);
-	if (SPI_execute_with_args("DELETE FROM governance.entities WHERE uid OPERATOR(pg_catalog.=) $1",
-							  1, &argtype, &arg, NULL, false, 0) != SPI_OK_DELETE)
-		elog(ERROR, "could not delete from governance.entities");
-	deleted = SPI_processed > 0;
-	SPI_finish();
-	if (deleted)
-	{
-		const char *keys[2] = {"uid", "value_sha3_512"};
-		const char *vals[2] = {uid, NULL};
-
-		mark_changed();
-		gov_ledger_append_system("governance.entity.deleted", NULL, payload_of(2, keys, vals));
-	}
-	PG_RETURN_BOOL(deleted);
-}
-
-/* ---------------------------------------------------------------------
- * SQL functions: deciding and explaining (they write nothing)
- * ---------------------------------------------------------------------
- */
-
-static void
-request_from_args(FunctionCallInfo fcinfo, GovRequest *req)
-{
-	char	   *action;
-
-	req->principal = arg_uid(fcinfo, 0, "principal");
-	action = arg_text(fcinfo, 1, "action");
-	req->action = gov_normalize_action(action);
-	req->resource = arg_uid(fcinfo, 2, "resource");
-	if (PG_ARGISNULL(3))
-		ereport(ERROR,
-				(errcode(ERRCODE_NULL_VALUE_NOT_ALLOWED),
-				 errmsg("context must not be null"),
-				 errhint("Pass '{}' for an empty context.")));
-	req->context = PG_GETARG_JSONB_P(3);
-	if (!JB_ROOT_IS_OBJECT(req->context))
-		ereport(ERROR,
-				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
-				 errmsg("context must be a JSON object")));
-}
-
-static bytea *
-hash_bytea(const uint8 *h)
-{
-	bytea	   *b = palloc(VARHDRSZ + GOV_HASH_LEN);
-
-	SET_VARSIZE(b, VARHDRSZ + GOV_HASH_LEN);
-	memcpy(VARDATA(b), h, GOV_HASH_LEN);
-	return b;
-}
-
-static Datum
-text_array(List *strs)
-{
-	int			n = list_length(strs);
-	Datum	   *d = palloc(sizeof(Datum) * (n + 1));
-	int			i = 0;
-	ListCell   *lc;
-
-	foreach(lc, strs)
-		d[i++] = CStringGetTextDatum((char *) lfirst(lc));
-	return PointerGetDatum(construct_array(d, n, TEXTOID, -1, false, TYPALIGN_INT));
-}
-
-/*
- * explain(principal, action, resource, context DEFAULT '{}')
- *	 -> setof (policy text, effect text, matched boolean, error text)
- */
-PG_FUNCTION_INFO_V1(gov_sql_explain);
-Datum
-gov_sql_explain(PG_FUNCTION_ARGS)
-{
-	ReturnSetInfo *rsinfo = (ReturnSetInfo *) fcinfo->resultinfo;
-	GovRequest	req;
-	GovDecision d;
-	ListCell   *lc;
-
-	GOV_ENTRY();
-	request_from_args(fcinfo, &req);
-	InitMaterializedSRF(fcinfo, 0);
-	gov_policy_decide(&req, &d);
-	foreach(lc, d.outcomes)
-	{
-		GovPolicyOutcome *o = lfirst(lc);
-		Datum		values[4];
-		bool		nulls[4] = {false, false, false, false};
-
-		values[0] = CStringGetTextDatum(o->policy);
-		values[1] = CStringGetTextDatum(o->permit ? "permit" : "forbid");
-		values[2] = BoolGetDatum(o->matched);
-		if (o->error)
-			values[3] = CStringGetTextDatum(o->error);
-		else
-			nulls[3] = true;
-		tuplestore_putvalues(rsinfo->setResult, rsinfo->setDesc, values, nulls);
-	}
-	return (Datum) 0;
-}
-
-/*
- * decide(principal, action, resource, context DEFAULT '{}')
- *	 -> (decision text, determining text[], reasons text[], policy_set_hash bytea)
- */
-PG_FUNCTION_INFO_V1(gov_sql_decide);
-Datum
-gov_sql_decide(PG_FUNCTION_ARGS)
-{
-	GovRequest	req;
-	GovDecision d;
-	TupleDesc	desc;
-	Datum		values[4];
-	bool		nulls[4] = {false, false, false, false};
-
-	GOV_ENTRY();
-	request_from_args(fcinfo, &req);
-	if (get_call_result_type(fcinfo, NULL, &desc) != TYPEFUNC_COMPOSITE)
-		elog(ERROR, "return type must be a row type");
-	gov_policy_decide(&req, &d);
-	values[0] = CStringGetTextDatum(d.allow ? "allow" : "deny");
-	values[1] = text_array(d.determining);
-	values[2] = text_array(d.reasons);
-	values[3] = PointerGetDatum(hash_bytea(d.policy_set_hash));
-	PG_RETURN_DATUM(HeapTupleGetDatum(heap_form_tuple(BlessTupleDesc(desc), values, nulls)));
-}
-
-/* policy_set_hash() -> bytea */
-PG_FUNCTION_INFO_V1(gov_sql_policy_set_hash);
-Datum
-gov_sql_policy_set_hash(PG_FUNCTION_ARGS)
-{
-	GOV_ENTRY();
-	PG_RETURN_BYTEA_P(current_set_hash());
-}
-
-static int
-cmp_int64(const void *a, const void *b)
-{
-	int64		x = *(const int64 *) a;
-	int64		y = *(const int64 *) b;
-
-	return (x > y) - (x < y);
-}
-
-/*
- * policy_benchmark(principal, action, resource, context, iterations)
- *	 -> (iterations int, decision text, median_us, p90_us, p99_us, min_us float8)
- *
- * Times gov_policy_decide() itself, one call at a time, over warm caches:
- * the whole decision as authorize() pays for it (cache check, context
- * conversion, every policy, the outcome lists), not just the evaluator.
- */
-PG_FUNCTION_INFO_V1(gov_sql_policy_benchmark);
-Datum
-gov_sql_policy_benchmark(PG_FUNCTION_ARGS)
-{
-	GovRequest	req;
-	GovDecision d;
-	int32		iterations;
-	int64	   *ns;
-	int			i;
-	MemoryContext loop_cxt;
-	MemoryContext old;
-	TupleDesc	desc;
-	Datum		values[6];
-	bool		nulls[6] = {false, false, false, false, false, false};
-
-	GOV_ENTRY();
-	request_from_args(fcinfo, &req);
-	iterations = PG_ARGISNULL(4) ? 100000 : PG_GETARG_INT32(4);
-	if (iterations < 1 || iterations > 10000000)
-		ereport(ERROR,
-				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
-				 errmsg("iterations must be between 1 and 10000000")));
-	if (get_call_result_type(fcinfo, NULL, &desc) != TYPEFUNC_COMPOSITE)
-		elog(ERROR, "return type must be a row type");
-
-	ns = palloc(sizeof(int64) * iterations);
-	loop_cxt = AllocSetContextCreate(CurrentMemoryContext, "governance policy benchmark",
-									 ALLOCSET_DEFAULT_SIZES);
-	/* warm the caches */
-	old = MemoryContextSwitchTo(loop_cxt);
-	gov_policy_decide(&req, &d);
-	MemoryContextSwitchTo(old);
-	values[1] = CStringGetTextDatum(d.allow ? "allow" : "deny");
-
-	for (i = 0; i < iterations; i++)
-	{
-		struct timespec start;
-		struct timespec end;
-
-		CHECK_FOR_INTERRUPTS();
-		MemoryContextReset(loop_cxt);
-		old = MemoryContextSwitchTo(loop_cxt);
-		clock_gettime(CLOCK_MONOTONIC, &start);
-		gov_policy_decide(&req, &d);
-		clock_gettime(CLOCK_MONOTONIC, &end);
-		MemoryContextSwitchTo(old);
-		ns[i] = ((int64) end.tv_sec - (int64) start.tv_sec) * 1000000000 +
-			((int64) end.tv_nsec - (int64) start.tv_nsec);
-	}
-	MemoryContextDelete(loop_cxt);
-	qsort(ns, iterations, sizeof(int64), cmp_int64);
-
-	values[0] = Int32GetDatum(iterations);
-	values[2] = Float8GetDatum(ns[iterations / 2] / 1000.0);
-	values[3] = Float8GetDatum(ns[(int) ((int64) iterations * 9 / 10)] / 1000.0);
-	values[4] = Float8GetDatum(ns[(int) ((int64) iterations * 99 / 100)] / 1000.0);
-	values[5] = Float8GetDatum(ns[0] / 1000.0);
-	PG_RETURN_DATUM(HeapTupleGetDatum(heap_form_tuple(BlessTupleDesc(desc), values, nulls)));
+	gov_policy_cache_check();
+	memcpy(out, cached_hash, GOV_HASH_LEN);
 }

@@ -14,7 +14,10 @@
 #ifndef GOV_POLICY_H
 #define GOV_POLICY_H
 
-#include "postgres.h"
+#include "policy_lang.h"
+#include "uid.h"
+#include "utils/jsonb.h"
+
 
 #include "nodes/pg_list.h"
 #include "utils/jsonb.h"
@@ -60,9 +63,15 @@ typedef struct GovDecision
  */
 extern void gov_policy_decide(const GovRequest *req, GovDecision *out);
 
+/*
+ * Is uid in ancestor by the entity hierarchy, exactly as the policy
+ * language's "in" answers it (uid equal to ancestor, or ancestor reached
+ * through put_entity parents)?  1 or 0; -1 when it cannot be settled,
+ * with *error saying why.
+ */
+extern int	gov_policy_entity_in(const char *uid, const char *ancestor, char **error);
+
 /* "x" -> Action::"x"; validates uid syntax, ERROR 22023 otherwise */
-extern char *gov_normalize_action(const char *action);
-extern bool gov_valid_uid(const char *uid);
 
 /* GUCs */
 extern int	gov_max_entity_depth;
@@ -71,5 +80,19 @@ extern int	gov_max_policy_size;	/* kB */
 extern void gov_policy_define_gucs(void);
 extern Size gov_policy_shmem_size(void);
 extern void gov_policy_shmem_startup(void);
+
+/*
+ * For policy_sql.c, the SQL API: the caches and conversions it shares with
+ * the decision (policy.c).
+ */
+#define POLICY_NAME_MAX		128
+
+extern void gov_policy_set_hash(uint8 *out);
+extern void gov_policy_mark_changed(void);
+extern void gov_policy_cache_check(void);
+extern size_t gov_policy_compile_limit(size_t srclen);
+extern void gov_policy_jsonb_to_value(Jsonb *jb, GovPolValue *out);
+extern bool gov_policy_value_refs_valid(const GovPolValue *v, const char **why);
+extern void gov_policy_arena_in_context(GovPolArena *a, MemoryContext cxt, size_t limit);
 
 #endif							/* GOV_POLICY_H */

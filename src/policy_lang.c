@@ -2504,6 +2504,19 @@ entity_in(GovPolSession *s, const GovPolStr *a, const GovPolStr *b)
 	return 0;
 }
 
+GovPolResult
+gov_pol_entity_in(GovPolSession *s, GovPolStr a, GovPolStr b, const char **error)
+{
+	int			r = entity_in(s, &a, &b);
+
+	if (r < 0)
+	{
+		*error = s->err ? s->err : "evaluation failed";
+		return GOV_POL_ERROR;
+	}
+	return r ? GOV_POL_MATCH : GOV_POL_NO_MATCH;
+}
+
 static bool
 check_usable(GovPolSession *s, const GovPolValue *v)
 {

@@ -220,4 +220,12 @@ extern GovPolSession *gov_pol_session_new(GovPolArena *scratch,
 extern GovPolResult gov_pol_evaluate(GovPolSession *s, const GovPolicy *p,
 									 const char **error);
 
+/*
+ * Is a in b, as the "in" operator answers it: a equals b, or b is among
+ * the ancestors of a in the entity store (within max_entity_depth hops).
+ * On GOV_POL_ERROR (a hierarchy deeper than that), *error says why.
+ */
+extern GovPolResult gov_pol_entity_in(GovPolSession *s, GovPolStr a, GovPolStr b,
+									  const char **error);
+
 #endif							/* GOV_POLICY_LANG_H */

@@ -21,15 +21,7 @@
  *	  is failed at the next statement start (or detach()), and a FETCH or
  *	  MOVE from it is refused with the lease named.
  *
- *	  Borrowed leases.  attach.c counts a lease only for the role the
- *	  checking code runs as.  Row-level security of a table read through a
- *	  view or a rule is checked as the view's or rule's owner
- *	  (RangeTblEntry.checkAsUser), but evaluated as the current user; the
- *	  planner hook therefore replaces, in the security quals of such a
- *	  table when that owner is not the current user, every lease check by
- *	  its answer for a role that holds no lease: nothing.  Plans that use
- *	  row-level security are replanned when the current user changes, so
- *	  the planner's current user is the executor's.
+ *	  Borrowed leases: the planner hook hands the query to rls_guard.c.
  *
  *	  EXPLAIN ANALYZE would count the rows row-level security hid ("Rows
  *	  Removed by Filter"): it is refused on governed tables to everyone
@@ -48,6 +40,7 @@
 #include "commands/defrem.h"
 #include "commands/explain.h"
 #include "executor/executor.h"
+#include "executor/tuptable.h"
 #include "lib/ilist.h"
 #include "miscadmin.h"
 #include "nodes/makefuncs.h"
@@ -58,7 +51,9 @@
 #include "tcop/pquery.h"
 #include "tcop/utility.h"
 #include "utils/builtins.h"
+#include "utils/guc.h"
 #include "utils/inval.h"
+#include "utils/jsonb.h"
 #include "utils/lsyscache.h"
 #include "utils/memutils.h"
 #include "utils/portal.h"
@@ -69,12 +64,27 @@
 
 #include "attach.h"
 #include "common.h"
+#include "events.h"
+#include "encode.h"
+#include "lease.h"
+#include "ledger.h"
 #include "query_guard.h"
+#include "rls_guard.h"
+#include "xact_defer.h"
 
 /* ---------------------------------------------------------------------
  * Dependencies of running queries
  * ---------------------------------------------------------------------
  */
+
+/* A governed table's scan in a running query, and the rows it returned. */
+typedef struct ReadCount
+{
+	PlanState  *ps;
+	ExecProcNodeMtd real;		/* the node's own ExecProcNode */
+	char	   *table;			/* qualified name, computed at start */
+	uint64		rows;
+} ReadCount;
 
 typedef struct QueryDeps
 {
@@ -84,16 +94,26 @@ typedef struct QueryDeps
 	MemoryContextCallback cb;
 	int			n;
 	pg_uuid_t	leases[GOV_MAX_ATTACHED];
+	/* read lineage (governance.read_lineage) */
+	int			nreads;
+	ReadCount  *reads;
+	bool		reads_done;		/* recorded (or nothing to record) */
+	bool		failed;			/* it ended in an error */
+	char	   *caller;			/* computed at start: no catalog reads later */
 } QueryDeps;
 
 /* Queries that noted a lease, alive as long as their executor state. */
 static dlist_head query_deps = DLIST_STATIC_INIT(query_deps);
+
+/* the counter the last counted row went to: one scan per query is usual */
+static ReadCount *last_read = NULL;
 
 /* The queries running now, innermost first (ExecutorRun frames). */
 typedef struct RunFrame
 {
 	QueryDesc  *qd;
 	QueryDeps  *deps;
+	Oid			governed_target;	/* a governed table this query writes */
 	struct RunFrame *outer;
 } RunFrame;
 
@@ -106,6 +126,8 @@ typedef struct HeldDeps
 	Portal		portal;
 	TimestampTz created;
 	char		name[NAMEDATALEN];
+	bool		failed;			/* already failed by a sweep */
+	pg_uuid_t	dead;			/* the lease that made it fail */
 	int			n;
 	pg_uuid_t	leases[GOV_MAX_ATTACHED];
 } HeldDeps;
@@ -148,12 +170,19 @@ first_unusable(const pg_uuid_t *leases, int n)
 	return NULL;
 }
 
+static void record_failed_reads(QueryDeps *d);
+
 static void
 forget_query_deps(void *arg)
 {
 	QueryDeps  *d = arg;
 
 	dlist_delete(&d->node);
+	if (last_read != NULL && last_read >= d->reads && last_read < d->reads + d->nreads)
+		last_read = NULL;
+	/* the statement never reached ExecutorEnd: it failed */
+	if (!d->reads_done && d->nreads > 0)
+		record_failed_reads(d);
 }
 
 static QueryDeps *
@@ -258,6 +287,7 @@ void
 gov_query_guard_sweep(void)
 {
 	dlist_mutable_iter it;
+	const pg_uuid_t *dead;
 
 	dlist_foreach_modify(it, &held_deps)
 	{
@@ -271,13 +301,304 @@ gov_query_guard_sweep(void)
 			pfree(h);
 			continue;
 		}
-		if (first_unusable(h->leases, h->n) == NULL || p->status != PORTAL_READY)
+		if (h->failed || p->status != PORTAL_READY)
+			continue;
+		dead = first_unusable(h->leases, h->n);
+		if (dead == NULL)
 			continue;
 		/* its rows were admitted under a lease that is gone: so is it */
+		h->dead = *dead;
+		h->failed = true;
 		MarkPortalFailed(p);
-		dlist_delete(&h->node);
-		pfree(h);
 	}
+}
+
+/* ---------------------------------------------------------------------
+ * Read lineage: which governed tables a statement read, under which
+ * leases, and how many rows their scans returned (not the rows)
+ * ---------------------------------------------------------------------
+ */
+
+#define READ_LINEAGE_NONE		0
+#define READ_LINEAGE_STATEMENT	1
+
+static int	read_lineage = READ_LINEAGE_STATEMENT;
+
+static const struct config_enum_entry read_lineage_options[] = {
+	{"none", READ_LINEAGE_NONE, false},
+	{"statement", READ_LINEAGE_STATEMENT, false},
+	{NULL, 0, false}
+};
+
+void
+gov_query_guard_define_gucs(void)
+{
+	DefineCustomEnumVariable("governance.read_lineage",
+							 "Which reads of governed tables are recorded in the ledger.",
+							 "statement records, per statement and lease, the governed tables read and the rows their scans returned; none records no reads.",
+							 &read_lineage,
+							 READ_LINEAGE_STATEMENT,
+							 read_lineage_options,
+							 PGC_SUSET,
+							 0,
+							 NULL, NULL, NULL);
+}
+
+static ReadCount *
+find_read(PlanState *ps)
+{
+	dlist_iter	it;
+	int			i;
+
+	if (last_read != NULL && last_read->ps == ps)
+		return last_read;
+	dlist_foreach(it, &query_deps)
+	{
+		QueryDeps  *d = dlist_container(QueryDeps, node, it.cur);
+
+		for (i = 0; i < d->nreads; i++)
+			if (d->reads[i].ps == ps)
+				return last_read = &d->reads[i];
+	}
+	return NULL;
+}
+
+/* A governed scan's ExecProcNode: the node's own, counting what it returns. */
+static TupleTableSlot *
+counting_ExecProcNode(PlanState *ps)
+{
+	ReadCount  *rc = find_read(ps);
+	TupleTableSlot *slot;
+
+	if (rc == NULL)
+		elog(ERROR, "governance: the read counter of a scan is gone");
+	slot = rc->real(ps);
+	if (!TupIsNull(slot))
+		rc->rows++;
+	return slot;
+}
+
+static bool
+find_governed_scans(PlanState *ps, void *context)
+{
+	List	  **scans = context;
+
+	if (ps == NULL)
+		return false;
+	switch (nodeTag(ps))
+	{
+		case T_SeqScanState:
+		case T_SampleScanState:
+		case T_IndexScanState:
+		case T_IndexOnlyScanState:
+		case T_BitmapHeapScanState:
+		case T_TidScanState:
+		case T_TidRangeScanState:
+			{
+				Relation	rel = ((ScanState *) ps)->ss_currentRelation;
+
+				if (rel != NULL && gov_rel_is_governed(rel))
+					*scans = lappend(*scans, ps);
+			}
+			break;
+		default:
+			break;
+	}
+	return planstate_tree_walker(ps, find_governed_scans, context);
+}
+
+/*
+ * At the start of a read: count the rows each governed scan returns.
+ * Superusers bypass row-level security and use no lease, so their reads
+ * are not counted (nor lineaged: no execution they belong to).
+ */
+static void
+start_read_counting(QueryDesc *qd)
+{
+	List	   *scans = NIL;
+	QueryDeps  *d;
+	ListCell   *lc;
+	MemoryContext cxt = qd->estate->es_query_cxt;
+	int			i = 0;
+
+	if (qd->operation != CMD_SELECT || qd->planstate == NULL || superuser())
+		return;
+	(void) find_governed_scans(qd->planstate, &scans);
+	if (scans == NIL)
+		return;
+	d = find_query_deps(qd);
+	if (d == NULL)
+		d = make_query_deps(qd);
+	d->reads = MemoryContextAllocZero(cxt, sizeof(ReadCount) * list_length(scans));
+	d->caller = MemoryContextStrdup(cxt, GetUserNameFromId(GetUserId(), false));
+	foreach(lc, scans)
+	{
+		PlanState  *ps = lfirst(lc);
+		Relation	rel = ((ScanState *) ps)->ss_currentRelation;
+		ReadCount  *rc = &d->reads[i++];
+
+		rc->ps = ps;
+		rc->table = MemoryContextStrdup(cxt,
+										quote_qualified_identifier(get_namespace_name(RelationGetNamespace(rel)),
+																   RelationGetRelationName(rel)));
+		/* ExecProcNodeFirst installs ExecProcNodeReal at the first call */
+		rc->real = ps->ExecProcNodeReal;
+		ps->ExecProcNodeReal = counting_ExecProcNode;
+	}
+	d->nreads = i;
+}
+
+/* {"tables": [{"table": ..., "rows": ...}, ...]} for the ledger */
+/*
+ * caller set: the form the enforcer ledgers for a queued read (who read,
+ * and whether the statement failed: it never reached its end).
+ */
+static Jsonb *
+reads_payload(QueryDeps *d, const char *caller)
+{
+	GovJson		j;
+	int			i;
+	int			k;
+
+	gj_init(&j);
+	gj_begin_object(&j);
+	gj_key(&j, "tables");
+	gj_begin_array(&j);
+	for (i = 0; i < d->nreads; i++)
+	{
+		uint64		rows = d->reads[i].rows;
+		bool		seen = false;
+
+		/* one line per table: partitions are tables of their own */
+		for (k = 0; k < i; k++)
+			if (strcmp(d->reads[k].table, d->reads[i].table) == 0)
+				seen = true;
+		if (seen)
+			continue;
+		for (k = i + 1; k < d->nreads; k++)
+			if (strcmp(d->reads[k].table, d->reads[i].table) == 0)
+				rows += d->reads[k].rows;
+		gj_begin_object(&j);
+		gj_key(&j, "table");
+		gj_str(&j, d->reads[i].table);
+		gj_key(&j, "rows");
+		gj_int(&j, (int64) rows);
+		gj_end_object(&j);
+	}
+	gj_end_array(&j);
+	if (caller)
+	{
+		gj_key(&j, "caller");
+		gj_str(&j, caller);
+		gj_key(&j, "observed_at");
+		gj_str(&j, DatumGetCString(DirectFunctionCall1(timestamptz_out,
+													   TimestampTzGetDatum(GetCurrentTimestamp()))));
+		if (!d->reads_done || d->failed)
+		{
+			gj_key(&j, "statement_failed");
+			gj_bool(&j, true);
+		}
+	}
+	gj_end_object(&j);
+	return gj_finish(&j);
+}
+
+/* A read ledgered in a transaction that then rolled back goes by the queue. */
+static void
+read_undo_abort(void *arg)
+{
+	gov_security_event_push((GovPreparedEvent *) arg);
+}
+
+static const GovXactOps read_undo_ops = {
+	.what = NULL,
+	.abort = read_undo_abort,
+};
+
+/*
+ * Record the statement's reads, once per lease it read under: in its own
+ * transaction when that transaction already writes and the lease's chain
+ * is free (no new commit flush, no wait on another transaction of the same
+ * lease), and otherwise through the security-event queue, which the
+ * enforcer ledgers in its own transaction.
+ */
+static void
+record_reads(QueryDeps *d)
+{
+	Jsonb	   *payload;
+	Jsonb	   *queued;
+	int			l;
+
+	if (d->reads_done || d->n == 0 || read_lineage == READ_LINEAGE_NONE)
+	{
+		d->reads_done = true;
+		return;
+	}
+	d->reads_done = true;
+	payload = reads_payload(d, NULL);
+	queued = reads_payload(d, d->caller);
+	for (l = 0; l < d->n; l++)
+	{
+		const pg_uuid_t *lease = &d->leases[l];
+		GovLeaseSnapshot snap;
+		bool		known = gov_lease_get(lease, &snap);
+
+		if (GetTopTransactionIdIfAny() != InvalidTransactionId &&
+			!XactReadOnly && !IsInParallelMode() && gov_ledger_try_lock_chain(lease))
+		{
+			GovEvent	ev;
+
+			memset(&ev, 0, sizeof(ev));
+			ev.kind = "governance.read";
+			ev.lease_id = lease;
+			if (known)
+			{
+				ev.principal = pstrdup(snap.principal);
+				ev.action = pstrdup(snap.action);
+				ev.resource = pstrdup(snap.resource);
+			}
+			ev.payload = payload;
+			ev.internal = true;
+			(void) gov_ledger_append(&ev);
+			/* if this rolls back, the enforcer records it instead */
+			gov_xact_defer(&read_undo_ops,
+						   gov_security_event_prepare("governance.read", lease,
+													  known ? snap.principal : NULL,
+													  queued, TopTransactionContext));
+		}
+		else
+			gov_security_event_push(gov_security_event_prepare("governance.read", lease,
+															   known ? snap.principal : NULL,
+															   queued, CurrentMemoryContext));
+	}
+}
+
+/*
+ * The reads of a statement that failed, from the callback that frees its
+ * executor state while the transaction aborts: no catalog, only the queue,
+ * and what is allocated lives in TopMemoryContext for the moment.
+ */
+static void
+record_failed_reads(QueryDeps *d)
+{
+	MemoryContext old;
+	int			l;
+
+	d->reads_done = true;
+	d->failed = true;
+	if (d->n == 0 || read_lineage == READ_LINEAGE_NONE)
+		return;
+	old = MemoryContextSwitchTo(TopMemoryContext);
+	for (l = 0; l < d->n; l++)
+	{
+		GovPreparedEvent *ev = gov_security_event_prepare("governance.read", &d->leases[l], NULL,
+														  reads_payload(d, d->caller),
+														  TopMemoryContext);
+
+		gov_security_event_push(ev);
+		pfree(ev);
+	}
+	MemoryContextSwitchTo(old);
 }
 
 /* ---------------------------------------------------------------------
@@ -287,27 +608,6 @@ gov_query_guard_sweep(void)
 
 /* Set while a non-superuser's EXPLAIN ANALYZE runs. */
 static bool explain_analyze = false;
-
-/* Is this a governed table (row-level security with our policies)? */
-static bool
-relation_is_governed(Oid relid)
-{
-	Relation	rel = RelationIdGetRelation(relid);
-	bool		governed = false;
-
-	if (rel == NULL)
-		return false;
-	if (rel->rd_rel->relrowsecurity && rel->rd_rsdesc != NULL)
-	{
-		ListCell   *lc;
-
-		foreach(lc, rel->rd_rsdesc->policies)
-			if (strcmp(((RowSecurityPolicy *) lfirst(lc))->policy_name, "governance_select") == 0)
-				governed = true;
-	}
-	RelationClose(rel);
-	return governed;
-}
 
 /*
  * EXPLAIN ANALYZE counts the rows row-level security removed ("Rows
@@ -324,7 +624,7 @@ refuse_explain_analyze(QueryDesc *queryDesc)
 	{
 		RangeTblEntry *rte = lfirst(lc);
 
-		if (rte->rtekind == RTE_RELATION && relation_is_governed(rte->relid))
+		if (rte->rtekind == RTE_RELATION && gov_relation_is_governed(rte->relid))
 			ereport(ERROR,
 					(errcode(ERRCODE_INSUFFICIENT_PRIVILEGE),
 					 errmsg("EXPLAIN ANALYZE of governed table \"%s\" is not allowed",
@@ -346,6 +646,8 @@ gq_ExecutorStart(QueryDesc *queryDesc, int eflags)
 		prev_ExecutorStart(queryDesc, eflags);
 	else
 		standard_ExecutorStart(queryDesc, eflags);
+	if (read_lineage != READ_LINEAGE_NONE && !(eflags & EXEC_FLAG_EXPLAIN_ONLY))
+		start_read_counting(queryDesc);
 }
 
 static void
@@ -356,6 +658,8 @@ gq_ExecutorRun(QueryDesc *queryDesc, ScanDirection direction, uint64 count,
 
 	frame.qd = queryDesc;
 	frame.deps = dlist_is_empty(&query_deps) ? NULL : find_query_deps(queryDesc);
+	frame.governed_target = queryDesc->operation == CMD_SELECT ? InvalidOid :
+		gov_governed_result_relation(queryDesc);
 	frame.outer = running;
 	if (frame.deps)
 	{
@@ -373,16 +677,27 @@ gq_ExecutorRun(QueryDesc *queryDesc, ScanDirection direction, uint64 count,
 		else
 			standard_ExecutorRun(queryDesc, direction, count, execute_once);
 	}
-	PG_FINALLY();
+	PG_CATCH();
 	{
 		running = frame.outer;
+		if (OidIsValid(frame.governed_target))
+			gov_note_rls_refusal(frame.governed_target);
+		PG_RE_THROW();
 	}
 	PG_END_TRY();
+	running = frame.outer;
 }
 
 static void
 gq_ExecutorEnd(QueryDesc *queryDesc)
 {
+	if (!dlist_is_empty(&query_deps))
+	{
+		QueryDeps  *d = find_query_deps(queryDesc);
+
+		if (d != NULL && d->nreads > 0)
+			record_reads(d);
+	}
 	/* a held cursor, run to completion at commit: it keeps the notes */
 	if (!dlist_is_empty(&query_deps) && portal_is_held(ActivePortal))
 	{
@@ -446,7 +761,8 @@ gq_ProcessUtility(PlannedStmt *pstmt, const char *queryString, bool readOnlyTree
 		FetchStmt  *fs = (FetchStmt *) tree;
 		Portal		p = fs->portalname ? GetPortalByName(fs->portalname) : NULL;
 		HeldDeps   *h = p ? find_held(p, false) : NULL;
-		const pg_uuid_t *dead = h ? first_unusable(h->leases, h->n) : NULL;
+		const pg_uuid_t *dead = h == NULL ? NULL : h->failed ? &h->dead :
+			first_unusable(h->leases, h->n);
 
 		if (dead)
 			raise_ended(dead, fs->portalname);
@@ -477,142 +793,11 @@ gq_ProcessUtility(PlannedStmt *pstmt, const char *queryString, bool readOnlyTree
 		run_utility(pstmt, queryString, readOnlyTree, context, params, queryEnv, dest, qc);
 }
 
-/* ---------------------------------------------------------------------
- * The lease checks in row-level security quals
- * ---------------------------------------------------------------------
- */
-
-typedef struct CheckFns
-{
-	bool		valid;
-	Oid			resource;		/* authorized_resource(text) */
-	Oid			resources;		/* authorized_resources(text) */
-	Oid			is_authorized;	/* is_authorized(text, text) */
-} CheckFns;
-
-static CheckFns check_fns;
-static bool check_fns_callback = false;
-
-static void
-check_fns_inval(Datum arg, int cacheid, uint32 hashvalue)
-{
-	check_fns.valid = false;
-}
-
-/* By catalog, not by name lookup: the caller may lack USAGE on the schema. */
-static Oid
-lookup_fn(Oid nsp, const char *name, int nargs)
-{
-	Oid			args[2] = {TEXTOID, TEXTOID};
-
-	return GetSysCacheOid3(PROCNAMEARGSNSP, Anum_pg_proc_oid,
-						   CStringGetDatum(name),
-						   PointerGetDatum(buildoidvector(args, nargs)),
-						   ObjectIdGetDatum(nsp));
-}
-
-/* Our check functions, or false when the extension is not here. */
-static bool
-get_check_fns(void)
-{
-	if (!check_fns_callback)
-	{
-		CacheRegisterSyscacheCallback(PROCOID, check_fns_inval, (Datum) 0);
-		CacheRegisterSyscacheCallback(NAMESPACEOID, check_fns_inval, (Datum) 0);
-		check_fns_callback = true;
-	}
-	if (!check_fns.valid)
-	{
-		Oid			nsp = gov_schema_oid();
-
-		memset(&check_fns, 0, sizeof(check_fns));
-		if (OidIsValid(nsp))
-		{
-			check_fns.resource = lookup_fn(nsp, "authorized_resource", 1);
-			check_fns.resources = lookup_fn(nsp, "authorized_resources", 1);
-			check_fns.is_authorized = lookup_fn(nsp, "is_authorized", 2);
-		}
-		check_fns.valid = true;
-	}
-	return OidIsValid(check_fns.resources);
-}
-
-static bool
-is_check_fn(Oid fn)
-{
-	return fn == check_fns.resource || fn == check_fns.resources || fn == check_fns.is_authorized;
-}
-
-/* Replace each lease check by the answer for a role that holds none. */
-static Node *
-no_lease_mutator(Node *node, void *context)
-{
-	if (node == NULL)
-		return NULL;
-	if (IsA(node, FuncExpr) && is_check_fn(((FuncExpr *) node)->funcid))
-	{
-		FuncExpr   *f = (FuncExpr *) node;
-
-		if (f->funcid == check_fns.is_authorized)
-			return makeBoolConst(false, false);
-		if (f->funcid == check_fns.resource)
-			return (Node *) makeNullConst(TEXTOID, -1, DEFAULT_COLLATION_OID);
-		return (Node *) makeConst(TEXTARRAYOID, -1, InvalidOid, -1,
-								  PointerGetDatum(construct_empty_array(TEXTOID)),
-								  false, false);
-	}
-	if (IsA(node, Query))
-		return (Node *) query_tree_mutator((Query *) node, no_lease_mutator, context, 0);
-	return expression_tree_mutator(node, no_lease_mutator, context);
-}
-
-static bool
-checked_as_other(RangeTblEntry *rte)
-{
-	return OidIsValid(rte->checkAsUser) && rte->checkAsUser != GetUserId();
-}
-
-static bool
-borrow_walker(Node *node, void *context)
-{
-	if (node == NULL)
-		return false;
-	if (IsA(node, Query))
-	{
-		Query	   *q = (Query *) node;
-
-		/* WITH CHECK quals of a result relation written through a rule */
-		if (q->resultRelation > 0 && q->withCheckOptions != NIL &&
-			checked_as_other(rt_fetch(q->resultRelation, q->rtable)))
-		{
-			ListCell   *lc;
-
-			foreach(lc, q->withCheckOptions)
-			{
-				WithCheckOption *wco = lfirst(lc);
-
-				wco->qual = no_lease_mutator(wco->qual, NULL);
-			}
-		}
-		return query_tree_walker(q, borrow_walker, context, QTW_EXAMINE_RTES_BEFORE);
-	}
-	if (IsA(node, RangeTblEntry))
-	{
-		RangeTblEntry *rte = (RangeTblEntry *) node;
-
-		if (rte->rtekind == RTE_RELATION && rte->securityQuals != NIL && checked_as_other(rte))
-			rte->securityQuals = (List *) no_lease_mutator((Node *) rte->securityQuals, NULL);
-		return false;
-	}
-	return expression_tree_walker(node, borrow_walker, context);
-}
-
 static PlannedStmt *
 gq_planner(Query *parse, const char *query_string, int cursorOptions,
 		   ParamListInfo boundParams)
 {
-	if (get_check_fns())
-		(void) borrow_walker((Node *) parse, NULL);
+	gov_rls_unborrow(parse);
 	if (prev_planner)
 		return prev_planner(parse, query_string, cursorOptions, boundParams);
 	return standard_planner(parse, query_string, cursorOptions, boundParams);
@@ -631,4 +816,5 @@ gov_query_guard_install_hooks(void)
 	ProcessUtility_hook = gq_ProcessUtility;
 	prev_planner = planner_hook;
 	planner_hook = gq_planner;
+	gov_rls_guard_init();
 }

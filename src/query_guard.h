@@ -12,6 +12,7 @@
 
 #include "utils/uuid.h"
 
+extern void gov_query_guard_define_gucs(void);
 extern void gov_query_guard_install_hooks(void);
 
 /*

@@ -8,7 +8,6 @@
 #ifndef GOV_ROWIO_H
 #define GOV_ROWIO_H
 
-#include "postgres.h"
 
 #include "executor/executor.h"
 #include "utils/rel.h"

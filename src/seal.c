@@ -52,7 +52,7 @@
 #include "utils/snapmgr.h"
 #include "utils/timestamp.h"
 
-#include "governance.h"
+#include "common.h"
 #include "keys.h"
 #include "ledger.h"
 #include "seal.h"
@@ -597,8 +597,8 @@ export_checkpoint(void)
 			rc = pclose(fh);
 			if (rc != 0)
 				ereport(WARNING,
-						(errmsg("governance: governance.checkpoint_command failed (exit status %d); will retry",
-								rc)));
+						(errmsg("governance: governance.checkpoint_command failed: %s; will retry",
+								wait_result_to_str(rc))));
 			else
 				last_exported_block = b.block_id;
 		}
@@ -710,32 +710,6 @@ json_get_int64(Jsonb *jb, const char *key, int64 *out)
 	return errno == 0 && *end == '\0' && end != txt;
 }
 
-/* Look up a public key by key id (retired keys included).  In SPI. */
-bool
-gov_lookup_public_key(const char *key_id, uint8 *pk)
-{
-	int			rc;
-	bool		isnull;
-	bytea	   *b;
-
-	rc = SPI_execute_with_args("SELECT public_key FROM governance.signing_keys WHERE key_id = $1",
-							   1, (Oid[]) {TEXTOID}, (Datum[]) {CStringGetTextDatum(key_id)},
-							   NULL, true, 1);
-	if (rc != SPI_OK_SELECT || SPI_processed == 0)
-	{
-		/*
-		 * signing_keys is per database, the key per cluster: a key rotated
-		 * in another database is current here before this table has its
-		 * row.  The current key is known from shared memory.
-		 */
-		return gov_current_public_key(key_id, pk);
-	}
-	b = DatumGetByteaPP(SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1, &isnull));
-	if (isnull || VARSIZE_ANY_EXHDR(b) != GOV_ED25519_PK_LEN)
-		return false;
-	memcpy(pk, VARDATA_ANY(b), GOV_ED25519_PK_LEN);
-	return true;
-}
 
 /*
  * Check a checkpoint held outside the database: its signature, and that
@@ -872,7 +846,7 @@ encoded_block_bytes(PG_FUNCTION_ARGS, bool checkpoint)
 	{
 		SPI_finish();
 		ereport(ERROR,
-				(errcode(ERRCODE_NO_DATA_FOUND),
+				(errcode(ERRCODE_UNDEFINED_OBJECT),
 				 errmsg("ledger block " INT64_FORMAT " does not exist", block_id)));
 	}
 	if (checkpoint)

@@ -8,7 +8,6 @@
 #ifndef GOV_SEAL_H
 #define GOV_SEAL_H
 
-#include "postgres.h"
 
 #include "crypto.h"
 #include "keys.h"
@@ -54,8 +53,6 @@ extern int	gov_seal(bool wait);
 extern bool gov_block_load(int64 block_id, GovBlock *b);
 extern ArrayType *gov_gaps_array(const GovBlock *b);
 
-/* Public key of a key id, retired keys included.  Caller is in SPI. */
-extern bool gov_lookup_public_key(const char *key_id, uint8 *pk);
 
 /* NULL when the checkpoint holds, else the problem.  Caller is in SPI. */
 extern char *gov_checkpoint_check(Jsonb *cp, int64 *block_id_out, int64 *bad_seq_out);

@@ -29,9 +29,10 @@
 
 #include "artifact.h"
 #include "attach.h"
+#include "xact_defer.h"
 #include "authz.h"
-#include "enforcer.h"
-#include "governance.h"
+#include "events.h"
+#include "common.h"
 #include "spi_cache.h"
 #include "lease.h"
 #include "trust.h"
@@ -79,17 +80,38 @@ load_lease(const pg_uuid_t *id, GovLeaseSnapshot *l, char **state_out)
 	return true;
 }
 
+/*
+ * Refuse the attach, ledgering why.  detail, when given, goes to the ledger
+ * only (why a lease was revoked may name policies the caller must not
+ * learn).
+ */
 static void
-refuse(const char *reason, const GovClaims *c, bool decoded)
+refuse_ledgered(const char *reason, const char *detail, const GovClaims *c, bool decoded)
 {
 	gov_security_event("governance.attach.refused",
 					   decoded ? &c->lease_id : NULL,
 					   decoded ? c->principal : NULL,
-					   reason);
+					   detail ? psprintf("%s: %s", reason, detail) : reason);
 	ereport(ERROR,
 			(errcode(ERRCODE_INSUFFICIENT_PRIVILEGE),
 			 errmsg("artifact refused: %s", reason)));
 }
+
+static void
+refuse(const char *reason, const GovClaims *c, bool decoded)
+{
+	refuse_ledgered(reason, NULL, c, decoded);
+}
+
+/*
+ * The update of the lease's row that a session attachment makes locks the
+ * row until the transaction ends: a prepared transaction would hold it
+ * through restarts, out of reach of any revocation (revoke.c).
+ */
+static const GovXactOps session_binding_ops = {
+	.what = "attached a governance lease for the session",
+	.prepare_detail = "The prepared transaction would keep the lease's row locked, which delays its revocation.",
+};
 
 /* attach(artifact text, session boolean DEFAULT false) -> uuid */
 PG_FUNCTION_INFO_V1(gov_sql_attach);
@@ -155,7 +177,17 @@ gov_sql_attach(PG_FUNCTION_ARGS)
 			refuse("lease unknown", &c, decoded);
 	}
 	if (l.state == GOV_LEASE_REVOKED)
+	{
+		/*
+		 * Why it was revoked: what its revoker wrote, but a policy's words
+		 * (a heartbeat's re-decision) only for those told reasons in full.
+		 */
+		bool		policy = strncmp(l.end_reason, "policy: ", 8) == 0;
+
+		if (policy && gov_deny_reasons == GOV_REASONS_SHORT && !gov_caller_is_admin())
+			refuse_ledgered("lease revoked: policy: denied by policy", l.end_reason, &c, decoded);
 		refuse(psprintf("lease revoked: %s", l.end_reason), &c, decoded);
+	}
 	if (l.state == GOV_LEASE_PENDING)
 		refuse("lease not committed", &c, decoded);
 	if (!gov_lease_is_live(&l, GetCurrentTimestamp()))
@@ -180,6 +212,7 @@ gov_sql_attach(PG_FUNCTION_ARGS)
 						 1, (Oid[]) {UUIDOID}, (Datum[]) {UUIDPGetDatum(&l.id)},
 						 NULL, false, 0) < 0)
 			elog(ERROR, "could not record the session binding");
+		gov_xact_defer(&session_binding_ops, NULL);
 	}
 	gov_attach(&l, session);
 	SPI_finish();
@@ -352,8 +385,9 @@ gov_sql_authorized_resource(PG_FUNCTION_ARGS)
 /*
  * record(kind text, payload jsonb) -> bigint
  *
- * Appends an application event.  Kinds under "governance." are reserved
- * for the extension's own events so that they cannot be forged.
+ * Appends an application event.  The kind must be well formed and outside
+ * the "governance" namespace, which holds the extension's own events, so
+ * that they cannot be forged (ledger.c defines what a kind is).
  */
 PG_FUNCTION_INFO_V1(gov_sql_record);
 Datum
@@ -375,11 +409,7 @@ gov_sql_record(PG_FUNCTION_ARGS)
 				 errmsg("event payload must not be NULL"),
 				 errhint("Use '{}' for an event without details.")));
 	kind = text_to_cstring(PG_GETARG_TEXT_PP(0));
-	if (strncmp(kind, GOV_KIND_RESERVED_PREFIX, strlen(GOV_KIND_RESERVED_PREFIX)) == 0)
-		ereport(ERROR,
-				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
-				 errmsg("event kinds starting with \"%s\" are reserved for the extension",
-						GOV_KIND_RESERVED_PREFIX)));
+	gov_ledger_check_kind(kind, false);
 
 	memset(&ev, 0, sizeof(ev));
 	ev.kind = kind;

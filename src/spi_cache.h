@@ -8,7 +8,6 @@
 #ifndef GOV_SPI_CACHE_H
 #define GOV_SPI_CACHE_H
 
-#include "postgres.h"
 
 /*
  * Like SPI_execute_with_args(), but the statement is parsed and planned

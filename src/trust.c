@@ -32,12 +32,11 @@
 #include "utils/jsonb.h"
 #include "utils/timestamp.h"
 
-#include "governance.h"
+#include "common.h"
 #include "keys.h"
 #include "encode.h"
 #include "ledger.h"
 #include "trust.h"
-#include "authz.h"
 #include "worker.h"
 #include "xact_defer.h"
 
@@ -94,12 +93,13 @@ bool
 gov_trust_degrade(const char *why)
 {
 	bool		changed = false;
+	TimestampTz now = GetCurrentTimestamp();	/* nothing slow under the spinlock */
 
 	SpinLockAcquire(&trust_shared->mutex);
 	if (!trust_shared->degraded)
 	{
 		trust_shared->degraded = true;
-		trust_shared->since = GetCurrentTimestamp();
+		trust_shared->since = now;
 		strlcpy(trust_shared->reason, why, TRUST_REASON_LEN);
 		changed = true;
 	}
@@ -280,10 +280,7 @@ gov_sql_restore_trust(PG_FUNCTION_ARGS)
 	char		previous[TRUST_REASON_LEN];
 	bool		was_degraded;
 	char	   *why;
-	JsonbParseState *state = NULL;
-	JsonbValue	k;
-	JsonbValue	v;
-	JsonbValue *res;
+	GovJson		j;
 
 	GOV_ENTRY();
 	if (PG_ARGISNULL(0) || VARSIZE_ANY_EXHDR(PG_GETARG_TEXT_PP(0)) == 0)
@@ -297,30 +294,14 @@ gov_sql_restore_trust(PG_FUNCTION_ARGS)
 	memcpy(previous, trust_shared->reason, TRUST_REASON_LEN);
 	SpinLockRelease(&trust_shared->mutex);
 
-	pushJsonbValue(&state, WJB_BEGIN_OBJECT, NULL);
-	k.type = jbvString;
-	k.val.string.val = "reason";
-	k.val.string.len = 6;
-	pushJsonbValue(&state, WJB_KEY, &k);
-	v.type = jbvString;
-	v.val.string.val = reason;
-	v.val.string.len = strlen(reason);
-	pushJsonbValue(&state, WJB_VALUE, &v);
-	k.val.string.val = "was";
-	k.val.string.len = 3;
-	pushJsonbValue(&state, WJB_KEY, &k);
-	if (was_degraded)
-	{
-		v.type = jbvString;
-		v.val.string.val = previous;
-		v.val.string.len = strlen(previous);
-	}
-	else
-		v.type = jbvNull;
-	pushJsonbValue(&state, WJB_VALUE, &v);
-	res = pushJsonbValue(&state, WJB_END_OBJECT, NULL);
-
-	gov_ledger_append_system("governance.trust.restored", NULL, JsonbValueToJsonb(res));
+	gj_init(&j);
+	gj_begin_object(&j);
+	gj_key(&j, "reason");
+	gj_str(&j, reason);
+	gj_key(&j, "was");
+	gj_str(&j, was_degraded ? previous : NULL);
+	gj_end_object(&j);
+	gov_ledger_append_system("governance.trust.restored", NULL, gj_finish(&j));
 
 	/* takes effect when the ledgered event commits, durably */
 	gov_xact_defer(&restore_ops, NULL);

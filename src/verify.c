@@ -42,7 +42,7 @@
 #include "utils/uuid.h"
 #include "utils/xid8.h"
 
-#include "governance.h"
+#include "common.h"
 #include "ledger.h"
 #include "seal.h"
 #include "trust.h"
@@ -703,7 +703,13 @@ gov_sql_verify_ledger(PG_FUNCTION_ARGS)
 	int64		to_block = PG_ARGISNULL(1) ? 0 : PG_GETARG_INT64(1);
 
 	GOV_ENTRY();
-	if (from_block < 1 || (to_block != 0 && to_block < from_block))
+
+	/*
+	 * NULL bounds mean the first and the newest block; an explicit bound
+	 * must name a block (to_block 0 is not "to the end", which 0 means to
+	 * verify_range).
+	 */
+	if (from_block < 1 || (!PG_ARGISNULL(1) && to_block < from_block))
 		ereport(ERROR,
 				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
 				 errmsg("invalid block range %lld..%lld", (long long) from_block,

@@ -8,7 +8,6 @@
 #ifndef GOV_VERIFY_H
 #define GOV_VERIFY_H
 
-#include "postgres.h"
 
 extern int	gov_unsealed_grace_ms;
 

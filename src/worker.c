@@ -46,11 +46,7 @@
 #include "utils/snapmgr.h"
 #include "utils/timestamp.h"
 
-#include "governance.h"
-#include "enforcer.h"
-#include "keys.h"
-#include "seal.h"
-#include "verify.h"
+#include "common.h"
 #include "worker.h"
 
 #define GOV_WORKER_RESTART_SECS 1
@@ -61,18 +57,22 @@ typedef struct GovWorkerDef
 {
 	const char *name;
 	int		   *naptime_ms;		/* GUC the loop waits on */
-	void		(*duty) (void);	/* NULL: nothing to do yet */
 	bool		on_standby;		/* run the duty during recovery? */
 } GovWorkerDef;
+
+/* Each worker's duty, given by the entry point (this loop calls nothing up). */
+static GovWorkerDuty worker_duties[GOV_NUM_WORKERS];
+
+char	   *gov_database = NULL;
 
 static int	enforcer_naptime_ms = 100;
 static int	sealer_naptime_ms = 1000;
 static int	verifier_naptime_ms = 10000;
 
 static const GovWorkerDef worker_defs[GOV_NUM_WORKERS] = {
-	[GOV_WORKER_ENFORCER] = {"enforcer", &enforcer_naptime_ms, gov_enforcer_duty, false},
-	[GOV_WORKER_SEALER] = {"sealer", &sealer_naptime_ms, gov_sealer_duty, false},
-	[GOV_WORKER_VERIFIER] = {"verifier", &verifier_naptime_ms, gov_verifier_duty, true},
+	[GOV_WORKER_ENFORCER] = {"enforcer", &enforcer_naptime_ms, false},
+	[GOV_WORKER_SEALER] = {"sealer", &sealer_naptime_ms, false},
+	[GOV_WORKER_VERIFIER] = {"verifier", &verifier_naptime_ms, true},
 };
 
 typedef struct GovWorkerSlot
@@ -92,6 +92,14 @@ static GovWorkerSlot *worker_slots = NULL;
 void
 gov_worker_define_gucs(void)
 {
+	DefineCustomStringVariable("governance.database",
+							   "Database the governance background workers connect to.",
+							   "The extension must be created in this database.",
+							   &gov_database,
+							   "postgres",
+							   PGC_POSTMASTER,
+							   0,
+							   NULL, NULL, NULL);
 	DefineCustomIntVariable("governance.enforcer_naptime",
 							"How long the enforcer sleeps between rounds.",
 							NULL,
@@ -119,10 +127,11 @@ gov_worker_define_gucs(void)
 }
 
 void
-gov_workers_register(void)
+gov_workers_register(const GovWorkerDuty duties[GOV_NUM_WORKERS])
 {
 	int			i;
 
+	memcpy(worker_duties, duties, sizeof(worker_duties));
 	for (i = 0; i < GOV_NUM_WORKERS; i++)
 	{
 		BackgroundWorker w;
@@ -227,6 +236,8 @@ gov_worker_main(Datum arg)
 	const GovWorkerDef *def = &worker_defs[idx];
 	GovWorkerSlot *slot = &worker_slots[idx];
 	MemoryContext loopcxt;
+	TimestampTz started;
+	TimestampTz beat;
 
 	pqsignal(SIGHUP, SignalHandlerForConfigReload);
 	pqsignal(SIGTERM, die);
@@ -234,11 +245,14 @@ gov_worker_main(Datum arg)
 
 	BackgroundWorkerInitializeConnection(gov_database, NULL, 0);
 	pgstat_report_appname(MyBgworkerEntry->bgw_name);
+	/* every name the duties use is qualified; nothing else is looked up */
+	SetConfigOption("search_path", "pg_catalog, pg_temp", PGC_SUSET, PGC_S_OVERRIDE);
 
+	started = GetCurrentTimestamp();	/* nothing slow under the spinlock */
 	SpinLockAcquire(&slot->mutex);
 	slot->pid = MyProcPid;
 	slot->latch = MyLatch;
-	slot->started_at = GetCurrentTimestamp();
+	slot->started_at = started;
 	slot->last_beat = slot->started_at;
 	slot->starts++;
 	strlcpy(slot->state, "starting", GOV_WORKER_STATE_LEN);
@@ -273,7 +287,7 @@ gov_worker_main(Datum arg)
 			set_state(slot, "waiting for CREATE EXTENSION governance");
 			naptime = Min(naptime, GOV_WORKER_EXTENSION_POLL_MS);
 		}
-		else if (def->duty == NULL)
+		else if (worker_duties[idx] == NULL)
 			set_state(slot, "idle");
 		else
 		{
@@ -284,14 +298,15 @@ gov_worker_main(Datum arg)
 			 */
 			MemoryContextSwitchTo(loopcxt);
 			set_state(slot, "running");
-			def->duty();
+			worker_duties[idx]();
 			set_state(slot, "idle");
 		}
 		MemoryContextSwitchTo(oldcxt);
 		MemoryContextReset(loopcxt);
 
+		beat = GetCurrentTimestamp();
 		SpinLockAcquire(&slot->mutex);
-		slot->last_beat = GetCurrentTimestamp();
+		slot->last_beat = beat;
 		slot->loops++;
 		SpinLockRelease(&slot->mutex);
 		pgstat_report_activity(STATE_IDLE, NULL);

@@ -8,7 +8,6 @@
 #ifndef GOV_WORKER_H
 #define GOV_WORKER_H
 
-#include "postgres.h"
 #include "utils/timestamp.h"
 
 typedef enum GovWorkerKind
@@ -19,8 +18,14 @@ typedef enum GovWorkerKind
 	GOV_NUM_WORKERS
 } GovWorkerKind;
 
+/* governance.database: where the workers connect and leases are enforced */
+extern char *gov_database;
+
+/* What a worker does each round, in a transaction of its own making. */
+typedef void (*GovWorkerDuty) (void);
+
 extern void gov_worker_define_gucs(void);
-extern void gov_workers_register(void);
+extern void gov_workers_register(const GovWorkerDuty duties[GOV_NUM_WORKERS]);
 extern Size gov_worker_shmem_size(void);
 extern void gov_worker_shmem_startup(void);
 

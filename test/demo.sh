@@ -68,12 +68,16 @@ run "SELECT governance.govern_table('payments', 'payments', 'account')"
 note "payments now has forced row-level security tied to live leases, and a lineage trigger."
 
 say "3. The agent asks. The policy decides, deterministically, and says why."
-run billing_bot "SELECT * FROM governance.explain('Agent::\"billing-bot\"', 'payments.update', 'Account::\"99\"', '{\"amount\": 50}')"
 run billing_bot "SELECT decision, reasons FROM governance.authorize('Agent::\"billing-bot\"', 'payments.update', 'Account::\"99\"', '{\"amount\": 50}')"
-note "Denied (Account 99 is frozen): no lease, no artifact, and the denial is ledgered."
+note "Denied: no lease, no artifact. The agent gets a short reason; the ledger keeps the full ones,"
+note "and an administrator (or an auditor) can ask which policy decided:"
+run "SELECT payload->'reasons' AS ledgered_reasons FROM governance.ledger
+      WHERE kind = 'governance.authorize' AND payload->>'decision' = 'deny' ORDER BY seq DESC LIMIT 1"
+run "SELECT * FROM governance.explain('Agent::\"billing-bot\"', 'payments.update', 'Account::\"99\"', '{\"amount\": 50}')"
 ART=$(val billing_bot "SELECT artifact FROM governance.authorize('Agent::\"billing-bot\"', 'payments.update', 'Account::\"17\"', '{\"amount\": 50}', '2 minutes', '\\xc0ffee')")
 LEASE=$(val billing_bot "SELECT (governance.verify_artifact('$ART')).claims->>'lease_id'")
 READ_ART=$(val billing_bot "SELECT artifact FROM governance.authorize('Agent::\"billing-bot\"', 'payments.select', 'Account::\"17\"', '{\"amount\": 50}')")
+READ_LEASE=$(val billing_bot "SELECT (governance.verify_artifact('$READ_ART')).claims->>'lease_id'")
 note "Allowed: lease $LEASE, bound to the runtime measurement \\xc0ffee."
 note "The artifact is a compact signed string:"
 note "$(echo "$ART" | cut -c1-100)..."
@@ -93,8 +97,10 @@ run "SELECT seq, kind, payload->>'op' AS op, payload->'key' AS key, left(payload
 note "A copied artifact is useless to any other role:"
 run report_bot "SELECT governance.attach('$ART')"
 
-say "5. Delegation: the agent hands a narrower task to a sub-agent."
-CHILD=$(val billing_bot "SELECT lease_id FROM governance.delegate('$LEASE', 'Agent::\"report-bot\"', 'payments.update', 'Account::\"17\"', '{\"amount\": 10}')")
+say "5. Delegation: the agent hands part of what it holds to a sub-agent, never more."
+run billing_bot "SELECT decision, reasons FROM governance.delegate('$LEASE', 'Agent::\"report-bot\"', 'payments.update', 'Account::\"18\"', '{\"amount\": 10}')"
+note "Denied: a delegation keeps the parent's action, on its resource or one within it."
+CHILD=$(val billing_bot "SELECT lease_id FROM governance.delegate('$LEASE', 'Agent::\"report-bot\"', 'payments.update', 'Account::\"17\"', '{\"amount\": 10}', '1 minute')")
 run "SELECT lease_id, parent_id, depth, principal, expires_at <= (SELECT expires_at FROM governance.leases WHERE lease_id = '$LEASE') AS within_parent
        FROM governance.leases WHERE lease_id = '$CHILD'"
 note "The child's first ledger event links to the parent's chain:"
@@ -106,15 +112,15 @@ run billing_bot "SELECT governance.heartbeat('$LEASE', '\\xc0ffee') AS new_expir
 
 say "7. Revocation cascades and cuts off a running statement."
 note "The sub-agent starts a long statement under its lease (session scope)..."
-CHILD_ART=$(val billing_bot "SELECT artifact FROM governance.delegate('$LEASE', 'Agent::\"report-bot\"', 'payments.select', 'Account::\"17\"', '{\"amount\": 10}')")
+CHILD_ART=$(val billing_bot "SELECT artifact FROM governance.delegate('$READ_LEASE', 'Agent::\"report-bot\"', 'payments.select', 'Account::\"17\"', '{\"amount\": 10}')")
 ( gov_psql "$D" -v ON_ERROR_STOP=0 -c "SET ROLE report_bot" \
 	-c "SELECT governance.attach('$CHILD_ART', session => true) IS NOT NULL AS attached" \
 	-c "SELECT pg_sleep(60), count(*) FROM payments" >"$TOP/sleeper.out" 2>&1 ) &
 SLEEPER=$!
 sleep 2
-note "...and the billing agent's lease is revoked. Every descendant ends with it:"
+note "...and the billing agent's leases are revoked. Every descendant ends with them:"
 START=$(date +%s%N)
-run "SELECT governance.revoke('$LEASE', 'operator: suspicious activity') AS leases_ended"
+run "SELECT governance.revoke('$READ_LEASE', 'operator: suspicious activity') + governance.revoke('$LEASE', 'operator: suspicious activity') AS leases_ended"
 wait $SLEEPER
 END=$(date +%s%N)
 note "What the sub-agent's session saw, $(( (END - START) / 1000000 )) ms after the revoke:"

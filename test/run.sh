@@ -44,7 +44,10 @@ gov_new_cluster "$MAIN" || { echo "0 passed, 1 failed"; exit 1; }
 gov_start "$MAIN" || { echo "0 passed, 1 failed"; exit 1; }
 for db in regression isolation; do gov_sql "$MAIN" "CREATE DATABASE $db" >/dev/null || exit 1; done
 # the workers' database: every suite that needs the workers runs there
-gov_sql "$MAIN" "CREATE EXTENSION IF NOT EXISTS pgtap; CREATE EXTENSION IF NOT EXISTS governance;" >/dev/null 2>&1
+if ! gov_sql "$MAIN" "CREATE EXTENSION IF NOT EXISTS pgtap; CREATE EXTENSION IF NOT EXISTS governance;" >"$WORK/create.log" 2>&1; then
+	echo "CREATE EXTENSION failed:"; cat "$WORK/create.log"
+	echo "0 passed, 1 failed"; exit 1
+fi
 
 # ---- pg_regress -------------------------------------------------------
 if want regress; then

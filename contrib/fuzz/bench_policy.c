@@ -14,7 +14,7 @@
  *
  *	  ./bench_policy --sql [iterations] | psql -d DB
  *		  prints the same policies and entities as SQL, then calls
- *		  governance.policy_benchmark(), which times gov_policy_decide()
+ *		  governance_bench.policy_benchmark(), which times gov_policy_decide()
  *		  in the server: the decision as authorize() pays for it, with the
  *		  backend's caches, jsonb context conversion and outcome lists.
  *		  The database should hold no other policies; the script removes
@@ -281,7 +281,7 @@ print_sql(int iterations)
 		   NUSERS - 1, NPROJS);
 	printf("COMMIT;\n");
 	printf("SELECT count(*) AS policies FROM governance.policies;\n");
-	printf("SELECT * FROM governance.policy_benchmark('%s', '%s', '%s', '{\"amount\": 500}', %d);\n",
+	printf("SELECT * FROM governance_bench.policy_benchmark('%s', '%s', '%s', '{\"amount\": 500}', %d);\n",
 		   REQ_PRINCIPAL, REQ_ACTION, REQ_RESOURCE, iterations);
 	printf("BEGIN;\n");
 	printf("SELECT count(governance.drop_policy(name)) AS dropped FROM governance.policies WHERE name LIKE 'bench-%%';\n");

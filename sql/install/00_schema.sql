@@ -25,4 +25,14 @@ BEGIN
 END
 $$;
 
+-- The owner of every governed table (src/govern.c): it can do nothing
+-- itself (no login, no inherited privileges) and must never have members.
+DO $$
+BEGIN
+    IF NOT EXISTS (SELECT 1 FROM pg_catalog.pg_roles WHERE rolname OPERATOR(pg_catalog.=) 'governance_owner') THEN
+        CREATE ROLE governance_owner NOLOGIN NOINHERIT;
+    END IF;
+END
+$$;
+
 GRANT USAGE ON SCHEMA governance TO governance_admin, governance_agent, governance_auditor;

@@ -106,23 +106,12 @@ AS 'MODULE_PATHNAME', 'gov_sql_policy_set_hash';
 COMMENT ON FUNCTION governance.policy_set_hash() IS
     'BLAKE2b-512 of the current policy set (docs/FORMAT.md section 8)';
 
-CREATE FUNCTION governance.policy_benchmark(principal text, action text, resource text,
-    context jsonb DEFAULT '{}', iterations integer DEFAULT 100000,
-    OUT runs integer, OUT decision text,
-    OUT median_us float8, OUT p90_us float8, OUT p99_us float8, OUT min_us float8)
-RETURNS record
-LANGUAGE C VOLATILE
-AS 'MODULE_PATHNAME', 'gov_sql_policy_benchmark';
-COMMENT ON FUNCTION governance.policy_benchmark(text, text, text, jsonb, integer) IS
-    'Time the policy decision for one request, measured in C over many runs with warm caches';
-
 GRANT EXECUTE ON FUNCTION
     governance.create_policy(text, text),
     governance.replace_policy(text, text),
     governance.drop_policy(text),
     governance.put_entity(text, text[], jsonb),
-    governance.delete_entity(text),
-    governance.policy_benchmark(text, text, text, jsonb, integer)
+    governance.delete_entity(text)
 TO governance_admin;
 -- explain names every policy and how it fared: not for agents probing
 -- what they might get away with (docs/POLICY.md, "Who may do what")

@@ -8,10 +8,13 @@ CREATE TABLE governance.agents (
     role_oid        oid NOT NULL,
     public_key      bytea CHECK (public_key IS NULL OR pg_catalog.length(public_key) OPERATOR(pg_catalog.=) 32),
     registered_at   timestamptz NOT NULL,
-    registered_by   text NOT NULL
+    registered_by   text NOT NULL,
+    max_leases      integer CHECK (max_leases OPERATOR(pg_catalog.>=) 0)
 );
 COMMENT ON TABLE governance.agents IS
     'Which login role may act as which principal (register_agent)';
+COMMENT ON COLUMN governance.agents.max_leases IS
+    'most leases the principal may hold in shared memory at once; NULL: governance.max_leases_per_principal';
 
 CREATE TABLE governance.leases (
     lease_id        uuid PRIMARY KEY,
@@ -59,13 +62,31 @@ GRANT SELECT ON governance.agents, governance.leases TO governance_admin, govern
 SELECT pg_catalog.pg_extension_config_dump('governance.agents', '');
 SELECT pg_catalog.pg_extension_config_dump('governance.leases', '');
 
-CREATE FUNCTION governance.register_agent(principal text, role name, public_key bytea DEFAULT NULL)
+-- A revoke() that could not make its revocation durable in time (a lock
+-- it may not take: src/revoke.c) records it here, in its own transaction,
+-- which commits: after a restart the enforcer ends these leases again
+-- before anything can use them, and a row goes when the revocation is
+-- made durable.  Usually empty.
+CREATE TABLE governance.revocations_deferred (
+    lease_id        uuid PRIMARY KEY,
+    reason          text NOT NULL,
+    requested_by    text NOT NULL,
+    requested_at    timestamptz NOT NULL
+);
+COMMENT ON TABLE governance.revocations_deferred IS
+    'revocations acknowledged in shared memory whose durable part waits for a lock; the enforcer ends them again after a restart';
+REVOKE ALL ON governance.revocations_deferred FROM PUBLIC;
+GRANT SELECT ON governance.revocations_deferred TO governance_admin, governance_auditor;
+SELECT pg_catalog.pg_extension_config_dump('governance.revocations_deferred', '');
+
+CREATE FUNCTION governance.register_agent(principal text, role name, public_key bytea DEFAULT NULL,
+    max_leases integer DEFAULT NULL)
 RETURNS void
 LANGUAGE C VOLATILE
 SECURITY DEFINER SET search_path = pg_catalog, pg_temp
 AS 'MODULE_PATHNAME', 'gov_sql_register_agent';
-COMMENT ON FUNCTION governance.register_agent(text, name, bytea) IS
-    'Map the login role that may act as principal (and its Ed25519 key, if any); ledgered';
+COMMENT ON FUNCTION governance.register_agent(text, name, bytea, integer) IS
+    'Map the login role that may act as principal (its Ed25519 key, if any, and how many leases it may hold); ledgered';
 
 CREATE FUNCTION governance.authorize(
     principal text, action text, resource text,
@@ -89,7 +110,7 @@ LANGUAGE C VOLATILE
 SECURITY DEFINER SET search_path = pg_catalog, pg_temp
 AS 'MODULE_PATHNAME', 'gov_sql_delegate';
 COMMENT ON FUNCTION governance.delegate(uuid, text, text, text, jsonb, interval) IS
-    'A child lease under a live parent, allowed by policy on its own, never outliving the parent';
+    'A child lease under a live parent: the parent''s action on its resource or one within it, allowed by policy on its own, never outliving the parent';
 
 CREATE FUNCTION governance.heartbeat(lease_id uuid, measurement bytea DEFAULT NULL)
 RETURNS timestamptz
@@ -140,28 +161,32 @@ AS 'MODULE_PATHNAME', 'gov_sql_current_lease';
 COMMENT ON FUNCTION governance.current_lease() IS
     'The leases attached to this transaction or session';
 
+-- The lease checks are PARALLEL UNSAFE: a query that checks leases runs in
+-- one process, so that read lineage counts every row its governed scans
+-- return (a parallel worker's rows would not be counted), and because
+-- only this backend holds its attachments.
 CREATE FUNCTION governance.is_authorized(action text, resource text)
 RETURNS boolean
-LANGUAGE C VOLATILE PARALLEL RESTRICTED
+LANGUAGE C VOLATILE PARALLEL UNSAFE
 AS 'MODULE_PATHNAME', 'gov_sql_is_authorized';
 COMMENT ON FUNCTION governance.is_authorized(text, text) IS
     'true while an attached live lease covers exactly this action and resource';
 
 CREATE FUNCTION governance.authorized_resources(action text)
 RETURNS text[]
-LANGUAGE C VOLATILE PARALLEL RESTRICTED
+LANGUAGE C VOLATILE PARALLEL UNSAFE
 AS 'MODULE_PATHNAME', 'gov_sql_authorized_resources';
 COMMENT ON FUNCTION governance.authorized_resources(text) IS
     'Resources the attached live leases cover for action (used once per statement by row-level security)';
 
 CREATE FUNCTION governance.authorized_resource(action text)
 RETURNS text
-LANGUAGE C VOLATILE PARALLEL RESTRICTED
+LANGUAGE C VOLATILE PARALLEL UNSAFE
 AS 'MODULE_PATHNAME', 'gov_sql_authorized_resource';
 COMMENT ON FUNCTION governance.authorized_resource(text) IS
     'The first resource an attached live lease covers for action, or NULL (row-level security''s cheap first test)';
 
-GRANT EXECUTE ON FUNCTION governance.register_agent(text, name, bytea) TO governance_admin;
+GRANT EXECUTE ON FUNCTION governance.register_agent(text, name, bytea, integer) TO governance_admin;
 GRANT EXECUTE ON FUNCTION
     governance.authorize(text, text, text, jsonb, interval, bytea),
     governance.delegate(uuid, text, text, text, jsonb, interval),

@@ -8,8 +8,21 @@ CREATE TABLE governance.governed_tables (
     resource_column text NOT NULL,
     governed_at     timestamptz NOT NULL,
     governed_by     text NOT NULL,
-    policies        jsonb NOT NULL
+    policies        jsonb NOT NULL,
+    root_relid      oid NOT NULL,
+    former_owner    text NOT NULL,
+    revoked         jsonb NOT NULL DEFAULT '[]',
+    had_rls         boolean NOT NULL DEFAULT false,
+    had_force_rls   boolean NOT NULL DEFAULT false
 );
+COMMENT ON COLUMN governance.governed_tables.root_relid IS
+    'the table govern_table() was called on: every partition and inheritance child is governed with it';
+COMMENT ON COLUMN governance.governed_tables.former_owner IS
+    'who owned the table before governance_owner did; ungovern_table() gives it back';
+COMMENT ON COLUMN governance.governed_tables.had_rls IS
+    'row-level security was enabled (had_force_rls: forced) before: ungovern_table() leaves it so';
+COMMENT ON COLUMN governance.governed_tables.revoked IS
+    'REFERENCES and TRIGGER privileges govern_table() revoked; ungovern_table() grants them again';
 COMMENT ON TABLE governance.governed_tables IS
     'Tables under governance: forced row-level security tied to live leases, and a lineage trigger';
 REVOKE ALL ON governance.governed_tables FROM PUBLIC;
@@ -31,6 +44,11 @@ RETURNS boolean
 LANGUAGE C STABLE
 AS 'MODULE_PATHNAME', 'gov_sql_governing';
 
+CREATE FUNCTION governance._govern_new_members()
+RETURNS integer
+LANGUAGE C VOLATILE
+AS 'MODULE_PATHNAME', 'gov_sql_govern_new_members';
+
 -- Would the governed tables still be governed after this DDL?  Called by
 -- the DDL guard after every command; govern_table() and ungovern_table()
 -- are let through.
@@ -46,10 +64,27 @@ BEGIN
     IF governance._governing() THEN
         RETURN;
     END IF;
+    -- a new partition or child of a governed table (only a superuser can
+    -- make one) is governed with its tree
+    IF EXISTS (SELECT 1 FROM governance.governed_tables) THEN
+        PERFORM governance._govern_new_members();
+    END IF;
     FOR t IN SELECT g.relid, g.policies FROM governance.governed_tables g LOOP
         why := NULL;
         IF NOT EXISTS (SELECT 1 FROM pg_class c WHERE c.oid = t.relid) THEN
             why := 'the table is gone';
+        ELSIF (SELECT c.relowner FROM pg_class c WHERE c.oid = t.relid)
+              IS DISTINCT FROM (SELECT r.oid FROM pg_roles r WHERE r.rolname = 'governance_owner') THEN
+            why := 'it must belong to governance_owner';
+        ELSIF EXISTS (SELECT 1 FROM pg_class c, aclexplode(c.relacl) a
+                       WHERE c.oid = t.relid AND a.privilege_type IN ('REFERENCES', 'TRIGGER')
+                         AND a.grantee <> c.relowner) THEN
+            why := 'REFERENCES and TRIGGER privileges on it are not granted to anyone';
+        ELSIF EXISTS (SELECT 1 FROM pg_rewrite r WHERE r.ev_class = t.relid) THEN
+            why := 'it may have no rules';
+        ELSIF EXISTS (SELECT 1 FROM pg_trigger tg WHERE tg.tgrelid = t.relid AND NOT tg.tgisinternal
+                       AND tg.tgname NOT IN ('governance_lineage', 'governance_no_truncate')) THEN
+            why := 'it may have no triggers but governance''s';
         ELSIF NOT EXISTS (SELECT 1 FROM pg_class c WHERE c.oid = t.relid
                           AND c.relrowsecurity AND c.relforcerowsecurity) THEN
             why := 'row-level security would no longer be enabled and forced';

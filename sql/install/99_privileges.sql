@@ -5,6 +5,15 @@
 
 REVOKE ALL ON ALL FUNCTIONS IN SCHEMA governance FROM PUBLIC;
 
+-- But the lease checks that governed tables' row-level security calls:
+-- any role that may read a governed table gets no rows without a lease,
+-- rather than an error.  They answer only for the leases the calling
+-- role attached in its own session.
+GRANT EXECUTE ON FUNCTION governance.is_authorized(text, text),
+                          governance.authorized_resources(text),
+                          governance.authorized_resource(text)
+TO PUBLIC;
+
 -- Record the server key now if the library is preloaded; otherwise say so.
 DO $$
 BEGIN

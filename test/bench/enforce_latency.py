@@ -11,14 +11,17 @@ for the session and runs SELECT pg_sleep(30).  Once the statement is seen
 running in pg_stat_activity, an administrator session revokes the lease
 (autocommit: the reply to the revoke arrives after its commit).  Then:
 
-  commit      client time at which the revoke's reply arrived (after COMMIT)
+  sent        client time at which the revoke was sent
   commit_srv  clock_timestamp() read by the revoking session's next
-              statement, right after that reply (server side, same clock)
+              statement, right after the revoke's reply (server side, same
+              clock)
   ended       client time at which the sleeping session's statement ended
               with its error (SQLSTATE 57014, message naming the lease)
 
-  latency     = ended - commit          (judged: the larger of the two)
-  latency_srv = ended - commit_srv
+  latency     = ended - sent            (judged)
+  latency_srv = ended - commit_srv      (negative: revoke() ends the lease
+                                         in shared memory before it commits,
+                                         and the enforcer acts on that)
 
 With --expiry the leases are not revoked but expire (TTLs of 1.5 s and
 more, 0.1 s apart plus a random 0-100 ms): latency = ended - the lease's
@@ -213,6 +216,7 @@ def main():
         # revoke one at a time, a random 20-120 ms apart; watch everything
         pending = {}            # sleeper conn -> trial index
         commit = {}
+        sent = {}
         commit_srv = {}
         ended = {}
         def sleeper_ready(c, now):
@@ -245,10 +249,11 @@ def main():
         if a.expiry:
             for idx in range(n):
                 pending[sleepers[idx][1]] = idx
-                commit[idx] = commit_srv[idx] = expires[idx]
+                commit[idx] = sent[idx] = commit_srv[idx] = expires[idx]
             watch(max(expires) + a.timeout)
         for idx, (lease_id, s) in enumerate(sleepers if not a.expiry else []):
             watch(time.time() + rnd.uniform(0.02, 0.12), rest=True)
+            sent[idx] = time.time()
             admin.send("SELECT governance.revoke('%s', 'enforcement latency benchmark')" % lease_id)
             pending[s] = idx
             stage = "revoke"
@@ -275,8 +280,8 @@ def main():
         # the last ones
         watch(time.time() + a.timeout)
         for idx in range(n):
-            if idx in ended and ended[idx] - commit[idx] <= a.timeout:
-                l1, l2 = ended[idx] - commit[idx], ended[idx] - commit_srv[idx]
+            if idx in ended and ended[idx] - sent[idx] <= a.timeout:
+                l1, l2 = ended[idx] - sent[idx], ended[idx] - commit_srv[idx]
             else:
                 l1 = l2 = float("inf")
             lat.append(l1)

@@ -8,7 +8,7 @@
 # in the order they run.  A function measures, then calls `emit` once per
 # reported number (see report.py for the format); the table at the end is
 # built from those lines.  To add one: write bench_<name>, add <name> below.
-BENCHMARKS="ledger_append ledger_verify lease_ops rls_scan enforcement revoke_tree"
+BENCHMARKS="ledger_append ledger_verify lease_ops rls_scan enforcement revoke_holdoff revoke_tree"
 #
 # Environment (defaults finish in about 20 minutes on 2 cores):
 #   BENCH_SECONDS=15       duration of each pgbench run
@@ -33,6 +33,8 @@ BENCHMARKS="ledger_append ledger_verify lease_ops rls_scan enforcement revoke_tr
 #                                         seconds, default 3600; then start anyway and say so)
 #   BENCH_ENFORCE_TRIALS=40               enforcement latency trials per round
 #   BENCH_TREE_ENFORCE_TRIALS=20          the same, per round, while a 100k tree is live
+#   BENCH_HOLDOFF_TRIALS=20               revocations per holder kind and round, from a new
+#                                         session and again from a warm one (revoke_holdoff)
 #   BENCH_TREE_MID=100 BENCH_TREE_LEAF=999  the revoked tree: MID children of the root,
 #                                         LEAF children under each (100,000 descendants)
 #   BENCH_REVOKE_TIMEOUT=30               seconds after which the revoke with statistics
@@ -68,6 +70,7 @@ BENCH_SEED=${BENCH_SEED:-$(date +%s)}
 BENCH_SHARED_BUFFERS=${BENCH_SHARED_BUFFERS:-3GB}
 BENCH_ENFORCE_TRIALS=${BENCH_ENFORCE_TRIALS:-40}
 BENCH_TREE_ENFORCE_TRIALS=${BENCH_TREE_ENFORCE_TRIALS:-20}
+BENCH_HOLDOFF_TRIALS=${BENCH_HOLDOFF_TRIALS:-20}
 BENCH_TREE_MID=${BENCH_TREE_MID:-100}
 BENCH_TREE_LEAF=${BENCH_TREE_LEAF:-999}
 BENCH_REVOKE_TIMEOUT=${BENCH_REVOKE_TIMEOUT:-30}
@@ -499,12 +502,14 @@ bench_rls_scan() {
 }
 
 # ---------------------------------------------------------------------------
-# Enforcement latency (issue 5, D8): revoke commit to cancelled statement.
+# Enforcement latency (issue 5, D8): revoke call to cancelled statement.
 # test/bench/enforce_latency.py: sessions attached to their own leases run
 # SELECT pg_sleep(30); another session revokes each lease; latency = when
 # the sleeping session's client got the cancel error minus when the
-# revoking client got the reply to its (autocommitted) revoke, both on
-# this machine's clock.  BENCH_ENFORCE_TRIALS per round, in batches of 10
+# revoking client sent its (autocommitted) revoke, both on this machine's
+# clock (revoke() ends the lease in shared memory before it commits, so
+# the cancel may come before the commit: measured from the commit, on the
+# server's clock, it is negative).  BENCH_ENFORCE_TRIALS per round, in batches of 10
 # concurrent sleepers, revocations a random 20-120 ms apart; p50, p99 and
 # max per round.  Then as many trials in which the leases expire instead
 # (latency: the cancel error minus the lease's expires_at): a revocation
@@ -530,13 +535,53 @@ bench_enforcement() {
 		enforce_trials "$BENCH_ENFORCE_TRIALS" EX --expiry
 	done
 	b="enforcement"
-	emit "$b" "revoke commit to cancel: p50" ms "$(get EN50)" - -
-	emit "$b" "revoke commit to cancel: p99" ms "$(get EN99)" - "<=200"
-	emit "$b" "revoke commit to cancel: max" ms "$(get ENmax)" - -
+	emit "$b" "revoke call to cancel: p50" ms "$(get EN50)" - -
+	emit "$b" "revoke call to cancel: p99" ms "$(get EN99)" - "<=200"
+	emit "$b" "revoke call to cancel: max" ms "$(get ENmax)" - -
 	emit "$b" "server clock after commit to cancel: p99" ms "$(get ENs99)" - -
 	emit "$b" "expiry to cancel: p50" ms "$(get EX50)" - -
 	emit "$b" "expiry to cancel: p99" ms "$(get EX99)" - "<=200"
 	emit "$b" "expiry to cancel: max" ms "$(get EXmax)" - -
+}
+
+# ---------------------------------------------------------------------------
+# Revocation against a holder (issue 16 item 1): the lease's holder keeps a
+# transaction open after heartbeat(), delegate(), record(), a governed
+# INSERT or attach(..., session => true) (each holds a lock revoke()
+# needs); an administrator revokes the lease (t0); a session attached to it
+# polls is_authorized().  refused = its first false minus t0 (the lease
+# ended in shared memory, for every check); return = revoke()'s reply minus
+# t0 (it waits governance.revoke_lock_timeout, 100 ms, for the holder, then
+# ends the holder's session).  test/system/lib/holdoff.py, one process, one
+# clock; BENCH_HOLDOFF_TRIALS per kind and round from a new session (what a
+# one-off admin command pays: its first revoke() plans its statements), the
+# same from one warm session.  p99 per round.
+# ---------------------------------------------------------------------------
+HOLDOFF_KINDS="heartbeat delegate record write session"
+
+bench_revoke_holdoff() {
+	for r in $(seq 1 "$BENCH_ROUNDS"); do
+		say "holdoff round $r (load $(cut -d' ' -f1 /proc/loadavg))"
+		for w in new warm; do
+			ho_out="$WORK/holdoff-$r-$w.out"
+			/usr/bin/python3 test/system/lib/holdoff.py --host "$C" --port 5432 --db postgres \
+				--admin "$GOV_DBUSER" --bench "$BENCH_HOLDOFF_TRIALS" $([ $w = warm ] && echo --warm) >"$ho_out" ||
+				die "holdoff harness failed"
+			sed 's/^/  /' "$ho_out"
+			for k in $HOLDOFF_KINDS; do
+				# summary KIND N refused_ms p50 A p99 B max C return_ms p50 D p99 E max F load L
+				set -- $(sed -n "s|^summary $k[/a-z]* ||p" "$ho_out")
+				append "HO_ref_${w}_$k" "$6"; append "HO_ret_${w}_$k" "${13}"
+			done
+		done
+	done
+	b="revoke against an open holder"
+	for k in $HOLDOFF_KINDS; do
+		emit "$b" "$k: refused everywhere, p99 (new session)" ms "$(get "HO_ref_new_$k")" - "<=50"
+		emit "$b" "$k: refused everywhere, p99 (warm session)" ms "$(get "HO_ref_warm_$k")" - "<=50"
+		emit "$b" "$k: revoke() returns, p99 (new session)" ms "$(get "HO_ret_new_$k")" - "<=300"
+		emit "$b" "$k: revoke() returns, p99 (warm session)" ms "$(get "HO_ret_warm_$k")" - "<=300"
+	done
 }
 
 # ---------------------------------------------------------------------------
@@ -646,9 +691,9 @@ bench_revoke_tree() {
 	emit "$b" "building it: delegate() in two sessions" "leases/s" "$(get RT_rate)" - -
 	emit "$b" "building it: enforcer CPU share" cpu/elapsed "$(get RT_enf)" - -
 	b="enforcement, 100k live leases"
-	emit "$b" "revoke commit to cancel: p50" ms "$(get EH50)" - -
-	emit "$b" "revoke commit to cancel: p99" ms "$(get EH99)" - "<=200"
-	emit "$b" "revoke commit to cancel: max" ms "$(get EHmax)" - -
+	emit "$b" "revoke call to cancel: p50" ms "$(get EH50)" - -
+	emit "$b" "revoke call to cancel: p99" ms "$(get EH99)" - "<=200"
+	emit "$b" "revoke call to cancel: max" ms "$(get EHmax)" - -
 }
 
 # ---------------------------------------------------------------------------
@@ -721,7 +766,7 @@ fi
 gov_start "$C" || die "server did not start"
 [ "$(sql "SELECT setting FROM pg_config() WHERE name = 'PKGLIBDIR'")" = "$INST$("$PG_CONFIG" --pkglibdir)" ] ||
 	die "the server does not use the private installation"
-for f in ledger_setup probe_setup leases_setup revoke_setup; do
+for f in ledger_setup probe_setup leases_setup revoke_setup holdoff_setup; do
 	gov_psql "$C" -f "test/bench/$f.sql" >/dev/null || die "setup failed: $f.sql"
 done
 

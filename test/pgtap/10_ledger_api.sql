@@ -482,10 +482,10 @@ SELECT throws_ok($$SELECT governance.record(NULL, '{}')$$, '22004', 'event kind 
 SELECT throws_ok($$SELECT governance.record('ledger_test.bad', NULL)$$, '22004', 'event payload must not be NULL',
                  'record(NULL payload) is refused');
 SELECT throws_ok($$SELECT governance.record('', '{}')$$, '22004', NULL, 'record(empty kind) is refused');
-SELECT throws_ok($$SELECT governance.record('governance.key.rotated', '{}')$$, '22023', NULL,
+SELECT throws_ok($$SELECT governance.record('governance.key.rotated', '{}')$$, '42939', NULL,
                  'a reserved kind (governance.*) is refused');
 SELECT throws_ok($$SELECT governance.record('governance.', '{}')$$, '22023', NULL,
-                 'the bare reserved prefix is refused');
+                 'the bare reserved prefix is not even a kind (an empty last segment)');
 SELECT throws_ok($$SELECT governance.record(repeat('k', 129), '{}')$$, '22001', NULL,
                  'a kind longer than 128 bytes is refused');
 SELECT throws_ok($$SELECT governance.record(repeat('é', 65), '{}')$$, '22001', NULL,
@@ -569,7 +569,7 @@ RESET ROLE;
 SET SESSION AUTHORIZATION ledger_t_bot;
 SELECT governance.attach(:'artifact') IS NOT NULL AS attached \gset
 SELECT governance.record('ledger_test.actor', '{}') AS session_seq \gset
-SELECT throws_ok($$SELECT governance.record('governance.trust.restored', '{}')$$, '22023', NULL,
+SELECT throws_ok($$SELECT governance.record('governance.trust.restored', '{}')$$, '42939', NULL,
                  'an agent under a lease still cannot forge a governance.* event');
 SELECT governance.detach() AS detached \gset
 SELECT throws_ok($$SELECT governance.record('ledger_test.leased', '{}')$$, '42501', NULL,

@@ -73,20 +73,21 @@ SELECT is(:'d1'::text, 'allow', 'authorize: a request the policy permits is allo
 SELECT ok(:'l1' <> '' AND :'a1' LIKE 'gov1.%.%', 'an allow carries a lease id and a gov1. artifact');
 SELECT ok(:'e1'::timestamptz BETWEEN now() + interval '4 min 50 s' AND clock_timestamp() + interval '5 min',
           'the lease lasts the default ttl of 5 minutes');
-SELECT is(:'r1'::text[], ARRAY['allowed: permit policy "lt30a_p" matched'], 'the reasons name the policy');
+SELECT is(:'r1'::text[], ARRAY['allowed by policy'],
+          'the agent is told it is allowed, not by which policy (governance.deny_reasons = short)');
 
 SELECT is((SELECT row(kind, principal, action, resource)::text FROM governance.ledger
             WHERE lease_id = :'l1' ORDER BY seq LIMIT 1),
           row('governance.authorize', 'Agent::"lt30a-bot"', 'Action::"lt30a.select"', 'Account::"1"')::text,
           'the allow is ledgered on the lease''s chain, shorthand action normalised');
 SELECT is((SELECT payload - 'expires_at' FROM governance.ledger WHERE lease_id = :'l1' ORDER BY seq LIMIT 1),
-          jsonb_build_object('decision', 'allow', 'reasons', :'r1'::text[],
+          jsonb_build_object('decision', 'allow', 'reasons', ARRAY['allowed: permit policy "lt30a_p" matched'],
                              'determining_policies', ARRAY['lt30a_p'],
                              'policy_set_hash', encode(governance.policy_set_hash(), 'hex'),
                              'context_sha3_512', encode(governance.sha3_512(convert_to(
                                  governance.canonical_json('{"amount": 5}'), 'UTF8')), 'hex'),
                              'caller', 'lt30a_bot', 'on_behalf', false),
-          'its payload: decision, reasons, policies, policy-set hash, SHA3-512 of the context, caller');
+          'its payload: decision, full reasons, policies, policy-set hash, SHA3-512 of the context, caller');
 SELECT is((SELECT (payload->>'expires_at')::timestamptz FROM governance.ledger
             WHERE lease_id = :'l1' ORDER BY seq LIMIT 1), :'e1'::timestamptz,
           'and the expiry it granted');
@@ -105,12 +106,13 @@ SELECT decision AS d2, lease_id IS NULL AND artifact IS NULL AND expires_at IS N
 RESET ROLE;
 SELECT is(:'d2'::text, 'deny', 'authorize: a request no policy permits is denied');
 SELECT ok(:'n2', 'a deny carries no lease, no artifact, no expiry');
-SELECT is(:'r2'::text[], ARRAY['denied by default: no permit policy matched'], 'and says why');
+SELECT is(:'r2'::text[], ARRAY['denied by policy'], 'and says why, briefly');
 SELECT is((SELECT count(*)::int FROM governance.ledger
             WHERE seq > :mark AND kind = 'governance.authorize' AND lease_id IS NULL
               AND principal = 'Agent::"lt30a-bot"' AND payload->>'decision' = 'deny'
-              AND payload->>'caller' = 'lt30a_bot' AND payload->'reasons' = to_jsonb(:'r2'::text[])),
-          1, 'the deny is ledgered, with no lease, its caller and its reasons');
+              AND payload->>'caller' = 'lt30a_bot'
+              AND payload->'reasons' = '["denied by default: no permit policy matched"]'),
+          1, 'the deny is ledgered, with no lease, its caller and its full reasons');
 
 SET ROLE lt30a_bot2;
 SELECT decision AS d3, reasons AS r3
@@ -132,8 +134,8 @@ SELECT decision AS d5, reasons AS r5
 RESET ROLE;
 SELECT is(:'d4' || ' ' || (:'r4'::text[])[1], 'deny role lt30a_nobody may not act as Agent::"lt30a-bot"',
           'an agent role registered for nothing is denied');
-SELECT is(:'d5' || ' ' || (:'r5'::text[])[1], 'deny principal Agent::"lt30a-ghost" is not registered',
-          'a principal nobody registered is denied');
+SELECT is(:'d5' || ' ' || (:'r5'::text[])[1], 'deny role lt30a_nobody may not act as Agent::"lt30a-ghost"',
+          'a principal nobody registered is denied, with the reason a principal registered to another role gets');
 
 -- governance_admin acting on behalf of the principal
 SET ROLE lt30a_admin;
@@ -352,8 +354,8 @@ SELECT is(pg_temp.err('SELECT governance.record(''lt30a.tool_call'', ''{}'')'), 
 BEGIN;
 SELECT governance.attach(:'a7');
 SELECT governance.revoke(:'l7', 'lt30a: cut off');
-SELECT is(pg_temp.err('SELECT governance.record(''lt30a.tool_call'', ''{}'')'), 'no error',
-          'a revocation does not take effect before it commits');
+SELECT is(pg_temp.err('SELECT governance.record(''lt30a.tool_call'', ''{}'')'), '42501: record() needs a live attached lease',
+          'a revocation takes effect at once, before it commits');
 COMMIT;
 
 ------------------------------------------------------------------------

@@ -133,7 +133,7 @@ SELECT is((governance.verify_artifact('gov1.' || repeat('A', 10000) || '.AAAA'))
 SELECT is(pg_temp.err('SELECT governance.record(NULL, ''{}'')'), '22004: event kind must not be NULL', 'record: NULL kind');
 SELECT is(pg_temp.err('SELECT governance.record(''lt30c.x'', NULL)'), '22004: event payload must not be NULL', 'record: NULL payload');
 SELECT is(pg_temp.err('SELECT governance.record(''governance.authorize'', ''{}'')'),
-          '22023: event kinds starting with "governance." are reserved for the extension', 'record: reserved kind');
+          '42939: event kind "governance.authorize" is reserved', 'record: reserved kind');
 SELECT is(governance.is_authorized('', ''), false, 'is_authorized of empty strings is false');
 SELECT is(governance.authorized_resources(NULL), '{}'::text[], 'authorized_resources(NULL) is empty');
 SELECT is(governance.authorized_resources('lt30c.select'), '{}'::text[], 'authorized_resources with nothing attached is empty');

@@ -228,14 +228,14 @@ SELECT is(pg_temp.n('UPDATE public.lt31_accounts SET balance = 0 WHERE id = 2'),
 SELECT is(pg_temp.n('DELETE FROM public.lt31_accounts WHERE id = 2'),
           '42501: delete on governed table public.lt31_accounts refused', 'nor delete');
 SELECT is(pg_temp.n('UPDATE public.lt31_accounts SET balance = 0 WHERE id = 4'),
-          '42501: update on governed table public.lt31_accounts refused: the resource column is NULL',
-          'nor touch a row whose resource is NULL');
+          '42501: update on governed table public.lt31_accounts refused',
+          'nor touch a row whose resource is NULL (the error does not describe a row the caller may not see)');
 SET session_replication_role = replica;
 SELECT is(pg_temp.n('DELETE FROM public.lt31_accounts WHERE id = 2'),
           '42501: delete on governed table public.lt31_accounts refused', 'not even with session_replication_role = replica');
 RESET session_replication_role;
 SELECT ok(pg_temp.poll(format($q$SELECT count(*) >= 3 FROM governance.ledger WHERE seq > %s AND kind = 'governance.write.refused'
-              AND payload->>'caller' = 'postgres' AND payload->>'detail' LIKE '%%on public.lt31_accounts: no live attached lease covers%%'$q$,
+              AND payload->>'caller' = 'postgres' AND payload->>'detail' LIKE '%%on public.lt31_accounts: no live attached lease of role postgres covers%%'$q$,
               :mark)),
           'refused writes are ledgered by the enforcer as security events');
 SET ROLE lt31_owner;
@@ -248,8 +248,8 @@ SELECT is((SELECT count(*)::int FROM public.lt31_accounts), 6, 'none of the refu
 -- the owner cannot take governance off behind ungovern_table's back
 SET ROLE lt31_owner;
 BEGIN;
-SELECT is(pg_temp.n('TRUNCATE public.lt31_accounts'), '42501: truncate on governed table public.lt31_accounts refused',
-          'the owner cannot TRUNCATE a governed table without a lease (a write no row trigger sees)');
+SELECT is(pg_temp.n('TRUNCATE public.lt31_accounts'), '42501: permission denied for table lt31_accounts',
+          'the former owner cannot TRUNCATE a governed table (it no longer owns it; a write no row trigger sees)');
 ROLLBACK;
 BEGIN;
 SELECT matches(pg_temp.err('ALTER TABLE public.lt31_accounts DISABLE TRIGGER governance_lineage'), '^42501: ',

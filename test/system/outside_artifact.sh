@@ -41,7 +41,7 @@ CREATE ROLE sub LOGIN IN ROLE governance_agent;
 SELECT governance.register_agent('Agent::"bot"', 'bot');
 SELECT governance.register_agent('Agent::"sub"', 'sub');
 SELECT governance.create_policy('bot', 'permit (principal == Agent::"bot", action, resource);');
-SELECT governance.create_policy('sub', 'permit (principal == Agent::"sub", action == Action::"read", resource);');
+SELECT governance.create_policy('sub', 'permit (principal == Agent::"sub", action in [Action::"read", Action::"payments.transfer"], resource);');
 EOF
 
 # --- issue artifacts ---------------------------------------------------------
@@ -76,7 +76,7 @@ issue_ctx child bot '{"step": 1}' "" \
 issue_ctx grandchild sub '{"step": 2}' "" \
 	"governance.delegate('$lease_child', 'Agent::\"sub\"', 'read', 'Doc::\"1\"', @CTX@, '2 minutes')"
 issue_ctx mchild bot '{}' "" \
-	"governance.delegate('$lease_measured', 'Agent::\"sub\"', 'Action::\"read\"', 'Account::\"17\"', @CTX@)"
+	"governance.delegate('$lease_measured', 'Agent::\"sub\"', 'payments.transfer', 'Account::\"17\"', @CTX@)"
 nissued=$(awk -F'\t' 'NF == 3 && $3 ~ /^gov1\./' "$W/issued.tsv" | wc -l)
 gov_is 7 "$nissued" "7 artifacts issued (authorize with and without measurement, on behalf, 3 delegations)"
 

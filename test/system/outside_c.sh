@@ -53,7 +53,7 @@ import sys
 for n, line in enumerate(open(sys.argv[1], encoding="utf-8").read().split("\n"), 1):
     if line.strip():
         assert "$gov$" not in line
-        print("SELECT governance.record('payload.%d', $gov$%s$gov$::jsonb);" % (n, line))
+        print("SELECT governance.record('payload.p%d', $gov$%s$gov$::jsonb);" % (n, line))
 EOF
 npayload=$(grep -c . "$W/payloads.sql")
 half=$((npayload / 2))
@@ -140,7 +140,7 @@ done
 
 # the canonical form of each payload as typed (numbers like 1e3, -0, 2.50e1;
 # duplicate keys; whitespace) computed by Python from the input text alone
-gov_sql "$C" "SELECT encode(convert_to(governance.canonical_json(payload), 'UTF8'), 'hex') FROM governance.ledger WHERE kind LIKE 'payload.%' ORDER BY substr(kind, 9)::int" >"$W/typed.sql.txt"
+gov_sql "$C" "SELECT encode(convert_to(governance.canonical_json(payload), 'UTF8'), 'hex') FROM governance.ledger WHERE kind LIKE 'payload.%' ORDER BY substr(kind, 10)::int" >"$W/typed.sql.txt"
 $PY "$V" --canonicalize <"$W/payloads.txt" | $PY -c "
 import sys
 for l in sys.stdin.buffer.read().split(b'\n')[:-1]: print(l.hex())" >"$W/typed.py.txt"
@@ -174,15 +174,15 @@ def sealed_pair():                  # two consecutive rows (in seq order) of one
             return a, b
 msg = ""
 if what == "payload-byte":
-    r = find("payload.7"); r["payload"] = r["payload"].replace("bottom", "bottoM", 1); msg = r["seq"]
+    r = find("payload.p7"); r["payload"] = r["payload"].replace("bottom", "bottoM", 1); msg = r["seq"]
 elif what == "payload-scale":      # 1.50 and 1.5 are equal numbers, not equal evidence
-    r = find("payload.1"); assert "1.50" in r["payload"]
+    r = find("payload.p1"); assert "1.50" in r["payload"]
     r["payload"] = r["payload"].replace("1.50", "1.5", 1); msg = r["seq"]
 elif what == "payload-key-order":  # same jsonb value, written in another order: still valid
-    r = find("payload.2"); o = json.loads(r["payload"])
+    r = find("payload.p2"); o = json.loads(r["payload"])
     r["payload"] = json.dumps(dict(reversed(list(o.items()))), ensure_ascii=False); msg = r["seq"]
 elif what == "at":
-    r = find("payload.3"); r["at_us"] += 1; msg = r["seq"]
+    r = find("payload.p3"); r["at_us"] += 1; msg = r["seq"]
 elif what == "actor":
     r = find("bulk"); r["actor"] = r["actor"] + "x"; msg = r["seq"]
 elif what == "txid":
@@ -221,7 +221,7 @@ elif what == "drop-block":         # a block in the middle disappears
 elif what == "resign-other-key":   # the block names another (trusted) key
     b = blocks[0]; b["key_id"] = blocks[-1]["key_id"]; msg = b["block_id"]
 elif what == "recompute-all":      # change a payload and recompute every unsigned hash
-    r = find("payload.10"); r["payload"] = "43"
+    r = find("payload.p10"); r["payload"] = "43"
     rr = v.load_row(r, 0); r["evidence"] = v.sha3_512(v.event_bytes(rr)).hex()
     r["link"] = v.chain_link(None, bytes.fromhex(r["evidence"])).hex()
     by = {x["seq"]: x for x in rows}; prev = None
@@ -404,7 +404,7 @@ set -- $(oc oc_bot -c "SELECT lease_id || ' ' || artifact FROM governance.delega
 set -- $(oc oc_bot -c "SELECT lease_id || ' ' || artifact FROM governance.delegate('$L1s', 'Agent::\"oc-sub\"', 'acct.select', 'Account::\"1\"', '{\"amount\": 5}')"); D1s=$1; B1s=$2
 oc oc_sub -c "BEGIN" -c "SELECT governance.attach('$B1') IS NOT NULL, governance.attach('$B1s') IS NOT NULL" \
 	-c "UPDATE public.oc_accounts SET amount = amount - 3 WHERE id = 1" -c "COMMIT" >/dev/null
-set -- $(oc oc_sub -c "SELECT lease_id || ' ' || artifact FROM governance.delegate('$D1', 'Agent::\"oc-sub\"', 'acct.tool', 'Account::\"1\"', '{\"amount\": 5}')"); D2=$1; B2=$2
+set -- $(oc oc_sub -c "SELECT lease_id || ' ' || artifact FROM governance.delegate('$D1', 'Agent::\"oc-sub\"', 'acct.update', 'Account::\"1\"', '{\"amount\": 5}')"); D2=$1; B2=$2
 oc oc_sub -c "BEGIN" -c "SELECT governance.attach('$B2') IS NOT NULL" \
 	-c "SELECT governance.record('tool.result', '{\"ok\": true}')" -c "COMMIT" >/dev/null
 oc oc_sub -c "SELECT governance.heartbeat('$D2')" >/dev/null

@@ -26,7 +26,7 @@ gov_psql "$C" >/dev/null <<'EOF2' || { echo "not ok - setup"; exit 1; }
 SET client_min_messages = warning;
 CREATE EXTENSION governance;
 CREATE ROLE rr_bot LOGIN IN ROLE governance_agent;
-SELECT governance.register_agent('Agent::"rr-bot"', 'rr_bot');
+SELECT governance.register_agent('Agent::"rr-bot"', 'rr_bot', max_leases => 50000);
 SELECT governance.create_policy('rr', 'permit (principal == Agent::"rr-bot", action, resource);');
 CREATE TABLE rr_leases (n serial, lease_id uuid, artifact text);
 EOF2

@@ -460,6 +460,13 @@ vq_off "UPDATE governance.ledger SET payload = '$orig' WHERE seq = 45"
 gov_is "t|" "$(vq "SELECT ok, problem FROM governance.verify_ledger()")" "tampering undone: verify_ledger() ok"
 gov_is "degraded: ledger verification failed: modified row 45: its evidence hash does not match its contents" \
 	"$(vq "SELECT governance.trust_state()")" "undoing the tampering alone does not restore trust"
+# restore_trust() undone by a savepoint or an exception block restores nothing
+vq "BEGIN; SAVEPOINT s; SELECT governance.restore_trust('rolled back'); ROLLBACK TO s; COMMIT" >/dev/null
+vq "DO \$\$ BEGIN PERFORM governance.restore_trust('undone'); RAISE EXCEPTION 'no'; EXCEPTION WHEN raise_exception THEN NULL; END \$\$" >/dev/null
+gov_like '^degraded: ledger verification failed' "$(vq "SELECT governance.trust_state()")" \
+	"restore_trust() rolled back to a savepoint, or in a failed exception block, leaves trust degraded"
+gov_is "0" "$(vq "SELECT count(*) FROM governance.ledger WHERE kind = 'governance.trust.restored' AND payload->>'reason' IN ('rolled back', 'undone')")" \
+	"and leaves no event"
 vq "SELECT governance.restore_trust('payload restored from the export')" >/dev/null
 wait_loops 10
 gov_is "trusted" "$(vq "SELECT governance.trust_state()")" "tampering undone and restore_trust(): trust stays restored over 10 verifier rounds"

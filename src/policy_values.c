@@ -1,0 +1,268 @@
+/*-------------------------------------------------------------------------
+ *
+ * policy_values.c
+ *	  From jsonb (entity attributes, request contexts) to the values the
+ *	  policy language evaluates (policy_lang.h): numbers, strings, sets,
+ *	  records and entity references, and what makes one unusable.
+ *
+ *-------------------------------------------------------------------------
+ */
+#include "postgres.h"
+
+#include <time.h>
+
+#include "access/htup_details.h"
+#include "access/xact.h"
+#include "access/xlog.h"
+#include "catalog/pg_class.h"
+#include "catalog/pg_type_d.h"
+#include "commands/trigger.h"
+#include "common/hashfn.h"
+#include "executor/spi.h"
+#include "funcapi.h"
+#include "miscadmin.h"
+#include "port/atomics.h"
+#include "storage/shmem.h"
+#include "utils/array.h"
+#include "utils/builtins.h"
+#include "utils/guc.h"
+#include "utils/hsearch.h"
+#include "utils/inval.h"
+#include "utils/jsonb.h"
+#include "utils/lsyscache.h"
+#include "utils/memutils.h"
+#include "utils/numeric.h"
+#include "utils/snapmgr.h"
+#include "utils/syscache.h"
+
+#include "crypto.h"
+#include "encode.h"
+#include "common.h"
+#include "ledger.h"
+#include "policy.h"
+#include "policy_lang.h"
+#include "xact_defer.h"
+
+/* ---------------------------------------------------------------------
+ * jsonb to policy values
+ * ---------------------------------------------------------------------
+ */
+
+static void convert_jbv(JsonbValue *v, GovPolValue *out, int depth);
+
+static void
+unusable(GovPolValue *out, const char *why)
+{
+	out->kind = GOV_POL_UNUSABLE;
+	out->u.s.p = why;
+	out->u.s.len = strlen(why);
+}
+
+static void
+convert_number(Numeric num, GovPolValue *out)
+{
+	char	   *txt = DatumGetCString(DirectFunctionCall1(numeric_out, NumericGetDatum(num)));
+	const char *s = txt;
+	bool		neg = false;
+	uint64		v = 0;
+	bool		overflow = false;
+
+	if (*s == '-')
+	{
+		neg = true;
+		s++;
+	}
+	while (*s >= '0' && *s <= '9')
+	{
+		unsigned	d = (unsigned) (*s - '0');
+
+		if (v > ((neg ? (uint64) PG_INT64_MAX + 1 : (uint64) PG_INT64_MAX) - d) / 10)
+			overflow = true;
+		else
+			v = v * 10 + d;
+		s++;
+	}
+	if (*s == '.')
+	{
+		const char *frac = s + 1;
+
+		while (*frac == '0')
+			frac++;
+		if (*frac != '\0')
+		{
+			unusable(out, psprintf("number %.40s is not an integer", txt));
+			return;
+		}
+	}
+	else if (*s != '\0')
+	{
+		unusable(out, psprintf("number %.40s is not an integer", txt));
+		return;
+	}
+	if (overflow)
+	{
+		unusable(out, psprintf("number %.40s is out of range for a 64-bit integer", txt));
+		return;
+	}
+	out->kind = GOV_POL_LONG;
+	if (neg)
+		out->u.i = v == (uint64) PG_INT64_MAX + 1 ? PG_INT64_MIN : -(int64) v;
+	else
+		out->u.i = (int64) v;
+}
+
+#define ENTITY_REF_KEY "__entity"
+
+static void
+convert_container(JsonbContainer *c, GovPolValue *out, int depth)
+{
+	JsonbIterator *it;
+	JsonbValue	v;
+	JsonbIteratorToken r;
+	uint32		n = JsonContainerSize(c);
+	uint32		i = 0;
+
+	if (depth > GOV_POL_MAX_VALUE_DEPTH)
+	{
+		unusable(out, "value nested deeper than 64 levels");
+		return;
+	}
+	check_stack_depth();
+	CHECK_FOR_INTERRUPTS();
+
+	if (JsonContainerIsScalar(c))
+	{
+		it = JsonbIteratorInit(c);
+		(void) JsonbIteratorNext(&it, &v, true);	/* the pseudo array */
+		(void) JsonbIteratorNext(&it, &v, true);
+		convert_jbv(&v, out, depth);
+		return;
+	}
+	if (JsonContainerIsArray(c))
+	{
+		GovPolValue *items = palloc(sizeof(GovPolValue) * (n ? n : 1));
+
+		it = JsonbIteratorInit(c);
+		while ((r = JsonbIteratorNext(&it, &v, true)) != WJB_DONE)
+		{
+			if (r == WJB_ELEM && i < n)
+				convert_jbv(&v, &items[i++], depth + 1);
+		}
+		out->kind = GOV_POL_SET;
+		out->u.set.items = items;
+		out->u.set.n = i;
+		return;
+	}
+
+	/* an object: a record, or an entity reference */
+	{
+		GovPolField *fields = palloc(sizeof(GovPolField) * (n ? n : 1));
+		bool		entity_ref = false;
+
+		it = JsonbIteratorInit(c);
+		while ((r = JsonbIteratorNext(&it, &v, true)) != WJB_DONE)
+		{
+			if (r == WJB_KEY && i < n)
+			{
+				fields[i].key.p = v.val.string.val;
+				fields[i].key.len = v.val.string.len;
+				if (v.val.string.len == strlen(ENTITY_REF_KEY) &&
+					memcmp(v.val.string.val, ENTITY_REF_KEY, v.val.string.len) == 0)
+					entity_ref = true;
+			}
+			else if (r == WJB_VALUE && i < n)
+			{
+				if (entity_ref && n == 1 && v.type == jbvString &&
+					gov_pol_valid_uid(v.val.string.val, v.val.string.len))
+				{
+					out->kind = GOV_POL_ENTITY;
+					out->u.s.p = v.val.string.val;
+					out->u.s.len = v.val.string.len;
+					return;
+				}
+				convert_jbv(&v, &fields[i].value, depth + 1);
+				i++;
+			}
+		}
+		if (entity_ref)
+		{
+			unusable(out, "invalid entity reference: an object with key \"__entity\" must be {\"__entity\": \"Type::\\\"id\\\"\"}");
+			return;
+		}
+		if (!gov_pol_record_sort(fields, i))
+			elog(ERROR, "duplicate key in jsonb object");
+		out->kind = GOV_POL_RECORD;
+		out->u.rec.fields = fields;
+		out->u.rec.n = i;
+	}
+}
+
+static void
+convert_jbv(JsonbValue *v, GovPolValue *out, int depth)
+{
+	switch (v->type)
+	{
+		case jbvNull:
+			unusable(out, "value is null (JSON null is not a policy value)");
+			return;
+		case jbvString:
+			out->kind = GOV_POL_STRING;
+			out->u.s.p = v->val.string.val;
+			out->u.s.len = v->val.string.len;
+			return;
+		case jbvNumeric:
+			convert_number(v->val.numeric, out);
+			return;
+		case jbvBool:
+			out->kind = GOV_POL_BOOL;
+			out->u.b = v->val.boolean;
+			return;
+		case jbvBinary:
+			convert_container(v->val.binary.data, out, depth);
+			return;
+		default:
+			unusable(out, "unsupported JSON value");
+			return;
+	}
+}
+
+/* The values point into jb, which must outlive them. */
+void
+gov_policy_jsonb_to_value(Jsonb *jb, GovPolValue *out)
+{
+	convert_container(&jb->root, out, 0);
+}
+
+/*
+ * Does every {"__entity": ...} object in the value hold a valid uid?  Used
+ * to refuse bad attributes when they are stored rather than when used.
+ */
+bool
+gov_policy_value_refs_valid(const GovPolValue *v, const char **why)
+{
+	uint32		i;
+
+	switch (v->kind)
+	{
+		case GOV_POL_UNUSABLE:
+			if (strncmp(v->u.s.p, "invalid entity reference", 24) == 0)
+			{
+				*why = v->u.s.p;
+				return false;
+			}
+			return true;
+		case GOV_POL_SET:
+			for (i = 0; i < v->u.set.n; i++)
+				if (!gov_policy_value_refs_valid(&v->u.set.items[i], why))
+					return false;
+			return true;
+		case GOV_POL_RECORD:
+			for (i = 0; i < v->u.rec.n; i++)
+				if (!gov_policy_value_refs_valid(&v->u.rec.fields[i].value, why))
+					return false;
+			return true;
+		default:
+			return true;
+	}
+}
+

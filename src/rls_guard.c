@@ -1,0 +1,355 @@
+/*-------------------------------------------------------------------------
+ *
+ * rls_guard.c
+ *	  Governed tables' row-level security, seen from the planner and the
+ *	  executor: which relations are governed; the lease checks in the
+ *	  security quals of a table read through another role's view or rule,
+ *	  replaced by the answer for that role (planner hook, driven by
+ *	  query_guard.c); and writes that row-level security refuses, ledgered
+ *	  although no trigger saw them.
+ *
+ *	  Borrowed leases.  attach.c counts a lease only for the role the
+ *	  checking code runs as.  Row-level security of a table read through a
+ *	  view or a rule is checked as the view's or rule's owner
+ *	  (RangeTblEntry.checkAsUser), but evaluated as the current user; so in
+ *	  the security quals of such a table, when that owner is not the
+ *	  current user, every lease check is replaced by its answer for a role
+ *	  that holds no lease: nothing.  Plans that use row-level security are
+ *	  replanned when the current user changes, so the planner's current
+ *	  user is the executor's.
+ *
+ *-------------------------------------------------------------------------
+ */
+#include "postgres.h"
+
+#include "access/xact.h"
+#include "catalog/namespace.h"
+#include "catalog/pg_type_d.h"
+#include "catalog/pg_collation.h"
+#include "catalog/pg_proc.h"
+#include "commands/defrem.h"
+#include "commands/explain.h"
+#include "executor/executor.h"
+#include "executor/tuptable.h"
+#include "lib/ilist.h"
+#include "miscadmin.h"
+#include "nodes/makefuncs.h"
+#include "nodes/nodeFuncs.h"
+#include "optimizer/planner.h"
+#include "parser/parse_func.h"
+#include "parser/parsetree.h"
+#include "tcop/pquery.h"
+#include "tcop/utility.h"
+#include "utils/builtins.h"
+#include "utils/guc.h"
+#include "utils/inval.h"
+#include "utils/jsonb.h"
+#include "utils/lsyscache.h"
+#include "utils/memutils.h"
+#include "utils/portal.h"
+#include "utils/rel.h"
+#include "utils/relcache.h"
+#include "rewrite/rowsecurity.h"
+#include "utils/syscache.h"
+
+#include "common.h"
+#include "events.h"
+#include "encode.h"
+#include "rls_guard.h"
+#include "xact_defer.h"
+
+/* Does this relation carry governance's row-level security? */
+bool
+gov_rel_is_governed(Relation rel)
+{
+	ListCell   *lc;
+
+	if (!rel->rd_rel->relrowsecurity || rel->rd_rsdesc == NULL)
+		return false;
+	foreach(lc, rel->rd_rsdesc->policies)
+		if (strcmp(((RowSecurityPolicy *) lfirst(lc))->policy_name, "governance_select") == 0)
+			return true;
+	return false;
+}
+
+/* Is this a governed table (row-level security with our policies)? */
+bool
+gov_relation_is_governed(Oid relid)
+{
+	Relation	rel = RelationIdGetRelation(relid);
+	bool		governed = false;
+
+	if (rel == NULL)
+		return false;
+	if (rel->rd_rel->relrowsecurity && rel->rd_rsdesc != NULL)
+	{
+		ListCell   *lc;
+
+		foreach(lc, rel->rd_rsdesc->policies)
+			if (strcmp(((RowSecurityPolicy *) lfirst(lc))->policy_name, "governance_select") == 0)
+				governed = true;
+	}
+	RelationClose(rel);
+	return governed;
+}
+
+/* ---------------------------------------------------------------------
+ * The lease checks in row-level security quals
+ * ---------------------------------------------------------------------
+ */
+
+typedef struct CheckFns
+{
+	bool		valid;
+	Oid			resource;		/* authorized_resource(text) */
+	Oid			resources;		/* authorized_resources(text) */
+	Oid			is_authorized;	/* is_authorized(text, text) */
+} CheckFns;
+
+static CheckFns check_fns;
+static bool check_fns_callback = false;
+
+static void
+check_fns_inval(Datum arg, int cacheid, uint32 hashvalue)
+{
+	check_fns.valid = false;
+}
+
+/* By catalog, not by name lookup: the caller may lack USAGE on the schema. */
+static Oid
+lookup_fn(Oid nsp, const char *name, int nargs)
+{
+	Oid			args[2] = {TEXTOID, TEXTOID};
+
+	return GetSysCacheOid3(PROCNAMEARGSNSP, Anum_pg_proc_oid,
+						   CStringGetDatum(name),
+						   PointerGetDatum(buildoidvector(args, nargs)),
+						   ObjectIdGetDatum(nsp));
+}
+
+/* Our check functions, or false when the extension is not here. */
+bool
+gov_get_check_fns(void)
+{
+	if (!check_fns_callback)
+	{
+		CacheRegisterSyscacheCallback(PROCOID, check_fns_inval, (Datum) 0);
+		CacheRegisterSyscacheCallback(NAMESPACEOID, check_fns_inval, (Datum) 0);
+		check_fns_callback = true;
+	}
+	if (!check_fns.valid)
+	{
+		Oid			nsp = gov_schema_oid();
+
+		memset(&check_fns, 0, sizeof(check_fns));
+		if (OidIsValid(nsp))
+		{
+			check_fns.resource = lookup_fn(nsp, "authorized_resource", 1);
+			check_fns.resources = lookup_fn(nsp, "authorized_resources", 1);
+			check_fns.is_authorized = lookup_fn(nsp, "is_authorized", 2);
+		}
+		check_fns.valid = true;
+	}
+	return OidIsValid(check_fns.resources);
+}
+
+static bool
+is_check_fn(Oid fn)
+{
+	return fn == check_fns.resource || fn == check_fns.resources || fn == check_fns.is_authorized;
+}
+
+/* Replace each lease check by the answer for a role that holds none. */
+static Node *
+no_lease_mutator(Node *node, void *context)
+{
+	if (node == NULL)
+		return NULL;
+	if (IsA(node, FuncExpr) && is_check_fn(((FuncExpr *) node)->funcid))
+	{
+		FuncExpr   *f = (FuncExpr *) node;
+
+		if (f->funcid == check_fns.is_authorized)
+			return makeBoolConst(false, false);
+		if (f->funcid == check_fns.resource)
+			return (Node *) makeNullConst(TEXTOID, -1, DEFAULT_COLLATION_OID);
+		return (Node *) makeConst(TEXTARRAYOID, -1, InvalidOid, -1,
+								  PointerGetDatum(construct_empty_array(TEXTOID)),
+								  false, false);
+	}
+	if (IsA(node, Query))
+		return (Node *) query_tree_mutator((Query *) node, no_lease_mutator, context, 0);
+	return expression_tree_mutator(node, no_lease_mutator, context);
+}
+
+static bool
+checked_as_other(RangeTblEntry *rte)
+{
+	return OidIsValid(rte->checkAsUser) && rte->checkAsUser != GetUserId();
+}
+
+static bool
+borrow_walker(Node *node, void *context)
+{
+	if (node == NULL)
+		return false;
+	if (IsA(node, Query))
+	{
+		Query	   *q = (Query *) node;
+
+		/* WITH CHECK quals of a result relation written through a rule */
+		if (q->resultRelation > 0 && q->withCheckOptions != NIL &&
+			checked_as_other(rt_fetch(q->resultRelation, q->rtable)))
+		{
+			ListCell   *lc;
+
+			foreach(lc, q->withCheckOptions)
+			{
+				WithCheckOption *wco = lfirst(lc);
+
+				wco->qual = no_lease_mutator(wco->qual, NULL);
+			}
+		}
+		return query_tree_walker(q, borrow_walker, context, QTW_EXAMINE_RTES_BEFORE);
+	}
+	if (IsA(node, RangeTblEntry))
+	{
+		RangeTblEntry *rte = (RangeTblEntry *) node;
+
+		if (rte->rtekind == RTE_RELATION && rte->securityQuals != NIL && checked_as_other(rte))
+			rte->securityQuals = (List *) no_lease_mutator((Node *) rte->securityQuals, NULL);
+		return false;
+	}
+	return expression_tree_walker(node, borrow_walker, context);
+}
+
+/* Lease checks of tables read as another role answer for that role. */
+void
+gov_rls_unborrow(Query *parse)
+{
+	if (gov_get_check_fns())
+		(void) borrow_walker((Node *) parse, NULL);
+}
+
+/* ---------------------------------------------------------------------
+ * Writes refused by row-level security
+ * ---------------------------------------------------------------------
+ *
+ * The lineage trigger ledgers the writes it refuses, but row-level
+ * security refuses a new row that no lease covers before any trigger
+ * runs.  The executor hook notices the error on its way out and the
+ * refusal is queued for the enforcer when the (sub)transaction aborts.
+ */
+static struct
+{
+	bool		pending;
+	char		table[2 * NAMEDATALEN + 2];
+	char		caller[NAMEDATALEN];
+	char		message[256];
+}			rls_refusal;
+
+/* The first governed table among a write's result relations, or InvalidOid. */
+Oid
+gov_governed_result_relation(QueryDesc *qd)
+{
+	ListCell   *lc;
+
+	if (qd->plannedstmt == NULL)
+		return InvalidOid;
+	foreach(lc, qd->plannedstmt->resultRelations)
+	{
+		Oid			relid = rt_fetch(lfirst_int(lc), qd->plannedstmt->rtable)->relid;
+
+		if (gov_relation_is_governed(relid))
+			return relid;
+	}
+	return InvalidOid;
+}
+
+/*
+ * A write to a governed table failed: if row-level security refused it,
+ * remember it (in static memory) to be queued when the (sub)transaction
+ * aborts.  Seen here rather than when the error is reported, which an
+ * exception block that catches it never does.
+ */
+void
+gov_note_rls_refusal(Oid target)
+{
+	MemoryContext old;
+	ErrorData  *e;
+
+	if (rls_refusal.pending)
+		return;
+	old = MemoryContextSwitchTo(TopMemoryContext);
+	e = CopyErrorData();
+	MemoryContextSwitchTo(old);
+	if (e->sqlerrcode == ERRCODE_INSUFFICIENT_PRIVILEGE && e->message_id != NULL &&
+		(strncmp(e->message_id, "new row violates row-level security policy", 42) == 0 ||
+		 strncmp(e->message_id, "target row violates row-level security policy", 45) == 0))
+	{
+		char	   *rel = get_rel_name(target);
+		char	   *nsp = get_namespace_name(get_rel_namespace(target));
+		char	   *who = GetUserNameFromId(GetUserId(), true);
+
+		snprintf(rls_refusal.table, sizeof(rls_refusal.table), "%s.%s",
+				 nsp ? nsp : "?", rel ? rel : "?");
+		strlcpy(rls_refusal.caller, who ? who : "", sizeof(rls_refusal.caller));
+		strlcpy(rls_refusal.message, e->message ? e->message : "", sizeof(rls_refusal.message));
+		rls_refusal.pending = true;
+	}
+	FreeErrorData(e);
+}
+
+static void
+queue_rls_refusal(void)
+{
+	GovJson		j;
+	MemoryContext old;
+	GovPreparedEvent *ev;
+
+	if (!rls_refusal.pending)
+		return;
+	rls_refusal.pending = false;
+	old = MemoryContextSwitchTo(TopMemoryContext);
+	gj_init(&j);
+	gj_begin_object(&j);
+	gj_key(&j, "caller");
+	gj_str(&j, rls_refusal.caller);
+	gj_key(&j, "observed_at");
+	gj_str(&j, DatumGetCString(DirectFunctionCall1(timestamptz_out,
+												   TimestampTzGetDatum(GetCurrentTimestamp()))));
+	gj_key(&j, "detail");
+	gj_str(&j, psprintf("row-level security of governed table %s refused a write by role %s: %s",
+						rls_refusal.table, rls_refusal.caller, rls_refusal.message));
+	gj_end_object(&j);
+	ev = gov_security_event_prepare("governance.write.refused", NULL, NULL, gj_finish(&j),
+									TopMemoryContext);
+	gov_security_event_push(ev);
+	pfree(ev);
+	MemoryContextSwitchTo(old);
+}
+
+static void
+rls_xact_callback(XactEvent event, void *arg)
+{
+	if (event == XACT_EVENT_ABORT)
+		queue_rls_refusal();
+	else if (event == XACT_EVENT_COMMIT)
+		rls_refusal.pending = false;	/* caught and survived: still refused */
+}
+
+static void
+rls_subxact_callback(SubXactEvent event, SubTransactionId mySubid,
+					 SubTransactionId parentSubid, void *arg)
+{
+	if (event == SUBXACT_EVENT_ABORT_SUB)
+		queue_rls_refusal();
+}
+
+void
+gov_rls_guard_init(void)
+{
+	RegisterXactCallback(rls_xact_callback, NULL);
+	RegisterSubXactCallback(rls_subxact_callback, NULL);
+}
+

@@ -57,28 +57,4 @@ SELECT i, a.artifact
        governance.authorize(format('Agent::"bench-%s"', i), 'scan.select', format('Account::"%s"', i),
                             bench_context(), '1 hour') AS a
  WHERE a.decision = 'allow';
-
--- The backend's CPU seconds for a non-superuser (pg_read_file needs more).
-CREATE FUNCTION bench_my_cpu(clk_tck int) RETURNS float8
-LANGUAGE sql SECURITY DEFINER SET search_path = public, pg_catalog AS $$ SELECT bench_backend_cpu(clk_tck) $$;
-
--- One query, timed inside the server: wall-clock and CPU seconds of this
--- backend, and its result (count or sum) to check every variant saw the
--- same rows.  Parallel query is off (2 cores, shared; and both sides must
--- run the same kind of plan).
-CREATE FUNCTION bench_time_query(q text, clk_tck int,
-    OUT elapsed float8, OUT cpu float8, OUT result text)
-LANGUAGE plpgsql AS $$
-DECLARE
-    t0 timestamptz;
-    c0 float8;
-BEGIN
-    SET LOCAL max_parallel_workers_per_gather = 0;
-    c0 := bench_my_cpu(clk_tck);
-    t0 := clock_timestamp();
-    EXECUTE q INTO result;
-    elapsed := extract(epoch FROM clock_timestamp() - t0);
-    cpu := bench_my_cpu(clk_tck) - c0;
-END
-$$;
-GRANT EXECUTE ON FUNCTION bench_time_query(text, int), bench_my_cpu(int) TO bench_agent;
+CHECKPOINT;

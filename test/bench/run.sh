@@ -10,9 +10,10 @@
 # built from those lines.  To add one: write bench_<name>, add <name> below.
 BENCHMARKS="ledger_append ledger_verify lease_ops rls_scan enforcement revoke_holdoff revoke_tree"
 #
-# Environment (defaults finish in about 14 minutes on 2 cores):
+# Environment (defaults finish in about 20 minutes on 2 cores):
 #   BENCH_SECONDS=15       duration of each pgbench run
-#   BENCH_ROUNDS=3         rounds of each benchmark (each round runs every variant once)
+#   BENCH_ROUNDS=3         rounds of each benchmark (each round runs every variant once,
+#                          in an order drawn anew each round)
 #   BENCH_ONLY="..."       run only these benchmarks (names from BENCHMARKS)
 #   BENCH_CLIENTS=8 BENCH_JOBS=2          pgbench -c and -j
 #   BENCH_COMMIT_MODES="on"               synchronous_commit of the pgbench clients;
@@ -20,7 +21,16 @@ BENCHMARKS="ledger_append ledger_verify lease_ops rls_scan enforcement revoke_ho
 #                                         "on off" adds runs without the WAL flush (the CPU
 #                                         cost alone; about 6 minutes more)
 #   BENCH_VERIFY_ROWS=1000000             least ledger rows verify_ledger() is timed on
-#   BENCH_SCAN_ROUNDS=9                   timed rounds of the RLS scan
+#   BENCH_VERIFY_REPS=3                   executions of verify_ledger() and of its baseline
+#                                         per round (BENCH_ROUNDS rounds)
+#   BENCH_SCAN_ROUNDS=5                   rounds (sessions) of the RLS scan
+#   BENCH_SCAN_REPS=20                    executions of each RLS scan variant per round
+#   BENCH_SEED=N                          seed of the random orders (default: the time)
+#   BENCH_SHARED_BUFFERS=3GB              shared_buffers: every table a statement
+#                                         benchmark compares must fit (checked)
+#   BENCH_QUIET_LOAD=X                    before starting, wait until the 1-minute load
+#                                         average is below X (at most BENCH_QUIET_WAIT
+#                                         seconds, default 3600; then start anyway and say so)
 #   BENCH_ENFORCE_TRIALS=40               enforcement latency trials per round
 #   BENCH_TREE_ENFORCE_TRIALS=20          the same, per round, while a 100k tree is live
 #   BENCH_HOLDOFF_TRIALS=20               revocations per holder kind and round, from a new
@@ -34,6 +44,13 @@ BENCHMARKS="ledger_append ledger_verify lease_ops rls_scan enforcement revoke_ho
 #                          working tree, copied, so a concurrent `make clean` is harmless)
 #   BENCH_KEEP=1           keep the temporary directory (cluster, logs, results)
 #   BENCH_TMP=DIR          where that directory is made (default /var/tmp/governance-bench)
+#   BENCH_OUT=DIR          where this run's log, results table, per-execution
+#                          timings and plans are saved (default
+#                          $BENCH_TMP/results/<UTC date>-<commit>; kept)
+#
+# Exit status: 0 every target met; 1 a target missed or undecided (the
+# rounds straddle it); 2 the sanity gate failed (the comparison is unsound:
+# no verdict printed for it), or the run itself failed.
 set -u
 cd "$(dirname "$0")/../.." || exit 1
 TOP=$(pwd)
@@ -46,7 +63,11 @@ BENCH_JOBS=${BENCH_JOBS:-2}
 BENCH_COMMIT_MODES=${BENCH_COMMIT_MODES:-on}
 BENCH_VERIFY_ROWS=${BENCH_VERIFY_ROWS:-1000000}
 BENCH_CONF=${BENCH_CONF:-}
-BENCH_SCAN_ROUNDS=${BENCH_SCAN_ROUNDS:-9}
+BENCH_SCAN_ROUNDS=${BENCH_SCAN_ROUNDS:-5}
+BENCH_SCAN_REPS=${BENCH_SCAN_REPS:-20}
+BENCH_VERIFY_REPS=${BENCH_VERIFY_REPS:-3}
+BENCH_SEED=${BENCH_SEED:-$(date +%s)}
+BENCH_SHARED_BUFFERS=${BENCH_SHARED_BUFFERS:-3GB}
 BENCH_ENFORCE_TRIALS=${BENCH_ENFORCE_TRIALS:-40}
 BENCH_TREE_ENFORCE_TRIALS=${BENCH_TREE_ENFORCE_TRIALS:-20}
 BENCH_HOLDOFF_TRIALS=${BENCH_HOLDOFF_TRIALS:-20}
@@ -63,9 +84,38 @@ CLK_TCK=$(getconf CLK_TCK)
 # those, and once removed a benchmark's directory mid-run.
 BENCH_TMP=${BENCH_TMP:-/var/tmp/governance-bench}
 mkdir -p "$BENCH_TMP" && chmod 755 "$BENCH_TMP" || exit 1
+
+# Everything this run prints also goes to $BENCH_OUT/run.log, next to the
+# results it saves there.
+if [ -z "${BENCH_LOGGED:-}" ]; then
+	BENCH_OUT=${BENCH_OUT:-$BENCH_TMP/results/$(date -u +%Y%m%dT%H%M%SZ)-$(git describe --always --dirty 2>/dev/null || echo src)}
+	mkdir -p "$BENCH_OUT" || exit 2
+	{ BENCH_LOGGED=1 BENCH_OUT=$BENCH_OUT sh "$TOP/test/bench/run.sh" "$@" 2>&1; echo $? >"$BENCH_OUT/exit-status"; } |
+		tee "$BENCH_OUT/run.log"
+	rc=$(cat "$BENCH_OUT/exit-status")
+	case $rc in
+	0) echo "every target met" ;;
+	1) echo "exit status 1: a target missed or undecided (see the table)" ;;
+	*) echo "exit status $rc: the run failed or its sanity gate did (UNSOUND above): no verdict to trust" ;;
+	esac
+	echo "results, log, per-execution timings and plans: $BENCH_OUT"
+	exit "$rc"
+fi
+# Wait for a quiet machine (BENCH_QUIET_LOAD) before anything is made.
+if [ -n "${BENCH_QUIET_LOAD:-}" ]; then
+	qw_t0=$(date +%s)
+	while awk -v x="$BENCH_QUIET_LOAD" '{ exit !($1 >= x) }' /proc/loadavg; do
+		if [ $(($(date +%s) - qw_t0)) -ge "${BENCH_QUIET_WAIT:-3600}" ]; then
+			echo "[$(date +%H:%M:%S)] the load average is still $(cut -d' ' -f1 /proc/loadavg) after ${BENCH_QUIET_WAIT:-3600} s: starting anyway"
+			break
+		fi
+		sleep 15
+	done
+	echo "[$(date +%H:%M:%S)] load average $(cut -d' ' -f1-3 /proc/loadavg) (waited $(($(date +%s) - qw_t0)) s for below $BENCH_QUIET_LOAD)"
+fi
 WORK=$(TMPDIR=$BENCH_TMP gov_tmpdir)
 C="$WORK/cluster"
-RESULTS="$WORK/results.tsv"
+RESULTS="$BENCH_OUT/results.tsv"
 : >"$RESULTS"
 
 cleanup() {
@@ -75,7 +125,7 @@ cleanup() {
 trap cleanup EXIT
 trap 'exit 130' INT TERM
 
-die() { echo "bench: $*" >&2; exit 1; }
+die() { echo "bench: $*" >&2; exit 2; }
 say() { echo "[$(date +%H:%M:%S)] $*"; }
 
 # emit BENCHMARK VARIANT UNIT "V1 V2 ..." BASELINE-VARIANT|- TARGET|-
@@ -154,6 +204,26 @@ wait_sealed() {
 	done
 }
 
+# shuffled FILE ROUND [SALT]: FILE's lines in an order drawn for this round
+# (seeded by BENCH_SEED, ROUND and SALT: reproducible, different each round).
+shuffled() {
+	/usr/bin/python3 -c 'import random, sys
+lines = open(sys.argv[1]).read().splitlines()
+random.Random("%s/%s/%s" % (sys.argv[2], sys.argv[3], sys.argv[4])).shuffle(lines)
+print("\n".join(lines))' "$1" "$BENCH_SEED" "$2" "${3:-}"
+}
+
+# stmt_bench SPEC ROLE ROUNDS REPS [ARGS...]: the statement benchmark SPEC
+# (test/bench/specs.py) in sessions of ROLE; appends to the results.
+stmt_bench() {
+	sb_spec=$1 sb_role=$2 sb_rounds=$3 sb_reps=$4; shift 4
+	/usr/bin/python3 test/bench/stmt_bench.py --spec "$sb_spec" \
+		--psql "$PGBIN/psql -h $C -p 5432 -d postgres -U $sb_role" \
+		--psql-admin "$PGBIN/psql -h $C -p 5432 -d postgres -U $GOV_DBUSER" \
+		--out "$BENCH_OUT" --results "$RESULTS" --rounds "$sb_rounds" --reps "$sb_reps" \
+		--seed "$BENCH_SEED" "$@"
+}
+
 # append VAR WORD: VAR="$VAR WORD" (per-variant lists of per-round values);
 # get VAR: its value.  (Shell variables are global: helpers use names of
 # their own.)
@@ -181,6 +251,8 @@ bench_ledger_append() {
 	echo "$APPEND_VARIANTS" | awk '{ print NR "|" $0 }' >"$WORK/variants"
 	for r in $(seq 1 "$BENCH_ROUNDS"); do
 		for mode in $BENCH_COMMIT_MODES; do
+			shuffled "$WORK/variants" "$r" "$mode" >"$WORK/variants.round"
+			say "append round $r: $(cut -d'|' -f2 "$WORK/variants.round" | paste -sd ';' | sed 's/;/; /g')"
 			while IFS='|' read -r i name script role vac <&3; do
 				[ "$script" = record_lease ] && { sql "SELECT bench_new_leases($BENCH_CLIENTS)" >/dev/null || die "leases"; }
 				sql "CHECKPOINT" >/dev/null
@@ -202,7 +274,7 @@ bench_ledger_append() {
 					vac=governance.ledger
 				fi
 				sql "VACUUM ANALYZE $vac" || die "vacuum"
-			done 3<"$WORK/variants"
+			done 3<"$WORK/variants.round"
 		done
 	done
 	for mode in $BENCH_COMMIT_MODES; do
@@ -243,7 +315,13 @@ bench_ledger_append() {
 
 # ---------------------------------------------------------------------------
 # verify_ledger() over at least BENCH_VERIFY_ROWS rows, in one backend,
-# against a scan of the same rows in the same order that hashes nothing.
+# against a scan of the same rows in the same order that hashes nothing
+# (every column deformed).  stmt_bench.py (spec "verify" in specs.py):
+# BENCH_ROUNDS sessions, each running both once untimed, then
+# BENCH_VERIFY_REPS times each in random order, timed inside the server
+# with the backend's CPU time; the ledger prewarmed and checked resident
+# before each round; no execution may read a block from outside shared
+# buffers.  Gate: verify_ledger() may not beat the scan.
 # ---------------------------------------------------------------------------
 bench_ledger_verify() {
 	have=$(sql "SELECT count(*) FROM governance.ledger")
@@ -256,29 +334,14 @@ bench_ledger_verify() {
 		have=$((have + n))
 	done
 	blk=$(sql "SELECT governance.seal()") || die "seal() failed"
-	sql "VACUUM ANALYZE governance.ledger" && sql "CHECKPOINT" >/dev/null
-	say "verify: ledger has $have rows in $blk blocks"
-	# one untimed pass of each, so that every timed round reads warm caches
-	sql "SET client_min_messages = warning; SELECT * FROM bench_time_verify($CLK_TCK)" >/dev/null || die "verify_ledger() failed"
-	sql "SELECT * FROM bench_time_scan($CLK_TCK)" >/dev/null || die "scan failed"
-	for r in $(seq 1 "$BENCH_ROUNDS"); do
-		for v in verify scan; do
-			out=$(sql "SET client_min_messages = warning; SELECT * FROM bench_time_$v($CLK_TCK)") || die "$v failed"
-			set -- $(echo "$out" | tr '|' ' ')
-			ok=$1 rows=$2 elapsed=$3 cpu=$4
-			[ "$ok" = t ] || die "$v reported a problem: $out"
-			rate=$(/usr/bin/python3 -c "print('%.0f' % ($rows / $elapsed))")
-			cpurate=$(/usr/bin/python3 -c "print('%.0f' % ($rows / max($cpu, 0.01)))")
-			share=$(/usr/bin/python3 -c "print('%.2f' % ($cpu / $elapsed))")
-			append "V_$v" "$rate"; append "VC_$v" "$cpurate"; append "VS_$v" "$share"
-			say "verify round $r $v: $rows rows in $elapsed s (cpu $cpu s): $rate rows/s (load $(cut -d" " -f1 /proc/loadavg))"
-		done
-	done
-	emit "verify" "verify_ledger()" rows/s "$V_verify" - ">=200000"
-	emit "verify" "scan, no hashing" rows/s "$V_scan" - -
-	emit "verify" "verify_ledger()" rows/s "$V_verify" "scan, no hashing" -
-	emit "verify" "verify_ledger() per CPU-second" rows/s "$VC_verify" - ">=200000"
-	emit "verify" "verify_ledger() CPU share of its backend" "cpu/elapsed" "$VS_verify" - -
+	# the same state for every execution: hint bits set and pages frozen,
+	# clean, and (stmt_bench.py) every block of the ledger, its blocks
+	# table and their indexes in shared buffers before every round
+	sql "VACUUM (FREEZE, ANALYZE) governance.ledger, governance.ledger_blocks" && sql "CHECKPOINT" >/dev/null ||
+		die "vacuum"
+	rows=$(sql "SELECT count(*) FROM governance.ledger")
+	say "verify: ledger has $rows rows in $blk blocks ($(sql "SELECT pg_size_pretty(pg_total_relation_size('governance.ledger'))"))"
+	stmt_bench verify "$GOV_DBUSER" "$BENCH_ROUNDS" "$BENCH_VERIFY_REPS" --rows "$rows" || die "verify benchmark failed"
 }
 
 # ---------------------------------------------------------------------------
@@ -344,6 +407,8 @@ bench_lease_ops() {
 	echo "$LEASE_VARIANTS" | awk '{ print NR "|" $0 }' >"$WORK/lease_variants"
 	for r in $(seq 1 "$BENCH_ROUNDS"); do
 		for mode in $BENCH_COMMIT_MODES; do
+			shuffled "$WORK/lease_variants" "$r" "$mode" >"$WORK/lease_variants.round"
+			say "leases round $r: $(cut -d'|' -f2 "$WORK/lease_variants.round" | paste -sd ';' | sed 's/;/; /g')"
 			while IFS='|' read -r i name script vac <&3; do
 				case $script in
 				heartbeat) sql "SELECT bench_client_leases('ops.run', $BENCH_CLIENTS)" >/dev/null || die "leases" ;;
@@ -374,7 +439,7 @@ bench_lease_ops() {
 						>/dev/null || die "revoke" ;;
 				esac
 				sql "VACUUM ANALYZE $vac" || die "vacuum"
-			done 3<"$WORK/lease_variants"
+			done 3<"$WORK/lease_variants.round"
 		done
 	done
 	for mode in $BENCH_COMMIT_MODES; do
@@ -403,62 +468,37 @@ bench_lease_ops() {
 }
 
 # ---------------------------------------------------------------------------
-# Row-level security scan (issue 5, D11): SELECT count(*) and SELECT
-# sum(amount) over 1,000,000 rows of a governed table, as the agent
+# Row-level security scan (issue 5, D11; issue 18): SELECT count(*) and
+# SELECT sum(amount) over 1,000,000 rows of a governed table, as the agent
 # (bench_agent) under an attached lease that covers the resource of every
 # row, against the same query over an ungoverned twin (same rows in the
-# same order, same columns and indexes) by the same agent, in the same
-# session.  Also: the twin filtered by hand with the comparison the policy
-# makes (WHERE account = 'Account::"0"', true for every row: the floor of
-# any per-row filter on this table); the governed table under 8 attached leases, the covering
-# one attached last (authorized_resources() lists it last: the most
-# comparisons per row), and the governed table read by the superuser
-# (RLS bypassed).  Timed inside the server, parallel query off; round 0 is
-# an untimed warm-up.  rls_setup.sql, rls_round.sql, rls_twins.sql.
+# same order, same columns and indexes), and against the twin filtered by
+# hand with the comparison the policy makes (WHERE account = 'Account::"0"',
+# true for every row: the floor of any per-row filter on this table).  Also
+# the governed table under 8 attached leases with the covering one last
+# (the most comparisons per row), read by the superuser (RLS bypassed),
+# the twin again (an A/A pair: what the harness resolves), and the plain,
+# hand-filtered and governed scans of ten-column twins.
+#
+# stmt_bench.py (spec "rls" in specs.py) does the measuring: every table
+# frozen, all-visible, prewarmed and checked resident in shared buffers
+# before each round; BENCH_SCAN_ROUNDS rounds, each one session of the
+# agent that runs every variant once untimed, then BENCH_SCAN_REPS blocks
+# of one execution of each variant in a random order; JIT off, parallel
+# query off, sequential scans only; each variant's plan checked (EXPLAIN
+# ANALYZE BUFFERS through auto_explain) and saved; the sanity gate in
+# report.py.  The plain, hand-filtered and one-lease narrow variants also
+# run with JIT forced on (SET LOCAL jit_above_cost = 0 in their
+# transactions), interleaved with the others, reported apart.
+# rls_setup.sql, probe_setup.sql.
 # ---------------------------------------------------------------------------
 bench_rls_scan() {
 	say "rls: loading 1,000,000 rows into a governed table and its ungoverned twin, narrow and wide"
 	gov_psql "$C" -f test/bench/rls_setup.sql >/dev/null || die "rls setup failed"
 	sql "CHECKPOINT" >/dev/null
-	for r in $(seq 0 "$BENCH_SCAN_ROUNDS"); do
-		{ gov_psql "$C" -At -F ' ' -U bench_agent -v clk="$CLK_TCK" -f test/bench/rls_round.sql &&
-			gov_psql "$C" -At -F ' ' -v clk="$CLK_TCK" -c \
-				"SELECT 'su', q, t.* FROM (VALUES ('count'), ('sum')) AS v(q),
-					bench_time_query(CASE q WHEN 'count' THEN 'SELECT count(*) FROM bench_scan_gov'
-						ELSE 'SELECT sum(amount) FROM bench_scan_gov' END, $CLK_TCK) AS t"
-		} >"$WORK/rls.out" || die "rls round failed"
-		# every variant must have seen every row
-		[ "$(awk '$1 ~ /^(plain|hand|gov1|gov8|su|wplain|whand|wgov1)$/ { print $2, $5 }' "$WORK/rls.out" | sort -u | wc -l)" -eq 2 ] &&
-			[ "$(awk '$1 ~ /^(plain|hand|gov1|gov8|su|wplain|whand|wgov1)$/' "$WORK/rls.out" | wc -l)" -eq 16 ] ||
-			{ cat "$WORK/rls.out" >&2; die "rls: the variants did not see the same rows"; }
-		[ "$r" = 0 ] && continue
-		while read -r v q el cpu res; do
-			case $v in plain | hand | gov1 | gov8 | su | wplain | whand | wgov1) ;; *) continue ;; esac
-			append "RS_${v}_$q" "$(echo "$el" | awk '{ printf "%.2f", $1 * 1000 }')"
-			append "RC_${v}_$q" "$(echo "$el $cpu" | awk '{ printf "%.2f", $2 / $1 }')"
-		done <"$WORK/rls.out"
-		say "rls round $r: $(awk '$1 ~ /^(plain|hand|gov1|gov8|su|wplain|whand|wgov1)$/ { printf "%s %s %.1f ms; ", $1, $2, $3 * 1000 }' "$WORK/rls.out")" \
-			"(load $(cut -d' ' -f1 /proc/loadavg))"
-	done
-	say "rls: the plan under 1 lease:"
-	gov_psql "$C" -At -U bench_agent -c "BEGIN" \
-		-c "SELECT FROM (SELECT governance.attach(artifact) FROM bench_scan_leases WHERE resource = 0) AS s" \
-		-c "SET max_parallel_workers_per_gather = 0" -c "EXPLAIN SELECT count(*) FROM bench_scan_gov" -c "COMMIT" |
-		grep -v '^$' | sed 's/^/    /'
-	for q in count sum; do
-		b="rls scan $q"; [ "$q" = count ] && b="rls scan count(*)"; [ "$q" = sum ] && b="rls scan sum(amount)"
-		emit "$b" "ungoverned twin, agent" ms "$(get "RS_plain_$q")" - -
-		emit "$b" "ungoverned twin, agent, WHERE account = 'Account::\"0\"'" ms "$(get "RS_hand_$q")" "ungoverned twin, agent" -
-		emit "$b" "governed, agent, 1 lease" ms "$(get "RS_gov1_$q")" "ungoverned twin, agent" "ratio<=1.3"
-		emit "$b" "governed, agent, 1 lease" ms "$(get "RS_gov1_$q")" "ungoverned twin, agent, WHERE account = 'Account::\"0\"'" -
-		emit "$b" "governed, agent, 8 leases (covering one last)" ms "$(get "RS_gov8_$q")" "ungoverned twin, agent" -
-		emit "$b" "governed, superuser (RLS bypassed)" ms "$(get "RS_su_$q")" "ungoverned twin, agent" -
-		emit "$b" "governed, agent, 1 lease: CPU share" cpu/elapsed "$(get "RC_gov1_$q")" - -
-		b="$b, 10 columns"
-		emit "$b" "ungoverned twin, agent" ms "$(get "RS_wplain_$q")" - -
-		emit "$b" "ungoverned twin, agent, WHERE account = 'Account::\"0\"'" ms "$(get "RS_whand_$q")" "ungoverned twin, agent" -
-		emit "$b" "governed, agent, 1 lease" ms "$(get "RS_wgov1_$q")" "ungoverned twin, agent" "ratio<=1.3"
-	done
+	say "rls: $(sql "SELECT string_agg(relname || ' ' || pg_size_pretty(pg_relation_size(oid)), ', ' ORDER BY relname)
+		FROM pg_class WHERE relname IN ('bench_scan_plain', 'bench_scan_gov', 'bench_wide_plain', 'bench_wide_gov')")"
+	stmt_bench rls bench_agent "$BENCH_SCAN_ROUNDS" "$BENCH_SCAN_REPS" || die "rls scan benchmark failed"
 }
 
 # ---------------------------------------------------------------------------
@@ -556,6 +596,11 @@ bench_revoke_holdoff() {
 # autovacuum off during it: what a tree built and revoked within
 # autovacuum's reaction time gets), stopped after BENCH_REVOKE_TIMEOUT
 # seconds.  While the tree is live: the enforcement latency again.
+# Every timed revoke starts after a CHECKPOINT (no dirty buffers, the same
+# full-page images to write each round) and reports the backend's CPU time
+# and run-queue wait beside the client's elapsed time.  A tree can be
+# revoked once: the rounds are the repetitions, and their spread is the
+# noise.
 # revoke_setup.sql.  It runs last: the 300,000 ended leases and the
 # statistics it leaves behind slow what follows (every later revoke() was
 # planned for a 100k-row tree and JIT-compiled: ~30 ms each instead of
@@ -564,18 +609,28 @@ bench_revoke_holdoff() {
 # ---------------------------------------------------------------------------
 REVOKE_SQL_NOTE="gov_revoke_tree's statements (src/authz.c)"
 
-timed_revoke() {	# timed_revoke ROOT [TIMEOUT-S]: seconds, or inf when stopped
+timed_revoke() {	# timed_revoke ROOT [TIMEOUT-S]: "elapsed cpu wait faults wal" (s, s, s, count, MB), or inf
 	tr_to=${2:-0}
-	tr_out=$(gov_psql "$C" -At -c "SET statement_timeout = '${tr_to}s'" -c '\timing on' \
-		-c "SELECT governance.revoke('$1', 'revocation benchmark')" 2>&1)
+	# the same state before every timed revoke: statistics (the caller),
+	# no dirty buffers (so every round writes the same full-page images:
+	# the worst case, a revoke just after a checkpoint; until issue 18 the
+	# revoke followed the tree's build, whose full-page images it saved)
+	sql "CHECKPOINT" >/dev/null
+	# elapsed: the client's, from sending the revoke to its reply after
+	# the commit; CPU and run-queue wait: the backend's, read before and
+	# after it in the same session (bench_probe(), probe_setup.sql)
+	tr_out=$(gov_psql "$C" -At -c "SET statement_timeout = '${tr_to}s'" \
+		-c "SELECT 'probe', *, pg_current_wal_insert_lsn() - '0/0' FROM bench_probe()" -c '\timing on' \
+		-c "SELECT governance.revoke('$1', 'revocation benchmark')" -c '\timing off' \
+		-c "SELECT 'probe', *, pg_current_wal_insert_lsn() - '0/0' FROM bench_probe()" 2>&1)
 	case $tr_out in
-	*"statement timeout"*) echo inf ;;
+	*"statement timeout"*) echo inf; return 0 ;;
 	*ERROR*) echo "$tr_out" >&2; return 1 ;;
-	*)
-		[ "$(echo "$tr_out" | sed -n 1p)" = $((BENCH_TREE_MID * (BENCH_TREE_LEAF + 1) + 1)) ] ||
-			{ echo "revoke returned $(echo "$tr_out" | sed -n 1p)" >&2; return 1; }
-		echo "$tr_out" | sed -n 's/^Time: \([0-9.]*\) ms.*/\1/p' | awk '{ printf "%.3f", $1 / 1000 }' ;;
 	esac
+	[ "$(echo "$tr_out" | grep -v '^probe|' | sed -n 1p)" = $((BENCH_TREE_MID * (BENCH_TREE_LEAF + 1) + 1)) ] ||
+		{ echo "revoke returned: $tr_out" >&2; return 1; }
+	echo "$(echo "$tr_out" | sed -n 's/^Time: \([0-9.]*\) ms.*/\1/p') $(echo "$tr_out" | grep '^probe|' | tr '|\n' '  ')" |
+		awk '{ printf "%.3f %.3f %.3f %d %.1f", $1 / 1000, ($9 - $3) / 1e9, ($10 - $4) / 1e9, $11 - $5, ($13 - $7) / 1e6 }'
 }
 
 bench_revoke_tree() {
@@ -605,23 +660,34 @@ bench_revoke_tree() {
 			say "  the plans of $REVOKE_SQL_NOTE with statistics from before the tree:"
 			gov_psql "$C" -At -v root="$root" -f test/bench/revoke_explain.sql | sed 's/^/    /'
 			v=$(timed_revoke "$root" "$BENCH_REVOKE_TIMEOUT") || die "revoke failed"
-			append RT_stale "$v"
-			say "  revoke(root), statistics from before the tree: $v s" \
-				"$([ "$v" = inf ] && echo "(stopped after $BENCH_REVOKE_TIMEOUT s)")"
+			set -- $v
+			append RT_stale "$1"
+			if [ "$1" = inf ]; then
+				say "  revoke(root), statistics from before the tree: stopped after $BENCH_REVOKE_TIMEOUT s"
+			else
+				say "  revoke(root), statistics from before the tree: $1 s (backend CPU $2 s," \
+					"run-queue wait $3 s, $4 page faults, $5 MB of WAL) (load $(cut -d' ' -f1 /proc/loadavg))"
+			fi
 			sql "ALTER SYSTEM RESET autovacuum" >/dev/null && sql "SELECT pg_reload_conf()" >/dev/null ||
 				die "autovacuum on"
-			[ "$v" = inf ] || continue
+			[ "$1" = inf ] || continue
 		fi
 		sql "ANALYZE governance.leases" || die "analyze"
 		v=$(timed_revoke "$root") || die "revoke failed"
 		[ "$(sql "SELECT count(*) FROM governance.leases WHERE state = 'live'
 			AND (lease_id = '$root' OR '$root' = ANY (ancestors))")" = 0 ] || die "leases of the tree still live"
-		append RT_fresh "$v"
-		say "  revoke(root), statistics that know the tree: $v s"
+		set -- $v
+		append RT_fresh "$1"; append RT_fresh_cpu "$2"; append RT_fresh_wal "$5"
+		append RT_fresh_wait "$(echo "$3 $1" | awk '{ printf "%.3f", $1 / $2 }')"
+		say "  revoke(root), statistics that know the tree: $1 s (backend CPU $2 s, run-queue wait $3 s," \
+			"$4 page faults, $5 MB of WAL) (load $(cut -d' ' -f1 /proc/loadavg))"
 	done
 	b="revoke 100k tree"
 	emit "$b" "revoke(root), statistics that know the tree" s "$(get RT_fresh)" - "<10"
-	emit "$b" "revoke(root), statistics from before the tree" s "$(get RT_stale)" - "<10"
+	emit "$b" "revoke(root), statistics that know the tree: backend CPU" s "$(get RT_fresh_cpu)" - -
+	emit "$b" "revoke(root), statistics that know the tree: run-queue wait share" wait/elapsed "$(get RT_fresh_wait)" - -
+	emit "$b" "revoke(root), statistics that know the tree: WAL" MB "$(get RT_fresh_wal)" - -
+	emit "$b" "revoke(root), statistics from before the tree (round 1 only)" s "$(get RT_stale)" - "<10"
 	emit "$b" "building it: delegate() in two sessions" "leases/s" "$(get RT_rate)" - -
 	emit "$b" "building it: enforcer CPU share" cpu/elapsed "$(get RT_enf)" - -
 	b="enforcement, 100k live leases"
@@ -680,12 +746,15 @@ say "cluster in $C"
 # runs, so no run pays for one the previous run caused.  max_leases holds
 # the 100k tree of bench_revoke_tree next to the leases the other
 # benchmarks make (about 320 MB of shared memory); one benchmark client
-# (one principal) may fill it.
+# (one principal) may fill it.  shared_buffers holds every table a
+# statement benchmark compares (the RLS twins, about 420 MB; the ledger
+# with its indexes, up to about 1.5 GB after the pgbench runs):
+# stmt_bench.py prewarms them and fails the run when one does not fit.
 gov_new_cluster "$C" \
 	"fsync = on" \
 	"synchronous_commit = on" \
 	"track_commit_timestamp = on" \
-	"shared_buffers = 512MB" \
+	"shared_buffers = $BENCH_SHARED_BUFFERS" \
 	"max_wal_size = 16GB" \
 	"checkpoint_timeout = 1h" \
 	"governance.seal_interval = '1s'" \
@@ -697,7 +766,7 @@ fi
 gov_start "$C" || die "server did not start"
 [ "$(sql "SELECT setting FROM pg_config() WHERE name = 'PKGLIBDIR'")" = "$INST$("$PG_CONFIG" --pkglibdir)" ] ||
 	die "the server does not use the private installation"
-for f in ledger_setup leases_setup revoke_setup holdoff_setup; do
+for f in ledger_setup probe_setup leases_setup revoke_setup holdoff_setup; do
 	gov_psql "$C" -f "test/bench/$f.sql" >/dev/null || die "setup failed: $f.sql"
 done
 
@@ -718,7 +787,8 @@ echo "== settings: $(sql "SELECT string_agg(name || '=' || current_setting(name)
 	'governance.enforcer_naptime', 'governance.max_delegation_depth', 'autovacuum')")"
 echo "== pgbench -c $BENCH_CLIENTS -j $BENCH_JOBS -T $BENCH_SECONDS -M prepared, $BENCH_ROUNDS rounds," \
 	"client synchronous_commit: $BENCH_COMMIT_MODES"
-echo "== load average at start: $(cut -d' ' -f1-3 /proc/loadavg)"
+echo "== load average at start: $(cut -d' ' -f1-3 /proc/loadavg); order seed (BENCH_SEED): $BENCH_SEED;" \
+	"started $(date -u '+%Y-%m-%d %H:%M:%S UTC')"
 
 for b in $BENCH_ONLY; do
 	echo "$BENCHMARKS" | grep -qw "$b" || die "unknown benchmark $b (known: $BENCHMARKS)"
@@ -726,6 +796,8 @@ for b in $BENCH_ONLY; do
 	"bench_$b"
 done
 
-echo "== load average at end: $(cut -d' ' -f1-3 /proc/loadavg)"
+echo "== load average at end: $(cut -d' ' -f1-3 /proc/loadavg); ended $(date -u '+%Y-%m-%d %H:%M:%S UTC')"
 echo
-/usr/bin/python3 test/bench/report.py "$RESULTS"
+/usr/bin/python3 test/bench/report.py "$RESULTS" | tee "$BENCH_OUT/report.txt"
+rc=$(/usr/bin/python3 test/bench/report.py "$RESULTS" >/dev/null; echo $?)
+exit "$rc"

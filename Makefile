@@ -7,15 +7,18 @@
 #   make check-layers  no include runs up a layer of src/ (docs/DESIGN.md)
 
 EXTENSION = governance
-EXTVERSION = 0.1
+EXTVERSION = 0.2
 MODULE_big = governance
 OBJS = $(patsubst %.c,%.o,$(sort $(wildcard src/*.c)))
 
-# The install script is assembled from one part per subsystem, in name
-# order (sql/install/NN_name.sql).  Released versions' scripts are frozen:
-# later versions add sql/governance--A--B.sql upgrade scripts.
+# The install script of the current version is assembled from one part per
+# subsystem, in name order (sql/install/NN_name.sql).  Released versions'
+# scripts are frozen in sql/released/ (never edited), and each version is
+# reached from the one before by sql/upgrade/governance--A--B.sql
+# (ALTER EXTENSION governance UPDATE; test/system/upgrade.sh).
 INSTALL_PARTS = $(sort $(wildcard sql/install/*.sql))
 DATA_built = governance--$(EXTVERSION).sql
+DATA = $(wildcard sql/released/governance--*.sql) $(wildcard sql/upgrade/governance--*--*.sql)
 DOCS = README.md
 
 PG_CPPFLAGS = -I$(srcdir)/src

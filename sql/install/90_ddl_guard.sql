@@ -52,6 +52,11 @@ BEGIN
     PERFORM governance._check_governed_tables();
     FOR r IN SELECT * FROM pg_event_trigger_ddl_commands() LOOP
         CONTINUE WHEN r.in_extension;
+        -- ALTER EXTENSION governance UPDATE (its script's commands are
+        -- in_extension; ADD/DROP of members is refused before it starts),
+        -- and the COMMENT ON EXTENSION that every pg_dump writes
+        CONTINUE WHEN r.classid = 'pg_extension'::regclass
+                      AND r.command_tag IN ('ALTER EXTENSION', 'COMMENT');
         IF governance._is_ledger_object(r.classid, r.objid) THEN
             RAISE EXCEPTION 'objects of the governance extension cannot be altered (% on %)',
                     r.command_tag, r.object_identity

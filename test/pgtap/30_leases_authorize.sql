@@ -397,7 +397,7 @@ SELECT governance.attach(:'a12', session => true);
 -- only the result, and the check runs after it (pgTAP's matches() inside
 -- it would be cancelled in turn on a slow machine).
 SELECT pg_temp.err('SELECT pg_sleep(20)') AS e12 \gset
-SELECT matches(:'e12', '^57014: ',
+SELECT matches(:'e12'::text, '^57014: ',
                'a statement running when its attached lease expires is cancelled (test/system/enforce.sh checks the message)');
 SELECT ok(NOT governance.is_authorized('lt30a.select', 'Account::"12"'), 'an expired attached lease authorizes nothing');
 SELECT is((SELECT live FROM governance.current_lease()), false, 'and current_lease() shows it as not live');

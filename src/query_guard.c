@@ -535,7 +535,7 @@ record_reads(QueryDeps *d)
 		return;
 	}
 	d->reads_done = true;
-	payload = reads_payload(d, NULL);
+	payload = NULL;				/* built when the first lease is ledgered here */
 	queued = reads_payload(d, d->caller);
 	for (l = 0; l < d->n; l++)
 	{
@@ -557,6 +557,8 @@ record_reads(QueryDeps *d)
 				ev.action = pstrdup(snap.action);
 				ev.resource = pstrdup(snap.resource);
 			}
+			if (payload == NULL)
+				payload = reads_payload(d, NULL);
 			ev.payload = payload;
 			ev.internal = true;
 			(void) gov_ledger_append(&ev);

@@ -5,7 +5,8 @@
 #      session (20 executions per round, server-side timing, median);
 #   2. a 1-row lookup transaction (BEGIN; attach; SELECT by id; COMMIT),
 #      pgbench, 8 clients, BENCH_SECONDS each.
-# Prints the medians of BENCH_ROUNDS rounds and their ratio.
+# Prints the medians of BENCH_ROUNDS rounds and their ratio; the two modes
+# run in alternating order from round to round.
 set -u
 . "$(dirname "$0")/../lib.sh"
 ROUNDS=${BENCH_ROUNDS:-4}
@@ -41,7 +42,9 @@ COMMIT;
 EOF
 setmode() { gov_psql "$C" -q -c "ALTER SYSTEM SET governance.read_lineage = $1" -c "SELECT pg_reload_conf()" >/dev/null; sleep 0.5; }
 for r in $(seq 1 "$ROUNDS"); do
-	for mode in none statement; do
+	# the order alternates round by round (the first mode of a round is not always the same)
+	if [ $((r % 2)) -eq 1 ]; then modes="none statement"; else modes="statement none"; fi
+	for mode in $modes; do
 		setmode $mode
 		"$PGBIN/psql" -X -q -h "$C" -p 5432 -U rl_bot -d postgres -c "
 DO \$\$ DECLARE s timestamptz; c bigint; t float8[] := '{}'; BEGIN

@@ -15,6 +15,7 @@
 #define GOV_POLICY_H
 
 #include "policy_lang.h"
+#include "policy_values.h"
 #include "uid.h"
 #include "utils/jsonb.h"
 
@@ -91,8 +92,6 @@ extern void gov_policy_set_hash(uint8 *out);
 extern void gov_policy_mark_changed(void);
 extern void gov_policy_cache_check(void);
 extern size_t gov_policy_compile_limit(size_t srclen);
-extern void gov_policy_jsonb_to_value(Jsonb *jb, GovPolValue *out);
-extern bool gov_policy_value_refs_valid(const GovPolValue *v, const char **why);
 extern void gov_policy_arena_in_context(GovPolArena *a, MemoryContext cxt, size_t limit);
 
 #endif							/* GOV_POLICY_H */

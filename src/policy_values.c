@@ -9,39 +9,12 @@
  */
 #include "postgres.h"
 
-#include <time.h>
-
-#include "access/htup_details.h"
-#include "access/xact.h"
-#include "access/xlog.h"
-#include "catalog/pg_class.h"
-#include "catalog/pg_type_d.h"
-#include "commands/trigger.h"
-#include "common/hashfn.h"
-#include "executor/spi.h"
 #include "funcapi.h"
 #include "miscadmin.h"
-#include "port/atomics.h"
-#include "storage/shmem.h"
-#include "utils/array.h"
 #include "utils/builtins.h"
-#include "utils/guc.h"
-#include "utils/hsearch.h"
-#include "utils/inval.h"
-#include "utils/jsonb.h"
-#include "utils/lsyscache.h"
-#include "utils/memutils.h"
-#include "utils/numeric.h"
-#include "utils/snapmgr.h"
-#include "utils/syscache.h"
 
-#include "crypto.h"
-#include "encode.h"
-#include "common.h"
-#include "ledger.h"
-#include "policy.h"
 #include "policy_lang.h"
-#include "xact_defer.h"
+#include "policy_values.h"
 
 /* ---------------------------------------------------------------------
  * jsonb to policy values

@@ -222,45 +222,6 @@ gov_revoke_statement(int procno, pid_t pid, TimestampTz stmt_start)
 }
 
 /* ---------------------------------------------------------------------
- * Lock waits of an attempt
- * ---------------------------------------------------------------------
- */
-
-static int
-ms_until(TimestampTz t)
-{
-	TimestampTz now = GetCurrentTimestamp();
-
-	return t <= now ? 0 : (int) Min((t - now + 999) / 1000, INT_MAX);
-}
-
-static void
-set_lock_timeout(int ms)
-{
-	char		buf[32];
-
-	snprintf(buf, sizeof(buf), "%dms", Max(ms, 1));
-	(void) set_config_option("lock_timeout", buf, PGC_SUSET, PGC_S_SESSION,
-							 GUC_ACTION_SAVE, true, 0, false);
-}
-
-void
-gov_revoke_dont_wait(void)
-{
-	set_lock_timeout(1);
-}
-
-bool
-gov_revoke_may_wait(const GovRevokeWait *w)
-{
-	int			polite = ms_until(w->polite_until);
-
-	/* a relation lock (LOCK TABLE) is waited for up to the deadline */
-	set_lock_timeout(polite > 0 ? polite : ms_until(w->deadline));
-	return polite > 0;
-}
-
-/* ---------------------------------------------------------------------
  * The tree
  * ---------------------------------------------------------------------
  */
@@ -773,7 +734,7 @@ gov_revoke_at_once(const pg_uuid_t *id, const char *reason)
 				if (now >= w.deadline)
 					break;
 				(void) WaitLatch(MyLatch, WL_LATCH_SET | WL_TIMEOUT | WL_EXIT_ON_PM_DEATH,
-								 Min(sleep_ms, Max(ms_until(w.deadline), 1)), PG_WAIT_EXTENSION);
+								 Min(sleep_ms, Max(gov_revoke_ms_until(w.deadline), 1)), PG_WAIT_EXTENSION);
 				ResetLatch(MyLatch);
 				CHECK_FOR_INTERRUPTS();
 				sleep_ms = Min(sleep_ms * 2, 10);

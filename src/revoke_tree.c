@@ -294,3 +294,42 @@ gov_revoke_tree_try(const pg_uuid_t *id, const char *reason, bool by_enforcer,
 	CurrentResourceOwner = owner;
 	return done;
 }
+
+/* ---------------------------------------------------------------------
+ * Lock waits of an attempt (GovRevokeWait, revoke.c)
+ * ---------------------------------------------------------------------
+ */
+
+int
+gov_revoke_ms_until(TimestampTz t)
+{
+	TimestampTz now = GetCurrentTimestamp();
+
+	return t <= now ? 0 : (int) Min((t - now + 999) / 1000, INT_MAX);
+}
+
+static void
+set_lock_timeout(int ms)
+{
+	char		buf[32];
+
+	snprintf(buf, sizeof(buf), "%dms", Max(ms, 1));
+	(void) set_config_option("lock_timeout", buf, PGC_SUSET, PGC_S_SESSION,
+							 GUC_ACTION_SAVE, true, 0, false);
+}
+
+void
+gov_revoke_dont_wait(void)
+{
+	set_lock_timeout(1);
+}
+
+bool
+gov_revoke_may_wait(const GovRevokeWait *w)
+{
+	int			polite = gov_revoke_ms_until(w->polite_until);
+
+	/* a relation lock (LOCK TABLE) is waited for up to the deadline */
+	set_lock_timeout(polite > 0 ? polite : gov_revoke_ms_until(w->deadline));
+	return polite > 0;
+}

@@ -30,6 +30,9 @@ typedef struct GovRevokeWait
  */
 extern bool gov_revoke_may_wait(const GovRevokeWait *w);
 
+/* Milliseconds from now until t (0 once it has passed). */
+extern int	gov_revoke_ms_until(TimestampTz t);
+
 /* The next lock waits of an attempt: fail rather than wait (1 ms). */
 extern void gov_revoke_dont_wait(void);
 

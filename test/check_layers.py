@@ -9,6 +9,7 @@ offending include.
 """
 import os
 import re
+import subprocess
 import sys
 
 # Lowest first.  Keep in step with docs/DESIGN.md.
@@ -23,6 +24,26 @@ LAYERS = [
     ("SQL surface", ["authz", "agents", "heartbeat", "session", "govern", "lineage", "policy_sql"]),
     ("entry", ["governance"]),
 ]
+
+
+def call_graph(root):
+    """{module: modules whose symbols its object file uses}, from nm over
+    src/*.o (empty when nothing is built: run make first)."""
+    objs = sorted(f for f in os.listdir(root) if f.endswith(".o"))
+    if not objs:
+        return {}
+    defined, undefined = {}, {}
+    for o in objs:
+        mod = o[:-2]
+        out = subprocess.run(["nm", os.path.join(root, o)], capture_output=True, text=True).stdout
+        for line in out.splitlines():
+            parts = line.split()
+            if len(parts) == 3 and parts[1] in "TDBR":
+                defined[parts[2]] = mod
+            elif len(parts) == 2 and parts[0] == "U":
+                undefined.setdefault(mod, set()).add(parts[1])
+    return {m: {defined[s] for s in syms if s in defined and defined[s] != m}
+            for m, syms in undefined.items()}
 
 
 def main():
@@ -58,6 +79,17 @@ def main():
                     f"src/{name} ({LAYERS[layer_of[mod]][0]}) includes {inc}.h "
                     f"({LAYERS[layer_of[inc]][0]}): an arrow up")
             graph.setdefault(mod, set()).add(inc)
+    # calls: what each object file takes from the others (nm), when built
+    calls = call_graph(root)
+    for mod, used in sorted(calls.items()):
+        for dep in sorted(used):
+            if mod not in layer_of or dep not in layer_of or dep == mod:
+                continue
+            if layer_of[dep] > layer_of[mod]:
+                problems.append(
+                    f"src/{mod}.c ({LAYERS[layer_of[mod]][0]}) calls into src/{dep}.c "
+                    f"({LAYERS[layer_of[dep]][0]}): an arrow up")
+            graph.setdefault(mod, set()).add(dep)
     # no circle within a layer
     state = {}
 
@@ -79,7 +111,8 @@ def main():
     if problems:
         print(f"check-layers: {len(problems)} problem(s)")
         return 1
-    print(f"check-layers: {len(layer_of)} modules in {len(LAYERS)} layers, no arrow up, no circle")
+    how = "includes and calls (nm)" if calls else "includes (build first for calls too)"
+    print(f"check-layers: {len(layer_of)} modules in {len(LAYERS)} layers, no arrow up, no circle ({how})")
     return 0
 
 

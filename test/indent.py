@@ -43,8 +43,9 @@ EXTRA_TYPES = set("""bool size_t ssize_t FILE pid_t off_t time_t mode_t
 
 SIMPLE = re.compile(r"\btypedef\b[^;{}()]*?\b([A-Za-z_]\w*)\s*(?:\[[^\]]*\]\s*)?;")
 FUNCPTR = re.compile(r"\btypedef\b[^;{}]*?\(\s*\*\s*([A-Za-z_]\w*)\s*\)\s*\(")
-FUNCTYPE = re.compile(r"\btypedef\b[^;{}()*]*?\b([A-Za-z_]\w*)\s*\([^;{}]*\)\s*;")
-BLOCK_END = re.compile(r"\}\s*([A-Za-z_]\w*)\s*(?:,\s*\*\s*\w+\s*)?;")
+# "typedef void name(args);" -- not the return type of "typedef void (*name)(args);"
+FUNCTYPE = re.compile(r"\btypedef\b[^;{}()*]*?\b([A-Za-z_]\w*)\s*\((?!\s*\*)[^;{}]*\)\s*;")
+BLOCK_END = re.compile(r"\}\s*([A-Za-z_]\w*)\s*(?:,\s*\*\s*(\w+)\s*)?;")
 
 
 def typedefs_of(text):
@@ -60,7 +61,7 @@ def typedefs_of(text):
             i += 1
         end = BLOCK_END.match(text, i - 1)
         if end:
-            names.add(end.group(1))
+            names.update(n for n in end.groups() if n)
     return names
 
 

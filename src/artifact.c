@@ -291,10 +291,12 @@ gov_sql_verify_artifact(PG_FUNCTION_ARGS)
 			}
 			else
 			{
+				Oid			argtypes[] = {UUIDOID};
+				Datum		args[] = {UUIDPGetDatum(&c.lease_id)};
+
 				rc = gov_spi_exec("SELECT state, expires_at > clock_timestamp() "
-										   "FROM governance.leases WHERE lease_id = $1",
-										   1, (Oid[]) {UUIDOID},
-										   (Datum[]) {UUIDPGetDatum(&c.lease_id)}, NULL, true, 1);
+								  "FROM governance.leases WHERE lease_id = $1",
+								  1, argtypes, args, NULL, true, 1);
 				if (rc != SPI_OK_SELECT || SPI_processed == 0)
 					reason = pstrdup("lease unknown");
 				else

@@ -602,10 +602,11 @@ chain_head(const pg_uuid_t *lease)
 	int			rc;
 	bool		isnull;
 	Datum		d;
+	Oid			argtypes[] = {UUIDOID};
+	Datum		values[] = {UUIDPGetDatum(lease)};
 
 	rc = gov_spi_exec("SELECT max(seq) FROM governance.ledger WHERE lease_id = $1",
-							   1, (Oid[]) {UUIDOID}, (Datum[]) {UUIDPGetDatum(lease)},
-							   NULL, false, 1);
+					  1, argtypes, values, NULL, false, 1);
 	if (rc != SPI_OK_SELECT || SPI_processed == 0)
 		return 0;
 	d = SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1, &isnull);

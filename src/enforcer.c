@@ -135,6 +135,8 @@ load_leases(void)
 	uint64		nloaded;
 	TimestampTz issued;
 	TimestampTz first_issued = 0;
+	Oid			argtypes[] = {TIMESTAMPTZOID};
+	Datum		values[1];
 
 	/*
 	 * The sessions these were bound to died with the server.  Not those
@@ -272,10 +274,10 @@ load_leases(void)
 	 * lease ends after it is issued), and end them in shared memory too.
 	 * A revocation committing after this read finds its lease installed.
 	 */
+	values[0] = TimestampTzGetDatum(first_issued);
 	rc = SPI_execute_with_args("SELECT lease_id, state, coalesce(end_reason, state) "
 							   "FROM governance.leases WHERE state <> 'live' AND ended_at >= $1",
-							   1, (Oid[]) {TIMESTAMPTZOID},
-							   (Datum[]) {TimestampTzGetDatum(first_issued)}, NULL, false, 0);
+							   1, argtypes, values, NULL, false, 0);
 	if (rc != SPI_OK_SELECT)
 		elog(ERROR, "could not read governance.leases");
 	for (i = 0; i < SPI_processed; i++)
@@ -322,14 +324,17 @@ expire_leases(List *ids, TimestampTz now)
 	Datum	   *elems;
 	ListCell   *lc;
 	int			k = 0;
+	Oid			expire_types[] = {UUIDARRAYOID, TIMESTAMPTZOID};
+	Datum		expire_args[2];
 
 	if (ids == NIL)
 	{
+		Oid			find_types[] = {INT4OID, TIMESTAMPTZOID};
+		Datum		find_args[] = {Int32GetDatum(EXPIRE_BATCH), TimestampTzGetDatum(now)};
+
 		rc = SPI_execute_with_args("SELECT lease_id FROM governance.leases "
 								   "WHERE state = 'live' AND expires_at <= $2 LIMIT $1",
-								   2, (Oid[]) {INT4OID, TIMESTAMPTZOID},
-								   (Datum[]) {Int32GetDatum(EXPIRE_BATCH), TimestampTzGetDatum(now)},
-								   NULL, true, 0);
+								   2, find_types, find_args, NULL, true, 0);
 		if (rc != SPI_OK_SELECT)
 			elog(ERROR, "could not look for expired leases");
 		for (i = 0; i < SPI_processed; i++)
@@ -362,17 +367,16 @@ expire_leases(List *ids, TimestampTz now)
 	}
 	if (k == 0)
 		return 0;
+	expire_args[0] = PointerGetDatum(construct_array(elems, k, UUIDOID, UUID_LEN,
+													 false, TYPALIGN_CHAR));
+	expire_args[1] = TimestampTzGetDatum(now);
 	rc = SPI_execute_with_args("UPDATE governance.leases SET state = 'expired', ended_at = expires_at, "
 							   "end_reason = 'expired' "
 							   "WHERE lease_id IN (SELECT lease_id FROM governance.leases "
 							   "  WHERE lease_id = ANY ($1) AND state = 'live' AND expires_at <= $2 "
 							   "  FOR UPDATE SKIP LOCKED) "
 							   "RETURNING lease_id, principal, action, resource, expires_at",
-							   2, (Oid[]) {UUIDARRAYOID, TIMESTAMPTZOID},
-							   (Datum[]) {PointerGetDatum(construct_array(elems, k, UUIDOID, UUID_LEN,
-																		  false, TYPALIGN_CHAR)),
-							   TimestampTzGetDatum(now)},
-							   NULL, false, 0);
+							   2, expire_types, expire_args, NULL, false, 0);
 	if (rc != SPI_OK_UPDATE_RETURNING)
 		elog(ERROR, "could not expire leases");
 	n = SPI_processed;
@@ -448,17 +452,18 @@ reconcile_revocations(List *revoked)
 	HASHCTL		ctl;
 	HTAB	   *live;
 	HTAB	   *covered;
+	Oid			argtypes[] = {UUIDARRAYOID};
+	Datum		values[1];
 
 	if (revoked == NIL)
 		return;
 	elems = palloc(sizeof(Datum) * list_length(revoked));
 	foreach(lc, revoked)
 		elems[n++] = UUIDPGetDatum(&((GovLeaseSnapshot *) lfirst(lc))->id);
+	values[0] = PointerGetDatum(construct_array(elems, n, UUIDOID, UUID_LEN,
+												false, TYPALIGN_CHAR));
 	rc = SPI_execute_with_args("SELECT lease_id FROM governance.leases WHERE lease_id = ANY ($1) AND state = 'live'",
-							   1, (Oid[]) {UUIDARRAYOID},
-							   (Datum[]) {PointerGetDatum(construct_array(elems, n, UUIDOID, UUID_LEN,
-																		  false, TYPALIGN_CHAR))},
-							   NULL, true, 0);
+							   1, argtypes, values, NULL, true, 0);
 	if (rc != SPI_OK_SELECT)
 		elog(ERROR, "could not read governance.leases");
 

@@ -82,6 +82,8 @@ gov_lease_row(const pg_uuid_t *id, GovRowLock mode)
 	HeapTuple	t;
 	TupleDesc	d;
 	const char *sql;
+	Oid			argtypes[] = {UUIDOID};
+	Datum		values[] = {UUIDPGetDatum(id)};
 
 	sql = mode == GOV_ROW_UPDATE ?
 		"SELECT state, expires_at, max_expiry, depth, principal, ancestors "
@@ -94,8 +96,7 @@ gov_lease_row(const pg_uuid_t *id, GovRowLock mode)
 		"FROM governance.leases WHERE lease_id = $1 FOR SHARE" :
 		"SELECT state, expires_at, max_expiry, depth, principal, ancestors "
 		"FROM governance.leases WHERE lease_id = $1";
-	rc = gov_spi_exec(sql, 1, (Oid[]) {UUIDOID}, (Datum[]) {UUIDPGetDatum(id)},
-							   NULL, mode == GOV_ROW_NO_LOCK, 1);
+	rc = gov_spi_exec(sql, 1, argtypes, values, NULL, mode == GOV_ROW_NO_LOCK, 1);
 	if (rc != SPI_OK_SELECT)
 		elog(ERROR, "could not read governance.leases");
 	if (SPI_processed == 0)

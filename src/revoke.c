@@ -283,6 +283,8 @@ read_tree(const pg_uuid_t *id)
 	bool		isnull;
 	Datum	   *elems;
 	int			n;
+	Oid			argtypes[] = {UUIDOID};
+	Datum		values[] = {UUIDPGetDatum(id)};
 
 	/*
 	 * Not read-only: a new snapshot, which sees every committed delegation.
@@ -296,8 +298,7 @@ read_tree(const pg_uuid_t *id)
 					  " SELECT array_agg(lease_id), array_agg(DISTINCT role_oid),"
 					  "        bool_or(lease_id = $1)"
 					  "   FROM tree WHERE state = 'live'",
-					  1, (Oid[]) {UUIDOID}, (Datum[]) {UUIDPGetDatum(id)},
-					  NULL, false, 0);
+					  1, argtypes, values, NULL, false, 0);
 	if (rc != SPI_OK_SELECT || SPI_processed != 1)
 		elog(ERROR, "could not read the leases to revoke");
 	t.live = DatumGetBool(SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 3, &isnull));
@@ -638,9 +639,11 @@ static char *
 lease_principal(const pg_uuid_t *id)
 {
 	int			rc;
+	Oid			argtypes[] = {UUIDOID};
+	Datum		values[] = {UUIDPGetDatum(id)};
 
 	rc = gov_spi_exec("SELECT principal FROM governance.leases WHERE lease_id = $1",
-					  1, (Oid[]) {UUIDOID}, (Datum[]) {UUIDPGetDatum(id)}, NULL, true, 1);
+					  1, argtypes, values, NULL, true, 1);
 	if (rc != SPI_OK_SELECT || SPI_processed != 1)
 		return NULL;
 	return SPI_getvalue(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1);
@@ -654,6 +657,8 @@ defer_to_enforcer(const pg_uuid_t *id, const char *reason, const RevokeTree *tre
 	GovJson		j;
 	GovEvent	ev;
 	ListCell   *lc;
+	Oid			argtypes[] = {UUIDOID, TEXTOID, TEXTOID};
+	Datum		values[3];
 
 	gj_init(&j);
 	gj_begin_object(&j);
@@ -676,12 +681,12 @@ defer_to_enforcer(const pg_uuid_t *id, const char *reason, const RevokeTree *tre
 	gj_end_object(&j);
 
 	/* what a restart must not forget (the enforcer reads it back) */
+	values[0] = UUIDPGetDatum(id);
+	values[1] = CStringGetTextDatum(reason);
+	values[2] = CStringGetTextDatum(GetUserNameFromId(GetOuterUserId(), false));
 	if (gov_spi_exec("INSERT INTO governance.revocations_deferred (lease_id, reason, requested_by, requested_at)"
 					 " VALUES ($1, $2, $3, now()) ON CONFLICT (lease_id) DO NOTHING",
-					 3, (Oid[]) {UUIDOID, TEXTOID, TEXTOID},
-					 (Datum[]) {UUIDPGetDatum(id), CStringGetTextDatum(reason),
-					 CStringGetTextDatum(GetUserNameFromId(GetOuterUserId(), false))},
-					 NULL, false, 0) != SPI_OK_INSERT)
+					 3, argtypes, values, NULL, false, 0) != SPI_OK_INSERT)
 		elog(ERROR, "could not record the deferred revocation");
 
 	memset(&ev, 0, sizeof(ev));
@@ -829,14 +834,14 @@ gov_sql_revoke(PG_FUNCTION_ARGS)
 	else
 	{
 		int			rc;
+		Oid			argtypes[] = {UUIDOID, UUIDARRAYOID, OIDOID};
+		Datum		values[] = {UUIDPGetDatum(&id), target.ancestors,
+		ObjectIdGetDatum(GetOuterUserId())};
 
 		rc = gov_spi_exec("SELECT 1 FROM governance.leases l JOIN governance.agents a "
-								   "ON a.principal = l.principal "
-								   "WHERE (l.lease_id = $1 OR l.lease_id = ANY ($2)) AND a.role_oid = $3",
-								   3, (Oid[]) {UUIDOID, UUIDARRAYOID, OIDOID},
-								   (Datum[]) {UUIDPGetDatum(&id), target.ancestors,
-								   ObjectIdGetDatum(GetOuterUserId())},
-								   NULL, true, 1);
+						  "ON a.principal = l.principal "
+						  "WHERE (l.lease_id = $1 OR l.lease_id = ANY ($2)) AND a.role_oid = $3",
+						  3, argtypes, values, NULL, true, 1);
 		allowed = (rc == SPI_OK_SELECT && SPI_processed > 0);
 	}
 	if (!allowed)

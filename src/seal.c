@@ -568,7 +568,7 @@ export_checkpoint(void)
 {
 	GovBlock	b;
 	bool		found;
-	char	   *text;
+	char	   *json;
 	FILE	   *fh;
 	int			rc;
 
@@ -580,13 +580,13 @@ export_checkpoint(void)
 	PushActiveSnapshot(GetTransactionSnapshot());
 	SPI_connect();
 	found = load_last_block(&b);
-	text = NULL;
+	json = NULL;
 	if (found && b.block_id != last_exported_block)
-		text = MemoryContextStrdup(TopTransactionContext,
+		json = MemoryContextStrdup(TopTransactionContext,
 								   JsonbToCString(NULL, &checkpoint_json(&b)->root, 0));
 	SPI_finish();
 
-	if (text != NULL)
+	if (json != NULL)
 	{
 		fflush(NULL);
 		fh = popen(gov_checkpoint_command, "w");
@@ -596,7 +596,7 @@ export_checkpoint(void)
 					 errmsg("governance: could not run governance.checkpoint_command: %m")));
 		else
 		{
-			fprintf(fh, "%s\n", text);
+			fprintf(fh, "%s\n", json);
 			rc = pclose(fh);
 			if (rc != 0)
 				ereport(WARNING,

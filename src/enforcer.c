@@ -171,8 +171,10 @@ load_leases(void)
 				ids = lappend(ids, u);
 		}
 		foreach(lc, ids)
+		{
 			if (!enforcer_revoke((pg_uuid_t *) lfirst(lc), RESTART_REASON))
 				stuck = lappend(stuck, lfirst(lc));
+		}
 	}
 
 	/*
@@ -247,11 +249,13 @@ load_leases(void)
 			ListCell   *why;
 
 			forboth(r, deferred, why, deferred_reasons)
+			{
 				if (lease_in_tree_of(&l.id, SPI_getbinval(t, d, 12, &isnull), list_make1(lfirst(r))))
 				{
 					gov_lease_kill_now(&l.id, (char *) lfirst(why));
 					break;
 				}
+			}
 		}
 		issued = DatumGetTimestampTz(SPI_getbinval(t, d, 13, &isnull));
 		if (i == 0 || issued < first_issued)

@@ -207,8 +207,10 @@ pend_read(const pg_uuid_t *lease, char *principal, char *action, char *resource,
 	PendingReads *r = NULL;
 
 	foreach(lc, pending_reads)
+	{
 		if (memcmp(&((PendingReads *) lfirst(lc))->lease, lease, sizeof(pg_uuid_t)) == 0)
 			r = lfirst(lc);
+	}
 	if (r == NULL)
 	{
 		r = palloc0(sizeof(PendingReads));

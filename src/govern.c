@@ -532,8 +532,10 @@ gov_sql_govern_table(PG_FUNCTION_ARGS)
 				 errmsg("table %s is already governed", qname)));
 	check_governable(relid, column, true);
 	foreach(lc, tree)
+	{
 		if (lfirst_oid(lc) != relid)
 			check_governable(lfirst_oid(lc), column, false);
+	}
 	gov_owner = owner_role();
 
 	governing = true;
@@ -566,8 +568,10 @@ gov_sql_govern_table(PG_FUNCTION_ARGS)
 		gj_key(&j, "members");
 		gj_begin_array(&j);
 		foreach(lc, tree)
+		{
 			if (lfirst_oid(lc) != relid)
 				gj_str(&j, qualified_name(lfirst_oid(lc)));
+		}
 		gj_end_array(&j);
 	}
 	if (revoked != NIL)

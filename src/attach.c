@@ -278,7 +278,8 @@ attach_change_commit(void *arg)
 }
 
 static const GovXactOps attach_change_ops = {
-	.what = NULL,				/* a prepared transaction's attachments just end */
+	/* a prepared transaction's attachments just end */
+	.what = NULL,
 	.commit = attach_change_commit,
 	.abort = attach_change_abort,
 };
@@ -746,10 +747,12 @@ gov_enforce_attached(int mode)
 			else if (l.state == GOV_LEASE_LIVE)
 				snprintf(e->reason, sizeof(e->reason), "governance lease %s expired", idtxt);
 			else
-				/* a policy's words stay in the ledger (governance.deny_reasons) */
+			{
+				/* a policy's words stay in the ledger; see deny_reasons */
 				snprintf(e->reason, sizeof(e->reason), "governance lease %s %s%s%s", idtxt,
 						 state_word(l.state), l.end_reason[0] ? ": " : "",
 						 strncmp(l.end_reason, "policy: ", 8) == 0 ? "policy: denied by policy" : l.end_reason);
+			}
 			pfree(idtxt);
 			break;				/* one signal per backend per round */
 		}
@@ -757,7 +760,8 @@ gov_enforce_attached(int mode)
 	if (ncand == 0)
 		return 0;
 
-	pgstat_clear_backend_activity_snapshot();	/* the next read takes a fresh one */
+	/* the next read of the backends' activity takes a fresh snapshot */
+	pgstat_clear_backend_activity_snapshot();
 	for (c = 0; c < ncand; c++)
 	{
 		EnforceCandidate *e = &cand[c];

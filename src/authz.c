@@ -502,7 +502,8 @@ issue(const Request *r, Outcome *o, const uint8 *ctx_hash, int depth,
 		gov_leases_open(&io);
 		gov_rowio_insert(&io, values, nulls);
 		gov_rowio_close(&io);
-		CommandCounterIncrement();	/* as SPI would: attach() in the same statement finds it */
+		/* as SPI would: attach() in the same statement finds it */
+		CommandCounterIncrement();
 	}
 }
 

@@ -204,11 +204,12 @@ load_leases(void)
 								   SPI_getvalue(SPI_tuptable->vals[i], SPI_tuptable->tupdesc, 2));
 	}
 
+	/* a new snapshot: without the leases just revoked */
 	rc = SPI_execute("SELECT lease_id, parent_id, role_oid, depth, principal, action, resource, "
 					 "expires_at, max_expiry, (extract(epoch FROM ttl) * 1000000)::bigint, "
 					 "measurement IS NOT NULL, ancestors, issued_at "
 					 "FROM governance.leases WHERE state = 'live' AND expires_at > clock_timestamp()",
-					 false, 0);	/* a new snapshot: without the leases just revoked */
+					 false, 0);
 	if (rc != SPI_OK_SELECT)
 		elog(ERROR, "could not read governance.leases");
 	for (i = 0; i < SPI_processed; i++)

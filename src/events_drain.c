@@ -54,7 +54,8 @@ typedef struct SpoolCursor
 	uint64		gen;
 	uint64		offset;
 	int			ndone;
-	uint64	   *done;			/* sorted; in TopMemoryContext for the current one */
+	/* sorted; in TopMemoryContext for the current one */
+	uint64	   *done;
 } SpoolCursor;
 
 static bool recovered = false;
@@ -65,7 +66,7 @@ static uint64 drain_round = 0;
 typedef enum ChainStatus
 {
 	CHAIN_FREE,					/* we hold its lock: ledger on the chain */
-	CHAIN_BUSY,					/* held by another transaction: leave its events */
+	CHAIN_BUSY,					/* held by another xact: leave its events */
 	CHAIN_BYPASS				/* busy for too long: ledger without a link */
 } ChainStatus;
 

@@ -329,8 +329,9 @@ protect(Oid relid, Oid root, const char *prefix, const char *column, Oid gov_own
 	HeapTuple	tup;
 	Oid			grant_types[] = {OIDOID};
 	Datum		grant_args[] = {ObjectIdGetDatum(relid)};
-	Oid			row_types[] = {OIDOID, TEXTOID, TEXTOID, TEXTOID, OIDOID, TEXTOID,
-							   JSONBOID, BOOLOID, BOOLOID};
+	Oid			row_types[] = {
+		OIDOID, TEXTOID, TEXTOID, TEXTOID, OIDOID, TEXTOID, JSONBOID, BOOLOID, BOOLOID
+	};
 	Datum		row_values[9];
 
 	tup = SearchSysCache1(RELOID, ObjectIdGetDatum(relid));
@@ -733,7 +734,7 @@ unprotect(Oid relid, const char *former_owner, const char *revoked_json, bool ha
 	exec_ddl(psprintf("DROP POLICY IF EXISTS governance_insert ON %s", qname));
 	exec_ddl(psprintf("DROP POLICY IF EXISTS governance_update ON %s", qname));
 	exec_ddl(psprintf("DROP POLICY IF EXISTS governance_delete ON %s", qname));
-	/* row-level security as it was: its own restrictive policies stay in force */
+	/* row-level security as it was: its restrictive policies stay in force */
 	if (!had_force)
 		exec_ddl(psprintf("ALTER TABLE %s NO FORCE ROW LEVEL SECURITY", qname));
 	if (!had_rls)

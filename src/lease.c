@@ -77,7 +77,7 @@ int			gov_max_leases = 10000;
 typedef struct GovLeaseShared
 {
 	LWLockPadded *locks;
-	pg_atomic_uint32 nleases;	/* entries in the table: dynahash may hold more */
+	pg_atomic_uint32 nleases;	/* entries in use: dynahash may hold more */
 } GovLeaseShared;
 
 static GovLeaseShared *lease_shared = NULL;

@@ -268,7 +268,7 @@ gov_revoke_may_wait(const GovRevokeWait *w)
 typedef struct RevokeTree
 {
 	bool		live;			/* the lease's durable row says live */
-	List	   *ids;			/* pg_uuid_t *: its live leases, the lease first */
+	List	   *ids;			/* pg_uuid_t *: live leases, the lease first */
 	List	   *roles;			/* Oid: their holders' roles */
 } RevokeTree;
 
@@ -571,7 +571,8 @@ end_holders(const pg_uuid_t *id, const RevokeTree *tree, Blockers *b)
 	ListCell   *lc;
 	LOCKTAG		tag;
 
-	pgstat_clear_backend_activity_snapshot();	/* holder_running() reads a fresh one */
+	/* holder_running() reads a fresh snapshot of the backends' activity */
+	pgstat_clear_backend_activity_snapshot();
 	foreach(lc, tree->ids)
 		row_lockers(rel, idx, (pg_uuid_t *) lfirst(lc), &xids);
 	index_close(idx, AccessShareLock);
@@ -835,8 +836,9 @@ gov_sql_revoke(PG_FUNCTION_ARGS)
 	{
 		int			rc;
 		Oid			argtypes[] = {UUIDOID, UUIDARRAYOID, OIDOID};
-		Datum		values[] = {UUIDPGetDatum(&id), target.ancestors,
-		ObjectIdGetDatum(GetOuterUserId())};
+		Datum		values[] = {
+			UUIDPGetDatum(&id), target.ancestors, ObjectIdGetDatum(GetOuterUserId())
+		};
 
 		rc = gov_spi_exec("SELECT 1 FROM governance.leases l JOIN governance.agents a "
 						  "ON a.principal = l.principal "

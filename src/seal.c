@@ -757,7 +757,7 @@ gov_checkpoint_check(Jsonb *cp, int64 *block_id_out, int64 *bad_seq_out)
 	claimed.sealed_at = claimed.sealed_at -
 		(int64) (POSTGRES_EPOCH_JDATE - UNIX_EPOCH_JDATE) * USECS_PER_DAY;
 
-	/* the human-readable time is not signed, so it must agree with the signed one */
+	/* unsigned, the human-readable time must agree with the signed one */
 	if (json_get_text(cp, "sealed_at", &human) &&
 		strcmp(human, iso_utc(claimed.sealed_at)) != 0)
 		return pstrdup("malformed checkpoint: sealed_at does not match the signed sealed_at_us");

@@ -109,8 +109,7 @@ gov_verify_define_gucs(void)
 	gov_verify_define_worker_gucs();
 }
 
-static bool
-fail(Verifier *v, int64 seq, const char *fmt,...) pg_attribute_printf(3, 4);
+static bool fail(Verifier *v, int64 seq, const char *fmt,...) pg_attribute_printf(3, 4);
 
 static bool
 fail(Verifier *v, int64 seq, const char *fmt,...)
@@ -805,8 +804,9 @@ slice_end(int64 from, int64 budget)
 	bool		isnull;
 	Datum		d;
 	Oid			argtypes[] = {INT8OID, INT8OID, INT8OID};
-	Datum		values[] = {Int64GetDatum(from), Int64GetDatum(budget),
-	Int64GetDatum(verified_through)};
+	Datum		values[] = {
+		Int64GetDatum(from), Int64GetDatum(budget), Int64GetDatum(verified_through)
+	};
 
 	rc = SPI_execute_with_args("SELECT coalesce(max(b.block_id), $1) FROM governance.ledger_blocks b, "
 							   "(SELECT total_rows - row_count AS base FROM governance.ledger_blocks "

@@ -22,6 +22,7 @@ exits 1 if there is any.
 import difflib
 import os
 import re
+import shutil
 import subprocess
 import sys
 import tempfile
@@ -30,8 +31,11 @@ INDENT = os.environ.get("PG_BSD_INDENT", "pg_bsd_indent")
 INDENT_OPTS = ("-bad -bap -bbb -bc -bl -cli1 -cp33 -cdb -nce -d0 -di12 -nfc1 -i4 "
                "-l79 -lp -lpl -nip -npro -sac -tpg -ts4").split()
 
-# Names that are typedefs somewhere but words in our code, or macros that
-# should be types (as pgindent's own lists do).
+# Names never to treat as types: pgindent's own exclusions (FD_SET, date,
+# interval, timestamp, ANY) and words some header may typedef that are
+# better left to mean variables.  A type our code uses (text, int8, ...)
+# stays in the list: a variable must then not share its name, or indent
+# reads "text + n" as a cast ("text +n"); such variables were renamed.
 NOT_TYPES = set("ANY FD_SET U abs allocfunc boolean date digit ilist interval "
                 "iterator other pointer printfunc reference string timestamp type "
                 "wrap".split())
@@ -98,20 +102,20 @@ def post(src):
     return re.sub(r"^([A-Za-z_]\S*)[ \t]+\*$", r"\1 *", src, flags=re.M)
 
 
-def indent(src, tdfile):
-    with tempfile.NamedTemporaryFile("w", suffix=".c", delete=False) as t:
-        t.write(pre(src))
-    try:
-        r = subprocess.run([INDENT] + INDENT_OPTS + ["-U" + tdfile, t.name],
-                           capture_output=True, text=True)
-        if r.returncode != 0 or r.stderr.strip():
-            raise RuntimeError(r.stderr.strip() or "exit status %d" % r.returncode)
-        with open(t.name) as fh:
-            return post(fh.read())
-    finally:
-        for p in (t.name, t.name + ".BAK"):
-            if os.path.exists(p):
-                os.unlink(p)
+def indent(src, tdfile, tmpdir):
+    # Input and output files: given an output file, pg_bsd_indent keeps no
+    # backup (with one file it rewrites it and leaves NAME.BAK in the
+    # current directory).
+    src_path = os.path.join(tmpdir, "in.c")
+    out_path = os.path.join(tmpdir, "out.c")
+    with open(src_path, "w", encoding="utf-8") as fh:
+        fh.write(pre(src))
+    r = subprocess.run([INDENT] + INDENT_OPTS + ["-U" + tdfile, src_path, out_path],
+                       capture_output=True, text=True)
+    if r.returncode != 0 or r.stderr.strip():
+        raise RuntimeError(r.stderr.strip() or "exit status %d" % r.returncode)
+    with open(out_path, encoding="utf-8") as fh:
+        return post(fh.read())
 
 
 def main():
@@ -120,15 +124,23 @@ def main():
     args = [a for a in args if a != "--check"]
     root = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
     files = args or sources(root)
-    with tempfile.NamedTemporaryFile("w", suffix=".typedefs", delete=False) as td:
-        td.write("\n".join(typedefs(root, sources(root))) + "\n")
+    if shutil.which(INDENT) is None:
+        sys.exit("indent: %s not found (Debian: apt-get install pg-bsd-indent)" % INDENT)
     changed, failed = [], []
-    try:
+    with tempfile.TemporaryDirectory(prefix="gov-indent-") as tmpdir:
+        tdfile = os.path.join(tmpdir, "typedefs")
+        try:
+            names = typedefs(root, sources(root))
+        except (OSError, subprocess.CalledProcessError) as e:
+            sys.exit("indent: cannot read the server headers' typedefs via pg_config "
+                     "(set PG_CONFIG; Debian: postgresql-server-dev-15): %s" % e)
+        with open(tdfile, "w") as fh:
+            fh.write("\n".join(names) + "\n")
         for f in files:
-            with open(f) as fh:
+            with open(f, encoding="utf-8") as fh:
                 old = fh.read()
             try:
-                new = indent(old, td.name)
+                new = indent(old, tdfile, tmpdir)
             except RuntimeError as e:
                 failed.append("%s: %s" % (f, e))
                 continue
@@ -136,13 +148,12 @@ def main():
                 continue
             changed.append(f)
             if check:
+                rel = os.path.relpath(f, root)
                 sys.stdout.writelines(difflib.unified_diff(
-                    old.splitlines(True), new.splitlines(True), f, f + " (indented)"))
+                    old.splitlines(True), new.splitlines(True), rel, rel + " (indented)"))
             else:
-                with open(f, "w") as fh:
+                with open(f, "w", encoding="utf-8") as fh:
                     fh.write(new)
-    finally:
-        os.unlink(td.name)
     for f in failed:
         print("indent failed: " + f, file=sys.stderr)
     verb = "would change" if check else "changed"

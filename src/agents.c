@@ -146,4 +146,3 @@ gov_sql_register_agent(PG_FUNCTION_ARGS)
 	SPI_finish();
 	PG_RETURN_VOID();
 }
-

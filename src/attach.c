@@ -255,10 +255,11 @@ attach_change_abort(void *arg)
 
 	if (k < 0)
 		return;
+
 	/*
 	 * At a top-level abort a restored transaction scope would end at once
-	 * anyway: drop it, whichever of this callback and the transaction-end
-	 * one runs first.
+	 * anyway: drop it, whichever of this callback and the transaction-end one
+	 * runs first.
 	 */
 	if (c->was_new || (c->made_session && !IsSubTransaction()))
 		remove_attachment(k);
@@ -307,8 +308,8 @@ attach_emit_log_hook(ErrorData *edata)
 
 	/*
 	 * Only the cancel and terminate that the enforcer's signal causes: not a
-	 * statement timeout, and not a signal it sent to an idle session long
-	 * ago (PostgreSQL ignores those).
+	 * statement timeout, and not a signal it sent to an idle session long ago
+	 * (PostgreSQL ignores those).
 	 */
 	if (attach_shared == NULL || MyProc == NULL || edata->message_id == NULL ||
 		!((edata->sqlerrcode == ERRCODE_QUERY_CANCELED &&

@@ -140,13 +140,13 @@ load_leases(void)
 
 	/*
 	 * The sessions these were bound to died with the server.  Not those
-	 * shared memory holds bound to a session: they were attached since
-	 * this server started (before this enforcer's first round, or before
-	 * an enforcer restart, which keeps shared memory), and the walk of
-	 * shared memory ends them when their session ends.  A lease whose row
-	 * or chain a transaction still locks (a prepared transaction outlives
-	 * a restart) is not waited for: it is loaded dead, with its
-	 * descendants, and the revocation is made durable in a later round.
+	 * shared memory holds bound to a session: they were attached since this
+	 * server started (before this enforcer's first round, or before an
+	 * enforcer restart, which keeps shared memory), and the walk of shared
+	 * memory ends them when their session ends.  A lease whose row or chain a
+	 * transaction still locks (a prepared transaction outlives a restart) is
+	 * not waited for: it is loaded dead, with its descendants, and the
+	 * revocation is made durable in a later round.
 	 */
 	rc = SPI_execute("SELECT lease_id FROM governance.leases WHERE state = 'live' AND session_bound",
 					 false, 0);
@@ -164,7 +164,7 @@ load_leases(void)
 			GovLeaseSnapshot l;
 
 			if ((i & 1023) == 0)
-				CHECK_FOR_INTERRUPTS();	/* a reload may read many rows */
+				CHECK_FOR_INTERRUPTS(); /* a reload may read many rows */
 
 			*u = *DatumGetUUIDP(SPI_getbinval(SPI_tuptable->vals[i], SPI_tuptable->tupdesc, 1, &isnull));
 			if (!gov_lease_get(u, &l) || l.session_pid == 0)
@@ -178,10 +178,10 @@ load_leases(void)
 	}
 
 	/*
-	 * Revocations acknowledged before they could be made durable
-	 * (revoke.c): those leases and their descendants are loaded dead, and
-	 * the reconcile makes the revocations durable.  Rows of leases no
-	 * longer live are done with.
+	 * Revocations acknowledged before they could be made durable (revoke.c):
+	 * those leases and their descendants are loaded dead, and the reconcile
+	 * makes the revocations durable.  Rows of leases no longer live are done
+	 * with.
 	 */
 	rc = SPI_execute("DELETE FROM governance.revocations_deferred d USING governance.leases l"
 					 " WHERE l.lease_id = d.lease_id AND l.state <> 'live'", false, 0);
@@ -196,7 +196,7 @@ load_leases(void)
 		pg_uuid_t  *u = palloc(sizeof(pg_uuid_t));
 
 		if ((i & 1023) == 0)
-			CHECK_FOR_INTERRUPTS();	/* a reload may read many rows */
+			CHECK_FOR_INTERRUPTS(); /* a reload may read many rows */
 
 		*u = *DatumGetUUIDP(SPI_getbinval(SPI_tuptable->vals[i], SPI_tuptable->tupdesc, 1, &isnull));
 		deferred = lappend(deferred, u);
@@ -221,7 +221,7 @@ load_leases(void)
 		Datum		v;
 
 		if ((i & 1023) == 0)
-			CHECK_FOR_INTERRUPTS();	/* a reload may read many rows */
+			CHECK_FOR_INTERRUPTS(); /* a reload may read many rows */
 
 		memset(&l, 0, sizeof(l));
 		l.id = *DatumGetUUIDP(SPI_getbinval(t, d, 1, &isnull));
@@ -272,12 +272,12 @@ load_leases(void)
 		return;
 
 	/*
-	 * A lease revoked while the rows above were being read and installed
-	 * (the revocation committed after the read, and found nothing in shared
-	 * memory to end) was installed live.  Read again, with a new snapshot,
-	 * the leases that ended since the earliest issue of those loaded (a
-	 * lease ends after it is issued), and end them in shared memory too.
-	 * A revocation committing after this read finds its lease installed.
+	 * A lease revoked while the rows above were being read and installed (the
+	 * revocation committed after the read, and found nothing in shared memory
+	 * to end) was installed live.  Read again, with a new snapshot, the
+	 * leases that ended since the earliest issue of those loaded (a lease
+	 * ends after it is issued), and end them in shared memory too. A
+	 * revocation committing after this read finds its lease installed.
 	 */
 	values[0] = TimestampTzGetDatum(first_issued);
 	rc = SPI_execute_with_args("SELECT lease_id, state, coalesce(end_reason, state) "
@@ -294,7 +294,7 @@ load_leases(void)
 		char	   *state = SPI_getvalue(t, d, 2);
 
 		if ((i & 1023) == 0)
-			CHECK_FOR_INTERRUPTS();	/* a reload may read many rows */
+			CHECK_FOR_INTERRUPTS(); /* a reload may read many rows */
 
 		(void) gov_lease_set_state(&id,
 								   strcmp(state, "expired") == 0 ? GOV_LEASE_EXPIRED : GOV_LEASE_REVOKED,
@@ -348,7 +348,7 @@ expire_leases(List *ids, TimestampTz now)
 			pg_uuid_t  *u = palloc(sizeof(pg_uuid_t));
 
 			if ((i & 1023) == 0)
-				CHECK_FOR_INTERRUPTS();	/* a reload may read many rows */
+				CHECK_FOR_INTERRUPTS(); /* a reload may read many rows */
 
 			*u = *DatumGetUUIDP(SPI_getbinval(SPI_tuptable->vals[i], SPI_tuptable->tupdesc, 1, &isnull));
 			ids = lappend(ids, u);
@@ -485,7 +485,7 @@ reconcile_revocations(List *revoked)
 		bool		isnull;
 
 		if ((i & 1023) == 0)
-			CHECK_FOR_INTERRUPTS();	/* a reload may read many rows */
+			CHECK_FOR_INTERRUPTS(); /* a reload may read many rows */
 
 		(void) hash_search(live, DatumGetUUIDP(SPI_getbinval(SPI_tuptable->vals[i],
 															 SPI_tuptable->tupdesc, 1, &isnull)),
@@ -569,11 +569,12 @@ gov_enforcer_duty(void)
 			batch = lappend(batch, list_nth(expired_ids, expired_next++));
 		(void) expire_leases(batch, GetCurrentTimestamp());
 	}
+
 	/*
 	 * Durable rows live past their expiry that shared memory does not hold
 	 * (leases that expired while the server was down, rows a walk skipped
-	 * because they were locked): a sequential pass, after a start until
-	 * none is left, then once a minute.
+	 * because they were locked): a sequential pass, after a start until none
+	 * is left, then once a minute.
 	 */
 	if (sweep_backlog || TimestampDifferenceExceeds(last_sweep, GetCurrentTimestamp(), SWEEP_INTERVAL_MS))
 	{

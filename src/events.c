@@ -322,7 +322,7 @@ truncate_payload(Jsonb *full, StringInfo json, size_t budget)
  */
 EncodedEvent *
 gov_ev_encode_event(const char *kind, const pg_uuid_t *lease_id, const char *principal,
-			 const char *action, const char *resource, Jsonb *payload, MemoryContext cxt)
+					const char *action, const char *resource, Jsonb *payload, MemoryContext cxt)
 {
 	StringInfoData json;
 	size_t		fixed;
@@ -601,7 +601,7 @@ gov_security_event(const char *kind, const pg_uuid_t *lease_id,
 	gj_str(&j, detail ? detail : "");
 	gj_end_object(&j);
 	queue_push(gov_ev_encode_event(kind, lease_id, principal, NULL, NULL, gj_finish(&j),
-							CurrentMemoryContext));
+								   CurrentMemoryContext));
 }
 
 /*
@@ -661,5 +661,5 @@ gov_security_event_on_abort(const GovEvent *ev)
 	/* encoded now: the abort callback must neither allocate much nor fail */
 	gov_xact_defer(&rollback_ops,
 				   gov_ev_encode_event(ev->kind, NULL, ev->principal, ev->action, ev->resource,
-								payload, TopTransactionContext));
+									   payload, TopTransactionContext));
 }

@@ -683,8 +683,8 @@ drain_spool(int budget)
 	}
 
 	/*
-	 * off is where this pass stopped: the old cursor's offsets from there
-	 * on were not looked at and stay.  Offsets stay sorted.
+	 * off is where this pass stopped: the old cursor's offsets from there on
+	 * were not looked at and stay.  Offsets stay sorted.
 	 */
 	while (j < cursor.ndone && cursor.done[j] < off)
 		j++;

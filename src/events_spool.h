@@ -79,7 +79,7 @@ typedef struct EncodedEvent
 extern EventQueue *gov_ev_queue;
 
 extern uint32 gov_ev_crc32c(const char *data, size_t len);
-extern EncodedEvent * gov_ev_encode_event(const char *kind, const pg_uuid_t *lease_id, const char *principal, const char *action, const char *resource, Jsonb *payload, MemoryContext cxt);
+extern EncodedEvent *gov_ev_encode_event(const char *kind, const pg_uuid_t *lease_id, const char *principal, const char *action, const char *resource, Jsonb *payload, MemoryContext cxt);
 extern uint32 gov_ev_get32(const char *p);
 extern uint64 gov_ev_get64(const char *p);
 extern uint64 gov_ev_next_generation(void);

@@ -408,8 +408,8 @@ protect(Oid relid, Oid root, const char *prefix, const char *column, Oid gov_own
 
 	/*
 	 * The common case, one lease per action, costs one text comparison per
-	 * row; the array is consulted only for rows the first resource does
-	 * not match.  Both sub-selects are InitPlans: once per statement.
+	 * row; the array is consulted only for rows the first resource does not
+	 * match.  Both sub-selects are InitPlans: once per statement.
 	 */
 #define RES(i) psprintf("%s = (SELECT governance.authorized_resource(%s)) OR " \
 						"%s = ANY ((SELECT governance.authorized_resources(%s))::text[])", \

@@ -156,7 +156,7 @@ free_secret(LocalKey *k)
 {
 	if (k->secret)
 	{
-		sodium_free(k->secret);	/* zeroes before unmapping */
+		sodium_free(k->secret); /* zeroes before unmapping */
 		k->secret = NULL;
 	}
 }
@@ -913,9 +913,9 @@ gov_lookup_public_key(const char *key_id, uint8 *pk)
 	if (rc != SPI_OK_SELECT || SPI_processed == 0)
 	{
 		/*
-		 * signing_keys is per database, the key per cluster: a key rotated
-		 * in another database is current here before this table has its
-		 * row.  The current key is known from shared memory.
+		 * signing_keys is per database, the key per cluster: a key rotated in
+		 * another database is current here before this table has its row. The
+		 * current key is known from shared memory.
 		 */
 		return gov_current_public_key(key_id, pk);
 	}

@@ -74,6 +74,7 @@ extern void gov_lease_shmem_startup(void);
  * principal_limit entries already (negative: no limit).
  */
 extern void gov_lease_insert_pending(const GovLease *l, int principal_limit);
+
 /* A reload from the durable row: live, not pending. */
 extern void gov_lease_install(const GovLease *l);
 extern bool gov_lease_get(const pg_uuid_t *id, GovLeaseSnapshot *out);

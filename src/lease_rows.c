@@ -76,7 +76,7 @@ gov_leases_open(GovRowIO *io)
 GovLeaseRow
 gov_lease_row(const pg_uuid_t *id, GovRowLock mode)
 {
-	GovLeaseRow	p = {0};
+	GovLeaseRow p = {0};
 	int			rc;
 	bool		isnull;
 	HeapTuple	t;
@@ -128,7 +128,7 @@ gov_lock_ancestors(Datum ancestors, pg_uuid_t *dead)
 	deconstruct_array(anc, UUIDOID, UUID_LEN, false, TYPALIGN_CHAR, &elems, &enulls, &n);
 	for (i = 0; i < n; i++)
 	{
-		GovLeaseRow	a = gov_lease_row(DatumGetUUIDP(elems[i]), GOV_ROW_SHARE);
+		GovLeaseRow a = gov_lease_row(DatumGetUUIDP(elems[i]), GOV_ROW_SHARE);
 
 		if (ok && (!a.found || !a.live))
 		{
@@ -146,7 +146,7 @@ static const char *const agent_columns[] = {
 GovAgentRow
 gov_agent_row(const char *principal)
 {
-	GovAgentRow	a = {0};
+	GovAgentRow a = {0};
 	Datum		values[lengthof(agent_columns)];
 	bool		nulls[lengthof(agent_columns)];
 

@@ -388,8 +388,8 @@ gov_ledger_horizon(bool wait, int64 target)
 
 		/*
 		 * Wait, like CREATE INDEX CONCURRENTLY, for every other transaction
-		 * of this database holding a seq <= target.  A real lock wait, so
-		 * the deadlock detector sees a cycle through us.
+		 * of this database holding a seq <= target.  A real lock wait, so the
+		 * deadlock detector sees a cycle through us.
 		 */
 		do
 		{

@@ -509,13 +509,13 @@ end_holder(VirtualTransactionId vxid, const pg_uuid_t *id, const RevokeTree *tre
 	}
 
 	/*
-	 * Cancelling its statement is enough when one is running at the top
-	 * level of its transaction: the transaction aborts and lets go.  Not in
-	 * a savepoint or a PL/pgSQL exception block (the subtransaction aborts,
-	 * the outer one keeps its locks), which cannot be seen from here: a
-	 * holder still holding CANCEL_GRACE_MS after a cancel is ended.  A
-	 * session idle in its transaction (what holding a revocation off looks
-	 * like) ignores a cancel: it is ended at once.
+	 * Cancelling its statement is enough when one is running at the top level
+	 * of its transaction: the transaction aborts and lets go.  Not in a
+	 * savepoint or a PL/pgSQL exception block (the subtransaction aborts, the
+	 * outer one keeps its locks), which cannot be seen from here: a holder
+	 * still holding CANCEL_GRACE_MS after a cancel is ended.  A session idle
+	 * in its transaction (what holding a revocation off looks like) ignores a
+	 * cancel: it is ended at once.
 	 */
 	if (list_member_int(b->cancelled, pid) &&
 		!TimestampDifferenceExceeds(b->cancelled_at, GetCurrentTimestamp(), CANCEL_GRACE_MS))
@@ -737,8 +737,8 @@ gov_revoke_at_once(const pg_uuid_t *id, const char *reason)
 	{
 		/*
 		 * The lease first, before anything that takes time; then its
-		 * descendants, read after it ended (a delegation committing
-		 * meanwhile ends its child itself: lease.c).
+		 * descendants, read after it ended (a delegation committing meanwhile
+		 * ends its child itself: lease.c).
 		 */
 		old = MemoryContextSwitchTo(TopTransactionContext);
 		(void) gov_lease_kill_tree(list_make1((void *) id), reason, &claims->ids);
@@ -810,7 +810,7 @@ gov_sql_revoke(PG_FUNCTION_ARGS)
 	pg_uuid_t	id;
 	char	   *reason;
 	int64		n;
-	GovLeaseRow	target;
+	GovLeaseRow target;
 	bool		allowed = false;
 
 	GOV_ENTRY();
@@ -856,4 +856,3 @@ gov_sql_revoke(PG_FUNCTION_ARGS)
 	SPI_finish();
 	PG_RETURN_INT32((int32) Min(n, PG_INT32_MAX));
 }
-

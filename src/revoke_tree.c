@@ -142,7 +142,7 @@ int64
 gov_revoke_tree_wait(const pg_uuid_t *id, const char *reason, bool by_enforcer,
 					 const GovRevokeWait *wait)
 {
-	GovLeaseRow	target;
+	GovLeaseRow target;
 	int			rc;
 	uint64		i;
 	GovJson		j;
@@ -171,10 +171,10 @@ gov_revoke_tree_wait(const pg_uuid_t *id, const char *reason, bool by_enforcer,
 	 * A new statement: its snapshot follows the lock (see the header).  Two
 	 * statements, each of whose plans is linear in the tree whatever the
 	 * planner's statistics say: the walk down parent_id (an index scan per
-	 * level), then the update by primary key.  One statement that joined
-	 * the walk to the update was planned, with statistics taken before a
-	 * large tree was built, as a nested loop over every live lease and the
-	 * whole tree: 100k descendants took minutes instead of seconds.
+	 * level), then the update by primary key.  One statement that joined the
+	 * walk to the update was planned, with statistics taken before a large
+	 * tree was built, as a nested loop over every live lease and the whole
+	 * tree: 100k descendants took minutes instead of seconds.
 	 */
 	now = GetCurrentTimestamp();
 	rc = gov_spi_exec("WITH RECURSIVE tree AS ("
@@ -190,11 +190,12 @@ gov_revoke_tree_wait(const pg_uuid_t *id, const char *reason, bool by_enforcer,
 		return 0;
 	tree = datumCopy(tree, false, -1);
 	SPI_freetuptable(SPI_tuptable);
+
 	/*
 	 * Bounded waits (revoke.c).  The tree's rows: first the UPDATE takes
 	 * their locks itself, failing rather than waiting (which costs nothing
-	 * when nobody holds them); after a failed attempt, they are locked
-	 * before it, each wait bounded.
+	 * when nobody holds them); after a failed attempt, they are locked before
+	 * it, each wait bounded.
 	 */
 	if (wait && wait->rows_first)
 		lock_tree_bounded(tree, wait);
@@ -252,6 +253,7 @@ gov_revoke_tree_wait(const pg_uuid_t *id, const char *reason, bool by_enforcer,
 	ev.payload = gj_finish(&j);
 	ev.internal = true;			/* the list of ended leases may be long */
 	(void) gov_ledger_append(&ev);
+
 	/*
 	 * A deferred revocation of these leases (revoke.c) is durable now; $1 is
 	 * the tree, as in the UPDATE.

@@ -356,4 +356,3 @@ gov_rls_guard_init(void)
 	RegisterXactCallback(rls_xact_callback, NULL);
 	RegisterSubXactCallback(rls_subxact_callback, NULL);
 }
-

@@ -181,8 +181,8 @@ gov_sql_attach(PG_FUNCTION_ARGS)
 	if (l.state == GOV_LEASE_REVOKED)
 	{
 		/*
-		 * Why it was revoked: what its revoker wrote, but a policy's words
-		 * (a heartbeat's re-decision) only for those told reasons in full.
+		 * Why it was revoked: what its revoker wrote, but a policy's words (a
+		 * heartbeat's re-decision) only for those told reasons in full.
 		 */
 		bool		policy = strncmp(l.end_reason, "policy: ", 8) == 0;
 

@@ -618,11 +618,11 @@ verify_range(VerifyResult *res, int64 from_block, int64 to_block, bool report_pr
 
 	/*
 	 * The unsealed tail: intact, and not stuck.  A row counts as stuck only
-	 * if the sealer could have sealed it (it is below the sealing horizon:
-	 * an open transaction holding sealing back is not tampering) and it has
-	 * been sealable for longer than the grace period, counted from when
-	 * this server (or this verifier) started if that is later.  A standby
-	 * does not seal, so it does not judge this.
+	 * if the sealer could have sealed it (it is below the sealing horizon: an
+	 * open transaction holding sealing back is not tampering) and it has been
+	 * sealable for longer than the grace period, counted from when this
+	 * server (or this verifier) started if that is later.  A standby does not
+	 * seal, so it does not judge this.
 	 */
 	horizon = RecoveryInProgress() ? PG_INT64_MIN : gov_ledger_horizon(false, 0);
 	last_allocated = RecoveryInProgress() ? PG_INT64_MAX : gov_ledger_last_allocated();
@@ -708,8 +708,8 @@ gov_sql_verify_ledger(PG_FUNCTION_ARGS)
 	GOV_ENTRY();
 
 	/*
-	 * NULL bounds mean the first and the newest block; an explicit bound
-	 * must name a block (to_block 0 is not "to the end", which 0 means to
+	 * NULL bounds mean the first and the newest block; an explicit bound must
+	 * name a block (to_block 0 is not "to the end", which 0 means to
 	 * verify_range).
 	 */
 	if (from_block < 1 || (!PG_ARGISNULL(1) && to_block < from_block))

@@ -301,8 +301,8 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 
 	/*
 	 * The input as a payload, wrapped with a signature made of its first
-	 * bytes, so that the field parser is reached without the fuzzer having
-	 * to learn base64url.
+	 * bytes, so that the field parser is reached without the fuzzer having to
+	 * learn base64url.
 	 */
 	if (size <= GOV_ARTIFACT_MAX_TEXT)
 	{

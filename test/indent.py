@@ -15,6 +15,11 @@ This script is this project's own wrapper with the same conventions:
     ("/*---" and "/* ---") stay as written, and a function's return type
     ending in "*" keeps one space before the star.
 
+What indent cannot lay out is kept out of the sources: C99 compound
+literals (pg_bsd_indent stops with "Unbalanced parens"; SPI arguments go in
+named arrays), variables named like a type (text), and list macros
+(foreach, forboth) whose body is an if without braces.
+
 Usage: indent.py [--check] [FILE ...]   (default: src/, contrib/ C files)
 --check changes nothing, prints the files it would change with a diff, and
 exits 1 if there is any.

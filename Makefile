@@ -5,6 +5,10 @@
 #   make fuzz   libFuzzer harnesses (see contrib/fuzz)
 #   make bench  pgbench side-by-side benchmarks (see test/bench)
 #   make check-layers  no include runs up a layer of src/ (docs/DESIGN.md)
+#   make indent        lay out the C sources as pgindent does (test/indent.py;
+#                      needs pg_bsd_indent: apt-get install pg-bsd-indent)
+#   make check-indent  change nothing: print the diff and fail if make indent
+#                      would change a file (not part of make test)
 
 EXTENSION = governance
 EXTVERSION = 0.2
@@ -51,7 +55,7 @@ governance--$(EXTVERSION).sql: $(INSTALL_PARTS)
 	   echo '\\echo Use "CREATE EXTENSION governance" to load this file. \\quit'; \
 	   for f in $(INSTALL_PARTS); do echo; echo "-- $$f"; cat $$f; done; } > $@
 
-.PHONY: test demo fuzz bench deps print-regress check-layers
+.PHONY: test demo fuzz bench deps print-regress check-layers indent check-indent
 
 deps:
 	@sh test/deps.sh
@@ -68,6 +72,19 @@ print-regress:
 # src/ is layered: no include runs up a layer, no circle (docs/DESIGN.md)
 check-layers:
 	@python3 test/check_layers.py
+
+# PostgreSQL's layout: pg_bsd_indent with pgindent's options and a typedefs
+# list from the server headers and our sources (test/indent.py)
+PG_BSD_INDENT ?= pg_bsd_indent
+INDENT_RUN = command -v $(PG_BSD_INDENT) >/dev/null 2>&1 || { \
+		echo "$(PG_BSD_INDENT) not found; install it: apt-get install pg-bsd-indent" >&2; exit 1; }; \
+	PG_CONFIG='$(PG_CONFIG)' PG_BSD_INDENT='$(PG_BSD_INDENT)' python3 test/indent.py
+
+indent:
+	@$(INDENT_RUN)
+
+check-indent:
+	@$(INDENT_RUN) --check
 
 bench:
 	@sh test/deps.sh && sh test/bench/run.sh

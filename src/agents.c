@@ -66,6 +66,8 @@ gov_sql_register_agent(PG_FUNCTION_ARGS)
 	GovJson		j;
 	int			rc;
 	char	   *kid = NULL;
+	Oid			argtypes[] = {TEXTOID, OIDOID, BYTEAOID, TEXTOID, INT4OID};
+	Datum		values[5];
 
 	GOV_ENTRY();
 	gov_require_primary("register_agent()");
@@ -102,17 +104,19 @@ gov_sql_register_agent(PG_FUNCTION_ARGS)
 				 errhint("Pass NULL for governance.max_leases_per_principal, or 0 for an agent that may hold no lease.")));
 
 	SPI_connect();
+	values[0] = CStringGetTextDatum(principal);
+	values[1] = ObjectIdGetDatum(role);
+	values[2] = pk ? PointerGetDatum(pk) : (Datum) 0;
+	values[3] = CStringGetTextDatum(gov_caller_name());
+	values[4] = Int32GetDatum(limit);
 	rc = gov_spi_exec("INSERT INTO governance.agents (principal, role_oid, public_key, registered_at, registered_by, max_leases) "
-							   "VALUES ($1, $2, $3, now(), $4, $5) "
-							   "ON CONFLICT (principal) DO UPDATE SET role_oid = EXCLUDED.role_oid, "
-							   "public_key = EXCLUDED.public_key, registered_at = EXCLUDED.registered_at, "
-							   "registered_by = EXCLUDED.registered_by, max_leases = EXCLUDED.max_leases",
-							   5, (Oid[]) {TEXTOID, OIDOID, BYTEAOID, TEXTOID, INT4OID},
-							   (Datum[]) {CStringGetTextDatum(principal), ObjectIdGetDatum(role),
-							   pk ? PointerGetDatum(pk) : (Datum) 0, CStringGetTextDatum(gov_caller_name()),
-							   Int32GetDatum(limit)},
-							   pk ? (has_limit ? NULL : "    n") : (has_limit ? "  n  " : "  n n"),
-							   false, 0);
+					  "VALUES ($1, $2, $3, now(), $4, $5) "
+					  "ON CONFLICT (principal) DO UPDATE SET role_oid = EXCLUDED.role_oid, "
+					  "public_key = EXCLUDED.public_key, registered_at = EXCLUDED.registered_at, "
+					  "registered_by = EXCLUDED.registered_by, max_leases = EXCLUDED.max_leases",
+					  5, argtypes, values,
+					  pk ? (has_limit ? NULL : "    n") : (has_limit ? "  n  " : "  n n"),
+					  false, 0);
 	if (rc != SPI_OK_INSERT)
 		elog(ERROR, "could not register the agent");
 	gov_xact_require_durable_commit();
@@ -142,4 +146,3 @@ gov_sql_register_agent(PG_FUNCTION_ARGS)
 	SPI_finish();
 	PG_RETURN_VOID();
 }
-

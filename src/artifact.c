@@ -115,7 +115,7 @@ claim_ts(const GovClaimField *f, TimestampTz *out)
 }
 
 char *
-gov_artifact_check(const char *text, GovClaims *c, bool *decoded, bool allow_renewed)
+gov_artifact_check(const char *txt, GovClaims *c, bool *decoded, bool allow_renewed)
 {
 	uint8	   *buf = palloc(GOV_ARTIFACT_MAX_TEXT);
 	GovArtifactParts parts;
@@ -126,7 +126,7 @@ gov_artifact_check(const char *text, GovClaims *c, bool *decoded, bool allow_ren
 
 	*decoded = false;
 	memset(c, 0, sizeof(*c));
-	err = gov_artifact_decode(text, strlen(text), buf, GOV_ARTIFACT_MAX_TEXT, &parts);
+	err = gov_artifact_decode(txt, strlen(txt), buf, GOV_ARTIFACT_MAX_TEXT, &parts);
 	if (err)
 		return psprintf("malformed artifact: %s", err);
 
@@ -291,10 +291,12 @@ gov_sql_verify_artifact(PG_FUNCTION_ARGS)
 			}
 			else
 			{
+				Oid			argtypes[] = {UUIDOID};
+				Datum		args[] = {UUIDPGetDatum(&c.lease_id)};
+
 				rc = gov_spi_exec("SELECT state, expires_at > clock_timestamp() "
-										   "FROM governance.leases WHERE lease_id = $1",
-										   1, (Oid[]) {UUIDOID},
-										   (Datum[]) {UUIDPGetDatum(&c.lease_id)}, NULL, true, 1);
+								  "FROM governance.leases WHERE lease_id = $1",
+								  1, argtypes, args, NULL, true, 1);
 				if (rc != SPI_OK_SELECT || SPI_processed == 0)
 					reason = pstrdup("lease unknown");
 				else

@@ -45,7 +45,7 @@ extern char *gov_artifact_issue(GovClaims *claims);
  * may have renewed the lease; the caller then checks the live lease), but
  * never the claimed max expiry.  The caller is in SPI.
  */
-extern char *gov_artifact_check(const char *text, GovClaims *claims, bool *decoded,
+extern char *gov_artifact_check(const char *txt, GovClaims *claims, bool *decoded,
 								bool allow_renewed);
 
 extern Jsonb *gov_claims_jsonb(const GovClaims *c);

@@ -157,7 +157,7 @@ is_bytes(const GovClaimField *f, uint32_t want, bool nullable)
 }
 
 const char *
-gov_artifact_decode(const char *text, size_t len, uint8_t *buf, size_t bufcap,
+gov_artifact_decode(const char *txt, size_t len, uint8_t *buf, size_t bufcap,
 					GovArtifactParts *out)
 {
 	const char *p1;
@@ -173,9 +173,9 @@ gov_artifact_decode(const char *text, size_t len, uint8_t *buf, size_t bufcap,
 	memset(out, 0, sizeof(*out));
 	if (len > GOV_ARTIFACT_MAX_TEXT)
 		return "too long to be an artifact";
-	if (len < prefix || memcmp(text, GOV_ARTIFACT_PREFIX, prefix) != 0)
+	if (len < prefix || memcmp(txt, GOV_ARTIFACT_PREFIX, prefix) != 0)
 		return "not an artifact of version gov1";
-	p1 = text + prefix;
+	p1 = txt + prefix;
 	dot = memchr(p1, '.', len - prefix);
 	if (dot == NULL)
 		return "missing signature part";

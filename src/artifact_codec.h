@@ -75,7 +75,7 @@ extern bool gov_claim_int64(const GovClaimField *f, int64_t *v);
  * wrong.  Checks structure and the length of every claim; it does not
  * check the signature or any meaning.
  */
-extern const char *gov_artifact_decode(const char *text, size_t len,
+extern const char *gov_artifact_decode(const char *txt, size_t len,
 									   uint8_t *buf, size_t bufcap,
 									   GovArtifactParts *out);
 

@@ -255,10 +255,11 @@ attach_change_abort(void *arg)
 
 	if (k < 0)
 		return;
+
 	/*
 	 * At a top-level abort a restored transaction scope would end at once
-	 * anyway: drop it, whichever of this callback and the transaction-end
-	 * one runs first.
+	 * anyway: drop it, whichever of this callback and the transaction-end one
+	 * runs first.
 	 */
 	if (c->was_new || (c->made_session && !IsSubTransaction()))
 		remove_attachment(k);
@@ -278,7 +279,8 @@ attach_change_commit(void *arg)
 }
 
 static const GovXactOps attach_change_ops = {
-	.what = NULL,				/* a prepared transaction's attachments just end */
+	/* a prepared transaction's attachments just end */
+	.what = NULL,
 	.commit = attach_change_commit,
 	.abort = attach_change_abort,
 };
@@ -306,8 +308,8 @@ attach_emit_log_hook(ErrorData *edata)
 
 	/*
 	 * Only the cancel and terminate that the enforcer's signal causes: not a
-	 * statement timeout, and not a signal it sent to an idle session long
-	 * ago (PostgreSQL ignores those).
+	 * statement timeout, and not a signal it sent to an idle session long ago
+	 * (PostgreSQL ignores those).
 	 */
 	if (attach_shared == NULL || MyProc == NULL || edata->message_id == NULL ||
 		!((edata->sqlerrcode == ERRCODE_QUERY_CANCELED &&
@@ -746,10 +748,12 @@ gov_enforce_attached(int mode)
 			else if (l.state == GOV_LEASE_LIVE)
 				snprintf(e->reason, sizeof(e->reason), "governance lease %s expired", idtxt);
 			else
-				/* a policy's words stay in the ledger (governance.deny_reasons) */
+			{
+				/* a policy's words stay in the ledger; see deny_reasons */
 				snprintf(e->reason, sizeof(e->reason), "governance lease %s %s%s%s", idtxt,
 						 state_word(l.state), l.end_reason[0] ? ": " : "",
 						 strncmp(l.end_reason, "policy: ", 8) == 0 ? "policy: denied by policy" : l.end_reason);
+			}
 			pfree(idtxt);
 			break;				/* one signal per backend per round */
 		}
@@ -757,7 +761,8 @@ gov_enforce_attached(int mode)
 	if (ncand == 0)
 		return 0;
 
-	pgstat_clear_backend_activity_snapshot();	/* the next read takes a fresh one */
+	/* the next read of the backends' activity takes a fresh snapshot */
+	pgstat_clear_backend_activity_snapshot();
 	for (c = 0; c < ncand; c++)
 	{
 		EnforceCandidate *e = &cand[c];

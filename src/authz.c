@@ -134,12 +134,12 @@ new_uuid(pg_uuid_t *u)
 	int			i;
 
 	/*
-	 * A version 7 UUID (RFC 9562): 48 bits of Unix time in milliseconds,
-	 * then 74 random bits.  Ids issued close in time sort close together,
-	 * so the lease table's primary key and the ledger's lease index take
-	 * new entries at their right edge instead of on random pages; the
-	 * random part keeps an id unguessable.  The issue time it reveals is
-	 * in the artifact's claims anyway.
+	 * A version 7 UUID (RFC 9562): 48 bits of Unix time in milliseconds, then
+	 * 74 random bits.  Ids issued close in time sort close together, so the
+	 * lease table's primary key and the ledger's lease index take new entries
+	 * at their right edge instead of on random pages; the random part keeps
+	 * an id unguessable.  The issue time it reveals is in the artifact's
+	 * claims anyway.
 	 */
 	if (!pg_strong_random(u->data + 6, UUID_LEN - 6))
 		ereport(ERROR,
@@ -329,8 +329,8 @@ static void
 decide(const Request *r, Outcome *o, bool delegation)
 {
 	char	   *why;
-	GovAgentRow	agent;
-	GovRequest req;
+	GovAgentRow agent;
+	GovRequest	req;
 	GovDecision d;
 
 	memset(o, 0, sizeof(*o));
@@ -344,8 +344,8 @@ decide(const Request *r, Outcome *o, bool delegation)
 	}
 
 	/*
-	 * An unregistered principal and one registered to another role look
-	 * the same to the caller: the short reason is no registration oracle.
+	 * An unregistered principal and one registered to another role look the
+	 * same to the caller: the short reason is no registration oracle.
 	 */
 	agent = gov_agent_row(r->principal);
 	if (!agent.found)
@@ -502,7 +502,8 @@ issue(const Request *r, Outcome *o, const uint8 *ctx_hash, int depth,
 		gov_leases_open(&io);
 		gov_rowio_insert(&io, values, nulls);
 		gov_rowio_close(&io);
-		CommandCounterIncrement();	/* as SPI would: attach() in the same statement finds it */
+		/* as SPI would: attach() in the same statement finds it */
+		CommandCounterIncrement();
 	}
 }
 
@@ -602,10 +603,11 @@ chain_head(const pg_uuid_t *lease)
 	int			rc;
 	bool		isnull;
 	Datum		d;
+	Oid			argtypes[] = {UUIDOID};
+	Datum		values[] = {UUIDPGetDatum(lease)};
 
 	rc = gov_spi_exec("SELECT max(seq) FROM governance.ledger WHERE lease_id = $1",
-							   1, (Oid[]) {UUIDOID}, (Datum[]) {UUIDPGetDatum(lease)},
-							   NULL, false, 1);
+					  1, argtypes, values, NULL, false, 1);
 	if (rc != SPI_OK_SELECT || SPI_processed == 0)
 		return 0;
 	d = SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1, &isnull);
@@ -651,13 +653,13 @@ gov_sql_delegate(PG_FUNCTION_ARGS)
 	Outcome		o;
 	uint8		ctx_hash[GOV_HASH_LEN];
 	MemoryContext caller = CurrentMemoryContext;
-	GovLeaseRow	parent;
+	GovLeaseRow parent;
 	ArrayType  *anc;
 	Datum	   *elems;
 	bool	   *enulls;
 	int			n;
 	int			i;
-	GovAgentRow	holder;
+	GovAgentRow holder;
 	GovLeaseSnapshot live;
 	Datum	   *child_anc;
 	int64		parent_seq;
@@ -805,4 +807,3 @@ gov_sql_delegate(PG_FUNCTION_ARGS)
 	SPI_finish();
 	PG_RETURN_DATUM(outcome_datum(fcinfo, &o));
 }
-

@@ -50,11 +50,11 @@ extern bool gov_caller_is_admin(void);
 extern char *gov_uuid_text(const pg_uuid_t *u);
 
 /* The SQL entry points' arguments and preconditions. */
-extern char *gov_caller_name(void);	/* the session's role (SET ROLE included) */
+extern char *gov_caller_name(void); /* the session's role (SET ROLE included) */
 extern void gov_require_read_committed(const char *what);
 extern void gov_require_primary(const char *what);
 extern char *gov_arg_text(FunctionCallInfo fcinfo, int n, const char *what);	/* not NULL, not empty */
 extern pg_uuid_t gov_arg_uuid(FunctionCallInfo fcinfo, int n, const char *what);
-extern int64 gov_interval_us(Interval *iv);	/* saturating */
+extern int64 gov_interval_us(Interval *iv); /* saturating */
 
 #endif							/* GOV_COMMON_H */

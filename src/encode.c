@@ -469,7 +469,8 @@ gj_string_value(JsonbValue *v, const char *s)
 				(errcode(ERRCODE_PROGRAM_LIMIT_EXCEEDED),
 				 errmsg("string too long to represent as jsonb string")));
 	v->type = jbvString;
-	v->val.string.val = pnstrdup(s, len);	/* the caller's buffer may be reused */
+	/* the caller's buffer may be reused */
+	v->val.string.val = pnstrdup(s, len);
 	v->val.string.len = (int) len;
 }
 

@@ -135,16 +135,18 @@ load_leases(void)
 	uint64		nloaded;
 	TimestampTz issued;
 	TimestampTz first_issued = 0;
+	Oid			argtypes[] = {TIMESTAMPTZOID};
+	Datum		values[1];
 
 	/*
 	 * The sessions these were bound to died with the server.  Not those
-	 * shared memory holds bound to a session: they were attached since
-	 * this server started (before this enforcer's first round, or before
-	 * an enforcer restart, which keeps shared memory), and the walk of
-	 * shared memory ends them when their session ends.  A lease whose row
-	 * or chain a transaction still locks (a prepared transaction outlives
-	 * a restart) is not waited for: it is loaded dead, with its
-	 * descendants, and the revocation is made durable in a later round.
+	 * shared memory holds bound to a session: they were attached since this
+	 * server started (before this enforcer's first round, or before an
+	 * enforcer restart, which keeps shared memory), and the walk of shared
+	 * memory ends them when their session ends.  A lease whose row or chain a
+	 * transaction still locks (a prepared transaction outlives a restart) is
+	 * not waited for: it is loaded dead, with its descendants, and the
+	 * revocation is made durable in a later round.
 	 */
 	rc = SPI_execute("SELECT lease_id FROM governance.leases WHERE state = 'live' AND session_bound",
 					 false, 0);
@@ -162,22 +164,24 @@ load_leases(void)
 			GovLeaseSnapshot l;
 
 			if ((i & 1023) == 0)
-				CHECK_FOR_INTERRUPTS();	/* a reload may read many rows */
+				CHECK_FOR_INTERRUPTS(); /* a reload may read many rows */
 
 			*u = *DatumGetUUIDP(SPI_getbinval(SPI_tuptable->vals[i], SPI_tuptable->tupdesc, 1, &isnull));
 			if (!gov_lease_get(u, &l) || l.session_pid == 0)
 				ids = lappend(ids, u);
 		}
 		foreach(lc, ids)
+		{
 			if (!enforcer_revoke((pg_uuid_t *) lfirst(lc), RESTART_REASON))
 				stuck = lappend(stuck, lfirst(lc));
+		}
 	}
 
 	/*
-	 * Revocations acknowledged before they could be made durable
-	 * (revoke.c): those leases and their descendants are loaded dead, and
-	 * the reconcile makes the revocations durable.  Rows of leases no
-	 * longer live are done with.
+	 * Revocations acknowledged before they could be made durable (revoke.c):
+	 * those leases and their descendants are loaded dead, and the reconcile
+	 * makes the revocations durable.  Rows of leases no longer live are done
+	 * with.
 	 */
 	rc = SPI_execute("DELETE FROM governance.revocations_deferred d USING governance.leases l"
 					 " WHERE l.lease_id = d.lease_id AND l.state <> 'live'", false, 0);
@@ -192,7 +196,7 @@ load_leases(void)
 		pg_uuid_t  *u = palloc(sizeof(pg_uuid_t));
 
 		if ((i & 1023) == 0)
-			CHECK_FOR_INTERRUPTS();	/* a reload may read many rows */
+			CHECK_FOR_INTERRUPTS(); /* a reload may read many rows */
 
 		*u = *DatumGetUUIDP(SPI_getbinval(SPI_tuptable->vals[i], SPI_tuptable->tupdesc, 1, &isnull));
 		deferred = lappend(deferred, u);
@@ -200,11 +204,12 @@ load_leases(void)
 								   SPI_getvalue(SPI_tuptable->vals[i], SPI_tuptable->tupdesc, 2));
 	}
 
+	/* a new snapshot: without the leases just revoked */
 	rc = SPI_execute("SELECT lease_id, parent_id, role_oid, depth, principal, action, resource, "
 					 "expires_at, max_expiry, (extract(epoch FROM ttl) * 1000000)::bigint, "
 					 "measurement IS NOT NULL, ancestors, issued_at "
 					 "FROM governance.leases WHERE state = 'live' AND expires_at > clock_timestamp()",
-					 false, 0);	/* a new snapshot: without the leases just revoked */
+					 false, 0);
 	if (rc != SPI_OK_SELECT)
 		elog(ERROR, "could not read governance.leases");
 	for (i = 0; i < SPI_processed; i++)
@@ -216,7 +221,7 @@ load_leases(void)
 		Datum		v;
 
 		if ((i & 1023) == 0)
-			CHECK_FOR_INTERRUPTS();	/* a reload may read many rows */
+			CHECK_FOR_INTERRUPTS(); /* a reload may read many rows */
 
 		memset(&l, 0, sizeof(l));
 		l.id = *DatumGetUUIDP(SPI_getbinval(t, d, 1, &isnull));
@@ -245,11 +250,13 @@ load_leases(void)
 			ListCell   *why;
 
 			forboth(r, deferred, why, deferred_reasons)
+			{
 				if (lease_in_tree_of(&l.id, SPI_getbinval(t, d, 12, &isnull), list_make1(lfirst(r))))
 				{
 					gov_lease_kill_now(&l.id, (char *) lfirst(why));
 					break;
 				}
+			}
 		}
 		issued = DatumGetTimestampTz(SPI_getbinval(t, d, 13, &isnull));
 		if (i == 0 || issued < first_issued)
@@ -265,17 +272,17 @@ load_leases(void)
 		return;
 
 	/*
-	 * A lease revoked while the rows above were being read and installed
-	 * (the revocation committed after the read, and found nothing in shared
-	 * memory to end) was installed live.  Read again, with a new snapshot,
-	 * the leases that ended since the earliest issue of those loaded (a
-	 * lease ends after it is issued), and end them in shared memory too.
-	 * A revocation committing after this read finds its lease installed.
+	 * A lease revoked while the rows above were being read and installed (the
+	 * revocation committed after the read, and found nothing in shared memory
+	 * to end) was installed live.  Read again, with a new snapshot, the
+	 * leases that ended since the earliest issue of those loaded (a lease
+	 * ends after it is issued), and end them in shared memory too. A
+	 * revocation committing after this read finds its lease installed.
 	 */
+	values[0] = TimestampTzGetDatum(first_issued);
 	rc = SPI_execute_with_args("SELECT lease_id, state, coalesce(end_reason, state) "
 							   "FROM governance.leases WHERE state <> 'live' AND ended_at >= $1",
-							   1, (Oid[]) {TIMESTAMPTZOID},
-							   (Datum[]) {TimestampTzGetDatum(first_issued)}, NULL, false, 0);
+							   1, argtypes, values, NULL, false, 0);
 	if (rc != SPI_OK_SELECT)
 		elog(ERROR, "could not read governance.leases");
 	for (i = 0; i < SPI_processed; i++)
@@ -287,7 +294,7 @@ load_leases(void)
 		char	   *state = SPI_getvalue(t, d, 2);
 
 		if ((i & 1023) == 0)
-			CHECK_FOR_INTERRUPTS();	/* a reload may read many rows */
+			CHECK_FOR_INTERRUPTS(); /* a reload may read many rows */
 
 		(void) gov_lease_set_state(&id,
 								   strcmp(state, "expired") == 0 ? GOV_LEASE_EXPIRED : GOV_LEASE_REVOKED,
@@ -322,14 +329,17 @@ expire_leases(List *ids, TimestampTz now)
 	Datum	   *elems;
 	ListCell   *lc;
 	int			k = 0;
+	Oid			expire_types[] = {UUIDARRAYOID, TIMESTAMPTZOID};
+	Datum		expire_args[2];
 
 	if (ids == NIL)
 	{
+		Oid			find_types[] = {INT4OID, TIMESTAMPTZOID};
+		Datum		find_args[] = {Int32GetDatum(EXPIRE_BATCH), TimestampTzGetDatum(now)};
+
 		rc = SPI_execute_with_args("SELECT lease_id FROM governance.leases "
 								   "WHERE state = 'live' AND expires_at <= $2 LIMIT $1",
-								   2, (Oid[]) {INT4OID, TIMESTAMPTZOID},
-								   (Datum[]) {Int32GetDatum(EXPIRE_BATCH), TimestampTzGetDatum(now)},
-								   NULL, true, 0);
+								   2, find_types, find_args, NULL, true, 0);
 		if (rc != SPI_OK_SELECT)
 			elog(ERROR, "could not look for expired leases");
 		for (i = 0; i < SPI_processed; i++)
@@ -338,7 +348,7 @@ expire_leases(List *ids, TimestampTz now)
 			pg_uuid_t  *u = palloc(sizeof(pg_uuid_t));
 
 			if ((i & 1023) == 0)
-				CHECK_FOR_INTERRUPTS();	/* a reload may read many rows */
+				CHECK_FOR_INTERRUPTS(); /* a reload may read many rows */
 
 			*u = *DatumGetUUIDP(SPI_getbinval(SPI_tuptable->vals[i], SPI_tuptable->tupdesc, 1, &isnull));
 			ids = lappend(ids, u);
@@ -362,17 +372,16 @@ expire_leases(List *ids, TimestampTz now)
 	}
 	if (k == 0)
 		return 0;
+	expire_args[0] = PointerGetDatum(construct_array(elems, k, UUIDOID, UUID_LEN,
+													 false, TYPALIGN_CHAR));
+	expire_args[1] = TimestampTzGetDatum(now);
 	rc = SPI_execute_with_args("UPDATE governance.leases SET state = 'expired', ended_at = expires_at, "
 							   "end_reason = 'expired' "
 							   "WHERE lease_id IN (SELECT lease_id FROM governance.leases "
 							   "  WHERE lease_id = ANY ($1) AND state = 'live' AND expires_at <= $2 "
 							   "  FOR UPDATE SKIP LOCKED) "
 							   "RETURNING lease_id, principal, action, resource, expires_at",
-							   2, (Oid[]) {UUIDARRAYOID, TIMESTAMPTZOID},
-							   (Datum[]) {PointerGetDatum(construct_array(elems, k, UUIDOID, UUID_LEN,
-																		  false, TYPALIGN_CHAR)),
-							   TimestampTzGetDatum(now)},
-							   NULL, false, 0);
+							   2, expire_types, expire_args, NULL, false, 0);
 	if (rc != SPI_OK_UPDATE_RETURNING)
 		elog(ERROR, "could not expire leases");
 	n = SPI_processed;
@@ -448,17 +457,18 @@ reconcile_revocations(List *revoked)
 	HASHCTL		ctl;
 	HTAB	   *live;
 	HTAB	   *covered;
+	Oid			argtypes[] = {UUIDARRAYOID};
+	Datum		values[1];
 
 	if (revoked == NIL)
 		return;
 	elems = palloc(sizeof(Datum) * list_length(revoked));
 	foreach(lc, revoked)
 		elems[n++] = UUIDPGetDatum(&((GovLeaseSnapshot *) lfirst(lc))->id);
+	values[0] = PointerGetDatum(construct_array(elems, n, UUIDOID, UUID_LEN,
+												false, TYPALIGN_CHAR));
 	rc = SPI_execute_with_args("SELECT lease_id FROM governance.leases WHERE lease_id = ANY ($1) AND state = 'live'",
-							   1, (Oid[]) {UUIDARRAYOID},
-							   (Datum[]) {PointerGetDatum(construct_array(elems, n, UUIDOID, UUID_LEN,
-																		  false, TYPALIGN_CHAR))},
-							   NULL, true, 0);
+							   1, argtypes, values, NULL, true, 0);
 	if (rc != SPI_OK_SELECT)
 		elog(ERROR, "could not read governance.leases");
 
@@ -475,7 +485,7 @@ reconcile_revocations(List *revoked)
 		bool		isnull;
 
 		if ((i & 1023) == 0)
-			CHECK_FOR_INTERRUPTS();	/* a reload may read many rows */
+			CHECK_FOR_INTERRUPTS(); /* a reload may read many rows */
 
 		(void) hash_search(live, DatumGetUUIDP(SPI_getbinval(SPI_tuptable->vals[i],
 															 SPI_tuptable->tupdesc, 1, &isnull)),
@@ -559,11 +569,12 @@ gov_enforcer_duty(void)
 			batch = lappend(batch, list_nth(expired_ids, expired_next++));
 		(void) expire_leases(batch, GetCurrentTimestamp());
 	}
+
 	/*
 	 * Durable rows live past their expiry that shared memory does not hold
 	 * (leases that expired while the server was down, rows a walk skipped
-	 * because they were locked): a sequential pass, after a start until
-	 * none is left, then once a minute.
+	 * because they were locked): a sequential pass, after a start until none
+	 * is left, then once a minute.
 	 */
 	if (sweep_backlog || TimestampDifferenceExceeds(last_sweep, GetCurrentTimestamp(), SWEEP_INTERVAL_MS))
 	{

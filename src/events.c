@@ -267,10 +267,10 @@ object_of(JsonbValue *keys, JsonbValue *vals, const bool *keep, int n,
  * (a request's context is already in it as a hash).
  */
 static void
-truncate_payload(Jsonb *full, StringInfo text, size_t budget)
+truncate_payload(Jsonb *full, StringInfo json, size_t budget)
 {
 	uint8		hash[GOV_HASH_LEN];
-	size_t		full_bytes = text->len;
+	size_t		full_bytes = json->len;
 	int			n = 0;
 	int			cap = 16;
 	JsonbValue *keys = palloc(sizeof(JsonbValue) * cap);
@@ -282,7 +282,7 @@ truncate_payload(Jsonb *full, StringInfo text, size_t budget)
 	JsonbValue	key = {0};
 	int			i;
 
-	gov_sha3_512(text->data, text->len, hash);
+	gov_sha3_512(json->data, json->len, hash);
 	it = JsonbIteratorInit(&full->root);
 	while ((tok = JsonbIteratorNext(&it, &v, true)) != WJB_DONE)
 	{
@@ -305,14 +305,14 @@ truncate_payload(Jsonb *full, StringInfo text, size_t budget)
 	for (i = 0; i < n; i++)
 	{
 		keep[i] = true;
-		resetStringInfo(text);
-		gov_canonical_json(text, object_of(keys, vals, keep, n, hash, full_bytes));
-		if (text->len > budget)
+		resetStringInfo(json);
+		gov_canonical_json(json, object_of(keys, vals, keep, n, hash, full_bytes));
+		if (json->len > budget)
 			keep[i] = false;
 	}
-	resetStringInfo(text);
-	gov_canonical_json(text, object_of(keys, vals, keep, n, hash, full_bytes));
-	if (text->len > budget)
+	resetStringInfo(json);
+	gov_canonical_json(json, object_of(keys, vals, keep, n, hash, full_bytes));
+	if (json->len > budget)
 		elog(ERROR, "governance: a truncated event payload does not fit its gov_ev_queue slot");
 }
 
@@ -322,9 +322,9 @@ truncate_payload(Jsonb *full, StringInfo text, size_t budget)
  */
 EncodedEvent *
 gov_ev_encode_event(const char *kind, const pg_uuid_t *lease_id, const char *principal,
-			 const char *action, const char *resource, Jsonb *payload, MemoryContext cxt)
+					const char *action, const char *resource, Jsonb *payload, MemoryContext cxt)
 {
-	StringInfoData text;
+	StringInfoData json;
 	size_t		fixed;
 	GovEnc		e;
 	EncodedEvent *out;
@@ -333,10 +333,10 @@ gov_ev_encode_event(const char *kind, const pg_uuid_t *lease_id, const char *pri
 		field_size(principal) + field_size(action) + field_size(resource) + 4;
 	if (fixed > EVENT_RECORD_MAX / 2)
 		elog(ERROR, "governance: security event too large to gov_ev_queue");
-	initStringInfo(&text);
-	gov_canonical_json(&text, payload);
-	if (fixed + text.len > EVENT_RECORD_MAX)
-		truncate_payload(payload, &text, EVENT_RECORD_MAX - fixed);
+	initStringInfo(&json);
+	gov_canonical_json(&json, payload);
+	if (fixed + json.len > EVENT_RECORD_MAX)
+		truncate_payload(payload, &json, EVENT_RECORD_MAX - fixed);
 
 	gov_enc_init(&e, GOV_TAG_QUEUED_EVENT);
 	gov_enc_text(&e, kind);
@@ -344,13 +344,13 @@ gov_ev_encode_event(const char *kind, const pg_uuid_t *lease_id, const char *pri
 	gov_enc_text(&e, principal);
 	gov_enc_text(&e, action);
 	gov_enc_text(&e, resource);
-	gov_enc_bytes(&e, text.data, text.len);
+	gov_enc_bytes(&e, json.data, json.len);
 	Assert(e.buf.len <= EVENT_RECORD_MAX);
 	out = MemoryContextAlloc(cxt, offsetof(EncodedEvent, data) + e.buf.len);
 	out->len = e.buf.len;
 	memcpy(out->data, e.buf.data, e.buf.len);
 	gov_enc_free(&e);
-	pfree(text.data);
+	pfree(json.data);
 	return out;
 }
 
@@ -601,7 +601,7 @@ gov_security_event(const char *kind, const pg_uuid_t *lease_id,
 	gj_str(&j, detail ? detail : "");
 	gj_end_object(&j);
 	queue_push(gov_ev_encode_event(kind, lease_id, principal, NULL, NULL, gj_finish(&j),
-							CurrentMemoryContext));
+								   CurrentMemoryContext));
 }
 
 /*
@@ -661,5 +661,5 @@ gov_security_event_on_abort(const GovEvent *ev)
 	/* encoded now: the abort callback must neither allocate much nor fail */
 	gov_xact_defer(&rollback_ops,
 				   gov_ev_encode_event(ev->kind, NULL, ev->principal, ev->action, ev->resource,
-								payload, TopTransactionContext));
+									   payload, TopTransactionContext));
 }

@@ -54,7 +54,8 @@ typedef struct SpoolCursor
 	uint64		gen;
 	uint64		offset;
 	int			ndone;
-	uint64	   *done;			/* sorted; in TopMemoryContext for the current one */
+	/* sorted; in TopMemoryContext for the current one */
+	uint64	   *done;
 } SpoolCursor;
 
 static bool recovered = false;
@@ -65,7 +66,7 @@ static uint64 drain_round = 0;
 typedef enum ChainStatus
 {
 	CHAIN_FREE,					/* we hold its lock: ledger on the chain */
-	CHAIN_BUSY,					/* held by another transaction: leave its events */
+	CHAIN_BUSY,					/* held by another xact: leave its events */
 	CHAIN_BYPASS				/* busy for too long: ledger without a link */
 } ChainStatus;
 
@@ -207,8 +208,10 @@ pend_read(const pg_uuid_t *lease, char *principal, char *action, char *resource,
 	PendingReads *r = NULL;
 
 	foreach(lc, pending_reads)
+	{
 		if (memcmp(&((PendingReads *) lfirst(lc))->lease, lease, sizeof(pg_uuid_t)) == 0)
 			r = lfirst(lc);
+	}
 	if (r == NULL)
 	{
 		r = palloc0(sizeof(PendingReads));
@@ -680,8 +683,8 @@ drain_spool(int budget)
 	}
 
 	/*
-	 * off is where this pass stopped: the old cursor's offsets from there
-	 * on were not looked at and stay.  Offsets stay sorted.
+	 * off is where this pass stopped: the old cursor's offsets from there on
+	 * were not looked at and stay.  Offsets stay sorted.
 	 */
 	while (j < cursor.ndone && cursor.done[j] < off)
 		j++;

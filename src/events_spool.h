@@ -18,8 +18,8 @@
 #define EVENT_QUEUE_SIZE	256
 #define EVENT_RECORD_MAX	4096	/* one encoded event, bytes */
 #define EVENT_DRAIN_BATCH	1000	/* events ledgered per enforcer round */
-#define EVENT_MAX_HOLD_MS	1000	/* longest a busy chain holds back its events */
-#define SPOOL_MAX_SKIPPED	1024	/* spooled events ledgered past one left waiting */
+#define EVENT_MAX_HOLD_MS	1000	/* longest a busy chain holds its events */
+#define SPOOL_MAX_SKIPPED	1024	/* events ledgered past one left waiting */
 
 #define EVENTS_TRANCHE		"governance security events"
 
@@ -40,7 +40,7 @@ typedef enum SlotState
 {
 	SLOT_FREE = 0,
 	SLOT_READY,					/* queued */
-	SLOT_CLAIMED,				/* ledgered by gov_ev_queue->claim_xid, not yet committed */
+	SLOT_CLAIMED,				/* ledgered by claim_xid, not yet committed */
 	SLOT_DONE					/* ledgered and committed */
 } SlotState;
 
@@ -61,7 +61,7 @@ typedef struct EventQueue
 	bool		spilling;		/* new events go to the spool */
 	int			spool_writers;	/* backends between deciding to spool and done */
 	uint64		lost;			/* events that could not be spooled */
-	FullTransactionId claim_xid;	/* the enforcer transaction that CLAIMED slots */
+	FullTransactionId claim_xid;	/* the enforcer xact that CLAIMED slots */
 	/* under spool_lock */
 	bool		spool_known;	/* the two below were read from the file */
 	uint64		spool_gen;		/* generation of the spool file, 0 when none */
@@ -79,7 +79,7 @@ typedef struct EncodedEvent
 extern EventQueue *gov_ev_queue;
 
 extern uint32 gov_ev_crc32c(const char *data, size_t len);
-extern EncodedEvent * gov_ev_encode_event(const char *kind, const pg_uuid_t *lease_id, const char *principal, const char *action, const char *resource, Jsonb *payload, MemoryContext cxt);
+extern EncodedEvent *gov_ev_encode_event(const char *kind, const pg_uuid_t *lease_id, const char *principal, const char *action, const char *resource, Jsonb *payload, MemoryContext cxt);
 extern uint32 gov_ev_get32(const char *p);
 extern uint64 gov_ev_get64(const char *p);
 extern uint64 gov_ev_next_generation(void);

@@ -126,9 +126,11 @@ exec_ddl(const char *sql)
 static char *
 query_text(const char *sql, Oid arg)
 {
+	Oid			argtypes[] = {OIDOID};
+	Datum		values[] = {ObjectIdGetDatum(arg)};
+
 	/* not read-only: a fresh snapshot sees the DDL this function just ran */
-	if (SPI_execute_with_args(sql, 1, (Oid[]) {OIDOID}, (Datum[]) {ObjectIdGetDatum(arg)},
-							  NULL, false, 1) != SPI_OK_SELECT)
+	if (SPI_execute_with_args(sql, 1, argtypes, values, NULL, false, 1) != SPI_OK_SELECT)
 		elog(ERROR, "governance: could not run \"%s\"", sql);
 	if (SPI_processed == 0)
 		return NULL;
@@ -325,6 +327,12 @@ protect(Oid relid, Oid root, const char *prefix, const char *column, Oid gov_own
 	Jsonb	   *revoked_jsonb;
 	uint64		nrevoked;
 	HeapTuple	tup;
+	Oid			grant_types[] = {OIDOID};
+	Datum		grant_args[] = {ObjectIdGetDatum(relid)};
+	Oid			row_types[] = {
+		OIDOID, TEXTOID, TEXTOID, TEXTOID, OIDOID, TEXTOID, JSONBOID, BOOLOID, BOOLOID
+	};
+	Datum		row_values[9];
 
 	tup = SearchSysCache1(RELOID, ObjectIdGetDatum(relid));
 	if (!HeapTupleIsValid(tup))
@@ -349,8 +357,7 @@ protect(Oid relid, Oid root, const char *prefix, const char *column, Oid gov_own
 							  "FROM pg_catalog.pg_class c, pg_catalog.aclexplode(c.relacl) a "
 							  "WHERE c.oid = $1 AND a.privilege_type IN ('REFERENCES', 'TRIGGER') "
 							  "AND a.grantee <> c.relowner ORDER BY 1, 2",
-							  1, (Oid[]) {OIDOID}, (Datum[]) {ObjectIdGetDatum(relid)},
-							  NULL, false, 0) != SPI_OK_SELECT)
+							  1, grant_types, grant_args, NULL, false, 0) != SPI_OK_SELECT)
 		elog(ERROR, "could not read the privileges of %s", qname);
 	nrevoked = SPI_processed;
 	gj_init(&revoked);
@@ -401,8 +408,8 @@ protect(Oid relid, Oid root, const char *prefix, const char *column, Oid gov_own
 
 	/*
 	 * The common case, one lease per action, costs one text comparison per
-	 * row; the array is consulted only for rows the first resource does
-	 * not match.  Both sub-selects are InitPlans: once per statement.
+	 * row; the array is consulted only for rows the first resource does not
+	 * match.  Both sub-selects are InitPlans: once per statement.
 	 */
 #define RES(i) psprintf("%s = (SELECT governance.authorized_resource(%s)) OR " \
 						"%s = ANY ((SELECT governance.authorized_resources(%s))::text[])", \
@@ -427,6 +434,15 @@ protect(Oid relid, Oid root, const char *prefix, const char *column, Oid gov_own
 	exec_ddl(psprintf("ALTER TABLE %s ENABLE ALWAYS TRIGGER governance_no_truncate", qname));
 
 	/* remember the policies' expressions: the DDL guard compares them */
+	row_values[0] = ObjectIdGetDatum(relid);
+	row_values[1] = CStringGetTextDatum(prefix);
+	row_values[2] = CStringGetTextDatum(column);
+	row_values[3] = CStringGetTextDatum(GetUserNameFromId(GetOuterUserId(), false));
+	row_values[4] = ObjectIdGetDatum(root);
+	row_values[5] = CStringGetTextDatum(GetUserNameFromId(old_owner, false));
+	row_values[6] = JsonbPGetDatum(revoked_jsonb);
+	row_values[7] = BoolGetDatum(had_rls);
+	row_values[8] = BoolGetDatum(had_force);
 	if (SPI_execute_with_args("INSERT INTO governance.governed_tables "
 							  "(relid, action_prefix, resource_column, governed_at, governed_by, policies, "
 							  " root_relid, former_owner, revoked, had_rls, had_force_rls) "
@@ -435,14 +451,7 @@ protect(Oid relid, Oid root, const char *prefix, const char *column, Oid gov_own
 							  "                                                pg_get_expr(p.polwithcheck, p.polrelid))), "
 							  "  $5, $6, $7, $8, $9 "
 							  "FROM pg_policy p WHERE p.polrelid = $1 AND p.polpermissive",
-							  9, (Oid[]) {OIDOID, TEXTOID, TEXTOID, TEXTOID, OIDOID, TEXTOID, JSONBOID, BOOLOID, BOOLOID},
-							  (Datum[]) {ObjectIdGetDatum(relid), CStringGetTextDatum(prefix),
-							  CStringGetTextDatum(column),
-							  CStringGetTextDatum(GetUserNameFromId(GetOuterUserId(), false)),
-							  ObjectIdGetDatum(root),
-							  CStringGetTextDatum(GetUserNameFromId(old_owner, false)),
-							  JsonbPGetDatum(revoked_jsonb), BoolGetDatum(had_rls), BoolGetDatum(had_force)},
-							  NULL, false, 0) != SPI_OK_INSERT)
+							  9, row_types, row_values, NULL, false, 0) != SPI_OK_INSERT)
 		elog(ERROR, "could not record the governed table");
 
 }
@@ -524,8 +533,10 @@ gov_sql_govern_table(PG_FUNCTION_ARGS)
 				 errmsg("table %s is already governed", qname)));
 	check_governable(relid, column, true);
 	foreach(lc, tree)
+	{
 		if (lfirst_oid(lc) != relid)
 			check_governable(lfirst_oid(lc), column, false);
+	}
 	gov_owner = owner_role();
 
 	governing = true;
@@ -558,8 +569,10 @@ gov_sql_govern_table(PG_FUNCTION_ARGS)
 		gj_key(&j, "members");
 		gj_begin_array(&j);
 		foreach(lc, tree)
+		{
 			if (lfirst_oid(lc) != relid)
 				gj_str(&j, qualified_name(lfirst_oid(lc)));
+		}
 		gj_end_array(&j);
 	}
 	if (revoked != NIL)
@@ -711,6 +724,8 @@ unprotect(Oid relid, const char *former_owner, const char *revoked_json, bool ha
 	char	   *qname = qualified_name(relid);
 	Oid			owner = get_role_oid(former_owner, true);
 	uint64		i;
+	Oid			argtypes[] = {TEXTOID};
+	Datum		values[1];
 
 	if (!get_rel_relispartition(relid))
 		exec_ddl(psprintf("DROP TRIGGER IF EXISTS governance_lineage ON %s", qname));
@@ -719,7 +734,7 @@ unprotect(Oid relid, const char *former_owner, const char *revoked_json, bool ha
 	exec_ddl(psprintf("DROP POLICY IF EXISTS governance_insert ON %s", qname));
 	exec_ddl(psprintf("DROP POLICY IF EXISTS governance_update ON %s", qname));
 	exec_ddl(psprintf("DROP POLICY IF EXISTS governance_delete ON %s", qname));
-	/* row-level security as it was: its own restrictive policies stay in force */
+	/* row-level security as it was: its restrictive policies stay in force */
 	if (!had_force)
 		exec_ddl(psprintf("ALTER TABLE %s NO FORCE ROW LEVEL SECURITY", qname));
 	if (!had_rls)
@@ -740,9 +755,9 @@ unprotect(Oid relid, const char *former_owner, const char *revoked_json, bool ha
 					  quote_identifier(GetUserNameFromId(owner, false))));
 
 	/* and the REFERENCES and TRIGGER privileges govern_table took */
+	values[0] = CStringGetTextDatum(revoked_json);
 	if (SPI_execute_with_args("SELECT e->>'grantee', e->>'privilege' FROM jsonb_array_elements($1::jsonb) e",
-							  1, (Oid[]) {TEXTOID}, (Datum[]) {CStringGetTextDatum(revoked_json)},
-							  NULL, true, 0) != SPI_OK_SELECT)
+							  1, argtypes, values, NULL, true, 0) != SPI_OK_SELECT)
 		elog(ERROR, "could not read the revoked privileges of %s", qname);
 	{
 		SPITupleTable *tab = SPI_tuptable;
@@ -773,6 +788,8 @@ gov_sql_ungovern_table(PG_FUNCTION_ARGS)
 	SPITupleTable *tab;
 	char	   *root;
 	GovJson		j;
+	Oid			argtypes[] = {OIDOID};
+	Datum		values[1];
 
 	GOV_ENTRY();
 	relid = arg_table(fcinfo, 0);
@@ -789,10 +806,10 @@ gov_sql_ungovern_table(PG_FUNCTION_ARGS)
 				(errcode(ERRCODE_OBJECT_NOT_IN_PREREQUISITE_STATE),
 				 errmsg("table %s is governed as a member of %s", qname, qualified_name(atooid(root))),
 				 errhint("Take the whole tree out of governance with ungovern_table() on its root.")));
+	values[0] = ObjectIdGetDatum(relid);
 	if (SPI_execute_with_args("DELETE FROM governance.governed_tables WHERE root_relid = $1 "
 							  "RETURNING relid, former_owner, revoked::text, had_rls, had_force_rls",
-							  1, (Oid[]) {OIDOID}, (Datum[]) {ObjectIdGetDatum(relid)},
-							  NULL, false, 0) != SPI_OK_DELETE_RETURNING)
+							  1, argtypes, values, NULL, false, 0) != SPI_OK_DELETE_RETURNING)
 		elog(ERROR, "could not remove the governed table");
 	n = SPI_processed;
 	tab = SPI_tuptable;

@@ -103,8 +103,8 @@ void
 _PG_init(void)
 {
 	/*
-	 * Without preloading there is nothing to set up: the SQL functions
-	 * check gov_preloaded and refuse.
+	 * Without preloading there is nothing to set up: the SQL functions check
+	 * gov_preloaded and refuse.
 	 */
 	if (!process_shared_preload_libraries_in_progress)
 		return;

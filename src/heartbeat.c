@@ -113,6 +113,7 @@ gov_sql_heartbeat(PG_FUNCTION_ARGS)
 	id = gov_arg_uuid(fcinfo, 0, "lease id");
 
 	SPI_connect();
+
 	/*
 	 * Ancestors first, top down, then the lease (see gov_lease_row).  A lease
 	 * shared memory knows to be a root has no ancestors to lock (a lease's
@@ -127,7 +128,7 @@ gov_sql_heartbeat(PG_FUNCTION_ARGS)
 			refuse_revoked(&id, &snap);
 		if (!known || snap.has_parent)
 		{
-			GovLeaseRow	self = gov_lease_row(&id, GOV_ROW_NO_LOCK);
+			GovLeaseRow self = gov_lease_row(&id, GOV_ROW_NO_LOCK);
 			pg_uuid_t	dead;
 
 			if (self.found)
@@ -256,7 +257,7 @@ gov_sql_heartbeat(PG_FUNCTION_ARGS)
 		new_exp = max_expiry;
 	if (has_parent)
 	{
-		GovLeaseRow	p = gov_lease_row(DatumGetUUIDP(parent), GOV_ROW_NO_LOCK);	/* locked above */
+		GovLeaseRow p = gov_lease_row(DatumGetUUIDP(parent), GOV_ROW_NO_LOCK);	/* locked above */
 
 		if (!p.found || !p.live)
 			ereport(ERROR,
@@ -298,4 +299,3 @@ gov_sql_heartbeat(PG_FUNCTION_ARGS)
 	SPI_finish();
 	PG_RETURN_TIMESTAMPTZ(new_exp);
 }
-

@@ -156,7 +156,7 @@ free_secret(LocalKey *k)
 {
 	if (k->secret)
 	{
-		sodium_free(k->secret);	/* zeroes before unmapping */
+		sodium_free(k->secret); /* zeroes before unmapping */
 		k->secret = NULL;
 	}
 }
@@ -567,6 +567,8 @@ insert_key_row(LocalKey *k, TimestampTz created, const char *endorser,
 	Datum		values[6];
 	char		nulls[6] = {' ', ' ', ' ', ' ', ' ', ' '};
 	int			rc;
+	Oid			retire_types[] = {TIMESTAMPTZOID, TEXTOID};
+	Datum		retire_values[2];
 
 	key_statement(&stmt, k->key_id, k->public_key, created);
 	sign_with(k, &stmt, &self);
@@ -587,10 +589,11 @@ insert_key_row(LocalKey *k, TimestampTz created, const char *endorser,
 	}
 
 	SPI_connect();
+	retire_values[0] = values[2];	/* created_at */
+	retire_values[1] = values[0];	/* key_id */
 	rc = SPI_execute_with_args("UPDATE governance.signing_keys SET retired_at = $1 "
 							   "WHERE retired_at IS NULL AND key_id <> $2",
-							   2, (Oid[]) {TIMESTAMPTZOID, TEXTOID},
-							   (Datum[]) {values[2], values[0]}, NULL, false, 0);
+							   2, retire_types, retire_values, NULL, false, 0);
 	if (rc != SPI_OK_UPDATE)
 		elog(ERROR, "could not retire previous signing keys: %s", SPI_result_code_string(rc));
 	rc = SPI_execute_with_args("INSERT INTO governance.signing_keys "
@@ -612,6 +615,8 @@ gov_keys_sync_table(void)
 {
 	bool		known;
 	int			rc;
+	Oid			argtypes[] = {TEXTOID};
+	Datum		values[1];
 
 	if (synced_generation == local_key.generation || !local_key.available)
 		return;
@@ -619,10 +624,9 @@ gov_keys_sync_table(void)
 		return;
 
 	SPI_connect();
+	values[0] = CStringGetTextDatum(local_key.key_id);
 	rc = SPI_execute_with_args("SELECT 1 FROM governance.signing_keys WHERE key_id = $1",
-							   1, (Oid[]) {TEXTOID},
-							   (Datum[]) {CStringGetTextDatum(local_key.key_id)},
-							   NULL, true, 1);
+							   1, argtypes, values, NULL, true, 1);
 	if (rc != SPI_OK_SELECT)
 		elog(ERROR, "could not read governance.signing_keys: %s", SPI_result_code_string(rc));
 	known = (SPI_processed > 0);
@@ -901,16 +905,17 @@ gov_lookup_public_key(const char *key_id, uint8 *pk)
 	int			rc;
 	bool		isnull;
 	bytea	   *b;
+	Oid			argtypes[] = {TEXTOID};
+	Datum		values[] = {CStringGetTextDatum(key_id)};
 
 	rc = SPI_execute_with_args("SELECT public_key FROM governance.signing_keys WHERE key_id = $1",
-							   1, (Oid[]) {TEXTOID}, (Datum[]) {CStringGetTextDatum(key_id)},
-							   NULL, true, 1);
+							   1, argtypes, values, NULL, true, 1);
 	if (rc != SPI_OK_SELECT || SPI_processed == 0)
 	{
 		/*
-		 * signing_keys is per database, the key per cluster: a key rotated
-		 * in another database is current here before this table has its
-		 * row.  The current key is known from shared memory.
+		 * signing_keys is per database, the key per cluster: a key rotated in
+		 * another database is current here before this table has its row. The
+		 * current key is known from shared memory.
 		 */
 		return gov_current_public_key(key_id, pk);
 	}

@@ -77,7 +77,7 @@ int			gov_max_leases = 10000;
 typedef struct GovLeaseShared
 {
 	LWLockPadded *locks;
-	pg_atomic_uint32 nleases;	/* entries in the table: dynahash may hold more */
+	pg_atomic_uint32 nleases;	/* entries in use: dynahash may hold more */
 } GovLeaseShared;
 
 static GovLeaseShared *lease_shared = NULL;
@@ -151,6 +151,7 @@ partition_lock(uint32 hashcode)
 {
 	return &lease_shared->locks[hashcode % GOV_LEASE_PARTITIONS].lock;
 }
+
 /* Whole-table walks take every partition lock, shared, in order. */
 static void
 lock_all_partitions(void)
@@ -185,6 +186,7 @@ copy_out(GovLease *e, GovLeaseSnapshot *out)
 	memcpy(out, e, sizeof(GovLease));
 	pg_atomic_init_u64(&out->generation, pg_atomic_read_u64(&e->generation));
 }
+
 /* Fill a fresh entry from src, keeping its generation counter moving. */
 static void
 fill_entry(GovLease *e, const GovLease *src, GovLeaseState state)
@@ -196,6 +198,7 @@ fill_entry(GovLease *e, const GovLease *src, GovLeaseState state)
 	e->state = state;
 	pg_atomic_write_u64(&e->generation, gen + 1);
 }
+
 /* principal_limit: most entries l's principal may have; negative, no limit */
 static void
 insert_entry(const GovLease *l, GovLeaseState state, bool error_if_exists,
@@ -399,7 +402,7 @@ gov_lease_count(void)
 typedef struct PrincipalKey
 {
 	Oid			dboid;
-	char		principal[GOV_UID_MAX];	/* zero-padded: hashed as bytes */
+	char		principal[GOV_UID_MAX]; /* zero-padded: hashed as bytes */
 } PrincipalKey;
 
 typedef struct PrincipalCount
@@ -679,9 +682,9 @@ kill_entry(const pg_uuid_t *id, const char *reason, bool tombstone, bool claim,
 	{
 		/*
 		 * A lease the durable rows say is live but shared memory does not
-		 * hold (the enforcer has not reloaded it yet): an ended entry in
-		 * its place, which neither a reload nor attach() replaces.  When
-		 * the table is full there is none (nor can the lease be loaded).
+		 * hold (the enforcer has not reloaded it yet): an ended entry in its
+		 * place, which neither a reload nor attach() replaces.  When the
+		 * table is full there is none (nor can the lease be loaded).
 		 */
 		if (pg_atomic_fetch_add_u32(&lease_shared->nleases, 1) < (uint32) gov_max_leases)
 			e = hash_search_with_hash_value(lease_table, id, h, HASH_ENTER_NULL, &found);

@@ -49,7 +49,7 @@ typedef struct GovLease
 	char		principal[GOV_UID_MAX];
 	char		action[GOV_UID_MAX];
 	char		resource[GOV_UID_MAX];
-	bool		undurable;		/* ended at once; the durable row may still say live */
+	bool		undurable;		/* ended at once; durable row may say live */
 	int			revoker_procno; /* whose open transaction is making that */
 	pid_t		revoker_pid;	/* revocation durable (0: nobody's) */
 	int			session_procno; /* attached for the session by this backend */
@@ -74,7 +74,9 @@ extern void gov_lease_shmem_startup(void);
  * principal_limit entries already (negative: no limit).
  */
 extern void gov_lease_insert_pending(const GovLease *l, int principal_limit);
-extern void gov_lease_install(const GovLease *l);	/* reload: live, no pending */
+
+/* A reload from the durable row: live, not pending. */
+extern void gov_lease_install(const GovLease *l);
 extern bool gov_lease_get(const pg_uuid_t *id, GovLeaseSnapshot *out);
 extern bool gov_lease_get_entry(const pg_uuid_t *id, GovLeaseSnapshot *out, GovLease **entry);
 extern void gov_lease_remove(const pg_uuid_t *id);

@@ -76,12 +76,14 @@ gov_leases_open(GovRowIO *io)
 GovLeaseRow
 gov_lease_row(const pg_uuid_t *id, GovRowLock mode)
 {
-	GovLeaseRow	p = {0};
+	GovLeaseRow p = {0};
 	int			rc;
 	bool		isnull;
 	HeapTuple	t;
 	TupleDesc	d;
 	const char *sql;
+	Oid			argtypes[] = {UUIDOID};
+	Datum		values[] = {UUIDPGetDatum(id)};
 
 	sql = mode == GOV_ROW_UPDATE ?
 		"SELECT state, expires_at, max_expiry, depth, principal, ancestors "
@@ -94,8 +96,7 @@ gov_lease_row(const pg_uuid_t *id, GovRowLock mode)
 		"FROM governance.leases WHERE lease_id = $1 FOR SHARE" :
 		"SELECT state, expires_at, max_expiry, depth, principal, ancestors "
 		"FROM governance.leases WHERE lease_id = $1";
-	rc = gov_spi_exec(sql, 1, (Oid[]) {UUIDOID}, (Datum[]) {UUIDPGetDatum(id)},
-							   NULL, mode == GOV_ROW_NO_LOCK, 1);
+	rc = gov_spi_exec(sql, 1, argtypes, values, NULL, mode == GOV_ROW_NO_LOCK, 1);
 	if (rc != SPI_OK_SELECT)
 		elog(ERROR, "could not read governance.leases");
 	if (SPI_processed == 0)
@@ -127,7 +128,7 @@ gov_lock_ancestors(Datum ancestors, pg_uuid_t *dead)
 	deconstruct_array(anc, UUIDOID, UUID_LEN, false, TYPALIGN_CHAR, &elems, &enulls, &n);
 	for (i = 0; i < n; i++)
 	{
-		GovLeaseRow	a = gov_lease_row(DatumGetUUIDP(elems[i]), GOV_ROW_SHARE);
+		GovLeaseRow a = gov_lease_row(DatumGetUUIDP(elems[i]), GOV_ROW_SHARE);
 
 		if (ok && (!a.found || !a.live))
 		{
@@ -145,7 +146,7 @@ static const char *const agent_columns[] = {
 GovAgentRow
 gov_agent_row(const char *principal)
 {
-	GovAgentRow	a = {0};
+	GovAgentRow a = {0};
 	Datum		values[lengthof(agent_columns)];
 	bool		nulls[lengthof(agent_columns)];
 

@@ -388,8 +388,8 @@ gov_ledger_horizon(bool wait, int64 target)
 
 		/*
 		 * Wait, like CREATE INDEX CONCURRENTLY, for every other transaction
-		 * of this database holding a seq <= target.  A real lock wait, so
-		 * the deadlock detector sees a cycle through us.
+		 * of this database holding a seq <= target.  A real lock wait, so the
+		 * deadlock detector sees a cycle through us.
 		 */
 		do
 		{
@@ -876,12 +876,13 @@ load_row(int64 seq, GovEventRow *row, pg_uuid_t *lease_buf)
 	TupleDesc	desc;
 	bool		isnull;
 	Datum		d;
+	Oid			argtypes[] = {INT8OID};
+	Datum		values[] = {Int64GetDatum(seq)};
 
 	rc = SPI_execute_with_args("SELECT seq, at, kind, lease_id, principal, action, resource, "
 							   "payload, actor, txid::text::bigint, prev_seq "
 							   "FROM governance.ledger WHERE seq = $1",
-							   1, (Oid[]) {INT8OID}, (Datum[]) {Int64GetDatum(seq)},
-							   NULL, true, 1);
+							   1, argtypes, values, NULL, true, 1);
 	if (rc != SPI_OK_SELECT)
 		elog(ERROR, "could not read the ledger: %s", SPI_result_code_string(rc));
 	if (SPI_processed == 0)

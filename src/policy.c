@@ -123,8 +123,8 @@ void
 gov_policy_define_gucs(void)
 {
 	/*
-	 * SIGHUP, not USERSET: every backend must reach the same decision for
-	 * the same request, so no session may tune the semantics for itself.
+	 * SIGHUP, not USERSET: every backend must reach the same decision for the
+	 * same request, so no session may tune the semantics for itself.
 	 */
 	DefineCustomIntVariable("governance.max_entity_depth",
 							"Parent hops that \"in\" follows through the entity hierarchy.",
@@ -466,7 +466,7 @@ reload_policies(void)
 		char	   *name;
 		char	   *source;
 		bool		permit;
-	}			Row;
+	} Row;
 	Row		   *rows = NULL;
 	int			nrows;
 	int			i;

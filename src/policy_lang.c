@@ -3148,8 +3148,8 @@ eval(GovPolSession *s, const Node *n, GovPolValue *out)
 		case N_CONTAINS_ALL:
 		case N_CONTAINS_ANY:
 			{
-				const char *op = n->kind == N_CONTAINS_ALL ? "\".containsAll()\" expects"
-					: "\".containsAny()\" expects";
+				const char *op = (n->kind == N_CONTAINS_ALL ? "\".containsAll()\" expects" :
+								  "\".containsAny()\" expects");
 
 				if (!eval_kind(s, n->kids[0], GOV_POL_SET, op, &a) ||
 					!eval_kind(s, n->kids[1], GOV_POL_SET, op, &b) ||

@@ -238,4 +238,3 @@ gov_policy_value_refs_valid(const GovPolValue *v, const char **why)
 			return true;
 	}
 }
-

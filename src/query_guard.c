@@ -763,8 +763,8 @@ gq_ProcessUtility(PlannedStmt *pstmt, const char *queryString, bool readOnlyTree
 		FetchStmt  *fs = (FetchStmt *) tree;
 		Portal		p = fs->portalname ? GetPortalByName(fs->portalname) : NULL;
 		HeldDeps   *h = p ? find_held(p, false) : NULL;
-		const pg_uuid_t *dead = h == NULL ? NULL : h->failed ? &h->dead :
-			first_unusable(h->leases, h->n);
+		const pg_uuid_t *dead = (h == NULL ? NULL : h->failed ? &h->dead :
+								 first_unusable(h->leases, h->n));
 
 		if (dead)
 			raise_ended(dead, fs->portalname);

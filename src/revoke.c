@@ -229,7 +229,7 @@ gov_revoke_statement(int procno, pid_t pid, TimestampTz stmt_start)
 typedef struct RevokeTree
 {
 	bool		live;			/* the lease's durable row says live */
-	List	   *ids;			/* pg_uuid_t *: its live leases, the lease first */
+	List	   *ids;			/* pg_uuid_t *: live leases, the lease first */
 	List	   *roles;			/* Oid: their holders' roles */
 } RevokeTree;
 
@@ -244,6 +244,8 @@ read_tree(const pg_uuid_t *id)
 	bool		isnull;
 	Datum	   *elems;
 	int			n;
+	Oid			argtypes[] = {UUIDOID};
+	Datum		values[] = {UUIDPGetDatum(id)};
 
 	/*
 	 * Not read-only: a new snapshot, which sees every committed delegation.
@@ -257,8 +259,7 @@ read_tree(const pg_uuid_t *id)
 					  " SELECT array_agg(lease_id), array_agg(DISTINCT role_oid),"
 					  "        bool_or(lease_id = $1)"
 					  "   FROM tree WHERE state = 'live'",
-					  1, (Oid[]) {UUIDOID}, (Datum[]) {UUIDPGetDatum(id)},
-					  NULL, false, 0);
+					  1, argtypes, values, NULL, false, 0);
 	if (rc != SPI_OK_SELECT || SPI_processed != 1)
 		elog(ERROR, "could not read the leases to revoke");
 	t.live = DatumGetBool(SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 3, &isnull));
@@ -469,13 +470,13 @@ end_holder(VirtualTransactionId vxid, const pg_uuid_t *id, const RevokeTree *tre
 	}
 
 	/*
-	 * Cancelling its statement is enough when one is running at the top
-	 * level of its transaction: the transaction aborts and lets go.  Not in
-	 * a savepoint or a PL/pgSQL exception block (the subtransaction aborts,
-	 * the outer one keeps its locks), which cannot be seen from here: a
-	 * holder still holding CANCEL_GRACE_MS after a cancel is ended.  A
-	 * session idle in its transaction (what holding a revocation off looks
-	 * like) ignores a cancel: it is ended at once.
+	 * Cancelling its statement is enough when one is running at the top level
+	 * of its transaction: the transaction aborts and lets go.  Not in a
+	 * savepoint or a PL/pgSQL exception block (the subtransaction aborts, the
+	 * outer one keeps its locks), which cannot be seen from here: a holder
+	 * still holding CANCEL_GRACE_MS after a cancel is ended.  A session idle
+	 * in its transaction (what holding a revocation off looks like) ignores a
+	 * cancel: it is ended at once.
 	 */
 	if (list_member_int(b->cancelled, pid) &&
 		!TimestampDifferenceExceeds(b->cancelled_at, GetCurrentTimestamp(), CANCEL_GRACE_MS))
@@ -531,7 +532,8 @@ end_holders(const pg_uuid_t *id, const RevokeTree *tree, Blockers *b)
 	ListCell   *lc;
 	LOCKTAG		tag;
 
-	pgstat_clear_backend_activity_snapshot();	/* holder_running() reads a fresh one */
+	/* holder_running() reads a fresh snapshot of the backends' activity */
+	pgstat_clear_backend_activity_snapshot();
 	foreach(lc, tree->ids)
 		row_lockers(rel, idx, (pg_uuid_t *) lfirst(lc), &xids);
 	index_close(idx, AccessShareLock);
@@ -599,9 +601,11 @@ static char *
 lease_principal(const pg_uuid_t *id)
 {
 	int			rc;
+	Oid			argtypes[] = {UUIDOID};
+	Datum		values[] = {UUIDPGetDatum(id)};
 
 	rc = gov_spi_exec("SELECT principal FROM governance.leases WHERE lease_id = $1",
-					  1, (Oid[]) {UUIDOID}, (Datum[]) {UUIDPGetDatum(id)}, NULL, true, 1);
+					  1, argtypes, values, NULL, true, 1);
 	if (rc != SPI_OK_SELECT || SPI_processed != 1)
 		return NULL;
 	return SPI_getvalue(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1);
@@ -615,6 +619,8 @@ defer_to_enforcer(const pg_uuid_t *id, const char *reason, const RevokeTree *tre
 	GovJson		j;
 	GovEvent	ev;
 	ListCell   *lc;
+	Oid			argtypes[] = {UUIDOID, TEXTOID, TEXTOID};
+	Datum		values[3];
 
 	gj_init(&j);
 	gj_begin_object(&j);
@@ -637,12 +643,12 @@ defer_to_enforcer(const pg_uuid_t *id, const char *reason, const RevokeTree *tre
 	gj_end_object(&j);
 
 	/* what a restart must not forget (the enforcer reads it back) */
+	values[0] = UUIDPGetDatum(id);
+	values[1] = CStringGetTextDatum(reason);
+	values[2] = CStringGetTextDatum(GetUserNameFromId(GetOuterUserId(), false));
 	if (gov_spi_exec("INSERT INTO governance.revocations_deferred (lease_id, reason, requested_by, requested_at)"
 					 " VALUES ($1, $2, $3, now()) ON CONFLICT (lease_id) DO NOTHING",
-					 3, (Oid[]) {UUIDOID, TEXTOID, TEXTOID},
-					 (Datum[]) {UUIDPGetDatum(id), CStringGetTextDatum(reason),
-					 CStringGetTextDatum(GetUserNameFromId(GetOuterUserId(), false))},
-					 NULL, false, 0) != SPI_OK_INSERT)
+					 3, argtypes, values, NULL, false, 0) != SPI_OK_INSERT)
 		elog(ERROR, "could not record the deferred revocation");
 
 	memset(&ev, 0, sizeof(ev));
@@ -692,8 +698,8 @@ gov_revoke_at_once(const pg_uuid_t *id, const char *reason)
 	{
 		/*
 		 * The lease first, before anything that takes time; then its
-		 * descendants, read after it ended (a delegation committing
-		 * meanwhile ends its child itself: lease.c).
+		 * descendants, read after it ended (a delegation committing meanwhile
+		 * ends its child itself: lease.c).
 		 */
 		old = MemoryContextSwitchTo(TopTransactionContext);
 		(void) gov_lease_kill_tree(list_make1((void *) id), reason, &claims->ids);
@@ -765,7 +771,7 @@ gov_sql_revoke(PG_FUNCTION_ARGS)
 	pg_uuid_t	id;
 	char	   *reason;
 	int64		n;
-	GovLeaseRow	target;
+	GovLeaseRow target;
 	bool		allowed = false;
 
 	GOV_ENTRY();
@@ -790,14 +796,15 @@ gov_sql_revoke(PG_FUNCTION_ARGS)
 	else
 	{
 		int			rc;
+		Oid			argtypes[] = {UUIDOID, UUIDARRAYOID, OIDOID};
+		Datum		values[] = {
+			UUIDPGetDatum(&id), target.ancestors, ObjectIdGetDatum(GetOuterUserId())
+		};
 
 		rc = gov_spi_exec("SELECT 1 FROM governance.leases l JOIN governance.agents a "
-								   "ON a.principal = l.principal "
-								   "WHERE (l.lease_id = $1 OR l.lease_id = ANY ($2)) AND a.role_oid = $3",
-								   3, (Oid[]) {UUIDOID, UUIDARRAYOID, OIDOID},
-								   (Datum[]) {UUIDPGetDatum(&id), target.ancestors,
-								   ObjectIdGetDatum(GetOuterUserId())},
-								   NULL, true, 1);
+						  "ON a.principal = l.principal "
+						  "WHERE (l.lease_id = $1 OR l.lease_id = ANY ($2)) AND a.role_oid = $3",
+						  3, argtypes, values, NULL, true, 1);
 		allowed = (rc == SPI_OK_SELECT && SPI_processed > 0);
 	}
 	if (!allowed)
@@ -810,4 +817,3 @@ gov_sql_revoke(PG_FUNCTION_ARGS)
 	SPI_finish();
 	PG_RETURN_INT32((int32) Min(n, PG_INT32_MAX));
 }
-

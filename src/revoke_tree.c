@@ -80,12 +80,14 @@ lock_tree_bounded(Datum tree, const GovRevokeWait *wait)
 	Datum	   *elems;
 	int			n;
 	int			i;
+	Oid			tree_types[] = {UUIDARRAYOID, UUIDARRAYOID};
+	Datum		tree_args[] = {tree, (Datum) 0};	/* $2 is set below */
 
 	if (!gov_revoke_may_wait(wait))
 	{
 		rc = gov_spi_exec("SELECT 1 FROM governance.leases WHERE lease_id = ANY ($1) AND state = 'live'"
 						  " FOR NO KEY UPDATE NOWAIT",
-						  1, (Oid[]) {UUIDARRAYOID}, (Datum[]) {tree}, NULL, false, 0);
+						  1, tree_types, tree_args, NULL, false, 0);
 		if (rc != SPI_OK_SELECT)
 			elog(ERROR, "could not lock the descendants of the lease");
 		SPI_freetuptable(SPI_tuptable);
@@ -94,16 +96,16 @@ lock_tree_bounded(Datum tree, const GovRevokeWait *wait)
 	rc = gov_spi_exec("SELECT coalesce(array_agg(lease_id), '{}') FROM ("
 					  " SELECT lease_id FROM governance.leases WHERE lease_id = ANY ($1) AND state = 'live'"
 					  " FOR NO KEY UPDATE SKIP LOCKED) s",
-					  1, (Oid[]) {UUIDARRAYOID}, (Datum[]) {tree}, NULL, false, 0);
+					  1, tree_types, tree_args, NULL, false, 0);
 	if (rc != SPI_OK_SELECT || SPI_processed != 1)
 		elog(ERROR, "could not lock the descendants of the lease");
 	locked = datumCopy(SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1, &isnull),
 					   false, -1);
 	SPI_freetuptable(SPI_tuptable);
+	tree_args[1] = locked;
 	rc = gov_spi_exec("SELECT array_agg(lease_id) FROM governance.leases"
 					  " WHERE lease_id = ANY ($1) AND state = 'live' AND NOT lease_id = ANY ($2)",
-					  2, (Oid[]) {UUIDARRAYOID, UUIDARRAYOID}, (Datum[]) {tree, locked},
-					  NULL, false, 0);
+					  2, tree_types, tree_args, NULL, false, 0);
 	if (rc != SPI_OK_SELECT || SPI_processed != 1)
 		elog(ERROR, "could not lock the descendants of the lease");
 	missing = SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1, &isnull);
@@ -115,13 +117,15 @@ lock_tree_bounded(Datum tree, const GovRevokeWait *wait)
 	for (i = 0; i < n; i++)
 	{
 		bool		may_wait = gov_revoke_may_wait(wait);
+		Oid			lease_type[] = {UUIDOID};
+		Datum		lease_arg[] = {elems[i]};
 
 		rc = gov_spi_exec(may_wait ?
 						  "SELECT 1 FROM governance.leases WHERE lease_id = $1 AND state = 'live'"
 						  " FOR NO KEY UPDATE" :
 						  "SELECT 1 FROM governance.leases WHERE lease_id = $1 AND state = 'live'"
 						  " FOR NO KEY UPDATE NOWAIT",
-						  1, (Oid[]) {UUIDOID}, (Datum[]) {elems[i]}, NULL, false, 0);
+						  1, lease_type, lease_arg, NULL, false, 0);
 		if (rc != SPI_OK_SELECT)
 			elog(ERROR, "could not lock the descendants of the lease");
 		SPI_freetuptable(SPI_tuptable);
@@ -138,7 +142,7 @@ int64
 gov_revoke_tree_wait(const pg_uuid_t *id, const char *reason, bool by_enforcer,
 					 const GovRevokeWait *wait)
 {
-	GovLeaseRow	target;
+	GovLeaseRow target;
 	int			rc;
 	uint64		i;
 	GovJson		j;
@@ -148,6 +152,10 @@ gov_revoke_tree_wait(const pg_uuid_t *id, const char *reason, bool by_enforcer,
 	Datum		tree;
 	bool		tree_null;
 	GovLeaseSnapshot shm;
+	Oid			id_type[] = {UUIDOID};
+	Datum		id_arg[] = {UUIDPGetDatum(id)};
+	Oid			update_types[] = {UUIDARRAYOID, TIMESTAMPTZOID, TEXTOID};
+	Datum		update_args[3];
 
 	/* an acknowledged revocation survives a crash (synchronous_commit) */
 	gov_xact_require_durable_commit();
@@ -163,10 +171,10 @@ gov_revoke_tree_wait(const pg_uuid_t *id, const char *reason, bool by_enforcer,
 	 * A new statement: its snapshot follows the lock (see the header).  Two
 	 * statements, each of whose plans is linear in the tree whatever the
 	 * planner's statistics say: the walk down parent_id (an index scan per
-	 * level), then the update by primary key.  One statement that joined
-	 * the walk to the update was planned, with statistics taken before a
-	 * large tree was built, as a nested loop over every live lease and the
-	 * whole tree: 100k descendants took minutes instead of seconds.
+	 * level), then the update by primary key.  One statement that joined the
+	 * walk to the update was planned, with statistics taken before a large
+	 * tree was built, as a nested loop over every live lease and the whole
+	 * tree: 100k descendants took minutes instead of seconds.
 	 */
 	now = GetCurrentTimestamp();
 	rc = gov_spi_exec("WITH RECURSIVE tree AS ("
@@ -174,8 +182,7 @@ gov_revoke_tree_wait(const pg_uuid_t *id, const char *reason, bool by_enforcer,
 					  "  UNION ALL"
 					  "  SELECT l.lease_id FROM governance.leases l JOIN tree t ON l.parent_id = t.lease_id)"
 					  " SELECT array_agg(lease_id) FROM tree",
-					  1, (Oid[]) {UUIDOID}, (Datum[]) {UUIDPGetDatum(id)},
-					  NULL, false, 0);
+					  1, id_type, id_arg, NULL, false, 0);
 	if (rc != SPI_OK_SELECT || SPI_processed != 1)
 		elog(ERROR, "could not find the descendants of the lease");
 	tree = SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1, &tree_null);
@@ -183,23 +190,24 @@ gov_revoke_tree_wait(const pg_uuid_t *id, const char *reason, bool by_enforcer,
 		return 0;
 	tree = datumCopy(tree, false, -1);
 	SPI_freetuptable(SPI_tuptable);
+
 	/*
 	 * Bounded waits (revoke.c).  The tree's rows: first the UPDATE takes
 	 * their locks itself, failing rather than waiting (which costs nothing
-	 * when nobody holds them); after a failed attempt, they are locked
-	 * before it, each wait bounded.
+	 * when nobody holds them); after a failed attempt, they are locked before
+	 * it, each wait bounded.
 	 */
 	if (wait && wait->rows_first)
 		lock_tree_bounded(tree, wait);
 	else if (wait)
 		gov_revoke_dont_wait();
+	update_args[0] = tree;
+	update_args[1] = TimestampTzGetDatum(now);
+	update_args[2] = CStringGetTextDatum(reason);
 	rc = gov_spi_exec(" UPDATE governance.leases SET state = 'revoked', ended_at = $2, end_reason = $3"
 					  " WHERE lease_id = ANY ($1) AND state = 'live'"
 					  " RETURNING lease_id",
-					  3, (Oid[]) {UUIDARRAYOID, TIMESTAMPTZOID, TEXTOID},
-					  (Datum[]) {tree, TimestampTzGetDatum(now),
-					  CStringGetTextDatum(reason)},
-					  NULL, false, 0);
+					  3, update_types, update_args, NULL, false, 0);
 	if (rc != SPI_OK_UPDATE_RETURNING)
 		elog(ERROR, "could not revoke the lease");
 	count = (int64) SPI_processed;
@@ -245,10 +253,14 @@ gov_revoke_tree_wait(const pg_uuid_t *id, const char *reason, bool by_enforcer,
 	ev.payload = gj_finish(&j);
 	ev.internal = true;			/* the list of ended leases may be long */
 	(void) gov_ledger_append(&ev);
-	/* a deferred revocation of these leases (revoke.c) is durable now */
+
+	/*
+	 * A deferred revocation of these leases (revoke.c) is durable now; $1 is
+	 * the tree, as in the UPDATE.
+	 */
 	if (count > 0 &&
 		gov_spi_exec("DELETE FROM governance.revocations_deferred WHERE lease_id = ANY ($1)",
-					 1, (Oid[]) {UUIDARRAYOID}, (Datum[]) {tree}, NULL, false, 0) != SPI_OK_DELETE)
+					 1, update_types, update_args, NULL, false, 0) != SPI_OK_DELETE)
 		elog(ERROR, "could not clear the deferred revocations");
 	return count;
 }

@@ -67,8 +67,10 @@ gov_rel_is_governed(Relation rel)
 	if (!rel->rd_rel->relrowsecurity || rel->rd_rsdesc == NULL)
 		return false;
 	foreach(lc, rel->rd_rsdesc->policies)
+	{
 		if (strcmp(((RowSecurityPolicy *) lfirst(lc))->policy_name, "governance_select") == 0)
 			return true;
+	}
 	return false;
 }
 
@@ -86,8 +88,10 @@ gov_relation_is_governed(Oid relid)
 		ListCell   *lc;
 
 		foreach(lc, rel->rd_rsdesc->policies)
+		{
 			if (strcmp(((RowSecurityPolicy *) lfirst(lc))->policy_name, "governance_select") == 0)
 				governed = true;
+		}
 	}
 	RelationClose(rel);
 	return governed;
@@ -352,4 +356,3 @@ gov_rls_guard_init(void)
 	RegisterXactCallback(rls_xact_callback, NULL);
 	RegisterSubXactCallback(rls_subxact_callback, NULL);
 }
-

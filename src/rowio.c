@@ -85,10 +85,11 @@ gov_rowio_open(GovRowIO *io, Oid relid, const char *const *columns, int ncolumns
 	InitResultRelInfo(io->rri, io->rel, 1, NULL, 0);
 	io->estate->es_output_cid = GetCurrentCommandId(true);
 	ExecOpenIndices(io->rri, false);
+
 	/*
 	 * An AFTER trigger level of its own (the caller may be a plain SELECT,
-	 * which has none): the foreign key checks of the writes fire when the
-	 * row I/O closes, as they would at the end of an INSERT statement.
+	 * which has none): the foreign key checks of the writes fire when the row
+	 * I/O closes, as they would at the end of an INSERT statement.
 	 */
 	AfterTriggerBeginQuery();
 	io->row = table_slot_create(io->rel, &io->estate->es_tupleTable);
@@ -172,11 +173,11 @@ gov_rowio_lock_uuid(GovRowIO *io, const pg_uuid_t *key)
 	if (found)
 	{
 		/*
-		 * Lock it, following its update chain to the latest version (the
-		 * key never changes, so that version is still the row asked for).
-		 * A row updated by this very command (two renewals in one
-		 * statement) is seen once the counter has moved past it, which
-		 * every update here does.
+		 * Lock it, following its update chain to the latest version (the key
+		 * never changes, so that version is still the row asked for). A row
+		 * updated by this very command (two renewals in one statement) is
+		 * seen once the counter has moved past it, which every update here
+		 * does.
 		 */
 		res = table_tuple_lock(io->rel, &io->row->tts_tid, snap, io->row,
 							   GetCurrentCommandId(false), LockTupleExclusive, LockWaitBlock,

@@ -18,7 +18,8 @@ typedef struct GovRowIO
 	Relation	rel;
 	EState	   *estate;
 	ResultRelInfo *rri;
-	TupleTableSlot *row;		/* the row found by gov_rowio_lock (table AM slot) */
+	/* the row found by gov_rowio_lock (table AM slot) */
+	TupleTableSlot *row;
 	TupleTableSlot *out;		/* values to write (virtual) */
 } GovRowIO;
 

@@ -286,10 +286,11 @@ bool
 gov_block_load(int64 block_id, GovBlock *b)
 {
 	int			rc;
+	Oid			argtypes[] = {INT8OID};
+	Datum		values[] = {Int64GetDatum(block_id)};
 
 	rc = SPI_execute_with_args("SELECT " BLOCK_COLUMNS " FROM governance.ledger_blocks WHERE block_id = $1",
-							   1, (Oid[]) {INT8OID}, (Datum[]) {Int64GetDatum(block_id)},
-							   NULL, true, 1);
+							   1, argtypes, values, NULL, true, 1);
 	if (rc != SPI_OK_SELECT)
 		elog(ERROR, "could not read governance.ledger_blocks: %s", SPI_result_code_string(rc));
 	if (SPI_processed == 0)
@@ -411,16 +412,18 @@ seal_one_block(GovBlock *prev, bool have_prev, int64 horizon, GovBlock *out)
 	int64		from = have_prev ? prev->last_seq : 0;
 	GovEnc		cp;
 	GovSignature sig;
+	Oid			argtypes[] = {INT8OID, INT8OID, INT8OID};
+	Datum		values[3];
 
 	/* taken after the horizon: it shows every committed row up to it */
 	snap = RegisterSnapshot(GetLatestSnapshot());
 	plan = SPI_prepare("SELECT seq, evidence FROM governance.ledger "
 					   "WHERE seq > $1 AND seq <= $2 ORDER BY seq LIMIT $3",
-					   3, (Oid[]) {INT8OID, INT8OID, INT8OID});
-	rc = SPI_execute_snapshot(plan,
-							  (Datum[]) {Int64GetDatum(from), Int64GetDatum(horizon),
-							  Int64GetDatum(gov_max_block_rows)},
-							  NULL, snap, InvalidSnapshot, true, false, 0);
+					   3, argtypes);
+	values[0] = Int64GetDatum(from);
+	values[1] = Int64GetDatum(horizon);
+	values[2] = Int64GetDatum(gov_max_block_rows);
+	rc = SPI_execute_snapshot(plan, values, NULL, snap, InvalidSnapshot, true, false, 0);
 	UnregisterSnapshot(snap);
 	SPI_freeplan(plan);
 	if (rc != SPI_OK_SELECT)
@@ -565,7 +568,7 @@ export_checkpoint(void)
 {
 	GovBlock	b;
 	bool		found;
-	char	   *text;
+	char	   *json;
 	FILE	   *fh;
 	int			rc;
 
@@ -577,13 +580,13 @@ export_checkpoint(void)
 	PushActiveSnapshot(GetTransactionSnapshot());
 	SPI_connect();
 	found = load_last_block(&b);
-	text = NULL;
+	json = NULL;
 	if (found && b.block_id != last_exported_block)
-		text = MemoryContextStrdup(TopTransactionContext,
+		json = MemoryContextStrdup(TopTransactionContext,
 								   JsonbToCString(NULL, &checkpoint_json(&b)->root, 0));
 	SPI_finish();
 
-	if (text != NULL)
+	if (json != NULL)
 	{
 		fflush(NULL);
 		fh = popen(gov_checkpoint_command, "w");
@@ -593,7 +596,7 @@ export_checkpoint(void)
 					 errmsg("governance: could not run governance.checkpoint_command: %m")));
 		else
 		{
-			fprintf(fh, "%s\n", text);
+			fprintf(fh, "%s\n", json);
 			rc = pclose(fh);
 			if (rc != 0)
 				ereport(WARNING,
@@ -754,7 +757,7 @@ gov_checkpoint_check(Jsonb *cp, int64 *block_id_out, int64 *bad_seq_out)
 	claimed.sealed_at = claimed.sealed_at -
 		(int64) (POSTGRES_EPOCH_JDATE - UNIX_EPOCH_JDATE) * USECS_PER_DAY;
 
-	/* the human-readable time is not signed, so it must agree with the signed one */
+	/* unsigned, the human-readable time must agree with the signed one */
 	if (json_get_text(cp, "sealed_at", &human) &&
 		strcmp(human, iso_utc(claimed.sealed_at)) != 0)
 		return pstrdup("malformed checkpoint: sealed_at does not match the signed sealed_at_us");

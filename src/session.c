@@ -48,12 +48,14 @@ load_lease(const pg_uuid_t *id, GovLeaseSnapshot *l, char **state_out)
 	TupleDesc	d;
 	bool		isnull;
 	Datum		v;
+	Oid			argtypes[] = {UUIDOID};
+	Datum		values[] = {UUIDPGetDatum(id)};
 
 	rc = gov_spi_exec("SELECT state, role_oid, depth, principal, action, resource, "
-							   "expires_at, max_expiry, (extract(epoch FROM ttl) * 1000000)::bigint, "
-							   "parent_id, measurement IS NOT NULL "
-							   "FROM governance.leases WHERE lease_id = $1",
-							   1, (Oid[]) {UUIDOID}, (Datum[]) {UUIDPGetDatum(id)}, NULL, true, 1);
+					  "expires_at, max_expiry, (extract(epoch FROM ttl) * 1000000)::bigint, "
+					  "parent_id, measurement IS NOT NULL "
+					  "FROM governance.leases WHERE lease_id = $1",
+					  1, argtypes, values, NULL, true, 1);
 	if (rc != SPI_OK_SELECT || SPI_processed == 0)
 		return false;
 	t = SPI_tuptable->vals[0];
@@ -179,8 +181,8 @@ gov_sql_attach(PG_FUNCTION_ARGS)
 	if (l.state == GOV_LEASE_REVOKED)
 	{
 		/*
-		 * Why it was revoked: what its revoker wrote, but a policy's words
-		 * (a heartbeat's re-decision) only for those told reasons in full.
+		 * Why it was revoked: what its revoker wrote, but a policy's words (a
+		 * heartbeat's re-decision) only for those told reasons in full.
 		 */
 		bool		policy = strncmp(l.end_reason, "policy: ", 8) == 0;
 
@@ -203,14 +205,16 @@ gov_sql_attach(PG_FUNCTION_ARGS)
 
 	if (session)
 	{
+		Oid			argtypes[] = {UUIDOID};
+		Datum		values[] = {UUIDPGetDatum(&l.id)};
+
 		/*
 		 * Durable too: a restart ends every session, so it ends this lease.
 		 * Shared memory binds it when this commits (attach.c).
 		 */
 		if (gov_spi_exec("UPDATE governance.leases SET session_bound = true "
 						 "WHERE lease_id = $1 AND NOT session_bound",
-						 1, (Oid[]) {UUIDOID}, (Datum[]) {UUIDPGetDatum(&l.id)},
-						 NULL, false, 0) < 0)
+						 1, argtypes, values, NULL, false, 0) < 0)
 			elog(ERROR, "could not record the session binding");
 		gov_xact_defer(&session_binding_ops, NULL);
 	}

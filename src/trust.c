@@ -48,7 +48,7 @@ typedef struct GovTrustShared
 	bool		degraded;
 	bool		reverify;
 	bool		unledgered;		/* degraded during recovery, not yet ledgered */
-	char		condition[TRUST_REASON_LEN];	/* last ledgered condition, "" if none */
+	char		condition[TRUST_REASON_LEN];	/* last ledgered; "" if none */
 	TimestampTz since;
 	char		reason[TRUST_REASON_LEN];
 } GovTrustShared;
@@ -93,7 +93,7 @@ bool
 gov_trust_degrade(const char *why)
 {
 	bool		changed = false;
-	TimestampTz now = GetCurrentTimestamp();	/* nothing slow under the spinlock */
+	TimestampTz now = GetCurrentTimestamp();	/* taken before the spinlock */
 
 	SpinLockAcquire(&trust_shared->mutex);
 	if (!trust_shared->degraded)

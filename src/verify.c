@@ -109,8 +109,7 @@ gov_verify_define_gucs(void)
 	gov_verify_define_worker_gucs();
 }
 
-static bool
-fail(Verifier *v, int64 seq, const char *fmt,...) pg_attribute_printf(3, 4);
+static bool fail(Verifier *v, int64 seq, const char *fmt,...) pg_attribute_printf(3, 4);
 
 static bool
 fail(Verifier *v, int64 seq, const char *fmt,...)
@@ -185,11 +184,12 @@ static void
 open_rows(Verifier *v, int64 from_seq, int64 to_seq)
 {
 	SPIPlanPtr	plan;
+	Oid			argtypes[] = {INT8OID, INT8OID};
 	Datum		args[2] = {Int64GetDatum(from_seq), Int64GetDatum(to_seq)};
 
 	plan = SPI_prepare("SELECT " ROW_COLUMNS " FROM governance.ledger "
 					   "WHERE seq >= $1 AND seq <= $2 ORDER BY seq",
-					   2, (Oid[]) {INT8OID, INT8OID});
+					   2, argtypes);
 	if (plan == NULL)
 		elog(ERROR, "could not prepare the ledger scan");
 	v->rows = SPI_cursor_open(NULL, plan, args, NULL, true);
@@ -284,10 +284,11 @@ lookup_link(int64 seq, uint8 *link)
 	bool		isnull;
 	Datum		d;
 	bool		ok = true;
+	Oid			argtypes[] = {INT8OID};
+	Datum		values[] = {Int64GetDatum(seq)};
 
 	rc = SPI_execute_with_args("SELECT link FROM governance.ledger WHERE seq = $1",
-							   1, (Oid[]) {INT8OID}, (Datum[]) {Int64GetDatum(seq)},
-							   NULL, true, 1);
+							   1, argtypes, values, NULL, true, 1);
 	if (rc != SPI_OK_SELECT || SPI_processed == 0)
 		return false;
 	d = SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1, &isnull);
@@ -582,12 +583,14 @@ verify_range(VerifyResult *res, int64 from_block, int64 to_block, bool report_pr
 		CHECK_FOR_INTERRUPTS();
 		if (!gov_block_load(block_id, &b))
 		{
-			/* a later block without this one is a hole, not the end */
-			int			rc = SPI_execute_with_args("SELECT min(block_id) FROM governance.ledger_blocks WHERE block_id > $1",
-												   1, (Oid[]) {INT8OID},
-												   (Datum[]) {Int64GetDatum(block_id)}, NULL, true, 1);
+			Oid			argtypes[] = {INT8OID};
+			Datum		values[] = {Int64GetDatum(block_id)};
+			int			rc;
 			bool		isnull = true;
 
+			/* a later block without this one is a hole, not the end */
+			rc = SPI_execute_with_args("SELECT min(block_id) FROM governance.ledger_blocks WHERE block_id > $1",
+									   1, argtypes, values, NULL, true, 1);
 			if (rc == SPI_OK_SELECT && SPI_processed == 1)
 				(void) SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1, &isnull);
 			if (!isnull)
@@ -615,11 +618,11 @@ verify_range(VerifyResult *res, int64 from_block, int64 to_block, bool report_pr
 
 	/*
 	 * The unsealed tail: intact, and not stuck.  A row counts as stuck only
-	 * if the sealer could have sealed it (it is below the sealing horizon:
-	 * an open transaction holding sealing back is not tampering) and it has
-	 * been sealable for longer than the grace period, counted from when
-	 * this server (or this verifier) started if that is later.  A standby
-	 * does not seal, so it does not judge this.
+	 * if the sealer could have sealed it (it is below the sealing horizon: an
+	 * open transaction holding sealing back is not tampering) and it has been
+	 * sealable for longer than the grace period, counted from when this
+	 * server (or this verifier) started if that is later.  A standby does not
+	 * seal, so it does not judge this.
 	 */
 	horizon = RecoveryInProgress() ? PG_INT64_MIN : gov_ledger_horizon(false, 0);
 	last_allocated = RecoveryInProgress() ? PG_INT64_MAX : gov_ledger_last_allocated();
@@ -705,8 +708,8 @@ gov_sql_verify_ledger(PG_FUNCTION_ARGS)
 	GOV_ENTRY();
 
 	/*
-	 * NULL bounds mean the first and the newest block; an explicit bound
-	 * must name a block (to_block 0 is not "to the end", which 0 means to
+	 * NULL bounds mean the first and the newest block; an explicit bound must
+	 * name a block (to_block 0 is not "to the end", which 0 means to
 	 * verify_range).
 	 */
 	if (from_block < 1 || (!PG_ARGISNULL(1) && to_block < from_block))
@@ -800,16 +803,17 @@ slice_end(int64 from, int64 budget)
 	int			rc;
 	bool		isnull;
 	Datum		d;
+	Oid			argtypes[] = {INT8OID, INT8OID, INT8OID};
+	Datum		values[] = {
+		Int64GetDatum(from), Int64GetDatum(budget), Int64GetDatum(verified_through)
+	};
 
 	rc = SPI_execute_with_args("SELECT coalesce(max(b.block_id), $1) FROM governance.ledger_blocks b, "
 							   "(SELECT total_rows - row_count AS base FROM governance.ledger_blocks "
 							   " WHERE block_id = $1) s "
 							   "WHERE b.block_id >= $1 AND b.block_id <= $3 "
 							   "AND b.total_rows - s.base <= $2",
-							   3, (Oid[]) {INT8OID, INT8OID, INT8OID},
-							   (Datum[]) {Int64GetDatum(from), Int64GetDatum(budget),
-							   Int64GetDatum(verified_through)},
-							   NULL, true, 1);
+							   3, argtypes, values, NULL, true, 1);
 	if (rc != SPI_OK_SELECT || SPI_processed == 0)
 		return from;
 	d = SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1, &isnull);

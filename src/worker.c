@@ -298,7 +298,7 @@ gov_worker_main(Datum arg)
 			 */
 			MemoryContextSwitchTo(loopcxt);
 			set_state(slot, "running");
-			worker_duties[idx]();
+			worker_duties[idx] ();
 			set_state(slot, "idle");
 		}
 		MemoryContextSwitchTo(oldcxt);

@@ -72,8 +72,8 @@ at_pre_commit(void)
 	{
 		/*
 		 * Flush the commit record before acknowledging it, and wait for
-		 * synchronous standbys, whatever the session asked for: set
-		 * locally, so the setting outlives no transaction.
+		 * synchronous standbys, whatever the session asked for: set locally,
+		 * so the setting outlives no transaction.
 		 */
 		ForceSyncCommit();
 		if (synchronous_commit < SYNCHRONOUS_COMMIT_REMOTE_FLUSH)

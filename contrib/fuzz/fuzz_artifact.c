@@ -84,21 +84,21 @@ static void
 check_roundtrip(const uint8_t *data, size_t size)
 {
 	size_t		want = enc_len(size);
-	char	   *text = xmalloc(want + 1);
+	char	   *txt = xmalloc(want + 1);
 	uint8_t    *back;
 	size_t		n;
 	long		m;
 	size_t		i;
 
-	n = gov_b64url_encode(data, size, text);
+	n = gov_b64url_encode(data, size, txt);
 	CHECK(n == want, "encode: length is 4*floor(n/3) + (n%3 ? n%3+1 : 0)");
-	CHECK(text[n] == '\0', "encode: terminated");
+	CHECK(txt[n] == '\0', "encode: terminated");
 	for (i = 0; i < n; i++)
-		CHECK(memchr(alphabet, text[i], 64) != NULL && text[i] != '\0', "encode: base64url alphabet only");
+		CHECK(memchr(alphabet, txt[i], 64) != NULL && txt[i] != '\0', "encode: base64url alphabet only");
 	CHECK(n % 4 != 1, "encode: never a length of 1 mod 4");
 
 	back = xmalloc(size);
-	m = gov_b64url_decode(text, n, back, size);
+	m = gov_b64url_decode(txt, n, back, size);
 	CHECK(m == (long) size, "decode(encode(x)) has the length of x");
 	CHECK(size == 0 || memcmp(back, data, size) == 0, "decode(encode(x)) == x");
 	free(back);
@@ -108,11 +108,11 @@ check_roundtrip(const uint8_t *data, size_t size)
 		/* one byte too little room: refused, and nothing written past it */
 		uint8_t    *small = xmalloc(size - 1);
 
-		m = gov_b64url_decode(text, n, small, size - 1);
+		m = gov_b64url_decode(txt, n, small, size - 1);
 		CHECK(m == -1, "decode refuses an output buffer one byte too small");
 		free(small);
 	}
-	free(text);
+	free(txt);
 }
 
 /* 2. decode text, then encode */
@@ -183,14 +183,14 @@ check_claim(const GovArtifactParts *a, int i, int want_len, int nullable)
 
 /* 3. an accepted artifact satisfies FORMAT.md section 9 and re-encodes to its text */
 static void
-check_artifact(const char *text, size_t len)
+check_artifact(const char *txt, size_t len)
 {
 	uint8_t    *buf = xmalloc(GOV_ARTIFACT_MAX_TEXT);
 	GovArtifactParts a;
 	const char *err;
 	size_t		i;
 
-	err = gov_artifact_decode(text, len, buf, GOV_ARTIFACT_MAX_TEXT, &a);
+	err = gov_artifact_decode(txt, len, buf, GOV_ARTIFACT_MAX_TEXT, &a);
 	if (err != NULL)
 	{
 		int			known = 0;
@@ -277,7 +277,7 @@ check_artifact(const char *text, size_t len)
 		re[n++] = '.';
 		n += gov_b64url_encode(a.signature, 64, re + n);
 		CHECK(n + 1 == cap, "re-encoded artifact length");
-		CHECK(n == len && memcmp(re, text, len) == 0,
+		CHECK(n == len && memcmp(re, txt, len) == 0,
 			  "an accepted artifact re-encodes to exactly its text");
 		free(re);
 	}
@@ -292,34 +292,34 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 
 	/* the input as an artifact text (an exact-size copy) */
 	{
-		char	   *text = xmalloc(size);
+		char	   *txt = xmalloc(size);
 
-		memcpy(text, data, size);
-		check_artifact(text, size);
-		free(text);
+		memcpy(txt, data, size);
+		check_artifact(txt, size);
+		free(txt);
 	}
 
 	/*
 	 * The input as a payload, wrapped with a signature made of its first
-	 * bytes, so that the field parser is reached without the fuzzer having
-	 * to learn base64url.
+	 * bytes, so that the field parser is reached without the fuzzer having to
+	 * learn base64url.
 	 */
 	if (size <= GOV_ARTIFACT_MAX_TEXT)
 	{
 		size_t		plen = strlen(GOV_ARTIFACT_PREFIX);
 		size_t		n = plen + enc_len(size) + 1 + enc_len(64);
-		char	   *text = xmalloc(n + 1);
+		char	   *txt = xmalloc(n + 1);
 		uint8_t		sig[64];
 		size_t		pos;
 
 		memset(sig, 0x5a, sizeof(sig));
 		memcpy(sig, data, size < 64 ? size : 64);
-		memcpy(text, GOV_ARTIFACT_PREFIX, plen);
-		pos = plen + gov_b64url_encode(data, size, text + plen);
-		text[pos++] = '.';
-		pos += gov_b64url_encode(sig, 64, text + pos);
+		memcpy(txt, GOV_ARTIFACT_PREFIX, plen);
+		pos = plen + gov_b64url_encode(data, size, txt + plen);
+		txt[pos++] = '.';
+		pos += gov_b64url_encode(sig, 64, txt + pos);
 		CHECK(pos == n, "wrapped length");
-		check_artifact(text, n);
+		check_artifact(txt, n);
 
 		/* when it decodes, the payload is the input */
 		if (n <= GOV_ARTIFACT_MAX_TEXT)
@@ -327,7 +327,7 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 			uint8_t    *buf = xmalloc(GOV_ARTIFACT_MAX_TEXT);
 			GovArtifactParts a;
 
-			if (gov_artifact_decode(text, n, buf, GOV_ARTIFACT_MAX_TEXT, &a) == NULL)
+			if (gov_artifact_decode(txt, n, buf, GOV_ARTIFACT_MAX_TEXT, &a) == NULL)
 			{
 				CHECK(a.payload_len == size && memcmp(a.payload, data, size) == 0,
 					  "the decoded payload is the wrapped bytes");
@@ -335,7 +335,7 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 			}
 			free(buf);
 		}
-		free(text);
+		free(txt);
 	}
 	return 0;
 }

@@ -32,14 +32,14 @@ typedef struct Ent
 	GovPolEntity e;
 } Ent;
 
-static Ent ents[64];
-static int nents;
+static Ent	ents[64];
+static int	nents;
 static char chain_uids[NCHAIN][32];
 static GovPolStr chain_parents[NCHAIN];
 static GovPolValue context;
 static GovPolValue alice_attrs;
 static GovPolValue doc_attrs;
-static int ready;
+static int	ready;
 
 static GovPolStr
 S(const char *s)
@@ -330,8 +330,11 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 			r2 = run(pol, &req, 64 * 1024 * 1024, e2, sizeof(e2));
 			if (r1 != r2 || strcmp(e1, e2) != 0)
 				abort();		/* not deterministic */
-			/* starved of memory: any answer but a crash, and never a
-			 * match that the unstarved run did not give */
+
+			/*
+			 * starved of memory: any answer but a crash, and never a match
+			 * that the unstarved run did not give
+			 */
 			if (run(pol, &req, 2048, e3, sizeof(e3)) == GOV_POL_MATCH && r1 != GOV_POL_MATCH)
 				abort();
 		}

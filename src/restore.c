@@ -50,6 +50,7 @@
 #include "miscadmin.h"
 #include "nodes/parsenodes.h"
 #include "nodes/plannodes.h"
+#include "storage/lock.h"
 #include "tcop/pquery.h"
 #include "utils/builtins.h"
 #include "utils/jsonb.h"
@@ -140,6 +141,18 @@ session_restore(bool begin)
 				 errmsg("another session (backend %d) is restoring a dump into this database", other) :
 				 errmsg("too many sessions are restoring dumps"),
 				 errhint("Restore in one session: pg_restore -j is not supported.")));
+
+	/*
+	 * Announced: the workers' gates now hold every new round.  Wait for
+	 * the rounds already past their gate (src/worker.c).
+	 */
+	{
+		LOCKTAG		round;
+
+		SET_LOCKTAG_ADVISORY(round, MyDatabaseId, 0, 0, GOV_LOCK_ROUND);
+		(void) LockAcquire(&round, ExclusiveLock, true, false);
+		LockRelease(&round, ExclusiveLock, true);
+	}
 
 	started = GetCurrentTimestamp();
 	rc = SPI_execute_with_args("INSERT INTO governance.restores (started_at, started_by, backend_pid, backend_start) "

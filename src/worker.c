@@ -36,6 +36,7 @@
 #include "postmaster/interrupt.h"
 #include "storage/ipc.h"
 #include "storage/latch.h"
+#include "storage/lock.h"
 #include "storage/proc.h"
 #include "storage/shmem.h"
 #include "storage/spin.h"
@@ -300,6 +301,16 @@ gov_worker_main(Datum arg)
 			 * TopMemoryContext current: the duty's allocations outside its
 			 * own transactions belong in the loop context, reset below.
 			 */
+			LOCKTAG		round;
+
+			/*
+			 * The round holds GOV_LOCK_ROUND shared: a session that starts
+			 * restoring a dump announces it and then waits for the rounds
+			 * in flight (src/restore.c), so no duty runs past the gate
+			 * into a half-loaded database.
+			 */
+			SET_LOCKTAG_ADVISORY(round, MyDatabaseId, 0, 0, GOV_LOCK_ROUND);
+			(void) LockAcquire(&round, ShareLock, true, false);
 			MemoryContextSwitchTo(loopcxt);
 			if (worker_gate)
 				wait_for = worker_gate((GovWorkerKind) idx);
@@ -315,6 +326,7 @@ gov_worker_main(Datum arg)
 				worker_duties[idx]();
 				set_state(slot, "idle");
 			}
+			LockRelease(&round, ShareLock, true);
 		}
 		MemoryContextSwitchTo(oldcxt);
 		MemoryContextReset(loopcxt);

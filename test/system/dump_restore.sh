@@ -146,6 +146,14 @@ gov_is "1" "$(q "SELECT count(*) FROM governance.signing_keys WHERE retired_at I
 	"plain: the new key is recorded, current and unendorsed"
 gov_is "1" "$(q "SELECT count(*) FROM governance.ledger WHERE kind = 'governance.trust.degraded' AND payload->>'reason' LIKE '%without its signing key%'")" \
 	"plain: the degradation is ledgered"
+gov_stop "$C"; gov_start "$C"
+gov_wait "$C" "SELECT governance.trust_state() LIKE 'degraded: a restore left a signing key that nothing endorses%'" 20
+gov_ok $? "plain: a restart does not forget the unendorsed key ($(q "SELECT governance.trust_state()"))"
+gov_is "f" "$(q "SELECT governance._restoring()")" "plain: _restoring() is false outside a restoring session"
+out=$(bq dr_bot "SELECT governance._restoring()" 2>&1)
+gov_like "permission denied" "$out" "plain: _restoring() is not for agents"
+out=$(q "INSERT INTO governance.ledger SELECT * FROM governance.ledger WHERE seq = 1" 2>&1)
+gov_like "append-only" "$out" "plain: a superuser's INSERT into the ledger is still refused"
 q "SELECT governance.restore_trust('restored on new hardware; the new key is ours')" >/dev/null
 gov_is "1" "$(q "SELECT count(*) FROM governance.restores WHERE acknowledged_at IS NOT NULL")" \
 	"plain: restore_trust() vouches for the key (ledgered)"

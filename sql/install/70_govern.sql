@@ -77,7 +77,7 @@ BEGIN
     IF NOT restoring AND EXISTS (SELECT 1 FROM governance.governed_tables) THEN
         PERFORM governance._govern_new_members();
     END IF;
-    FOR t IN SELECT g.relid, g.policies FROM governance.governed_tables g LOOP
+    FOR t IN SELECT g.relid::oid AS relid, g.policies FROM governance.governed_tables g LOOP
         why := NULL;
         IF NOT EXISTS (SELECT 1 FROM pg_class c WHERE c.oid = t.relid) THEN
             why := 'the table is gone';

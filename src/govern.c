@@ -796,7 +796,7 @@ gov_sql_ungovern_table(PG_FUNCTION_ARGS)
 	(void) find_all_inheritors(relid, AccessExclusiveLock, NULL);
 	qname = qualified_name(relid);
 	SPI_connect();
-	root = query_text("SELECT root_relid::text FROM governance.governed_tables WHERE relid = $1", relid);
+	root = query_text("SELECT root_relid::oid::text FROM governance.governed_tables WHERE relid = $1", relid);
 	if (root == NULL)
 		ereport(ERROR,
 				(errcode(ERRCODE_UNDEFINED_OBJECT),

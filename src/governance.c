@@ -36,6 +36,7 @@
 #include "ledger.h"
 #include "policy.h"
 #include "query_guard.h"
+#include "restore.h"
 #include "revoke.h"
 #include "seal.h"
 #include "trust.h"
@@ -141,7 +142,7 @@ _PG_init(void)
 			[GOV_WORKER_VERIFIER] = gov_verifier_duty,
 		};
 
-		gov_workers_register(duties);
+		gov_workers_register(duties, gov_restore_gate);
 	}
 
 	gov_preloaded = true;

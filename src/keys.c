@@ -651,6 +651,25 @@ gov_keys_sync_table(void)
 }
 
 /*
+ * The table was replaced by a restore (src/restore.c): record the current
+ * key again if the restored history does not have it.
+ */
+void
+gov_keys_resync(void)
+{
+	synced_generation = 0;
+	if (gov_key_available(NULL))
+		gov_keys_sync_table();
+}
+
+/* A restore is about to replace the table: what this backend synced goes. */
+void
+gov_keys_forget_synced(void)
+{
+	synced_generation = 0;
+}
+
+/*
  * Worker duty: record a key that changed between restarts promptly, not
  * only at the next signature.
  */

@@ -42,6 +42,8 @@ extern void gov_key_id(const uint8 *pk, char *out);
 /* Make sure the current key is in governance.signing_keys. */
 extern void gov_keys_sync_table(void);
 extern void gov_keys_sync_duty(void);
+extern void gov_keys_resync(void);
+extern void gov_keys_forget_synced(void);
 
 extern bool gov_lookup_public_key(const char *key_id, uint8 *pk);
 

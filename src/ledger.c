@@ -825,6 +825,30 @@ gov_ledger_append_system(const char *kind, const pg_uuid_t *lease_id, Jsonb *pay
  */
 
 /*
+ * A restore's COPY into the ledger or its blocks (src/restore.c, which
+ * checked who and where): its rows pass the guard below, for this one
+ * statement only.
+ */
+static Oid	restore_relid = InvalidOid;
+static LocalTransactionId restore_lxid = InvalidLocalTransactionId;
+static CommandId restore_cid = InvalidCommandId;
+
+void
+gov_ledger_restore_approve(Oid relid)
+{
+	restore_relid = relid;
+	restore_lxid = MyProc->lxid;
+	restore_cid = GetCurrentCommandId(false);
+}
+
+static bool
+restore_approved(Oid relid)
+{
+	return OidIsValid(restore_relid) && relid == restore_relid &&
+		MyProc->lxid == restore_lxid && GetCurrentCommandId(false) == restore_cid;
+}
+
+/*
  * BEFORE INSERT OR UPDATE OR DELETE (row) and BEFORE TRUNCATE (statement)
  * on governance.ledger and governance.ledger_blocks, ENABLE ALWAYS so that
  * session_replication_role does not switch it off.  Inserts pass only while
@@ -846,12 +870,14 @@ gov_ledger_guard(PG_FUNCTION_ARGS)
 
 	if (TRIGGER_FIRED_BY_INSERT(td->tg_event))
 	{
-		if (gov_ledger_writing || gov_allow_restore)
+		if (gov_ledger_writing || gov_allow_restore ||
+			restore_approved(RelationGetRelid(td->tg_relation)))
 			return PointerGetDatum(td->tg_trigtuple);
 		ereport(ERROR,
 				(errcode(ERRCODE_INSUFFICIENT_PRIVILEGE),
 				 errmsg("governance.%s is append-only through the extension", relname),
-				 errhint("Use governance.record() to append an event.")));
+				 errhint("Use governance.record() to append an event; a dump is restored with pg_restore "
+						 "or psql by a superuser into a database where the extension was just created.")));
 	}
 	ereport(ERROR,
 			(errcode(ERRCODE_INSUFFICIENT_PRIVILEGE),

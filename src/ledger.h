@@ -112,6 +112,9 @@ extern int64 gov_ledger_last_allocated(void);
 /* Set while the extension itself inserts into ledger tables. */
 extern bool gov_ledger_writing;
 
+/* Let this statement's rows past the append-only guard (src/restore.c). */
+extern void gov_ledger_restore_approve(Oid relid);
+
 extern Oid	gov_relid(const char *relname);
 
 #endif							/* GOV_LEDGER_H */

@@ -256,7 +256,7 @@ read_tree(const pg_uuid_t *id)
 					  "  UNION ALL"
 					  "  SELECT l.lease_id, l.role_oid, l.state"
 					  "    FROM governance.leases l JOIN tree t ON l.parent_id = t.lease_id)"
-					  " SELECT array_agg(lease_id), array_agg(DISTINCT role_oid),"
+					  " SELECT array_agg(lease_id), array_agg(DISTINCT role_oid::oid),"
 					  "        bool_or(lease_id = $1)"
 					  "   FROM tree WHERE state = 'live'",
 					  1, argtypes, values, NULL, false, 0);

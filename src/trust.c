@@ -22,9 +22,11 @@
 #include "access/xact.h"
 #include "access/xlog.h"
 #include "commands/dbcommands.h"
+#include "executor/spi.h"
 #include "fmgr.h"
 #include "miscadmin.h"
 #include "postmaster/postmaster.h"
+#include "storage/ipc.h"
 #include "storage/shmem.h"
 #include "storage/spin.h"
 #include "utils/builtins.h"
@@ -41,6 +43,7 @@
 #include "xact_defer.h"
 
 #define TRUST_REASON_LEN 512
+#define GOV_MAX_RESTORERS 8
 
 typedef struct GovTrustShared
 {
@@ -51,6 +54,12 @@ typedef struct GovTrustShared
 	char		condition[TRUST_REASON_LEN];	/* last ledgered; "" if none */
 	TimestampTz since;
 	char		reason[TRUST_REASON_LEN];
+
+	/* sessions restoring a dump (src/restore.c) and whether one awaits its finish */
+	int			restorer_pid[GOV_MAX_RESTORERS];
+	Oid			restorer_db[GOV_MAX_RESTORERS];
+	uint64		restore_epoch;	/* bumped when a session starts or ends */
+	bool		restore_unfinished;
 } GovTrustShared;
 
 static GovTrustShared *trust_shared = NULL;
@@ -163,6 +172,110 @@ in_enforced_database(void)
 	return answer;
 }
 
+/* ---------------------------------------------------------------------
+ * Restores in progress (src/restore.c): a condition of distrust while a
+ * session loads a dump, and until the sealer has finished the restore.
+ * ---------------------------------------------------------------------
+ */
+
+static bool restorer_registered = false;
+
+static void
+restorer_exit(int code, Datum arg)
+{
+	int			i;
+
+	SpinLockAcquire(&trust_shared->mutex);
+	for (i = 0; i < GOV_MAX_RESTORERS; i++)
+		if (trust_shared->restorer_pid[i] == MyProcPid)
+		{
+			trust_shared->restorer_pid[i] = 0;
+			trust_shared->restorer_db[i] = InvalidOid;
+			trust_shared->restore_epoch++;
+		}
+	SpinLockRelease(&trust_shared->mutex);
+	restorer_registered = false;
+}
+
+/*
+ * This session restores a dump into its database until it ends.  Refused
+ * (false) when every slot is taken; *other is set to the pid of another
+ * session restoring into the same database, if any.
+ */
+bool
+gov_trust_restore_register(int *other)
+{
+	int			i;
+	int			free_slot = -1;
+
+	*other = 0;
+	if (restorer_registered)
+		return true;
+	SpinLockAcquire(&trust_shared->mutex);
+	for (i = 0; i < GOV_MAX_RESTORERS; i++)
+	{
+		if (trust_shared->restorer_pid[i] == 0 && free_slot < 0)
+			free_slot = i;
+		else if (trust_shared->restorer_pid[i] != 0 &&
+				 trust_shared->restorer_db[i] == MyDatabaseId)
+			*other = trust_shared->restorer_pid[i];
+	}
+	if (free_slot >= 0 && *other == 0)
+	{
+		trust_shared->restorer_pid[free_slot] = MyProcPid;
+		trust_shared->restorer_db[free_slot] = MyDatabaseId;
+		trust_shared->restore_epoch++;
+		trust_shared->restore_unfinished = true;
+	}
+	SpinLockRelease(&trust_shared->mutex);
+	if (free_slot < 0 || *other != 0)
+		return false;
+	restorer_registered = true;
+	before_shmem_exit(restorer_exit, (Datum) 0);
+	return true;
+}
+
+/* pid of a session restoring into database db, or 0 */
+int
+gov_trust_restore_session(Oid db)
+{
+	int			i;
+	int			pid = 0;
+
+	SpinLockAcquire(&trust_shared->mutex);
+	for (i = 0; i < GOV_MAX_RESTORERS && pid == 0; i++)
+		if (trust_shared->restorer_pid[i] != 0 && trust_shared->restorer_db[i] == db)
+			pid = trust_shared->restorer_pid[i];
+	SpinLockRelease(&trust_shared->mutex);
+	return pid;
+}
+
+uint64
+gov_trust_restore_epoch(void)
+{
+	uint64		e;
+
+	SpinLockAcquire(&trust_shared->mutex);
+	e = trust_shared->restore_epoch;
+	SpinLockRelease(&trust_shared->mutex);
+	return e;
+}
+
+/*
+ * A worker found an unfinished restore (true), or found none while the
+ * epoch was still the one it read before looking (false).
+ */
+void
+gov_trust_restore_unfinished(bool unfinished, uint64 epoch)
+{
+	SpinLockAcquire(&trust_shared->mutex);
+	if (unfinished)
+		trust_shared->restore_unfinished = true;
+	else if (trust_shared->restore_epoch == epoch)
+		trust_shared->restore_unfinished = false;
+	SpinLockRelease(&trust_shared->mutex);
+}
+
 bool
 gov_trusted(char **why)
 {
@@ -198,6 +311,25 @@ gov_trusted(char **why)
 		*why = psprintf("leases are enforced in database \"%s\" (governance.database), not in this one",
 						gov_database);
 		return false;
+	}
+	{
+		int			pid = gov_trust_restore_session(MyDatabaseId);
+		bool		unfinished;
+
+		if (pid != 0)
+		{
+			*why = psprintf("a dump is being restored into this database (backend %d); "
+							"the workers finish the restore when that session ends", pid);
+			return false;
+		}
+		SpinLockAcquire(&trust_shared->mutex);
+		unfinished = trust_shared->restore_unfinished;
+		SpinLockRelease(&trust_shared->mutex);
+		if (unfinished)
+		{
+			*why = pstrdup("a restored dump waits for the sealer to finish the restore");
+			return false;
+		}
 	}
 	last = gov_worker_last_beat(GOV_WORKER_ENFORCER);
 	now = GetCurrentTimestamp();
@@ -302,6 +434,16 @@ gov_sql_restore_trust(PG_FUNCTION_ARGS)
 	gj_str(&j, was_degraded ? previous : NULL);
 	gj_end_object(&j);
 	gov_ledger_append_system("governance.trust.restored", NULL, gj_finish(&j));
+
+	/* it vouches, too, for a signing key a restore found unendorsed */
+	SPI_connect();
+	if (SPI_execute("SELECT 1 FROM pg_catalog.pg_class c JOIN pg_catalog.pg_namespace n ON n.oid = c.relnamespace "
+					"WHERE n.nspname = 'governance' AND c.relname = 'restores'", true, 1) == SPI_OK_SELECT &&
+		SPI_processed == 1 &&
+		SPI_execute("UPDATE governance.restores SET acknowledged_at = pg_catalog.now() "
+					"WHERE key_unendorsed AND acknowledged_at IS NULL", false, 0) != SPI_OK_UPDATE)
+		elog(ERROR, "could not acknowledge the restores");
+	SPI_finish();
 
 	/* takes effect when the ledgered event commits, durably */
 	gov_xact_defer(&restore_ops, NULL);

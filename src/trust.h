@@ -32,6 +32,12 @@ extern bool gov_trust_take_reverify_request(void);
 
 extern void gov_trust_ledger_conditions(void);
 
+/* Sessions restoring a dump (src/restore.c): a condition of distrust. */
+extern bool gov_trust_restore_register(int *other);
+extern int	gov_trust_restore_session(Oid db);
+extern uint64 gov_trust_restore_epoch(void);
+extern void gov_trust_restore_unfinished(bool unfinished, uint64 epoch);
+
 extern void gov_trust_define_gucs(void);
 extern Size gov_trust_shmem_size(void);
 extern void gov_trust_shmem_startup(void);

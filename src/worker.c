@@ -36,6 +36,7 @@
 #include "postmaster/interrupt.h"
 #include "storage/ipc.h"
 #include "storage/latch.h"
+#include "storage/lock.h"
 #include "storage/proc.h"
 #include "storage/shmem.h"
 #include "storage/spin.h"
@@ -62,6 +63,7 @@ typedef struct GovWorkerDef
 
 /* Each worker's duty, given by the entry point (this loop calls nothing up). */
 static GovWorkerDuty worker_duties[GOV_NUM_WORKERS];
+static GovWorkerGate worker_gate = NULL;
 
 char	   *gov_database = NULL;
 
@@ -127,11 +129,12 @@ gov_worker_define_gucs(void)
 }
 
 void
-gov_workers_register(const GovWorkerDuty duties[GOV_NUM_WORKERS])
+gov_workers_register(const GovWorkerDuty duties[GOV_NUM_WORKERS], GovWorkerGate gate)
 {
 	int			i;
 
 	memcpy(worker_duties, duties, sizeof(worker_duties));
+	worker_gate = gate;
 	for (i = 0; i < GOV_NUM_WORKERS; i++)
 	{
 		BackgroundWorker w;
@@ -291,15 +294,39 @@ gov_worker_main(Datum arg)
 			set_state(slot, "idle");
 		else
 		{
+			const char *wait_for = NULL;
+
 			/*
 			 * extension_present() ran a transaction, whose commit left
 			 * TopMemoryContext current: the duty's allocations outside its
 			 * own transactions belong in the loop context, reset below.
 			 */
+			LOCKTAG		round;
+
+			/*
+			 * The round holds GOV_LOCK_ROUND shared: a session that starts
+			 * restoring a dump announces it and then waits for the rounds
+			 * in flight (src/restore.c), so no duty runs past the gate
+			 * into a half-loaded database.
+			 */
+			SET_LOCKTAG_ADVISORY(round, MyDatabaseId, 0, 0, GOV_LOCK_ROUND);
+			(void) LockAcquire(&round, ShareLock, true, false);
 			MemoryContextSwitchTo(loopcxt);
-			set_state(slot, "running");
-			worker_duties[idx] ();
-			set_state(slot, "idle");
+			if (worker_gate)
+				wait_for = worker_gate((GovWorkerKind) idx);
+			MemoryContextSwitchTo(loopcxt);
+			if (wait_for)
+			{
+				set_state(slot, wait_for);
+				naptime = Min(naptime, GOV_WORKER_EXTENSION_POLL_MS);
+			}
+			else
+			{
+				set_state(slot, "running");
+				worker_duties[idx] ();
+				set_state(slot, "idle");
+			}
+			LockRelease(&round, ShareLock, true);
 		}
 		MemoryContextSwitchTo(oldcxt);
 		MemoryContextReset(loopcxt);

@@ -24,8 +24,15 @@ extern char *gov_database;
 /* What a worker does each round, in a transaction of its own making. */
 typedef void (*GovWorkerDuty) (void);
 
+/*
+ * Asked before each round's duty: NULL to go on, or why the duty waits
+ * this round (shown as the worker's state).  It may run transactions.
+ */
+typedef const char *(*GovWorkerGate) (GovWorkerKind kind);
+
 extern void gov_worker_define_gucs(void);
-extern void gov_workers_register(const GovWorkerDuty duties[GOV_NUM_WORKERS]);
+extern void gov_workers_register(const GovWorkerDuty duties[GOV_NUM_WORKERS],
+								 GovWorkerGate gate);
 extern Size gov_worker_shmem_size(void);
 extern void gov_worker_shmem_startup(void);
 

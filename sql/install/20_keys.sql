@@ -8,7 +8,7 @@ CREATE TABLE governance.signing_keys (
     created_at      timestamptz NOT NULL,
     retired_at      timestamptz,
     self_signature  bytea NOT NULL,
-    endorsed_by     text REFERENCES governance.signing_keys (key_id),
+    endorsed_by     text,
     endorsement     bytea,
     CHECK ((endorsed_by IS NULL) OPERATOR(pg_catalog.=) (endorsement IS NULL))
 );
@@ -16,6 +16,12 @@ CREATE UNIQUE INDEX signing_keys_one_current
     ON governance.signing_keys ((true)) WHERE retired_at IS NULL;
 COMMENT ON TABLE governance.signing_keys IS
     'Every public key the server has signed with; retired keys stay so old signatures verify';
+-- No foreign key from endorsed_by to key_id: a table that refers to itself
+-- is a circle to pg_dump (a warning on every dump of the extension's data).
+-- Only the extension writes this table, and an endorsement is checked by
+-- its signature, with the endorsing key's public key, not by a constraint.
+COMMENT ON COLUMN governance.signing_keys.endorsed_by IS
+    'key id of the key that signed this one''s endorsement (rotate_key); NULL for a key nobody vouched for';
 REVOKE ALL ON governance.signing_keys FROM PUBLIC;
 GRANT SELECT ON governance.signing_keys TO governance_admin, governance_agent, governance_auditor;
 SELECT pg_catalog.pg_extension_config_dump('governance.signing_keys', '');

@@ -5,7 +5,7 @@
 
 CREATE TABLE governance.agents (
     principal       text PRIMARY KEY,
-    role_oid        oid NOT NULL,
+    role_oid        regrole NOT NULL,
     public_key      bytea CHECK (public_key IS NULL OR pg_catalog.length(public_key) OPERATOR(pg_catalog.=) 32),
     registered_at   timestamptz NOT NULL,
     registered_by   text NOT NULL,
@@ -13,12 +13,14 @@ CREATE TABLE governance.agents (
 );
 COMMENT ON TABLE governance.agents IS
     'Which login role may act as which principal (register_agent)';
+COMMENT ON COLUMN governance.agents.role_oid IS
+    'the login role (regrole: a dump names it, and a restore finds it by name)';
 COMMENT ON COLUMN governance.agents.max_leases IS
     'most leases the principal may hold in shared memory at once; NULL: governance.max_leases_per_principal';
 
 CREATE TABLE governance.leases (
     lease_id        uuid PRIMARY KEY,
-    parent_id       uuid REFERENCES governance.leases (lease_id),
+    parent_id       uuid,
     ancestors       uuid[] NOT NULL,
     depth           integer NOT NULL,
     principal       text NOT NULL,
@@ -28,7 +30,7 @@ CREATE TABLE governance.leases (
     context_hash    bytea NOT NULL,
     measurement     bytea,
     policy_set_hash bytea NOT NULL,
-    role_oid        oid NOT NULL,
+    role_oid        regrole NOT NULL,
     authorized_by   text NOT NULL,
     issued_at       timestamptz NOT NULL,
     ttl             interval NOT NULL,
@@ -52,6 +54,13 @@ CREATE INDEX leases_parent_idx ON governance.leases (parent_id) WHERE parent_id 
 CREATE INDEX leases_live_idx ON governance.leases (lease_id) WHERE state OPERATOR(pg_catalog.=) 'live';
 COMMENT ON TABLE governance.leases IS
     'Durable state of every lease; shared memory holds the live ones and is rebuilt from here';
+-- No foreign key from parent_id to lease_id: a table that refers to itself
+-- is a circle to pg_dump.  Only the extension writes leases, and delegate()
+-- locks and checks the parent's row before it writes the child's.
+COMMENT ON COLUMN governance.leases.parent_id IS
+    'the lease this one was delegated from (delegate()); NULL for an authorization';
+COMMENT ON COLUMN governance.leases.role_oid IS
+    'the role the lease was issued to (regrole: a dump names it)';
 COMMENT ON COLUMN governance.leases.session_bound IS
     'attached for a session: it ends with that session, and does not survive a restart';
 COMMENT ON COLUMN governance.leases.generation IS

@@ -3,18 +3,20 @@
 ------------------------------------------------------------------------------
 
 CREATE TABLE governance.governed_tables (
-    relid           oid PRIMARY KEY,
+    relid           regclass PRIMARY KEY,
     action_prefix   text NOT NULL,
     resource_column text NOT NULL,
     governed_at     timestamptz NOT NULL,
     governed_by     text NOT NULL,
     policies        jsonb NOT NULL,
-    root_relid      oid NOT NULL,
+    root_relid      regclass NOT NULL,
     former_owner    text NOT NULL,
     revoked         jsonb NOT NULL DEFAULT '[]',
     had_rls         boolean NOT NULL DEFAULT false,
     had_force_rls   boolean NOT NULL DEFAULT false
 );
+COMMENT ON COLUMN governance.governed_tables.relid IS
+    'the governed table (regclass: a dump names it, and a restore finds the new table by name)';
 COMMENT ON COLUMN governance.governed_tables.root_relid IS
     'the table govern_table() was called on: every partition and inheritance child is governed with it';
 COMMENT ON COLUMN governance.governed_tables.former_owner IS
@@ -60,16 +62,22 @@ AS $$
 DECLARE
     t record;
     why text;
+    -- a session restoring a dump (src/restore.c) creates a governed table's
+    -- policies, triggers and row-level security after its data: until then
+    -- only what keeps its rows from other roles is checked, and a GRANT on
+    -- it is checked in full (governance._restoring() is false for a GRANT)
+    restoring boolean := governance._restoring();
 BEGIN
     IF governance._governing() THEN
         RETURN;
     END IF;
     -- a new partition or child of a governed table (only a superuser can
-    -- make one) is governed with its tree
-    IF EXISTS (SELECT 1 FROM governance.governed_tables) THEN
+    -- make one) is governed with its tree; not while a dump is restored,
+    -- which creates the members' triggers itself
+    IF NOT restoring AND EXISTS (SELECT 1 FROM governance.governed_tables) THEN
         PERFORM governance._govern_new_members();
     END IF;
-    FOR t IN SELECT g.relid, g.policies FROM governance.governed_tables g LOOP
+    FOR t IN SELECT g.relid::oid AS relid, g.policies FROM governance.governed_tables g LOOP
         why := NULL;
         IF NOT EXISTS (SELECT 1 FROM pg_class c WHERE c.oid = t.relid) THEN
             why := 'the table is gone';
@@ -85,6 +93,8 @@ BEGIN
         ELSIF EXISTS (SELECT 1 FROM pg_trigger tg WHERE tg.tgrelid = t.relid AND NOT tg.tgisinternal
                        AND tg.tgname NOT IN ('governance_lineage', 'governance_no_truncate')) THEN
             why := 'it may have no triggers but governance''s';
+        ELSIF restoring THEN
+            NULL;
         ELSIF NOT EXISTS (SELECT 1 FROM pg_class c WHERE c.oid = t.relid
                           AND c.relrowsecurity AND c.relforcerowsecurity) THEN
             why := 'row-level security would no longer be enabled and forced';

@@ -33,3 +33,182 @@ BEGIN
     END LOOP;
 END
 $$;
+
+------------------------------------------------------------------------------
+-- issue 11, backup and restore: pg_dump warns of nothing and a dump comes
+-- back protected (sql/install/20_keys, 60_leases, 70_govern, 80_restore)
+------------------------------------------------------------------------------
+
+-- 80_restore.sql
+-- Is this session restoring a dump (and the statement not a GRANT)?
+CREATE FUNCTION governance._restoring()
+RETURNS boolean
+LANGUAGE C STABLE
+AS 'MODULE_PATHNAME', 'gov_sql_restoring';
+
+-- 70_govern.sql: the DDL guard lets a restoring session build a governed
+-- table up in dump order.  First: the guard runs after every command below,
+-- and its loop must not depend on the type of relid, which changes.
+CREATE OR REPLACE FUNCTION governance._check_governed_tables()
+RETURNS void
+LANGUAGE plpgsql
+SECURITY DEFINER SET search_path = pg_catalog, pg_temp
+AS $$
+DECLARE
+    t record;
+    why text;
+    -- a session restoring a dump (src/restore.c) creates a governed table's
+    -- policies, triggers and row-level security after its data: until then
+    -- only what keeps its rows from other roles is checked, and a GRANT on
+    -- it is checked in full (governance._restoring() is false for a GRANT)
+    restoring boolean := governance._restoring();
+BEGIN
+    IF governance._governing() THEN
+        RETURN;
+    END IF;
+    -- a new partition or child of a governed table (only a superuser can
+    -- make one) is governed with its tree; not while a dump is restored,
+    -- which creates the members' triggers itself
+    IF NOT restoring AND EXISTS (SELECT 1 FROM governance.governed_tables) THEN
+        PERFORM governance._govern_new_members();
+    END IF;
+    FOR t IN SELECT g.relid::oid AS relid, g.policies FROM governance.governed_tables g LOOP
+        why := NULL;
+        IF NOT EXISTS (SELECT 1 FROM pg_class c WHERE c.oid = t.relid) THEN
+            why := 'the table is gone';
+        ELSIF (SELECT c.relowner FROM pg_class c WHERE c.oid = t.relid)
+              IS DISTINCT FROM (SELECT r.oid FROM pg_roles r WHERE r.rolname = 'governance_owner') THEN
+            why := 'it must belong to governance_owner';
+        ELSIF EXISTS (SELECT 1 FROM pg_class c, aclexplode(c.relacl) a
+                       WHERE c.oid = t.relid AND a.privilege_type IN ('REFERENCES', 'TRIGGER')
+                         AND a.grantee <> c.relowner) THEN
+            why := 'REFERENCES and TRIGGER privileges on it are not granted to anyone';
+        ELSIF EXISTS (SELECT 1 FROM pg_rewrite r WHERE r.ev_class = t.relid) THEN
+            why := 'it may have no rules';
+        ELSIF EXISTS (SELECT 1 FROM pg_trigger tg WHERE tg.tgrelid = t.relid AND NOT tg.tgisinternal
+                       AND tg.tgname NOT IN ('governance_lineage', 'governance_no_truncate')) THEN
+            why := 'it may have no triggers but governance''s';
+        ELSIF restoring THEN
+            NULL;
+        ELSIF NOT EXISTS (SELECT 1 FROM pg_class c WHERE c.oid = t.relid
+                          AND c.relrowsecurity AND c.relforcerowsecurity) THEN
+            why := 'row-level security would no longer be enabled and forced';
+        ELSIF (SELECT jsonb_object_agg(p.polname, jsonb_build_array(pg_get_expr(p.polqual, p.polrelid),
+                                                                    pg_get_expr(p.polwithcheck, p.polrelid)))
+                 FROM pg_policy p WHERE p.polrelid = t.relid AND p.polpermissive)
+              IS DISTINCT FROM t.policies THEN
+            why := 'its permissive row-level security policies would change';
+        ELSIF NOT EXISTS (SELECT 1 FROM pg_trigger tg WHERE tg.tgrelid = t.relid
+                          AND tg.tgname = 'governance_lineage' AND tg.tgenabled = 'A')
+           OR NOT EXISTS (SELECT 1 FROM pg_trigger tg WHERE tg.tgrelid = t.relid
+                          AND tg.tgname = 'governance_no_truncate' AND tg.tgenabled = 'A') THEN
+            why := 'its governance triggers would be dropped or disabled';
+        END IF;
+        IF why IS NOT NULL THEN
+            RAISE EXCEPTION 'governed table % cannot be changed this way: %',
+                    coalesce(t.relid::regclass::text, t.relid::text), why
+                USING ERRCODE = 'insufficient_privilege',
+                      HINT = 'Take it out of governance first with governance.ungovern_table() (governance_admin, ledgered).';
+        END IF;
+    END LOOP;
+END
+$$;
+
+-- 20_keys.sql: no foreign key from a table to itself (a circle to pg_dump)
+ALTER TABLE governance.signing_keys DROP CONSTRAINT signing_keys_endorsed_by_fkey;
+COMMENT ON COLUMN governance.signing_keys.endorsed_by IS
+    'key id of the key that signed this one''s endorsement (rotate_key); NULL for a key nobody vouched for';
+
+-- 60_leases.sql: roles by name in a dump (regrole), no self-reference
+ALTER TABLE governance.agents ALTER COLUMN role_oid TYPE regrole USING role_oid::regrole;
+COMMENT ON COLUMN governance.agents.role_oid IS
+    'the login role (regrole: a dump names it, and a restore finds it by name)';
+ALTER TABLE governance.leases DROP CONSTRAINT leases_parent_id_fkey;
+ALTER TABLE governance.leases ALTER COLUMN role_oid TYPE regrole USING role_oid::regrole;
+COMMENT ON COLUMN governance.leases.parent_id IS
+    'the lease this one was delegated from (delegate()); NULL for an authorization';
+COMMENT ON COLUMN governance.leases.role_oid IS
+    'the role the lease was issued to (regrole: a dump names it)';
+
+-- 70_govern.sql: tables by name in a dump (regclass)
+ALTER TABLE governance.governed_tables ALTER COLUMN relid TYPE regclass USING relid::regclass;
+ALTER TABLE governance.governed_tables ALTER COLUMN root_relid TYPE regclass USING root_relid::regclass;
+COMMENT ON COLUMN governance.governed_tables.relid IS
+    'the governed table (regclass: a dump names it, and a restore finds the new table by name)';
+
+-- 80_restore.sql
+-- One row per restore into this database: written when a superuser's COPY
+-- first loads one of the extension's tables, finished by the sealer once
+-- the restoring session has ended.  Not dumped: a dump of a restored
+-- database carries the restore as its ledger event, governance.restored.
+CREATE TABLE governance.restores (
+    restore_id      bigint GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
+    started_at      timestamptz NOT NULL,
+    started_by      text NOT NULL,
+    backend_pid     integer NOT NULL,
+    backend_start   timestamptz NOT NULL,
+    finished_at     timestamptz,
+    key_unendorsed  boolean NOT NULL DEFAULT false,
+    acknowledged_at timestamptz,
+    summary         jsonb
+);
+COMMENT ON TABLE governance.restores IS
+    'Restores of a dump into this database: when, by whom, and what the sealer found when it finished them';
+COMMENT ON COLUMN governance.restores.key_unendorsed IS
+    'the server''s signing key was not the restored current key: trust stays degraded until restore_trust() (acknowledged_at)';
+REVOKE ALL ON governance.restores FROM PUBLIC;
+GRANT SELECT ON governance.restores TO governance_admin, governance_auditor;
+
+-- Fired by every statement that inserts into one of the extension's dumped
+-- tables.  It does nothing unless the statement is a COPY FROM into that
+-- very table (what pg_restore and a plain dump send); then only a
+-- superuser may run it, only into a database whose ledger was empty when
+-- the restoring session began, and it is what lets the ledger's
+-- append-only guard take the rows.
+CREATE FUNCTION governance._restore_load()
+RETURNS trigger
+LANGUAGE C
+AS 'MODULE_PATHNAME', 'gov_restore_load';
+
+
+CREATE TRIGGER restore_load BEFORE INSERT ON governance.agents
+    FOR EACH STATEMENT EXECUTE FUNCTION governance._restore_load();
+CREATE TRIGGER restore_check AFTER INSERT ON governance.agents
+    FOR EACH STATEMENT EXECUTE FUNCTION governance._restore_load();
+CREATE TRIGGER restore_load BEFORE INSERT ON governance.entities
+    FOR EACH STATEMENT EXECUTE FUNCTION governance._restore_load();
+CREATE TRIGGER restore_load BEFORE INSERT ON governance.governed_tables
+    FOR EACH STATEMENT EXECUTE FUNCTION governance._restore_load();
+CREATE TRIGGER restore_check AFTER INSERT ON governance.governed_tables
+    FOR EACH STATEMENT EXECUTE FUNCTION governance._restore_load();
+CREATE TRIGGER restore_load BEFORE INSERT ON governance.leases
+    FOR EACH STATEMENT EXECUTE FUNCTION governance._restore_load();
+CREATE TRIGGER restore_check AFTER INSERT ON governance.leases
+    FOR EACH STATEMENT EXECUTE FUNCTION governance._restore_load();
+CREATE TRIGGER restore_load BEFORE INSERT ON governance.ledger
+    FOR EACH STATEMENT EXECUTE FUNCTION governance._restore_load();
+CREATE TRIGGER restore_load BEFORE INSERT ON governance.ledger_blocks
+    FOR EACH STATEMENT EXECUTE FUNCTION governance._restore_load();
+CREATE TRIGGER restore_load BEFORE INSERT ON governance.policies
+    FOR EACH STATEMENT EXECUTE FUNCTION governance._restore_load();
+CREATE TRIGGER restore_load BEFORE INSERT ON governance.revocations_deferred
+    FOR EACH STATEMENT EXECUTE FUNCTION governance._restore_load();
+CREATE TRIGGER restore_load BEFORE INSERT ON governance.signing_keys
+    FOR EACH STATEMENT EXECUTE FUNCTION governance._restore_load();
+-- ALWAYS: session_replication_role = replica must not switch them off
+ALTER TABLE governance.agents ENABLE ALWAYS TRIGGER restore_load;
+ALTER TABLE governance.agents ENABLE ALWAYS TRIGGER restore_check;
+ALTER TABLE governance.entities ENABLE ALWAYS TRIGGER restore_load;
+ALTER TABLE governance.governed_tables ENABLE ALWAYS TRIGGER restore_load;
+ALTER TABLE governance.governed_tables ENABLE ALWAYS TRIGGER restore_check;
+ALTER TABLE governance.leases ENABLE ALWAYS TRIGGER restore_load;
+ALTER TABLE governance.leases ENABLE ALWAYS TRIGGER restore_check;
+ALTER TABLE governance.ledger ENABLE ALWAYS TRIGGER restore_load;
+ALTER TABLE governance.ledger_blocks ENABLE ALWAYS TRIGGER restore_load;
+ALTER TABLE governance.policies ENABLE ALWAYS TRIGGER restore_load;
+ALTER TABLE governance.revocations_deferred ENABLE ALWAYS TRIGGER restore_load;
+ALTER TABLE governance.signing_keys ENABLE ALWAYS TRIGGER restore_load;
+
+-- The ledger's sequence is dumped too (pg_dump writes its setval): a
+-- restored ledger continues its seqs, never repeats one.
+SELECT pg_catalog.pg_extension_config_dump('governance.ledger_seq', '');

@@ -131,8 +131,8 @@ SELECT * FROM pg_temp.dml_refused(true);
 SELECT is((SELECT string_agg(tgname || '=' || tgenabled::text, ',' ORDER BY tgname) FROM pg_trigger
             WHERE tgrelid IN ('governance.ledger'::regclass, 'governance.ledger_blocks'::regclass)
               AND NOT tgisinternal),
-          'blocks_append_only=A,blocks_no_truncate=A,ledger_append_only=A,ledger_no_truncate=A',
-          'the four guard triggers are ENABLE ALWAYS');
+          'blocks_append_only=A,blocks_no_truncate=A,ledger_append_only=A,ledger_no_truncate=A,restore_load=A,restore_load=A',
+          'the four guard triggers (and the restore''s) are ENABLE ALWAYS');
 SELECT ok((SELECT payload = '{}'::jsonb FROM governance.ledger WHERE seq = :target)
           AND (SELECT count(*) FROM governance.ledger_blocks WHERE block_id = :target_block) = 1,
           'the target row and block are untouched');

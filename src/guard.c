@@ -37,6 +37,7 @@
 #include "commands/event_trigger.h"
 #include "commands/extension.h"
 #include "commands/dbcommands.h"
+#include "utils/acl.h"
 #include "utils/lsyscache.h"
 #include "fmgr.h"
 #include "nodes/parsenodes.h"
@@ -212,6 +213,9 @@ drop_database(PlannedStmt *pstmt, const char *queryString, bool readOnlyTree,
 
 	if (gov_database != NULL && strcmp(stmt->dbname, gov_database) == 0)
 		db = get_database_oid(stmt->dbname, true);
+	/* only for one who may drop it: others must not send the workers away */
+	if (OidIsValid(db) && !pg_database_ownercheck(db, GetUserId()))
+		db = InvalidOid;
 	if (OidIsValid(db))
 		gov_workers_leave_database(db);
 	PG_TRY();

@@ -98,6 +98,12 @@ gov_like '^gov1\.' "$OLD_A" "an agent holds a live lease in governance.database"
 # ---------------------------------------------------------------------
 # DROP DATABASE: failed, then plain, then re-created
 # ---------------------------------------------------------------------
+pids=$(q "SELECT string_agg(pid::text, ',' ORDER BY pid) FROM pg_stat_activity WHERE backend_type LIKE 'governance %'")
+gov_like '^ERROR: +42501: must be owner of database gdb' "$(err postgres "DROP DATABASE gdb" pl_user)" \
+	"DROP DATABASE by a role that may not drop it is refused"
+sleep 2
+gov_is "$pids" "$(q "SELECT string_agg(pid::text, ',' ORDER BY pid) FROM pg_stat_activity WHERE backend_type LIKE 'governance %'")" \
+	"and does not send the workers away"
 GOV_DB=gdb "$PGBIN/psql" -X -q -At -h "$C" -p 5432 -U "$GOV_DBUSER" -d gdb -c "SELECT pg_sleep(60)" >/dev/null 2>&1 &
 SLEEPERS="$SLEEPERS $!"; BUSY=$!
 gov_wait "$C" "SELECT count(*) > 0 FROM pg_stat_activity WHERE datname = 'gdb' AND query = 'SELECT pg_sleep(60)'" 20

@@ -25,7 +25,6 @@ C="$W/upgrade"
 LIB="$GOV_ROOT/test/system/lib"
 SESSIONS=""
 cleanup() {
-	[ -n "${GOV_KEEP:-}" ] && echo "kept $W"
 	exec 3>&- 4>&- 2>/dev/null
 	for p in $SESSIONS; do kill "$p" 2>/dev/null; done
 	gov_stop "$C"

@@ -17,15 +17,18 @@ OBJS = $(patsubst %.c,%.o,$(sort $(wildcard src/*.c)))
 
 # The install script of the current version is assembled from one part per
 # subsystem, in name order (sql/install/NN_name.sql).  Released versions'
-# scripts are frozen in sql/released/ (never edited), and each version is
+# scripts are frozen in sql/released/ (never edited; a version whose
+# placement differs from governance.control's has its secondary control file
+# there too), and each version is
 # reached from the one before by sql/upgrade/governance--A--B.sql
 # (ALTER EXTENSION governance UPDATE; test/system/upgrade.sh).
 INSTALL_PARTS = $(sort $(wildcard sql/install/*.sql))
 DATA_built = governance--$(EXTVERSION).sql
-DATA = $(wildcard sql/released/governance--*.sql) $(wildcard sql/upgrade/governance--*--*.sql)
+DATA = $(wildcard sql/released/governance--*.sql) $(wildcard sql/released/governance--*.control) \
+	$(wildcard sql/upgrade/governance--*--*.sql)
 DOCS = README.md
 
-PG_CPPFLAGS = -I$(srcdir)/src
+PG_CPPFLAGS = -I$(srcdir)/src -DGOV_LIBRARY_VERSION='"$(EXTVERSION)"'
 SHLIB_LINK = -lsodium -lcrypto
 
 # Debian installs one pg_config per major version; prefer 15, the target.

@@ -20,6 +20,11 @@
  *	  A superuser can disable event triggers; the ledger's answer to that
  *	  is detection (verify_ledger, checkpoints kept outside), not this.
  *
+ *	  The utility hook also places the extension (docs/DESIGN.md,
+ *	  "Placement"): CREATE EXTENSION governance is refused outside
+ *	  governance.database, whatever version's script it would run, and a
+ *	  DROP DATABASE of governance.database first sends the workers away.
+ *
  *-------------------------------------------------------------------------
  */
 #include "postgres.h"
@@ -31,6 +36,8 @@
 #include "catalog/pg_class.h"
 #include "commands/event_trigger.h"
 #include "commands/extension.h"
+#include "commands/dbcommands.h"
+#include "utils/acl.h"
 #include "utils/lsyscache.h"
 #include "fmgr.h"
 #include "nodes/parsenodes.h"
@@ -40,8 +47,11 @@
 
 #include "common.h"
 #include "guard.h"
+#include "worker.h"
 
 bool		gov_allow_drop = false;
+static bool gov_allow_other_database = false;
+static char *gov_library_version = NULL;
 
 void
 gov_guard_define_gucs(void)
@@ -54,6 +64,23 @@ gov_guard_define_gucs(void)
 							 PGC_SUSET,
 							 0,
 							 NULL, NULL, NULL);
+	DefineCustomBoolVariable("governance.allow_other_database",
+							 "Lets a superuser create the governance extension in a database other than governance.database.",
+							 "For a copy of a ledger to verify: no worker runs there, nothing is enforced or sealed.",
+							 &gov_allow_other_database,
+							 false,
+							 PGC_SUSET,
+							 0,
+							 NULL, NULL, NULL);
+	/* what ALTER EXTENSION governance UPDATE checks it is running with */
+	DefineCustomStringVariable("governance.library_version",
+							   "Version of the governance shared library loaded by this server.",
+							   "Compare with the extension's version: SELECT extversion FROM pg_extension.",
+							   &gov_library_version,
+							   GOV_LIBRARY_VERSION,
+							   PGC_INTERNAL,
+							   GUC_NOT_IN_SAMPLE | GUC_DISALLOW_IN_FILE,
+							   NULL, NULL, NULL);
 }
 
 static bool
@@ -105,7 +132,8 @@ gov_object_access(ObjectAccessType access, Oid classId, Oid objectId,
 	if (access != OAT_DROP || gov_allow_drop || !IsTransactionState())
 		return;
 	if ((classId == ExtensionRelationId && objectId == get_extension_oid(GOV_EXTENSION_NAME, true)) ||
-		(classId == NamespaceRelationId && objectId == gov_schema_oid() && OidIsValid(objectId)) ||
+		(classId == NamespaceRelationId && objectId == gov_schema_oid() && OidIsValid(objectId) &&
+		 OidIsValid(get_extension_oid(GOV_EXTENSION_NAME, true))) ||
 		(classId == RelationRelationId && subId == 0 && guarded_relation(objectId)))
 		ereport(ERROR,
 				(errcode(ERRCODE_INSUFFICIENT_PRIVILEGE),
@@ -137,6 +165,74 @@ names_owner_role(List *roles)
 			return true;
 	}
 	return false;
+}
+
+/*
+ * CREATE EXTENSION governance outside governance.database: no worker would
+ * ever seal, verify or enforce there, and verify_ledger() would fail a
+ * minute later.  Refused before any script runs, so it holds for every
+ * version's script (pg_cron refuses the same way, in its script).
+ */
+static void
+check_placement(CreateExtensionStmt *stmt)
+{
+	char	   *here;
+
+	if (gov_allow_other_database)
+		return;
+	if (stmt->if_not_exists && OidIsValid(get_extension_oid(GOV_EXTENSION_NAME, true)))
+		return;					/* a no-op: nothing is created */
+	here = get_database_name(MyDatabaseId);
+	if (here == NULL || gov_database == NULL || strcmp(here, gov_database) == 0)
+		return;
+	ereport(ERROR,
+			(errcode(ERRCODE_FEATURE_NOT_SUPPORTED),
+			 errmsg("the governance extension can only be created in database \"%s\" (governance.database)",
+					gov_database),
+			 errdetail("Its background workers, which enforce leases and seal and verify the ledger, "
+					   "run in that database only; in database \"%s\" nothing would be enforced or sealed.",
+					   here),
+			 errhint("Connect to database \"%s\", or set governance.database = '%s' in postgresql.conf "
+					 "and restart the server.",
+					 gov_database, here)));
+}
+
+/*
+ * DROP DATABASE of governance.database: the workers connected to it would
+ * make it wait and then fail ("being accessed by other users").  Tell them
+ * to leave first; they stay away while the drop is under way and come back
+ * if it fails or when the database exists again (worker.c).
+ */
+static void
+drop_database(PlannedStmt *pstmt, const char *queryString, bool readOnlyTree,
+			  ProcessUtilityContext context, ParamListInfo params,
+			  QueryEnvironment *queryEnv, DestReceiver *dest, QueryCompletion *qc)
+{
+	DropdbStmt *stmt = (DropdbStmt *) pstmt->utilityStmt;
+	Oid			db = InvalidOid;
+
+	if (gov_database != NULL && strcmp(stmt->dbname, gov_database) == 0)
+		db = get_database_oid(stmt->dbname, true);
+	/* only for one who may drop it: others must not send the workers away */
+	if (OidIsValid(db) && !pg_database_ownercheck(db, GetUserId()))
+		db = InvalidOid;
+	if (OidIsValid(db))
+		gov_workers_leave_database(db);
+	PG_TRY();
+	{
+		if (prev_ProcessUtility)
+			prev_ProcessUtility(pstmt, queryString, readOnlyTree, context, params, queryEnv, dest, qc);
+		else
+			standard_ProcessUtility(pstmt, queryString, readOnlyTree, context, params, queryEnv, dest, qc);
+	}
+	PG_CATCH();
+	{
+		/* the database is still there: the workers may come back */
+		if (OidIsValid(db))
+			gov_workers_leave_database(InvalidOid);
+		PG_RE_THROW();
+	}
+	PG_END_TRY();
 }
 
 static void
@@ -171,10 +267,24 @@ guard_ProcessUtility(PlannedStmt *pstmt, const char *queryString, bool readOnlyT
 				 errmsg("only a superuser may change role \"%s\" or its memberships", GOV_OWNER_ROLE),
 				 errdetail("It owns every governed table; whoever could act as it would own them.")));
 
+	if (tree && IsA(tree, CreateExtensionStmt) &&
+		strcmp(((CreateExtensionStmt *) tree)->extname, GOV_EXTENSION_NAME) == 0)
+		check_placement((CreateExtensionStmt *) tree);
+	else if (tree && IsA(tree, DropdbStmt))
+	{
+		drop_database(pstmt, queryString, readOnlyTree, context, params, queryEnv, dest, qc);
+		return;
+	}
+
 	if (prev_ProcessUtility)
 		prev_ProcessUtility(pstmt, queryString, readOnlyTree, context, params, queryEnv, dest, qc);
 	else
 		standard_ProcessUtility(pstmt, queryString, readOnlyTree, context, params, queryEnv, dest, qc);
+
+	/* governance.database is there (again): the waiting workers need not */
+	if (tree && IsA(tree, CreatedbStmt) && gov_database != NULL &&
+		strcmp(((CreatedbStmt *) tree)->dbname, gov_database) == 0)
+		gov_workers_wake_all();
 }
 
 void
@@ -205,7 +315,13 @@ gov_ddl_guard_start(PG_FUNCTION_ARGS)
 	{
 		AlterExtensionContentsStmt *alt = (AlterExtensionContentsStmt *) trigdata->parsetree;
 
-		if (strcmp(alt->extname, GOV_EXTENSION_NAME) == 0)
+		/*
+		 * The extension's own scripts may (ALTER EXTENSION governance
+		 * UPDATE runs them with creating_extension set for it).
+		 */
+		if (strcmp(alt->extname, GOV_EXTENSION_NAME) == 0 &&
+			!(creating_extension && OidIsValid(CurrentExtensionObject) &&
+			  CurrentExtensionObject == get_extension_oid(GOV_EXTENSION_NAME, true)))
 			ereport(ERROR,
 					(errcode(ERRCODE_INSUFFICIENT_PRIVILEGE),
 					 errmsg("the members of the governance extension cannot be changed"),

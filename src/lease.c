@@ -178,7 +178,8 @@ unlock_all_partitions(void)
 bool
 gov_lease_is_live(const GovLeaseSnapshot *l, TimestampTz now)
 {
-	return l->state == GOV_LEASE_LIVE && now < l->expires_at;
+	/* only in the database that issued it: not in one re-created by name */
+	return l->state == GOV_LEASE_LIVE && now < l->expires_at && l->dboid == MyDatabaseId;
 }
 static void
 copy_out(GovLease *e, GovLeaseSnapshot *out)
@@ -863,7 +864,21 @@ gov_lease_scan(gov_session_alive_fn alive, gov_lease_cb orphan_cb, void *arg,
 	while ((e = hash_seq_search(&st)) != NULL)
 	{
 		if (e->dboid != MyDatabaseId)
+		{
+			/*
+			 * Leases are issued and reloaded only in governance.database,
+			 * where the enforcer runs: one of another database belongs to
+			 * one dropped (or renamed) since, and ends with it.
+			 */
+			if (gc_dead)
+			{
+				pg_uuid_t  *id = palloc(sizeof(pg_uuid_t));
+
+				*id = e->id;
+				dead = lappend(dead, id);
+			}
 			continue;
+		}
 		if (expired && e->state == GOV_LEASE_LIVE && e->expires_at <= now)
 		{
 			pg_uuid_t  *id = palloc(sizeof(pg_uuid_t));

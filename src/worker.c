@@ -16,6 +16,13 @@
  *	  view governance.workers shows them, and the fail-closed checks read
  *	  the enforcer's heartbeat.
  *
+ *	  Placement (docs/DESIGN.md): when governance.database does not exist
+ *	  (or does not accept connections), a worker whose connection failed
+ *	  comes back connected to no database, waits for it quietly (one log
+ *	  line for all, then a backed-off poll), and leaves to be started again
+ *	  connected once it is there.  A DROP DATABASE of it (guard.c) makes the
+ *	  connected workers leave, so that the drop needs no FORCE.
+ *
  *	  Hot standby: the workers start once the standby is consistent.  A
  *	  duty that writes (sealing, expiring leases) is skipped while recovery
  *	  is in progress and starts by itself after promotion; read-only duties
@@ -25,8 +32,14 @@
  */
 #include "postgres.h"
 
+#include "access/heapam.h"
+#include "access/htup_details.h"
+#include "access/table.h"
+#include "access/tableam.h"
 #include "access/xact.h"
 #include "access/xlog.h"
+#include "catalog/pg_database.h"
+#include "commands/dbcommands.h"
 #include "commands/extension.h"
 #include "fmgr.h"
 #include "funcapi.h"
@@ -38,6 +51,7 @@
 #include "storage/latch.h"
 #include "storage/lock.h"
 #include "storage/proc.h"
+#include "storage/procarray.h"
 #include "storage/shmem.h"
 #include "storage/spin.h"
 #include "tcop/tcopprot.h"
@@ -53,6 +67,9 @@
 #define GOV_WORKER_RESTART_SECS 1
 #define GOV_WORKER_STATE_LEN	64
 #define GOV_WORKER_EXTENSION_POLL_MS 1000
+#define GOV_WORKER_DATABASE_POLL_MS 1000	/* first wait for a missing database */
+#define GOV_WORKER_DATABASE_POLL_MAX_MS 10000	/* backed off to at most */
+#define GOV_WORKER_LEAVING_POLL_MS 100	/* while a DROP DATABASE runs */
 
 typedef struct GovWorkerDef
 {
@@ -86,9 +103,20 @@ typedef struct GovWorkerSlot
 	TimestampTz last_beat;
 	uint64		loops;
 	uint32		starts;
+	bool		probe_first;	/* next start: wait for the database first */
 	char		state[GOV_WORKER_STATE_LEN];
 } GovWorkerSlot;
 
+typedef struct GovWorkerShared
+{
+	slock_t		mutex;			/* protects the three fields below */
+	Oid			leaving_db;		/* a DROP DATABASE of it is under way */
+	int			leaving_pid;	/* by this backend */
+	bool		absent_logged;	/* "database missing" said once */
+	GovWorkerSlot slots[GOV_NUM_WORKERS];
+} GovWorkerShared;
+
+static GovWorkerShared *worker_shared = NULL;
 static GovWorkerSlot *worker_slots = NULL;
 
 void
@@ -155,7 +183,7 @@ gov_workers_register(const GovWorkerDuty duties[GOV_NUM_WORKERS], GovWorkerGate 
 Size
 gov_worker_shmem_size(void)
 {
-	return MAXALIGN(sizeof(GovWorkerSlot) * GOV_NUM_WORKERS);
+	return MAXALIGN(sizeof(GovWorkerShared));
 }
 
 void
@@ -164,11 +192,13 @@ gov_worker_shmem_startup(void)
 	bool		found;
 	int			i;
 
-	worker_slots = ShmemInitStruct("governance workers",
-								   gov_worker_shmem_size(), &found);
+	worker_shared = ShmemInitStruct("governance workers",
+									gov_worker_shmem_size(), &found);
+	worker_slots = worker_shared->slots;
 	if (!found)
 	{
-		memset(worker_slots, 0, gov_worker_shmem_size());
+		memset(worker_shared, 0, gov_worker_shmem_size());
+		SpinLockInit(&worker_shared->mutex);
 		for (i = 0; i < GOV_NUM_WORKERS; i++)
 			SpinLockInit(&worker_slots[i].mutex);
 	}
@@ -207,6 +237,54 @@ gov_worker_wake(GovWorkerKind kind)
 		SetLatch(latch);
 }
 
+void
+gov_workers_wake_all(void)
+{
+	int			i;
+
+	for (i = 0; i < GOV_NUM_WORKERS; i++)
+		gov_worker_wake((GovWorkerKind) i);
+}
+
+void
+gov_workers_leave_database(Oid dboid)
+{
+	SpinLockAcquire(&worker_shared->mutex);
+	worker_shared->leaving_db = dboid;
+	worker_shared->leaving_pid = OidIsValid(dboid) ? MyProcPid : 0;
+	SpinLockRelease(&worker_shared->mutex);
+	gov_workers_wake_all();
+}
+
+/*
+ * Is a DROP DATABASE of dboid under way?  Only while the backend running it
+ * lives: one that died mid-drop (terminated while it waited) left the
+ * database there, and the workers must come back to it.
+ */
+static bool
+database_leaving(Oid dboid)
+{
+	Oid			leaving;
+	int			pid;
+
+	SpinLockAcquire(&worker_shared->mutex);
+	leaving = worker_shared->leaving_db;
+	pid = worker_shared->leaving_pid;
+	SpinLockRelease(&worker_shared->mutex);
+	if (!OidIsValid(dboid) || leaving != dboid)
+		return false;
+	if (pid != 0 && BackendPidGetProc(pid) != NULL)
+		return true;
+	SpinLockAcquire(&worker_shared->mutex);
+	if (worker_shared->leaving_db == dboid)
+	{
+		worker_shared->leaving_db = InvalidOid;
+		worker_shared->leaving_pid = 0;
+	}
+	SpinLockRelease(&worker_shared->mutex);
+	return false;
+}
+
 TimestampTz
 gov_worker_last_beat(GovWorkerKind kind)
 {
@@ -232,6 +310,131 @@ extension_present(void)
 	return present;
 }
 
+/*
+ * Why the workers cannot connect to governance.database now: NULL when
+ * they can, "" while it is being dropped.  Run connected to no database.
+ */
+static const char *
+database_unusable(void)
+{
+	const char *why = "does not exist";
+	Oid			db = InvalidOid;
+	Relation	rel;
+	TableScanDesc scan;
+	HeapTuple	tup;
+
+	/*
+	 * A heap scan, as autovacuum's launcher reads pg_database: connected to
+	 * no database, only the shared catalogs themselves are at hand, not
+	 * their indexes (nor the syscaches built on them).
+	 */
+	SetCurrentStatementStartTimestamp();
+	StartTransactionCommand();
+	(void) GetTransactionSnapshot();
+	rel = table_open(DatabaseRelationId, AccessShareLock);
+	scan = table_beginscan_catalog(rel, 0, NULL);
+	while (HeapTupleIsValid(tup = heap_getnext(scan, ForwardScanDirection)))
+	{
+		Form_pg_database f = (Form_pg_database) GETSTRUCT(tup);
+
+		if (strcmp(NameStr(f->datname), gov_database) != 0)
+			continue;
+		db = f->oid;
+#ifdef DATCONNLIMIT_INVALID_DB
+		if (f->datconnlimit == DATCONNLIMIT_INVALID_DB)
+			why = "is invalid (a DROP DATABASE of it was interrupted)";
+		else
+#endif
+		if (!f->datallowconn)
+			why = "does not allow connections";
+		else
+			why = NULL;
+		break;
+	}
+	table_endscan(scan);
+	table_close(rel, AccessShareLock);
+	CommitTransactionCommand();
+	if (why == NULL && database_leaving(db))
+		why = "";
+	return why;
+}
+
+/*
+ * A worker whose last connection failed (or that left a database being
+ * dropped) waits here, connected to no database, until governance.database
+ * can be connected to; then it exits to be started again, connected (a
+ * process connects once).  The first worker to find it missing says so
+ * once; the poll backs off, and CREATE DATABASE of it wakes the workers.
+ */
+static void
+wait_for_database(GovWorkerSlot *slot)
+{
+	long		backoff = GOV_WORKER_DATABASE_POLL_MS;
+
+	BackgroundWorkerInitializeConnection(NULL, NULL, 0);
+	pgstat_report_appname(MyBgworkerEntry->bgw_name);
+	for (;;)
+	{
+		const char *why;
+		long		naptime;
+		int			rc;
+
+		CHECK_FOR_INTERRUPTS();
+		if (ConfigReloadPending)
+		{
+			ConfigReloadPending = false;
+			ProcessConfigFile(PGC_SIGHUP);
+		}
+		why = database_unusable();
+		if (why == NULL)
+		{
+			bool		said;
+
+			SpinLockAcquire(&worker_shared->mutex);
+			said = worker_shared->absent_logged;
+			worker_shared->absent_logged = false;
+			SpinLockRelease(&worker_shared->mutex);
+			if (said)
+				ereport(LOG,
+						(errmsg("governance: database \"%s\" (governance.database) can be connected to; the workers connect",
+								gov_database)));
+			SpinLockAcquire(&slot->mutex);
+			slot->probe_first = false;
+			SpinLockRelease(&slot->mutex);
+			proc_exit(1);		/* started again after GOV_WORKER_RESTART_SECS */
+		}
+		if (*why == '\0')
+		{
+			set_state(slot, "waiting: the database is being dropped");
+			naptime = GOV_WORKER_LEAVING_POLL_MS;
+		}
+		else
+		{
+			bool		say;
+
+			set_state(slot, "waiting for governance.database");
+			SpinLockAcquire(&worker_shared->mutex);
+			say = !worker_shared->absent_logged;
+			worker_shared->absent_logged = true;
+			SpinLockRelease(&worker_shared->mutex);
+			if (say)
+				ereport(LOG,
+						(errmsg("governance: database \"%s\" (governance.database) %s; the workers wait for it",
+								gov_database, why),
+						 errhint("Create the database and the extension in it, or set governance.database "
+								 "to the database that has the extension and restart the server.")));
+			naptime = backoff;
+			backoff = Min(backoff * 2, GOV_WORKER_DATABASE_POLL_MAX_MS);
+		}
+		pgstat_report_activity(STATE_IDLE, NULL);
+		rc = WaitLatch(MyLatch, WL_LATCH_SET | WL_TIMEOUT | WL_EXIT_ON_PM_DEATH,
+					   naptime, PG_WAIT_EXTENSION);
+		ResetLatch(MyLatch);
+		if (rc & WL_LATCH_SET)
+			backoff = GOV_WORKER_DATABASE_POLL_MS;	/* perhaps just created */
+	}
+}
+
 void
 gov_worker_main(Datum arg)
 {
@@ -241,15 +444,11 @@ gov_worker_main(Datum arg)
 	MemoryContext loopcxt;
 	TimestampTz started;
 	TimestampTz beat;
+	bool		probe;
 
 	pqsignal(SIGHUP, SignalHandlerForConfigReload);
 	pqsignal(SIGTERM, die);
 	BackgroundWorkerUnblockSignals();
-
-	BackgroundWorkerInitializeConnection(gov_database, NULL, 0);
-	pgstat_report_appname(MyBgworkerEntry->bgw_name);
-	/* every name the duties use is qualified; nothing else is looked up */
-	SetConfigOption("search_path", "pg_catalog, pg_temp", PGC_SUSET, PGC_S_OVERRIDE);
 
 	started = GetCurrentTimestamp();	/* nothing slow under the spinlock */
 	SpinLockAcquire(&slot->mutex);
@@ -259,8 +458,24 @@ gov_worker_main(Datum arg)
 	slot->last_beat = slot->started_at;
 	slot->starts++;
 	strlcpy(slot->state, "starting", GOV_WORKER_STATE_LEN);
+	probe = slot->probe_first;
+	slot->probe_first = true;	/* until connected: if this start fails, wait first */
 	SpinLockRelease(&slot->mutex);
 	before_shmem_exit(worker_detach, Int32GetDatum(idx));
+
+	if (probe)
+		wait_for_database(slot);	/* does not return */
+
+	BackgroundWorkerInitializeConnection(gov_database, NULL, 0);
+	pgstat_report_appname(MyBgworkerEntry->bgw_name);
+	/* every name the duties use is qualified; nothing else is looked up */
+	SetConfigOption("search_path", "pg_catalog, pg_temp", PGC_SUSET, PGC_S_OVERRIDE);
+	SpinLockAcquire(&slot->mutex);
+	slot->probe_first = false;
+	SpinLockRelease(&slot->mutex);
+	SpinLockAcquire(&worker_shared->mutex);
+	worker_shared->absent_logged = false;
+	SpinLockRelease(&worker_shared->mutex);
 
 	ereport(LOG,
 			(errmsg("governance %s started", def->name)));
@@ -279,6 +494,16 @@ gov_worker_main(Datum arg)
 		{
 			ConfigReloadPending = false;
 			ProcessConfigFile(PGC_SIGHUP);
+		}
+		if (database_leaving(MyDatabaseId))
+		{
+			ereport(LOG,
+					(errmsg("governance %s: leaving database \"%s\", which is being dropped",
+							def->name, gov_database)));
+			SpinLockAcquire(&slot->mutex);
+			slot->probe_first = true;	/* the next start waits before it connects */
+			SpinLockRelease(&slot->mutex);
+			proc_exit(1);
 		}
 
 		naptime = *def->naptime_ms;

@@ -39,6 +39,16 @@ extern void gov_worker_shmem_startup(void);
 /* Wake a worker now (for example seal() asking the sealer). */
 extern void gov_worker_wake(GovWorkerKind kind);
 
+/* Wake every worker (governance.database was just created). */
+extern void gov_workers_wake_all(void);
+
+/*
+ * DROP DATABASE of database dboid is starting: the workers connected to it
+ * leave, and stay away while the backend dropping it lives; InvalidOid
+ * when the drop failed.
+ */
+extern void gov_workers_leave_database(Oid dboid);
+
 /* When did the worker last complete a loop?  0 if it never ran. */
 extern TimestampTz gov_worker_last_beat(GovWorkerKind kind);
 

@@ -42,7 +42,12 @@ want() { [ -z "$SUITE_FILTER" ] || echo "$SUITE_FILTER" | grep -qw "$1"; }
 echo "== cluster in $MAIN"
 gov_new_cluster "$MAIN" || { echo "0 passed, 1 failed"; exit 1; }
 gov_start "$MAIN" || { echo "0 passed, 1 failed"; exit 1; }
-for db in regression isolation; do gov_sql "$MAIN" "CREATE DATABASE $db" >/dev/null || exit 1; done
+# regression and isolation are not governance.database: the suites there
+# create the extension where no worker runs, on purpose
+for db in regression isolation; do
+	gov_sql "$MAIN" "CREATE DATABASE $db" >/dev/null || exit 1
+	gov_sql "$MAIN" "ALTER DATABASE $db SET governance.allow_other_database = on" >/dev/null || exit 1
+done
 # the workers' database: every suite that needs the workers runs there
 if ! gov_sql "$MAIN" "CREATE EXTENSION IF NOT EXISTS pgtap; CREATE EXTENSION IF NOT EXISTS governance;" >"$WORK/create.log" 2>&1; then
 	echo "CREATE EXTENSION failed:"; cat "$WORK/create.log"

@@ -9,7 +9,9 @@ BEGIN
 END
 $$;
 
-CREATE SCHEMA governance;
+-- The schema is the control file's (schema = governance): PostgreSQL creates
+-- it before this script runs, it is the extension's schema (\dx), and, as
+-- the schema that contains the extension, it is not one of its members.
 REVOKE ALL ON SCHEMA governance FROM PUBLIC;
 
 -- Roles are cluster-wide: create them once, keep them across DROP EXTENSION.

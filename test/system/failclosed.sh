@@ -118,6 +118,8 @@ gov_ok $? "A: and so is the recovery"
 q "CREATE DATABASE elsewhere" >/dev/null
 GOV_DB=elsewhere gov_psql "$C" >/dev/null <<'EOF'
 SET client_min_messages = warning;
+-- refused without it (test/system/placement.sh); as if restored or copied here
+SET governance.allow_other_database = on;
 CREATE EXTENSION governance;
 SELECT governance.register_agent('Agent::"fc-bot"', 'fc_bot');
 SELECT governance.put_entity('Agent::"fc-bot"', ARRAY['Group::"fc"'], '{}');

@@ -42,6 +42,8 @@ q() {	# q DB SQL: one value from database DB of the tamper cluster
 # ---------------------------------------------------------------------
 gov_sql "$T" "CREATE DATABASE base" >/dev/null || exit 1
 GOV_DB=base gov_psql "$T" >/dev/null <<'EOF' || { echo "not ok - base ledger built"; exit 1; }
+-- not governance.database: a ledger to copy and tamper with, no workers
+SET governance.allow_other_database = on;
 CREATE EXTENSION governance;
 
 -- A forger's toolkit, from docs/FORMAT.md alone: field encoding, the event

@@ -244,10 +244,12 @@ gov_rls_unborrow(Query *parse)
  *
  * - A role that can never hold a lease (not a member of governance_agent
  *   or governance_admin, the roles that may attach) would see no rows and
- *   have every write refused; a role with BYPASSRLS would read every row,
- *   lease or not.  Both are told so.  Superusers, governance_owner (whose
- *   only statements are PostgreSQL's own foreign-key checks) and those
- *   checks themselves are left as they were.
+ *   have every write refused: when it is the client's own role (the
+ *   session's, or SET ROLE's) it is told so.  A role with BYPASSRLS would
+ *   read every row, lease or not, also as the owner of a view or a
+ *   SECURITY DEFINER function: refused wherever it reads.  Superusers,
+ *   governance_owner (whose only statements are PostgreSQL's own
+ *   foreign-key checks) and those checks themselves are left as they were.
  *
  * - An UPDATE or DELETE whose WHERE, RETURNING or SET reads the target's
  *   columns is a read: PostgreSQL then applies the SELECT policy to the
@@ -326,7 +328,14 @@ check_role(Relation rel, Oid role)
 						   "BYPASSRLS would skip it."),
 				 errhint("ALTER ROLE %s NOBYPASSRLS, and let it work under leases (README, "
 						 "\"Connection poolers and application roles\").", quote_identifier(name))));
-	if (!(OidIsValid(agent) && has_privs_of_role(role, agent)) &&
+	/*
+	 * Only the client's own role: a view, rule or SECURITY DEFINER function
+	 * or trigger of another role reads as that role and sees what it holds,
+	 * nothing (rls_guard's borrowed leases); an error there would fail the
+	 * agent's statement for its owner's sake.
+	 */
+	if (role == GetOuterUserId() &&
+		!(OidIsValid(agent) && has_privs_of_role(role, agent)) &&
 		!(OidIsValid(admin) && has_privs_of_role(role, admin)))
 		ereport(ERROR,
 				(errcode(ERRCODE_INSUFFICIENT_PRIVILEGE),

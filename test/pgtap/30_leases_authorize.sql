@@ -199,8 +199,10 @@ SELECT ok(NOT governance.is_authorized('lt30a.select', 'Account::"1"'),
 SELECT is((SELECT count(*)::int FROM governance.current_lease()), 0, 'and lists no attachment');
 ROLLBACK PREPARED 'lt30a_prepared';
 
-SELECT is(governance.attach(:'a1'), :'l1'::uuid, 'attach outside a transaction block is a one-statement attachment');
+SELECT is(pg_temp.err(format('SELECT governance.attach(%L)', :'a1')), 'no error',
+          'attach inside a function (here err()''s EXECUTE) outside a transaction block lasts for that statement');
 SELECT is((SELECT count(*)::int FROM governance.current_lease()), 0, 'and it is gone by the next statement');
+-- (attach() as the whole statement, outside a transaction block: 37_poolers_roles.sql)
 
 RESET ROLE;
 

@@ -246,8 +246,8 @@ SELECT is(pg_temp.err(format('SELECT governance.attach(%L)', :'a9')), '42501: ar
 BEGIN;
 SELECT lease_id AS l10, artifact AS a10
   FROM governance.authorize('Agent::"lt30a-bot"', 'lt30a.select', 'Account::"10"', '{"amount": 5}') \gset
-SELECT is(pg_temp.err(format('SELECT governance.attach(%L)', :'a10')), '42501: artifact refused: lease not committed',
-          'a lease cannot be attached before the transaction that authorized it commits');
+SELECT is(pg_temp.err(format('SELECT governance.attach(%L)', :'a10')), '55000: artifact refused: lease not committed',
+          'a lease cannot be attached before the transaction that authorized it commits (55000: the caller''s own, 37_poolers_roles.sql)');
 ROLLBACK;
 SELECT is(pg_temp.err(format('SELECT governance.attach(%L)', :'a10')), '42501: artifact refused: lease unknown',
           'a validly signed artifact whose authorization rolled back is refused: lease unknown');

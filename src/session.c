@@ -136,22 +136,21 @@ issued_by_this_transaction(const pg_uuid_t *id)
 }
 
 /*
- * Refusals made before the artifact is even looked at: nothing about any
- * lease is learnt, nothing is ledgered (they are about how attach() is
- * called, not about whose artifact it is).
- *
- * A transaction-scoped attach that is the client's whole statement, with
- * no transaction block open, would end before the next statement could use
- * it.  Inside a function, a DO block or a multi-statement query string it
- * lasts for the rest of that statement (the implicit transaction), which
- * is useful, and allowed.
+ * How attach() is called.  These refusals are about the call, not about
+ * whose artifact it is: nothing is ledgered.
  *
  * A session-scoped attach outlives the transaction on a server connection
  * that a transaction-mode pooler (pgbouncer pool_mode = transaction) hands
  * to the next client, who would then use the lease: nothing in the
  * protocol tells such a connection from one client's own, so it needs an
  * explicit opt-in, governance.session_attach, which only a superuser sets
- * (for the roles whose sessions each serve one client).
+ * (for the roles whose sessions each serve one client).  Checked first.
+ *
+ * A transaction-scoped attach that is the client's whole statement, with
+ * no transaction block open, would end before the next statement could use
+ * it.  Inside a function, a DO block or a multi-statement query string it
+ * lasts for the rest of that statement (the implicit transaction), which
+ * is useful, and allowed.  Checked last (check_attach_lasts).
  */
 static void
 check_attach_call(bool session)
@@ -166,6 +165,16 @@ check_attach_call(bool session)
 				 errhint("Attach for the transaction: BEGIN; SELECT governance.attach(artifact); ...; COMMIT.  "
 						 "For roles whose sessions each serve one client, a superuser sets "
 						 "governance.session_attach = on (ALTER ROLE ... SET).")));
+}
+
+/*
+ * After every check of the artifact and the lease, so that a refused
+ * attach is refused (and ledgered) for what it is: only an attach that
+ * would have succeeded, and done nothing, is refused for this.
+ */
+static void
+check_attach_lasts(bool session)
+{
 	if (!session && !IsTransactionBlock() && gov_query_is_client_statement())
 		ereport(ERROR,
 				(errcode(ERRCODE_NO_ACTIVE_SQL_TRANSACTION),
@@ -277,6 +286,7 @@ gov_sql_attach(PG_FUNCTION_ARGS)
 						GetUserNameFromId(GetOuterUserId(), false), l.principal),
 			   &c, decoded);
 
+	check_attach_lasts(session);
 	if (session)
 	{
 		/*

@@ -50,6 +50,7 @@
 #include "utils/backend_status.h"
 #include "utils/builtins.h"
 #include "utils/elog.h"
+#include "utils/guc.h"
 #include "utils/memutils.h"
 #include "utils/timestamp.h"
 
@@ -76,6 +77,8 @@ typedef struct GovAttachSlot
 	bool		signalled[GOV_MAX_ATTACHED];	/* enforcer already acted ... */
 	uint64		signalled_gen[GOV_MAX_ATTACHED];	/* ... on this generation */
 	bool		reason_pending;
+	bool		reason_terminate;	/* SIGTERM, not SIGINT */
+	pg_uuid_t	reason_lease;
 	TimestampTz signalled_at;
 	char		reason[GOV_SIGNAL_REASON_MAX];
 } GovAttachSlot;
@@ -105,6 +108,34 @@ static LocalAttachment attached[GOV_MAX_ATTACHED];
 static int	nattached = 0;
 static bool backend_ready = false;
 static emit_log_hook_type prev_emit_log_hook = NULL;
+
+/*
+ * What the enforcer last ended in this session, for last_termination():
+ * kept through the end of the transaction after the one it ended (the
+ * caller's next one, where it asks), then forgotten.
+ */
+static GovTermination last_term;
+static bool have_term = false;
+static bool term_fresh = false;		/* its own transaction has not ended yet */
+static bool term_emitted = false;	/* a client was told, with the new SQLSTATE */
+static Oid	term_role = InvalidOid;
+
+bool		gov_session_attach = false;
+
+void
+gov_attach_define_gucs(void)
+{
+	DefineCustomBoolVariable("governance.session_attach",
+							 "Lets sessions attach leases for the session (attach(..., session => true)).",
+							 "Off: only per-transaction attachments, the only safe kind behind a transaction-mode "
+							 "connection pooler, where one server session serves many clients in turn. "
+							 "Turn it on only for roles whose sessions each serve one client (ALTER ROLE ... SET).",
+							 &gov_session_attach,
+							 false,
+							 PGC_SUSET,
+							 0,
+							 NULL, NULL, NULL);
+}
 
 static int
 total_procs(void)
@@ -227,6 +258,13 @@ attach_xact_callback(XactEvent event, void *arg)
 		default:
 			return;
 	}
+	if (have_term)
+	{
+		if (term_fresh)
+			term_fresh = false;
+		else
+			have_term = false;
+	}
 	if (nattached == 0)
 		return;
 	for (i = 0; i < nattached; i++)
@@ -291,17 +329,60 @@ static const GovXactOps attach_change_ops = {
  */
 
 /*
- * Rewrite the cancel or terminate message of a statement the enforcer
- * stopped, so the agent learns why (emit_log_hook runs before the message
- * goes to the client and the log).
+ * Take the reason the enforcer left in this backend's slot before it
+ * signalled, if it is recent (a signal to an idle session is ignored by
+ * PostgreSQL, and its reason must not stick to a later cancel), into the
+ * session's record.
+ */
+static bool
+take_pending_reason(void)
+{
+	GovAttachSlot *slot = my_slot();
+	GovTermination t;
+	bool		terminate = false;
+	bool		have = false;
+
+	SpinLockAcquire(&slot->mutex);
+	if (slot->reason_pending)
+	{
+		memcpy(t.message, slot->reason, sizeof(t.message));
+		t.at = slot->signalled_at;
+		t.lease = slot->reason_lease;
+		terminate = slot->reason_terminate;
+		slot->reason_pending = false;
+		have = true;
+	}
+	SpinLockRelease(&slot->mutex);
+	if (!have || TimestampDifferenceExceeds(t.at, GetCurrentTimestamp(), 2000))
+		return false;
+	t.sqlerrcode = terminate ? GOV_ERRCODE_LEASE_TERMINATED : GOV_ERRCODE_LEASE_CANCELED;
+	last_term = t;
+	have_term = true;
+	term_fresh = true;
+	term_emitted = false;
+	term_role = GetOuterUserId();
+	return true;
+}
+
+/*
+ * Rewrite the cancel or terminate error of a statement the enforcer
+ * stopped, so the client learns why and can tell it from a statement
+ * timeout or an administrator's cancel: governance's message, and its own
+ * SQLSTATE (57L01, 57L02).  emit_log_hook runs in EmitErrorReport, before
+ * the error goes to the log and the client, and after every handler inside
+ * the server had its chance: PL/pgSQL's exception blocks, which copy the
+ * error without emitting it, still see query_canceled (57014) or
+ * admin_shutdown (57P01), and a cancel still cannot be caught by WHEN
+ * OTHERS.  Nothing after EmitErrorReport reads the code (the transaction
+ * abort, the protocol's ErrorResponse, which carries it, and a FATAL's
+ * exit do not branch on it).  A handler that caught the cancel and asked
+ * last_termination() took the reason; its re-raise is rewritten from the
+ * session's record.
  */
 static void
 attach_emit_log_hook(ErrorData *edata)
 {
-	GovAttachSlot *slot;
-	char		reason[GOV_SIGNAL_REASON_MAX];
-	TimestampTz at = 0;
-	bool		have = false;
+	bool		terminate;
 
 	if (prev_emit_log_hook)
 		prev_emit_log_hook(edata);
@@ -317,25 +398,39 @@ attach_emit_log_hook(ErrorData *edata)
 		  (edata->sqlerrcode == ERRCODE_ADMIN_SHUTDOWN &&
 		   strcmp(edata->message_id, "terminating connection due to administrator command") == 0)))
 		return;
-	slot = my_slot();
-	SpinLockAcquire(&slot->mutex);
-	if (slot->reason_pending)
-	{
-		memcpy(reason, slot->reason, sizeof(reason));
-		at = slot->signalled_at;
-		slot->reason_pending = false;
-		have = true;
-	}
-	SpinLockRelease(&slot->mutex);
-
-	if (have && !TimestampDifferenceExceeds(at, GetCurrentTimestamp(), 2000))
+	terminate = edata->sqlerrcode == ERRCODE_ADMIN_SHUTDOWN;
+	if (!take_pending_reason() &&
+		!(have_term && term_fresh && !term_emitted &&
+		  !TimestampDifferenceExceeds(last_term.at, GetCurrentTimestamp(), 2000)))
+		return;
 	{
 		MemoryContext old = MemoryContextSwitchTo(ErrorContext);
 
-		edata->message = pstrdup(reason);
+		edata->message = pstrdup(last_term.message);
 		edata->detail = pstrdup("The governance enforcer stopped this statement because the lease it ran under ended.");
+		edata->hint = pstrdup("governance.last_termination() tells what ended it; the lease must be authorized again.");
 		MemoryContextSwitchTo(old);
 	}
+	last_term.sqlerrcode = terminate ? GOV_ERRCODE_LEASE_TERMINATED : GOV_ERRCODE_LEASE_CANCELED;
+	edata->sqlerrcode = last_term.sqlerrcode;
+	term_emitted = true;
+}
+
+bool
+gov_last_termination(GovTermination *out)
+{
+	if (attach_shared != NULL && MyProc != NULL && backend_ready)
+		(void) take_pending_reason();
+	if (!have_term || term_role != GetOuterUserId())
+		return false;
+	*out = last_term;
+	return true;
+}
+
+void
+gov_forget_termination(void)
+{
+	have_term = false;
 }
 
 static void
@@ -792,6 +887,8 @@ gov_enforce_attached(int mode)
 			if (send)
 			{
 				slot->reason_pending = true;
+				slot->reason_terminate = mode == GOV_ENFORCE_TERMINATE;
+				slot->reason_lease = e->id;
 				slot->signalled_at = at;
 				memcpy(slot->reason, message, sizeof(message));
 			}

@@ -12,6 +12,31 @@
 
 #include "lease.h"
 
+/* governance.session_attach: may sessions attach leases for the session? */
+extern bool gov_session_attach;
+extern void gov_attach_define_gucs(void);
+
+/*
+ * The SQLSTATEs of a statement or session governance's enforcer ended
+ * (class 57, operator intervention; an implementation-defined subclass),
+ * as the client sees them.  Inside the server, for a PL/pgSQL exception
+ * handler, they are still query_canceled (57014) and admin_shutdown
+ * (57P01): PostgreSQL raises them, and the client's copy is rewritten.
+ */
+#define GOV_ERRCODE_LEASE_CANCELED		MAKE_SQLSTATE('5','7','L','0','1')
+#define GOV_ERRCODE_LEASE_TERMINATED	MAKE_SQLSTATE('5','7','L','0','2')
+
+/* What governance last ended in this session (last_termination()). */
+typedef struct GovTermination
+{
+	TimestampTz at;				/* when the enforcer signalled */
+	int			sqlerrcode;
+	pg_uuid_t	lease;
+	char		message[GOV_REASON_MAX + 128];
+} GovTermination;
+extern bool gov_last_termination(GovTermination *out);
+extern void gov_forget_termination(void);
+
 extern Size gov_attach_shmem_size(void);
 extern void gov_attach_shmem_startup(void);
 

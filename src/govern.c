@@ -485,8 +485,9 @@ warn_residual(Oid relid)
 					   "FROM pg_catalog.pg_roles WHERE rolbypassrls AND NOT rolsuper AND $1 <> 0", relid);
 	if (found)
 		ereport(WARNING,
-				(errmsg("roles with BYPASSRLS read governed tables without a lease: %s", found),
-				 errhint("ALTER ROLE ... NOBYPASSRLS unless they are meant to.")));
+				(errmsg("roles with BYPASSRLS may not use governed tables: %s", found),
+				 errdetail("Row-level security, which checks the lease, would not apply to them: their statements on governed tables are refused."),
+				 errhint("ALTER ROLE ... NOBYPASSRLS, and let them work under leases as agents.")));
 }
 
 /* govern_table(tbl regclass, action_prefix text, resource_column name) */

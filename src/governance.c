@@ -120,6 +120,7 @@ _PG_init(void)
 	gov_policy_define_gucs();
 	gov_guard_define_gucs();
 	gov_lease_define_gucs();
+	gov_attach_define_gucs();
 	gov_authz_define_gucs();
 	gov_lease_rows_define_gucs();
 	gov_revoke_define_gucs();

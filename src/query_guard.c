@@ -648,6 +648,8 @@ gq_ExecutorStart(QueryDesc *queryDesc, int eflags)
 		prev_ExecutorStart(queryDesc, eflags);
 	else
 		standard_ExecutorStart(queryDesc, eflags);
+	if (!(eflags & EXEC_FLAG_EXPLAIN_ONLY))
+		gov_rls_check_statement(queryDesc);
 	if (read_lineage != READ_LINEAGE_NONE && !(eflags & EXEC_FLAG_EXPLAIN_ONLY))
 		start_read_counting(queryDesc);
 }
@@ -771,11 +773,16 @@ gq_ProcessUtility(PlannedStmt *pstmt, const char *queryString, bool readOnlyTree
 	}
 	if (!dlist_is_empty(&held_deps))
 		gov_query_guard_sweep();
+	if (tree && IsA(tree, CopyStmt))
+		gov_rls_check_copy((CopyStmt *) tree);
 
 	/* DISCARD ALL resets a session for the next client: attachments too */
-	if (tree && IsA(tree, DiscardStmt) &&
-		((DiscardStmt *) tree)->target == DISCARD_ALL && gov_attached_count() > 0)
-		gov_detach(NULL);
+	if (tree && IsA(tree, DiscardStmt) && ((DiscardStmt *) tree)->target == DISCARD_ALL)
+	{
+		gov_forget_termination();
+		if (gov_attached_count() > 0)
+			gov_detach(NULL);
+	}
 
 	if (tree && IsA(tree, ExplainStmt) && !explain_analyze && explain_has_analyze((ExplainStmt *) tree) &&
 		!superuser())
@@ -793,6 +800,13 @@ gq_ProcessUtility(PlannedStmt *pstmt, const char *queryString, bool readOnlyTree
 	}
 	else
 		run_utility(pstmt, queryString, readOnlyTree, context, params, queryEnv, dest, qc);
+}
+
+bool
+gov_query_is_client_statement(void)
+{
+	return running != NULL && running->outer == NULL && ActivePortal != NULL &&
+		ActivePortal->queryDesc == running->qd;
 }
 
 static PlannedStmt *

@@ -29,4 +29,11 @@ extern void gov_query_note_lease(const pg_uuid_t *id);
  */
 extern void gov_query_guard_sweep(void);
 
+/*
+ * Is the function being evaluated part of the client's own top-level
+ * statement (the portal's query), rather than of a function, DO block or
+ * procedure it called?
+ */
+extern bool gov_query_is_client_statement(void);
+
 #endif							/* GOV_QUERY_GUARD_H */

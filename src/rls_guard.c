@@ -5,8 +5,9 @@
  *	  executor: which relations are governed; the lease checks in the
  *	  security quals of a table read through another role's view or rule,
  *	  replaced by the answer for that role (planner hook, driven by
- *	  query_guard.c); and writes that row-level security refuses, ledgered
- *	  although no trigger saw them.
+ *	  query_guard.c); writes that row-level security refuses, ledgered
+ *	  although no trigger saw them; and statements refused before they run
+ *	  because they could only ever fail silently or bypass the lease.
  *
  *	  Borrowed leases.  attach.c counts a lease only for the role the
  *	  checking code runs as.  Row-level security of a table read through a
@@ -40,6 +41,7 @@
 #include "parser/parsetree.h"
 #include "tcop/pquery.h"
 #include "tcop/utility.h"
+#include "utils/acl.h"
 #include "utils/builtins.h"
 #include "utils/guc.h"
 #include "utils/inval.h"
@@ -52,6 +54,7 @@
 #include "rewrite/rowsecurity.h"
 #include "utils/syscache.h"
 
+#include "attach.h"
 #include "common.h"
 #include "events.h"
 #include "encode.h"
@@ -233,6 +236,200 @@ gov_rls_unborrow(Query *parse)
 {
 	if (gov_get_check_fns())
 		(void) borrow_walker((Node *) parse, NULL);
+}
+
+/* ---------------------------------------------------------------------
+ * Who may use a governed table, and with which leases
+ * ---------------------------------------------------------------------
+ *
+ * Rows of a governed table are reached under a lease, or by a superuser.
+ * Two kinds of statement would otherwise fail in silence or around the
+ * lease, so they are refused before they run, naming what is missing:
+ *
+ * - A role that can never hold a lease (not a member of governance_agent
+ *   or governance_admin, the roles that may attach) would see no rows and
+ *   have every write refused: when it is the client's own role (the
+ *   session's, or SET ROLE's) it is told so.  A role with BYPASSRLS would
+ *   read every row, lease or not, also as the owner of a view or a
+ *   SECURITY DEFINER function: refused wherever it reads.  Superusers,
+ *   governance_owner (whose only statements are PostgreSQL's own
+ *   foreign-key checks) and those checks themselves are left as they were.
+ *
+ * - An UPDATE or DELETE whose WHERE, RETURNING or SET reads the target's
+ *   columns is a read: PostgreSQL then applies the SELECT policy to the
+ *   rows too, so a row covered by an .update (.delete) lease and not by a
+ *   .select lease would silently not be written.  Reading it is what the
+ *   select lease is for (a WHERE is a predicate over the row's values
+ *   whose answer the row count reveals), so the statement is refused
+ *   naming the missing lease; a write that reads nothing needs only the
+ *   write lease.
+ */
+
+/* The action a governed table's policy checks leases for, or NULL. */
+static char *
+policy_action(Relation rel, const char *polname)
+{
+	ListCell   *lc;
+
+	foreach(lc, rel->rd_rsdesc->policies)
+	{
+		RowSecurityPolicy *p = lfirst(lc);
+		List	   *args = NIL;
+		Node	   *qual;
+		ListCell   *lc2;
+
+		if (strcmp(p->policy_name, polname) != 0)
+			continue;
+		qual = p->qual ? (Node *) p->qual : (Node *) p->with_check_qual;
+		/* the policy is govern.c's: "col = (SELECT authorized_resource('a')) OR ..." */
+		if (qual && IsA(qual, BoolExpr))
+			foreach(lc2, ((BoolExpr *) qual)->args)
+			{
+				Node	   *arm = lfirst(lc2);
+				SubLink    *sl;
+				Query	   *sub;
+				TargetEntry *te;
+
+				if (!IsA(arm, OpExpr) || list_length(((OpExpr *) arm)->args) != 2 ||
+					!IsA(lsecond(((OpExpr *) arm)->args), SubLink))
+					continue;
+				sl = lsecond(((OpExpr *) arm)->args);
+				sub = (Query *) sl->subselect;
+				if (!IsA(sub, Query) || list_length(sub->targetList) != 1)
+					continue;
+				te = linitial(sub->targetList);
+				if (IsA(te->expr, FuncExpr) && ((FuncExpr *) te->expr)->funcid == check_fns.resource)
+					args = ((FuncExpr *) te->expr)->args;
+			}
+		if (list_length(args) == 1 && IsA(linitial(args), Const) &&
+			!((Const *) linitial(args))->constisnull)
+			return TextDatumGetCString(((Const *) linitial(args))->constvalue);
+	}
+	return NULL;
+}
+
+static char *
+qualified_name(Relation rel)
+{
+	return quote_qualified_identifier(get_namespace_name(RelationGetNamespace(rel)),
+									  RelationGetRelationName(rel));
+}
+
+/* May role use rel at all?  Raises if it may not. */
+static void
+check_role(Relation rel, Oid role)
+{
+	Oid			agent = get_role_oid("governance_agent", true);
+	Oid			admin = get_role_oid("governance_admin", true);
+	char	   *name = GetUserNameFromId(role, false);
+
+	if (has_bypassrls_privilege(role))
+		ereport(ERROR,
+				(errcode(ERRCODE_INSUFFICIENT_PRIVILEGE),
+				 errmsg("role %s bypasses row-level security and may not use governed table %s",
+						name, qualified_name(rel)),
+				 errdetail("Governed rows are read and written only under a lease, which row-level security checks; "
+						   "BYPASSRLS would skip it."),
+				 errhint("ALTER ROLE %s NOBYPASSRLS, and let it work under leases (README, "
+						 "\"Connection poolers and application roles\").", quote_identifier(name))));
+	/*
+	 * Only the client's own role: a view, rule or SECURITY DEFINER function
+	 * or trigger of another role reads as that role and sees what it holds,
+	 * nothing (rls_guard's borrowed leases); an error there would fail the
+	 * agent's statement for its owner's sake.
+	 */
+	if (role == GetOuterUserId() &&
+		!(OidIsValid(agent) && has_privs_of_role(role, agent)) &&
+		!(OidIsValid(admin) && has_privs_of_role(role, admin)))
+		ereport(ERROR,
+				(errcode(ERRCODE_INSUFFICIENT_PRIVILEGE),
+				 errmsg("role %s cannot hold a lease and may not use governed table %s",
+						name, qualified_name(rel)),
+				 errdetail("Governed rows are read and written only under a live lease attached by the role "
+						   "registered for its principal; %s is not a member of governance_agent.", name),
+				 errhint("Make it an agent: GRANT governance_agent TO %s; "
+						 "SELECT governance.register_agent('Service::\"name\"', '%s'); it then attaches leases "
+						 "that policies grant it, per transaction.", quote_identifier(name), name)));
+}
+
+/* An UPDATE or DELETE that reads its target: every write lease needs a read lease. */
+static void
+check_write_reads(Relation rel, Oid role, AclMode perms)
+{
+	const char *what = (perms & ACL_UPDATE) ? "UPDATE" : "DELETE";
+	char	   *write = policy_action(rel, (perms & ACL_UPDATE) ? "governance_update" : "governance_delete");
+	char	   *read = policy_action(rel, "governance_select");
+	GovCover	covers[GOV_MAX_ATTACHED];
+	int			n;
+	int			i;
+
+	if (write == NULL || read == NULL)
+		return;
+	n = gov_attached_resources(role, write, covers, GOV_MAX_ATTACHED);
+	for (i = 0; i < n; i++)
+		if (!gov_attached_covers(role, read, covers[i].resource, NULL))
+			ereport(ERROR,
+					(errcode(ERRCODE_INSUFFICIENT_PRIVILEGE),
+					 errmsg("%s of governed table %s reads its rows, and no lease covers %s on %s",
+							what, qualified_name(rel), read, covers[i].resource),
+					 errdetail("A WHERE, RETURNING or SET that reads the table's columns reads the rows; "
+							   "the %s lease alone lets the statement write them, not read them.", write),
+					 errhint("Attach a lease for %s on %s as well, or write without reading the rows.",
+							 read, covers[i].resource)));
+}
+
+static void
+check_rte(RangeTblEntry *rte)
+{
+	Oid			role = OidIsValid(rte->checkAsUser) ? rte->checkAsUser : GetUserId();
+	Relation	rel;
+	Oid			owner;
+
+	if (rte->rtekind != RTE_RELATION)
+		return;
+	rel = RelationIdGetRelation(rte->relid);
+	if (rel == NULL)
+		return;
+	if (!gov_rel_is_governed(rel) || superuser_arg(role))
+	{
+		RelationClose(rel);
+		return;
+	}
+	owner = get_role_oid("governance_owner", true);
+	if (role != owner)
+	{
+		check_role(rel, role);
+		if ((rte->requiredPerms & ACL_SELECT) &&
+			(rte->requiredPerms & (ACL_UPDATE | ACL_DELETE)))
+			check_write_reads(rel, role, rte->requiredPerms);
+	}
+	RelationClose(rel);
+}
+
+void
+gov_rls_check_statement(QueryDesc *qd)
+{
+	ListCell   *lc;
+
+	if (qd->plannedstmt == NULL || InNoForceRLSOperation() || !gov_get_check_fns())
+		return;
+	foreach(lc, qd->plannedstmt->rtable)
+		check_rte(lfirst(lc));
+}
+
+void
+gov_rls_check_copy(CopyStmt *stmt)
+{
+	RangeTblEntry rte;
+
+	if (stmt->relation == NULL || superuser() || !gov_get_check_fns())
+		return;
+	memset(&rte, 0, sizeof(rte));
+	rte.type = T_RangeTblEntry;
+	rte.rtekind = RTE_RELATION;
+	rte.relid = RangeVarGetRelid(stmt->relation, NoLock, true);
+	if (OidIsValid(rte.relid))
+		check_rte(&rte);
 }
 
 /* ---------------------------------------------------------------------

@@ -28,6 +28,14 @@ extern Oid	gov_governed_result_relation(QueryDesc *qd);
 /* A write to target failed: if row-level security refused it, ledger it. */
 extern void gov_note_rls_refusal(Oid target);
 
+/*
+ * Refuse a statement on a governed table by a role that can hold no lease
+ * or bypasses row-level security, and an UPDATE or DELETE that reads rows
+ * no select lease covers (after ExecutorStart; COPY before it runs).
+ */
+extern void gov_rls_check_statement(QueryDesc *qd);
+extern void gov_rls_check_copy(CopyStmt *stmt);
+
 extern void gov_rls_guard_init(void);
 
 #endif							/* GOV_RLS_GUARD_H */

@@ -17,6 +17,7 @@
  */
 #include "postgres.h"
 
+#include "access/xact.h"
 #include "access/xlog.h"
 #include "catalog/pg_type_d.h"
 #include "executor/spi.h"
@@ -115,6 +116,77 @@ static const GovXactOps session_binding_ops = {
 	.prepare_detail = "The prepared transaction would keep the lease's row locked, which delays its revocation.",
 };
 
+/*
+ * Did this very transaction (or one of its live subtransactions) write the
+ * lease's durable row?  Then the lease is pending because its authorize()
+ * or delegate() has not committed yet: the caller's own mistake (a driver
+ * that opens a transaction implicitly, as psycopg does), not someone
+ * else's artifact.  Another transaction's uncommitted row is invisible.
+ */
+static bool
+issued_by_this_transaction(const pg_uuid_t *id)
+{
+	bool		isnull;
+	Datum		xmin;
+
+	if (gov_spi_exec("SELECT xmin FROM governance.leases WHERE lease_id = $1",
+					 1, (Oid[]) {UUIDOID}, (Datum[]) {UUIDPGetDatum(id)}, NULL, true, 1) != SPI_OK_SELECT ||
+		SPI_processed == 0)
+		return false;
+	xmin = SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1, &isnull);
+	return !isnull && TransactionIdIsCurrentTransactionId(DatumGetTransactionId(xmin));
+}
+
+/*
+ * How attach() is called.  These refusals are about the call, not about
+ * whose artifact it is: nothing is ledgered.
+ *
+ * A session-scoped attach outlives the transaction on a server connection
+ * that a transaction-mode pooler (pgbouncer pool_mode = transaction) hands
+ * to the next client, who would then use the lease: nothing in the
+ * protocol tells such a connection from one client's own, so it needs an
+ * explicit opt-in, governance.session_attach, which only a superuser sets
+ * (for the roles whose sessions each serve one client).  Checked first.
+ *
+ * A transaction-scoped attach that is the client's whole statement, with
+ * no transaction block open, would end before the next statement could use
+ * it.  Inside a function, a DO block or a multi-statement query string it
+ * lasts for the rest of that statement (the implicit transaction), which
+ * is useful, and allowed.  Checked last (check_attach_lasts).
+ */
+static void
+check_attach_call(bool session)
+{
+	if (session && !gov_session_attach)
+		ereport(ERROR,
+				(errcode(ERRCODE_OBJECT_NOT_IN_PREREQUISITE_STATE),
+				 errmsg("attaching a lease for the session is not enabled for role %s",
+						GetUserNameFromId(GetOuterUserId(), false)),
+				 errdetail("A session behind a transaction-mode connection pooler serves many clients in turn; "
+						   "a lease attached for it would reach the next client."),
+				 errhint("Attach for the transaction: BEGIN; SELECT governance.attach(artifact); ...; COMMIT.  "
+						 "For roles whose sessions each serve one client, a superuser sets "
+						 "governance.session_attach = on (ALTER ROLE ... SET).")));
+}
+
+/*
+ * After every check of the artifact and the lease, so that a refused
+ * attach is refused (and ledgered) for what it is: only an attach that
+ * would have succeeded, and done nothing, is refused for this.
+ */
+static void
+check_attach_lasts(bool session)
+{
+	if (!session && !IsTransactionBlock() && gov_query_is_client_statement())
+		ereport(ERROR,
+				(errcode(ERRCODE_NO_ACTIVE_SQL_TRANSACTION),
+				 errmsg("attach() outside a transaction block would end with this statement"),
+				 errdetail("A lease attached for the transaction is detached when its transaction ends; "
+						   "without BEGIN this statement is the whole transaction."),
+				 errhint("BEGIN a transaction, attach, run the statements, COMMIT.  "
+						 "In psycopg use \"with conn.transaction():\" or leave autocommit off.")));
+}
+
 /* attach(artifact text, session boolean DEFAULT false) -> uuid */
 PG_FUNCTION_INFO_V1(gov_sql_attach);
 Datum
@@ -139,6 +211,7 @@ gov_sql_attach(PG_FUNCTION_ARGS)
 				(errcode(ERRCODE_READ_ONLY_SQL_TRANSACTION),
 				 errmsg("leases cannot be attached on a hot standby"),
 				 errdetail("Leases are enforced on the primary; a standby fails closed.")));
+	check_attach_call(session);
 	txt = text_to_cstring(PG_GETARG_TEXT_PP(0));
 
 	if (!gov_trusted(&why))
@@ -191,7 +264,19 @@ gov_sql_attach(PG_FUNCTION_ARGS)
 		refuse(psprintf("lease revoked: %s", l.end_reason), &c, decoded);
 	}
 	if (l.state == GOV_LEASE_PENDING)
+	{
+		/* the caller's own authorize(), in this transaction: not an attack */
+		if (issued_by_this_transaction(&c.lease_id))
+			ereport(ERROR,
+					(errcode(ERRCODE_OBJECT_NOT_IN_PREREQUISITE_STATE),
+					 errmsg("artifact refused: lease not committed"),
+					 errdetail("The lease was issued in this same transaction, which has not committed; "
+							   "this error rolls the issue back too."),
+					 errhint("Commit the transaction that calls governance.authorize() (or delegate()) first, "
+							 "then attach in a new transaction.  psycopg opens a transaction implicitly: "
+							 "call conn.commit() after authorize(), or connect with autocommit=True.")));
 		refuse("lease not committed", &c, decoded);
+	}
 	if (!gov_lease_is_live(&l, GetCurrentTimestamp()))
 		refuse(c.expires_at <= GetCurrentTimestamp() ? "artifact expired" : "lease expired",
 			   &c, decoded);
@@ -203,6 +288,7 @@ gov_sql_attach(PG_FUNCTION_ARGS)
 						GetUserNameFromId(GetOuterUserId(), false), l.principal),
 			   &c, decoded);
 
+	check_attach_lasts(session);
 	if (session)
 	{
 		Oid			argtypes[] = {UUIDOID};
@@ -281,6 +367,40 @@ gov_sql_current_lease(PG_FUNCTION_ARGS)
 			nulls[1] = nulls[2] = nulls[3] = nulls[4] = true;
 		values[5] = CStringGetTextDatum(session ? "session" : "transaction");
 		values[6] = BoolGetDatum(known && gov_lease_is_live(&l, now));
+		tuplestore_putvalues(rsinfo->setResult, rsinfo->setDesc, values, nulls);
+	}
+	return (Datum) 0;
+}
+
+/*
+ * last_termination() -> setof (at, error_code, lease_id, message)
+ *
+ * The statement (or session) the governance enforcer last ended in this
+ * session, asked by the role that was running it: at most one row, kept
+ * until the end of the transaction after the one that was ended (or
+ * DISCARD ALL).  The fallback where the SQLSTATE is lost (a PL/pgSQL
+ * handler sees 57014; a driver that keeps only the class).
+ */
+PG_FUNCTION_INFO_V1(gov_sql_last_termination);
+Datum
+gov_sql_last_termination(PG_FUNCTION_ARGS)
+{
+	ReturnSetInfo *rsinfo = (ReturnSetInfo *) fcinfo->resultinfo;
+	GovTermination t;
+
+	GOV_ENTRY();
+	InitMaterializedSRF(fcinfo, 0);
+	if (gov_last_termination(&t))
+	{
+		Datum		values[4];
+		bool		nulls[4] = {0};
+		pg_uuid_t  *u = palloc(sizeof(pg_uuid_t));
+
+		*u = t.lease;
+		values[0] = TimestampTzGetDatum(t.at);
+		values[1] = CStringGetTextDatum(unpack_sql_state(t.sqlerrcode));
+		values[2] = UUIDPGetDatum(u);
+		values[3] = CStringGetTextDatum(t.message);
 		tuplestore_putvalues(rsinfo->setResult, rsinfo->setDesc, values, nulls);
 	}
 	return (Datum) 0;

@@ -50,6 +50,9 @@ gov_new_cluster() {
 		echo "max_prepared_transactions = 10"
 		echo "log_line_prefix = '%m [%p] %b '"
 		echo "fsync = off"
+		# the suites attach leases for the session (direct connections,
+		# one client each); test/system/pooler.sh turns it off again
+		echo "governance.session_attach = on"
 		for line in "$@"; do echo "$line"; done
 	} >>"$dir/data/postgresql.conf"
 }

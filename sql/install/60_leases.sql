@@ -195,6 +195,14 @@ AS 'MODULE_PATHNAME', 'gov_sql_authorized_resource';
 COMMENT ON FUNCTION governance.authorized_resource(text) IS
     'The first resource an attached live lease covers for action, or NULL (row-level security''s cheap first test)';
 
+CREATE FUNCTION governance.last_termination(
+    OUT at timestamptz, OUT error_code text, OUT lease_id uuid, OUT message text)
+RETURNS SETOF record
+LANGUAGE C VOLATILE
+AS 'MODULE_PATHNAME', 'gov_sql_last_termination';
+COMMENT ON FUNCTION governance.last_termination() IS
+    'What the governance enforcer last ended in this session (SQLSTATE 57L01 cancel, 57L02 terminate), until the end of the next transaction';
+
 GRANT EXECUTE ON FUNCTION governance.register_agent(text, name, bytea, integer) TO governance_admin;
 GRANT EXECUTE ON FUNCTION
     governance.authorize(text, text, text, jsonb, interval, bytea),
@@ -204,6 +212,7 @@ GRANT EXECUTE ON FUNCTION
     governance.attach(text, boolean),
     governance.detach(uuid),
     governance.current_lease(),
+    governance.last_termination(),
     governance.is_authorized(text, text),
     governance.authorized_resources(text),
     governance.authorized_resource(text)

@@ -253,3 +253,13 @@ UPDATE pg_catalog.pg_extension
  WHERE extname OPERATOR(pg_catalog.=) 'governance';
 REVOKE ALL ON SCHEMA governance FROM PUBLIC;
 GRANT USAGE ON SCHEMA governance TO governance_admin, governance_agent, governance_auditor;
+-- issue 11, poolers and application roles: last_termination() (60_leases.sql)
+CREATE FUNCTION governance.last_termination(
+    OUT at timestamptz, OUT error_code text, OUT lease_id uuid, OUT message text)
+RETURNS SETOF record
+LANGUAGE C VOLATILE
+AS 'MODULE_PATHNAME', 'gov_sql_last_termination';
+COMMENT ON FUNCTION governance.last_termination() IS
+    'What the governance enforcer last ended in this session (SQLSTATE 57L01 cancel, 57L02 terminate), until the end of the next transaction';
+REVOKE ALL ON FUNCTION governance.last_termination() FROM PUBLIC;
+GRANT EXECUTE ON FUNCTION governance.last_termination() TO governance_admin, governance_agent;

@@ -16,7 +16,7 @@ running in pg_stat_activity, an administrator session revokes the lease
               statement, right after the revoke's reply (server side, same
               clock)
   ended       client time at which the sleeping session's statement ended
-              with its error (SQLSTATE 57014, message naming the lease)
+              with its error (SQLSTATE 57L01, message naming the lease)
 
   latency     = ended - sent            (judged)
   latency_srv = ended - commit_srv      (negative: revoke() ends the lease
@@ -225,7 +225,7 @@ def main():
             if r is None:
                 return
             j = pending.pop(c)
-            if r[1] != "57014" or "governance lease" not in r[2]:
+            if r[1] != "57L01" or "governance lease" not in r[2]:
                 die("sleeper %d ended unexpectedly: %s %s" % (j, r[1], r[2].strip()))
             ended[j] = now
 

@@ -199,8 +199,10 @@ SELECT ok(NOT governance.is_authorized('lt30a.select', 'Account::"1"'),
 SELECT is((SELECT count(*)::int FROM governance.current_lease()), 0, 'and lists no attachment');
 ROLLBACK PREPARED 'lt30a_prepared';
 
-SELECT is(governance.attach(:'a1'), :'l1'::uuid, 'attach outside a transaction block is a one-statement attachment');
+SELECT is(pg_temp.err(format('SELECT governance.attach(%L)', :'a1')), 'no error',
+          'attach inside a function (here err()''s EXECUTE) outside a transaction block lasts for that statement');
 SELECT is((SELECT count(*)::int FROM governance.current_lease()), 0, 'and it is gone by the next statement');
+-- (attach() as the whole statement, outside a transaction block: 37_poolers_roles.sql)
 
 RESET ROLE;
 
@@ -244,8 +246,8 @@ SELECT is(pg_temp.err(format('SELECT governance.attach(%L)', :'a9')), '42501: ar
 BEGIN;
 SELECT lease_id AS l10, artifact AS a10
   FROM governance.authorize('Agent::"lt30a-bot"', 'lt30a.select', 'Account::"10"', '{"amount": 5}') \gset
-SELECT is(pg_temp.err(format('SELECT governance.attach(%L)', :'a10')), '42501: artifact refused: lease not committed',
-          'a lease cannot be attached before the transaction that authorized it commits');
+SELECT is(pg_temp.err(format('SELECT governance.attach(%L)', :'a10')), '55000: artifact refused: lease not committed',
+          'a lease cannot be attached before the transaction that authorized it commits (55000: the caller''s own, 37_poolers_roles.sql)');
 ROLLBACK;
 SELECT is(pg_temp.err(format('SELECT governance.attach(%L)', :'a10')), '42501: artifact refused: lease unknown',
           'a validly signed artifact whose authorization rolled back is refused: lease unknown');

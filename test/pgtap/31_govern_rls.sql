@@ -179,8 +179,9 @@ SET ROLE lt31_bot;
 SELECT is((SELECT array_agg(lease_id::text || ':' || live ORDER BY live) FROM governance.current_lease()),
           ARRAY[:'s1' || ':false', :'u1' || ':true'], 'the attachments stay, one now dead');
 SELECT is(pg_temp.ids(), '{}'::int[], 'in the same session the rows are gone right after the revocation committed');
-SELECT is(pg_temp.n('UPDATE public.lt31_accounts SET balance = 0 WHERE id = 1'), '0',
-          'and an update that needs to read them changes nothing');
+SELECT is(pg_temp.n('UPDATE public.lt31_accounts SET balance = 0 WHERE id = 1'),
+          '42501: UPDATE of governed table public.lt31_accounts reads its rows, and no lease covers lt31.select on Account::"1"',
+          'and an update that needs to read them is refused, naming the select lease it lacks');
 RESET ROLE;
 SELECT is(governance.revoke(:'u1', 'lt31: revoked too'), 1, '(revoke the update lease too)');
 SELECT pg_temp.err('SELECT pg_sleep(3)');
@@ -216,8 +217,11 @@ SELECT ok(pg_temp.poll(format($q$SELECT count(*) >= 3 FROM governance.ledger WHE
           'refused writes are ledgered by the enforcer as security events');
 SET ROLE lt31_owner;
 SELECT is(pg_temp.n('INSERT INTO public.lt31_accounts VALUES (21, ''Account::"1"'', 1)'),
-          '42501: new row violates row-level security policy for table "lt31_accounts"', 'the table''s owner is held to its policies (forced)');
-SELECT is(pg_temp.ids(), '{}'::int[], 'and reads nothing without a lease');
+          '42501: role lt31_owner cannot hold a lease and may not use governed table public.lt31_accounts',
+          'the table''s former owner, no agent, may not write it: it is told it cannot hold a lease');
+SELECT is(pg_temp.n('SELECT * FROM public.lt31_accounts'),
+          '42501: role lt31_owner cannot hold a lease and may not use governed table public.lt31_accounts',
+          'nor read it (rather than seeing no rows)');
 RESET ROLE;
 SELECT is((SELECT count(*)::int FROM public.lt31_accounts), 6, 'none of the refused writes changed the table');
 

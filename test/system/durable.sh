@@ -46,7 +46,7 @@ lease() {	# lease: a fresh lease id|artifact, committed
 }
 
 attach_says() {	# attach_says ARTIFACT: ok, or the refusal
-	as_bot "SELECT governance.attach('$1')" >/dev/null 2>"$W/attach.err" && echo ok || sed -n 's/^.*ERROR: *//p' "$W/attach.err"
+	as_bot "BEGIN; SELECT governance.attach('$1'); COMMIT" >/dev/null 2>"$W/attach.err" && echo ok || sed -n 's/^.*ERROR: *//p' "$W/attach.err"
 }
 
 # control: the set-up loses an asynchronous commit made just before a crash

@@ -290,7 +290,7 @@ class Harness:
             if r.ok and r.val() == "f":
                 t_ref = now - t0
                 break
-            if not r.ok and r.code == "57014" and "governance lease" in (r.msg or ""):
+            if not r.ok and r.code == "57L01" and "governance lease" in (r.msg or ""):
                 # the enforcer stopped the reader's check, the lease having ended
                 t_ref = now - t0
                 cancelled = True
@@ -375,6 +375,8 @@ class Harness:
         if savepoint:
             self.check(not holder.alive(), "%s: the cancel was not enough, the session was ended" % what)
         else:
+            # revoke() cancels a lock holder itself (not the enforcer, and
+            # not for an attachment): PostgreSQL's 57014
             self.check(h is not None and h.code == "57014", "%s: its statement was cancelled" % what)
             self.check(holder.run("ROLLBACK").ok and holder.alive(), "%s: its session goes on" % what)
         self.check(self.states(lid, kid) == "revoked,revoked",

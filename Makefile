@@ -50,6 +50,20 @@ all install installcheck:
 	@echo "PostgreSQL server development files not found; run 'make test' (as root it installs them)" >&2; exit 1
 else
 include $(PGXS)
+
+# contrib/governance-verify, the offline verifier (issue 12): built, installed
+# into `pg_config --bindir` and cleaned with the extension.
+VERIFY_MAKE = $(MAKE) -C $(srcdir)/contrib/governance-verify PG_CONFIG='$(PG_CONFIG)'
+all: governance-verify
+install: install-governance-verify
+clean: clean-governance-verify
+governance-verify:
+	+@$(VERIFY_MAKE) all
+install-governance-verify: governance-verify
+	+@$(VERIFY_MAKE) install
+clean-governance-verify:
+	+@$(VERIFY_MAKE) clean
+.PHONY: governance-verify install-governance-verify clean-governance-verify
 endif
 
 governance--$(EXTVERSION).sql: $(INSTALL_PARTS)

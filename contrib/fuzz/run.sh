@@ -7,6 +7,7 @@
 # its source:
 #     fuzz-sources: src/policy_lang.c src/other.c   (pure-C files to link)
 #     fuzz-options: -max_len=8192 -timeout=5        (extra libFuzzer flags)
+#     fuzz-libs: -lsodium -lcrypto                  (libraries to link)
 # It is compiled with -I src.  For harness NAME (fuzz_NAME.c without .c):
 #     contrib/fuzz/corpus/NAME/       the corpus: seeds, plus every input
 #                                     that found new coverage (merged in at
@@ -45,6 +46,7 @@ for src in contrib/fuzz/fuzz_*.c; do
 	[ -n "${FUZZ_ONLY:-}" ] && [ "$FUZZ_ONLY" != "$name" ] && continue
 	sources=$(directive fuzz-sources "$src")
 	options=$(directive fuzz-options "$src")
+	libs=$(directive fuzz-libs "$src")
 	bin="$WORK/$name"
 	corpus="contrib/fuzz/corpus/$name"
 	regress="contrib/fuzz/regressions/$name"
@@ -52,7 +54,7 @@ for src in contrib/fuzz/fuzz_*.c; do
 
 	echo "== $name: build ($src $sources)"
 	# shellcheck disable=SC2086
-	if ! $CC $CFLAGS -o "$bin" "$src" $sources; then
+	if ! $CC $CFLAGS -o "$bin" "$src" $sources $libs; then
 		echo "fuzz: $name: build failed" >&2
 		status=1
 		summary="$summary

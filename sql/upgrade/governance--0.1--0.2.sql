@@ -263,3 +263,35 @@ COMMENT ON FUNCTION governance.last_termination() IS
     'What the governance enforcer last ended in this session (SQLSTATE 57L01 cancel, 57L02 terminate), until the end of the next transaction';
 REVOKE ALL ON FUNCTION governance.last_termination() FROM PUBLIC;
 GRANT EXECUTE ON FUNCTION governance.last_termination() TO governance_admin, governance_agent;
+-- issue 12, evidence export and proofs: sql/install/45_evidence.sql
+CREATE FUNCTION governance.export(from_block bigint DEFAULT NULL, to_block bigint DEFAULT NULL)
+RETURNS SETOF text
+LANGUAGE C VOLATILE
+AS 'MODULE_PATHNAME', 'gov_sql_export';
+COMMENT ON FUNCTION governance.export(bigint, bigint) IS
+    'Evidence bundle of sealed blocks from_block..to_block (NULL: the first, the newest): keys, blocks, rows, checkpoint; one line per row, streamed when called in a select list';
+
+CREATE FUNCTION governance.inclusion_proof(seq bigint)
+RETURNS SETOF text
+LANGUAGE C VOLATILE
+AS 'MODULE_PATHNAME', 'gov_sql_inclusion_proof';
+COMMENT ON FUNCTION governance.inclusion_proof(bigint) IS
+    'Proof that a sealed event is in its signed block: the event, its Merkle audit path (RFC 9162), the block header and the keys';
+
+CREATE FUNCTION governance.consistency_proof(old_checkpoint jsonb, new_checkpoint jsonb DEFAULT NULL)
+RETURNS SETOF text
+LANGUAGE C VOLATILE
+AS 'MODULE_PATHNAME', 'gov_sql_consistency_proof';
+COMMENT ON FUNCTION governance.consistency_proof(jsonb, jsonb) IS
+    'Proof that the ledger at new_checkpoint (NULL: the newest block) extends the one at old_checkpoint: the block headers between them';
+
+REVOKE ALL ON FUNCTION
+    governance.export(bigint, bigint),
+    governance.inclusion_proof(bigint),
+    governance.consistency_proof(jsonb, jsonb)
+FROM PUBLIC;
+GRANT EXECUTE ON FUNCTION
+    governance.export(bigint, bigint),
+    governance.inclusion_proof(bigint),
+    governance.consistency_proof(jsonb, jsonb)
+TO governance_admin, governance_auditor;

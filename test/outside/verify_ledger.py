@@ -397,6 +397,9 @@ def load_row(r, i):
         payload = json.dumps(payload, ensure_ascii=False)
     try:
         payload_canonical = canonical_json_bytes(payload)
+        if "payload_bytes" in r and r["payload_bytes"] != payload_canonical:
+            # a bundle carries the hashed bytes themselves: they must be canonical
+            raise ValueError("its bytes are not the canonical form of their JSON")
     except (ValueError, TypeError, UnicodeEncodeError, decimal.InvalidOperation) as e:
         raise Problem("%s: payload is not valid JSON: %s" % (w, e))
     return {
@@ -782,6 +785,154 @@ def verify(data, pin=None, checkpoints=(), allow_unendorsed=False):
     return rep
 
 
+# ---------------------------------------------------------------------------
+# FORMAT.md section 12: evidence bundles (governance.export()), read into the
+# same structure as the JSON export above.
+
+B64URL = set("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_")
+
+
+def b64tok(t, what):
+    """'-' NULL, '=' empty, else unpadded base64url with zero trailing bits."""
+    import base64
+    if t == "-":
+        return None
+    if t == "=":
+        return b""
+    if not t or any(c not in B64URL for c in t) or len(t) % 4 == 1:
+        raise Problem("%s is not base64url" % what)
+    b = base64.urlsafe_b64decode(t + "=" * (-len(t) % 4))
+    if base64.urlsafe_b64encode(b).decode().rstrip("=") != t:
+        raise Problem("%s is not canonical base64url" % what)
+    return b
+
+
+def inttok(t, what, nullable=False):
+    if nullable and t == "-":
+        return None
+    neg = t.startswith("-")
+    d = t[1:] if neg else t
+    if not d.isdigit() or not d.isascii() or (d[0] == "0" and (len(d) > 1 or neg)):
+        raise Problem("%s is not an integer" % what)
+    v = int(t)
+    if not -(1 << 63) <= v < (1 << 63):
+        raise Problem("%s does not fit in an int64" % what)
+    return v
+
+
+def hextok(t, what, n, nullable=False):
+    if nullable and t == "-":
+        return None
+    if len(t) != 2 * n or any(c not in "0123456789abcdef" for c in t):
+        raise Problem("%s is not %d hex digits" % (what, 2 * n))
+    return t
+
+
+def text_of(b, what):
+    if b is None:
+        return None
+    try:
+        return b.decode("utf-8")
+    except UnicodeDecodeError:
+        raise Problem("%s is not UTF-8" % what)
+
+
+def load_bundle(path):
+    """Returns (export dict, header) or raises BadInput / Problem."""
+    try:
+        with (sys.stdin.buffer if path == "-" else open(path, "rb")) as f:
+            raw = f.read()
+    except OSError as e:
+        raise BadInput("cannot read bundle %s: %s" % (path, e))
+    lines = raw.split(b"\n")
+    if not lines or not lines[0].startswith(b"governance-evidence "):
+        raise BadInput("not an evidence bundle: no governance-evidence header")
+    if lines[-1] != b"":
+        raise Problem("truncated bundle: its last line is cut short")
+    lines = lines[:-1]
+    try:
+        text = [l.decode("ascii") for l in lines]
+    except UnicodeDecodeError:
+        raise Problem("a line is not ASCII")
+    head = text[0].split(" ")
+    if len(head) < 3 or head[1] != "1":
+        raise BadInput("unsupported version: only version 1 exists")
+    if head[2] != "bundle" or len(head) != 6:
+        raise BadInput("not an evidence bundle: %s" % head[2])
+    from_block = inttok(head[3], "from_block")
+    if from_block != 1:
+        raise BadInput("this verifier reads whole bundles (from block 1) only")
+    data = {"rows": [], "blocks": [], "keys": []}
+    checkpoint = None
+    ended = False
+    for n, line in enumerate(text[1:], 2):
+        w = "line %d" % n
+        if ended:
+            raise Problem("a record follows the end record (%s)" % w)
+        t = line.split(" ")
+        kind = t[0]
+        if kind == "key" and len(t) == 8:
+            data["keys"].append({
+                "key_id": t[1], "public_key": hextok(t[2], w, 32),
+                "created_at_us": inttok(t[3], w), "retired_at_us": inttok(t[4], w, True),
+                "self_signature": hextok(t[5], w, 64),
+                "endorsed_by": None if t[6] == "-" else t[6],
+                "endorsement": hextok(t[7], w, 64, True)})
+        elif kind == "block" and len(t) == 13:
+            gaps = [] if t[6] == "=" else [
+                [inttok(x, w) for x in pair.split(":")] for pair in t[6].split(",")]
+            if any(len(g) != 2 for g in gaps):
+                raise Problem("%s: gaps are not lo:hi pairs" % w)
+            data["blocks"].append({
+                "block_id": inttok(t[1], w), "first_seq": inttok(t[2], w),
+                "last_seq": inttok(t[3], w), "row_count": inttok(t[4], w),
+                "total_rows": inttok(t[5], w), "gaps": gaps,
+                "merkle_root": hextok(t[7], w, 64), "prev_hash": hextok(t[8], w, 64, True),
+                "sealed_at_us": inttok(t[9], w), "key_id": t[10],
+                "block_hash": hextok(t[11], w, 64), "signature": hextok(t[12], w, 64)})
+        elif kind == "row" and len(t) == 14:
+            payload = b64tok(t[8], w + " payload")
+            if payload is None:
+                raise Problem("%s: the payload is NULL" % w)
+            lease = hextok(t[4], w, 16, True)
+            if lease is not None:
+                lease = "%s-%s-%s-%s-%s" % (lease[:8], lease[8:12], lease[12:16], lease[16:20], lease[20:])
+            data["rows"].append({
+                "seq": inttok(t[1], w), "at_us": inttok(t[2], w),
+                "kind": text_of(b64tok(t[3], w), w), "lease_id": lease,
+                "principal": text_of(b64tok(t[5], w), w), "action": text_of(b64tok(t[6], w), w),
+                "resource": text_of(b64tok(t[7], w), w),
+                "payload": text_of(payload, w), "payload_bytes": payload,
+                "actor": text_of(b64tok(t[9], w), w), "txid": inttok(t[10], w),
+                "prev_seq": inttok(t[11], w, True),
+                "evidence": hextok(t[12], w, 64), "link": hextok(t[13], w, 64)})
+        elif kind == "checkpoint" and len(t) == 8:
+            checkpoint = {"version": 1, "block_id": inttok(t[1], w), "block_hash": hextok(t[2], w, 64),
+                          "last_seq": inttok(t[3], w), "total_rows": inttok(t[4], w),
+                          "sealed_at_us": inttok(t[5], w), "key_id": t[6],
+                          "signature": hextok(t[7], w, 64)}
+        elif kind == "end" and len(t) == 2:
+            if inttok(t[1], w) != n - 1:
+                # named after the rows and blocks, which say what is missing
+                data["count_problem"] = ("the end record counts %s records, there are %d"
+                                         % (t[1], n - 1))
+            ended = True
+        else:
+            raise Problem("malformed record at %s" % w)
+    if not ended:
+        raise Problem("truncated bundle: it ends without its end record")
+    if checkpoint is None or not data["blocks"]:
+        raise Problem("the bundle has no checkpoint or no block")
+    last = data["blocks"][-1]
+    if last["block_id"] != inttok(head[4], "to_block"):
+        raise Problem("missing block %s: the bundle ends at block %d" % (head[4], last["block_id"]))
+    for f in ("block_id", "block_hash", "last_seq", "total_rows", "sealed_at_us", "key_id",
+              "signature"):
+        if checkpoint[f] != last[f]:
+            raise Problem("the bundle's checkpoint differs from its last block %d" % last["block_id"])
+    return data, checkpoint
+
+
 def main(argv=None):
     ap = argparse.ArgumentParser(description="Verify a governance ledger export "
                                  "(docs/FORMAT.md) without the extension.")
@@ -791,6 +942,8 @@ def main(argv=None):
                     help="a checkpoint JSON (from checkpoint()) kept outside the database")
     ap.add_argument("--allow-unendorsed-keys", action="store_true",
                     help="accept keys recorded without an endorsement (warn instead)")
+    ap.add_argument("--bundle", action="store_true",
+                    help="EXPORT is an evidence bundle (governance.export(), FORMAT.md section 12)")
     ap.add_argument("--export-sql", action="store_true", help="print the export query")
     ap.add_argument("--dump", choices=("canonical", "event", "block", "checkpoint"),
                     help="print seq and hex of each row's canonical payload or event bytes, "
@@ -816,7 +969,11 @@ def main(argv=None):
     if a.export is None:
         ap.error("an export file is required")
     try:
-        data = load_export(a.export)
+        bundle_cp = None
+        if a.bundle:
+            data, bundle_cp = load_bundle(a.export)
+        else:
+            data = load_export(a.export)
         if a.dump in ("canonical", "event"):
             for i, r in enumerate(data["rows"]):
                 row = load_row(r, i)
@@ -843,7 +1000,11 @@ def main(argv=None):
                     cps.append((path, json.load(f)))
             except (OSError, ValueError) as e:
                 raise BadInput("cannot read checkpoint %s: %s" % (path, e))
+        if bundle_cp is not None:
+            cps.append(("in the bundle", bundle_cp))
         rep = verify(data, pin, cps, a.allow_unendorsed_keys)
+        if data.get("count_problem"):
+            raise Problem(data["count_problem"])
     except BadInput as e:
         print("verify_ledger: bad input: %s" % e, file=sys.stderr)
         return 2

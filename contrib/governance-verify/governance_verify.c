@@ -1,0 +1,687 @@
+/*-------------------------------------------------------------------------
+ *
+ * governance_verify.c
+ *	  governance-verify: check evidence of the governance extension
+ *	  offline, trusting nothing but a public key (or a checkpoint).  See
+ *	  --help, docs/FORMAT.md (sections 7, 9 and 12) and README.md.
+ *
+ *	  Exit status: 0 verified, 1 tampering found (the first problem is
+ *	  named), 2 bad input (unreadable, not evidence, bad usage).
+ *
+ *-------------------------------------------------------------------------
+ */
+#define _GNU_SOURCE
+#include <errno.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <sodium.h>
+
+#include "artifact_codec.h"
+#include "gv.h"
+
+#define VERSION "0.2"
+
+static const char usage_text[] =
+"NAME\n"
+"    governance-verify - verify governance evidence offline\n"
+"\n"
+"SYNOPSIS\n"
+"    governance-verify [OPTIONS] bundle FILE\n"
+"    governance-verify [OPTIONS] inclusion FILE\n"
+"    governance-verify [OPTIONS] consistency FILE [--old CP] [--new CP]\n"
+"    governance-verify [OPTIONS] checkpoint CP\n"
+"    governance-verify [OPTIONS] artifact ARTIFACT\n"
+"    governance-verify --help | --version\n"
+"\n"
+"DESCRIPTION\n"
+"    Checks, without a database, evidence written by the governance\n"
+"    extension (docs/FORMAT.md), given a trusted Ed25519 public key (--key)\n"
+"    or a trusted checkpoint (--checkpoint). Keys named by the evidence are\n"
+"    trusted only when endorsed, key by key, from a trusted one.\n"
+"\n"
+"    bundle       an evidence bundle, from governance.export(from, to):\n"
+"                 every key id, self-signature and endorsement; every row's\n"
+"                 evidence hash and chain link; every block's range, gaps,\n"
+"                 row count, Merkle root, hash, link to the previous block\n"
+"                 and signature; the closing checkpoint. Streams: memory\n"
+"                 grows with the number of executions, not of rows.\n"
+"    inclusion    a proof from governance.inclusion_proof(seq): the event's\n"
+"                 evidence, its audit path (RFC 9162) to its block's Merkle\n"
+"                 root, the block's hash and signature.\n"
+"    consistency  a proof from governance.consistency_proof(old, new): the\n"
+"                 block headers from the old checkpoint to the new one, each\n"
+"                 naming the hash of the one before (the later ledger extends\n"
+"                 the earlier: nothing removed or rewritten).\n"
+"    checkpoint   a checkpoint (JSON from governance.checkpoint()): its\n"
+"                 signature under a trusted key.\n"
+"    artifact     an authorization artifact gov1.<payload>.<signature>\n"
+"                 (or @FILE holding one): structure, key, times, expiry,\n"
+"                 signature; prints its claims.\n"
+"\n"
+"    FILE and CP may be - for standard input. Bundles and proofs are\n"
+"    lines of text; write them with psql:\n"
+"        \\copy (SELECT governance.export()) TO 'bundle.txt'\n"
+"\n"
+"OPTIONS\n"
+"    -k, --key KEY         a trusted public key: 64 hex digits, or a file\n"
+"                          holding them (as encode(public_key(), 'hex')\n"
+"                          prints) or the 32 raw bytes; may be repeated\n"
+"    -c, --checkpoint CP   a trusted checkpoint kept outside the database;\n"
+"                          a bundle must hold its block unchanged (a removed\n"
+"                          tail or a rewritten block shows)\n"
+"        --old CP          consistency: the old checkpoint you kept\n"
+"        --new CP          consistency: the new checkpoint you were given\n"
+"        --ignore-expiry   artifact: an expired artifact may still verify\n"
+"    -j, --json            print one JSON object on standard output\n"
+"    -q, --quiet           no progress line on standard error\n"
+"    -h, --help            this text\n"
+"    -V, --version         the version\n"
+"\n"
+"OUTPUT\n"
+"    \"OK: ...\" on success; \"FAILED: <problem>\" naming the first problem\n"
+"    (modified, missing, extra or reordered row, broken chain, bad or\n"
+"    missing block, bad signature, unknown or untrusted key, truncated\n"
+"    file) in verify_ledger()'s words. With --json: {\"verified\", \"status\",\n"
+"    \"what\", \"problem\", \"first_bad_seq\", \"line\", \"rows_checked\",\n"
+"    \"blocks_checked\", ...}. Inputs that take more than two seconds get a\n"
+"    progress line on standard error.\n"
+"\n"
+"EXIT STATUS\n"
+"    0  verified\n"
+"    1  tampering found: the evidence does not verify\n"
+"    2  bad input: unreadable, not governance evidence, unknown version,\n"
+"       bad usage\n";
+
+typedef struct Opts
+{
+	bool		json;
+	bool		quiet;
+	bool		ignore_expiry;
+	const char *command;
+	const char *arg;
+	GvTrust		trust;
+} Opts;
+
+static Opts opts;
+
+static void
+bad_input(const char *fmt,...)
+	__attribute__((format(printf, 1, 2), noreturn));
+
+static void
+bad_input(const char *fmt,...)
+{
+	va_list		ap;
+	char		buf[1024];
+
+	va_start(ap, fmt);
+	vsnprintf(buf, sizeof(buf), fmt, ap);
+	va_end(ap);
+	if (opts.json)
+	{
+		const char *p;
+
+		printf("{\"verified\": false, \"status\": \"bad input\", \"problem\": \"");
+		for (p = buf; *p; p++)
+			if (*p == '"' || *p == '\\')
+				printf("\\%c", *p);
+			else if ((unsigned char) *p < 0x20)
+				printf("\\u%04x", *p);
+			else
+				putchar(*p);
+		printf("\"}\n");
+	}
+	fprintf(stderr, "governance-verify: bad input: %s\n", buf);
+	exit(GV_BAD_INPUT);
+}
+
+/* ---------------------------------------------------------------------
+ * Input
+ * ---------------------------------------------------------------------
+ */
+
+static FILE *
+open_input(const char *path)
+{
+	FILE	   *f;
+
+	if (strcmp(path, "-") == 0)
+		return stdin;
+	f = fopen(path, "rb");
+	if (f == NULL)
+		bad_input("cannot open %s: %s", path, strerror(errno));
+	return f;
+}
+
+/* A whole small file (keys, checkpoints, artifacts), at most max bytes. */
+static char *
+slurp(const char *path, size_t max, size_t *len)
+{
+	FILE	   *f = open_input(path);
+	char	   *buf = malloc(max + 1);
+	size_t		n;
+
+	if (buf == NULL)
+		bad_input("out of memory");
+	n = fread(buf, 1, max + 1, f);
+	if (ferror(f))
+		bad_input("cannot read %s: %s", path, strerror(errno));
+	if (n > max)
+		bad_input("%s is larger than %zu bytes", path, max);
+	if (f != stdin)
+		fclose(f);
+	buf[n] = '\0';
+	*len = n;
+	return buf;
+}
+
+static void
+add_key(const char *arg)
+{
+	char		hex[65];
+	const char *s = arg;
+	char	   *file = NULL;
+	size_t		n = strlen(arg);
+	size_t		i;
+	size_t		k = 0;
+
+	if (opts.trust.nkeys == GV_MAX_KEYS)
+		bad_input("too many --key options");
+	if (!(n == 64 && strspn(arg, "0123456789abcdefABCDEF") == 64))
+	{
+		file = slurp(arg, 4096, &n);
+		if (n == GOV_EV_PK)
+		{
+			memcpy(opts.trust.pk[opts.trust.nkeys++], file, GOV_EV_PK);
+			free(file);
+			return;
+		}
+		s = file;
+	}
+	/* 64 hex digits, with an optional \x and surrounding white space */
+	while (*s == ' ' || *s == '\n' || *s == '\r' || *s == '\t')
+		s++;
+	if (s[0] == '\\' && s[1] == 'x')
+		s += 2;
+	for (i = 0; s[i] && k < 65; i++)
+	{
+		char		c = s[i];
+
+		if (c == ' ' || c == '\n' || c == '\r' || c == '\t')
+			break;
+		hex[k++] = (c >= 'A' && c <= 'F') ? (char) (c - 'A' + 'a') : c;
+	}
+	for (; s[i]; i++)
+		if (!(s[i] == ' ' || s[i] == '\n' || s[i] == '\r' || s[i] == '\t'))
+			k = 0;
+	if (k != 64)
+		bad_input("--key %s: not an Ed25519 public key (64 hex digits or 32 bytes)", arg);
+	hex[64] = '\0';
+	if (!gov_ev_parse_hex(hex, opts.trust.pk[opts.trust.nkeys], GOV_EV_PK))
+		bad_input("--key %s: not an Ed25519 public key (64 hex digits or 32 bytes)", arg);
+	opts.trust.nkeys++;
+	free(file);
+}
+
+static void
+read_checkpoint(const char *path, GovEvCheckpoint *cp)
+{
+	size_t		n;
+	char	   *text = slurp(path, 65536, &n);
+	bool		tampered;
+	const char *err = gv_parse_checkpoint_json(text, n, cp, &tampered);
+
+	if (err)
+		bad_input("checkpoint %s: %s", path, err);
+	free(text);
+}
+
+/* ---------------------------------------------------------------------
+ * Output
+ * ---------------------------------------------------------------------
+ */
+
+static void
+json_str(const char *s)
+{
+	putchar('"');
+	for (; *s; s++)
+	{
+		unsigned char c = (unsigned char) *s;
+
+		if (c == '"' || c == '\\')
+			printf("\\%c", c);
+		else if (c < 0x20)
+			printf("\\u%04x", c);
+		else
+			putchar(c);
+	}
+	putchar('"');
+}
+
+static void
+json_hex(const uint8_t *p, size_t n)
+{
+	size_t		i;
+
+	putchar('"');
+	for (i = 0; i < n; i++)
+		printf("%02x", p[i]);
+	putchar('"');
+}
+
+static const char *
+status_word(int status)
+{
+	return status == GV_VERIFIED ? "verified" : status == GV_TAMPERED ? "tampering found" : "bad input";
+}
+
+static int
+report(const GvResult *r)
+{
+	if (opts.json)
+	{
+		printf("{\"verified\": %s, \"status\": \"%s\", \"what\": ",
+			   r->status == GV_VERIFIED ? "true" : "false", status_word(r->status));
+		json_str(r->what);
+		printf(", \"problem\": ");
+		if (r->status == GV_VERIFIED)
+			printf("null");
+		else
+			json_str(r->problem);
+		printf(", \"first_bad_seq\": ");
+		if (r->has_bad_seq)
+			printf("%lld", (long long) r->bad_seq);
+		else
+			printf("null");
+		printf(", \"line\": ");
+		if (r->line > 0)
+			printf("%lld", (long long) r->line);
+		else
+			printf("null");
+		printf(", \"rows_checked\": %lld, \"blocks_checked\": %lld, \"keys\": %lld, \"trusted_keys\": %lld",
+			   (long long) r->rows, (long long) r->blocks, (long long) r->keys,
+			   (long long) r->trusted_keys);
+		if (r->blocks > 0)
+			printf(", \"from_block\": %lld, \"to_block\": %lld",
+				   (long long) r->from_block, (long long) r->to_block);
+		if (strcmp(r->what, "inclusion") == 0 && r->seq > 0)
+			printf(", \"seq\": %lld", (long long) r->seq);
+		if (r->status == GV_VERIFIED && r->have_checkpoint)
+		{
+			printf(", \"checkpoint\": {\"version\": 1, \"block_id\": %lld, \"block_hash\": ",
+				   (long long) r->checkpoint.block_id);
+			json_hex(r->checkpoint.block_hash, 64);
+			printf(", \"last_seq\": %lld, \"total_rows\": %lld, \"sealed_at_us\": %lld, \"key_id\": \"%s\", \"signature\": ",
+				   (long long) r->checkpoint.last_seq, (long long) r->checkpoint.total_rows,
+				   (long long) r->checkpoint.sealed_at, r->checkpoint.key_id);
+			json_hex(r->checkpoint.signature, 64);
+			printf("}");
+		}
+		printf("}\n");
+	}
+	else if (r->status == GV_VERIFIED)
+	{
+		printf("OK: %s verified: %lld rows, %lld blocks", r->what,
+			   (long long) r->rows, (long long) r->blocks);
+		if (r->blocks > 0)
+			printf(" (%lld..%lld)", (long long) r->from_block, (long long) r->to_block);
+		printf(", %lld keys (%lld trusted)", (long long) r->keys, (long long) r->trusted_keys);
+		if (r->have_checkpoint)
+			printf(", checkpoint of block %lld (last seq %lld, %lld rows)",
+				   (long long) r->checkpoint.block_id, (long long) r->checkpoint.last_seq,
+				   (long long) r->checkpoint.total_rows);
+		printf("\n");
+	}
+	else if (r->status == GV_TAMPERED)
+		printf("FAILED: %s\n", r->problem);
+	else
+		fprintf(stderr, "governance-verify: bad input: %s\n", r->problem);
+	return r->status;
+}
+
+/* ---------------------------------------------------------------------
+ * Commands
+ * ---------------------------------------------------------------------
+ */
+
+static double
+now_s(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return ts.tv_sec + ts.tv_nsec / 1e9;
+}
+
+static int
+verify_evidence(const char *what, const char *path)
+{
+	FILE	   *f = open_input(path);
+	GvResult	res;
+	GvState    *st = gv_begin(&opts.trust, &res);
+	char	   *line = NULL;
+	size_t		cap = 0;
+	ssize_t		n;
+	bool		complete = true;
+	double		start = now_s();
+	double		last = start;
+	int64_t		lines = 0;
+	bool		progressed = false;
+	bool		tty = isatty(2);
+
+	while ((n = getline(&line, &cap, f)) > 0)
+	{
+		if (line[n - 1] != '\n')
+		{
+			complete = false;	/* cut short: checked by gv_finish */
+			break;
+		}
+		line[--n] = '\0';
+		if (!gv_line(st, line, (size_t) n))
+			break;
+		if (lines == 0 && strcmp(res.what, what) != 0)
+			bad_input("%s holds %s evidence, not a %s", path, res.what, what);
+		if ((++lines & 4095) == 0 && !opts.quiet)
+		{
+			double		t = now_s();
+
+			if (t - start >= 2.0 && t - last >= 1.0)
+			{
+				fprintf(stderr, "%sgovernance-verify: line %lld, %lld rows and %lld blocks verified, %.0f rows/s%s",
+						tty ? "\r" : "", (long long) lines, (long long) res.rows,
+						(long long) res.blocks, res.rows / (t - start), tty ? "" : "\n");
+				last = t;
+				progressed = true;
+			}
+		}
+	}
+	if (ferror(f))
+		bad_input("cannot read %s: %s", path, strerror(errno));
+	if (progressed && tty)
+		fprintf(stderr, "\n");
+	if (res.status == GV_VERIFIED)
+		gv_finish(st, complete);
+	if (res.status == GV_BAD_INPUT)
+	{
+		if (opts.json)
+			report(&res);
+		else
+			fprintf(stderr, "governance-verify: bad input: %s%s\n", res.problem,
+					res.line ? "" : "");
+		exit(GV_BAD_INPUT);
+	}
+	if (res.status == GV_VERIFIED && strcmp(res.what, what) != 0)
+		bad_input("%s holds %s evidence, not a %s", path, res.what, what);
+	gv_free(st);
+	free(line);
+	if (f != stdin)
+		fclose(f);
+	return report(&res);
+}
+
+static int
+verify_checkpoint(const char *path)
+{
+	GovEvCheckpoint cp;
+	GvResult	res;
+	int			i;
+	char		id[17];
+	size_t		n;
+	char	   *text = slurp(path, 65536, &n);
+	bool		tampered;
+	const char *err = gv_parse_checkpoint_json(text, n, &cp, &tampered);
+
+	memset(&res, 0, sizeof(res));
+	snprintf(res.what, sizeof(res.what), "checkpoint");
+	if (err && !tampered)
+		bad_input("checkpoint %s: %s", path, err);
+	if (err)
+		gv_fail(&res, GV_TAMPERED, 0, "%s", err);
+	else
+	{
+		gv_fail(&res, GV_TAMPERED, 0, "checkpoint signed by unknown key %s", cp.key_id);
+		for (i = 0; i < opts.trust.nkeys; i++)
+		{
+			gv_key_id(opts.trust.pk[i], id);
+			if (strcmp(id, cp.key_id) == 0)
+			{
+				memset(&res, 0, sizeof(res));
+				snprintf(res.what, sizeof(res.what), "checkpoint");
+				if (!gv_checkpoint_signature_ok(&cp, opts.trust.pk[i]))
+					gv_fail(&res, GV_TAMPERED, 0, "checkpoint signature does not verify");
+				res.keys = res.trusted_keys = 1;
+				break;
+			}
+		}
+	}
+	if (res.status == GV_VERIFIED)
+	{
+		res.have_checkpoint = true;
+		res.checkpoint = cp;
+	}
+	free(text);
+	return report(&res);
+}
+
+static void
+uuid_text(const GovClaimField *f, char *out)
+{
+	static const char hex[] = "0123456789abcdef";
+	int			i;
+	int			o = 0;
+
+	for (i = 0; i < 16; i++)
+	{
+		if (i == 4 || i == 6 || i == 8 || i == 10)
+			out[o++] = '-';
+		out[o++] = hex[f->p[i] >> 4];
+		out[o++] = hex[f->p[i] & 15];
+	}
+	out[o] = '\0';
+}
+
+#define MIN_UNIX_US INT64_C(-210866803200000000)	/* PostgreSQL's first instant */
+
+static int
+verify_artifact(const char *arg)
+{
+	char	   *text;
+	size_t		len;
+	uint8_t    *buf = malloc(GOV_ARTIFACT_MAX_TEXT);
+	GovArtifactParts a;
+	const char *err;
+	GvResult	res;
+	char		kid[17];
+	const uint8_t *pk = NULL;
+	int64_t		t[3];
+	int64_t		depth;
+	int			i;
+
+	if (arg[0] == '@')
+		text = slurp(arg + 1, GOV_ARTIFACT_MAX_TEXT + 2, &len);
+	else
+	{
+		text = strdup(arg);
+		len = strlen(text);
+	}
+	while (len > 0 && (text[len - 1] == '\n' || text[len - 1] == '\r' || text[len - 1] == ' '))
+		text[--len] = '\0';
+	memset(&res, 0, sizeof(res));
+	snprintf(res.what, sizeof(res.what), "artifact");
+	err = gov_artifact_decode(text, len, buf, GOV_ARTIFACT_MAX_TEXT, &a);
+	if (err)
+		bad_input("malformed artifact: %s", err);
+	memcpy(kid, a.claims[GOV_CLAIM_KEY_ID].p, 16);
+	kid[16] = '\0';
+	for (i = 0; i < 3; i++)
+		(void) gov_claim_int64(&a.claims[GOV_CLAIM_ISSUED_AT + i], &t[i]);
+	(void) gov_claim_int64(&a.claims[GOV_CLAIM_DEPTH], &depth);
+	for (i = 0; i < opts.trust.nkeys && pk == NULL; i++)
+	{
+		char		id[17];
+
+		gv_key_id(opts.trust.pk[i], id);
+		if (strcmp(id, kid) == 0)
+			pk = opts.trust.pk[i];
+	}
+	if (t[0] < MIN_UNIX_US || t[1] < MIN_UNIX_US || t[2] < MIN_UNIX_US)
+		gv_fail(&res, GV_TAMPERED, 0, "malformed artifact: a time is out of range");
+	else if (depth < 0)
+		gv_fail(&res, GV_TAMPERED, 0, "malformed artifact: the depth is negative");
+	else if (pk == NULL)
+		gv_fail(&res, GV_TAMPERED, 0, "unknown signing key %s", kid);
+	else if (t[0] > t[1] || t[1] > t[2])
+		gv_fail(&res, GV_TAMPERED, 0, "malformed artifact: inconsistent times");
+	else if (!opts.ignore_expiry && t[1] <= (int64_t) time(NULL) * 1000000)
+		gv_fail(&res, GV_TAMPERED, 0, "artifact expired");
+	else if (!gv_ed25519_verify(a.signature, a.payload, a.payload_len, pk))
+		gv_fail(&res, GV_TAMPERED, 0, "bad signature");
+	res.keys = opts.trust.nkeys;
+	res.trusted_keys = pk != NULL;
+	if (opts.json)
+	{
+		char		u[40];
+
+		printf("{\"verified\": %s, \"status\": \"%s\", \"what\": \"artifact\", \"problem\": ",
+			   res.status == GV_VERIFIED ? "true" : "false", status_word(res.status));
+		if (res.status == GV_VERIFIED)
+			printf("null");
+		else
+			json_str(res.problem);
+		printf(", \"claims\": {\"key_id\": \"%s\", \"lease_id\": ", kid);
+		uuid_text(&a.claims[GOV_CLAIM_LEASE_ID], u);
+		json_str(u);
+		printf(", \"parent\": ");
+		if (a.claims[GOV_CLAIM_PARENT].isnull)
+			printf("null");
+		else
+		{
+			uuid_text(&a.claims[GOV_CLAIM_PARENT], u);
+			json_str(u);
+		}
+		for (i = GOV_CLAIM_PRINCIPAL; i <= GOV_CLAIM_RESOURCE; i++)
+		{
+			char		s[256];
+
+			memcpy(s, a.claims[i].p, a.claims[i].len);
+			s[a.claims[i].len] = '\0';
+			printf(", \"%s\": ", i == GOV_CLAIM_PRINCIPAL ? "principal" : i == GOV_CLAIM_ACTION ? "action" : "resource");
+			json_str(s);
+		}
+		printf(", \"context_sha3_512\": ");
+		json_hex(a.claims[GOV_CLAIM_CONTEXT_HASH].p, 64);
+		printf(", \"policy_set_hash\": ");
+		json_hex(a.claims[GOV_CLAIM_POLICY_HASH].p, 64);
+		printf(", \"measurement\": ");
+		if (a.claims[GOV_CLAIM_MEASUREMENT].isnull)
+			printf("null");
+		else
+			json_hex(a.claims[GOV_CLAIM_MEASUREMENT].p, a.claims[GOV_CLAIM_MEASUREMENT].len);
+		printf(", \"issued_at_us\": %lld, \"expires_at_us\": %lld, \"max_expiry_us\": %lld, \"depth\": %lld}}\n",
+			   (long long) t[0], (long long) t[1], (long long) t[2], (long long) depth);
+	}
+	else if (res.status == GV_VERIFIED)
+		printf("OK: artifact verified: lease signed by key %s, depth %lld\n", kid, (long long) depth);
+	else
+		printf("FAILED: %s\n", res.problem);
+	free(text);
+	free(buf);
+	return res.status;
+}
+
+int
+main(int argc, char **argv)
+{
+	int			i;
+	const char *oldp = NULL;
+	const char *newp = NULL;
+	const char *cpp = NULL;
+	const char *pos[2] = {NULL, NULL};
+	int			npos = 0;
+
+	for (i = 1; i < argc; i++)
+	{
+		const char *a = argv[i];
+
+#define NEED_ARG() do { if (i + 1 >= argc) bad_input("%s needs an argument (see --help)", a); } while (0)
+		if (strcmp(a, "-h") == 0 || strcmp(a, "--help") == 0)
+		{
+			fputs(usage_text, stdout);
+			return 0;
+		}
+		else if (strcmp(a, "-V") == 0 || strcmp(a, "--version") == 0)
+		{
+			printf("governance-verify %s (evidence format %d)\n", VERSION, GOV_EV_VERSION);
+			return 0;
+		}
+		else if (strcmp(a, "-j") == 0 || strcmp(a, "--json") == 0)
+			opts.json = true;
+		else if (strcmp(a, "-q") == 0 || strcmp(a, "--quiet") == 0)
+			opts.quiet = true;
+		else if (strcmp(a, "--ignore-expiry") == 0)
+			opts.ignore_expiry = true;
+		else if (strcmp(a, "-k") == 0 || strcmp(a, "--key") == 0)
+		{
+			NEED_ARG();
+			add_key(argv[++i]);
+		}
+		else if (strcmp(a, "-c") == 0 || strcmp(a, "--checkpoint") == 0)
+		{
+			NEED_ARG();
+			cpp = argv[++i];
+		}
+		else if (strcmp(a, "--old") == 0)
+		{
+			NEED_ARG();
+			oldp = argv[++i];
+		}
+		else if (strcmp(a, "--new") == 0)
+		{
+			NEED_ARG();
+			newp = argv[++i];
+		}
+		else if (a[0] == '-' && a[1] != '\0' && npos < 1)
+			bad_input("unknown option %s (see --help)", a);
+		else if (npos < 2)
+			pos[npos++] = a;
+		else
+			bad_input("too many arguments (see --help)");
+	}
+	if (sodium_init() < 0)
+		bad_input("libsodium could not be initialised");
+	if (npos != 2)
+		bad_input("a command and its input are needed (see --help)");
+	opts.command = pos[0];
+	opts.arg = pos[1];
+	if (cpp)
+	{
+		read_checkpoint(cpp, &opts.trust.cp);
+		opts.trust.have_cp = true;
+	}
+	if (oldp)
+	{
+		read_checkpoint(oldp, &opts.trust.old_cp);
+		opts.trust.have_old = true;
+	}
+	if (newp)
+	{
+		read_checkpoint(newp, &opts.trust.new_cp);
+		opts.trust.have_new = true;
+	}
+	if (opts.trust.nkeys == 0 && !opts.trust.have_cp)
+		bad_input("a trusted public key (--key) or checkpoint (--checkpoint) is needed");
+	if (strcmp(opts.command, "bundle") == 0 || strcmp(opts.command, "inclusion") == 0 ||
+		strcmp(opts.command, "consistency") == 0)
+		return verify_evidence(opts.command, opts.arg);
+	if (strcmp(opts.command, "checkpoint") == 0)
+		return verify_checkpoint(opts.arg);
+	if (strcmp(opts.command, "artifact") == 0)
+		return verify_artifact(opts.arg);
+	bad_input("unknown command %s (see --help)", opts.command);
+}

@@ -5,6 +5,8 @@
 #   make fuzz   libFuzzer harnesses (see contrib/fuzz)
 #   make bench  pgbench side-by-side benchmarks (see test/bench)
 #   make check-layers  no include runs up a layer of src/ (docs/DESIGN.md)
+#   make conformance   the policy language against the reference Cedar, at
+#               length (test/cedar; make test runs 20,000 decisions of it)
 
 EXTENSION = governance
 EXTVERSION = 0.2
@@ -51,7 +53,7 @@ governance--$(EXTVERSION).sql: $(INSTALL_PARTS)
 	   echo '\\echo Use "CREATE EXTENSION governance" to load this file. \\quit'; \
 	   for f in $(INSTALL_PARTS); do echo; echo "-- $$f"; cat $$f; done; } > $@
 
-.PHONY: test demo fuzz bench deps print-regress check-layers
+.PHONY: test demo fuzz bench deps print-regress check-layers conformance
 
 deps:
 	@sh test/deps.sh
@@ -71,6 +73,10 @@ check-layers:
 
 bench:
 	@sh test/deps.sh && sh test/bench/run.sh
+
+# issue 17: CONFORMANCE_DECISIONS (default 500000) decisions against Cedar
+conformance:
+	@GOV_TEST_ONLY=cedar GOV_CEDAR_DECISIONS=$${CONFORMANCE_DECISIONS:-500000} sh test/run.sh
 
 fuzz:
 	@GOV_DEPS_EXTRA="clang libclang-rt-14-dev" sh test/deps.sh && sh contrib/fuzz/run.sh

@@ -44,6 +44,7 @@ for (let i = 2; i < process.argv.length; i++) {
 	else if (a === '--requests') args.requests = parseInt(process.argv[++i], 10);
 	else if (a === '--chunk') args.chunk = parseInt(process.argv[++i], 10);
 	else if (a === '--verbose') args.verbose = true;
+	else if (a === '--dump') args.dump = parseInt(process.argv[++i], 10);
 	else { console.error('unknown argument ' + a); process.exit(2); }
 }
 if (args.seed === null) args.seed = (Date.now() ^ (process.pid << 8)) >>> 0;
@@ -119,7 +120,9 @@ function strLit(s) {
 		else if (ch === '\n') out += chance(0.5) ? '\\n' : '\\u{a}';
 		else if (ch === '\t') out += '\\t';
 		else if (ch === '\r') out += '\\r';
+		else if (cp === 0) out += pick(['\\0', '\\x00', '\\u{0}']);
 		else if (cp < 0x20) out += '\\u{' + cp.toString(16) + '}';
+		else if (cp < 0x80 && chance(0.05)) out += '\\x' + cp.toString(16).padStart(2, '0');
 		else if (cp > 0x7f && chance(0.3)) out += '\\u{' + cp.toString(16) + '}';
 		else if (ch === "'" && chance(0.5)) out += "\\'";
 		else out += ch;
@@ -134,7 +137,7 @@ const entLit = e => e.t + '::' + strLit(e.id);
 
 const TYPES = ['User', 'Group', 'Doc', 'Folder', 'Org::Team'];
 const IDS = ['a', 'b', 'c', 'alice', 'bob', 'x y', 'q"t', 'b\\s', 'é', '日本', '', '0', 'a*b', 'line\nbreak'];
-const STRS = ['', 'a', 'ab', 'abc', 'ba', 'a*b', 'x y', 'é', '日本', 'admin', 'team-1', 'secret', 'q"t', 'b\\s'];
+const STRS = ['', 'a', 'nul\0in',  'ab', 'abc', 'ba', 'a*b', 'x y', 'é', '日本', 'admin', 'team-1', 'secret', 'q"t', 'b\\s'];
 const LONGS = [0, 1, 2, 3, -1, -2, 5, 10, 100, 1000, -1000, 4611686018427387904n, 9007199254740991, -9007199254740991];
 const BIG = [9223372036854775807n, -9223372036854775808n, 4611686018427387904n, 3037000500n];
 const ACTIONS = ['read', 'write', 'delete', 'admin'];
@@ -150,7 +153,8 @@ const CTX = [
 ];
 
 function genEntityUid(sc) {
-	if (sc.entities.length && chance(0.85)) return pick(sc.entities).uid;
+	const ents = sc.entities.filter(e => e.uid.t !== 'Action' && e.uid.t !== 'L');
+	if (ents.length && chance(0.85)) return pick(ents).uid;
 	return V.ent(pick(TYPES), pick(IDS));	/* maybe not in the store */
 }
 
@@ -158,7 +162,7 @@ function genValue(type, depth, sc) {
 	switch (type) {
 		case 'bool': return V.bool(chance(0.5));
 		case 'long': return V.long(pick(LONGS.filter(x => typeof x !== 'bigint')));
-		case 'str': return V.str(pick(STRS));
+		case 'str': return V.str(pick(STRS.filter(x => !x.includes('\0'))));
 		case 'ent': return genEntityUid(sc);
 		case 'set': {
 			const n = int(4);
@@ -234,6 +238,7 @@ function scopeUid(sc, forAction) {
 
 function genScope(sc, forAction) {
 	const r = rnd();
+	if (!forAction && r < 0.12) return chance(0.5) ? { op: 'is', type: pick(IS_TYPES) } : { op: 'isin', type: pick(IS_TYPES), e: scopeUid(sc, false) };
 	if (r < 0.5) return { op: 'any' };
 	if (r < 0.65) return { op: '==', e: scopeUid(sc, forAction) };
 	if (forAction && r < 0.85) {
@@ -252,7 +257,11 @@ function genPolicy(sc) {
 		action: genScope(sc, true),
 		resource: genScope(sc, false),
 		conds: [],
+		trailingComma: chance(0.05),
+		annotations: [],
 	};
+	for (const k of ['id', 'advice', 'if', 'owner'])
+		if (chance(0.15)) p.annotations.push([k, chance(0.8) ? pick(STRS) : null]);
 	const nc = int(3);
 	for (let i = 0; i < nc; i++) p.conds.push({ when: chance(0.7), e: genExpr(sc, chance(0.03) ? pick(['long', 'str']) : 'bool', 0) });
 	return p;
@@ -272,7 +281,14 @@ const N = {
 	if_: (c, a, b) => ({ t: 'if', kids: [c, a, b] }),
 	set: items => ({ t: 'set', kids: items }),
 	call: (m, r, a) => ({ t: 'call', m, kids: [r, a] }),
+	is: (e, type) => ({ t: 'is', type, kids: [e] }),
+	isIn: (e, type, r) => ({ t: 'isin', type, kids: [e, r] }),
+	isEmpty: e => ({ t: 'isempty', kids: [e] }),
+	rec: (keys, vals) => ({ t: 'rec', keys, kids: vals }),
+	hasPath: (e, names) => ({ t: 'haspath', names, kids: [e] }),
 };
+
+const IS_TYPES = TYPES.concat(['Action', 'L', 'Org']);
 
 const MAXD = 4;
 
@@ -299,8 +315,15 @@ function genExpr(sc, type, d) {
 		case 'bool': {
 			if (leaf) return pick([() => N.lit(V.bool(chance(0.5))), () => ctxAttr('bool'), () => entAttr('bool'),
 				() => N.has(pick([N.var_('context'), genEntityExpr(sc, d + 1)]), pick(ATTRS.concat(CTX))[0])])();
-			const r = int(15);
+			const r = int(20);
 			switch (r) {
+				case 15: return N.is(genEntityExpr(sc, d + 1), pick(IS_TYPES));
+				case 16: return N.isIn(genEntityExpr(sc, d + 1), pick(IS_TYPES), chance(0.7) ? genEntityExpr(sc, d + 1)
+					: N.set([genEntityExpr(sc, d + 1), genEntityExpr(sc, d + 1)]));
+				case 17: return N.isEmpty(genExpr(sc, 'set', d + 1));
+				case 18: return N.hasPath(pick([N.var_('context'), genEntityExpr(sc, d + 1)]),
+					[pick(ATTRS.concat(CTX))[0], pick(ATTRS)[0]].concat(chance(0.3) ? [pick(ATTRS)[0]] : []).filter(isIdent));
+				case 19: return N.bin(pick(['==', '!=']), genExpr(sc, 'rec', d + 1), genExpr(sc, 'rec', d + 1));
 				case 0: return N.bin(pick(['<', '<=', '>', '>=']), genExpr(sc, 'long', d + 1), genExpr(sc, 'long', d + 1));
 				case 1: case 2: {
 					const t = pick(['long', 'str', 'ent', 'bool', 'set', 'rec']);
@@ -340,8 +363,20 @@ function genExpr(sc, type, d) {
 			for (let i = 0; i < n; i++) items.push(genExpr(sc, t, d + 1));
 			return N.set(items);
 		}
-		case 'rec':
-			return pick([() => N.var_('context'), () => ctxAttr('rec'), () => entAttr('rec')])();
+		case 'rec': {
+			if (leaf || chance(0.5)) return pick([() => N.var_('context'), () => ctxAttr('rec'), () => entAttr('rec')])();
+			/* a record literal, keys as entity attributes have them (so == can hold) */
+			const keys = [];
+			const vals = [];
+			const n = int(3);
+			for (let i = 0; i < n; i++) {
+				const [name, t] = pick(ATTRS);
+				if (keys.includes(name)) continue;
+				keys.push(name);
+				vals.push(genExpr(sc, t === 'rec' ? 'long' : t, d + 1));
+			}
+			return N.rec(keys, vals);
+		}
 	}
 	throw new Error('genExpr ' + type);
 }
@@ -363,7 +398,7 @@ function genPattern() {
 function render(n) {
 	const sub = k => {
 		const s = render(k);
-		return (k.t === 'lit' && k.v.k !== 'long') || k.t === 'var' || k.t === 'set' || k.t === 'attr' ? s : '(' + s + ')';
+		return (k.t === 'lit' && k.v.k !== 'long') || k.t === 'var' || k.t === 'set' || k.t === 'attr' || k.t === 'rec' ? s : '(' + s + ')';
 	};
 	switch (n.t) {
 		case 'lit': {
@@ -382,8 +417,13 @@ function render(n) {
 		case 'neg': return '-' + sub(n.kids[0]);
 		case 'like': return sub(n.kids[0]) + ' like ' + n.pat;
 		case 'if': return 'if ' + render(n.kids[0]) + ' then ' + render(n.kids[1]) + ' else ' + render(n.kids[2]);
-		case 'set': return '[' + n.kids.map(render).join(', ') + ']';
+		case 'set': return '[' + n.kids.map(render).join(', ') + (n.kids.length && chance(0.2) ? ',' : '') + ']';
 		case 'call': return sub(n.kids[0]) + '.' + n.m + '(' + render(n.kids[1]) + ')';
+		case 'is': return sub(n.kids[0]) + ' is ' + n.type;
+		case 'isin': return sub(n.kids[0]) + ' is ' + n.type + ' in ' + sub(n.kids[1]);
+		case 'isempty': return sub(n.kids[0]) + '.isEmpty()';
+		case 'rec': return '{' + n.keys.map((k, i) => (isIdent(k) && chance(0.7) ? k : strLit(k)) + ': ' + render(n.kids[i])).join(', ') + (n.keys.length && chance(0.3) ? ',' : '') + '}';
+		case 'haspath': return n.names.length ? sub(n.kids[0]) + ' has ' + n.names.join('.') : 'true';
 	}
 	throw new Error('render ' + n.t);
 }
@@ -392,12 +432,15 @@ function renderScope(name, s) {
 	if (s.op === 'any') return name;
 	if (s.op === '==') return name + ' == ' + entLit(s.e);
 	if (s.op === 'in') return name + ' in ' + entLit(s.e);
-	return name + ' in [' + s.es.map(entLit).join(', ') + ']';
+	if (s.op === 'is') return name + ' is ' + s.type;
+	if (s.op === 'isin') return name + ' is ' + s.type + ' in ' + entLit(s.e);
+	return name + ' in [' + s.es.map(entLit).join(', ') + (s.es.length && chance(0.2) ? ',' : '') + ']';
 }
 
 function renderPolicy(p) {
-	let s = p.effect + ' (' + renderScope('principal', p.principal) + ', ' + renderScope('action', p.action) +
-		', ' + renderScope('resource', p.resource) + ')';
+	let s = (p.annotations || []).map(([k, v]) => '@' + k + (v === null ? '' : '(' + strLit(v) + ')') + '\n').join('');
+	s += p.effect + ' (' + renderScope('principal', p.principal) + ', ' + renderScope('action', p.action) +
+		', ' + renderScope('resource', p.resource) + (p.trailingComma ? ',' : '') + ')';
 	for (const c of p.conds) s += '\n  ' + (c.when ? 'when' : 'unless') + ' { ' + render(c.e) + ' }';
 	return s + ';';
 }
@@ -798,6 +841,15 @@ function reproducer(sc, last) {
 /* main                                                                */
 
 function main() {
+	if (args.dump) {
+		/* show what the generator writes, decide nothing */
+		for (let i = 0; i < args.dump; i++) {
+			const sc = genScenario(32);
+			finishPolicies(sc);
+			for (const p of sc.policies) console.log(p.text + '   // Cedar: ' + (cedarParses(p.text) || 'parses'));
+		}
+		return;
+	}
 	if (!PGBIN || !PGHOST) {
 		console.log('not ok - PGBIN and CEDAR_PGHOST must name the server to test');
 		process.exit(1);

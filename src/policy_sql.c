@@ -553,8 +553,8 @@ gov_sql_explain(PG_FUNCTION_ARGS)
 	foreach(lc, d.outcomes)
 	{
 		GovPolicyOutcome *o = lfirst(lc);
-		Datum		values[4];
-		bool		nulls[4] = {false, false, false, false};
+		Datum		values[5];
+		bool		nulls[5] = {false, false, false, false, false};
 
 		values[0] = CStringGetTextDatum(o->policy);
 		values[1] = CStringGetTextDatum(o->permit ? "permit" : "forbid");
@@ -563,6 +563,11 @@ gov_sql_explain(PG_FUNCTION_ARGS)
 			values[3] = CStringGetTextDatum(o->error);
 		else
 			nulls[3] = true;
+		/* issue 17: the annotations (0.2; a 0.1 explain() has four columns) */
+		if (o->annotations_json && rsinfo->setDesc->natts >= 5)
+			values[4] = DirectFunctionCall1(jsonb_in, CStringGetDatum(o->annotations_json));
+		else
+			nulls[4] = true;
 		tuplestore_putvalues(rsinfo->setResult, rsinfo->setDesc, values, nulls);
 	}
 	return (Datum) 0;

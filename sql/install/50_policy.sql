@@ -83,12 +83,13 @@ COMMENT ON FUNCTION governance.delete_entity(text) IS
 -- SECURITY DEFINER; they write nothing.
 CREATE FUNCTION governance.explain(principal text, action text, resource text,
     context jsonb DEFAULT '{}',
-    OUT policy text, OUT effect text, OUT matched boolean, OUT error text)
+    OUT policy text, OUT effect text, OUT matched boolean, OUT error text,
+    OUT annotations jsonb)
 RETURNS SETOF record
 LANGUAGE C VOLATILE
 AS 'MODULE_PATHNAME', 'gov_sql_explain';
 COMMENT ON FUNCTION governance.explain(text, text, text, jsonb) IS
-    'For each policy, in name order: did it match the request, and did it fail to evaluate';
+    'For each policy, in name order: did it match the request, did it fail to evaluate, and its annotations';
 
 CREATE FUNCTION governance.decide(principal text, action text, resource text,
     context jsonb DEFAULT '{}',

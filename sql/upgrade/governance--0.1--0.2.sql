@@ -33,3 +33,21 @@ BEGIN
     END LOOP;
 END
 $$;
+
+-- issue 17, policy language: explain() shows each policy's annotations
+-- (@id("..."), ...) in a fifth column; a new OUT column changes the result
+-- type, so the function is dropped and created again, with its privileges
+-- as 50_policy.sql and 99_privileges.sql give them.
+DROP FUNCTION governance.explain(text, text, text, jsonb);
+CREATE FUNCTION governance.explain(principal text, action text, resource text,
+    context jsonb DEFAULT '{}',
+    OUT policy text, OUT effect text, OUT matched boolean, OUT error text,
+    OUT annotations jsonb)
+RETURNS SETOF record
+LANGUAGE C VOLATILE
+AS 'MODULE_PATHNAME', 'gov_sql_explain';
+COMMENT ON FUNCTION governance.explain(text, text, text, jsonb) IS
+    'For each policy, in name order: did it match the request, did it fail to evaluate, and its annotations';
+REVOKE ALL ON FUNCTION governance.explain(text, text, text, jsonb) FROM PUBLIC;
+GRANT EXECUTE ON FUNCTION governance.explain(text, text, text, jsonb)
+TO governance_admin, governance_auditor;

@@ -5,7 +5,7 @@
 -- The differential test against Cedar itself is test/cedar.
 \ir lib/fixture.sql
 BEGIN;
-SELECT plan(28);
+SELECT plan(37);
 
 DO $$
 BEGIN
@@ -133,6 +133,36 @@ SELECT is(pg_temp.alice(ARRAY[$$@id("p-one") @advice @if("x") permit (principal,
 SELECT is(pg_temp.alice(ARRAY[$$permit (principal, action, resource) when { context.permit && context.when == 1 };$$],
                         '{"permit": true, "when": 1}'),
           'allow {p1}', 'words Cedar does not reserve are names');
+
+------------------------------------------------------------------------
+-- annotations: explain() shows them, reasons name them
+------------------------------------------------------------------------
+SAVEPOINT annotated;
+SELECT lives_ok($$SELECT governance.create_policy('ann', '@id("r-1") @advice("read only") @flag
+    permit (principal, action, resource);')$$, 'an annotated policy is created');
+SELECT is((SELECT annotations FROM governance.explain('User::"alice"', 'read', 'Doc::"1"') WHERE policy = 'ann'),
+          '{"id": "r-1", "flag": "", "advice": "read only"}'::jsonb, 'explain() shows the annotations');
+SELECT is((SELECT reasons[1] FROM governance.decide('User::"alice"', 'read', 'Doc::"1"')),
+          'allowed: permit policy "ann" @id("r-1") @advice("read only") @flag("") matched',
+          'the reasons name the policy with its annotations, in source order');
+SELECT lives_ok($$SELECT governance.create_policy('plain', 'forbid (principal, action, resource) when { context.stop };')$$,
+                'an unannotated policy is created');
+SELECT is((SELECT annotations FROM governance.explain('User::"alice"', 'read', 'Doc::"1"') WHERE policy = 'plain'),
+          NULL, 'a policy without annotations has NULL');
+SELECT is((SELECT reasons FROM governance.decide('User::"alice"', 'read', 'Doc::"1"')),
+          ARRAY['denied: forbid policy "plain" failed to evaluate, which counts as a match: context has no attribute "stop"',
+                'permit policy "ann" @id("r-1") @advice("read only") @flag("") matched but a forbid overrides it'],
+          'and every reason line names them');
+SELECT is((SELECT annotations->>'note' FROM (SELECT governance.replace_policy('plain',
+              '@note("a\0b") forbid (principal, action, resource) when { false };')) r,
+              governance.explain('User::"alice"', 'read', 'Doc::"1"') WHERE policy = 'plain'),
+          E'a\uFFFDb', 'a NUL in a value is shown as U+FFFD');
+ROLLBACK TO SAVEPOINT annotated;
+SELECT is((SELECT count(*) FROM governance.explain('User::"alice"', 'read', 'Doc::"1"')),
+          0::bigint, 'ROLLBACK TO SAVEPOINT forgets the annotated policies');
+SELECT is((SELECT count(*) FROM pg_proc p WHERE p.oid = 'governance.explain(text,text,text,jsonb)'::regprocedure
+             AND has_function_privilege('governance_agent', p.oid, 'EXECUTE')),
+          0::bigint, 'agents still may not call explain()');
 
 SELECT * FROM finish();
 ROLLBACK;

@@ -51,3 +51,15 @@ COMMENT ON FUNCTION governance.explain(text, text, text, jsonb) IS
 REVOKE ALL ON FUNCTION governance.explain(text, text, text, jsonb) FROM PUBLIC;
 GRANT EXECUTE ON FUNCTION governance.explain(text, text, text, jsonb)
 TO governance_admin, governance_auditor;
+
+-- issue 17, policy language: create_policies(source), a policy set in one
+-- source, each policy named by its @id
+CREATE FUNCTION governance.create_policies(source text)
+RETURNS bytea
+LANGUAGE C VOLATILE
+SECURITY DEFINER SET search_path = pg_catalog, pg_temp
+AS 'MODULE_PATHNAME', 'gov_sql_create_policies';
+COMMENT ON FUNCTION governance.create_policies(text) IS
+    'Create every policy of a policy set (a file of policies), each named by its @id; all or nothing; ledgered; returns the new policy-set hash';
+REVOKE ALL ON FUNCTION governance.create_policies(text) FROM PUBLIC;
+GRANT EXECUTE ON FUNCTION governance.create_policies(text) TO governance_admin;

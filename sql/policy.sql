@@ -99,6 +99,7 @@ SELECT pg_temp.try(E'permit ( // who\n principal in Org :: Team :: "a\\"b", // w
 SELECT pg_temp.try('@id("r1") @advice("read only") @flag permit (principal is User in Group::"a", action in [Action::"a", Action::"b",], resource is Org::Doc,) when { principal is User && resource is Org::Doc in Folder::"f" };');
 SELECT pg_temp.try('permit (principal, action, resource) when { {a: 1, "b c": [1, 2,], d: {e: true},} == context && context has d.e && [].isEmpty() };');
 SELECT pg_temp.try('permit (principal, action, resource) when { context.s == "\0\x41\u{0}\x7f" && context.permit && context.when };');
+SELECT pg_temp.try('permit (principal, action, resource) when { [1].contains(1,) && [1].containsAny([1],) };');
 -- refused as Cedar refuses them
 SELECT pg_temp.try('permit (principal, action, resource) when { context.if };');
 SELECT pg_temp.try('permit (principal, action, resource) when { context has is };');
@@ -121,6 +122,8 @@ SELECT pg_temp.try('@id("a") @id("b") permit (principal, action, resource);');
 SELECT pg_temp.try('@id(1) permit (principal, action, resource);');
 SELECT pg_temp.try('@ permit (principal, action, resource);');
 SELECT pg_temp.try('@id("a") when;');
+SELECT pg_temp.try('permit (principal, action in [Action::"a", Doc::"b"], resource);');
+SELECT pg_temp.try('permit (principal, action == Billing::Action::"pay", resource);');
 
 -- the error as a client sees it
 SAVEPOINT s;

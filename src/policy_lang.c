@@ -1853,7 +1853,10 @@ parse_member(Parser *P, bool negate_int)
 					continue;
 				}
 				arg = parse_expr(P);
-				if (arg == NULL || !p_expect(P, T_RPAREN, "\")\""))
+				if (arg == NULL)
+					return NULL;
+				p_accept(P, T_COMMA);	/* Cedar allows a trailing comma */
+				if (!p_expect(P, T_RPAREN, "\")\""))
 					return NULL;
 				n = mk_binary(P, k, n, arg, t.line, t.col);
 			}
@@ -1904,11 +1907,18 @@ parse_unary(Parser *P)
 
 	while (P->cur.kind == T_NOT || P->cur.kind == T_MINUS)
 	{
-		if (nops == GOV_POL_MAX_NESTING)
+		char		op = P->cur.kind == T_NOT ? '!' : '-';
+
+		/* as Cedar: a run of one operator, at most 4 long (parentheses nest more) */
+		if (nops > 0 && op != ops[0])
+		{
+			p_expected(P, "an expression");
+			return NULL;
+		}
+		if (nops == 4)
 		{
 			p_error_at(P, P->cur.line, P->cur.col,
-					   "expression nested too deeply (the limit is %d levels)",
-					   GOV_POL_MAX_NESTING);
+					   "too many occurrences of \"%c\" in a row (the limit is 4)", op);
 			return NULL;
 		}
 		ops[nops] = P->cur.kind == T_NOT ? '!' : '-';
@@ -2348,6 +2358,39 @@ parse_expr(Parser *P)
 	return P->failed ? NULL : n;
 }
 
+/*
+ * An entity of the action scope, whose type must be Action or end in
+ * ::Action (as Cedar requires); others parse as any entity.
+ */
+static bool
+parse_scope_entity(Parser *P, GovPolStr *out, bool is_action)
+{
+	int			line = P->cur.line;
+	int			col = P->cur.col;
+	const char *q;
+	size_t		tlen;
+
+	if (!parse_entity(P, out))
+		return false;
+	if (!is_action)
+		return true;
+	q = memchr(out->p, '"', out->len);
+	tlen = q ? (size_t) (q - out->p) - 2 : 0;	/* the type, without "::" */
+	if (!((tlen == 6 && memcmp(out->p, "Action", 6) == 0) ||
+		  (tlen > 8 && memcmp(out->p + tlen - 8, "::Action", 8) == 0)))
+	{
+		char		buf[SHOW_KEY + 4];
+		bool		cut;
+		size_t		k = excerpt_len(out->p, out->len, SHOW_KEY, &cut);
+
+		memcpy(buf, out->p, k);
+		memcpy(buf + k, cut ? "..." : "", cut ? 4 : 1);
+		p_error_at(P, line, col, "expected an action (an entity of type Action), found %s", buf);
+		return false;
+	}
+	return true;
+}
+
 static bool
 parse_scope(Parser *P, const char *var, Scope *sc, bool is_action, const char *after)
 {
@@ -2372,14 +2415,14 @@ parse_scope(Parser *P, const char *var, Scope *sc, bool is_action, const char *a
 		sc->kind = S_IN;
 		sc->n = 1;
 		sc->uids = p_alloc(P, sizeof(GovPolStr));
-		return sc->uids && parse_entity(P, &sc->uids[0]);
+		return sc->uids && parse_scope_entity(P, &sc->uids[0], is_action);
 	}
 	if (p_accept(P, T_EQ))
 	{
 		sc->kind = S_EQ;
 		sc->n = 1;
 		sc->uids = p_alloc(P, sizeof(GovPolStr));
-		return sc->uids && parse_entity(P, &sc->uids[0]);
+		return sc->uids && parse_scope_entity(P, &sc->uids[0], is_action);
 	}
 	if (tok_is(&P->cur, "in"))
 	{
@@ -2416,7 +2459,7 @@ parse_scope(Parser *P, const char *var, Scope *sc, bool is_action, const char *a
 					sc->uids = bigger;
 					cap *= 2;
 				}
-				if (!parse_entity(P, &sc->uids[sc->n]))
+				if (!parse_scope_entity(P, &sc->uids[sc->n], is_action))
 					return false;
 				sc->n++;
 				if (p_accept(P, T_COMMA) && P->cur.kind != T_RBRACKET)
@@ -2427,7 +2470,7 @@ parse_scope(Parser *P, const char *var, Scope *sc, bool is_action, const char *a
 		sc->kind = S_IN;
 		sc->n = 1;
 		sc->uids = p_alloc(P, sizeof(GovPolStr));
-		return sc->uids && parse_entity(P, &sc->uids[0]);
+		return sc->uids && parse_scope_entity(P, &sc->uids[0], is_action);
 	}
 	sc->kind = S_ANY;
 	if (P->cur.kind == T_COMMA || (strcmp(after, ")") == 0 && P->cur.kind == T_RPAREN))

@@ -36,7 +36,7 @@ try {
 /* ------------------------------------------------------------------ */
 /* arguments                                                           */
 
-const args = { decisions: 20000, seed: null, requests: 100, chunk: 2000, verbose: false };
+const args = { mutants: 5, decisions: 20000, seed: null, requests: 100, chunk: 2000, verbose: false };
 for (let i = 2; i < process.argv.length; i++) {
 	const a = process.argv[i];
 	if (a === '--decisions') args.decisions = parseInt(process.argv[++i], 10);
@@ -45,6 +45,7 @@ for (let i = 2; i < process.argv.length; i++) {
 	else if (a === '--chunk') args.chunk = parseInt(process.argv[++i], 10);
 	else if (a === '--verbose') args.verbose = true;
 	else if (a === '--dump') args.dump = parseInt(process.argv[++i], 10);
+	else if (a === '--mutants') args.mutants = parseInt(process.argv[++i], 10);
 	else { console.error('unknown argument ' + a); process.exit(2); }
 }
 if (args.seed === null) args.seed = (Date.now() ^ (process.pid << 8)) >>> 0;
@@ -227,6 +228,7 @@ function genScenario(maxDepth) {
 	}
 	const np = 1 + int(5);
 	for (let i = 0; i < np; i++) sc.policies.push(genPolicy(sc));
+	sc.asSet = chance(0.3);
 	return sc;
 }
 
@@ -445,6 +447,33 @@ function renderPolicy(p) {
 	return s + ';';
 }
 
+/* -------- mutants: policy texts with a token changed, for accept/reject */
+
+const TOKEN_RE = /"(?:[^"\\]|\\.)*"|[A-Za-z_][A-Za-z0-9_]*|\d+|::|==|!=|<=|>=|&&|\|\||\S/g;
+const INSERTS = ['is', 'in', 'has', 'like', ',', '.', '(', ')', '[', ']', '{', '}', ':', '::', ';', '@id("m")', '@a',
+	'if', 'then', 'else', 'true', '__cedar', '"\\x80"', '"\\0"', '"\\x41"', '.isEmpty()', '.contains(1)', '-', '!', '*',
+	'0', '9223372036854775808', 'permit', 'forbid', 'when', 'unless', 'principal', 'context', 'User::"a"', 'is User',
+	'{a: 1}', '[1,]', 'has a.b', '"\\u{0}"', '"\\u{110000}"', '"\\*"', '@id("m")@id("n")', 'Org::Team'];
+const RESERVED_LIST = [...RESERVED];
+
+function mutate(text) {
+	const toks = text.match(TOKEN_RE) || [];
+	const n = 1 + int(2);
+	for (let k = 0; k < n && toks.length; k++) {
+		const i = int(toks.length);
+		switch (int(5)) {
+			case 0: toks.splice(i, 1); break;
+			case 1: toks.splice(i, 0, toks[i]); break;
+			case 2: if (i + 1 < toks.length) [toks[i], toks[i + 1]] = [toks[i + 1], toks[i]]; break;
+			case 3: toks.splice(i, 0, pick(INSERTS)); break;
+			default:
+				if (/^[A-Za-z_]/.test(toks[i])) toks[i] = pick(RESERVED_LIST.concat(['permit', 'action', 'Action', 'x']));
+				else toks.splice(i, 0, pick(INSERTS));
+		}
+	}
+	return toks.join(' ');
+}
+
 function genRequest(sc) {
 	const ents = sc.entities.filter(e => e.uid.t !== 'Action');
 	const pickUid = () => {
@@ -493,6 +522,24 @@ BEGIN
 EXCEPTION WHEN OTHERS THEN
 	RETURN SQLSTATE || ' ' || SQLERRM;
 END $f$;
+-- does it parse?  NULL or the error; never stores anything
+CREATE OR REPLACE FUNCTION cedar_diff.try_parse(s text) RETURNS text LANGUAGE plpgsql AS $f$
+BEGIN
+	PERFORM governance.create_policy('cedar_diff_mutant', s);
+	RAISE EXCEPTION USING ERRCODE = 'P0001', MESSAGE = 'parsed';
+EXCEPTION WHEN OTHERS THEN
+	IF SQLSTATE = 'P0001' AND SQLERRM = 'parsed' THEN
+		RETURN NULL;
+	END IF;
+	RETURN SQLSTATE || ' ' || SQLERRM;
+END $f$;
+CREATE OR REPLACE FUNCTION cedar_diff.try_set(s text) RETURNS text LANGUAGE plpgsql AS $f$
+BEGIN
+	PERFORM governance.create_policies(s);
+	RETURN NULL;
+EXCEPTION WHEN OTHERS THEN
+	RETURN SQLSTATE || ' ' || SQLERRM;
+END $f$;
 CREATE OR REPLACE FUNCTION cedar_diff.reset() RETURNS void LANGUAGE plpgsql AS $f$
 DECLARE r record;
 BEGIN
@@ -507,11 +554,18 @@ SELECT cedar_diff.reset();
 /* SQL for one scenario: create, put, decide every request, reset */
 function scenarioSql(sid, sc) {
 	const lines = [];
-	lines.push('SELECT json_build_object(\'s\',' + sid + ',\'create\',json_build_array(' +
-		sc.policies.map((p, i) => 'cedar_diff.try_create(' + q('p' + i) + ',' + q(p.text) + ')').join(',') + '));');
+	if (sc.asSet) {
+		/* the whole set in one source (create_policies), each named by its @id */
+		const src = sc.policies.map(p => p.text).join('\n\n');
+		lines.push(`SELECT json_build_object('s',${sid},'create',(SELECT json_build_array(${sc.policies.map(() => 'e').join(',')}) FROM cedar_diff.try_set(${q(src)}) e));`);
+	} else
+		lines.push('SELECT json_build_object(\'s\',' + sid + ',\'create\',json_build_array(' +
+			sc.policies.map((p, i) => 'cedar_diff.try_create(' + q('p' + i) + ',' + q(p.text) + ')').join(',') + '));');
 	for (const e of sc.entities)
 		lines.push('SELECT governance.put_entity(' + q(extUid(e.uid)) + ', ARRAY[' +
 			e.parents.map(p => q(extUid(p))).join(',') + ']::text[], ' + q(extJson(V.rec(e.attrs))) + '::jsonb);');
+	if (sc.mutants && sc.mutants.length)
+		lines.push(`SELECT json_build_object('s',${sid},'mut',json_build_array(${sc.mutants.map(m => 'cedar_diff.try_parse(' + q(m) + ')').join(',')}));`);
 	if (sc.requests.length) {
 		const rows = sc.requests.map((r, i) => '(' + i + ',' + q(extUid(r.principal)) + ',' + q(extUid(r.action)) + ',' +
 			q(extUid(r.resource)) + ',' + q(extJson(r.context)) + '::jsonb)');
@@ -526,12 +580,14 @@ FROM (VALUES ${rows.join(',\n')}) r(i,p,a,r,c) ORDER BY r.i;`);
 /* run scenarios through the extension; returns per scenario {create, results[]} */
 function runExtension(scs) {
 	const script = scs.map((sc, sid) => scenarioSql(sid, sc)).join('\n');
+	if (process.env.CEDAR_DUMP_SQL && scs.length > 1) require('fs').writeFileSync(process.env.CEDAR_DUMP_SQL, script);
 	const out = psql(DB, script);
 	const res = scs.map(() => ({ create: null, results: [] }));
 	for (const line of out.split('\n')) {
 		if (!line.startsWith('{')) continue;
 		const o = JSON.parse(line);
 		if (o.create) res[o.s].create = o.create;
+		else if (o.mut) res[o.s].mut = o.mut;
 		else res[o.s].results[o.i] = o;
 	}
 	return res;
@@ -681,6 +737,7 @@ function checkScenarios(scs) {
 	t = Date.now();
 	const found = [];
 	let decisions = 0;
+	let parses = 0;
 	scs.forEach((sc, sid) => {
 		const ids = [];
 		sc.policies.forEach((p, i) => {
@@ -689,6 +746,13 @@ function checkScenarios(scs) {
 			if ((extErr === null) !== (cedErr === null))
 				found.push({ sc, kind: 'parse', policy: i, text: `policy p${i} parses in ${extErr === null ? 'the extension only' : 'Cedar only'}: extension ${extErr || 'accepts'}; Cedar ${cedErr || 'accepts'}` });
 			else if (extErr === null) ids.push(i);
+		});
+		(sc.mutants || []).forEach((m, mi) => {
+			const extErr = ext[sid].mut ? ext[sid].mut[mi] : 'not run';
+			const cedErr = cedarParses(m);
+			parses++;
+			if ((extErr === null) !== (cedErr === null))
+				found.push({ sc, kind: 'mutant', mutant: mi, text: `this text parses in ${extErr === null ? 'the extension only' : 'Cedar only'}: extension ${extErr || 'accepts'}; Cedar ${cedErr || 'accepts'}` });
 		});
 		const ents = cedarEntities(sc);
 		if (sc.requests.length) {
@@ -714,7 +778,7 @@ function checkScenarios(scs) {
 		});
 	});
 	timing.cedar += Date.now() - t;
-	return { found, decisions };
+	return { found, decisions, parses };
 }
 
 /* ------------------------------------------------------------------ */
@@ -726,7 +790,10 @@ function clone(x) {
 }
 
 function finishPolicies(sc) {
-	for (const p of sc.policies) p.text = renderPolicy(p);
+	sc.policies.forEach((p, i) => {
+		if (sc.asSet) p.annotations = [['id', 'p' + i]].concat((p.annotations || []).filter(([k]) => k !== 'id'));
+		p.text = renderPolicy(p);
+	});
 }
 
 /* does this one-request scenario still disagree? */
@@ -753,10 +820,36 @@ function* simpler(e) {
 		}
 }
 
+/* a mutant that one side accepts and the other refuses: drop tokens while it still does */
+function shrinkMutant(sc0, failure) {
+	const sc = { entities: [], policies: [], requests: [], mutants: [sc0.mutants[failure.mutant]] };
+	let last = failure;
+	let toks = sc.mutants[0].match(TOKEN_RE) || [];
+	let budget = 300;
+	let progress = true;
+	while (progress && budget > 0) {
+		progress = false;
+		/* runs of tokens, halving the run (delta debugging), down to one */
+		for (let size = Math.max(1, toks.length >> 1); size >= 1; size >>= 1)
+		for (let i = toks.length - size; i >= 0 && budget > 0; i--) {
+			const cand = toks.slice(0, i).concat(toks.slice(i + size));
+			budget--;
+			sc.mutants = [cand.join(' ')];
+			let f = null;
+			try { f = checkScenarios([sc]).found[0] || null; } catch (e) { f = null; }
+			if (f) { toks = cand; last = f; progress = true; }
+		}
+	}
+	sc.mutants = [toks.join(' ')];
+	return { sc, last };
+}
+
 function shrink(sc0, failure) {
+	if (failure.kind === 'mutant') return shrinkMutant(sc0, failure);
 	let sc = clone(sc0);
 	let budget = 400;
 	let last = failure;
+	sc.mutants = [];
 	if (failure.kind === 'decide') sc.requests = [sc.requests[failure.request]];
 	else { sc.requests = []; sc.policies = [sc.policies[failure.policy]]; }
 	const attempt = cand => {
@@ -828,6 +921,7 @@ function reproducer(sc, last) {
 	out.push(last.text);
 	out.push('-- reproduce in SQL (and with Cedar: same policies, entities in Cedar\'s JSON format):');
 	sc.policies.forEach((p, i) => out.push(`SELECT governance.create_policy('p${i}', ${q(p.text)});`));
+	(sc.mutants || []).forEach((m, i) => out.push(`SELECT governance.create_policy('m${i}', ${q(m)});`));
 	for (const e of sc.entities)
 		out.push(`SELECT governance.put_entity(${q(extUid(e.uid))}, ARRAY[${e.parents.map(p => q(extUid(p))).join(', ')}]::text[], ${q(extJson(V.rec(e.attrs)))});`);
 	for (const r of sc.requests)
@@ -860,6 +954,7 @@ function main() {
 	let failures = 0;
 	let chunkStart = 0;
 	let scenarios = 0;
+	let parsed = 0;
 	const t0 = Date.now();
 	while (done < args.decisions && failures < 3) {
 		/* a batch of scenarios: one psql run */
@@ -870,10 +965,13 @@ function main() {
 			finishPolicies(sc);
 			const nr = Math.min(args.requests, args.decisions - done - n);
 			for (let i = 0; i < nr; i++) sc.requests.push(genRequest(sc));
+			sc.mutants = [];
+			for (let i = 0; i < args.mutants; i++) sc.mutants.push(mutate(pick(sc.policies).text));
 			batch.push(sc);
 			n += nr;
 		}
-		const { found, decisions } = checkScenarios(batch);
+		const { found, decisions, parses } = checkScenarios(batch);
+		parsed += parses;
 		scenarios += batch.length;
 		done += decisions;
 		/* the first disagreement is shrunk (it takes a psql run per try); the others are listed */
@@ -894,6 +992,8 @@ function main() {
 	}
 	const secs = ((Date.now() - t0) / 1000).toFixed(1);
 	console.log(`# decisions: ${stats.allow || 0} allow, ${stats.deny || 0} deny; policy outcomes: ${stats.match || 0} match, ${stats.nomatch || 0} no match, ${stats.error || 0} error`);
+	if (failures === 0 && parsed > 0)
+		console.log(`ok - ${parsed} mutated policy texts: the extension accepts exactly those Cedar accepts`);
 	console.log(`# ${done} decisions over ${scenarios} scenarios in ${secs} s; ${failures} disagreement(s); seed ${args.seed}; SQL ${(timing.sql / 1000).toFixed(1)} s, Cedar ${(timing.cedar / 1000).toFixed(1)} s`);
 	process.exit(failures ? 1 : 0);
 }

@@ -42,8 +42,8 @@ fi
 
 seed=""
 [ -n "${CEDAR_SEED:-}" ] && seed="--seed $CEDAR_SEED"
-# shellcheck disable=SC2086
 # --no-opt: the V8 of Debian's and NodeSource's node 20 aborts now and then in its
 # deoptimizer ("Fatal error ... unreachable code") on this script; without
 # the optimizing compiler it never did, and the time goes to Cedar's wasm anyway.
+# shellcheck disable=SC2086
 CEDAR_PGHOST="$HOST" exec node --no-opt differential.cjs --decisions "$DECISIONS" $seed

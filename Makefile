@@ -9,6 +9,8 @@
 #                      needs pg_bsd_indent: apt-get install pg-bsd-indent)
 #   make check-indent  change nothing: print the diff and fail if make indent
 #                      would change a file (not part of make test)
+#   make conformance   the policy language against the reference Cedar, at
+#               length (test/cedar; make test runs 20,000 decisions of it)
 
 EXTENSION = governance
 EXTVERSION = 0.2
@@ -72,7 +74,7 @@ governance--$(EXTVERSION).sql: $(INSTALL_PARTS)
 	   echo '\\echo Use "CREATE EXTENSION governance" to load this file. \\quit'; \
 	   for f in $(INSTALL_PARTS); do echo; echo "-- $$f"; cat $$f; done; } > $@
 
-.PHONY: test demo fuzz bench deps print-regress check-layers indent check-indent
+.PHONY: test demo fuzz bench deps print-regress check-layers indent check-indent conformance
 
 deps:
 	@sh test/deps.sh
@@ -105,6 +107,10 @@ check-indent:
 
 bench:
 	@sh test/deps.sh && sh test/bench/run.sh
+
+# issue 17: CONFORMANCE_DECISIONS (default 500000) decisions against Cedar
+conformance:
+	@GOV_TEST_ONLY=cedar GOV_CEDAR_DECISIONS=$${CONFORMANCE_DECISIONS:-500000} sh test/run.sh
 
 fuzz:
 	@GOV_DEPS_EXTRA="clang libclang-rt-14-dev" sh test/deps.sh && sh contrib/fuzz/run.sh

@@ -95,6 +95,36 @@ SELECT pg_temp.try('permit (principal, action, resource) when { ' || repeat('x',
 -- accepted: comments anywhere, spaces around ::, namespaces, escapes
 SELECT pg_temp.try(E'permit ( // who\n principal in Org :: Team :: "a\\"b", // what\n action in [Action::"x", Action::"y"], resource )\n when { context has x && context.x like "*\\**" } // done\n unless { false };\n// trailing comment');
 
+-- issue 17, the rest of Cedar's syntax: accepted
+SELECT pg_temp.try('@id("r1") @advice("read only") @flag permit (principal is User in Group::"a", action in [Action::"a", Action::"b",], resource is Org::Doc,) when { principal is User && resource is Org::Doc in Folder::"f" };');
+SELECT pg_temp.try('permit (principal, action, resource) when { {a: 1, "b c": [1, 2,], d: {e: true},} == context && context has d.e && [].isEmpty() };');
+SELECT pg_temp.try('permit (principal, action, resource) when { context.s == "\0\x41\u{0}\x7f" && context.permit && context.when };');
+SELECT pg_temp.try('permit (principal, action, resource) when { [1].contains(1,) && [1].containsAny([1],) };');
+-- refused as Cedar refuses them
+SELECT pg_temp.try('permit (principal, action, resource) when { context.if };');
+SELECT pg_temp.try('permit (principal, action, resource) when { context has is };');
+SELECT pg_temp.try('permit (principal, action, resource) when { context has a.like };');
+SELECT pg_temp.try('permit (principal, action, resource) when { context has "a".b };');
+SELECT pg_temp.try('permit (principal, action, resource) when { principal == Org::__cedar::"a" };');
+SELECT pg_temp.try('permit (principal, action, resource) when { principal == true::"a" };');
+SELECT pg_temp.try('permit (principal, action, resource) when { principal is in };');
+SELECT pg_temp.try('permit (principal, action, resource) when { principal is User == true };');
+SELECT pg_temp.try('permit (principal, action is Action, resource);');
+SELECT pg_temp.try('permit (principal is User in [Group::"a"], action, resource);');
+SELECT pg_temp.try('permit (principal, action, resource) when { {a: 1, "a": 2} == context };');
+SELECT pg_temp.try('permit (principal, action, resource) when { {then: 1} == context };');
+SELECT pg_temp.try('permit (principal, action, resource) when { {a 1} == context };');
+SELECT pg_temp.try('permit (principal, action, resource) when { [].isEmpty(1) };');
+SELECT pg_temp.try('permit (principal, action, resource) when { [,] == [] };');
+SELECT pg_temp.try('permit (principal, action, resource) when { context.a == "\x80" };');
+SELECT pg_temp.try('permit (principal, action, resource) when { context.a == "\x4" };');
+SELECT pg_temp.try('@id("a") @id("b") permit (principal, action, resource);');
+SELECT pg_temp.try('@id(1) permit (principal, action, resource);');
+SELECT pg_temp.try('@ permit (principal, action, resource);');
+SELECT pg_temp.try('@id("a") when;');
+SELECT pg_temp.try('permit (principal, action in [Action::"a", Doc::"b"], resource);');
+SELECT pg_temp.try('permit (principal, action == Billing::Action::"pay", resource);');
+
 -- the error as a client sees it
 SAVEPOINT s;
 SELECT governance.create_policy('shown', E'permit (principal, action, resource)\nwhen { context.a <= };');

@@ -156,6 +156,8 @@ typedef struct CachedPolicy
 	bool		permit;
 	GovPolicy  *compiled;		/* NULL when the stored source does not parse */
 	char	   *compile_error;
+	char	   *annot_text;		/* gov_policy_annotations(); NULL: none */
+	char	   *annot_json;
 	MemoryContext cxt;			/* holds all of the above */
 } CachedPolicy;
 
@@ -423,6 +425,8 @@ compile_cached(CachedPolicy *cp, const char *name, const char *source, bool perm
 	cp->source = pstrdup(source);
 	cp->permit = permit;
 	cp->compile_error = NULL;
+	cp->annot_text = NULL;
+	cp->annot_json = NULL;
 	gov_policy_arena_in_context(&arena, cp->cxt, gov_policy_compile_limit(strlen(source)));
 	if (!gov_pol_parse(&arena, source, strlen(source), &cp->compiled, &err))
 	{
@@ -435,6 +439,8 @@ compile_cached(CachedPolicy *cp, const char *name, const char *source, bool perm
 		cp->compiled = NULL;
 		cp->compile_error = pstrdup("stored effect does not match the policy source");
 	}
+	else
+		gov_policy_annotations(cp->compiled, &cp->annot_text, &cp->annot_json);
 	MemoryContextSwitchTo(old);
 }
 
@@ -754,6 +760,14 @@ decision_begin(void)
 	gov_pol_arena_reset(&scratch_arena);
 }
 
+/* A policy as reasons name it: "name", then its annotations if any. */
+static char *
+label(const GovPolicyOutcome *o)
+{
+	return o->annotations ? psprintf("\"%s\" %s", o->policy, o->annotations)
+		: psprintf("\"%s\"", o->policy);
+}
+
 void
 gov_policy_decide(const GovRequest *req, GovDecision *out)
 {
@@ -832,6 +846,8 @@ gov_policy_decide(const GovRequest *req, GovDecision *out)
 		o->permit = cp->permit;
 		o->matched = (r == GOV_POL_MATCH);
 		o->error = r == GOV_POL_ERROR ? pstrdup(err ? err : "evaluation failed") : NULL;
+		o->annotations = cp->annot_text ? pstrdup(cp->annot_text) : NULL;
+		o->annotations_json = cp->annot_json ? pstrdup(cp->annot_json) : NULL;
 		out->outcomes = lappend(out->outcomes, o);
 		if (!o->permit && (o->matched || o->error))
 			any_forbid = true;
@@ -863,30 +879,30 @@ gov_policy_decide(const GovRequest *req, GovDecision *out)
 			{
 				out->determining = lappend(out->determining, o->policy);
 				out->reasons = lappend(out->reasons,
-									   psprintf("allowed: permit policy \"%s\" matched", o->policy));
+									   psprintf("allowed: permit policy %s matched", label(o)));
 			}
 		}
 		else if (!o->permit && o->matched)
 		{
 			out->determining = lappend(out->determining, o->policy);
 			out->reasons = lappend(out->reasons,
-								   psprintf("denied: forbid policy \"%s\" matched", o->policy));
+								   psprintf("denied: forbid policy %s matched", label(o)));
 		}
 		else if (!o->permit && o->error)
 		{
 			out->determining = lappend(out->determining, o->policy);
 			out->reasons = lappend(out->reasons,
-								   psprintf("denied: forbid policy \"%s\" failed to evaluate, which counts as a match: %s",
-											o->policy, o->error));
+								   psprintf("denied: forbid policy %s failed to evaluate, which counts as a match: %s",
+											label(o), o->error));
 		}
 		if (o->permit && o->error)
 			not_applied = lappend(not_applied,
-								  psprintf("permit policy \"%s\" was not applied: %s",
-										   o->policy, o->error));
+								  psprintf("permit policy %s was not applied: %s",
+										   label(o), o->error));
 		if (!out->allow && o->permit && o->matched)
 			overridden = lappend(overridden,
-								 psprintf("permit policy \"%s\" matched but a forbid overrides it",
-										  o->policy));
+								 psprintf("permit policy %s matched but a forbid overrides it",
+										  label(o)));
 	}
 	if (!out->allow && out->determining == NIL)
 	{

@@ -39,6 +39,8 @@ typedef struct GovPolicyOutcome
 	bool		matched;		/* scope and conditions hold (false when
 								 * error) */
 	char	   *error;			/* NULL, or why evaluation failed */
+	char	   *annotations;	/* NULL, or @id("x") @advice("...") */
+	char	   *annotations_json;	/* NULL, or {"id": "x", ...} */
 } GovPolicyOutcome;
 
 typedef struct GovDecision

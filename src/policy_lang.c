@@ -438,6 +438,9 @@ typedef enum TokKind
 	T_PLUS,
 	T_MINUS,
 	T_STAR,
+	T_AT,
+	T_QUESTION,
+	T_COLON,
 	T_INVALID,					/* a character that starts no token */
 	T_BADSTRING					/* unterminated, or a bad escape */
 } TokKind;
@@ -532,6 +535,20 @@ scan_escape(const char *src, size_t len, size_t i, long *cp)
 		case 't':
 			*cp = '\t';
 			return 2;
+		case '0':
+			*cp = 0;
+			return 2;
+		case 'x':
+			{
+				int			h1 = i + 2 < len ? hexval((unsigned char) src[i + 2]) : -1;
+				int			h2 = i + 3 < len ? hexval((unsigned char) src[i + 3]) : -1;
+
+				/* two hex digits, ASCII only (as Cedar) */
+				if (h1 < 0 || h2 < 0 || h1 * 16 + h2 > 0x7f)
+					return 0;
+				*cp = h1 * 16 + h2;
+				return 4;
+			}
 		case '*':
 			*cp = -1;
 			return 2;
@@ -552,7 +569,7 @@ scan_escape(const char *src, size_t len, size_t i, long *cp)
 				}
 				if (digits == 0 || j >= len || src[j] != '}')
 					return 0;
-				if (v == 0 || v > 0x10ffff || (v >= 0xd800 && v <= 0xdfff))
+				if (v > 0x10ffff || (v >= 0xd800 && v <= 0xdfff))
 					return 0;
 				*cp = v;
 				return j + 1 - i;
@@ -662,6 +679,13 @@ lx_next(Lexer *lx, Token *t)
 								   lx->src[lx->pos + shown - 1] != '}')
 								shown++;
 						}
+						else if (lx->pos + 1 < lx->len && lx_peek(lx, 1) == 'x')
+						{
+							/* \x and up to two hex digits */
+							while (shown < 4 && lx->pos + shown < lx->len &&
+								   hexval((unsigned char) lx->src[lx->pos + shown]) >= 0)
+								shown++;
+						}
 						if (lx->pos + shown > lx->len)
 							shown = lx->len - lx->pos;
 						t->err_len = shown;
@@ -734,6 +758,12 @@ lx_next(Lexer *lx, Token *t)
 		case '*':
 			t->kind = T_STAR;
 			break;
+		case '@':
+			t->kind = T_AT;
+			break;
+		case '?':
+			t->kind = T_QUESTION;
+			break;
 		case ':':
 			if (lx_peek(lx, 1) == ':')
 			{
@@ -741,7 +771,7 @@ lx_next(Lexer *lx, Token *t)
 				t->len = 2;
 			}
 			else
-				t->kind = T_INVALID;
+				t->kind = T_COLON;
 			break;
 		case '=':
 			if (lx_peek(lx, 1) == '=')
@@ -849,7 +879,10 @@ typedef enum NodeKind
 	N_SET,
 	N_CONTAINS,
 	N_CONTAINS_ALL,
-	N_CONTAINS_ANY
+	N_CONTAINS_ANY,
+	N_IS,						/* kids[0] is entity type "name" */
+	N_IS_EMPTY,
+	N_RECORD					/* fields keys[i] = kids[i], sorted by key */
 } NodeKind;
 
 typedef enum VarKind
@@ -885,7 +918,8 @@ struct Node
 	int			height;
 	VarKind		var;			/* N_VAR */
 	GovPolValue lit;			/* N_LIT */
-	GovPolStr	name;			/* N_ATTR, N_HAS */
+	GovPolStr	name;			/* N_ATTR, N_HAS; N_IS: the entity type */
+	GovPolStr  *keys;			/* N_RECORD */
 	const Pattern *pat;			/* N_LIKE */
 	uint32_t	nkids;
 	Node	  **kids;
@@ -905,6 +939,7 @@ typedef struct Scope
 	ScopeKind	kind;
 	uint32_t	n;
 	GovPolStr  *uids;
+	GovPolStr	is_type;		/* "principal is T ...": T; len 0 when none */
 } Scope;
 
 typedef struct Cond
@@ -916,6 +951,11 @@ typedef struct Cond
 struct GovPolicy
 {
 	bool		permit;
+	uint32_t	nannot;			/* annotations, in source order */
+	GovPolStr  *annot_keys;
+	GovPolStr  *annot_vals;
+	size_t		src_start;		/* the statement's bytes in the source */
+	size_t		src_end;
 	Scope		principal;
 	Scope		action;
 	Scope		resource;
@@ -1037,7 +1077,7 @@ p_expected(Parser *P, const char *what)
 			size_t		n = excerpt_len(t->err_at, t->err_len, 12, &cut);
 
 			p_error_at(P, t->err_line, t->err_col,
-					   "expected an escape sequence (\\\\ \\\" \\' \\n \\r \\t \\u{hex}), found \"%.*s\"",
+					   "expected an escape sequence (\\\\ \\\" \\' \\n \\r \\t \\0 \\xHH \\u{hex}), found \"%.*s\"",
 					   (int) n, t->err_at);
 		}
 		return;
@@ -1052,6 +1092,39 @@ tok_is(const Token *t, const char *kw)
 	size_t		n = strlen(kw);
 
 	return t->kind == T_IDENT && t->len == n && memcmp(t->start, kw, n) == 0;
+}
+
+/*
+ * Cedar's reserved words: never an attribute name, a record key, a part of
+ * an entity type, nor a name after "has" or "is".
+ */
+static bool
+is_reserved(const Token *t)
+{
+	static const char *const words[] = {
+		"true", "false", "if", "then", "else", "in", "is", "like", "has", "__cedar"
+	};
+	size_t		i;
+
+	for (i = 0; i < sizeof(words) / sizeof(words[0]); i++)
+		if (tok_is(t, words[i]))
+			return true;
+	return false;
+}
+
+/* The current token is an identifier: refuse it if it is reserved. */
+static bool
+p_not_reserved(Parser *P, const char *what)
+{
+	if (P->failed)
+		return false;
+	if (is_reserved(&P->cur))
+	{
+		p_error_at(P, P->cur.line, P->cur.col, "expected %s, found the reserved word \"%.*s\"",
+				   what, (int) P->cur.len, P->cur.start);
+		return false;
+	}
+	return true;
 }
 
 static bool
@@ -1172,7 +1245,7 @@ decode_string(Parser *P, const Token *t, uint32_t *outlen, bool pattern, bool **
 	if (!pattern && t->star_line != 0)
 	{
 		p_error_at(P, t->star_line, t->star_col,
-				   "expected an escape sequence (\\\\ \\\" \\' \\n \\r \\t \\u{hex}), found \"\\*\" outside a like pattern");
+				   "expected an escape sequence (\\\\ \\\" \\' \\n \\r \\t \\0 \\xHH \\u{hex}), found \"\\*\" outside a like pattern");
 		return NULL;
 	}
 	if (len > UINT32_MAX - 1)
@@ -1307,6 +1380,35 @@ make_uid(Parser *P, const char *type, size_t tlen, const char *id, uint32_t idle
 	return true;
 }
 
+/* An entity type's text without any whitespace or comments around "::". */
+static bool
+squeeze_type(Parser *P, const char *start, size_t len, GovPolStr *out)
+{
+	const char *s = start;
+	const char *end = start + len;
+	char	   *type = p_alloc(P, len + 1);
+	size_t		o = 0;
+
+	if (type == NULL)
+		return false;
+	while (s < end)
+	{
+		if (is_ident_char((unsigned char) *s) || *s == ':')
+			type[o++] = *s++;
+		else if (*s == '/' && s + 1 < end && s[1] == '/')
+		{
+			while (s < end && *s != '\n')
+				s++;
+		}
+		else
+			s++;
+	}
+	type[o] = '\0';
+	out->p = type;
+	out->len = (uint32_t) o;
+	return true;
+}
+
 /*
  * Entity literal: Ident {"::" Ident} "::" String.  The caller has checked
  * that the current token is an identifier followed by "::" when ident_ok.
@@ -1324,6 +1426,8 @@ parse_entity(Parser *P, GovPolStr *out)
 		p_expected(P, "an entity literal such as Type::\"id\"");
 		return false;
 	}
+	if (!p_not_reserved(P, "an entity type"))
+		return false;
 	tstart = P->cur.start;
 	tlen = P->cur.len;
 	p_advance(P);
@@ -1338,42 +1442,58 @@ parse_entity(Parser *P, GovPolStr *out)
 			p_expected(P, "a type name or a quoted entity id");
 			return false;
 		}
+		if (!p_not_reserved(P, "a type name"))
+			return false;
 		/* the type's text runs contiguously only if written without spaces */
 		tlen = (size_t) (P->cur.start + P->cur.len - tstart);
 		p_advance(P);
 	}
 
-	/* Rebuild the type without any whitespace or comments around "::". */
 	{
-		const char *s = tstart;
-		const char *end = tstart + tlen;
-		char	   *type = p_alloc(P, tlen + 1);
-		size_t		o = 0;
+		GovPolStr	type;
 
-		if (type == NULL)
+		if (!squeeze_type(P, tstart, tlen, &type))
 			return false;
-		while (s < end)
-		{
-			if (is_ident_char((unsigned char) *s) || *s == ':')
-				type[o++] = *s++;
-			else if (*s == '/' && s + 1 < end && s[1] == '/')
-			{
-				while (s < end && *s != '\n')
-					s++;
-			}
-			else
-				s++;
-		}
-		type[o] = '\0';
 		id = decode_string(P, &P->cur, &idlen, false, NULL);
 		if (id == NULL)
 			return false;
 		p_advance(P);
-		return make_uid(P, type, o, id, idlen, out);
+		return make_uid(P, type.p, type.len, id, idlen, out);
 	}
 }
 
+/* An entity type after "is": Ident {"::" Ident}. */
+static bool
+parse_type(Parser *P, GovPolStr *out)
+{
+	const char *tstart;
+	size_t		tlen;
+
+	if (P->cur.kind != T_IDENT)
+	{
+		p_expected(P, "an entity type");
+		return false;
+	}
+	if (!p_not_reserved(P, "an entity type"))
+		return false;
+	tstart = P->cur.start;
+	tlen = P->cur.len;
+	p_advance(P);
+	while (P->cur.kind == T_COLONCOLON && P->next.kind == T_IDENT)
+	{
+		p_advance(P);
+		if (!p_not_reserved(P, "a type name"))
+			return false;
+		tlen = (size_t) (P->cur.start + P->cur.len - tstart);
+		p_advance(P);
+	}
+	return squeeze_type(P, tstart, tlen, out);
+}
+
 static Node *parse_expr(Parser *P);
+static bool attr_name(Parser *P, GovPolStr *name);
+
+#define SHOW_KEY 64
 
 static Node *
 mk_lit(Parser *P, GovPolKind kind)
@@ -1420,6 +1540,111 @@ parse_int(Parser *P, bool negate, int line, int col)
 		n->lit.u.i = (int64_t) v;
 	p_advance(P);
 	return n;
+}
+
+typedef struct RecEntry
+{
+	GovPolStr	key;
+	Node	   *value;
+	uint32_t	order;			/* position in the source */
+	int			line;
+	int			col;
+} RecEntry;
+
+static int
+rec_entry_cmp(const void *x, const void *y)
+{
+	const RecEntry *a = x;
+	const RecEntry *b = y;
+	int			c = key_cmp(a->key.p, a->key.len, b->key.p, b->key.len);
+
+	if (c != 0)
+		return c;
+	return a->order < b->order ? -1 : a->order > b->order;
+}
+
+/*
+ * Record literal: "{" [ Key ":" Expr { "," Key ":" Expr } [","] ] "}",
+ * Key an identifier or a string.  Its fields are kept sorted by key, the
+ * order record values keep.
+ */
+static Node *
+parse_record(Parser *P)
+{
+	Token		t = P->cur;
+	RecEntry	small[8];
+	RecEntry   *all = small;
+	uint32_t	count = 0;
+	uint32_t	cap = 8;
+	uint32_t	i;
+	Node	   *n;
+
+	p_advance(P);
+	while (P->cur.kind != T_RBRACE)
+	{
+		RecEntry	e;
+
+		memset(&e, 0, sizeof(e));
+		e.line = P->cur.line;
+		e.col = P->cur.col;
+		if (P->cur.kind != T_IDENT && P->cur.kind != T_STRING)
+		{
+			p_expected(P, count ? "a record key or \"}\"" : "a record key or \"}\"");
+			return NULL;
+		}
+		if (!attr_name(P, &e.key) || !p_expect(P, T_COLON, "\":\""))
+			return NULL;
+		e.value = parse_expr(P);
+		if (e.value == NULL)
+			return NULL;
+		e.order = count;
+		if (count == cap)
+		{
+			RecEntry   *bigger;
+
+			if (cap > (UINT32_MAX / 2) / sizeof(RecEntry))
+			{
+				p_error_at(P, t.line, t.col, "record literal too large");
+				return NULL;
+			}
+			bigger = p_alloc(P, sizeof(RecEntry) * cap * 2);
+			if (bigger == NULL)
+				return NULL;
+			memcpy(bigger, all, sizeof(RecEntry) * count);
+			all = bigger;
+			cap *= 2;
+		}
+		all[count++] = e;
+		if (!p_accept(P, T_COMMA))
+			break;
+	}
+	if (!p_expect(P, T_RBRACE, "\",\" or \"}\""))
+		return NULL;
+	qsort(all, count, sizeof(RecEntry), rec_entry_cmp);
+	for (i = 1; i < count; i++)
+		if (key_cmp(all[i - 1].key.p, all[i - 1].key.len, all[i].key.p, all[i].key.len) == 0)
+		{
+			char		buf[SHOW_KEY + 4];
+			bool		cut;
+			size_t		k = excerpt_len(all[i].key.p, all[i].key.len, SHOW_KEY, &cut);
+
+			memcpy(buf, all[i].key.p, k);
+			memcpy(buf + k, cut ? "..." : "", cut ? 4 : 1);
+			p_error_at(P, all[i].line, all[i].col, "duplicate key \"%s\" in a record literal", buf);
+			return NULL;
+		}
+	n = mk_node(P, N_RECORD, count);
+	if (n == NULL)
+		return NULL;
+	n->keys = p_alloc(P, sizeof(GovPolStr) * (count ? count : 1));
+	if (n->keys == NULL)
+		return NULL;
+	for (i = 0; i < count; i++)
+	{
+		n->keys[i] = all[i].key;
+		n->kids[i] = all[i].value;
+	}
+	return finish_node(P, n, t.line, t.col);
 }
 
 static Node *
@@ -1489,7 +1714,8 @@ parse_primary(Parser *P, bool negate_int)
 							cap *= 2;
 						}
 						all[count++] = e;
-						if (p_accept(P, T_COMMA))
+						/* a trailing comma is allowed, as in Cedar */
+						if (p_accept(P, T_COMMA) && P->cur.kind != T_RBRACKET)
 							continue;
 						break;
 					}
@@ -1503,6 +1729,8 @@ parse_primary(Parser *P, bool negate_int)
 					n->kids[i] = all[i];
 				return finish_node(P, n, t.line, t.col);
 			}
+		case T_LBRACE:
+			return parse_record(P);
 		case T_IDENT:
 			if (P->next.kind == T_COLONCOLON)
 			{
@@ -1547,6 +1775,8 @@ attr_name(Parser *P, GovPolStr *name)
 {
 	if (P->cur.kind == T_IDENT)
 	{
+		if (!p_not_reserved(P, "an attribute name"))
+			return false;
 		name->p = arena_strndup(P->arena, P->cur.start, P->cur.len);
 		if (name->p == NULL)
 		{
@@ -1600,15 +1830,33 @@ parse_member(Parser *P, bool negate_int)
 					k = N_CONTAINS_ALL;
 				else if (tok_is(&P->cur, "containsAny"))
 					k = N_CONTAINS_ANY;
+				else if (tok_is(&P->cur, "isEmpty"))
+					k = N_IS_EMPTY;
 				else
 				{
-					p_expected(P, "\"contains\", \"containsAll\" or \"containsAny\"");
+					p_expected(P, "a method: \"contains\", \"containsAll\", \"containsAny\" or \"isEmpty\"");
 					return NULL;
 				}
 				p_advance(P);
 				p_advance(P);	/* ( */
+				if (k == N_IS_EMPTY)
+				{
+					Node	   *u;
+
+					if (!p_expect(P, T_RPAREN, "\")\" (isEmpty takes no argument)"))
+						return NULL;
+					u = mk_node(P, N_IS_EMPTY, 1);
+					if (u == NULL)
+						return NULL;
+					u->kids[0] = n;
+					n = finish_node(P, u, t.line, t.col);
+					continue;
+				}
 				arg = parse_expr(P);
-				if (arg == NULL || !p_expect(P, T_RPAREN, "\")\""))
+				if (arg == NULL)
+					return NULL;
+				p_accept(P, T_COMMA);	/* Cedar allows a trailing comma */
+				if (!p_expect(P, T_RPAREN, "\")\""))
 					return NULL;
 				n = mk_binary(P, k, n, arg, t.line, t.col);
 			}
@@ -1659,11 +1907,18 @@ parse_unary(Parser *P)
 
 	while (P->cur.kind == T_NOT || P->cur.kind == T_MINUS)
 	{
-		if (nops == GOV_POL_MAX_NESTING)
+		char		op = P->cur.kind == T_NOT ? '!' : '-';
+
+		/* as Cedar: a run of one operator, at most 4 long (parentheses nest more) */
+		if (nops > 0 && op != ops[0])
+		{
+			p_expected(P, "an expression");
+			return NULL;
+		}
+		if (nops == 4)
 		{
 			p_error_at(P, P->cur.line, P->cur.col,
-					   "expression nested too deeply (the limit is %d levels)",
-					   GOV_POL_MAX_NESTING);
+					   "too many occurrences of \"%c\" in a row (the limit is 4)", op);
 			return NULL;
 		}
 		ops[nops] = P->cur.kind == T_NOT ? '!' : '-';
@@ -1868,7 +2123,49 @@ compile_pattern(Parser *P, const char *s, uint32_t len, const bool *wild)
 	return pat;
 }
 
-/* Add [relop Add | "has" Name | "like" Pattern | "in" Add] */
+/*
+ * e has a.b.c: (e has a) && (e.a has b) && (e.a.b has c), as Cedar reads
+ * it; a path goes on only from an identifier.
+ */
+static Node *
+parse_has(Parser *P, Node *l, const Token *t)
+{
+	Chain		c;
+	Node	   *obj = l;
+	Node	   *n = mk_node(P, N_HAS, 1);
+	bool		ident;
+
+	p_advance(P);
+	ident = P->cur.kind == T_IDENT;
+	if (n == NULL || !attr_name(P, &n->name))
+		return NULL;
+	n->kids[0] = l;
+	n = finish_node(P, n, t->line, t->col);
+	if (n == NULL)
+		return NULL;
+	chain_init(&c, n);
+	while (ident && P->cur.kind == T_DOT && P->next.kind == T_IDENT)
+	{
+		Node	   *a = mk_node(P, N_ATTR, 1);
+		Node	   *h = mk_node(P, N_HAS, 1);
+
+		if (a == NULL || h == NULL)
+			return NULL;
+		a->kids[0] = obj;
+		a->name = c.kids[c.n - 1]->name;
+		obj = finish_node(P, a, t->line, t->col);
+		p_advance(P);
+		if (obj == NULL || !attr_name(P, &h->name))
+			return NULL;
+		h->kids[0] = obj;
+		h = finish_node(P, h, t->line, t->col);
+		if (h == NULL || !chain_add(P, &c, h, '&'))
+			return NULL;
+	}
+	return chain_finish(P, &c, N_AND, t->line, t->col);
+}
+
+/* Add [relop Add | "has" Name {"." Name} | "like" Pattern | "is" Type ["in" Add]] */
 static Node *
 parse_relation(Parser *P)
 {
@@ -1905,14 +2202,34 @@ parse_relation(Parser *P)
 				break;
 			}
 			if (tok_is(&t, "has"))
+				return parse_has(P, l, &t);
+			if (tok_is(&t, "is"))
 			{
-				Node	   *n = mk_node(P, N_HAS, 1);
+				Node	   *n = mk_node(P, N_IS, 1);
 
 				p_advance(P);
-				if (n == NULL || !attr_name(P, &n->name))
+				if (n == NULL || !parse_type(P, &n->name))
 					return NULL;
 				n->kids[0] = l;
-				return finish_node(P, n, t.line, t.col);
+				n = finish_node(P, n, t.line, t.col);
+				if (n && tok_is(&P->cur, "in"))
+				{
+					/* e is T in x: (e is T) && (e in x), as Cedar reads it */
+					Token		in = P->cur;
+					Node	   *r;
+					Node	   *and;
+
+					p_advance(P);
+					r = parse_add(P);
+					if (r == NULL)
+						return NULL;
+					r = mk_binary(P, N_IN, l, r, in.line, in.col);
+					if (r == NULL)
+						return NULL;
+					and = mk_binary(P, N_AND, n, r, t.line, t.col);
+					return and;
+				}
+				return n;
 			}
 			if (tok_is(&t, "like"))
 			{
@@ -2041,6 +2358,39 @@ parse_expr(Parser *P)
 	return P->failed ? NULL : n;
 }
 
+/*
+ * An entity of the action scope, whose type must be Action or end in
+ * ::Action (as Cedar requires); others parse as any entity.
+ */
+static bool
+parse_scope_entity(Parser *P, GovPolStr *out, bool is_action)
+{
+	int			line = P->cur.line;
+	int			col = P->cur.col;
+	const char *q;
+	size_t		tlen;
+
+	if (!parse_entity(P, out))
+		return false;
+	if (!is_action)
+		return true;
+	q = memchr(out->p, '"', out->len);
+	tlen = q ? (size_t) (q - out->p) - 2 : 0;	/* the type, without "::" */
+	if (!((tlen == 6 && memcmp(out->p, "Action", 6) == 0) ||
+		  (tlen > 8 && memcmp(out->p + tlen - 8, "::Action", 8) == 0)))
+	{
+		char		buf[SHOW_KEY + 4];
+		bool		cut;
+		size_t		k = excerpt_len(out->p, out->len, SHOW_KEY, &cut);
+
+		memcpy(buf, out->p, k);
+		memcpy(buf + k, cut ? "..." : "", cut ? 4 : 1);
+		p_error_at(P, line, col, "expected an action (an entity of type Action), found %s", buf);
+		return false;
+	}
+	return true;
+}
+
 static bool
 parse_scope(Parser *P, const char *var, Scope *sc, bool is_action, const char *after)
 {
@@ -2050,12 +2400,29 @@ parse_scope(Parser *P, const char *var, Scope *sc, bool is_action, const char *a
 	snprintf(what, sizeof(what), "\"%s\"", var);
 	if (!p_expect_kw(P, var, what))
 		return false;
+	if (!is_action && tok_is(&P->cur, "is"))
+	{
+		/* principal is T [in Entity] */
+		p_advance(P);
+		if (!parse_type(P, &sc->is_type))
+			return false;
+		if (!tok_is(&P->cur, "in"))
+		{
+			sc->kind = S_ANY;
+			return true;
+		}
+		p_advance(P);
+		sc->kind = S_IN;
+		sc->n = 1;
+		sc->uids = p_alloc(P, sizeof(GovPolStr));
+		return sc->uids && parse_scope_entity(P, &sc->uids[0], is_action);
+	}
 	if (p_accept(P, T_EQ))
 	{
 		sc->kind = S_EQ;
 		sc->n = 1;
 		sc->uids = p_alloc(P, sizeof(GovPolStr));
-		return sc->uids && parse_entity(P, &sc->uids[0]);
+		return sc->uids && parse_scope_entity(P, &sc->uids[0], is_action);
 	}
 	if (tok_is(&P->cur, "in"))
 	{
@@ -2092,10 +2459,10 @@ parse_scope(Parser *P, const char *var, Scope *sc, bool is_action, const char *a
 					sc->uids = bigger;
 					cap *= 2;
 				}
-				if (!parse_entity(P, &sc->uids[sc->n]))
+				if (!parse_scope_entity(P, &sc->uids[sc->n], is_action))
 					return false;
 				sc->n++;
-				if (p_accept(P, T_COMMA))
+				if (p_accept(P, T_COMMA) && P->cur.kind != T_RBRACKET)
 					continue;
 				return p_expect(P, T_RBRACKET, "\",\" or \"]\"");
 			}
@@ -2103,84 +2470,157 @@ parse_scope(Parser *P, const char *var, Scope *sc, bool is_action, const char *a
 		sc->kind = S_IN;
 		sc->n = 1;
 		sc->uids = p_alloc(P, sizeof(GovPolStr));
-		return sc->uids && parse_entity(P, &sc->uids[0]);
+		return sc->uids && parse_scope_entity(P, &sc->uids[0], is_action);
 	}
 	sc->kind = S_ANY;
-	if (P->cur.kind == (strcmp(after, ")") == 0 ? T_RPAREN : T_COMMA))
+	if (P->cur.kind == T_COMMA || (strcmp(after, ")") == 0 && P->cur.kind == T_RPAREN))
 		return true;
-	snprintf(what, sizeof(what), "\"==\", \"in\" or \"%s\"", after);
+	snprintf(what, sizeof(what), "\"==\", \"in\"%s or \"%s\"", is_action ? "" : ", \"is\"", after);
 	p_expected(P, what);
 	return false;
 }
 
-bool
-gov_pol_parse(GovPolArena *arena, const char *src, size_t len, GovPolicy **out,
-			  GovPolError *err)
+/* "@" Ident [ "(" String ")" ]: an annotation, kept as key and value. */
+static bool
+parse_annotations(Parser *P, GovPolicy *pol)
 {
-	Parser		P;
+	uint32_t	cap = 0;
+
+	while (P->cur.kind == T_AT)
+	{
+		GovPolStr	key;
+		GovPolStr	val = {"", 0};
+		Token		at = P->cur;
+		uint32_t	i;
+
+		p_advance(P);
+		if (P->cur.kind != T_IDENT)
+		{
+			p_expected(P, "an annotation name");
+			return false;
+		}
+		key.p = arena_strndup(P->arena, P->cur.start, P->cur.len);
+		key.len = (uint32_t) P->cur.len;
+		if (key.p == NULL)
+		{
+			p_error_at(P, P->cur.line, P->cur.col, "policy too large to compile");
+			return false;
+		}
+		p_advance(P);
+		if (p_accept(P, T_LPAREN))
+		{
+			char	   *v;
+
+			if (P->cur.kind != T_STRING)
+			{
+				p_expected(P, "a quoted annotation value");
+				return false;
+			}
+			v = decode_string(P, &P->cur, &val.len, false, NULL);
+			if (v == NULL)
+				return false;
+			val.p = v;
+			p_advance(P);
+			if (!p_expect(P, T_RPAREN, "\")\""))
+				return false;
+		}
+		for (i = 0; i < pol->nannot; i++)
+			if (str_eq(pol->annot_keys[i].p, pol->annot_keys[i].len, key.p, key.len))
+			{
+				p_error_at(P, at.line, at.col, "duplicate annotation @%.*s", (int) (key.len > 64 ? 64 : key.len), key.p);
+				return false;
+			}
+		if (pol->nannot == cap)
+		{
+			uint32_t	newcap = cap ? cap * 2 : 4;
+			GovPolStr  *k;
+			GovPolStr  *v;
+
+			if (newcap > (UINT32_MAX / 2) / sizeof(GovPolStr))
+			{
+				p_error_at(P, at.line, at.col, "policy too large to compile");
+				return false;
+			}
+			k = p_alloc(P, sizeof(GovPolStr) * newcap);
+			v = p_alloc(P, sizeof(GovPolStr) * newcap);
+			if (k == NULL || v == NULL)
+				return false;
+			if (pol->nannot)
+			{
+				memcpy(k, pol->annot_keys, sizeof(GovPolStr) * pol->nannot);
+				memcpy(v, pol->annot_vals, sizeof(GovPolStr) * pol->nannot);
+			}
+			pol->annot_keys = k;
+			pol->annot_vals = v;
+			cap = newcap;
+		}
+		pol->annot_keys[pol->nannot] = key;
+		pol->annot_vals[pol->nannot] = val;
+		pol->nannot++;
+	}
+	return !P->failed;
+}
+
+/* One statement: {Annotation} Effect "(" Scope ")" {Condition} ";" */
+static GovPolicy *
+parse_statement(Parser *P)
+{
 	GovPolicy  *pol;
 	Cond		small[4];
 	Cond	   *conds = small;
 	uint32_t	ncond = 0;
 	uint32_t	cap = 4;
 
-	memset(&P, 0, sizeof(P));
-	memset(err, 0, sizeof(GovPolError));
-	*out = NULL;
-	P.arena = arena;
-	P.err = err;
-	P.lx.src = src;
-	P.lx.len = len;
-	P.lx.line = 1;
-	P.lx.col = 1;
-	lx_next(&P.lx, &P.cur);
-	lx_next(&P.lx, &P.next);
-
-	pol = p_alloc(&P, sizeof(GovPolicy));
+	pol = p_alloc(P, sizeof(GovPolicy));
 	if (pol == NULL)
-		return false;
+		return NULL;
 	memset(pol, 0, sizeof(GovPolicy));
+	pol->src_start = (size_t) (P->cur.start - P->lx.src);
+	if (!parse_annotations(P, pol))
+		return NULL;
 
-	if (tok_is(&P.cur, "permit"))
+	if (tok_is(&P->cur, "permit"))
 		pol->permit = true;
-	else if (!tok_is(&P.cur, "forbid"))
+	else if (!tok_is(&P->cur, "forbid"))
 	{
-		p_expected(&P, "\"permit\" or \"forbid\"");
-		return false;
+		p_expected(P, pol->nannot ? "\"permit\", \"forbid\" or \"@\"" : "\"permit\" or \"forbid\"");
+		return NULL;
 	}
-	p_advance(&P);
-	if (!p_expect(&P, T_LPAREN, "\"(\"") ||
-		!parse_scope(&P, "principal", &pol->principal, false, ",") ||
-		!p_expect(&P, T_COMMA, "\",\"") ||
-		!parse_scope(&P, "action", &pol->action, true, ",") ||
-		!p_expect(&P, T_COMMA, "\",\"") ||
-		!parse_scope(&P, "resource", &pol->resource, false, ")") ||
-		!p_expect(&P, T_RPAREN, "\")\""))
-		return false;
+	p_advance(P);
+	if (!p_expect(P, T_LPAREN, "\"(\"") ||
+		!parse_scope(P, "principal", &pol->principal, false, ",") ||
+		!p_expect(P, T_COMMA, "\",\"") ||
+		!parse_scope(P, "action", &pol->action, true, ",") ||
+		!p_expect(P, T_COMMA, "\",\"") ||
+		!parse_scope(P, "resource", &pol->resource, false, ")"))
+		return NULL;
+	p_accept(P, T_COMMA);		/* Cedar allows (principal, action, resource,) */
+	if (!p_expect(P, T_RPAREN, "\")\""))
+		return NULL;
 
-	while (tok_is(&P.cur, "when") || tok_is(&P.cur, "unless"))
+	while (tok_is(&P->cur, "when") || tok_is(&P->cur, "unless"))
 	{
-		bool		is_when = tok_is(&P.cur, "when");
+		bool		is_when = tok_is(&P->cur, "when");
 		Node	   *e;
 
-		p_advance(&P);
-		if (!p_expect(&P, T_LBRACE, "\"{\""))
-			return false;
-		e = parse_expr(&P);
-		if (e == NULL || !p_expect(&P, T_RBRACE, "\"}\""))
-			return false;
+		p_advance(P);
+		if (!p_expect(P, T_LBRACE, "\"{\""))
+			return NULL;
+		e = parse_expr(P);
+		if (e == NULL || !p_expect(P, T_RBRACE, "\"}\""))
+			return NULL;
 		if (ncond == cap)
 		{
 			Cond	   *bigger;
 
 			if (cap > (UINT32_MAX / 2) / sizeof(Cond))
 			{
-				p_error_at(&P, P.cur.line, P.cur.col, "policy too large to compile");
-				return false;
+				p_error_at(P, P->cur.line, P->cur.col, "policy too large to compile");
+				return NULL;
 			}
-			bigger = p_alloc(&P, sizeof(Cond) * cap * 2);
+			bigger = p_alloc(P, sizeof(Cond) * cap * 2);
 			if (bigger == NULL)
-				return false;
+				return NULL;
 			memcpy(bigger, conds, sizeof(Cond) * ncond);
 			conds = bigger;
 			cap *= 2;
@@ -2189,22 +2629,128 @@ gov_pol_parse(GovPolArena *arena, const char *src, size_t len, GovPolicy **out,
 		conds[ncond].expr = e;
 		ncond++;
 	}
-	if (!p_expect(&P, T_SEMI, "\"when\", \"unless\" or \";\""))
+	pol->src_end = (size_t) (P->cur.start - P->lx.src) + 1;	/* just past the ";" */
+	if (!p_expect(P, T_SEMI, "\"when\", \"unless\" or \";\""))
+		return NULL;
+
+	pol->ncond = ncond;
+	pol->conds = p_alloc(P, sizeof(Cond) * (ncond ? ncond : 1));
+	if (pol->conds == NULL)
+		return NULL;
+	if (ncond)
+		memcpy(pol->conds, conds, sizeof(Cond) * ncond);
+	return pol;
+}
+
+static void
+parser_init(Parser *P, GovPolArena *arena, const char *src, size_t len, GovPolError *err)
+{
+	memset(P, 0, sizeof(Parser));
+	memset(err, 0, sizeof(GovPolError));
+	P->arena = arena;
+	P->err = err;
+	P->lx.src = src;
+	P->lx.len = len;
+	P->lx.line = 1;
+	P->lx.col = 1;
+	lx_next(&P->lx, &P->cur);
+	lx_next(&P->lx, &P->next);
+}
+
+bool
+gov_pol_parse(GovPolArena *arena, const char *src, size_t len, GovPolicy **out,
+			  GovPolError *err)
+{
+	Parser		P;
+	GovPolicy  *pol;
+
+	*out = NULL;
+	parser_init(&P, arena, src, len, err);
+	pol = parse_statement(&P);
+	if (pol == NULL)
 		return false;
 	if (P.cur.kind != T_EOF)
 	{
 		p_expected(&P, "end of input (a policy holds exactly one statement)");
 		return false;
 	}
-
-	pol->ncond = ncond;
-	pol->conds = p_alloc(&P, sizeof(Cond) * (ncond ? ncond : 1));
-	if (pol->conds == NULL)
-		return false;
-	if (ncond)
-		memcpy(pol->conds, conds, sizeof(Cond) * ncond);
 	*out = pol;
 	return true;
+}
+
+bool
+gov_pol_parse_set(GovPolArena *arena, const char *src, size_t len,
+				  GovPolicy ***out, uint32_t *count, GovPolError *err)
+{
+	Parser		P;
+	GovPolicy **all = NULL;
+	uint32_t	n = 0;
+	uint32_t	cap = 0;
+
+	*out = NULL;
+	*count = 0;
+	parser_init(&P, arena, src, len, err);
+	while (P.cur.kind != T_EOF)
+	{
+		GovPolicy  *pol = parse_statement(&P);
+
+		if (pol == NULL)
+			return false;
+		if (n == cap)
+		{
+			uint32_t	newcap = cap ? cap * 2 : 8;
+			GovPolicy **bigger;
+
+			if (newcap > (UINT32_MAX / 2) / sizeof(GovPolicy *))
+			{
+				p_error_at(&P, P.cur.line, P.cur.col, "policy set too large to compile");
+				return false;
+			}
+			bigger = p_alloc(&P, sizeof(GovPolicy *) * newcap);
+			if (bigger == NULL)
+				return false;
+			if (n)
+				memcpy(bigger, all, sizeof(GovPolicy *) * n);
+			all = bigger;
+			cap = newcap;
+		}
+		all[n++] = pol;
+	}
+	*out = all;
+	*count = n;
+	return true;
+}
+
+uint32_t
+gov_pol_annotation_count(const GovPolicy *p)
+{
+	return p->nannot;
+}
+
+void
+gov_pol_annotation(const GovPolicy *p, uint32_t i, GovPolStr *key, GovPolStr *value)
+{
+	*key = p->annot_keys[i];
+	*value = p->annot_vals[i];
+}
+
+const GovPolStr *
+gov_pol_annotation_get(const GovPolicy *p, const char *key)
+{
+	uint32_t	i;
+	size_t		len = strlen(key);
+
+	for (i = 0; i < p->nannot; i++)
+		if (str_eq(p->annot_keys[i].p, p->annot_keys[i].len, key, (uint32_t) len))
+			return &p->annot_vals[i];
+	return NULL;
+}
+
+void
+gov_pol_source_span(const GovPolicy *p, size_t *start, size_t *end)
+{
+	*start = p->src_start;
+	*end = p->src_end;
 }
 
 /* ---------------------------------------------------------------------
@@ -2391,7 +2937,8 @@ show_str(const char *p, uint32_t len, char *buf)
 static const GovPolEntity *
 lookup(GovPolSession *s, const char *uid, uint32_t len)
 {
-	if (s->req.lookup == NULL)
+	/* a literal's id may hold NUL (\0); no stored uid can */
+	if (s->req.lookup == NULL || (len > 0 && memchr(uid, '\0', len) != NULL))
 		return NULL;
 	return s->req.lookup(s->req.lookup_arg, uid, len);
 }
@@ -2822,6 +3369,7 @@ like_match(const Pattern *pat, const char *s, size_t n)
 }
 
 static bool eval(GovPolSession *s, const Node *n, GovPolValue *out);
+static bool uid_has_type(const GovPolStr *uid, const GovPolStr *type);
 
 /* The start of a type error message about an operator. */
 static const char *
@@ -3145,6 +3693,37 @@ eval(GovPolSession *s, const Node *n, GovPolValue *out)
 			out->kind = GOV_POL_BOOL;
 			out->u.b = set_has(s, &a, &b, &ok);
 			return ok ? true : ev_oom(s);
+		case N_IS:
+			if (!eval_kind(s, n->kids[0], GOV_POL_ENTITY, "\"is\" expects", &a))
+				return false;
+			out->kind = GOV_POL_BOOL;
+			out->u.b = uid_has_type(&a.u.s, &n->name);
+			return true;
+		case N_IS_EMPTY:
+			if (!eval_kind(s, n->kids[0], GOV_POL_SET, "\".isEmpty()\" expects", &a) ||
+				!check_usable(s, &a))
+				return false;
+			out->kind = GOV_POL_BOOL;
+			out->u.b = a.u.set.n == 0;
+			return true;
+		case N_RECORD:
+			{
+				GovPolField *fields = gov_pol_alloc(s->arena, sizeof(GovPolField) * (n->nkids ? n->nkids : 1));
+
+				if (fields == NULL)
+					return ev_oom(s);
+				/* the parser sorted the keys and refused duplicates */
+				for (i = 0; i < n->nkids; i++)
+				{
+					fields[i].key = n->keys[i];
+					if (!eval(s, n->kids[i], &fields[i].value))
+						return false;
+				}
+				out->kind = GOV_POL_RECORD;
+				out->u.rec.fields = fields;
+				out->u.rec.n = n->nkids;
+				return true;
+			}
 		case N_CONTAINS_ALL:
 		case N_CONTAINS_ANY:
 			{
@@ -3164,6 +3743,16 @@ eval(GovPolSession *s, const Node *n, GovPolValue *out)
 	return ev_error(s, "unknown expression");
 }
 
+/* Is the uid Type::"id" of exactly this entity type? */
+static bool
+uid_has_type(const GovPolStr *uid, const GovPolStr *type)
+{
+	return uid->len > type->len + 2 &&
+		memcmp(uid->p, type->p, type->len) == 0 &&
+		uid->p[type->len] == ':' && uid->p[type->len + 1] == ':' &&
+		uid->p[type->len + 2] == '"';
+}
+
 /* Does the request entity satisfy a scope constraint?  -1 on error. */
 static int
 scope_match(GovPolSession *s, const Scope *sc, const GovPolStr *uid)
@@ -3171,6 +3760,9 @@ scope_match(GovPolSession *s, const Scope *sc, const GovPolStr *uid)
 	uint32_t	i;
 	int			r;
 
+	/* "is" first: a type that differs settles it before any "in" */
+	if (sc->is_type.len > 0 && !uid_has_type(uid, &sc->is_type))
+		return 0;
 	switch (sc->kind)
 	{
 		case S_ANY:

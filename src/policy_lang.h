@@ -166,7 +166,28 @@ typedef struct GovPolError
 extern bool gov_pol_parse(GovPolArena *arena, const char *src, size_t len,
 						  GovPolicy **out, GovPolError *err);
 
+/*
+ * Parse a policy set: any number of statements, one after the other (a
+ * file of policies, as Cedar users keep them).  *out is an array of
+ * *count policies, in source order; zero statements is a valid, empty set.
+ */
+extern bool gov_pol_parse_set(GovPolArena *arena, const char *src, size_t len,
+							  GovPolicy ***out, uint32_t *count, GovPolError *err);
+
 extern bool gov_pol_is_permit(const GovPolicy *p);
+
+/* Where the statement is in its source: bytes [start, end), "@" to ";". */
+extern void gov_pol_source_span(const GovPolicy *p, size_t *start, size_t *end);
+
+/*
+ * Annotations (@key("value"), or @key alone with the value ""), in source
+ * order; a key appears at most once.  gov_pol_annotation_get is NULL when
+ * the policy has no such annotation.
+ */
+extern uint32_t gov_pol_annotation_count(const GovPolicy *p);
+extern void gov_pol_annotation(const GovPolicy *p, uint32_t i, GovPolStr *key,
+							   GovPolStr *value);
+extern const GovPolStr *gov_pol_annotation_get(const GovPolicy *p, const char *key);
 
 /* ---------------------------------------------------------------------
  * Evaluation

@@ -162,19 +162,15 @@ typedef enum PolicyChange
 	POLICY_DROP
 } PolicyChange;
 
+static bytea *apply_change(PolicyChange change, const char *name, const char *source,
+						   bool permit);
+
 static Datum
 change_policy(FunctionCallInfo fcinfo, PolicyChange change)
 {
 	char	   *name;
 	char	   *source = NULL;
-	char	   *old_source = NULL;
 	bool		permit = false;
-	Datum		args[3];
-	Oid			argtypes[3] = {TEXTOID, TEXTOID, TEXTOID};
-	int			rc;
-	bytea	   *hash;
-	char	   *hash_hex;
-	MemoryContext caller = CurrentMemoryContext;
 
 	GOV_ENTRY();
 	name = arg_policy_name(fcinfo, 0);
@@ -187,6 +183,20 @@ change_policy(FunctionCallInfo fcinfo, PolicyChange change)
 		source = text_to_cstring(PG_GETARG_TEXT_PP(1));
 		check_source(name, source, &permit);
 	}
+	PG_RETURN_BYTEA_P(apply_change(change, name, source, permit));
+}
+
+/* Store, replace or drop one checked policy; ledgered; the new set's hash. */
+static bytea *
+apply_change(PolicyChange change, const char *name, const char *source, bool permit)
+{
+	char	   *old_source = NULL;
+	Datum		args[3];
+	Oid			argtypes[3] = {TEXTOID, TEXTOID, TEXTOID};
+	int			rc;
+	bytea	   *hash;
+	char	   *hash_hex;
+	MemoryContext caller = CurrentMemoryContext;
 
 	if (SPI_connect() != SPI_OK_CONNECT)
 		elog(ERROR, "SPI_connect failed");
@@ -290,6 +300,91 @@ change_policy(FunctionCallInfo fcinfo, PolicyChange change)
 			"governance.policy.dropped";
 		gov_ledger_append_system(kind, NULL, payload_of(n, keys, vals));
 	}
+	return hash;
+}
+
+/*
+ * create_policies(source text) -> bytea (issue 17): a policy set, as Cedar
+ * users keep it in a file, each statement named by its @id("name")
+ * annotation and stored (and ledgered) as create_policy() would store it,
+ * with its own text from "@" to ";".  All or nothing: one statement that
+ * does not parse, lacks an @id, or names a policy that exists stores none.
+ */
+PG_FUNCTION_INFO_V1(gov_sql_create_policies);
+Datum
+gov_sql_create_policies(PG_FUNCTION_ARGS)
+{
+	char	   *source;
+	size_t		len;
+	GovPolArena arena;
+	GovPolError err;
+	GovPolicy **pols;
+	uint32		n;
+	uint32		i;
+	uint32		j;
+	char	  **names;
+	char	  **texts;
+	bytea	   *hash = NULL;
+	MemoryContext cxt;
+
+	GOV_ENTRY();
+	source = gov_arg_text(fcinfo, 0, "policy source");
+	len = strlen(source);
+	if (len > (size_t) gov_max_policy_size * 1024)
+		ereport(ERROR,
+				(errcode(ERRCODE_PROGRAM_LIMIT_EXCEEDED),
+				 errmsg("policy set is too large"),
+				 errdetail("The source is %zu bytes; governance.max_policy_size is %d kB.",
+						   len, gov_max_policy_size)));
+	cxt = AllocSetContextCreate(CurrentMemoryContext, "governance policy set",
+								ALLOCSET_DEFAULT_SIZES);
+	gov_policy_arena_in_context(&arena, cxt, gov_policy_compile_limit(len));
+	if (!gov_pol_parse_set(&arena, source, len, &pols, &n, &err))
+		ereport(ERROR,
+				(errcode(ERRCODE_SYNTAX_ERROR),
+				 errmsg("%s", err.message),
+				 errdetail("No policy of the set was stored.")));
+	if (n == 0)
+		ereport(ERROR,
+				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+				 errmsg("the policy set holds no policy")));
+	names = palloc(sizeof(char *) * n);
+	texts = palloc(sizeof(char *) * n);
+	for (i = 0; i < n; i++)
+	{
+		const GovPolStr *id = gov_pol_annotation_get(pols[i], "id");
+		size_t		start;
+		size_t		end;
+		const char *s;
+
+		if (id == NULL)
+			ereport(ERROR,
+					(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+					 errmsg("policy %u of the set has no @id annotation", i + 1),
+					 errhint("Name each policy of a set: @id(\"name\") before permit or forbid.")));
+		names[i] = pnstrdup(id->p, id->len);
+		for (s = names[i]; *s; s++)
+			if (!((*s >= 'a' && *s <= 'z') || (*s >= 'A' && *s <= 'Z') ||
+				  (*s >= '0' && *s <= '9') || strchr("_-.:/", *s) != NULL))
+				break;
+		if (*s != '\0' || id->len == 0 || strlen(names[i]) != id->len || id->len > POLICY_NAME_MAX)
+			ereport(ERROR,
+					(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+					 errmsg("invalid policy name \"%.200s\" in the @id of policy %u of the set",
+							names[i], i + 1),
+					 errdetail("A policy name is 1 to %d characters among letters, digits and _ - . : /.",
+							   POLICY_NAME_MAX)));
+		for (j = 0; j < i; j++)
+			if (strcmp(names[i], names[j]) == 0)
+				ereport(ERROR,
+						(errcode(ERRCODE_DUPLICATE_OBJECT),
+						 errmsg("policy \"%s\" appears twice in the set", names[i])));
+		gov_pol_source_span(pols[i], &start, &end);
+		texts[i] = pnstrdup(source + start, end - start);
+	}
+	for (i = 0; i < n; i++)
+		hash = apply_change(POLICY_CREATE, names[i], texts[i], gov_pol_is_permit(pols[i]));
+	MemoryContextDelete(cxt);
 	PG_RETURN_BYTEA_P(hash);
 }
 
@@ -553,8 +648,8 @@ gov_sql_explain(PG_FUNCTION_ARGS)
 	foreach(lc, d.outcomes)
 	{
 		GovPolicyOutcome *o = lfirst(lc);
-		Datum		values[4];
-		bool		nulls[4] = {false, false, false, false};
+		Datum		values[5];
+		bool		nulls[5] = {false, false, false, false, false};
 
 		values[0] = CStringGetTextDatum(o->policy);
 		values[1] = CStringGetTextDatum(o->permit ? "permit" : "forbid");
@@ -563,6 +658,11 @@ gov_sql_explain(PG_FUNCTION_ARGS)
 			values[3] = CStringGetTextDatum(o->error);
 		else
 			nulls[3] = true;
+		/* issue 17: the annotations (0.2; a 0.1 explain() has four columns) */
+		if (o->annotations_json && rsinfo->setDesc->natts >= 5)
+			values[4] = DirectFunctionCall1(jsonb_in, CStringGetDatum(o->annotations_json));
+		else
+			nulls[4] = true;
 		tuplestore_putvalues(rsinfo->setResult, rsinfo->setDesc, values, nulls);
 	}
 	return (Datum) 0;

@@ -12,6 +12,7 @@
 #include "funcapi.h"
 #include "miscadmin.h"
 #include "utils/builtins.h"
+#include "utils/json.h"
 
 #include "policy_lang.h"
 #include "policy_values.h"
@@ -237,4 +238,70 @@ gov_policy_value_refs_valid(const GovPolValue *v, const char **why)
 		default:
 			return true;
 	}
+}
+
+
+/* ---------------------------------------------------------------------
+ * Annotations, for explain() and reasons (issue 17)
+ * ---------------------------------------------------------------------
+ */
+
+/* a C string of s, each NUL shown as U+FFFD (text cannot hold NUL) */
+static char *
+nul_free(GovPolStr s)
+{
+	StringInfoData b;
+	uint32		i;
+
+	initStringInfo(&b);
+	for (i = 0; i < s.len; i++)
+	{
+		if (s.p[i] == '\0')
+			appendStringInfoString(&b, "\xef\xbf\xbd");
+		else
+			appendStringInfoChar(&b, s.p[i]);
+	}
+	return b.data;
+}
+
+void
+gov_policy_annotations(const GovPolicy *p, char **text, char **json)
+{
+	uint32		n = gov_pol_annotation_count(p);
+	uint32		i;
+	StringInfoData t;
+	StringInfoData j;
+
+	*text = NULL;
+	*json = NULL;
+	if (n == 0)
+		return;
+	initStringInfo(&t);
+	initStringInfo(&j);
+	appendStringInfoChar(&j, '{');
+	for (i = 0; i < n; i++)
+	{
+		GovPolStr	k;
+		GovPolStr	v;
+		char	   *key;
+		char	   *val;
+
+		gov_pol_annotation(p, i, &k, &v);
+		key = pnstrdup(k.p, k.len);
+		val = nul_free(v);
+		if (i > 0)
+		{
+			appendStringInfoChar(&t, ' ');
+			appendStringInfoString(&j, ", ");
+		}
+		appendStringInfo(&t, "@%s(", key);
+		escape_json(&t, val);
+		appendStringInfoChar(&t, ')');
+		escape_json(&j, key);
+		appendStringInfoString(&j, ": ");
+		escape_json(&j, val);
+	}
+	appendStringInfoChar(&j, '}');
+	*text = t.data;
+	*json = j.data;
 }

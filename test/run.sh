@@ -110,6 +110,22 @@ if want isolation && ls test/isolation/specs/*.spec >/dev/null 2>&1; then
 	done
 fi
 
+# ---- issue 17: the policy language against the reference Cedar --------
+# test/cedar/run.sh: random policy sets, entities and requests decided by
+# the extension and by @cedar-policy/cedar-wasm, decision by decision
+# (GOV_CEDAR_DECISIONS, default 20000; make conformance runs far more).
+if want cedar; then
+	echo "== cedar: differential test against the reference implementation"
+	out="$WORK/cedar.log"
+	sh test/cedar/run.sh "$MAIN" "${GOV_CEDAR_DECISIONS:-20000}" >"$out" 2>&1
+	rc=$?
+	cat "$out"
+	p=$(grep -Ec '^ok ' "$out")
+	f=$(grep -Ec '^not ok ' "$out")
+	[ "$rc" -ne 0 ] && [ "$f" -eq 0 ] && f=1
+	tally "$p" "$f"
+fi
+
 # ---- system tests -----------------------------------------------------
 export TMPDIR="$WORK"
 if want system; then

@@ -17,6 +17,7 @@
  *
  *-------------------------------------------------------------------------
  */
+#include <stdbool.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -277,6 +278,85 @@ run(const GovPolicy *pol, const GovPolRequest *req, size_t scratch_limit, char *
 	return r;
 }
 
+static void
+check_error(const GovPolError *err)
+{
+	char		prefix[64];
+
+	snprintf(prefix, sizeof(prefix), "line %d, column %d: ", err->line, err->column);
+	if (err->line < 1 || err->column < 1 ||
+		strncmp(err->message, prefix, strlen(prefix)) != 0 ||
+		strlen(err->message) <= strlen(prefix) ||
+		!valid_utf8(err->message))
+		abort();
+}
+
+/*
+ * The input as a policy set (issue 17): parsed or refused with a
+ * well-formed error; every statement's span, parsed alone, is a policy
+ * of the same effect and annotations; one statement parses as a set of
+ * one exactly when it parses alone.
+ */
+static void
+check_policy_set(const uint8_t *data, size_t size)
+{
+	GovPolArena arena;
+	GovPolicy **pols;
+	uint32_t	n;
+	uint32_t	i;
+	uint32_t	k;
+	GovPolError err;
+	GovPolicy  *one;
+	bool		single;
+
+	gov_pol_arena_init(&arena, NULL, size * 64 + 1024 * 1024);
+	single = gov_pol_parse(&arena, (const char *) data, size, &one, &err);
+	if (!gov_pol_parse_set(&arena, (const char *) data, size, &pols, &n, &err))
+	{
+		check_error(&err);
+		if (single)
+			abort();
+		gov_pol_arena_free(&arena);
+		return;
+	}
+	/* a lone statement parses as a set of one, and a set of one alone */
+	if (single != (n == 1))
+		abort();
+	for (i = 0; i < n; i++)
+	{
+		size_t		start;
+		size_t		end;
+		GovPolicy  *again;
+		GovPolError e2;
+
+		gov_pol_source_span(pols[i], &start, &end);
+		if (start >= end || end > size)
+			abort();
+		if (!gov_pol_parse(&arena, (const char *) data + start, end - start, &again, &e2) ||
+			gov_pol_is_permit(again) != gov_pol_is_permit(pols[i]) ||
+			gov_pol_annotation_count(again) != gov_pol_annotation_count(pols[i]))
+			abort();
+		for (k = 0; k < gov_pol_annotation_count(pols[i]); k++)
+		{
+			GovPolStr	key;
+			GovPolStr	val;
+			char		name[128];
+			const GovPolStr *got;
+
+			gov_pol_annotation(pols[i], k, &key, &val);
+			if (key.len >= sizeof(name))
+				continue;
+			memcpy(name, key.p, key.len);
+			name[key.len] = '\0';
+			got = gov_pol_annotation_get(pols[i], name);
+			if (got == NULL || got->len != val.len ||
+				(val.len && memcmp(got->p, val.p, val.len) != 0))
+				abort();
+		}
+	}
+	gov_pol_arena_free(&arena);
+}
+
 int
 LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
@@ -291,6 +371,8 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 
 	if (!ready)
 		setup();
+
+	check_policy_set(data, size);
 
 	gov_pol_arena_init(&arena, NULL, size * 64 + 1024 * 1024);
 	if (!gov_pol_parse(&arena, (const char *) data, size, &pol, &err))

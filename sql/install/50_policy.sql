@@ -47,6 +47,14 @@ AS 'MODULE_PATHNAME', 'gov_sql_create_policy';
 COMMENT ON FUNCTION governance.create_policy(text, text) IS
     'Parse and store a new policy; ledgered; returns the new policy-set hash';
 
+CREATE FUNCTION governance.create_policies(source text)
+RETURNS bytea
+LANGUAGE C VOLATILE
+SECURITY DEFINER SET search_path = pg_catalog, pg_temp
+AS 'MODULE_PATHNAME', 'gov_sql_create_policies';
+COMMENT ON FUNCTION governance.create_policies(text) IS
+    'Create every policy of a policy set (a file of policies), each named by its @id; all or nothing; ledgered; returns the new policy-set hash';
+
 CREATE FUNCTION governance.replace_policy(name text, source text)
 RETURNS bytea
 LANGUAGE C VOLATILE
@@ -83,12 +91,13 @@ COMMENT ON FUNCTION governance.delete_entity(text) IS
 -- SECURITY DEFINER; they write nothing.
 CREATE FUNCTION governance.explain(principal text, action text, resource text,
     context jsonb DEFAULT '{}',
-    OUT policy text, OUT effect text, OUT matched boolean, OUT error text)
+    OUT policy text, OUT effect text, OUT matched boolean, OUT error text,
+    OUT annotations jsonb)
 RETURNS SETOF record
 LANGUAGE C VOLATILE
 AS 'MODULE_PATHNAME', 'gov_sql_explain';
 COMMENT ON FUNCTION governance.explain(text, text, text, jsonb) IS
-    'For each policy, in name order: did it match the request, and did it fail to evaluate';
+    'For each policy, in name order: did it match the request, did it fail to evaluate, and its annotations';
 
 CREATE FUNCTION governance.decide(principal text, action text, resource text,
     context jsonb DEFAULT '{}',
@@ -108,6 +117,7 @@ COMMENT ON FUNCTION governance.policy_set_hash() IS
 
 GRANT EXECUTE ON FUNCTION
     governance.create_policy(text, text),
+    governance.create_policies(text),
     governance.replace_policy(text, text),
     governance.drop_policy(text),
     governance.put_entity(text, text[], jsonb),

@@ -295,3 +295,32 @@ GRANT EXECUTE ON FUNCTION
     governance.inclusion_proof(bigint),
     governance.consistency_proof(jsonb, jsonb)
 TO governance_admin, governance_auditor;
+-- issue 17, policy language: explain() shows each policy's annotations
+-- (@id("..."), ...) in a fifth column; a new OUT column changes the result
+-- type, so the function is dropped and created again, with its privileges
+-- as 50_policy.sql and 99_privileges.sql give them.
+DROP FUNCTION governance.explain(text, text, text, jsonb);
+CREATE FUNCTION governance.explain(principal text, action text, resource text,
+    context jsonb DEFAULT '{}',
+    OUT policy text, OUT effect text, OUT matched boolean, OUT error text,
+    OUT annotations jsonb)
+RETURNS SETOF record
+LANGUAGE C VOLATILE
+AS 'MODULE_PATHNAME', 'gov_sql_explain';
+COMMENT ON FUNCTION governance.explain(text, text, text, jsonb) IS
+    'For each policy, in name order: did it match the request, did it fail to evaluate, and its annotations';
+REVOKE ALL ON FUNCTION governance.explain(text, text, text, jsonb) FROM PUBLIC;
+GRANT EXECUTE ON FUNCTION governance.explain(text, text, text, jsonb)
+TO governance_admin, governance_auditor;
+
+-- issue 17, policy language: create_policies(source), a policy set in one
+-- source, each policy named by its @id
+CREATE FUNCTION governance.create_policies(source text)
+RETURNS bytea
+LANGUAGE C VOLATILE
+SECURITY DEFINER SET search_path = pg_catalog, pg_temp
+AS 'MODULE_PATHNAME', 'gov_sql_create_policies';
+COMMENT ON FUNCTION governance.create_policies(text) IS
+    'Create every policy of a policy set (a file of policies), each named by its @id; all or nothing; ledgered; returns the new policy-set hash';
+REVOKE ALL ON FUNCTION governance.create_policies(text) FROM PUBLIC;
+GRANT EXECUTE ON FUNCTION governance.create_policies(text) TO governance_admin;

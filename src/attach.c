@@ -116,8 +116,9 @@ static emit_log_hook_type prev_emit_log_hook = NULL;
  */
 static GovTermination last_term;
 static bool have_term = false;
-static bool term_fresh = false;		/* its own transaction has not ended yet */
-static bool term_emitted = false;	/* a client was told, with the new SQLSTATE */
+static bool term_fresh = false; /* its own transaction has not ended yet */
+static bool term_emitted = false;	/* a client was told, with the new
+									 * SQLSTATE */
 static Oid	term_role = InvalidOid;
 
 bool		gov_session_attach = false;

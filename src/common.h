@@ -38,7 +38,8 @@ extern void gov_require_preload(void);
 #define GOV_LOCK_KEY_ROTATION	0x4701
 #define GOV_LOCK_CHAIN			0x4702
 #define GOV_LOCK_SEAL			0x4703
-#define GOV_LOCK_ROUND			0x4704	/* a worker's round; a restore's start waits for it */
+#define GOV_LOCK_ROUND			0x4704	/* a worker's round; a restore's start
+										 * waits for it */
 
 /* The extension and its schema in the current database, or InvalidOid. */
 extern Oid	gov_extension_oid(void);

@@ -373,6 +373,7 @@ static const struct
 	GovEvType	type;
 	int			ntok;
 }			record_types[] =
+
 {
 	{"key", GOV_EV_KEY, 8},
 	{"prior", GOV_EV_PRIOR, 13},

@@ -170,6 +170,7 @@ typedef struct GovEvRecord
 #define GOV_EV_B64_LEN(n)	(((n) / 3) * 4 + 3)
 extern size_t gov_ev_put_int(char *out, int64_t v);
 extern size_t gov_ev_put_hex(char *out, const uint8_t *p, size_t n);
+
 /* base64url; "-" for NULL (p == NULL), "=" for the empty string */
 extern size_t gov_ev_put_b64(char *out, const uint8_t *p, size_t n);
 

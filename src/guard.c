@@ -316,8 +316,8 @@ gov_ddl_guard_start(PG_FUNCTION_ARGS)
 		AlterExtensionContentsStmt *alt = (AlterExtensionContentsStmt *) trigdata->parsetree;
 
 		/*
-		 * The extension's own scripts may (ALTER EXTENSION governance
-		 * UPDATE runs them with creating_extension set for it).
+		 * The extension's own scripts may (ALTER EXTENSION governance UPDATE
+		 * runs them with creating_extension set for it).
 		 */
 		if (strcmp(alt->extname, GOV_EXTENSION_NAME) == 0 &&
 			!(creating_extension && OidIsValid(CurrentExtensionObject) &&

@@ -867,8 +867,8 @@ gov_lease_scan(gov_session_alive_fn alive, gov_lease_cb orphan_cb, void *arg,
 		{
 			/*
 			 * Leases are issued and reloaded only in governance.database,
-			 * where the enforcer runs: one of another database belongs to
-			 * one dropped (or renamed) since, and ends with it.
+			 * where the enforcer runs: one of another database belongs to one
+			 * dropped (or renamed) since, and ends with it.
 			 */
 			if (gc_dead)
 			{

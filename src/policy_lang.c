@@ -1909,7 +1909,10 @@ parse_unary(Parser *P)
 	{
 		char		op = P->cur.kind == T_NOT ? '!' : '-';
 
-		/* as Cedar: a run of one operator, at most 4 long (parentheses nest more) */
+		/*
+		 * as Cedar: a run of one operator, at most 4 long (parentheses nest
+		 * more)
+		 */
 		if (nops > 0 && op != ops[0])
 		{
 			p_expected(P, "an expression");
@@ -2629,7 +2632,7 @@ parse_statement(Parser *P)
 		conds[ncond].expr = e;
 		ncond++;
 	}
-	pol->src_end = (size_t) (P->cur.start - P->lx.src) + 1;	/* just past the ";" */
+	pol->src_end = (size_t) (P->cur.start - P->lx.src) + 1; /* just past the ";" */
 	if (!p_expect(P, T_SEMI, "\"when\", \"unless\" or \";\""))
 		return NULL;
 

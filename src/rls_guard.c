@@ -281,26 +281,30 @@ policy_action(Relation rel, const char *polname)
 		if (strcmp(p->policy_name, polname) != 0)
 			continue;
 		qual = p->qual ? (Node *) p->qual : (Node *) p->with_check_qual;
-		/* the policy is govern.c's: "col = (SELECT authorized_resource('a')) OR ..." */
+
+		/*
+		 * the policy is govern.c's: "col = (SELECT authorized_resource('a'))
+		 * OR ..."
+		 */
 		if (qual && IsA(qual, BoolExpr))
 			foreach(lc2, ((BoolExpr *) qual)->args)
-			{
-				Node	   *arm = lfirst(lc2);
-				SubLink    *sl;
-				Query	   *sub;
-				TargetEntry *te;
+		{
+			Node	   *arm = lfirst(lc2);
+			SubLink    *sl;
+			Query	   *sub;
+			TargetEntry *te;
 
-				if (!IsA(arm, OpExpr) || list_length(((OpExpr *) arm)->args) != 2 ||
-					!IsA(lsecond(((OpExpr *) arm)->args), SubLink))
-					continue;
-				sl = lsecond(((OpExpr *) arm)->args);
-				sub = (Query *) sl->subselect;
-				if (!IsA(sub, Query) || list_length(sub->targetList) != 1)
-					continue;
-				te = linitial(sub->targetList);
-				if (IsA(te->expr, FuncExpr) && ((FuncExpr *) te->expr)->funcid == check_fns.resource)
-					args = ((FuncExpr *) te->expr)->args;
-			}
+			if (!IsA(arm, OpExpr) || list_length(((OpExpr *) arm)->args) != 2 ||
+				!IsA(lsecond(((OpExpr *) arm)->args), SubLink))
+				continue;
+			sl = lsecond(((OpExpr *) arm)->args);
+			sub = (Query *) sl->subselect;
+			if (!IsA(sub, Query) || list_length(sub->targetList) != 1)
+				continue;
+			te = linitial(sub->targetList);
+			if (IsA(te->expr, FuncExpr) && ((FuncExpr *) te->expr)->funcid == check_fns.resource)
+				args = ((FuncExpr *) te->expr)->args;
+		}
 		if (list_length(args) == 1 && IsA(linitial(args), Const) &&
 			!((Const *) linitial(args))->constisnull)
 			return TextDatumGetCString(((Const *) linitial(args))->constvalue);
@@ -332,6 +336,7 @@ check_role(Relation rel, Oid role)
 						   "BYPASSRLS would skip it."),
 				 errhint("ALTER ROLE %s NOBYPASSRLS, and let it work under leases (README, "
 						 "\"Connection poolers and application roles\").", quote_identifier(name))));
+
 	/*
 	 * Only the client's own role: a view, rule or SECURITY DEFINER function
 	 * or trigger of another role reads as that role and sees what it holds,

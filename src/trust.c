@@ -55,7 +55,10 @@ typedef struct GovTrustShared
 	TimestampTz since;
 	char		reason[TRUST_REASON_LEN];
 
-	/* sessions restoring a dump (src/restore.c) and whether one awaits its finish */
+	/*
+	 * sessions restoring a dump (src/restore.c) and whether one awaits its
+	 * finish
+	 */
 	int			restorer_pid[GOV_MAX_RESTORERS];
 	Oid			restorer_db[GOV_MAX_RESTORERS];
 	uint64		restore_epoch;	/* bumped when a session starts or ends */

@@ -67,7 +67,8 @@
 #define GOV_WORKER_RESTART_SECS 1
 #define GOV_WORKER_STATE_LEN	64
 #define GOV_WORKER_EXTENSION_POLL_MS 1000
-#define GOV_WORKER_DATABASE_POLL_MS 1000	/* first wait for a missing database */
+#define GOV_WORKER_DATABASE_POLL_MS 1000	/* first wait for a missing
+											 * database */
 #define GOV_WORKER_DATABASE_POLL_MAX_MS 10000	/* backed off to at most */
 #define GOV_WORKER_LEAVING_POLL_MS 100	/* while a DROP DATABASE runs */
 
@@ -325,8 +326,8 @@ database_unusable(void)
 
 	/*
 	 * A heap scan, as autovacuum's launcher reads pg_database: connected to
-	 * no database, only the shared catalogs themselves are at hand, not
-	 * their indexes (nor the syscaches built on them).
+	 * no database, only the shared catalogs themselves are at hand, not their
+	 * indexes (nor the syscaches built on them).
 	 */
 	SetCurrentStatementStartTimestamp();
 	StartTransactionCommand();
@@ -459,7 +460,8 @@ gov_worker_main(Datum arg)
 	slot->starts++;
 	strlcpy(slot->state, "starting", GOV_WORKER_STATE_LEN);
 	probe = slot->probe_first;
-	slot->probe_first = true;	/* until connected: if this start fails, wait first */
+	slot->probe_first = true;	/* until connected: if this start fails, wait
+								 * first */
 	SpinLockRelease(&slot->mutex);
 	before_shmem_exit(worker_detach, Int32GetDatum(idx));
 
@@ -501,7 +503,8 @@ gov_worker_main(Datum arg)
 					(errmsg("governance %s: leaving database \"%s\", which is being dropped",
 							def->name, gov_database)));
 			SpinLockAcquire(&slot->mutex);
-			slot->probe_first = true;	/* the next start waits before it connects */
+			slot->probe_first = true;	/* the next start waits before it
+										 * connects */
 			SpinLockRelease(&slot->mutex);
 			proc_exit(1);
 		}
@@ -530,9 +533,9 @@ gov_worker_main(Datum arg)
 
 			/*
 			 * The round holds GOV_LOCK_ROUND shared: a session that starts
-			 * restoring a dump announces it and then waits for the rounds
-			 * in flight (src/restore.c), so no duty runs past the gate
-			 * into a half-loaded database.
+			 * restoring a dump announces it and then waits for the rounds in
+			 * flight (src/restore.c), so no duty runs past the gate into a
+			 * half-loaded database.
 			 */
 			SET_LOCKTAG_ADVISORY(round, MyDatabaseId, 0, 0, GOV_LOCK_ROUND);
 			(void) LockAcquire(&round, ShareLock, true, false);

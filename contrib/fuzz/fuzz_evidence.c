@@ -86,7 +86,7 @@ check_engine(const uint8_t *data, size_t size)
 			break;
 		}
 		len = (size_t) (nl - (data + start));
-		line = malloc(len + 1);		/* room for the terminator, exactly */
+		line = malloc(len + 1); /* room for the terminator, exactly */
 		CHECK(line != NULL, "malloc");
 		memcpy(line, data + start, len);
 		line[len] = '\0';

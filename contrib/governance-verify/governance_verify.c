@@ -110,8 +110,8 @@ typedef struct Opts
 static Opts opts;
 
 static void
-bad_input(const char *fmt,...)
-	__attribute__((format(printf, 1, 2), noreturn));
+			bad_input(const char *fmt,...)
+			__attribute__((format(printf, 1, 2), noreturn));
 
 static void
 bad_input(const char *fmt,...)
@@ -486,7 +486,8 @@ uuid_text(const GovClaimField *f, char *out)
 	out[o] = '\0';
 }
 
-#define MIN_UNIX_US INT64_C(-210866803200000000)	/* PostgreSQL's first instant */
+#define MIN_UNIX_US INT64_C(-210866803200000000)	/* PostgreSQL's first
+													 * instant */
 
 static int
 verify_artifact(const char *arg)
@@ -505,13 +506,16 @@ verify_artifact(const char *arg)
 
 	if (arg[0] == '@')
 		text = slurp(arg + 1, GOV_ARTIFACT_MAX_TEXT + 2, &len);
+
 	else
 	{
 		text = strdup(arg);
+
 		len = strlen(text);
 	}
 	while (len > 0 && (text[len - 1] == '\n' || text[len - 1] == '\r' || text[len - 1] == ' '))
-		text[--len] = '\0';
+		text[	  --len] = '\0';
+
 	memset(&res, 0, sizeof(res));
 	snprintf(res.what, sizeof(res.what), "artifact");
 	err = gov_artifact_decode(text, len, buf, GOV_ARTIFACT_MAX_TEXT, &a);

@@ -33,7 +33,8 @@ typedef struct GvTrust
 	uint8_t		pk[GV_MAX_KEYS][GOV_EV_PK];
 	bool		have_cp;		/* a trusted checkpoint (--checkpoint) */
 	GovEvCheckpoint cp;
-	bool		have_old;		/* consistency: the old and new checkpoints kept */
+	bool		have_old;		/* consistency: the old and new checkpoints
+								 * kept */
 	GovEvCheckpoint old_cp;
 	bool		have_new;
 	GovEvCheckpoint new_cp;

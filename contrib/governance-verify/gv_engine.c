@@ -540,4 +540,3 @@ signer(GvState *st, const char *key_id, int64_t block_id, int64_t seq, bool chai
 					key_id, (long long) block_id), NULL;
 	return k->k.pk;
 }
-

@@ -512,6 +512,8 @@ function setupDatabase() {
 	const exists = psql('postgres', 'SELECT 1 FROM pg_database WHERE datname = ' + q(DB)).trim();
 	if (!exists) psql('postgres', 'CREATE DATABASE ' + DB);
 	psql(DB, `
+-- decisions only, no workers needed: a database of its own (placement.sh)
+SET governance.allow_other_database = on;
 CREATE EXTENSION IF NOT EXISTS governance;
 CREATE OR REPLACE FUNCTION pg_temp.x() RETURNS void LANGUAGE sql AS 'SELECT';
 CREATE SCHEMA IF NOT EXISTS cedar_diff;

@@ -324,3 +324,7 @@ COMMENT ON FUNCTION governance.create_policies(text) IS
     'Create every policy of a policy set (a file of policies), each named by its @id; all or nothing; ledgered; returns the new policy-set hash';
 REVOKE ALL ON FUNCTION governance.create_policies(text) FROM PUBLIC;
 GRANT EXECUTE ON FUNCTION governance.create_policies(text) TO governance_admin;
+
+-- issue 11, backup and restore: the restore's internal functions, like
+-- every function of the schema, are not PUBLIC's (99_privileges.sql)
+REVOKE ALL ON FUNCTION governance._restore_load(), governance._restoring() FROM PUBLIC;

@@ -75,7 +75,7 @@ gov_is "" "$missing" "window: every C function of the 0.1 catalog ($(wc -l <"$W/
 
 # the fill, which is also the basic flow in the window
 { gov_agents_sql up bot sub | grep -v 'CREATE EXTENSION'; cat <<'EOF'; gov_acct_sql SELECT up_bot up_sub up_plain; } | gov_psql "$C" >/dev/null || { echo "not ok - set-up"; exit 1; }
-CREATE ROLE up_plain LOGIN;
+CREATE ROLE up_plain LOGIN IN ROLE governance_agent;
 SELECT governance.create_policy('up', 'permit (principal in Group::"up", action == Action::"acct.select", resource);');
 EOF
 gov_is "1" "$(q "SELECT count(*) FROM governance.governed_tables")" "window: a table is governed"

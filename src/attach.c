@@ -180,6 +180,49 @@ my_slot(void)
 	return &attach_shared->slots[n];
 }
 
+GovAttachedBackend *
+gov_attached_backends(int *n)
+{
+	GovAttachedBackend *res = NULL;
+	int			cap = 0;
+	int			k = 0;
+	int			i;
+
+	for (i = 0; i < attach_shared->nslots; i++)
+	{
+		GovAttachSlot *slot = &attach_shared->slots[i];
+		pg_uuid_t	ids[GOV_MAX_ATTACHED];
+		pid_t		pid;
+		Oid			dboid;
+		int			m;
+		int			j;
+
+		SpinLockAcquire(&slot->mutex);
+		pid = slot->pid;
+		dboid = slot->dboid;
+		m = slot->n;
+		memcpy(ids, slot->leases, sizeof(pg_uuid_t) * m);
+		SpinLockRelease(&slot->mutex);
+		if (pid == 0)
+			continue;
+		for (j = 0; j < m; j++)
+		{
+			if (k >= cap)
+			{
+				cap = cap ? cap * 2 : 16;
+				res = res ? repalloc(res, sizeof(GovAttachedBackend) * cap) :
+					palloc(sizeof(GovAttachedBackend) * cap);
+			}
+			res[k].pid = pid;
+			res[k].dboid = dboid;
+			res[k].lease = ids[j];
+			k++;
+		}
+	}
+	*n = k;
+	return res;
+}
+
 bool
 gov_backend_alive(int procno, pid_t pid)
 {

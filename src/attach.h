@@ -78,6 +78,17 @@ extern bool gov_attachment_usable(const pg_uuid_t *id, Oid as_role);
 /* Does a lease's action match an action argument (shorthand allowed)? */
 extern bool gov_action_matches(const char *lease_action, const char *action);
 
+/* A backend attached to a lease, for governance.backend_leases. */
+typedef struct GovAttachedBackend
+{
+	pid_t		pid;
+	Oid			dboid;
+	pg_uuid_t	lease;
+} GovAttachedBackend;
+
+/* Every (backend, lease) attachment published in shared memory. */
+extern GovAttachedBackend *gov_attached_backends(int *n);
+
 /* Is the backend with this process number and pid still running? */
 extern bool gov_backend_alive(int procno, pid_t pid);
 

@@ -86,6 +86,12 @@ typedef struct GovAttachedBackend
 	pg_uuid_t	lease;
 } GovAttachedBackend;
 
+extern void gov_attach_install_hooks(void);
+
+/* revoke() signals a lock holder: the reason for its error report */
+extern void gov_attach_note_signal(int procno, pid_t pid, const pg_uuid_t *lease,
+								   bool terminate, const char *message);
+
 /* Every (backend, lease) attachment published in shared memory. */
 extern GovAttachedBackend *gov_attached_backends(int *n);
 

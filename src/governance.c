@@ -136,6 +136,8 @@ _PG_init(void)
 	prev_shmem_startup_hook = shmem_startup_hook;
 	shmem_startup_hook = gov_shmem_startup;
 
+	gov_revoke_signal_note = gov_attach_note_signal;
+	gov_attach_install_hooks();
 	gov_guard_install_hooks();
 	gov_query_guard_install_hooks();
 	{

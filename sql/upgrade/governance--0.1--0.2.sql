@@ -400,3 +400,13 @@ GRANT EXECUTE ON FUNCTION governance.backend_leases() TO governance_admin;
 -- the schema, for pg_monitor: it holds nothing pg_monitor may use but these
 GRANT USAGE ON SCHEMA governance TO pg_monitor;
 GRANT SELECT ON governance.backend_leases TO governance_admin;
+
+-- mon: replication-safe policy and entity versions (issue 15, item 4): row
+-- triggers, which logical replication's apply worker fires, as
+-- sql/install/50_policy.sql creates them
+CREATE TRIGGER policies_changed_row AFTER INSERT OR UPDATE OR DELETE
+    ON governance.policies FOR EACH ROW EXECUTE FUNCTION governance._policy_changed();
+CREATE TRIGGER entities_changed_row AFTER INSERT OR UPDATE OR DELETE
+    ON governance.entities FOR EACH ROW EXECUTE FUNCTION governance._policy_changed();
+ALTER TABLE governance.policies ENABLE ALWAYS TRIGGER policies_changed_row;
+ALTER TABLE governance.entities ENABLE ALWAYS TRIGGER entities_changed_row;

@@ -8,7 +8,10 @@
 # policies and entities cached: a new forbid, a changed entity attribute,
 # a dropped forbid.  Also: the initial copy is seen, and the apply worker's
 # changes reach the shared generation (no session on B reloads by chance:
-# the same session decides before and after).
+# the same session decides before and after).  And names, not OIDs (issue
+# 15, item 5): governance.agents is replicated too, into a cluster whose
+# roles have other OIDs; its regrole column travels as the role's name, so
+# B's agent is the role of the same name, and authorize() there works.
 set -u
 . "$(dirname "$0")/../lib.sh"
 . "$(dirname "$0")/lib/common.sh"
@@ -34,13 +37,18 @@ SELECT NULL FROM governance.create_policy('rp_permit',
 SELECT NULL FROM governance.create_policy('rp_frozen',
     'forbid (principal, action, resource) when { resource has frozen && resource.frozen };');
 SELECT governance.put_entity('Doc::"1"', '{}', '{"frozen": false}');
-CREATE PUBLICATION rp_pub FOR TABLE governance.policies, governance.entities;
+CREATE ROLE rp_bot LOGIN IN ROLE governance_agent;
+SELECT governance.register_agent('Agent::"rp-bot"', 'rp_bot');
+CREATE PUBLICATION rp_pub FOR TABLE governance.policies, governance.entities, governance.agents;
 SQL
 gov_ok 0 "A: the extension, two policies, an entity, a publication of policies and entities"
 
 gov_psql "$B" >/dev/null <<SQL
 SET client_min_messages = warning;
 CREATE EXTENSION governance;
+-- other roles first: rp_bot gets another OID than on A
+CREATE ROLE rp_other1; CREATE ROLE rp_other2; CREATE ROLE rp_other3;
+CREATE ROLE rp_bot LOGIN IN ROLE governance_agent;
 CREATE SUBSCRIPTION rp_sub CONNECTION 'host=$A port=5432 dbname=postgres user=$GOV_DBUSER'
     PUBLICATION rp_pub;
 SQL
@@ -106,6 +114,21 @@ a.execute("SELECT governance.drop_policy('rp_forbid_2')")
 ok(wait_applied("SELECT count(*) FROM governance.policies WHERE name = 'rp_forbid_2'", 0),
    "a forbid dropped on A is gone on B")
 ok(decide('Doc::"2"') == "allow", "B's next decision allows again (a replicated DELETE)")
+
+# agents by name: the role's OID differs, the name is what arrived
+oid_a = a.execute("SELECT 'rp_bot'::regrole::oid").fetchone()[0]
+oid_b = b.execute("SELECT 'rp_bot'::regrole::oid").fetchone()[0]
+ok(wait_applied("SELECT count(*) FROM governance.agents WHERE principal = 'Agent::\"rp-bot\"'", 1)
+   and oid_a != oid_b, "the agent is applied on B, where its role has another OID (%s on A, %s on B)" % (oid_a, oid_b))
+ok(b.execute("SELECT role_oid::oid = 'rp_bot'::regrole::oid FROM governance.agents "
+             "WHERE principal = 'Agent::\"rp-bot\"'").fetchone()[0],
+   "B's agents row names B's rp_bot (the regrole travelled as a name, not A's OID)")
+bot = psycopg.connect(host=b_host, port=5432, user="rp_bot", dbname="postgres", autocommit=True)
+time.sleep(0.1)
+ok(bot.execute("SELECT decision FROM governance.authorize('Agent::\"rp-bot\"', 'rp.read', 'Doc::\"3\"')").fetchone()[0]
+   == "allow", "rp_bot on B may act as the principal, and is allowed by the replicated policies")
+ok(bot.execute("SELECT decision FROM governance.authorize('Agent::\"rp-bot\"', 'rp.read', 'Doc::\"1\"')").fetchone()[0]
+   == "deny", "and denied by the replicated entity change")
 
 # the policy-set hash B reports is that of its current policies
 ok(b.execute("SELECT governance.policy_set_hash()").fetchone()[0] ==

@@ -509,6 +509,25 @@ gov_last_termination(GovTermination *out)
 	return true;
 }
 
+/*
+ * This backend ends its own statement because a lease it read under ended
+ * (src/query_guard.c): last_termination() says so, as for the enforcer's
+ * cancel; the error that follows carries the SQLSTATE itself.
+ */
+void
+gov_note_own_termination(const pg_uuid_t *lease, const char *message)
+{
+	last_term.at = GetCurrentTimestamp();
+	last_term.sqlerrcode = GOV_ERRCODE_LEASE_CANCELED;
+	last_term.lease = *lease;
+	strlcpy(last_term.message, message, sizeof(last_term.message));
+	have_term = true;
+	term_fresh = true;
+	term_emitted = true;
+	term_holder = false;
+	term_role = GetOuterUserId();
+}
+
 void
 gov_forget_termination(void)
 {

@@ -36,6 +36,7 @@ typedef struct GovTermination
 } GovTermination;
 extern bool gov_last_termination(GovTermination *out);
 extern void gov_forget_termination(void);
+extern void gov_note_own_termination(const pg_uuid_t *lease, const char *message);
 
 extern Size gov_attach_shmem_size(void);
 extern void gov_attach_shmem_startup(void);

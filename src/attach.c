@@ -197,6 +197,7 @@ gov_attach_note_signal(int procno, pid_t pid, const pg_uuid_t *lease, bool termi
 
 	if (attach_shared == NULL || procno < 0 || procno >= attach_shared->nslots)
 		return;
+
 	/*
 	 * By process number, whatever the slot's pid: a lock holder may never
 	 * have attached anything (a heartbeat() or delegate() holds the lease's

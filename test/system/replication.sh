@@ -6,7 +6,7 @@
 # statement triggers a local change fires; a decision on B must still see
 # every applied change at its next decision, in a session that has the old
 # policies and entities cached: a new forbid, a changed entity attribute,
-# a dropped forbid.  Also: the initial copy is seen, and the apply worker's
+# a dropped forbid, a truncated entity table.  Also: the initial copy is seen, and the apply worker's
 # changes reach the shared generation (no session on B reloads by chance:
 # the same session decides before and after).  And names, not OIDs (issue
 # 15, item 5): governance.agents is replicated too, into a cluster whose
@@ -134,4 +134,11 @@ ok(bot.execute("SELECT decision FROM governance.authorize('Agent::\"rp-bot\"', '
 ok(b.execute("SELECT governance.policy_set_hash()").fetchone()[0] ==
    a.execute("SELECT governance.policy_set_hash()").fetchone()[0],
    "B's policy-set hash equals A's")
+
+# a TRUNCATE (replicated as such; the apply worker fires TRUNCATE's
+# statement triggers): the frozen attribute is gone with the entity
+ok(decide('Doc::"1"') == "deny", "(B still denies the frozen resource)")
+a.execute("TRUNCATE governance.entities")
+ok(wait_applied("SELECT count(*) FROM governance.entities", 0), "a TRUNCATE of the entities on A is applied on B")
+ok(decide('Doc::"1"') == "allow", "B's next decision no longer sees the frozen attribute (a replicated TRUNCATE)")
 PY

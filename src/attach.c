@@ -78,6 +78,8 @@ typedef struct GovAttachSlot
 	uint64		signalled_gen[GOV_MAX_ATTACHED];	/* ... on this generation */
 	bool		reason_pending;
 	bool		reason_terminate;	/* SIGTERM, not SIGINT */
+	bool		reason_holder;	/* revoke() ended a lock holder */
+	pid_t		reason_pid;		/* the process the reason is for */
 	pg_uuid_t	reason_lease;
 	TimestampTz signalled_at;
 	char		reason[GOV_SIGNAL_REASON_MAX];
@@ -120,6 +122,7 @@ static bool term_fresh = false; /* its own transaction has not ended yet */
 static bool term_emitted = false;	/* a client was told, with the new
 									 * SQLSTATE */
 static Oid	term_role = InvalidOid;
+static bool term_holder = false;	/* revoke() signalled, as a lock holder */
 
 bool		gov_session_attach = false;
 
@@ -178,6 +181,81 @@ my_slot(void)
 	if (n < 0 || n >= attach_shared->nslots)
 		elog(ERROR, "governance: process number %d outside the attachment slots", n);
 	return &attach_shared->slots[n];
+}
+
+/*
+ * revoke() is about to signal the backend (procno, pid), which holds a lock
+ * it needs: leave the reason for that backend's error report, as the
+ * enforcer does (src/revoke.c calls this through gov_revoke_signal_note).
+ */
+void
+gov_attach_note_signal(int procno, pid_t pid, const pg_uuid_t *lease, bool terminate,
+					   const char *message)
+{
+	GovAttachSlot *slot;
+	TimestampTz at = GetCurrentTimestamp();
+
+	if (attach_shared == NULL || procno < 0 || procno >= attach_shared->nslots)
+		return;
+
+	/*
+	 * By process number, whatever the slot's pid: a lock holder may never
+	 * have attached anything (a heartbeat() or delegate() holds the lease's
+	 * row), and its slot is then unused; reason_pid says whose it is.
+	 */
+	slot = &attach_shared->slots[procno];
+	SpinLockAcquire(&slot->mutex);
+	slot->reason_pending = true;
+	slot->reason_terminate = terminate;
+	slot->reason_holder = true;
+	slot->reason_pid = pid;
+	slot->reason_lease = *lease;
+	slot->signalled_at = at;
+	strlcpy(slot->reason, message, sizeof(slot->reason));
+	SpinLockRelease(&slot->mutex);
+}
+
+GovAttachedBackend *
+gov_attached_backends(int *n)
+{
+	GovAttachedBackend *res = NULL;
+	int			cap = 0;
+	int			k = 0;
+	int			i;
+
+	for (i = 0; i < attach_shared->nslots; i++)
+	{
+		GovAttachSlot *slot = &attach_shared->slots[i];
+		pg_uuid_t	ids[GOV_MAX_ATTACHED];
+		pid_t		pid;
+		Oid			dboid;
+		int			m;
+		int			j;
+
+		SpinLockAcquire(&slot->mutex);
+		pid = slot->pid;
+		dboid = slot->dboid;
+		m = slot->n;
+		memcpy(ids, slot->leases, sizeof(pg_uuid_t) * m);
+		SpinLockRelease(&slot->mutex);
+		if (pid == 0)
+			continue;
+		for (j = 0; j < m; j++)
+		{
+			if (k >= cap)
+			{
+				cap = cap ? cap * 2 : 16;
+				res = res ? repalloc(res, sizeof(GovAttachedBackend) * cap) :
+					palloc(sizeof(GovAttachedBackend) * cap);
+			}
+			res[k].pid = pid;
+			res[k].dboid = dboid;
+			res[k].lease = ids[j];
+			k++;
+		}
+	}
+	*n = k;
+	return res;
 }
 
 bool
@@ -344,12 +422,13 @@ take_pending_reason(void)
 	bool		have = false;
 
 	SpinLockAcquire(&slot->mutex);
-	if (slot->reason_pending)
+	if (slot->reason_pending && slot->reason_pid == MyProcPid)
 	{
 		memcpy(t.message, slot->reason, sizeof(t.message));
 		t.at = slot->signalled_at;
 		t.lease = slot->reason_lease;
 		terminate = slot->reason_terminate;
+		term_holder = slot->reason_holder;
 		slot->reason_pending = false;
 		have = true;
 	}
@@ -393,7 +472,8 @@ attach_emit_log_hook(ErrorData *edata)
 	 * statement timeout, and not a signal it sent to an idle session long ago
 	 * (PostgreSQL ignores those).
 	 */
-	if (attach_shared == NULL || MyProc == NULL || edata->message_id == NULL ||
+	if (attach_shared == NULL || MyProc == NULL || GOV_MY_PROCNO < 0 ||
+		GOV_MY_PROCNO >= attach_shared->nslots || edata->message_id == NULL ||
 		!((edata->sqlerrcode == ERRCODE_QUERY_CANCELED &&
 		   strcmp(edata->message_id, "canceling statement due to user request") == 0) ||
 		  (edata->sqlerrcode == ERRCODE_ADMIN_SHUTDOWN &&
@@ -408,7 +488,9 @@ attach_emit_log_hook(ErrorData *edata)
 		MemoryContext old = MemoryContextSwitchTo(ErrorContext);
 
 		edata->message = pstrdup(last_term.message);
-		edata->detail = pstrdup("The governance enforcer stopped this statement because the lease it ran under ended.");
+		edata->detail = pstrdup(term_holder ?
+								"A revocation of the lease stopped this statement: its transaction held a lock the revocation needed." :
+								"The governance enforcer stopped this statement because the lease it ran under ended.");
 		edata->hint = pstrdup("governance.last_termination() tells what ended it; the lease must be authorized again.");
 		MemoryContextSwitchTo(old);
 	}
@@ -420,12 +502,31 @@ attach_emit_log_hook(ErrorData *edata)
 bool
 gov_last_termination(GovTermination *out)
 {
-	if (attach_shared != NULL && MyProc != NULL && backend_ready)
+	if (attach_shared != NULL && MyProc != NULL)
 		(void) take_pending_reason();
 	if (!have_term || term_role != GetOuterUserId())
 		return false;
 	*out = last_term;
 	return true;
+}
+
+/*
+ * This backend ends its own statement because a lease it read under ended
+ * (src/query_guard.c): last_termination() says so, as for the enforcer's
+ * cancel; the error that follows carries the SQLSTATE itself.
+ */
+void
+gov_note_own_termination(const pg_uuid_t *lease, const char *message)
+{
+	last_term.at = GetCurrentTimestamp();
+	last_term.sqlerrcode = GOV_ERRCODE_LEASE_CANCELED;
+	last_term.lease = *lease;
+	strlcpy(last_term.message, message, sizeof(last_term.message));
+	have_term = true;
+	term_fresh = true;
+	term_emitted = true;
+	term_holder = false;
+	term_role = GetOuterUserId();
 }
 
 void
@@ -451,11 +552,22 @@ init_backend(void)
 {
 	if (backend_ready)
 		return;
-	RegisterXactCallback(attach_xact_callback, NULL);
 	before_shmem_exit(attach_shmem_exit, (Datum) 0);
+	backend_ready = true;
+}
+
+/*
+ * The error-report hook and the transaction callback (which also ends
+ * last_termination()'s record) are every process's, from the postmaster
+ * on: a backend that revoke() cancels as a lock holder may never have
+ * attached.
+ */
+void
+gov_attach_install_hooks(void)
+{
+	RegisterXactCallback(attach_xact_callback, NULL);
 	prev_emit_log_hook = emit_log_hook;
 	emit_log_hook = attach_emit_log_hook;
-	backend_ready = true;
 }
 
 /* ---------------------------------------------------------------------
@@ -889,6 +1001,8 @@ gov_enforce_attached(int mode)
 			{
 				slot->reason_pending = true;
 				slot->reason_terminate = mode == GOV_ENFORCE_TERMINATE;
+				slot->reason_holder = false;
+				slot->reason_pid = e->pid;
 				slot->reason_lease = e->id;
 				slot->signalled_at = at;
 				memcpy(slot->reason, message, sizeof(message));

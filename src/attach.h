@@ -36,6 +36,7 @@ typedef struct GovTermination
 } GovTermination;
 extern bool gov_last_termination(GovTermination *out);
 extern void gov_forget_termination(void);
+extern void gov_note_own_termination(const pg_uuid_t *lease, const char *message);
 
 extern Size gov_attach_shmem_size(void);
 extern void gov_attach_shmem_startup(void);
@@ -77,6 +78,23 @@ extern bool gov_attachment_usable(const pg_uuid_t *id, Oid as_role);
 
 /* Does a lease's action match an action argument (shorthand allowed)? */
 extern bool gov_action_matches(const char *lease_action, const char *action);
+
+/* A backend attached to a lease, for governance.backend_leases. */
+typedef struct GovAttachedBackend
+{
+	pid_t		pid;
+	Oid			dboid;
+	pg_uuid_t	lease;
+} GovAttachedBackend;
+
+extern void gov_attach_install_hooks(void);
+
+/* revoke() signals a lock holder: the reason for its error report */
+extern void gov_attach_note_signal(int procno, pid_t pid, const pg_uuid_t *lease,
+								   bool terminate, const char *message);
+
+/* Every (backend, lease) attachment published in shared memory. */
+extern GovAttachedBackend *gov_attached_backends(int *n);
 
 /* Is the backend with this process number and pid still running? */
 extern bool gov_backend_alive(int procno, pid_t pid);

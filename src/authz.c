@@ -64,6 +64,7 @@
 #include "common.h"
 #include "rowio.h"
 #include "spi_cache.h"
+#include "stats.h"
 #include "lease.h"
 #include "ledger.h"
 #include "policy.h"
@@ -517,6 +518,8 @@ outcome_datum(FunctionCallInfo fcinfo, const Outcome *o)
 	if (get_call_result_type(fcinfo, NULL, &desc) != TYPEFUNC_COMPOSITE)
 		elog(ERROR, "return type must be a row type");
 	desc = BlessTupleDesc(desc);
+	/* every decision authorize() and delegate() return passes here */
+	gov_stat_add(o->allow ? GOV_STAT_AUTHORIZE_ALLOWED : GOV_STAT_AUTHORIZE_DENIED, 1);
 	values[0] = CStringGetTextDatum(o->allow ? "allow" : "deny");
 	if (o->allow)
 	{

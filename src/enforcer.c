@@ -44,6 +44,7 @@
 #include "events.h"
 #include "common.h"
 #include "revoke.h"
+#include "stats.h"
 #include "lease.h"
 #include "ledger.h"
 
@@ -525,7 +526,8 @@ gov_enforcer_duty(void)
 	ListCell   *lc;
 
 	/* first, and outside any transaction: stop what must stop */
-	(void) gov_enforce_attached(gov_enforcement_mode);
+	gov_stat_add(GOV_STAT_ENFORCER_ROUNDS, 1);
+	gov_stat_add(GOV_STAT_CANCELS_SENT, gov_enforce_attached(gov_enforcement_mode));
 
 	/*
 	 * The whole-table walks (sessions that ended, clearing ended leases,

@@ -83,6 +83,7 @@
 #include "events_spool.h"
 #include "common.h"
 #include "ledger.h"
+#include "stats.h"
 #include "trust.h"
 #include "worker.h"
 #include "xact_defer.h"
@@ -126,6 +127,19 @@ gov_events_shmem_startup(void)
 		gov_ev_queue->spool_lock = &locks[1].lock;
 		gov_ev_queue->claim_xid = InvalidFullTransactionId;
 	}
+}
+
+/*
+ * For governance.stats: events in the ring not yet ledgered and committed,
+ * and whether newer ones go to the spool file.
+ */
+void
+gov_events_queue_state(uint64 *in_ring, bool *spilling)
+{
+	LWLockAcquire(gov_ev_queue->lock, LW_SHARED);
+	*in_ring = gov_ev_queue->head - gov_ev_queue->tail;
+	*spilling = gov_ev_queue->spilling;
+	LWLockRelease(gov_ev_queue->lock);
 }
 
 /* ---------------------------------------------------------------------
@@ -549,6 +563,9 @@ queue_push(const EncodedEvent *ev)
 		gov_ev_queue->spool_writers++;
 	}
 	LWLockRelease(gov_ev_queue->lock);
+	gov_stat_add(GOV_STAT_EVENTS_QUEUED, 1);
+	if (to_spool)
+		gov_stat_add(GOV_STAT_EVENTS_SPOOLED, 1);
 
 	/*
 	 * A burst: have the enforcer drain now rather than after its nap, before
@@ -570,6 +587,8 @@ queue_push(const EncodedEvent *ev)
 	if (!ok)
 		gov_ev_queue->lost++;
 	LWLockRelease(gov_ev_queue->lock);
+	if (!ok)
+		gov_stat_add(GOV_STAT_EVENTS_LOST, 1);
 	if (!ok)
 	{
 		char		reason[320];

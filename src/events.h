@@ -44,6 +44,8 @@ extern void gov_security_event_push(const GovPreparedEvent *ev);
 /* The enforcer's part, in its transaction (SPI connected). */
 extern void gov_events_drain(void);
 
+extern void gov_events_queue_state(uint64 *in_ring, bool *spilling);
+
 extern Size gov_events_shmem_size(void);
 extern void gov_events_request_locks(void);
 extern void gov_events_shmem_startup(void);

@@ -39,6 +39,7 @@
 #include "restore.h"
 #include "revoke.h"
 #include "seal.h"
+#include "stats.h"
 #include "trust.h"
 #include "verify.h"
 #include "worker.h"
@@ -64,6 +65,7 @@ static const GovShmemSubsystem gov_subsystems[] = {
 	{"attachments", gov_attach_shmem_size, NULL, gov_attach_shmem_startup},
 	{"security events", gov_events_shmem_size, gov_events_request_locks, gov_events_shmem_startup},
 	{"revocations", gov_revoke_shmem_size, NULL, gov_revoke_shmem_startup},
+	{"stats", gov_stats_shmem_size, NULL, gov_stats_shmem_startup},
 };
 
 #define GOV_NUM_SUBSYSTEMS lengthof(gov_subsystems)
@@ -134,6 +136,8 @@ _PG_init(void)
 	prev_shmem_startup_hook = shmem_startup_hook;
 	shmem_startup_hook = gov_shmem_startup;
 
+	gov_revoke_signal_note = gov_attach_note_signal;
+	gov_attach_install_hooks();
 	gov_guard_install_hooks();
 	gov_query_guard_install_hooks();
 	{

@@ -63,6 +63,7 @@
 
 #include "events.h"
 #include "lease.h"
+#include "stats.h"
 #include "worker.h"
 #include "xact_defer.h"
 
@@ -708,6 +709,7 @@ kill_entry(const pg_uuid_t *id, const char *reason, bool tombstone, bool claim,
 		strlcpy(e->end_reason, reason ? reason : "", GOV_REASON_MAX);
 		pg_atomic_fetch_add_u64(&e->generation, 1);
 		killed = true;
+		gov_stat_add(GOV_STAT_REVOCATIONS, 1);
 	}
 	if (e && claim && e->state == GOV_LEASE_REVOKED && e->undurable && !claim_held(e))
 	{
@@ -793,6 +795,41 @@ by_depth(const ListCell *a, const ListCell *b)
 	int			db = ((const GovLeaseSnapshot *) lfirst(b))->depth;
 
 	return (da > db) - (da < db);
+}
+
+/*
+ * Every entry of this database's leases, copied out (governance.stats):
+ * one walk under the shared partition locks, no allocation inside it
+ * beyond the array sized from the count taken under the same locks.
+ */
+GovLeaseSnapshot *
+gov_lease_collect(int *n)
+{
+	HASH_SEQ_STATUS st;
+	GovLease   *e;
+	GovLeaseSnapshot *res;
+	int			cap;
+	int			k = 0;
+
+	lock_all_partitions();
+	cap = (int) pg_atomic_read_u32(&lease_shared->nleases);
+	res = palloc(sizeof(GovLeaseSnapshot) * Max(cap, 1));
+	hash_seq_init(&st, lease_table);
+	while ((e = hash_seq_search(&st)) != NULL)
+	{
+		if (e->dboid != MyDatabaseId)
+			continue;
+		if (k >= cap)
+		{
+			/* the count follows the entries; never trust it past the array */
+			hash_seq_term(&st);
+			break;
+		}
+		copy_out(e, &res[k++]);
+	}
+	unlock_all_partitions();
+	*n = k;
+	return res;
 }
 
 /*

@@ -115,6 +115,9 @@ extern void gov_lease_release_claims(List *claimed);
  */
 extern List *gov_lease_undurable_revocations(void);
 
+/* Copies of this database's entries, for monitoring; *n of them. */
+extern GovLeaseSnapshot *gov_lease_collect(int *n);
+
 /* Bind a lease to a backend's session: it ends when the session does. */
 extern void gov_lease_bind_session(const pg_uuid_t *id, int procno, pid_t pid);
 

@@ -20,7 +20,11 @@
  *	  counter.  A statement trigger on governance.policies and
  *	  governance.entities marks the transaction as changing them (so even a
  *	  superuser's direct DML counts), and the transaction's COMMIT callback
- *	  increments the counter.  PostgreSQL calls that callback after
+ *	  increments the counter.  A row trigger does the same, for logical
+ *	  replication's apply worker, which fires row triggers only (both are
+ *	  ENABLE ALWAYS, so session_replication_role = replica, the apply
+ *	  worker's, does not switch them off): a policy replicated from another
+ *	  node is seen by the next decision here (docs/SCALING.md).  PostgreSQL calls that callback after
  *	  ProcArrayEndTransaction(), so by the time the counter moves, every
  *	  new snapshot includes the commit; and COMMIT returns to the client
  *	  only after the callback, so any decision that starts after the

@@ -263,11 +263,45 @@ gov_query_note_lease(const pg_uuid_t *id)
 	}
 }
 
+/*
+ * A statement or a cursor may not go on reading under a lease that is no
+ * longer usable.  When the lease itself has ended (revoked, expired, gone
+ * from shared memory), that is governance ending the statement, as the
+ * enforcer's cancel is: SQLSTATE 57L01, the message prefix README
+ * promises, and last_termination() records it.  Otherwise the lease lives
+ * on and this backend may no longer use it (detached, another role): a
+ * privilege error, 42501.
+ */
 static void
 raise_ended(const pg_uuid_t *id, const char *cursor)
 {
 	char	   *idtxt = gov_uuid_text(id);
+	GovLeaseSnapshot l;
+	bool		known = gov_lease_get(id, &l);
 
+	if (!known || !gov_lease_is_live(&l, GetCurrentTimestamp()))
+	{
+		const char *how = "is no longer live";
+		char	   *message;
+
+		if (known && l.state == GOV_LEASE_REVOKED)
+			how = "was revoked";
+		else if (known && (l.state == GOV_LEASE_EXPIRED || l.state == GOV_LEASE_LIVE))
+			how = "expired";
+		message = cursor ?
+			psprintf("canceling statement: governance lease %s %s; cursor \"%s\" read governed rows under it",
+					 idtxt, how, cursor) :
+			psprintf("canceling statement: governance lease %s %s; this statement read governed rows under it",
+					 idtxt, how);
+		gov_note_own_termination(id, message);
+		ereport(ERROR,
+				(errcode(GOV_ERRCODE_LEASE_CANCELED),
+				 errmsg_internal("%s", message),
+				 errdetail("Rows read under a lease may not be returned after it ended."),
+				 cursor ?
+				 errhint("Close the cursor, attach a live artifact and open it again.") :
+				 errhint("Attach a live artifact and start the statement again.")));
+	}
 	if (cursor)
 		ereport(ERROR,
 				(errcode(ERRCODE_INSUFFICIENT_PRIVILEGE),

@@ -106,6 +106,7 @@
 #include "ledger.h"
 #include "revoke.h"
 #include "spi_cache.h"
+#include "stats.h"
 #include "xact_defer.h"
 
 int			gov_revoke_lock_timeout_ms = 100;
@@ -407,6 +408,28 @@ may_end(Oid role, const RevokeTree *tree)
 		has_privs_of_role(caller, ROLE_PG_SIGNAL_BACKEND);
 }
 
+GovSignalNoteFn gov_revoke_signal_note = NULL;
+
+/* Signal a lock holder, leaving governance's reason for its error report. */
+static bool
+signal_holder(PGPROC *proc, pid_t pid, const pg_uuid_t *id, bool terminate)
+{
+	char		message[GOV_REASON_MAX + 128];
+
+	snprintf(message, sizeof(message),
+			 "%s governance lease %s is being revoked, and this transaction held a lock the revocation needed",
+			 terminate ? "terminating connection:" : "canceling statement:", gov_uuid_text(id));
+	if (gov_revoke_signal_note)
+		gov_revoke_signal_note(proc->pgprocno, pid, id, terminate, message);
+	if (!terminate)
+		return kill(pid, SIGINT) == 0;
+#ifdef HAVE_SETSID
+	return kill(-pid, SIGTERM) == 0 || kill(pid, SIGTERM) == 0;
+#else
+	return kill(pid, SIGTERM) == 0;
+#endif
+}
+
 static const char *
 role_name(Oid role)
 {
@@ -486,8 +509,9 @@ end_holder(VirtualTransactionId vxid, const pg_uuid_t *id, const RevokeTree *tre
 	}
 	if (!list_member_int(b->cancelled, pid) && holder_running(vxid.backendId, pid))
 	{
-		if (kill(pid, SIGINT) == 0)
+		if (signal_holder(proc, pid, id, false))
 		{
+			gov_stat_add(GOV_STAT_CANCELS_SENT, 1);
 			b->cancelled = lappend_int(b->cancelled, pid);
 			b->cancelled_at = GetCurrentTimestamp();
 			ereport(LOG,
@@ -496,12 +520,9 @@ end_holder(VirtualTransactionId vxid, const pg_uuid_t *id, const RevokeTree *tre
 		}
 		return;
 	}
-#ifdef HAVE_SETSID
-	if (kill(-pid, SIGTERM) != 0 && kill(pid, SIGTERM) != 0)
-#else
-	if (kill(pid, SIGTERM) != 0)
-#endif
+	if (!signal_holder(proc, pid, id, true))
 		return;
+	gov_stat_add(GOV_STAT_CANCELS_SENT, 1);
 	b->ended = lappend_int(b->ended, pid);
 	ereport(LOG,
 			(errmsg("governance: revoking lease %s: ended the session of process %d (role %s), whose transaction held a lock the revocation needed",

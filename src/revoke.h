@@ -39,5 +39,17 @@ extern int64 gov_revoke_at_once(const pg_uuid_t *id, const char *reason);
  */
 extern bool gov_revoke_statement(int procno, pid_t pid, TimestampTz stmt_start);
 
+/*
+ * Before revoke() signals a backend whose transaction holds a lock it
+ * needs, it leaves the reason where that backend's error report finds it,
+ * so the client gets governance's SQLSTATE (57L01, 57L02) rather than
+ * PostgreSQL's 57014 or 57P01.  The slots belong to src/attach.c, a
+ * caller of this file; the entry point sets this pointer to
+ * gov_attach_note_signal().
+ */
+typedef void (*GovSignalNoteFn) (int procno, pid_t pid, const pg_uuid_t *lease,
+								 bool terminate, const char *message);
+extern GovSignalNoteFn gov_revoke_signal_note;
+
 
 #endif							/* GOV_REVOKE_H */

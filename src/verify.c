@@ -45,6 +45,7 @@
 #include "common.h"
 #include "ledger.h"
 #include "seal.h"
+#include "stats.h"
 #include "trust.h"
 #include "verify.h"
 #include "encode.h"
@@ -886,6 +887,7 @@ gov_verifier_duty(void)
 	{
 		PopActiveSnapshot();
 		CommitTransactionCommand();
+		gov_stats_verifier_result(false, verified_through);
 		return;
 	}
 
@@ -917,4 +919,5 @@ gov_verifier_duty(void)
 	}
 	PopActiveSnapshot();
 	CommitTransactionCommand();
+	gov_stats_verifier_result(!failed, verified_through);
 }

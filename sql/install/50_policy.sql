@@ -33,6 +33,16 @@ CREATE TRIGGER entities_changed AFTER INSERT OR UPDATE OR DELETE OR TRUNCATE
     ON governance.entities FOR EACH STATEMENT EXECUTE FUNCTION governance._policy_changed();
 ALTER TABLE governance.policies ENABLE ALWAYS TRIGGER policies_changed;
 ALTER TABLE governance.entities ENABLE ALWAYS TRIGGER entities_changed;
+-- Logical replication's apply worker fires row triggers only (never
+-- statement triggers), and ALWAYS ones whatever session_replication_role
+-- says: a change applied from another node must move the generation too
+-- (issue 15, item 4; docs/SCALING.md).
+CREATE TRIGGER policies_changed_row AFTER INSERT OR UPDATE OR DELETE
+    ON governance.policies FOR EACH ROW EXECUTE FUNCTION governance._policy_changed();
+CREATE TRIGGER entities_changed_row AFTER INSERT OR UPDATE OR DELETE
+    ON governance.entities FOR EACH ROW EXECUTE FUNCTION governance._policy_changed();
+ALTER TABLE governance.policies ENABLE ALWAYS TRIGGER policies_changed_row;
+ALTER TABLE governance.entities ENABLE ALWAYS TRIGGER entities_changed_row;
 
 REVOKE ALL ON governance.policies, governance.entities FROM PUBLIC;
 GRANT SELECT ON governance.policies, governance.entities TO governance_admin, governance_auditor;

@@ -18,7 +18,7 @@ BEGIN
 END $$;
 SELECT governance.drop_policy(name) FROM governance.policies WHERE name LIKE 'lt34%';
 
-SELECT plan(51);
+SELECT plan(53);
 
 
 CREATE ROLE lt34_bot LOGIN IN ROLE governance_agent;
@@ -167,9 +167,13 @@ SELECT is(pg_temp.n('FETCH 1 FROM c2'), '1', 'a cursor reads under a lease about
 SELECT is(pg_temp.n('FETCH 1 FROM c2m'), '1', '(and another)');
 -- (the enforcer cancels this wait, which began under the lease)
 SELECT pg_temp.err('SELECT pg_sleep(1.1)');
-SELECT matches(pg_temp.err('FETCH PRIOR FROM c2'), '^42501: governance lease .* is no longer usable', 'after it expired, FETCH is refused');
-SELECT matches(pg_temp.err('MOVE FIRST IN c2m'), '^42501: governance lease .* is no longer usable', 'and MOVE');
+SELECT matches(pg_temp.err('FETCH PRIOR FROM c2'),
+               '^57L01: canceling statement: governance lease [-0-9a-f]+ expired; this statement read governed rows under it$',
+               'after it expired, FETCH is refused, with governance''s SQLSTATE 57L01 (the lease ended)');
+SELECT matches(pg_temp.err('MOVE FIRST IN c2m'), '^57L01: canceling statement: governance lease .* expired', 'and MOVE');
 ROLLBACK;
+SELECT is((SELECT error_code || ' ' || lease_id FROM governance.last_termination()), '57L01 ' || :'t1',
+          'last_termination() names the lease that ended');
 BEGIN;
 SELECT governance.attach(:'s1a');
 DECLARE c3 CURSOR FOR SELECT id FROM lt34.pay;
@@ -194,9 +198,12 @@ DECLARE h3 CURSOR WITH HOLD FOR SELECT id FROM lt34.pay;
 COMMIT;
 SELECT is(pg_temp.n('FETCH 1 FROM h2'), '1', 'under a session attachment a WITH HOLD cursor reads after its transaction');
 SELECT governance.revoke(:'r1', 'lt34 held cursor');
-SELECT matches(pg_temp.err('FETCH 1 FROM h2'), '^42501: cursor "h2" read governed rows under lease .*, which is no longer usable',
-               'once its lease is revoked, FETCH from it is refused');
-SELECT matches(pg_temp.err('MOVE 1 IN h2'), '^42501: cursor "h2" read governed rows under lease', 'and MOVE');
+SELECT matches(pg_temp.err('FETCH 1 FROM h2'),
+               '^57L01: canceling statement: governance lease [-0-9a-f]+ was revoked; cursor "h2" read governed rows under it$',
+               'once its lease is revoked, FETCH from it is refused, with SQLSTATE 57L01');
+SELECT is((SELECT error_code || ' ' || lease_id FROM governance.last_termination()), '57L01 ' || :'r1',
+          'and last_termination() says so');
+SELECT matches(pg_temp.err('MOVE 1 IN h2'), '^57L01: canceling statement: governance lease .* was revoked; cursor "h2"', 'and MOVE');
 SELECT matches(pg_temp.err($q$DO $d$ DECLARE r record; c refcursor := 'h3'; BEGIN FETCH c INTO r; END $d$$q$),
                '^55000: portal "h3" cannot be run', 'and a PL/pgSQL FETCH from another held cursor of the lease');
 CLOSE h2;

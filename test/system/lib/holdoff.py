@@ -376,9 +376,19 @@ class Harness:
             self.check(not holder.alive(), "%s: the cancel was not enough, the session was ended" % what)
         else:
             # revoke() cancels a lock holder itself (not the enforcer, and
-            # not for an attachment): PostgreSQL's 57014
-            self.check(h is not None and h.code == "57014", "%s: its statement was cancelled" % what)
-            self.check(holder.run("ROLLBACK").ok and holder.alive(), "%s: its session goes on" % what)
+            # not for an attachment: this holder attached nothing), and
+            # still the client gets governance's SQLSTATE and reason
+            self.check(h is not None and h.code == "57L01" and
+                       "canceling statement: governance lease %s is being revoked" % lid in (h.msg or ""),
+                "%s: its statement was cancelled with SQLSTATE 57L01, naming the lease (%s)"
+                % (what, h and (h.code, (h.msg or "").splitlines()[0])))
+            rb = holder.run("ROLLBACK").ok
+            # asked in the transaction after the one it ended (alive() runs one)
+            lt = holder.run("SELECT error_code || ' ' || lease_id FROM governance.last_termination()")
+            self.check(rb and holder.alive(), "%s: its session goes on" % what)
+            self.check(lt.ok and lt.val() == "57L01 %s" % lid,
+                       "%s: last_termination() says so in the holder's session (%s)"
+                       % (what, lt.val() if lt.ok else (lt.code, lt.msg)))
         self.check(self.states(lid, kid) == "revoked,revoked",
                    "%s: L and K are revoked durably (%s)" % (what, self.states(lid, kid)))
         holder.close()

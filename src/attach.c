@@ -73,9 +73,6 @@ typedef struct GovAttachSlot
 	pid_t		pid;
 	Oid			dboid;
 	int			n;
-	pg_uuid_t	leases[GOV_MAX_ATTACHED];
-	bool		signalled[GOV_MAX_ATTACHED];	/* enforcer already acted ... */
-	uint64		signalled_gen[GOV_MAX_ATTACHED];	/* ... on this generation */
 	bool		reason_pending;
 	bool		reason_terminate;	/* SIGTERM, not SIGINT */
 	pg_uuid_t	reason_lease;
@@ -83,13 +80,26 @@ typedef struct GovAttachSlot
 	char		reason[GOV_SIGNAL_REASON_MAX];
 } GovAttachSlot;
 
+/*
+ * The slots, then for each slot gov_max_attached entries of: the lease
+ * ids, whether the enforcer already acted on an attachment, and on which
+ * generation of its lease.  An entry belongs to its slot's spinlock.
+ */
 typedef struct GovAttachShared
 {
 	int			nslots;
+	int			per_slot;		/* gov_max_attached at startup */
+	pg_uuid_t  *leases;
+	bool	   *signalled;
+	uint64	   *signalled_gen;
 	GovAttachSlot slots[FLEXIBLE_ARRAY_MEMBER];
 } GovAttachShared;
 
 static GovAttachShared *attach_shared = NULL;
+
+#define SLOT_LEASES(i)		(&attach_shared->leases[(Size) (i) * attach_shared->per_slot])
+#define SLOT_SIGNALLED(i)	(&attach_shared->signalled[(Size) (i) * attach_shared->per_slot])
+#define SLOT_SIGNALLED_GEN(i) (&attach_shared->signalled_gen[(Size) (i) * attach_shared->per_slot])
 
 /* This backend's attachments; the shared slot mirrors the ids. */
 typedef struct LocalAttachment
@@ -104,8 +114,9 @@ typedef struct LocalAttachment
 	char		resource[GOV_UID_MAX];
 } LocalAttachment;
 
-static LocalAttachment attached[GOV_MAX_ATTACHED];
+static LocalAttachment *attached = NULL;	/* gov_max_attached of them */
 static int	nattached = 0;
+int			gov_max_attached = GOV_MAX_ATTACHED_DEFAULT;
 static bool backend_ready = false;
 static emit_log_hook_type prev_emit_log_hook = NULL;
 
@@ -136,6 +147,15 @@ gov_attach_define_gucs(void)
 							 PGC_SUSET,
 							 0,
 							 NULL, NULL, NULL);
+	DefineCustomIntVariable("governance.max_attached_leases",
+							"Leases one session may have attached at once.",
+							"Sizes each backend's attachment slot in shared memory; the per-row cost of "
+							"row-level security does not grow with it (a hashed set built once per statement).",
+							&gov_max_attached,
+							GOV_MAX_ATTACHED_DEFAULT, 1, GOV_MAX_ATTACHED_LIMIT,
+							PGC_POSTMASTER,
+							0,
+							NULL, NULL, NULL);
 }
 
 static int
@@ -147,8 +167,15 @@ total_procs(void)
 Size
 gov_attach_shmem_size(void)
 {
-	return add_size(offsetof(GovAttachShared, slots),
-					mul_size(sizeof(GovAttachSlot), total_procs()));
+	Size		entries = mul_size(total_procs(), gov_max_attached);
+	Size		size;
+
+	size = MAXALIGN(add_size(offsetof(GovAttachShared, slots),
+							 mul_size(sizeof(GovAttachSlot), total_procs())));
+	size = add_size(size, MAXALIGN(mul_size(entries, sizeof(pg_uuid_t))));
+	size = add_size(size, MAXALIGN(mul_size(entries, sizeof(uint64))));
+	size = add_size(size, MAXALIGN(mul_size(entries, sizeof(bool))));
+	return size;
 }
 
 void
@@ -161,7 +188,21 @@ gov_attach_shmem_startup(void)
 									gov_attach_shmem_size(), &found);
 	if (!found)
 	{
+		char	   *p;
+		Size		entries = mul_size(total_procs(), gov_max_attached);
+
 		attach_shared->nslots = total_procs();
+		attach_shared->per_slot = gov_max_attached;
+		p = (char *) attach_shared +
+			MAXALIGN(offsetof(GovAttachShared, slots) + sizeof(GovAttachSlot) * attach_shared->nslots);
+		attach_shared->leases = (pg_uuid_t *) p;
+		p += MAXALIGN(entries * sizeof(pg_uuid_t));
+		attach_shared->signalled_gen = (uint64 *) p;
+		p += MAXALIGN(entries * sizeof(uint64));
+		attach_shared->signalled = (bool *) p;
+		memset(attach_shared->leases, 0, entries * sizeof(pg_uuid_t));
+		memset(attach_shared->signalled_gen, 0, entries * sizeof(uint64));
+		memset(attach_shared->signalled, 0, entries * sizeof(bool));
 		for (i = 0; i < attach_shared->nslots; i++)
 		{
 			memset(&attach_shared->slots[i], 0, sizeof(GovAttachSlot));
@@ -170,14 +211,20 @@ gov_attach_shmem_startup(void)
 	}
 }
 
-static GovAttachSlot *
-my_slot(void)
+static int
+my_slotno(void)
 {
 	int			n = GOV_MY_PROCNO;
 
 	if (n < 0 || n >= attach_shared->nslots)
 		elog(ERROR, "governance: process number %d outside the attachment slots", n);
-	return &attach_shared->slots[n];
+	return n;
+}
+
+static GovAttachSlot *
+my_slot(void)
+{
+	return &attach_shared->slots[my_slotno()];
 }
 
 bool
@@ -198,20 +245,20 @@ gov_backend_alive(int procno, pid_t pid)
 static void
 publish_attachments(void)
 {
-	GovAttachSlot *slot = my_slot();
-	pg_uuid_t	ids[GOV_MAX_ATTACHED];
-	int			n = nattached;
+	int			slotno = my_slotno();
+	GovAttachSlot *slot = &attach_shared->slots[slotno];
+	pg_uuid_t  *leases = SLOT_LEASES(slotno);
+	int			n = Min(nattached, attach_shared->per_slot);
 	int			i;
 
-	for (i = 0; i < n; i++)
-		ids[i] = attached[i].id;
 	SpinLockAcquire(&slot->mutex);
 	slot->pid = MyProcPid;
 	slot->dboid = MyDatabaseId;
 	slot->n = n;
-	memcpy(slot->leases, ids, sizeof(pg_uuid_t) * n);
-	memset(slot->signalled, 0, sizeof(slot->signalled));
-	memset(slot->signalled_gen, 0, sizeof(slot->signalled_gen));
+	for (i = 0; i < n; i++)
+		leases[i] = attached[i].id;
+	memset(SLOT_SIGNALLED(slotno), 0, sizeof(bool) * attach_shared->per_slot);
+	memset(SLOT_SIGNALLED_GEN(slotno), 0, sizeof(uint64) * attach_shared->per_slot);
 	SpinLockRelease(&slot->mutex);
 }
 
@@ -451,6 +498,8 @@ init_backend(void)
 {
 	if (backend_ready)
 		return;
+	attached = MemoryContextAllocZero(TopMemoryContext,
+									  sizeof(LocalAttachment) * gov_max_attached);
 	RegisterXactCallback(attach_xact_callback, NULL);
 	before_shmem_exit(attach_shmem_exit, (Datum) 0);
 	prev_emit_log_hook = emit_log_hook;
@@ -476,11 +525,13 @@ gov_attach(const GovLeaseSnapshot *l, bool session_scope)
 	k = find_attachment(&l->id);
 	if (k < 0)
 	{
-		if (nattached >= GOV_MAX_ATTACHED)
+		if (nattached >= gov_max_attached)
 			ereport(ERROR,
 					(errcode(ERRCODE_CONFIGURATION_LIMIT_EXCEEDED),
-					 errmsg("at most %d leases can be attached at once", GOV_MAX_ATTACHED),
-					 errhint("Detach a lease first with governance.detach(lease_id).")));
+					 errmsg("at most %d leases can be attached at once", gov_max_attached),
+					 errdetail("governance.max_attached_leases is %d.", gov_max_attached),
+					 errhint("Detach a lease first with governance.detach(lease_id), or raise "
+							 "governance.max_attached_leases (takes a restart).")));
 		a = &attached[nattached++];
 		memset(a, 0, sizeof(*a));
 		c->was_new = true;
@@ -790,16 +841,19 @@ gov_enforce_attached(int mode)
 	int			signalled = 0;
 	TimestampTz now = GetCurrentTimestamp();
 	EnforceCandidate *cand = NULL;
+	pg_uuid_t  *ids;
+	bool	   *done;
+	uint64	   *done_gen;
 
 	if (mode == GOV_ENFORCE_OFF)
 		return 0;
+	ids = palloc(sizeof(pg_uuid_t) * attach_shared->per_slot);
+	done = palloc(sizeof(bool) * attach_shared->per_slot);
+	done_gen = palloc(sizeof(uint64) * attach_shared->per_slot);
 
 	for (i = 0; i < attach_shared->nslots; i++)
 	{
 		GovAttachSlot *slot = &attach_shared->slots[i];
-		pg_uuid_t	ids[GOV_MAX_ATTACHED];
-		bool		done[GOV_MAX_ATTACHED];
-		uint64		done_gen[GOV_MAX_ATTACHED];
 		int			n;
 		int			k;
 		pid_t		pid;
@@ -807,9 +861,9 @@ gov_enforce_attached(int mode)
 		SpinLockAcquire(&slot->mutex);
 		pid = slot->pid;
 		n = slot->n;
-		memcpy(ids, slot->leases, sizeof(pg_uuid_t) * n);
-		memcpy(done, slot->signalled, sizeof(bool) * n);
-		memcpy(done_gen, slot->signalled_gen, sizeof(uint64) * n);
+		memcpy(ids, SLOT_LEASES(i), sizeof(pg_uuid_t) * n);
+		memcpy(done, SLOT_SIGNALLED(i), sizeof(bool) * n);
+		memcpy(done_gen, SLOT_SIGNALLED_GEN(i), sizeof(uint64) * n);
 		SpinLockRelease(&slot->mutex);
 		if (pid == 0 || n == 0)
 			continue;
@@ -854,6 +908,9 @@ gov_enforce_attached(int mode)
 			break;				/* one signal per backend per round */
 		}
 	}
+	pfree(ids);
+	pfree(done);
+	pfree(done_gen);
 	if (ncand == 0)
 		return 0;
 
@@ -880,11 +937,11 @@ gov_enforce_attached(int mode)
 
 		SpinLockAcquire(&slot->mutex);
 		current = slot->pid == e->pid && e->k < slot->n &&
-			memcmp(&slot->leases[e->k], &e->id, sizeof(pg_uuid_t)) == 0;
+			memcmp(&SLOT_LEASES(e->slotno)[e->k], &e->id, sizeof(pg_uuid_t)) == 0;
 		if (current)
 		{
-			slot->signalled[e->k] = true;
-			slot->signalled_gen[e->k] = e->generation;
+			SLOT_SIGNALLED(e->slotno)[e->k] = true;
+			SLOT_SIGNALLED_GEN(e->slotno)[e->k] = e->generation;
 			if (send)
 			{
 				slot->reason_pending = true;

@@ -25,6 +25,7 @@
 #include "funcapi.h"
 #include "miscadmin.h"
 #include "utils/array.h"
+#include "common/hashfn.h"
 #include "utils/builtins.h"
 #include "utils/timestamp.h"
 
@@ -453,7 +454,7 @@ covering(const char *action, GovCover *covers)
 	int			n;
 	int			i;
 
-	n = gov_attached_resources(GetUserId(), action, covers, GOV_MAX_ATTACHED);
+	n = gov_attached_resources(GetUserId(), action, covers, gov_max_attached);
 	if (n == 0 || !gov_trusted(&why))
 		return 0;
 	for (i = 0; i < n; i++)
@@ -473,7 +474,7 @@ PG_FUNCTION_INFO_V1(gov_sql_authorized_resources);
 Datum
 gov_sql_authorized_resources(PG_FUNCTION_ARGS)
 {
-	GovCover	covers[GOV_MAX_ATTACHED];
+	GovCover   *covers = palloc(sizeof(GovCover) * gov_max_attached);
 	int			n = 0;
 	Datum	   *d;
 	int			i;
@@ -497,13 +498,145 @@ PG_FUNCTION_INFO_V1(gov_sql_authorized_resource);
 Datum
 gov_sql_authorized_resource(PG_FUNCTION_ARGS)
 {
-	GovCover	covers[GOV_MAX_ATTACHED];
+	GovCover   *covers;
 
 	GOV_ENTRY();
+	covers = palloc(sizeof(GovCover) * gov_max_attached);
 	if (PG_ARGISNULL(0) || gov_attached_count() == 0 ||
 		covering(text_to_cstring(PG_GETARG_TEXT_PP(0)), covers) == 0)
 		PG_RETURN_NULL();
 	PG_RETURN_TEXT_P(cstring_to_text(covers[0].resource));
+}
+
+/* ---------------------------------------------------------------------
+ * lease_covers(action text, resource text) -> boolean
+ * ---------------------------------------------------------------------
+ *
+ * The check in governed tables' row-level security (govern.c): does a
+ * live lease the current role has attached cover action on resource?
+ * The set of covered resources is built at the first call of each
+ * execution of the expression (kept in fn_extra, which lives in the
+ * executor state of that execution), as the InitPlan of the former
+ * "= ANY ((SELECT authorized_resources(...)))" form was; each row then
+ * costs one comparison (one resource) or one hashed lookup (more), not a
+ * walk of the attachments: the per-row cost does not grow with the number
+ * of leases attached.  A lease that ends while the execution runs is
+ * handled as before: the enforcer cancels the statement, and a cursor
+ * stops at its next fetch (the leases are noted with query_guard.c when
+ * the set is built).  The set is rebuilt when the current user or the
+ * action changes (a SECURITY DEFINER function calling it in a loop sees
+ * what its owner holds, as everywhere: docs/DESIGN.md, "Whose lease").
+ */
+typedef struct CoverSet
+{
+	Oid			role;			/* built for this role */
+	bool		action_const;	/* the action argument is a constant: */
+	Datum		action_datum;	/* the argument it was built for ... */
+	char		action[GOV_UID_MAX];	/* ... and its text */
+	int			n;				/* resources in the set */
+	uint32		mask;			/* slots - 1 (a power of two); 0: no table */
+	const char **keys;			/* slot: NULL when empty */
+	uint32	   *lens;
+	uint32	   *hashes;
+} CoverSet;
+
+static void
+cover_set_add(CoverSet *cs, const char *key)
+{
+	uint32		len = strlen(key);
+	uint32		h = DatumGetUInt32(hash_any((const unsigned char *) key, len));
+	uint32		i;
+
+	for (i = h & cs->mask;; i = (i + 1) & cs->mask)
+	{
+		if (cs->keys[i] == NULL)
+			break;
+		if (cs->hashes[i] == h && cs->lens[i] == len && memcmp(cs->keys[i], key, len) == 0)
+			return;				/* already there */
+	}
+	cs->keys[i] = key;
+	cs->lens[i] = len;
+	cs->hashes[i] = h;
+	cs->n++;
+}
+
+static CoverSet *
+cover_set_build(FmgrInfo *flinfo, Datum action_datum, const char *action)
+{
+	MemoryContext old = MemoryContextSwitchTo(flinfo->fn_mcxt);
+	CoverSet   *cs = flinfo->fn_extra;
+	GovCover   *covers;
+	int			n;
+	int			i;
+	uint32		slots = 2;
+
+	GOV_ENTRY();
+	if (cs == NULL)
+		cs = flinfo->fn_extra = palloc0(sizeof(CoverSet));
+	else if (cs->keys != NULL)
+	{
+		pfree(cs->keys);
+		pfree(cs->lens);
+		pfree(cs->hashes);
+	}
+	cs->role = GetUserId();
+	cs->action_const = get_fn_expr_arg_stable(flinfo, 0);
+	cs->action_datum = action_datum;
+	strlcpy(cs->action, action, GOV_UID_MAX);
+	cs->n = 0;
+	covers = palloc(sizeof(GovCover) * gov_max_attached);
+	n = covering(action, covers);
+	while (slots < (uint32) n * 2)
+		slots <<= 1;
+	cs->mask = slots - 1;
+	cs->keys = palloc0(sizeof(char *) * slots);
+	cs->lens = palloc0(sizeof(uint32) * slots);
+	cs->hashes = palloc0(sizeof(uint32) * slots);
+	for (i = 0; i < n; i++)
+		cover_set_add(cs, pstrdup(covers[i].resource));
+	pfree(covers);
+	MemoryContextSwitchTo(old);
+	return cs;
+}
+
+PG_FUNCTION_INFO_V1(gov_sql_lease_covers);
+Datum
+gov_sql_lease_covers(PG_FUNCTION_ARGS)
+{
+	CoverSet   *cs = fcinfo->flinfo->fn_extra;
+	text	   *r;
+	const char *key;
+	uint32		len;
+	uint32		h;
+	uint32		i;
+
+	if (PG_ARGISNULL(0) || PG_ARGISNULL(1))
+		PG_RETURN_BOOL(false);
+	if (cs == NULL || cs->role != GetUserId() || !cs->action_const ||
+		cs->action_datum != PG_GETARG_DATUM(0))
+	{
+		text	   *a = PG_GETARG_TEXT_PP(0);
+		char		action[GOV_UID_MAX];
+
+		if (VARSIZE_ANY_EXHDR(a) >= GOV_UID_MAX)
+			PG_RETURN_BOOL(false);
+		memcpy(action, VARDATA_ANY(a), VARSIZE_ANY_EXHDR(a));
+		action[VARSIZE_ANY_EXHDR(a)] = '\0';
+		if (cs == NULL || cs->role != GetUserId() || strcmp(cs->action, action) != 0)
+			cs = cover_set_build(fcinfo->flinfo, PG_GETARG_DATUM(0), action);
+		else
+			cs->action_datum = PG_GETARG_DATUM(0);
+	}
+	if (cs->n == 0)
+		PG_RETURN_BOOL(false);
+	r = PG_GETARG_TEXT_PP(1);
+	key = VARDATA_ANY(r);
+	len = VARSIZE_ANY_EXHDR(r);
+	h = DatumGetUInt32(hash_any((const unsigned char *) key, len));
+	for (i = h & cs->mask; cs->keys[i] != NULL; i = (i + 1) & cs->mask)
+		if (cs->hashes[i] == h && cs->lens[i] == len && memcmp(cs->keys[i], key, len) == 0)
+			PG_RETURN_BOOL(true);
+	PG_RETURN_BOOL(false);
 }
 
 /*

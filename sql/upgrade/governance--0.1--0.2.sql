@@ -328,3 +328,21 @@ GRANT EXECUTE ON FUNCTION governance.create_policies(text) TO governance_admin;
 -- issue 11, backup and restore: the restore's internal functions, like
 -- every function of the schema, are not PUBLIC's (99_privileges.sql)
 REVOKE ALL ON FUNCTION governance._restore_load(), governance._restoring() FROM PUBLIC;
+
+-- scale: issue 14, items 1 and 2, issue 15, item 6: governed tables'
+-- row-level security without a sub-select, governance.lease_covers()
+-- (75_scale.sql), and the tables governed by 0.1 given that form
+CREATE FUNCTION governance.lease_covers(action text, resource text)
+RETURNS boolean
+LANGUAGE C VOLATILE PARALLEL UNSAFE
+AS 'MODULE_PATHNAME', 'gov_sql_lease_covers';
+COMMENT ON FUNCTION governance.lease_covers(text, text) IS
+    'true when a live lease the current role attached covers action on resource, as of the first call of this execution (row-level security of governed tables; a hashed set, one lookup per row)';
+GRANT EXECUTE ON FUNCTION governance.lease_covers(text, text) TO governance_admin, governance_agent;
+CREATE FUNCTION governance._reform_policies()
+RETURNS integer
+LANGUAGE C VOLATILE
+AS 'MODULE_PATHNAME', 'gov_sql_reform_policies';
+REVOKE ALL ON FUNCTION governance.lease_covers(text, text), governance._reform_policies() FROM PUBLIC;
+GRANT EXECUTE ON FUNCTION governance.lease_covers(text, text) TO PUBLIC;
+SELECT governance._reform_policies();

@@ -48,6 +48,7 @@
 #include "storage/shmem.h"
 #include "storage/spin.h"
 #include "utils/backend_status.h"
+#include "common/hashfn.h"
 #include "utils/builtins.h"
 #include "utils/elog.h"
 #include "utils/guc.h"
@@ -56,6 +57,7 @@
 
 #include "attach.h"
 #include "lease.h"
+#include "policy.h"
 #include "revoke.h"
 #include "xact_defer.h"
 
@@ -642,12 +644,19 @@ gov_action_matches(const char *lease_action, const char *action)
 		lease_action[sizeof(prefix) + alen] == '\0';
 }
 
+/*
+ * Exact leases first (a comparison); then subtree leases, whose root must
+ * contain the resource ("in", a walk up the cached hierarchy: the per-row
+ * paths use a GovCoverSet instead).  A membership that cannot be settled
+ * is not coverage (fail closed).
+ */
 bool
 gov_attached_covers(Oid as_role, const char *action, const char *resource,
 					pg_uuid_t *lease_out)
 {
 	TimestampTz now;
 	int			i;
+	bool		subtrees = false;
 
 	if (nattached == 0)
 		return false;
@@ -656,9 +665,13 @@ gov_attached_covers(Oid as_role, const char *action, const char *resource,
 	{
 		LocalAttachment *a = &attached[i];
 
-		if (a->role != as_role || strcmp(a->resource, resource) != 0 ||
-			!gov_action_matches(a->action, action))
+		if (a->role != as_role || !gov_action_matches(a->action, action))
 			continue;
+		if (strcmp(a->resource, resource) != 0)
+		{
+			subtrees |= gov_subtree_root(a->resource) != NULL;
+			continue;
+		}
 		if (fast_live(a, now))
 		{
 			if (lease_out)
@@ -666,6 +679,146 @@ gov_attached_covers(Oid as_role, const char *action, const char *resource,
 			return true;
 		}
 	}
+	for (i = 0; subtrees && i < nattached; i++)
+	{
+		LocalAttachment *a = &attached[i];
+		const char *root = gov_subtree_root(a->resource);
+		char	   *error = NULL;
+
+		if (a->role != as_role || root == NULL || !gov_action_matches(a->action, action))
+			continue;
+		if (gov_policy_entity_in(resource, root, &error) == 1 && fast_live(a, now))
+		{
+			if (lease_out)
+				*lease_out = a->id;
+			return true;
+		}
+	}
+	return false;
+}
+
+static void
+cover_set_add(GovCoverSet *cs, const char *key, int lease)
+{
+	uint32		len = strlen(key);
+	uint32		h = DatumGetUInt32(hash_any((const unsigned char *) key, len));
+	uint32		i;
+
+	for (i = h & cs->mask;; i = (i + 1) & cs->mask)
+	{
+		if (cs->keys[i] == NULL)
+			break;
+		if (cs->hashes[i] == h && cs->lens[i] == len && memcmp(cs->keys[i], key, len) == 0)
+			return;				/* already there: the first lease covers it */
+	}
+	cs->keys[i] = key;
+	cs->lens[i] = len;
+	cs->hashes[i] = h;
+	cs->lease[i] = lease;
+	cs->n++;
+}
+
+/*
+ * Exact leases go in first, so that a resource an exact lease covers is
+ * attributed to it (the ledger's lease of a governed write).  A subtree
+ * larger than governance.max_subtree_resources is an error, not a part
+ * of it: the statement fails rather than see a truncated set.
+ */
+GovCoverSet *
+gov_cover_set_build(Oid as_role, const char *action)
+{
+	GovCoverSet *cs = palloc0(sizeof(GovCoverSet));
+	TimestampTz now = GetCurrentTimestamp();
+	int		   *use = palloc(sizeof(int) * Max(nattached, 1));
+	char	 ***sub = palloc0(sizeof(char **) * Max(nattached, 1));
+	int		   *nsub = palloc0(sizeof(int) * Max(nattached, 1));
+	int			total = 0;
+	int			pass;
+	int			i;
+	uint32		slots = 2;
+
+	cs->role = as_role;
+	for (i = 0; i < nattached; i++)
+	{
+		LocalAttachment *a = &attached[i];
+
+		if (a->role == as_role && gov_action_matches(a->action, action) && fast_live(a, now))
+			use[cs->nleases++] = i;
+	}
+	cs->leases = palloc(sizeof(pg_uuid_t) * Max(cs->nleases, 1));
+	for (i = 0; i < cs->nleases; i++)
+	{
+		LocalAttachment *a = &attached[use[i]];
+		const char *root = gov_subtree_root(a->resource);
+
+		cs->leases[i] = a->id;
+		total++;
+		if (root != NULL)
+		{
+			char	  **uids;
+			int			n = gov_policy_subtree(root, gov_max_subtree_resources - 1, &uids);
+
+			if (n < 0)
+				ereport(ERROR,
+						(errcode(ERRCODE_PROGRAM_LIMIT_EXCEEDED),
+						 errmsg("the subtree of lease %s on %s has more than %d resources",
+								DatumGetCString(DirectFunctionCall1(uuid_out, UUIDPGetDatum(&a->id))),
+								root, gov_max_subtree_resources),
+						 errdetail("A subtree lease covers its root and every entity within it; the entity "
+								   "hierarchy grew beyond governance.max_subtree_resources since it was issued."),
+						 errhint("Authorize leases on smaller subtrees, or raise governance.max_subtree_resources.")));
+			sub[i] = palloc(sizeof(char *) * Max(n, 1));
+			memcpy(sub[i], uids, sizeof(char *) * n);
+			nsub[i] = n;
+			total += n;
+		}
+	}
+	while (slots < (uint32) total * 2)
+		slots <<= 1;
+	cs->mask = slots - 1;
+	cs->keys = palloc0(sizeof(char *) * slots);
+	cs->lens = palloc0(sizeof(uint32) * slots);
+	cs->hashes = palloc0(sizeof(uint32) * slots);
+	cs->lease = palloc0(sizeof(int) * slots);
+	for (pass = 0; pass < 2; pass++)
+		for (i = 0; i < cs->nleases; i++)
+		{
+			LocalAttachment *a = &attached[use[i]];
+			const char *root = gov_subtree_root(a->resource);
+			int			k;
+
+			if ((root != NULL) != (pass == 1))
+				continue;
+			if (root == NULL)
+			{
+				cover_set_add(cs, pstrdup(a->resource), i);
+				continue;
+			}
+			cover_set_add(cs, pstrdup(root), i);
+			for (k = 0; k < nsub[i]; k++)
+				cover_set_add(cs, pstrdup(sub[i][k]), i);
+		}
+	pfree(use);
+	pfree(nsub);
+	return cs;
+}
+
+bool
+gov_cover_set_lookup(const GovCoverSet *cs, const char *key, uint32 len, pg_uuid_t *lease_out)
+{
+	uint32		h;
+	uint32		i;
+
+	if (cs->n == 0)
+		return false;
+	h = DatumGetUInt32(hash_any((const unsigned char *) key, len));
+	for (i = h & cs->mask; cs->keys[i] != NULL; i = (i + 1) & cs->mask)
+		if (cs->hashes[i] == h && cs->lens[i] == len && memcmp(cs->keys[i], key, len) == 0)
+		{
+			if (lease_out)
+				*lease_out = cs->leases[cs->lease[i]];
+			return true;
+		}
 	return false;
 }
 

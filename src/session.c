@@ -25,7 +25,6 @@
 #include "funcapi.h"
 #include "miscadmin.h"
 #include "utils/array.h"
-#include "common/hashfn.h"
 #include "utils/builtins.h"
 #include "utils/timestamp.h"
 
@@ -527,93 +526,60 @@ gov_sql_authorized_resource(PG_FUNCTION_ARGS)
  * action changes (a SECURITY DEFINER function calling it in a loop sees
  * what its owner holds, as everywhere: docs/DESIGN.md, "Whose lease").
  */
-typedef struct CoverSet
+typedef struct CoverCache
 {
 	Oid			role;			/* built for this role */
 	bool		action_const;	/* the action argument is a constant: */
 	Datum		action_datum;	/* the argument it was built for ... */
 	char		action[GOV_UID_MAX];	/* ... and its text */
-	int			n;				/* resources in the set */
-	uint32		mask;			/* slots - 1 (a power of two); 0: no table */
-	const char **keys;			/* slot: NULL when empty */
-	uint32	   *lens;
-	uint32	   *hashes;
-} CoverSet;
+	MemoryContext cxt;			/* holds the set */
+	GovCoverSet *set;			/* NULL: nothing (trust degraded) */
+} CoverCache;
 
-static void
-cover_set_add(CoverSet *cs, const char *key)
+static CoverCache *
+cover_cache_build(FmgrInfo *flinfo, Datum action_datum, const char *action)
 {
-	uint32		len = strlen(key);
-	uint32		h = DatumGetUInt32(hash_any((const unsigned char *) key, len));
-	uint32		i;
-
-	for (i = h & cs->mask;; i = (i + 1) & cs->mask)
-	{
-		if (cs->keys[i] == NULL)
-			break;
-		if (cs->hashes[i] == h && cs->lens[i] == len && memcmp(cs->keys[i], key, len) == 0)
-			return;				/* already there */
-	}
-	cs->keys[i] = key;
-	cs->lens[i] = len;
-	cs->hashes[i] = h;
-	cs->n++;
-}
-
-static CoverSet *
-cover_set_build(FmgrInfo *flinfo, Datum action_datum, const char *action)
-{
-	MemoryContext old = MemoryContextSwitchTo(flinfo->fn_mcxt);
-	CoverSet   *cs = flinfo->fn_extra;
-	GovCover   *covers;
-	int			n;
+	CoverCache *cc = flinfo->fn_extra;
+	MemoryContext old;
+	char	   *why;
 	int			i;
-	uint32		slots = 2;
 
 	GOV_ENTRY();
-	if (cs == NULL)
-		cs = flinfo->fn_extra = palloc0(sizeof(CoverSet));
-	else if (cs->keys != NULL)
+	if (cc == NULL)
 	{
-		pfree(cs->keys);
-		pfree(cs->lens);
-		pfree(cs->hashes);
+		cc = MemoryContextAllocZero(flinfo->fn_mcxt, sizeof(CoverCache));
+		cc->cxt = AllocSetContextCreate(flinfo->fn_mcxt, "governance lease_covers",
+										ALLOCSET_DEFAULT_SIZES);
+		flinfo->fn_extra = cc;
 	}
-	cs->role = GetUserId();
-	cs->action_const = get_fn_expr_arg_stable(flinfo, 0);
-	cs->action_datum = action_datum;
-	strlcpy(cs->action, action, GOV_UID_MAX);
-	cs->n = 0;
-	covers = palloc(sizeof(GovCover) * gov_max_attached);
-	n = covering(action, covers);
-	while (slots < (uint32) n * 2)
-		slots <<= 1;
-	cs->mask = slots - 1;
-	cs->keys = palloc0(sizeof(char *) * slots);
-	cs->lens = palloc0(sizeof(uint32) * slots);
-	cs->hashes = palloc0(sizeof(uint32) * slots);
-	for (i = 0; i < n; i++)
-		cover_set_add(cs, pstrdup(covers[i].resource));
-	pfree(covers);
+	else
+		MemoryContextReset(cc->cxt);
+	cc->set = NULL;
+	cc->role = GetUserId();
+	cc->action_const = get_fn_expr_arg_stable(flinfo, 0);
+	cc->action_datum = action_datum;
+	strlcpy(cc->action, action, GOV_UID_MAX);
+	if (gov_attached_count() == 0 || !gov_trusted(&why))
+		return cc;
+	old = MemoryContextSwitchTo(cc->cxt);
+	cc->set = gov_cover_set_build(cc->role, action);
 	MemoryContextSwitchTo(old);
-	return cs;
+	for (i = 0; i < cc->set->nleases; i++)
+		gov_query_note_lease(&cc->set->leases[i]);
+	return cc;
 }
 
 PG_FUNCTION_INFO_V1(gov_sql_lease_covers);
 Datum
 gov_sql_lease_covers(PG_FUNCTION_ARGS)
 {
-	CoverSet   *cs = fcinfo->flinfo->fn_extra;
+	CoverCache *cc = fcinfo->flinfo->fn_extra;
 	text	   *r;
-	const char *key;
-	uint32		len;
-	uint32		h;
-	uint32		i;
 
 	if (PG_ARGISNULL(0) || PG_ARGISNULL(1))
 		PG_RETURN_BOOL(false);
-	if (cs == NULL || cs->role != GetUserId() || !cs->action_const ||
-		cs->action_datum != PG_GETARG_DATUM(0))
+	if (cc == NULL || cc->role != GetUserId() || !cc->action_const ||
+		cc->action_datum != PG_GETARG_DATUM(0))
 	{
 		text	   *a = PG_GETARG_TEXT_PP(0);
 		char		action[GOV_UID_MAX];
@@ -622,21 +588,15 @@ gov_sql_lease_covers(PG_FUNCTION_ARGS)
 			PG_RETURN_BOOL(false);
 		memcpy(action, VARDATA_ANY(a), VARSIZE_ANY_EXHDR(a));
 		action[VARSIZE_ANY_EXHDR(a)] = '\0';
-		if (cs == NULL || cs->role != GetUserId() || strcmp(cs->action, action) != 0)
-			cs = cover_set_build(fcinfo->flinfo, PG_GETARG_DATUM(0), action);
+		if (cc == NULL || cc->role != GetUserId() || strcmp(cc->action, action) != 0)
+			cc = cover_cache_build(fcinfo->flinfo, PG_GETARG_DATUM(0), action);
 		else
-			cs->action_datum = PG_GETARG_DATUM(0);
+			cc->action_datum = PG_GETARG_DATUM(0);
 	}
-	if (cs->n == 0)
+	if (cc->set == NULL)
 		PG_RETURN_BOOL(false);
 	r = PG_GETARG_TEXT_PP(1);
-	key = VARDATA_ANY(r);
-	len = VARSIZE_ANY_EXHDR(r);
-	h = DatumGetUInt32(hash_any((const unsigned char *) key, len));
-	for (i = h & cs->mask; cs->keys[i] != NULL; i = (i + 1) & cs->mask)
-		if (cs->hashes[i] == h && cs->lens[i] == len && memcmp(cs->keys[i], key, len) == 0)
-			PG_RETURN_BOOL(true);
-	PG_RETURN_BOOL(false);
+	PG_RETURN_BOOL(gov_cover_set_lookup(cc->set, VARDATA_ANY(r), VARSIZE_ANY_EXHDR(r), NULL));
 }
 
 /*

@@ -79,6 +79,7 @@
 #include "common.h"
 #include "lease.h"
 #include "ledger.h"
+#include "rls_guard.h"
 #include "trust.h"
 #include "xact_defer.h"
 
@@ -318,7 +319,16 @@ check_governable(Oid relid, const char *column, bool is_root)
 static void
 create_policies(const char *qname, const char *qcol, char **actions, bool alter)
 {
-#define RES(i) psprintf("governance.lease_covers(%s, %s)", quote_literal_cstr(actions[i]), qcol)
+	/*
+	 * In the upgrade window (this library, a 0.1 catalog without
+	 * lease_covers) the sub-select form of 0.1, which the update reforms.
+	 */
+	bool		covers = gov_lease_covers_exists();
+#define RES(i) (covers ? \
+				psprintf("governance.lease_covers(%s, %s)", quote_literal_cstr(actions[i]), qcol) : \
+				psprintf("%s = (SELECT governance.authorized_resource(%s)) OR " \
+						 "%s = ANY ((SELECT governance.authorized_resources(%s))::text[])", \
+						 qcol, quote_literal_cstr(actions[i]), qcol, quote_literal_cstr(actions[i])))
 	const char *verb = alter ? "ALTER" : "CREATE";
 
 	exec_ddl(psprintf("%s POLICY governance_select ON %s %sUSING (%s)", verb, qname,

@@ -162,6 +162,13 @@ gov_get_check_fns(void)
 	return OidIsValid(check_fns.resources);
 }
 
+/* Is governance.lease_covers() there (not in a 0.1 catalog)? */
+bool
+gov_lease_covers_exists(void)
+{
+	return gov_get_check_fns() && OidIsValid(check_fns.covers);
+}
+
 static bool
 is_check_fn(Oid fn)
 {

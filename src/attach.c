@@ -715,6 +715,7 @@ cover_set_add(GovCoverSet *cs, const char *key, int lease)
 	cs->lens[i] = len;
 	cs->hashes[i] = h;
 	cs->lease[i] = lease;
+	cs->only = i;
 	cs->n++;
 }
 
@@ -811,6 +812,16 @@ gov_cover_set_lookup(const GovCoverSet *cs, const char *key, uint32 len, pg_uuid
 
 	if (cs->n == 0)
 		return false;
+	/* the common case, one resource: one comparison, as 0.1's form made */
+	if (cs->n == 1)
+	{
+		i = cs->only;
+		if (cs->lens[i] != len || memcmp(cs->keys[i], key, len) != 0)
+			return false;
+		if (lease_out)
+			*lease_out = cs->leases[cs->lease[i]];
+		return true;
+	}
 	h = DatumGetUInt32(hash_any((const unsigned char *) key, len));
 	for (i = h & cs->mask; cs->keys[i] != NULL; i = (i + 1) & cs->mask)
 		if (cs->hashes[i] == h && cs->lens[i] == len && memcmp(cs->keys[i], key, len) == 0)

@@ -81,6 +81,7 @@ typedef struct GovCoverSet
 {
 	Oid			role;
 	int			n;				/* resources in the set */
+	int			only;			/* n == 1: its slot (compared without hashing) */
 	uint32		mask;			/* slots - 1 (a power of two) */
 	const char **keys;			/* slot: NULL when empty */
 	uint32	   *lens;

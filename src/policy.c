@@ -1123,8 +1123,9 @@ gov_resource_within(const char *resource, const char *parent, char **error)
 	const char *root = gov_subtree_root(resource);
 	const char *proot = gov_subtree_root(parent);
 
+	/* a subtree under an exact lease would reach rows its parent cannot */
 	if (root != NULL && proot == NULL)
-		return 0;				/* a subtree would reach rows its parent cannot */
+		return 0;
 	return gov_policy_entity_in(root ? root : resource, proot ? proot : parent, error);
 }
 

@@ -298,8 +298,8 @@ policy_action(Relation rel, const char *polname)
 			args = list_make1(linitial(((FuncExpr *) qual)->args));
 
 		/*
-		 * or a table governed by 0.1, not yet reformed:
-		 * "col = (SELECT authorized_resource('a')) OR ..."
+		 * or a table governed by 0.1, not yet reformed: "col = (SELECT
+		 * authorized_resource('a')) OR ..."
 		 */
 		if (qual && IsA(qual, BoolExpr))
 			foreach(lc2, ((BoolExpr *) qual)->args)

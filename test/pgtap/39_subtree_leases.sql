@@ -16,7 +16,7 @@ DROP SCHEMA IF EXISTS lt39 CASCADE;
 
 SELECT governance.delete_entity(uid) FROM governance.entities WHERE uid LIKE '%"lt39-%';
 
-SELECT plan(54);
+SELECT plan(57);
 SELECT max(seq) AS mark FROM governance.ledger \gset
 
 \ir lib/poll.sql
@@ -291,6 +291,23 @@ SELECT is(pg_temp.err('SELECT governance._reform_policies()'),
           '42501: permission denied for function _reform_policies', 'nor can an administrator call the upgrade''s reform');
 RESET ROLE;
 SELECT is(governance._reform_policies(), 0, 'tables already in the current form are left alone');
+
+------------------------------------------------------------------------
+-- heartbeat: the whole subtree is decided again
+------------------------------------------------------------------------
+SET ROLE lt39_bot;
+SELECT lease_id AS hb FROM governance.authorize('Agent::"lt39-bot"', 'lt39.update', 'in Tenant::"lt39-acme"') \gset
+SELECT ok(governance.heartbeat(:'hb') IS NOT NULL, 'a heartbeat of a subtree lease decides it again and renews it');
+RESET ROLE;
+SELECT governance.create_policy('lt39_forbid2', $$
+forbid(principal, action == Action::"lt39.update", resource == Account::"lt39-a2");
+$$);
+SET ROLE lt39_bot;
+SELECT is(governance.heartbeat(:'hb'), NULL, 'after a forbid on one entity within the subtree the heartbeat renews nothing');
+RESET ROLE;
+SELECT is((SELECT state || ': ' || end_reason FROM governance.leases WHERE lease_id = :'hb'),
+          'revoked: policy: denied for Account::"lt39-a2", within the subtree of Tenant::"lt39-acme"',
+          'and revokes the lease, naming the entity the policy now denies');
 
 ------------------------------------------------------------------------
 SELECT governance.ungovern_table('lt39.acct');

@@ -1,8 +1,8 @@
 /*-------------------------------------------------------------------------
  *
  * session.c
- *	  attach, detach, current_lease, is_authorized and
- *	  authorized_resources: binding a transaction or session to leases, and
+ *	  attach, detach, current_lease, is_authorized, authorized_resources
+ *	  and lease_covers: binding a transaction or session to leases, and
  *	  the checks that row-level security and governed writes make.
  *
  *	  An attachment lasts until the end of the transaction unless the
@@ -513,7 +513,9 @@ gov_sql_authorized_resource(PG_FUNCTION_ARGS)
  *
  * The check in governed tables' row-level security (govern.c): does a
  * live lease the current role has attached cover action on resource?
- * The set of covered resources is built at the first call of each
+ * The set of covered resources (exact leases' resources, and each subtree
+ * lease's root and the entities within it: attach.c) is built at the first
+ * call of each
  * execution of the expression (kept in fn_extra, which lives in the
  * executor state of that execution), as the InitPlan of the former
  * "= ANY ((SELECT authorized_resources(...)))" form was; each row then

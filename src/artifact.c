@@ -27,6 +27,7 @@
 #include "utils/timestamp.h"
 
 #include "artifact.h"
+#include "policy.h"
 #include "lease.h"
 #include "spi_cache.h"
 #include "artifact_codec.h"
@@ -161,7 +162,9 @@ gov_artifact_check(const char *txt, GovClaims *c, bool *decoded, bool allow_rene
 		!claim_ts(&parts.claims[GOV_CLAIM_EXPIRES_AT], &c->expires_at) ||
 		!claim_ts(&parts.claims[GOV_CLAIM_MAX_EXPIRY], &c->max_expiry))
 		return pstrdup("malformed artifact: a time is out of range");
-	if (!gov_valid_uid(c->principal) || !gov_valid_uid(c->action) || !gov_valid_uid(c->resource))
+	/* a subtree lease's resource is "in <uid>" (policy.h) */
+	if (!gov_valid_uid(c->principal) || !gov_valid_uid(c->action) ||
+		!gov_valid_uid(gov_subtree_root(c->resource) ? gov_subtree_root(c->resource) : c->resource))
 		return pstrdup("malformed artifact: a claim is not an entity uid");
 	if (c->depth < 0)
 		return pstrdup("malformed artifact: the depth is negative");

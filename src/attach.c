@@ -48,6 +48,7 @@
 #include "storage/shmem.h"
 #include "storage/spin.h"
 #include "utils/backend_status.h"
+#include "common/hashfn.h"
 #include "utils/builtins.h"
 #include "utils/elog.h"
 #include "utils/guc.h"
@@ -56,6 +57,7 @@
 
 #include "attach.h"
 #include "lease.h"
+#include "policy.h"
 #include "revoke.h"
 #include "xact_defer.h"
 
@@ -73,9 +75,6 @@ typedef struct GovAttachSlot
 	pid_t		pid;
 	Oid			dboid;
 	int			n;
-	pg_uuid_t	leases[GOV_MAX_ATTACHED];
-	bool		signalled[GOV_MAX_ATTACHED];	/* enforcer already acted ... */
-	uint64		signalled_gen[GOV_MAX_ATTACHED];	/* ... on this generation */
 	bool		reason_pending;
 	bool		reason_terminate;	/* SIGTERM, not SIGINT */
 	bool		reason_holder;	/* revoke() ended a lock holder */
@@ -85,13 +84,26 @@ typedef struct GovAttachSlot
 	char		reason[GOV_SIGNAL_REASON_MAX];
 } GovAttachSlot;
 
+/*
+ * The slots, then for each slot gov_max_attached entries of: the lease
+ * ids, whether the enforcer already acted on an attachment, and on which
+ * generation of its lease.  An entry belongs to its slot's spinlock.
+ */
 typedef struct GovAttachShared
 {
 	int			nslots;
+	int			per_slot;		/* gov_max_attached at startup */
+	pg_uuid_t  *leases;
+	bool	   *signalled;
+	uint64	   *signalled_gen;
 	GovAttachSlot slots[FLEXIBLE_ARRAY_MEMBER];
 } GovAttachShared;
 
 static GovAttachShared *attach_shared = NULL;
+
+#define SLOT_LEASES(i)		(&attach_shared->leases[(Size) (i) * attach_shared->per_slot])
+#define SLOT_SIGNALLED(i)	(&attach_shared->signalled[(Size) (i) * attach_shared->per_slot])
+#define SLOT_SIGNALLED_GEN(i) (&attach_shared->signalled_gen[(Size) (i) * attach_shared->per_slot])
 
 /* This backend's attachments; the shared slot mirrors the ids. */
 typedef struct LocalAttachment
@@ -106,8 +118,9 @@ typedef struct LocalAttachment
 	char		resource[GOV_UID_MAX];
 } LocalAttachment;
 
-static LocalAttachment attached[GOV_MAX_ATTACHED];
+static LocalAttachment *attached = NULL;	/* gov_max_attached of them */
 static int	nattached = 0;
+int			gov_max_attached = GOV_MAX_ATTACHED_DEFAULT;
 static bool backend_ready = false;
 static emit_log_hook_type prev_emit_log_hook = NULL;
 
@@ -139,6 +152,15 @@ gov_attach_define_gucs(void)
 							 PGC_SUSET,
 							 0,
 							 NULL, NULL, NULL);
+	DefineCustomIntVariable("governance.max_attached_leases",
+							"Leases one session may have attached at once.",
+							"Sizes each backend's attachment slot in shared memory; the per-row cost of "
+							"row-level security does not grow with it (a hashed set built once per statement).",
+							&gov_max_attached,
+							GOV_MAX_ATTACHED_DEFAULT, 1, GOV_MAX_ATTACHED_LIMIT,
+							PGC_POSTMASTER,
+							0,
+							NULL, NULL, NULL);
 }
 
 static int
@@ -150,8 +172,15 @@ total_procs(void)
 Size
 gov_attach_shmem_size(void)
 {
-	return add_size(offsetof(GovAttachShared, slots),
-					mul_size(sizeof(GovAttachSlot), total_procs()));
+	Size		entries = mul_size(total_procs(), gov_max_attached);
+	Size		size;
+
+	size = MAXALIGN(add_size(offsetof(GovAttachShared, slots),
+							 mul_size(sizeof(GovAttachSlot), total_procs())));
+	size = add_size(size, MAXALIGN(mul_size(entries, sizeof(pg_uuid_t))));
+	size = add_size(size, MAXALIGN(mul_size(entries, sizeof(uint64))));
+	size = add_size(size, MAXALIGN(mul_size(entries, sizeof(bool))));
+	return size;
 }
 
 void
@@ -164,7 +193,21 @@ gov_attach_shmem_startup(void)
 									gov_attach_shmem_size(), &found);
 	if (!found)
 	{
+		char	   *p;
+		Size		entries = mul_size(total_procs(), gov_max_attached);
+
 		attach_shared->nslots = total_procs();
+		attach_shared->per_slot = gov_max_attached;
+		p = (char *) attach_shared +
+			MAXALIGN(offsetof(GovAttachShared, slots) + sizeof(GovAttachSlot) * attach_shared->nslots);
+		attach_shared->leases = (pg_uuid_t *) p;
+		p += MAXALIGN(entries * sizeof(pg_uuid_t));
+		attach_shared->signalled_gen = (uint64 *) p;
+		p += MAXALIGN(entries * sizeof(uint64));
+		attach_shared->signalled = (bool *) p;
+		memset(attach_shared->leases, 0, entries * sizeof(pg_uuid_t));
+		memset(attach_shared->signalled_gen, 0, entries * sizeof(uint64));
+		memset(attach_shared->signalled, 0, entries * sizeof(bool));
 		for (i = 0; i < attach_shared->nslots; i++)
 		{
 			memset(&attach_shared->slots[i], 0, sizeof(GovAttachSlot));
@@ -173,14 +216,20 @@ gov_attach_shmem_startup(void)
 	}
 }
 
-static GovAttachSlot *
-my_slot(void)
+static int
+my_slotno(void)
 {
 	int			n = GOV_MY_PROCNO;
 
 	if (n < 0 || n >= attach_shared->nslots)
 		elog(ERROR, "governance: process number %d outside the attachment slots", n);
-	return &attach_shared->slots[n];
+	return n;
+}
+
+static GovAttachSlot *
+my_slot(void)
+{
+	return &attach_shared->slots[my_slotno()];
 }
 
 /*
@@ -219,6 +268,7 @@ GovAttachedBackend *
 gov_attached_backends(int *n)
 {
 	GovAttachedBackend *res = NULL;
+	pg_uuid_t  *ids = palloc(sizeof(pg_uuid_t) * attach_shared->per_slot);
 	int			cap = 0;
 	int			k = 0;
 	int			i;
@@ -226,7 +276,6 @@ gov_attached_backends(int *n)
 	for (i = 0; i < attach_shared->nslots; i++)
 	{
 		GovAttachSlot *slot = &attach_shared->slots[i];
-		pg_uuid_t	ids[GOV_MAX_ATTACHED];
 		pid_t		pid;
 		Oid			dboid;
 		int			m;
@@ -236,7 +285,7 @@ gov_attached_backends(int *n)
 		pid = slot->pid;
 		dboid = slot->dboid;
 		m = slot->n;
-		memcpy(ids, slot->leases, sizeof(pg_uuid_t) * m);
+		memcpy(ids, SLOT_LEASES(i), sizeof(pg_uuid_t) * m);
 		SpinLockRelease(&slot->mutex);
 		if (pid == 0)
 			continue;
@@ -254,6 +303,7 @@ gov_attached_backends(int *n)
 			k++;
 		}
 	}
+	pfree(ids);
 	*n = k;
 	return res;
 }
@@ -276,20 +326,20 @@ gov_backend_alive(int procno, pid_t pid)
 static void
 publish_attachments(void)
 {
-	GovAttachSlot *slot = my_slot();
-	pg_uuid_t	ids[GOV_MAX_ATTACHED];
-	int			n = nattached;
+	int			slotno = my_slotno();
+	GovAttachSlot *slot = &attach_shared->slots[slotno];
+	pg_uuid_t  *leases = SLOT_LEASES(slotno);
+	int			n = Min(nattached, attach_shared->per_slot);
 	int			i;
 
-	for (i = 0; i < n; i++)
-		ids[i] = attached[i].id;
 	SpinLockAcquire(&slot->mutex);
 	slot->pid = MyProcPid;
 	slot->dboid = MyDatabaseId;
 	slot->n = n;
-	memcpy(slot->leases, ids, sizeof(pg_uuid_t) * n);
-	memset(slot->signalled, 0, sizeof(slot->signalled));
-	memset(slot->signalled_gen, 0, sizeof(slot->signalled_gen));
+	for (i = 0; i < n; i++)
+		leases[i] = attached[i].id;
+	memset(SLOT_SIGNALLED(slotno), 0, sizeof(bool) * attach_shared->per_slot);
+	memset(SLOT_SIGNALLED_GEN(slotno), 0, sizeof(uint64) * attach_shared->per_slot);
 	SpinLockRelease(&slot->mutex);
 }
 
@@ -552,6 +602,8 @@ init_backend(void)
 {
 	if (backend_ready)
 		return;
+	attached = MemoryContextAllocZero(TopMemoryContext,
+									  sizeof(LocalAttachment) * gov_max_attached);
 	before_shmem_exit(attach_shmem_exit, (Datum) 0);
 	backend_ready = true;
 }
@@ -588,11 +640,13 @@ gov_attach(const GovLeaseSnapshot *l, bool session_scope)
 	k = find_attachment(&l->id);
 	if (k < 0)
 	{
-		if (nattached >= GOV_MAX_ATTACHED)
+		if (nattached >= gov_max_attached)
 			ereport(ERROR,
 					(errcode(ERRCODE_CONFIGURATION_LIMIT_EXCEEDED),
-					 errmsg("at most %d leases can be attached at once", GOV_MAX_ATTACHED),
-					 errhint("Detach a lease first with governance.detach(lease_id).")));
+					 errmsg("at most %d leases can be attached at once", gov_max_attached),
+					 errdetail("governance.max_attached_leases is %d.", gov_max_attached),
+					 errhint("Detach a lease first with governance.detach(lease_id), or raise "
+							 "governance.max_attached_leases (takes a restart).")));
 		a = &attached[nattached++];
 		memset(a, 0, sizeof(*a));
 		c->was_new = true;
@@ -703,12 +757,19 @@ gov_action_matches(const char *lease_action, const char *action)
 		lease_action[sizeof(prefix) + alen] == '\0';
 }
 
+/*
+ * Exact leases first (a comparison); then subtree leases, whose root must
+ * contain the resource ("in", a walk up the cached hierarchy: the per-row
+ * paths use a GovCoverSet instead).  A membership that cannot be settled
+ * is not coverage (fail closed).
+ */
 bool
 gov_attached_covers(Oid as_role, const char *action, const char *resource,
 					pg_uuid_t *lease_out)
 {
 	TimestampTz now;
 	int			i;
+	bool		subtrees = false;
 
 	if (nattached == 0)
 		return false;
@@ -717,9 +778,13 @@ gov_attached_covers(Oid as_role, const char *action, const char *resource,
 	{
 		LocalAttachment *a = &attached[i];
 
-		if (a->role != as_role || strcmp(a->resource, resource) != 0 ||
-			!gov_action_matches(a->action, action))
+		if (a->role != as_role || !gov_action_matches(a->action, action))
 			continue;
+		if (strcmp(a->resource, resource) != 0)
+		{
+			subtrees |= gov_subtree_root(a->resource) != NULL;
+			continue;
+		}
 		if (fast_live(a, now))
 		{
 			if (lease_out)
@@ -727,6 +792,157 @@ gov_attached_covers(Oid as_role, const char *action, const char *resource,
 			return true;
 		}
 	}
+	for (i = 0; subtrees && i < nattached; i++)
+	{
+		LocalAttachment *a = &attached[i];
+		const char *root = gov_subtree_root(a->resource);
+		char	   *error = NULL;
+
+		if (a->role != as_role || root == NULL || !gov_action_matches(a->action, action))
+			continue;
+		if (gov_policy_entity_in(resource, root, &error) == 1 && fast_live(a, now))
+		{
+			if (lease_out)
+				*lease_out = a->id;
+			return true;
+		}
+	}
+	return false;
+}
+
+static void
+cover_set_add(GovCoverSet *cs, const char *key, int lease)
+{
+	uint32		len = strlen(key);
+	uint32		h = DatumGetUInt32(hash_any((const unsigned char *) key, len));
+	uint32		i;
+
+	for (i = h & cs->mask;; i = (i + 1) & cs->mask)
+	{
+		if (cs->keys[i] == NULL)
+			break;
+		if (cs->hashes[i] == h && cs->lens[i] == len && memcmp(cs->keys[i], key, len) == 0)
+			return;				/* already there: the first lease covers it */
+	}
+	cs->keys[i] = key;
+	cs->lens[i] = len;
+	cs->hashes[i] = h;
+	cs->lease[i] = lease;
+	cs->only = i;
+	cs->n++;
+}
+
+/*
+ * Exact leases go in first, so that a resource an exact lease covers is
+ * attributed to it (the ledger's lease of a governed write).  A subtree
+ * larger than governance.max_subtree_resources is an error, not a part
+ * of it: the statement fails rather than see a truncated set.
+ */
+GovCoverSet *
+gov_cover_set_build(Oid as_role, const char *action)
+{
+	GovCoverSet *cs = palloc0(sizeof(GovCoverSet));
+	TimestampTz now = GetCurrentTimestamp();
+	int		   *use = palloc(sizeof(int) * Max(nattached, 1));
+	char	 ***sub = palloc0(sizeof(char **) * Max(nattached, 1));
+	int		   *nsub = palloc0(sizeof(int) * Max(nattached, 1));
+	int			total = 0;
+	int			pass;
+	int			i;
+	uint32		slots = 2;
+
+	cs->role = as_role;
+	for (i = 0; i < nattached; i++)
+	{
+		LocalAttachment *a = &attached[i];
+
+		if (a->role == as_role && gov_action_matches(a->action, action) && fast_live(a, now))
+			use[cs->nleases++] = i;
+	}
+	cs->leases = palloc(sizeof(pg_uuid_t) * Max(cs->nleases, 1));
+	for (i = 0; i < cs->nleases; i++)
+	{
+		LocalAttachment *a = &attached[use[i]];
+		const char *root = gov_subtree_root(a->resource);
+
+		cs->leases[i] = a->id;
+		total++;
+		if (root != NULL)
+		{
+			char	  **uids;
+			int			n = gov_policy_subtree(root, gov_max_subtree_resources - 1, &uids);
+
+			if (n < 0)
+				ereport(ERROR,
+						(errcode(ERRCODE_PROGRAM_LIMIT_EXCEEDED),
+						 errmsg("the subtree of lease %s on %s has more than %d resources",
+								DatumGetCString(DirectFunctionCall1(uuid_out, UUIDPGetDatum(&a->id))),
+								root, gov_max_subtree_resources),
+						 errdetail("A subtree lease covers its root and every entity within it; the entity "
+								   "hierarchy grew beyond governance.max_subtree_resources since it was issued."),
+						 errhint("Authorize leases on smaller subtrees, or raise governance.max_subtree_resources.")));
+			sub[i] = palloc(sizeof(char *) * Max(n, 1));
+			memcpy(sub[i], uids, sizeof(char *) * n);
+			nsub[i] = n;
+			total += n;
+		}
+	}
+	while (slots < (uint32) total * 2)
+		slots <<= 1;
+	cs->mask = slots - 1;
+	cs->keys = palloc0(sizeof(char *) * slots);
+	cs->lens = palloc0(sizeof(uint32) * slots);
+	cs->hashes = palloc0(sizeof(uint32) * slots);
+	cs->lease = palloc0(sizeof(int) * slots);
+	for (pass = 0; pass < 2; pass++)
+		for (i = 0; i < cs->nleases; i++)
+		{
+			LocalAttachment *a = &attached[use[i]];
+			const char *root = gov_subtree_root(a->resource);
+			int			k;
+
+			if ((root != NULL) != (pass == 1))
+				continue;
+			if (root == NULL)
+			{
+				cover_set_add(cs, pstrdup(a->resource), i);
+				continue;
+			}
+			cover_set_add(cs, pstrdup(root), i);
+			for (k = 0; k < nsub[i]; k++)
+				cover_set_add(cs, pstrdup(sub[i][k]), i);
+		}
+	pfree(use);
+	pfree(nsub);
+	return cs;
+}
+
+bool
+gov_cover_set_lookup(const GovCoverSet *cs, const char *key, uint32 len, pg_uuid_t *lease_out)
+{
+	uint32		h;
+	uint32		i;
+
+	if (cs->n == 0)
+		return false;
+	/* the common case, one resource: one comparison, as 0.1's form made */
+	if (cs->n == 1)
+	{
+		i = cs->only;
+		if (cs->lens[i] != len || memcmp(cs->keys[i], key, len) != 0)
+			return false;
+		if (lease_out)
+			*lease_out = cs->leases[cs->lease[i]];
+		return true;
+	}
+	h = DatumGetUInt32(hash_any((const unsigned char *) key, len));
+	for (i = h & cs->mask; cs->keys[i] != NULL; i = (i + 1) & cs->mask)
+		if (cs->hashes[i] == h && cs->lens[i] == len && memcmp(cs->keys[i], key, len) == 0)
+		{
+			if (lease_out)
+				*lease_out = cs->leases[cs->lease[i]];
+			return true;
+		}
 	return false;
 }
 
@@ -902,16 +1118,19 @@ gov_enforce_attached(int mode)
 	int			signalled = 0;
 	TimestampTz now = GetCurrentTimestamp();
 	EnforceCandidate *cand = NULL;
+	pg_uuid_t  *ids;
+	bool	   *done;
+	uint64	   *done_gen;
 
 	if (mode == GOV_ENFORCE_OFF)
 		return 0;
+	ids = palloc(sizeof(pg_uuid_t) * attach_shared->per_slot);
+	done = palloc(sizeof(bool) * attach_shared->per_slot);
+	done_gen = palloc(sizeof(uint64) * attach_shared->per_slot);
 
 	for (i = 0; i < attach_shared->nslots; i++)
 	{
 		GovAttachSlot *slot = &attach_shared->slots[i];
-		pg_uuid_t	ids[GOV_MAX_ATTACHED];
-		bool		done[GOV_MAX_ATTACHED];
-		uint64		done_gen[GOV_MAX_ATTACHED];
 		int			n;
 		int			k;
 		pid_t		pid;
@@ -919,9 +1138,9 @@ gov_enforce_attached(int mode)
 		SpinLockAcquire(&slot->mutex);
 		pid = slot->pid;
 		n = slot->n;
-		memcpy(ids, slot->leases, sizeof(pg_uuid_t) * n);
-		memcpy(done, slot->signalled, sizeof(bool) * n);
-		memcpy(done_gen, slot->signalled_gen, sizeof(uint64) * n);
+		memcpy(ids, SLOT_LEASES(i), sizeof(pg_uuid_t) * n);
+		memcpy(done, SLOT_SIGNALLED(i), sizeof(bool) * n);
+		memcpy(done_gen, SLOT_SIGNALLED_GEN(i), sizeof(uint64) * n);
 		SpinLockRelease(&slot->mutex);
 		if (pid == 0 || n == 0)
 			continue;
@@ -966,6 +1185,9 @@ gov_enforce_attached(int mode)
 			break;				/* one signal per backend per round */
 		}
 	}
+	pfree(ids);
+	pfree(done);
+	pfree(done_gen);
 	if (ncand == 0)
 		return 0;
 
@@ -992,11 +1214,11 @@ gov_enforce_attached(int mode)
 
 		SpinLockAcquire(&slot->mutex);
 		current = slot->pid == e->pid && e->k < slot->n &&
-			memcmp(&slot->leases[e->k], &e->id, sizeof(pg_uuid_t)) == 0;
+			memcmp(&SLOT_LEASES(e->slotno)[e->k], &e->id, sizeof(pg_uuid_t)) == 0;
 		if (current)
 		{
-			slot->signalled[e->k] = true;
-			slot->signalled_gen[e->k] = e->generation;
+			SLOT_SIGNALLED(e->slotno)[e->k] = true;
+			SLOT_SIGNALLED_GEN(e->slotno)[e->k] = e->generation;
 			if (send)
 			{
 				slot->reason_pending = true;

@@ -73,6 +73,28 @@ typedef struct GovCover
 } GovCover;
 extern int	gov_attached_resources(Oid as_role, const char *action, GovCover *out, int max);
 
+/*
+ * The resources the live attached leases of as_role cover for action, in
+ * a hashed set: built once (per statement, per execution), then one
+ * lookup per row whatever the number of leases or the size of subtrees.
+ */
+typedef struct GovCoverSet
+{
+	Oid			role;
+	int			n;				/* resources in the set */
+	int			only;			/* n == 1: its slot (compared without hashing) */
+	uint32		mask;			/* slots - 1 (a power of two) */
+	const char **keys;			/* slot: NULL when empty */
+	uint32	   *lens;
+	uint32	   *hashes;
+	int		   *lease;			/* slot: index into leases */
+	int			nleases;
+	pg_uuid_t  *leases;			/* the leases that went into it */
+} GovCoverSet;
+extern GovCoverSet *gov_cover_set_build(Oid as_role, const char *action);
+extern bool gov_cover_set_lookup(const GovCoverSet *cs, const char *key, uint32 len,
+								 pg_uuid_t *lease_out);
+
 /* Is this lease attached, live, and a lease of as_role? */
 extern bool gov_attachment_usable(const pg_uuid_t *id, Oid as_role);
 

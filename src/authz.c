@@ -231,7 +231,15 @@ read_request(FunctionCallInfo fcinfo, int first, Request *r)
 	gov_check_uid("principal", r->principal);
 	r->action = gov_normalize_action(r->action);
 	gov_check_uid("action", r->action);
-	gov_check_uid("resource", r->resource);
+	if (gov_subtree_root(r->resource) != NULL)
+		gov_check_uid("resource", gov_subtree_root(r->resource));
+	else
+		gov_check_uid("resource", r->resource);
+	if (strlen(r->resource) >= GOV_UID_MAX)
+		ereport(ERROR,
+				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+				 errmsg("resource is too long"),
+				 errdetail("At most %d bytes.", GOV_UID_MAX - 1)));
 
 	if (PG_ARGISNULL(first + 3))
 		ereport(ERROR,
@@ -378,9 +386,12 @@ decide(const Request *r, Outcome *o, bool delegation)
 	memset(&req, 0, sizeof(req));
 	req.principal = r->principal;
 	req.action = r->action;
-	req.resource = r->resource;
+	req.resource = gov_subtree_root(r->resource) ? gov_subtree_root(r->resource) : r->resource;
 	req.context = r->context;
-	gov_policy_decide(&req, &d);
+	if (gov_subtree_root(r->resource) != NULL)
+		gov_policy_decide_subtree(&req, &d);
+	else
+		gov_policy_decide(&req, &d);
 	o->allow = d.allow;
 	o->reasons = d.reasons;
 	o->determining = d.determining;
@@ -632,7 +643,7 @@ attenuate(const Request *r, const GovLeaseSnapshot *parent, Outcome *o)
 	if (strcmp(r->action, parent->action) != 0)
 		o->reasons = list_make1(psprintf("delegation cannot widen its parent: action %s is not the parent lease's action %s",
 										 r->action, parent->action));
-	else if ((in = gov_policy_entity_in(r->resource, parent->resource, &error)) == 0)
+	else if ((in = gov_resource_within(r->resource, parent->resource, &error)) == 0)
 		o->reasons = list_make1(psprintf("delegation cannot widen its parent: resource %s is neither the parent lease's resource %s nor within it",
 										 r->resource, parent->resource));
 	else if (in < 0)

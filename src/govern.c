@@ -11,11 +11,11 @@
  *	    live attached lease of the current role covers the action
  *	    (<prefix>.select, .insert, .update, .delete) on the row's resource:
  *
- *	      resource_col = (SELECT governance.authorized_resource(action))
- *	      OR resource_col = ANY ((SELECT governance.authorized_resources(action))::text[])
+ *	      governance.lease_covers(action, resource_col)
  *
- *	    The sub-selects are InitPlans, evaluated once per statement, so the
- *	    per-row cost is one comparison; a lease that ends while a statement
+ *	    which builds the set of covered resources at its first call in each
+ *	    execution (session.c), so the per-row cost is one hashed lookup
+ *	    whatever the number of leases; a lease that ends while a statement
  *	    runs is handled by the enforcer (it cancels the statement) and by
  *	    query_guard.c (a cursor stops at its next fetch).
  *	  - An AFTER ROW trigger, enabled ALWAYS, refuses any write not covered
@@ -58,6 +58,7 @@
 #include "catalog/pg_inherits.h"
 #include "catalog/pg_namespace.h"
 #include "catalog/pg_type_d.h"
+#include "commands/extension.h"
 #include "commands/trigger.h"
 #include "executor/spi.h"
 #include "fmgr.h"
@@ -78,6 +79,7 @@
 #include "common.h"
 #include "lease.h"
 #include "ledger.h"
+#include "rls_guard.h"
 #include "trust.h"
 #include "xact_defer.h"
 
@@ -309,6 +311,37 @@ check_governable(Oid relid, const char *column, bool is_root)
  * security, policies, triggers, and its line in governed_tables.  root is
  * the table govern_table() was called on.
  */
+/*
+ * The four row-level security policies of a governed table (or member):
+ * one lease check each, a hashed lookup per row (session.c).  With alter,
+ * the policies exist and are given the current form (_reform_policies).
+ */
+static void
+create_policies(const char *qname, const char *qcol, char **actions, bool alter)
+{
+	/*
+	 * In the upgrade window (this library, a 0.1 catalog without
+	 * lease_covers) the sub-select form of 0.1, which the update reforms.
+	 */
+	bool		covers = gov_lease_covers_exists();
+#define RES(i) (covers ? \
+				psprintf("governance.lease_covers(%s, %s)", quote_literal_cstr(actions[i]), qcol) : \
+				psprintf("%s = (SELECT governance.authorized_resource(%s)) OR " \
+						 "%s = ANY ((SELECT governance.authorized_resources(%s))::text[])", \
+						 qcol, quote_literal_cstr(actions[i]), qcol, quote_literal_cstr(actions[i])))
+	const char *verb = alter ? "ALTER" : "CREATE";
+
+	exec_ddl(psprintf("%s POLICY governance_select ON %s %sUSING (%s)", verb, qname,
+					  alter ? "" : "FOR SELECT ", RES(0)));
+	exec_ddl(psprintf("%s POLICY governance_insert ON %s %sWITH CHECK (%s)", verb, qname,
+					  alter ? "" : "FOR INSERT ", RES(1)));
+	exec_ddl(psprintf("%s POLICY governance_update ON %s %sUSING (%s) WITH CHECK (%s)", verb,
+					  qname, alter ? "" : "FOR UPDATE ", RES(2), RES(2)));
+	exec_ddl(psprintf("%s POLICY governance_delete ON %s %sUSING (%s)", verb, qname,
+					  alter ? "" : "FOR DELETE ", RES(3)));
+#undef RES
+}
+
 static void
 protect(Oid relid, Oid root, const char *prefix, const char *column, Oid gov_owner,
 		List **revoked_out)
@@ -406,20 +439,7 @@ protect(Oid relid, Oid root, const char *prefix, const char *column, Oid gov_own
 	exec_ddl(psprintf("ALTER TABLE %s ENABLE ROW LEVEL SECURITY", qname));
 	exec_ddl(psprintf("ALTER TABLE %s FORCE ROW LEVEL SECURITY", qname));
 
-	/*
-	 * The common case, one lease per action, costs one text comparison per
-	 * row; the array is consulted only for rows the first resource does not
-	 * match.  Both sub-selects are InitPlans: once per statement.
-	 */
-#define RES(i) psprintf("%s = (SELECT governance.authorized_resource(%s)) OR " \
-						"%s = ANY ((SELECT governance.authorized_resources(%s))::text[])", \
-						qcol, quote_literal_cstr(actions[i]), qcol, quote_literal_cstr(actions[i]))
-	exec_ddl(psprintf("CREATE POLICY governance_select ON %s FOR SELECT USING (%s)", qname, RES(0)));
-	exec_ddl(psprintf("CREATE POLICY governance_insert ON %s FOR INSERT WITH CHECK (%s)", qname, RES(1)));
-	exec_ddl(psprintf("CREATE POLICY governance_update ON %s FOR UPDATE USING (%s) WITH CHECK (%s)",
-					  qname, RES(2), RES(2)));
-	exec_ddl(psprintf("CREATE POLICY governance_delete ON %s FOR DELETE USING (%s)", qname, RES(3)));
-#undef RES
+	create_policies(qname, qcol, actions, false);
 
 	/* a partition inherits its parent's row trigger (cloned, ALWAYS) */
 	if (!get_rel_relispartition(relid))
@@ -846,4 +866,76 @@ gov_sql_ungovern_table(PG_FUNCTION_ARGS)
 	gov_xact_require_durable_commit();
 	SPI_finish();
 	PG_RETURN_VOID();
+}
+
+/*
+ * _reform_policies() -> integer
+ *
+ * Gives every governed table's policies the current form (create_policies)
+ * and records them for the DDL guard; returns how many tables changed.
+ * The upgrade from 0.1 calls it (its tables compared each row with the
+ * sub-selects of authorized_resource() and authorized_resources()); a
+ * table already in the current form is left alone.  Not ledgered: what a
+ * lease covers does not change, only how the check is written.
+ */
+PG_FUNCTION_INFO_V1(gov_sql_reform_policies);
+Datum
+gov_sql_reform_policies(PG_FUNCTION_ARGS)
+{
+	static const char *const ops[] = {"select", "insert", "update", "delete"};
+	uint64		i;
+	uint64		n;
+	SPITupleTable *tab;
+	int			done = 0;
+
+	GOV_ENTRY();
+	if (!superuser() &&
+		!(creating_extension && CurrentExtensionObject == get_extension_oid("governance", true)))
+		ereport(ERROR,
+				(errcode(ERRCODE_INSUFFICIENT_PRIVILEGE),
+				 errmsg("only a superuser or the extension's upgrade may reform governed tables' policies")));
+	SPI_connect();
+	if (SPI_execute("SELECT g.relid, g.action_prefix, g.resource_column FROM governance.governed_tables g "
+					"WHERE EXISTS (SELECT 1 FROM pg_catalog.pg_policy p WHERE p.polrelid = g.relid "
+					"  AND p.polname = 'governance_select' "
+					"  AND pg_catalog.pg_get_expr(p.polqual, p.polrelid) NOT LIKE 'governance.lease_covers(%') "
+					"ORDER BY g.relid",
+					false, 0) != SPI_OK_SELECT)
+		elog(ERROR, "could not read the governed tables");
+	n = SPI_processed;
+	tab = SPI_tuptable;
+	for (i = 0; i < n; i++)
+	{
+		bool		isnull;
+		Oid			relid = DatumGetObjectId(SPI_getbinval(tab->vals[i], tab->tupdesc, 1, &isnull));
+		char	   *prefix = SPI_getvalue(tab->vals[i], tab->tupdesc, 2);
+		char	   *column = SPI_getvalue(tab->vals[i], tab->tupdesc, 3);
+		char	   *actions[4];
+		int			k;
+		Oid			types[] = {OIDOID};
+		Datum		values[] = {ObjectIdGetDatum(relid)};
+
+		for (k = 0; k < 4; k++)
+			actions[k] = psprintf("%s.%s", prefix, ops[k]);
+		governing = true;
+		PG_TRY();
+		{
+			create_policies(qualified_name(relid), quote_identifier(column), actions, true);
+		}
+		PG_FINALLY();
+		{
+			governing = false;
+		}
+		PG_END_TRY();
+		if (SPI_execute_with_args("UPDATE governance.governed_tables g SET policies = "
+								  "(SELECT jsonb_object_agg(p.polname, jsonb_build_array("
+								  "   pg_get_expr(p.polqual, p.polrelid), pg_get_expr(p.polwithcheck, p.polrelid))) "
+								  " FROM pg_policy p WHERE p.polrelid = $1 AND p.polpermissive) "
+								  "WHERE g.relid = $1",
+								  1, types, values, NULL, false, 0) != SPI_OK_UPDATE)
+			elog(ERROR, "could not record the governed table's policies");
+		done++;
+	}
+	SPI_finish();
+	PG_RETURN_INT32(done);
 }

@@ -201,9 +201,12 @@ gov_sql_heartbeat(PG_FUNCTION_ARGS)
 		memset(&req, 0, sizeof(req));
 		req.principal = principal;
 		req.action = action;
-		req.resource = resource;
+		req.resource = gov_subtree_root(resource) ? gov_subtree_root(resource) : resource;
 		req.context = context;
-		gov_policy_decide(&req, &dec);
+		if (gov_subtree_root(resource) != NULL)
+			gov_policy_decide_subtree(&req, &dec);
+		else
+			gov_policy_decide(&req, &dec);
 		if (!dec.allow)
 		{
 			revoke_reason = psprintf("policy: %s",
@@ -219,7 +222,7 @@ gov_sql_heartbeat(PG_FUNCTION_ARGS)
 		int			in;
 
 		if (gov_lease_get(DatumGetUUIDP(parent), &p) &&
-			(in = gov_policy_entity_in(resource, p.resource, &error)) != 1)
+			(in = gov_resource_within(resource, p.resource, &error)) != 1)
 		{
 			revoke_reason = in == 0 ?
 				psprintf("attenuation: resource %s is no longer within its parent lease's resource %s",

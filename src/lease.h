@@ -14,7 +14,13 @@
 #include "utils/timestamp.h"
 #include "utils/uuid.h"
 
-#define GOV_MAX_ATTACHED		8	/* leases one backend may hold at once */
+/*
+ * governance.max_attached_leases: leases one backend may hold at once
+ * (attach.c; sizes the attachment slots in shared memory).
+ */
+extern int	gov_max_attached;
+#define GOV_MAX_ATTACHED_DEFAULT	64
+#define GOV_MAX_ATTACHED_LIMIT		4096
 #define GOV_REASON_MAX			128
 
 typedef enum GovLeaseState

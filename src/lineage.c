@@ -38,6 +38,7 @@
 #include "attach.h"
 #include "authz.h"
 #include "encode.h"
+#include "policy.h"
 #include "events.h"
 #include "common.h"
 #include "lease.h"
@@ -126,14 +127,61 @@ resource_of(HeapTuple tup, TupleDesc desc, const char *column)
  * cascade from another table runs as the table's owner), and the error
  * must not describe it.  The ledger gets the whole story.
  */
+/*
+ * The statement's covered resources, built at its first row (the
+ * trigger's fn_extra lives as long as the statement's executor state):
+ * each row then costs a hashed lookup and the covering lease's liveness
+ * check (an atomic read), whatever the number of leases or the size of a
+ * subtree.  A resource the set lacks falls back to the walk, so a lease
+ * attached during the statement still counts.
+ */
+typedef struct LineageCovers
+{
+	Oid			role;
+	char		action[GOV_UID_MAX];
+	MemoryContext cxt;
+	GovCoverSet *set;
+} LineageCovers;
+
+static bool
+covered(FmgrInfo *flinfo, const char *action, const char *resource, pg_uuid_t *lease)
+{
+	LineageCovers *lc = flinfo->fn_extra;
+	Oid			role = GetUserId();
+
+	if (lc == NULL)
+	{
+		lc = MemoryContextAllocZero(flinfo->fn_mcxt, sizeof(LineageCovers));
+		lc->cxt = AllocSetContextCreate(flinfo->fn_mcxt, "governance lineage covers",
+										ALLOCSET_SMALL_SIZES);
+		flinfo->fn_extra = lc;
+	}
+	if (lc->set == NULL || lc->role != role || strcmp(lc->action, action) != 0)
+	{
+		MemoryContext old;
+
+		MemoryContextReset(lc->cxt);
+		lc->set = NULL;
+		lc->role = role;
+		strlcpy(lc->action, action, GOV_UID_MAX);
+		old = MemoryContextSwitchTo(lc->cxt);
+		lc->set = gov_cover_set_build(role, action);
+		MemoryContextSwitchTo(old);
+	}
+	if (gov_cover_set_lookup(lc->set, resource, strlen(resource), lease) &&
+		gov_attachment_usable(lease, role))
+		return true;
+	return gov_attached_covers(role, action, resource, lease);
+}
+
 static pg_uuid_t
-require_lease(const char *action, const char *resource, const char *op, const char *table,
-			  bool own_row)
+require_lease(FmgrInfo *flinfo, const char *action, const char *resource, const char *op,
+			  const char *table, bool own_row)
 {
 	pg_uuid_t	lease;
 
-	if (resource != NULL && gov_attached_covers(GetUserId(), action, resource, &lease) &&
-		gov_trusted_cached())
+	if (resource != NULL && gov_attached_count() > 0 && strlen(action) < GOV_UID_MAX &&
+		covered(flinfo, action, resource, &lease) && gov_trusted_cached())
 		return lease;
 
 	gov_security_event("governance.write.refused", NULL, NULL,
@@ -216,8 +264,8 @@ gov_lineage_trigger(PG_FUNCTION_ARGS)
 
 	/* an update needs the lease on both the old and the new resource */
 	if (oldt && newt && (res_old == NULL || res_new == NULL || strcmp(res_old, res_new) != 0))
-		(void) require_lease(action, res_old, op, table, false);
-	lease = require_lease(action, newt ? res_new : res_old, op, table, oldt == NULL);
+		(void) require_lease(fcinfo->flinfo, action, res_old, op, table, false);
+	lease = require_lease(fcinfo->flinfo, action, newt ? res_new : res_old, op, table, oldt == NULL);
 	if (!gov_lease_get(&lease, &l))
 		ereport(ERROR,
 				(errcode(ERRCODE_INSUFFICIENT_PRIVILEGE),
@@ -232,6 +280,12 @@ gov_lineage_trigger(PG_FUNCTION_ARGS)
 	row_key(rel, newt ? newt : oldt, &j);
 	row_hash(oldt, desc, &j, "old_sha3_512");
 	row_hash(newt, desc, &j, "new_sha3_512");
+	/* under a subtree lease: which resource of the subtree the row is */
+	if (gov_subtree_root(l.resource) != NULL)
+	{
+		gj_key(&j, "covered");
+		gj_str(&j, newt ? res_new : res_old);
+	}
 	gj_end_object(&j);
 
 	memset(&ev, 0, sizeof(ev));

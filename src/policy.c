@@ -138,6 +138,15 @@ gov_policy_define_gucs(void)
 							PGC_SIGHUP,
 							0,
 							NULL, NULL, NULL);
+	DefineCustomIntVariable("governance.max_subtree_resources",
+							"Most resources one subtree lease may cover (its root and the entities within it).",
+							"A subtree larger than this is refused by authorize() and delegate(), and a statement "
+							"under a lease whose subtree grew beyond it fails rather than cover part of it.",
+							&gov_max_subtree_resources,
+							100000, 1, 10000000,
+							PGC_SIGHUP,
+							0,
+							NULL, NULL, NULL);
 	DefineCustomIntVariable("governance.max_policy_size",
 							"Largest policy source create_policy accepts.",
 							NULL,
@@ -207,6 +216,27 @@ static GovPolArena scratch_arena;
 static Size cached_names_len = 0;
 
 static int	changed_level = 0;	/* nest level of the last change, 0: none */
+
+int			gov_max_subtree_resources = 100000;
+
+/*
+ * The entities within a subtree root, per root, as of a policy generation
+ * (gov_policy_subtree).  At most SUBTREE_CACHE_MAX roots; all are dropped
+ * when the generation moves or the cache is full.
+ */
+typedef struct SubtreeEntry
+{
+	char	   *root;
+	uint64		generation;
+	int			n;
+	char	  **uids;
+} SubtreeEntry;
+
+#define SUBTREE_CACHE_MAX 16
+static MemoryContext subtree_cxt = NULL;
+static SubtreeEntry subtree_cache[SUBTREE_CACHE_MAX];
+static int	nsubtree = 0;
+static SPIPlanPtr plan_subtree = NULL;
 static bool callbacks_registered = false;
 
 static SPIPlanPtr plan_policies = NULL;
@@ -967,4 +997,202 @@ gov_policy_set_hash(uint8 *out)
 {
 	gov_policy_cache_check();
 	memcpy(out, cached_hash, GOV_HASH_LEN);
+}
+
+/* ---------------------------------------------------------------------
+ * Subtrees (subtree leases: docs/POLICY.md, "Subtree leases")
+ * ---------------------------------------------------------------------
+ */
+
+/*
+ * The entities within root through put_entity parents, root excluded, as
+ * "in" answers it now (the hierarchy at a fresh snapshot, to any depth:
+ * a subtree lease's coverage is not cut at governance.max_entity_depth,
+ * which bounds a walk up, not this set): their number, with *uids
+ * pointing to them (valid until the next call), or -1 when there are
+ * more than max.  Cached per root until the policy generation moves, as
+ * the decisions' caches are (the change visibility protocol above): an
+ * entity change is seen by the next statement of every backend.
+ */
+int
+gov_policy_subtree(const char *root, int max, char ***uids)
+{
+	uint64		gen;
+	bool		cacheable;
+	int			i;
+	AsOwner		own;
+	Datum		args[2];
+	MemoryContext caller = CurrentMemoryContext;
+	SubtreeEntry *e;
+	uint64		n;
+
+	GOV_ENTRY();
+	gov_policy_cache_check();
+	gen = pg_atomic_read_u64(&policy_shared->generation);
+	cacheable = changed_level == 0 && !RecoveryInProgress();
+	if (subtree_cxt == NULL)
+		subtree_cxt = AllocSetContextCreate(TopMemoryContext, "governance subtrees",
+											ALLOCSET_DEFAULT_SIZES);
+	if (nsubtree > 0 && (!cacheable || subtree_cache[0].generation != gen ||
+						 nsubtree >= SUBTREE_CACHE_MAX))
+	{
+		MemoryContextReset(subtree_cxt);
+		nsubtree = 0;
+	}
+	for (i = 0; i < nsubtree; i++)
+		if (strcmp(subtree_cache[i].root, root) == 0)
+		{
+			if (subtree_cache[i].n > max)
+				return -1;
+			*uids = subtree_cache[i].uids;
+			return subtree_cache[i].n;
+		}
+
+	if (SPI_connect() != SPI_OK_CONNECT)
+		elog(ERROR, "SPI_connect failed");
+	as_owner_begin(&own);
+	if (plan_subtree == NULL)
+	{
+		Oid			argtypes[2] = {TEXTOID, INT4OID};
+
+		/*
+		 * Edges once, joined by hash at each level; UNION drops what was
+		 * reached already, so a cycle or a diamond ends.  One row more than
+		 * the bound tells that it was exceeded.
+		 */
+		SPIPlanPtr	p = SPI_prepare("WITH RECURSIVE edge AS MATERIALIZED ("
+									"  SELECT e.uid AS child, p.parent FROM governance.entities e, "
+									"         pg_catalog.unnest(e.parents) AS p(parent)), "
+									"d(uid) AS (SELECT $1 UNION "
+									"  SELECT edge.child FROM d JOIN edge ON edge.parent OPERATOR(pg_catalog.=) d.uid) "
+									"SELECT uid FROM d WHERE uid OPERATOR(pg_catalog.<>) $1 LIMIT $2",
+									2, argtypes);
+
+		if (p == NULL || SPI_keepplan(p) != 0)
+			elog(ERROR, "could not prepare the subtree query: %s",
+				 SPI_result_code_string(SPI_result));
+		plan_subtree = p;
+	}
+	args[0] = CStringGetTextDatum(root);
+	args[1] = Int32GetDatum(max < INT_MAX ? max + 1 : max);
+	if (SPI_execute_snapshot(plan_subtree, args, NULL, GetLatestSnapshot(),
+							 InvalidSnapshot, true, false, 0) != SPI_OK_SELECT)
+		elog(ERROR, "could not read governance.entities");
+	as_owner_end(&own);
+	n = SPI_processed;
+
+	MemoryContextSwitchTo(subtree_cxt);
+	e = &subtree_cache[nsubtree];
+	e->root = pstrdup(root);
+	e->generation = gen;
+	e->n = (int) n;
+	e->uids = palloc(sizeof(char *) * Max(n, 1));
+	for (i = 0; i < (int) n; i++)
+		e->uids[i] = TextDatumGetCString(SPI_getbinval(SPI_tuptable->vals[i], SPI_tuptable->tupdesc, 1,
+													   &cacheable));
+	MemoryContextSwitchTo(caller);
+	SPI_finish();
+	MemoryContextSwitchTo(caller);
+	cacheable = changed_level == 0 && !RecoveryInProgress();
+	if (cacheable)
+		nsubtree++;
+	else
+	{
+		/* not kept: copy out before the next call drops it */
+		char	  **copy = palloc(sizeof(char *) * Max(n, 1));
+
+		for (i = 0; i < (int) n; i++)
+			copy[i] = pstrdup(e->uids[i]);
+		MemoryContextReset(subtree_cxt);
+		e->uids = copy;
+	}
+	if (e->n > max)
+		return -1;
+	*uids = e->uids;
+	return e->n;
+}
+
+const char *
+gov_subtree_root(const char *resource)
+{
+	if (resource != NULL &&
+		strncmp(resource, GOV_SUBTREE_PREFIX, sizeof(GOV_SUBTREE_PREFIX) - 1) == 0)
+		return resource + sizeof(GOV_SUBTREE_PREFIX) - 1;
+	return NULL;
+}
+
+int
+gov_resource_within(const char *resource, const char *parent, char **error)
+{
+	const char *root = gov_subtree_root(resource);
+	const char *proot = gov_subtree_root(parent);
+
+	/* a subtree under an exact lease would reach rows its parent cannot */
+	if (root != NULL && proot == NULL)
+		return 0;
+	return gov_policy_entity_in(root ? root : resource, proot ? proot : parent, error);
+}
+
+/*
+ * A subtree lease grants the action on every resource of the subtree, so
+ * each must be allowed: the root's decision, then each entity's within it
+ * (a forbid on one of them denies the whole request, naming it).  Entities
+ * that join the subtree later are covered without a decision of their
+ * own; a heartbeat decides the subtree again as it is then.
+ */
+void
+gov_policy_decide_subtree(const GovRequest *req, GovDecision *out)
+{
+	char	  **uids;
+	char	  **copy;
+	int			n;
+	int			i;
+	MemoryContext tmp;
+	MemoryContext old;
+
+	gov_policy_decide(req, out);
+	if (!out->allow)
+		return;
+	n = gov_policy_subtree(req->resource, gov_max_subtree_resources - 1, &uids);
+	if (n < 0)
+	{
+		out->allow = false;
+		out->determining = NIL;
+		out->reasons = list_make1(psprintf("denied: the subtree of %s has more than %d resources "
+										   "(governance.max_subtree_resources)",
+										   req->resource, gov_max_subtree_resources));
+		return;
+	}
+	copy = palloc(sizeof(char *) * Max(n, 1));
+	for (i = 0; i < n; i++)
+		copy[i] = pstrdup(uids[i]);
+	tmp = AllocSetContextCreate(CurrentMemoryContext, "governance subtree decision",
+								ALLOCSET_DEFAULT_SIZES);
+	for (i = 0; i < n; i++)
+	{
+		GovRequest	r = *req;
+		GovDecision d;
+
+		CHECK_FOR_INTERRUPTS();
+		r.resource = copy[i];
+		old = MemoryContextSwitchTo(tmp);
+		gov_policy_decide(&r, &d);
+		MemoryContextSwitchTo(old);
+		if (!d.allow)
+		{
+			ListCell   *lc;
+
+			out->allow = false;
+			out->determining = NIL;
+			foreach(lc, d.determining)
+				out->determining = lappend(out->determining, pstrdup(lfirst(lc)));
+			out->reasons = list_make1(psprintf("denied for %s, within the subtree of %s",
+											   copy[i], req->resource));
+			foreach(lc, d.reasons)
+				out->reasons = lappend(out->reasons, pstrdup(lfirst(lc)));
+			break;
+		}
+		MemoryContextReset(tmp);
+	}
+	MemoryContextDelete(tmp);
 }

@@ -76,8 +76,39 @@ extern int	gov_policy_entity_in(const char *uid, const char *ancestor, char **er
 
 /* "x" -> Action::"x"; validates uid syntax, ERROR 22023 otherwise */
 
+/*
+ * The entities within root (root excluded), by the hierarchy as it is now:
+ * their number, with *uids pointing to them until the next call, or -1
+ * when there are more than max (governance.max_subtree_resources).
+ */
+extern int	gov_policy_subtree(const char *root, int max, char ***uids);
+
+/*
+ * Subtree leases: a lease whose resource is written "in <uid>" covers
+ * <uid> and every entity within it through put_entity parents, as the
+ * policy language's "in" answers it (docs/POLICY.md, "Subtree leases").
+ * gov_subtree_root() returns the root uid, or NULL for an exact resource.
+ */
+#define GOV_SUBTREE_PREFIX	"in "
+extern const char *gov_subtree_root(const char *resource);
+
+/*
+ * Decide a request whose resource is a subtree's root: allowed only when
+ * the request is allowed for the root and for every entity within it.
+ */
+extern void gov_policy_decide_subtree(const GovRequest *req, GovDecision *out);
+
+/*
+ * May a lease on resource be held under a lease on parent (delegation)?
+ * Exact within exact or subtree: resource in parent's resource; subtree
+ * within subtree: its root in the parent's root; a subtree under an
+ * exact lease: never.  1, 0, or -1 with *error.
+ */
+extern int	gov_resource_within(const char *resource, const char *parent, char **error);
+
 /* GUCs */
 extern int	gov_max_entity_depth;
+extern int	gov_max_subtree_resources;
 extern int	gov_max_policy_size;	/* kB */
 
 extern void gov_policy_define_gucs(void);

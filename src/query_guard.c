@@ -92,14 +92,14 @@ typedef struct QueryDeps
 	QueryDesc  *qd;
 	EState	   *estate;
 	MemoryContextCallback cb;
-	int			n;
-	pg_uuid_t	leases[GOV_MAX_ATTACHED];
 	/* read lineage (governance.read_lineage) */
 	int			nreads;
 	ReadCount  *reads;
 	bool		reads_done;		/* recorded (or nothing to record) */
 	bool		failed;			/* it ended in an error */
 	char	   *caller;			/* computed at start: no catalog reads later */
+	int			n;
+	pg_uuid_t	leases[FLEXIBLE_ARRAY_MEMBER];	/* gov_max_attached */
 } QueryDeps;
 
 /* Queries that noted a lease, alive as long as their executor state. */
@@ -129,7 +129,7 @@ typedef struct HeldDeps
 	bool		failed;			/* already failed by a sweep */
 	pg_uuid_t	dead;			/* the lease that made it fail */
 	int			n;
-	pg_uuid_t	leases[GOV_MAX_ATTACHED];
+	pg_uuid_t	leases[FLEXIBLE_ARRAY_MEMBER];	/* gov_max_attached */
 } HeldDeps;
 
 static dlist_head held_deps = DLIST_STATIC_INIT(held_deps);
@@ -148,7 +148,7 @@ add_lease(pg_uuid_t *leases, int *n, const pg_uuid_t *id)
 	for (i = 0; i < *n; i++)
 		if (memcmp(&leases[i], id, sizeof(pg_uuid_t)) == 0)
 			return true;
-	if (*n >= GOV_MAX_ATTACHED)
+	if (*n >= gov_max_attached)
 		return false;			/* cannot happen: at most that many attached */
 	leases[(*n)++] = *id;
 	return true;
@@ -205,7 +205,8 @@ make_query_deps(QueryDesc *qd)
 {
 	QueryDeps  *d;
 
-	d = MemoryContextAllocZero(qd->estate->es_query_cxt, sizeof(QueryDeps));
+	d = MemoryContextAllocZero(qd->estate->es_query_cxt,
+							   offsetof(QueryDeps, leases) + sizeof(pg_uuid_t) * gov_max_attached);
 	d->qd = qd;
 	d->estate = qd->estate;
 	d->cb.func = forget_query_deps;
@@ -236,7 +237,8 @@ find_held(Portal p, bool create)
 	}
 	if (!create)
 		return NULL;
-	h = MemoryContextAllocZero(TopMemoryContext, sizeof(HeldDeps));
+	h = MemoryContextAllocZero(TopMemoryContext,
+							   offsetof(HeldDeps, leases) + sizeof(pg_uuid_t) * gov_max_attached);
 	h->portal = p;
 	h->created = p->creation_time;
 	strlcpy(h->name, p->name, NAMEDATALEN);

@@ -362,6 +362,15 @@ governed_tables_problem(void)
 	{
 		if (SPI_execute("SELECT governance._check_governed_tables()", false, 0) != SPI_OK_SELECT)
 			elog(ERROR, "could not check the governed tables");
+
+		/*
+		 * Tables governed by 0.1 came back with its sub-select policies:
+		 * give them the current form, as the upgrade does (not in the
+		 * upgrade window, where the catalog has no _reform_policies()).
+		 */
+		if (spi_exists("SELECT 1 WHERE pg_catalog.to_regprocedure('governance._reform_policies()') IS NOT NULL") &&
+			SPI_execute("SELECT governance._reform_policies()", false, 0) != SPI_OK_SELECT)
+			elog(ERROR, "could not reform the governed tables' policies");
 		ReleaseCurrentSubTransaction();
 	}
 	PG_CATCH();

@@ -111,6 +111,7 @@ typedef struct CheckFns
 	Oid			resource;		/* authorized_resource(text) */
 	Oid			resources;		/* authorized_resources(text) */
 	Oid			is_authorized;	/* is_authorized(text, text) */
+	Oid			covers;			/* lease_covers(text, text) */
 } CheckFns;
 
 static CheckFns check_fns;
@@ -154,16 +155,25 @@ gov_get_check_fns(void)
 			check_fns.resource = lookup_fn(nsp, "authorized_resource", 1);
 			check_fns.resources = lookup_fn(nsp, "authorized_resources", 1);
 			check_fns.is_authorized = lookup_fn(nsp, "is_authorized", 2);
+			check_fns.covers = lookup_fn(nsp, "lease_covers", 2);
 		}
 		check_fns.valid = true;
 	}
 	return OidIsValid(check_fns.resources);
 }
 
+/* Is governance.lease_covers() there (not in a 0.1 catalog)? */
+bool
+gov_lease_covers_exists(void)
+{
+	return gov_get_check_fns() && OidIsValid(check_fns.covers);
+}
+
 static bool
 is_check_fn(Oid fn)
 {
-	return fn == check_fns.resource || fn == check_fns.resources || fn == check_fns.is_authorized;
+	return fn == check_fns.resource || fn == check_fns.resources || fn == check_fns.is_authorized ||
+		(OidIsValid(check_fns.covers) && fn == check_fns.covers);
 }
 
 /* Replace each lease check by the answer for a role that holds none. */
@@ -176,7 +186,7 @@ no_lease_mutator(Node *node, void *context)
 	{
 		FuncExpr   *f = (FuncExpr *) node;
 
-		if (f->funcid == check_fns.is_authorized)
+		if (f->funcid == check_fns.is_authorized || f->funcid == check_fns.covers)
 			return makeBoolConst(false, false);
 		if (f->funcid == check_fns.resource)
 			return (Node *) makeNullConst(TEXTOID, -1, DEFAULT_COLLATION_OID);
@@ -282,9 +292,14 @@ policy_action(Relation rel, const char *polname)
 			continue;
 		qual = p->qual ? (Node *) p->qual : (Node *) p->with_check_qual;
 
+		/* the policy is govern.c's: "lease_covers('a', col)" */
+		if (qual && IsA(qual, FuncExpr) && OidIsValid(check_fns.covers) &&
+			((FuncExpr *) qual)->funcid == check_fns.covers)
+			args = list_make1(linitial(((FuncExpr *) qual)->args));
+
 		/*
-		 * the policy is govern.c's: "col = (SELECT authorized_resource('a'))
-		 * OR ..."
+		 * or a table governed by 0.1, not yet reformed: "col = (SELECT
+		 * authorized_resource('a')) OR ..."
 		 */
 		if (qual && IsA(qual, BoolExpr))
 			foreach(lc2, ((BoolExpr *) qual)->args)
@@ -364,13 +379,14 @@ check_write_reads(Relation rel, Oid role, AclMode perms)
 	const char *what = (perms & ACL_UPDATE) ? "UPDATE" : "DELETE";
 	char	   *write = policy_action(rel, (perms & ACL_UPDATE) ? "governance_update" : "governance_delete");
 	char	   *read = policy_action(rel, "governance_select");
-	GovCover	covers[GOV_MAX_ATTACHED];
+	GovCover   *covers;
 	int			n;
 	int			i;
 
 	if (write == NULL || read == NULL)
 		return;
-	n = gov_attached_resources(role, write, covers, GOV_MAX_ATTACHED);
+	covers = palloc(sizeof(GovCover) * gov_max_attached);
+	n = gov_attached_resources(role, write, covers, gov_max_attached);
 	for (i = 0; i < n; i++)
 		if (!gov_attached_covers(role, read, covers[i].resource, NULL))
 			ereport(ERROR,

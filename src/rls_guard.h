@@ -18,6 +18,7 @@ extern bool gov_relation_is_governed(Oid relid);
 
 /* Are our lease-check functions here (is the extension created)? */
 extern bool gov_get_check_fns(void);
+extern bool gov_lease_covers_exists(void);
 
 /* Planner: lease checks of tables read as another role answer for it. */
 extern void gov_rls_unborrow(Query *parse);

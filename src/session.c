@@ -1,8 +1,8 @@
 /*-------------------------------------------------------------------------
  *
  * session.c
- *	  attach, detach, current_lease, is_authorized and
- *	  authorized_resources: binding a transaction or session to leases, and
+ *	  attach, detach, current_lease, is_authorized, authorized_resources
+ *	  and lease_covers: binding a transaction or session to leases, and
  *	  the checks that row-level security and governed writes make.
  *
  *	  An attachment lasts until the end of the transaction unless the
@@ -453,7 +453,7 @@ covering(const char *action, GovCover *covers)
 	int			n;
 	int			i;
 
-	n = gov_attached_resources(GetUserId(), action, covers, GOV_MAX_ATTACHED);
+	n = gov_attached_resources(GetUserId(), action, covers, gov_max_attached);
 	if (n == 0 || !gov_trusted(&why))
 		return 0;
 	for (i = 0; i < n; i++)
@@ -473,7 +473,7 @@ PG_FUNCTION_INFO_V1(gov_sql_authorized_resources);
 Datum
 gov_sql_authorized_resources(PG_FUNCTION_ARGS)
 {
-	GovCover	covers[GOV_MAX_ATTACHED];
+	GovCover   *covers = palloc(sizeof(GovCover) * gov_max_attached);
 	int			n = 0;
 	Datum	   *d;
 	int			i;
@@ -497,13 +497,108 @@ PG_FUNCTION_INFO_V1(gov_sql_authorized_resource);
 Datum
 gov_sql_authorized_resource(PG_FUNCTION_ARGS)
 {
-	GovCover	covers[GOV_MAX_ATTACHED];
+	GovCover   *covers;
 
 	GOV_ENTRY();
+	covers = palloc(sizeof(GovCover) * gov_max_attached);
 	if (PG_ARGISNULL(0) || gov_attached_count() == 0 ||
 		covering(text_to_cstring(PG_GETARG_TEXT_PP(0)), covers) == 0)
 		PG_RETURN_NULL();
 	PG_RETURN_TEXT_P(cstring_to_text(covers[0].resource));
+}
+
+/* ---------------------------------------------------------------------
+ * lease_covers(action text, resource text) -> boolean
+ * ---------------------------------------------------------------------
+ *
+ * The check in governed tables' row-level security (govern.c): does a
+ * live lease the current role has attached cover action on resource?
+ * The set of covered resources (exact leases' resources, and each subtree
+ * lease's root and the entities within it: attach.c) is built at the first
+ * call of each
+ * execution of the expression (kept in fn_extra, which lives in the
+ * executor state of that execution), as the InitPlan of the former
+ * "= ANY ((SELECT authorized_resources(...)))" form was; each row then
+ * costs one comparison (one resource) or one hashed lookup (more), not a
+ * walk of the attachments: the per-row cost does not grow with the number
+ * of leases attached.  A lease that ends while the execution runs is
+ * handled as before: the enforcer cancels the statement, and a cursor
+ * stops at its next fetch (the leases are noted with query_guard.c when
+ * the set is built).  The set is rebuilt when the current user or the
+ * action changes (a SECURITY DEFINER function calling it in a loop sees
+ * what its owner holds, as everywhere: docs/DESIGN.md, "Whose lease").
+ */
+typedef struct CoverCache
+{
+	Oid			role;			/* built for this role */
+	bool		action_const;	/* the action argument is a constant: */
+	Datum		action_datum;	/* the argument it was built for ... */
+	char		action[GOV_UID_MAX];	/* ... and its text */
+	MemoryContext cxt;			/* holds the set */
+	GovCoverSet *set;			/* NULL: nothing (trust degraded) */
+} CoverCache;
+
+static CoverCache *
+cover_cache_build(FmgrInfo *flinfo, Datum action_datum, const char *action)
+{
+	CoverCache *cc = flinfo->fn_extra;
+	MemoryContext old;
+	char	   *why;
+	int			i;
+
+	GOV_ENTRY();
+	if (cc == NULL)
+	{
+		cc = MemoryContextAllocZero(flinfo->fn_mcxt, sizeof(CoverCache));
+		cc->cxt = AllocSetContextCreate(flinfo->fn_mcxt, "governance lease_covers",
+										ALLOCSET_DEFAULT_SIZES);
+		flinfo->fn_extra = cc;
+	}
+	else
+		MemoryContextReset(cc->cxt);
+	cc->set = NULL;
+	cc->role = GetUserId();
+	cc->action_const = get_fn_expr_arg_stable(flinfo, 0);
+	cc->action_datum = action_datum;
+	strlcpy(cc->action, action, GOV_UID_MAX);
+	if (gov_attached_count() == 0 || !gov_trusted(&why))
+		return cc;
+	old = MemoryContextSwitchTo(cc->cxt);
+	cc->set = gov_cover_set_build(cc->role, action);
+	MemoryContextSwitchTo(old);
+	for (i = 0; i < cc->set->nleases; i++)
+		gov_query_note_lease(&cc->set->leases[i]);
+	return cc;
+}
+
+PG_FUNCTION_INFO_V1(gov_sql_lease_covers);
+Datum
+gov_sql_lease_covers(PG_FUNCTION_ARGS)
+{
+	CoverCache *cc = fcinfo->flinfo->fn_extra;
+	text	   *r;
+
+	if (PG_ARGISNULL(0) || PG_ARGISNULL(1))
+		PG_RETURN_BOOL(false);
+	if (cc == NULL || cc->role != GetUserId() || !cc->action_const ||
+		cc->action_datum != PG_GETARG_DATUM(0))
+	{
+		text	   *a = PG_GETARG_TEXT_PP(0);
+		char		action[GOV_UID_MAX];
+
+		if (VARSIZE_ANY_EXHDR(a) >= GOV_UID_MAX)
+			PG_RETURN_BOOL(false);
+		memcpy(action, VARDATA_ANY(a), VARSIZE_ANY_EXHDR(a));
+		action[VARSIZE_ANY_EXHDR(a)] = '\0';
+		if (cc == NULL || cc->role != GetUserId() || strcmp(cc->action, action) != 0)
+			cc = cover_cache_build(fcinfo->flinfo, PG_GETARG_DATUM(0), action);
+		else
+			cc->action_datum = PG_GETARG_DATUM(0);
+	}
+	if (cc->set == NULL)
+		PG_RETURN_BOOL(false);
+	r = PG_GETARG_TEXT_PP(1);
+	PG_RETURN_BOOL(gov_cover_set_lookup(cc->set, VARDATA_ANY(r), VARSIZE_ANY_EXHDR(r), NULL));
 }
 
 /*

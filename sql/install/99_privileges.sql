@@ -11,7 +11,8 @@ REVOKE ALL ON ALL FUNCTIONS IN SCHEMA governance FROM PUBLIC;
 -- role attached in its own session.
 GRANT EXECUTE ON FUNCTION governance.is_authorized(text, text),
                           governance.authorized_resources(text),
-                          governance.authorized_resource(text)
+                          governance.authorized_resource(text),
+                          governance.lease_covers(text, text)
 TO PUBLIC;
 
 -- Record the server key now if the library is preloaded; otherwise say so.

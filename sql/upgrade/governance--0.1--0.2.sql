@@ -410,3 +410,20 @@ CREATE TRIGGER entities_changed_row AFTER INSERT OR UPDATE OR DELETE
     ON governance.entities FOR EACH ROW EXECUTE FUNCTION governance._policy_changed();
 ALTER TABLE governance.policies ENABLE ALWAYS TRIGGER policies_changed_row;
 ALTER TABLE governance.entities ENABLE ALWAYS TRIGGER entities_changed_row;
+-- scale: issue 14, items 1 and 2, issue 15, item 6: governed tables'
+-- row-level security without a sub-select, governance.lease_covers()
+-- (75_scale.sql), and the tables governed by 0.1 given that form
+CREATE FUNCTION governance.lease_covers(action text, resource text)
+RETURNS boolean
+LANGUAGE C VOLATILE PARALLEL UNSAFE
+AS 'MODULE_PATHNAME', 'gov_sql_lease_covers';
+COMMENT ON FUNCTION governance.lease_covers(text, text) IS
+    'true when a live lease the current role attached covers action on resource, as of the first call of this execution (row-level security of governed tables; a hashed set, one lookup per row)';
+GRANT EXECUTE ON FUNCTION governance.lease_covers(text, text) TO governance_admin, governance_agent;
+CREATE FUNCTION governance._reform_policies()
+RETURNS integer
+LANGUAGE C VOLATILE
+AS 'MODULE_PATHNAME', 'gov_sql_reform_policies';
+REVOKE ALL ON FUNCTION governance.lease_covers(text, text), governance._reform_policies() FROM PUBLIC;
+GRANT EXECUTE ON FUNCTION governance.lease_covers(text, text) TO PUBLIC;
+SELECT governance._reform_policies();

@@ -17,9 +17,15 @@ ACCOUNT = "account = 'Account::\"0\"'"
 ATTACH1 = ("SELECT 'S', '{name}', count(governance.attach(artifact)) "
            "FROM bench_scan_leases WHERE resource = 0")
 # eight leases, the one covering every row (resource 0) attached last:
-# authorized_resources() lists it last, the most comparisons per row
+# authorized_resources() lists it last, the most comparisons per row (in
+# the sub-select form of bench_scan_old; lease_covers() hashes)
 ATTACH8 = ("SELECT 'S', '{name}', count(governance.attach(artifact)) "
-           "FROM (SELECT artifact FROM bench_scan_leases ORDER BY resource DESC) AS s")
+           "FROM (SELECT artifact FROM bench_scan_leases WHERE resource < 8 ORDER BY resource DESC) AS s")
+# issue 14, item 2: 64 leases, the one covering every row attached last
+ATTACH64 = ("SELECT 'S', '{name}', count(governance.attach(artifact)) "
+            "FROM (SELECT artifact FROM bench_scan_leases ORDER BY resource DESC) AS s")
+# issue 14, item 1: one subtree lease over 10,000 entities, Account::"0" among them
+ATTACHSUB = "SELECT 'S', '{name}', count(governance.attach(artifact)) FROM bench_scan_subtree"
 
 QUERIES = {"count": "SELECT count(*) FROM {t}{w}", "sum": "SELECT sum(amount) FROM {t}{w}"}
 
@@ -52,6 +58,10 @@ def rls_variants():
             rls_variant("hand." + q, q, "bench_scan_plain", where=True),
             rls_variant("gov1." + q, q, "bench_scan_gov", attach=ATTACH1, expect="1"),
             rls_variant("gov8." + q, q, "bench_scan_gov", attach=ATTACH8, expect="8"),
+            rls_variant("gov64." + q, q, "bench_scan_gov", attach=ATTACH64, expect="64"),
+            rls_variant("govsub." + q, q, "bench_scan_gov", attach=ATTACHSUB, expect="1"),
+            rls_variant("old1." + q, q, "bench_scan_old", attach=ATTACH1, expect="1"),
+            rls_variant("old8." + q, q, "bench_scan_old", attach=ATTACH8, expect="8"),
             rls_variant("su." + q, q, "bench_scan_gov", fn="bench_time_su"),
             rls_variant("wplain." + q, q, "bench_wide_plain"),
             rls_variant("whand." + q, q, "bench_wide_plain", where=True),
@@ -73,6 +83,10 @@ PLAIN = "ungoverned twin"
 HAND = "ungoverned twin, WHERE " + ACCOUNT
 GOV1 = "governed, 1 lease"
 GOV8 = "governed, 8 leases (covering one last)"
+GOV64 = "governed, 64 leases (covering one last)"
+GOVSUB = "governed, 1 subtree lease over 10,000 entities"
+OLD1 = "governed by 0.1's sub-select form, 1 lease"
+OLD8 = "governed by 0.1's sub-select form, 8 leases (covering one last)"
 SU = "governed, superuser (RLS bypassed)"
 AGAIN = "ungoverned twin again (A/A)"
 
@@ -103,6 +117,17 @@ def rls_report():
             if not wide:
                 add(b, GOV8, "elapsed", "gov8." + q, "ms", GOV1, "gate>=1")
                 add(b, GOV8, "elapsed", "gov8." + q, "ms", PLAIN)
+                # issue 14, item 2: the per-row cost independent of the leases
+                add(b, GOV64, "elapsed", "gov64." + q, "ms", GOV1, "ratio<=1.2")
+                add(b, GOV64, "elapsed", "gov64." + q, "ms", PLAIN)
+                # issue 14, item 1: and of the size of a subtree
+                add(b, GOVSUB, "elapsed", "govsub." + q, "ms", GOV1, "ratio<=1.2")
+                add(b, GOVSUB, "elapsed", "govsub." + q, "ms", PLAIN)
+                # issue 15, item 6: the sub-select form against lease_covers()
+                add(b, OLD1, "elapsed", "old1." + q, "ms", PLAIN)
+                add(b, GOV1, "elapsed", g, "ms", OLD1)
+                add(b, OLD8, "elapsed", "old8." + q, "ms", OLD1, "gate>=1")
+                add(b, GOV8, "elapsed", "gov8." + q, "ms", OLD8)
                 add(b, SU, "elapsed", "su." + q, "ms", PLAIN, "gate=1")
             add(b, PLAIN + ": CPU", "cpu", p, "ms CPU")
             add(b, HAND + ": CPU", "cpu", h, "ms CPU", PLAIN + ": CPU", "gate>=1")
@@ -110,6 +135,13 @@ def rls_report():
             add(b, GOV1 + ": CPU", "cpu", g, "ms CPU", PLAIN + ": CPU")
             if not wide:
                 add(b, GOV8 + ": CPU", "cpu", "gov8." + q, "ms CPU", GOV1 + ": CPU", "gate>=1")
+                # issue 14, items 1 and 2, issue 15, item 6, in CPU time (a
+                # loaded machine's run-queue waits do not blur it)
+                add(b, GOV64 + ": CPU", "cpu", "gov64." + q, "ms CPU", GOV1 + ": CPU", "ratio<=1.2")
+                add(b, GOVSUB + ": CPU", "cpu", "govsub." + q, "ms CPU", GOV1 + ": CPU", "ratio<=1.2")
+                add(b, OLD1 + ": CPU", "cpu", "old1." + q, "ms CPU")
+                add(b, GOV1 + ": CPU", "cpu", g, "ms CPU", OLD1 + ": CPU")
+                add(b, OLD8 + ": CPU", "cpu", "old8." + q, "ms CPU", OLD1 + ": CPU", "gate>=1")
             if not wide:
                 add(b, PLAIN + ": run-queue wait share", "wait_share", p, "wait/elapsed")
             add(b, "per row: the bare scan", "per_row", p, "ns/row")
@@ -123,6 +155,13 @@ def rls_report():
             add(b, "per row: RLS over the hand filter, CPU", "per_row", g, "ns/row", minus=h, time="cpu")
             if not wide:
                 add(b, "per row: 8 leases over 1 lease", "per_row", "gov8." + q, "ns/row", minus=g)
+                add(b, "per row: 64 leases over 1 lease", "per_row", "gov64." + q, "ns/row", minus=g)
+                add(b, "per row: a 10,000-entity subtree over 1 lease", "per_row", "govsub." + q, "ns/row",
+                    minus=g)
+                add(b, "per row: 1 lease, lease_covers() over the sub-select", "per_row", g, "ns/row",
+                    minus="old1." + q)
+                add(b, "per row: 8 leases in the sub-select form over 1", "per_row", "old8." + q, "ns/row",
+                    minus="old1." + q)
     # strictly more work across the tables and queries
     b = "rls scan, cross-checks"
     add(b, "ungoverned twin count(*)", "elapsed", "plain.count", "ms")
@@ -156,7 +195,7 @@ def rls_jit_report(r):
     return r
 
 
-RLS_RELATIONS = ["bench_scan_plain", "bench_scan_gov", "bench_wide_plain", "bench_wide_gov"]
+RLS_RELATIONS = ["bench_scan_plain", "bench_scan_gov", "bench_wide_plain", "bench_wide_gov", "bench_scan_old"]
 PINNED = ["SET max_parallel_workers_per_gather = 0"]
 # Every variant of the RLS scan reads the heap sequentially.  With the
 # visibility map set, count(*) over the ten-column twin would otherwise read

@@ -23,8 +23,8 @@ SELECT is((SELECT array_agg(p.oid::regprocedure::text ORDER BY p.oid::regprocedu
              FROM pg_proc p, aclexplode(coalesce(p.proacl, acldefault('f', p.proowner))) a
             WHERE p.pronamespace = 'governance'::regnamespace AND a.grantee = 0),
           ARRAY['governance.authorized_resource(text)', 'governance.authorized_resources(text)',
-                'governance.is_authorized(text,text)'],
-          'PUBLIC may execute no governance function but the three lease checks that row-level security calls');
+                'governance.is_authorized(text,text)', 'governance.lease_covers(text,text)'],
+          'PUBLIC may execute no governance function but the four lease checks that row-level security calls');
 
 SELECT ok(NOT has_schema_privilege('t_nobody', 'governance', 'USAGE'),
           'a role outside the governance roles cannot use the schema');

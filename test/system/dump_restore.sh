@@ -28,7 +28,26 @@ U=$GOV_DBUSER
 	gov_agents_sql dr bot
 	gov_acct_sql "SELECT, INSERT, UPDATE" dr_bot
 	echo "SELECT governance.create_policy('dr', 'permit (principal in Group::\"dr\", action, resource);');"
+	# its select policy in the sub-select form of 0.1, as a table governed
+	# by 0.1 and not reformed has it (recorded first: the DDL guard compares)
+	cat <<'EOF'
+CREATE TABLE dr_old_form (owner text);
+CREATE POLICY p ON dr_old_form USING (owner = (SELECT governance.authorized_resource('acct.select'))
+    OR owner = ANY ((SELECT governance.authorized_resources('acct.select'))::text[]));
+UPDATE governance.governed_tables
+   SET policies = jsonb_set(policies, '{governance_select}',
+                            jsonb_build_array((SELECT pg_get_expr(polqual, polrelid) FROM pg_policy
+                                                WHERE polrelid = 'dr_old_form'::regclass), NULL))
+ WHERE relid = 'acct'::regclass;
+ALTER POLICY governance_select ON acct
+    USING (owner = (SELECT governance.authorized_resource('acct.select'))
+           OR owner = ANY ((SELECT governance.authorized_resources('acct.select'))::text[]));
+DROP TABLE dr_old_form;
+EOF
 } | gov_psql "$A" >/dev/null
+gov_like "authorized_resource\\('acct.select'" \
+	"$(q "SELECT pg_get_expr(polqual, polrelid) FROM pg_policy WHERE polrelid = 'acct'::regclass AND polname = 'governance_select'")" \
+	"source: the governed table's select policy has 0.1's sub-select form"
 gov_wait_trusted "$A" 30; gov_ok $? "source: trusted"
 art=$(bq dr_bot "SELECT artifact FROM governance.authorize('Agent::\"dr-bot\"', 'acct.update', 'Account::\"1\"', '{}', '1 hour')")
 bq dr_bot "BEGIN; SELECT governance.attach('$art'); UPDATE acct SET id = id WHERE owner = 'Account::\"1\"'; COMMIT;" >/dev/null
@@ -87,6 +106,11 @@ check_restored() {
 	gov_is "governance_delete governance_insert governance_select governance_update" \
 		"$(q "SELECT string_agg(polname, ' ' ORDER BY polname) FROM pg_policy WHERE polrelid = 'public.acct'::regclass")" \
 		"$L: its four policies"
+	gov_is "governance.lease_covers('acct.select'::text, owner)|4" \
+		"$(q "SELECT pg_get_expr(polqual, polrelid) || '|' || (SELECT count(*) FROM governance.governed_tables g, jsonb_each(g.policies) p(k, v)
+		        WHERE g.relid = 'acct'::regclass AND (v->>0 LIKE 'governance.lease_covers(%' OR v->>1 LIKE 'governance.lease_covers(%'))
+		      FROM pg_policy WHERE polrelid = 'public.acct'::regclass AND polname = 'governance_select'")" \
+		"$L: the policy of 0.1's form came back reformed (issue 15, item 6), and recorded so"
 	gov_is "governance_lineage:A governance_no_truncate:A" \
 		"$(q "SELECT string_agg(tgname || ':' || tgenabled::text, ' ' ORDER BY tgname) FROM pg_trigger WHERE tgrelid = 'public.acct'::regclass AND NOT tgisinternal")" \
 		"$L: its lineage and truncate triggers, enabled always"

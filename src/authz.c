@@ -67,6 +67,7 @@
 #include "lease.h"
 #include "ledger.h"
 #include "policy.h"
+#include "pop.h"
 #include "revoke.h"
 #include "trust.h"
 #include "worker.h"
@@ -262,6 +263,35 @@ read_request(FunctionCallInfo fcinfo, int first, Request *r)
 		ereport(ERROR,
 				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
 				 errmsg("ttl exceeds governance.max_lease_ttl (%d ms)", gov_max_lease_ttl_ms)));
+}
+
+/*
+ * Proof of possession for authorize() and delegate(): by the agent
+ * registered for signer (the principal; for a delegation the parent's).
+ */
+static void
+check_proof(const Request *r, GovPopOp op, const char *signer, text *proof,
+			const uint8 *ctx_hash, const char *action_as_passed)
+{
+	GovAgentRow agent = gov_agent_row(signer);
+	GovPopRequest req;
+
+	memset(&req, 0, sizeof(req));
+	req.op = op;
+	req.principal = r->principal;
+	req.action = action_as_passed;
+	req.resource = r->resource;
+	req.context_hash = ctx_hash;
+	req.has_ttl = true;
+	req.ttl_us = r->ttl_us;
+	if (r->has_parent)
+		req.lease_id = r->parent.data;
+	if (r->measurement)
+	{
+		req.measurement = (const uint8 *) VARDATA_ANY(r->measurement);
+		req.measurement_len = VARSIZE_ANY_EXHDR(r->measurement);
+	}
+	gov_pop_check(&req, signer, &agent, proof, r->has_parent ? &r->parent : NULL);
 }
 
 /* Ledger the decision on the lease's chain (or unbound for a deny). */
@@ -568,11 +598,13 @@ gov_sql_authorize(PG_FUNCTION_ARGS)
 	Outcome		o;
 	uint8		ctx_hash[GOV_HASH_LEN];
 	MemoryContext caller = CurrentMemoryContext;
+	char	   *action_as_passed;
 
 	GOV_ENTRY();
 	gov_require_primary("authorize()");
 	memset(&r, 0, sizeof(r));
 	read_request(fcinfo, 0, &r);
+	action_as_passed = text_to_cstring(PG_GETARG_TEXT_PP(1));
 	r.measurement = PG_ARGISNULL(5) ? NULL : PG_GETARG_BYTEA_P(5);
 	if (r.measurement && VARSIZE_ANY_EXHDR(r.measurement) > 1024)
 		ereport(ERROR,
@@ -581,6 +613,8 @@ gov_sql_authorize(PG_FUNCTION_ARGS)
 	context_hash(r.context, ctx_hash);
 
 	SPI_connect();
+	check_proof(&r, GOV_POP_AUTHORIZE, r.principal, gov_pop_arg(fcinfo, 6), ctx_hash,
+				action_as_passed);
 	decide(&r, &o, false);
 	if (o.allow)
 		issue(&r, &o, ctx_hash, 0, 0, 0,
@@ -704,6 +738,8 @@ gov_sql_delegate(PG_FUNCTION_ARGS)
 				(errcode(ERRCODE_INSUFFICIENT_PRIVILEGE),
 				 errmsg("only the holder of lease %s may delegate from it",
 						gov_uuid_text(&r.parent))));
+	check_proof(&r, GOV_POP_DELEGATE, parent.principal, gov_pop_arg(fcinfo, 6), ctx_hash,
+				text_to_cstring(PG_GETARG_TEXT_PP(2)));
 
 	/*
 	 * A parent that shared memory has ended is refused before any lock is

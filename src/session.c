@@ -39,6 +39,7 @@
 #include "trust.h"
 #include "query_guard.h"
 #include "ledger.h"
+#include "pop.h"
 
 /* Rebuild the shared entry of a live lease from its durable row. */
 static bool
@@ -287,6 +288,21 @@ gov_sql_attach(PG_FUNCTION_ARGS)
 		refuse(psprintf("role %s is not the role registered for %s",
 						GetUserNameFromId(GetOuterUserId(), false), l.principal),
 			   &c, decoded);
+
+	/* proof of possession by the lease's agent */
+	{
+		GovAgentRow agent = gov_agent_row(l.principal);
+		GovPopRequest req;
+		uint8		art_hash[GOV_HASH_LEN];
+
+		gov_sha3_512(txt, strlen(txt), art_hash);
+		memset(&req, 0, sizeof(req));
+		req.op = GOV_POP_ATTACH;
+		req.artifact_hash = art_hash;
+		req.has_session = true;
+		req.session = session;
+		gov_pop_check(&req, l.principal, &agent, gov_pop_arg(fcinfo, 2), &c.lease_id);
+	}
 
 	check_attach_lasts(session);
 	if (session)

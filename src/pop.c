@@ -208,7 +208,8 @@ gov_sql_challenge(PG_FUNCTION_ARGS)
 					  "WHERE role_oid = $1 AND expires_at <= $2 RETURNING 1) "
 					  "SELECT count(*) FROM governance.pop_challenges "
 					  "WHERE role_oid = $1 AND expires_at > $2",
-					  2, argtypes + 1, (Datum[]) {values[1], values[3]}, NULL, false, 0);
+					  2, (Oid[]) {OIDOID, TIMESTAMPTZOID}, (Datum[]) {values[1], values[3]},
+					  NULL, false, 0);
 	if (rc != SPI_OK_SELECT || SPI_processed != 1)
 		elog(ERROR, "could not count outstanding challenges");
 	outstanding = DatumGetInt64(SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1, &isnull));

@@ -843,3 +843,27 @@ gov_sql_delegate(PG_FUNCTION_ARGS)
 	SPI_finish();
 	PG_RETURN_DATUM(outcome_datum(fcinfo, &o));
 }
+
+/*
+ * The 0.2 definition, with the trailing proof argument (a new symbol: the
+ * 0.1 catalog calls gov_sql_authorize with one argument fewer until the update,
+ * and gov_pop_arg() then sees no proof).
+ */
+PG_FUNCTION_INFO_V1(gov_sql_authorize_pop);
+Datum
+gov_sql_authorize_pop(PG_FUNCTION_ARGS)
+{
+	return gov_sql_authorize(fcinfo);
+}
+
+/*
+ * The 0.2 definition, with the trailing proof argument (a new symbol: the
+ * 0.1 catalog calls gov_sql_delegate with one argument fewer until the update,
+ * and gov_pop_arg() then sees no proof).
+ */
+PG_FUNCTION_INFO_V1(gov_sql_delegate_pop);
+Datum
+gov_sql_delegate_pop(PG_FUNCTION_ARGS)
+{
+	return gov_sql_delegate(fcinfo);
+}

@@ -574,3 +574,15 @@ gov_sql_record(PG_FUNCTION_ARGS)
 				 errhint("Attach the artifact of the execution this event belongs to with governance.attach().")));
 	PG_RETURN_INT64(gov_ledger_append(&ev));
 }
+
+/*
+ * The 0.2 definition, with the trailing proof argument (a new symbol: the
+ * 0.1 catalog calls gov_sql_attach with one argument fewer until the update,
+ * and gov_pop_arg() then sees no proof).
+ */
+PG_FUNCTION_INFO_V1(gov_sql_attach_pop);
+Datum
+gov_sql_attach_pop(PG_FUNCTION_ARGS)
+{
+	return gov_sql_attach(fcinfo);
+}

@@ -106,7 +106,7 @@ CREATE FUNCTION governance.authorize(
 RETURNS record
 LANGUAGE C VOLATILE
 SECURITY DEFINER SET search_path = pg_catalog, pg_temp
-AS 'MODULE_PATHNAME', 'gov_sql_authorize';
+AS 'MODULE_PATHNAME', 'gov_sql_authorize_pop';
 COMMENT ON FUNCTION governance.authorize(text, text, text, jsonb, interval, bytea, text) IS
     'Decide a request by policy; on allow, a lease and its signed artifact. Always ledgered';
 
@@ -119,7 +119,7 @@ CREATE FUNCTION governance.delegate(
 RETURNS record
 LANGUAGE C VOLATILE
 SECURITY DEFINER SET search_path = pg_catalog, pg_temp
-AS 'MODULE_PATHNAME', 'gov_sql_delegate';
+AS 'MODULE_PATHNAME', 'gov_sql_delegate_pop';
 COMMENT ON FUNCTION governance.delegate(uuid, text, text, text, jsonb, interval, text) IS
     'A child lease under a live parent: the parent''s action on its resource or one within it, allowed by policy on its own, never outliving the parent';
 
@@ -127,7 +127,7 @@ CREATE FUNCTION governance.heartbeat(lease_id uuid, measurement bytea DEFAULT NU
 RETURNS timestamptz
 LANGUAGE C VOLATILE
 SECURITY DEFINER SET search_path = pg_catalog, pg_temp
-AS 'MODULE_PATHNAME', 'gov_sql_heartbeat';
+AS 'MODULE_PATHNAME', 'gov_sql_heartbeat_pop';
 COMMENT ON FUNCTION governance.heartbeat(uuid, bytea, text) IS
     'Renew a live lease after re-checking its measurement and the policy; NULL when that revoked it';
 
@@ -152,7 +152,7 @@ CREATE FUNCTION governance.attach(artifact text, session boolean DEFAULT false, 
 RETURNS uuid
 LANGUAGE C VOLATILE
 SECURITY DEFINER SET search_path = pg_catalog, pg_temp
-AS 'MODULE_PATHNAME', 'gov_sql_attach';
+AS 'MODULE_PATHNAME', 'gov_sql_attach_pop';
 COMMENT ON FUNCTION governance.attach(text, boolean, text) IS
     'Bind the transaction (or, with session => true, the session) to the artifact''s live lease';
 

@@ -218,6 +218,8 @@ typedef struct Outcome
 	pg_uuid_t	lease_id;
 	char	   *artifact;
 	TimestampTz expires_at;
+	bool		has_agent_key;	/* the principal's agent has a key */
+	char		agent_key_id[GOV_KEY_ID_LEN + 1];
 } Outcome;
 
 static void
@@ -388,6 +390,11 @@ decide(const Request *r, Outcome *o, bool delegation)
 	}
 	o->holder = agent.role;
 	o->lease_limit = agent.lease_limit;
+	if (agent.public_key && VARSIZE_ANY_EXHDR(agent.public_key) == GOV_ED25519_PK_LEN)
+	{
+		o->has_agent_key = true;
+		gov_key_id((const uint8 *) VARDATA_ANY(agent.public_key), o->agent_key_id);
+	}
 	if (delegation)
 	{
 		/* the caller holds the parent (checked by delegate()) */
@@ -484,6 +491,8 @@ issue(const Request *r, Outcome *o, const uint8 *ctx_hash, int depth,
 	c.expires_at = l.expires_at;
 	c.max_expiry = l.max_expiry;
 	c.depth = depth;
+	c.has_agent_key = o->has_agent_key;
+	memcpy(c.agent_key_id, o->agent_key_id, sizeof(c.agent_key_id));
 	o->artifact = gov_artifact_issue(&c);
 	gov_sha3_512(o->artifact, strlen(o->artifact), art_hash);
 

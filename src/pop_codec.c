@@ -12,7 +12,7 @@
 #include "artifact_codec.h"
 #include "pop_codec.h"
 
-static const char *const op_names[] = {"authorize", "delegate", "heartbeat", "attach", "rotate-key"};
+static const char *const op_names[] = {"authorize", "delegate", "heartbeat", "attach", "rotate-key", "present"};
 
 const char *
 gov_pop_op_name(GovPopOp op)

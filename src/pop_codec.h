@@ -32,7 +32,8 @@ typedef enum GovPopOp
 	GOV_POP_DELEGATE,
 	GOV_POP_HEARTBEAT,
 	GOV_POP_ATTACH,
-	GOV_POP_ROTATE_KEY
+	GOV_POP_ROTATE_KEY,
+	GOV_POP_PRESENT				/* to a downstream service, offline */
 } GovPopOp;
 
 /*

@@ -19,4 +19,4 @@ gov_new_cluster "$C" || exit 1
 gov_start "$C" || exit 1
 gov_sql "$C" "CREATE EXTENSION governance" >/dev/null 2>&1
 gov_ok $(gov_wait_trusted "$C" 20; echo $?) "the cluster is trusted (enforcer running)"
-GOV_DBUSER=$GOV_DBUSER $SYS_PYTHON "$(dirname "$0")/lib/pop.py" "$C"
+GOV_VERIFY=$PGBIN/governance-verify GOV_DBUSER=$GOV_DBUSER $SYS_PYTHON "$(dirname "$0")/lib/pop.py" "$C"

@@ -7,7 +7,10 @@ database by test/outside/pop_sign.py (OpenSSL's Ed25519 through the
 usage: pop.py CLUSTER_DIR      (test/system/pop.sh starts the cluster)
 Prints ok / not ok lines; exits 1 if any failed.
 """
+import hashlib
+import json
 import os
+import subprocess
 import sys
 import time
 
@@ -154,6 +157,57 @@ row = ADMIN.execute("SELECT decision FROM governance.authorize(%s, 'etl.run', 'D
 check(row[0] == "allow", "authorize: an administrator acting on the agent's behalf needs no proof", row)
 check(admin("SELECT count(*) FROM governance.pop_challenges WHERE role_oid = 'pp_bot'::regrole")[0][0] >= 1,
       "refused requests leave their nonce until it expires (the refusal rolled the deletion back)")
+
+# the artifact names the agent's key (docs/FORMAT.md sections 9, 13)
+def key_id(pk_hex):
+    """section 2: hex(BLAKE2b-512(field("governance.v1.key-id") || field(pk))[0:8])"""
+    return hashlib.blake2b(pop_sign.field("governance.v1.key-id") + pop_sign.field(bytes.fromhex(pk_hex)),
+                           digest_size=64).digest()[:8].hex()
+
+
+KID1 = key_id(pop_sign.pubkey(K1))
+claims = admin("SELECT valid, claims FROM governance.verify_artifact(%s)", ART)[0]
+check(claims[0] and claims[1].get("agent_key_id") == KID1,
+      "the artifact of a key-holding agent carries its key's thumbprint (verify_artifact)", claims)
+SERVER_PK = bytes(admin("SELECT governance.public_key()")[0][0]).hex()
+VA = os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "..", "outside", "verify_artifact.py")
+off = subprocess.run([sys.executable, VA, "--public-key", SERVER_PK, ART], capture_output=True, text=True)
+check(off.returncode == 0 and json.loads(off.stdout).get("agent_key_id") == KID1,
+      "the outside verifier (from docs/FORMAT.md) reads the thumbprint too", (off.returncode, off.stdout, off.stderr))
+GV = os.environ.get("GOV_VERIFY")
+check(GV and os.access(GV, os.X_OK), "governance-verify is installed", GV)
+if GV:
+    # downstream: a service challenges the bearer with its own nonce
+    svc_nonce = os.urandom(32).hex()
+    present = {"op": "present", "server_key_id": claims[1]["key_id"], "nonce": svc_nonce,
+               "resource": 'Service::"billing"', "artifact": ART}
+    pr = pop_sign.proof(K1, present)
+    args = [GV, "--key", SERVER_PK, "pop", ART, "--agent-key", pop_sign.pubkey(K1), "--nonce", svc_nonce,
+            "--audience", 'Service::"billing"', "--proof", pr]
+    r = subprocess.run(args, capture_output=True, text=True)
+    check(r.returncode == 0, "governance-verify pop: the artifact and a proof by the agent's key verify offline",
+          (r.returncode, r.stdout, r.stderr))
+    bad = subprocess.run(args[:-1] + [pop_sign.proof(KX, present)], capture_output=True, text=True)
+    check(bad.returncode == 1 and "bad signature" in bad.stdout,
+          "governance-verify pop: a proof by another key fails", (bad.returncode, bad.stdout))
+    other = subprocess.run(args[:6] + [pop_sign.pubkey(KX)] + args[7:-1] + [pop_sign.proof(KX, present)],
+                           capture_output=True, text=True)
+    check(other.returncode == 1 and "thumbprint" in other.stdout,
+          "governance-verify pop: a key other than the artifact's thumbprint fails, even with a valid signature",
+          (other.returncode, other.stdout))
+    wrongn = subprocess.run(args[:8] + [os.urandom(32).hex()] + args[9:], capture_output=True, text=True)
+    check(wrongn.returncode == 1, "governance-verify pop: a proof over another challenge fails",
+          (wrongn.returncode, wrongn.stdout))
+    aud = subprocess.run(args[:10] + ['Service::"other"'] + args[11:], capture_output=True, text=True)
+    check(aud.returncode == 1, "governance-verify pop: a proof for another audience fails", (aud.returncode, aud.stdout))
+    nk = admin("SELECT artifact FROM governance.authorize('Agent::\"pp-nokey\"', 'etl.run', 'Dataset::\"sales\"')")[0][0]
+    r = subprocess.run([GV, "--key", SERVER_PK, "pop", nk, "--agent-key", pop_sign.pubkey(K1), "--nonce", svc_nonce,
+                        "--proof", pr], capture_output=True, text=True)
+    check(r.returncode == 1 and "no agent key" in r.stdout,
+          "governance-verify pop: an artifact without a thumbprint cannot prove possession", (r.returncode, r.stdout))
+    r = subprocess.run([GV, "--key", SERVER_PK, "pop", ART, "--agent-key", pop_sign.pubkey(K1), "--nonce", svc_nonce,
+                        "--proof", "pop1.%%%"], capture_output=True, text=True)
+    check(r.returncode == 2, "governance-verify pop: a malformed proof is bad input (2)", (r.returncode, r.stdout, r.stderr))
 
 # savepoints: a nonce consumed in a rolled-back subtransaction is usable
 # again, by the same signed request only; once committed, never again

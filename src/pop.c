@@ -53,8 +53,7 @@
 bool		gov_require_agent_keys = false;
 int			gov_challenge_ttl_ms = 30 * 1000;
 
-/* challenges one role may have outstanding (unexpired) at once */
-#define POP_MAX_OUTSTANDING		1000
+int			gov_max_challenges_per_role = 1000;
 
 void
 gov_pop_define_gucs(void)
@@ -74,6 +73,14 @@ gov_pop_define_gucs(void)
 							30 * 1000, 1000, 3600 * 1000,
 							PGC_SUSET,
 							GUC_UNIT_MS,
+							NULL, NULL, NULL);
+	DefineCustomIntVariable("governance.max_challenges_per_role",
+							"Most unexpired, unused challenges one role may hold.",
+							NULL,
+							&gov_max_challenges_per_role,
+							1000, 1, INT_MAX,
+							PGC_SUSET,
+							0,
 							NULL, NULL, NULL);
 }
 
@@ -204,19 +211,22 @@ gov_sql_challenge(PG_FUNCTION_ARGS)
 	values[3] = TimestampTzGetDatum(now);
 	values[4] = TimestampTzGetDatum(expires);
 	/* the caller's own expired challenges go; nobody else's are touched */
+	/* counting stops at the limit: a cost bounded by it */
 	rc = gov_spi_exec("WITH gone AS (DELETE FROM governance.pop_challenges "
 					  "WHERE role_oid = $1 AND expires_at <= $2 RETURNING 1) "
-					  "SELECT count(*) FROM governance.pop_challenges "
-					  "WHERE role_oid = $1 AND expires_at > $2",
-					  2, (Oid[]) {OIDOID, TIMESTAMPTZOID}, (Datum[]) {values[1], values[3]},
+					  "SELECT count(*) FROM (SELECT FROM governance.pop_challenges "
+					  "WHERE role_oid = $1 AND expires_at > $2 LIMIT $3) AS s",
+					  3, (Oid[]) {OIDOID, TIMESTAMPTZOID, INT4OID},
+					  (Datum[]) {values[1], values[3], Int32GetDatum(gov_max_challenges_per_role)},
 					  NULL, false, 0);
 	if (rc != SPI_OK_SELECT || SPI_processed != 1)
 		elog(ERROR, "could not count outstanding challenges");
 	outstanding = DatumGetInt64(SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1, &isnull));
-	if (outstanding >= POP_MAX_OUTSTANDING)
+	if (outstanding >= gov_max_challenges_per_role)
 		ereport(ERROR,
 				(errcode(ERRCODE_CONFIGURATION_LIMIT_EXCEEDED),
-				 errmsg("role %s has %d unused challenges", gov_caller_name(), POP_MAX_OUTSTANDING),
+				 errmsg("role %s holds %d unused challenges (governance.max_challenges_per_role)",
+						gov_caller_name(), gov_max_challenges_per_role),
 				 errhint("Present or let expire the challenges already issued (governance.challenge_ttl).")));
 	rc = gov_spi_exec("INSERT INTO governance.pop_challenges "
 					  "(nonce, role_oid, server_key_id, issued_at, expires_at) "

@@ -20,6 +20,7 @@
 
 extern bool gov_require_agent_keys;
 extern int	gov_challenge_ttl_ms;
+extern int	gov_max_challenges_per_role;
 
 extern void gov_pop_define_gucs(void);
 

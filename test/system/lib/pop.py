@@ -426,5 +426,16 @@ n1, _ = challenge(sub)
 n2, _ = challenge(sub)
 check(n1 != n2 and len(n1) == 64, "challenge: 32 fresh random bytes each time")
 
+admin("CREATE ROLE pp_cap LOGIN IN ROLE governance_agent")
+admin("ALTER ROLE pp_cap SET governance.max_challenges_per_role = 3")
+cap = connect("pp_cap")
+for _ in range(3):
+    challenge(cap)
+raises(lambda: challenge(cap), "53400", "challenge: a role holding governance.max_challenges_per_role unused ones is refused")
+admin("UPDATE governance.pop_challenges SET expires_at = now() - interval '1 s' WHERE role_oid = 'pp_cap'::regrole")
+n1, _ = challenge(cap)
+check(admin("SELECT count(*) FROM governance.pop_challenges WHERE role_oid = 'pp_cap'::regrole")[0][0] == 1,
+      "challenge: expired challenges of the caller are cleared (then it may ask again)")
+
 print("# %d failed" % failed)
 sys.exit(1 if failed else 0)

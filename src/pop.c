@@ -184,6 +184,8 @@ gov_sql_challenge(PG_FUNCTION_ARGS)
 	TimestampTz expires = now + (int64) gov_challenge_ttl_ms * 1000;
 	Oid			argtypes[] = {BYTEAOID, OIDOID, TEXTOID, TIMESTAMPTZOID, TIMESTAMPTZOID};
 	Datum		values[5];
+	Oid			ctypes[] = {OIDOID, TIMESTAMPTZOID, INT4OID};
+	Datum		cargs[3];
 	TupleDesc	desc;
 	Datum		out[3];
 	bool		nulls[3] = {0};
@@ -212,13 +214,14 @@ gov_sql_challenge(PG_FUNCTION_ARGS)
 	values[4] = TimestampTzGetDatum(expires);
 	/* the caller's own expired challenges go; nobody else's are touched */
 	/* counting stops at the limit: a cost bounded by it */
+	cargs[0] = values[1];
+	cargs[1] = values[3];
+	cargs[2] = Int32GetDatum(gov_max_challenges_per_role);
 	rc = gov_spi_exec("WITH gone AS (DELETE FROM governance.pop_challenges "
 					  "WHERE role_oid = $1 AND expires_at <= $2 RETURNING 1) "
 					  "SELECT count(*) FROM (SELECT FROM governance.pop_challenges "
 					  "WHERE role_oid = $1 AND expires_at > $2 LIMIT $3) AS s",
-					  3, (Oid[]) {OIDOID, TIMESTAMPTZOID, INT4OID},
-					  (Datum[]) {values[1], values[3], Int32GetDatum(gov_max_challenges_per_role)},
-					  NULL, false, 0);
+					  3, ctypes, cargs, NULL, false, 0);
 	if (rc != SPI_OK_SELECT || SPI_processed != 1)
 		elog(ERROR, "could not count outstanding challenges");
 	outstanding = DatumGetInt64(SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1, &isnull));

@@ -254,7 +254,7 @@ check_artifact(const char *txt, size_t len)
 
 		/* the optional agent key id (section 13) is absent, or 16 bytes */
 		int			nclaims = a.claims[GOV_CLAIM_AGENT_KEY_ID].isnull ?
-			GOV_NCLAIMS_REQUIRED : GOV_NCLAIMS;
+		GOV_NCLAIMS_REQUIRED : GOV_NCLAIMS;
 
 		if (nclaims == GOV_NCLAIMS)
 		{

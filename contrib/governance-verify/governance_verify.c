@@ -524,6 +524,7 @@ artifact_text(const char *arg, size_t *lenp)
 	}
 	while (len > 0 && (text[len - 1] == '\n' || text[len - 1] == '\r' || text[len - 1] == ' '))
 		text[	  --len] = '\0';
+
 	*lenp = len;
 	return text;
 }
@@ -594,6 +595,7 @@ verify_artifact(const char *arg)
 	int			i;
 
 	text = artifact_text(arg, &len);
+
 	check_artifact(text, len, buf, &a, &res, kid, t, &depth);
 	if (opts.json)
 	{
@@ -686,6 +688,7 @@ verify_pop(const char *arg)
 		bad_input("malformed proof: %s", err);
 
 	text = artifact_text(arg, &len);
+
 	check_artifact(text, len, buf, &a, &res, kid, t, &depth);
 	gv_key_id(agent_pk, akid);
 	if (res.status != GV_VERIFIED)

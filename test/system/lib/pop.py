@@ -228,6 +228,39 @@ check(admin("SELECT count(*) FROM governance.leases WHERE lease_id = %s", r1[1])
 refused(lambda: authorize(bot, p), "unknown or used nonce", "savepoint: after the commit the proof is used up")
 tx.close()
 
+# concurrency: two sessions present one proof at once; the second waits for
+# the first's row lock on the nonce and, once the first commits, finds it
+# used (at most one committed request per nonce)
+import threading  # noqa: E402
+n, kid = challenge(bot)
+p = pop_sign.proof(K1, auth_req(n, kid))
+first = connect("pp_bot", autocommit=False)
+r_first = authorize(first, p)
+second_result = {}
+
+
+def second():
+    c2 = connect("pp_bot")
+    try:
+        second_result["row"] = authorize(c2, p)
+    except psycopg.Error as e:
+        second_result["err"] = (e.sqlstate, str(e))
+    c2.close()
+
+
+t = threading.Thread(target=second)
+t.start()
+time.sleep(1.0)
+waited = t.is_alive()
+first.commit()
+t.join(20)
+first.close()
+err = second_result.get("err")
+check(r_first[0] == "allow" and waited and err and err[0] == "28L01" and "unknown or used nonce" in err[1],
+      "concurrency: a second session presenting the same proof waits for the first and is refused once it commits",
+      (r_first, waited, second_result))
+refusals += 1 if err and err[0] == "28L01" else 0
+
 # --- heartbeat -----------------------------------------------------------
 
 

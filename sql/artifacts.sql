@@ -111,7 +111,7 @@ SELECT * FROM pg_temp.v(pg_temp.art(pg_temp.payload(tag => 'governance.v1.artifa
 SELECT * FROM pg_temp.v(pg_temp.art(pg_temp.payload(tag => '')));
 SELECT * FROM pg_temp.v(pg_temp.art('\xffffffff'::bytea || substr(pg_temp.payload(), 27)));   -- NULL tag
 SELECT * FROM pg_temp.v(pg_temp.art(substr(pg_temp.payload(), 1, length(pg_temp.payload()) - 12)));  -- 12 claims
-SELECT * FROM pg_temp.v(pg_temp.art(pg_temp.payload() || pg_temp.field(int8send(0))));            -- 14 claims
+SELECT * FROM pg_temp.v(pg_temp.art(pg_temp.payload() || pg_temp.field(int8send(0))));            -- 14 claims: the optional agent_key_id (FORMAT.md 13) must be 16 hex
 SELECT * FROM pg_temp.v(pg_temp.art(pg_temp.payload() || '\x00'::bytea));                          -- a stray byte
 SELECT * FROM pg_temp.v(pg_temp.art(pg_temp.payload() || '\xffffffff'::bytea));                   -- a stray NULL field
 SELECT * FROM pg_temp.v(pg_temp.art(overlay(pg_temp.payload() PLACING '\x7fffffff'::bytea FROM 27)));  -- key id length overruns

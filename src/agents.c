@@ -45,6 +45,7 @@
 #include "worker.h"
 #include "xact_defer.h"
 #include "lease_rows.h"
+#include "pop.h"
 
 /*
  * register_agent(principal text, role name, public_key bytea DEFAULT NULL,
@@ -104,6 +105,8 @@ gov_sql_register_agent(PG_FUNCTION_ARGS)
 				 errhint("Pass NULL for governance.max_leases_per_principal, or 0 for an agent that may hold no lease.")));
 
 	SPI_connect();
+	if (pk)
+		gov_pop_refuse_revoked_key(pk);
 	values[0] = CStringGetTextDatum(principal);
 	values[1] = ObjectIdGetDatum(role);
 	values[2] = pk ? PointerGetDatum(pk) : (Datum) 0;

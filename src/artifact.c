@@ -56,6 +56,8 @@ encode_claims(GovEnc *e, const GovClaims *c)
 	gov_enc_timestamp(e, c->expires_at);
 	gov_enc_timestamp(e, c->max_expiry);
 	gov_enc_int64(e, c->depth);
+	if (c->has_agent_key)
+		gov_enc_bytes(e, c->agent_key_id, GOV_KEY_ID_LEN);
 }
 
 char *
@@ -137,6 +139,12 @@ gov_artifact_check(const char *txt, GovClaims *c, bool *decoded, bool allow_rene
 	c->has_parent = !parts.claims[GOV_CLAIM_PARENT].isnull;
 	if (c->has_parent)
 		memcpy(c->parent.data, parts.claims[GOV_CLAIM_PARENT].p, UUID_LEN);
+	c->has_agent_key = !parts.claims[GOV_CLAIM_AGENT_KEY_ID].isnull;
+	if (c->has_agent_key)
+	{
+		memcpy(c->agent_key_id, parts.claims[GOV_CLAIM_AGENT_KEY_ID].p, GOV_KEY_ID_LEN);
+		c->agent_key_id[GOV_KEY_ID_LEN] = '\0';
+	}
 	c->principal = claim_text(&parts.claims[GOV_CLAIM_PRINCIPAL]);
 	c->action = claim_text(&parts.claims[GOV_CLAIM_ACTION]);
 	c->resource = claim_text(&parts.claims[GOV_CLAIM_RESOURCE]);
@@ -240,6 +248,8 @@ gov_claims_jsonb(const GovClaims *c)
 	put_kv_text(&st, "expires_at", ts_text(c->expires_at));
 	put_kv_text(&st, "max_expiry", ts_text(c->max_expiry));
 	put_kv_text(&st, "depth", psprintf(INT64_FORMAT, c->depth));
+	if (c->has_agent_key)
+		put_kv_text(&st, "agent_key_id", c->agent_key_id);
 	res = pushJsonbValue(&st, WJB_END_OBJECT, NULL);
 	return JsonbValueToJsonb(res);
 }

@@ -31,6 +31,8 @@ typedef struct GovClaims
 	TimestampTz expires_at;
 	TimestampTz max_expiry;
 	int64		depth;
+	bool		has_agent_key;	/* issued to an agent with a key */
+	char		agent_key_id[GOV_KEY_ID_LEN + 1];
 } GovClaims;
 
 /* Sign claims with the server key (claims->key_id is filled in). */

@@ -196,9 +196,25 @@ gov_artifact_decode(const char *txt, size_t len, uint8_t *buf, size_t bufcap,
 	if (!read_field(buf, (size_t) n, &pos, &tag) || tag.isnull ||
 		tag.len != strlen(GOV_ARTIFACT_TAG) || memcmp(tag.p, GOV_ARTIFACT_TAG, tag.len) != 0)
 		return "payload does not start with the artifact tag";
-	for (i = 0; i < GOV_NCLAIMS; i++)
+	for (i = 0; i < GOV_NCLAIMS_REQUIRED; i++)
 		if (!read_field(buf, (size_t) n, &pos, &out->claims[i]))
 			return "payload is truncated";
+	/* the optional agent key id: present, never NULL, or absent */
+	out->claims[GOV_CLAIM_AGENT_KEY_ID].isnull = true;
+	if (pos != (size_t) n)
+	{
+		if (!read_field(buf, (size_t) n, &pos, &out->claims[GOV_CLAIM_AGENT_KEY_ID]))
+			return "payload is truncated";
+		if (!is_bytes(&out->claims[GOV_CLAIM_AGENT_KEY_ID], 16, false))
+			return "a claim has the wrong type or length";
+		for (i = 0; i < 16; i++)
+		{
+			uint8_t		c = out->claims[GOV_CLAIM_AGENT_KEY_ID].p[i];
+
+			if (!((c >= '0' && c <= '9') || (c >= 'a' && c <= 'f')))
+				return "agent key id is not lowercase hex";
+		}
+	}
 	if (pos != (size_t) n)
 		return "payload has trailing bytes";
 

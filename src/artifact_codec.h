@@ -39,8 +39,12 @@ enum
 	GOV_CLAIM_EXPIRES_AT,
 	GOV_CLAIM_MAX_EXPIRY,
 	GOV_CLAIM_DEPTH,
+	GOV_CLAIM_AGENT_KEY_ID,		/* optional: only for an agent with a key */
 	GOV_NCLAIMS
 };
+
+/* claims every artifact has; the agent key id may follow them */
+#define GOV_NCLAIMS_REQUIRED	GOV_CLAIM_AGENT_KEY_ID
 
 typedef struct GovClaimField
 {

@@ -68,6 +68,7 @@
 #include "lease.h"
 #include "ledger.h"
 #include "policy.h"
+#include "pop.h"
 #include "revoke.h"
 #include "trust.h"
 #include "worker.h"
@@ -218,6 +219,8 @@ typedef struct Outcome
 	pg_uuid_t	lease_id;
 	char	   *artifact;
 	TimestampTz expires_at;
+	bool		has_agent_key;	/* the principal's agent has a key */
+	char		agent_key_id[GOV_KEY_ID_LEN + 1];
 } Outcome;
 
 static void
@@ -271,6 +274,35 @@ read_request(FunctionCallInfo fcinfo, int first, Request *r)
 		ereport(ERROR,
 				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
 				 errmsg("ttl exceeds governance.max_lease_ttl (%d ms)", gov_max_lease_ttl_ms)));
+}
+
+/*
+ * Proof of possession for authorize() and delegate(): by the agent
+ * registered for signer (the principal; for a delegation the parent's).
+ */
+static void
+check_proof(const Request *r, GovPopOp op, const char *signer, text *proof,
+			const uint8 *ctx_hash, const char *action_as_passed)
+{
+	GovAgentRow agent = gov_agent_row(signer);
+	GovPopRequest req;
+
+	memset(&req, 0, sizeof(req));
+	req.op = op;
+	req.principal = r->principal;
+	req.action = action_as_passed;
+	req.resource = r->resource;
+	req.context_hash = ctx_hash;
+	req.has_ttl = true;
+	req.ttl_us = r->ttl_us;
+	if (r->has_parent)
+		req.lease_id = r->parent.data;
+	if (r->measurement)
+	{
+		req.measurement = (const uint8 *) VARDATA_ANY(r->measurement);
+		req.measurement_len = VARSIZE_ANY_EXHDR(r->measurement);
+	}
+	gov_pop_check(&req, signer, &agent, proof, r->has_parent ? &r->parent : NULL);
 }
 
 /* Ledger the decision on the lease's chain (or unbound for a deny). */
@@ -367,6 +399,11 @@ decide(const Request *r, Outcome *o, bool delegation)
 	}
 	o->holder = agent.role;
 	o->lease_limit = agent.lease_limit;
+	if (agent.public_key && VARSIZE_ANY_EXHDR(agent.public_key) == GOV_ED25519_PK_LEN)
+	{
+		o->has_agent_key = true;
+		gov_key_id((const uint8 *) VARDATA_ANY(agent.public_key), o->agent_key_id);
+	}
 	if (delegation)
 	{
 		/* the caller holds the parent (checked by delegate()) */
@@ -466,6 +503,8 @@ issue(const Request *r, Outcome *o, const uint8 *ctx_hash, int depth,
 	c.expires_at = l.expires_at;
 	c.max_expiry = l.max_expiry;
 	c.depth = depth;
+	c.has_agent_key = o->has_agent_key;
+	memcpy(c.agent_key_id, o->agent_key_id, sizeof(c.agent_key_id));
 	o->artifact = gov_artifact_issue(&c);
 	gov_sha3_512(o->artifact, strlen(o->artifact), art_hash);
 
@@ -582,11 +621,13 @@ gov_sql_authorize(PG_FUNCTION_ARGS)
 	Outcome		o;
 	uint8		ctx_hash[GOV_HASH_LEN];
 	MemoryContext caller = CurrentMemoryContext;
+	char	   *action_as_passed;
 
 	GOV_ENTRY();
 	gov_require_primary("authorize()");
 	memset(&r, 0, sizeof(r));
 	read_request(fcinfo, 0, &r);
+	action_as_passed = text_to_cstring(PG_GETARG_TEXT_PP(1));
 	r.measurement = PG_ARGISNULL(5) ? NULL : PG_GETARG_BYTEA_P(5);
 	if (r.measurement && VARSIZE_ANY_EXHDR(r.measurement) > 1024)
 		ereport(ERROR,
@@ -595,6 +636,8 @@ gov_sql_authorize(PG_FUNCTION_ARGS)
 	context_hash(r.context, ctx_hash);
 
 	SPI_connect();
+	check_proof(&r, GOV_POP_AUTHORIZE, r.principal, gov_pop_arg(fcinfo, 6), ctx_hash,
+				action_as_passed);
 	decide(&r, &o, false);
 	if (o.allow)
 		issue(&r, &o, ctx_hash, 0, 0, 0,
@@ -718,6 +761,8 @@ gov_sql_delegate(PG_FUNCTION_ARGS)
 				(errcode(ERRCODE_INSUFFICIENT_PRIVILEGE),
 				 errmsg("only the holder of lease %s may delegate from it",
 						gov_uuid_text(&r.parent))));
+	check_proof(&r, GOV_POP_DELEGATE, parent.principal, gov_pop_arg(fcinfo, 6), ctx_hash,
+				text_to_cstring(PG_GETARG_TEXT_PP(2)));
 
 	/*
 	 * A parent that shared memory has ended is refused before any lock is
@@ -820,4 +865,28 @@ gov_sql_delegate(PG_FUNCTION_ARGS)
 	outcome_to_caller(&o, caller);
 	SPI_finish();
 	PG_RETURN_DATUM(outcome_datum(fcinfo, &o));
+}
+
+/*
+ * The 0.2 definition, with the trailing proof argument (a new symbol: the
+ * 0.1 catalog calls gov_sql_authorize with one argument fewer until the update,
+ * and gov_pop_arg() then sees no proof).
+ */
+PG_FUNCTION_INFO_V1(gov_sql_authorize_pop);
+Datum
+gov_sql_authorize_pop(PG_FUNCTION_ARGS)
+{
+	return gov_sql_authorize(fcinfo);
+}
+
+/*
+ * The 0.2 definition, with the trailing proof argument (a new symbol: the
+ * 0.1 catalog calls gov_sql_delegate with one argument fewer until the update,
+ * and gov_pop_arg() then sees no proof).
+ */
+PG_FUNCTION_INFO_V1(gov_sql_delegate_pop);
+Datum
+gov_sql_delegate_pop(PG_FUNCTION_ARGS)
+{
+	return gov_sql_delegate(fcinfo);
 }

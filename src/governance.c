@@ -35,6 +35,7 @@
 #include "lease_rows.h"
 #include "ledger.h"
 #include "policy.h"
+#include "pop.h"
 #include "query_guard.h"
 #include "restore.h"
 #include "revoke.h"
@@ -126,6 +127,7 @@ _PG_init(void)
 	gov_authz_define_gucs();
 	gov_lease_rows_define_gucs();
 	gov_revoke_define_gucs();
+	gov_pop_define_gucs();
 	gov_enforcer_define_gucs();
 	gov_trust_define_gucs();
 	gov_query_guard_define_gucs();

@@ -41,6 +41,7 @@
 #include "lease.h"
 #include "ledger.h"
 #include "policy.h"
+#include "pop.h"
 #include "revoke.h"
 #include "trust.h"
 #include "worker.h"
@@ -166,6 +167,22 @@ gov_sql_heartbeat(PG_FUNCTION_ARGS)
 	action = TextDatumGetCString(row->tts_values[L_ACTION]);
 	resource = TextDatumGetCString(row->tts_values[L_RESOURCE]);
 	context = DatumGetJsonbPCopy(row->tts_values[L_CONTEXT]);
+
+	/* proof of possession by the lease's agent, before anything changes */
+	{
+		GovAgentRow agent = gov_agent_row(principal);
+		GovPopRequest req;
+
+		memset(&req, 0, sizeof(req));
+		req.op = GOV_POP_HEARTBEAT;
+		req.lease_id = id.data;
+		if (m)
+		{
+			req.measurement = (const uint8 *) VARDATA_ANY(m);
+			req.measurement_len = VARSIZE_ANY_EXHDR(m);
+		}
+		gov_pop_check(&req, principal, &agent, gov_pop_arg(fcinfo, 2), &id);
+	}
 	m_null = row->tts_isnull[L_MEASUREMENT];
 	stored_m = row->tts_values[L_MEASUREMENT];
 	ttl_us = gov_interval_us(DatumGetIntervalP(row->tts_values[L_TTL]));
@@ -301,4 +318,16 @@ gov_sql_heartbeat(PG_FUNCTION_ARGS)
 
 	SPI_finish();
 	PG_RETURN_TIMESTAMPTZ(new_exp);
+}
+
+/*
+ * The 0.2 definition, with the trailing proof argument (a new symbol: the
+ * 0.1 catalog calls gov_sql_heartbeat with one argument fewer until the update,
+ * and gov_pop_arg() then sees no proof).
+ */
+PG_FUNCTION_INFO_V1(gov_sql_heartbeat_pop);
+Datum
+gov_sql_heartbeat_pop(PG_FUNCTION_ARGS)
+{
+	return gov_sql_heartbeat(fcinfo);
 }

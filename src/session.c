@@ -39,6 +39,7 @@
 #include "trust.h"
 #include "query_guard.h"
 #include "ledger.h"
+#include "pop.h"
 
 /* Rebuild the shared entry of a live lease from its durable row. */
 static bool
@@ -287,6 +288,21 @@ gov_sql_attach(PG_FUNCTION_ARGS)
 		refuse(psprintf("role %s is not the role registered for %s",
 						GetUserNameFromId(GetOuterUserId(), false), l.principal),
 			   &c, decoded);
+
+	/* proof of possession by the lease's agent */
+	{
+		GovAgentRow agent = gov_agent_row(l.principal);
+		GovPopRequest req;
+		uint8		art_hash[GOV_HASH_LEN];
+
+		gov_sha3_512(txt, strlen(txt), art_hash);
+		memset(&req, 0, sizeof(req));
+		req.op = GOV_POP_ATTACH;
+		req.artifact_hash = art_hash;
+		req.has_session = true;
+		req.session = session;
+		gov_pop_check(&req, l.principal, &agent, gov_pop_arg(fcinfo, 2), &c.lease_id);
+	}
 
 	check_attach_lasts(session);
 	if (session)
@@ -652,4 +668,16 @@ gov_sql_record(PG_FUNCTION_ARGS)
 				 errmsg("record() needs a live attached lease"),
 				 errhint("Attach the artifact of the execution this event belongs to with governance.attach().")));
 	PG_RETURN_INT64(gov_ledger_append(&ev));
+}
+
+/*
+ * The 0.2 definition, with the trailing proof argument (a new symbol: the
+ * 0.1 catalog calls gov_sql_attach with one argument fewer until the update,
+ * and gov_pop_arg() then sees no proof).
+ */
+PG_FUNCTION_INFO_V1(gov_sql_attach_pop);
+Datum
+gov_sql_attach_pop(PG_FUNCTION_ARGS)
+{
+	return gov_sql_attach(fcinfo);
 }

@@ -16,7 +16,7 @@
 
 #include "spi_cache.h"
 
-#define SPI_CACHE_SIZE 32
+#define SPI_CACHE_SIZE 64
 
 typedef struct CachedStmt
 {

@@ -14,12 +14,12 @@ import sys
 
 # Lowest first.  Keep in step with docs/DESIGN.md.
 LAYERS = [
-    ("pure C", ["policy_lang", "artifact_codec", "evidence_codec"]),
+    ("pure C", ["policy_lang", "artifact_codec", "evidence_codec", "pop_codec"]),
     ("leaf", ["common"]),
     ("mechanisms", ["crypto", "encode", "xact_defer", "rowio", "spi_cache", "uid", "policy_values", "stats"]),
     ("workers' loop", ["worker"]),
     ("state", ["lease_rows", "keys", "ledger", "trust", "events_spool", "events", "events_drain", "lease", "policy", "guard"]),
-    ("evidence and attachments", ["artifact", "seal", "verify", "restore", "evidence", "revoke_tree", "revoke", "attach"]),
+    ("evidence and attachments", ["artifact", "seal", "verify", "restore", "evidence", "revoke_tree", "revoke", "attach", "pop"]),
     ("enforcement", ["rls_guard", "query_guard", "enforcer"]),
     ("SQL surface", ["authz", "agents", "heartbeat", "session", "govern", "lineage", "policy_sql", "monitor"]),
     ("entry", ["governance"]),

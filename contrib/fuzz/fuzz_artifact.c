@@ -61,6 +61,7 @@ static const char *const reasons[] = {
 	"a claim has the wrong type or length",
 	"measurement claim is too long",
 	"key id is not lowercase hex",
+	"agent key id is not lowercase hex",
 };
 
 static size_t
@@ -251,14 +252,28 @@ check_artifact(const char *txt, size_t len)
 		GovClaimField tag;
 		size_t		need = 4 + strlen(GOV_ARTIFACT_TAG);
 
-		for (i = 0; i < GOV_NCLAIMS; i++)
+		/* the optional agent key id (section 13) is absent, or 16 bytes */
+		int			nclaims = a.claims[GOV_CLAIM_AGENT_KEY_ID].isnull ?
+		GOV_NCLAIMS_REQUIRED : GOV_NCLAIMS;
+
+		if (nclaims == GOV_NCLAIMS)
+		{
+			CHECK(a.claims[GOV_CLAIM_AGENT_KEY_ID].len == 16, "an agent key id is 16 bytes");
+			for (i = 0; i < 16; i++)
+			{
+				uint8_t		c = a.claims[GOV_CLAIM_AGENT_KEY_ID].p[i];
+
+				CHECK((c >= '0' && c <= '9') || (c >= 'a' && c <= 'f'), "the agent key id is lowercase hex");
+			}
+		}
+		for (i = 0; i < (size_t) nclaims; i++)
 			need += 4 + (a.claims[i].isnull ? 0 : a.claims[i].len);
-		CHECK(need == a.payload_len, "tag and 13 claims make up the whole payload");
+		CHECK(need == a.payload_len, "tag and 13 claims (14 with an agent key id) make up the whole payload");
 		tag.p = (const uint8_t *) GOV_ARTIFACT_TAG;
 		tag.len = (uint32_t) strlen(GOV_ARTIFACT_TAG);
 		tag.isnull = 0;
 		put_field(re, &pos, &tag);
-		for (i = 0; i < GOV_NCLAIMS; i++)
+		for (i = 0; i < (size_t) nclaims; i++)
 			put_field(re, &pos, &a.claims[i]);
 		CHECK(pos == a.payload_len && memcmp(re, a.payload, pos) == 0,
 			  "the payload is exactly its fields");

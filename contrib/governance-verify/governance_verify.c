@@ -22,6 +22,7 @@
 #include <sodium.h>
 
 #include "artifact_codec.h"
+#include "pop_codec.h"
 #include "gv.h"
 
 #define VERSION "0.2"
@@ -36,6 +37,8 @@ static const char usage_text[] =
 "    governance-verify [OPTIONS] consistency FILE [--old CP] [--new CP]\n"
 "    governance-verify [OPTIONS] checkpoint CP\n"
 "    governance-verify [OPTIONS] artifact ARTIFACT\n"
+"    governance-verify [OPTIONS] pop ARTIFACT --agent-key KEY --nonce HEX\n"
+"                      --proof PROOF [--audience NAME]\n"
 "    governance-verify --help | --version\n"
 "\n"
 "DESCRIPTION\n"
@@ -62,6 +65,12 @@ static const char usage_text[] =
 "    artifact     an authorization artifact gov1.<payload>.<signature>\n"
 "                 (or @FILE holding one): structure, key, times, expiry,\n"
 "                 signature; prints its claims.\n"
+"    pop          an artifact, as artifact checks it, and a proof of\n"
+"                 possession by its bearer (docs/FORMAT.md section 13): the\n"
+"                 artifact must name an agent key (agent_key_id), KEY must\n"
+"                 be that key, and PROOF its signature over a \"present\"\n"
+"                 request naming the artifact, the challenge HEX (32 random\n"
+"                 bytes the service chose and will accept once) and NAME.\n"
 "\n"
 "    FILE and CP may be - for standard input. Bundles and proofs are\n"
 "    lines of text; write them with psql:\n"
@@ -77,6 +86,10 @@ static const char usage_text[] =
 "        --old CP          consistency: the old checkpoint you kept\n"
 "        --new CP          consistency: the new checkpoint you were given\n"
 "        --ignore-expiry   artifact: an expired artifact may still verify\n"
+"        --agent-key KEY   pop: the agent's Ed25519 public key, 64 hex digits\n"
+"        --nonce HEX       pop: the service's challenge, 64 hex digits\n"
+"        --proof PROOF     pop: pop1.<nonce>.<signature> from the bearer\n"
+"        --audience NAME   pop: the service's name the proof must carry\n"
 "    -j, --json            print one JSON object on standard output\n"
 "    -q, --quiet           no progress line on standard error\n"
 "    -h, --help            this text\n"
@@ -102,6 +115,10 @@ typedef struct Opts
 	bool		json;
 	bool		quiet;
 	bool		ignore_expiry;
+	const char *agent_key;		/* pop: the agent's public key, hex */
+	const char *nonce;			/* pop: the service's challenge, hex */
+	const char *audience;		/* pop: the service's name, or NULL */
+	const char *proof;			/* pop: the bearer's proof */
 	const char *command;
 	const char *arg;
 	GvTrust		trust;
@@ -489,20 +506,12 @@ uuid_text(const GovClaimField *f, char *out)
 #define MIN_UNIX_US INT64_C(-210866803200000000)	/* PostgreSQL's first
 													 * instant */
 
-static int
-verify_artifact(const char *arg)
+/* the artifact text of arg (ARTIFACT or @FILE), trailing blanks cut */
+static char *
+artifact_text(const char *arg, size_t *lenp)
 {
 	char	   *text;
 	size_t		len;
-	uint8_t    *buf = malloc(GOV_ARTIFACT_MAX_TEXT);
-	GovArtifactParts a;
-	const char *err;
-	GvResult	res;
-	char		kid[17];
-	const uint8_t *pk = NULL;
-	int64_t		t[3];
-	int64_t		depth;
-	int			i;
 
 	if (arg[0] == '@')
 		text = slurp(arg + 1, GOV_ARTIFACT_MAX_TEXT + 2, &len);
@@ -515,6 +524,25 @@ verify_artifact(const char *arg)
 	}
 	while (len > 0 && (text[len - 1] == '\n' || text[len - 1] == '\r' || text[len - 1] == ' '))
 		text[	  --len] = '\0';
+
+	*lenp = len;
+	return text;
+}
+
+/*
+ * Decode and check an artifact (structure, key, times, expiry, signature)
+ * into a, res, kid, t and depth; bad input exits.
+ */
+static void
+check_artifact(const char *text, size_t len, uint8_t *buf, GovArtifactParts *ap,
+			   GvResult *resp, char *kid, int64_t *t, int64_t *depthp)
+{
+	GovArtifactParts a;
+	GvResult	res;
+	const char *err;
+	const uint8_t *pk = NULL;
+	int64_t		depth;
+	int			i;
 
 	memset(&res, 0, sizeof(res));
 	snprintf(res.what, sizeof(res.what), "artifact");
@@ -548,6 +576,27 @@ verify_artifact(const char *arg)
 		gv_fail(&res, GV_TAMPERED, 0, "bad signature");
 	res.keys = opts.trust.nkeys;
 	res.trusted_keys = pk != NULL;
+	*ap = a;
+	*resp = res;
+	*depthp = depth;
+}
+
+static int
+verify_artifact(const char *arg)
+{
+	char	   *text;
+	size_t		len;
+	uint8_t    *buf = malloc(GOV_ARTIFACT_MAX_TEXT);
+	GovArtifactParts a;
+	GvResult	res;
+	char		kid[17];
+	int64_t		t[3];
+	int64_t		depth;
+	int			i;
+
+	text = artifact_text(arg, &len);
+
+	check_artifact(text, len, buf, &a, &res, kid, t, &depth);
 	if (opts.json)
 	{
 		char		u[40];
@@ -587,11 +636,101 @@ verify_artifact(const char *arg)
 			printf("null");
 		else
 			json_hex(a.claims[GOV_CLAIM_MEASUREMENT].p, a.claims[GOV_CLAIM_MEASUREMENT].len);
-		printf(", \"issued_at_us\": %lld, \"expires_at_us\": %lld, \"max_expiry_us\": %lld, \"depth\": %lld}}\n",
+		printf(", \"issued_at_us\": %lld, \"expires_at_us\": %lld, \"max_expiry_us\": %lld, \"depth\": %lld",
 			   (long long) t[0], (long long) t[1], (long long) t[2], (long long) depth);
+		if (!a.claims[GOV_CLAIM_AGENT_KEY_ID].isnull)
+			printf(", \"agent_key_id\": \"%.16s\"", (const char *) a.claims[GOV_CLAIM_AGENT_KEY_ID].p);
+		printf("}}\n");
 	}
 	else if (res.status == GV_VERIFIED)
 		printf("OK: artifact verified: lease signed by key %s, depth %lld\n", kid, (long long) depth);
+	else
+		printf("FAILED: %s\n", res.problem);
+	free(text);
+	free(buf);
+	return res.status;
+}
+
+/*
+ * pop ARTIFACT: the artifact, then the bearer's proof of possession of the
+ * key the artifact names (docs/FORMAT.md section 13, "present").
+ */
+static int
+verify_pop(const char *arg)
+{
+	char	   *text;
+	size_t		len;
+	uint8_t    *buf = malloc(GOV_ARTIFACT_MAX_TEXT);
+	GovArtifactParts a;
+	GvResult	res;
+	char		kid[17];
+	char		akid[17];
+	int64_t		t[3];
+	int64_t		depth;
+	uint8_t		agent_pk[32];
+	uint8_t		want_nonce[GOV_POP_NONCE_LEN];
+	uint8_t		nonce[GOV_POP_NONCE_LEN];
+	uint8_t		sig[GOV_POP_SIG_LEN];
+	uint8_t		art_hash[64];
+	const char *err;
+	GovPopRequest req;
+	size_t		n;
+	uint8_t    *msg;
+
+	if (opts.agent_key == NULL || opts.nonce == NULL || opts.proof == NULL)
+		bad_input("pop needs --agent-key, --nonce and --proof (see --help)");
+	if (strlen(opts.agent_key) != 64 || !gov_ev_parse_hex(opts.agent_key, agent_pk, 32))
+		bad_input("--agent-key must be 64 hexadecimal digits");
+	if (strlen(opts.nonce) != 64 || !gov_ev_parse_hex(opts.nonce, want_nonce, 32))
+		bad_input("--nonce must be 64 hexadecimal digits");
+	err = gov_pop_proof_decode(opts.proof, strlen(opts.proof), nonce, sig);
+	if (err)
+		bad_input("malformed proof: %s", err);
+
+	text = artifact_text(arg, &len);
+
+	check_artifact(text, len, buf, &a, &res, kid, t, &depth);
+	gv_key_id(agent_pk, akid);
+	if (res.status != GV_VERIFIED)
+	{
+		/* the artifact's own problem comes first */
+	}
+	else if (a.claims[GOV_CLAIM_AGENT_KEY_ID].isnull)
+		gv_fail(&res, GV_TAMPERED, 0, "the artifact names no agent key: its bearer cannot prove possession");
+	else if (memcmp(a.claims[GOV_CLAIM_AGENT_KEY_ID].p, akid, 16) != 0)
+		gv_fail(&res, GV_TAMPERED, 0, "the agent key %s is not the artifact's thumbprint %.16s",
+				akid, (const char *) a.claims[GOV_CLAIM_AGENT_KEY_ID].p);
+	else if (memcmp(nonce, want_nonce, GOV_POP_NONCE_LEN) != 0)
+		gv_fail(&res, GV_TAMPERED, 0, "the proof answers another challenge");
+	else
+	{
+		gv_sha3_512(text, len, art_hash);
+		memset(&req, 0, sizeof(req));
+		req.op = GOV_POP_PRESENT;
+		req.server_key_id = kid;
+		memcpy(req.nonce, nonce, GOV_POP_NONCE_LEN);
+		req.resource = opts.audience;
+		req.artifact_hash = art_hash;
+		n = gov_pop_message_size(&req);
+		msg = malloc(n);
+		if (msg == NULL || gov_pop_message(&req, msg, n) != n)
+			bad_input("out of memory");
+		if (!gv_ed25519_verify(sig, msg, n, agent_pk))
+			gv_fail(&res, GV_TAMPERED, 0, "bad signature: the proof is not by the agent key");
+		free(msg);
+	}
+	if (opts.json)
+	{
+		printf("{\"verified\": %s, \"status\": \"%s\", \"what\": \"pop\", \"problem\": ",
+			   res.status == GV_VERIFIED ? "true" : "false", status_word(res.status));
+		if (res.status == GV_VERIFIED)
+			printf("null");
+		else
+			json_str(res.problem);
+		printf(", \"key_id\": \"%s\", \"agent_key_id\": \"%s\"}\n", kid, akid);
+	}
+	else if (res.status == GV_VERIFIED)
+		printf("OK: artifact verified (key %s) and its bearer holds agent key %s\n", kid, akid);
 	else
 		printf("FAILED: %s\n", res.problem);
 	free(text);
@@ -640,6 +779,26 @@ main(int argc, char **argv)
 			NEED_ARG();
 			cpp = argv[++i];
 		}
+		else if (strcmp(a, "--agent-key") == 0)
+		{
+			NEED_ARG();
+			opts.agent_key = argv[++i];
+		}
+		else if (strcmp(a, "--nonce") == 0)
+		{
+			NEED_ARG();
+			opts.nonce = argv[++i];
+		}
+		else if (strcmp(a, "--proof") == 0)
+		{
+			NEED_ARG();
+			opts.proof = argv[++i];
+		}
+		else if (strcmp(a, "--audience") == 0)
+		{
+			NEED_ARG();
+			opts.audience = argv[++i];
+		}
 		else if (strcmp(a, "--old") == 0)
 		{
 			NEED_ARG();
@@ -687,5 +846,7 @@ main(int argc, char **argv)
 		return verify_checkpoint(opts.arg);
 	if (strcmp(opts.command, "artifact") == 0)
 		return verify_artifact(opts.arg);
+	if (strcmp(opts.command, "pop") == 0)
+		return verify_pop(opts.arg);
 	bad_input("unknown command %s (see --help)", opts.command);
 }

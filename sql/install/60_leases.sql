@@ -100,33 +100,35 @@ COMMENT ON FUNCTION governance.register_agent(text, name, bytea, integer) IS
 CREATE FUNCTION governance.authorize(
     principal text, action text, resource text,
     context jsonb DEFAULT '{}', ttl interval DEFAULT '5 minutes', measurement bytea DEFAULT NULL,
+    proof text DEFAULT NULL,
     OUT decision text, OUT lease_id uuid, OUT artifact text, OUT expires_at timestamptz,
     OUT reasons text[])
 RETURNS record
 LANGUAGE C VOLATILE
 SECURITY DEFINER SET search_path = pg_catalog, pg_temp
-AS 'MODULE_PATHNAME', 'gov_sql_authorize';
-COMMENT ON FUNCTION governance.authorize(text, text, text, jsonb, interval, bytea) IS
+AS 'MODULE_PATHNAME', 'gov_sql_authorize_pop';
+COMMENT ON FUNCTION governance.authorize(text, text, text, jsonb, interval, bytea, text) IS
     'Decide a request by policy; on allow, a lease and its signed artifact. Always ledgered';
 
 CREATE FUNCTION governance.delegate(
     parent uuid, principal text, action text, resource text,
     context jsonb DEFAULT '{}', ttl interval DEFAULT '5 minutes',
+    proof text DEFAULT NULL,
     OUT decision text, OUT lease_id uuid, OUT artifact text, OUT expires_at timestamptz,
     OUT reasons text[])
 RETURNS record
 LANGUAGE C VOLATILE
 SECURITY DEFINER SET search_path = pg_catalog, pg_temp
-AS 'MODULE_PATHNAME', 'gov_sql_delegate';
-COMMENT ON FUNCTION governance.delegate(uuid, text, text, text, jsonb, interval) IS
+AS 'MODULE_PATHNAME', 'gov_sql_delegate_pop';
+COMMENT ON FUNCTION governance.delegate(uuid, text, text, text, jsonb, interval, text) IS
     'A child lease under a live parent: the parent''s action on its resource or one within it, allowed by policy on its own, never outliving the parent';
 
-CREATE FUNCTION governance.heartbeat(lease_id uuid, measurement bytea DEFAULT NULL)
+CREATE FUNCTION governance.heartbeat(lease_id uuid, measurement bytea DEFAULT NULL, proof text DEFAULT NULL)
 RETURNS timestamptz
 LANGUAGE C VOLATILE
 SECURITY DEFINER SET search_path = pg_catalog, pg_temp
-AS 'MODULE_PATHNAME', 'gov_sql_heartbeat';
-COMMENT ON FUNCTION governance.heartbeat(uuid, bytea) IS
+AS 'MODULE_PATHNAME', 'gov_sql_heartbeat_pop';
+COMMENT ON FUNCTION governance.heartbeat(uuid, bytea, text) IS
     'Renew a live lease after re-checking its measurement and the policy; NULL when that revoked it';
 
 CREATE FUNCTION governance.revoke(lease_id uuid, reason text)
@@ -146,12 +148,12 @@ AS 'MODULE_PATHNAME', 'gov_sql_verify_artifact';
 COMMENT ON FUNCTION governance.verify_artifact(text) IS
     'Check an artifact: format, key, expiry, signature and the lease''s current state';
 
-CREATE FUNCTION governance.attach(artifact text, session boolean DEFAULT false)
+CREATE FUNCTION governance.attach(artifact text, session boolean DEFAULT false, proof text DEFAULT NULL)
 RETURNS uuid
 LANGUAGE C VOLATILE
 SECURITY DEFINER SET search_path = pg_catalog, pg_temp
-AS 'MODULE_PATHNAME', 'gov_sql_attach';
-COMMENT ON FUNCTION governance.attach(text, boolean) IS
+AS 'MODULE_PATHNAME', 'gov_sql_attach_pop';
+COMMENT ON FUNCTION governance.attach(text, boolean, text) IS
     'Bind the transaction (or, with session => true, the session) to the artifact''s live lease';
 
 CREATE FUNCTION governance.detach(lease_id uuid DEFAULT NULL)
@@ -205,11 +207,11 @@ COMMENT ON FUNCTION governance.last_termination() IS
 
 GRANT EXECUTE ON FUNCTION governance.register_agent(text, name, bytea, integer) TO governance_admin;
 GRANT EXECUTE ON FUNCTION
-    governance.authorize(text, text, text, jsonb, interval, bytea),
-    governance.delegate(uuid, text, text, text, jsonb, interval),
-    governance.heartbeat(uuid, bytea),
+    governance.authorize(text, text, text, jsonb, interval, bytea, text),
+    governance.delegate(uuid, text, text, text, jsonb, interval, text),
+    governance.heartbeat(uuid, bytea, text),
     governance.revoke(uuid, text),
-    governance.attach(text, boolean),
+    governance.attach(text, boolean, text),
     governance.detach(uuid),
     governance.current_lease(),
     governance.last_termination(),

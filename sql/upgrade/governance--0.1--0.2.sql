@@ -427,3 +427,129 @@ AS 'MODULE_PATHNAME', 'gov_sql_reform_policies';
 REVOKE ALL ON FUNCTION governance.lease_covers(text, text), governance._reform_policies() FROM PUBLIC;
 GRANT EXECUTE ON FUNCTION governance.lease_covers(text, text) TO PUBLIC;
 SELECT governance._reform_policies();
+-- pop: proof of possession (issue 13).  authorize, delegate, heartbeat and
+-- attach take a trailing proof text DEFAULT NULL: a new argument changes
+-- the signature, so each is dropped and created again (every existing call
+-- form still works), with its privileges as 60_leases.sql and
+-- 99_privileges.sql give them; then the challenges, the revoked agent keys
+-- and their functions (65_pop.sql).
+DROP FUNCTION governance.authorize(text, text, text, jsonb, interval, bytea);
+DROP FUNCTION governance.delegate(uuid, text, text, text, jsonb, interval);
+DROP FUNCTION governance.heartbeat(uuid, bytea);
+DROP FUNCTION governance.attach(text, boolean);
+CREATE FUNCTION governance.authorize(
+    principal text, action text, resource text,
+    context jsonb DEFAULT '{}', ttl interval DEFAULT '5 minutes', measurement bytea DEFAULT NULL,
+    proof text DEFAULT NULL,
+    OUT decision text, OUT lease_id uuid, OUT artifact text, OUT expires_at timestamptz,
+    OUT reasons text[])
+RETURNS record
+LANGUAGE C VOLATILE
+SECURITY DEFINER SET search_path = pg_catalog, pg_temp
+AS 'MODULE_PATHNAME', 'gov_sql_authorize_pop';
+COMMENT ON FUNCTION governance.authorize(text, text, text, jsonb, interval, bytea, text) IS
+    'Decide a request by policy; on allow, a lease and its signed artifact. Always ledgered';
+
+CREATE FUNCTION governance.delegate(
+    parent uuid, principal text, action text, resource text,
+    context jsonb DEFAULT '{}', ttl interval DEFAULT '5 minutes',
+    proof text DEFAULT NULL,
+    OUT decision text, OUT lease_id uuid, OUT artifact text, OUT expires_at timestamptz,
+    OUT reasons text[])
+RETURNS record
+LANGUAGE C VOLATILE
+SECURITY DEFINER SET search_path = pg_catalog, pg_temp
+AS 'MODULE_PATHNAME', 'gov_sql_delegate_pop';
+COMMENT ON FUNCTION governance.delegate(uuid, text, text, text, jsonb, interval, text) IS
+    'A child lease under a live parent: the parent''s action on its resource or one within it, allowed by policy on its own, never outliving the parent';
+
+CREATE FUNCTION governance.heartbeat(lease_id uuid, measurement bytea DEFAULT NULL, proof text DEFAULT NULL)
+RETURNS timestamptz
+LANGUAGE C VOLATILE
+SECURITY DEFINER SET search_path = pg_catalog, pg_temp
+AS 'MODULE_PATHNAME', 'gov_sql_heartbeat_pop';
+COMMENT ON FUNCTION governance.heartbeat(uuid, bytea, text) IS
+    'Renew a live lease after re-checking its measurement and the policy; NULL when that revoked it';
+
+CREATE FUNCTION governance.attach(artifact text, session boolean DEFAULT false, proof text DEFAULT NULL)
+RETURNS uuid
+LANGUAGE C VOLATILE
+SECURITY DEFINER SET search_path = pg_catalog, pg_temp
+AS 'MODULE_PATHNAME', 'gov_sql_attach_pop';
+COMMENT ON FUNCTION governance.attach(text, boolean, text) IS
+    'Bind the transaction (or, with session => true, the session) to the artifact''s live lease';
+
+REVOKE ALL ON FUNCTION
+    governance.authorize(text, text, text, jsonb, interval, bytea, text),
+    governance.delegate(uuid, text, text, text, jsonb, interval, text),
+    governance.heartbeat(uuid, bytea, text),
+    governance.attach(text, boolean, text)
+FROM PUBLIC;
+GRANT EXECUTE ON FUNCTION
+    governance.authorize(text, text, text, jsonb, interval, bytea, text),
+    governance.delegate(uuid, text, text, text, jsonb, interval, text),
+    governance.heartbeat(uuid, bytea, text),
+    governance.attach(text, boolean, text)
+TO governance_admin, governance_agent;
+
+-- A challenge is consumed by deleting its row in the request's own
+-- transaction: a rolled-back request consumed nothing (src/pop.c).  Not
+-- dumped: challenges live for seconds (governance.challenge_ttl).
+CREATE TABLE governance.pop_challenges (
+    nonce           bytea PRIMARY KEY CHECK (pg_catalog.length(nonce) OPERATOR(pg_catalog.=) 32),
+    role_oid        oid NOT NULL,
+    server_key_id   text NOT NULL,
+    issued_at       timestamptz NOT NULL,
+    expires_at      timestamptz NOT NULL
+);
+CREATE INDEX pop_challenges_role_idx ON governance.pop_challenges (role_oid, expires_at);
+COMMENT ON TABLE governance.pop_challenges IS
+    'Unused nonces from challenge(), each good for one signed request of its role until expires_at';
+REVOKE ALL ON governance.pop_challenges FROM PUBLIC;
+GRANT SELECT ON governance.pop_challenges TO governance_admin, governance_auditor;
+
+CREATE TABLE governance.revoked_agent_keys (
+    key_id          text PRIMARY KEY,
+    principal       text NOT NULL,
+    public_key      bytea NOT NULL,
+    revoked_at      timestamptz NOT NULL,
+    revoked_by      text NOT NULL,
+    reason          text NOT NULL
+);
+COMMENT ON TABLE governance.revoked_agent_keys IS
+    'Agent keys revoked as compromised (revoke_agent_key); none can be registered again';
+REVOKE ALL ON governance.revoked_agent_keys FROM PUBLIC;
+GRANT SELECT ON governance.revoked_agent_keys TO governance_admin, governance_auditor;
+SELECT pg_catalog.pg_extension_config_dump('governance.revoked_agent_keys', '');
+
+CREATE FUNCTION governance.challenge(
+    OUT nonce bytea, OUT server_key_id text, OUT expires_at timestamptz)
+RETURNS record
+LANGUAGE C VOLATILE
+SECURITY DEFINER SET search_path = pg_catalog, pg_temp
+AS 'MODULE_PATHNAME', 'gov_sql_challenge';
+COMMENT ON FUNCTION governance.challenge() IS
+    'A single-use nonce for one signed request of the calling role (docs/FORMAT.md section 13), valid for governance.challenge_ttl';
+
+CREATE FUNCTION governance.rotate_agent_key(principal text, new_public_key bytea,
+    proof text DEFAULT NULL)
+RETURNS text
+LANGUAGE C VOLATILE
+SECURITY DEFINER SET search_path = pg_catalog, pg_temp
+AS 'MODULE_PATHNAME', 'gov_sql_rotate_agent_key';
+COMMENT ON FUNCTION governance.rotate_agent_key(text, bytea, text) IS
+    'Replace an agent''s key: by the agent with a proof by its current key, or by an administrator; returns the new key id; ledgered';
+
+CREATE FUNCTION governance.revoke_agent_key(principal text, reason text)
+RETURNS integer
+LANGUAGE C VOLATILE
+SECURITY DEFINER SET search_path = pg_catalog, pg_temp
+AS 'MODULE_PATHNAME', 'gov_sql_revoke_agent_key';
+COMMENT ON FUNCTION governance.revoke_agent_key(text, text) IS
+    'A compromised agent key: revoked for good, the agent may hold no lease until registered again, and every live lease of the principal is revoked; returns how many ended; ledgered';
+
+REVOKE ALL ON FUNCTION governance.challenge(), governance.rotate_agent_key(text, bytea, text),
+    governance.revoke_agent_key(text, text) FROM PUBLIC;
+GRANT EXECUTE ON FUNCTION governance.challenge(), governance.rotate_agent_key(text, bytea, text)
+TO governance_admin, governance_agent;
+GRANT EXECUTE ON FUNCTION governance.revoke_agent_key(text, text) TO governance_admin;

@@ -8,7 +8,7 @@
 # in the order they run.  A function measures, then calls `emit` once per
 # reported number (see report.py for the format); the table at the end is
 # built from those lines.  To add one: write bench_<name>, add <name> below.
-BENCHMARKS="ledger_append ledger_verify lease_ops rls_scan enforcement revoke_holdoff revoke_tree"
+BENCHMARKS="ledger_append ledger_verify lease_ops pop rls_scan enforcement revoke_holdoff revoke_tree"
 #
 # Environment (defaults finish in about 20 minutes on 2 cores):
 #   BENCH_SECONDS=15       duration of each pgbench run
@@ -37,6 +37,8 @@ BENCHMARKS="ledger_append ledger_verify lease_ops rls_scan enforcement revoke_ho
 #                                         session and again from a warm one (revoke_holdoff)
 #   BENCH_TREE_MID=100 BENCH_TREE_LEAF=999  the revoked tree: MID children of the root,
 #                                         LEAF children under each (100,000 descendants)
+#   BENCH_POP_PROOFS=12000                presigned proofs per pgbench client (bench_pop;
+#                                         each signed authorize() uses one)
 #   BENCH_REVOKE_TIMEOUT=30               seconds after which the revoke with statistics
 #                                         from before the tree is stopped
 #   BENCH_CONF="a = b;c = d"              extra postgresql.conf lines (";"-separated)
@@ -74,6 +76,7 @@ BENCH_HOLDOFF_TRIALS=${BENCH_HOLDOFF_TRIALS:-20}
 BENCH_TREE_MID=${BENCH_TREE_MID:-100}
 BENCH_TREE_LEAF=${BENCH_TREE_LEAF:-999}
 BENCH_REVOKE_TIMEOUT=${BENCH_REVOKE_TIMEOUT:-30}
+BENCH_POP_PROOFS=${BENCH_POP_PROOFS:-12000}
 
 sh test/deps.sh || exit 1
 . test/lib.sh
@@ -342,6 +345,76 @@ bench_ledger_verify() {
 	rows=$(sql "SELECT count(*) FROM governance.ledger")
 	say "verify: ledger has $rows rows in $blk blocks ($(sql "SELECT pg_size_pretty(pg_total_relation_size('governance.ledger'))"))"
 	stmt_bench verify "$GOV_DBUSER" "$BENCH_ROUNDS" "$BENCH_VERIFY_REPS" --rows "$rows" || die "verify benchmark failed"
+}
+
+# ---------------------------------------------------------------------------
+# Proof of possession (issue 13): authorize() by an agent without a key
+# against authorize() by a key-holding agent with its proof, one call per
+# transaction, BENCH_CLIENTS clients, in one run (rounds interleaved, order
+# drawn per round); and challenge() alone, the extra round trip a signed
+# request needs.  pgbench cannot sign, so the proofs are made before the
+# run, outside the database (test/bench/pop_proofs.py with
+# test/outside/pop_sign.py), over nonces recorded in
+# governance.pop_challenges for bench_agent as challenge() would; the server
+# does for each exactly what it does for a live one: consume the nonce (a
+# DELETE), build the canonical request, check the Ed25519 signature, and
+# read the agent's key.  Both variants read one proof row (pop_unsigned.sql
+# reads one it does not use), so they differ in the proof check only.
+# Checked: one new lease per authorize() transaction.  challenge() runs as
+# bench_chal, whose challenges live 1 s (so the unused ones stay few).
+# ---------------------------------------------------------------------------
+POP_VARIANTS="authorize() unsigned|unsigned
+authorize() with proof|signed
+challenge()|challenge"
+
+bench_pop() {
+	kid=$(sql "SELECT key_id FROM governance.signing_keys WHERE retired_at IS NULL ORDER BY created_at DESC LIMIT 1")
+	say "signing $BENCH_CLIENTS x $BENCH_POP_PROOFS proofs outside the database (server key $kid, untimed)"
+	/usr/bin/python3 test/bench/pop_proofs.py "$BENCH_CLIENTS" "$BENCH_POP_PROOFS" "$kid" "$WORK" ||
+		die "pop_proofs.py failed"
+	gov_psql "$C" >/dev/null <<SQL || die "loading the proofs failed"
+\\copy bench_pop_proofs FROM '$WORK/proofs.tsv'
+CREATE TEMP TABLE n (nonce bytea);
+\\copy n FROM '$WORK/nonces.tsv'
+INSERT INTO governance.pop_challenges
+  SELECT nonce, 'bench_agent'::regrole, '$kid', now(), now() + interval '1 day' FROM n;
+SELECT count(pg_catalog.setval(format('bench_pop_seq_%s', i), 1, false)) FROM generate_series(0, $BENCH_CLIENTS - 1) AS i;
+SQL
+	echo "$POP_VARIANTS" | awk '{ print NR "|" $0 }' >"$WORK/pop_variants"
+	for r in $(seq 1 "$BENCH_ROUNDS"); do
+		for mode in $BENCH_COMMIT_MODES; do
+			shuffled "$WORK/pop_variants" "$r" "pop$mode" >"$WORK/pop_variants.round"
+			say "pop round $r: $(cut -d'|' -f2 "$WORK/pop_variants.round" | paste -sd ';' | sed 's/;/; /g')"
+			while IFS='|' read -r i name script <&3; do
+				role=bench_agent; [ "$script" = challenge ] && role=bench_chal
+				n0=$(sql "SELECT count(*) FROM governance.leases WHERE authorized_by = 'bench_agent'")
+				sql "CHECKPOINT" >/dev/null
+				run_pgbench "test/bench/pop_$script.sql" "$mode" "$role" || die "pgbench pop_$script failed"
+				n1=$(sql "SELECT count(*) FROM governance.leases WHERE authorized_by = 'bench_agent'")
+				if [ "$script" != challenge ]; then
+					[ $((n1 - n0)) -eq "$PB_TX" ] ||
+						die "pop_$script: $PB_TX transactions, but $((n1 - n0)) leases"
+				fi
+				append "PA_${i}_$mode" "$PB_TPS"; append "PC_${i}_$mode" "$PB_CPU"
+				say "pop round $r synchronous_commit=$mode $name: $PB_TPS tps; backend $PB_CPU us CPU per transaction"
+				if [ "$script" != challenge ]; then
+					sql "ANALYZE governance.leases" || die "analyze"
+					revoke_live "authorized_by = 'bench_agent'"
+				fi
+				sql "VACUUM ANALYZE governance.leases, governance.ledger, governance.pop_challenges" || die "vacuum"
+			done 3<"$WORK/pop_variants.round"
+		done
+	done
+	for mode in $BENCH_COMMIT_MODES; do
+		while IFS='|' read -r i name script; do
+			base=-; [ "$script" = signed ] && base="authorize() unsigned"
+			emit "proof of possession sc=$mode" "$name" tps "$(get "PA_${i}_$mode")" "$base" -
+		done <"$WORK/pop_variants"
+		while IFS='|' read -r i name script; do
+			base=-; [ "$script" = signed ] && base="authorize() unsigned"
+			emit "proof of possession cost sc=$mode" "$name" "us CPU/tx" "$(get "PC_${i}_$mode")" "$base" -
+		done <"$WORK/pop_variants"
+	done
 }
 
 # ---------------------------------------------------------------------------
@@ -766,7 +839,7 @@ fi
 gov_start "$C" || die "server did not start"
 [ "$(sql "SELECT setting FROM pg_config() WHERE name = 'PKGLIBDIR'")" = "$INST$("$PG_CONFIG" --pkglibdir)" ] ||
 	die "the server does not use the private installation"
-for f in ledger_setup probe_setup leases_setup revoke_setup holdoff_setup; do
+for f in ledger_setup probe_setup leases_setup revoke_setup holdoff_setup pop_setup; do
 	gov_psql "$C" -f "test/bench/$f.sql" >/dev/null || die "setup failed: $f.sql"
 done
 

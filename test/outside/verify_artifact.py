@@ -23,7 +23,7 @@ microseconds, or ISO 8601 with a time zone) replaces the clock.
 Checks, in this order (section 9): the gov1. prefix, exactly two further
 parts, strict unpadded base64url with zero trailing bits, a 64-byte
 signature, the payload's fields (tag "governance.v1.artifact", exactly 13
-claims, nothing after them) and each claim's type and length, the claims'
+claims, or 14 with agent_key_id (section 13), nothing after them) and each claim's type and length, the claims'
 consistency, the key, expires_at against the clock (before the signature,
 which costs more), then the Ed25519 signature over the payload bytes.
 
@@ -224,9 +224,18 @@ def decode(text):
     fields = read_fields(payload)
     if fields[0] != TAG:
         raise Invalid("payload does not start with the tag %r" % TAG.decode())
+    # section 9: a 14th claim, agent_key_id, follows for an agent with a key
+    # (section 13); never NULL when present
+    agent_key_id = None
+    if len(fields) - 1 == len(CLAIMS) + 1:
+        v = fields[-1]
+        if v is None or not re.fullmatch(rb"[0-9a-f]{16}", v):
+            raise Invalid("claim agent_key_id is not 16 lowercase hex characters: %r" % (v,))
+        agent_key_id = v.decode("ascii")
+        fields = fields[:-1]
     if len(fields) - 1 != len(CLAIMS):
-        raise Invalid("payload holds %d claims, expected exactly %d"
-                      % (len(fields) - 1, len(CLAIMS)))
+        raise Invalid("payload holds %d claims, expected %d (or %d with agent_key_id)"
+                      % (len(fields) - 1, len(CLAIMS), len(CLAIMS) + 1))
 
     claims = {}
     raw = {}
@@ -281,6 +290,8 @@ def decode(text):
     if not claims["issued_at_us"] <= claims["expires_at_us"] <= claims["max_expiry_us"]:
         raise Invalid("claims are inconsistent: issued_at <= expires_at <= max_expiry "
                       "does not hold")
+    if agent_key_id is not None:
+        claims["agent_key_id"] = agent_key_id
     return claims, payload, signature
 
 

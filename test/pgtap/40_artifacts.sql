@@ -409,13 +409,17 @@ SELECT is((SELECT array_agg(v.reason ORDER BY k)
              FROM (SELECT pg_temp.fields(pg_temp.payload_of(:'a2')) AS f) x,
                   LATERAL (VALUES (1, x.f[1:13]), (2, x.f || '\x'::bytea), (3, x.f[2:14]),
                                   (4, ARRAY['\x'::bytea] || x.f[2:14]),
-                                  (5, ARRAY[convert_to('governance.v1.event', 'UTF8')] || x.f[2:14])) m (k, f),
+                                  (5, ARRAY[convert_to('governance.v1.event', 'UTF8')] || x.f[2:14]),
+                                  (6, x.f || convert_to('0123456789ABCDEF', 'UTF8')),
+                                  (7, x.f || convert_to('0123456789abcdef', 'UTF8') || '\x'::bytea)) m (k, f),
                   governance.verify_artifact(pg_temp.art(pg_temp.join(m.f), pg_temp.sig_of(:'a2'))) v),
-          ARRAY['malformed artifact: payload is truncated', 'malformed artifact: payload has trailing bytes',
+          ARRAY['malformed artifact: payload is truncated', 'malformed artifact: a claim has the wrong type or length',
                 'malformed artifact: payload does not start with the artifact tag',
                 'malformed artifact: payload does not start with the artifact tag',
-                'malformed artifact: payload does not start with the artifact tag'],
-          '12 claims, 14 claims, no tag, an empty tag, another tag');
+                'malformed artifact: payload does not start with the artifact tag',
+                'malformed artifact: agent key id is not lowercase hex',
+                'malformed artifact: payload has trailing bytes'],
+          '12 claims, an empty 14th (agent_key_id, FORMAT.md section 13), no tag, an empty tag, another tag, an agent key id not lowercase hex, 15 claims');
 
 -- random input
 SELECT setseed(0.4040);

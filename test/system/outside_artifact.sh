@@ -291,6 +291,8 @@ add("tag-wrong", own_signed([b"governance.v1.event"] + F[1:]))
 add("tag-missing", own_signed(F[1:] + [F[13]]))
 add("claims-12", own_signed(F[:-1]))
 add("claims-14", own_signed(F + [F[13]]))
+# a 14th claim is the optional agent_key_id (FORMAT.md section 13); a 15th is one too many
+add("claims-15", own_signed(F + [b"0123456789abcdef", F[13]]))
 add("trailing-bytes", "gov1.%s.%s" % (b64(payload + b"\0"), b64(own.sign(payload + b"\0").signature)))
 # extra part, wrong prefix
 add("extra-part", art + ".AAAA")
@@ -333,7 +335,9 @@ while IFS='	' read -r name text; do
 		claim-*) opat='claim [a-z_0-9]+ (is [0-9]+ bytes|is NULL)'; spat='malformed artifact: a claim has the wrong type or length' ;;
 		tag-*) opat='does not start with the tag'; spat='malformed artifact: payload does not start with the artifact tag' ;;
 		claims-12) opat='holds 12 claims'; spat='malformed artifact: payload is truncated' ;;
-		claims-14|trailing-bytes) opat='holds 14 claims|stray bytes'; spat='malformed artifact: payload has trailing bytes' ;;
+		claims-14) opat='agent_key_id is not 16 lowercase hex'; spat='malformed artifact: a claim has the wrong type or length' ;;
+		claims-15) opat='holds 15 claims'; spat='malformed artifact: payload has trailing bytes' ;;
+		trailing-bytes) opat='stray bytes'; spat='malformed artifact: payload is truncated' ;;
 		extra-*) opat='parts after the prefix'; spat='malformed artifact: too many parts' ;;
 		prefix-*) opat='version prefix'; spat='malformed artifact: not an artifact of version gov1' ;;
 		signed-by-other-key|payload-one-byte|signature-one-bit) opat='bad signature'; spat='^f\|bad signature$' ;;

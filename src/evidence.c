@@ -181,6 +181,9 @@ block_line(StringInfo s, const char *type, const GovBlock *b)
 	put_word(s, b->key_id[0] ? b->key_id : "-");
 	put_hex(s, b->block_hash, GOV_HASH_LEN);
 	put_hex(s, b->signature, GOV_ED25519_SIG_LEN);
+	put_int(s, b->version);
+	put_hex(s, b->version >= 2 ? b->log_id : NULL, GOV_LOG_ID_LEN);
+	put_hex(s, b->version >= 2 ? b->lineage_root : NULL, GOV_HASH_LEN);
 }
 
 static void
@@ -195,6 +198,8 @@ checkpoint_line(StringInfo s, const GovBlock *b)
 	put_int(s, gov_timestamp_to_unix_micros(b->sealed_at));
 	put_word(s, b->key_id[0] ? b->key_id : "-");
 	put_hex(s, b->signature, GOV_ED25519_SIG_LEN);
+	put_int(s, b->version);
+	put_hex(s, b->version >= 2 ? b->log_id : NULL, GOV_LOG_ID_LEN);
 }
 
 #define ROW_COLUMNS "seq, at, kind, lease_id, principal, action, resource, payload, " \

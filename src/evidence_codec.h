@@ -23,12 +23,13 @@
 #include <stdint.h>
 
 #define GOV_EV_MAGIC		"governance-evidence"
-#define GOV_EV_VERSION		1
+#define GOV_EV_VERSION		2		/* written; version 1 is still read */
 #define GOV_EV_HASH			64	/* SHA3-512, BLAKE2b-512 */
 #define GOV_EV_SIG			64
 #define GOV_EV_PK			32
 #define GOV_EV_KEY_ID		16	/* hex characters */
-#define GOV_EV_MAX_TOKENS	16
+#define GOV_EV_LOG_ID		16	/* bytes */
+#define GOV_EV_MAX_TOKENS	20
 #define GOV_EV_MAX_PATH		64	/* audit path hashes: trees of < 2^63 leaves */
 
 /* Record types: the first token of a line. */
@@ -93,6 +94,10 @@ typedef struct GovEvBlock
 	char		key_id[GOV_EV_KEY_ID + 1];
 	uint8_t		block_hash[GOV_EV_HASH];
 	uint8_t		signature[GOV_EV_SIG];
+	bool		v2_line;		/* written in the version 2 line form */
+	int64_t		version;		/* block format, 1 or 2 */
+	uint8_t		log_id[GOV_EV_LOG_ID];	/* version 2 */
+	uint8_t		lineage_root[GOV_EV_HASH];	/* version 2 */
 } GovEvBlock;
 
 typedef struct GovEvRow
@@ -140,6 +145,9 @@ typedef struct GovEvCheckpoint
 	int64_t		sealed_at;
 	char		key_id[GOV_EV_KEY_ID + 1];
 	uint8_t		signature[GOV_EV_SIG];
+	bool		v2_line;		/* written in the version 2 line form */
+	int64_t		version;		/* block format, 1 or 2 */
+	uint8_t		log_id[GOV_EV_LOG_ID];	/* version 2 */
 } GovEvCheckpoint;
 
 /*

@@ -76,6 +76,10 @@ static const char usage_text[] =
 "                          tail or a rewritten block shows)\n"
 "        --old CP          consistency: the old checkpoint you kept\n"
 "        --new CP          consistency: the new checkpoint you were given\n"
+"        --log-id ID       the log the evidence must belong to (32 hex digits\n"
+"                          or a UUID, as governance.log_identity holds it):\n"
+"                          a version 2 block or checkpoint of another log\n"
+"                          fails; a trusted version 2 checkpoint implies it\n"
 "        --ignore-expiry   artifact: an expired artifact may still verify\n"
 "    -j, --json            print one JSON object on standard output\n"
 "    -q, --quiet           no progress line on standard error\n"
@@ -312,9 +316,21 @@ report(const GvResult *r)
 				   (long long) r->from_block, (long long) r->to_block);
 		if (strcmp(r->what, "inclusion") == 0 && r->seq > 0)
 			printf(", \"seq\": %lld", (long long) r->seq);
+		if (r->have_log_id)
+		{
+			printf(", \"log_id\": ");
+			json_hex(r->log_id, GOV_EV_LOG_ID);
+		}
 		if (r->status == GV_VERIFIED && r->have_checkpoint)
 		{
-			printf(", \"checkpoint\": {\"version\": 1, \"block_id\": %lld, \"block_hash\": ",
+			printf(", \"checkpoint\": {\"version\": %lld, ", (long long) r->checkpoint.version);
+			if (r->checkpoint.version >= 2)
+			{
+				printf("\"log_id\": ");
+				json_hex(r->checkpoint.log_id, GOV_EV_LOG_ID);
+				printf(", ");
+			}
+			printf("\"block_id\": %lld, \"block_hash\": ",
 				   (long long) r->checkpoint.block_id);
 			json_hex(r->checkpoint.block_hash, 64);
 			printf(", \"last_seq\": %lld, \"total_rows\": %lld, \"sealed_at_us\": %lld, \"key_id\": \"%s\", \"signature\": ",
@@ -336,6 +352,14 @@ report(const GvResult *r)
 			printf(", checkpoint of block %lld (last seq %lld, %lld rows)",
 				   (long long) r->checkpoint.block_id, (long long) r->checkpoint.last_seq,
 				   (long long) r->checkpoint.total_rows);
+		if (r->have_log_id)
+		{
+			int			k;
+
+			printf(", log ");
+			for (k = 0; k < GOV_EV_LOG_ID; k++)
+				printf("%02x", r->log_id[k]);
+		}
 		printf("\n");
 	}
 	else if (r->status == GV_TAMPERED)
@@ -455,6 +479,16 @@ verify_checkpoint(const char *path)
 				snprintf(res.what, sizeof(res.what), "checkpoint");
 				if (!gv_checkpoint_signature_ok(&cp, opts.trust.pk[i]))
 					gv_fail(&res, GV_TAMPERED, 0, "checkpoint signature does not verify");
+				else if (opts.trust.have_log_id &&
+						 (cp.version < 2 || memcmp(cp.log_id, opts.trust.log_id, GOV_EV_LOG_ID) != 0))
+					gv_fail(&res, GV_TAMPERED, 0, "checkpoint of another log: %s",
+							cp.version < 2 ? "a version 1 checkpoint names no log" :
+							"it names another log id than --log-id");
+				if (cp.version >= 2)
+				{
+					res.have_log_id = true;
+					memcpy(res.log_id, cp.log_id, GOV_EV_LOG_ID);
+				}
 				res.keys = res.trusted_keys = 1;
 				break;
 			}
@@ -649,6 +683,21 @@ main(int argc, char **argv)
 		{
 			NEED_ARG();
 			newp = argv[++i];
+		}
+		else if (strcmp(a, "--log-id") == 0)
+		{
+			char		hex[33];
+			const char *p;
+			size_t		n = 0;
+
+			NEED_ARG();
+			for (p = argv[++i]; *p && n < sizeof(hex) - 1; p++)
+				if (*p != '-')
+					hex[n++] = (*p >= 'A' && *p <= 'F') ? (char) (*p - 'A' + 'a') : *p;
+			hex[n] = '\0';
+			if (*p || !gov_ev_parse_hex(hex, opts.trust.log_id, GOV_EV_LOG_ID))
+				bad_input("--log-id %s: not a log id (32 hex digits or a UUID)", argv[i]);
+			opts.trust.have_log_id = true;
 		}
 		else if (a[0] == '-' && a[1] != '\0' && npos < 1)
 			bad_input("unknown option %s (see --help)", a);

@@ -50,6 +50,55 @@ covered_by_gaps(const GovEvBlock *b, size_t *gi, int64_t lo, int64_t hi, int64_t
 	return true;
 }
 
+static void
+hex16(const uint8_t *p, char *out)
+{
+	static const char digits[] = "0123456789abcdef";
+	int			i;
+
+	for (i = 0; i < GOV_EV_LOG_ID; i++)
+	{
+		out[2 * i] = digits[p[i] >> 4];
+		out[2 * i + 1] = digits[p[i] & 15];
+	}
+	out[2 * GOV_EV_LOG_ID] = '\0';
+}
+
+/*
+ * Format version 2: a line's form matches the header's version, and a
+ * version 2 block or checkpoint names the log expected (given with
+ * --log-id or by a trusted version 2 checkpoint, else the first one met).
+ */
+static bool
+log_ok(GvState *st, bool v2_line, int64_t version, const uint8_t *log_id,
+	   const char *what, int64_t block_id, int64_t seq)
+{
+	char		got[33];
+	char		want[33];
+
+	if (v2_line != (st->header.version >= 2))
+		return FAIL(st, seq, "%s %lld is written in the line form of another format version than the header's %lld",
+					what, LL(block_id), LL(st->header.version));
+	if (version < 2)
+		return true;
+	if (!st->have_log)
+	{
+		memcpy(st->log_id, log_id, GOV_EV_LOG_ID);
+		st->have_log = true;
+		st->res->have_log_id = true;
+		memcpy(st->res->log_id, log_id, GOV_EV_LOG_ID);
+		return true;
+	}
+	if (memcmp(st->log_id, log_id, GOV_EV_LOG_ID) != 0)
+	{
+		hex16(log_id, got);
+		hex16(st->log_id, want);
+		return FAIL(st, seq, "%s %lld belongs to another log: it names log %s, expected log %s",
+					what, LL(block_id), got, want);
+	}
+	return true;
+}
+
 /*
  * A block header: its place after the previous block (when chain), its
  * range and gaps, its hash, its key and signature, and the trusted
@@ -96,6 +145,11 @@ block_header(GvState *st, const GovEvBlock *b, bool chain, bool first_rule, bool
 	}
 	if (b->last_seq < b->first_seq || b->row_count <= 0)
 		return FAIL(st, b->first_seq, "bad block %lld: empty or inverted range", LL(b->block_id));
+	if (chain && st->have_prev && b->version < st->prev.version)
+		return FAIL(st, b->first_seq, "bad block %lld: format version %lld after version %lld",
+					LL(b->block_id), LL(b->version), LL(st->prev.version));
+	if (!log_ok(st, b->v2_line, b->version, b->log_id, "block", b->block_id, b->first_seq))
+		return false;
 	for (i = 0; i < b->ngaps; i++)
 		if (b->gaps[2 * i] > b->gaps[2 * i + 1] || b->gaps[2 * i] < b->first_seq ||
 			b->gaps[2 * i + 1] >= b->last_seq ||
@@ -199,6 +253,23 @@ check_row(GvState *st, const GovEvRow *r, uint8_t *leaf)
 		l = table_find(&st->links, key, true);
 		memcpy(l->link, r->link, 64);
 	}
+	if (r->has_lease && st->have_cur && st->cur.version >= 2)
+	{
+		if (st->nheads == st->headcap)
+		{
+			st->headcap = st->headcap ? 2 * st->headcap : 64;
+			st->heads = realloc(st->heads, sizeof(GvHead) * st->headcap);
+			if (st->heads == NULL)
+			{
+				fprintf(stderr, "governance-verify: out of memory\n");
+				exit(GV_BAD_INPUT);
+			}
+		}
+		memcpy(st->heads[st->nheads].lease, r->lease, 16);
+		st->heads[st->nheads].seq = r->seq;
+		memcpy(st->heads[st->nheads].link, r->link, 64);
+		st->nheads++;
+	}
 	leaf_hash(r->seq, evidence, leaf);
 	return true;
 }
@@ -226,6 +297,13 @@ finish_block(GvState *st)
 		memcmp(root, b->merkle_root, 64) != 0)
 		return FAIL(st, b->first_seq, "bad block %lld: its Merkle root does not match its rows",
 					LL(b->block_id));
+	if (b->version >= 2)
+	{
+		lineage_root(st->heads, st->nheads, root);
+		if (memcmp(root, b->lineage_root, 64) != 0)
+			return FAIL(st, b->first_seq, "bad block %lld: its lineage map does not match its rows",
+						LL(b->block_id));
+	}
 	st->res->blocks++;
 	if (st->res->from_block == 0)
 		st->res->from_block = b->block_id;
@@ -258,6 +336,7 @@ start_block(GvState *st, const GovEvBlock *b)
 	st->expect = b->first_seq;
 	st->pending_missing = 0;
 	st->nleaves = 0;
+	st->nheads = 0;
 	gov_ev_merkle_init(&st->merkle);
 }
 
@@ -483,6 +562,9 @@ record(GvState *st, GovEvRecord *rec)
 			{
 				GovEvCheckpoint *c = &rec->u.checkpoint;
 				GovEvCheckpoint last;
+
+				if (!log_ok(st, c->v2_line, c->version, c->log_id, "checkpoint of block", c->block_id, 0))
+					return false;
 
 				if (strcmp(w, "bundle") == 0)
 				{

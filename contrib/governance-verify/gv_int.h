@@ -36,6 +36,13 @@ typedef struct Table
 	size_t		n;
 } Table;
 
+typedef struct GvHead
+{
+	uint8_t		lease[16];
+	int64_t		seq;
+	uint8_t		link[64];
+} GvHead;
+
 typedef struct KeyEnt
 {
 	GovEvKey	k;
@@ -82,6 +89,12 @@ struct GvState
 	bool		have_row;
 	GovEvRow	row;
 	uint8_t		row_leaf[64];
+	/* format version 2 */
+	bool		have_log;		/* the log id every version 2 block must name */
+	uint8_t		log_id[GOV_EV_LOG_ID];
+	GvHead	   *heads;			/* the current block's rows with a lease */
+	size_t		nheads;
+	size_t		headcap;
 	/* consistency */
 	int			ncheckpoints;
 	GovEvCheckpoint old_cp;
@@ -103,6 +116,7 @@ extern void leaf_hash(int64_t seq, const uint8_t *evidence, uint8_t *out);
 extern void link_hash(const uint8_t *prev, const uint8_t *evidence, uint8_t *out);
 extern void event_evidence(Msg *m, const GovEvRow *r, uint8_t *out);
 extern void block_hash(Msg *m, const GovEvBlock *b, uint8_t *out);
+extern void lineage_root(GvHead *heads, size_t n, uint8_t *out);
 extern void checkpoint_of(const GovEvBlock *b, GovEvCheckpoint *c);
 extern bool same_checkpoint(const GovEvCheckpoint *a, const GovEvCheckpoint *b);
 extern Slot *table_find(Table *t, const uint8_t *key, bool create);

@@ -110,6 +110,11 @@ TAG_LEAF = "governance.v1.merkle-leaf"
 TAG_NODE = "governance.v1.merkle-node"
 TAG_BLOCK = "governance.v1.block"
 TAG_CHECKPOINT = "governance.v1.checkpoint"
+TAG_BLOCK_V2 = "governance.v2.block"
+TAG_CHECKPOINT_V2 = "governance.v2.checkpoint"
+TAG_LINEAGE_LEAF = "governance.v2.lineage-leaf"
+TAG_LINEAGE_NODE = "governance.v2.lineage-node"
+TAG_LINEAGE_EMPTY = "governance.v2.lineage-empty"
 
 # ---------------------------------------------------------------------------
 # FORMAT.md section 4: canonical JSON.
@@ -254,20 +259,48 @@ def merkle_root(leaves):
 
 def block_bytes(b):
     gaps = b"".join(i64(lo) + i64(hi) for lo, hi in b["gaps"])
-    return (field(TAG_BLOCK)
+    v2 = b.get("version", 1) >= 2
+    return (field(TAG_BLOCK_V2 if v2 else TAG_BLOCK)
+            + (field(b["log_id"]) if v2 else b"")
             + f_int(b["block_id"]) + f_int(b["first_seq"]) + f_int(b["last_seq"])
             + f_int(b["row_count"]) + f_int(b["total_rows"])
             + field(gaps)
             + field(b["merkle_root"])
+            + (field(b["lineage_root"]) if v2 else b"")
             + field(b["prev_hash"])
             + f_int(b["sealed_at_us"])
             + f_text(b["key_id"]))
 
 
-def checkpoint_bytes(block_id, block_hash, last_seq, total_rows, sealed_at_us, key_id):
-    return (field(TAG_CHECKPOINT)
+def checkpoint_bytes(block_id, block_hash, last_seq, total_rows, sealed_at_us, key_id,
+                     version=1, log_id=None):
+    v2 = version >= 2
+    return (field(TAG_CHECKPOINT_V2 if v2 else TAG_CHECKPOINT)
+            + (field(log_id) if v2 else b"")
             + f_int(block_id) + field(block_hash) + f_int(last_seq) + f_int(total_rows)
             + f_int(sealed_at_us) + f_text(key_id))
+
+
+def lineage_node(left, right):
+    return blake2b_512(field(TAG_LINEAGE_NODE) + field(left) + field(right))
+
+
+def lineage_root(heads):
+    """FORMAT.md section 6: heads maps a lease id (16 bytes) to (seq, link) of its
+    last row in the block; leaves sorted by lease id; MTH with the lineage node."""
+    if not heads:
+        return blake2b_512(field(TAG_LINEAGE_EMPTY))
+    leaves = [blake2b_512(field(TAG_LINEAGE_LEAF) + field(lease) + f_int(seq) + field(link))
+              for lease, (seq, link) in sorted(heads.items())]
+
+    def mth(d):
+        if len(d) == 1:
+            return d[0]
+        k = 1
+        while k * 2 < len(d):
+            k *= 2
+        return lineage_node(mth(d[:k]), mth(d[k:]))
+    return mth(leaves)
 
 
 # ---------------------------------------------------------------------------
@@ -304,7 +337,10 @@ SELECT json_build_object(
       'sealed_at', b.sealed_at,
       'key_id', b.key_id,
       'block_hash', encode(b.block_hash, 'hex'),
-      'signature', encode(b.signature, 'hex')) ORDER BY b.block_id)
+      'signature', encode(b.signature, 'hex'),
+      'version', b.version,
+      'log_id', replace(b.log_id::text, '-', ''),
+      'lineage_root', encode(b.lineage_root, 'hex')) ORDER BY b.block_id)
     FROM governance.ledger_blocks b), '[]'),
   'keys', coalesce((SELECT json_agg(json_build_object(
       'key_id', k.key_id,
@@ -441,6 +477,11 @@ def load_block(b, i):
         raise BadInput("blocks[%d] is not an object" % i)
     bid = integer(b.get("block_id"), "blocks[%d].block_id" % i)
     w = "block %d" % bid
+    version = integer(b.get("version", 1), w + " version")
+    if version not in (1, 2):
+        raise Problem("%s: unknown format version %d" % (w, version))
+    if version == 1 and (b.get("log_id") is not None or b.get("lineage_root") is not None):
+        raise Problem("%s: a format 1 block has no log id nor lineage root" % w)
     return {
         "block_id": bid,
         "first_seq": integer(b.get("first_seq"), w + " first_seq"),
@@ -454,6 +495,10 @@ def load_block(b, i):
         "key_id": text(b.get("key_id"), w + " key_id"),
         "block_hash": hexbytes(b.get("block_hash"), w + " block_hash"),
         "signature": hexbytes(b.get("signature"), w + " signature"),
+        "version": version,
+        "log_id": hexbytes(b.get("log_id"), w + " log_id", 16, nullable=version < 2),
+        "lineage_root": hexbytes(b.get("lineage_root"), w + " lineage_root", 64,
+                                 nullable=version < 2),
     }
 
 
@@ -635,8 +680,9 @@ def verify_rows(rows, rep):
     return by_seq
 
 
-def verify_blocks(blocks, by_seq, trusted, all_keys, rep):
-    """Sections 6 and 7: coverage, gaps, Merkle roots, block hashes, chain, signatures."""
+def verify_blocks(blocks, by_seq, trusted, all_keys, rep, log_id=None):
+    """Sections 6 and 7: coverage, gaps, Merkle roots, lineage maps, log ids, block
+    hashes, chain, signatures.  log_id: the log expected (else the first v2 block's)."""
     prev_block = None
     total = 0
     gap_seqs = 0
@@ -667,6 +713,7 @@ def verify_blocks(blocks, by_seq, trusted, all_keys, rep):
             in_gap.update(range(lo, hi + 1))
         gap_seqs += len(in_gap)
         leaves = []
+        heads = {}
         for seq in range(b["first_seq"], b["last_seq"] + 1):
             if seq in in_gap:
                 if seq in by_seq:
@@ -678,6 +725,8 @@ def verify_blocks(blocks, by_seq, trusted, all_keys, rep):
                 raise Problem("seq %d: missing from the ledger but covered by %s (row removed)"
                               % (seq, w))
             leaves.append(merkle_leaf(seq, r["evidence"]))
+            if r["lease_id"] is not None:
+                heads[bytes.fromhex(r["lease_id"].replace("-", ""))] = (seq, r["link"])
             covered.add(seq)
         if b["row_count"] != len(leaves):
             raise Problem("%s: row_count is %d but the range holds %d rows"
@@ -689,6 +738,17 @@ def verify_blocks(blocks, by_seq, trusted, all_keys, rep):
             raise Problem("%s: holds no rows; FORMAT.md defines no Merkle root for that" % w)
         if merkle_root(leaves) != b["merkle_root"]:
             raise Problem("%s: merkle_root does not match the rows' evidence" % w)
+        if prev_block is not None and b["version"] < prev_block["version"]:
+            raise Problem("%s: format version %d after version %d"
+                          % (w, b["version"], prev_block["version"]))
+        if b["version"] >= 2:
+            if log_id is None:
+                log_id = b["log_id"]
+            elif b["log_id"] != log_id:
+                raise Problem("%s belongs to another log: it names log %s, expected log %s"
+                              % (w, b["log_id"].hex(), log_id.hex()))
+            if lineage_root(heads) != b["lineage_root"]:
+                raise Problem("%s: its lineage map does not match its rows" % w)
         want_prev = None if prev_block is None else prev_block["block_hash"]
         if b["prev_hash"] != want_prev:
             if prev_block is None:
@@ -702,7 +762,7 @@ def verify_blocks(blocks, by_seq, trusted, all_keys, rep):
                 raise Problem("%s: signed by key %s, which is not trusted" % (w, b["key_id"]))
             raise Problem("%s: signed by key %s, which is not in the export" % (w, b["key_id"]))
         msg = checkpoint_bytes(bid, b["block_hash"], b["last_seq"], b["total_rows"],
-                               b["sealed_at_us"], b["key_id"])
+                               b["sealed_at_us"], b["key_id"], b["version"], b["log_id"])
         if not ed25519_verify(b["signature"], msg, key["public_key"]):
             raise Problem("%s: signature by key %s does not verify" % (w, b["key_id"]))
         if b["sealed_at_us"] < key["created_at_us"] or (
@@ -710,15 +770,24 @@ def verify_blocks(blocks, by_seq, trusted, all_keys, rep):
             rep.warn("%s: sealed at %d, outside the lifetime of key %s (retired_at is not "
                      "signed; informative only)" % (w, b["sealed_at_us"], b["key_id"]))
         prev_block = b
-    return covered, total, gap_seqs
+    return covered, total, gap_seqs, log_id
 
 
-def verify_checkpoint(cp, blocks_by_id, trusted, all_keys, rep, name):
+def verify_checkpoint(cp, blocks_by_id, trusted, all_keys, rep, name, log_id=None):
     w = "checkpoint %s" % name
     if not isinstance(cp, dict):
         raise BadInput("%s is not a JSON object" % w)
-    if cp.get("version") != 1:
-        raise Problem("%s: version is %r, expected 1" % (w, cp.get("version")))
+    version = cp.get("version")
+    if version not in (1, 2) or isinstance(version, bool):
+        raise Problem("%s: version is %r, expected 1 or 2" % (w, version))
+    cp_log = None
+    if version == 2:
+        cp_log = hexbytes(cp.get("log_id"), w + " log_id", 16)
+        if log_id is not None and cp_log != log_id:
+            raise Problem("%s belongs to another log: it names log %s, expected log %s"
+                          % (w, cp_log.hex(), log_id.hex()))
+    elif "log_id" in cp:
+        raise Problem("%s: a version 1 checkpoint has no log_id" % w)
     bid = integer(cp.get("block_id"), w + " block_id")
     bhash = hexbytes(cp.get("block_hash"), w + " block_hash", 64)
     last_seq = integer(cp.get("last_seq"), w + " last_seq")
@@ -730,7 +799,7 @@ def verify_checkpoint(cp, blocks_by_id, trusted, all_keys, rep, name):
     if key is None:
         raise Problem("%s: key %s is %s" % (w, kid, "not trusted" if kid in all_keys
                                                else "not in the export"))
-    msg = checkpoint_bytes(bid, bhash, last_seq, total_rows, sealed_us, kid)
+    msg = checkpoint_bytes(bid, bhash, last_seq, total_rows, sealed_us, kid, version, cp_log)
     if not ed25519_verify(sig, msg, key["public_key"]):
         raise Problem("%s: signature does not verify under key %s" % (w, kid))
     if cp.get("sealed_at") is not None:
@@ -745,7 +814,7 @@ def verify_checkpoint(cp, blocks_by_id, trusted, all_keys, rep, name):
     if b is None:
         raise Problem("%s: block %d is not in the export (removed tail: the ledger ends at "
                       "block %s)" % (w, bid, max(blocks_by_id) if blocks_by_id else "none"))
-    if b["block_hash"] != bhash:
+    if b["block_hash"] != bhash or b["version"] != version:
         raise Problem("%s: block %d's block_hash differs from the checkpoint's" % (w, bid))
     for f, v in (("last_seq", last_seq), ("total_rows", total_rows),
                  ("sealed_at_us", sealed_us), ("key_id", kid)):
@@ -755,7 +824,7 @@ def verify_checkpoint(cp, blocks_by_id, trusted, all_keys, rep, name):
             % (name, bid, last_seq, total_rows, kid))
 
 
-def verify(data, pin=None, checkpoints=(), allow_unendorsed=False):
+def verify(data, pin=None, checkpoints=(), allow_unendorsed=False, log_id=None):
     rep = Report()
     keys = [load_key(k, i) for i, k in enumerate(data["keys"])]
     rows = [load_row(r, i) for i, r in enumerate(data["rows"])]
@@ -763,7 +832,12 @@ def verify(data, pin=None, checkpoints=(), allow_unendorsed=False):
     all_keys = {k["key_id"]: k for k in keys}
     trusted = verify_keys(keys, pin, allow_unendorsed, rep)
     by_seq = verify_rows(rows, rep)
-    covered, total, gap_seqs = verify_blocks(blocks, by_seq, trusted, all_keys, rep)
+    # a trusted version 2 checkpoint names the log the blocks must be of
+    for name, cp in checkpoints:
+        if log_id is None and isinstance(cp, dict) and cp.get("version") == 2:
+            log_id = hexbytes(cp.get("log_id"), "checkpoint %s log_id" % name, 16)
+    covered, total, gap_seqs, log_id = verify_blocks(blocks, by_seq, trusted, all_keys, rep,
+                                                     log_id)
     last_sealed = blocks[-1]["last_seq"] if blocks else 0
     unsealed = [s for s in by_seq if s not in covered]
     for s in unsealed:
@@ -771,7 +845,9 @@ def verify(data, pin=None, checkpoints=(), allow_unendorsed=False):
             raise Problem("seq %d: inside the sealed range but in no block" % s)
     blocks_by_id = {b["block_id"]: b for b in blocks}
     for name, cp in checkpoints:
-        verify_checkpoint(cp, blocks_by_id, trusted, all_keys, rep, name)
+        verify_checkpoint(cp, blocks_by_id, trusted, all_keys, rep, name, log_id)
+    if log_id is not None:
+        rep.say("log id: %s" % log_id.hex())
     signers = sorted({b["key_id"] for b in blocks})
     retired_signers = [k for k in signers if all_keys[k]["retired_at_us"] is not None]
     rep.say("keys: %d (%d trusted, %d endorsed)" % (
@@ -855,8 +931,9 @@ def load_bundle(path):
     except UnicodeDecodeError:
         raise Problem("a line is not ASCII")
     head = text[0].split(" ")
-    if len(head) < 3 or head[1] != "1":
-        raise BadInput("unsupported version: only version 1 exists")
+    if len(head) < 3 or head[1] not in ("1", "2"):
+        raise BadInput("unsupported version: only versions 1 and 2 exist")
+    v2 = head[1] == "2"
     if head[2] != "bundle" or len(head) != 6:
         raise BadInput("not an evidence bundle: %s" % head[2])
     from_block = inttok(head[3], "from_block")
@@ -878,7 +955,7 @@ def load_bundle(path):
                 "self_signature": hextok(t[5], w, 64),
                 "endorsed_by": None if t[6] == "-" else t[6],
                 "endorsement": hextok(t[7], w, 64, True)})
-        elif kind == "block" and len(t) == 13:
+        elif kind == "block" and len(t) == (16 if v2 else 13):
             gaps = [] if t[6] == "=" else [
                 [inttok(x, w) for x in pair.split(":")] for pair in t[6].split(",")]
             if any(len(g) != 2 for g in gaps):
@@ -890,6 +967,10 @@ def load_bundle(path):
                 "merkle_root": hextok(t[7], w, 64), "prev_hash": hextok(t[8], w, 64, True),
                 "sealed_at_us": inttok(t[9], w), "key_id": t[10],
                 "block_hash": hextok(t[11], w, 64), "signature": hextok(t[12], w, 64)})
+            if v2:
+                data["blocks"][-1].update({
+                    "version": inttok(t[13], w), "log_id": hextok(t[14], w, 16, True),
+                    "lineage_root": hextok(t[15], w, 64, True)})
         elif kind == "row" and len(t) == 14:
             payload = b64tok(t[8], w + " payload")
             if payload is None:
@@ -906,11 +987,17 @@ def load_bundle(path):
                 "actor": text_of(b64tok(t[9], w), w), "txid": inttok(t[10], w),
                 "prev_seq": inttok(t[11], w, True),
                 "evidence": hextok(t[12], w, 64), "link": hextok(t[13], w, 64)})
-        elif kind == "checkpoint" and len(t) == 8:
+        elif kind == "checkpoint" and len(t) == (10 if v2 else 8):
             checkpoint = {"version": 1, "block_id": inttok(t[1], w), "block_hash": hextok(t[2], w, 64),
                           "last_seq": inttok(t[3], w), "total_rows": inttok(t[4], w),
                           "sealed_at_us": inttok(t[5], w), "key_id": t[6],
                           "signature": hextok(t[7], w, 64)}
+            if v2:
+                checkpoint["version"] = inttok(t[8], w)
+                if checkpoint["version"] == 2:
+                    checkpoint["log_id"] = hextok(t[9], w, 16)
+                elif t[9] != "-":
+                    raise Problem("%s: a version 1 checkpoint names no log" % w)
         elif kind == "end" and len(t) == 2:
             if inttok(t[1], w) != n - 1:
                 # named after the rows and blocks, which say what is missing
@@ -927,8 +1014,8 @@ def load_bundle(path):
     if last["block_id"] != inttok(head[4], "to_block"):
         raise Problem("missing block %s: the bundle ends at block %d" % (head[4], last["block_id"]))
     for f in ("block_id", "block_hash", "last_seq", "total_rows", "sealed_at_us", "key_id",
-              "signature"):
-        if checkpoint[f] != last[f]:
+              "signature", "version", "log_id"):
+        if checkpoint.get(f, 1 if f == "version" else None) != last.get(f, 1 if f == "version" else None):
             raise Problem("the bundle's checkpoint differs from its last block %d" % last["block_id"])
     return data, checkpoint
 
@@ -940,6 +1027,8 @@ def main(argv=None):
     ap.add_argument("--pin", help="hex public key trusted as the first key")
     ap.add_argument("--checkpoint", action="append", default=[], metavar="FILE",
                     help="a checkpoint JSON (from checkpoint()) kept outside the database")
+    ap.add_argument("--log-id", metavar="HEX",
+                    help="the log the ledger must be (32 hex digits or a UUID)")
     ap.add_argument("--allow-unendorsed-keys", action="store_true",
                     help="accept keys recorded without an endorsement (warn instead)")
     ap.add_argument("--bundle", action="store_true",
@@ -987,7 +1076,8 @@ def main(argv=None):
                     m = block_bytes(blk)
                 else:
                     m = checkpoint_bytes(blk["block_id"], blk["block_hash"], blk["last_seq"],
-                                         blk["total_rows"], blk["sealed_at_us"], blk["key_id"])
+                                         blk["total_rows"], blk["sealed_at_us"], blk["key_id"],
+                                         blk["version"], blk["log_id"])
                 print("%d\t%s" % (blk["block_id"], m.hex()))
             return 0
         pin = None
@@ -1002,7 +1092,10 @@ def main(argv=None):
                 raise BadInput("cannot read checkpoint %s: %s" % (path, e))
         if bundle_cp is not None:
             cps.append(("in the bundle", bundle_cp))
-        rep = verify(data, pin, cps, a.allow_unendorsed_keys)
+        log_id = None
+        if a.log_id is not None:
+            log_id = hexbytes(a.log_id.strip().replace("-", "").lower(), "--log-id", 16)
+        rep = verify(data, pin, cps, a.allow_unendorsed_keys, log_id)
         if data.get("count_problem"):
             raise Problem(data["count_problem"])
     except BadInput as e:

@@ -408,6 +408,7 @@ static const struct
 	{"path", GOV_EV_PATH, 4, 0},
 	{"checkpoint", GOV_EV_CHECKPOINT, 8, 2},
 	{"end", GOV_EV_END, 2, 0},
+	{"map", GOV_EV_MAP, 7, 0},
 };
 
 const char *
@@ -458,6 +459,14 @@ gov_ev_parse(char *line, size_t len, GovEvRecord *rec, int64_t *gapbuf, size_t g
 		{
 			if (!gov_ev_parse_int(tok[3], &h->a))
 				return "the inclusion header's seq is not an integer";
+		}
+		else if (strcmp(h->what, "proof") == 0 && n == 7 && h->version >= 2)
+		{
+			if (!gov_ev_parse_hex(tok[3], h->lease, 16))
+				return "the proof header's lease id is not 32 hex digits";
+			if (!gov_ev_parse_int(tok[4], &h->a) || !gov_ev_parse_int(tok[5], &h->b) ||
+				!gov_ev_parse_int(tok[6], &h->c))
+				return "the proof header's numbers are not integers";
 		}
 		else if (strcmp(h->what, "consistency") == 0 && n == 5)
 		{
@@ -558,6 +567,21 @@ gov_ev_parse(char *line, size_t len, GovEvRecord *rec, int64_t *gapbuf, size_t g
 					return parse_v2_block_tail(tok + 8, &c->version, c->log_id, NULL);
 				}
 				return NULL;
+			}
+		case GOV_EV_MAP:
+			{
+				GovEvMap   *m = &rec->u.map;
+				const char *err;
+
+				if (!gov_ev_parse_hex(tok[1], m->lease, 16))
+					return "the map entry's lease id is not 32 hex digits";
+				if (!gov_ev_parse_int(tok[2], &m->seq))
+					return "the map entry's seq is not an integer";
+				if (!gov_ev_parse_hex(tok[3], m->link, GOV_EV_HASH))
+					return "the map entry's link is not 128 hex digits";
+				/* its path: the tokens of a path record, shifted by three */
+				err = parse_path(tok + 3, &m->path);
+				return err;
 			}
 		case GOV_EV_END:
 			if (!gov_ev_parse_int(tok[1], &rec->u.end_records))

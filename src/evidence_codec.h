@@ -44,7 +44,8 @@ typedef enum GovEvType
 	GOV_EV_ROW,
 	GOV_EV_PATH,
 	GOV_EV_CHECKPOINT,
-	GOV_EV_END
+	GOV_EV_END,
+	GOV_EV_MAP					/* proof: a lineage map entry and its path */
 } GovEvType;
 
 /* A text or byte string decoded in place (it points into the line). */
@@ -57,12 +58,14 @@ typedef struct GovEvStr
 
 typedef struct GovEvHeader
 {
-	char		what[16];		/* bundle, inclusion, consistency */
+	char		what[16];		/* bundle, inclusion, consistency, proof */
 	int64_t		version;
 	int64_t		a;				/* bundle: from_block; inclusion: seq;
 								 * consistency: old block */
 	int64_t		b;				/* bundle: to_block; consistency: new block */
-	int64_t		c;				/* bundle: exported_at_us */
+	int64_t		c;				/* bundle, proof: exported_at_us */
+	uint8_t		lease[16];		/* proof: the lease (a is from_block, b
+								 * to_block) */
 } GovEvHeader;
 
 typedef struct GovEvKey
@@ -136,6 +139,15 @@ typedef struct GovEvPath
 	uint8_t		hashes[GOV_EV_MAX_PATH][GOV_EV_HASH];
 } GovEvPath;
 
+/* map <lease> <seq> <link> <leaf_index> <map_size> <path> */
+typedef struct GovEvMap
+{
+	uint8_t		lease[16];
+	int64_t		seq;
+	uint8_t		link[GOV_EV_HASH];
+	GovEvPath	path;
+} GovEvMap;
+
 typedef struct GovEvCheckpoint
 {
 	int64_t		block_id;
@@ -167,6 +179,7 @@ typedef struct GovEvRecord
 		GovEvAnchor anchor;
 		GovEvPath	path;
 		GovEvCheckpoint checkpoint;
+		GovEvMap	map;
 		int64_t		end_records;
 	}			u;
 } GovEvRecord;

@@ -36,6 +36,7 @@
 
 #include "access/xact.h"
 #include "access/xlog.h"
+#include "catalog/namespace.h"
 #include "catalog/pg_type_d.h"
 #include "executor/spi.h"
 #include "fmgr.h"
@@ -171,8 +172,8 @@ head_cmp(const void *a, const void *b)
 	return (x->seq > y->seq) - (x->seq < y->seq);
 }
 
-static void
-lineage_node(const uint8 *l, const uint8 *r, uint8 *out)
+void
+gov_lineage_node(const uint8 *l, const uint8 *r, uint8 *out)
 {
 	GovEnc		e;
 
@@ -199,17 +200,51 @@ lineage_range(uint8 *leaves, int64 n, uint8 *out)
 		k *= 2;
 	lineage_range(leaves, k, left);
 	lineage_range(leaves + k * GOV_HASH_LEN, n - k, right);
-	lineage_node(left, right, out);
+	gov_lineage_node(left, right, out);
+}
+
+void
+gov_lineage_leaf(const GovLineageHead *h, uint8 *out)
+{
+	GovEnc		e;
+
+	gov_enc_init(&e, GOV_TAG_LINEAGE_LEAF);
+	gov_enc_uuid(&e, &h->lease);
+	gov_enc_int64(&e, h->seq);
+	gov_enc_bytes(&e, h->link, GOV_HASH_LEN);
+	gov_blake2b_512(e.buf.data, e.buf.len, out);
+	gov_enc_free(&e);
+}
+
+int64
+gov_lineage_reduce(GovLineageHead *heads, int64 n)
+{
+	int64		i;
+	int64		m = 0;
+
+	if (n <= 0)
+		return 0;
+	qsort(heads, n, sizeof(GovLineageHead), head_cmp);
+	for (i = 0; i < n; i++)
+	{
+		/* the last (highest seq) head of each lease */
+		if (i + 1 < n && memcmp(heads[i].lease.data, heads[i + 1].lease.data, UUID_LEN) == 0)
+			continue;
+		if (m != i)
+			heads[m] = heads[i];
+		m++;
+	}
+	return m;
 }
 
 void
 gov_lineage_root(GovLineageHead *heads, int64 n, uint8 *out)
 {
 	uint8	   *leaves;
-	int64		nleaves = 0;
 	int64		i;
 	GovEnc		e;
 
+	n = gov_lineage_reduce(heads, n);
 	if (n <= 0)
 	{
 		gov_enc_init(&e, GOV_TAG_LINEAGE_EMPTY);
@@ -217,22 +252,10 @@ gov_lineage_root(GovLineageHead *heads, int64 n, uint8 *out)
 		gov_enc_free(&e);
 		return;
 	}
-	qsort(heads, n, sizeof(GovLineageHead), head_cmp);
 	leaves = palloc(GOV_HASH_LEN * n);
 	for (i = 0; i < n; i++)
-	{
-		/* the last (highest seq) head of each lease */
-		if (i + 1 < n && memcmp(heads[i].lease.data, heads[i + 1].lease.data, UUID_LEN) == 0)
-			continue;
-		gov_enc_init(&e, GOV_TAG_LINEAGE_LEAF);
-		gov_enc_uuid(&e, &heads[i].lease);
-		gov_enc_int64(&e, heads[i].seq);
-		gov_enc_bytes(&e, heads[i].link, GOV_HASH_LEN);
-		gov_blake2b_512(e.buf.data, e.buf.len, leaves + nleaves * GOV_HASH_LEN);
-		gov_enc_free(&e);
-		nleaves++;
-	}
-	lineage_range(leaves, nleaves, out);
+		gov_lineage_leaf(&heads[i], leaves + i * GOV_HASH_LEN);
+	lineage_range(leaves, n, out);
 	pfree(leaves);
 }
 
@@ -357,9 +380,24 @@ copy_hash(HeapTuple tup, TupleDesc desc, int col, uint8 *out, int len, bool *isn
 	memcpy(out, VARDATA_ANY(b), len);
 }
 
-#define BLOCK_COLUMNS "block_id, first_seq, last_seq, row_count, total_rows, gaps, " \
-	"merkle_root, prev_hash, sealed_at, key_id, block_hash, signature, " \
-	"version, log_id, lineage_root"
+#define BLOCK_COLUMNS_V1 "block_id, first_seq, last_seq, row_count, total_rows, gaps, " \
+	"merkle_root, prev_hash, sealed_at, key_id, block_hash, signature"
+#define BLOCK_COLUMNS_V2 BLOCK_COLUMNS_V1 ", version, log_id, lineage_root"
+#define BLOCK_COLUMNS (gov_format2() ? BLOCK_COLUMNS_V2 : BLOCK_COLUMNS_V1)
+
+/*
+ * Does the catalog have format version 2 (governance.log_identity and the
+ * block columns)?  Not in the upgrade window (a 0.2 library serving 0.1's
+ * catalog): blocks are then sealed and read as version 1, and nothing
+ * claims a log id the catalog does not hold.
+ */
+bool
+gov_format2(void)
+{
+	Oid			nsp = get_namespace_oid(GOV_SCHEMA_NAME, true);
+
+	return OidIsValid(nsp) && OidIsValid(get_relname_relid("log_identity", nsp));
+}
 
 static void
 block_from_tuple(HeapTuple tup, TupleDesc desc, GovBlock *b)
@@ -398,6 +436,9 @@ block_from_tuple(HeapTuple tup, TupleDesc desc, GovBlock *b)
 		strlcpy(b->key_id, TextDatumGetCString(d), sizeof(b->key_id));
 	copy_hash(tup, desc, 11, b->block_hash, GOV_HASH_LEN, &isnull);
 	copy_hash(tup, desc, 12, b->signature, GOV_ED25519_SIG_LEN, &isnull);
+	b->version = 1;
+	if (desc->natts < 15)
+		return;
 	d = SPI_getbinval(tup, desc, 13, &isnull);
 	b->version = isnull ? 0 : DatumGetInt32(d);
 	d = SPI_getbinval(tup, desc, 14, &isnull);
@@ -415,7 +456,8 @@ gov_block_load(int64 block_id, GovBlock *b)
 	Oid			argtypes[] = {INT8OID};
 	Datum		values[] = {Int64GetDatum(block_id)};
 
-	rc = SPI_execute_with_args("SELECT " BLOCK_COLUMNS " FROM governance.ledger_blocks WHERE block_id = $1",
+	rc = SPI_execute_with_args(psprintf("SELECT %s FROM governance.ledger_blocks WHERE block_id = $1",
+										BLOCK_COLUMNS),
 							   1, argtypes, values, NULL, true, 1);
 	if (rc != SPI_OK_SELECT)
 		elog(ERROR, "could not read governance.ledger_blocks: %s", SPI_result_code_string(rc));
@@ -433,8 +475,8 @@ load_last_block(GovBlock *b)
 	int			rc;
 	Snapshot	snap = RegisterSnapshot(GetLatestSnapshot());
 
-	plan = SPI_prepare("SELECT " BLOCK_COLUMNS " FROM governance.ledger_blocks "
-					   "ORDER BY block_id DESC LIMIT 1", 0, NULL);
+	plan = SPI_prepare(psprintf("SELECT %s FROM governance.ledger_blocks "
+								"ORDER BY block_id DESC LIMIT 1", BLOCK_COLUMNS), 0, NULL);
 	rc = SPI_execute_snapshot(plan, NULL, NULL, snap, InvalidSnapshot, true, false, 1);
 	UnregisterSnapshot(snap);
 	if (rc != SPI_OK_SELECT)
@@ -494,9 +536,14 @@ insert_block(const GovBlock *b)
 	gov_ledger_writing = true;
 	PG_TRY();
 	{
-		rc = SPI_execute_with_args("INSERT INTO governance.ledger_blocks (" BLOCK_COLUMNS ") "
-								   "VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15)",
-								   15, types, values, nulls, false, 0);
+		if (b->version >= 2)
+			rc = SPI_execute_with_args("INSERT INTO governance.ledger_blocks (" BLOCK_COLUMNS_V2 ") "
+									   "VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15)",
+									   15, types, values, nulls, false, 0);
+		else
+			rc = SPI_execute_with_args("INSERT INTO governance.ledger_blocks (" BLOCK_COLUMNS_V1 ") "
+									   "VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12)",
+									   12, types, values, nulls, false, 0);
 	}
 	PG_FINALLY();
 	{
@@ -608,10 +655,15 @@ seal_one_block(GovBlock *prev, bool have_prev, int64 horizon, GovBlock *out)
 	}
 	gov_merkle_root(leaves, (int64) n, out->merkle_root);
 	pfree(leaves);
-	out->version = GOV_BLOCK_VERSION;
-	gov_lineage_root(heads, nheads, out->lineage_root);
+	if (gov_format2())
+	{
+		out->version = GOV_BLOCK_VERSION;
+		gov_lineage_root(heads, nheads, out->lineage_root);
+		gov_log_id(out->log_id);
+	}
+	else
+		out->version = 1;		/* the upgrade window */
 	pfree(heads);
-	gov_log_id(out->log_id);
 
 	out->sealed_at = GetCurrentTimestamp();
 	if (!gov_key_available(NULL))
@@ -901,6 +953,8 @@ gov_checkpoint_check(Jsonb *cp, int64 *block_id_out, int64 *bad_seq_out)
 		char	   *log_hex;
 		uint8		ours[GOV_LOG_ID_LEN];
 
+		if (!gov_format2())
+			return pstrdup("a version 2 checkpoint, but this ledger has no log id yet: ALTER EXTENSION governance UPDATE");
 		if (!json_get_text(cp, "log_id", &log_hex) ||
 			!gov_unhex(log_hex, strlen(log_hex), claimed.log_id, GOV_LOG_ID_LEN))
 			return pstrdup("malformed checkpoint: a version 2 checkpoint needs log_id, 32 hexadecimal digits");

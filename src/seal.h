@@ -63,6 +63,14 @@ extern void gov_merkle_root(uint8 *leaves, int64 n, uint8 *out);
  */
 extern void gov_lineage_root(GovLineageHead *heads, int64 n, uint8 *out);
 
+/* Sort heads by lease id and keep the last of each lease; the new count. */
+extern int64 gov_lineage_reduce(GovLineageHead *heads, int64 n);
+extern void gov_lineage_leaf(const GovLineageHead *h, uint8 *out);
+extern void gov_lineage_node(const uint8 *l, const uint8 *r, uint8 *out);
+
+/* Is the catalog of format version 2 (not the upgrade window)? */
+extern bool gov_format2(void);
+
 /* This database's log id (governance.log_identity).  Caller is in SPI. */
 extern void gov_log_id(uint8 *out);
 

@@ -585,7 +585,8 @@ verify_range(VerifyResult *res, int64 from_block, int64 to_block, bool report_pr
 	ctl.hcxt = CurrentMemoryContext;
 	v.chains = hash_create("verify_ledger chains", 1024, &ctl, HASH_ELEM | HASH_BLOBS | HASH_CONTEXT);
 	load_keys(&v);
-	gov_log_id(v.log_id);
+	if (gov_format2())
+		gov_log_id(v.log_id);
 
 	if (from_block < 1)
 		from_block = 1;

@@ -34,6 +34,7 @@ static const char usage_text[] =
 "    governance-verify [OPTIONS] bundle FILE\n"
 "    governance-verify [OPTIONS] inclusion FILE\n"
 "    governance-verify [OPTIONS] consistency FILE [--old CP] [--new CP]\n"
+"    governance-verify [OPTIONS] proof FILE\n"
 "    governance-verify [OPTIONS] checkpoint CP\n"
 "    governance-verify [OPTIONS] artifact ARTIFACT\n"
 "    governance-verify --help | --version\n"
@@ -57,6 +58,14 @@ static const char usage_text[] =
 "                 block headers from the old checkpoint to the new one, each\n"
 "                 naming the hash of the one before (the later ledger extends\n"
 "                 the earlier: nothing removed or rewritten).\n"
+"    proof        a proof from governance.proof(lease_id): one execution\n"
+"                 (the lease and its delegations) end to end: each event's\n"
+"                 evidence, chain link and audit path; every block header\n"
+"                 from the first event's block to the newest, chained and\n"
+"                 signed; and the lineage map entries (FORMAT.md 6b) that\n"
+"                 show no event of the execution was left out, up to the\n"
+"                 newest block (none after a revocation). A write after its\n"
+"                 execution's revocation or expiry is tampering.\n"
 "    checkpoint   a checkpoint (JSON from governance.checkpoint()): its\n"
 "                 signature under a trusted key.\n"
 "    artifact     an authorization artifact gov1.<payload>.<signature>\n"
@@ -316,6 +325,19 @@ report(const GvResult *r)
 				   (long long) r->from_block, (long long) r->to_block);
 		if (strcmp(r->what, "inclusion") == 0 && r->seq > 0)
 			printf(", \"seq\": %lld", (long long) r->seq);
+		if (strcmp(r->what, "proof") == 0 && r->status == GV_VERIFIED)
+		{
+			printf(", \"lease_id\": ");
+			json_hex(r->lease, 16);
+			printf(", \"executions\": %lld, \"ended_by\": ", (long long) r->leases);
+			if (r->root_ended)
+			{
+				json_str(r->root_end_kind);
+				printf(", \"ended_at_seq\": %lld", (long long) r->root_end_seq);
+			}
+			else
+				printf("null");
+		}
 		if (r->have_log_id)
 		{
 			printf(", \"log_id\": ");
@@ -352,6 +374,15 @@ report(const GvResult *r)
 			printf(", checkpoint of block %lld (last seq %lld, %lld rows)",
 				   (long long) r->checkpoint.block_id, (long long) r->checkpoint.last_seq,
 				   (long long) r->checkpoint.total_rows);
+		if (strcmp(r->what, "proof") == 0)
+		{
+			printf(", %lld executions, ", (long long) r->leases);
+			if (r->root_ended)
+				printf("ended by %s at row %lld", r->root_end_kind, (long long) r->root_end_seq);
+			else
+				printf("not ended");
+			printf(", lineage complete to block %lld", (long long) r->to_block);
+		}
 		if (r->have_log_id)
 		{
 			int			k;
@@ -730,7 +761,7 @@ main(int argc, char **argv)
 	if (opts.trust.nkeys == 0 && !opts.trust.have_cp)
 		bad_input("a trusted public key (--key) or checkpoint (--checkpoint) is needed");
 	if (strcmp(opts.command, "bundle") == 0 || strcmp(opts.command, "inclusion") == 0 ||
-		strcmp(opts.command, "consistency") == 0)
+		strcmp(opts.command, "consistency") == 0 || strcmp(opts.command, "proof") == 0)
 		return verify_evidence(opts.command, opts.arg);
 	if (strcmp(opts.command, "checkpoint") == 0)
 		return verify_checkpoint(opts.arg);

@@ -332,8 +332,8 @@ head_cmp(const void *a, const void *b)
 	return (x->seq > y->seq) - (x->seq < y->seq);
 }
 
-static void
-lineage_node(const uint8_t *l, const uint8_t *r, uint8_t *out, void *arg)
+void
+gv_lineage_node(const uint8_t *l, const uint8_t *r, uint8_t *out, void *arg)
 {
 	uint8_t		buf[4 + sizeof(TAG_LINEAGE_NODE) - 1 + 2 * (4 + 64)];
 	Msg			m = {buf, 0, sizeof(buf)};
@@ -348,15 +348,12 @@ lineage_node(const uint8_t *l, const uint8_t *r, uint8_t *out, void *arg)
 void
 lineage_root(GvHead *heads, size_t n, uint8_t *out)
 {
-	uint8_t		buf[256];
-	Msg			m = {buf, 0, sizeof(buf)};
 	GovEvMerkle *mt;
 	size_t		i;
 
 	if (n == 0)
 	{
-		msg_text(&m, TAG_LINEAGE_EMPTY);
-		gv_blake2b_512(m.p, m.len, out);
+		lineage_empty(out);
 		return;
 	}
 	qsort(heads, n, sizeof(GvHead), head_cmp);
@@ -370,16 +367,34 @@ lineage_root(GvHead *heads, size_t n, uint8_t *out)
 
 		if (i + 1 < n && memcmp(heads[i].lease, heads[i + 1].lease, 16) == 0)
 			continue;
-		m.len = 0;
-		msg_text(&m, TAG_LINEAGE_LEAF);
-		msg_field(&m, heads[i].lease, 16);
-		msg_int(&m, heads[i].seq);
-		msg_field(&m, heads[i].link, 64);
-		gv_blake2b_512(m.p, m.len, leaf);
-		gov_ev_merkle_push(mt, leaf, lineage_node, NULL);
+		lineage_leaf(heads[i].lease, heads[i].seq, heads[i].link, leaf);
+		gov_ev_merkle_push(mt, leaf, gv_lineage_node, NULL);
 	}
-	gov_ev_merkle_finish(mt, out, lineage_node, NULL);
+	gov_ev_merkle_finish(mt, out, gv_lineage_node, NULL);
 	free(mt);
+}
+
+void
+lineage_leaf(const uint8_t *lease, int64_t seq, const uint8_t *link, uint8_t *out)
+{
+	uint8_t		buf[256];
+	Msg			m = {buf, 0, sizeof(buf)};
+
+	msg_text(&m, TAG_LINEAGE_LEAF);
+	msg_field(&m, lease, 16);
+	msg_int(&m, seq);
+	msg_field(&m, link, 64);
+	gv_blake2b_512(m.p, m.len, out);
+}
+
+void
+lineage_empty(uint8_t *out)
+{
+	uint8_t		buf[64];
+	Msg			m = {buf, 0, sizeof(buf)};
+
+	msg_text(&m, TAG_LINEAGE_EMPTY);
+	gv_blake2b_512(m.p, m.len, out);
 }
 
 /* ---------------------------------------------------------------------
@@ -539,6 +554,11 @@ gv_free(GvState *st)
 	free(st->chains.slots);
 	free(st->links.slots);
 	free(st->heads);
+	free(st->pf);
+	free(st->maps);
+	free(st->pending);
+	free(st->delegated);
+	free(st->delegated_by);
 	free(st);
 }
 

@@ -356,3 +356,13 @@ SELECT pg_catalog.pg_extension_config_dump('governance.log_identity', '');
 CREATE TRIGGER restore_load BEFORE INSERT ON governance.log_identity
     FOR EACH STATEMENT EXECUTE FUNCTION governance._restore_load();
 ALTER TABLE governance.log_identity ENABLE ALWAYS TRIGGER restore_load;
+
+-- fmt2: proof(lease_id) (sql/install/46_proof.sql)
+CREATE FUNCTION governance.proof(lease_id uuid)
+RETURNS SETOF text
+LANGUAGE C VOLATILE
+AS 'MODULE_PATHNAME', 'gov_sql_proof';
+COMMENT ON FUNCTION governance.proof(uuid) IS
+    'Proof of one execution (a lease and its delegations): every sealed event with its audit path, every block header since, the lineage-map entries that show no event was left out, the checkpoint and the keys';
+REVOKE ALL ON FUNCTION governance.proof(uuid) FROM PUBLIC;
+GRANT EXECUTE ON FUNCTION governance.proof(uuid) TO governance_admin, governance_auditor;

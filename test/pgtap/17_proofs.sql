@@ -15,7 +15,7 @@ BEGIN
 END $$;
 SELECT governance.drop_policy(name) FROM governance.policies WHERE name LIKE 'fp17%';
 
-SELECT plan(31);
+SELECT plan(49);
 
 -- FORMAT.md section 1 fields, section 6 trees
 CREATE FUNCTION pg_temp.field(b bytea) RETURNS bytea LANGUAGE sql IMMUTABLE AS $$
@@ -158,7 +158,61 @@ COMMIT;
 SELECT is((SELECT ok FROM governance.verify_ledger()), true, 'and the ledger verifies after it');
 
 ------------------------------------------------------------------------------
--- who may read the log id
+-- proof(lease_id)
+------------------------------------------------------------------------------
+SELECT governance.seal();
+CREATE TEMP TABLE pf AS SELECT row_number() OVER () AS n, l FROM governance.proof(:'root') l;
+SELECT alike((SELECT l FROM pf WHERE n = 1), 'governance-evidence 2 proof ' || replace(:'root', '-', '') || ' %',
+             'proof(): its header names the lease');
+SELECT is((SELECT l FROM pf ORDER BY n DESC LIMIT 1), 'end ' || ((SELECT count(*) FROM pf) - 1),
+          'it ends with the count of its records');
+SELECT is((SELECT count(*) FROM pf WHERE l LIKE 'row %'),
+          (SELECT count(*) FROM governance.ledger WHERE lease_id IN (:'root', :'child')),
+          'it holds every event of the lease and its delegation');
+SELECT is((SELECT count(*) FROM pf p JOIN pf q ON q.n = p.n + 1 WHERE p.l LIKE 'row %' AND q.l NOT LIKE 'path %'), 0::bigint,
+          'each event is followed by its audit path');
+SELECT is((SELECT count(*) FROM pf WHERE l LIKE 'block %'),
+          (SELECT max(block_id) - min(block_id) + 1 FROM governance.ledger_blocks
+            WHERE block_id >= (SELECT block_id FROM governance.ledger_blocks
+                                WHERE (SELECT min(seq) FROM governance.ledger WHERE lease_id = :'root') BETWEEN first_seq AND last_seq)),
+          'every block header from the first event''s to the newest');
+SELECT ok((SELECT count(*) > 0 FROM pf WHERE l LIKE 'map ' || replace(:'root', '-', '') || ' %'),
+          'lineage-map entries of the lease');
+SELECT alike((SELECT l FROM pf WHERE l LIKE 'checkpoint %'),
+             format('checkpoint %s %%', (SELECT max(block_id) FROM governance.ledger_blocks)),
+             'the checkpoint of the newest block');
+SELECT is((SELECT count(*) FROM pf WHERE l ~ '[\\\t\r\n]' OR l !~ '^[ -~]+$'), 0::bigint,
+          'every line is printable ASCII');
+SELECT is((SELECT count(*) FROM governance.proof(:'child') l WHERE l LIKE 'row %'),
+          (SELECT count(*) FROM governance.ledger WHERE lease_id = :'child') + 1,
+          'a delegated lease''s proof holds its events and the parent''s delegated event it starts at');
+-- bad input
+SELECT is(pg_temp.err('SELECT count(*) FROM governance.proof(NULL)'), '22004: lease_id must not be NULL', 'NULL is refused');
+SELECT alike(pg_temp.err('SELECT count(*) FROM governance.proof(''00000000-0000-4000-8000-000000000000'')'),
+             '42704: the ledger has no event of lease 00000000-0000-4000-8000-000000000000', 'an unknown lease is refused');
+SELECT alike(pg_temp.err('SELECT count(*) FROM governance.proof(''not-a-uuid'')'), '22P02: %', 'a malformed lease id is refused');
+SELECT alike(pg_temp.err(format('SELECT count(*) FROM governance.proof(%L)', repeat('a', 100000))), '22P02: %',
+             'a huge one too');
+SELECT alike(pg_temp.err('SELECT count(*) FROM governance.proof('''')'), '22P02: %', 'an empty one too');
+-- a savepoint around it, and a cursor
+BEGIN;
+SAVEPOINT p1;
+\set ON_ERROR_STOP 0
+SELECT count(*) FROM governance.proof('00000000-0000-4000-8000-000000000000');
+\set ON_ERROR_STOP 1
+ROLLBACK TO SAVEPOINT p1;
+DECLARE pc CURSOR FOR SELECT governance.proof(:'root');
+MOVE 2 IN pc;
+SAVEPOINT p2;
+SELECT governance.record('fp17.between', '{}');
+ROLLBACK TO SAVEPOINT p2;
+CLOSE pc;
+SELECT is((SELECT count(*) FROM governance.proof(:'root')), (SELECT count(*) FROM pf),
+          'after a failed call and a cursor rolled back in savepoints, proof() is whole');
+COMMIT;
+
+------------------------------------------------------------------------------
+-- who may read the log id, and take a proof
 ------------------------------------------------------------------------------
 SET ROLE fp17_auditor;
 SELECT is((SELECT count(*) FROM governance.log_identity), 1::bigint, 'an auditor reads the log id');
@@ -174,6 +228,16 @@ RESET ROLE;
 SET ROLE fp17_bot;
 SELECT alike(pg_temp.err('SELECT log_id FROM governance.log_identity'), '42501: permission denied%',
              'nor an agent read it');
+SELECT alike(pg_temp.err(format('SELECT count(*) FROM governance.proof(%L)', :'root')), '42501: permission denied%',
+             'nor take a proof');
+RESET ROLE;
+SELECT count(*) AS pf_lines FROM pf \gset
+SET ROLE fp17_auditor;
+SELECT is((SELECT count(*) FROM governance.proof(:'root')), :pf_lines::bigint, 'an auditor takes a proof');
+RESET ROLE;
+SET ROLE fp17_nobody;
+SELECT alike(pg_temp.err(format('SELECT count(*) FROM governance.proof(%L)', :'root')), '42501: permission denied%',
+             'a role without the grant may not');
 RESET ROLE;
 
 SELECT * FROM finish();

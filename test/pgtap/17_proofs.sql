@@ -242,5 +242,6 @@ RESET ROLE;
 
 SELECT * FROM finish();
 
+SELECT governance.revoke(:'root', 'fp17 done');
 SELECT governance.drop_policy('fp17_p');
 SELECT pg_temp.drop_roles(ARRAY['fp17_bot', 'fp17_sub', 'fp17_auditor', 'fp17_nobody']);

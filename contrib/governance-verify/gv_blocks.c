@@ -17,6 +17,9 @@
 
 #define LL(x) ((long long) (x))
 
+static void uuid_text(const uint8_t *u, char *out);
+static bool kind_is(const GovEvStr *k, const char *name);
+
 static bool
 in_gap(const GovEvBlock *b, size_t gi, int64_t seq)
 {
@@ -194,6 +197,8 @@ check_row(GvState *st, const GovEvRow *r, uint8_t *leaf)
 	const uint8_t *prev = NULL;
 	Slot	   *ce = NULL;
 	uint8_t		key[16];
+	bool		has_parent = false;
+	uint8_t		parent[16];
 
 	if (r->kind.isnull || r->actor.isnull || r->payload.isnull)
 		return FAIL(st, r->seq, "modified row %lld: a required column is NULL or malformed", LL(r->seq));
@@ -230,6 +235,11 @@ check_row(GvState *st, const GovEvRow *r, uint8_t *leaf)
 							LL(r->prev_seq), LL(r->seq));
 			}
 			prev = l->link;
+			if (l->has_lease)
+			{
+				has_parent = true;
+				memcpy(parent, l->lease, 16);
+			}
 		}
 	}
 	else if (ce)
@@ -238,11 +248,48 @@ check_row(GvState *st, const GovEvRow *r, uint8_t *leaf)
 	link_hash(prev, evidence, link);
 	if (memcmp(link, r->link, 64) != 0)
 		return FAIL(st, r->seq, "broken chain at row %lld: its chain link does not match", LL(r->seq));
+
+	/*
+	 * No write nor delegation on an execution after its revocation or
+	 * expiry, or after its parent's (which ended it too).
+	 */
+	if (r->has_lease && (kind_is(&r->kind, "governance.write") || kind_is(&r->kind, "governance.delegated")))
+	{
+		const Slot *c = ce;
+		int			depth;
+
+		if (c == NULL && has_parent)
+			c = table_find(&st->chains, parent, false);
+		for (depth = 0; c != NULL && depth < 1000; depth++)
+		{
+			if (c->ended && c->ended_seq < r->seq)
+			{
+				char		u[37];
+
+				uuid_text(r->lease, u);
+				return FAIL(st, r->seq, "%s after the end of its execution: row %lld of lease %s follows the %s event at row %lld",
+							kind_is(&r->kind, "governance.write") ? "a write" : "a delegation",
+							LL(r->seq), u, c->ended_kind, LL(c->ended_seq));
+			}
+			c = c->has_parent ? table_find(&st->chains, c->parent, false) : NULL;
+		}
+	}
 	if (r->has_lease)
 	{
 		ce = table_find(&st->chains, r->lease, true);
+		if (has_parent)
+		{
+			ce->has_parent = true;
+			memcpy(ce->parent, parent, 16);
+		}
 		ce->seq = r->seq;
 		memcpy(ce->link, r->link, 64);
+		if (!ce->ended && (kind_is(&r->kind, "governance.revoke") || kind_is(&r->kind, "governance.lease.expired")))
+		{
+			ce->ended = true;
+			ce->ended_seq = r->seq;
+			snprintf(ce->ended_kind, sizeof(ce->ended_kind), "%.*s", (int) r->kind.len, (const char *) r->kind.p);
+		}
 	}
 	if (r->kind.len == strlen("governance.delegated") &&
 		memcmp(r->kind.p, "governance.delegated", r->kind.len) == 0)
@@ -252,6 +299,9 @@ check_row(GvState *st, const GovEvRow *r, uint8_t *leaf)
 		seq_key(r->seq, key);
 		l = table_find(&st->links, key, true);
 		memcpy(l->link, r->link, 64);
+		l->has_lease = r->has_lease;
+		if (r->has_lease)
+			memcpy(l->lease, r->lease, 16);
 	}
 	if (r->has_lease && st->have_cur && st->cur.version >= 2)
 	{

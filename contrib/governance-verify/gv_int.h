@@ -27,6 +27,12 @@ typedef struct Slot
 	bool		has_lease;
 	uint8_t		lease[16];
 	bool		delegated;
+	/* chains: the execution's parent lease, and its end */
+	bool		has_parent;
+	uint8_t		parent[16];
+	bool		ended;
+	int64_t		ended_seq;
+	char		ended_kind[28];
 } Slot;
 
 typedef struct Table

@@ -629,6 +629,8 @@ def verify_rows(rows, rep):
     by_seq = {}
     last_of_lease = {}      # lease_id -> seq of that execution's latest row so far
     delegated = 0           # executions whose first event links to a parent's chain
+    parent_of = {}          # lease_id -> the parent execution's lease_id
+    ended = {}              # lease_id -> (seq, kind) of its revocation or expiry
     prev = None
     for r in rows:
         seq = r["seq"]
@@ -668,6 +670,20 @@ def verify_rows(rows, rep):
                                   "is a %s event, not the parent's governance.delegated event"
                                   % (seq, ps, parent["kind"]))
                 delegated += 1
+                parent_of[lease] = parent["lease_id"]
+            # no write nor delegation after the execution (or an ancestor) ended
+            if r["kind"] in ("governance.write", "governance.delegated"):
+                x, depth = lease, 0
+                while x is not None and depth < 1000:
+                    e = ended.get(x)
+                    if e is not None and e[0] < seq:
+                        raise Problem("%s after the end of its execution: row %d of lease %s follows "
+                                      "the %s event at row %d"
+                                      % ("a write" if r["kind"] == "governance.write" else "a delegation",
+                                         seq, lease, e[1], e[0]))
+                    x, depth = parent_of.get(x), depth + 1
+            if r["kind"] in ("governance.revoke", "governance.lease.expired") and lease not in ended:
+                ended[lease] = (seq, r["kind"])
             last_of_lease[lease] = seq
         if ps is not None and ps not in by_seq:
             raise Problem("seq %d: prev_seq %d names no earlier row" % (seq, ps))

@@ -23,7 +23,7 @@
 #include <stdint.h>
 
 #define GOV_EV_MAGIC		"governance-evidence"
-#define GOV_EV_VERSION		2		/* written; version 1 is still read */
+#define GOV_EV_VERSION		2	/* written; version 1 is still read */
 #define GOV_EV_HASH			64	/* SHA3-512, BLAKE2b-512 */
 #define GOV_EV_SIG			64
 #define GOV_EV_PK			32

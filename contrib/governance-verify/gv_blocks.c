@@ -250,8 +250,8 @@ check_row(GvState *st, const GovEvRow *r, uint8_t *leaf)
 		return FAIL(st, r->seq, "broken chain at row %lld: its chain link does not match", LL(r->seq));
 
 	/*
-	 * No write nor delegation on an execution after its revocation or
-	 * expiry, or after its parent's (which ended it too).
+	 * No write nor delegation on an execution after its revocation or expiry,
+	 * or after its parent's (which ended it too).
 	 */
 	if (r->has_lease && (kind_is(&r->kind, "governance.write") || kind_is(&r->kind, "governance.delegated")))
 	{

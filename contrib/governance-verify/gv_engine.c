@@ -527,7 +527,7 @@ gv_begin(const GvTrust *trust, GvResult *res)
 	else
 	{
 		const GovEvCheckpoint *cp = trust->have_cp ? &trust->cp :
-			trust->have_old ? &trust->old_cp : trust->have_new ? &trust->new_cp : NULL;
+		trust->have_old ? &trust->old_cp : trust->have_new ? &trust->new_cp : NULL;
 
 		if (cp && cp->version >= 2)
 		{

@@ -149,11 +149,13 @@ gov_is "true|0" "$(q "SELECT ok || '|' || ($ROWS0 + 0 > rows_checked)::int FROM 
 # format version 2 (issue 12, issue 15): the update made a log id; the blocks
 # of the window and before stay version 1, the new ones are version 2
 gov_is "1" "$(q "SELECT count(*) FROM governance.log_identity")" "after: the update made the log id"
-gov_is "t|t|t" "$(q "SELECT bool_and(version = 1 AND log_id IS NULL) FILTER (WHERE block_id <= $BLOCKS0) || '|' ||
-                            bool_and(version = 2 AND log_id = (SELECT log_id FROM governance.log_identity)) FILTER (WHERE block_id > $BLOCKS0) || '|' ||
-                            (SELECT max(block_id) FILTER (WHERE version = 1) < min(block_id) FILTER (WHERE version = 2) FROM governance.ledger_blocks)
-                       FROM governance.ledger_blocks")" \
-	"after: the old blocks stay version 1, the new ones are version 2 of this log, in that order"
+gov_is "t|t|t|t" "$(q "SELECT (count(*) FILTER (WHERE version = 1) >= $BLOCKS0) || '|' ||
+                              (count(*) FILTER (WHERE version = 2) >= 1) || '|' ||
+                              (max(block_id) FILTER (WHERE version = 1) < min(block_id) FILTER (WHERE version = 2)) || '|' ||
+                              bool_and(CASE version WHEN 1 THEN log_id IS NULL AND lineage_root IS NULL
+                                       ELSE log_id = (SELECT log_id FROM governance.log_identity) END)
+                         FROM governance.ledger_blocks" | sed 's/true/t/g; s/false/f/g')" \
+	"after: the blocks of before the update (the window's too) stay version 1, the next ones are version 2 of this log"
 gov_is "2" "$(q "SELECT governance.checkpoint()->>'version'")" "after: the checkpoint is version 2"
 q "SELECT governance.export()" >"$W/mixed.txt"
 q "SELECT encode(public_key, 'hex') FROM governance.signing_keys ORDER BY created_at LIMIT 1" >"$W/first.key"

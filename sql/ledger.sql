@@ -295,6 +295,7 @@ SELECT label, v.ok, replace(replace(v.problem, 'block ' || :'block_id', 'block <
     ('scalar',                 '"checkpoint"'),
     ('version 3',              jsonb_set(:'cp', '{version}', '3')),
     ('presented as version 1', jsonb_set(:'cp', '{version}', '1') - 'log_id'),
+    ('version 1 with log_id',  jsonb_set(:'cp', '{version}', '1')),
     ('another log',            jsonb_set(:'cp', '{log_id}', '"0123456789abcdef0123456789abcdef"')),
     ('no log_id',              :'cp'::jsonb - 'log_id'),
     ('no version',             :'cp'::jsonb - 'version'),

@@ -963,6 +963,13 @@ gov_checkpoint_check(Jsonb *cp, int64 *block_id_out, int64 *bad_seq_out)
 			return psprintf("checkpoint of another log: it names log %s, this ledger is log %s",
 							log_hex, gov_hex(ours, GOV_LOG_ID_LEN));
 	}
+	else
+	{
+		char	   *log_hex;
+
+		if (json_get_text(cp, "log_id", &log_hex))
+			return pstrdup("malformed checkpoint: a version 1 checkpoint has no log_id");
+	}
 	if (
 		!json_get_int64(cp, "block_id", &claimed.block_id) ||
 		!json_get_int64(cp, "last_seq", &claimed.last_seq) ||

@@ -166,21 +166,24 @@ SELECT first_seq - :start_seq AS first_offset, last_seq - :start_seq AS last_off
        ARRAY(SELECT g - :start_seq FROM unnest(gaps) g) AS gap_offsets
   FROM governance.ledger_blocks WHERE block_id = :block_id;
 
+-- format version 2: the log id after the tag, the lineage root after the Merkle root
 SELECT f.n, f.len,
        CASE f.n
          WHEN 1 THEN 'tag ' || convert_from(f.val, 'UTF8')
-         WHEN 2 THEN 'block_id matches: ' || (pg_temp.i64(f.val) = b.block_id)
-         WHEN 3 THEN 'first_seq offset ' || (pg_temp.i64(f.val) - :start_seq)
-         WHEN 4 THEN 'last_seq offset ' || (pg_temp.i64(f.val) - :start_seq)
-         WHEN 5 THEN 'row_count ' || pg_temp.i64(f.val)
-         WHEN 6 THEN 'total_rows matches: ' || (pg_temp.i64(f.val) = b.total_rows)
-         WHEN 7 THEN 'gaps as offsets ' || (pg_temp.i64(substr(f.val, 1, 8)) - :start_seq) || '..'
+         WHEN 2 THEN 'log_id matches: ' || (f.val = uuid_send((SELECT log_id FROM governance.log_identity)))
+         WHEN 3 THEN 'block_id matches: ' || (pg_temp.i64(f.val) = b.block_id)
+         WHEN 4 THEN 'first_seq offset ' || (pg_temp.i64(f.val) - :start_seq)
+         WHEN 5 THEN 'last_seq offset ' || (pg_temp.i64(f.val) - :start_seq)
+         WHEN 6 THEN 'row_count ' || pg_temp.i64(f.val)
+         WHEN 7 THEN 'total_rows matches: ' || (pg_temp.i64(f.val) = b.total_rows)
+         WHEN 8 THEN 'gaps as offsets ' || (pg_temp.i64(substr(f.val, 1, 8)) - :start_seq) || '..'
                                           || (pg_temp.i64(substr(f.val, 9, 8)) - :start_seq)
-         WHEN 8 THEN 'merkle_root matches: ' || (f.val = b.merkle_root)
-         WHEN 9 THEN 'prev_hash is the previous block''s hash: '
+         WHEN 9 THEN 'merkle_root matches: ' || (f.val = b.merkle_root)
+         WHEN 10 THEN 'lineage_root matches: ' || (f.val = b.lineage_root)
+         WHEN 11 THEN 'prev_hash is the previous block''s hash: '
                      || (f.val = (SELECT p.block_hash FROM governance.ledger_blocks p WHERE p.block_id = b.block_id - 1))
-         WHEN 10 THEN 'sealed_at (Unix us) matches: ' || (pg_temp.i64(f.val) = pg_temp.micros(b.sealed_at))
-         WHEN 11 THEN 'key_id matches: ' || (convert_from(f.val, 'UTF8') = b.key_id)
+         WHEN 12 THEN 'sealed_at (Unix us) matches: ' || (pg_temp.i64(f.val) = pg_temp.micros(b.sealed_at))
+         WHEN 13 THEN 'key_id matches: ' || (convert_from(f.val, 'UTF8') = b.key_id)
        END AS field
   FROM governance.ledger_blocks b, pg_temp.fields(governance.block_bytes(b.block_id)) f
  WHERE b.block_id = :block_id
@@ -201,12 +204,13 @@ SELECT b.merkle_root =
 SELECT f.n, f.len,
        CASE f.n
          WHEN 1 THEN 'tag ' || convert_from(f.val, 'UTF8')
-         WHEN 2 THEN 'block_id matches: ' || (pg_temp.i64(f.val) = b.block_id)
-         WHEN 3 THEN 'block_hash matches: ' || (f.val = b.block_hash)
-         WHEN 4 THEN 'last_seq offset ' || (pg_temp.i64(f.val) - :start_seq)
-         WHEN 5 THEN 'total_rows matches: ' || (pg_temp.i64(f.val) = b.total_rows)
-         WHEN 6 THEN 'sealed_at (Unix us) matches: ' || (pg_temp.i64(f.val) = pg_temp.micros(b.sealed_at))
-         WHEN 7 THEN 'key_id matches: ' || (convert_from(f.val, 'UTF8') = b.key_id)
+         WHEN 2 THEN 'log_id matches: ' || (f.val = uuid_send((SELECT log_id FROM governance.log_identity)))
+         WHEN 3 THEN 'block_id matches: ' || (pg_temp.i64(f.val) = b.block_id)
+         WHEN 4 THEN 'block_hash matches: ' || (f.val = b.block_hash)
+         WHEN 5 THEN 'last_seq offset ' || (pg_temp.i64(f.val) - :start_seq)
+         WHEN 6 THEN 'total_rows matches: ' || (pg_temp.i64(f.val) = b.total_rows)
+         WHEN 7 THEN 'sealed_at (Unix us) matches: ' || (pg_temp.i64(f.val) = pg_temp.micros(b.sealed_at))
+         WHEN 8 THEN 'key_id matches: ' || (convert_from(f.val, 'UTF8') = b.key_id)
        END AS field
   FROM governance.ledger_blocks b, pg_temp.fields(governance.checkpoint_bytes(b.block_id)) f
  WHERE b.block_id = :block_id
@@ -281,14 +285,19 @@ SELECT * FROM governance.verify_ledger(1, 0);
 ------------------------------------------------------------------------------
 
 SELECT governance.checkpoint() AS cp \gset
-SELECT label, v.ok, replace(v.problem, :'block_id', '<block>') AS problem
+SELECT replace(log_id::text, '-', '') AS log_hex FROM governance.log_identity \gset
+SELECT label, v.ok, replace(replace(v.problem, 'block ' || :'block_id', 'block <block>'), :'log_hex', '<log>') AS problem
   FROM (VALUES
     ('fresh',                  :'cp'::jsonb),
     ('null',                   NULL::jsonb),
     ('empty object',           '{}'),
     ('array',                  '[]'),
     ('scalar',                 '"checkpoint"'),
-    ('version 2',              jsonb_set(:'cp', '{version}', '2')),
+    ('version 3',              jsonb_set(:'cp', '{version}', '3')),
+    ('presented as version 1', jsonb_set(:'cp', '{version}', '1') - 'log_id'),
+    ('version 1 with log_id',  jsonb_set(:'cp', '{version}', '1')),
+    ('another log',            jsonb_set(:'cp', '{log_id}', '"0123456789abcdef0123456789abcdef"')),
+    ('no log_id',              :'cp'::jsonb - 'log_id'),
     ('no version',             :'cp'::jsonb - 'version'),
     ('no signature',           :'cp'::jsonb - 'signature'),
     ('no sealed_at_us',        :'cp'::jsonb - 'sealed_at_us'),

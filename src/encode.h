@@ -35,6 +35,12 @@
 #define GOV_TAG_BLOCK			"governance.v1.block"
 #define GOV_TAG_CHECKPOINT		"governance.v1.checkpoint"
 #define GOV_TAG_POLICY_SET		"governance.v1.policy-set"
+/* format version 2: blocks and checkpoints name their log (FORMAT.md 6, 7) */
+#define GOV_TAG_BLOCK_V2		"governance.v2.block"
+#define GOV_TAG_CHECKPOINT_V2	"governance.v2.checkpoint"
+#define GOV_TAG_LINEAGE_LEAF	"governance.v2.lineage-leaf"
+#define GOV_TAG_LINEAGE_NODE	"governance.v2.lineage-node"
+#define GOV_TAG_LINEAGE_EMPTY	"governance.v2.lineage-empty"
 /* never hashed nor signed: frames a security event waiting for the enforcer */
 #define GOV_TAG_QUEUED_EVENT	"governance.v1.queued-event"
 

@@ -34,6 +34,7 @@
 #include "common.h"
 #include "crypto.h"
 #include "encode.h"
+#include "evidence.h"
 #include "evidence_codec.h"
 #include "keys.h"
 #include "seal.h"
@@ -181,6 +182,9 @@ block_line(StringInfo s, const char *type, const GovBlock *b)
 	put_word(s, b->key_id[0] ? b->key_id : "-");
 	put_hex(s, b->block_hash, GOV_HASH_LEN);
 	put_hex(s, b->signature, GOV_ED25519_SIG_LEN);
+	put_int(s, b->version);
+	put_hex(s, b->version >= 2 ? b->log_id : NULL, GOV_LOG_ID_LEN);
+	put_hex(s, b->version >= 2 ? b->lineage_root : NULL, GOV_HASH_LEN);
 }
 
 static void
@@ -195,6 +199,8 @@ checkpoint_line(StringInfo s, const GovBlock *b)
 	put_int(s, gov_timestamp_to_unix_micros(b->sealed_at));
 	put_word(s, b->key_id[0] ? b->key_id : "-");
 	put_hex(s, b->signature, GOV_ED25519_SIG_LEN);
+	put_int(s, b->version);
+	put_hex(s, b->version >= 2 ? b->log_id : NULL, GOV_LOG_ID_LEN);
 }
 
 #define ROW_COLUMNS "seq, at, kind, lease_id, principal, action, resource, payload, " \
@@ -855,4 +861,87 @@ gov_sql_consistency_proof(PG_FUNCTION_ARGS)
 	SPI_finish();
 	return_lines(fcinfo, lines);
 	return (Datum) 0;
+}
+
+/* ---------------------------------------------------------------------
+ * For the other writers of evidence lines (src/proof.c): src/evidence.h
+ * ---------------------------------------------------------------------
+ */
+
+void
+gov_evidence_block_line(StringInfo s, const GovBlock *b)
+{
+	block_line(s, "block", b);
+}
+
+void
+gov_evidence_checkpoint_line(StringInfo s, const GovBlock *b)
+{
+	checkpoint_line(s, b);
+}
+
+void
+gov_evidence_row_line(StringInfo s, HeapTuple tup, TupleDesc desc)
+{
+	row_line(s, tup, desc);
+}
+
+void
+gov_evidence_add_line(List **lines, MemoryContext cxt, const char *line)
+{
+	add_line(lines, cxt, line);
+}
+
+void
+gov_evidence_key_lines(List **lines, MemoryContext cxt, StringInfo s)
+{
+	key_lines(lines, cxt, s);
+}
+
+bool
+gov_evidence_newest_block(GovBlock *b)
+{
+	return newest_block(b);
+}
+
+void
+gov_evidence_require_sealed(void)
+{
+	require_sealed();
+}
+
+void
+gov_evidence_end_line(List **lines, MemoryContext cxt, StringInfo s)
+{
+	end_line(lines, cxt, s);
+}
+
+void
+gov_evidence_return_lines(FunctionCallInfo fcinfo, List *lines)
+{
+	return_lines(fcinfo, lines);
+}
+
+void
+gov_evidence_merkle_node(const uint8_t *l, const uint8_t *r, uint8_t *out, void *arg)
+{
+	node_fn(l, r, out, arg);
+}
+
+void
+gov_evidence_path_tokens(StringInfo s, const GovEvPath *path)
+{
+	int			i;
+
+	appendStringInfo(s, INT64_FORMAT " " INT64_FORMAT " ", path->leaf_index, path->tree_size);
+	if (path->n == 0)
+		appendStringInfoChar(s, '=');
+	for (i = 0; i < path->n; i++)
+	{
+		if (i > 0)
+			appendStringInfoChar(s, ',');
+		enlargeStringInfo(s, 2 * GOV_HASH_LEN + 1);
+		s->len += gov_ev_put_hex(s->data + s->len, path->hashes[i], GOV_HASH_LEN);
+		s->data[s->len] = '\0';
+	}
 }

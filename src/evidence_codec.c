@@ -311,6 +311,30 @@ parse_block(char **tok, GovEvBlock *b, int64_t *gapbuf, size_t gapcap)
 		return "a block hash is not 128 hex digits";
 	if (!gov_ev_parse_hex(tok[12], b->signature, GOV_EV_SIG))
 		return "the signature is not 128 hex digits";
+	b->version = 1;
+	return NULL;
+}
+
+/*
+ * The three fields a version 2 line adds to a block: <format> <log_id|->
+ * <lineage_root|->; a format 1 block has neither, a format 2 block both.
+ */
+static const char *
+parse_v2_block_tail(char **tok, int64_t *version, uint8_t *log_id, uint8_t *lineage)
+{
+	bool		isnull1;
+	bool		isnull2 = false;
+
+	if (!gov_ev_parse_int(tok[0], version) || (*version != 1 && *version != 2))
+		return "unknown block format version";
+	if (!parse_hex_or_null(tok[1], log_id, GOV_EV_LOG_ID, &isnull1))
+		return "the log id is not 32 hex digits";
+	if (lineage && !parse_hex_or_null(tok[2], lineage, GOV_EV_HASH, &isnull2))
+		return "the lineage root is not 128 hex digits";
+	if (*version == 1 && (!isnull1 || !isnull2))
+		return "a format 1 block has no log id nor lineage root";
+	if (*version == 2 && (isnull1 || isnull2))
+		return "a format 2 block needs its log id and lineage root";
 	return NULL;
 }
 
@@ -372,17 +396,19 @@ static const struct
 	const char *name;
 	GovEvType	type;
 	int			ntok;
+	int			v2_extra;		/* fields a version 2 line adds */
 }			record_types[] =
 
 {
-	{"key", GOV_EV_KEY, 8},
-	{"prior", GOV_EV_PRIOR, 13},
-	{"anchor", GOV_EV_ANCHOR, 5},
-	{"block", GOV_EV_BLOCK, 13},
-	{"row", GOV_EV_ROW, 14},
-	{"path", GOV_EV_PATH, 4},
-	{"checkpoint", GOV_EV_CHECKPOINT, 8},
-	{"end", GOV_EV_END, 2},
+	{"key", GOV_EV_KEY, 8, 0},
+	{"prior", GOV_EV_PRIOR, 13, 3},
+	{"anchor", GOV_EV_ANCHOR, 5, 0},
+	{"block", GOV_EV_BLOCK, 13, 3},
+	{"row", GOV_EV_ROW, 14, 0},
+	{"path", GOV_EV_PATH, 4, 0},
+	{"checkpoint", GOV_EV_CHECKPOINT, 8, 2},
+	{"end", GOV_EV_END, 2, 0},
+	{"map", GOV_EV_MAP, 7, 0},
 };
 
 const char *
@@ -418,8 +444,8 @@ gov_ev_parse(char *line, size_t len, GovEvRecord *rec, int64_t *gapbuf, size_t g
 		rec->type = GOV_EV_HEADER;
 		if (n < 3 || !gov_ev_parse_int(tok[1], &h->version))
 			return "the header has no version";
-		if (h->version != GOV_EV_VERSION)
-			return "unsupported version: only version 1 exists";
+		if (h->version != 1 && h->version != 2)
+			return "unsupported version: only versions 1 and 2 exist";
 		if (strlen(tok[2]) >= sizeof(h->what))
 			return "unknown kind of evidence";
 		strcpy(h->what, tok[2]);
@@ -433,6 +459,14 @@ gov_ev_parse(char *line, size_t len, GovEvRecord *rec, int64_t *gapbuf, size_t g
 		{
 			if (!gov_ev_parse_int(tok[3], &h->a))
 				return "the inclusion header's seq is not an integer";
+		}
+		else if (strcmp(h->what, "proof") == 0 && n == 7 && h->version >= 2)
+		{
+			if (!gov_ev_parse_hex(tok[3], h->lease, 16))
+				return "the proof header's lease id is not 32 hex digits";
+			if (!gov_ev_parse_int(tok[4], &h->a) || !gov_ev_parse_int(tok[5], &h->b) ||
+				!gov_ev_parse_int(tok[6], &h->c))
+				return "the proof header's numbers are not integers";
 		}
 		else if (strcmp(h->what, "consistency") == 0 && n == 5)
 		{
@@ -450,7 +484,8 @@ gov_ev_parse(char *line, size_t len, GovEvRecord *rec, int64_t *gapbuf, size_t g
 	if (i == sizeof(record_types) / sizeof(record_types[0]))
 		return "unknown record type";
 	rec->type = record_types[i].type;
-	if (n != record_types[i].ntok)
+	if (n != record_types[i].ntok &&
+		!(n == record_types[i].ntok + record_types[i].v2_extra && record_types[i].v2_extra > 0))
 		return "wrong number of fields for its record type";
 
 	switch (rec->type)
@@ -480,7 +515,17 @@ gov_ev_parse(char *line, size_t len, GovEvRecord *rec, int64_t *gapbuf, size_t g
 			}
 		case GOV_EV_PRIOR:
 		case GOV_EV_BLOCK:
-			return parse_block(tok, &rec->u.block, gapbuf, gapcap);
+			{
+				const char *err = parse_block(tok, &rec->u.block, gapbuf, gapcap);
+
+				if (err == NULL && n > record_types[i].ntok)
+				{
+					rec->u.block.v2_line = true;
+					err = parse_v2_block_tail(tok + 13, &rec->u.block.version,
+											  rec->u.block.log_id, rec->u.block.lineage_root);
+				}
+				return err;
+			}
 		case GOV_EV_ANCHOR:
 			{
 				GovEvAnchor *a = &rec->u.anchor;
@@ -515,7 +560,28 @@ gov_ev_parse(char *line, size_t len, GovEvRecord *rec, int64_t *gapbuf, size_t g
 					return "the checkpoint's key id is not 16 hex digits";
 				if (!gov_ev_parse_hex(tok[7], c->signature, GOV_EV_SIG))
 					return "the checkpoint's signature is not 128 hex digits";
+				c->version = 1;
+				if (n > record_types[i].ntok)
+				{
+					c->v2_line = true;
+					return parse_v2_block_tail(tok + 8, &c->version, c->log_id, NULL);
+				}
 				return NULL;
+			}
+		case GOV_EV_MAP:
+			{
+				GovEvMap   *m = &rec->u.map;
+				const char *err;
+
+				if (!gov_ev_parse_hex(tok[1], m->lease, 16))
+					return "the map entry's lease id is not 32 hex digits";
+				if (!gov_ev_parse_int(tok[2], &m->seq))
+					return "the map entry's seq is not an integer";
+				if (!gov_ev_parse_hex(tok[3], m->link, GOV_EV_HASH))
+					return "the map entry's link is not 128 hex digits";
+				/* its path: the tokens of a path record, shifted by three */
+				err = parse_path(tok + 3, &m->path);
+				return err;
 			}
 		case GOV_EV_END:
 			if (!gov_ev_parse_int(tok[1], &rec->u.end_records))

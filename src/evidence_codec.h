@@ -23,12 +23,13 @@
 #include <stdint.h>
 
 #define GOV_EV_MAGIC		"governance-evidence"
-#define GOV_EV_VERSION		1
+#define GOV_EV_VERSION		2	/* written; version 1 is still read */
 #define GOV_EV_HASH			64	/* SHA3-512, BLAKE2b-512 */
 #define GOV_EV_SIG			64
 #define GOV_EV_PK			32
 #define GOV_EV_KEY_ID		16	/* hex characters */
-#define GOV_EV_MAX_TOKENS	16
+#define GOV_EV_LOG_ID		16	/* bytes */
+#define GOV_EV_MAX_TOKENS	20
 #define GOV_EV_MAX_PATH		64	/* audit path hashes: trees of < 2^63 leaves */
 
 /* Record types: the first token of a line. */
@@ -43,7 +44,8 @@ typedef enum GovEvType
 	GOV_EV_ROW,
 	GOV_EV_PATH,
 	GOV_EV_CHECKPOINT,
-	GOV_EV_END
+	GOV_EV_END,
+	GOV_EV_MAP					/* proof: a lineage map entry and its path */
 } GovEvType;
 
 /* A text or byte string decoded in place (it points into the line). */
@@ -56,12 +58,14 @@ typedef struct GovEvStr
 
 typedef struct GovEvHeader
 {
-	char		what[16];		/* bundle, inclusion, consistency */
+	char		what[16];		/* bundle, inclusion, consistency, proof */
 	int64_t		version;
 	int64_t		a;				/* bundle: from_block; inclusion: seq;
 								 * consistency: old block */
 	int64_t		b;				/* bundle: to_block; consistency: new block */
-	int64_t		c;				/* bundle: exported_at_us */
+	int64_t		c;				/* bundle, proof: exported_at_us */
+	uint8_t		lease[16];		/* proof: the lease (a is from_block, b
+								 * to_block) */
 } GovEvHeader;
 
 typedef struct GovEvKey
@@ -93,6 +97,10 @@ typedef struct GovEvBlock
 	char		key_id[GOV_EV_KEY_ID + 1];
 	uint8_t		block_hash[GOV_EV_HASH];
 	uint8_t		signature[GOV_EV_SIG];
+	bool		v2_line;		/* written in the version 2 line form */
+	int64_t		version;		/* block format, 1 or 2 */
+	uint8_t		log_id[GOV_EV_LOG_ID];	/* version 2 */
+	uint8_t		lineage_root[GOV_EV_HASH];	/* version 2 */
 } GovEvBlock;
 
 typedef struct GovEvRow
@@ -131,6 +139,15 @@ typedef struct GovEvPath
 	uint8_t		hashes[GOV_EV_MAX_PATH][GOV_EV_HASH];
 } GovEvPath;
 
+/* map <lease> <seq> <link> <leaf_index> <map_size> <path> */
+typedef struct GovEvMap
+{
+	uint8_t		lease[16];
+	int64_t		seq;
+	uint8_t		link[GOV_EV_HASH];
+	GovEvPath	path;
+} GovEvMap;
+
 typedef struct GovEvCheckpoint
 {
 	int64_t		block_id;
@@ -140,6 +157,9 @@ typedef struct GovEvCheckpoint
 	int64_t		sealed_at;
 	char		key_id[GOV_EV_KEY_ID + 1];
 	uint8_t		signature[GOV_EV_SIG];
+	bool		v2_line;		/* written in the version 2 line form */
+	int64_t		version;		/* block format, 1 or 2 */
+	uint8_t		log_id[GOV_EV_LOG_ID];	/* version 2 */
 } GovEvCheckpoint;
 
 /*
@@ -159,6 +179,7 @@ typedef struct GovEvRecord
 		GovEvAnchor anchor;
 		GovEvPath	path;
 		GovEvCheckpoint checkpoint;
+		GovEvMap	map;
 		int64_t		end_records;
 	}			u;
 } GovEvRecord;

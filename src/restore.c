@@ -181,6 +181,16 @@ before_load(const char *name)
 					(errcode(ERRCODE_OBJECT_NOT_IN_PREREQUISITE_STATE),
 					 errmsg("governance.%s already holds rows; a dump's are loaded only into an empty one", name)));
 	}
+	else if (strcmp(name, "log_identity") == 0)
+	{
+		/*
+		 * The log id CREATE EXTENSION made has sealed nothing here (the
+		 * ledger was empty when the restore began): the dump's log
+		 * continues, under its own id.
+		 */
+		if (SPI_execute("DELETE FROM governance.log_identity", false, 0) != SPI_OK_DELETE)
+			elog(ERROR, "could not clear governance.log_identity");
+	}
 	else if (strcmp(name, "signing_keys") == 0)
 	{
 		/*

@@ -36,6 +36,7 @@
 
 #include "access/xact.h"
 #include "access/xlog.h"
+#include "catalog/namespace.h"
 #include "catalog/pg_type_d.h"
 #include "executor/spi.h"
 #include "fmgr.h"
@@ -148,6 +149,139 @@ gov_merkle_root(uint8 *leaves, int64 n, uint8 *out)
 }
 
 /* ---------------------------------------------------------------------
+ * The lineage map (format version 2)
+ *
+ * For the executions with rows in a block: lease id -> (seq, link) of the
+ * execution's last row in the block, sorted by the lease id's 16 bytes.
+ * leaf = BLAKE2b-512(field(lineage-leaf tag) || field(lease) || field(seq) || field(link))
+ * node = BLAKE2b-512(field(lineage-node tag) || field(l) || field(r))
+ * root: RFC 6962's MTH over the leaves; BLAKE2b-512(field(lineage-empty
+ * tag)) when no row of the block has a lease.
+ * ---------------------------------------------------------------------
+ */
+
+static int
+head_cmp(const void *a, const void *b)
+{
+	const GovLineageHead *x = a;
+	const GovLineageHead *y = b;
+	int			c = memcmp(x->lease.data, y->lease.data, UUID_LEN);
+
+	if (c != 0)
+		return c;
+	return (x->seq > y->seq) - (x->seq < y->seq);
+}
+
+void
+gov_lineage_node(const uint8 *l, const uint8 *r, uint8 *out)
+{
+	GovEnc		e;
+
+	gov_enc_init(&e, GOV_TAG_LINEAGE_NODE);
+	gov_enc_bytes(&e, l, GOV_HASH_LEN);
+	gov_enc_bytes(&e, r, GOV_HASH_LEN);
+	gov_blake2b_512(e.buf.data, e.buf.len, out);
+	gov_enc_free(&e);
+}
+
+static void
+lineage_range(uint8 *leaves, int64 n, uint8 *out)
+{
+	int64		k = 1;
+	uint8		left[GOV_HASH_LEN];
+	uint8		right[GOV_HASH_LEN];
+
+	if (n == 1)
+	{
+		memcpy(out, leaves, GOV_HASH_LEN);
+		return;
+	}
+	while (k * 2 < n)
+		k *= 2;
+	lineage_range(leaves, k, left);
+	lineage_range(leaves + k * GOV_HASH_LEN, n - k, right);
+	gov_lineage_node(left, right, out);
+}
+
+void
+gov_lineage_leaf(const GovLineageHead *h, uint8 *out)
+{
+	GovEnc		e;
+
+	gov_enc_init(&e, GOV_TAG_LINEAGE_LEAF);
+	gov_enc_uuid(&e, &h->lease);
+	gov_enc_int64(&e, h->seq);
+	gov_enc_bytes(&e, h->link, GOV_HASH_LEN);
+	gov_blake2b_512(e.buf.data, e.buf.len, out);
+	gov_enc_free(&e);
+}
+
+int64
+gov_lineage_reduce(GovLineageHead *heads, int64 n)
+{
+	int64		i;
+	int64		m = 0;
+
+	if (n <= 0)
+		return 0;
+	qsort(heads, n, sizeof(GovLineageHead), head_cmp);
+	for (i = 0; i < n; i++)
+	{
+		/* the last (highest seq) head of each lease */
+		if (i + 1 < n && memcmp(heads[i].lease.data, heads[i + 1].lease.data, UUID_LEN) == 0)
+			continue;
+		if (m != i)
+			heads[m] = heads[i];
+		m++;
+	}
+	return m;
+}
+
+void
+gov_lineage_root(GovLineageHead *heads, int64 n, uint8 *out)
+{
+	uint8	   *leaves;
+	int64		i;
+	GovEnc		e;
+
+	n = gov_lineage_reduce(heads, n);
+	if (n <= 0)
+	{
+		gov_enc_init(&e, GOV_TAG_LINEAGE_EMPTY);
+		gov_blake2b_512(e.buf.data, e.buf.len, out);
+		gov_enc_free(&e);
+		return;
+	}
+	leaves = palloc(GOV_HASH_LEN * n);
+	for (i = 0; i < n; i++)
+		gov_lineage_leaf(&heads[i], leaves + i * GOV_HASH_LEN);
+	lineage_range(leaves, n, out);
+	pfree(leaves);
+}
+
+void
+gov_log_id(uint8 *out)
+{
+	int			rc;
+	bool		isnull;
+	Datum		d;
+
+	rc = SPI_execute("SELECT log_id FROM governance.log_identity", true, 2);
+	if (rc != SPI_OK_SELECT)
+		elog(ERROR, "could not read governance.log_identity: %s", SPI_result_code_string(rc));
+	if (SPI_processed != 1)
+		ereport(ERROR,
+				(errcode(ERRCODE_OBJECT_NOT_IN_PREREQUISITE_STATE),
+				 errmsg("governance.log_identity must hold exactly one row, not " UINT64_FORMAT,
+						SPI_processed),
+				 errhint("Restore it from a dump of this database; the log id is signed into every block.")));
+	d = SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1, &isnull);
+	if (isnull)
+		elog(ERROR, "governance.log_identity.log_id is NULL");
+	memcpy(out, DatumGetUUIDP(d)->data, GOV_LOG_ID_LEN);
+}
+
+/* ---------------------------------------------------------------------
  * Block and checkpoint encodings
  * ---------------------------------------------------------------------
  */
@@ -179,7 +313,9 @@ enc_gaps(GovEnc *e, const GovBlock *b)
 void
 gov_block_encode(GovEnc *e, const GovBlock *b)
 {
-	gov_enc_init(e, GOV_TAG_BLOCK);
+	gov_enc_init(e, b->version >= 2 ? GOV_TAG_BLOCK_V2 : GOV_TAG_BLOCK);
+	if (b->version >= 2)
+		gov_enc_bytes(e, b->log_id, GOV_LOG_ID_LEN);
 	gov_enc_int64(e, b->block_id);
 	gov_enc_int64(e, b->first_seq);
 	gov_enc_int64(e, b->last_seq);
@@ -187,6 +323,8 @@ gov_block_encode(GovEnc *e, const GovBlock *b)
 	gov_enc_int64(e, b->total_rows);
 	enc_gaps(e, b);
 	gov_enc_bytes(e, b->merkle_root, GOV_HASH_LEN);
+	if (b->version >= 2)
+		gov_enc_bytes(e, b->lineage_root, GOV_HASH_LEN);
 	if (b->has_prev)
 		gov_enc_bytes(e, b->prev_hash, GOV_HASH_LEN);
 	else
@@ -208,7 +346,9 @@ gov_block_hash(const GovBlock *b, uint8 *out)
 void
 gov_checkpoint_encode(GovEnc *e, const GovBlock *b)
 {
-	gov_enc_init(e, GOV_TAG_CHECKPOINT);
+	gov_enc_init(e, b->version >= 2 ? GOV_TAG_CHECKPOINT_V2 : GOV_TAG_CHECKPOINT);
+	if (b->version >= 2)
+		gov_enc_bytes(e, b->log_id, GOV_LOG_ID_LEN);
 	gov_enc_int64(e, b->block_id);
 	gov_enc_bytes(e, b->block_hash, GOV_HASH_LEN);
 	gov_enc_int64(e, b->last_seq);
@@ -240,8 +380,24 @@ copy_hash(HeapTuple tup, TupleDesc desc, int col, uint8 *out, int len, bool *isn
 	memcpy(out, VARDATA_ANY(b), len);
 }
 
-#define BLOCK_COLUMNS "block_id, first_seq, last_seq, row_count, total_rows, gaps, " \
+#define BLOCK_COLUMNS_V1 "block_id, first_seq, last_seq, row_count, total_rows, gaps, " \
 	"merkle_root, prev_hash, sealed_at, key_id, block_hash, signature"
+#define BLOCK_COLUMNS_V2 BLOCK_COLUMNS_V1 ", version, log_id, lineage_root"
+#define BLOCK_COLUMNS (gov_format2() ? BLOCK_COLUMNS_V2 : BLOCK_COLUMNS_V1)
+
+/*
+ * Does the catalog have format version 2 (governance.log_identity and the
+ * block columns)?  Not in the upgrade window (a 0.2 library serving 0.1's
+ * catalog): blocks are then sealed and read as version 1, and nothing
+ * claims a log id the catalog does not hold.
+ */
+bool
+gov_format2(void)
+{
+	Oid			nsp = get_namespace_oid(GOV_SCHEMA_NAME, true);
+
+	return OidIsValid(nsp) && OidIsValid(get_relname_relid("log_identity", nsp));
+}
 
 static void
 block_from_tuple(HeapTuple tup, TupleDesc desc, GovBlock *b)
@@ -280,6 +436,17 @@ block_from_tuple(HeapTuple tup, TupleDesc desc, GovBlock *b)
 		strlcpy(b->key_id, TextDatumGetCString(d), sizeof(b->key_id));
 	copy_hash(tup, desc, 11, b->block_hash, GOV_HASH_LEN, &isnull);
 	copy_hash(tup, desc, 12, b->signature, GOV_ED25519_SIG_LEN, &isnull);
+	b->version = 1;
+	if (desc->natts < 15)
+		return;
+	d = SPI_getbinval(tup, desc, 13, &isnull);
+	b->version = isnull ? 0 : DatumGetInt32(d);
+	d = SPI_getbinval(tup, desc, 14, &isnull);
+	if (!isnull)
+		memcpy(b->log_id, DatumGetUUIDP(d)->data, GOV_LOG_ID_LEN);
+	else if (b->version >= 2)
+		memset(b->log_id, 0, GOV_LOG_ID_LEN);	/* malformed: never verifies */
+	copy_hash(tup, desc, 15, b->lineage_root, GOV_HASH_LEN, &isnull);
 }
 
 bool
@@ -289,7 +456,8 @@ gov_block_load(int64 block_id, GovBlock *b)
 	Oid			argtypes[] = {INT8OID};
 	Datum		values[] = {Int64GetDatum(block_id)};
 
-	rc = SPI_execute_with_args("SELECT " BLOCK_COLUMNS " FROM governance.ledger_blocks WHERE block_id = $1",
+	rc = SPI_execute_with_args(psprintf("SELECT %s FROM governance.ledger_blocks WHERE block_id = $1",
+										BLOCK_COLUMNS),
 							   1, argtypes, values, NULL, true, 1);
 	if (rc != SPI_OK_SELECT)
 		elog(ERROR, "could not read governance.ledger_blocks: %s", SPI_result_code_string(rc));
@@ -307,8 +475,8 @@ load_last_block(GovBlock *b)
 	int			rc;
 	Snapshot	snap = RegisterSnapshot(GetLatestSnapshot());
 
-	plan = SPI_prepare("SELECT " BLOCK_COLUMNS " FROM governance.ledger_blocks "
-					   "ORDER BY block_id DESC LIMIT 1", 0, NULL);
+	plan = SPI_prepare(psprintf("SELECT %s FROM governance.ledger_blocks "
+								"ORDER BY block_id DESC LIMIT 1", BLOCK_COLUMNS), 0, NULL);
 	rc = SPI_execute_snapshot(plan, NULL, NULL, snap, InvalidSnapshot, true, false, 1);
 	UnregisterSnapshot(snap);
 	if (rc != SPI_OK_SELECT)
@@ -334,10 +502,12 @@ gov_gaps_array(const GovBlock *b)
 static void
 insert_block(const GovBlock *b)
 {
-	Oid			types[12] = {INT8OID, INT8OID, INT8OID, INT8OID, INT8OID, INT8ARRAYOID,
-	BYTEAOID, BYTEAOID, TIMESTAMPTZOID, TEXTOID, BYTEAOID, BYTEAOID};
-	Datum		values[12];
-	char		nulls[12];
+	Oid			types[15] = {INT8OID, INT8OID, INT8OID, INT8OID, INT8OID, INT8ARRAYOID,
+		BYTEAOID, BYTEAOID, TIMESTAMPTZOID, TEXTOID, BYTEAOID, BYTEAOID,
+	INT4OID, UUIDOID, BYTEAOID};
+	Datum		values[15];
+	char		nulls[15];
+	pg_uuid_t  *log_id = palloc(sizeof(pg_uuid_t));
 	int			rc;
 
 	memset(nulls, ' ', sizeof(nulls));
@@ -356,13 +526,24 @@ insert_block(const GovBlock *b)
 	values[9] = CStringGetTextDatum(b->key_id);
 	values[10] = gov_bytea_datum(b->block_hash, GOV_HASH_LEN);
 	values[11] = gov_bytea_datum(b->signature, GOV_ED25519_SIG_LEN);
+	values[12] = Int32GetDatum(b->version);
+	memcpy(log_id->data, b->log_id, GOV_LOG_ID_LEN);
+	values[13] = UUIDPGetDatum(log_id);
+	values[14] = gov_bytea_datum(b->lineage_root, GOV_HASH_LEN);
+	if (b->version < 2)
+		nulls[13] = nulls[14] = 'n';
 
 	gov_ledger_writing = true;
 	PG_TRY();
 	{
-		rc = SPI_execute_with_args("INSERT INTO governance.ledger_blocks (" BLOCK_COLUMNS ") "
-								   "VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12)",
-								   12, types, values, nulls, false, 0);
+		if (b->version >= 2)
+			rc = SPI_execute_with_args("INSERT INTO governance.ledger_blocks (" BLOCK_COLUMNS_V2 ") "
+									   "VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15)",
+									   15, types, values, nulls, false, 0);
+		else
+			rc = SPI_execute_with_args("INSERT INTO governance.ledger_blocks (" BLOCK_COLUMNS_V1 ") "
+									   "VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12)",
+									   12, types, values, nulls, false, 0);
 	}
 	PG_FINALLY();
 	{
@@ -407,6 +588,9 @@ seal_one_block(GovBlock *prev, bool have_prev, int64 horizon, GovBlock *out)
 	uint64		n;
 	uint64		i;
 	uint8	   *leaves;
+	GovLineageHead *heads;
+	int64		nheads = 0;
+	Datum		d;
 	int			gapcap = 0;
 	int64		expect;
 	int64		from = have_prev ? prev->last_seq : 0;
@@ -417,7 +601,7 @@ seal_one_block(GovBlock *prev, bool have_prev, int64 horizon, GovBlock *out)
 
 	/* taken after the horizon: it shows every committed row up to it */
 	snap = RegisterSnapshot(GetLatestSnapshot());
-	plan = SPI_prepare("SELECT seq, evidence FROM governance.ledger "
+	plan = SPI_prepare("SELECT seq, evidence, lease_id, link FROM governance.ledger "
 					   "WHERE seq > $1 AND seq <= $2 ORDER BY seq LIMIT $3",
 					   3, argtypes);
 	values[0] = Int64GetDatum(from);
@@ -442,6 +626,7 @@ seal_one_block(GovBlock *prev, bool have_prev, int64 horizon, GovBlock *out)
 		memcpy(out->prev_hash, prev->block_hash, GOV_HASH_LEN);
 
 	leaves = palloc(GOV_HASH_LEN * n);
+	heads = palloc(sizeof(GovLineageHead) * n);
 	expect = out->first_seq;
 	for (i = 0; i < n; i++)
 	{
@@ -455,11 +640,30 @@ seal_one_block(GovBlock *prev, bool have_prev, int64 horizon, GovBlock *out)
 			elog(ERROR, "governance: ledger row %lld has no evidence hash", (long long) seq);
 		add_gap(out, &gapcap, expect, seq - 1);
 		gov_merkle_leaf(seq, evidence, leaves + i * GOV_HASH_LEN);
+		d = SPI_getbinval(tup, SPI_tuptable->tupdesc, 3, &isnull);
+		if (!isnull)
+		{
+			memcpy(&heads[nheads].lease, DatumGetUUIDP(d), sizeof(pg_uuid_t));
+			heads[nheads].seq = seq;
+			copy_hash(tup, SPI_tuptable->tupdesc, 4, heads[nheads].link, GOV_HASH_LEN, &isnull);
+			if (isnull)
+				elog(ERROR, "governance: ledger row %lld has no chain link", (long long) seq);
+			nheads++;
+		}
 		expect = seq + 1;
 		out->last_seq = seq;
 	}
 	gov_merkle_root(leaves, (int64) n, out->merkle_root);
 	pfree(leaves);
+	if (gov_format2())
+	{
+		out->version = GOV_BLOCK_VERSION;
+		gov_lineage_root(heads, nheads, out->lineage_root);
+		gov_log_id(out->log_id);
+	}
+	else
+		out->version = 1;		/* the upgrade window */
+	pfree(heads);
 
 	out->sealed_at = GetCurrentTimestamp();
 	if (!gov_key_available(NULL))
@@ -544,8 +748,13 @@ checkpoint_json(const GovBlock *b)
 	char	   *sig = gov_hex(b->signature, GOV_ED25519_SIG_LEN);
 
 	initStringInfo(&s);
+	if (b->version >= 2)
+		appendStringInfo(&s, "{\"version\": 2, \"log_id\": \"%s\", ",
+						 gov_hex(b->log_id, GOV_LOG_ID_LEN));
+	else
+		appendStringInfoString(&s, "{\"version\": 1, ");
 	appendStringInfo(&s,
-					 "{\"version\": 1, \"block_id\": " INT64_FORMAT ", \"block_hash\": \"%s\", "
+					 "\"block_id\": " INT64_FORMAT ", \"block_hash\": \"%s\", "
 					 "\"last_seq\": " INT64_FORMAT ", \"total_rows\": " INT64_FORMAT ", "
 					 "\"sealed_at\": \"%s\", \"sealed_at_us\": " INT64_FORMAT ", "
 					 "\"key_id\": \"%s\", \"signature\": \"%s\"}",
@@ -736,8 +945,31 @@ gov_checkpoint_check(Jsonb *cp, int64 *block_id_out, int64 *bad_seq_out)
 	memset(&claimed, 0, sizeof(claimed));
 	if (!JB_ROOT_IS_OBJECT(cp) || JB_ROOT_IS_SCALAR(cp))
 		return pstrdup("malformed checkpoint: not a JSON object");
-	if (!json_get_int64(cp, "version", &version) || version != 1)
-		return pstrdup("unsupported checkpoint version: only version 1 exists");
+	if (!json_get_int64(cp, "version", &version) || (version != 1 && version != 2))
+		return pstrdup("unsupported checkpoint version: only versions 1 and 2 exist");
+	claimed.version = (int) version;
+	if (version == 2)
+	{
+		char	   *log_hex;
+		uint8		ours[GOV_LOG_ID_LEN];
+
+		if (!gov_format2())
+			return pstrdup("a version 2 checkpoint, but this ledger has no log id yet: ALTER EXTENSION governance UPDATE");
+		if (!json_get_text(cp, "log_id", &log_hex) ||
+			!gov_unhex(log_hex, strlen(log_hex), claimed.log_id, GOV_LOG_ID_LEN))
+			return pstrdup("malformed checkpoint: a version 2 checkpoint needs log_id, 32 hexadecimal digits");
+		gov_log_id(ours);
+		if (memcmp(ours, claimed.log_id, GOV_LOG_ID_LEN) != 0)
+			return psprintf("checkpoint of another log: it names log %s, this ledger is log %s",
+							log_hex, gov_hex(ours, GOV_LOG_ID_LEN));
+	}
+	else
+	{
+		char	   *log_hex;
+
+		if (json_get_text(cp, "log_id", &log_hex))
+			return pstrdup("malformed checkpoint: a version 1 checkpoint has no log_id");
+	}
 	if (
 		!json_get_int64(cp, "block_id", &claimed.block_id) ||
 		!json_get_int64(cp, "last_seq", &claimed.last_seq) ||
@@ -786,6 +1018,7 @@ gov_checkpoint_check(Jsonb *cp, int64 *block_id_out, int64 *bad_seq_out)
 						claimed.block_id);
 	}
 	if (memcmp(stored.block_hash, claimed.block_hash, GOV_HASH_LEN) != 0 ||
+		stored.version != claimed.version ||
 		stored.last_seq != claimed.last_seq ||
 		stored.total_rows != claimed.total_rows)
 	{

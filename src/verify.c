@@ -94,6 +94,10 @@ typedef struct Verifier
 	bool		rows_done;
 	TimestampTz last_progress;
 	bool		report_progress;
+	uint8		log_id[GOV_LOG_ID_LEN]; /* this database's */
+	GovLineageHead *heads;		/* the current block's rows with a lease */
+	int64		nheads;
+	int64		headcap;
 } Verifier;
 
 void
@@ -355,6 +359,19 @@ check_row(Verifier *v, RowData *r, uint8 *leaf)
 	}
 	if (leaf)
 		gov_merkle_leaf(r->ev.seq, evidence, leaf);
+	if (leaf && r->ev.lease_id)
+	{
+		if (v->nheads == v->headcap)
+		{
+			v->headcap = Max(64, v->headcap * 2);
+			v->heads = v->heads ? repalloc(v->heads, sizeof(GovLineageHead) * v->headcap)
+				: palloc(sizeof(GovLineageHead) * v->headcap);
+		}
+		memcpy(&v->heads[v->nheads].lease, r->ev.lease_id, sizeof(pg_uuid_t));
+		v->heads[v->nheads].seq = r->ev.seq;
+		memcpy(v->heads[v->nheads].link, r->link, GOV_HASH_LEN);
+		v->nheads++;
+	}
 	v->res->rows++;
 	return true;
 }
@@ -442,6 +459,16 @@ check_block_header(Verifier *v, const GovBlock *b, const GovBlock *prev, bool ha
 	}
 	if (b->last_seq < b->first_seq || b->row_count <= 0)
 		return fail(v, b->first_seq, "bad block %lld: empty or inverted range", (long long) b->block_id);
+	if (b->version != 1 && b->version != 2)
+		return fail(v, b->first_seq, "bad block %lld: unknown format version %d",
+					(long long) b->block_id, b->version);
+	if (have_prev && b->version < prev->version)
+		return fail(v, b->first_seq, "bad block %lld: format version %d after version %d",
+					(long long) b->block_id, b->version, prev->version);
+	if (b->version >= 2 && memcmp(b->log_id, v->log_id, GOV_LOG_ID_LEN) != 0)
+		return fail(v, b->first_seq, "block %lld belongs to another log: it names log %s, this ledger is log %s",
+					(long long) b->block_id, gov_hex(b->log_id, GOV_LOG_ID_LEN),
+					gov_hex(v->log_id, GOV_LOG_ID_LEN));
 	for (i = 0; i < b->ngaps; i++)
 		if (b->gaps[2 * i] > b->gaps[2 * i + 1] || b->gaps[2 * i] < b->first_seq ||
 			b->gaps[2 * i + 1] >= b->last_seq ||
@@ -477,6 +504,7 @@ check_block_rows(Verifier *v, const GovBlock *b, RowData *r, bool *have_row)
 	int64		missing;
 	uint8		root[GOV_HASH_LEN];
 
+	v->nheads = 0;
 	while (*have_row && r->ev.seq <= b->last_seq)
 	{
 		if (r->ev.seq < expect)
@@ -511,6 +539,13 @@ check_block_rows(Verifier *v, const GovBlock *b, RowData *r, bool *have_row)
 	if (memcmp(root, b->merkle_root, GOV_HASH_LEN) != 0)
 		return fail(v, b->first_seq, "bad block %lld: its Merkle root does not match its rows",
 					(long long) b->block_id);
+	if (b->version >= 2)
+	{
+		gov_lineage_root(v->heads, v->nheads, root);
+		if (memcmp(root, b->lineage_root, GOV_HASH_LEN) != 0)
+			return fail(v, b->first_seq, "bad block %lld: its lineage map does not match its rows",
+						(long long) b->block_id);
+	}
 	v->res->blocks++;
 	v->res->last_block = b->block_id;
 	return true;
@@ -551,6 +586,8 @@ verify_range(VerifyResult *res, int64 from_block, int64 to_block, bool report_pr
 	ctl.hcxt = CurrentMemoryContext;
 	v.chains = hash_create("verify_ledger chains", 1024, &ctl, HASH_ELEM | HASH_BLOBS | HASH_CONTEXT);
 	load_keys(&v);
+	if (gov_format2())
+		gov_log_id(v.log_id);
 
 	if (from_block < 1)
 		from_block = 1;

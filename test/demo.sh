@@ -136,7 +136,50 @@ note "The latest signed checkpoint (keep it outside the database):"
 note "$(echo "$CP" | cut -c1-150)..."
 run "SELECT * FROM governance.verify_ledger()"
 
-say "9. Tampering is detected: a superuser switches the guards off and edits history."
+say "9. An auditor takes the evidence away and checks it with nothing but the public key."
+GV="$PGBIN/governance-verify"
+cli() {	# cli ARGS...: show a governance-verify command, then what it says
+	printf '\n  \033[36m$ governance-verify %s\033[0m\n' "$*"
+	"$GV" -q "$@" 2>&1 | sed 's/^/    /'
+}
+gov_psql "$D" -q -c "CREATE ROLE auditor LOGIN IN ROLE governance_auditor" >/dev/null
+echo "$CP" >"$TOP/cp1.json"
+val "SELECT encode(governance.public_key(), 'hex')" >"$TOP/server.pub"
+note "The auditor (governance_auditor, no superuser) copies out a bundle of the whole ledger"
+note "and the proof of the billing agent's execution, with psql's \\copy:"
+gov_psql "$D" -U auditor -c "\\copy (SELECT governance.export()) TO '$TOP/bundle.txt'" >/dev/null
+gov_psql "$D" -U auditor -c "\\copy (SELECT governance.proof('$LEASE')) TO '$TOP/lease.txt'" >/dev/null
+note "$(wc -l <"$TOP/bundle.txt") lines in bundle.txt, $(wc -l <"$TOP/lease.txt") in lease.txt; offline, with the public key alone:"
+cli --key "$TOP/server.pub" bundle "$TOP/bundle.txt"
+cli --key "$TOP/server.pub" proof "$TOP/lease.txt"
+note "The proof holds every event of the execution (the decision, the delegation, the writes"
+note "with their row hashes, the heartbeats, the revocation), each with its Merkle path, and the"
+note "signed lineage map of every block since: no event left out, none appended after the revocation."
+note "Later, more is ledgered and sealed; a consistency proof shows the new checkpoint extends the old:"
+val "SELECT governance.record('audit.note', '{\"checked\": true}')" >/dev/null
+val "SELECT governance.seal()" >/dev/null
+val "SELECT governance.checkpoint()" >"$TOP/cp2.json"
+gov_psql "$D" -U auditor -c "\\copy (SELECT governance.consistency_proof('$(cat "$TOP/cp1.json")', '$(cat "$TOP/cp2.json")')) TO '$TOP/consistency.txt'" >/dev/null
+cli --key "$TOP/server.pub" --old "$TOP/cp1.json" --new "$TOP/cp2.json" consistency "$TOP/consistency.txt"
+note "One edit in the copy (a governed write's \"update\" made \"delete\") and the bundle no longer verifies:"
+$SYS_PYTHON - "$TOP/bundle.txt" "$TOP/edited.txt" <<'PYEOF'
+import base64, sys
+out = []
+done = False
+for l in open(sys.argv[1]).read().split("\n")[:-1]:
+    t = l.split(" ")
+    if not done and t[0] == "row" and base64.urlsafe_b64decode(t[3] + "=" * (-len(t[3]) % 4)) == b"governance.write":
+        p = base64.urlsafe_b64decode(t[8] + "=" * (-len(t[8]) % 4)).replace(b'"update"', b'"delete"')
+        t[8] = base64.urlsafe_b64encode(p).decode().rstrip("=")
+        l = " ".join(t)
+        done = True
+    out.append(l)
+open(sys.argv[2], "w").write("\n".join(out) + "\n")
+PYEOF
+cli --key "$TOP/server.pub" bundle "$TOP/edited.txt"
+note "(exit status 1: tampering found; 0 verified; 2 bad input)"
+
+say "10. Tampering is detected: a superuser switches the guards off and edits history."
 run "UPDATE governance.ledger SET payload = '{\"amount\": 1}' WHERE kind = 'governance.write'"
 note "Refused: the ledger is append-only. With the guards switched off..."
 gov_psql "$D" -q -c "ALTER EVENT TRIGGER governance_guard_end DISABLE" \

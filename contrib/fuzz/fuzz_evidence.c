@@ -2,7 +2,8 @@
  *
  * fuzz_evidence.c
  *	  libFuzzer harness for what governance-verify reads (docs/FORMAT.md,
- *	  sections 7 and 12): the line format of bundles and proofs
+ *	  sections 7, 12 and 13): the line format of bundles and proofs
+ *	  (lease proofs with their lineage map entries included)
  *	  (src/evidence_codec.c), the engine that verifies them record by
  *	  record (contrib/governance-verify/gv_engine.c, gv_blocks.c) and the
  *	  checkpoint JSON reader (gv_json.c).  Every input is used three ways:
@@ -45,8 +46,10 @@
 		} \
 	} while (0)
 
-/* the first key of the seed corpus (contrib/fuzz/corpus/fuzz_evidence) */
+/* the first key of the seed corpus (contrib/fuzz/corpus/fuzz_evidence), and
+ * the key of its format version 2 seeds (seed_proof, seed_bundle_v2) */
 static const char seed_key[] = "16a9ef632d5051a4fc3da68ac4587e2b372be2654927a37c199423f30faa5a50";
+static const char seed_key_v2[] = "0a0aa73e5d9c70cc202933e7bd7880d21387774ce916ce0cda336686088ef047";
 static GvTrust trust;
 
 int			LLVMFuzzerInitialize(int *argc, char ***argv);
@@ -60,8 +63,9 @@ LLVMFuzzerInitialize(int *argc, char ***argv)
 	if (sodium_init() < 0)
 		abort();
 	memset(&trust, 0, sizeof(trust));
-	trust.nkeys = 1;
+	trust.nkeys = 2;
 	CHECK(gov_ev_parse_hex(seed_key, trust.pk[0], 32), "the seed key parses");
+	CHECK(gov_ev_parse_hex(seed_key_v2, trust.pk[1], 32), "the version 2 seed key parses");
 	return 0;
 }
 
@@ -157,6 +161,13 @@ check_lines(const uint8_t *data, size_t size)
 			}
 			if (rec.type == GOV_EV_PATH)
 				CHECK(rec.u.path.n >= 0 && rec.u.path.n <= GOV_EV_MAX_PATH, "a path fits");
+			if (rec.type == GOV_EV_MAP)
+				CHECK(rec.u.map.path.n >= 0 && rec.u.map.path.n <= GOV_EV_MAX_PATH, "a map entry's path fits");
+			if (rec.type == GOV_EV_BLOCK || rec.type == GOV_EV_PRIOR)
+				CHECK(rec.u.block.version == 1 || (rec.u.block.version == 2 && rec.u.block.v2_line),
+					  "a block is of format 1, or 2 in a version 2 line");
+			if (rec.type == GOV_EV_HEADER)
+				CHECK(rec.u.header.version == 1 || rec.u.header.version == 2, "a known version");
 		}
 		free(line);
 		free(copy);

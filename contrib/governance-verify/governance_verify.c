@@ -35,6 +35,7 @@ static const char usage_text[] =
 "    governance-verify [OPTIONS] bundle FILE\n"
 "    governance-verify [OPTIONS] inclusion FILE\n"
 "    governance-verify [OPTIONS] consistency FILE [--old CP] [--new CP]\n"
+"    governance-verify [OPTIONS] proof FILE\n"
 "    governance-verify [OPTIONS] checkpoint CP\n"
 "    governance-verify [OPTIONS] artifact ARTIFACT\n"
 "    governance-verify [OPTIONS] pop ARTIFACT --agent-key KEY --nonce HEX\n"
@@ -60,6 +61,14 @@ static const char usage_text[] =
 "                 block headers from the old checkpoint to the new one, each\n"
 "                 naming the hash of the one before (the later ledger extends\n"
 "                 the earlier: nothing removed or rewritten).\n"
+"    proof        a proof from governance.proof(lease_id): one execution\n"
+"                 (the lease and its delegations) end to end: each event's\n"
+"                 evidence, chain link and audit path; every block header\n"
+"                 from the first event's block to the newest, chained and\n"
+"                 signed; and the lineage map entries (FORMAT.md 6b) that\n"
+"                 show no event of the execution was left out, up to the\n"
+"                 newest block (none after a revocation). A write after its\n"
+"                 execution's revocation or expiry is tampering.\n"
 "    checkpoint   a checkpoint (JSON from governance.checkpoint()): its\n"
 "                 signature under a trusted key.\n"
 "    artifact     an authorization artifact gov1.<payload>.<signature>\n"
@@ -85,6 +94,10 @@ static const char usage_text[] =
 "                          tail or a rewritten block shows)\n"
 "        --old CP          consistency: the old checkpoint you kept\n"
 "        --new CP          consistency: the new checkpoint you were given\n"
+"        --log-id ID       the log the evidence must belong to (32 hex digits\n"
+"                          or a UUID, as governance.log_identity holds it):\n"
+"                          a version 2 block or checkpoint of another log\n"
+"                          fails; a trusted version 2 checkpoint implies it\n"
 "        --ignore-expiry   artifact: an expired artifact may still verify\n"
 "        --agent-key KEY   pop: the agent's Ed25519 public key, 64 hex digits\n"
 "        --nonce HEX       pop: the service's challenge, 64 hex digits\n"
@@ -329,9 +342,34 @@ report(const GvResult *r)
 				   (long long) r->from_block, (long long) r->to_block);
 		if (strcmp(r->what, "inclusion") == 0 && r->seq > 0)
 			printf(", \"seq\": %lld", (long long) r->seq);
+		if (strcmp(r->what, "proof") == 0 && r->status == GV_VERIFIED)
+		{
+			printf(", \"lease_id\": ");
+			json_hex(r->lease, 16);
+			printf(", \"executions\": %lld, \"ended_by\": ", (long long) r->leases);
+			if (r->root_ended)
+			{
+				json_str(r->root_end_kind);
+				printf(", \"ended_at_seq\": %lld", (long long) r->root_end_seq);
+			}
+			else
+				printf("null");
+		}
+		if (r->have_log_id)
+		{
+			printf(", \"log_id\": ");
+			json_hex(r->log_id, GOV_EV_LOG_ID);
+		}
 		if (r->status == GV_VERIFIED && r->have_checkpoint)
 		{
-			printf(", \"checkpoint\": {\"version\": 1, \"block_id\": %lld, \"block_hash\": ",
+			printf(", \"checkpoint\": {\"version\": %lld, ", (long long) r->checkpoint.version);
+			if (r->checkpoint.version >= 2)
+			{
+				printf("\"log_id\": ");
+				json_hex(r->checkpoint.log_id, GOV_EV_LOG_ID);
+				printf(", ");
+			}
+			printf("\"block_id\": %lld, \"block_hash\": ",
 				   (long long) r->checkpoint.block_id);
 			json_hex(r->checkpoint.block_hash, 64);
 			printf(", \"last_seq\": %lld, \"total_rows\": %lld, \"sealed_at_us\": %lld, \"key_id\": \"%s\", \"signature\": ",
@@ -353,6 +391,23 @@ report(const GvResult *r)
 			printf(", checkpoint of block %lld (last seq %lld, %lld rows)",
 				   (long long) r->checkpoint.block_id, (long long) r->checkpoint.last_seq,
 				   (long long) r->checkpoint.total_rows);
+		if (strcmp(r->what, "proof") == 0)
+		{
+			printf(", %lld executions, ", (long long) r->leases);
+			if (r->root_ended)
+				printf("ended by %s at row %lld", r->root_end_kind, (long long) r->root_end_seq);
+			else
+				printf("not ended");
+			printf(", lineage complete to block %lld", (long long) r->to_block);
+		}
+		if (r->have_log_id)
+		{
+			int			k;
+
+			printf(", log ");
+			for (k = 0; k < GOV_EV_LOG_ID; k++)
+				printf("%02x", r->log_id[k]);
+		}
 		printf("\n");
 	}
 	else if (r->status == GV_TAMPERED)
@@ -472,6 +527,16 @@ verify_checkpoint(const char *path)
 				snprintf(res.what, sizeof(res.what), "checkpoint");
 				if (!gv_checkpoint_signature_ok(&cp, opts.trust.pk[i]))
 					gv_fail(&res, GV_TAMPERED, 0, "checkpoint signature does not verify");
+				else if (opts.trust.have_log_id &&
+						 (cp.version < 2 || memcmp(cp.log_id, opts.trust.log_id, GOV_EV_LOG_ID) != 0))
+					gv_fail(&res, GV_TAMPERED, 0, "checkpoint of another log: %s",
+							cp.version < 2 ? "a version 1 checkpoint names no log" :
+							"it names another log id than --log-id");
+				if (cp.version >= 2)
+				{
+					res.have_log_id = true;
+					memcpy(res.log_id, cp.log_id, GOV_EV_LOG_ID);
+				}
 				res.keys = res.trusted_keys = 1;
 				break;
 			}
@@ -809,6 +874,21 @@ main(int argc, char **argv)
 			NEED_ARG();
 			newp = argv[++i];
 		}
+		else if (strcmp(a, "--log-id") == 0)
+		{
+			char		hex[33];
+			const char *p;
+			size_t		n = 0;
+
+			NEED_ARG();
+			for (p = argv[++i]; *p && n < sizeof(hex) - 1; p++)
+				if (*p != '-')
+					hex[n++] = (*p >= 'A' && *p <= 'F') ? (char) (*p - 'A' + 'a') : *p;
+			hex[n] = '\0';
+			if (*p || !gov_ev_parse_hex(hex, opts.trust.log_id, GOV_EV_LOG_ID))
+				bad_input("--log-id %s: not a log id (32 hex digits or a UUID)", argv[i]);
+			opts.trust.have_log_id = true;
+		}
 		else if (a[0] == '-' && a[1] != '\0' && npos < 1)
 			bad_input("unknown option %s (see --help)", a);
 		else if (npos < 2)
@@ -840,7 +920,7 @@ main(int argc, char **argv)
 	if (opts.trust.nkeys == 0 && !opts.trust.have_cp)
 		bad_input("a trusted public key (--key) or checkpoint (--checkpoint) is needed");
 	if (strcmp(opts.command, "bundle") == 0 || strcmp(opts.command, "inclusion") == 0 ||
-		strcmp(opts.command, "consistency") == 0)
+		strcmp(opts.command, "consistency") == 0 || strcmp(opts.command, "proof") == 0)
 		return verify_evidence(opts.command, opts.arg);
 	if (strcmp(opts.command, "checkpoint") == 0)
 		return verify_checkpoint(opts.arg);

@@ -38,6 +38,8 @@ typedef struct GvTrust
 	GovEvCheckpoint old_cp;
 	bool		have_new;
 	GovEvCheckpoint new_cp;
+	bool		have_log_id;	/* --log-id: the log the evidence must be of */
+	uint8_t		log_id[GOV_EV_LOG_ID];
 } GvTrust;
 
 typedef struct GvResult
@@ -57,6 +59,14 @@ typedef struct GvResult
 	bool		have_checkpoint;	/* the newest checkpoint the input proves */
 	GovEvCheckpoint checkpoint;
 	int64_t		seq;			/* inclusion: the event */
+	bool		have_log_id;	/* the log of the version 2 blocks */
+	uint8_t		log_id[GOV_EV_LOG_ID];
+	/* proof: the execution */
+	uint8_t		lease[16];
+	int64_t		leases;			/* the lease and its descendants */
+	bool		root_ended;
+	int64_t		root_end_seq;
+	char		root_end_kind[40];
 } GvResult;
 
 typedef struct GvState GvState;

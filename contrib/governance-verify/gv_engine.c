@@ -31,6 +31,11 @@
 #define TAG_NODE		"governance.v1.merkle-node"
 #define TAG_BLOCK		"governance.v1.block"
 #define TAG_CHECKPOINT	"governance.v1.checkpoint"
+#define TAG_BLOCK_V2	"governance.v2.block"
+#define TAG_CHECKPOINT_V2	"governance.v2.checkpoint"
+#define TAG_LINEAGE_LEAF	"governance.v2.lineage-leaf"
+#define TAG_LINEAGE_NODE	"governance.v2.lineage-node"
+#define TAG_LINEAGE_EMPTY	"governance.v2.lineage-empty"
 
 /* ---------------------------------------------------------------------
  * Messages (FORMAT.md section 1) and crypto
@@ -229,7 +234,9 @@ block_hash(Msg *m, const GovEvBlock *b, uint8_t *out)
 {
 	size_t		i;
 
-	msg_start(m, TAG_BLOCK);
+	msg_start(m, b->version >= 2 ? TAG_BLOCK_V2 : TAG_BLOCK);
+	if (b->version >= 2)
+		msg_field(m, b->log_id, GOV_EV_LOG_ID);
 	msg_int(m, b->block_id);
 	msg_int(m, b->first_seq);
 	msg_int(m, b->last_seq);
@@ -259,6 +266,8 @@ block_hash(Msg *m, const GovEvBlock *b, uint8_t *out)
 		}
 	}
 	msg_field(m, b->merkle_root, 64);
+	if (b->version >= 2)
+		msg_field(m, b->lineage_root, 64);
 	if (b->has_prev)
 		msg_field(m, b->prev_hash, 64);
 	else
@@ -274,7 +283,9 @@ gv_checkpoint_signature_ok(const GovEvCheckpoint *c, const uint8_t *pk)
 	uint8_t		buf[512];
 	Msg			m = {buf, 0, sizeof(buf)};
 
-	msg_text(&m, TAG_CHECKPOINT);
+	msg_text(&m, c->version >= 2 ? TAG_CHECKPOINT_V2 : TAG_CHECKPOINT);
+	if (c->version >= 2)
+		msg_field(&m, c->log_id, GOV_EV_LOG_ID);
 	msg_int(&m, c->block_id);
 	msg_field(&m, c->block_hash, 64);
 	msg_int(&m, c->last_seq);
@@ -294,6 +305,8 @@ checkpoint_of(const GovEvBlock *b, GovEvCheckpoint *c)
 	c->sealed_at = b->sealed_at;
 	memcpy(c->key_id, b->key_id, sizeof(c->key_id));
 	memcpy(c->signature, b->signature, 64);
+	c->version = b->version;
+	memcpy(c->log_id, b->log_id, GOV_EV_LOG_ID);
 }
 
 bool
@@ -301,7 +314,87 @@ same_checkpoint(const GovEvCheckpoint *a, const GovEvCheckpoint *b)
 {
 	return a->block_id == b->block_id && memcmp(a->block_hash, b->block_hash, 64) == 0 &&
 		a->last_seq == b->last_seq && a->total_rows == b->total_rows &&
-		a->sealed_at == b->sealed_at && strcmp(a->key_id, b->key_id) == 0;
+		a->sealed_at == b->sealed_at && strcmp(a->key_id, b->key_id) == 0 &&
+		a->version == b->version &&
+		(a->version < 2 || memcmp(a->log_id, b->log_id, GOV_EV_LOG_ID) == 0);
+}
+
+/* The lineage map's root (docs/FORMAT.md section 6), heads sorted here. */
+static int
+head_cmp(const void *a, const void *b)
+{
+	const GvHead *x = a;
+	const GvHead *y = b;
+	int			c = memcmp(x->lease, y->lease, 16);
+
+	if (c != 0)
+		return c;
+	return (x->seq > y->seq) - (x->seq < y->seq);
+}
+
+void
+gv_lineage_node(const uint8_t *l, const uint8_t *r, uint8_t *out, void *arg)
+{
+	uint8_t		buf[4 + sizeof(TAG_LINEAGE_NODE) - 1 + 2 * (4 + 64)];
+	Msg			m = {buf, 0, sizeof(buf)};
+
+	(void) arg;
+	msg_text(&m, TAG_LINEAGE_NODE);
+	msg_field(&m, l, 64);
+	msg_field(&m, r, 64);
+	gv_blake2b_512(m.p, m.len, out);
+}
+
+void
+lineage_root(GvHead *heads, size_t n, uint8_t *out)
+{
+	GovEvMerkle *mt;
+	size_t		i;
+
+	if (n == 0)
+	{
+		lineage_empty(out);
+		return;
+	}
+	qsort(heads, n, sizeof(GvHead), head_cmp);
+	mt = malloc(sizeof(GovEvMerkle));
+	if (mt == NULL)
+		exit(GV_BAD_INPUT);
+	gov_ev_merkle_init(mt);
+	for (i = 0; i < n; i++)
+	{
+		uint8_t		leaf[64];
+
+		if (i + 1 < n && memcmp(heads[i].lease, heads[i + 1].lease, 16) == 0)
+			continue;
+		lineage_leaf(heads[i].lease, heads[i].seq, heads[i].link, leaf);
+		gov_ev_merkle_push(mt, leaf, gv_lineage_node, NULL);
+	}
+	gov_ev_merkle_finish(mt, out, gv_lineage_node, NULL);
+	free(mt);
+}
+
+void
+lineage_leaf(const uint8_t *lease, int64_t seq, const uint8_t *link, uint8_t *out)
+{
+	uint8_t		buf[256];
+	Msg			m = {buf, 0, sizeof(buf)};
+
+	msg_text(&m, TAG_LINEAGE_LEAF);
+	msg_field(&m, lease, 16);
+	msg_int(&m, seq);
+	msg_field(&m, link, 64);
+	gv_blake2b_512(m.p, m.len, out);
+}
+
+void
+lineage_empty(uint8_t *out)
+{
+	uint8_t		buf[64];
+	Msg			m = {buf, 0, sizeof(buf)};
+
+	msg_text(&m, TAG_LINEAGE_EMPTY);
+	gv_blake2b_512(m.p, m.len, out);
 }
 
 /* ---------------------------------------------------------------------
@@ -425,6 +518,28 @@ gv_begin(const GvTrust *trust, GvResult *res)
 	memset(res, 0, sizeof(*res));
 	st->trust = trust;
 	st->res = res;
+	/* the log the evidence must belong to, when the caller knows it */
+	if (trust->have_log_id)
+	{
+		st->have_log = true;
+		memcpy(st->log_id, trust->log_id, GOV_EV_LOG_ID);
+	}
+	else
+	{
+		const GovEvCheckpoint *cp = trust->have_cp ? &trust->cp :
+		trust->have_old ? &trust->old_cp : trust->have_new ? &trust->new_cp : NULL;
+
+		if (cp && cp->version >= 2)
+		{
+			st->have_log = true;
+			memcpy(st->log_id, cp->log_id, GOV_EV_LOG_ID);
+		}
+	}
+	if (st->have_log)
+	{
+		res->have_log_id = true;
+		memcpy(res->log_id, st->log_id, GOV_EV_LOG_ID);
+	}
 	return st;
 }
 
@@ -438,6 +553,12 @@ gv_free(GvState *st)
 	free(st->curgaps);
 	free(st->chains.slots);
 	free(st->links.slots);
+	free(st->heads);
+	free(st->pf);
+	free(st->maps);
+	free(st->pending);
+	free(st->delegated);
+	free(st->delegated_by);
 	free(st);
 }
 

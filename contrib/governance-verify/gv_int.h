@@ -27,6 +27,12 @@ typedef struct Slot
 	bool		has_lease;
 	uint8_t		lease[16];
 	bool		delegated;
+	/* chains: the execution's parent lease, and its end */
+	bool		has_parent;
+	uint8_t		parent[16];
+	bool		ended;
+	int64_t		ended_seq;
+	char		ended_kind[28];
 } Slot;
 
 typedef struct Table
@@ -35,6 +41,28 @@ typedef struct Table
 	size_t		cap;
 	size_t		n;
 } Table;
+
+typedef struct GvHead
+{
+	uint8_t		lease[16];
+	int64_t		seq;
+	uint8_t		link[64];
+} GvHead;
+
+/* proof: one lease of the execution */
+typedef struct PfLease
+{
+	uint8_t		lease[16];
+	int			parent;			/* index of its parent in the tree, -1 */
+	int64_t		first_seq;
+	int64_t		rows;
+	bool		in_block;		/* has rows in the current block */
+	int64_t		last_seq;		/* its last row so far */
+	uint8_t		last_link[64];
+	bool		ended;			/* a governance.revoke or .lease.expired row */
+	int64_t		ended_seq;
+	char		ended_kind[40];
+} PfLease;
 
 typedef struct KeyEnt
 {
@@ -82,6 +110,33 @@ struct GvState
 	bool		have_row;
 	GovEvRow	row;
 	uint8_t		row_leaf[64];
+	/* format version 2 */
+	bool		have_log;		/* the log id every version 2 block must name */
+	uint8_t		log_id[GOV_EV_LOG_ID];
+	GvHead	   *heads;			/* the current block's rows with a lease */
+	size_t		nheads;
+	size_t		headcap;
+	/* proof */
+	PfLease    *pf;
+	int			npf;
+	int			pfcap;
+	GovEvMap   *maps;			/* the current block's map records */
+	size_t		nmaps;
+	size_t		mapcap;
+	int64_t    *pending;		/* delegated rows whose child is not seen */
+	int			npending;
+	int			pendcap;
+	int64_t    *delegated;		/* every delegated row of the tree: seq, */
+	int		   *delegated_by;	/* and the index of its lease */
+	int			ndelegated;
+	int			delcap;
+	bool		pf_anchor;
+	int64_t		anchor_seq;
+	bool		pf_root_seen;
+	bool		pf_want_path;
+	int64_t		pf_row_seq;
+	uint8_t		pf_leaf[64];
+	int64_t		pf_index;
 	/* consistency */
 	int			ncheckpoints;
 	GovEvCheckpoint old_cp;
@@ -103,6 +158,10 @@ extern void leaf_hash(int64_t seq, const uint8_t *evidence, uint8_t *out);
 extern void link_hash(const uint8_t *prev, const uint8_t *evidence, uint8_t *out);
 extern void event_evidence(Msg *m, const GovEvRow *r, uint8_t *out);
 extern void block_hash(Msg *m, const GovEvBlock *b, uint8_t *out);
+extern void lineage_root(GvHead *heads, size_t n, uint8_t *out);
+extern void lineage_leaf(const uint8_t *lease, int64_t seq, const uint8_t *link, uint8_t *out);
+extern void gv_lineage_node(const uint8_t *l, const uint8_t *r, uint8_t *out, void *arg);
+extern void lineage_empty(uint8_t *out);
 extern void checkpoint_of(const GovEvBlock *b, GovEvCheckpoint *c);
 extern bool same_checkpoint(const GovEvCheckpoint *a, const GovEvCheckpoint *b);
 extern Slot *table_find(Table *t, const uint8_t *key, bool create);

@@ -313,7 +313,7 @@ gv_parse_checkpoint_json(const char *text, size_t len, GovEvCheckpoint *cp, bool
 			if (strcmp(key, "version") == 0)
 			{
 				if (!is_int)
-					return "unsupported checkpoint version: only version 1 exists";
+					return "unsupported checkpoint version: only versions 1 and 2 exist";
 				version = v;
 				have_version = true;
 			}
@@ -323,6 +323,7 @@ gv_parse_checkpoint_json(const char *text, size_t len, GovEvCheckpoint *cp, bool
 			INT_MEMBER("sealed_at_us", cp->sealed_at, 8)
 			HEX_MEMBER("block_hash", cp->block_hash, 64, 16)
 			HEX_MEMBER("signature", cp->signature, 64, 32)
+			HEX_MEMBER("log_id", cp->log_id, 16, 128)
 			if (strcmp(key, "key_id") == 0)
 			{
 				uint8_t		raw[8];
@@ -353,9 +354,14 @@ gv_parse_checkpoint_json(const char *text, size_t len, GovEvCheckpoint *cp, bool
 	ws(&j);
 	if (j.p != j.end)
 		return "malformed checkpoint: text after the JSON object";
-	if (!have_version || version != 1)
-		return "unsupported checkpoint version: only version 1 exists";
-	if (have != 127)
+	if (!have_version || (version != 1 && version != 2))
+		return "unsupported checkpoint version: only versions 1 and 2 exist";
+	cp->version = version;
+	if (version == 2 && !(have & 128))
+		return "malformed checkpoint: a version 2 checkpoint needs log_id";
+	if (version == 1 && (have & 128))
+		return "malformed checkpoint: a version 1 checkpoint has no log_id";
+	if ((have & 127) != 127)
 		return "malformed checkpoint: it needs block_id, block_hash, last_seq, total_rows, sealed_at_us, key_id and signature";
 	if (human[0])
 	{

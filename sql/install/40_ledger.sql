@@ -42,10 +42,19 @@ CREATE TABLE governance.ledger_blocks (
     sealed_at   timestamptz NOT NULL,
     key_id      text NOT NULL,
     block_hash  bytea NOT NULL,
-    signature   bytea NOT NULL
+    signature   bytea NOT NULL,
+    version     integer NOT NULL DEFAULT 1,
+    log_id      uuid,
+    lineage_root bytea
 );
 COMMENT ON TABLE governance.ledger_blocks IS
     'Signed Merkle blocks over contiguous seq ranges; each signature is a checkpoint';
+COMMENT ON COLUMN governance.ledger_blocks.version IS
+    'block format: 1 (no log id, no lineage map) or 2 (docs/FORMAT.md section 6)';
+COMMENT ON COLUMN governance.ledger_blocks.log_id IS
+    'version 2: the log the block belongs to (governance.log_identity), in its signed bytes';
+COMMENT ON COLUMN governance.ledger_blocks.lineage_root IS
+    'version 2: Merkle root of the lineage map, lease id -> (last seq, link) of each execution with rows in the block';
 COMMENT ON COLUMN governance.ledger_blocks.gaps IS
     'seqs in the range that belong to aborted transactions, as inclusive (lo, hi) pairs';
 

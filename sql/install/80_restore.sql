@@ -61,6 +61,8 @@ CREATE TRIGGER restore_load BEFORE INSERT ON governance.ledger
     FOR EACH STATEMENT EXECUTE FUNCTION governance._restore_load();
 CREATE TRIGGER restore_load BEFORE INSERT ON governance.ledger_blocks
     FOR EACH STATEMENT EXECUTE FUNCTION governance._restore_load();
+CREATE TRIGGER restore_load BEFORE INSERT ON governance.log_identity
+    FOR EACH STATEMENT EXECUTE FUNCTION governance._restore_load();
 CREATE TRIGGER restore_load BEFORE INSERT ON governance.policies
     FOR EACH STATEMENT EXECUTE FUNCTION governance._restore_load();
 CREATE TRIGGER restore_load BEFORE INSERT ON governance.revocations_deferred
@@ -77,6 +79,7 @@ ALTER TABLE governance.leases ENABLE ALWAYS TRIGGER restore_load;
 ALTER TABLE governance.leases ENABLE ALWAYS TRIGGER restore_check;
 ALTER TABLE governance.ledger ENABLE ALWAYS TRIGGER restore_load;
 ALTER TABLE governance.ledger_blocks ENABLE ALWAYS TRIGGER restore_load;
+ALTER TABLE governance.log_identity ENABLE ALWAYS TRIGGER restore_load;
 ALTER TABLE governance.policies ENABLE ALWAYS TRIGGER restore_load;
 ALTER TABLE governance.revocations_deferred ENABLE ALWAYS TRIGGER restore_load;
 ALTER TABLE governance.signing_keys ENABLE ALWAYS TRIGGER restore_load;

@@ -553,3 +553,40 @@ REVOKE ALL ON FUNCTION governance.challenge(), governance.rotate_agent_key(text,
 GRANT EXECUTE ON FUNCTION governance.challenge(), governance.rotate_agent_key(text, bytea, text)
 TO governance_admin, governance_agent;
 GRANT EXECUTE ON FUNCTION governance.revoke_agent_key(text, text) TO governance_admin;
+-- fmt2: format version 2 (issue 12 section 2, issue 15 section 1): the log
+-- identity, made now for an upgraded install (its old blocks stay version
+-- 1 and keep verifying as such), and the block columns of version 2
+ALTER TABLE governance.ledger_blocks
+    ADD COLUMN version integer NOT NULL DEFAULT 1,
+    ADD COLUMN log_id uuid,
+    ADD COLUMN lineage_root bytea;
+COMMENT ON COLUMN governance.ledger_blocks.version IS
+    'block format: 1 (no log id, no lineage map) or 2 (docs/FORMAT.md section 6)';
+COMMENT ON COLUMN governance.ledger_blocks.log_id IS
+    'version 2: the log the block belongs to (governance.log_identity), in its signed bytes';
+COMMENT ON COLUMN governance.ledger_blocks.lineage_root IS
+    'version 2: Merkle root of the lineage map, lease id -> (last seq, link) of each execution with rows in the block';
+CREATE TABLE governance.log_identity (
+    singleton   boolean PRIMARY KEY DEFAULT true CHECK (singleton),
+    log_id      uuid NOT NULL,
+    created_at  timestamptz NOT NULL DEFAULT pg_catalog.now()
+);
+COMMENT ON TABLE governance.log_identity IS
+    'The identity of this ledger, signed into every version-2 block and checkpoint';
+INSERT INTO governance.log_identity (log_id) VALUES (pg_catalog.gen_random_uuid());
+REVOKE ALL ON governance.log_identity FROM PUBLIC;
+GRANT SELECT ON governance.log_identity TO governance_admin, governance_auditor;
+SELECT pg_catalog.pg_extension_config_dump('governance.log_identity', '');
+CREATE TRIGGER restore_load BEFORE INSERT ON governance.log_identity
+    FOR EACH STATEMENT EXECUTE FUNCTION governance._restore_load();
+ALTER TABLE governance.log_identity ENABLE ALWAYS TRIGGER restore_load;
+
+-- fmt2: proof(lease_id) (sql/install/46_proof.sql)
+CREATE FUNCTION governance.proof(lease_id uuid)
+RETURNS SETOF text
+LANGUAGE C VOLATILE
+AS 'MODULE_PATHNAME', 'gov_sql_proof';
+COMMENT ON FUNCTION governance.proof(uuid) IS
+    'Proof of one execution (a lease and its delegations): every sealed event with its audit path, every block header since, the lineage-map entries that show no event was left out, the checkpoint and the keys';
+REVOKE ALL ON FUNCTION governance.proof(uuid) FROM PUBLIC;
+GRANT EXECUTE ON FUNCTION governance.proof(uuid) TO governance_admin, governance_auditor;

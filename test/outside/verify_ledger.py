@@ -24,6 +24,7 @@ import hashlib
 import json
 import struct
 import sys
+import uuid
 
 # ---------------------------------------------------------------------------
 # Ed25519 verification: python3-nacl, or python3-cryptography.
@@ -110,6 +111,11 @@ TAG_LEAF = "governance.v1.merkle-leaf"
 TAG_NODE = "governance.v1.merkle-node"
 TAG_BLOCK = "governance.v1.block"
 TAG_CHECKPOINT = "governance.v1.checkpoint"
+TAG_BLOCK_V2 = "governance.v2.block"
+TAG_CHECKPOINT_V2 = "governance.v2.checkpoint"
+TAG_LINEAGE_LEAF = "governance.v2.lineage-leaf"
+TAG_LINEAGE_NODE = "governance.v2.lineage-node"
+TAG_LINEAGE_EMPTY = "governance.v2.lineage-empty"
 
 # ---------------------------------------------------------------------------
 # FORMAT.md section 4: canonical JSON.
@@ -254,20 +260,48 @@ def merkle_root(leaves):
 
 def block_bytes(b):
     gaps = b"".join(i64(lo) + i64(hi) for lo, hi in b["gaps"])
-    return (field(TAG_BLOCK)
+    v2 = b.get("version", 1) >= 2
+    return (field(TAG_BLOCK_V2 if v2 else TAG_BLOCK)
+            + (field(b["log_id"]) if v2 else b"")
             + f_int(b["block_id"]) + f_int(b["first_seq"]) + f_int(b["last_seq"])
             + f_int(b["row_count"]) + f_int(b["total_rows"])
             + field(gaps)
             + field(b["merkle_root"])
+            + (field(b["lineage_root"]) if v2 else b"")
             + field(b["prev_hash"])
             + f_int(b["sealed_at_us"])
             + f_text(b["key_id"]))
 
 
-def checkpoint_bytes(block_id, block_hash, last_seq, total_rows, sealed_at_us, key_id):
-    return (field(TAG_CHECKPOINT)
+def checkpoint_bytes(block_id, block_hash, last_seq, total_rows, sealed_at_us, key_id,
+                     version=1, log_id=None):
+    v2 = version >= 2
+    return (field(TAG_CHECKPOINT_V2 if v2 else TAG_CHECKPOINT)
+            + (field(log_id) if v2 else b"")
             + f_int(block_id) + field(block_hash) + f_int(last_seq) + f_int(total_rows)
             + f_int(sealed_at_us) + f_text(key_id))
+
+
+def lineage_node(left, right):
+    return blake2b_512(field(TAG_LINEAGE_NODE) + field(left) + field(right))
+
+
+def lineage_root(heads):
+    """FORMAT.md section 6: heads maps a lease id (16 bytes) to (seq, link) of its
+    last row in the block; leaves sorted by lease id; MTH with the lineage node."""
+    if not heads:
+        return blake2b_512(field(TAG_LINEAGE_EMPTY))
+    leaves = [blake2b_512(field(TAG_LINEAGE_LEAF) + field(lease) + f_int(seq) + field(link))
+              for lease, (seq, link) in sorted(heads.items())]
+
+    def mth(d):
+        if len(d) == 1:
+            return d[0]
+        k = 1
+        while k * 2 < len(d):
+            k *= 2
+        return lineage_node(mth(d[:k]), mth(d[k:]))
+    return mth(leaves)
 
 
 # ---------------------------------------------------------------------------
@@ -304,7 +338,10 @@ SELECT json_build_object(
       'sealed_at', b.sealed_at,
       'key_id', b.key_id,
       'block_hash', encode(b.block_hash, 'hex'),
-      'signature', encode(b.signature, 'hex')) ORDER BY b.block_id)
+      'signature', encode(b.signature, 'hex'),
+      'version', b.version,
+      'log_id', replace(b.log_id::text, '-', ''),
+      'lineage_root', encode(b.lineage_root, 'hex')) ORDER BY b.block_id)
     FROM governance.ledger_blocks b), '[]'),
   'keys', coalesce((SELECT json_agg(json_build_object(
       'key_id', k.key_id,
@@ -441,6 +478,11 @@ def load_block(b, i):
         raise BadInput("blocks[%d] is not an object" % i)
     bid = integer(b.get("block_id"), "blocks[%d].block_id" % i)
     w = "block %d" % bid
+    version = integer(b.get("version", 1), w + " version")
+    if version not in (1, 2):
+        raise Problem("%s: unknown format version %d" % (w, version))
+    if version == 1 and (b.get("log_id") is not None or b.get("lineage_root") is not None):
+        raise Problem("%s: a format 1 block has no log id nor lineage root" % w)
     return {
         "block_id": bid,
         "first_seq": integer(b.get("first_seq"), w + " first_seq"),
@@ -454,6 +496,10 @@ def load_block(b, i):
         "key_id": text(b.get("key_id"), w + " key_id"),
         "block_hash": hexbytes(b.get("block_hash"), w + " block_hash"),
         "signature": hexbytes(b.get("signature"), w + " signature"),
+        "version": version,
+        "log_id": hexbytes(b.get("log_id"), w + " log_id", 16, nullable=version < 2),
+        "lineage_root": hexbytes(b.get("lineage_root"), w + " lineage_root", 64,
+                                 nullable=version < 2),
     }
 
 
@@ -583,6 +629,8 @@ def verify_rows(rows, rep):
     by_seq = {}
     last_of_lease = {}      # lease_id -> seq of that execution's latest row so far
     delegated = 0           # executions whose first event links to a parent's chain
+    parent_of = {}          # lease_id -> the parent execution's lease_id
+    ended = {}              # lease_id -> (seq, kind) of its revocation or expiry
     prev = None
     for r in rows:
         seq = r["seq"]
@@ -622,6 +670,20 @@ def verify_rows(rows, rep):
                                   "is a %s event, not the parent's governance.delegated event"
                                   % (seq, ps, parent["kind"]))
                 delegated += 1
+                parent_of[lease] = parent["lease_id"]
+            # no write nor delegation after the execution (or an ancestor) ended
+            if r["kind"] in ("governance.write", "governance.delegated"):
+                x, depth = lease, 0
+                while x is not None and depth < 1000:
+                    e = ended.get(x)
+                    if e is not None and e[0] < seq:
+                        raise Problem("%s after the end of its execution: row %d of lease %s follows "
+                                      "the %s event at row %d"
+                                      % ("a write" if r["kind"] == "governance.write" else "a delegation",
+                                         seq, lease, e[1], e[0]))
+                    x, depth = parent_of.get(x), depth + 1
+            if r["kind"] in ("governance.revoke", "governance.lease.expired") and lease not in ended:
+                ended[lease] = (seq, r["kind"])
             last_of_lease[lease] = seq
         if ps is not None and ps not in by_seq:
             raise Problem("seq %d: prev_seq %d names no earlier row" % (seq, ps))
@@ -635,8 +697,9 @@ def verify_rows(rows, rep):
     return by_seq
 
 
-def verify_blocks(blocks, by_seq, trusted, all_keys, rep):
-    """Sections 6 and 7: coverage, gaps, Merkle roots, block hashes, chain, signatures."""
+def verify_blocks(blocks, by_seq, trusted, all_keys, rep, log_id=None):
+    """Sections 6 and 7: coverage, gaps, Merkle roots, lineage maps, log ids, block
+    hashes, chain, signatures.  log_id: the log expected (else the first v2 block's)."""
     prev_block = None
     total = 0
     gap_seqs = 0
@@ -667,6 +730,7 @@ def verify_blocks(blocks, by_seq, trusted, all_keys, rep):
             in_gap.update(range(lo, hi + 1))
         gap_seqs += len(in_gap)
         leaves = []
+        heads = {}
         for seq in range(b["first_seq"], b["last_seq"] + 1):
             if seq in in_gap:
                 if seq in by_seq:
@@ -678,6 +742,8 @@ def verify_blocks(blocks, by_seq, trusted, all_keys, rep):
                 raise Problem("seq %d: missing from the ledger but covered by %s (row removed)"
                               % (seq, w))
             leaves.append(merkle_leaf(seq, r["evidence"]))
+            if r["lease_id"] is not None:
+                heads[bytes.fromhex(r["lease_id"].replace("-", ""))] = (seq, r["link"])
             covered.add(seq)
         if b["row_count"] != len(leaves):
             raise Problem("%s: row_count is %d but the range holds %d rows"
@@ -689,6 +755,17 @@ def verify_blocks(blocks, by_seq, trusted, all_keys, rep):
             raise Problem("%s: holds no rows; FORMAT.md defines no Merkle root for that" % w)
         if merkle_root(leaves) != b["merkle_root"]:
             raise Problem("%s: merkle_root does not match the rows' evidence" % w)
+        if prev_block is not None and b["version"] < prev_block["version"]:
+            raise Problem("%s: format version %d after version %d"
+                          % (w, b["version"], prev_block["version"]))
+        if b["version"] >= 2:
+            if log_id is None:
+                log_id = b["log_id"]
+            elif b["log_id"] != log_id:
+                raise Problem("%s belongs to another log: it names log %s, expected log %s"
+                              % (w, b["log_id"].hex(), log_id.hex()))
+            if lineage_root(heads) != b["lineage_root"]:
+                raise Problem("%s: its lineage map does not match its rows" % w)
         want_prev = None if prev_block is None else prev_block["block_hash"]
         if b["prev_hash"] != want_prev:
             if prev_block is None:
@@ -702,7 +779,7 @@ def verify_blocks(blocks, by_seq, trusted, all_keys, rep):
                 raise Problem("%s: signed by key %s, which is not trusted" % (w, b["key_id"]))
             raise Problem("%s: signed by key %s, which is not in the export" % (w, b["key_id"]))
         msg = checkpoint_bytes(bid, b["block_hash"], b["last_seq"], b["total_rows"],
-                               b["sealed_at_us"], b["key_id"])
+                               b["sealed_at_us"], b["key_id"], b["version"], b["log_id"])
         if not ed25519_verify(b["signature"], msg, key["public_key"]):
             raise Problem("%s: signature by key %s does not verify" % (w, b["key_id"]))
         if b["sealed_at_us"] < key["created_at_us"] or (
@@ -710,15 +787,24 @@ def verify_blocks(blocks, by_seq, trusted, all_keys, rep):
             rep.warn("%s: sealed at %d, outside the lifetime of key %s (retired_at is not "
                      "signed; informative only)" % (w, b["sealed_at_us"], b["key_id"]))
         prev_block = b
-    return covered, total, gap_seqs
+    return covered, total, gap_seqs, log_id
 
 
-def verify_checkpoint(cp, blocks_by_id, trusted, all_keys, rep, name):
+def verify_checkpoint(cp, blocks_by_id, trusted, all_keys, rep, name, log_id=None):
     w = "checkpoint %s" % name
     if not isinstance(cp, dict):
         raise BadInput("%s is not a JSON object" % w)
-    if cp.get("version") != 1:
-        raise Problem("%s: version is %r, expected 1" % (w, cp.get("version")))
+    version = cp.get("version")
+    if version not in (1, 2) or isinstance(version, bool):
+        raise Problem("%s: version is %r, expected 1 or 2" % (w, version))
+    cp_log = None
+    if version == 2:
+        cp_log = hexbytes(cp.get("log_id"), w + " log_id", 16)
+        if log_id is not None and cp_log != log_id:
+            raise Problem("%s belongs to another log: it names log %s, expected log %s"
+                          % (w, cp_log.hex(), log_id.hex()))
+    elif "log_id" in cp:
+        raise Problem("%s: a version 1 checkpoint has no log_id" % w)
     bid = integer(cp.get("block_id"), w + " block_id")
     bhash = hexbytes(cp.get("block_hash"), w + " block_hash", 64)
     last_seq = integer(cp.get("last_seq"), w + " last_seq")
@@ -730,7 +816,7 @@ def verify_checkpoint(cp, blocks_by_id, trusted, all_keys, rep, name):
     if key is None:
         raise Problem("%s: key %s is %s" % (w, kid, "not trusted" if kid in all_keys
                                                else "not in the export"))
-    msg = checkpoint_bytes(bid, bhash, last_seq, total_rows, sealed_us, kid)
+    msg = checkpoint_bytes(bid, bhash, last_seq, total_rows, sealed_us, kid, version, cp_log)
     if not ed25519_verify(sig, msg, key["public_key"]):
         raise Problem("%s: signature does not verify under key %s" % (w, kid))
     if cp.get("sealed_at") is not None:
@@ -745,7 +831,7 @@ def verify_checkpoint(cp, blocks_by_id, trusted, all_keys, rep, name):
     if b is None:
         raise Problem("%s: block %d is not in the export (removed tail: the ledger ends at "
                       "block %s)" % (w, bid, max(blocks_by_id) if blocks_by_id else "none"))
-    if b["block_hash"] != bhash:
+    if b["block_hash"] != bhash or b["version"] != version:
         raise Problem("%s: block %d's block_hash differs from the checkpoint's" % (w, bid))
     for f, v in (("last_seq", last_seq), ("total_rows", total_rows),
                  ("sealed_at_us", sealed_us), ("key_id", kid)):
@@ -755,7 +841,7 @@ def verify_checkpoint(cp, blocks_by_id, trusted, all_keys, rep, name):
             % (name, bid, last_seq, total_rows, kid))
 
 
-def verify(data, pin=None, checkpoints=(), allow_unendorsed=False):
+def verify(data, pin=None, checkpoints=(), allow_unendorsed=False, log_id=None):
     rep = Report()
     keys = [load_key(k, i) for i, k in enumerate(data["keys"])]
     rows = [load_row(r, i) for i, r in enumerate(data["rows"])]
@@ -763,7 +849,12 @@ def verify(data, pin=None, checkpoints=(), allow_unendorsed=False):
     all_keys = {k["key_id"]: k for k in keys}
     trusted = verify_keys(keys, pin, allow_unendorsed, rep)
     by_seq = verify_rows(rows, rep)
-    covered, total, gap_seqs = verify_blocks(blocks, by_seq, trusted, all_keys, rep)
+    # a trusted version 2 checkpoint names the log the blocks must be of
+    for name, cp in checkpoints:
+        if log_id is None and isinstance(cp, dict) and cp.get("version") == 2:
+            log_id = hexbytes(cp.get("log_id"), "checkpoint %s log_id" % name, 16)
+    covered, total, gap_seqs, log_id = verify_blocks(blocks, by_seq, trusted, all_keys, rep,
+                                                     log_id)
     last_sealed = blocks[-1]["last_seq"] if blocks else 0
     unsealed = [s for s in by_seq if s not in covered]
     for s in unsealed:
@@ -771,7 +862,9 @@ def verify(data, pin=None, checkpoints=(), allow_unendorsed=False):
             raise Problem("seq %d: inside the sealed range but in no block" % s)
     blocks_by_id = {b["block_id"]: b for b in blocks}
     for name, cp in checkpoints:
-        verify_checkpoint(cp, blocks_by_id, trusted, all_keys, rep, name)
+        verify_checkpoint(cp, blocks_by_id, trusted, all_keys, rep, name, log_id)
+    if log_id is not None:
+        rep.say("log id: %s" % log_id.hex())
     signers = sorted({b["key_id"] for b in blocks})
     retired_signers = [k for k in signers if all_keys[k]["retired_at_us"] is not None]
     rep.say("keys: %d (%d trusted, %d endorsed)" % (
@@ -855,8 +948,9 @@ def load_bundle(path):
     except UnicodeDecodeError:
         raise Problem("a line is not ASCII")
     head = text[0].split(" ")
-    if len(head) < 3 or head[1] != "1":
-        raise BadInput("unsupported version: only version 1 exists")
+    if len(head) < 3 or head[1] not in ("1", "2"):
+        raise BadInput("unsupported version: only versions 1 and 2 exist")
+    v2 = head[1] == "2"
     if head[2] != "bundle" or len(head) != 6:
         raise BadInput("not an evidence bundle: %s" % head[2])
     from_block = inttok(head[3], "from_block")
@@ -878,7 +972,7 @@ def load_bundle(path):
                 "self_signature": hextok(t[5], w, 64),
                 "endorsed_by": None if t[6] == "-" else t[6],
                 "endorsement": hextok(t[7], w, 64, True)})
-        elif kind == "block" and len(t) == 13:
+        elif kind == "block" and len(t) == (16 if v2 else 13):
             gaps = [] if t[6] == "=" else [
                 [inttok(x, w) for x in pair.split(":")] for pair in t[6].split(",")]
             if any(len(g) != 2 for g in gaps):
@@ -890,6 +984,10 @@ def load_bundle(path):
                 "merkle_root": hextok(t[7], w, 64), "prev_hash": hextok(t[8], w, 64, True),
                 "sealed_at_us": inttok(t[9], w), "key_id": t[10],
                 "block_hash": hextok(t[11], w, 64), "signature": hextok(t[12], w, 64)})
+            if v2:
+                data["blocks"][-1].update({
+                    "version": inttok(t[13], w), "log_id": hextok(t[14], w, 16, True),
+                    "lineage_root": hextok(t[15], w, 64, True)})
         elif kind == "row" and len(t) == 14:
             payload = b64tok(t[8], w + " payload")
             if payload is None:
@@ -906,11 +1004,17 @@ def load_bundle(path):
                 "actor": text_of(b64tok(t[9], w), w), "txid": inttok(t[10], w),
                 "prev_seq": inttok(t[11], w, True),
                 "evidence": hextok(t[12], w, 64), "link": hextok(t[13], w, 64)})
-        elif kind == "checkpoint" and len(t) == 8:
+        elif kind == "checkpoint" and len(t) == (10 if v2 else 8):
             checkpoint = {"version": 1, "block_id": inttok(t[1], w), "block_hash": hextok(t[2], w, 64),
                           "last_seq": inttok(t[3], w), "total_rows": inttok(t[4], w),
                           "sealed_at_us": inttok(t[5], w), "key_id": t[6],
                           "signature": hextok(t[7], w, 64)}
+            if v2:
+                checkpoint["version"] = inttok(t[8], w)
+                if checkpoint["version"] == 2:
+                    checkpoint["log_id"] = hextok(t[9], w, 16)
+                elif t[9] != "-":
+                    raise Problem("%s: a version 1 checkpoint names no log" % w)
         elif kind == "end" and len(t) == 2:
             if inttok(t[1], w) != n - 1:
                 # named after the rows and blocks, which say what is missing
@@ -927,10 +1031,329 @@ def load_bundle(path):
     if last["block_id"] != inttok(head[4], "to_block"):
         raise Problem("missing block %s: the bundle ends at block %d" % (head[4], last["block_id"]))
     for f in ("block_id", "block_hash", "last_seq", "total_rows", "sealed_at_us", "key_id",
-              "signature"):
-        if checkpoint[f] != last[f]:
+              "signature", "version", "log_id"):
+        if checkpoint.get(f, 1 if f == "version" else None) != last.get(f, 1 if f == "version" else None):
             raise Problem("the bundle's checkpoint differs from its last block %d" % last["block_id"])
     return data, checkpoint
+
+
+# ---------------------------------------------------------------------------
+# FORMAT.md section 14: lease proofs (governance.proof(lease_id)).
+
+def path_root(leaf_index, tree_size, path, leaf, node):
+    """RFC 9162 section 2.1.3.2; None when the path does not fit."""
+    if leaf_index < 0 or tree_size <= 0 or leaf_index >= tree_size:
+        return None
+    fn, sn, r = leaf_index, tree_size - 1, leaf
+    for p in path:
+        if sn == 0:
+            return None
+        if fn & 1 or fn == sn:
+            r = node(p, r)
+            if not fn & 1:
+                while not fn & 1 and fn != 0:
+                    fn >>= 1
+                    sn >>= 1
+        else:
+            r = node(r, p)
+        fn >>= 1
+        sn >>= 1
+    return r if sn == 0 else None
+
+
+def path_tokens(t, w):
+    path = [] if t[2] == "=" else [bytes.fromhex(hextok(h, w, 64)) for h in t[2].split(",")]
+    return inttok(t[0], w), inttok(t[1], w), path
+
+
+def block_record(t, w):
+    gaps = [] if t[6] == "=" else [
+        [inttok(x, w) for x in pair.split(":")] for pair in t[6].split(",")]
+    if any(len(g) != 2 for g in gaps):
+        raise Problem("%s: gaps are not lo:hi pairs" % w)
+    return {"block_id": inttok(t[1], w), "first_seq": inttok(t[2], w),
+            "last_seq": inttok(t[3], w), "row_count": inttok(t[4], w),
+            "total_rows": inttok(t[5], w), "gaps": gaps,
+            "merkle_root": hextok(t[7], w, 64), "prev_hash": hextok(t[8], w, 64, True),
+            "sealed_at_us": inttok(t[9], w), "key_id": t[10],
+            "block_hash": hextok(t[11], w, 64), "signature": hextok(t[12], w, 64),
+            "version": inttok(t[13], w), "log_id": hextok(t[14], w, 16, True),
+            "lineage_root": hextok(t[15], w, 64, True)}
+
+
+def row_record(t, w):
+    payload = b64tok(t[8], w + " payload")
+    if payload is None:
+        raise Problem("%s: the payload is NULL" % w)
+    lease = hextok(t[4], w, 16, True)
+    if lease is not None:
+        lease = "%s-%s-%s-%s-%s" % (lease[:8], lease[8:12], lease[12:16], lease[16:20], lease[20:])
+    return {"seq": inttok(t[1], w), "at_us": inttok(t[2], w),
+            "kind": text_of(b64tok(t[3], w), w), "lease_id": lease,
+            "principal": text_of(b64tok(t[5], w), w), "action": text_of(b64tok(t[6], w), w),
+            "resource": text_of(b64tok(t[7], w), w),
+            "payload": text_of(payload, w), "payload_bytes": payload,
+            "actor": text_of(b64tok(t[9], w), w), "txid": inttok(t[10], w),
+            "prev_seq": inttok(t[11], w, True),
+            "evidence": hextok(t[12], w, 64), "link": hextok(t[13], w, 64)}
+
+
+def verify_proof(path, pin=None, log_id=None, allow_unendorsed=False):
+    """Returns a Report, or raises Problem / BadInput (FORMAT.md section 14)."""
+    rep = Report()
+    try:
+        with (sys.stdin.buffer if path == "-" else open(path, "rb")) as f:
+            raw = f.read()
+    except OSError as e:
+        raise BadInput("cannot read proof %s: %s" % (path, e))
+    lines = raw.split(b"\n")
+    if lines[-1] != b"":
+        raise Problem("truncated proof: its last line is cut short")
+    try:
+        text = [l.decode("ascii") for l in lines[:-1]]
+    except UnicodeDecodeError:
+        raise Problem("a line is not ASCII")
+    head = text[0].split(" ") if text else []
+    if len(head) != 7 or head[0] != "governance-evidence" or head[1] != "2" or head[2] != "proof":
+        raise BadInput("not a version 2 lease proof")
+    root_hex = hextok(head[3], "the header", 16)
+    root = "%s-%s-%s-%s-%s" % (root_hex[:8], root_hex[8:12], root_hex[12:16], root_hex[16:20], root_hex[20:])
+    from_block, to_block = inttok(head[4], "from_block"), inttok(head[5], "to_block")
+    keys, i = [], 1
+    while i < len(text) and text[i].startswith("key "):
+        t = text[i].split(" ")
+        if len(t) != 8:
+            raise Problem("malformed key at line %d" % (i + 1))
+        keys.append(load_key({"key_id": t[1], "public_key": t[2], "created_at_us": inttok(t[3], "key"),
+                              "retired_at_us": inttok(t[4], "key", True), "self_signature": t[5],
+                              "endorsed_by": None if t[6] == "-" else t[6],
+                              "endorsement": None if t[7] == "-" else t[7]}, i))
+        i += 1
+    all_keys = {k["key_id"]: k for k in keys}
+    trusted = verify_keys(keys, pin, allow_unendorsed, rep)
+    empty_root = blake2b_512(field(TAG_LINEAGE_EMPTY))
+
+    leases = {}         # lease -> {"parent", "last", "link", "ended": (seq, kind) or None, "in_block": [seq, link]}
+    links = {}          # seq -> link of delegated rows and the anchor
+    pending = {}        # delegated seq -> parent lease
+    anchor = None
+    prev_block = None
+    cur = None
+    maps = []
+    last_seq = None
+    rows_seen = 0
+    checkpoint = None
+    ended = False
+
+    def end_block():
+        if cur is None:
+            return
+        size = None
+        prev_m = None
+        for m in maps:
+            if size is None:
+                size = m["size"]
+            elif m["size"] != size or m["index"] <= prev_m["index"] or m["lease"] <= prev_m["lease"]:
+                raise Problem("bad lineage map entries for block %d: not one map in order" % cur["block_id"])
+            leaf = blake2b_512(field(TAG_LINEAGE_LEAF) + field(m["lease"]) + f_int(m["seq"]) + field(m["link"]))
+            if path_root(m["index"], m["size"], m["path"], leaf, lineage_node) != cur["lineage_root"]:
+                raise Problem("the lineage map entry of lease %s does not lead to block %d's lineage root"
+                              % (m["lease_text"], cur["block_id"]))
+            prev_m = m
+        for lease, st in leases.items():
+            lb = bytes.fromhex(lease.replace("-", ""))
+            m = [m for m in maps if m["lease"] == lb]
+            if st["in_block"] is not None:
+                if not m:
+                    raise Problem("the proof does not show lease %s's entry in block %d's lineage map"
+                                  % (lease, cur["block_id"]))
+                if (m[0]["seq"], m[0]["link"]) != tuple(st["in_block"]):
+                    raise Problem("incomplete lineage: block %d's lineage map says lease %s's last event "
+                                  "there is row %d, the proof shows row %d last"
+                                  % (cur["block_id"], lease, m[0]["seq"], st["in_block"][0]))
+                st["in_block"] = None
+                continue
+            if m:
+                raise Problem("incomplete lineage: lease %s has events in block %d that the proof does "
+                              "not show (its last there is row %d)" % (lease, cur["block_id"], m[0]["seq"]))
+            after = [j for j, x in enumerate(maps) if x["lease"] > lb]
+            j = after[0] if after else len(maps)
+            if not maps:
+                ok = cur["lineage_root"] == empty_root
+            elif j == 0:
+                ok = maps[0]["index"] == 0
+            elif j == len(maps):
+                ok = maps[-1]["index"] == size - 1
+            else:
+                ok = maps[j]["index"] == maps[j - 1]["index"] + 1
+            if not ok:
+                raise Problem("incomplete lineage: the proof does not show that lease %s has no event "
+                              "in block %d" % (lease, cur["block_id"]))
+        del maps[:]
+
+    def ended_before(lease, seq):
+        while lease is not None:
+            st = leases[lease]
+            if st["ended"] is not None and st["ended"][0] < seq:
+                return st["ended"]
+            lease = st["parent"]
+        return None
+
+    want_path = None
+    for n in range(i, len(text)):
+        w = "line %d" % (n + 1)
+        if ended:
+            raise Problem("a record follows the end record (%s)" % w)
+        t = text[n].split(" ")
+        kind = t[0]
+        if want_path is not None and kind != "path":
+            raise Problem("row %d has no audit path" % want_path[0])
+        if kind == "block" and len(t) == 16:
+            end_block()
+            b = block_record(t, w)
+            b = load_block(b, 0)
+            bid = b["block_id"]
+            if prev_block is None and bid != from_block:
+                raise Problem("missing block %d: the proof's first block is block %d" % (from_block, bid))
+            if prev_block is not None:
+                if bid != prev_block["block_id"] + 1:
+                    raise Problem("missing block %d: block %d follows block %d"
+                                  % (prev_block["block_id"] + 1, bid, prev_block["block_id"]))
+                if b["prev_hash"] != prev_block["block_hash"]:
+                    raise Problem("block %d: prev_hash does not match block %d's block_hash" % (bid, bid - 1))
+            if b["version"] < 2:
+                raise Problem("block %d has no lineage map (format version 1)" % bid)
+            if log_id is None:
+                log_id = b["log_id"]
+            elif b["log_id"] != log_id:
+                raise Problem("block %d belongs to another log: it names log %s, expected log %s"
+                              % (bid, b["log_id"].hex(), log_id.hex()))
+            if blake2b_512(block_bytes(b)) != b["block_hash"]:
+                raise Problem("block %d: block_hash does not match BLAKE2b-512 of the block bytes" % bid)
+            key = trusted.get(b["key_id"])
+            if key is None:
+                raise Problem("block %d: signed by key %s, which is %s" % (
+                    bid, b["key_id"], "not trusted" if b["key_id"] in all_keys else "not in the proof"))
+            msg = checkpoint_bytes(bid, b["block_hash"], b["last_seq"], b["total_rows"],
+                                   b["sealed_at_us"], b["key_id"], b["version"], b["log_id"])
+            if not ed25519_verify(b["signature"], msg, key["public_key"]):
+                raise Problem("block %d: signature by key %s does not verify" % (bid, b["key_id"]))
+            cur = prev_block = b
+        elif kind == "row" and len(t) == 14 and cur is not None:
+            r = load_row(row_record(t, w), 0)
+            seq = r["seq"]
+            if last_seq is not None and seq <= last_seq:
+                raise Problem("reordered row %d: it follows row %d in the proof" % (seq, last_seq))
+            last_seq = seq
+            gap = any(lo <= seq <= hi for lo, hi in cur["gaps"])
+            if seq < cur["first_seq"] or seq > cur["last_seq"] or gap:
+                raise Problem("row %d is not in block %d" % (seq, cur["block_id"]))
+            ev = sha3_512(event_bytes(r))
+            if ev != r["evidence"]:
+                raise Problem("modified row %d: its evidence hash does not match its contents" % seq)
+            index = seq - cur["first_seq"] - sum(hi - lo + 1 for lo, hi in cur["gaps"] if lo < seq)
+            want_path = (seq, index, merkle_leaf(seq, ev))
+            lease = r["lease_id"]
+            if lease is None:
+                raise Problem("row %d belongs to no execution" % seq)
+            ps = r["prev_seq"]
+            if lease not in leases:
+                if lease == root and not leases:
+                    if r["kind"] != "governance.authorize":
+                        raise Problem("the execution's first event, row %d, is not its "
+                                      "governance.authorize event" % seq)
+                    if ps is not None and ps != anchor:
+                        raise Problem("missing row %d: row %d links to it" % (ps, seq))
+                    parent = None
+                elif not leases and anchor is None and rows_seen == 0 and r["kind"] == "governance.delegated":
+                    anchor = seq
+                    links[seq] = r["link"]
+                    rows_seen += 1
+                    continue
+                elif ps is not None and ps in pending:
+                    if r["kind"] != "governance.authorize":
+                        raise Problem("a delegated execution's first event, row %d, is not its "
+                                      "governance.authorize event" % seq)
+                    parent = pending.pop(ps)
+                else:
+                    raise Problem("row %d is an event of lease %s, which is not part of this execution"
+                                  % (seq, lease))
+                leases[lease] = {"parent": parent, "last": None, "link": None, "ended": None,
+                                 "in_block": None}
+                prev_link = links.get(ps) if ps is not None else None
+                if ps is not None and prev_link is None:
+                    raise Problem("missing row %d: row %d links to it" % (ps, seq))
+            else:
+                st = leases[lease]
+                if ps != st["last"]:
+                    raise Problem("broken chain at row %d: it links to row %s but the previous event of "
+                                  "its execution is row %d" % (seq, ps, st["last"]))
+                prev_link = st["link"]
+            e = ended_before(lease, seq)
+            if e is not None and r["kind"] in ("governance.write", "governance.delegated"):
+                raise Problem("%s after the end of its execution: row %d of lease %s follows the %s event "
+                              "at row %d" % ("a write" if r["kind"] == "governance.write" else "a delegation",
+                                             seq, lease, e[1], e[0]))
+            if chain_link(prev_link, ev) != r["link"]:
+                raise Problem("broken chain at row %d: its chain link does not match" % seq)
+            st = leases[lease]
+            st["last"], st["link"], st["in_block"] = seq, r["link"], [seq, r["link"]]
+            if st["ended"] is None and r["kind"] in ("governance.revoke", "governance.lease.expired"):
+                st["ended"] = (seq, r["kind"])
+            if r["kind"] == "governance.delegated":
+                links[seq] = r["link"]
+                pending[seq] = lease
+            rows_seen += 1
+        elif kind == "path" and len(t) == 4 and want_path is not None:
+            seq, index, leaf = want_path
+            want_path = None
+            li, size, path = path_tokens(t[1:], w)
+            if size != cur["row_count"]:
+                raise Problem("the audit path's tree size %d is not block %d's row count %d"
+                              % (size, cur["block_id"], cur["row_count"]))
+            if li != index:
+                raise Problem("the audit path's leaf index %d is not row %d's place %d in block %d"
+                              % (li, seq, index, cur["block_id"]))
+            if path_root(li, size, path, leaf, merkle_node) != cur["merkle_root"]:
+                raise Problem("the audit path of row %d does not lead to block %d's Merkle root"
+                              % (seq, cur["block_id"]))
+        elif kind == "map" and len(t) == 7 and cur is not None:
+            lb = bytes.fromhex(hextok(t[1], w, 16))
+            li, size, path = path_tokens(t[4:], w)
+            maps.append({"lease": lb, "lease_text": str(uuid.UUID(bytes=lb)), "seq": inttok(t[2], w),
+                         "link": bytes.fromhex(hextok(t[3], w, 64)), "index": li, "size": size, "path": path})
+        elif kind == "checkpoint" and len(t) == 10 and cur is not None:
+            end_block()
+            cp = {"block_id": inttok(t[1], w), "block_hash": bytes.fromhex(hextok(t[2], w, 64)),
+                  "last_seq": inttok(t[3], w), "total_rows": inttok(t[4], w),
+                  "sealed_at_us": inttok(t[5], w), "key_id": t[6],
+                  "signature": bytes.fromhex(hextok(t[7], w, 64)), "version": inttok(t[8], w)}
+            for f in ("block_id", "block_hash", "last_seq", "total_rows", "sealed_at_us", "key_id",
+                      "signature", "version"):
+                if cp[f] != cur[f]:
+                    raise Problem("the proof's checkpoint differs from its last block %d" % cur["block_id"])
+            checkpoint = cp
+            cur = None
+        elif kind == "end" and len(t) == 2 and checkpoint is not None:
+            if inttok(t[1], w) != n:
+                raise Problem("the end record counts %s records, there are %d" % (t[1], n))
+            ended = True
+        else:
+            raise Problem("malformed record or record out of place at %s" % w)
+    if not ended:
+        raise Problem("truncated proof: it ends without its end record")
+    if root not in leases:
+        raise Problem("the proof holds no governance.authorize event of lease %s" % root)
+    if pending:
+        raise Problem("incomplete lineage: the delegation at row %d started an execution the proof "
+                      "does not show" % min(pending))
+    if prev_block["block_id"] != to_block:
+        raise Problem("missing block %d: the proof ends at block %d" % (to_block, prev_block["block_id"]))
+    e = leases[root]["ended"]
+    rep.say("execution %s: %d leases, %s; lineage complete to block %d, log %s"
+            % (root, len(leases), "ended by %s at row %d" % (e[1], e[0]) if e else "not ended",
+               to_block, log_id.hex()))
+    return rep
 
 
 def main(argv=None):
@@ -940,10 +1363,14 @@ def main(argv=None):
     ap.add_argument("--pin", help="hex public key trusted as the first key")
     ap.add_argument("--checkpoint", action="append", default=[], metavar="FILE",
                     help="a checkpoint JSON (from checkpoint()) kept outside the database")
+    ap.add_argument("--log-id", metavar="HEX",
+                    help="the log the ledger must be (32 hex digits or a UUID)")
     ap.add_argument("--allow-unendorsed-keys", action="store_true",
                     help="accept keys recorded without an endorsement (warn instead)")
     ap.add_argument("--bundle", action="store_true",
                     help="EXPORT is an evidence bundle (governance.export(), FORMAT.md section 12)")
+    ap.add_argument("--proof", action="store_true",
+                    help="EXPORT is a lease proof (governance.proof(lease_id), FORMAT.md section 14)")
     ap.add_argument("--export-sql", action="store_true", help="print the export query")
     ap.add_argument("--dump", choices=("canonical", "event", "block", "checkpoint"),
                     help="print seq and hex of each row's canonical payload or event bytes, "
@@ -968,6 +1395,22 @@ def main(argv=None):
         return 0
     if a.export is None:
         ap.error("an export file is required")
+    if a.proof:
+        try:
+            pin = hexbytes(a.pin.strip(), "--pin", 32) if a.pin is not None else None
+            log_id = (hexbytes(a.log_id.strip().replace("-", "").lower(), "--log-id", 16)
+                      if a.log_id is not None else None)
+            rep = verify_proof(a.export, pin, log_id, a.allow_unendorsed_keys)
+        except BadInput as e:
+            print("verify_ledger: bad input: %s" % e, file=sys.stderr)
+            return 2
+        except Problem as e:
+            print("FAILED: %s" % e)
+            return 1
+        for line in rep.lines:
+            print(line)
+        print("OK: lease proof verified (Ed25519 by %s)" % ED25519_IMPL)
+        return 0
     try:
         bundle_cp = None
         if a.bundle:
@@ -987,7 +1430,8 @@ def main(argv=None):
                     m = block_bytes(blk)
                 else:
                     m = checkpoint_bytes(blk["block_id"], blk["block_hash"], blk["last_seq"],
-                                         blk["total_rows"], blk["sealed_at_us"], blk["key_id"])
+                                         blk["total_rows"], blk["sealed_at_us"], blk["key_id"],
+                                         blk["version"], blk["log_id"])
                 print("%d\t%s" % (blk["block_id"], m.hex()))
             return 0
         pin = None
@@ -1002,7 +1446,10 @@ def main(argv=None):
                 raise BadInput("cannot read checkpoint %s: %s" % (path, e))
         if bundle_cp is not None:
             cps.append(("in the bundle", bundle_cp))
-        rep = verify(data, pin, cps, a.allow_unendorsed_keys)
+        log_id = None
+        if a.log_id is not None:
+            log_id = hexbytes(a.log_id.strip().replace("-", "").lower(), "--log-id", 16)
+        rep = verify(data, pin, cps, a.allow_unendorsed_keys, log_id)
         if data.get("count_problem"):
             raise Problem(data["count_problem"])
     except BadInput as e:

@@ -71,15 +71,25 @@ CREATE FUNCTION pg_temp.gap_bytes(g bigint[]) RETURNS bytea LANGUAGE sql IMMUTAB
     SELECT coalesce(string_agg(int8send(x), ''::bytea ORDER BY i), ''::bytea)
       FROM unnest(g) WITH ORDINALITY AS u(x, i)
 $$;
+-- format version 2 (FORMAT.md 6): the log id after the tag, the lineage root after the Merkle root
 CREATE FUNCTION pg_temp.block_bytes(b governance.ledger_blocks) RETURNS bytea LANGUAGE sql IMMUTABLE AS $$
-    SELECT pg_temp.tag('governance.v1.block') || pg_temp.i64(b.block_id) || pg_temp.i64(b.first_seq)
+    SELECT CASE WHEN b.version = 2
+                THEN pg_temp.tag('governance.v2.block') || pg_temp.field(uuid_send(b.log_id))
+                ELSE pg_temp.tag('governance.v1.block') END
+        || pg_temp.i64(b.block_id) || pg_temp.i64(b.first_seq)
         || pg_temp.i64(b.last_seq) || pg_temp.i64(b.row_count) || pg_temp.i64(b.total_rows)
         || pg_temp.field(pg_temp.gap_bytes(b.gaps)) || pg_temp.field(b.merkle_root)
+        || CASE WHEN b.version = 2 THEN pg_temp.field(b.lineage_root) ELSE ''::bytea END
         || pg_temp.field(b.prev_hash) || pg_temp.i64(pg_temp.micros(b.sealed_at)) || pg_temp.txt(b.key_id)
+$$;
+CREATE FUNCTION pg_temp.cp_tag(version int, log_id uuid) RETURNS bytea LANGUAGE sql IMMUTABLE AS $$
+    SELECT CASE WHEN version = 2
+                THEN pg_temp.tag('governance.v2.checkpoint') || pg_temp.field(uuid_send(log_id))
+                ELSE pg_temp.tag('governance.v1.checkpoint') END
 $$;
 -- checkpoint bytes from a checkpoint's JSON alone (FORMAT.md section 7)
 CREATE FUNCTION pg_temp.cp_bytes(cp jsonb) RETURNS bytea LANGUAGE sql IMMUTABLE AS $$
-    SELECT pg_temp.tag('governance.v1.checkpoint') || pg_temp.i64((cp->>'block_id')::bigint)
+    SELECT pg_temp.cp_tag((cp->>'version')::int, (cp->>'log_id')::uuid) || pg_temp.i64((cp->>'block_id')::bigint)
         || pg_temp.field(decode(cp->>'block_hash', 'hex')) || pg_temp.i64((cp->>'last_seq')::bigint)
         || pg_temp.i64((cp->>'total_rows')::bigint) || pg_temp.i64((cp->>'sealed_at_us')::bigint)
         || pg_temp.txt(cp->>'key_id')
@@ -107,7 +117,7 @@ BEGIN
 END
 $$;
 
-SELECT plan(124);
+SELECT plan(126);
 
 -- A checkpoint from before this test, for verify_ledger(checkpoint) later.
 SELECT governance.record('ledger_test.start', '{}') AS s0 \gset
@@ -293,13 +303,13 @@ SELECT is((SELECT count(*) FROM governance.ledger_blocks b LEFT JOIN governance.
           'each block names the previous block''s hash (block 1 none)');
 SELECT is((SELECT count(*) FROM governance.ledger_blocks b LEFT JOIN governance.signing_keys k USING (key_id)
             WHERE NOT coalesce(governance.ed25519_verify(b.signature,
-                      pg_temp.tag('governance.v1.checkpoint') || pg_temp.i64(b.block_id)
+                      pg_temp.cp_tag(b.version, b.log_id) || pg_temp.i64(b.block_id)
                       || pg_temp.field(b.block_hash) || pg_temp.i64(b.last_seq) || pg_temp.i64(b.total_rows)
                       || pg_temp.i64(pg_temp.micros(b.sealed_at)) || pg_temp.txt(b.key_id),
                       k.public_key), false))::int, 0,
           'every block''s signature verifies over its checkpoint bytes under the key it names');
 SELECT ok((SELECT bool_and(governance.checkpoint_bytes(b.block_id) =
-                  pg_temp.tag('governance.v1.checkpoint') || pg_temp.i64(b.block_id)
+                  pg_temp.cp_tag(b.version, b.log_id) || pg_temp.i64(b.block_id)
                   || pg_temp.field(b.block_hash) || pg_temp.i64(b.last_seq) || pg_temp.i64(b.total_rows)
                   || pg_temp.i64(pg_temp.micros(b.sealed_at)) || pg_temp.txt(b.key_id))
              FROM governance.ledger_blocks b),
@@ -314,10 +324,12 @@ SELECT is(:b2::bigint, :b1::bigint, 'seal() with nothing new to seal makes no bl
 SELECT governance.checkpoint() AS cp \gset
 SELECT is((:'cp'::jsonb->>'block_id')::bigint, :b1::bigint, 'checkpoint() names the newest block');
 SELECT is((SELECT array_agg(k ORDER BY k) FROM jsonb_object_keys(:'cp'::jsonb) k),
-          ARRAY['block_hash', 'block_id', 'key_id', 'last_seq', 'sealed_at', 'sealed_at_us',
+          ARRAY['block_hash', 'block_id', 'key_id', 'last_seq', 'log_id', 'sealed_at', 'sealed_at_us',
                 'signature', 'total_rows', 'version'],
           'checkpoint() has exactly the documented fields');
-SELECT is(:'cp'::jsonb->'version', '1'::jsonb, 'checkpoint version is 1');
+SELECT is(:'cp'::jsonb->'version', '2'::jsonb, 'checkpoint version is 2');
+SELECT is(:'cp'::jsonb->>'log_id', (SELECT replace(log_id::text, '-', '') FROM governance.log_identity),
+          'checkpoint() names the log (governance.log_identity) in 32 hex digits');
 SELECT ok((SELECT :'cp'::jsonb->>'block_hash' = encode(block_hash, 'hex')
               AND (:'cp'::jsonb->>'last_seq')::bigint = last_seq
               AND (:'cp'::jsonb->>'total_rows')::bigint = total_rows
@@ -362,9 +374,11 @@ SELECT ok((SELECT NOT ok FROM governance.verify_checkpoint(
 SELECT ok((SELECT NOT ok FROM governance.verify_checkpoint(
              jsonb_set(:'cp', '{sealed_at}', '"2001-01-01T00:00:00.000000Z"'))),
           'verify_checkpoint() refuses a checkpoint whose human sealed_at disagrees with the signed sealed_at_us');
--- FORMAT.md 7: version is not signed, and a verifier must refuse any other than 1
-SELECT ok((SELECT NOT ok FROM governance.verify_checkpoint(jsonb_set(:'cp', '{version}', '2'))),
-          'verify_checkpoint() refuses version 2');
+-- FORMAT.md 7: version chooses the signed bytes, and a verifier must refuse any other than 1 and 2
+SELECT ok((SELECT NOT ok FROM governance.verify_checkpoint(jsonb_set(:'cp', '{version}', '3'))),
+          'verify_checkpoint() refuses version 3');
+SELECT ok((SELECT NOT ok FROM governance.verify_checkpoint(jsonb_set(:'cp', '{version}', '1') - 'log_id')),
+          'verify_checkpoint() refuses a version 2 checkpoint presented as version 1 (its signature covers the v2 bytes)');
 SELECT ok((SELECT NOT ok FROM governance.verify_checkpoint(:'cp'::jsonb - 'version')),
           'verify_checkpoint() refuses a checkpoint without a version');
 SELECT matches((SELECT problem FROM governance.verify_checkpoint(

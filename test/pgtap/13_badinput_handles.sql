@@ -62,7 +62,7 @@ SELECT is((governance.verify_checkpoint(c)).problem,
   FROM unnest(ARRAY['{"version": 1, "block_id": 1e400}', '{"version": 1, "block_id": -1.5}',
                     '{"version": 1, "block_id": 99999999999999999999}', '{"version": 1, "block_id": "1"}']::jsonb[]) c;
 SELECT is((governance.verify_ledger('{"version": 1e400}'::jsonb)).problem,
-          'unsupported checkpoint version: only version 1 exists', 'verify_ledger(checkpoint) with a huge version');
+          'unsupported checkpoint version: only versions 1 and 2 exist', 'verify_ledger(checkpoint) with a huge version');
 
 ------------------------------------------------------------------------
 -- register_agent: roles that cannot be an agent's

@@ -29,7 +29,7 @@ SELECT plan(47);
 -- export(): the lines
 ------------------------------------------------------------------------------
 CREATE TEMP TABLE ex AS SELECT row_number() OVER () AS n, l FROM governance.export() l;
-SELECT alike((SELECT l FROM ex WHERE n = 1), 'governance-evidence 1 bundle 1 ' || :newest || ' %',
+SELECT alike((SELECT l FROM ex WHERE n = 1), 'governance-evidence 2 bundle 1 ' || :newest || ' %',
     'export() starts with its header: format, version 1, the block range');
 SELECT is((SELECT l FROM ex WHERE n = (SELECT max(n) FROM ex)), 'end ' || ((SELECT max(n) FROM ex) - 1),
     'it ends with the number of lines before the end record');
@@ -41,9 +41,9 @@ SELECT is((SELECT count(*) FROM ex WHERE l LIKE 'row %'),
 SELECT is((SELECT count(*) FROM ex WHERE l ~ '[\\\t\r\n]' OR l !~ '^[ -~]+$'), 0::bigint,
     'every line is printable ASCII without backslash or tab, so COPY writes it unchanged');
 SELECT is((SELECT l FROM ex WHERE l LIKE 'checkpoint %'),
-    format('checkpoint %s %s %s %s %s %s %s', :'newest', :'cp'::jsonb->>'block_hash', :'cp'::jsonb->>'last_seq',
+    format('checkpoint %s %s %s %s %s %s %s %s %s', :'newest', :'cp'::jsonb->>'block_hash', :'cp'::jsonb->>'last_seq',
            :'cp'::jsonb->>'total_rows', :'cp'::jsonb->>'sealed_at_us', :'cp'::jsonb->>'key_id',
-           :'cp'::jsonb->>'signature'),
+           :'cp'::jsonb->>'signature', :'cp'::jsonb->>'version', coalesce(:'cp'::jsonb->>'log_id', '-')),
     'its checkpoint record is checkpoint() of its last block');
 SELECT is((SELECT split_part(l, ' ', 9) FROM ex WHERE l LIKE 'row ' || :p1 || ' %'),
     rtrim(translate(encode(convert_to(governance.canonical_json(payload), 'UTF8'), 'base64'), E'+/\n', '-_'), '='),
@@ -56,7 +56,7 @@ SELECT is((SELECT count(*) FROM governance.export(NULL, NULL)), (SELECT count(*)
 
 -- a range
 CREATE TEMP TABLE ex1 AS SELECT row_number() OVER () AS n, l FROM governance.export(:blk, :blk) l;
-SELECT alike((SELECT l FROM ex1 WHERE n = 1), 'governance-evidence 1 bundle ' || :blk || ' ' || :blk || ' %',
+SELECT alike((SELECT l FROM ex1 WHERE n = 1), 'governance-evidence 2 bundle ' || :blk || ' ' || :blk || ' %',
     'export(b, b): one block');
 SELECT is((SELECT count(*) FROM ex1 WHERE l LIKE 'row %'), :blk_rows::bigint, 'with its rows');
 SELECT is((SELECT count(*) FROM ex1 WHERE l LIKE 'prior %'), CASE WHEN :blk > 1 THEN 1 ELSE 0 END::bigint,
@@ -85,7 +85,7 @@ SELECT is(pg_temp.err('SELECT count(*) FROM governance.export(922337203685477580
 -- inclusion_proof()
 ------------------------------------------------------------------------------
 CREATE TEMP TABLE ip AS SELECT row_number() OVER () AS n, l FROM governance.inclusion_proof(:p2) l;
-SELECT is((SELECT l FROM ip WHERE n = 1), 'governance-evidence 1 inclusion ' || :p2, 'inclusion_proof(): its header');
+SELECT is((SELECT l FROM ip WHERE n = 1), 'governance-evidence 2 inclusion ' || :p2, 'inclusion_proof(): its header');
 SELECT alike((SELECT l FROM ip WHERE l LIKE 'block %'), 'block ' || :blk || ' %', 'the block that holds the row');
 SELECT alike((SELECT l FROM ip WHERE l LIKE 'row %'), 'row ' || :p2 || ' %', 'the row');
 SELECT alike((SELECT l FROM ip WHERE l LIKE 'path %'), 'path % ' || :blk_rows || ' %', 'an audit path in a tree of the block''s rows');
@@ -110,7 +110,7 @@ SELECT is(pg_temp.err(format('SELECT count(*) FROM governance.inclusion_proof(%s
 -- consistency_proof()
 ------------------------------------------------------------------------------
 CREATE TEMP TABLE cp1 AS SELECT row_number() OVER () AS n, l FROM governance.consistency_proof(:'cp', :'cp') l;
-SELECT is((SELECT l FROM cp1 WHERE n = 1), format('governance-evidence 1 consistency %s %s', :newest, :newest),
+SELECT is((SELECT l FROM cp1 WHERE n = 1), format('governance-evidence 2 consistency %s %s', :newest, :newest),
     'consistency_proof(cp, cp): its header');
 SELECT is((SELECT count(*) FROM cp1 WHERE l LIKE 'checkpoint %'), 2::bigint, 'the two checkpoints');
 SELECT is((SELECT count(*) FROM cp1 WHERE l LIKE 'block %'), 0::bigint, 'and no block between them');
@@ -119,7 +119,7 @@ SELECT is((SELECT count(*) FROM governance.consistency_proof(:'cp')), (SELECT co
 SELECT is(pg_temp.err('SELECT count(*) FROM governance.consistency_proof(NULL)'),
     '22004: old_checkpoint must not be NULL', 'NULL');
 SELECT is(pg_temp.err($$SELECT count(*) FROM governance.consistency_proof('{}')$$),
-    '22023: invalid old checkpoint: unsupported checkpoint version: only version 1 exists', 'an empty object');
+    '22023: invalid old checkpoint: unsupported checkpoint version: only versions 1 and 2 exist', 'an empty object');
 SELECT is(pg_temp.err($$SELECT count(*) FROM governance.consistency_proof('[]')$$),
     '22023: invalid old checkpoint: malformed checkpoint: not a JSON object', 'not an object');
 SELECT is(pg_temp.err(format('SELECT count(*) FROM governance.consistency_proof(%L, %L)', :'cp',

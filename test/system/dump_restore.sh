@@ -56,6 +56,7 @@ bq dr_bot "SELECT lease_id FROM governance.authorize('Agent::\"dr-bot\"', 'acct.
 q "SELECT governance.seal()" >/dev/null
 # the checkpoint an operator keeps outside, taken before the dump
 CP=$(q "SELECT governance.checkpoint()")
+LOG_ID=$(q "SELECT log_id FROM governance.log_identity")
 LAST_SEQ=$(q "SELECT max(seq) FROM governance.ledger")
 LAST_BLOCK=$(q "SELECT max(block_id) FROM governance.ledger_blocks")
 LAST_HASH=$(q "SELECT block_hash FROM governance.ledger_blocks WHERE block_id = $LAST_BLOCK")
@@ -138,6 +139,8 @@ check_restored() {
 	[ "$_b" -gt "$LAST_BLOCK" ] 2>/dev/null; gov_ok $? "$L: sealing goes on ($_b)"
 	gov_is "t||" "$(q "SELECT ok, first_bad_seq, problem FROM governance.verify_ledger()")" "$L: verify_ledger() is ok"
 	gov_is "t" "$(q "SELECT ok FROM governance.verify_checkpoint('$CP')")" "$L: the checkpoint kept outside verifies"
+	gov_is "1|$LOG_ID" "$(q "SELECT count(*) || '|' || min(log_id::text) FROM governance.log_identity")" \
+		"$L: the log id is the dump's (the log continues; its version 2 checkpoint names it)"
 	gov_is "1|1|1" "$(q "SELECT string_agg(starts::text, '|' ORDER BY name) FROM governance.workers")" \
 		"$L: no worker restarted"
 	q "CREATE TABLE ddl_probe (i int); DROP TABLE ddl_probe" >/dev/null 2>&1

@@ -246,7 +246,8 @@ for l in lines[1:-1]:
     t = l.split(" ")
     if t[0] == "checkpoint" and out[-1].split(" ")[0] in ("key", "governance-evidence"):
         l = " ".join(["checkpoint", str(b), cp["block_hash"], str(cp["last_seq"]), str(cp["total_rows"]),
-                      str(cp["sealed_at_us"]), cp["key_id"], cp["signature"]])
+                      str(cp["sealed_at_us"]), cp["key_id"], cp["signature"],
+                      str(cp["version"]), cp.get("log_id", "-")])
     elif t[0] == "block" and int(t[1]) <= b:
         continue
     out.append(l)
@@ -305,7 +306,7 @@ bad_in() {	# bad_in DESCRIPTION ARGS...
 	gov_is 2 "$rc" "bad input exits 2: $d ($(head -n 1 "$W/bad.out"))"
 }
 echo "hello" >"$W/hello.txt"
-sed '1s/^governance-evidence 1 /governance-evidence 2 /' "$W/bundle.txt" >"$W/v2.txt"
+sed '1s/^governance-evidence 2 /governance-evidence 3 /' "$W/bundle.txt" >"$W/v2.txt"
 : >"$W/empty.txt"
 bad_in "a file that does not exist" --key "$W/key1.hex" bundle "$W/nonexistent"
 bad_in "not evidence" --key "$W/key1.hex" bundle "$W/hello.txt"

@@ -488,6 +488,12 @@ def recompute():
         leaves = [v.merkle_leaf(s, bytes.fromhex(by[s]["evidence"]))
                   for s in range(b["first_seq"], b["last_seq"] + 1) if s not in gap]
         b["merkle_root"] = v.merkle_root(leaves).hex()
+        if b.get("version", 1) >= 2:         # format 2: the lineage map too
+            heads = {}
+            for s in range(b["first_seq"], b["last_seq"] + 1):
+                if s not in gap and by[s]["lease_id"] is not None:
+                    heads[bytes.fromhex(by[s]["lease_id"].replace("-", ""))] = (s, bytes.fromhex(by[s]["link"]))
+            b["lineage_root"] = v.lineage_root(heads).hex()
         b["prev_hash"] = prevh
         b["block_hash"] = v.blake2b_512(v.block_bytes(v.load_block(b, 0))).hex()
         prevh = b["block_hash"]

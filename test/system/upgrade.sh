@@ -156,6 +156,23 @@ gov_wait "$C" "SELECT count(*) > $BLOCKS0 AND max(last_seq) >= (SELECT max(seq) 
 gov_ok $? "after: new blocks seal"
 gov_is "true|0" "$(q "SELECT ok || '|' || ($ROWS0 + 0 > rows_checked)::int FROM governance.verify_ledger()")" \
 	"after: verify_ledger() ok over the whole ledger, old and new"
+# format version 2 (issue 12, issue 15): the update made a log id; the blocks
+# of the window and before stay version 1, the new ones are version 2
+gov_is "1" "$(q "SELECT count(*) FROM governance.log_identity")" "after: the update made the log id"
+gov_is "t|t|t|t" "$(q "SELECT (count(*) FILTER (WHERE version = 1) >= $BLOCKS0) || '|' ||
+                              (count(*) FILTER (WHERE version = 2) >= 1) || '|' ||
+                              (max(block_id) FILTER (WHERE version = 1) < min(block_id) FILTER (WHERE version = 2)) || '|' ||
+                              bool_and(CASE version WHEN 1 THEN log_id IS NULL AND lineage_root IS NULL
+                                       ELSE log_id = (SELECT log_id FROM governance.log_identity) END)
+                         FROM governance.ledger_blocks" | sed 's/true/t/g; s/false/f/g')" \
+	"after: the blocks of before the update (the window's too) stay version 1, the next ones are version 2 of this log"
+gov_is "2" "$(q "SELECT governance.checkpoint()->>'version'")" "after: the checkpoint is version 2"
+q "SELECT governance.export()" >"$W/mixed.txt"
+q "SELECT encode(public_key, 'hex') FROM governance.signing_keys ORDER BY created_at LIMIT 1" >"$W/first.key"
+"$PGBIN/governance-verify" -q --key "$W/first.key" --log-id "$(q "SELECT log_id FROM governance.log_identity")" bundle "$W/mixed.txt" >"$W/mixed.out" 2>&1
+gov_is 0 $? "after: governance-verify verifies the export of version 1 and version 2 blocks ($(cat "$W/mixed.out"))"
+$SYS_PYTHON "$GOV_ROOT/test/outside/verify_ledger.py" --bundle --pin "$(cat "$W/first.key")" "$W/mixed.txt" >"$W/mixed.py" 2>&1
+gov_is 0 $? "after: so does the Python verifier ($(tail -n 1 "$W/mixed.py"))"
 vr=$(q "SELECT loops FROM governance.workers WHERE name = 'verifier'")
 gov_wait "$C" "SELECT loops > $vr + 3 FROM governance.workers WHERE name = 'verifier'" 20
 gov_is "trusted" "$(q "SELECT governance.trust_state()")" "after: the verifier went round again and trust stays trusted"

@@ -37,6 +37,7 @@
 #include "policy.h"
 #include "query_guard.h"
 #include "restore.h"
+#include "retention.h"
 #include "revoke.h"
 #include "seal.h"
 #include "trust.h"
@@ -117,6 +118,7 @@ _PG_init(void)
 	gov_ledger_define_gucs();
 	gov_seal_define_gucs();
 	gov_verify_define_gucs();
+	gov_retention_define_gucs();
 	gov_policy_define_gucs();
 	gov_guard_define_gucs();
 	gov_lease_define_gucs();

@@ -19,7 +19,7 @@ LAYERS = [
     ("mechanisms", ["crypto", "encode", "xact_defer", "rowio", "spi_cache", "uid", "policy_values"]),
     ("workers' loop", ["worker"]),
     ("state", ["lease_rows", "keys", "ledger", "trust", "events_spool", "events", "events_drain", "lease", "policy", "guard"]),
-    ("evidence and attachments", ["artifact", "seal", "verify", "restore", "evidence", "revoke_tree", "revoke", "attach"]),
+    ("evidence and attachments", ["artifact", "seal", "retention", "verify", "restore", "evidence", "revoke_tree", "revoke", "attach"]),
     ("enforcement", ["rls_guard", "query_guard", "enforcer"]),
     ("SQL surface", ["authz", "agents", "heartbeat", "session", "govern", "lineage", "policy_sql"]),
     ("entry", ["governance"]),

@@ -36,6 +36,8 @@ SELECT governance.heartbeat(:'l');
 RESET ROLE;
 SELECT governance.revoke(:'l', E'done "here"\n}; evil=2 {');
 
+-- sealed first, so that the sealer cannot change a label between two calls
+SELECT governance.seal();
 SELECT governance.lineage_dot(:'l') AS dot \gset
 -- the DOT with every quoted string ("...", \" and \\ inside) replaced by S
 CREATE FUNCTION pg_temp.skeleton(t text) RETURNS text LANGUAGE sql AS $$

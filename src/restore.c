@@ -478,7 +478,7 @@ finish_one(int64 restore_id, TimestampTz started, const char *by)
 	gj_init(&j);
 	gj_begin_object(&j);
 	gj_key(&j, "restore_started_at");
-	gj_str(&j, DatumGetCString(DirectFunctionCall1(timestamptz_out, TimestampTzGetDatum(started))));
+	gj_str(&j, gov_iso_timestamp(started));
 	gj_key(&j, "by");
 	gj_str(&j, by);
 	gj_key(&j, "ledger_rows");

@@ -292,7 +292,7 @@ lookup_link(int64 seq, uint8 *link)
 	rc = SPI_execute_with_args("SELECT link FROM governance.ledger WHERE seq = $1",
 							   1, argtypes, values, NULL, true, 1);
 	if (rc != SPI_OK_SELECT || SPI_processed == 0)
-		return gov_ledger_find_link(seq, link);	/* a pruned row's anchor */
+		return gov_ledger_find_link(seq, link); /* a pruned row's anchor */
 	d = SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1, &isnull);
 	copy_stored_hash(d, isnull, link, &ok);
 	return ok;

@@ -520,3 +520,15 @@ COMMENT ON FUNCTION governance.lineage_dot(uuid) IS
 REVOKE ALL ON FUNCTION governance._dot_string(text), governance.lineage_dot(uuid) FROM PUBLIC;
 GRANT EXECUTE ON FUNCTION governance.lineage_dot(uuid) TO governance_admin, governance_auditor;
 GRANT EXECUTE ON FUNCTION governance._dot_string(text) TO governance_admin, governance_auditor;
+
+-- canon: retention's tables restored like the ledger (sql/install/85_retention_restore.sql)
+
+CREATE TRIGGER restore_load BEFORE INSERT ON governance.ledger_exports
+    FOR EACH STATEMENT EXECUTE FUNCTION governance._restore_load();
+CREATE TRIGGER restore_load BEFORE INSERT ON governance.ledger_pruned
+    FOR EACH STATEMENT EXECUTE FUNCTION governance._restore_load();
+CREATE TRIGGER restore_load BEFORE INSERT ON governance.ledger_anchors
+    FOR EACH STATEMENT EXECUTE FUNCTION governance._restore_load();
+ALTER TABLE governance.ledger_exports ENABLE ALWAYS TRIGGER restore_load;
+ALTER TABLE governance.ledger_pruned ENABLE ALWAYS TRIGGER restore_load;
+ALTER TABLE governance.ledger_anchors ENABLE ALWAYS TRIGGER restore_load;

@@ -199,13 +199,18 @@ gov_sql_mark_exported(PG_FUNCTION_ARGS)
 	gj_end_object(&j);
 	seq = gov_ledger_append_system("governance.ledger.exported", NULL, gj_finish(&j));
 
-	write_guarded("INSERT INTO governance.ledger_exports (from_block, to_block, block_hash, marked_at, marked_by, seq) "
-				  "VALUES ($1, $2, $3, now(), $4, $5)",
-				  5, (Oid[]) {INT8OID, INT8OID, BYTEAOID, TEXTOID, INT8OID},
-				  (Datum[]) {Int64GetDatum(from_block), Int64GetDatum(to_block),
-					  gov_bytea_datum(b.block_hash, GOV_HASH_LEN),
-					  CStringGetTextDatum(GetUserNameFromId(GetOuterUserId(), false)),
-				  Int64GetDatum(seq)});
+	{
+		Oid			types[5] = {INT8OID, INT8OID, BYTEAOID, TEXTOID, INT8OID};
+		Datum		args[5];
+
+		args[0] = Int64GetDatum(from_block);
+		args[1] = Int64GetDatum(to_block);
+		args[2] = gov_bytea_datum(b.block_hash, GOV_HASH_LEN);
+		args[3] = CStringGetTextDatum(GetUserNameFromId(GetOuterUserId(), false));
+		args[4] = Int64GetDatum(seq);
+		write_guarded("INSERT INTO governance.ledger_exports (from_block, to_block, block_hash, marked_at, marked_by, seq) "
+					  "VALUES ($1, $2, $3, now(), $4, $5)", 5, types, args);
+	}
 	SPI_finish();
 	PG_RETURN_INT64(seq);
 }
@@ -218,11 +223,15 @@ first_unexported(int64 lo, int64 hi)
 	bool		isnull;
 	Datum		d;
 
+	Oid			types[2] = {INT8OID, INT8OID};
+	Datum		args[2];
+
+	args[0] = Int64GetDatum(lo);
+	args[1] = Int64GetDatum(hi);
 	rc = SPI_execute_with_args("SELECT min(g) FROM generate_series($1::bigint, $2::bigint) g "
 							   "WHERE NOT EXISTS (SELECT 1 FROM governance.ledger_exports e "
 							   "WHERE g BETWEEN e.from_block AND e.to_block)",
-							   2, (Oid[]) {INT8OID, INT8OID},
-							   (Datum[]) {Int64GetDatum(lo), Int64GetDatum(hi)}, NULL, true, 1);
+							   2, types, args, NULL, true, 1);
 	if (rc != SPI_OK_SELECT || SPI_processed != 1)
 		elog(ERROR, "could not read governance.ledger_exports");
 	d = SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1, &isnull);
@@ -254,6 +263,10 @@ gov_sql_prune(PG_FUNCTION_ARGS)
 	GovJson		j;
 	int64		seq;
 	int			rc;
+	Oid			range_types[2] = {INT8OID, INT8OID};
+	Datum		range_args[2];
+	Oid			pruned_types[3] = {INT8OID, INT8OID, INT8OID};
+	Datum		pruned_args[3];
 
 	GOV_ENTRY();
 	if (PG_ARGISNULL(0))
@@ -302,6 +315,9 @@ gov_sql_prune(PG_FUNCTION_ARGS)
 				 errdetail("It was sealed at %s; governance.retention_min_age is %d s.",
 						   timestamptz_to_str(last.sealed_at), gov_retention_min_age_s)));
 
+	range_args[0] = Int64GetDatum(first.first_seq);
+	range_args[1] = Int64GetDatum(last.last_seq);
+
 	/*
 	 * The anchors: each row of the range that a later row links to, and each
 	 * lease's last row in the range (its chain head if nothing follows).
@@ -313,17 +329,14 @@ gov_sql_prune(PG_FUNCTION_ARGS)
 				  "OR l.seq IN (SELECT max(m.seq) FROM governance.ledger m "
 				  "WHERE m.seq >= $1 AND m.seq <= $2 AND m.lease_id IS NOT NULL GROUP BY m.lease_id)) "
 				  "ON CONFLICT (seq) DO NOTHING",
-				  2, (Oid[]) {INT8OID, INT8OID},
-				  (Datum[]) {Int64GetDatum(first.first_seq), Int64GetDatum(last.last_seq)});
+				  2, range_types, range_args);
 
 	gov_ledger_prune_max_seq = last.last_seq;
 	gov_ledger_pruning = true;
 	PG_TRY();
 	{
 		rc = SPI_execute_with_args("DELETE FROM governance.ledger WHERE seq >= $1 AND seq <= $2",
-								   2, (Oid[]) {INT8OID, INT8OID},
-								   (Datum[]) {Int64GetDatum(first.first_seq), Int64GetDatum(last.last_seq)},
-								   NULL, false, 0);
+								   2, range_types, range_args, NULL, false, 0);
 	}
 	PG_FINALLY();
 	{
@@ -351,12 +364,14 @@ gov_sql_prune(PG_FUNCTION_ARGS)
 	gj_str(&j, GetUserNameFromId(GetOuterUserId(), false));
 	gj_end_object(&j);
 	seq = gov_ledger_append_system("governance.ledger.pruned", NULL, gj_finish(&j));
+	pruned_args[0] = Int64GetDatum(lo);
+	pruned_args[1] = Int64GetDatum(hi);
+	pruned_args[2] = Int64GetDatum(seq);
 
 	write_guarded("INSERT INTO governance.ledger_pruned (block_id, row_count, pruned_at, seq) "
 				  "SELECT b.block_id, b.row_count, now(), $3 FROM governance.ledger_blocks b "
 				  "WHERE b.block_id >= $1 AND b.block_id <= $2",
-				  3, (Oid[]) {INT8OID, INT8OID, INT8OID},
-				  (Datum[]) {Int64GetDatum(lo), Int64GetDatum(hi), Int64GetDatum(seq)});
+				  3, pruned_types, pruned_args);
 	SPI_finish();
 	PG_RETURN_INT64(rows);
 }

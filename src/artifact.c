@@ -223,7 +223,7 @@ uuid_text(const pg_uuid_t *u)
 static char *
 ts_text(TimestampTz t)
 {
-	return DatumGetCString(DirectFunctionCall1(timestamptz_out, TimestampTzGetDatum(t)));
+	return gov_iso_timestamp(t);
 }
 
 Jsonb *

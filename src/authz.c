@@ -335,8 +335,7 @@ ledger_decision(const char *kind, const Request *r, const Outcome *o, const uint
 	if (o->allow)
 	{
 		gj_key(&j, "expires_at");
-		gj_str(&j, DatumGetCString(DirectFunctionCall1(timestamptz_out,
-													   TimestampTzGetDatum(o->expires_at))));
+		gj_str(&j, gov_iso_timestamp(o->expires_at));
 	}
 	gj_end_object(&j);
 

@@ -13,6 +13,7 @@
 #include "datatype/timestamp.h"
 #include "miscadmin.h"
 #include "utils/builtins.h"
+#include "utils/datetime.h"
 #include "utils/json.h"
 #include "utils/numeric.h"
 
@@ -527,4 +528,26 @@ gj_finish(GovJson *j)
 	if (j->result == NULL || j->depth != 0)
 		elog(ERROR, "governance: JSON payload left unfinished");
 	return JsonbValueToJsonb(j->result);
+}
+
+/*
+ * A timestamp as every ledger payload and claim prints it: ISO 8601 in UTC
+ * with microseconds and the offset +00:00 (XML Schema's form, e.g.
+ * 2026-11-28T10:00:00.123456+00:00, trailing zeros of the fraction
+ * dropped), whatever the session's DateStyle and TimeZone.
+ */
+char *
+gov_iso_timestamp(TimestampTz ts)
+{
+	struct pg_tm tm;
+	fsec_t		fsec;
+	char		buf[MAXDATELEN + 1];
+
+	if (TIMESTAMP_NOT_FINITE(ts))
+		return pstrdup(TIMESTAMP_IS_NOBEGIN(ts) ? "-infinity" : "infinity");
+	if (timestamp2tm(ts, NULL, &tm, &fsec, NULL, NULL) != 0)
+		elog(ERROR, "timestamp out of range");
+	tm.tm_isdst = 0;			/* else no offset is printed */
+	EncodeDateTime(&tm, fsec, true, 0, NULL, USE_XSD_DATES, buf);
+	return pstrdup(buf);
 }

@@ -65,6 +65,9 @@ extern void gov_enc_free(GovEnc *e);
 
 extern int64 gov_timestamp_to_unix_micros(TimestampTz ts);
 
+/* ISO 8601 in UTC whatever the session's settings (FORMAT.md, section 5) */
+extern char *gov_iso_timestamp(TimestampTz ts);
+
 /* Canonical JSON text of a jsonb value (docs/FORMAT.md section 4). */
 extern void gov_canonical_json(StringInfo out, Jsonb *jb);
 

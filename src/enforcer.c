@@ -399,7 +399,7 @@ expire_leases(List *ids, TimestampTz now)
 		gj_init(&j);
 		gj_begin_object(&j);
 		gj_key(&j, "expired_at");
-		gj_str(&j, SPI_getvalue(t, d, 5));
+		gj_str(&j, gov_iso_timestamp(DatumGetTimestampTz(SPI_getbinval(t, d, 5, &isnull))));
 		gj_end_object(&j);
 		memset(&ev, 0, sizeof(ev));
 		ev.kind = "governance.lease.expired";

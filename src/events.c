@@ -213,21 +213,6 @@ gov_ev_write_at(int fd, const char *buf, size_t len, uint64 off)
  * ---------------------------------------------------------------------
  */
 
-/* A timestamp in ISO 8601, UTC, whatever the session's DateStyle and TimeZone. */
-static char *
-iso_timestamp(TimestampTz ts)
-{
-	struct pg_tm tm;
-	fsec_t		fsec;
-	char		buf[MAXDATELEN + 1];
-
-	if (timestamp2tm(ts, NULL, &tm, &fsec, NULL, NULL) != 0)
-		elog(ERROR, "timestamp out of range");
-	tm.tm_isdst = 0;			/* else no offset is printed */
-	EncodeDateTime(&tm, fsec, true, 0, NULL, USE_XSD_DATES, buf);
-	return pstrdup(buf);
-}
-
 static size_t
 field_size(const char *s)
 {
@@ -615,7 +600,7 @@ gov_security_event(const char *kind, const pg_uuid_t *lease_id,
 	gj_key(&j, "caller");
 	gj_str(&j, caller ? caller : "");
 	gj_key(&j, "observed_at");
-	gj_str(&j, iso_timestamp(GetCurrentTimestamp()));
+	gj_str(&j, gov_iso_timestamp(GetCurrentTimestamp()));
 	gj_key(&j, "detail");
 	gj_str(&j, detail ? detail : "");
 	gj_end_object(&j);
@@ -672,7 +657,7 @@ gov_security_event_on_abort(const GovEvent *ev)
 	gj_key(&j, "rolled_back");
 	gj_bool(&j, true);
 	gj_key(&j, "observed_at");
-	gj_str(&j, iso_timestamp(GetCurrentTimestamp()));
+	gj_str(&j, gov_iso_timestamp(GetCurrentTimestamp()));
 	gj_end_object(&j);
 	extra = gj_finish(&j);
 	payload = DatumGetJsonbP(DirectFunctionCall2(jsonb_concat, JsonbPGetDatum(ev->payload),

@@ -38,6 +38,7 @@
 #include "evidence_codec.h"
 #include "keys.h"
 #include "seal.h"
+#include "retention.h"
 
 #define EXPORT_BATCH		2000
 #define PROGRESS_EVERY_MS	5000
@@ -430,7 +431,9 @@ export_start(ExportState *st, StringInfo s)
 
 		/* the rows before the range that rows of the range link to */
 		rc = SPI_execute_with_args("SELECT DISTINCT p.seq, p.lease_id, p.kind, p.link "
-								   "FROM governance.ledger r JOIN governance.ledger p ON p.seq = r.prev_seq "
+								   "FROM governance.ledger r JOIN (SELECT seq, lease_id, kind, link FROM governance.ledger "
+								   "UNION ALL SELECT seq, lease_id, kind, link FROM governance.ledger_anchors) p "
+								   "ON p.seq = r.prev_seq "
 								   "WHERE r.seq >= $1 AND r.seq <= $2 AND r.prev_seq < $1 ORDER BY p.seq",
 								   2, (Oid[]) {INT8OID, INT8OID},
 								   (Datum[]) {Int64GetDatum(st->lo_seq), Int64GetDatum(st->hi_seq)},
@@ -516,6 +519,7 @@ export_setup(FunctionCallInfo fcinfo, ExportState *st)
 {
 	GovBlock	newest;
 	GovBlock	first;
+	int64		pruned;
 
 	st->from_block = PG_ARGISNULL(0) ? 1 : PG_GETARG_INT64(0);
 	if (st->from_block < 1 || (!PG_ARGISNULL(1) && PG_GETARG_INT64(1) < st->from_block))
@@ -527,6 +531,16 @@ export_setup(FunctionCallInfo fcinfo, ExportState *st)
 	SPI_connect();
 	if (!newest_block(&newest))
 		require_sealed();
+	pruned = gov_retention_pruned_through();
+	if (PG_ARGISNULL(0))
+		st->from_block = pruned + 1;
+	else if (st->from_block <= pruned)
+		ereport(ERROR,
+				(errcode(ERRCODE_OBJECT_NOT_IN_PREREQUISITE_STATE),
+				 errmsg("block %lld was pruned", (long long) st->from_block),
+				 errdetail("The rows of blocks 1 to %lld were removed by governance.prune(); their bundles were archived before.",
+						   (long long) pruned),
+				 errhint("Export from block %lld.", (long long) (pruned + 1))));
 	st->to_block = PG_ARGISNULL(1) ? newest.block_id : PG_GETARG_INT64(1);
 	if (st->from_block > newest.block_id || !gov_block_load(st->from_block, &first))
 		no_such_block(st->from_block);

@@ -38,6 +38,7 @@
 #include "pop.h"
 #include "query_guard.h"
 #include "restore.h"
+#include "retention.h"
 #include "revoke.h"
 #include "seal.h"
 #include "stats.h"
@@ -120,6 +121,7 @@ _PG_init(void)
 	gov_ledger_define_gucs();
 	gov_seal_define_gucs();
 	gov_verify_define_gucs();
+	gov_retention_define_gucs();
 	gov_policy_define_gucs();
 	gov_guard_define_gucs();
 	gov_lease_define_gucs();

@@ -303,7 +303,7 @@ gov_sql_heartbeat(PG_FUNCTION_ARGS)
 	gj_init(&j);
 	gj_begin_object(&j);
 	gj_key(&j, "expires_at");
-	gj_str(&j, DatumGetCString(DirectFunctionCall1(timestamptz_out, TimestampTzGetDatum(new_exp))));
+	gj_str(&j, gov_iso_timestamp(new_exp));
 	gj_key(&j, "policy_set_hash");
 	gj_hex(&j, dec.policy_set_hash, GOV_HASH_LEN);
 	gj_end_object(&j);

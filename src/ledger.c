@@ -113,6 +113,8 @@ static GovLedgerShared *ledger_shared = NULL;
 int			gov_max_payload_bytes = 1024 * 1024;
 bool		gov_ledger_writing = false;
 bool		gov_allow_restore = false;
+bool		gov_ledger_pruning = false;
+int64		gov_ledger_prune_max_seq = 0;
 
 /* Backend-local state of the current transaction's appends. */
 static bool my_slot_pending = false;
@@ -205,6 +207,7 @@ ledger_xact_callback(XactEvent event, void *arg)
 		case XACT_EVENT_PARALLEL_ABORT:
 			clear_my_slot();
 			gov_ledger_writing = false;
+			gov_ledger_pruning = false;
 			break;
 		case XACT_EVENT_PRE_PREPARE:
 			if (my_slot_pending)
@@ -513,13 +516,17 @@ copy_link(TupleTableSlot *slot, int attno, uint8 *out)
 #define LEDGER_ATT_SEQ		1
 #define LEDGER_ATT_LINK		13
 #define LEDGER_NATTS		13
+/* governance.ledger_anchors (seq, lease_id, kind, link) */
+#define ANCHOR_ATT_LINK		4
 
 /*
- * Find the newest event of a lease (the chain head), or the event with a
- * given seq, with SnapshotSelf.  Returns false when there is none.
+ * Find the newest row of a lease (the chain head), or the row with a given
+ * seq, in relname (the ledger, or the anchors prune() keeps of the rows it
+ * removed: seq first, link at linkatt) with SnapshotSelf.
  */
 static bool
-find_event(const pg_uuid_t *lease_id, int64 seq, int64 *seq_out, uint8 *link_out)
+find_in(const char *relname, const char *leaseidx, const char *pkidx, int linkatt,
+		const pg_uuid_t *lease_id, int64 seq, int64 *seq_out, uint8 *link_out)
 {
 	Relation	rel;
 	Relation	idx;
@@ -528,15 +535,15 @@ find_event(const pg_uuid_t *lease_id, int64 seq, int64 *seq_out, uint8 *link_out
 	TupleTableSlot *slot;
 	bool		found = false;
 
-	rel = table_open(gov_relid("ledger"), AccessShareLock);
+	rel = table_open(gov_relid(relname), AccessShareLock);
 	if (lease_id)
 	{
-		idx = index_open(gov_relid("ledger_lease_idx"), AccessShareLock);
+		idx = index_open(gov_relid(leaseidx), AccessShareLock);
 		ScanKeyInit(&key, 1, BTEqualStrategyNumber, F_UUID_EQ, UUIDPGetDatum(lease_id));
 	}
 	else
 	{
-		idx = index_open(gov_relid("ledger_pkey"), AccessShareLock);
+		idx = index_open(gov_relid(pkidx), AccessShareLock);
 		ScanKeyInit(&key, 1, BTEqualStrategyNumber, F_INT8EQ, Int64GetDatum(seq));
 	}
 
@@ -548,7 +555,7 @@ find_event(const pg_uuid_t *lease_id, int64 seq, int64 *seq_out, uint8 *link_out
 		bool		isnull;
 
 		*seq_out = DatumGetInt64(slot_getattr(slot, LEDGER_ATT_SEQ, &isnull));
-		copy_link(slot, LEDGER_ATT_LINK, link_out);
+		copy_link(slot, linkatt, link_out);
 		found = true;
 	}
 	index_endscan(scan);
@@ -556,6 +563,39 @@ find_event(const pg_uuid_t *lease_id, int64 seq, int64 *seq_out, uint8 *link_out
 	index_close(idx, AccessShareLock);
 	table_close(rel, AccessShareLock);
 	return found;
+}
+
+/* Does this database have the tables of retention (0.2)? */
+static bool
+have_anchors(void)
+{
+	Oid			nsp = get_namespace_oid(GOV_SCHEMA_NAME, true);
+
+	return OidIsValid(nsp) && OidIsValid(get_relname_relid("ledger_anchors", nsp));
+}
+
+/*
+ * The chain head of a lease, or the row with a given seq: in the ledger,
+ * else among the anchors of pruned rows (src/retention.c), so a chain goes
+ * on after the rows it started with were pruned.
+ */
+static bool
+find_event(const pg_uuid_t *lease_id, int64 seq, int64 *seq_out, uint8 *link_out)
+{
+	if (find_in("ledger", "ledger_lease_idx", "ledger_pkey", LEDGER_ATT_LINK,
+				lease_id, seq, seq_out, link_out))
+		return true;
+	return have_anchors() &&
+		find_in("ledger_anchors", "ledger_anchors_lease_idx", "ledger_anchors_pkey",
+				ANCHOR_ATT_LINK, lease_id, seq, seq_out, link_out);
+}
+
+bool
+gov_ledger_find_link(int64 seq, uint8 *link_out)
+{
+	int64		found_seq;
+
+	return find_event(NULL, seq, &found_seq, link_out);
 }
 
 /* The lock of a lease's execution chain (an advisory lock tag of ours). */
@@ -878,6 +918,21 @@ gov_ledger_guard(PG_FUNCTION_ARGS)
 				 errmsg("governance.%s is append-only through the extension", relname),
 				 errhint("Use governance.record() to append an event; a dump is restored with pg_restore "
 						 "or psql by a superuser into a database where the extension was just created.")));
+	}
+
+	/*
+	 * prune() (src/retention.c) deletes the rows of archived blocks: only
+	 * while it runs, only from the ledger, only up to its last seq.
+	 */
+	if (TRIGGER_FIRED_BY_DELETE(td->tg_event) && TRIGGER_FIRED_FOR_ROW(td->tg_event) &&
+		gov_ledger_pruning && RelationGetRelid(td->tg_relation) == gov_relid("ledger"))
+	{
+		bool		isnull;
+		Datum		seq = heap_getattr(td->tg_trigtuple, LEDGER_ATT_SEQ,
+									   RelationGetDescr(td->tg_relation), &isnull);
+
+		if (!isnull && DatumGetInt64(seq) <= gov_ledger_prune_max_seq)
+			return PointerGetDatum(td->tg_trigtuple);
 	}
 	ereport(ERROR,
 			(errcode(ERRCODE_INSUFFICIENT_PRIVILEGE),

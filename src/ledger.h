@@ -112,6 +112,19 @@ extern int64 gov_ledger_last_allocated(void);
 /* Set while the extension itself inserts into ledger tables. */
 extern bool gov_ledger_writing;
 
+/*
+ * Set by prune() (src/retention.c) while it deletes the ledger rows up to
+ * gov_ledger_prune_max_seq: the append-only guard lets exactly those go.
+ */
+extern bool gov_ledger_pruning;
+extern int64 gov_ledger_prune_max_seq;
+
+/*
+ * The link of the row with this seq, from the ledger or, once the row was
+ * pruned, from governance.ledger_anchors.
+ */
+extern bool gov_ledger_find_link(int64 seq, uint8 *link_out);
+
 /* Let this statement's rows past the append-only guard (src/restore.c). */
 extern void gov_ledger_restore_approve(Oid relid);
 

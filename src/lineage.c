@@ -30,6 +30,7 @@
 #include "utils/acl.h"
 #include "utils/builtins.h"
 #include "utils/fmgroids.h"
+#include "utils/guc.h"
 #include "utils/lsyscache.h"
 #include "utils/rel.h"
 #include "utils/relcache.h"
@@ -46,7 +47,68 @@
 #include "trust.h"
 #include "xact_defer.h"
 
-/* SHA3-512 of a row's text form (record output), or NULL. */
+/* the value of a write event's "row_format" member */
+#define GOV_ROW_FORMAT "canonical-text-1"
+
+/*
+ * The settings under which a row and its key are printed for the ledger
+ * (docs/FORMAT.md, section 10).  Every setting that changes what a built-in
+ * output function prints is pinned, so the same row hashes the same in
+ * every session and an auditor can print it again: DateStyle and TimeZone
+ * (date and time types), IntervalStyle, bytea_output, extra_float_digits
+ * (float4, float8 and the geometric types), lc_monetary (money) and
+ * search_path (the reg* types, which qualify a name the path does not
+ * find).  lc_numeric and lc_time only change to_char() and friends.
+ */
+static const char *const canonical_settings[][2] = {
+	{"DateStyle", "ISO, MDY"},
+	{"IntervalStyle", "postgres"},
+	{"TimeZone", "UTC"},
+	{"bytea_output", "hex"},
+	{"extra_float_digits", "1"},
+	{"lc_monetary", "C"},
+	{"search_path", "pg_catalog, pg_temp"},
+};
+
+/*
+ * Pin the canonical settings for the rest of this trigger call, as a
+ * function's SET clause does (a GUC nest level of its own); returns the
+ * level for canonical_end(), or -1 when every setting already had its
+ * canonical value (the common case costs a string comparison each).  An
+ * error in between is cleaned up by the (sub)transaction abort, which
+ * unwinds every nest level above its own.
+ */
+static int
+canonical_begin(void)
+{
+	int			nest = -1;
+	int			i;
+
+	for (i = 0; i < lengthof(canonical_settings); i++)
+	{
+		const char *cur = GetConfigOption(canonical_settings[i][0], false, false);
+
+		if (cur != NULL && strcmp(cur, canonical_settings[i][1]) == 0)
+			continue;
+		if (nest < 0)
+			nest = NewGUCNestLevel();
+		(void) set_config_option(canonical_settings[i][0], canonical_settings[i][1],
+								 PGC_USERSET, PGC_S_SESSION, GUC_ACTION_SAVE, true, 0, false);
+	}
+	return nest;
+}
+
+static void
+canonical_end(int nest)
+{
+	if (nest >= 0)
+		AtEOXact_GUC(true, nest);
+}
+
+/*
+ * SHA3-512 of a row's canonical text: its output as a composite value
+ * (record_out) under the canonical settings, UTF-8; or NULL.
+ */
 static void
 row_hash(HeapTuple tup, TupleDesc desc, GovJson *j, const char *key)
 {
@@ -67,7 +129,10 @@ row_hash(HeapTuple tup, TupleDesc desc, GovJson *j, const char *key)
 	gj_hex(j, h, GOV_HASH_LEN);
 }
 
-/* The primary key of a row as a JSON object of text values, or null. */
+/*
+ * The primary key of a row as a JSON object of the key columns' canonical
+ * text (the canonical settings above), or null.
+ */
 static void
 row_key(Relation rel, HeapTuple tup, GovJson *j)
 {
@@ -226,6 +291,7 @@ gov_lineage_trigger(PG_FUNCTION_ARGS)
 	GovLeaseSnapshot l;
 	GovJson		j;
 	GovEvent	ev;
+	int			nest;
 
 	if (!CALLED_AS_TRIGGER(fcinfo) || !TRIGGER_FIRED_FOR_ROW(td->tg_event) ||
 		td->tg_trigger->tgnargs != 2)
@@ -277,9 +343,14 @@ gov_lineage_trigger(PG_FUNCTION_ARGS)
 	gj_str(&j, op);
 	gj_key(&j, "table");
 	gj_str(&j, table);
+	nest = canonical_begin();
 	row_key(rel, newt ? newt : oldt, &j);
 	row_hash(oldt, desc, &j, "old_sha3_512");
 	row_hash(newt, desc, &j, "new_sha3_512");
+	canonical_end(nest);
+	/* which encoding the hashes and key use (FORMAT.md, section 10) */
+	gj_key(&j, "row_format");
+	gj_str(&j, GOV_ROW_FORMAT);
 	/* under a subtree lease: which resource of the subtree the row is */
 	if (gov_subtree_root(l.resource) != NULL)
 	{

@@ -527,8 +527,7 @@ reads_payload(QueryDeps *d, const char *caller)
 		gj_key(&j, "caller");
 		gj_str(&j, caller);
 		gj_key(&j, "observed_at");
-		gj_str(&j, DatumGetCString(DirectFunctionCall1(timestamptz_out,
-													   TimestampTzGetDatum(GetCurrentTimestamp()))));
+		gj_str(&j, gov_iso_timestamp(GetCurrentTimestamp()));
 		if (!d->reads_done || d->failed)
 		{
 			gj_key(&j, "statement_failed");

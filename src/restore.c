@@ -170,11 +170,24 @@ session_restore(bool begin)
 	return started;
 }
 
+/*
+ * The tables the append-only guard protects: a dump's rows go in only
+ * through a restore's own COPY, only into an empty table (the retention
+ * tables of src/retention.c with the ledger and its blocks).
+ */
+static bool
+is_guarded_table(const char *name)
+{
+	return strcmp(name, "ledger") == 0 || strcmp(name, "ledger_blocks") == 0 ||
+		strcmp(name, "ledger_exports") == 0 || strcmp(name, "ledger_pruned") == 0 ||
+		strcmp(name, "ledger_anchors") == 0;
+}
+
 /* Before a restore's COPY into name. */
 static void
 before_load(const char *name)
 {
-	if (strcmp(name, "ledger") == 0 || strcmp(name, "ledger_blocks") == 0)
+	if (is_guarded_table(name))
 	{
 		if (spi_exists(psprintf("SELECT 1 FROM governance.%s LIMIT 1", quote_identifier(name))))
 			ereport(ERROR,
@@ -292,7 +305,7 @@ gov_restore_load(PG_FUNCTION_ARGS)
 	SPI_finish();
 
 	/* last: the command id the guard compares is the one the rows get */
-	if (before && (strcmp(name, "ledger") == 0 || strcmp(name, "ledger_blocks") == 0))
+	if (before && is_guarded_table(name))
 		gov_ledger_restore_approve(RelationGetRelid(rel));
 	return PointerGetDatum(NULL);
 }
@@ -497,7 +510,7 @@ finish_one(int64 restore_id, TimestampTz started, const char *by)
 	gj_init(&j);
 	gj_begin_object(&j);
 	gj_key(&j, "restore_started_at");
-	gj_str(&j, DatumGetCString(DirectFunctionCall1(timestamptz_out, TimestampTzGetDatum(started))));
+	gj_str(&j, gov_iso_timestamp(started));
 	gj_key(&j, "by");
 	gj_str(&j, by);
 	gj_key(&j, "ledger_rows");

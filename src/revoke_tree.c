@@ -229,8 +229,7 @@ gov_revoke_tree_wait(const pg_uuid_t *id, const char *reason, bool by_enforcer,
 	if (gov_lease_get(id, &shm) && shm.state == GOV_LEASE_REVOKED && shm.undurable)
 	{
 		gj_key(&j, "ended_in_shared_memory_at");
-		gj_str(&j, DatumGetCString(DirectFunctionCall1(timestamptz_out,
-													   TimestampTzGetDatum(shm.ended_at))));
+		gj_str(&j, gov_iso_timestamp(shm.ended_at));
 	}
 	gj_key(&j, "ended");
 	gj_begin_array(&j);

@@ -538,8 +538,7 @@ queue_rls_refusal(void)
 	gj_key(&j, "caller");
 	gj_str(&j, rls_refusal.caller);
 	gj_key(&j, "observed_at");
-	gj_str(&j, DatumGetCString(DirectFunctionCall1(timestamptz_out,
-												   TimestampTzGetDatum(GetCurrentTimestamp()))));
+	gj_str(&j, gov_iso_timestamp(GetCurrentTimestamp()));
 	gj_key(&j, "detail");
 	gj_str(&j, psprintf("row-level security of governed table %s refused a write by role %s: %s",
 						rls_refusal.table, rls_refusal.caller, rls_refusal.message));

@@ -19,7 +19,7 @@ LAYERS = [
     ("mechanisms", ["crypto", "encode", "xact_defer", "rowio", "spi_cache", "uid", "policy_values", "stats"]),
     ("workers' loop", ["worker"]),
     ("state", ["lease_rows", "keys", "ledger", "trust", "events_spool", "events", "events_drain", "lease", "policy", "guard"]),
-    ("evidence and attachments", ["artifact", "seal", "verify", "restore", "evidence", "proof", "revoke_tree", "revoke", "attach", "pop"]),
+    ("evidence and attachments", ["artifact", "seal", "retention", "verify", "restore", "evidence", "proof", "revoke_tree", "revoke", "attach", "pop"]),
     ("enforcement", ["rls_guard", "query_guard", "enforcer"]),
     ("SQL surface", ["authz", "agents", "heartbeat", "session", "govern", "lineage", "policy_sql", "monitor"]),
     ("entry", ["governance"]),

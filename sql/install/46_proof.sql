@@ -1,6 +1,6 @@
 ------------------------------------------------------------------------------
 -- proof(lease_id): one execution end to end, with its lineage proven
--- complete (issue 12 section 2; docs/FORMAT.md, section 13), verified
+-- complete (issue 12 section 2; docs/FORMAT.md, section 14), verified
 -- offline by governance-verify proof FILE --key PUB.
 ------------------------------------------------------------------------------
 

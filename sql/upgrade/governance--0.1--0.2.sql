@@ -590,3 +590,206 @@ COMMENT ON FUNCTION governance.proof(uuid) IS
     'Proof of one execution (a lease and its delegations): every sealed event with its audit path, every block header since, the lineage-map entries that show no event was left out, the checkpoint and the keys';
 REVOKE ALL ON FUNCTION governance.proof(uuid) FROM PUBLIC;
 GRANT EXECUTE ON FUNCTION governance.proof(uuid) TO governance_admin, governance_auditor;
+-- canon: retention (sql/install/47_retention.sql): ledger_exports, ledger_pruned,
+-- ledger_anchors, mark_exported(), prune()
+
+CREATE TABLE governance.ledger_exports (
+    from_block  bigint NOT NULL,
+    to_block    bigint NOT NULL,
+    block_hash  bytea NOT NULL,
+    marked_at   timestamptz NOT NULL,
+    marked_by   text NOT NULL,
+    seq         bigint NOT NULL
+);
+COMMENT ON TABLE governance.ledger_exports IS
+    'Block ranges whose evidence bundle an administrator archived (mark_exported); prune() removes only these';
+
+CREATE TABLE governance.ledger_pruned (
+    block_id    bigint PRIMARY KEY,
+    row_count   bigint NOT NULL,
+    pruned_at   timestamptz NOT NULL,
+    seq         bigint NOT NULL
+);
+COMMENT ON TABLE governance.ledger_pruned IS
+    'Blocks whose rows prune() removed: verify_ledger() checks their header, chain and signature only';
+
+CREATE TABLE governance.ledger_anchors (
+    seq         bigint PRIMARY KEY,
+    lease_id    uuid,
+    kind        text NOT NULL,
+    link        bytea NOT NULL
+);
+CREATE INDEX ledger_anchors_lease_idx ON governance.ledger_anchors (lease_id, seq) WHERE lease_id IS NOT NULL;
+COMMENT ON TABLE governance.ledger_anchors IS
+    'Pruned rows that a later row links to or that ended their chain: seq, lease, kind and link (a bundle''s anchor lines)';
+
+CREATE TRIGGER exports_append_only BEFORE INSERT OR UPDATE OR DELETE ON governance.ledger_exports
+    FOR EACH ROW EXECUTE FUNCTION governance._ledger_guard();
+CREATE TRIGGER exports_no_truncate BEFORE TRUNCATE ON governance.ledger_exports
+    FOR EACH STATEMENT EXECUTE FUNCTION governance._ledger_guard();
+CREATE TRIGGER pruned_append_only BEFORE INSERT OR UPDATE OR DELETE ON governance.ledger_pruned
+    FOR EACH ROW EXECUTE FUNCTION governance._ledger_guard();
+CREATE TRIGGER pruned_no_truncate BEFORE TRUNCATE ON governance.ledger_pruned
+    FOR EACH STATEMENT EXECUTE FUNCTION governance._ledger_guard();
+CREATE TRIGGER anchors_append_only BEFORE INSERT OR UPDATE OR DELETE ON governance.ledger_anchors
+    FOR EACH ROW EXECUTE FUNCTION governance._ledger_guard();
+CREATE TRIGGER anchors_no_truncate BEFORE TRUNCATE ON governance.ledger_anchors
+    FOR EACH STATEMENT EXECUTE FUNCTION governance._ledger_guard();
+ALTER TABLE governance.ledger_exports ENABLE ALWAYS TRIGGER exports_append_only;
+ALTER TABLE governance.ledger_exports ENABLE ALWAYS TRIGGER exports_no_truncate;
+ALTER TABLE governance.ledger_pruned ENABLE ALWAYS TRIGGER pruned_append_only;
+ALTER TABLE governance.ledger_pruned ENABLE ALWAYS TRIGGER pruned_no_truncate;
+ALTER TABLE governance.ledger_anchors ENABLE ALWAYS TRIGGER anchors_append_only;
+ALTER TABLE governance.ledger_anchors ENABLE ALWAYS TRIGGER anchors_no_truncate;
+
+REVOKE ALL ON governance.ledger_exports, governance.ledger_pruned, governance.ledger_anchors FROM PUBLIC;
+GRANT SELECT ON governance.ledger_exports, governance.ledger_pruned, governance.ledger_anchors
+    TO governance_admin, governance_auditor;
+SELECT pg_catalog.pg_extension_config_dump('governance.ledger_exports', '');
+SELECT pg_catalog.pg_extension_config_dump('governance.ledger_pruned', '');
+SELECT pg_catalog.pg_extension_config_dump('governance.ledger_anchors', '');
+
+CREATE FUNCTION governance.mark_exported(from_block bigint, to_block bigint, block_hash bytea)
+RETURNS bigint
+LANGUAGE C VOLATILE
+SECURITY DEFINER SET search_path = pg_catalog, pg_temp
+AS 'MODULE_PATHNAME', 'gov_sql_mark_exported';
+COMMENT ON FUNCTION governance.mark_exported(bigint, bigint, bytea) IS
+    'Record that the bundle of blocks from_block..to_block is archived (block_hash: to_block''s, from the bundle''s checkpoint line); ledgered';
+
+CREATE FUNCTION governance.prune(before_block bigint)
+RETURNS bigint
+LANGUAGE C VOLATILE
+SECURITY DEFINER SET search_path = pg_catalog, pg_temp
+AS 'MODULE_PATHNAME', 'gov_sql_prune';
+COMMENT ON FUNCTION governance.prune(bigint) IS
+    'Remove the rows of the exported blocks before before_block older than governance.retention_min_age, keeping their signed headers; ledgered; returns the rows removed';
+
+REVOKE ALL ON FUNCTION governance.mark_exported(bigint, bigint, bytea), governance.prune(bigint) FROM PUBLIC;
+GRANT EXECUTE ON FUNCTION governance.mark_exported(bigint, bigint, bytea), governance.prune(bigint)
+TO governance_admin;
+
+-- canon: lineage_dot (sql/install/46_lineage_dot.sql)
+
+CREATE FUNCTION governance._dot_string(s text)
+RETURNS text
+LANGUAGE sql IMMUTABLE STRICT PARALLEL SAFE
+SET search_path = pg_catalog, pg_temp
+-- backslash first (doubled: Graphviz prints one), then the double quote;
+-- line ends become the \n line break, every other control character a space
+RETURN '"' OPERATOR(pg_catalog.||)
+       pg_catalog.regexp_replace(
+           pg_catalog.replace(pg_catalog.replace(pg_catalog.replace(pg_catalog.replace(s,
+               E'\\', E'\\\\'), '"', E'\\"'), E'\r\n', E'\\n'), E'\n', E'\\n'),
+           E'[\\x01-\\x1f\\x7f]', ' ', 'g')
+       OPERATOR(pg_catalog.||) '"';
+COMMENT ON FUNCTION governance._dot_string(text) IS
+    'A text as a Graphviz DOT quoted string that cannot break out of itself (for lineage_dot)';
+
+CREATE FUNCTION governance.lineage_dot(lease_id uuid)
+RETURNS text
+LANGUAGE plpgsql STABLE
+SET search_path = pg_catalog, pg_temp
+AS $fn$
+DECLARE
+    root    uuid := lease_id;
+    out     text;
+    l       record;
+    e       record;
+    lines   text[] := ARRAY[]::text[];
+    n       int := 0;
+BEGIN
+    IF root IS NULL THEN
+        RAISE EXCEPTION 'lease_id must not be NULL' USING ERRCODE = 'null_value_not_allowed';
+    END IF;
+    IF NOT EXISTS (SELECT 1 FROM governance.leases x WHERE x.lease_id OPERATOR(pg_catalog.=) root) THEN
+        RAISE EXCEPTION 'lease % does not exist', root USING ERRCODE = 'no_data_found';
+    END IF;
+
+    lines := lines || ('digraph lineage {' || E'\n' ||
+        '  graph [rankdir=TB, fontname="Helvetica", label=' ||
+        governance._dot_string('execution ' || root::text || E'\n' || 'as of ' ||
+            to_char(now() AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.US"Z"')) || '];' || E'\n' ||
+        '  node [shape=box, style="rounded,filled", fillcolor="white", fontname="Helvetica", fontsize=10];');
+
+    FOR l IN
+        SELECT x.lease_id, x.parent_id, x.depth, x.principal, x.action, x.resource, x.state,
+               x.end_reason, x.issued_at, x.expires_at, x.ended_at,
+               row_number() OVER (ORDER BY x.depth, x.issued_at, x.lease_id) AS k
+          FROM governance.leases x
+         WHERE x.lease_id OPERATOR(pg_catalog.=) root OR root OPERATOR(pg_catalog.=) ANY (x.ancestors)
+         ORDER BY x.depth, x.issued_at, x.lease_id
+    LOOP
+        lines := lines || ('  subgraph cluster_' || l.k || ' {' || E'\n' ||
+            '    label=' || governance._dot_string(
+                CASE WHEN l.depth = 0 THEN 'lease ' ELSE 'delegated lease (depth ' || l.depth || ') ' END ||
+                l.lease_id::text || E'\n' || l.principal || E'\n' || l.action || ' on ' || l.resource || E'\n' ||
+                'issued ' || to_char(l.issued_at AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.US"Z"') ||
+                E'\n' || l.state ||
+                CASE WHEN l.ended_at IS NOT NULL
+                     THEN ' at ' || to_char(l.ended_at AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.US"Z"')
+                     ELSE ', expires ' || to_char(l.expires_at AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.US"Z"') END ||
+                coalesce(' (' || l.end_reason || ')', '')) || ';' || E'\n' ||
+            '    style="rounded"; color=' ||
+            CASE l.state WHEN 'revoked' THEN '"red"' WHEN 'expired' THEN '"gray50"' ELSE '"darkgreen"' END || ';');
+        FOR e IN
+            SELECT g.seq, g.at, g.kind, g.payload, g.prev_seq,
+                   governance.sha3_512(governance.event_bytes(g.seq)) OPERATOR(pg_catalog.=) g.evidence AS evidence_ok,
+                   governance.chain_link(coalesce(p.link, a.link), g.evidence) OPERATOR(pg_catalog.=) g.link
+                       AND (g.prev_seq IS NULL OR coalesce(p.link, a.link) IS NOT NULL) AS link_ok,
+                   (SELECT b.block_id FROM governance.ledger_blocks b
+                     WHERE g.seq BETWEEN b.first_seq AND b.last_seq) AS block_id
+              FROM governance.ledger g
+              LEFT JOIN governance.ledger p ON p.seq OPERATOR(pg_catalog.=) g.prev_seq
+              LEFT JOIN governance.ledger_anchors a ON a.seq OPERATOR(pg_catalog.=) g.prev_seq
+             WHERE g.lease_id OPERATOR(pg_catalog.=) l.lease_id
+             ORDER BY g.seq
+        LOOP
+            n := n + 1;
+            lines := lines || ('    e' || e.seq || ' [label=' || governance._dot_string(
+                e.kind || CASE WHEN e.kind = 'governance.write'
+                               THEN ' ' || coalesce(e.payload->>'op', '') || ' ' || coalesce(e.payload->>'table', '')
+                               WHEN e.payload ? 'decision' THEN ' ' || (e.payload->>'decision')
+                               ELSE '' END || E'\n' ||
+                'seq ' || e.seq || ', ' || to_char(e.at AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.US"Z"') || E'\n' ||
+                CASE WHEN e.block_id IS NULL THEN 'not sealed yet' ELSE 'sealed in block ' || e.block_id END || ', ' ||
+                CASE WHEN e.evidence_ok AND e.link_ok THEN 'verified'
+                     WHEN NOT e.evidence_ok THEN 'MODIFIED: evidence hash does not match'
+                     ELSE 'BROKEN: chain link does not match' END) ||
+                ', fillcolor=' ||
+                CASE WHEN NOT (e.evidence_ok AND e.link_ok) THEN '"red"'
+                     WHEN e.kind LIKE 'governance.revoke%' OR e.kind LIKE 'governance.lease.revoked%' THEN '"salmon"'
+                     WHEN e.kind LIKE '%expire%' THEN '"gray85"'
+                     WHEN e.payload->>'decision' = 'deny' THEN '"orange"'
+                     WHEN e.kind = 'governance.write' THEN '"lightblue"'
+                     WHEN e.kind LIKE 'governance.heartbeat%' THEN '"honeydew"'
+                     WHEN e.kind IN ('governance.authorize', 'governance.delegate', 'governance.delegated') THEN '"lightyellow"'
+                     ELSE '"white"' END || '];');
+            IF e.prev_seq IS NOT NULL THEN
+                lines := lines || ('    e' || e.prev_seq || ' -> e' || e.seq || ';');
+            END IF;
+        END LOOP;
+        lines := lines || '  }'::text;
+    END LOOP;
+    lines := lines || '}'::text;
+    RETURN array_to_string(lines, E'\n') || E'\n';
+END
+$fn$;
+COMMENT ON FUNCTION governance.lineage_dot(uuid) IS
+    'An execution (the lease and its delegated descendants) as Graphviz DOT text: every ledger event with its time, block and verification status, chained';
+
+REVOKE ALL ON FUNCTION governance._dot_string(text), governance.lineage_dot(uuid) FROM PUBLIC;
+GRANT EXECUTE ON FUNCTION governance.lineage_dot(uuid) TO governance_admin, governance_auditor;
+GRANT EXECUTE ON FUNCTION governance._dot_string(text) TO governance_admin, governance_auditor;
+
+-- canon: retention's tables restored like the ledger (sql/install/85_retention_restore.sql)
+
+CREATE TRIGGER restore_load BEFORE INSERT ON governance.ledger_exports
+    FOR EACH STATEMENT EXECUTE FUNCTION governance._restore_load();
+CREATE TRIGGER restore_load BEFORE INSERT ON governance.ledger_pruned
+    FOR EACH STATEMENT EXECUTE FUNCTION governance._restore_load();
+CREATE TRIGGER restore_load BEFORE INSERT ON governance.ledger_anchors
+    FOR EACH STATEMENT EXECUTE FUNCTION governance._restore_load();
+ALTER TABLE governance.ledger_exports ENABLE ALWAYS TRIGGER restore_load;
+ALTER TABLE governance.ledger_pruned ENABLE ALWAYS TRIGGER restore_load;
+ALTER TABLE governance.ledger_anchors ENABLE ALWAYS TRIGGER restore_load;

@@ -132,7 +132,8 @@ SELECT is((SELECT row(kind, lease_id, principal, action, resource)::text FROM go
           'the update is ledgered once, under the update lease');
 SELECT is((SELECT payload FROM governance.ledger WHERE seq > :mark AND kind = 'governance.write' AND lease_id = :'u1'),
           jsonb_build_object('op', 'update', 'table', 'public.lt31_accounts', 'key', jsonb_build_object('id', '1'),
-                             'old_sha3_512', pg_temp.sha(:'old1'), 'new_sha3_512', pg_temp.sha(:'new1')),
+                             'old_sha3_512', pg_temp.sha(:'old1'), 'new_sha3_512', pg_temp.sha(:'new1'),
+                             'row_format', 'canonical-text-1'),
           'with op, table, key and the SHA3-512 of the old and new row');
 SELECT is((SELECT prev_seq FROM governance.ledger WHERE seq > :mark AND kind = 'governance.write' AND lease_id = :'u1'),
           (SELECT min(seq) FROM governance.ledger WHERE lease_id = :'u1'),

@@ -1,0 +1,149 @@
+#!/bin/sh
+# Issue 12, section 4: retention without losing verifiability.  Executions
+# (one delegated) write events across several blocks; an auditor exports
+# the first blocks as a bundle (the archive), governance-verify verifies it
+# with the public key alone, an administrator marks it exported and prunes
+# those blocks.  Then: the rows are gone and the signed headers stay;
+# verify_ledger() is ok and says which blocks it checked by header only;
+# the executions go on (their chains continue from the anchors of the
+# pruned rows) and verify; a bundle exported after the prune verifies
+# offline (the Python verifier reads whole bundles only: it checks the
+# archive), its prior block is the archive's
+# last block, and a consistency proof from the archive's checkpoint to the
+# pruned ledger's newest verifies (the same chain); a superuser's DELETE is
+# still refused and an edited remaining row is still found.
+set -u
+. "$(dirname "$0")/../lib.sh"
+. "$(dirname "$0")/lib/common.sh"
+PY=$SYS_PYTHON
+VL="$(cd "$(dirname "$0")/../outside" && pwd)/verify_ledger.py"
+GV="$PGBIN/governance-verify"
+T=$(gov_tmpdir)
+C=$T/retention
+W=$(mktemp -d "${TMPDIR:-/tmp}/governance-retention.XXXXXX")
+chmod 777 "$W"
+gov_new_cluster "$C" "governance.max_block_rows = 7" || exit 1
+trap 'gov_stop "$C"; [ -n "${GOV_KEEP:-}" ] || rm -rf "$W" "$T"' EXIT
+gov_start "$C" || exit 1
+
+gov_psql "$C" >/dev/null <<'EOF'
+SET client_min_messages = warning;
+CREATE EXTENSION governance;
+CREATE ROLE rt_bot LOGIN IN ROLE governance_agent;
+CREATE ROLE rt_sub LOGIN IN ROLE governance_agent;
+CREATE ROLE rt_auditor LOGIN IN ROLE governance_auditor;
+CREATE ROLE rt_admin LOGIN IN ROLE governance_admin;
+SELECT governance.register_agent('Agent::"rt-bot"', 'rt_bot');
+SELECT governance.register_agent('Agent::"rt-sub"', 'rt_sub');
+SELECT governance.create_policy('rt', 'permit (principal, action == Action::"tool.run", resource);');
+EOF
+gov_wait_trusted "$C" 20
+gov_ok $? "the cluster is trusted"
+
+as() { r=$1; shift; gov_psql "$C" -Atc "SET ROLE $r; $*"; }
+# run ROLE ARTIFACT SQL: SQL in a transaction with the artifact attached
+run() { gov_psql "$C" -c "SET ROLE $1" -c "BEGIN" -c "SELECT governance.attach('$2')" -c "$3" -c "COMMIT" >/dev/null; }
+
+# phase A (to be archived and pruned): two executions, one delegated child
+set -- $(as rt_bot "SELECT lease_id || ' ' || artifact FROM governance.authorize('Agent::\"rt-bot\"', 'tool.run', 'Tool::\"a\"')")
+la=${1:-}; aa=${2:-}
+set -- $(as rt_bot "SELECT lease_id || ' ' || artifact FROM governance.authorize('Agent::\"rt-bot\"', 'tool.run', 'Tool::\"b\"')")
+lb=${1:-}; ab=${2:-}
+run rt_bot "$aa" "SELECT count(governance.record('tool.call', jsonb_build_object('i', g))) FROM generate_series(1, 5) g"
+run rt_bot "$ab" "SELECT count(governance.record('tool.call', jsonb_build_object('j', g))) FROM generate_series(1, 3) g"
+sub=$(as rt_bot "SELECT artifact FROM governance.delegate('$la', 'Agent::\"rt-sub\"', 'tool.run', 'Tool::\"a\"')")
+run rt_sub "$sub" "SELECT count(governance.record('tool.call', jsonb_build_object('sub', g))) FROM generate_series(1, 2) g"
+q "SELECT count(governance.record('bulk', jsonb_build_object('n', g))) FROM generate_series(1, 9) g" >/dev/null
+q "SELECT governance.seal()" >/dev/null
+k=$(q "SELECT max(block_id) FROM governance.ledger_blocks")
+q "SELECT governance.checkpoint()" >"$W/cpA.json"
+q "SELECT encode(public_key, 'hex') FROM governance.signing_keys ORDER BY created_at LIMIT 1" >"$W/key.hex"
+[ "$k" -ge 3 ]
+gov_ok $? "phase A sealed in $k blocks"
+
+# the archive: exported by the auditor, verified offline
+gov_psql "$C" -U rt_auditor -c "\\copy (SELECT governance.export(1, $k)) TO '$W/archive.txt'" >/dev/null
+"$GV" --key "$W/key.hex" bundle "$W/archive.txt" >"$W/archive.out" 2>&1
+gov_is 0 $? "governance-verify verifies the archive $(head -c 80 "$W/archive.out")"
+$PY "$VL" --bundle --pin "$(cat "$W/key.hex")" "$W/archive.txt" >"$W/py.out" 2>&1
+gov_is 0 $? "and so does the Python outside verifier"
+hash=$(awk '$1 == "checkpoint" { print $3 }' "$W/archive.txt")
+archived_rows=$(grep -c '^row ' "$W/archive.txt")
+
+# phase B: lease a goes on (its rows link back into the archived blocks)
+run rt_bot "$aa" "SELECT count(governance.record('tool.call', jsonb_build_object('i', g))) FROM generate_series(6, 8) g"
+q "SELECT governance.seal()" >/dev/null
+
+# the prune
+out=$(bq rt_admin "SELECT governance.prune($((k + 1)))" 2>&1)
+gov_like "not exported" "$out" "prune() refuses blocks not marked exported"
+bq rt_admin "SELECT governance.mark_exported(1, $k, decode('$hash', 'hex'))" >/dev/null
+out=$(bq rt_admin "SELECT governance.prune($((k + 1)))" 2>&1)
+gov_like "not older than governance.retention_min_age" "$out" "nor blocks younger than governance.retention_min_age"
+gov_sql "$C" "ALTER SYSTEM SET governance.retention_min_age = 0" >/dev/null
+gov_sql "$C" "SELECT pg_reload_conf()" >/dev/null
+sleep 1
+pruned=$(bq rt_admin "SELECT governance.prune($((k + 1)))")
+gov_is "$archived_rows" "$pruned" "prune($((k + 1))) removes exactly the archived rows ($archived_rows)"
+gov_is "0|$k" "$(q "SELECT (SELECT count(*) FROM governance.ledger l JOIN governance.ledger_blocks b ON l.seq BETWEEN b.first_seq AND b.last_seq WHERE b.block_id <= $k) || '|' || (SELECT count(*) FROM governance.ledger_blocks WHERE block_id <= $k)")" \
+	"no row of the pruned blocks is left, every signed header is"
+v=$(q "SELECT ok || '|' || problem FROM governance.verify_ledger()")
+gov_like "^true\|ok; $k pruned blocks checked by header, chain and signature only" "$v" "verify_ledger() is ok after the prune and says so"
+
+# phase C: the executions go on after the prune; b's chain head was pruned
+run rt_bot "$ab" "SELECT governance.record('tool.call', '{\"after\": \"prune\"}')"
+run rt_sub "$sub" "SELECT governance.record('tool.call', '{\"after\": \"prune\"}')"
+run rt_bot "$aa" "SELECT governance.record('tool.call', '{\"after\": \"prune\"}')"
+prev=$(q "SELECT prev_seq FROM governance.ledger WHERE lease_id = '$lb' ORDER BY seq DESC LIMIT 1")
+anchor=$(q "SELECT max(seq) FROM governance.ledger_anchors WHERE lease_id = '$lb'")
+[ -n "$prev" ] && [ "$prev" = "$anchor" ]
+gov_ok $? "an execution whose rows were all pruned goes on from its anchor (prev_seq $prev)"
+q "SELECT governance.seal()" >/dev/null
+v=$(q "SELECT ok || '|' || rows_checked FROM governance.verify_ledger()")
+gov_like "^true\|" "$v" "verify_ledger() is ok with the chains continued across the prune ($v)"
+
+# bundles after the prune
+gov_psql "$C" -U rt_auditor -c "\\copy (SELECT governance.export()) TO '$W/post.txt'" >/dev/null
+gov_like "^governance-evidence 1 bundle $((k + 1)) " "$(head -n 1 "$W/post.txt")" "export() starts after the pruned blocks"
+grep -q '^anchor ' "$W/post.txt"
+gov_ok $? "with the anchors of chains begun in pruned blocks"
+"$GV" --key "$W/key.hex" bundle "$W/post.txt" >"$W/post.out" 2>&1
+gov_is 0 $? "governance-verify verifies the bundle exported after the prune $(head -c 80 "$W/post.out")"
+gov_is "$hash" "$(awk '$1 == "prior" { print $12 }' "$W/post.txt")" \
+	"its prior block is the archive's last block (same hash)"
+gov_psql "$C" -At -U rt_auditor -c "\\copy (SELECT governance.consistency_proof('$(cat "$W/cpA.json")'::jsonb)) TO '$W/cons.txt'" >/dev/null
+"$GV" --key "$W/key.hex" consistency "$W/cons.txt" --old "$W/cpA.json" >"$W/cons.out" 2>&1
+gov_is 0 $? "a consistency proof from the archive's checkpoint to the pruned ledger verifies $(head -c 80 "$W/cons.out")"
+out=$(gov_sql "$C" "SELECT count(*) FROM governance.export(1)" 2>&1)
+gov_like "block 1 was pruned" "$out" "export() refuses a pruned block"
+
+# a dump of the pruned database restores, pruned blocks and anchors included
+U=$GOV_DBUSER
+"$PGBIN/pg_dump" -h "$C" -U "$U" -Fc -f "$W/dump.custom" postgres 2>"$W/dump.err"
+gov_ok $? "pg_dump of the pruned database ($(head -c 200 "$W/dump.err"))"
+"$PGBIN/pg_dumpall" -h "$C" -U "$U" --roles-only -f "$W/roles.sql" 2>/dev/null
+R=$T/restored
+gov_new_cluster "$R" "governance.max_block_rows = 7" || exit 1
+trap 'gov_stop "$C"; gov_stop "$R"; [ -n "${GOV_KEEP:-}" ] || rm -rf "$W" "$T"' EXIT
+cp -p "$C/data/governance_signing.key" "$R/data/"
+gov_start "$R" || exit 1
+"$PGBIN/psql" -X -q -h "$R" -U "$U" -d postgres -f "$W/roles.sql" >/dev/null 2>&1
+"$PGBIN/pg_restore" -h "$R" -U "$U" --single-transaction --exit-on-error -d postgres "$W/dump.custom" 2>"$W/restore.err"
+gov_ok $? "pg_restore of the pruned database succeeds ($(head -c 300 "$W/restore.err"))"
+gov_wait "$R" "SELECT count(*) = 1 FROM governance.restores WHERE finished_at IS NOT NULL" 30
+gov_ok $? "the sealer finishes the restore"
+gov_is "$k|$(q "SELECT count(*) FROM governance.ledger_anchors")" \
+	"$(gov_sql "$R" "SELECT (SELECT count(*) FROM governance.ledger_pruned) || '|' || (SELECT count(*) FROM governance.ledger_anchors)")" \
+	"the restored database knows the pruned blocks and keeps the anchors"
+gov_sql "$R" "SELECT governance.seal()" >/dev/null
+v=$(gov_sql "$R" "SELECT ok || '|' || problem FROM governance.verify_ledger()")
+gov_like "^true\|ok; $k pruned blocks checked by header" "$v" "verify_ledger() in the restored database is ok and names the pruned blocks"
+gov_stop "$R"
+
+# the guard and tampering
+out=$(gov_sql "$C" "DELETE FROM governance.ledger WHERE seq = (SELECT max(seq) FROM governance.ledger)" 2>&1)
+gov_like "append-only: DELETE is not allowed" "$out" "a superuser's DELETE is still refused after a prune"
+s=$(q "SELECT min(seq) FROM governance.ledger WHERE lease_id = '$la'")
+gov_psql "$C" -c "$GOV_GUARDS_OFF" -c "UPDATE governance.ledger SET payload = '{\"i\": 1000}' WHERE seq = $s" >/dev/null 2>&1
+v=$(q "SELECT ok || '|' || first_bad_seq || '|' || problem FROM governance.verify_ledger()")
+gov_like "^false\|$s\|modified row $s" "$v" "an edited remaining row is found after a prune"

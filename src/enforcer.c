@@ -45,6 +45,7 @@
 #include "common.h"
 #include "revoke.h"
 #include "lease.h"
+#include "lease_rows.h"
 #include "ledger.h"
 
 #define EXPIRE_BATCH		1000
@@ -410,6 +411,7 @@ expire_leases(List *ids, TimestampTz now)
 		ev.internal = true;
 		(void) gov_ledger_append(&ev);
 		gov_lease_commit_state(&id, GOV_LEASE_EXPIRED, "expired");
+		gov_notify_lease_end(&id, "expired", "expired");
 	}
 	return (int) n;
 }

@@ -15,11 +15,13 @@
 #include "catalog/catalog.h"
 #include "catalog/pg_authid.h"
 #include "catalog/pg_type_d.h"
+#include "commands/async.h"
 #include "common/int.h"
 #include "common/pg_prng.h"
 #include "executor/spi.h"
 #include "fmgr.h"
 #include "funcapi.h"
+#include "mb/pg_wchar.h"
 #include "miscadmin.h"
 #include "port.h"
 #include "utils/acl.h"
@@ -137,6 +139,24 @@ gov_lock_ancestors(Datum ancestors, pg_uuid_t *dead)
 		}
 	}
 	return ok;
+}
+
+/* longest payload sent: a lease id, a state and the start of the reason */
+#define GOV_LEASE_END_PAYLOAD_MAX 1200
+
+void
+gov_notify_lease_end(const pg_uuid_t *id, const char *state, const char *reason)
+{
+	char	   *payload;
+	int			len;
+
+	payload = psprintf("%s %s %s", gov_uuid_text(id), state, reason ? reason : "");
+	/* NOTIFY refuses payloads of 8000 bytes or more; reasons are shorter */
+	len = strlen(payload);
+	if (len > GOV_LEASE_END_PAYLOAD_MAX)
+		payload[pg_mbcliplen(payload, len, GOV_LEASE_END_PAYLOAD_MAX)] = '\0';
+	Async_Notify(GOV_LEASE_END_CHANNEL, payload);
+	pfree(payload);
 }
 
 static const char *const agent_columns[] = {

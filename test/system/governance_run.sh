@@ -66,10 +66,19 @@ wait_rc() {
 	done
 	echo "timeout"
 }
-# gone PIDFILE: every pid in it is gone
+# gone PIDFILE: every pid in it is gone or a zombie (an orphan waits for
+# whoever adopted it to reap it), within 1 s
 gone() {
-	for _p in $(cat "$1"); do kill -0 "$_p" 2>/dev/null && return 1; done
-	return 0
+	_i=0
+	while [ $_i -lt 20 ]; do
+		_alive=0
+		for _p in $(cat "$1"); do
+			[ "$(sed 's/.*) \(.\).*/\1/' "/proc/$_p/stat" 2>/dev/null || echo Z)" = Z ] || _alive=1
+		done
+		[ $_alive -eq 0 ] && return 0
+		sleep 0.05; _i=$((_i + 1))
+	done
+	return 1
 }
 logts() { grep " $2 " "$W/$1.log" | head -n 1 | awk '{print $2}'; }
 
@@ -77,21 +86,31 @@ logts() { grep " $2 " "$W/$1.log" | head -n 1 | awk '{print $2}'; }
 # The revocation channel, seen by a listener (psycopg)
 # ---------------------------------------------------------------------
 cat >"$W/listen.py" <<'EOF'
-import sys, time, psycopg
+import select, sys, time, psycopg
 host, script = sys.argv[1], sys.argv[2]
 lis = psycopg.connect(host=host, port=5432, dbname="postgres", user=sys.argv[3], autocommit=True)
 lis.execute("LISTEN governance_lease_end")
 adm = psycopg.connect(host=host, port=5432, dbname="postgres", user=sys.argv[3], autocommit=True)
-enf = adm.execute("SELECT pid FROM pg_stat_activity WHERE backend_type = 'governance enforcer'").fetchone()
+enf = adm.execute("SELECT pid FROM pg_stat_activity WHERE backend_type = 'governance enforcer'").fetchone()[0]
 def auth(who="gr_etl", ttl="5 minutes"):
     c = psycopg.connect(host=host, port=5432, dbname="postgres", user=who, autocommit=True)
     r = c.execute("SELECT lease_id::text FROM governance.authorize('Agent::\"gr-etl\"', 'etl.run', 'Dataset::\"x\"', '{}', %s)", (ttl,)).fetchone()[0]
     return c, r
+class N:
+    def __init__(self, pid, payload):
+        self.pid, self.payload = pid, payload
 def drain(secs):
-    out = []
-    for n in lis.notifies(timeout=secs, stop_after=None):
-        out.append(n)
-    return out
+    """every notification that arrives within secs (libpq level: the
+    psycopg of Debian 12 has no timeout on notifies())"""
+    out, end = [], time.monotonic() + secs
+    while True:
+        left = end - time.monotonic()
+        if left <= 0:
+            return out
+        select.select([lis.fileno()], [], [], left)
+        lis.pgconn.consume_input()
+        while (n := lis.pgconn.notifies()) is not None:
+            out.append(N(n.be_pid, n.extra.decode()))
 exec(open(script).read())
 EOF
 cat >"$W/channel.py" <<'EOF'

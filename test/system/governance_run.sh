@@ -187,6 +187,29 @@ gov_is "revoked|governance-run: the command exited with status 7" \
 	"a command that ends by itself gives its lease back (revoked)"
 gov_is "t" "$(q "SELECT measurement = (SELECT decode(payload->>'measurement', 'hex') FROM governance.ledger WHERE lease_id = '$id' AND kind = 'run.start') FROM governance.leases WHERE lease_id = '$id'")" \
 	"the lease is bound to the measurement governance-run computed"
+# the measurement recomputed from docs/FORMAT.md section 13 alone
+cat >"$W/measure.py" <<'PY'
+import hashlib, os, shutil, struct, sys
+def field(b): return struct.pack(">I", len(b)) + b
+paths = [shutil.which(sys.argv[1])] + sys.argv[2:]
+m = field(b"governance.v1.run-measurement") + field(struct.pack(">q", len(paths)))
+for p in paths:
+    p = os.path.realpath(p).encode()
+    m += field(p) + field(hashlib.sha3_512(open(p, "rb").read()).digest())
+print(hashlib.sha3_512(m).hexdigest())
+PY
+printf 'x\n' >"$W/m1"; printf 'y\n' >"$W/m2"
+start meas gr_etl --resource 'Dataset::"sales"' --measure "$W/m1" --measure "$W/m2" -- true
+gov_is 0 "$(wait_rc meas 20)" "a run with two measured files"
+id=$(wait_running meas)
+gov_is "$("$SYS_PYTHON" "$W/measure.py" true "$W/m1" "$W/m2" | sed 's/^/x/')" \
+	"x$(q "SELECT encode(measurement, 'hex') FROM governance.leases WHERE lease_id = '$id'")" \
+	"the lease's measurement is what docs/FORMAT.md section 13 computes (executable, then the files in order)"
+start meas2 gr_etl --resource 'Dataset::"sales"' --measure "$W/m2" --measure "$W/m1" -- true
+wait_rc meas2 20 >/dev/null
+id2=$(wait_running meas2)
+gov_is "f" "$(q "SELECT (SELECT measurement FROM governance.leases WHERE lease_id = '$id') = (SELECT measurement FROM governance.leases WHERE lease_id = '$id2')")" \
+	"the order of the files matters"
 start sig gr_etl --resource 'Dataset::"sales"' -- sh -c 'kill -9 $$'
 gov_is 137 "$(wait_rc sig 20)" "a command killed by signal 9 gives 128+9"
 

@@ -503,7 +503,7 @@ forget_key(void)
 {
 	if (key_bytes != NULL)
 	{
-		sodium_free(key_bytes);	/* zeroes it */
+		sodium_free(key_bytes); /* zeroes it */
 		key_bytes = NULL;
 		key_len = 0;
 	}
@@ -833,7 +833,7 @@ fork_child(const char *exe, char **argv)
 	setpgid(child, child);
 	close(hold_pipe[0]);
 	close(err_pipe[1]);
-	hold_pipe[0] = err_pipe[0];	/* kept: tells whether exec worked */
+	hold_pipe[0] = err_pipe[0]; /* kept: tells whether exec worked */
 }
 
 /* let the child exec; false if exec failed (errno set) */
@@ -1246,7 +1246,8 @@ main(int argc, char **argv)
 							*s = '?';
 					(void) record_event("run.stop", payload, expiry);
 				}
-				/* the new measurement: the server revokes the lease (integrity) */
+
+				/* the new measurement: the server revokes the lease */
 				if (measure(files, nfiles, m) < 0)
 				{
 					nhex[0] = '\\';
@@ -1314,7 +1315,10 @@ main(int argc, char **argv)
 					why_detail = detail;
 				}
 				else
-					log_state("not_renewed", "error", m2, NULL);	/* the expiry still holds */
+				{
+					/* not renewed: the expiry it had still holds */
+					log_state("not_renewed", "error", m2, NULL);
+				}
 			}
 			if (r)
 				PQclear(r);

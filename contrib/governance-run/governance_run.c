@@ -43,6 +43,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/inotify.h>
 #include <sys/stat.h>
 #include <sys/types.h>
 #include <sys/wait.h>
@@ -120,6 +121,14 @@ typedef struct Measured
 static Measured *files;
 static int	nfiles;
 static unsigned char measurement[HASH_LEN];
+
+/*
+ * inotify on the measured files: a change is measured at once instead of
+ * at the next heartbeat (which measures anyway, for what inotify cannot
+ * see: files on network file systems, a replaced parent directory)
+ */
+static int	inotify_fd = -1;
+static bool files_touched = false;
 
 /* the lease */
 static char lease_id[37];
@@ -273,7 +282,8 @@ help(void)
 		   "    GOVERNANCE_ARTIFACT and GOVERNANCE_LEASE_ID in its environment.  It\n"
 		   "    LISTENs on governance_lease_end and renews the lease with\n"
 		   "    governance.heartbeat() before each renewal is due, measuring again\n"
-		   "    each time.  It stops COMMAND (SIGTERM to the group, SIGKILL after\n"
+		   "    each time (and at once when inotify sees a measured file written).\n"
+		   "    It stops COMMAND (SIGTERM to the group, SIGKILL after\n"
 		   "    the grace period) when the lease is revoked, expires, is no longer\n"
 		   "    allowed by the policy, when a measured file changes (it then revokes\n"
 		   "    the lease), when the server's trust is degraded, or when the\n"
@@ -773,6 +783,34 @@ revoke_lease(const char *reason, int64_t deadline)
 		PQclear(r);
 }
 
+/*
+ * Has a notification said that our lease ended?  Reads every notification
+ * libpq holds ("<lease id> <state> <reason>"); WHY_NONE if none was ours.
+ */
+static StopWhy
+lease_end_notified(char *detail, size_t size)
+{
+	PGnotify   *n;
+	StopWhy		why = WHY_NONE;
+
+	while (conn != NULL && (n = PQnotifies(conn)) != NULL)
+	{
+		if (why == WHY_NONE && strncmp(n->extra, lease_id, 36) == 0 && n->extra[36] == ' ')
+		{
+			const char *state = n->extra + 37;
+			const char *reason = strchr(state, ' ');
+
+			reason = reason ? reason + 1 : "";
+			snprintf(detail, size, "%s", reason);
+			why = strncmp(state, "expired", 7) == 0 ? WHY_EXPIRED :
+				strncmp(reason, "policy:", 7) == 0 ? WHY_POLICY :
+				strncmp(reason, "integrity:", 10) == 0 ? WHY_INTEGRITY : WHY_REVOKED;
+		}
+		PQfreemem(n);
+	}
+	return why;
+}
+
 /* ---------------------------------------------------------------------
  * The child
  * ---------------------------------------------------------------------
@@ -1057,6 +1095,14 @@ main(int argc, char **argv)
 	mhex[1] = 'x';
 	hex(measurement, HASH_LEN, mhex + 2);
 	log_state("measured", "measurement", mhex + 2, "files", itoa_buf(nfiles, buf1), NULL);
+	inotify_fd = inotify_init1(IN_NONBLOCK | IN_CLOEXEC);
+	for (i = 0; i < nfiles && inotify_fd >= 0; i++)
+		if (inotify_add_watch(inotify_fd, files[i].path,
+							  IN_MODIFY | IN_ATTRIB | IN_CLOSE_WRITE | IN_MOVE_SELF | IN_DELETE_SELF) < 0)
+		{
+			close(inotify_fd);	/* the heartbeats still measure */
+			inotify_fd = -1;
+		}
 	if (opt_key != NULL)
 		load_key(opt_key);
 
@@ -1177,9 +1223,12 @@ main(int argc, char **argv)
 	{
 		int64_t		now = now_ms();
 		int64_t		wake;
-		struct pollfd p[2];
+		struct pollfd p[3];
 		int			np = 0;
 
+		/* notifications libpq read while it waited for a result */
+		if (why == WHY_NONE && (why = lease_end_notified(detail, sizeof(detail))) != WHY_NONE)
+			why_detail = detail;
 		/* a stop decided elsewhere in the loop */
 		if (why == WHY_NONE && got_signal)
 		{
@@ -1210,7 +1259,7 @@ main(int argc, char **argv)
 			break;
 
 		/* renew, measuring again first */
-		if (why == WHY_NONE && conn != NULL && now >= next_heartbeat)
+		if (why == WHY_NONE && ((conn != NULL && now >= next_heartbeat) || files_touched))
 		{
 			unsigned char m[HASH_LEN];
 			unsigned char old[HASH_LEN];
@@ -1224,6 +1273,9 @@ main(int argc, char **argv)
 				if (measure(&files[i], 1, m) >= 0 || memcmp(old, files[i].digest, HASH_LEN) != 0)
 					changed = files[i].path;
 			}
+			files_touched = false;
+			if (changed == NULL && (conn == NULL || now < next_heartbeat))
+				continue;		/* touched, unchanged: no heartbeat due */
 			if (changed != NULL)
 			{
 				/* fail closed first: stop, then record and revoke */
@@ -1345,20 +1397,29 @@ main(int argc, char **argv)
 			wake = next_reconnect;
 		p[np].fd = sigpipe[0];
 		p[np++].events = POLLIN;
+		p[np].fd = inotify_fd;	/* ignored by poll() when -1 */
+		p[np++].events = POLLIN;
 		if (conn != NULL)
 		{
 			p[np].fd = PQsocket(conn);
 			p[np++].events = POLLIN;
 		}
-		if (wake - now > 0 &&
-			poll(p, np, (int) Min_i64(wake - now, INT_MAX)) < 0 && errno != EINTR)
-			break;
+		for (i = 0; i < np; i++)
+			p[i].revents = 0;
+		if (wake - now > 0 && poll(p, np, (int) Min_i64(wake - now, INT_MAX)) < 0)
+			continue;			/* EINTR: a signal, seen at the top */
 		if (p[0].revents)
 			drain_sigpipe();
-		if (conn != NULL && np > 1 && p[1].revents)
+		if (p[1].revents)
 		{
-			PGnotify   *n;
+			char		ev[4096];
 
+			while (read(inotify_fd, ev, sizeof(ev)) > 0)
+				;
+			files_touched = true;
+		}
+		if (conn != NULL && np > 2 && p[2].revents)
+		{
 			if (!PQconsumeInput(conn))
 			{
 				drop_connection();
@@ -1366,23 +1427,8 @@ main(int argc, char **argv)
 				next_reconnect = now_ms() + RECONNECT_EVERY_MS;
 				continue;
 			}
-			while ((n = PQnotifies(conn)) != NULL)
-			{
-				/* "<lease id> <state> <reason>" */
-				if (why == WHY_NONE && strncmp(n->extra, lease_id, 36) == 0 && n->extra[36] == ' ')
-				{
-					const char *state = n->extra + 37;
-					const char *reason = strchr(state, ' ');
-
-					reason = reason ? reason + 1 : "";
-					snprintf(detail, sizeof(detail), "%s", reason);
-					why_detail = detail;
-					why = strncmp(state, "expired", 7) == 0 ? WHY_EXPIRED :
-						strncmp(reason, "policy:", 7) == 0 ? WHY_POLICY :
-						strncmp(reason, "integrity:", 10) == 0 ? WHY_INTEGRITY : WHY_REVOKED;
-				}
-				PQfreemem(n);
-			}
+			if (why == WHY_NONE && (why = lease_end_notified(detail, sizeof(detail))) != WHY_NONE)
+				why_detail = detail;
 		}
 	}
 

@@ -50,6 +50,7 @@ static const char *const lease_columns[L_NATTS] = {
 
 
 int			gov_max_leases_per_principal = 1000;
+bool		gov_notify_lease_end_enabled = true;
 
 void
 gov_lease_rows_define_gucs(void)
@@ -62,6 +63,14 @@ gov_lease_rows_define_gucs(void)
 							PGC_SIGHUP,
 							0,
 							NULL, NULL, NULL);
+	DefineCustomBoolVariable("governance.notify_lease_end",
+							 "Announces every ended lease on the channel governance_lease_end.",
+							 "PostgreSQL serializes the commits of transactions that notify; off removes that from revocations and expiries.",
+							 &gov_notify_lease_end_enabled,
+							 true,
+							 PGC_SIGHUP,
+							 0,
+							 NULL, NULL, NULL);
 }
 
 void
@@ -150,6 +159,8 @@ gov_notify_lease_end(const pg_uuid_t *id, const char *state, const char *reason)
 	char	   *payload;
 	int			len;
 
+	if (!gov_notify_lease_end_enabled)
+		return;
 	payload = psprintf("%s %s %s", gov_uuid_text(id), state, reason ? reason : "");
 	/* NOTIFY refuses payloads of 8000 bytes or more; reasons are shorter */
 	len = strlen(payload);

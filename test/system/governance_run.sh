@@ -149,6 +149,18 @@ res.append(("savepoint", [(n.pid == me, n.pid == enf, n.payload) for n in ns if 
 c, l5 = auth(ttl="1 second")
 ns = drain(4.0)
 res.append(("expiry", [(n.pid == enf, n.payload) for n in ns if n.payload.startswith(l5)]))
+# governance.notify_lease_end = off: revoked, and silent
+adm.execute("ALTER SYSTEM SET governance.notify_lease_end = off")
+adm.execute("SELECT pg_reload_conf()")
+time.sleep(1.5)
+c, l6 = auth()
+adm.execute("SELECT governance.revoke(%s, 'silent')", (l6,))
+ns = drain(2.5)
+st = adm.execute("SELECT state FROM governance.leases WHERE lease_id = %s", (l6,)).fetchone()[0]
+res.append(("off", (st, [n.payload for n in ns if n.payload.startswith(l6)])))
+adm.execute("ALTER SYSTEM RESET governance.notify_lease_end")
+adm.execute("SELECT pg_reload_conf()")
+time.sleep(1)
 for k, v in res:
     print(k, repr(v))
 EOF
@@ -163,6 +175,7 @@ gov_like "^rollback \[\(False, True, '[0-9a-f-]{36} revoked rolled back'\)\]$" "
 gov_like "^savepoint \[\(False, True, '[0-9a-f-]{36} revoked savepoint'\)\]$" "$out" \
 	"so does a revoke rolled back to a savepoint"
 gov_like "^expiry \[\(True, '[0-9a-f-]{36} expired expired'\)\]$" "$out" "an expiry is notified by the enforcer"
+gov_like "^off \('revoked', \[\]\)$" "$out" "governance.notify_lease_end = off: the lease is revoked and nothing is announced"
 
 # ---------------------------------------------------------------------
 # Exit status passed through; environment; ledger rows

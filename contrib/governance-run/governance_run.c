@@ -427,6 +427,23 @@ hex(const unsigned char *b, int n, char *out)
 	out[2 * n] = '\0';
 }
 
+/* s as the inside of a JSON string, cut to fit size (control bytes dropped) */
+static void
+json_inner(const char *s, char *out, size_t size)
+{
+	char	   *q = out;
+
+	for (; *s && q < out + size - 3; s++)
+	{
+		if ((unsigned char) *s < 0x20)
+			continue;
+		if (*s == '"' || *s == '\\')
+			*q++ = '\\';
+		*q++ = *s;
+	}
+	*q = '\0';
+}
+
 /* COMMAND as execvp would find it, made absolute */
 static char *
 resolve_command(const char *cmd)
@@ -1182,18 +1199,8 @@ main(int argc, char **argv)
 	{
 		char		payload[PATH_MAX + 512];
 		char		jexe[PATH_MAX + 64];
-		char	   *q = jexe;
-		const char *s;
 
-		for (s = exe; *s && q < jexe + sizeof(jexe) - 8; s++)
-		{
-			if (*s == '"' || *s == '\\')
-				*q++ = '\\';
-			if ((unsigned char) *s < 0x20)
-				continue;
-			*q++ = *s;
-		}
-		*q = '\0';
+		json_inner(exe, jexe, sizeof(jexe));
 		snprintf(payload, sizeof(payload),
 				 "{\"pid\": %d, \"executable\": \"%s\", \"measurement\": \"%s\", \"files\": %d}",
 				 (int) child, jexe, mhex + 2, nfiles);
@@ -1291,11 +1298,10 @@ main(int argc, char **argv)
 						  "pid", itoa_buf(child, buf1), "signal", "SIGTERM", NULL);
 				{
 					char		payload[PATH_MAX + 128];
+					char		jpath[PATH_MAX + 64];
 
-					snprintf(payload, sizeof(payload), "{\"why\": \"integrity\", \"changed\": \"%s\"}", changed);
-					for (char *s = strstr(payload, "\"changed\": \"") + 12; *s; s++)
-						if ((unsigned char) *s < 0x20)
-							*s = '?';
+					json_inner(changed, jpath, sizeof(jpath));
+					snprintf(payload, sizeof(payload), "{\"why\": \"integrity\", \"changed\": \"%s\"}", jpath);
 					(void) record_event("run.stop", payload, expiry);
 				}
 

@@ -274,18 +274,20 @@ echo "# SIGTERM $((exp_at - stop_at)) ms before the expiry"
 # ---------------------------------------------------------------------
 # A measured file edited
 # ---------------------------------------------------------------------
-printf 'while :; do sleep 0.1; done\n' >"$W/job.sh"
-start integ gr_etl --resource 'Dataset::"sales"' --heartbeat 0.5 --ttl 10 --measure "$W/job.sh" -- sh "$W/job.sh"
+# (a name with a double quote: the ledgered payload stays valid JSON)
+JOB="$W/job\"q.sh"
+printf 'while :; do sleep 0.1; done\n' >"$JOB"
+start integ gr_etl --resource 'Dataset::"sales"' --heartbeat 0.5 --ttl 10 --measure "$JOB" -- sh "$JOB"
 id=$(wait_running integ)
-echo "# tampered" >>"$W/job.sh"
+echo "# tampered" >>"$JOB"
 t0=$(now_ms)
 rc=$(wait_rc integ 10)
 echo "# stopped $(( $(now_ms) - t0 )) ms after the edit (heartbeat every 500 ms)"
 gov_is 82 "$rc" "a measured file edited stops the command: exit 82"
-gov_like ' stopping why=integrity detail=".*job.sh changed"' "$(cat "$W/integ.log")" "the log names the file"
+gov_like ' stopping why=integrity detail=".*job.*q.sh changed"' "$(cat "$W/integ.log")" "the log names the file"
 gov_like '^revoked\|integrity: ' "$(q "SELECT state || '|' || end_reason FROM governance.leases WHERE lease_id = '$id'")" \
 	"the lease is revoked by the server for integrity (the heartbeat with the new measurement)"
-gov_like '^integrity\|.*job.sh$' "$(q "SELECT payload->>'why' || '|' || (payload->>'changed') FROM governance.ledger WHERE lease_id = '$id' AND kind = 'run.stop'")" \
+gov_like '^integrity\|.*job"q.sh$' "$(q "SELECT payload->>'why' || '|' || (payload->>'changed') FROM governance.ledger WHERE lease_id = '$id' AND kind = 'run.stop'")" \
 	"run.stop is ledgered under the lease before it ends"
 
 # ---------------------------------------------------------------------

@@ -1461,6 +1461,15 @@ main(int argc, char **argv)
 			snprintf(reason, sizeof(reason), "governance-run: interrupted by %.900s", why_detail);
 		revoke_lease(reason, deadline);
 	}
+	else if (why == WHY_TRUST && conn != NULL)
+	{
+		/*
+		 * A degraded server revokes nothing (the cause may pass); the run is
+		 * over, so its lease is given back.  (An unreachable server's lease
+		 * has expired by now.)
+		 */
+		revoke_lease("governance-run: stopped: trust degraded", Min_i64(now_ms() + CONNECT_TIMEOUT_MS, expiry));
+	}
 	if (conn != NULL)
 		PQfinish(conn);
 	if (why == WHY_INTERRUPTED)

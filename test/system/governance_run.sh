@@ -302,6 +302,22 @@ gov_like '^revoked\|policy: ' "$(q "SELECT state || '|' || end_reason FROM gover
 q "SELECT governance.drop_policy('no_pol')" >/dev/null
 
 # ---------------------------------------------------------------------
+# Trust degraded (the enforcer stopped with SIGSTOP)
+# ---------------------------------------------------------------------
+start trust gr_etl --resource 'Dataset::"sales"' --heartbeat 0.5 --ttl 30 -- sleep 300
+id=$(wait_running trust)
+EPID=$(q "SELECT pid FROM governance.workers WHERE name = 'enforcer'")
+kill -STOP "$EPID"
+rc=$(wait_rc trust 40)
+kill -CONT "$EPID"
+gov_is 84 "$rc" "trust degraded (the enforcer stopped): the command is stopped at the next heartbeat: exit 84"
+gov_like ' stopping why=trust detail=".*trust degraded: the enforcer is not running' "$(cat "$W/trust.log")" "the log says why"
+gov_wait_trusted "$C" 30
+gov_ok $? "trust comes back with the enforcer"
+gov_is "revoked|governance-run: stopped: trust degraded" "$(q "SELECT state || '|' || end_reason FROM governance.leases WHERE lease_id = '$id'")" \
+	"governance-run gives the lease back (a degraded server revokes nothing by itself)"
+
+# ---------------------------------------------------------------------
 # Bad arguments, refusals
 # ---------------------------------------------------------------------
 badarg() {	# WANT_RC REGEX DESCRIPTION ARGS...

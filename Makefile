@@ -66,6 +66,20 @@ install-governance-verify: governance-verify
 clean-governance-verify:
 	+@$(VERIFY_MAKE) clean
 .PHONY: governance-verify install-governance-verify clean-governance-verify
+
+# contrib/governance-run, the supervisor of agent processes (issue 13):
+# the same way (libpq from Debian's libpq-dev, test/deps.sh)
+RUN_MAKE = $(MAKE) -C $(srcdir)/contrib/governance-run PG_CONFIG='$(PG_CONFIG)'
+all: governance-run
+install: install-governance-run
+clean: clean-governance-run
+governance-run:
+	+@$(RUN_MAKE) all
+install-governance-run: governance-run
+	+@$(RUN_MAKE) install
+clean-governance-run:
+	+@$(RUN_MAKE) clean
+.PHONY: governance-run install-governance-run clean-governance-run
 endif
 
 governance--$(EXTVERSION).sql: $(INSTALL_PARTS)

@@ -46,6 +46,7 @@
 #include "revoke.h"
 #include "stats.h"
 #include "lease.h"
+#include "lease_rows.h"
 #include "ledger.h"
 
 #define EXPIRE_BATCH		1000
@@ -411,6 +412,7 @@ expire_leases(List *ids, TimestampTz now)
 		ev.internal = true;
 		(void) gov_ledger_append(&ev);
 		gov_lease_commit_state(&id, GOV_LEASE_EXPIRED, "expired");
+		gov_notify_lease_end(&id, "expired", "expired");
 	}
 	return (int) n;
 }

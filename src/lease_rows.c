@@ -15,11 +15,13 @@
 #include "catalog/catalog.h"
 #include "catalog/pg_authid.h"
 #include "catalog/pg_type_d.h"
+#include "commands/async.h"
 #include "common/int.h"
 #include "common/pg_prng.h"
 #include "executor/spi.h"
 #include "fmgr.h"
 #include "funcapi.h"
+#include "mb/pg_wchar.h"
 #include "miscadmin.h"
 #include "port.h"
 #include "utils/acl.h"
@@ -48,6 +50,7 @@ static const char *const lease_columns[L_NATTS] = {
 
 
 int			gov_max_leases_per_principal = 1000;
+bool		gov_notify_lease_end_enabled = true;
 
 void
 gov_lease_rows_define_gucs(void)
@@ -60,6 +63,14 @@ gov_lease_rows_define_gucs(void)
 							PGC_SIGHUP,
 							0,
 							NULL, NULL, NULL);
+	DefineCustomBoolVariable("governance.notify_lease_end",
+							 "Announces every ended lease on the channel governance_lease_end.",
+							 "PostgreSQL serializes the commits of transactions that notify; off removes that from revocations and expiries.",
+							 &gov_notify_lease_end_enabled,
+							 true,
+							 PGC_SIGHUP,
+							 0,
+							 NULL, NULL, NULL);
 }
 
 void
@@ -137,6 +148,26 @@ gov_lock_ancestors(Datum ancestors, pg_uuid_t *dead)
 		}
 	}
 	return ok;
+}
+
+/* longest payload sent: a lease id, a state and the start of the reason */
+#define GOV_LEASE_END_PAYLOAD_MAX 1200
+
+void
+gov_notify_lease_end(const pg_uuid_t *id, const char *state, const char *reason)
+{
+	char	   *payload;
+	int			len;
+
+	if (!gov_notify_lease_end_enabled)
+		return;
+	payload = psprintf("%s %s %s", gov_uuid_text(id), state, reason ? reason : "");
+	/* NOTIFY refuses payloads of 8000 bytes or more; reasons are shorter */
+	len = strlen(payload);
+	if (len > GOV_LEASE_END_PAYLOAD_MAX)
+		payload[pg_mbcliplen(payload, len, GOV_LEASE_END_PAYLOAD_MAX)] = '\0';
+	Async_Notify(GOV_LEASE_END_CHANNEL, payload);
+	pfree(payload);
 }
 
 static const char *const agent_columns[] = {

@@ -25,6 +25,7 @@ enum
 };
 
 extern int	gov_max_leases_per_principal;
+extern bool gov_notify_lease_end_enabled;
 
 extern void gov_lease_rows_define_gucs(void);
 extern void gov_leases_open(GovRowIO *io);
@@ -66,6 +67,16 @@ typedef struct GovAgentRow
 	bytea	   *public_key;
 	int			lease_limit;	/* its max_leases, or the GUC's */
 } GovAgentRow;
+
+/*
+ * The revocation channel (README, "The revocation channel"): queue a
+ * notification on GOV_LEASE_END_CHANNEL, "<lease id> <state> <reason>", sent
+ * when the calling transaction commits and dropped if it (or the
+ * subtransaction) rolls back, as NOTIFY is.  Called for every lease whose
+ * durable row ends; does nothing when governance.notify_lease_end is off.
+ */
+#define GOV_LEASE_END_CHANNEL "governance_lease_end"
+extern void gov_notify_lease_end(const pg_uuid_t *id, const char *state, const char *reason);
 
 /* The registration of a principal (found false: none). */
 extern GovAgentRow gov_agent_row(const char *principal);

@@ -63,6 +63,7 @@
 #include "common.h"
 #include "encode.h"
 #include "keys.h"
+#include "lease_rows.h"
 #include "ledger.h"
 #include "restore.h"
 #include "trust.h"
@@ -223,16 +224,25 @@ static void
 after_load(const char *name, TimestampTz started)
 {
 	int			rc;
+	uint64		i;
 
 	if (strcmp(name, "leases") == 0)
 	{
 		rc = SPI_execute_with_args("UPDATE governance.leases SET state = 'revoked', ended_at = $1, end_reason = $2 "
-								   "WHERE state = 'live'",
+								   "WHERE state = 'live' RETURNING lease_id",
 								   2, (Oid[]) {TIMESTAMPTZOID, TEXTOID},
 								   (Datum[]) {TimestampTzGetDatum(started), CStringGetTextDatum(RESTORED_REASON)},
 								   NULL, false, 0);
-		if (rc != SPI_OK_UPDATE)
+		if (rc != SPI_OK_UPDATE_RETURNING)
 			elog(ERROR, "could not end the restored leases");
+		for (i = 0; i < SPI_processed; i++)
+		{
+			bool		isnull;
+
+			gov_notify_lease_end(DatumGetUUIDP(SPI_getbinval(SPI_tuptable->vals[i],
+															 SPI_tuptable->tupdesc, 1, &isnull)),
+								 "revoked", RESTORED_REASON);
+		}
 	}
 	else if (strcmp(name, "agents") == 0)
 	{

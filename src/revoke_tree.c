@@ -240,6 +240,7 @@ gov_revoke_tree_wait(const pg_uuid_t *id, const char *reason, bool by_enforcer,
 													SPI_tuptable->tupdesc, 1, &isnull));
 
 		gov_lease_commit_state(u, GOV_LEASE_REVOKED, reason);
+		gov_notify_lease_end(u, "revoked", reason);
 		gj_str(&j, gov_uuid_text(u));
 	}
 	gj_end_array(&j);

@@ -127,7 +127,31 @@ note "What the sub-agent's session saw, $(( (END - START) / 1000000 )) ms after 
 sed 's/^/    /' "$TOP/sleeper.out"
 run billing_bot "BEGIN; SELECT governance.attach('$ART'); ROLLBACK;"
 
-say "8. The ledger: every decision and write, hash-chained, sealed into signed blocks."
+say "8. governance-run: a process outside the database stops when its lease ends."
+note "governance-run measures the job (SHA3-512 of sh and job.sh), authorizes, starts it in its"
+note "own process group with the artifact in its environment, and LISTENs on governance_lease_end."
+printf 'while :; do echo "[job] working under lease $GOVERNANCE_LEASE_ID"; sleep 1; done\n' >"$TOP/job.sh"
+"$PGBIN/governance-run" --dbname "host=$D port=5432 user=billing_bot dbname=${GOV_DB:-postgres}" \
+	--principal 'Agent::"billing-bot"' --action payments.select --resource 'Account::"17"' \
+	--context '{"amount": 5}' --measure "$TOP/job.sh" --grace 2 -- sh "$TOP/job.sh" \
+	>"$TOP/job.out" 2>"$TOP/run.log" &
+RUNPID=$!
+i=0
+while [ $i -lt 100 ] && ! grep -q ' running ' "$TOP/run.log"; do sleep 0.1; i=$((i + 1)); done
+sleep 1.5
+RUN_LEASE=$(sed -n 's/.* running lease_id=\([^ ]*\).*/\1/p' "$TOP/run.log")
+note "From another session, an operator revokes the job's lease:"
+run "SELECT governance.revoke('$RUN_LEASE', 'operator: job cancelled')"
+wait $RUNPID
+RC=$?
+note "The job's output, then governance-run's log (one line per state change):"
+sed 's/^/    /' "$TOP/job.out" "$TOP/run.log" | cut -c1-150
+note "governance-run exited $RC (80: stopped by governance, lease revoked). The notification is sent"
+note "at the revoke's commit, not at the next heartbeat (20 s away): SIGTERM follows within milliseconds."
+run "SELECT kind, payload->>'reason' AS reason, payload->>'pid' AS pid FROM governance.ledger
+      WHERE lease_id = '$RUN_LEASE' ORDER BY seq"
+
+say "9. The ledger: every decision and write, hash-chained, sealed into signed blocks."
 run "SELECT governance.seal() AS newest_block"
 run "SELECT block_id, first_seq, last_seq, row_count, key_id, hash_ok, prev_ok, signature_ok FROM governance.block_proof ORDER BY block_id"
 run "SELECT kind, count(*) FROM governance.ledger GROUP BY kind ORDER BY kind"
@@ -136,7 +160,7 @@ note "The latest signed checkpoint (keep it outside the database):"
 note "$(echo "$CP" | cut -c1-150)..."
 run "SELECT * FROM governance.verify_ledger()"
 
-say "9. An auditor takes the evidence away and checks it with nothing but the public key."
+say "10. An auditor takes the evidence away and checks it with nothing but the public key."
 GV="$PGBIN/governance-verify"
 cli() {	# cli ARGS...: show a governance-verify command, then what it says
 	printf '\n  \033[36m$ governance-verify %s\033[0m\n' "$*"
@@ -179,7 +203,7 @@ PYEOF
 cli --key "$TOP/server.pub" bundle "$TOP/edited.txt"
 note "(exit status 1: tampering found; 0 verified; 2 bad input)"
 
-say "10. Tampering is detected: a superuser switches the guards off and edits history."
+say "11. Tampering is detected: a superuser switches the guards off and edits history."
 run "UPDATE governance.ledger SET payload = '{\"amount\": 1}' WHERE kind = 'governance.write'"
 note "Refused: the ledger is append-only. With the guards switched off..."
 gov_psql "$D" -q -c "ALTER EVENT TRIGGER governance_guard_end DISABLE" \

@@ -3,7 +3,7 @@
 # As root it runs apt-get; otherwise it prints the exact command and stops.
 set -eu
 
-PKGS="postgresql-15 postgresql-server-dev-15 postgresql-15-pgtap libtap-parser-sourcehandler-pgtap-perl libsodium-dev libssl-dev python3 python3-nacl python3-yaml python3-cryptography pgbouncer python3-psycopg"
+PKGS="postgresql-15 postgresql-server-dev-15 postgresql-15-pgtap libtap-parser-sourcehandler-pgtap-perl libsodium-dev libssl-dev libpq-dev python3 python3-nacl python3-yaml python3-cryptography pgbouncer python3-psycopg"
 PKGS="$PKGS graphviz"	# issue 12: test/system/lineage_dot.sh renders lineage_dot() with dot
 PKGS="$PKGS nodejs"; command -v npm >/dev/null 2>&1 || PKGS="$PKGS npm"	# issue 17: test/cedar (a nodejs that ships npm needs no npm package)
 [ "${GOV_DEPS_EXTRA:-}" ] && PKGS="$PKGS $GOV_DEPS_EXTRA"

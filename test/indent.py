@@ -91,6 +91,13 @@ def typedefs(root, files):
             if f.endswith(".h"):
                 with open(os.path.join(d, f), errors="replace") as fh:
                     names |= typedefs_of(fh.read())
+    # libpq's, for contrib/governance-run (PGconn, PGresult, ...)
+    client = subprocess.run([os.environ.get("PG_CONFIG", "pg_config"), "--includedir"],
+                            capture_output=True, text=True, check=True).stdout.strip()
+    for f in ("libpq-fe.h", "postgres_ext.h"):
+        if os.path.exists(os.path.join(client, f)):
+            with open(os.path.join(client, f), errors="replace") as fh:
+                names |= typedefs_of(fh.read())
     for f in files:
         with open(f, errors="replace") as fh:
             names |= typedefs_of(fh.read())

@@ -902,3 +902,38 @@ gov_enforce_attached(int mode)
 	pfree(cand);
 	return signalled;
 }
+
+/*
+ * The earliest expiry among the live leases backends are attached to (when
+ * the enforcer must next look), or DT_NOEND when there is none.  A lease
+ * attached after this read wakes the enforcer itself (session.c), so the
+ * enforcer sleeps until then and not by rounds.
+ */
+TimestampTz
+gov_attached_next_expiry(TimestampTz now)
+{
+	TimestampTz next = DT_NOEND;
+	int			i;
+
+	for (i = 0; i < attach_shared->nslots; i++)
+	{
+		GovAttachSlot *slot = &attach_shared->slots[i];
+		pg_uuid_t	ids[GOV_MAX_ATTACHED];
+		int			n;
+		int			k;
+
+		SpinLockAcquire(&slot->mutex);
+		n = slot->pid == 0 ? 0 : slot->n;
+		memcpy(ids, slot->leases, sizeof(pg_uuid_t) * n);
+		SpinLockRelease(&slot->mutex);
+		for (k = 0; k < n; k++)
+		{
+			GovLeaseSnapshot l;
+
+			if (gov_lease_get(&ids[k], &l) && gov_lease_is_live(&l, now) &&
+				l.expires_at < next)
+				next = l.expires_at;
+		}
+	}
+	return next;
+}

@@ -46,6 +46,7 @@
 #include "revoke.h"
 #include "lease.h"
 #include "ledger.h"
+#include "worker.h"
 
 #define EXPIRE_BATCH		1000
 /* the longest the enforcer waits for a lock another transaction holds */
@@ -526,6 +527,15 @@ gov_enforcer_duty(void)
 
 	/* first, and outside any transaction: stop what must stop */
 	(void) gov_enforce_attached(gov_enforcement_mode);
+
+	/*
+	 * Then sleep no longer than until the next attached lease expires (a
+	 * lease attached from now on lowers that itself, session.c): an expiry
+	 * is enforced when it happens, not at the next round.
+	 */
+	if (gov_enforcement_mode != GOV_ENFORCE_OFF)
+		gov_worker_plan(GOV_WORKER_ENFORCER,
+						gov_attached_next_expiry(GetCurrentTimestamp()));
 
 	/*
 	 * The whole-table walks (sessions that ended, clearing ended leases,

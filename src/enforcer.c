@@ -98,6 +98,37 @@ static bool sweep_backlog = true;
 
 static bool enforcer_revoke(const pg_uuid_t *id, const char *reason);
 
+/* The earliest expiry of an attached lease, as of the last signalling. */
+static TimestampTz next_attached_expiry = DT_NOEND;
+
+/*
+ * Signal the backends attached to leases that ended, then plan the next
+ * round no later than the next attached lease's expiry (a lease attached
+ * from now on lowers that itself, session.c): an expiry is enforced when it
+ * happens, not at the next round.
+ */
+static void
+signal_attached(void)
+{
+	(void) gov_enforce_attached(gov_enforcement_mode);
+	if (gov_enforcement_mode == GOV_ENFORCE_OFF)
+		return;
+	next_attached_expiry = gov_attached_next_expiry(GetCurrentTimestamp());
+	gov_worker_plan(GOV_WORKER_ENFORCER, next_attached_expiry);
+}
+
+/*
+ * Between the slower parts of a round (the walk of 100k leases, a batch of
+ * expiries, revocations): signal at once if an attached lease expired
+ * meanwhile, rather than at the next round.  One clock read when not.
+ */
+static void
+signal_if_due(void)
+{
+	if (GetCurrentTimestamp() >= next_attached_expiry)
+		signal_attached();
+}
+
 /* Is id one of roots, or has it one of them among its ancestors (uuid[])? */
 static bool
 lease_in_tree_of(const pg_uuid_t *id, Datum ancestors, List *roots)
@@ -526,16 +557,7 @@ gov_enforcer_duty(void)
 	ListCell   *lc;
 
 	/* first, and outside any transaction: stop what must stop */
-	(void) gov_enforce_attached(gov_enforcement_mode);
-
-	/*
-	 * Then sleep no longer than until the next attached lease expires (a
-	 * lease attached from now on lowers that itself, session.c): an expiry
-	 * is enforced when it happens, not at the next round.
-	 */
-	if (gov_enforcement_mode != GOV_ENFORCE_OFF)
-		gov_worker_plan(GOV_WORKER_ENFORCER,
-						gov_attached_next_expiry(GetCurrentTimestamp()));
+	signal_attached();
 
 	/*
 	 * The whole-table walks (sessions that ended, clearing ended leases,
@@ -558,6 +580,7 @@ gov_enforcer_duty(void)
 		revoked = gov_lease_undurable_revocations();
 		MemoryContextSwitchTo(old);
 		last_walk = GetCurrentTimestamp();
+		signal_if_due();
 	}
 	else
 		revoked = NIL;
@@ -569,6 +592,7 @@ gov_enforcer_duty(void)
 	if (!leases_loaded)
 	{
 		load_leases();
+		signal_if_due();
 		leases_loaded = true;
 	}
 	if (expired_next < list_length(expired_ids))
@@ -578,6 +602,7 @@ gov_enforcer_duty(void)
 		while (expired_next < list_length(expired_ids) && list_length(batch) < EXPIRE_BATCH)
 			batch = lappend(batch, list_nth(expired_ids, expired_next++));
 		(void) expire_leases(batch, GetCurrentTimestamp());
+		signal_if_due();
 	}
 
 	/*
@@ -590,13 +615,19 @@ gov_enforcer_duty(void)
 	{
 		sweep_backlog = expire_leases(NIL, GetCurrentTimestamp()) >= EXPIRE_BATCH;
 		last_sweep = GetCurrentTimestamp();
+		signal_if_due();
 	}
 	foreach(lc, orphans)
+	{
 		(void) enforcer_revoke((pg_uuid_t *) lfirst(lc), "session ended");
+		signal_if_due();
+	}
 	reconcile_revocations(revoked);
+	signal_if_due();
 	gov_events_drain();
 	SPI_finish();
 	PopActiveSnapshot();
 	CommitTransactionCommand();
+	signal_if_due();
 	pgstat_report_activity(STATE_IDLE, NULL);
 }

@@ -112,11 +112,11 @@ typedef struct GovWorkerSlot
 	char		state[GOV_WORKER_STATE_LEN];
 
 	/*
-	 * When the worker next goes round, at the latest (a TimestampTz), and
-	 * the earliest a hint may make that (the round's start plus min_gap_ms).
+	 * When the worker next goes round, at the latest (a TimestampTz), and the
+	 * earliest a hint may make that (the round's start plus min_gap_ms).
 	 * Lock-free: the loop writes wake_at before each duty, and anyone may
-	 * lower it (gov_worker_wake_at) and then set the latch; the loop
-	 * re-reads it after every ResetLatch, so a lowering is never lost.
+	 * lower it (gov_worker_wake_at) and then set the latch; the loop re-reads
+	 * it after every ResetLatch, so a lowering is never lost.
 	 */
 	pg_atomic_uint64 wake_at;
 	pg_atomic_uint64 wake_floor;

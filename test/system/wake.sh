@@ -2,9 +2,10 @@
 # Precise expiry and fresh seals (issue 14 items 3, 4).  The workers' rounds
 # are made long on purpose (the enforcer's 2 s, the sealer's 60 s), so that
 # only the wake-ups can explain what is checked:
-# - a running statement under a lease that expires is cancelled within
-#   150 ms of its expires_at, every time (polling every 2 s would miss that
-#   in most trials), also when another attached lease expires later, and
+# - a running statement under a lease that expires is cancelled soon after
+#   its expires_at, every time (polling every 2 s would miss that
+#   in most trials; 500 ms on a loaded machine, see LIMIT), also when
+#   another attached lease expires later, and
 #   when the lease is attached after the enforcer planned its sleep;
 # - a committed ledger row is sealed within 1 s of its commit (the sealer's
 #   round is 60 s), and a burst of commits is batched into few blocks
@@ -46,10 +47,18 @@ sleeper() {
 wait_sleeping() {	# wait_sleeping N: until N backends of wk_bot run pg_sleep
 	gov_wait "$C" "SELECT count(*) = $1 FROM pg_stat_activity WHERE usename = 'wk_bot' AND state = 'active' AND query = 'SELECT pg_sleep(30)'" 20
 }
-# lag LEASE_ID END_MS: ms from the lease's expires_at to END_MS
+# lag LEASE_ID: ms from the lease's expires_at to the cancel its backend
+# logged (the server's clock: no client or shell scheduling in it)
 lag() {
-	echo $(($2 - $(q "SELECT (extract(epoch FROM expires_at) * 1000)::bigint FROM governance.leases WHERE lease_id = '$1'")))
+	_at=$(grep "canceling statement: governance lease $1" "$C/server.log" | head -n 1 | cut -c1-23)
+	if [ -z "$_at" ]; then echo 999999; return; fi
+	q "SELECT round(extract(epoch FROM ('$_at UTC'::timestamptz - expires_at)) * 1000) FROM governance.leases WHERE lease_id = '$1'"
 }
+# LIMIT: what counts as on time.  Polling every 2 s would put the cancel
+# 0-2000 ms after the expiry, uniformly: all of 5 trials within LIMIT by
+# chance has probability (LIMIT / 2000)^5, 0.1% for 500 ms, which leaves
+# room for a machine at load 20 (its scheduling delays: 150-300 ms seen).
+LIMIT=500
 
 # ---------------------------------------------------------------------
 # expiry: cancelled when it happens, not at the enforcer's next round
@@ -61,23 +70,23 @@ for t in 1 2 3 4 5; do
 	l=$(authorize 1 "$((2000 + t * 370)) milliseconds"); lid=${l%%|*}; art=${l#*|}
 	sleeper "$art" "$W/expire$t.out"
 	wait $SLEEPER
-	d=$(lag "$lid" "$(now_ms)")
+	d=$(lag "$lid")
 	echo "# trial $t: cancelled $d ms after the lease expired"
 	grep -q "canceling statement: governance lease $lid expired" "$W/expire$t.out" || fails=$((fails + 1))
-	[ "$d" -ge -5 ] && [ "$d" -lt 150 ] || fails=$((fails + 1))
+	[ "$d" -ge -5 ] && [ "$d" -lt $LIMIT ] || fails=$((fails + 1))
 	[ "$d" -gt "$worst" ] && worst=$d
 done
-gov_is 0 "$fails" "five expiries each cancel their statement within 150 ms (worst $worst ms; the enforcer's round is 2 s)"
+gov_is 0 "$fails" "five expiries each cancel their statement within $LIMIT ms (worst $worst ms; the enforcer's round is 2 s)"
 
 # two sessions: the later expiry is not forgotten once the earlier one fired
 l=$(authorize 1 '2500 milliseconds'); lid1=${l%%|*}; art1=${l#*|}
 l=$(authorize 2 '3300 milliseconds'); lid2=${l%%|*}; art2=${l#*|}
 sleeper "$art1" "$W/two1.out"; p1=$SLEEPER
 sleeper "$art2" "$W/two2.out"; p2=$SLEEPER
-wait $p1; d1=$(lag "$lid1" "$(now_ms)")
-wait $p2; d2=$(lag "$lid2" "$(now_ms)")
+wait $p1; d1=$(lag "$lid1")
+wait $p2; d2=$(lag "$lid2")
 echo "# two leases: cancelled $d1 ms and $d2 ms after their expiries"
-[ "$d1" -ge -5 ] && [ "$d1" -lt 150 ] && [ "$d2" -ge -5 ] && [ "$d2" -lt 150 ]
+[ "$d1" -ge -5 ] && [ "$d1" -lt $LIMIT ] && [ "$d2" -ge -5 ] && [ "$d2" -lt $LIMIT ]
 gov_ok $? "two attached leases expiring 0.8 s apart: each statement cancelled on time ($d1 ms, $d2 ms)"
 gov_like "lease $lid2 expired" "$(cat "$W/two2.out")" "the second names its own lease"
 
@@ -88,8 +97,8 @@ wait_sleeping 1 >/dev/null
 sleep 2.2		# the enforcer has planned its sleep on the 20 s lease (capped by its round)
 l=$(authorize 2 '1200 milliseconds'); lide=${l%%|*}; arte=${l#*|}
 sleeper "$arte" "$W/early.out"
-wait $SLEEPER; de=$(lag "$lide" "$(now_ms)")
-[ "$de" -ge -5 ] && [ "$de" -lt 150 ]
+wait $SLEEPER; de=$(lag "$lide")
+[ "$de" -ge -5 ] && [ "$de" -lt $LIMIT ]
 gov_ok $? "a lease attached after the enforcer went to sleep wakes it for its expiry ($de ms)"
 gov_is "1" "$(q "SELECT count(*) FROM pg_stat_activity WHERE usename = 'wk_bot' AND query = 'SELECT pg_sleep(30)'")" \
 	"the session under the later lease still runs"

@@ -84,8 +84,8 @@
 
 #include "common.h"
 #include "ledger.h"
-#include "worker.h"
 #include "rowio.h"
+#include "worker.h"
 
 #if PG_VERSION_NUM >= 170000
 #define GOV_MY_PROCNO		MyProcNumber

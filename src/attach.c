@@ -1238,3 +1238,39 @@ gov_enforce_attached(int mode)
 	pfree(cand);
 	return signalled;
 }
+
+/*
+ * The earliest expiry among the live leases backends are attached to (when
+ * the enforcer must next look), or DT_NOEND when there is none.  A lease
+ * attached after this read wakes the enforcer itself (session.c), so the
+ * enforcer sleeps until then and not by rounds.
+ */
+TimestampTz
+gov_attached_next_expiry(TimestampTz now)
+{
+	TimestampTz next = DT_NOEND;
+	pg_uuid_t  *ids = palloc(sizeof(pg_uuid_t) * attach_shared->per_slot);
+	int			i;
+
+	for (i = 0; i < attach_shared->nslots; i++)
+	{
+		GovAttachSlot *slot = &attach_shared->slots[i];
+		int			n;
+		int			k;
+
+		SpinLockAcquire(&slot->mutex);
+		n = slot->pid == 0 ? 0 : slot->n;
+		memcpy(ids, SLOT_LEASES(i), sizeof(pg_uuid_t) * n);
+		SpinLockRelease(&slot->mutex);
+		for (k = 0; k < n; k++)
+		{
+			GovLeaseSnapshot l;
+
+			if (gov_lease_get(&ids[k], &l) && gov_lease_is_live(&l, now) &&
+				l.expires_at < next)
+				next = l.expires_at;
+		}
+	}
+	pfree(ids);
+	return next;
+}

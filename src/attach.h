@@ -131,4 +131,7 @@ extern int	gov_enforce_attached(int mode);
 #define GOV_ENFORCE_CANCEL		1
 #define GOV_ENFORCE_TERMINATE	2
 
+/* The earliest expiry of a live attached lease, or DT_NOEND (enforcer). */
+extern TimestampTz gov_attached_next_expiry(TimestampTz now);
+
 #endif							/* GOV_ATTACH_H */

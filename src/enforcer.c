@@ -48,6 +48,7 @@
 #include "lease.h"
 #include "lease_rows.h"
 #include "ledger.h"
+#include "worker.h"
 
 #define EXPIRE_BATCH		1000
 /* the longest the enforcer waits for a lock another transaction holds */
@@ -98,6 +99,37 @@ static bool sweep_backlog = true;
 #define SWEEP_INTERVAL_MS	60000
 
 static bool enforcer_revoke(const pg_uuid_t *id, const char *reason);
+
+/* The earliest expiry of an attached lease, as of the last signalling. */
+static TimestampTz next_attached_expiry = DT_NOEND;
+
+/*
+ * Signal the backends attached to leases that ended, then plan the next
+ * round no later than the next attached lease's expiry (a lease attached
+ * from now on lowers that itself, session.c): an expiry is enforced when it
+ * happens, not at the next round.
+ */
+static void
+signal_attached(void)
+{
+	gov_stat_add(GOV_STAT_CANCELS_SENT, gov_enforce_attached(gov_enforcement_mode));
+	if (gov_enforcement_mode == GOV_ENFORCE_OFF)
+		return;
+	next_attached_expiry = gov_attached_next_expiry(GetCurrentTimestamp());
+	gov_worker_plan(GOV_WORKER_ENFORCER, next_attached_expiry);
+}
+
+/*
+ * Between the slower parts of a round (the walk of 100k leases, a batch of
+ * expiries, revocations): signal at once if an attached lease expired
+ * meanwhile, rather than at the next round.  One clock read when not.
+ */
+static void
+signal_if_due(void)
+{
+	if (GetCurrentTimestamp() >= next_attached_expiry)
+		signal_attached();
+}
 
 /* Is id one of roots, or has it one of them among its ancestors (uuid[])? */
 static bool
@@ -529,7 +561,7 @@ gov_enforcer_duty(void)
 
 	/* first, and outside any transaction: stop what must stop */
 	gov_stat_add(GOV_STAT_ENFORCER_ROUNDS, 1);
-	gov_stat_add(GOV_STAT_CANCELS_SENT, gov_enforce_attached(gov_enforcement_mode));
+	signal_attached();
 
 	/*
 	 * The whole-table walks (sessions that ended, clearing ended leases,
@@ -552,6 +584,7 @@ gov_enforcer_duty(void)
 		revoked = gov_lease_undurable_revocations();
 		MemoryContextSwitchTo(old);
 		last_walk = GetCurrentTimestamp();
+		signal_if_due();
 	}
 	else
 		revoked = NIL;
@@ -563,6 +596,7 @@ gov_enforcer_duty(void)
 	if (!leases_loaded)
 	{
 		load_leases();
+		signal_if_due();
 		leases_loaded = true;
 	}
 	if (expired_next < list_length(expired_ids))
@@ -572,6 +606,7 @@ gov_enforcer_duty(void)
 		while (expired_next < list_length(expired_ids) && list_length(batch) < EXPIRE_BATCH)
 			batch = lappend(batch, list_nth(expired_ids, expired_next++));
 		(void) expire_leases(batch, GetCurrentTimestamp());
+		signal_if_due();
 	}
 
 	/*
@@ -584,13 +619,19 @@ gov_enforcer_duty(void)
 	{
 		sweep_backlog = expire_leases(NIL, GetCurrentTimestamp()) >= EXPIRE_BATCH;
 		last_sweep = GetCurrentTimestamp();
+		signal_if_due();
 	}
 	foreach(lc, orphans)
+	{
 		(void) enforcer_revoke((pg_uuid_t *) lfirst(lc), "session ended");
+		signal_if_due();
+	}
 	reconcile_revocations(revoked);
+	signal_if_due();
 	gov_events_drain();
 	SPI_finish();
 	PopActiveSnapshot();
 	CommitTransactionCommand();
+	signal_if_due();
 	pgstat_report_activity(STATE_IDLE, NULL);
 }

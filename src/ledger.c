@@ -85,6 +85,7 @@
 #include "common.h"
 #include "ledger.h"
 #include "rowio.h"
+#include "worker.h"
 
 #if PG_VERSION_NUM >= 170000
 #define GOV_MY_PROCNO		MyProcNumber
@@ -202,6 +203,16 @@ ledger_xact_callback(XactEvent event, void *arg)
 	switch (event)
 	{
 		case XACT_EVENT_COMMIT:
+
+			/*
+			 * Rows to seal: wake the sealer (batched, governance.seal_delay).
+			 * The commit is visible to others by now.
+			 */
+			if (my_slot_pending)
+				gov_worker_wake_at(GOV_WORKER_SEALER, 0);
+			clear_my_slot();
+			gov_ledger_writing = false;
+			break;
 		case XACT_EVENT_ABORT:
 		case XACT_EVENT_PARALLEL_COMMIT:
 		case XACT_EVENT_PARALLEL_ABORT:

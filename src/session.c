@@ -40,6 +40,7 @@
 #include "query_guard.h"
 #include "ledger.h"
 #include "pop.h"
+#include "worker.h"
 
 /* Rebuild the shared entry of a live lease from its durable row. */
 static bool
@@ -321,6 +322,8 @@ gov_sql_attach(PG_FUNCTION_ARGS)
 		gov_xact_defer(&session_binding_ops, NULL);
 	}
 	gov_attach(&l, session);
+	/* the enforcer may be asleep past this lease's expiry */
+	gov_worker_wake_at(GOV_WORKER_ENFORCER, l.expires_at);
 	SPI_finish();
 
 	result = palloc(sizeof(pg_uuid_t));

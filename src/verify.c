@@ -598,7 +598,26 @@ verify_range(VerifyResult *res, int64 from_block, int64 to_block, bool report_pr
 	{
 		if (!gov_block_load(from_block - 1, &prev))
 		{
-			fail(&v, 0, "missing block %lld", (long long) (from_block - 1));
+			Oid			argtypes[] = {INT8OID};
+			Datum		values[] = {Int64GetDatum(from_block - 1)};
+			int64		after = 1;
+			bool		isnull = true;
+			Datum		d;
+
+			/*
+			 * Name the seq a verification from block 1 would: the first after
+			 * the nearest earlier block (so that block ranges verified apart
+			 * and combined say what the whole says).
+			 */
+			if (SPI_execute_with_args("SELECT max(last_seq) FROM governance.ledger_blocks WHERE block_id < $1",
+									  1, argtypes, values, NULL, true, 1) == SPI_OK_SELECT &&
+				SPI_processed == 1)
+			{
+				d = SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1, &isnull);
+				if (!isnull)
+					after = DatumGetInt64(d) + 1;
+			}
+			fail(&v, after, "missing block %lld", (long long) (from_block - 1));
 			return;
 		}
 		have_prev = true;

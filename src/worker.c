@@ -45,6 +45,7 @@
 #include "funcapi.h"
 #include "miscadmin.h"
 #include "pgstat.h"
+#include "port/atomics.h"
 #include "postmaster/bgworker.h"
 #include "postmaster/interrupt.h"
 #include "storage/ipc.h"
@@ -76,6 +77,8 @@ typedef struct GovWorkerDef
 {
 	const char *name;
 	int		   *naptime_ms;		/* GUC the loop waits on */
+	int		   *min_gap_ms;		/* a hint never starts a round sooner after
+								 * the last one began (NULL: no floor) */
 	bool		on_standby;		/* run the duty during recovery? */
 } GovWorkerDef;
 
@@ -88,11 +91,12 @@ char	   *gov_database = NULL;
 static int	enforcer_naptime_ms = 100;
 static int	sealer_naptime_ms = 1000;
 static int	verifier_naptime_ms = 10000;
+static int	sealer_delay_ms = 100;
 
 static const GovWorkerDef worker_defs[GOV_NUM_WORKERS] = {
-	[GOV_WORKER_ENFORCER] = {"enforcer", &enforcer_naptime_ms, false},
-	[GOV_WORKER_SEALER] = {"sealer", &sealer_naptime_ms, false},
-	[GOV_WORKER_VERIFIER] = {"verifier", &verifier_naptime_ms, true},
+	[GOV_WORKER_ENFORCER] = {"enforcer", &enforcer_naptime_ms, NULL, false},
+	[GOV_WORKER_SEALER] = {"sealer", &sealer_naptime_ms, &sealer_delay_ms, false},
+	[GOV_WORKER_VERIFIER] = {"verifier", &verifier_naptime_ms, NULL, true},
 };
 
 typedef struct GovWorkerSlot
@@ -106,6 +110,16 @@ typedef struct GovWorkerSlot
 	uint32		starts;
 	bool		probe_first;	/* next start: wait for the database first */
 	char		state[GOV_WORKER_STATE_LEN];
+
+	/*
+	 * When the worker next goes round, at the latest (a TimestampTz), and the
+	 * earliest a hint may make that (the round's start plus min_gap_ms).
+	 * Lock-free: the loop writes wake_at before each duty, and anyone may
+	 * lower it (gov_worker_wake_at) and then set the latch; the loop re-reads
+	 * it after every ResetLatch, so a lowering is never lost.
+	 */
+	pg_atomic_uint64 wake_at;
+	pg_atomic_uint64 wake_floor;
 } GovWorkerSlot;
 
 typedef struct GovWorkerShared
@@ -144,6 +158,16 @@ gov_worker_define_gucs(void)
 							NULL,
 							&sealer_naptime_ms,
 							1000, 10, 3600 * 1000,
+							PGC_SIGHUP,
+							GUC_UNIT_MS,
+							NULL, NULL, NULL);
+	DefineCustomIntVariable("governance.seal_delay",
+							"Shortest time between two sealer rounds started by commits.",
+							"A transaction that appended to the ledger wakes the sealer when it commits, "
+							"but not sooner than this after the sealer's last round began, so that "
+							"blocks stay large under load. 0 seals at every commit.",
+							&sealer_delay_ms,
+							100, 0, 3600 * 1000,
 							PGC_SIGHUP,
 							GUC_UNIT_MS,
 							NULL, NULL, NULL);
@@ -201,7 +225,11 @@ gov_worker_shmem_startup(void)
 		memset(worker_shared, 0, gov_worker_shmem_size());
 		SpinLockInit(&worker_shared->mutex);
 		for (i = 0; i < GOV_NUM_WORKERS; i++)
+		{
 			SpinLockInit(&worker_slots[i].mutex);
+			pg_atomic_init_u64(&worker_slots[i].wake_at, 0);
+			pg_atomic_init_u64(&worker_slots[i].wake_floor, 0);
+		}
 	}
 }
 
@@ -225,10 +253,9 @@ worker_detach(int code, Datum arg)
 	SpinLockRelease(&slot->mutex);
 }
 
-void
-gov_worker_wake(GovWorkerKind kind)
+static void
+set_slot_latch(GovWorkerSlot *slot)
 {
-	GovWorkerSlot *slot = &worker_slots[kind];
 	Latch	   *latch;
 
 	SpinLockAcquire(&slot->mutex);
@@ -236,6 +263,51 @@ gov_worker_wake(GovWorkerKind kind)
 	SpinLockRelease(&slot->mutex);
 	if (latch)
 		SetLatch(latch);
+}
+
+/* Lower wake_at to at (never raise it); did it change? */
+static bool
+lower_wake_at(GovWorkerSlot *slot, TimestampTz at)
+{
+	uint64		cur = pg_atomic_read_u64(&slot->wake_at);
+
+	if (at < 0)
+		at = 0;
+	while ((uint64) at < cur)
+	{
+		if (pg_atomic_compare_exchange_u64(&slot->wake_at, &cur, (uint64) at))
+			return true;
+	}
+	return false;
+}
+
+void
+gov_worker_wake(GovWorkerKind kind)
+{
+	GovWorkerSlot *slot = &worker_slots[kind];
+
+	(void) lower_wake_at(slot, 0);
+	set_slot_latch(slot);
+}
+
+void
+gov_worker_wake_at(GovWorkerKind kind, TimestampTz at)
+{
+	GovWorkerSlot *slot = &worker_slots[kind];
+	TimestampTz floor = (TimestampTz) pg_atomic_read_u64(&slot->wake_floor);
+
+	/*
+	 * Only a change sets the latch: a burst of commits costs the sealer one
+	 * wake-up, and the committers one atomic read each after the first.
+	 */
+	if (lower_wake_at(slot, Max(at, floor)))
+		set_slot_latch(slot);
+}
+
+void
+gov_worker_plan(GovWorkerKind kind, TimestampTz at)
+{
+	(void) lower_wake_at(&worker_slots[kind], at);
 }
 
 void
@@ -445,6 +517,7 @@ gov_worker_main(Datum arg)
 	MemoryContext loopcxt;
 	TimestampTz started;
 	TimestampTz beat;
+	TimestampTz round_start;
 	bool		probe;
 
 	pqsignal(SIGHUP, SignalHandlerForConfigReload);
@@ -510,6 +583,15 @@ gov_worker_main(Datum arg)
 		}
 
 		naptime = *def->naptime_ms;
+
+		/*
+		 * The next round by default; hints that arrive while the duty runs
+		 * lower it (and set the latch), and the duty may plan an earlier one.
+		 */
+		round_start = GetCurrentTimestamp();
+		pg_atomic_write_u64(&slot->wake_floor,
+							(uint64) (round_start + (def->min_gap_ms ? *def->min_gap_ms : 0) * (int64) 1000));
+		pg_atomic_write_u64(&slot->wake_at, (uint64) (round_start + naptime * (int64) 1000));
 		oldcxt = MemoryContextSwitchTo(loopcxt);
 		if (RecoveryInProgress() && !def->on_standby)
 			set_state(slot, "standby (idle until promotion)");
@@ -558,6 +640,8 @@ gov_worker_main(Datum arg)
 		}
 		MemoryContextSwitchTo(oldcxt);
 		MemoryContextReset(loopcxt);
+		/* a shorter poll above (waiting for the extension, a gate) */
+		(void) lower_wake_at(slot, round_start + naptime * (int64) 1000);
 
 		beat = GetCurrentTimestamp();
 		SpinLockAcquire(&slot->mutex);
@@ -566,11 +650,32 @@ gov_worker_main(Datum arg)
 		SpinLockRelease(&slot->mutex);
 		pgstat_report_activity(STATE_IDLE, NULL);
 
-		(void) WaitLatch(MyLatch,
-						 WL_LATCH_SET | WL_TIMEOUT | WL_EXIT_ON_PM_DEATH,
-						 naptime,
-						 PG_WAIT_EXTENSION);
-		ResetLatch(MyLatch);
+		/*
+		 * Sleep until wake_at, which others may lower while we sleep (an
+		 * earlier lease expiry, a commit to seal): after every wake-up the
+		 * latch is reset first and wake_at read next, so a lowering that
+		 * comes in between is seen.  A round waits at most naptime (a hint
+		 * cannot raise it): the workers' heartbeats stay regular.
+		 */
+		for (;;)
+		{
+			TimestampTz now = GetCurrentTimestamp();
+			TimestampTz wake = (TimestampTz) pg_atomic_read_u64(&slot->wake_at);
+			long		timeout;
+
+			if (wake <= now)
+				break;
+			/* rounded up: never wake before wake_at */
+			timeout = (long) ((wake - now + 999) / 1000);
+			(void) WaitLatch(MyLatch,
+							 WL_LATCH_SET | WL_TIMEOUT | WL_EXIT_ON_PM_DEATH,
+							 Min(timeout, (long) naptime),
+							 PG_WAIT_EXTENSION);
+			ResetLatch(MyLatch);
+			CHECK_FOR_INTERRUPTS();
+			if (ConfigReloadPending)
+				break;
+		}
 	}
 }
 

@@ -39,6 +39,17 @@ extern void gov_worker_shmem_startup(void);
 /* Wake a worker now (for example seal() asking the sealer). */
 extern void gov_worker_wake(GovWorkerKind kind);
 
+/*
+ * Have the worker go round at time at, or sooner if it was to anyway: for
+ * the enforcer, a lease's expiry; for the sealer, a commit that appended to
+ * the ledger (not sooner than governance.seal_delay after its last round
+ * began).  Sets its latch only when that moved its next round earlier.
+ */
+extern void gov_worker_wake_at(GovWorkerKind kind, TimestampTz at);
+
+/* The worker itself, in its duty: go round again at the latest at. */
+extern void gov_worker_plan(GovWorkerKind kind, TimestampTz at);
+
 /* Wake every worker (governance.database was just created). */
 extern void gov_workers_wake_all(void);
 

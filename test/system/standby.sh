@@ -17,11 +17,12 @@ trap 'gov_stop "$S"; gov_stop "$P"' EXIT
 # The primary seals only when asked, so that rows are still unsealed when
 # the standby is promoted, and verifies once at start, so that tampering
 # later is seen by the standby's verifier alone.
-gov_new_cluster "$P" "governance.seal_interval = '1h'" "governance.verify_interval = '1h'" || exit 1
+gov_new_cluster "$P" "governance.seal_interval = '1h'" "governance.seal_delay = '1h'" "governance.verify_interval = '1h'" || exit 1
 gov_start "$P" || exit 1
 gov_sql "$P" "CREATE EXTENSION governance" >/dev/null || exit 1
 # the sealer's first round comes when it sees the extension; after it, the
-# sealer sleeps for governance.seal_interval
+# sealer sleeps for governance.seal_interval (and seal_delay keeps commits
+# from waking it sooner)
 gov_wait "$P" "SELECT state = 'idle' FROM governance.workers WHERE name = 'sealer'" 20
 gov_ok $? "primary: the sealer did its first round"
 gov_psql "$P" >/dev/null <<'EOF' || { echo "not ok - primary ledger built"; exit 1; }

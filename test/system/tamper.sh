@@ -186,6 +186,22 @@ detected() {
 	else
 		gov_ok 1 "$1: want ok=f, first_bad_seq=$2, problem /$3/ from $_call; got: $_r"
 	fi
+	[ -n "${4:-}" ] || ranges "$1"
+}
+# ranges NAME: the whole ledger verified in block ranges by separate
+# backends (contrib/verify-ranges, one block per range here: every boundary
+# is one) says exactly what verify_ledger() says.
+ranges() {
+	_whole=$(q "$DB" "SELECT ok, rows_checked, blocks_checked, coalesce(first_bad_seq::text, ''), coalesce(problem, '') FROM governance.verify_ledger()")
+	_split=$(PSQL="$PGBIN/psql" sh "$GOV_ROOT/contrib/verify-ranges/verify-ranges.sh" 8 -h "$T" -p 5432 -U "$GOV_DBUSER" -d "$DB")
+	_rc=$?
+	if [ "${_whole%%|*}" = f ]; then
+		# after a failure the counts differ (each range goes on to its end)
+		[ "$_rc" = 1 ] && [ "${_split%%|*}" = f ] && [ "${_split#*|*|*|}" = "${_whole#*|*|*|}" ]
+	else
+		[ "$_rc" = 0 ] && [ "$_split" = "$_whole" ]
+	fi
+	gov_ok $? "$1: verified in ranges by separate backends, combined: the same verdict ($_split; whole: $_whole)"
 }
 # cp_detected NAME REGEX: the saved checkpoint no longer holds.
 cp_detected() {
@@ -210,6 +226,7 @@ note() {
 # A control: an untouched copy verifies, and so does the checkpoint.
 fresh "control" "SELECT 1" && {
 	gov_is "t|390|4||" "$(q "$DB" "SELECT * FROM governance.verify_ledger()")" "control: an untouched copy verifies"
+	ranges "control"
 	gov_is "t|" "$(q "$DB" "SELECT * FROM governance.verify_checkpoint('$CPJ')")" "control: the saved checkpoint verifies"
 	gov_is "t|0|0||" "$(q "$DB" "SELECT * FROM governance.verify_ledger('$CPJ'::jsonb)")" "control: verify_ledger(checkpoint) ok, nothing after it"
 }

@@ -762,6 +762,8 @@ parse_datetime(const char *s, size_t len, int64_t *out)
 			ms += frac;
 			i += 4;
 		}
+		if (i == len)
+			return "is not a well-formed datetime";
 		if (i + 1 == len && s[i] == 'Z')
 			i++;
 		else if (i + 5 == len && (s[i] == '+' || s[i] == '-'))
@@ -2269,7 +2271,9 @@ parse_record(Parser *P)
 static Node *
 parse_ext_call(Parser *P, Node *receiver, ExtOp op, int line, int col)
 {
-	Node	   *args[8];
+	Node	   *small[8];
+	Node	  **args = small;
+	uint32_t	cap = 8;
 	uint32_t	count = 0;
 	uint32_t	i;
 	Node	   *n;
@@ -2282,12 +2286,21 @@ parse_ext_call(Parser *P, Node *receiver, ExtOp op, int line, int col)
 	{
 		Node	   *e;
 
-		if (count == sizeof(args) / sizeof(args[0]))
+		if (count == cap)
 		{
-			p_error_at(P, P->cur.line, P->cur.col,
-					   "too many arguments to \"%s\" (the limit is %d)",
-					   ext_info[op].name, (int) (sizeof(args) / sizeof(args[0])) - 1);
-			return NULL;
+			Node	  **bigger;
+
+			if (cap > (UINT32_MAX / 2) / sizeof(Node *))
+			{
+				p_error_at(P, line, col, "policy too large to compile");
+				return NULL;
+			}
+			bigger = p_alloc(P, sizeof(Node *) * cap * 2);
+			if (bigger == NULL)
+				return NULL;
+			memcpy(bigger, args, sizeof(Node *) * count);
+			args = bigger;
+			cap *= 2;
 		}
 		e = parse_expr(P);
 		if (e == NULL)
@@ -4250,11 +4263,11 @@ static bool
 eval_ext(GovPolSession *s, const Node *n, GovPolValue *out)
 {
 	const ExtInfo *x = &ext_info[n->ext];
-	GovPolValue args[8];
+	GovPolValue args[2];
 	uint32_t	i;
 	int64_t		r;
 
-	for (i = 0; i < n->nkids; i++)
+	for (i = 0; i < n->nkids && i < x->arity; i++)
 		if (!eval(s, n->kids[i], &args[i]) || !check_usable(s, &args[i]))
 			return false;
 	if (n->nkids != x->arity)

@@ -79,6 +79,7 @@ const V = {
 	ent: (t, id) => ({ k: 'ent', t, id }),
 	set: items => ({ k: 'set', items }),
 	rec: f => ({ k: 'rec', f }),
+	ext: (fn, arg) => ({ k: 'ext', fn, arg }),
 };
 
 /* the extension's canonical uid text: Type::"id", " and \ escaped */
@@ -95,6 +96,7 @@ function extJson(v) {
 		case 'ent': return '{"__entity":' + JSON.stringify(extUid(v)) + '}';
 		case 'set': return '[' + v.items.map(extJson).join(',') + ']';
 		case 'rec': return '{' + Object.keys(v.f).map(k => JSON.stringify(k) + ':' + extJson(v.f[k])).join(',') + '}';
+		case 'ext': return '{"__extn":{"fn":' + JSON.stringify(v.fn) + ',"arg":' + JSON.stringify(v.arg) + '}}';
 	}
 	throw new Error('extJson ' + v.k);
 }
@@ -107,6 +109,7 @@ function cedarJson(v) {
 		case 'ent': return { __entity: cedarUid(v) };
 		case 'set': return v.items.map(cedarJson);
 		case 'rec': { const o = {}; for (const k of Object.keys(v.f)) o[k] = cedarJson(v.f[k]); return o; }
+		case 'ext': return { __extn: { fn: v.fn, arg: v.arg } };
 	}
 	throw new Error('cedarJson ' + v.k);
 }
@@ -147,10 +150,11 @@ const ACTIONS = ['read', 'write', 'delete', 'admin'];
 const ATTRS = [
 	['n', 'long'], ['level', 'long'], ['s', 'str'], ['name', 'str'], ['b', 'bool'], ['ok', 'bool'],
 	['tags', 'set'], ['nums', 'set'], ['owner', 'ent'], ['meta', 'rec'], ['a b', 'long'], ['when', 'str'],
+	['since', 'datetime'], ['net', 'ip'], ['quota', 'decimal'],
 ];
 const CTX = [
 	['amount', 'long'], ['n', 'long'], ['s', 'str'], ['flag', 'bool'], ['ids', 'set'], ['who', 'ent'],
-	['r', 'rec'], ['x-y', 'str'],
+	['r', 'rec'], ['x-y', 'str'], ['limit', 'decimal'], ['src', 'ip'], ['at', 'datetime'], ['ttl', 'duration'],
 ];
 
 function genEntityUid(sc) {
@@ -165,6 +169,9 @@ function genValue(type, depth, sc) {
 		case 'long': return V.long(pick(LONGS.filter(x => typeof x !== 'bigint')));
 		case 'str': return V.str(pick(STRS.filter(x => !x.includes('\0'))));
 		case 'ent': return genEntityUid(sc);
+		case 'decimal': case 'ip': case 'datetime': case 'duration':
+			/* Cedar refuses a request or store holding a malformed one: valid strings only */
+			return V.ext(type, pick(EXT_STRS[type].slice(0, EXT_VALID[type])));
 		case 'set': {
 			const n = int(4);
 			const et = depth > 1 ? pick(['long', 'str']) : pick(['long', 'str', 'ent', 'ent', 'set']);
@@ -316,10 +323,15 @@ const EXT_STRS = {
 		'', '1h1d', '1D', '1.5h', '+1d', '9223372036854775808ms', '106751991168d', '-', '1d1d', '1d 2h'],
 };
 
+/* how many of EXT_STRS[type], from the first, Cedar accepts */
+const EXT_VALID = { decimal: 13, ip: 24, datetime: 11, duration: 16 };
+
 /* an expression of an extension type */
 function genExtExpr(sc, type, d) {
 	if (d >= MAXD || chance(0.55)) {
 		if (chance(0.05)) return N.fn(type, [genExpr(sc, 'str', d + 1)]);	/* a string from elsewhere */
+		if (chance(0.2)) return chance(0.6) ? N.attr(N.var_('context'), pick(attrsOfType(CTX, type)))
+			: N.attr(genEntityExpr(sc, d + 1), pick(attrsOfType(ATTRS, type)));
 		if (chance(0.01)) return N.fn(type, chance(0.5) ? [] : [N.lit(V.str('1.0')), N.lit(V.str('1.0'))]);
 		return N.fn(type, [N.lit(V.str(pick(EXT_STRS[type])))]);
 	}
@@ -347,7 +359,7 @@ function genExtUse(sc, type, d) {
 		case 2: return N.meth('isInRange', [genExtExpr(sc, 'ip', d + 1), genExtExpr(sc, 'ip', d + 1)]);
 		case 3: {
 			const t = pick(['datetime', 'duration']);
-			return N.bin(pick(['<', '<=', '>', '>=']), genExtExpr(sc, t, d + 1), genExtExpr(sc, chance(0.95) ? t : 'long', d + 1));
+			return N.bin(pick(['<', '<=', '>', '>=']), genExtExpr(sc, t, d + 1), chance(0.95) ? genExtExpr(sc, t, d + 1) : genExpr(sc, 'long', d + 1));
 		}
 		default: {
 			const t = pick(['decimal', 'ip', 'datetime', 'duration']);
@@ -384,9 +396,9 @@ function genExpr(sc, type, d) {
 		case 'bool': {
 			if (leaf) return pick([() => N.lit(V.bool(chance(0.5))), () => ctxAttr('bool'), () => entAttr('bool'),
 				() => N.has(pick([N.var_('context'), genEntityExpr(sc, d + 1)]), pick(ATTRS.concat(CTX))[0])])();
-			const r = int(22);
+			const r = int(25);
 			switch (r) {
-				case 20: case 21: return genExtUse(sc, 'bool', d);
+				case 20: case 21: case 22: case 23: case 24: return genExtUse(sc, 'bool', d);
 				case 15: return N.is(genEntityExpr(sc, d + 1), pick(IS_TYPES));
 				case 16: return N.isIn(genEntityExpr(sc, d + 1), pick(IS_TYPES), chance(0.7) ? genEntityExpr(sc, d + 1)
 					: N.set([genEntityExpr(sc, d + 1), genEntityExpr(sc, d + 1)]));
@@ -426,6 +438,8 @@ function genExpr(sc, type, d) {
 			return N.if_(genExpr(sc, 'bool', d + 1), genExpr(sc, 'str', d + 1), genExpr(sc, 'str', d + 1));
 		case 'ent':
 			return genEntityExpr(sc, d);
+		case 'decimal': case 'ip': case 'datetime': case 'duration':
+			return genExtExpr(sc, type, d);
 		case 'set': {
 			if (leaf || chance(0.4)) return pick([() => ctxAttr('set'), () => entAttr('set')])();
 			const n = int(4);

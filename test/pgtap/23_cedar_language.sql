@@ -4,7 +4,7 @@
 -- test/cedar, compares them with random strings and expressions).
 \ir lib/fixture.sql
 BEGIN;
-SELECT plan(66);
+SELECT plan(76);
 
 DO $$
 BEGIN
@@ -207,6 +207,44 @@ SELECT is(pg_temp.err(format($$SELECT governance.create_policy('w', %L)$$,
 ROLLBACK TO SAVEPOINT syntax;
 SELECT is(pg_temp.alice(ARRAY['permit (principal, action, resource) when { decimal(' || (SELECT string_agg(format('"%s.0"', i), ', ') FROM generate_series(1, 300) i) || ') == decimal("1.0") };']),
           'deny {} | p1: "decimal" takes 1 argument, found 300', 'any number of arguments parses; the wrong number is an evaluation error, as in Cedar');
+
+------------------------------------------------------------------------
+-- Cedar's JSON form of extension values, in contexts and attributes
+------------------------------------------------------------------------
+SELECT is(pg_temp.alice(ARRAY['permit (principal, action, resource) when { context.limit.greaterThan(decimal("10.0")) && context.src.isInRange(ip("10.0.0.0/8")) && context.at.offset(context.ttl) == datetime("2024-01-02") };'],
+              '{"limit": {"__extn": {"fn": "decimal", "arg": "10.5"}}, "src": {"__extn": {"fn": "ip", "arg": "10.1.2.3"}},
+                "at": {"__extn": {"fn": "datetime", "arg": "2024-01-01"}}, "ttl": {"__extn": {"arg": "24h", "fn": "duration"}}}'),
+          'allow {p1}', 'extension values in a context');
+SELECT is(pg_temp.alice(ARRAY['permit (principal, action, resource) when { context.limit == decimal("1.0") };'],
+              '{"limit": {"__extn": {"fn": "decimal", "arg": "1.23456"}}}'),
+          'deny {} | p1: invalid extension value: decimal("1.23456"): the string has too many digits after the decimal point (the limit is 4)',
+          'a malformed one is an unusable value: an error when used');
+SELECT is(pg_temp.alice(ARRAY['permit (principal, action, resource) when { context has limit };'],
+              '{"limit": {"__extn": {"fn": "decimal"}}}'),
+          'allow {p1}', 'harmless while not used');
+SELECT is(pg_temp.alice(ARRAY['permit (principal, action, resource) when { context.limit == decimal("1.0") };'],
+              '{"limit": {"__extn": {"fn": "money", "arg": "1.0"}}}'),
+          'deny {} | p1: invalid extension value: "money" is not an extension function (decimal, ip, datetime, duration)',
+          'an unknown constructor is unusable');
+SELECT is(pg_temp.alice(ARRAY['permit (principal, action, resource) when { context.limit == decimal("1.0") };'],
+              '{"limit": {"__extn": {"fn": "decimal", "arg": "1.0"}, "x": 1}}'),
+          'deny {} | p1: invalid extension value: an object with key "__extn" must have no other key',
+          'an "__extn" object with another key is unusable');
+SAVEPOINT extn;
+SELECT lives_ok($$SELECT governance.put_entity('Doc::"2"', '{}', '{"net": {"__extn": {"fn": "ip", "arg": "192.168.0.0/16"}}}')$$,
+                'put_entity takes an extension value');
+SELECT is(pg_temp.run(ARRAY['permit (principal, action, resource) when { context.src.isInRange(resource.net) };'],
+              'User::"alice"', 'read', 'Doc::"2"', '{"src": {"__extn": {"fn": "ip", "arg": "192.168.1.7"}}}'),
+          'allow {p1}', 'and a policy reads it from the entity');
+SELECT is(pg_temp.err($$SELECT governance.put_entity('Doc::"3"', '{}', '{"net": {"__extn": {"fn": "ip", "arg": "192.168.0.0/33"}}}')$$),
+          '22023: entity attributes hold an invalid extension value: ip("192.168.0.0/33"): the string has an invalid prefix length',
+          'put_entity refuses a malformed extension value');
+SELECT is(pg_temp.err($$SELECT governance.put_entity('Doc::"3"', '{}', '{"a": [{"__extn": "decimal(\"1.0\")"}]}')$$),
+          '22023: entity attributes hold an invalid extension value: an object with key "__extn" must be {"__extn": {"fn": "decimal", "arg": "1.5"}}',
+          'and one of the wrong shape, however deep');
+ROLLBACK TO SAVEPOINT extn;
+SELECT is((SELECT count(*) FROM governance.entities WHERE uid = 'Doc::"2"'), 0::bigint,
+          'ROLLBACK TO SAVEPOINT forgets the entity');
 
 ------------------------------------------------------------------------
 -- SAVEPOINT / ROLLBACK TO: a policy with extension calls is forgotten

@@ -1419,6 +1419,8 @@ typedef enum NodeKind
 	N_IS,						/* kids[0] is entity type "name" */
 	N_IS_EMPTY,
 	N_RECORD,					/* fields keys[i] = kids[i], sorted by key */
+	N_HAS_TAG,					/* e.hasTag(k) */
+	N_GET_TAG,					/* e.getTag(k) */
 	N_EXT						/* extension call ext: kids are its arguments,
 								 * a method's receiver first */
 } NodeKind;
@@ -2539,6 +2541,10 @@ parse_member(Parser *P, bool negate_int)
 					k = N_CONTAINS_ANY;
 				else if (tok_is(&P->cur, "isEmpty"))
 					k = N_IS_EMPTY;
+				else if (tok_is(&P->cur, "hasTag"))
+					k = N_HAS_TAG;
+				else if (tok_is(&P->cur, "getTag"))
+					k = N_GET_TAG;
 				else
 				{
 					int			op = ext_lookup(P->cur.start, P->cur.len);
@@ -4255,6 +4261,38 @@ eval_in(GovPolSession *s, const Node *n, GovPolValue *out)
 					kind_article(r.kind));
 }
 
+/* e.hasTag(k), e.getTag(k): the entity's tags (docs/POLICY.md section 4) */
+static bool
+eval_tag(GovPolSession *s, const Node *n, GovPolValue *out)
+{
+	const char *what = n->kind == N_HAS_TAG ? "\".hasTag()\" expects" : "\".getTag()\" expects";
+	GovPolValue e;
+	GovPolValue k;
+	const GovPolEntity *ent;
+	const GovPolValue *found = NULL;
+	char		b1[SHOW_MAX + 4];
+	char		b2[SHOW_MAX + 4];
+
+	if (!eval_kind(s, n->kids[0], GOV_POL_ENTITY, what, &e) ||
+		!eval_kind(s, n->kids[1], GOV_POL_STRING, what, &k))
+		return false;
+	ent = lookup(s, e.u.s.p, e.u.s.len);
+	if (ent && ent->tags && ent->tags->kind == GOV_POL_RECORD)
+		found = record_get(ent->tags, k.u.s.p, k.u.s.len);
+	if (n->kind == N_HAS_TAG)
+	{
+		out->kind = GOV_POL_BOOL;
+		out->u.b = found != NULL;
+		return true;
+	}
+	if (ent == NULL)
+		return ev_error(s, "entity %s does not exist", SHOW(e.u.s, b1));
+	if (found == NULL)
+		return ev_error(s, "entity %s has no tag \"%s\"", SHOW(e.u.s, b1), SHOW(k.u.s, b2));
+	*out = *found;
+	return true;
+}
+
 /*
  * An extension function or method.  Every argument is evaluated first,
  * then the count and kinds are checked, as in Cedar.
@@ -4605,6 +4643,9 @@ eval(GovPolSession *s, const Node *n, GovPolValue *out)
 			}
 		case N_EXT:
 			return eval_ext(s, n, out);
+		case N_HAS_TAG:
+		case N_GET_TAG:
+			return eval_tag(s, n, out);
 		case N_CONTAINS_ALL:
 		case N_CONTAINS_ANY:
 			{

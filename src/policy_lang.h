@@ -228,6 +228,7 @@ typedef struct GovPolEntity
 	const GovPolStr *parents;
 	uint32_t	nparents;
 	const GovPolValue *attrs;	/* a record, or NULL for none */
+	const GovPolValue *tags;	/* a record, or NULL for none */
 } GovPolEntity;
 
 /* The entity store: NULL when the entity does not exist. */

@@ -328,3 +328,18 @@ GRANT EXECUTE ON FUNCTION governance.create_policies(text) TO governance_admin;
 -- issue 11, backup and restore: the restore's internal functions, like
 -- every function of the schema, are not PUBLIC's (99_privileges.sql)
 REVOKE ALL ON FUNCTION governance._restore_load(), governance._restoring() FROM PUBLIC;
+
+-- cedar2: issue 17, entity tags (hasTag, getTag): a tags column, and
+-- put_entity gains a tags argument (a new signature: dropped and created)
+ALTER TABLE governance.entities ADD COLUMN tags jsonb NOT NULL DEFAULT '{}';
+DROP FUNCTION governance.put_entity(text, text[], jsonb);
+CREATE FUNCTION governance.put_entity(uid text, parents text[] DEFAULT '{}', attrs jsonb DEFAULT '{}',
+    tags jsonb DEFAULT '{}')
+RETURNS void
+LANGUAGE C VOLATILE
+SECURITY DEFINER SET search_path = pg_catalog, pg_temp
+AS 'MODULE_PATHNAME', 'gov_sql_put_entity';
+COMMENT ON FUNCTION governance.put_entity(text, text[], jsonb, jsonb) IS
+    'Create or replace an entity (its parents, attributes and tags); ledgered';
+REVOKE ALL ON FUNCTION governance.put_entity(text, text[], jsonb, jsonb) FROM PUBLIC;
+GRANT EXECUTE ON FUNCTION governance.put_entity(text, text[], jsonb, jsonb) TO governance_admin;

@@ -152,6 +152,8 @@ const ATTRS = [
 	['tags', 'set'], ['nums', 'set'], ['owner', 'ent'], ['meta', 'rec'], ['a b', 'long'], ['when', 'str'],
 	['since', 'datetime'], ['net', 'ip'], ['quota', 'decimal'],
 ];
+/* entity tags (issue 17, step 3) and the type each usually has */
+const TAGS = [['role', 'str'], ['n', 'long'], ['env', 'str'], ['x y', 'bool'], ['since', 'datetime']];
 const CTX = [
 	['amount', 'long'], ['n', 'long'], ['s', 'str'], ['flag', 'bool'], ['ids', 'set'], ['who', 'ent'],
 	['r', 'rec'], ['x-y', 'str'], ['limit', 'decimal'], ['src', 'ip'], ['at', 'datetime'], ['ttl', 'duration'],
@@ -221,7 +223,7 @@ function genScenario(maxDepth) {
 		}
 		if (chance(0.1)) e.parents.push(V.ent(pick(TYPES), pick(IDS) + '-absent'));
 	});
-	sc.entities.forEach(e => { e.attrs = genAttrs(ATTRS, sc, 0.4); });
+	sc.entities.forEach(e => { e.attrs = genAttrs(ATTRS, sc, 0.4); e.tags = genAttrs(TAGS, sc, 0.3); });
 	/* actions, with a group */
 	sc.entities.push({ uid: V.ent('Action', 'all'), parents: [], attrs: {} });
 	for (const a of ACTIONS)
@@ -386,19 +388,29 @@ function genEntityExpr(sc, d) {
 	return N.attr(N.var_('context'), 'who');
 }
 
+/* a tag name, mostly a literal, of a tag that usually has the given type */
+function genTagName(sc, d, type) {
+	if (chance(0.05)) return genExpr(sc, 'str', d + 1);
+	const names = type ? TAGS.filter(([, t]) => t === type).map(([n]) => n) : TAGS.map(([n]) => n);
+	return N.lit(V.str(chance(0.9) && names.length ? pick(names) : pick(STRS)));
+}
+
 /* an expression of (usually) the given type */
 function genExpr(sc, type, d) {
 	if (chance(0.04)) type = pick(['bool', 'long', 'str', 'ent', 'set', 'rec']);	/* a type error, now and then */
 	const leaf = d >= MAXD || chance(0.15 + 0.12 * d);
 	const ctxAttr = t => N.attr(N.var_('context'), pick(attrsOfType(CTX, t)));
-	const entAttr = t => N.attr(genEntityExpr(sc, d + 1), pick(attrsOfType(ATTRS, t)));
+	const entAttr = t => chance(0.1) ? N.meth('getTag', [genEntityExpr(sc, d + 1), genTagName(sc, d, t)])
+		: N.attr(genEntityExpr(sc, d + 1), pick(attrsOfType(ATTRS, t)));
 	switch (type) {
 		case 'bool': {
 			if (leaf) return pick([() => N.lit(V.bool(chance(0.5))), () => ctxAttr('bool'), () => entAttr('bool'),
 				() => N.has(pick([N.var_('context'), genEntityExpr(sc, d + 1)]), pick(ATTRS.concat(CTX))[0])])();
 			const r = int(25);
 			switch (r) {
-				case 20: case 21: case 22: case 23: case 24: return genExtUse(sc, 'bool', d);
+				case 20: case 21: case 22: case 23: return genExtUse(sc, 'bool', d);
+				case 24: return chance(0.6) ? N.meth('hasTag', [genEntityExpr(sc, d + 1), genTagName(sc, d)])
+					: N.meth('getTag', [genEntityExpr(sc, d + 1), genTagName(sc, d, 'bool')]);
 				case 15: return N.is(genEntityExpr(sc, d + 1), pick(IS_TYPES));
 				case 16: return N.isIn(genEntityExpr(sc, d + 1), pick(IS_TYPES), chance(0.7) ? genEntityExpr(sc, d + 1)
 					: N.set([genEntityExpr(sc, d + 1), genEntityExpr(sc, d + 1)]));
@@ -653,7 +665,8 @@ function scenarioSql(sid, sc) {
 			sc.policies.map((p, i) => 'cedar_diff.try_create(' + q('p' + i) + ',' + q(p.text) + ')').join(',') + '));');
 	for (const e of sc.entities)
 		lines.push('SELECT governance.put_entity(' + q(extUid(e.uid)) + ', ARRAY[' +
-			e.parents.map(p => q(extUid(p))).join(',') + ']::text[], ' + q(extJson(V.rec(e.attrs))) + '::jsonb);');
+			e.parents.map(p => q(extUid(p))).join(',') + ']::text[], ' + q(extJson(V.rec(e.attrs))) + '::jsonb, ' +
+			q(extJson(V.rec(e.tags || {}))) + '::jsonb);');
 	if (sc.mutants && sc.mutants.length)
 		lines.push(`SELECT json_build_object('s',${sid},'mut',json_build_array(${sc.mutants.map(m => 'cedar_diff.try_parse(' + q(m) + ')').join(',')}));`);
 	if (sc.requests.length) {
@@ -691,6 +704,7 @@ function cedarEntities(sc) {
 		uid: cedarUid(e.uid),
 		attrs: cedarJson(V.rec(e.attrs)),
 		parents: e.parents.map(cedarUid),
+		tags: cedarJson(V.rec(e.tags || {})),
 	}));
 }
 

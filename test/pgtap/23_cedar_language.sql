@@ -4,7 +4,7 @@
 -- test/cedar, compares them with random strings and expressions).
 \ir lib/fixture.sql
 BEGIN;
-SELECT plan(76);
+SELECT plan(92);
 
 DO $$
 BEGIN
@@ -245,6 +245,72 @@ SELECT is(pg_temp.err($$SELECT governance.put_entity('Doc::"3"', '{}', '{"a": [{
 ROLLBACK TO SAVEPOINT extn;
 SELECT is((SELECT count(*) FROM governance.entities WHERE uid = 'Doc::"2"'), 0::bigint,
           'ROLLBACK TO SAVEPOINT forgets the entity');
+
+------------------------------------------------------------------------
+-- entity tags: hasTag, getTag; put_entity's tags
+------------------------------------------------------------------------
+SAVEPOINT tags;
+SELECT lives_ok($$SELECT governance.put_entity('User::"carol"', ARRAY['Group::"billing"'], '{"level": 1}',
+                    '{"role": "admin", "n": 3, "lim": {"__extn": {"fn": "decimal", "arg": "1.5"}}, "owner": {"__entity": "User::\"bob\""}}')$$,
+                'put_entity takes tags');
+SELECT is(pg_temp.run(ARRAY['permit (principal, action, resource) when { principal.hasTag("role") && principal.getTag("role") == "admin" && principal.getTag("n") + 1 == 4 && principal.getTag("lim").lessThan(decimal("2.0")) && principal.getTag("owner") == User::"bob" };'],
+              'User::"carol"', 'read', 'Doc::"1"'),
+          'allow {p1}', 'hasTag and getTag read the tags, of every kind');
+SELECT is(pg_temp.run(ARRAY['permit (principal, action, resource) when { principal.hasTag("level") || principal.hasTag("ROLE") || User::"nobody".hasTag("role") };'],
+              'User::"carol"', 'read', 'Doc::"1"'),
+          'deny {}', 'tags are not attributes, names are case-sensitive, an entity not in the store has none');
+SELECT is(pg_temp.run(ARRAY['permit (principal, action, resource) when { principal.getTag("x") == 1 };',
+                            'forbid (principal, action, resource) when { User::"nobody".getTag("role") == "x" };'],
+              'User::"carol"', 'read', 'Doc::"1"'),
+          'deny {p2} | p1: entity User::"carol" has no tag "x" | p2: entity User::"nobody" does not exist',
+          'getTag of a missing tag or entity is an error (and a failing forbid denies)');
+SELECT is(pg_temp.run(ARRAY['permit (principal, action, resource) when { "User".hasTag("role") };',
+                            'permit (principal, action, resource) when { principal.hasTag(1) };'],
+              'User::"carol"', 'read', 'Doc::"1"'),
+          'deny {} | p1: type error: ".hasTag()" expects an entity, found a string | p2: type error: ".hasTag()" expects a string, found an integer',
+          'hasTag on a string, or of an integer, is a type error');
+SELECT is(pg_temp.err($$SELECT governance.create_policy('t', 'permit (principal, action, resource) when { principal.hasTag("a", "b") };')$$),
+          '42601: line 1, column 67: expected ")", found string "b"',
+          'hasTag takes exactly one argument, checked when parsed (as in Cedar)');
+SELECT is(pg_temp.err($$SELECT governance.put_entity('User::"dave"', '{}', '{}', NULL)$$),
+          '22004: entity tags must not be NULL', 'NULL tags are refused');
+SELECT is(pg_temp.err($$SELECT governance.put_entity('User::"dave"', '{}', '{}', '[1]')$$),
+          '22023: entity tags must be a JSON object', 'tags that are not an object are refused');
+SELECT is(pg_temp.err($$SELECT governance.put_entity('User::"dave"', '{}', '{}', '{"a": {"__entity": "nope"}}')$$),
+          '22023: entity tags hold an invalid entity reference: an object with key "__entity" must be {"__entity": "Type::\"id\""}',
+          'tags with a malformed entity reference are refused');
+SELECT is(pg_temp.err($$SELECT governance.put_entity('User::"dave"', '{}', '{}', '{"a": {"__extn": {"fn": "ip", "arg": "1.2.3.4/99"}}}')$$),
+          '22023: entity tags hold an invalid extension value: ip("1.2.3.4/99"): the string has an invalid prefix length',
+          'tags with a malformed extension value are refused');
+SELECT lives_ok(format($$SELECT governance.put_entity('User::"dave"', '{}', '{}', %L)$$,
+                    (SELECT jsonb_object_agg('t' || i, repeat('x', 100)) FROM generate_series(1, 20000) i)),
+                'an entity with 20,000 tags');
+SELECT is(pg_temp.run(ARRAY['permit (principal, action, resource) when { principal.hasTag("t19999") && !principal.hasTag("t20001") };'],
+              'User::"dave"', 'read', 'Doc::"1"'),
+          'allow {p1}', 'and its tags are found');
+SELECT is((SELECT payload->>'value_sha3_512' FROM governance.ledger WHERE kind = 'governance.entity.put'
+            AND payload->>'uid' = 'User::"carol"' ORDER BY seq DESC LIMIT 1),
+          encode(governance.sha3_512(convert_to(governance.canonical_json(jsonb_build_object(
+              'attrs', '{"level": 1}'::jsonb, 'parents', jsonb_build_array('Group::"billing"'), 'uid', 'User::"carol"',
+              'tags', '{"role": "admin", "n": 3, "lim": {"__extn": {"fn": "decimal", "arg": "1.5"}}, "owner": {"__entity": "User::\"bob\""}}'::jsonb)),
+              'UTF8')), 'hex'),
+          'the ledgered hash covers the tags (docs/FORMAT.md)');
+ROLLBACK TO SAVEPOINT tags;
+SELECT is((SELECT count(*) FROM governance.entities WHERE uid IN ('User::"carol"', 'User::"dave"')), 0::bigint,
+          'ROLLBACK TO SAVEPOINT forgets the tagged entities');
+
+SELECT pg_temp.drop_roles(ARRAY['cl_agent', 'cl_auditor']);
+CREATE ROLE cl_agent IN ROLE governance_agent;
+CREATE ROLE cl_auditor IN ROLE governance_auditor;
+SET ROLE cl_agent;
+SELECT throws_ok($$SELECT governance.put_entity('User::"e"', '{}', '{}', '{"role": "admin"}')$$, '42501', NULL,
+                 'an agent cannot put an entity with tags');
+RESET ROLE;
+SET ROLE cl_auditor;
+SELECT throws_ok($$SELECT governance.put_entity('User::"e"', '{}', '{}', '{"role": "admin"}')$$, '42501', NULL,
+                 'nor can an auditor');
+RESET ROLE;
+SELECT pg_temp.drop_roles(ARRAY['cl_agent', 'cl_auditor']);
 
 ------------------------------------------------------------------------
 -- SAVEPOINT / ROLLBACK TO: a policy with extension calls is forgotten

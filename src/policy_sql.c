@@ -480,12 +480,28 @@ entity_value_hash(const char *uid, Datum *parents, int nparents, Jsonb *attrs,
 
 /*
  * put_entity(uid text, parents text[] DEFAULT '{}', attrs jsonb DEFAULT '{}',
- *			  tags jsonb DEFAULT '{}') -> void
- * (0.1's SQL declares three arguments: in the upgrade window tags are '{}')
+ *			  tags jsonb DEFAULT '{}') -> void: gov_sql_put_entity_tags.
+ * gov_sql_put_entity is 0.1's three-argument put_entity, called until
+ * ALTER EXTENSION UPDATE (an entity without tags).
  */
+static Datum put_entity(FunctionCallInfo fcinfo, bool with_tags);
+
 PG_FUNCTION_INFO_V1(gov_sql_put_entity);
 Datum
 gov_sql_put_entity(PG_FUNCTION_ARGS)
+{
+	return put_entity(fcinfo, false);
+}
+
+PG_FUNCTION_INFO_V1(gov_sql_put_entity_tags);
+Datum
+gov_sql_put_entity_tags(PG_FUNCTION_ARGS)
+{
+	return put_entity(fcinfo, true);
+}
+
+static Datum
+put_entity(FunctionCallInfo fcinfo, bool with_tags)
 {
 	char	   *uid;
 	ArrayType  *parents;
@@ -514,14 +530,14 @@ gov_sql_put_entity(PG_FUNCTION_ARGS)
 				(errcode(ERRCODE_NULL_VALUE_NOT_ALLOWED),
 				 errmsg("entity attributes must not be NULL"),
 				 errhint("Pass '{}' for an entity without attributes.")));
-	if (PG_NARGS() > 3 && PG_ARGISNULL(3))
+	if (with_tags && PG_ARGISNULL(3))
 		ereport(ERROR,
 				(errcode(ERRCODE_NULL_VALUE_NOT_ALLOWED),
 				 errmsg("entity tags must not be NULL"),
 				 errhint("Pass '{}' for an entity without tags.")));
 	parents = PG_GETARG_ARRAYTYPE_P(1);
 	attrs = PG_GETARG_JSONB_P(2);
-	if (PG_NARGS() > 3)
+	if (with_tags)
 		tags = PG_GETARG_JSONB_P(3);
 
 	if (ARR_NDIM(parents) > 1)

@@ -77,7 +77,7 @@ CREATE FUNCTION governance.put_entity(uid text, parents text[] DEFAULT '{}', att
 RETURNS void
 LANGUAGE C VOLATILE
 SECURITY DEFINER SET search_path = pg_catalog, pg_temp
-AS 'MODULE_PATHNAME', 'gov_sql_put_entity';
+AS 'MODULE_PATHNAME', 'gov_sql_put_entity_tags';
 COMMENT ON FUNCTION governance.put_entity(text, text[], jsonb, jsonb) IS
     'Create or replace an entity (its parents, attributes and tags); ledgered';
 

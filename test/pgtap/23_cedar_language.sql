@@ -4,7 +4,7 @@
 -- test/cedar, compares them with random strings and expressions).
 \ir lib/fixture.sql
 BEGIN;
-SELECT plan(92);
+SELECT plan(114);
 
 DO $$
 BEGIN
@@ -311,6 +311,78 @@ SELECT throws_ok($$SELECT governance.put_entity('User::"e"', '{}', '{}', '{"role
                  'nor can an auditor');
 RESET ROLE;
 SELECT pg_temp.drop_roles(ARRAY['cl_agent', 'cl_auditor']);
+
+------------------------------------------------------------------------
+-- Cedar's JSON entity format: put_entities(), export_entities()
+------------------------------------------------------------------------
+SAVEPOINT cedar_json;
+SELECT is(governance.put_entities($j$[
+    {"uid": {"type": "User", "id": "erin"},
+     "attrs": {"boss": {"__entity": {"type": "User", "id": "q\"t\\b"}}, "lim": {"__extn": {"fn": "decimal", "arg": "7.5"}},
+               "teams": [{"__entity": {"type": "Org::Team", "id": "t"}}], "rec": {"type": "x", "id": "y"}},
+     "parents": [{"type": "Group", "id": "billing"}, {"__entity": {"type": "Group", "id": "ops"}}],
+     "tags": {"clearance": "high"}},
+    {"uid": {"__entity": {"type": "Group", "id": "ops"}}},
+    {"uid": {"type": "User", "id": "q\"t\\b"}, "parents": []}
+  ]$j$), 3, 'put_entities loads an array in Cedar''s JSON entity format');
+SELECT is((SELECT attrs FROM governance.entities WHERE uid = 'User::"erin"'),
+          '{"boss": {"__entity": "User::\"q\\\"t\\\\b\""}, "lim": {"__extn": {"fn": "decimal", "arg": "7.5"}},
+            "teams": [{"__entity": "Org::Team::\"t\""}], "rec": {"type": "x", "id": "y"}}'::jsonb,
+          'entity references become uids (escaped), extension values stay, a record with type and id stays a record');
+SELECT is((SELECT parents FROM governance.entities WHERE uid = 'User::"erin"'), ARRAY['Group::"billing"', 'Group::"ops"'],
+          'parents, in order, either form');
+SELECT is(pg_temp.run(ARRAY['permit (principal in Group::"ops", action, resource) when { principal.boss == User::"q\"t\\b" && principal.lim.greaterThan(decimal("7.0")) && principal.getTag("clearance") == "high" };'],
+              'User::"erin"', 'read', 'Doc::"1"'),
+          'allow {p1}', 'and policies decide with them');
+SELECT is((SELECT count(*) FROM governance.ledger WHERE kind = 'governance.entity.put'
+             AND payload->>'uid' IN ('User::"erin"', 'Group::"ops"', 'User::"q\"t\\b"')), 3::bigint,
+          'each entity is ledgered as put_entity ledgers it');
+SELECT is((SELECT e FROM jsonb_array_elements(governance.export_entities()) e WHERE e->'uid'->>'id' = 'erin'),
+          $j${"uid": {"type": "User", "id": "erin"},
+              "attrs": {"boss": {"__entity": {"type": "User", "id": "q\"t\\b"}}, "lim": {"__extn": {"fn": "decimal", "arg": "7.5"}},
+                        "teams": [{"__entity": {"type": "Org::Team", "id": "t"}}], "rec": {"type": "x", "id": "y"}},
+              "parents": [{"type": "Group", "id": "billing"}, {"type": "Group", "id": "ops"}],
+              "tags": {"clearance": "high"}}$j$::jsonb,
+          'export_entities writes Cedar''s JSON entity format');
+SELECT is((SELECT governance.put_entities(governance.export_entities())), (SELECT count(*)::int FROM governance.entities),
+          'its output loads back');
+SELECT is(pg_temp.err($$SELECT governance.put_entities(NULL)$$), '22004: entities must not be NULL', 'NULL is refused');
+SELECT is(pg_temp.err($$SELECT governance.put_entities('{}')$$),
+          '22023: entities must be a JSON array of entities in Cedar''s JSON entity format', 'an object is refused');
+SELECT is(pg_temp.err($$SELECT governance.put_entities('[{"uid": {"type": "User"}}]')$$),
+          '22023: the uid of entity 1 must be {"type": "...", "id": "..."}', 'a uid without id is refused');
+SELECT is(pg_temp.err($$SELECT governance.put_entities('[{"uid": {"type": "User", "id": "f"}, "attributes": {}}]')$$),
+          '22023: entity 1 must be an object with "uid" and optionally "attrs", "parents", "tags"', 'an unknown key is refused');
+SELECT is(pg_temp.err($$SELECT governance.put_entities('[{"uid": {"type": "User", "id": "f"}, "parents": [{"type": "G"}]}]')$$),
+          '22023: a parent of entity User::"f" must be {"type": "...", "id": "..."}', 'a malformed parent is refused');
+SELECT is(pg_temp.err($$SELECT governance.put_entities('[{"uid": {"type": "Us er", "id": "f"}}]')$$),
+          '22023: entity "Us er::"f"" is not an entity uid', 'an invalid type is refused');
+SELECT is(pg_temp.err($$SELECT governance.put_entities('[{"uid": {"type": "User", "id": "f"}, "attrs": {"a": {"__extn": {"fn": "ip", "arg": "x"}}}}]')$$),
+          '22023: entity attributes hold an invalid extension value: ip("x"): the string is not a valid IP address',
+          'a malformed extension value is refused');
+SELECT is(pg_temp.err($$SELECT governance.put_entities('[{"uid": {"type": "User", "id": "g"}}, {"uid": {"type": "User", "id": "g"}}]')$$),
+          '22023: entity User::"g" is in the array twice', 'an entity twice is refused (as Cedar refuses it)');
+SELECT is((SELECT count(*) FROM governance.entities WHERE uid IN ('User::"f"', 'User::"g"')), 0::bigint,
+          'and a refused array stores nothing');
+SELECT is(governance.put_entities((SELECT jsonb_agg(jsonb_build_object('uid', jsonb_build_object('type', 'Bulk', 'id', i::text),
+              'parents', jsonb_build_array(jsonb_build_object('type', 'Bulk', 'id', (i / 2)::text))))
+              FROM generate_series(1, 5000) i)), 5000, '5,000 entities in one call');
+ROLLBACK TO SAVEPOINT cedar_json;
+SELECT is((SELECT count(*) FROM governance.entities WHERE uid LIKE 'Bulk::%' OR uid = 'User::"erin"'), 0::bigint,
+          'ROLLBACK TO SAVEPOINT forgets them');
+
+SELECT pg_temp.drop_roles(ARRAY['cj_agent', 'cj_auditor']);
+CREATE ROLE cj_agent IN ROLE governance_agent;
+CREATE ROLE cj_auditor IN ROLE governance_auditor;
+SET ROLE cj_agent;
+SELECT throws_ok($$SELECT governance.put_entities('[]')$$, '42501', NULL, 'an agent cannot call put_entities');
+SELECT throws_ok($$SELECT governance.export_entities()$$, '42501', NULL, 'nor export_entities');
+RESET ROLE;
+SET ROLE cj_auditor;
+SELECT throws_ok($$SELECT governance.put_entities('[]')$$, '42501', NULL, 'an auditor cannot call put_entities');
+SELECT lives_ok($$SELECT governance.export_entities()$$, 'an auditor can export');
+RESET ROLE;
+SELECT pg_temp.drop_roles(ARRAY['cj_agent', 'cj_auditor']);
 
 ------------------------------------------------------------------------
 -- SAVEPOINT / ROLLBACK TO: a policy with extension calls is forgotten

@@ -238,6 +238,7 @@ function genScenario(maxDepth) {
 	const np = 1 + int(5);
 	for (let i = 0; i < np; i++) sc.policies.push(genPolicy(sc));
 	sc.asSet = chance(0.3);
+	sc.cedarJson = chance(0.3);	/* put_entities() rather than put_entity() */
 	return sc;
 }
 
@@ -663,7 +664,10 @@ function scenarioSql(sid, sc) {
 	} else
 		lines.push('SELECT json_build_object(\'s\',' + sid + ',\'create\',json_build_array(' +
 			sc.policies.map((p, i) => 'cedar_diff.try_create(' + q('p' + i) + ',' + q(p.text) + ')').join(',') + '));');
-	for (const e of sc.entities)
+	if (sc.cedarJson)
+		/* the store in Cedar's JSON entity format, as Cedar reads it */
+		lines.push('SELECT governance.put_entities(' + q(JSON.stringify(cedarEntities(sc))) + '::jsonb);');
+	else for (const e of sc.entities)
 		lines.push('SELECT governance.put_entity(' + q(extUid(e.uid)) + ', ARRAY[' +
 			e.parents.map(p => q(extUid(p))).join(',') + ']::text[], ' + q(extJson(V.rec(e.attrs))) + '::jsonb, ' +
 			q(extJson(V.rec(e.tags || {}))) + '::jsonb);');

@@ -610,10 +610,11 @@ load_entity(const char *uid, uint32 len, EntEntry *e)
 	if (plan_entity == NULL)
 	{
 		Oid			argtypes[1] = {TEXTOID};
+
 		/*
-		 * tags through to_jsonb(): the column is new in 0.2, and this
-		 * library must also decide in the window before ALTER EXTENSION
-		 * UPDATE adds it (README, "Upgrading")
+		 * tags through to_jsonb(): the column is new in 0.2, and this library
+		 * must also decide in the window before ALTER EXTENSION UPDATE adds
+		 * it (README, "Upgrading")
 		 */
 		SPIPlanPtr	p = SPI_prepare("SELECT parents, attrs,"
 									" pg_catalog.to_jsonb(e) OPERATOR(pg_catalog.->) 'tags'"

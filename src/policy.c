@@ -644,7 +644,15 @@ load_entity(const char *uid, uint32 len, EntEntry *e)
 	if (plan_entity == NULL)
 	{
 		Oid			argtypes[1] = {TEXTOID};
-		SPIPlanPtr	p = SPI_prepare("SELECT parents, attrs FROM governance.entities"
+
+		/*
+		 * tags through to_jsonb(): the column is new in 0.2, and this library
+		 * must also decide in the window before ALTER EXTENSION UPDATE adds
+		 * it (README, "Upgrading")
+		 */
+		SPIPlanPtr	p = SPI_prepare("SELECT parents, attrs,"
+									" pg_catalog.to_jsonb(e) OPERATOR(pg_catalog.->) 'tags'"
+									" FROM governance.entities e"
 									" WHERE uid OPERATOR(pg_catalog.=) $1",
 									1, argtypes);
 
@@ -713,6 +721,15 @@ load_entity(const char *uid, uint32 len, EntEntry *e)
 
 				gov_policy_jsonb_to_value(jb, attrs);
 				e->ent.attrs = attrs->kind == GOV_POL_RECORD ? attrs : NULL;
+			}
+			d = SPI_getbinval(tup, desc, 3, &isnull);
+			if (!isnull)
+			{
+				Jsonb	   *jb = DatumGetJsonbPCopy(d);
+				GovPolValue *tags = palloc(sizeof(GovPolValue));
+
+				gov_policy_jsonb_to_value(jb, tags);
+				e->ent.tags = tags->kind == GOV_POL_RECORD && tags->u.rec.n > 0 ? tags : NULL;
 			}
 		}
 		MemoryContextSwitchTo(spi);

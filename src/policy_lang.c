@@ -279,6 +279,14 @@ gov_pol_kind_name(GovPolKind kind)
 			return "record";
 		case GOV_POL_UNUSABLE:
 			return "unusable value";
+		case GOV_POL_DECIMAL:
+			return "decimal";
+		case GOV_POL_IPADDR:
+			return "ipaddr";
+		case GOV_POL_DATETIME:
+			return "datetime";
+		case GOV_POL_DURATION:
+			return "duration";
 	}
 	return "value";
 }
@@ -303,6 +311,14 @@ kind_article(GovPolKind kind)
 			return "a record";
 		case GOV_POL_UNUSABLE:
 			return "an unusable value";
+		case GOV_POL_DECIMAL:
+			return "a decimal";
+		case GOV_POL_IPADDR:
+			return "an ipaddr";
+		case GOV_POL_DATETIME:
+			return "a datetime";
+		case GOV_POL_DURATION:
+			return "a duration";
 	}
 	return "a value";
 }
@@ -403,6 +419,526 @@ excerpt_len(const char *s, size_t len, size_t max, bool *cut)
 	if (n < len)
 		*cut = true;
 	return n;
+}
+
+/* ---------------------------------------------------------------------
+ * Extension types: decimal, ipaddr, datetime, duration (issue 17)
+ *
+ * Each constructor follows Cedar's parser exactly (what it accepts, what
+ * it refuses, where it overflows): the differential test compares them
+ * string by string.  Values are plain integers but for IP addresses.
+ * ---------------------------------------------------------------------
+ */
+
+#define MS_PER_DAY		INT64_C(86400000)
+#define MS_PER_HOUR		INT64_C(3600000)
+#define MS_PER_MINUTE	INT64_C(60000)
+#define MS_PER_SECOND	INT64_C(1000)
+
+static bool
+is_digit(char c)
+{
+	return c >= '0' && c <= '9';
+}
+
+/*
+ * -?[0-9]+\.[0-9]{1,4}: the value times 10^4, within 64 bits (so from
+ * -922337203685477.5808 to 922337203685477.5807).
+ */
+static const char *
+parse_decimal(const char *s, size_t len, int64_t *out)
+{
+	size_t		i = 0;
+	bool		neg = false;
+	uint64_t	limit;
+	uint64_t	mag = 0;
+	bool		overflow = false;
+	size_t		start;
+	int			nfrac = 0;
+
+	if (i < len && s[i] == '-')
+	{
+		neg = true;
+		i++;
+	}
+	limit = neg ? (uint64_t) INT64_MAX + 1 : (uint64_t) INT64_MAX;
+	start = i;
+	for (; i < len && is_digit(s[i]); i++)
+	{
+		unsigned	d = (unsigned) (s[i] - '0');
+
+		if (mag > (limit - d) / 10)
+			overflow = true;
+		else
+			mag = mag * 10 + d;
+	}
+	if (i == start || i >= len || s[i] != '.')
+		return "is not a well-formed decimal value";
+	i++;
+	start = i;
+	for (; i < len && is_digit(s[i]); i++)
+		nfrac++;
+	if (i != len || nfrac == 0)
+		return "is not a well-formed decimal value";
+	if (nfrac > 4)
+		return "has too many digits after the decimal point (the limit is 4)";
+	if (overflow || mag > limit / 10000)
+		return "overflows a decimal (the range is -922337203685477.5808 to 922337203685477.5807)";
+	mag *= 10000;
+	{
+		uint64_t	frac = 0;
+		int			k;
+
+		for (k = 0; k < 4; k++)
+			frac = frac * 10 + (k < nfrac ? (unsigned) (s[start + k] - '0') : 0);
+		if (mag > limit - frac)
+			return "overflows a decimal (the range is -922337203685477.5808 to 922337203685477.5807)";
+		mag += frac;
+	}
+	*out = neg ? (mag == (uint64_t) INT64_MAX + 1 ? INT64_MIN : -(int64_t) mag) : (int64_t) mag;
+	return NULL;
+}
+
+static int
+hex_digit(char c)
+{
+	if (c >= '0' && c <= '9')
+		return c - '0';
+	if (c >= 'a' && c <= 'f')
+		return c - 'a' + 10;
+	if (c >= 'A' && c <= 'F')
+		return c - 'A' + 10;
+	return -1;
+}
+
+/* Rust's Ipv4Addr parser: four decimal octets, no leading zero. */
+static bool
+parse_ipv4(const char *s, size_t len, uint8_t *addr)
+{
+	size_t		i = 0;
+	int			k;
+
+	for (k = 0; k < 4; k++)
+	{
+		size_t		start = i;
+		unsigned	v = 0;
+
+		if (k > 0)
+		{
+			if (i >= len || s[i] != '.')
+				return false;
+			start = ++i;
+		}
+		while (i < len && is_digit(s[i]) && i - start < 3)
+			v = v * 10 + (unsigned) (s[i++] - '0');
+		if (i == start || v > 255 || (i - start > 1 && s[start] == '0'))
+			return false;
+		addr[k] = (uint8_t) v;
+	}
+	return i == len;
+}
+
+/* one group of 1 to 4 hex digits at *i */
+static bool
+ipv6_group(const char *s, size_t len, size_t *i, unsigned *g)
+{
+	size_t		start = *i;
+	unsigned	v = 0;
+
+	while (*i < len && hex_digit(s[*i]) >= 0 && *i - start < 4)
+		v = v * 16 + (unsigned) hex_digit(s[(*i)++]);
+	*g = v;
+	return *i > start;
+}
+
+/*
+ * Rust's Ipv6Addr parser without the embedded IPv4 form (Cedar refuses
+ * it): up to 8 groups, "::" once, standing for at least one group.
+ */
+static bool
+parse_ipv6(const char *s, size_t len, uint8_t *addr)
+{
+	unsigned	head[8];
+	unsigned	tail[8];
+	int			nhead = 0;
+	int			ntail = 0;
+	size_t		i = 0;
+	bool		gap = false;
+	int			k;
+
+	if (len >= 2 && s[0] == ':' && s[1] == ':')
+	{
+		gap = true;
+		i = 2;
+	}
+	else
+	{
+		for (;;)
+		{
+			if (!ipv6_group(s, len, &i, &head[nhead]))
+				return false;
+			nhead++;
+			if (nhead == 8)
+				break;
+			if (i + 1 < len && s[i] == ':' && s[i + 1] == ':')
+			{
+				gap = true;
+				i += 2;
+				break;
+			}
+			if (i < len && s[i] == ':')
+			{
+				i++;
+				continue;
+			}
+			break;
+		}
+	}
+	if (gap)
+	{
+		int			limit = 8 - nhead - 1;
+
+		while (ntail < limit)
+		{
+			size_t		save = i;
+
+			if (ntail > 0)
+			{
+				if (i >= len || s[i] != ':')
+					break;
+				i++;
+			}
+			if (!ipv6_group(s, len, &i, &tail[ntail]))
+			{
+				i = save;
+				break;
+			}
+			ntail++;
+		}
+	}
+	else if (nhead != 8)
+		return false;
+	if (i != len)
+		return false;
+	memset(addr, 0, 16);
+	for (k = 0; k < nhead; k++)
+	{
+		addr[2 * k] = (uint8_t) (head[k] >> 8);
+		addr[2 * k + 1] = (uint8_t) head[k];
+	}
+	for (k = 0; k < ntail; k++)
+	{
+		addr[16 - 2 * (ntail - k)] = (uint8_t) (tail[k] >> 8);
+		addr[16 - 2 * (ntail - k) + 1] = (uint8_t) tail[k];
+	}
+	return true;
+}
+
+/* an address, IPv4 or IPv6, with an optional /prefix */
+static const char *
+parse_ip(const char *s, size_t len, GovPolIp *ip)
+{
+	size_t		alen = len;
+	bool		colon = false;
+	bool		dot = false;
+	size_t		i;
+	unsigned	max;
+
+	memset(ip, 0, sizeof(GovPolIp));
+	for (i = 0; i < len; i++)
+		if (s[i] == '/')
+		{
+			alen = i;
+			break;
+		}
+	for (i = 0; i < alen; i++)
+	{
+		colon |= s[i] == ':';
+		dot |= s[i] == '.';
+	}
+	if (colon && dot)
+		return "is an IPv4 address embedded in IPv6, which Cedar does not accept";
+	ip->v6 = colon;
+	if (colon ? !parse_ipv6(s, alen, ip->addr) : !parse_ipv4(s, alen, ip->addr))
+		return "is not a valid IP address";
+	max = colon ? 128 : 32;
+	ip->prefix = (uint8_t) max;
+	if (alen < len)
+	{
+		const char *p = s + alen + 1;
+		size_t		plen = len - alen - 1;
+		unsigned	v = 0;
+
+		if (plen == 0 || plen > (colon ? 3 : 2))
+			return "has an invalid prefix length";
+		for (i = 0; i < plen; i++)
+		{
+			if (!is_digit(p[i]))
+				return "has an invalid prefix length";
+			v = v * 10 + (unsigned) (p[i] - '0');
+		}
+		if ((plen > 1 && p[0] == '0') || v > max)
+			return "has an invalid prefix length";
+		ip->prefix = (uint8_t) v;
+	}
+	return NULL;
+}
+
+/* days from 1970-01-01 to y-m-d of the proleptic Gregorian calendar */
+static int64_t
+days_from_civil(int64_t y, unsigned m, unsigned d)
+{
+	int64_t		era;
+	unsigned	yoe;
+	unsigned	doy;
+	unsigned	doe;
+
+	y -= m <= 2;
+	era = (y >= 0 ? y : y - 399) / 400;
+	yoe = (unsigned) (y - era * 400);
+	doy = (153 * (m > 2 ? m - 3 : m + 9) + 2) / 5 + d - 1;
+	doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
+	return era * 146097 + (int64_t) doe - 719468;
+}
+
+/* n ASCII digits at s[at] as a number; -1 if any is not a digit */
+static int
+digits_at(const char *s, size_t len, size_t at, int n)
+{
+	int			v = 0;
+	int			k;
+
+	if (at + (size_t) n > len)
+		return -1;
+	for (k = 0; k < n; k++)
+	{
+		if (!is_digit(s[at + k]))
+			return -1;
+		v = v * 10 + (s[at + k] - '0');
+	}
+	return v;
+}
+
+/*
+ * YYYY-MM-DD, optionally followed by Thh:mm:ss, optional .SSS (exactly
+ * three digits) and Z or an offset +hhmm / -hhmm: milliseconds since the
+ * epoch.
+ */
+static const char *
+parse_datetime(const char *s, size_t len, int64_t *out)
+{
+	static const unsigned mdays[] = {31, 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31};
+	int			y = digits_at(s, len, 0, 4);
+	int			mo = digits_at(s, len, 5, 2);
+	int			d = digits_at(s, len, 8, 2);
+	int64_t		ms;
+	bool		leap;
+
+	if (len < 10 || y < 0 || mo < 0 || d < 0 || s[4] != '-' || s[7] != '-')
+		return "is not a well-formed datetime";
+	leap = (y % 4 == 0 && y % 100 != 0) || y % 400 == 0;
+	if (mo < 1 || mo > 12 || d < 1 ||
+		(unsigned) d > mdays[mo - 1] + (mo == 2 && leap ? 1 : 0))
+		return "is not a valid date";
+	ms = days_from_civil(y, (unsigned) mo, (unsigned) d) * MS_PER_DAY;
+	if (len > 10)
+	{
+		int			h = digits_at(s, len, 11, 2);
+		int			mi = digits_at(s, len, 14, 2);
+		int			sec = digits_at(s, len, 17, 2);
+		size_t		i = 19;
+
+		if (s[10] != 'T' || h < 0 || mi < 0 || sec < 0 || s[13] != ':' || s[16] != ':')
+			return "is not a well-formed datetime";
+		if (h > 23 || mi > 59 || sec > 59)
+			return "is not a valid time of day";
+		ms += h * MS_PER_HOUR + mi * MS_PER_MINUTE + sec * MS_PER_SECOND;
+		if (i < len && s[i] == '.')
+		{
+			int			frac = digits_at(s, len, i + 1, 3);
+
+			if (frac < 0)
+				return "is not a well-formed datetime";
+			ms += frac;
+			i += 4;
+		}
+		if (i == len)
+			return "is not a well-formed datetime";
+		if (i + 1 == len && s[i] == 'Z')
+			i++;
+		else if (i + 5 == len && (s[i] == '+' || s[i] == '-'))
+		{
+			int			oh = digits_at(s, len, i + 1, 2);
+			int			om = digits_at(s, len, i + 3, 2);
+
+			if (oh < 0 || om < 0)
+				return "is not a well-formed datetime";
+			if (oh > 23 || om > 59)
+				return "has an invalid offset";
+			/* local time minus the offset is UTC */
+			ms += (s[i] == '+' ? -1 : 1) * (oh * MS_PER_HOUR + om * MS_PER_MINUTE);
+			i += 5;
+		}
+		if (i != len)
+			return "is not a well-formed datetime";
+	}
+	*out = ms;
+	return NULL;
+}
+
+/*
+ * -?(Nd)?(Nh)?(Nm)?(Ns)?(Nms)?, at least one unit, in that order: the
+ * milliseconds, within 64 bits.
+ */
+static const char *
+parse_duration(const char *s, size_t len, int64_t *out)
+{
+	static const int64_t unit_ms[] = {MS_PER_DAY, MS_PER_HOUR, MS_PER_MINUTE, MS_PER_SECOND, 1};
+	size_t		i = 0;
+	bool		neg = false;
+	uint64_t	limit;
+	uint64_t	total = 0;
+	bool		overflow = false;
+	int			last = -1;
+
+	if (i < len && s[i] == '-')
+	{
+		neg = true;
+		i++;
+	}
+	limit = neg ? (uint64_t) INT64_MAX + 1 : (uint64_t) INT64_MAX;
+	while (i < len)
+	{
+		size_t		start = i;
+		uint64_t	v = 0;
+		int			unit;
+
+		for (; i < len && is_digit(s[i]); i++)
+		{
+			unsigned	d = (unsigned) (s[i] - '0');
+
+			if (v > (limit - d) / 10)
+				overflow = true;
+			else
+				v = v * 10 + d;
+		}
+		if (i == start || i >= len)
+			return "is not a well-formed duration";
+		if (s[i] == 'd')
+			unit = 0;
+		else if (s[i] == 'h')
+			unit = 1;
+		else if (s[i] == 'm' && i + 1 < len && s[i + 1] == 's')
+		{
+			unit = 4;
+			i++;
+		}
+		else if (s[i] == 'm')
+			unit = 2;
+		else if (s[i] == 's')
+			unit = 3;
+		else
+			return "is not a well-formed duration";
+		i++;
+		if (unit <= last)
+			return "is not a well-formed duration";
+		last = unit;
+		if (!overflow)
+		{
+			if (v > limit / (uint64_t) unit_ms[unit])
+				overflow = true;
+			else
+			{
+				v *= (uint64_t) unit_ms[unit];
+				if (total > limit - v)
+					overflow = true;
+				else
+					total += v;
+			}
+		}
+	}
+	if (last < 0)
+		return "is not a well-formed duration";
+	if (overflow)
+		return "overflows a duration (64-bit milliseconds)";
+	*out = neg ? (total == (uint64_t) INT64_MAX + 1 ? INT64_MIN : -(int64_t) total)
+		: (int64_t) total;
+	return NULL;
+}
+
+bool
+gov_pol_extension_value(const char *fn, size_t fnlen, const char *arg, size_t len,
+						GovPolIp *ip, GovPolValue *out, const char **why)
+{
+	const char *err;
+
+	memset(out, 0, sizeof(GovPolValue));
+	if (fnlen == 7 && memcmp(fn, "decimal", 7) == 0)
+	{
+		out->kind = GOV_POL_DECIMAL;
+		err = parse_decimal(arg, len, &out->u.i);
+	}
+	else if (fnlen == 2 && memcmp(fn, "ip", 2) == 0)
+	{
+		out->kind = GOV_POL_IPADDR;
+		err = parse_ip(arg, len, ip);
+		out->u.ip = ip;
+	}
+	else if (fnlen == 8 && memcmp(fn, "datetime", 8) == 0)
+	{
+		out->kind = GOV_POL_DATETIME;
+		err = parse_datetime(arg, len, &out->u.i);
+	}
+	else if (fnlen == 8 && memcmp(fn, "duration", 8) == 0)
+	{
+		out->kind = GOV_POL_DURATION;
+		err = parse_duration(arg, len, &out->u.i);
+	}
+	else
+		err = "unknown extension function";
+	*why = err;
+	return err == NULL;
+}
+
+/* the network address (the address masked by the prefix) into net */
+static void
+ip_network(const GovPolIp *ip, uint8_t *net, uint8_t *bcast)
+{
+	int			n = ip->v6 ? 16 : 4;
+	int			k;
+
+	for (k = 0; k < n; k++)
+	{
+		int			bits = ip->prefix - 8 * k;
+		uint8_t		mask = bits >= 8 ? 0xff : bits <= 0 ? 0 : (uint8_t) (0xff << (8 - bits));
+
+		net[k] = ip->addr[k] & mask;
+		bcast[k] = net[k] | (uint8_t) ~mask;
+	}
+}
+
+/* Cedar's isInRange: a's range lies within b's (same family) */
+static bool
+ip_in_range(const GovPolIp *a, const GovPolIp *b)
+{
+	uint8_t		an[16],
+				ab[16],
+				bn[16],
+				bb[16];
+	int			n = a->v6 ? 16 : 4;
+
+	if (a->v6 != b->v6)
+		return false;
+	ip_network(a, an, ab);
+	ip_network(b, bn, bb);
+	return memcmp(bn, an, n) <= 0 && memcmp(ab, bb, n) <= 0;
+}
+
+static bool
+ip_eq(const GovPolIp *a, const GovPolIp *b)
+{
+	return a->v6 == b->v6 && a->prefix == b->prefix &&
+		memcmp(a->addr, b->addr, a->v6 ? 16 : 4) == 0;
 }
 
 /* ---------------------------------------------------------------------
@@ -882,8 +1418,87 @@ typedef enum NodeKind
 	N_CONTAINS_ANY,
 	N_IS,						/* kids[0] is entity type "name" */
 	N_IS_EMPTY,
-	N_RECORD					/* fields keys[i] = kids[i], sorted by key */
+	N_RECORD,					/* fields keys[i] = kids[i], sorted by key */
+	N_HAS_TAG,					/* e.hasTag(k) */
+	N_GET_TAG,					/* e.getTag(k) */
+	N_EXT						/* extension call ext: kids are its arguments,
+								 * a method's receiver first */
 } NodeKind;
+
+/* Cedar's extension functions and methods */
+typedef enum ExtOp
+{
+	X_DECIMAL,
+	X_IP,
+	X_DATETIME,
+	X_DURATION,
+	X_LESS_THAN,
+	X_LESS_THAN_OR_EQUAL,
+	X_GREATER_THAN,
+	X_GREATER_THAN_OR_EQUAL,
+	X_IS_IPV4,
+	X_IS_IPV6,
+	X_IS_LOOPBACK,
+	X_IS_MULTICAST,
+	X_IS_IN_RANGE,
+	X_OFFSET,
+	X_DURATION_SINCE,
+	X_TO_DATE,
+	X_TO_TIME,
+	X_TO_DAYS,
+	X_TO_HOURS,
+	X_TO_MINUTES,
+	X_TO_SECONDS,
+	X_TO_MILLISECONDS
+} ExtOp;
+
+typedef struct ExtInfo
+{
+	const char *name;
+	bool		function;		/* f(x), else a method x.f(...) */
+	uint32_t	arity;			/* arguments, a method's receiver included */
+	GovPolKind	self;			/* the kind of the first argument */
+	GovPolKind	other;			/* of the second, if any */
+} ExtInfo;
+
+static const ExtInfo ext_info[] = {
+	[X_DECIMAL] = {"decimal", true, 1, GOV_POL_STRING, GOV_POL_STRING},
+	[X_IP] = {"ip", true, 1, GOV_POL_STRING, GOV_POL_STRING},
+	[X_DATETIME] = {"datetime", true, 1, GOV_POL_STRING, GOV_POL_STRING},
+	[X_DURATION] = {"duration", true, 1, GOV_POL_STRING, GOV_POL_STRING},
+	[X_LESS_THAN] = {"lessThan", false, 2, GOV_POL_DECIMAL, GOV_POL_DECIMAL},
+	[X_LESS_THAN_OR_EQUAL] = {"lessThanOrEqual", false, 2, GOV_POL_DECIMAL, GOV_POL_DECIMAL},
+	[X_GREATER_THAN] = {"greaterThan", false, 2, GOV_POL_DECIMAL, GOV_POL_DECIMAL},
+	[X_GREATER_THAN_OR_EQUAL] = {"greaterThanOrEqual", false, 2, GOV_POL_DECIMAL, GOV_POL_DECIMAL},
+	[X_IS_IPV4] = {"isIpv4", false, 1, GOV_POL_IPADDR, GOV_POL_IPADDR},
+	[X_IS_IPV6] = {"isIpv6", false, 1, GOV_POL_IPADDR, GOV_POL_IPADDR},
+	[X_IS_LOOPBACK] = {"isLoopback", false, 1, GOV_POL_IPADDR, GOV_POL_IPADDR},
+	[X_IS_MULTICAST] = {"isMulticast", false, 1, GOV_POL_IPADDR, GOV_POL_IPADDR},
+	[X_IS_IN_RANGE] = {"isInRange", false, 2, GOV_POL_IPADDR, GOV_POL_IPADDR},
+	[X_OFFSET] = {"offset", false, 2, GOV_POL_DATETIME, GOV_POL_DURATION},
+	[X_DURATION_SINCE] = {"durationSince", false, 2, GOV_POL_DATETIME, GOV_POL_DATETIME},
+	[X_TO_DATE] = {"toDate", false, 1, GOV_POL_DATETIME, GOV_POL_DATETIME},
+	[X_TO_TIME] = {"toTime", false, 1, GOV_POL_DATETIME, GOV_POL_DATETIME},
+	[X_TO_DAYS] = {"toDays", false, 1, GOV_POL_DURATION, GOV_POL_DURATION},
+	[X_TO_HOURS] = {"toHours", false, 1, GOV_POL_DURATION, GOV_POL_DURATION},
+	[X_TO_MINUTES] = {"toMinutes", false, 1, GOV_POL_DURATION, GOV_POL_DURATION},
+	[X_TO_SECONDS] = {"toSeconds", false, 1, GOV_POL_DURATION, GOV_POL_DURATION},
+	[X_TO_MILLISECONDS] = {"toMilliseconds", false, 1, GOV_POL_DURATION, GOV_POL_DURATION},
+};
+
+#define N_EXT_OPS ((int) (sizeof(ext_info) / sizeof(ext_info[0])))
+
+/* the extension function or method of this name, or -1 */
+static int
+ext_lookup(const char *name, size_t len)
+{
+	int			k;
+
+	for (k = 0; k < N_EXT_OPS; k++)
+		if (strlen(ext_info[k].name) == len && memcmp(ext_info[k].name, name, len) == 0)
+			return k;
+	return -1;
+}
 
 typedef enum VarKind
 {
@@ -921,6 +1536,7 @@ struct Node
 	GovPolStr	name;			/* N_ATTR, N_HAS; N_IS: the entity type */
 	GovPolStr  *keys;			/* N_RECORD */
 	const Pattern *pat;			/* N_LIKE */
+	ExtOp		ext;			/* N_EXT */
 	uint32_t	nkids;
 	Node	  **kids;
 	char	   *ops;			/* N_ADD: '+' or '-' before kids[i], i >= 1 */
@@ -1647,6 +2263,84 @@ parse_record(Parser *P)
 	return finish_node(P, n, t.line, t.col);
 }
 
+/*
+ * The arguments of an extension call, "(" [Expr {"," Expr} [","]] ")",
+ * after the receiver of a method (NULL for a function).  As in Cedar the
+ * number of arguments is checked when evaluating, not here.  A function
+ * of one string literal is computed now: a literal that does not parse
+ * stays a call, an error when evaluated, as in Cedar.
+ */
+static Node *
+parse_ext_call(Parser *P, Node *receiver, ExtOp op, int line, int col)
+{
+	Node	   *small[8];
+	Node	  **args = small;
+	uint32_t	cap = 8;
+	uint32_t	count = 0;
+	uint32_t	i;
+	Node	   *n;
+
+	if (receiver)
+		args[count++] = receiver;
+	if (!p_expect(P, T_LPAREN, "\"(\""))
+		return NULL;
+	while (P->cur.kind != T_RPAREN)
+	{
+		Node	   *e;
+
+		if (count == cap)
+		{
+			Node	  **bigger;
+
+			if (cap > (UINT32_MAX / 2) / sizeof(Node *))
+			{
+				p_error_at(P, line, col, "policy too large to compile");
+				return NULL;
+			}
+			bigger = p_alloc(P, sizeof(Node *) * cap * 2);
+			if (bigger == NULL)
+				return NULL;
+			memcpy(bigger, args, sizeof(Node *) * count);
+			args = bigger;
+			cap *= 2;
+		}
+		e = parse_expr(P);
+		if (e == NULL)
+			return NULL;
+		args[count++] = e;
+		if (!p_accept(P, T_COMMA))
+			break;
+	}
+	if (!p_expect(P, T_RPAREN, "\",\" or \")\""))
+		return NULL;
+	if (ext_info[op].function && count == 1 && args[0]->kind == N_LIT &&
+		args[0]->lit.kind == GOV_POL_STRING)
+	{
+		GovPolIp   *ip = p_alloc(P, sizeof(GovPolIp));
+		GovPolValue v;
+		const char *why;
+
+		if (ip == NULL)
+			return NULL;
+		if (gov_pol_extension_value(ext_info[op].name, strlen(ext_info[op].name),
+									args[0]->lit.u.s.p, args[0]->lit.u.s.len,
+									ip, &v, &why))
+		{
+			n = mk_node(P, N_LIT, 0);
+			if (n)
+				n->lit = v;
+			return n;
+		}
+	}
+	n = mk_node(P, N_EXT, count);
+	if (n == NULL)
+		return NULL;
+	n->ext = op;
+	for (i = 0; i < count; i++)
+		n->kids[i] = args[i];
+	return finish_node(P, n, line, col);
+}
+
 static Node *
 parse_primary(Parser *P, bool negate_int)
 {
@@ -1763,6 +2457,21 @@ parse_primary(Parser *P, bool negate_int)
 				p_advance(P);
 				return n;
 			}
+			if (P->next.kind == T_LPAREN && !is_reserved(&t))
+			{
+				int			op = ext_lookup(t.start, t.len);
+
+				if (op < 0 || !ext_info[op].function)
+				{
+					p_error_at(P, t.line, t.col, op < 0 ?
+							   "\"%.*s\" is not a function (the functions are decimal, ip, datetime and duration)" :
+							   "\"%.*s\" is a method, not a function",
+							   (int) t.len, t.start);
+					return NULL;
+				}
+				p_advance(P);
+				return parse_ext_call(P, NULL, (ExtOp) op, t.line, t.col);
+			}
 			/* FALLTHROUGH */
 		default:
 			p_expected(P, "an expression");
@@ -1832,10 +2541,25 @@ parse_member(Parser *P, bool negate_int)
 					k = N_CONTAINS_ANY;
 				else if (tok_is(&P->cur, "isEmpty"))
 					k = N_IS_EMPTY;
+				else if (tok_is(&P->cur, "hasTag"))
+					k = N_HAS_TAG;
+				else if (tok_is(&P->cur, "getTag"))
+					k = N_GET_TAG;
 				else
 				{
-					p_expected(P, "a method: \"contains\", \"containsAll\", \"containsAny\" or \"isEmpty\"");
-					return NULL;
+					int			op = ext_lookup(P->cur.start, P->cur.len);
+
+					if (op < 0 || ext_info[op].function)
+					{
+						p_error_at(P, P->cur.line, P->cur.col, op < 0 ?
+								   "\"%.*s\" is not a method" :
+								   "\"%.*s\" is a function, not a method",
+								   (int) P->cur.len, P->cur.start);
+						return NULL;
+					}
+					p_advance(P);
+					n = parse_ext_call(P, n, (ExtOp) op, t.line, t.col);
+					continue;
 				}
 				p_advance(P);
 				p_advance(P);	/* ( */
@@ -3108,8 +3832,14 @@ value_hash(const GovPolValue *v)
 		case GOV_POL_BOOL:
 			return v->u.b ? 0x51ed270b1ULL : 0x7a3c11e5ULL;
 		case GOV_POL_LONG:
-			h = (uint64_t) v->u.i * 0x9e3779b97f4a7c15ULL;
+		case GOV_POL_DECIMAL:
+		case GOV_POL_DATETIME:
+		case GOV_POL_DURATION:
+			h = ((uint64_t) v->u.i + (uint64_t) v->kind) * 0x9e3779b97f4a7c15ULL;
 			return h ^ (h >> 31);
+		case GOV_POL_IPADDR:
+			return hash_bytes((const char *) v->u.ip->addr, v->u.ip->v6 ? 16 : 4) +
+				v->u.ip->prefix;
 		case GOV_POL_STRING:
 			return hash_bytes(v->u.s.p, v->u.s.len);
 		case GOV_POL_ENTITY:
@@ -3146,7 +3876,12 @@ value_eq(GovPolSession *s, const GovPolValue *a, const GovPolValue *b, bool *ok)
 		case GOV_POL_BOOL:
 			return a->u.b == b->u.b;
 		case GOV_POL_LONG:
+		case GOV_POL_DECIMAL:
+		case GOV_POL_DATETIME:
+		case GOV_POL_DURATION:
 			return a->u.i == b->u.i;
+		case GOV_POL_IPADDR:
+			return ip_eq(a->u.ip, b->u.ip);
 		case GOV_POL_STRING:
 		case GOV_POL_ENTITY:
 			return str_eq(a->u.s.p, a->u.s.len, b->u.s.p, b->u.s.len);
@@ -3526,6 +4261,175 @@ eval_in(GovPolSession *s, const Node *n, GovPolValue *out)
 					kind_article(r.kind));
 }
 
+/* e.hasTag(k), e.getTag(k): the entity's tags (docs/POLICY.md section 4) */
+static bool
+eval_tag(GovPolSession *s, const Node *n, GovPolValue *out)
+{
+	const char *what = n->kind == N_HAS_TAG ? "\".hasTag()\" expects" : "\".getTag()\" expects";
+	GovPolValue e;
+	GovPolValue k;
+	const GovPolEntity *ent;
+	const GovPolValue *found = NULL;
+	char		b1[SHOW_MAX + 4];
+	char		b2[SHOW_MAX + 4];
+
+	if (!eval_kind(s, n->kids[0], GOV_POL_ENTITY, what, &e) ||
+		!eval_kind(s, n->kids[1], GOV_POL_STRING, what, &k))
+		return false;
+	ent = lookup(s, e.u.s.p, e.u.s.len);
+	if (ent && ent->tags && ent->tags->kind == GOV_POL_RECORD)
+		found = record_get(ent->tags, k.u.s.p, k.u.s.len);
+	if (n->kind == N_HAS_TAG)
+	{
+		out->kind = GOV_POL_BOOL;
+		out->u.b = found != NULL;
+		return true;
+	}
+	if (ent == NULL)
+		return ev_error(s, "entity %s does not exist", SHOW(e.u.s, b1));
+	if (found == NULL)
+		return ev_error(s, "entity %s has no tag \"%s\"", SHOW(e.u.s, b1), SHOW(k.u.s, b2));
+	*out = *found;
+	return true;
+}
+
+/*
+ * An extension function or method.  Every argument is evaluated first,
+ * then the count and kinds are checked, as in Cedar.
+ */
+static bool
+eval_ext(GovPolSession *s, const Node *n, GovPolValue *out)
+{
+	const ExtInfo *x = &ext_info[n->ext];
+	GovPolValue args[2];
+	uint32_t	i;
+	int64_t		r;
+
+	for (i = 0; i < n->nkids && i < x->arity; i++)
+		if (!eval(s, n->kids[i], &args[i]) || !check_usable(s, &args[i]))
+			return false;
+	if (n->nkids != x->arity)
+		return ev_error(s, "\"%s\" takes %u argument%s%s, found %u",
+						x->name, x->function ? x->arity : x->arity - 1,
+						(x->function ? x->arity : x->arity - 1) == 1 ? "" : "s",
+						x->function ? "" : " besides its receiver",
+						x->function ? n->nkids : n->nkids - 1);
+	for (i = 0; i < n->nkids; i++)
+	{
+		GovPolKind	want = i == 0 ? x->self : x->other;
+
+		if (args[i].kind != want)
+			return ev_error(s, "type error: \"%s\" expects %s%s, found %s",
+							x->name, kind_article(want),
+							x->function ? "" : i == 0 ? " to call it on" : " as its argument",
+							kind_article(args[i].kind));
+	}
+	switch (n->ext)
+	{
+		case X_DECIMAL:
+		case X_IP:
+		case X_DATETIME:
+		case X_DURATION:
+			{
+				GovPolIp   *ip = gov_pol_alloc(s->arena, sizeof(GovPolIp));
+				const char *why;
+				char		b1[SHOW_MAX + 4];
+
+				if (ip == NULL)
+					return ev_oom(s);
+				if (!gov_pol_extension_value(x->name, strlen(x->name),
+											 args[0].u.s.p, args[0].u.s.len,
+											 ip, out, &why))
+					return ev_error(s, "%s(\"%s\"): the string %s", x->name,
+									SHOW(args[0].u.s, b1), why);
+				return true;
+			}
+		case X_LESS_THAN:
+		case X_LESS_THAN_OR_EQUAL:
+		case X_GREATER_THAN:
+		case X_GREATER_THAN_OR_EQUAL:
+			out->kind = GOV_POL_BOOL;
+			out->u.b = n->ext == X_LESS_THAN ? args[0].u.i < args[1].u.i :
+				n->ext == X_LESS_THAN_OR_EQUAL ? args[0].u.i <= args[1].u.i :
+				n->ext == X_GREATER_THAN ? args[0].u.i > args[1].u.i :
+				args[0].u.i >= args[1].u.i;
+			return true;
+		case X_IS_IPV4:
+		case X_IS_IPV6:
+			out->kind = GOV_POL_BOOL;
+			out->u.b = args[0].u.ip->v6 == (n->ext == X_IS_IPV6);
+			return true;
+		case X_IS_LOOPBACK:
+		case X_IS_MULTICAST:
+			{
+				const GovPolIp *ip = args[0].u.ip;
+				uint8_t		net[16];
+				uint8_t		bcast[16];
+
+				ip_network(ip, net, bcast);
+				out->kind = GOV_POL_BOOL;
+				if (n->ext == X_IS_MULTICAST)
+					out->u.b = ip->v6 ? net[0] == 0xff && ip->prefix >= 8 :
+						(net[0] & 0xf0) == 0xe0 && ip->prefix >= 4;
+				else if (!ip->v6)
+					out->u.b = net[0] == 127;
+				else
+				{
+					static const uint8_t one[16] = {[15] = 1};
+
+					out->u.b = memcmp(net, one, 16) == 0;
+				}
+				return true;
+			}
+		case X_IS_IN_RANGE:
+			out->kind = GOV_POL_BOOL;
+			out->u.b = ip_in_range(args[0].u.ip, args[1].u.ip);
+			return true;
+		case X_OFFSET:
+			if ((args[1].u.i > 0 && args[0].u.i > INT64_MAX - args[1].u.i) ||
+				(args[1].u.i < 0 && args[0].u.i < INT64_MIN - args[1].u.i))
+				return ev_error(s, "overflow in \"offset\": the datetime is out of range");
+			out->kind = GOV_POL_DATETIME;
+			out->u.i = args[0].u.i + args[1].u.i;
+			return true;
+		case X_DURATION_SINCE:
+			if ((args[1].u.i < 0 && args[0].u.i > INT64_MAX + args[1].u.i) ||
+				(args[1].u.i > 0 && args[0].u.i < INT64_MIN + args[1].u.i))
+				return ev_error(s, "overflow in \"durationSince\": the duration is out of range");
+			out->kind = GOV_POL_DURATION;
+			out->u.i = args[0].u.i - args[1].u.i;
+			return true;
+		case X_TO_DATE:
+			r = args[0].u.i % MS_PER_DAY;
+			if (r < 0)
+			{
+				if (args[0].u.i - r < INT64_MIN + MS_PER_DAY)
+					return ev_error(s, "overflow in \"toDate\": the datetime is out of range");
+				r += MS_PER_DAY;
+			}
+			out->kind = GOV_POL_DATETIME;
+			out->u.i = args[0].u.i - r;
+			return true;
+		case X_TO_TIME:
+			r = args[0].u.i % MS_PER_DAY;
+			out->kind = GOV_POL_DURATION;
+			out->u.i = r < 0 ? r + MS_PER_DAY : r;
+			return true;
+		case X_TO_DAYS:
+		case X_TO_HOURS:
+		case X_TO_MINUTES:
+		case X_TO_SECONDS:
+		case X_TO_MILLISECONDS:
+			out->kind = GOV_POL_LONG;
+			out->u.i = args[0].u.i / (n->ext == X_TO_DAYS ? MS_PER_DAY :
+									  n->ext == X_TO_HOURS ? MS_PER_HOUR :
+									  n->ext == X_TO_MINUTES ? MS_PER_MINUTE :
+									  n->ext == X_TO_SECONDS ? MS_PER_SECOND : 1);
+			return true;
+	}
+	return ev_error(s, "unknown extension call");
+}
+
 static bool
 eval(GovPolSession *s, const Node *n, GovPolValue *out)
 {
@@ -3579,9 +4483,19 @@ eval(GovPolSession *s, const Node *n, GovPolValue *out)
 		case N_LE:
 		case N_GT:
 		case N_GE:
-			if (!eval_kind(s, n->kids[0], GOV_POL_LONG, op_expects(n->kind), &a) ||
-				!eval_kind(s, n->kids[1], GOV_POL_LONG, op_expects(n->kind), &b))
+			if (!eval(s, n->kids[0], &a) || !eval(s, n->kids[1], &b))
 				return false;
+			if (a.kind != GOV_POL_LONG || b.kind != GOV_POL_LONG)
+			{
+				/* integers, datetimes or durations: both of one kind */
+				if (!check_usable(s, &a) || !check_usable(s, &b))
+					return false;
+				if ((a.kind != GOV_POL_DATETIME && a.kind != GOV_POL_DURATION &&
+					 a.kind != GOV_POL_LONG) || b.kind != a.kind)
+					return ev_error(s, "type error: %s two integers, datetimes or durations, found %s and %s",
+									op_expects(n->kind), kind_article(a.kind),
+									kind_article(b.kind));
+			}
 			out->kind = GOV_POL_BOOL;
 			out->u.b = n->kind == N_LT ? a.u.i < b.u.i :
 				n->kind == N_LE ? a.u.i <= b.u.i :
@@ -3727,6 +4641,11 @@ eval(GovPolSession *s, const Node *n, GovPolValue *out)
 				out->u.rec.n = n->nkids;
 				return true;
 			}
+		case N_EXT:
+			return eval_ext(s, n, out);
+		case N_HAS_TAG:
+		case N_GET_TAG:
+			return eval_tag(s, n, out);
 		case N_CONTAINS_ALL:
 		case N_CONTAINS_ANY:
 			{

@@ -90,8 +90,24 @@ typedef enum GovPolKind
 	GOV_POL_ENTITY,				/* u.s holds the uid text, Type::"id" */
 	GOV_POL_SET,
 	GOV_POL_RECORD,				/* fields sorted: gov_pol_record_sort */
-	GOV_POL_UNUSABLE			/* u.s holds why; an error when used */
+	GOV_POL_UNUSABLE,			/* u.s holds why; an error when used */
+	/* Cedar's extension types (docs/POLICY.md section 3) */
+	GOV_POL_DECIMAL,			/* u.i: the value times 10^4 */
+	GOV_POL_IPADDR,				/* u.ip */
+	GOV_POL_DATETIME,			/* u.i: milliseconds since 1970-01-01 UTC */
+	GOV_POL_DURATION			/* u.i: milliseconds */
 } GovPolKind;
+
+/*
+ * An IP address or network as Cedar keeps it: the address as written (not
+ * masked by the prefix) and the prefix length; 4 bytes used for IPv4.
+ */
+typedef struct GovPolIp
+{
+	uint8_t		addr[16];
+	uint8_t		prefix;
+	bool		v6;
+} GovPolIp;
 
 typedef struct GovPolStr
 {
@@ -110,6 +126,7 @@ struct GovPolValue
 		bool		b;
 		int64_t		i;
 		GovPolStr	s;
+		const GovPolIp *ip;
 		struct
 		{
 			const GovPolValue *items;
@@ -137,6 +154,18 @@ struct GovPolField
 extern bool gov_pol_record_sort(GovPolField *fields, uint32_t n);
 
 extern const char *gov_pol_kind_name(GovPolKind kind);
+
+/*
+ * Construct an extension value as Cedar's constructor fn ("decimal",
+ * "ip", "datetime", "duration"; fnlen bytes) does from the string arg, by
+ * Cedar's exact parsing rules.  An IP address is written into *ip, which
+ * the value then points to.  False with *why (a static message) when fn
+ * is unknown or arg malformed or out of range.
+ */
+extern bool gov_pol_extension_value(const char *fn, size_t fnlen,
+									const char *arg, size_t len,
+									GovPolIp *ip, GovPolValue *out,
+									const char **why);
 
 /*
  * Is s exactly an entity uid in canonical form: Type::"id", Type one or
@@ -199,6 +228,7 @@ typedef struct GovPolEntity
 	const GovPolStr *parents;
 	uint32_t	nparents;
 	const GovPolValue *attrs;	/* a record, or NULL for none */
+	const GovPolValue *tags;	/* a record, or NULL for none */
 } GovPolEntity;
 
 /* The entity store: NULL when the entity does not exist. */

@@ -414,10 +414,13 @@ gov_sql_drop_policy(PG_FUNCTION_ARGS)
 
 /*
  * The hash ledgered for an entity: SHA3-512 of the canonical JSON
- * (docs/FORMAT.md section 4) of {"attrs": ..., "parents": [...], "uid": ...}.
+ * (docs/FORMAT.md section 4) of {"attrs": ..., "parents": [...], "uid": ...},
+ * with "tags": {...} too when the entity has tags (so an entity without
+ * tags hashes as before tags existed).
  */
 static char *
-entity_value_hash(const char *uid, Datum *parents, int nparents, Jsonb *attrs)
+entity_value_hash(const char *uid, Datum *parents, int nparents, Jsonb *attrs,
+				  Jsonb *tags)
 {
 	JsonbParseState *state = NULL;
 	JsonbValue	k;
@@ -458,6 +461,16 @@ entity_value_hash(const char *uid, Datum *parents, int nparents, Jsonb *attrs)
 	v.val.binary.data = &attrs->root;
 	v.val.binary.len = VARSIZE(attrs) - VARHDRSZ;
 	pushJsonbValue(&state, WJB_VALUE, &v);
+	if (tags && JB_ROOT_COUNT(tags) > 0)
+	{
+		k.val.string.val = "tags";
+		k.val.string.len = 4;
+		pushJsonbValue(&state, WJB_KEY, &k);
+		v.type = jbvBinary;
+		v.val.binary.data = &tags->root;
+		v.val.binary.len = VARSIZE(tags) - VARHDRSZ;
+		pushJsonbValue(&state, WJB_VALUE, &v);
+	}
 	res = pushJsonbValue(&state, WJB_END_OBJECT, NULL);
 
 	initStringInfo(&s);
@@ -465,20 +478,41 @@ entity_value_hash(const char *uid, Datum *parents, int nparents, Jsonb *attrs)
 	return sha3_hex(s.data);
 }
 
-/* put_entity(uid text, parents text[] DEFAULT '{}', attrs jsonb DEFAULT '{}') -> void */
+/*
+ * put_entity(uid text, parents text[] DEFAULT '{}', attrs jsonb DEFAULT '{}',
+ *			  tags jsonb DEFAULT '{}') -> void: gov_sql_put_entity_tags.
+ * gov_sql_put_entity is 0.1's three-argument put_entity, called until
+ * ALTER EXTENSION UPDATE (an entity without tags).
+ */
+static Datum put_entity(FunctionCallInfo fcinfo, bool with_tags);
+
 PG_FUNCTION_INFO_V1(gov_sql_put_entity);
 Datum
 gov_sql_put_entity(PG_FUNCTION_ARGS)
 {
+	return put_entity(fcinfo, false);
+}
+
+PG_FUNCTION_INFO_V1(gov_sql_put_entity_tags);
+Datum
+gov_sql_put_entity_tags(PG_FUNCTION_ARGS)
+{
+	return put_entity(fcinfo, true);
+}
+
+static Datum
+put_entity(FunctionCallInfo fcinfo, bool with_tags)
+{
 	char	   *uid;
 	ArrayType  *parents;
 	Jsonb	   *attrs;
+	Jsonb	   *tags = NULL;
 	Datum	   *elems;
 	bool	   *nulls;
 	int			nelems;
 	int			i;
-	Datum		args[3];
-	Oid			argtypes[3] = {TEXTOID, TEXTARRAYOID, JSONBOID};
+	Datum		args[4];
+	Oid			argtypes[4] = {TEXTOID, TEXTARRAYOID, JSONBOID, JSONBOID};
 	GovPolValue val;
 	const char *why;
 	const char *keys[2];
@@ -496,8 +530,15 @@ gov_sql_put_entity(PG_FUNCTION_ARGS)
 				(errcode(ERRCODE_NULL_VALUE_NOT_ALLOWED),
 				 errmsg("entity attributes must not be NULL"),
 				 errhint("Pass '{}' for an entity without attributes.")));
+	if (with_tags && PG_ARGISNULL(3))
+		ereport(ERROR,
+				(errcode(ERRCODE_NULL_VALUE_NOT_ALLOWED),
+				 errmsg("entity tags must not be NULL"),
+				 errhint("Pass '{}' for an entity without tags.")));
 	parents = PG_GETARG_ARRAYTYPE_P(1);
 	attrs = PG_GETARG_JSONB_P(2);
+	if (with_tags)
+		tags = PG_GETARG_JSONB_P(3);
 
 	if (ARR_NDIM(parents) > 1)
 		ereport(ERROR,
@@ -524,18 +565,41 @@ gov_sql_put_entity(PG_FUNCTION_ARGS)
 		ereport(ERROR,
 				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
 				 errmsg("entity attributes hold an %s", why)));
+	if (tags)
+	{
+		if (!JB_ROOT_IS_OBJECT(tags))
+			ereport(ERROR,
+					(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+					 errmsg("entity tags must be a JSON object")));
+		gov_policy_jsonb_to_value(tags, &val);
+		if (!gov_policy_value_refs_valid(&val, &why))
+			ereport(ERROR,
+					(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+					 errmsg("entity tags hold an %s", why)));
+	}
 
 	if (SPI_connect() != SPI_OK_CONNECT)
 		elog(ERROR, "SPI_connect failed");
 	args[0] = CStringGetTextDatum(uid);
 	args[1] = PointerGetDatum(parents);
 	args[2] = JsonbPGetDatum(attrs);
-	if (SPI_execute_with_args("INSERT INTO governance.entities AS e (uid, parents, attrs, updated_at)"
-							  " VALUES ($1, $2, $3, pg_catalog.now())"
-							  " ON CONFLICT (uid) DO UPDATE"
-							  "   SET parents = EXCLUDED.parents, attrs = EXCLUDED.attrs,"
-							  "       updated_at = EXCLUDED.updated_at",
-							  3, argtypes, args, NULL, false, 0) != SPI_OK_INSERT)
+	args[3] = tags ? JsonbPGetDatum(tags) : (Datum) 0;
+	if (tags == NULL)
+	{
+		if (SPI_execute_with_args("INSERT INTO governance.entities AS e (uid, parents, attrs, updated_at)"
+								  " VALUES ($1, $2, $3, pg_catalog.now())"
+								  " ON CONFLICT (uid) DO UPDATE"
+								  "   SET parents = EXCLUDED.parents, attrs = EXCLUDED.attrs,"
+								  "       updated_at = EXCLUDED.updated_at",
+								  3, argtypes, args, NULL, false, 0) != SPI_OK_INSERT)
+			elog(ERROR, "could not write governance.entities");
+	}
+	else if (SPI_execute_with_args("INSERT INTO governance.entities AS e (uid, parents, attrs, updated_at, tags)"
+								   " VALUES ($1, $2, $3, pg_catalog.now(), $4)"
+								   " ON CONFLICT (uid) DO UPDATE"
+								   "   SET parents = EXCLUDED.parents, attrs = EXCLUDED.attrs,"
+								   "       updated_at = EXCLUDED.updated_at, tags = EXCLUDED.tags",
+								   4, argtypes, args, NULL, false, 0) != SPI_OK_INSERT)
 		elog(ERROR, "could not write governance.entities");
 	SPI_finish();
 	gov_policy_mark_changed();
@@ -543,7 +607,7 @@ gov_sql_put_entity(PG_FUNCTION_ARGS)
 	keys[0] = "uid";
 	vals[0] = uid;
 	keys[1] = "value_sha3_512";
-	vals[1] = entity_value_hash(uid, elems, nelems, attrs);
+	vals[1] = entity_value_hash(uid, elems, nelems, attrs, tags);
 	gov_ledger_append_system("governance.entity.put", NULL, payload_of(2, keys, vals));
 	PG_RETURN_VOID();
 }

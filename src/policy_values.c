@@ -86,6 +86,46 @@ convert_number(Numeric num, GovPolValue *out)
 }
 
 #define ENTITY_REF_KEY "__entity"
+#define EXTENSION_KEY "__extn"
+#define BAD_EXTENSION "invalid extension value: "
+
+/*
+ * {"__extn": {"fn": "decimal", "arg": "1.5"}}, Cedar's JSON form of an
+ * extension value (docs/POLICY.md section 3): v is the value of "__extn".
+ */
+static void
+convert_extension(JsonbValue *v, GovPolValue *out)
+{
+	JsonbContainer *c;
+	JsonbValue	fn;
+	JsonbValue	arg;
+	GovPolIp   *ip;
+	const char *why;
+
+	if (v->type != jbvBinary || !JsonContainerIsObject(v->val.binary.data) ||
+		JsonContainerSize(v->val.binary.data) != 2 ||
+		!getKeyJsonValueFromContainer(c = v->val.binary.data, "fn", 2, &fn) ||
+		fn.type != jbvString ||
+		!getKeyJsonValueFromContainer(c, "arg", 3, &arg) ||
+		arg.type != jbvString)
+	{
+		unusable(out, BAD_EXTENSION "an object with key \"__extn\" must be {\"__extn\": {\"fn\": \"decimal\", \"arg\": \"1.5\"}}");
+		return;
+	}
+	ip = palloc(sizeof(GovPolIp));
+	if (!gov_pol_extension_value(fn.val.string.val, fn.val.string.len,
+								 arg.val.string.val, arg.val.string.len,
+								 ip, out, &why))
+	{
+		const char *name = pnstrdup(fn.val.string.val, Min(fn.val.string.len, 64));
+		const char *text = pnstrdup(arg.val.string.val, Min(arg.val.string.len, 128));
+
+		if (strcmp(why, "unknown extension function") == 0)
+			unusable(out, psprintf(BAD_EXTENSION "\"%s\" is not an extension function (decimal, ip, datetime, duration)", name));
+		else
+			unusable(out, psprintf(BAD_EXTENSION "%s(\"%s\"): the string %s", name, text, why));
+	}
+}
 
 static void
 convert_container(JsonbContainer *c, GovPolValue *out, int depth)
@@ -132,6 +172,7 @@ convert_container(JsonbContainer *c, GovPolValue *out, int depth)
 	{
 		GovPolField *fields = palloc(sizeof(GovPolField) * (n ? n : 1));
 		bool		entity_ref = false;
+		bool		extension = false;
 
 		it = JsonbIteratorInit(c);
 		while ((r = JsonbIteratorNext(&it, &v, true)) != WJB_DONE)
@@ -143,9 +184,17 @@ convert_container(JsonbContainer *c, GovPolValue *out, int depth)
 				if (v.val.string.len == strlen(ENTITY_REF_KEY) &&
 					memcmp(v.val.string.val, ENTITY_REF_KEY, v.val.string.len) == 0)
 					entity_ref = true;
+				if (v.val.string.len == strlen(EXTENSION_KEY) &&
+					memcmp(v.val.string.val, EXTENSION_KEY, v.val.string.len) == 0)
+					extension = true;
 			}
 			else if (r == WJB_VALUE && i < n)
 			{
+				if (extension && n == 1)
+				{
+					convert_extension(&v, out);
+					return;
+				}
 				if (entity_ref && n == 1 && v.type == jbvString &&
 					gov_pol_valid_uid(v.val.string.val, v.val.string.len))
 				{
@@ -157,6 +206,11 @@ convert_container(JsonbContainer *c, GovPolValue *out, int depth)
 				convert_jbv(&v, &fields[i].value, depth + 1);
 				i++;
 			}
+		}
+		if (extension)
+		{
+			unusable(out, BAD_EXTENSION "an object with key \"__extn\" must have no other key");
+			return;
 		}
 		if (entity_ref)
 		{
@@ -219,7 +273,8 @@ gov_policy_value_refs_valid(const GovPolValue *v, const char **why)
 	switch (v->kind)
 	{
 		case GOV_POL_UNUSABLE:
-			if (strncmp(v->u.s.p, "invalid entity reference", 24) == 0)
+			if (strncmp(v->u.s.p, "invalid entity reference", 24) == 0 ||
+				strncmp(v->u.s.p, BAD_EXTENSION, strlen(BAD_EXTENSION)) == 0)
 			{
 				*why = v->u.s.p;
 				return false;

@@ -20,6 +20,15 @@
  *		  The database should hold no other policies; the script removes
  *		  what it created.
  *
+ *	  ./bench_policy --ext [iterations]
+ *		  the cost of each extension type (issue 17): one policy evaluated
+ *		  alone, with a condition on an integer (the baseline) and with one
+ *		  on each extension type, both from a string in the context
+ *		  (constructor and method per evaluation) and from a value already
+ *		  in the context (as Cedar's JSON {"__extn": ...} gives it: the
+ *		  method alone).  Prints "ext NAME NS", the median nanoseconds per
+ *		  evaluation; test/bench/run.sh (policy_ext) reads it.
+ *
  *	  The hierarchy: User::"uN" in Group::"teamT" in Group::"deptD" in
  *	  Group::"org", and Doc::"dN" in Folder::"projP" in Folder::"areaA" in
  *	  Folder::"root" (three parent hops each).
@@ -299,6 +308,122 @@ cmp_ll(const void *a, const void *b)
 	return (x > y) - (x < y);
 }
 
+/* --ext: the cost of each extension type, one policy at a time */
+static const char *const ext_names[] = {
+	"integer", "decimal", "decimal-value", "ip", "ip-value",
+	"datetime", "datetime-value", "duration", "duration-value",
+};
+static const char *const ext_conds[] = {
+	"context.amount <= 1000",
+	"decimal(context.d).lessThan(decimal(\"1000.00\"))",
+	"context.dv.lessThan(decimal(\"1000.00\"))",
+	"ip(context.ip).isInRange(ip(\"10.0.0.0/8\"))",
+	"context.ipv.isInRange(ip(\"10.0.0.0/8\"))",
+	"datetime(context.t).offset(duration(\"1h\")) > datetime(\"2026-01-01\")",
+	"context.tv.offset(duration(\"1h\")) > datetime(\"2026-01-01\")",
+	"duration(context.ttl).toSeconds() < 3600",
+	"context.ttlv.toSeconds() < 3600",
+};
+
+static int
+bench_ext(int iterations)
+{
+	static GovPolIp ipbuf;
+	GovPolIp	unused;
+	GovPolField f[9];
+	GovPolValue context;
+	GovPolRequest req;
+	GovPolArena parena;
+	GovPolArena scratch;
+	const char *why;
+	int			samples = iterations / 1000 > 0 ? iterations / 1000 : 1;
+	long long  *ns = malloc(sizeof(long long) * samples);
+	int			k;
+
+	/* fields sorted by (key length, key), as records must be */
+	f[0].key = S("d");
+	f[0].value.kind = GOV_POL_STRING;
+	f[0].value.u.s = S("999.50");
+	f[1].key = S("t");
+	f[1].value.kind = GOV_POL_STRING;
+	f[1].value.u.s = S("2026-12-05T12:00:00Z");
+	f[2].key = S("dv");
+	gov_pol_extension_value("decimal", 7, "999.50", 6, &unused, &f[2].value, &why);
+	f[3].key = S("ip");
+	f[3].value.kind = GOV_POL_STRING;
+	f[3].value.u.s = S("10.1.2.3");
+	f[4].key = S("tv");
+	gov_pol_extension_value("datetime", 8, "2026-12-05T12:00:00Z", 20, &unused, &f[4].value, &why);
+	f[5].key = S("ipv");
+	gov_pol_extension_value("ip", 2, "10.1.2.3", 8, &ipbuf, &f[5].value, &why);
+	f[6].key = S("ttl");
+	f[6].value.kind = GOV_POL_STRING;
+	f[6].value.u.s = S("45m");
+	f[7].key = S("ttlv");
+	gov_pol_extension_value("duration", 8, "45m", 3, &unused, &f[7].value, &why);
+	f[8].key = S("amount");
+	f[8].value.kind = GOV_POL_LONG;
+	f[8].value.u.i = 500;
+	if (!gov_pol_record_sort(f, 9))
+		return 1;
+	context.kind = GOV_POL_RECORD;
+	context.u.rec.fields = f;
+	context.u.rec.n = 9;
+
+	memset(&req, 0, sizeof(req));
+	req.principal = S(REQ_PRINCIPAL);
+	req.action = S(REQ_ACTION);
+	req.resource = S(REQ_RESOURCE);
+	req.context = &context;
+	req.lookup = lookup;
+	req.max_entity_depth = 32;
+	gov_pol_arena_init(&parena, NULL, 64 * 1024 * 1024);
+	gov_pol_arena_init(&scratch, NULL, 64 * 1024 * 1024);
+	for (k = 0; k < (int) (sizeof(ext_conds) / sizeof(ext_conds[0])); k++)
+	{
+		char		src[512];
+		GovPolicy  *pol;
+		GovPolError err;
+		int			i;
+		int			j;
+
+		snprintf(src, sizeof(src), "permit (principal, action, resource) when { %s };", ext_conds[k]);
+		if (!gov_pol_parse(&parena, src, strlen(src), &pol, &err))
+		{
+			fprintf(stderr, "%s: %s\n", ext_names[k], err.message);
+			return 1;
+		}
+		for (i = 0; i < samples; i++)
+		{
+			struct timespec t0;
+			struct timespec t1;
+
+			clock_gettime(CLOCK_MONOTONIC, &t0);
+			for (j = 0; j < 1000; j++)
+			{
+				GovPolSession *s;
+				const char *e;
+
+				gov_pol_arena_reset(&scratch);
+				s = gov_pol_session_new(&scratch, &req);
+				if (gov_pol_evaluate(s, pol, &e) != GOV_POL_MATCH)
+				{
+					fprintf(stderr, "%s: the policy does not match\n", ext_names[k]);
+					return 1;
+				}
+			}
+			clock_gettime(CLOCK_MONOTONIC, &t1);
+			ns[i] = (long long) (t1.tv_sec - t0.tv_sec) * 1000000000LL + (t1.tv_nsec - t0.tv_nsec);
+		}
+		qsort(ns, samples, sizeof(long long), cmp_ll);
+		printf("ext %s %.1f\n", ext_names[k], ns[samples / 2] / 1000.0);
+	}
+	free(ns);
+	gov_pol_arena_free(&scratch);
+	gov_pol_arena_free(&parena);
+	return 0;
+}
+
 int
 main(int argc, char **argv)
 {
@@ -317,6 +442,8 @@ main(int argc, char **argv)
 	int			allowed = 0;
 	int			errors = 0;
 
+	if (argc > argi && strcmp(argv[argi], "--ext") == 0)
+		return bench_ext(argc > argi + 1 ? atoi(argv[argi + 1]) : 1000000);
 	if (argc > argi && strcmp(argv[argi], "--sql") == 0)
 	{
 		sql = 1;

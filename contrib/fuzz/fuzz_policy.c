@@ -157,6 +157,7 @@ setup(void)
 	doc_attrs = V_rec(df, 2);
 
 	add_ent("User::\"alice\"", alice_p, 1, &alice_attrs);
+	ents[nents - 1].e.tags = &alice_attrs;	/* her tags: hasTag, getTag */
 	add_ent("Group::\"billing\"", billing_p, 2, NULL);
 	add_ent("Group::\"finance\"", finance_p, 1, NULL);
 	add_ent("C::\"a\"", cyc_a, 1, NULL);

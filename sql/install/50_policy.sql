@@ -16,7 +16,8 @@ CREATE TABLE governance.entities (
     uid         text PRIMARY KEY,
     parents     text[] NOT NULL DEFAULT '{}',
     attrs       jsonb NOT NULL DEFAULT '{}',
-    updated_at  timestamptz NOT NULL
+    updated_at  timestamptz NOT NULL,
+    tags        jsonb NOT NULL DEFAULT '{}'
 );
 COMMENT ON TABLE governance.entities IS
     'Principals, resources, actions and groups: parents make the hierarchy "in" follows';
@@ -81,13 +82,14 @@ AS 'MODULE_PATHNAME', 'gov_sql_drop_policy';
 COMMENT ON FUNCTION governance.drop_policy(text) IS
     'Remove a policy; ledgered; returns the new policy-set hash';
 
-CREATE FUNCTION governance.put_entity(uid text, parents text[] DEFAULT '{}', attrs jsonb DEFAULT '{}')
+CREATE FUNCTION governance.put_entity(uid text, parents text[] DEFAULT '{}', attrs jsonb DEFAULT '{}',
+    tags jsonb DEFAULT '{}')
 RETURNS void
 LANGUAGE C VOLATILE
 SECURITY DEFINER SET search_path = pg_catalog, pg_temp
-AS 'MODULE_PATHNAME', 'gov_sql_put_entity';
-COMMENT ON FUNCTION governance.put_entity(text, text[], jsonb) IS
-    'Create or replace an entity (its parents and attributes); ledgered';
+AS 'MODULE_PATHNAME', 'gov_sql_put_entity_tags';
+COMMENT ON FUNCTION governance.put_entity(text, text[], jsonb, jsonb) IS
+    'Create or replace an entity (its parents, attributes and tags); ledgered';
 
 CREATE FUNCTION governance.delete_entity(uid text)
 RETURNS boolean
@@ -130,7 +132,7 @@ GRANT EXECUTE ON FUNCTION
     governance.create_policies(text),
     governance.replace_policy(text, text),
     governance.drop_policy(text),
-    governance.put_entity(text, text[], jsonb),
+    governance.put_entity(text, text[], jsonb, jsonb),
     governance.delete_entity(text)
 TO governance_admin;
 -- explain names every policy and how it fared: not for agents probing

@@ -8,7 +8,7 @@
 # in the order they run.  A function measures, then calls `emit` once per
 # reported number (see report.py for the format); the table at the end is
 # built from those lines.  To add one: write bench_<name>, add <name> below.
-BENCHMARKS="ledger_append ledger_verify lease_ops pop rls_scan enforcement revoke_holdoff revoke_tree"
+BENCHMARKS="ledger_append ledger_verify lease_ops pop rls_scan enforcement revoke_holdoff revoke_tree policy_ext"
 #
 # Environment (defaults finish in about 20 minutes on 2 cores):
 #   BENCH_SECONDS=15       duration of each pgbench run
@@ -722,6 +722,35 @@ timed_revoke() {	# timed_revoke ROOT [TIMEOUT-S]: "elapsed cpu wait faults wal" 
 		{ echo "revoke returned: $tr_out" >&2; return 1; }
 	echo "$(echo "$tr_out" | sed -n 's/^Time: \([0-9.]*\) ms.*/\1/p') $(echo "$tr_out" | grep '^probe|' | tr '|\n' '  ')" |
 		awk '{ printf "%.3f %.3f %.3f %d %.1f", $1 / 1000, ($9 - $3) / 1e9, ($10 - $4) / 1e9, $11 - $5, ($13 - $7) / 1e6 }'
+}
+
+# policy_ext (issue 17): the language core alone, no cluster.  The decision
+# of contrib/fuzz/bench_policy.c (100 policies, 3-level hierarchy, the
+# extension types present but unused; target 4 us), and one policy
+# evaluated alone with a condition on each extension type, built from a
+# context string per evaluation or read as a value, against the same
+# policy on an integer.  Each round is one run of the program.
+bench_policy_ext() {
+	b=policy_ext
+	bin="$WORK/bench_policy"
+	cc -O2 -I src -o "$bin" contrib/fuzz/bench_policy.c src/policy_lang.c || die "cannot build bench_policy"
+	dec=""
+	for r in $(seq 1 "$BENCH_ROUNDS"); do
+		dec="$dec $("$bin" 300000 | sed -n 's/.*median \([0-9.]*\) us.*/\1/p')"
+		"$bin" --ext 300000 >"$WORK/ext.$r" || die "bench_policy --ext failed"
+	done
+	emit "$b" "100 policies, decision" us "$dec" - "<=4"
+	for name in integer decimal decimal-value ip ip-value datetime datetime-value duration duration-value; do
+		vals=""
+		for r in $(seq 1 "$BENCH_ROUNDS"); do
+			vals="$vals $(sed -n "s/^ext $name \([0-9.]*\)$/\1/p" "$WORK/ext.$r")"
+		done
+		if [ "$name" = integer ]; then
+			emit "$b" "one policy: $name" ns "$vals" - -
+		else
+			emit "$b" "one policy: $name" ns "$vals" "one policy: integer" -
+		fi
+	done
 }
 
 bench_revoke_tree() {

@@ -79,6 +79,7 @@ const V = {
 	ent: (t, id) => ({ k: 'ent', t, id }),
 	set: items => ({ k: 'set', items }),
 	rec: f => ({ k: 'rec', f }),
+	ext: (fn, arg) => ({ k: 'ext', fn, arg }),
 };
 
 /* the extension's canonical uid text: Type::"id", " and \ escaped */
@@ -95,6 +96,7 @@ function extJson(v) {
 		case 'ent': return '{"__entity":' + JSON.stringify(extUid(v)) + '}';
 		case 'set': return '[' + v.items.map(extJson).join(',') + ']';
 		case 'rec': return '{' + Object.keys(v.f).map(k => JSON.stringify(k) + ':' + extJson(v.f[k])).join(',') + '}';
+		case 'ext': return '{"__extn":{"fn":' + JSON.stringify(v.fn) + ',"arg":' + JSON.stringify(v.arg) + '}}';
 	}
 	throw new Error('extJson ' + v.k);
 }
@@ -107,6 +109,7 @@ function cedarJson(v) {
 		case 'ent': return { __entity: cedarUid(v) };
 		case 'set': return v.items.map(cedarJson);
 		case 'rec': { const o = {}; for (const k of Object.keys(v.f)) o[k] = cedarJson(v.f[k]); return o; }
+		case 'ext': return { __extn: { fn: v.fn, arg: v.arg } };
 	}
 	throw new Error('cedarJson ' + v.k);
 }
@@ -147,10 +150,13 @@ const ACTIONS = ['read', 'write', 'delete', 'admin'];
 const ATTRS = [
 	['n', 'long'], ['level', 'long'], ['s', 'str'], ['name', 'str'], ['b', 'bool'], ['ok', 'bool'],
 	['tags', 'set'], ['nums', 'set'], ['owner', 'ent'], ['meta', 'rec'], ['a b', 'long'], ['when', 'str'],
+	['since', 'datetime'], ['net', 'ip'], ['quota', 'decimal'],
 ];
+/* entity tags (issue 17, step 3) and the type each usually has */
+const TAGS = [['role', 'str'], ['n', 'long'], ['env', 'str'], ['x y', 'bool'], ['since', 'datetime']];
 const CTX = [
 	['amount', 'long'], ['n', 'long'], ['s', 'str'], ['flag', 'bool'], ['ids', 'set'], ['who', 'ent'],
-	['r', 'rec'], ['x-y', 'str'],
+	['r', 'rec'], ['x-y', 'str'], ['limit', 'decimal'], ['src', 'ip'], ['at', 'datetime'], ['ttl', 'duration'],
 ];
 
 function genEntityUid(sc) {
@@ -165,6 +171,9 @@ function genValue(type, depth, sc) {
 		case 'long': return V.long(pick(LONGS.filter(x => typeof x !== 'bigint')));
 		case 'str': return V.str(pick(STRS.filter(x => !x.includes('\0'))));
 		case 'ent': return genEntityUid(sc);
+		case 'decimal': case 'ip': case 'datetime': case 'duration':
+			/* Cedar refuses a request or store holding a malformed one: valid strings only */
+			return V.ext(type, pick(EXT_STRS[type].slice(0, EXT_VALID[type])));
 		case 'set': {
 			const n = int(4);
 			const et = depth > 1 ? pick(['long', 'str']) : pick(['long', 'str', 'ent', 'ent', 'set']);
@@ -214,7 +223,7 @@ function genScenario(maxDepth) {
 		}
 		if (chance(0.1)) e.parents.push(V.ent(pick(TYPES), pick(IDS) + '-absent'));
 	});
-	sc.entities.forEach(e => { e.attrs = genAttrs(ATTRS, sc, 0.4); });
+	sc.entities.forEach(e => { e.attrs = genAttrs(ATTRS, sc, 0.4); e.tags = genAttrs(TAGS, sc, 0.3); });
 	/* actions, with a group */
 	sc.entities.push({ uid: V.ent('Action', 'all'), parents: [], attrs: {} });
 	for (const a of ACTIONS)
@@ -229,6 +238,7 @@ function genScenario(maxDepth) {
 	const np = 1 + int(5);
 	for (let i = 0; i < np; i++) sc.policies.push(genPolicy(sc));
 	sc.asSet = chance(0.3);
+	sc.cedarJson = chance(0.3);	/* put_entities() rather than put_entity() */
 	return sc;
 }
 
@@ -288,7 +298,79 @@ const N = {
 	isEmpty: e => ({ t: 'isempty', kids: [e] }),
 	rec: (keys, vals) => ({ t: 'rec', keys, kids: vals }),
 	hasPath: (e, names) => ({ t: 'haspath', names, kids: [e] }),
+	fn: (name, args) => ({ t: 'fn', name, kids: args }),
+	meth: (m, args) => ({ t: 'meth', m, kids: args }),
 };
+
+/*
+ * The extension types (issue 17, step 2): constructor strings, valid ones
+ * (edges included) and ones Cedar refuses, so parsing is compared string
+ * by string.
+ */
+const EXT_STRS = {
+	decimal: ['0.0', '1.0', '-1.5', '1.2345', '0.0001', '-0.0001', '922337203685477.5807', '-922337203685477.5808',
+		'100.25', '01.50', '2.5', '-0.0', '100.0',
+		'1', '1.23456', '922337203685477.5808', '+1.0', '.5', '1.', 'abc', '', '1.0 ', '-', '١.0'],
+	ip: ['127.0.0.1', '10.0.0.1', '10.0.0.0/8', '10.1.2.3/8', '192.168.1.1/24', '224.0.0.1', '224.0.0.1/4',
+		'224.0.0.1/3', '0.0.0.0/0', '::1', '::', '::/0', 'ff00::/8', 'ff02::1', 'FF00::/7', '2001:db8::/32',
+		'2001:db8::1', '1:2:3:4:5:6:7:8', '127.0.0.1/7', '::1/127', '1.2.3.4/32', '10.0.0.1/16', '1::', '::1:2:3:4:5:6:7',
+		'010.0.0.1', '1.2.3', '256.0.0.1', '::ffff:1.2.3.4', '1.2.3.4/33', '1.2.3.4/08', '1::2::3',
+		'1:2:3:4:5:6:7:8::', '1.2.3.4/', '', '::/129', '00001::', 'fe80::1%1', ' 1.2.3.4', '::/000'],
+	datetime: ['2024-01-01', '2024-02-29', '1970-01-01', '1969-12-31T23:59:59.999Z', '2024-01-01T12:30:00Z',
+		'2024-01-01T01:00:00+0100', '2024-06-15T08:00:00.250-0530', '0000-01-01', '9999-12-31T23:59:59.999Z',
+		'2000-02-29T00:00:00+2359', '2024-01-02',
+		'2023-02-29', '2024-13-01', '2024-01-01T24:00:00Z', '2024-01-01T00:00:00', '2024-01-01T00:00:00.1Z',
+		'2024-1-01', '2024-01-01T00:00:00+01:00', '2024-01-01T00:00:00+2400', '1900-02-29', '2024-01-01t00:00:00Z'],
+	duration: ['0ms', '1ms', '1d', '-1d', '1h', '90m', '1d2h3m4s5ms', '-36h', '24h', '1s', '-1500ms', '106751991167d',
+		'9223372036854775807ms', '-9223372036854775808ms', '01d', '2h30m',
+		'', '1h1d', '1D', '1.5h', '+1d', '9223372036854775808ms', '106751991168d', '-', '1d1d', '1d 2h'],
+};
+
+/* how many of EXT_STRS[type], from the first, Cedar accepts */
+const EXT_VALID = { decimal: 13, ip: 24, datetime: 11, duration: 16 };
+
+/* an expression of an extension type */
+function genExtExpr(sc, type, d) {
+	if (d >= MAXD || chance(0.55)) {
+		if (chance(0.05)) return N.fn(type, [genExpr(sc, 'str', d + 1)]);	/* a string from elsewhere */
+		if (chance(0.2)) return chance(0.6) ? N.attr(N.var_('context'), pick(attrsOfType(CTX, type)))
+			: N.attr(genEntityExpr(sc, d + 1), pick(attrsOfType(ATTRS, type)));
+		if (chance(0.01)) return N.fn(type, chance(0.5) ? [] : [N.lit(V.str('1.0')), N.lit(V.str('1.0'))]);
+		return N.fn(type, [N.lit(V.str(pick(EXT_STRS[type])))]);
+	}
+	switch (type) {
+		case 'datetime':
+			if (chance(0.5)) return N.meth('offset', [genExtExpr(sc, 'datetime', d + 1), genExtExpr(sc, 'duration', d + 1)]);
+			if (chance(0.6)) return N.meth('toDate', [genExtExpr(sc, 'datetime', d + 1)]);
+			break;
+		case 'duration':
+			if (chance(0.5)) return N.meth('durationSince', [genExtExpr(sc, 'datetime', d + 1), genExtExpr(sc, 'datetime', d + 1)]);
+			if (chance(0.6)) return N.meth('toTime', [genExtExpr(sc, 'datetime', d + 1)]);
+			break;
+	}
+	return N.if_(genExpr(sc, 'bool', d + 1), genExtExpr(sc, type, d + 1), genExtExpr(sc, type, d + 1));
+}
+
+/* a boolean or integer made of extension values */
+function genExtUse(sc, type, d) {
+	if (type === 'long')
+		return N.meth(pick(['toDays', 'toHours', 'toMinutes', 'toSeconds', 'toMilliseconds']), [genExtExpr(sc, 'duration', d + 1)]);
+	switch (int(6)) {
+		case 0: return N.meth(pick(['lessThan', 'lessThanOrEqual', 'greaterThan', 'greaterThanOrEqual']),
+			[genExtExpr(sc, 'decimal', d + 1), genExtExpr(sc, chance(0.95) ? 'decimal' : 'ip', d + 1)]);
+		case 1: return N.meth(pick(['isIpv4', 'isIpv6', 'isLoopback', 'isMulticast']), [genExtExpr(sc, 'ip', d + 1)]);
+		case 2: return N.meth('isInRange', [genExtExpr(sc, 'ip', d + 1), genExtExpr(sc, 'ip', d + 1)]);
+		case 3: {
+			const t = pick(['datetime', 'duration']);
+			return N.bin(pick(['<', '<=', '>', '>=']), genExtExpr(sc, t, d + 1), chance(0.95) ? genExtExpr(sc, t, d + 1) : genExpr(sc, 'long', d + 1));
+		}
+		default: {
+			const t = pick(['decimal', 'ip', 'datetime', 'duration']);
+			return N.bin(pick(['==', '!=']), genExtExpr(sc, t, d + 1),
+				chance(0.9) ? genExtExpr(sc, t, d + 1) : genExpr(sc, pick(['long', 'str']), d + 1));
+		}
+	}
+}
 
 const IS_TYPES = TYPES.concat(['Action', 'L', 'Org']);
 
@@ -307,18 +389,29 @@ function genEntityExpr(sc, d) {
 	return N.attr(N.var_('context'), 'who');
 }
 
+/* a tag name, mostly a literal, of a tag that usually has the given type */
+function genTagName(sc, d, type) {
+	if (chance(0.05)) return genExpr(sc, 'str', d + 1);
+	const names = type ? TAGS.filter(([, t]) => t === type).map(([n]) => n) : TAGS.map(([n]) => n);
+	return N.lit(V.str(chance(0.9) && names.length ? pick(names) : pick(STRS)));
+}
+
 /* an expression of (usually) the given type */
 function genExpr(sc, type, d) {
 	if (chance(0.04)) type = pick(['bool', 'long', 'str', 'ent', 'set', 'rec']);	/* a type error, now and then */
 	const leaf = d >= MAXD || chance(0.15 + 0.12 * d);
 	const ctxAttr = t => N.attr(N.var_('context'), pick(attrsOfType(CTX, t)));
-	const entAttr = t => N.attr(genEntityExpr(sc, d + 1), pick(attrsOfType(ATTRS, t)));
+	const entAttr = t => chance(0.1) ? N.meth('getTag', [genEntityExpr(sc, d + 1), genTagName(sc, d, t)])
+		: N.attr(genEntityExpr(sc, d + 1), pick(attrsOfType(ATTRS, t)));
 	switch (type) {
 		case 'bool': {
 			if (leaf) return pick([() => N.lit(V.bool(chance(0.5))), () => ctxAttr('bool'), () => entAttr('bool'),
 				() => N.has(pick([N.var_('context'), genEntityExpr(sc, d + 1)]), pick(ATTRS.concat(CTX))[0])])();
-			const r = int(20);
+			const r = int(25);
 			switch (r) {
+				case 20: case 21: case 22: case 23: return genExtUse(sc, 'bool', d);
+				case 24: return chance(0.6) ? N.meth('hasTag', [genEntityExpr(sc, d + 1), genTagName(sc, d)])
+					: N.meth('getTag', [genEntityExpr(sc, d + 1), genTagName(sc, d, 'bool')]);
 				case 15: return N.is(genEntityExpr(sc, d + 1), pick(IS_TYPES));
 				case 16: return N.isIn(genEntityExpr(sc, d + 1), pick(IS_TYPES), chance(0.7) ? genEntityExpr(sc, d + 1)
 					: N.set([genEntityExpr(sc, d + 1), genEntityExpr(sc, d + 1)]));
@@ -347,7 +440,8 @@ function genExpr(sc, type, d) {
 		}
 		case 'long': {
 			if (leaf) return pick([() => N.lit(V.long(pick(chance(0.1) ? BIG : LONGS))), () => ctxAttr('long'), () => entAttr('long')])();
-			const r = int(5);
+			const r = int(6);
+			if (r === 5) return genExtUse(sc, 'long', d);
 			if (r === 0) return N.neg(genExpr(sc, 'long', d + 1));
 			if (r === 1) return N.if_(genExpr(sc, 'bool', d + 1), genExpr(sc, 'long', d + 1), genExpr(sc, 'long', d + 1));
 			return N.bin(pick(['+', '-', '*']), genExpr(sc, 'long', d + 1), genExpr(sc, 'long', d + 1));
@@ -357,6 +451,8 @@ function genExpr(sc, type, d) {
 			return N.if_(genExpr(sc, 'bool', d + 1), genExpr(sc, 'str', d + 1), genExpr(sc, 'str', d + 1));
 		case 'ent':
 			return genEntityExpr(sc, d);
+		case 'decimal': case 'ip': case 'datetime': case 'duration':
+			return genExtExpr(sc, type, d);
 		case 'set': {
 			if (leaf || chance(0.4)) return pick([() => ctxAttr('set'), () => entAttr('set')])();
 			const n = int(4);
@@ -400,7 +496,8 @@ function genPattern() {
 function render(n) {
 	const sub = k => {
 		const s = render(k);
-		return (k.t === 'lit' && k.v.k !== 'long') || k.t === 'var' || k.t === 'set' || k.t === 'attr' || k.t === 'rec' ? s : '(' + s + ')';
+		return (k.t === 'lit' && k.v.k !== 'long') || k.t === 'var' || k.t === 'set' || k.t === 'attr' || k.t === 'rec' ||
+			k.t === 'fn' || k.t === 'meth' ? s : '(' + s + ')';
 	};
 	switch (n.t) {
 		case 'lit': {
@@ -426,6 +523,8 @@ function render(n) {
 		case 'isempty': return sub(n.kids[0]) + '.isEmpty()';
 		case 'rec': return '{' + n.keys.map((k, i) => (isIdent(k) && chance(0.7) ? k : strLit(k)) + ': ' + render(n.kids[i])).join(', ') + (n.keys.length && chance(0.3) ? ',' : '') + '}';
 		case 'haspath': return n.names.length ? sub(n.kids[0]) + ' has ' + n.names.join('.') : 'true';
+		case 'fn': return n.name + '(' + n.kids.map(render).join(', ') + (n.kids.length && chance(0.1) ? ',' : '') + ')';
+		case 'meth': return sub(n.kids[0]) + '.' + n.m + '(' + n.kids.slice(1).map(render).join(', ') + ')';
 	}
 	throw new Error('render ' + n.t);
 }
@@ -453,7 +552,9 @@ const TOKEN_RE = /"(?:[^"\\]|\\.)*"|[A-Za-z_][A-Za-z0-9_]*|\d+|::|==|!=|<=|>=|&&
 const INSERTS = ['is', 'in', 'has', 'like', ',', '.', '(', ')', '[', ']', '{', '}', ':', '::', ';', '@id("m")', '@a',
 	'if', 'then', 'else', 'true', '__cedar', '"\\x80"', '"\\0"', '"\\x41"', '.isEmpty()', '.contains(1)', '-', '!', '*',
 	'0', '9223372036854775808', 'permit', 'forbid', 'when', 'unless', 'principal', 'context', 'User::"a"', 'is User',
-	'{a: 1}', '[1,]', 'has a.b', '"\\u{0}"', '"\\u{110000}"', '"\\*"', '@id("m")@id("n")', 'Org::Team'];
+	'{a: 1}', '[1,]', 'has a.b', '"\\u{0}"', '"\\u{110000}"', '"\\*"', '@id("m")@id("n")', 'Org::Team',
+	'decimal', 'ip', 'datetime("2024-01-01")', '.lessThan', '.isIpv4()', '.offset(', 'toDays', 'foo(', '.bar()',
+	'lessThan(', '.decimal("1.0")', 'duration("1h")'];
 const RESERVED_LIST = [...RESERVED];
 
 function mutate(text) {
@@ -563,9 +664,13 @@ function scenarioSql(sid, sc) {
 	} else
 		lines.push('SELECT json_build_object(\'s\',' + sid + ',\'create\',json_build_array(' +
 			sc.policies.map((p, i) => 'cedar_diff.try_create(' + q('p' + i) + ',' + q(p.text) + ')').join(',') + '));');
-	for (const e of sc.entities)
+	if (sc.cedarJson)
+		/* the store in Cedar's JSON entity format, as Cedar reads it */
+		lines.push('SELECT governance.put_entities(' + q(JSON.stringify(cedarEntities(sc))) + '::jsonb);');
+	else for (const e of sc.entities)
 		lines.push('SELECT governance.put_entity(' + q(extUid(e.uid)) + ', ARRAY[' +
-			e.parents.map(p => q(extUid(p))).join(',') + ']::text[], ' + q(extJson(V.rec(e.attrs))) + '::jsonb);');
+			e.parents.map(p => q(extUid(p))).join(',') + ']::text[], ' + q(extJson(V.rec(e.attrs))) + '::jsonb, ' +
+			q(extJson(V.rec(e.tags || {}))) + '::jsonb);');
 	if (sc.mutants && sc.mutants.length)
 		lines.push(`SELECT json_build_object('s',${sid},'mut',json_build_array(${sc.mutants.map(m => 'cedar_diff.try_parse(' + q(m) + ')').join(',')}));`);
 	if (sc.requests.length) {
@@ -603,6 +708,7 @@ function cedarEntities(sc) {
 		uid: cedarUid(e.uid),
 		attrs: cedarJson(V.rec(e.attrs)),
 		parents: e.parents.map(cedarUid),
+		tags: cedarJson(V.rec(e.tags || {})),
 	}));
 }
 

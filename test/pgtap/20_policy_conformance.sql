@@ -190,8 +190,8 @@ SELECT is(pg_temp.alice(ARRAY[$$permit (principal, action, resource)
                                 when { 1 < 2 && 2 <= 2 && 3 > 2 && 3 >= 3 && !(2 < 1) && !(1 >= 2) };$$]),
           'allow {p1}', 'integer ordering');
 SELECT is(pg_temp.alice(ARRAY[$$permit (principal, action, resource) when { "a" < "b" };$$]),
-          'deny {} | p1: type error: "<" expects an integer, found a string',
-          'ordering is on integers only');
+          'deny {} | p1: type error: "<" expects two integers, datetimes or durations, found a string and a string',
+          'ordering is on integers, datetimes and durations only');
 SELECT is(pg_temp.alice(ARRAY[$$permit (principal, action, resource) when { 1 != "1" && User::"alice" != "User::\"alice\"" };$$]),
           'allow {p1}', 'values of different types are unequal, not an error');
 SELECT is(pg_temp.alice(ARRAY[$$permit (principal, action, resource) when { !false && !!true };$$]),

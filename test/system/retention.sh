@@ -104,7 +104,7 @@ gov_like "^true\|" "$v" "verify_ledger() is ok with the chains continued across 
 
 # bundles after the prune
 gov_psql "$C" -U rt_auditor -c "\\copy (SELECT governance.export()) TO '$W/post.txt'" >/dev/null
-gov_like "^governance-evidence 1 bundle $((k + 1)) " "$(head -n 1 "$W/post.txt")" "export() starts after the pruned blocks"
+gov_like "^governance-evidence 2 bundle $((k + 1)) " "$(head -n 1 "$W/post.txt")" "export() starts after the pruned blocks"
 grep -q '^anchor ' "$W/post.txt"
 gov_ok $? "with the anchors of chains begun in pruned blocks"
 "$GV" --key "$W/key.hex" bundle "$W/post.txt" >"$W/post.out" 2>&1

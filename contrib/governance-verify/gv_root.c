@@ -902,6 +902,45 @@ root_verify(int nlogs, RegLog *logs, const uint8_t *root_pk, const char *afterpa
 	return GV_VERIFIED;
 }
 
+/*
+ * ---- root-head ROOT LOG_ID: that log's head in ROOT as checkpoint JSON
+ * (what governance.consistency_proof(old, new) takes as old), unverified.
+ */
+static int
+root_head(const char *path, const char *id)
+{
+	Root	   *r = calloc(1, sizeof(Root));
+	uint8_t		log_id[GOV_EV_LOG_ID];
+	char		idt[33];
+	int			i;
+
+	if (r == NULL)
+		root_bad("out of memory");
+	if (!parse_log_id(id, log_id))
+		root_bad("%s is not a log id (32 hex digits or a UUID)", id);
+	root_read(path, r);
+	for (i = 0; i < r->nlogs; i++)
+		if (memcmp(r->heads[i].log_id, log_id, GOV_EV_LOG_ID) == 0)
+		{
+			const GovEvCheckpoint *c = &r->heads[i];
+
+			id_text(c->log_id, idt);
+			printf("{\"version\": 2, \"log_id\": \"%s\", \"block_id\": %lld, \"block_hash\": \"",
+				   idt, (long long) c->block_id);
+			put_hex_file(stdout, c->block_hash, GOV_EV_HASH);
+			printf("\", \"last_seq\": %lld, \"total_rows\": %lld, \"sealed_at_us\": %lld, "
+				   "\"key_id\": \"%s\", \"signature\": \"",
+				   (long long) c->last_seq, (long long) c->total_rows, (long long) c->sealed_at, c->key_id);
+			put_hex_file(stdout, c->signature, GOV_EV_SIG);
+			printf("\"}\n");
+			free(r);
+			return GV_VERIFIED;
+		}
+	fprintf(stderr, "governance-verify: root %s has no head of log %s\n", path, id);
+	free(r);
+	return GV_TAMPERED;
+}
+
 int
 gv_root_main(int argc, char **argv)
 {
@@ -983,6 +1022,12 @@ gv_root_main(int argc, char **argv)
 		if (npos != 1)
 			root_bad("root-keygen FILE: one file, the new root key");
 		return root_keygen(pos[0]);
+	}
+	if (strcmp(cmd, "root-head") == 0)
+	{
+		if (npos != 2)
+			root_bad("root-head ROOT LOG_ID: a root and a log id");
+		return root_head(pos[0], pos[1]);
 	}
 	if (registry == NULL)
 		root_bad("%s needs --registry FILE (see --help)", cmd);

@@ -210,7 +210,11 @@ root_bytes(const Root *r, Buf *b)
 	if (r->has_prev)
 		put_field(b, r->prev, GOV_EV_HASH);
 	else
+	{
+		/* NULL: 0xFFFFFFFF, no bytes (FORMAT.md section 1) */
 		put_field(b, "", 0);
+		memset(b->p + b->len - 4, 0xFF, 4);
+	}
 	put_int(b, r->nlogs);
 	put_field(b, r->merkle, GOV_EV_HASH);
 	put_text(b, r->key_id);

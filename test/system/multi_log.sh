@@ -121,6 +121,11 @@ $SYS_PYTHON -c "
 import json,sys; j=json.load(open(sys.argv[1])); assert j['verified'] and j['newest_seq']==2 and j['logs']==3, j" "$W/v.json"
 gov_ok $? "--json reports it"
 
+# the Python outside verifier (test/outside/verify_root.py, from FORMAT.md 19)
+VR="$SYS_PYTHON $(cd "$(dirname "$0")/../outside" && pwd)/verify_root.py --registry $W/registry --key $W/root.pub"
+$VR $bundles "$W/root1" "$W/root2" >"$W/py.out" 2>&1
+gov_is 0 $? "the Python outside verifier verifies the same set: $(cat "$W/py.out")"
+
 # expect NAME WANT-REGEX CMD...: exit 1 and the problem named
 expect() {
 	nm=$1; want=$2; shift 2
@@ -162,6 +167,17 @@ expect "an old root replayed in the chain" "an old root replayed" $V $bundles "$
 "$GV" root-seal --registry "$W/registry" --root-key "$W/root.key" $seal1 -o "$W/root1b" >/dev/null
 expect "a root of another chain (a fork at seq 1)" "broken root chain: .* does not name the hash of root seq 1" \
 	$V $bundles --after "$W/root1b" "$W/root2"
+# the Python verifier fails the same cases, naming them
+"$GV" root-seal --registry "$W/registry" --root-key "$W/root.key" $seal1 -o "$W/root1b" >/dev/null
+expect "Python: a log left out" "registry incomplete: log c is left out" $VR $bundles "$W/root_ab"
+expect "Python: B's export as A's" "log a against its head" \
+	$VR --bundle a="$W/bundle_b.txt" --bundle b="$W/bundle_b.txt" --bundle c="$W/bundle_c.txt" "$W/root1" "$W/root2"
+expect "Python: a tail removed" "log a against its head in root seq 2" \
+	$VR --bundle a="$W/bundle_a_cut.txt" --bundle b="$W/bundle_b.txt" --bundle c="$W/bundle_c.txt" "$W/root1" "$W/root2"
+expect "Python: roots reordered" "roots reordered" $VR $bundles "$W/root2" "$W/root1"
+expect "Python: an old root replayed" "an old root replayed" $VR $bundles "$W/root1" "$W/root2" "$W/root1"
+expect "Python: a fork" "broken root chain" $VR $bundles "$W/root1b" "$W/root2"
+
 # a root signed by another key
 "$GV" root-keygen "$W/other.key" >"$W/other.pub"
 "$GV" root-seal --registry "$W/registry" --root-key "$W/other.key" $seal1 -o "$W/root_other" >/dev/null

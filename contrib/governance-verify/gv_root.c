@@ -662,6 +662,7 @@ root_seal(int nlogs, RegLog *logs, const char *keyfile, const char *prevpath, co
 		if (l->input == NULL)
 			root_bad("no --checkpoint for log %s (every registered log needs its head)", l->name);
 		text = read_small(l->input, 65536);
+
 		err = gv_parse_checkpoint_json(text, strlen(text), c, &tampered);
 		free(text);
 		if (err && !tampered)
@@ -735,7 +736,11 @@ root_seal(int nlogs, RegLog *logs, const char *keyfile, const char *prevpath, co
 	crypto_sign_detached(r->signature, NULL, b.p, b.len, sk);
 	sodium_memzero(sk, sizeof(sk));
 	free(b.p);
-	/* write next to the target, then rename: a cron job never leaves half a root */
+
+	/*
+	 * write next to the target, then rename: a cron job never leaves half a
+	 * root
+	 */
 	snprintf(tmp, sizeof(tmp), "%s.tmp", out);
 	if (strlen(out) > 4000)
 		root_bad("-o: the path is too long");
@@ -760,7 +765,7 @@ root_verify(int nlogs, RegLog *logs, const uint8_t *root_pk, const char *afterpa
 			int nroots, char **paths)
 {
 	Root	   *roots = calloc(nroots + 1, sizeof(Root));
-	uint8_t    (*hashes)[GOV_EV_HASH] = calloc(nroots + 1, GOV_EV_HASH);
+	uint8_t		(*hashes)[GOV_EV_HASH] = calloc(nroots + 1, GOV_EV_HASH);
 	char		kid[GOV_EV_KEY_ID + 1];
 	int			i,
 				j;
@@ -868,7 +873,11 @@ root_verify(int nlogs, RegLog *logs, const uint8_t *root_pk, const char *afterpa
 									   l->name, (long long) c->block_id,
 									   (long long) roots[i - 1].seq, (long long) r->seq);
 			}
-			/* the head is on the log's chain: its bundle holds that block unchanged */
+
+			/*
+			 * the head is on the log's chain: its bundle holds that block
+			 * unchanged
+			 */
 			{
 				GvTrust		t;
 				GvResult	res;

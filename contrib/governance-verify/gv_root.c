@@ -422,6 +422,9 @@ read_hex32(const char *arg, uint8_t *out, const char *what)
 			hex[n] = (char) (hex[n] - 'A' + 'a');
 	if (!gov_ev_parse_hex(hex, out, 32))
 		root_bad("%s %s: not 64 hexadecimal digits", what, arg);
+	sodium_memzero(hex, sizeof(hex));
+	if (text)
+		sodium_memzero(text, strlen(text));
 	free(text);
 }
 

@@ -98,6 +98,13 @@ EOF
 "$GV" --key "$W/pub" proof "$W/proof_e.txt" >"$W/ve.out" 2>&1
 gov_is 1 $? "an edited evidence hash in a tenant's proof fails: $(cat "$W/ve.out")"
 
+# an execution not sealed yet: export_tenant() says so (proof()'s 55000), seal() and it is in
+set -- $(auth acme2); lu=$1
+err=$(gov_psql "$C" -U tn_auditor -v VERBOSITY=verbose -Atc "SELECT count(*) FROM governance.export_tenant('Tenant::\"acme\"')" 2>&1)
+gov_like "55000" "$err" "a tenant execution not sealed yet: 55000 (seal first)"
+q "SELECT governance.seal()" >/dev/null
+gov_is 3 "$(gov_sql_as "$C" tn_auditor "SELECT count(*) FROM governance.export_tenant('Tenant::\"acme\"')")" "after seal(): three executions"
+
 # bad input and privileges
 gov_is 0 "$(gov_sql_as "$C" tn_auditor "SELECT count(*) FROM governance.export_tenant(NULL)")" "export_tenant(NULL): nothing"
 gov_is 0 "$(gov_sql_as "$C" tn_auditor "SELECT count(*) FROM governance.export_tenant('')")" "export_tenant(''): nothing"

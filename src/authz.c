@@ -440,6 +440,57 @@ decide(const Request *r, Outcome *o, bool delegation)
 
 
 /*
+ * The tenant of a new lease (docs/DESIGN.md, "Tenants"): a delegated lease
+ * inherits its parent's; a root lease's is the principal's ancestor of
+ * type Tenant through put_entity parents (the principal itself if it is a
+ * Tenant), NULL when there is none.  More than one is refused: a lease
+ * belongs to one tenant's evidence or to none.
+ */
+static Datum
+lease_tenant(const Request *r, bool *isnull)
+{
+	int			rc;
+	Datum		d;
+
+	*isnull = true;
+	if (r->has_parent)
+	{
+		Oid			argtypes[] = {UUIDOID};
+		Datum		values[] = {UUIDPGetDatum(&r->parent)};
+
+		rc = gov_spi_exec("SELECT tenant FROM governance.leases WHERE lease_id = $1",
+						  1, argtypes, values, NULL, false, 1);
+	}
+	else
+	{
+		Oid			argtypes[] = {TEXTOID};
+		Datum		values[] = {CStringGetTextDatum(r->principal)};
+
+		rc = gov_spi_exec("WITH RECURSIVE up(uid, d) AS ("
+						  " SELECT $1::text, 0"
+						  " UNION SELECT p.p, up.d + 1 FROM up"
+						  " JOIN governance.entities e ON e.uid = up.uid,"
+						  " LATERAL unnest(e.parents) AS p(p) WHERE up.d < 64)"
+						  " SELECT DISTINCT uid FROM up WHERE uid LIKE 'Tenant::%' ORDER BY uid LIMIT 2",
+						  1, argtypes, values, NULL, false, 2);
+	}
+	if (rc != SPI_OK_SELECT)
+		elog(ERROR, "could not read the tenant of a new lease");
+	if (SPI_processed == 0)
+		return (Datum) 0;
+	if (SPI_processed > 1)
+		ereport(ERROR,
+				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+				 errmsg("principal %s is in more than one tenant", r->principal),
+				 errdetail("It is within %s and %s through its entity parents.",
+						   SPI_getvalue(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1),
+						   SPI_getvalue(SPI_tuptable->vals[1], SPI_tuptable->tupdesc, 1)),
+				 errhint("Give the principal at most one ancestor of type Tenant.")));
+	d = SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1, isnull);
+	return *isnull ? (Datum) 0 : datumCopy(d, false, -1);
+}
+
+/*
  * Issue the lease: shared memory first (it may be full), then the durable
  * row, the ledger event and the artifact.
  */
@@ -453,6 +504,8 @@ issue(const Request *r, Outcome *o, const uint8 *ctx_hash, int depth,
 	TimestampTz now = GetCurrentTimestamp();
 	int64		first_seq;
 	uint8		art_hash[GOV_HASH_LEN];
+	bool		tenant_null;
+	Datum		tenant = lease_tenant(r, &tenant_null);
 
 	memset(&l, 0, sizeof(l));
 	new_uuid(&l.id);
@@ -548,6 +601,8 @@ issue(const Request *r, Outcome *o, const uint8 *ctx_hash, int depth,
 		values[L_KEY_ID] = CStringGetTextDatum(c.key_id);
 		values[L_ARTIFACT_HASH] = gov_bytea_datum(art_hash, GOV_HASH_LEN);
 		values[L_FIRST_SEQ] = Int64GetDatum(first_seq);
+		values[L_TENANT] = tenant;
+		nulls[L_TENANT] = tenant_null;
 
 		gov_leases_open(&io);
 		gov_rowio_insert(&io, values, nulls);

@@ -45,7 +45,7 @@ static const char *const lease_columns[L_NATTS] = {
 	"context", "context_hash", "measurement", "policy_set_hash", "role_oid",
 	"authorized_by", "issued_at", "ttl", "expires_at", "max_expiry", "state",
 	"session_bound", "generation", "ended_at", "end_reason", "key_id",
-	"artifact_hash", "first_seq"
+	"artifact_hash", "first_seq", "tenant"
 };
 
 

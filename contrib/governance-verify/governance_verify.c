@@ -24,6 +24,7 @@
 #include "artifact_codec.h"
 #include "pop_codec.h"
 #include "gv.h"
+#include "gv_root.h"
 
 #define VERSION "0.2"
 
@@ -40,6 +41,13 @@ static const char usage_text[] =
 "    governance-verify [OPTIONS] artifact ARTIFACT\n"
 "    governance-verify [OPTIONS] pop ARTIFACT --agent-key KEY --nonce HEX\n"
 "                      --proof PROOF [--audience NAME]\n"
+"    governance-verify root-keygen ROOTKEYFILE\n"
+"    governance-verify root-seal --registry REG --root-key ROOTKEYFILE\n"
+"                      --checkpoint NAME=CP ... [--prev ROOT\n"
+"                      --consistency NAME=PROOF ...] -o ROOT\n"
+"    governance-verify root-verify --registry REG --key ROOTPUB\n"
+"                      --bundle NAME=FILE ... [--after ROOT] ROOT...\n"
+"    governance-verify root-head ROOT LOG_ID\n"
 "    governance-verify --help | --version\n"
 "\n"
 "DESCRIPTION\n"
@@ -80,6 +88,28 @@ static const char usage_text[] =
 "                 be that key, and PROOF its signature over a \"present\"\n"
 "                 request naming the artifact, the challenge HEX (32 random\n"
 "                 bytes the service chose and will accept once) and NAME.\n"
+"\n"
+"    A root (docs/FORMAT.md section 19) is a Merkle root over the heads\n"
+"    (newest checkpoints) of every log in a registry, chained to the root\n"
+"    before it and signed with a root key kept outside every database.\n"
+"    REG holds one log a line: NAME LOG_ID KEY (the log's name, its\n"
+"    governance.log_identity and its public key, 64 hex digits or a file).\n"
+"    root-keygen  writes a new root key (a seed, mode 0600) to ROOTKEYFILE\n"
+"                 and prints its public key.\n"
+"    root-seal    the sealer, run by cron: checks each log's checkpoint\n"
+"                 (governance.checkpoint(), one per registered log) under\n"
+"                 the log's key and log id; with --prev, checks each head\n"
+"                 extends the previous root's head (a consistency proof,\n"
+"                 governance.consistency_proof(old, new), for each log that\n"
+"                 moved) and writes the next root to ROOT.\n"
+"    root-verify  checks roots (oldest first; --after: the root kept from\n"
+"                 last time) and one bundle (governance.export()) per log:\n"
+"                 each root signed by ROOTPUB and chained to the one before,\n"
+"                 the registry complete in every root, each head signed by\n"
+"                 its log's key under its log id and held unchanged by that\n"
+"                 log's bundle, heads only moving forward.\n"
+"    root-head    prints a log's head in ROOT as checkpoint JSON (not\n"
+"                 verified), the old checkpoint of consistency_proof().\n"
 "\n"
 "    FILE and CP may be - for standard input. Bundles and proofs are\n"
 "    lines of text; write them with psql:\n"
@@ -813,6 +843,8 @@ main(int argc, char **argv)
 	const char *pos[2] = {NULL, NULL};
 	int			npos = 0;
 
+	if (argc > 1 && strncmp(argv[1], "root-", 5) == 0)
+		return gv_root_main(argc, argv);
 	for (i = 1; i < argc; i++)
 	{
 		const char *a = argv[i];

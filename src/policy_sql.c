@@ -544,6 +544,25 @@ lock_templates(void)
 		elog(ERROR, "could not lock governance.policy_templates");
 }
 
+/*
+ * A read under that lock, with the latest snapshot: in a REPEATABLE READ
+ * transaction the transaction's snapshot may predate a link or a drop that
+ * committed while we waited for the lock, and a drop must not miss such a
+ * link, nor a link such a drop.
+ */
+static void
+read_latest(const char *sql, Datum arg)
+{
+	Oid			argtype = TEXTOID;
+	SPIPlanPtr	plan = SPI_prepare(sql, 1, &argtype);
+
+	if (plan == NULL)
+		elog(ERROR, "SPI_prepare failed: %s", SPI_result_code_string(SPI_result));
+	if (SPI_execute_snapshot(plan, &arg, NULL, GetLatestSnapshot(), InvalidSnapshot,
+							 true, false, 0) != SPI_OK_SELECT)
+		elog(ERROR, "could not read governance.policy_templates");
+}
+
 /* Parse a template's source; ERROR with the position when it is not one. */
 static GovPolicy *
 parse_template(GovPolArena *arena, const char *name, const char *source,
@@ -658,10 +677,8 @@ gov_sql_drop_template(PG_FUNCTION_ARGS)
 		MemoryContextSwitchTo(spi);
 	}
 	/* links are made under the lock held now: this count is final */
-	if (SPI_execute_with_args("SELECT name, pg_catalog.count(*) OVER () FROM governance.template_links"
-							  " WHERE template OPERATOR(pg_catalog.=) $1 ORDER BY name LIMIT 1",
-							  1, &argtype, &arg, NULL, false, 0) != SPI_OK_SELECT)
-		elog(ERROR, "could not read governance.template_links");
+	read_latest("SELECT name, pg_catalog.count(*) OVER () FROM governance.template_links"
+				" WHERE template OPERATOR(pg_catalog.=) $1 ORDER BY name LIMIT 1", arg);
 	if (SPI_processed > 0)
 		ereport(ERROR,
 				(errcode(ERRCODE_DEPENDENT_OBJECTS_STILL_EXIST),
@@ -699,7 +716,6 @@ gov_sql_link_template(PG_FUNCTION_ARGS)
 	MemoryContext cxt;
 	MemoryContext caller = CurrentMemoryContext;
 	Datum		arg;
-	Oid			argtype = TEXTOID;
 	size_t		ps = 0,
 				pe = 0,
 				rs = 0,
@@ -723,10 +739,8 @@ gov_sql_link_template(PG_FUNCTION_ARGS)
 	/* held to commit: the template cannot be dropped under the new link */
 	lock_templates();
 	arg = CStringGetTextDatum(template);
-	if (SPI_execute_with_args("SELECT source FROM governance.policy_templates"
-							  " WHERE name OPERATOR(pg_catalog.=) $1",
-							  1, &argtype, &arg, NULL, false, 0) != SPI_OK_SELECT)
-		elog(ERROR, "could not read governance.policy_templates");
+	read_latest("SELECT source FROM governance.policy_templates"
+				" WHERE name OPERATOR(pg_catalog.=) $1", arg);
 	if (SPI_processed == 0)
 		ereport(ERROR,
 				(errcode(ERRCODE_UNDEFINED_OBJECT),

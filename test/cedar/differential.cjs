@@ -276,7 +276,7 @@ function genPolicy(sc) {
 		if (chance(0.15)) p.annotations.push([k, chance(0.8) ? pick(STRS) : null]);
 	const nc = int(3);
 	for (let i = 0; i < nc; i++) p.conds.push({ when: chance(0.7), e: genExpr(sc, chance(0.03) ? pick(['long', 'str']) : 'bool', 0) });
-	if (chance(0.2)) {
+	if (chance(0.3)) {
 		/*
 		 * a template (?principal / ?resource where the scope names an
 		 * entity), linked with the entity the scope named: Cedar's policy

@@ -1556,6 +1556,9 @@ typedef struct Scope
 	uint32_t	n;
 	GovPolStr  *uids;
 	GovPolStr	is_type;		/* "principal is T ...": T; len 0 when none */
+	bool		slot;			/* a template's ?principal or ?resource */
+	size_t		slot_start;		/* its bytes in the source */
+	size_t		slot_end;
 } Scope;
 
 typedef struct Cond
@@ -1598,6 +1601,7 @@ typedef struct Parser
 	Token		next;
 	int			nesting;
 	bool		failed;
+	bool		template;		/* slots allowed: gov_pol_parse_template */
 	GovPolError *err;
 } Parser;
 
@@ -3118,6 +3122,59 @@ parse_scope_entity(Parser *P, GovPolStr *out, bool is_action)
 	return true;
 }
 
+/*
+ * The entity after "==" or "in" in a scope: a literal, or in a template the
+ * slot named after the scope's variable (?principal in the principal
+ * scope, ?resource in the resource scope), written as one token as Cedar
+ * writes it.  Slots are never allowed in the action scope.
+ */
+static bool
+parse_scope_target(Parser *P, Scope *sc, const char *var, bool is_action)
+{
+	if (P->cur.kind == T_QUESTION && P->next.kind == T_IDENT &&
+		P->next.start == P->cur.start + 1)
+	{
+		int			line = P->cur.line;
+		int			col = P->cur.col;
+		int			nlen = (int) (P->next.len > 64 ? 64 : P->next.len);
+		const char *name = P->next.start;
+
+		if (!tok_is(&P->next, "principal") && !tok_is(&P->next, "resource"))
+		{
+			p_error_at(P, line, col, "unknown slot ?%.*s (a template has ?principal and ?resource)",
+					   nlen, name);
+			return false;
+		}
+		if (is_action)
+		{
+			p_error_at(P, line, col, "a slot (?%.*s) cannot constrain the action", nlen, name);
+			return false;
+		}
+		if (!tok_is(&P->next, var))
+		{
+			p_error_at(P, line, col, "?%.*s cannot appear in the %s scope (only ?%s can)",
+					   nlen, name, var, var);
+			return false;
+		}
+		if (!P->template)
+		{
+			p_error_at(P, line, col, "?%s is a template slot: a policy has none (create a template and link it)",
+					   var);
+			return false;
+		}
+		sc->slot = true;
+		sc->slot_start = (size_t) (P->cur.start - P->lx.src);
+		sc->slot_end = (size_t) (P->next.start + P->next.len - P->lx.src);
+		/* the uid stays empty: a template is never evaluated */
+		sc->uids[0].p = "";
+		sc->uids[0].len = 0;
+		p_advance(P);
+		p_advance(P);
+		return true;
+	}
+	return parse_scope_entity(P, &sc->uids[0], is_action);
+}
+
 static bool
 parse_scope(Parser *P, const char *var, Scope *sc, bool is_action, const char *after)
 {
@@ -3142,14 +3199,14 @@ parse_scope(Parser *P, const char *var, Scope *sc, bool is_action, const char *a
 		sc->kind = S_IN;
 		sc->n = 1;
 		sc->uids = p_alloc(P, sizeof(GovPolStr));
-		return sc->uids && parse_scope_entity(P, &sc->uids[0], is_action);
+		return sc->uids && parse_scope_target(P, sc, var, is_action);
 	}
 	if (p_accept(P, T_EQ))
 	{
 		sc->kind = S_EQ;
 		sc->n = 1;
 		sc->uids = p_alloc(P, sizeof(GovPolStr));
-		return sc->uids && parse_scope_entity(P, &sc->uids[0], is_action);
+		return sc->uids && parse_scope_target(P, sc, var, is_action);
 	}
 	if (tok_is(&P->cur, "in"))
 	{
@@ -3197,7 +3254,7 @@ parse_scope(Parser *P, const char *var, Scope *sc, bool is_action, const char *a
 		sc->kind = S_IN;
 		sc->n = 1;
 		sc->uids = p_alloc(P, sizeof(GovPolStr));
-		return sc->uids && parse_scope_entity(P, &sc->uids[0], is_action);
+		return sc->uids && parse_scope_target(P, sc, var, is_action);
 	}
 	sc->kind = S_ANY;
 	if (P->cur.kind == T_COMMA || (strcmp(after, ")") == 0 && P->cur.kind == T_RPAREN))
@@ -3403,6 +3460,47 @@ gov_pol_parse(GovPolArena *arena, const char *src, size_t len, GovPolicy **out,
 	}
 	*out = pol;
 	return true;
+}
+
+bool
+gov_pol_parse_template(GovPolArena *arena, const char *src, size_t len,
+					   GovPolicy **out, GovPolError *err)
+{
+	Parser		P;
+	GovPolicy  *pol;
+	int			line;
+	int			col;
+
+	*out = NULL;
+	parser_init(&P, arena, src, len, err);
+	P.template = true;
+	line = P.cur.line;
+	col = P.cur.col;
+	pol = parse_statement(&P);
+	if (pol == NULL)
+		return false;
+	if (P.cur.kind != T_EOF)
+	{
+		p_expected(&P, "end of input (a template holds exactly one statement)");
+		return false;
+	}
+	if (!pol->principal.slot && !pol->resource.slot)
+	{
+		p_error_at(&P, line, col, "a template holds at least one slot (?principal or ?resource)");
+		return false;
+	}
+	*out = pol;
+	return true;
+}
+
+bool
+gov_pol_slot(const GovPolicy *p, GovPolSlot slot, size_t *start, size_t *end)
+{
+	const Scope *sc = slot == GOV_POL_SLOT_PRINCIPAL ? &p->principal : &p->resource;
+
+	*start = sc->slot_start;
+	*end = sc->slot_end;
+	return sc->slot;
 }
 
 bool

@@ -203,6 +203,30 @@ extern bool gov_pol_parse(GovPolArena *arena, const char *src, size_t len,
 extern bool gov_pol_parse_set(GovPolArena *arena, const char *src, size_t len,
 							  GovPolicy ***out, uint32_t *count, GovPolError *err);
 
+/*
+ * Parse a policy template (issue 17): one statement whose principal and/or
+ * resource scope may hold a slot, ?principal after "principal ==",
+ * "principal in" or "principal is T in", ?resource likewise in the resource
+ * scope, as Cedar allows.  A template holds at least one slot.  gov_pol_parse
+ * refuses slots.
+ */
+extern bool gov_pol_parse_template(GovPolArena *arena, const char *src, size_t len,
+								   GovPolicy **out, GovPolError *err);
+
+typedef enum GovPolSlot
+{
+	GOV_POL_SLOT_PRINCIPAL,
+	GOV_POL_SLOT_RESOURCE
+} GovPolSlot;
+
+/*
+ * Does the template hold this slot, and where (bytes [start, end) of its
+ * source, the "?principal" itself)?  Linking replaces those bytes by an
+ * entity literal and parses the result as a policy.
+ */
+extern bool gov_pol_slot(const GovPolicy *p, GovPolSlot slot, size_t *start,
+						 size_t *end);
+
 extern bool gov_pol_is_permit(const GovPolicy *p);
 
 /* Where the statement is in its source: bytes [start, end), "@" to ";". */

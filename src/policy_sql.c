@@ -16,6 +16,7 @@
 #include "access/htup_details.h"
 #include "access/xact.h"
 #include "access/xlog.h"
+#include "catalog/namespace.h"
 #include "catalog/pg_class.h"
 #include "catalog/pg_type_d.h"
 #include "commands/trigger.h"
@@ -162,8 +163,23 @@ typedef enum PolicyChange
 	POLICY_DROP
 } PolicyChange;
 
+/*
+ * A template-linked policy (issue 17): a row of governance.policies whose
+ * source is its template's with the slots filled in, named in
+ * governance.template_links.  link_template and unlink_template pass one to
+ * apply_change, which writes both tables under the same lock and ledgers
+ * governance.template.linked / .unlinked; create/replace/drop_policy pass
+ * NULL, and replace_policy and drop_policy refuse a linked policy.
+ */
+typedef struct TemplateLink
+{
+	const char *template;
+	const char *principal;		/* NULL: the template has no ?principal */
+	const char *resource;
+} TemplateLink;
+
 static bytea *apply_change(PolicyChange change, const char *name, const char *source,
-						   bool permit);
+						   bool permit, TemplateLink *link);
 
 static Datum
 change_policy(FunctionCallInfo fcinfo, PolicyChange change)
@@ -183,12 +199,49 @@ change_policy(FunctionCallInfo fcinfo, PolicyChange change)
 		source = text_to_cstring(PG_GETARG_TEXT_PP(1));
 		check_source(name, source, &permit);
 	}
-	PG_RETURN_BYTEA_P(apply_change(change, name, source, permit));
+	PG_RETURN_BYTEA_P(apply_change(change, name, source, permit, NULL));
+}
+
+/*
+ * Does governance.template_links exist?  Not while a 0.1 schema runs with
+ * this library (before ALTER EXTENSION UPDATE): there are no links then.
+ */
+static bool
+links_table_exists(void)
+{
+	Oid			nsp = get_namespace_oid("governance", true);
+
+	return OidIsValid(nsp) && OidIsValid(get_relname_relid("template_links", nsp));
+}
+
+/* The template a policy is linked from (palloc'd in cxt), or NULL. */
+static char *
+linked_from(const char *name, MemoryContext cxt)
+{
+	Datum		arg = CStringGetTextDatum(name);
+	Oid			argtype = TEXTOID;
+	char	   *template = NULL;
+
+	if (!links_table_exists())
+		return NULL;
+	if (SPI_execute_with_args("SELECT template FROM governance.template_links"
+							  " WHERE name OPERATOR(pg_catalog.=) $1",
+							  1, &argtype, &arg, NULL, false, 0) != SPI_OK_SELECT)
+		elog(ERROR, "could not read governance.template_links");
+	if (SPI_processed > 0)
+	{
+		MemoryContext old = MemoryContextSwitchTo(cxt);
+
+		template = SPI_getvalue(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1);
+		MemoryContextSwitchTo(old);
+	}
+	return template;
 }
 
 /* Store, replace or drop one checked policy; ledgered; the new set's hash. */
 static bytea *
-apply_change(PolicyChange change, const char *name, const char *source, bool permit)
+apply_change(PolicyChange change, const char *name, const char *source, bool permit,
+			 TemplateLink *link)
 {
 	char	   *old_source = NULL;
 	Datum		args[3];
@@ -229,6 +282,21 @@ apply_change(PolicyChange change, const char *name, const char *source, bool per
 			break;
 		case POLICY_REPLACE:
 		case POLICY_DROP:
+			{
+				char	   *template = linked_from(name, caller);
+
+				if (link == NULL && template != NULL)
+					ereport(ERROR,
+							(errcode(ERRCODE_WRONG_OBJECT_TYPE),
+							 errmsg("policy \"%s\" is linked from template \"%s\"", name, template),
+							 errhint("Use governance.unlink_template() to remove it.")));
+				if (link != NULL && template == NULL)
+					ereport(ERROR,
+							(errcode(ERRCODE_UNDEFINED_OBJECT),
+							 errmsg("template-linked policy \"%s\" does not exist", name)));
+				if (link != NULL)
+					link->template = template;
+			}
 			rc = SPI_execute_with_args("SELECT source FROM governance.policies"
 									   " WHERE name OPERATOR(pg_catalog.=) $1 FOR UPDATE",
 									   1, argtypes, args, NULL, false, 0);
@@ -265,8 +333,35 @@ apply_change(PolicyChange change, const char *name, const char *source, bool per
 										   1, argtypes, args, NULL, false, 0);
 				if (rc != SPI_OK_DELETE)
 					elog(ERROR, "could not delete from governance.policies");
+				if (link != NULL &&
+					SPI_execute_with_args("DELETE FROM governance.template_links"
+										  " WHERE name OPERATOR(pg_catalog.=) $1",
+										  1, argtypes, args, NULL, false, 0) != SPI_OK_DELETE)
+					elog(ERROR, "could not delete from governance.template_links");
 			}
 			break;
+	}
+	if (change == POLICY_CREATE && link != NULL)
+	{
+		Datum		largs[4];
+		char		lnulls[4] = {' ', ' ', ' ', ' '};
+		Oid			ltypes[4] = {TEXTOID, TEXTOID, TEXTOID, TEXTOID};
+
+		largs[0] = CStringGetTextDatum(name);
+		largs[1] = CStringGetTextDatum(link->template);
+		if (link->principal)
+			largs[2] = CStringGetTextDatum(link->principal);
+		else
+			lnulls[2] = 'n';
+		if (link->resource)
+			largs[3] = CStringGetTextDatum(link->resource);
+		else
+			lnulls[3] = 'n';
+		if (SPI_execute_with_args("INSERT INTO governance.template_links"
+								  " (name, template, principal, resource, created_at, created_by)"
+								  " VALUES ($1, $2, $3, $4, pg_catalog.now(), pg_catalog.\"session_user\"())",
+								  4, ltypes, largs, lnulls, false, 0) != SPI_OK_INSERT)
+			elog(ERROR, "could not insert into governance.template_links");
 	}
 	SPI_finish();
 	gov_policy_mark_changed();
@@ -274,8 +369,8 @@ apply_change(PolicyChange change, const char *name, const char *source, bool per
 	hash = current_set_hash();
 	hash_hex = gov_hex((uint8 *) VARDATA(hash), GOV_HASH_LEN);
 	{
-		const char *keys[5];
-		const char *vals[5];
+		const char *keys[8];
+		const char *vals[8];
 		int			n = 0;
 		const char *kind;
 
@@ -295,9 +390,25 @@ apply_change(PolicyChange change, const char *name, const char *source, bool per
 			keys[n] = change == POLICY_DROP ? "source_sha3_512" : "previous_source_sha3_512";
 			vals[n++] = sha3_hex(old_source);
 		}
-		kind = change == POLICY_CREATE ? "governance.policy.created" :
-			change == POLICY_REPLACE ? "governance.policy.replaced" :
-			"governance.policy.dropped";
+		if (link != NULL)
+		{
+			keys[n] = "template";
+			vals[n++] = link->template;
+			if (change == POLICY_CREATE)
+			{
+				keys[n] = "principal";
+				vals[n++] = link->principal;
+				keys[n] = "resource";
+				vals[n++] = link->resource;
+			}
+		}
+		if (link != NULL)
+			kind = change == POLICY_CREATE ? "governance.template.linked" :
+				"governance.template.unlinked";
+		else
+			kind = change == POLICY_CREATE ? "governance.policy.created" :
+				change == POLICY_REPLACE ? "governance.policy.replaced" :
+				"governance.policy.dropped";
 		gov_ledger_append_system(kind, NULL, payload_of(n, keys, vals));
 	}
 	return hash;
@@ -383,7 +494,7 @@ gov_sql_create_policies(PG_FUNCTION_ARGS)
 		texts[i] = pnstrdup(source + start, end - start);
 	}
 	for (i = 0; i < n; i++)
-		hash = apply_change(POLICY_CREATE, names[i], texts[i], gov_pol_is_permit(pols[i]));
+		hash = apply_change(POLICY_CREATE, names[i], texts[i], gov_pol_is_permit(pols[i]), NULL);
 	MemoryContextDelete(cxt);
 	PG_RETURN_BYTEA_P(hash);
 }
@@ -410,6 +521,301 @@ Datum
 gov_sql_drop_policy(PG_FUNCTION_ARGS)
 {
 	return change_policy(fcinfo, POLICY_DROP);
+}
+
+/* ---------------------------------------------------------------------
+ * SQL functions: policy templates (issue 17)
+ *
+ * A template is stored in governance.policy_templates and decides nothing;
+ * linking it stores a policy (a row of governance.policies, so the
+ * policy-set hash, the caches and every backend's next decision follow as
+ * for any policy) whose source is the template's with each slot replaced
+ * by the entity literal given, and records the link in
+ * governance.template_links.  A template cannot be dropped while linked.
+ * Lock order: policy_templates, then policies (apply_change).
+ * ---------------------------------------------------------------------
+ */
+
+static void
+lock_templates(void)
+{
+	if (SPI_execute("LOCK TABLE governance.policy_templates IN SHARE ROW EXCLUSIVE MODE",
+					false, 0) != SPI_OK_UTILITY)
+		elog(ERROR, "could not lock governance.policy_templates");
+}
+
+/*
+ * A read under that lock, with the latest snapshot: in a REPEATABLE READ
+ * transaction the transaction's snapshot may predate a link or a drop that
+ * committed while we waited for the lock, and a drop must not miss such a
+ * link, nor a link such a drop.
+ */
+static void
+read_latest(const char *sql, Datum arg)
+{
+	Oid			argtype = TEXTOID;
+	SPIPlanPtr	plan = SPI_prepare(sql, 1, &argtype);
+
+	if (plan == NULL)
+		elog(ERROR, "SPI_prepare failed: %s", SPI_result_code_string(SPI_result));
+	if (SPI_execute_snapshot(plan, &arg, NULL, GetLatestSnapshot(), InvalidSnapshot,
+							 true, false, 0) != SPI_OK_SELECT)
+		elog(ERROR, "could not read governance.policy_templates");
+}
+
+/* Parse a template's source; ERROR with the position when it is not one. */
+static GovPolicy *
+parse_template(GovPolArena *arena, const char *name, const char *source,
+			   MemoryContext cxt)
+{
+	size_t		len = strlen(source);
+	GovPolError err;
+	GovPolicy  *pol;
+
+	if (len > (size_t) gov_max_policy_size * 1024)
+		ereport(ERROR,
+				(errcode(ERRCODE_PROGRAM_LIMIT_EXCEEDED),
+				 errmsg("template \"%s\" is too large", name),
+				 errdetail("The source is %zu bytes; governance.max_policy_size is %d kB.",
+						   len, gov_max_policy_size)));
+	gov_policy_arena_in_context(arena, cxt, gov_policy_compile_limit(len));
+	if (!gov_pol_parse_template(arena, source, len, &pol, &err))
+		ereport(ERROR,
+				(errcode(ERRCODE_SYNTAX_ERROR),
+				 errmsg("%s", err.message),
+				 errdetail("Template \"%s\" was not stored.", name)));
+	return pol;
+}
+
+/* create_template(name text, source text) -> bytea */
+PG_FUNCTION_INFO_V1(gov_sql_create_template);
+Datum
+gov_sql_create_template(PG_FUNCTION_ARGS)
+{
+	char	   *name;
+	char	   *source;
+	GovPolArena arena;
+	GovPolicy  *pol;
+	bool		permit;
+	MemoryContext cxt;
+	Datum		args[3];
+	Oid			argtypes[3] = {TEXTOID, TEXTOID, TEXTOID};
+	const char *keys[3];
+	const char *vals[3];
+
+	GOV_ENTRY();
+	name = arg_policy_name(fcinfo, 0);
+	if (PG_ARGISNULL(1))
+		ereport(ERROR,
+				(errcode(ERRCODE_NULL_VALUE_NOT_ALLOWED),
+				 errmsg("template source must not be NULL")));
+	source = text_to_cstring(PG_GETARG_TEXT_PP(1));
+	cxt = AllocSetContextCreate(CurrentMemoryContext, "governance template check",
+								ALLOCSET_DEFAULT_SIZES);
+	pol = parse_template(&arena, name, source, cxt);
+	permit = gov_pol_is_permit(pol);
+	MemoryContextDelete(cxt);
+
+	if (SPI_connect() != SPI_OK_CONNECT)
+		elog(ERROR, "SPI_connect failed");
+	lock_templates();
+	args[0] = CStringGetTextDatum(name);
+	args[1] = CStringGetTextDatum(source);
+	args[2] = CStringGetTextDatum(permit ? "permit" : "forbid");
+	if (SPI_execute_with_args("INSERT INTO governance.policy_templates (name, source, effect, created_at, created_by)"
+							  " VALUES ($1, $2, $3, pg_catalog.now(), pg_catalog.\"session_user\"())"
+							  " ON CONFLICT (name) DO NOTHING",
+							  3, argtypes, args, NULL, false, 0) != SPI_OK_INSERT)
+		elog(ERROR, "could not insert into governance.policy_templates");
+	if (SPI_processed == 0)
+		ereport(ERROR,
+				(errcode(ERRCODE_DUPLICATE_OBJECT),
+				 errmsg("template \"%s\" already exists", name)));
+	SPI_finish();
+
+	keys[0] = "name";
+	vals[0] = name;
+	keys[1] = "effect";
+	vals[1] = permit ? "permit" : "forbid";
+	keys[2] = "source_sha3_512";
+	vals[2] = sha3_hex(source);
+	gov_ledger_append_system("governance.template.created", NULL, payload_of(3, keys, vals));
+	PG_RETURN_BYTEA_P(current_set_hash());
+}
+
+/* drop_template(name text) -> bytea: refused while a policy is linked from it */
+PG_FUNCTION_INFO_V1(gov_sql_drop_template);
+Datum
+gov_sql_drop_template(PG_FUNCTION_ARGS)
+{
+	char	   *name;
+	char	   *source;
+	Datum		arg;
+	Oid			argtype = TEXTOID;
+	const char *keys[2];
+	const char *vals[2];
+	MemoryContext caller = CurrentMemoryContext;
+
+	GOV_ENTRY();
+	name = arg_policy_name(fcinfo, 0);
+	if (SPI_connect() != SPI_OK_CONNECT)
+		elog(ERROR, "SPI_connect failed");
+	lock_templates();
+	arg = CStringGetTextDatum(name);
+	if (SPI_execute_with_args("DELETE FROM governance.policy_templates"
+							  " WHERE name OPERATOR(pg_catalog.=) $1 RETURNING source",
+							  1, &argtype, &arg, NULL, false, 0) != SPI_OK_DELETE_RETURNING)
+		elog(ERROR, "could not delete from governance.policy_templates");
+	if (SPI_processed == 0)
+		ereport(ERROR,
+				(errcode(ERRCODE_UNDEFINED_OBJECT),
+				 errmsg("template \"%s\" does not exist", name)));
+	{
+		MemoryContext spi = MemoryContextSwitchTo(caller);
+
+		source = SPI_getvalue(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1);
+		MemoryContextSwitchTo(spi);
+	}
+	/* links are made under the lock held now: this count is final */
+	read_latest("SELECT name, pg_catalog.count(*) OVER () FROM governance.template_links"
+				" WHERE template OPERATOR(pg_catalog.=) $1 ORDER BY name LIMIT 1", arg);
+	if (SPI_processed > 0)
+		ereport(ERROR,
+				(errcode(ERRCODE_DEPENDENT_OBJECTS_STILL_EXIST),
+				 errmsg("template \"%s\" is still linked", name),
+				 errdetail("%s policies are linked from it, \"%s\" among them.",
+						   SPI_getvalue(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 2),
+						   SPI_getvalue(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1)),
+				 errhint("Unlink them with governance.unlink_template() first.")));
+	SPI_finish();
+
+	keys[0] = "name";
+	vals[0] = name;
+	keys[1] = "source_sha3_512";
+	vals[1] = sha3_hex(source);
+	gov_ledger_append_system("governance.template.dropped", NULL, payload_of(2, keys, vals));
+	PG_RETURN_BYTEA_P(current_set_hash());
+}
+
+/*
+ * link_template(template text, name text, principal text DEFAULT NULL,
+ *				 resource text DEFAULT NULL) -> bytea
+ *
+ * As Cedar links: a value for exactly the slots the template has.
+ */
+PG_FUNCTION_INFO_V1(gov_sql_link_template);
+Datum
+gov_sql_link_template(PG_FUNCTION_ARGS)
+{
+	char	   *template;
+	char	   *name;
+	char	   *source;
+	TemplateLink link;
+	GovPolArena arena;
+	GovPolicy  *pol;
+	MemoryContext cxt;
+	MemoryContext caller = CurrentMemoryContext;
+	Datum		arg;
+	size_t		ps = 0,
+				pe = 0,
+				rs = 0,
+				re = 0;
+	bool		has_p;
+	bool		has_r;
+	StringInfoData linked;
+	bool		permit;
+	bytea	   *hash;
+
+	GOV_ENTRY();
+	template = arg_policy_name(fcinfo, 0);
+	name = arg_policy_name(fcinfo, 1);
+	memset(&link, 0, sizeof(link));
+	link.template = template;
+	link.principal = PG_ARGISNULL(2) ? NULL : arg_uid(fcinfo, 2, "principal");
+	link.resource = PG_ARGISNULL(3) ? NULL : arg_uid(fcinfo, 3, "resource");
+
+	if (SPI_connect() != SPI_OK_CONNECT)
+		elog(ERROR, "SPI_connect failed");
+	/* held to commit: the template cannot be dropped under the new link */
+	lock_templates();
+	arg = CStringGetTextDatum(template);
+	read_latest("SELECT source FROM governance.policy_templates"
+				" WHERE name OPERATOR(pg_catalog.=) $1", arg);
+	if (SPI_processed == 0)
+		ereport(ERROR,
+				(errcode(ERRCODE_UNDEFINED_OBJECT),
+				 errmsg("template \"%s\" does not exist", template)));
+	{
+		MemoryContext spi = MemoryContextSwitchTo(caller);
+
+		source = SPI_getvalue(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1);
+		MemoryContextSwitchTo(spi);
+	}
+	SPI_finish();
+
+	cxt = AllocSetContextCreate(CurrentMemoryContext, "governance template link",
+								ALLOCSET_DEFAULT_SIZES);
+	pol = parse_template(&arena, template, source, cxt);
+	has_p = gov_pol_slot(pol, GOV_POL_SLOT_PRINCIPAL, &ps, &pe);
+	has_r = gov_pol_slot(pol, GOV_POL_SLOT_RESOURCE, &rs, &re);
+	MemoryContextDelete(cxt);
+	if (has_p != (link.principal != NULL) || has_r != (link.resource != NULL))
+	{
+		const char *slot = has_p != (link.principal != NULL) ? "principal" : "resource";
+		bool		has = has_p != (link.principal != NULL) ? has_p : has_r;
+
+		ereport(ERROR,
+				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+				 has ?
+				 errmsg("template \"%s\" has the slot ?%s: pass %s", template, slot, slot) :
+				 errmsg("template \"%s\" has no slot ?%s: pass no %s", template, slot, slot),
+				 errdetail("A link gives a value to exactly the slots of its template.")));
+	}
+
+	/* the template's text with each slot replaced by its entity literal */
+	initStringInfo(&linked);
+	if (has_p && has_r && rs < ps)
+	{
+		appendBinaryStringInfo(&linked, source, rs);
+		appendStringInfoString(&linked, link.resource);
+		appendBinaryStringInfo(&linked, source + re, ps - re);
+		appendStringInfoString(&linked, link.principal);
+		appendStringInfoString(&linked, source + pe);
+	}
+	else if (has_p && has_r)
+	{
+		appendBinaryStringInfo(&linked, source, ps);
+		appendStringInfoString(&linked, link.principal);
+		appendBinaryStringInfo(&linked, source + pe, rs - pe);
+		appendStringInfoString(&linked, link.resource);
+		appendStringInfoString(&linked, source + re);
+	}
+	else
+	{
+		size_t		s = has_p ? ps : rs;
+		size_t		e = has_p ? pe : re;
+
+		appendBinaryStringInfo(&linked, source, s);
+		appendStringInfoString(&linked, has_p ? link.principal : link.resource);
+		appendStringInfoString(&linked, source + e);
+	}
+	check_source(name, linked.data, &permit);
+	hash = apply_change(POLICY_CREATE, name, linked.data, permit, &link);
+	PG_RETURN_BYTEA_P(hash);
+}
+
+/* unlink_template(name text) -> bytea */
+PG_FUNCTION_INFO_V1(gov_sql_unlink_template);
+Datum
+gov_sql_unlink_template(PG_FUNCTION_ARGS)
+{
+	char	   *name;
+	TemplateLink link;
+
+	GOV_ENTRY();
+	name = arg_policy_name(fcinfo, 0);
+	memset(&link, 0, sizeof(link));
+	PG_RETURN_BYTEA_P(apply_change(POLICY_DROP, name, NULL, false, &link));
 }
 
 /*

@@ -358,6 +358,74 @@ check_policy_set(const uint8_t *data, size_t size)
 	gov_pol_arena_free(&arena);
 }
 
+/*
+ * The input as a template (issue 17): parsed or refused with a well-formed
+ * error; a template's slots are the bytes "?principal" / "?resource" of the
+ * input, and replacing them by entity literals gives a policy, of the same
+ * effect, that gov_pol_parse accepts.  A text is never both a template
+ * and a policy.
+ */
+static void
+check_template(const uint8_t *data, size_t size)
+{
+	GovPolArena arena;
+	GovPolicy  *t;
+	GovPolicy  *p;
+	GovPolError err;
+	size_t		s[2];
+	size_t		e[2];
+	bool		has[2];
+	int			k;
+	char	   *linked;
+	size_t		o = 0;
+	size_t		at = 0;
+	static const char *const lit[2] = {"User::\"a\\\"b\"", "Org::Team::\"x y\""};
+
+	gov_pol_arena_init(&arena, NULL, size * 64 + 1024 * 1024);
+	if (!gov_pol_parse_template(&arena, (const char *) data, size, &t, &err))
+	{
+		check_error(&err);
+		gov_pol_arena_free(&arena);
+		return;
+	}
+	if (gov_pol_parse(&arena, (const char *) data, size, &p, &err))
+		abort();
+	has[0] = gov_pol_slot(t, GOV_POL_SLOT_PRINCIPAL, &s[0], &e[0]);
+	has[1] = gov_pol_slot(t, GOV_POL_SLOT_RESOURCE, &s[1], &e[1]);
+	if (!has[0] && !has[1])
+		abort();
+	for (k = 0; k < 2; k++)
+		if (has[k] && (e[k] > size ||
+					   e[k] - s[k] != (k == 0 ? 10 : 9) ||
+					   memcmp(data + s[k], k == 0 ? "?principal" : "?resource", e[k] - s[k]) != 0))
+			abort();
+	linked = malloc(size + 64);
+	if (linked == NULL)
+		abort();
+	for (;;)
+	{
+		int			next = -1;
+
+		for (k = 0; k < 2; k++)
+			if (has[k] && s[k] >= at && (next < 0 || s[k] < s[next]))
+				next = k;
+		if (next < 0)
+			break;
+		memcpy(linked + o, data + at, s[next] - at);
+		o += s[next] - at;
+		memcpy(linked + o, lit[next], strlen(lit[next]));
+		o += strlen(lit[next]);
+		at = e[next];
+	}
+	memcpy(linked + o, data + at, size - at);
+	o += size - at;
+	if (!gov_pol_parse(&arena, linked, o, &p, &err) ||
+		gov_pol_is_permit(p) != gov_pol_is_permit(t))
+		abort();
+	free(linked);
+	gov_pol_arena_free(&arena);
+}
+
 int
 LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
@@ -374,6 +442,7 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		setup();
 
 	check_policy_set(data, size);
+	check_template(data, size);
 
 	gov_pol_arena_init(&arena, NULL, size * 64 + 1024 * 1024);
 	if (!gov_pol_parse(&arena, (const char *) data, size, &pol, &err))

@@ -276,6 +276,20 @@ function genPolicy(sc) {
 		if (chance(0.15)) p.annotations.push([k, chance(0.8) ? pick(STRS) : null]);
 	const nc = int(3);
 	for (let i = 0; i < nc; i++) p.conds.push({ when: chance(0.7), e: genExpr(sc, chance(0.03) ? pick(['long', 'str']) : 'bool', 0) });
+	if (chance(0.3)) {
+		/*
+		 * a template (?principal / ?resource where the scope names an
+		 * entity), linked with the entity the scope named: Cedar's policy
+		 * set holds the template and the link, the extension
+		 * create_template() and link_template()
+		 */
+		for (const part of ['principal', 'resource'])
+			if (p[part].e && chance(0.7)) p[part].slot = true;
+		if (!p.principal.slot && !p.resource.slot) {
+			const part = chance(0.5) ? 'principal' : 'resource';
+			p[part] = { op: pick(['==', 'in', 'isin']), type: pick(IS_TYPES), e: scopeUid(sc, false), slot: true };
+		}
+	}
 	return p;
 }
 
@@ -529,19 +543,21 @@ function render(n) {
 	throw new Error('render ' + n.t);
 }
 
-function renderScope(name, s) {
+/* a slot renders as itself when asked for the template's text */
+function renderScope(name, s, tmpl) {
+	const lit = e => s.slot && tmpl ? '?' + name : entLit(e);
 	if (s.op === 'any') return name;
-	if (s.op === '==') return name + ' == ' + entLit(s.e);
-	if (s.op === 'in') return name + ' in ' + entLit(s.e);
+	if (s.op === '==') return name + ' == ' + lit(s.e);
+	if (s.op === 'in') return name + ' in ' + lit(s.e);
 	if (s.op === 'is') return name + ' is ' + s.type;
-	if (s.op === 'isin') return name + ' is ' + s.type + ' in ' + entLit(s.e);
+	if (s.op === 'isin') return name + ' is ' + s.type + ' in ' + lit(s.e);
 	return name + ' in [' + s.es.map(entLit).join(', ') + (s.es.length && chance(0.2) ? ',' : '') + ']';
 }
 
-function renderPolicy(p) {
+function renderPolicy(p, tmpl) {
 	let s = (p.annotations || []).map(([k, v]) => '@' + k + (v === null ? '' : '(' + strLit(v) + ')') + '\n').join('');
-	s += p.effect + ' (' + renderScope('principal', p.principal) + ', ' + renderScope('action', p.action) +
-		', ' + renderScope('resource', p.resource) + (p.trailingComma ? ',' : '') + ')';
+	s += p.effect + ' (' + renderScope('principal', p.principal, tmpl) + ', ' + renderScope('action', p.action) +
+		', ' + renderScope('resource', p.resource, tmpl) + (p.trailingComma ? ',' : '') + ')';
 	for (const c of p.conds) s += '\n  ' + (c.when ? 'when' : 'unless') + ' { ' + render(c.e) + ' }';
 	return s + ';';
 }
@@ -554,7 +570,8 @@ const INSERTS = ['is', 'in', 'has', 'like', ',', '.', '(', ')', '[', ']', '{', '
 	'0', '9223372036854775808', 'permit', 'forbid', 'when', 'unless', 'principal', 'context', 'User::"a"', 'is User',
 	'{a: 1}', '[1,]', 'has a.b', '"\\u{0}"', '"\\u{110000}"', '"\\*"', '@id("m")@id("n")', 'Org::Team',
 	'decimal', 'ip', 'datetime("2024-01-01")', '.lessThan', '.isIpv4()', '.offset(', 'toDays', 'foo(', '.bar()',
-	'lessThan(', '.decimal("1.0")', 'duration("1h")'];
+	'lessThan(', '.decimal("1.0")', 'duration("1h")', '?principal', '?resource', '?action', '?', '== ?principal',
+	'in ?resource'];
 const RESERVED_LIST = [...RESERVED];
 
 function mutate(text) {
@@ -643,9 +660,30 @@ BEGIN
 EXCEPTION WHEN OTHERS THEN
 	RETURN SQLSTATE || ' ' || SQLERRM;
 END $f$;
+-- a template and its link (issue 17): NULL or the error
+CREATE OR REPLACE FUNCTION cedar_diff.try_link(n text, s text, p text, r text) RETURNS text LANGUAGE plpgsql AS $f$
+BEGIN
+	PERFORM governance.create_template('t_' || n, s);
+	PERFORM governance.link_template('t_' || n, n, p, r);
+	RETURN NULL;
+EXCEPTION WHEN OTHERS THEN
+	RETURN SQLSTATE || ' ' || SQLERRM;
+END $f$;
+CREATE OR REPLACE FUNCTION cedar_diff.try_parse_template(s text) RETURNS text LANGUAGE plpgsql AS $f$
+BEGIN
+	PERFORM governance.create_template('cedar_diff_mutant', s);
+	RAISE EXCEPTION USING ERRCODE = 'P0001', MESSAGE = 'parsed';
+EXCEPTION WHEN OTHERS THEN
+	IF SQLSTATE = 'P0001' AND SQLERRM = 'parsed' THEN
+		RETURN NULL;
+	END IF;
+	RETURN SQLSTATE || ' ' || SQLERRM;
+END $f$;
 CREATE OR REPLACE FUNCTION cedar_diff.reset() RETURNS void LANGUAGE plpgsql AS $f$
 DECLARE r record;
 BEGIN
+	FOR r IN SELECT name FROM governance.template_links LOOP PERFORM governance.unlink_template(r.name); END LOOP;
+	FOR r IN SELECT name FROM governance.policy_templates LOOP PERFORM governance.drop_template(r.name); END LOOP;
 	FOR r IN SELECT name FROM governance.policies LOOP PERFORM governance.drop_policy(r.name); END LOOP;
 	FOR r IN SELECT uid FROM governance.entities LOOP PERFORM governance.delete_entity(r.uid); END LOOP;
 END $f$;
@@ -663,7 +701,10 @@ function scenarioSql(sid, sc) {
 		lines.push(`SELECT json_build_object('s',${sid},'create',(SELECT json_build_array(${sc.policies.map(() => 'e').join(',')}) FROM cedar_diff.try_set(${q(src)}) e));`);
 	} else
 		lines.push('SELECT json_build_object(\'s\',' + sid + ',\'create\',json_build_array(' +
-			sc.policies.map((p, i) => 'cedar_diff.try_create(' + q('p' + i) + ',' + q(p.text) + ')').join(',') + '));');
+			sc.policies.map((p, i) => p.tmpl ?
+				'cedar_diff.try_link(' + q('p' + i) + ',' + q(p.ttext) + ',' +
+				(p.principal.slot ? q(extUid(p.principal.e)) : 'NULL') + ',' + (p.resource.slot ? q(extUid(p.resource.e)) : 'NULL') + ')' :
+				'cedar_diff.try_create(' + q('p' + i) + ',' + q(p.text) + ')').join(',') + '));');
 	if (sc.cedarJson)
 		/* the store in Cedar's JSON entity format, as Cedar reads it */
 		lines.push('SELECT governance.put_entities(' + q(JSON.stringify(cedarEntities(sc))) + '::jsonb);');
@@ -673,6 +714,8 @@ function scenarioSql(sid, sc) {
 			q(extJson(V.rec(e.tags || {}))) + '::jsonb);');
 	if (sc.mutants && sc.mutants.length)
 		lines.push(`SELECT json_build_object('s',${sid},'mut',json_build_array(${sc.mutants.map(m => 'cedar_diff.try_parse(' + q(m) + ')').join(',')}));`);
+	if (sc.tmutants && sc.tmutants.length)
+		lines.push(`SELECT json_build_object('s',${sid},'tmut',json_build_array(${sc.tmutants.map(m => 'cedar_diff.try_parse_template(' + q(m) + ')').join(',')}));`);
 	if (sc.requests.length) {
 		const rows = sc.requests.map((r, i) => '(' + i + ',' + q(extUid(r.principal)) + ',' + q(extUid(r.action)) + ',' +
 			q(extUid(r.resource)) + ',' + q(extJson(r.context)) + '::jsonb)');
@@ -695,6 +738,7 @@ function runExtension(scs) {
 		const o = JSON.parse(line);
 		if (o.create) res[o.s].create = o.create;
 		else if (o.mut) res[o.s].mut = o.mut;
+		else if (o.tmut) res[o.s].tmut = o.tmut;
 		else res[o.s].results[o.i] = o;
 	}
 	return res;
@@ -717,12 +761,32 @@ function cedarParses(text) {
 	return r.type === 'success' ? null : r.errors.map(e => e.message).join('; ');
 }
 
+/* the link of a template policy (Cedar's TemplateLink) */
+function cedarLink(p, tid, id) {
+	const values = {};
+	if (p.principal.slot) values['?principal'] = cedarUid(p.principal.e);
+	if (p.resource.slot) values['?resource'] = cedarUid(p.resource.e);
+	return { templateId: tid, newId: id, values };
+}
+
+/* a template policy: does the template parse, and does the link link? */
+function cedarParsesPolicy(p) {
+	if (!p.tmpl) return cedarParses(p.text);
+	const r = cedar.checkParsePolicySet({ templates: { t: p.ttext }, templateLinks: [cedarLink(p, 't', 'p')] });
+	return r.type === 'success' ? null : r.errors.map(e => e.message).join('; ');
+}
+
+function cedarParsesTemplate(text) {
+	const r = cedar.checkParsePolicySet({ templates: { t: text } });
+	return r.type === 'success' ? null : r.errors.map(e => e.message).join('; ');
+}
+
 /*
  * Policy sets are parsed once per scenario (statefulIsAuthorized): parsing
  * them on every call costs Cedar far more than deciding.
  */
-function cedarPreparse(id, polMap) {
-	const r = cedar.preparsePolicySet(id, { staticPolicies: polMap });
+function cedarPreparse(id, polSet) {
+	const r = cedar.preparsePolicySet(id, polSet);
 	if (r.type !== 'success')
 		throw new Error('Cedar refused a policy set it parsed policy by policy: ' + r.errors.map(e => e.message).join('; '));
 }
@@ -739,11 +803,17 @@ function cedarCall(setId, ents, r) {
 
 /* parse the scenario's policy sets (those both sides accepted, and the permits among them) */
 function cedarPrepare(sc, ids) {
-	const all = {};
-	const permits = {};
+	const all = { staticPolicies: {}, templates: {}, templateLinks: [] };
+	const permits = { staticPolicies: {}, templates: {}, templateLinks: [] };
 	for (const i of ids) {
-		all['p' + i] = sc.policies[i].text;
-		if (sc.policies[i].effect === 'permit') permits['p' + i] = sc.policies[i].text;
+		const p = sc.policies[i];
+		for (const set of p.effect === 'permit' ? [all, permits] : [all]) {
+			if (p.tmpl) {
+				set.templates['t' + i] = p.ttext;
+				set.templateLinks.push(cedarLink(p, 't' + i, 'p' + i));
+			} else
+				set.staticPolicies['p' + i] = p.text;
+		}
 	}
 	cedarPreparse('all', all);
 	cedarPreparse('permits', permits);
@@ -836,7 +906,7 @@ function compare(sc, ids, ext, ced) {
 
 /* Run one scenario on both sides; returns a list of disagreements. */
 const timing = { sql: 0, cedar: 0 };
-const stats = { allow: 0, deny: 0, match: 0, nomatch: 0, error: 0 };
+const stats = { allow: 0, deny: 0, match: 0, nomatch: 0, error: 0, linked: 0, tparsed: 0 };
 
 function checkScenarios(scs) {
 	let t = Date.now();
@@ -850,10 +920,13 @@ function checkScenarios(scs) {
 		const ids = [];
 		sc.policies.forEach((p, i) => {
 			const extErr = ext[sid].create ? ext[sid].create[i] : 'not run';
-			const cedErr = cedarParses(p.text);
+			const cedErr = cedarParsesPolicy(p);
 			if ((extErr === null) !== (cedErr === null))
 				found.push({ sc, kind: 'parse', policy: i, text: `policy p${i} parses in ${extErr === null ? 'the extension only' : 'Cedar only'}: extension ${extErr || 'accepts'}; Cedar ${cedErr || 'accepts'}` });
-			else if (extErr === null) ids.push(i);
+			else if (extErr === null) {
+				ids.push(i);
+				if (p.tmpl) stats.linked++;
+			}
 		});
 		(sc.mutants || []).forEach((m, mi) => {
 			const extErr = ext[sid].mut ? ext[sid].mut[mi] : 'not run';
@@ -861,6 +934,14 @@ function checkScenarios(scs) {
 			parses++;
 			if ((extErr === null) !== (cedErr === null))
 				found.push({ sc, kind: 'mutant', mutant: mi, text: `this text parses in ${extErr === null ? 'the extension only' : 'Cedar only'}: extension ${extErr || 'accepts'}; Cedar ${cedErr || 'accepts'}` });
+		});
+		(sc.tmutants || []).forEach((m, mi) => {
+			const extErr = ext[sid].tmut ? ext[sid].tmut[mi] : 'not run';
+			const cedErr = cedarParsesTemplate(m);
+			parses++;
+			stats.tparsed++;
+			if ((extErr === null) !== (cedErr === null))
+				found.push({ sc, kind: 'tmutant', mutant: mi, text: `this template parses in ${extErr === null ? 'the extension only' : 'Cedar only'}: extension ${extErr || 'accepts'}; Cedar ${cedErr || 'accepts'}` });
 		});
 		const ents = cedarEntities(sc);
 		if (sc.requests.length) {
@@ -900,7 +981,12 @@ function clone(x) {
 function finishPolicies(sc) {
 	sc.policies.forEach((p, i) => {
 		if (sc.asSet) p.annotations = [['id', 'p' + i]].concat((p.annotations || []).filter(([k]) => k !== 'id'));
-		p.text = renderPolicy(p);
+		/* a set of create_policies() holds no template; shrinking may drop a template's slots */
+		for (const part of ['principal', 'resource'])
+			if (sc.asSet || !p[part].e) delete p[part].slot;
+		p.tmpl = !!(p.principal.slot || p.resource.slot);
+		p.text = renderPolicy(p, false);
+		if (p.tmpl) p.ttext = renderPolicy(p, true);
 	});
 }
 
@@ -930,9 +1016,12 @@ function* simpler(e) {
 
 /* a mutant that one side accepts and the other refuses: drop tokens while it still does */
 function shrinkMutant(sc0, failure) {
-	const sc = { entities: [], policies: [], requests: [], mutants: [sc0.mutants[failure.mutant]] };
+	const tm = failure.kind === 'tmutant';
+	const key = tm ? 'tmutants' : 'mutants';
+	const sc = { entities: [], policies: [], requests: [], mutants: [], tmutants: [] };
+	sc[key] = [sc0[key][failure.mutant]];
 	let last = failure;
-	let toks = sc.mutants[0].match(TOKEN_RE) || [];
+	let toks = sc[key][0].match(TOKEN_RE) || [];
 	let budget = 300;
 	let progress = true;
 	while (progress && budget > 0) {
@@ -942,22 +1031,23 @@ function shrinkMutant(sc0, failure) {
 		for (let i = toks.length - size; i >= 0 && budget > 0; i--) {
 			const cand = toks.slice(0, i).concat(toks.slice(i + size));
 			budget--;
-			sc.mutants = [cand.join(' ')];
+			sc[key] = [cand.join(' ')];
 			let f = null;
 			try { f = checkScenarios([sc]).found[0] || null; } catch (e) { f = null; }
 			if (f) { toks = cand; last = f; progress = true; }
 		}
 	}
-	sc.mutants = [toks.join(' ')];
+	sc[key] = [toks.join(' ')];
 	return { sc, last };
 }
 
 function shrink(sc0, failure) {
-	if (failure.kind === 'mutant') return shrinkMutant(sc0, failure);
+	if (failure.kind === 'mutant' || failure.kind === 'tmutant') return shrinkMutant(sc0, failure);
 	let sc = clone(sc0);
 	let budget = 400;
 	let last = failure;
 	sc.mutants = [];
+	sc.tmutants = [];
 	if (failure.kind === 'decide') sc.requests = [sc.requests[failure.request]];
 	else { sc.requests = []; sc.policies = [sc.policies[failure.policy]]; }
 	const attempt = cand => {
@@ -1028,8 +1118,13 @@ function reproducer(sc, last) {
 	const out = [];
 	out.push(last.text);
 	out.push('-- reproduce in SQL (and with Cedar: same policies, entities in Cedar\'s JSON format):');
-	sc.policies.forEach((p, i) => out.push(`SELECT governance.create_policy('p${i}', ${q(p.text)});`));
+	sc.policies.forEach((p, i) => {
+		if (!p.tmpl) { out.push(`SELECT governance.create_policy('p${i}', ${q(p.text)});`); return; }
+		out.push(`SELECT governance.create_template('t${i}', ${q(p.ttext)});`);
+		out.push(`SELECT governance.link_template('t${i}', 'p${i}', ${p.principal.slot ? q(extUid(p.principal.e)) : 'NULL'}, ${p.resource.slot ? q(extUid(p.resource.e)) : 'NULL'});`);
+	});
 	(sc.mutants || []).forEach((m, i) => out.push(`SELECT governance.create_policy('m${i}', ${q(m)});`));
+	(sc.tmutants || []).forEach((m, i) => out.push(`SELECT governance.create_template('m${i}', ${q(m)});`));
 	for (const e of sc.entities)
 		out.push(`SELECT governance.put_entity(${q(extUid(e.uid))}, ARRAY[${e.parents.map(p => q(extUid(p))).join(', ')}]::text[], ${q(extJson(V.rec(e.attrs)))});`);
 	for (const r of sc.requests)
@@ -1048,7 +1143,7 @@ function main() {
 		for (let i = 0; i < args.dump; i++) {
 			const sc = genScenario(32);
 			finishPolicies(sc);
-			for (const p of sc.policies) console.log(p.text + '   // Cedar: ' + (cedarParses(p.text) || 'parses'));
+			for (const p of sc.policies) console.log((p.tmpl ? p.ttext : p.text) + '   // Cedar: ' + (cedarParsesPolicy(p) || 'parses'));
 		}
 		return;
 	}
@@ -1075,6 +1170,10 @@ function main() {
 			for (let i = 0; i < nr; i++) sc.requests.push(genRequest(sc));
 			sc.mutants = [];
 			for (let i = 0; i < args.mutants; i++) sc.mutants.push(mutate(pick(sc.policies).text));
+			/* templates mutated: the extension's create_template() accepts what Cedar accepts */
+			sc.tmutants = [];
+			const tps = sc.policies.filter(p => p.tmpl);
+			if (tps.length) for (let i = 0; i < args.mutants; i++) sc.tmutants.push(mutate(pick(tps).ttext));
 			batch.push(sc);
 			n += nr;
 		}
@@ -1100,8 +1199,9 @@ function main() {
 	}
 	const secs = ((Date.now() - t0) / 1000).toFixed(1);
 	console.log(`# decisions: ${stats.allow || 0} allow, ${stats.deny || 0} deny; policy outcomes: ${stats.match || 0} match, ${stats.nomatch || 0} no match, ${stats.error || 0} error`);
+	console.log(`# template-linked policies decided: ${stats.linked}; mutated templates: ${stats.tparsed}`);
 	if (failures === 0 && parsed > 0)
-		console.log(`ok - ${parsed} mutated policy texts: the extension accepts exactly those Cedar accepts`);
+		console.log(`ok - ${parsed} mutated policy and template texts: the extension accepts exactly those Cedar accepts`);
 	console.log(`# ${done} decisions over ${scenarios} scenarios in ${secs} s; ${failures} disagreement(s); seed ${args.seed}; SQL ${(timing.sql / 1000).toFixed(1)} s, Cedar ${(timing.cedar / 1000).toFixed(1)} s`);
 	process.exit(failures ? 1 : 0);
 }

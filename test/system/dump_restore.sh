@@ -28,6 +28,9 @@ U=$GOV_DBUSER
 	gov_agents_sql dr bot
 	gov_acct_sql "SELECT, INSERT, UPDATE" dr_bot
 	echo "SELECT governance.create_policy('dr', 'permit (principal in Group::\"dr\", action, resource);');"
+	# a template and a policy linked from it (issue 17)
+	echo "SELECT governance.create_template('dr_t', 'forbid (principal == ?principal, action, resource);');"
+	echo "SELECT governance.link_template('dr_t', 'dr_link', principal => 'Agent::\"dr-banned\"');"
 	# its select policy in the sub-select form of 0.1, as a table governed
 	# by 0.1 and not reformed has it (recorded first: the DDL guard compares)
 	cat <<'EOF'
@@ -115,6 +118,10 @@ check_restored() {
 	gov_is "governance_lineage:A governance_no_truncate:A" \
 		"$(q "SELECT string_agg(tgname || ':' || tgenabled::text, ' ' ORDER BY tgname) FROM pg_trigger WHERE tgrelid = 'public.acct'::regclass AND NOT tgisinternal")" \
 		"$L: its lineage and truncate triggers, enabled always"
+	gov_is "dr_t|dr_link|Agent::\"dr-banned\"|deny" \
+		"$(q "SELECT t.name, l.name, l.principal, (SELECT decision FROM governance.decide(l.principal, 'read', 'Doc::\"x\"'))
+		        FROM governance.policy_templates t JOIN governance.template_links l ON l.template = t.name")" \
+		"$L: the template, its link and the linked policy's decision came back"
 	gov_is "0" "$(bq dr_bot "SELECT count(*) FROM acct")" "$L: an agent without a lease sees no row"
 	gov_is "acct|acct" "$(q "SELECT relid, root_relid FROM governance.governed_tables")" \
 		"$L: governed_tables names the restored table"

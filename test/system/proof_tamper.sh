@@ -189,25 +189,42 @@ t[14] = "00" * 16; L[i] = " ".join(t)'
 expect export_edited_log_id bundle "$W/e_log.txt" "block 3 belongs to another log: it names log 0{32}, expected log $LOGA"
 
 # --- a hidden write after the revocation, inserted around every guard ------
-last=$(q "SELECT max(seq) FROM governance.ledger WHERE lease_id = '$L'")
-gov_psql "$A" -c "$GOV_GUARDS_OFF" >/dev/null
-gov_psql "$A" >/dev/null <<EOF
+# hidden_write CLUSTER LEASE ROLE [KIND]: a governed write (or another KIND
+# of event) of LEASE appended after
+# its chain's last row by a superuser with every guard off, its evidence and
+# link recomputed so that the row alone is well formed
+hidden_write() {
+	hw_last=$(gov_sql "$1" "SELECT max(seq) FROM governance.ledger WHERE lease_id = '$2'")
+	gov_psql "$1" -c "$GOV_GUARDS_OFF" >/dev/null
+	gov_psql "$1" >/dev/null <<EOF
 BEGIN;
 INSERT INTO governance.ledger (seq, at, kind, lease_id, principal, action, resource, payload, actor, txid, prev_seq, evidence, link)
-SELECT nextval('governance.ledger_seq'), now(), 'governance.write', '$L', principal, action, resource,
+SELECT nextval('governance.ledger_seq'), now(), '${4:-governance.write}', '$2', principal, action, resource,
        '{"op": "update", "table": "public.acct", "key": {"id": "1"}, "old_sha3_512": null, "new_sha3_512": null}',
-       'pt_bot', pg_current_xact_id(), seq, '\\x00', '\\x00'
-  FROM governance.ledger WHERE seq = $last;
+       '$3', pg_current_xact_id(), seq, '\\x00', '\\x00'
+  FROM governance.ledger WHERE seq = $hw_last;
 UPDATE governance.ledger SET evidence = governance.sha3_512(governance.event_bytes(seq))
  WHERE seq = currval('governance.ledger_seq');
 UPDATE governance.ledger l SET link = governance.chain_link((SELECT p.link FROM governance.ledger p WHERE p.seq = l.prev_seq), l.evidence)
  WHERE seq = currval('governance.ledger_seq');
 COMMIT;
 EOF
+}
+last=$(q "SELECT max(seq) FROM governance.ledger WHERE lease_id = '$L'")
+revrow=$(q "SELECT seq FROM governance.ledger WHERE lease_id = '$L' AND kind = 'governance.revoke'")
+hidden_write "$A" "$L" pt_bot
 q "SELECT governance.seal()" >/dev/null
 hidden=$(q "SELECT max(seq) FROM governance.ledger WHERE lease_id = '$L'")
-[ "$hidden" -gt "$last" ] && [ "$(q "SELECT ok FROM governance.verify_ledger()")" = "t" ]
-gov_ok $? "the hidden write (row $hidden) is well formed: verify_ledger() alone does not see it"
+[ "$hidden" -gt "$last" ] && [ "$(q "SELECT governance.sha3_512(governance.event_bytes(seq)) = evidence FROM governance.ledger WHERE seq = $hidden")" = "t" ]
+gov_ok $? "the hidden write (row $hidden) is well formed: its evidence matches its contents"
+gov_is "f|$hidden|a write after the end of its execution: row $hidden of lease $L follows the governance.revoke event at row $revrow" \
+	"$(q "SELECT ok, first_bad_seq, problem FROM governance.verify_ledger()")" \
+	"verify_ledger() names the write after the revocation, as the CLI does"
+gov_like "^f\\|$hidden\\|a write after the end of its execution" \
+	"$(gov_psql "$A" -U pt_auditor -Atc "SELECT ok, first_bad_seq, problem FROM governance.verify_ledger()")" \
+	"so it does for an auditor"
+gov_like "^t\\|" "$(q "SELECT ok, first_bad_seq FROM governance.verify_ledger(1, (SELECT block_id FROM governance.ledger_blocks WHERE $hidden BETWEEN first_seq AND last_seq) - 1)")" \
+	"the blocks before the hidden write still verify (the check is on the write, not the lease)"
 gov_psql "$A" -U pt_auditor -c "\\copy (SELECT governance.proof('$L')) TO '$W/hidden.txt'"
 expect proof_hidden_write proof "$W/hidden.txt" "a write after the end of its execution: row $hidden of lease $L follows the governance.revoke event at row [0-9]+"
 mutate "$W/hidden.txt" "$W/hidden_cut.txt" 'drop_row(rows("governance.write", lease)[-1])'
@@ -230,6 +247,7 @@ LOGB=$(q "SELECT replace(log_id::text, '-', '') FROM governance.log_identity")
 gov_ok $? "but it is another log ($LOGB, not $LOGA)"
 set -- $(bq pt_bot "SELECT lease_id || ' ' || artifact FROM governance.authorize('Agent::\"pt-bot\"', 'acct.insert', 'Account::\"1\"', '{}', '1 hour')")
 LB=${1:-}
+DB=$(bq pt_bot "SELECT lease_id FROM governance.delegate('$LB', 'Agent::\"pt-sub\"', 'acct.insert', 'Account::\"1\"')")
 q "SELECT governance.revoke('$LB', 'proof test B')" >/dev/null
 q "SELECT governance.seal()" >/dev/null
 q "SELECT governance.checkpoint()" >"$W/cpB.json"
@@ -249,6 +267,34 @@ gov_like "checkpoint of another log: it names log $LOGB, this ledger is log $LOG
 	"A's verify_checkpoint() names B's checkpoint as another log's"
 "$GV" -q --key "$W/pub.hex" --log-id "$LOGA" checkpoint "$W/cpB.json" >"$W/cpcheck.out" 2>&1
 gov_is 1 $? "governance-verify checkpoint refuses B's checkpoint given A's log id ($(cat "$W/cpcheck.out"))"
+
+# a hidden write of the delegated lease after its parent's revocation (the
+# revocation's one row is the parent's: verify_ledger() walks the ancestry),
+# then, in a second step, a hidden delegation after it
+C=$B
+revB=$(q "SELECT seq FROM governance.ledger WHERE lease_id = '$LB' AND kind = 'governance.revoke'")
+[ -n "$DB" ] && [ -n "$revB" ] && [ "$(q "SELECT count(*) FROM governance.ledger WHERE lease_id = '$DB' AND kind = 'governance.revoke'")" = 0 ]
+gov_ok $? "B: lease $LB delegated $DB and was revoked (one revocation row, the parent's)"
+gov_like "^t\|" "$(q "SELECT ok, problem FROM governance.verify_ledger()")" "B's ledger verifies before the hidden rows"
+hidden_write "$B" "$DB" pt_sub
+q "SELECT governance.seal()" >/dev/null
+hB=$(q "SELECT max(seq) FROM governance.ledger WHERE lease_id = '$DB'")
+gov_is "f|$hB|a write after the end of its execution: row $hB of lease $DB follows the governance.revoke event at row $revB" \
+	"$(q "SELECT ok, first_bad_seq, problem FROM governance.verify_ledger()")" \
+	"verify_ledger() names a delegated lease's write after its parent's revocation"
+gov_psql "$B" -U pt_auditor -c "\\copy (SELECT governance.export()) TO '$W/hiddenB.txt'"
+"$GV" -q --key "$W/pub.hex" bundle "$W/hiddenB.txt" >"$W/hiddenB.out" 2>&1
+gov_is "1 FAILED: a write after the end of its execution: row $hB of lease $DB follows the governance.revoke event at row $revB" \
+	"$? $(cat "$W/hiddenB.out")" "the CLI names the same row and the same revocation"
+C=$A
+hidden_write "$A" "$L" pt_bot governance.delegated
+q "SELECT governance.seal()" >/dev/null
+hD=$(q "SELECT max(seq) FROM governance.ledger WHERE lease_id = '$L'")
+gov_like "^f\|$hidden\|a write after" "$(q "SELECT ok, first_bad_seq, problem FROM governance.verify_ledger()")" \
+	"A: the first problem is still the first hidden write"
+gov_is "f|$hD|a delegation after the end of its execution: row $hD of lease $L follows the governance.revoke event at row $revrow" \
+	"$(q "SELECT ok, first_bad_seq, problem FROM governance.verify_ledger((SELECT block_id FROM governance.ledger_blocks WHERE $hD BETWEEN first_seq AND last_seq))")" \
+	"verify_ledger() from the block of a hidden delegation names it (its revocation in an earlier block)"
 
 # --- bad input ---------------------------------------------------------------
 "$GV" -q --key "$W/pub.hex" bundle "$W/proof.txt" >/dev/null 2>&1

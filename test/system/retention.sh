@@ -7,8 +7,10 @@
 # verify_ledger() is ok and says which blocks it checked by header only;
 # the executions go on (their chains continue from the anchors of the
 # pruned rows) and verify; a bundle exported after the prune verifies
-# offline (the Python verifier reads whole bundles only: it checks the
-# archive), its prior block is the archive's
+# offline with governance-verify and the Python verifier (its prior block
+# and anchors), and both refuse it tampered (an anchor's link, an anchor
+# removed, the prior block's hash or signature, the prior block removed,
+# an archived row put back); its prior block is the archive's
 # last block, and a consistency proof from the archive's checkpoint to the
 # pruned ledger's newest verifies (the same chain); a superuser's DELETE is
 # still refused and an edited remaining row is still found.
@@ -104,13 +106,44 @@ gov_like "^true\|" "$v" "verify_ledger() is ok with the chains continued across 
 
 # bundles after the prune
 gov_psql "$C" -U rt_auditor -c "\\copy (SELECT governance.export()) TO '$W/post.txt'" >/dev/null
-gov_like "^governance-evidence 1 bundle $((k + 1)) " "$(head -n 1 "$W/post.txt")" "export() starts after the pruned blocks"
+gov_like "^governance-evidence 2 bundle $((k + 1)) " "$(head -n 1 "$W/post.txt")" "export() starts after the pruned blocks"
 grep -q '^anchor ' "$W/post.txt"
 gov_ok $? "with the anchors of chains begun in pruned blocks"
 "$GV" --key "$W/key.hex" bundle "$W/post.txt" >"$W/post.out" 2>&1
 gov_is 0 $? "governance-verify verifies the bundle exported after the prune $(head -c 80 "$W/post.out")"
 gov_is "$hash" "$(awk '$1 == "prior" { print $12 }' "$W/post.txt")" \
 	"its prior block is the archive's last block (same hash)"
+$PY "$VL" --bundle --pin "$(cat "$W/key.hex")" "$W/post.txt" >"$W/post.py" 2>&1
+gov_is 0 $? "the Python outside verifier verifies it too (prior block and anchors): $(grep '^prior block' "$W/post.py")"
+gov_like "^prior block $k \(header only: its rows are in an earlier bundle\), [1-9][0-9]* anchors" "$(cat "$W/post.py")" \
+	"and says it took the prior block's header and the anchors as given"
+# the later bundle tampered with: both verifiers refuse it (exit 1), or
+# find it malformed (exit 2), and agree
+# tamper NAME AWK: rewrite post.txt with an awk program, fix the end count
+tamper() {
+	awk "$2" "$W/post.txt" | awk '$1 == "end" { print "end " NR - 1; next } { print }' >"$W/$1.txt"
+	"$GV" -q --key "$W/key.hex" bundle "$W/$1.txt" >"$W/$1.gv" 2>&1
+	rc_gv=$?
+	$PY "$VL" --bundle --pin "$(cat "$W/key.hex")" "$W/$1.txt" >"$W/$1.py" 2>&1
+	rc_py=$?
+	[ "$rc_gv" = "$3" ] && [ "$rc_py" = "$3" ]
+	gov_ok $? "$1: governance-verify and the Python verifier both exit $3 (CLI $rc_gv: $(head -n 1 "$W/$1.gv"); Python $rc_py: $(grep -m 1 -v '^ ' "$W/$1.py"))"
+}
+# an anchor's link edited: the chain that goes on from it breaks
+tamper anchor_link '$1 == "anchor" && !done { l = $5; $5 = (substr(l, 1, 1) == "0" ? "1" : "0") substr(l, 2); done = 1 } { print }' 1
+# an anchor removed: the row that names it links to nothing
+tamper anchor_removed '$1 == "anchor" && !done { done = 1; next } { print }' 1
+# the prior block's hash edited: it no longer matches its bytes, nor the next block's prev_hash
+tamper prior_hash '$1 == "prior" { h = $12; $12 = (substr(h, 1, 1) == "0" ? "1" : "0") substr(h, 2) } { print }' 1
+# the prior block's signature edited
+tamper prior_signature '$1 == "prior" { h = $13; $13 = (substr(h, 1, 1) == "0" ? "1" : "0") substr(h, 2) } { print }' 1
+# the prior block left out: a bundle after block 1 needs it
+tamper prior_removed '$1 == "prior" { next } { print }' 1
+# a row of a pruned block (from the archive, intact) put back before the
+# first block: the bundle's blocks do not cover it
+awk '$1 == "row" && $5 == "-" && $12 == "-" { print; exit }' "$W/archive.txt" >"$W/old_row.txt"
+tamper prior_row '$1 == "block" && !done { while ((getline l < "'"$W/old_row.txt"'") > 0) print l; done = 1 } { print }' 1
+gov_like "^FAILED: seq [0-9]+: inside the sealed range but in no block" "$(cat "$W/prior_row.py")" "the Python verifier names the row outside the bundle's blocks"
 gov_psql "$C" -At -U rt_auditor -c "\\copy (SELECT governance.consistency_proof('$(cat "$W/cpA.json")'::jsonb)) TO '$W/cons.txt'" >/dev/null
 "$GV" --key "$W/key.hex" consistency "$W/cons.txt" --old "$W/cpA.json" >"$W/cons.out" 2>&1
 gov_is 0 $? "a consistency proof from the archive's checkpoint to the pruned ledger verifies $(head -c 80 "$W/cons.out")"

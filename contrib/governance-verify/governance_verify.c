@@ -35,7 +35,7 @@ static const char usage_text[] =
 "    governance-verify [OPTIONS] bundle FILE\n"
 "    governance-verify [OPTIONS] inclusion FILE\n"
 "    governance-verify [OPTIONS] consistency FILE [--old CP] [--new CP]\n"
-"    governance-verify [OPTIONS] proof FILE\n"
+"    governance-verify [OPTIONS] proof FILE [--dot] [--artifact ARTIFACT]\n"
 "    governance-verify [OPTIONS] checkpoint CP\n"
 "    governance-verify [OPTIONS] artifact ARTIFACT\n"
 "    governance-verify [OPTIONS] pop ARTIFACT --agent-key KEY --nonce HEX\n"
@@ -99,6 +99,14 @@ static const char usage_text[] =
 "                          a version 2 block or checkpoint of another log\n"
 "                          fails; a trusted version 2 checkpoint implies it\n"
 "        --ignore-expiry   artifact: an expired artifact may still verify\n"
+"        --dot             proof: once it verified, print the execution as a\n"
+"                          Graphviz graph on standard output (the shape of\n"
+"                          governance.lineage_dot(): one cluster per lease,\n"
+"                          one node per event, chained; labels quoted so no\n"
+"                          text can break out), the verdict on standard\n"
+"                          error; nothing on standard output if it fails:\n"
+"                          governance-verify -k KEY proof p.txt --dot |\n"
+"                          dot -Tsvg > lineage.svg\n"
 "        --agent-key KEY   pop: the agent's Ed25519 public key, 64 hex digits\n"
 "        --nonce HEX       pop: the service's challenge, 64 hex digits\n"
 "        --proof PROOF     pop: pop1.<nonce>.<signature> from the bearer\n"
@@ -128,6 +136,8 @@ typedef struct Opts
 	bool		json;
 	bool		quiet;
 	bool		ignore_expiry;
+	bool		dot;			/* proof: the verified execution as DOT */
+	const char *artifact;		/* proof: the artifact it must be of */
 	const char *agent_key;		/* pop: the agent's public key, hex */
 	const char *nonce;			/* pop: the service's challenge, hex */
 	const char *audience;		/* pop: the service's name, or NULL */
@@ -446,6 +456,8 @@ verify_evidence(const char *what, const char *path)
 	int64_t		lines = 0;
 	bool		progressed = false;
 	bool		tty = isatty(2);
+	GvDot	   *dot = opts.dot ? gv_dot_begin() : NULL;
+	int			status;
 
 	while ((n = getline(&line, &cap, f)) > 0)
 	{
@@ -455,6 +467,8 @@ verify_evidence(const char *what, const char *path)
 			break;
 		}
 		line[--n] = '\0';
+		if (dot)
+			gv_dot_line(dot, line, (size_t) n);
 		if (!gv_line(st, line, (size_t) n))
 			break;
 		if (lines == 0 && strcmp(res.what, what) != 0)
@@ -494,7 +508,32 @@ verify_evidence(const char *what, const char *path)
 	free(line);
 	if (f != stdin)
 		fclose(f);
-	return report(&res);
+	if (dot == NULL)
+		return report(&res);
+
+	/*
+	 * --dot: standard output is the graph alone (for dot -Tsvg), written only
+	 * when everything verified; the verdict goes to standard error.
+	 */
+	{
+		int			saved;
+
+		fflush(stdout);
+		saved = dup(1);
+		if (saved < 0 || dup2(2, 1) < 0)
+			bad_input("cannot redirect the report: %s", strerror(errno));
+		status = report(&res);
+		fflush(stdout);
+		dup2(saved, 1);
+		close(saved);
+	}
+	if (status == GV_VERIFIED && !gv_dot_write(dot, stdout))
+	{
+		fprintf(stderr, "governance-verify: out of memory writing the graph\n");
+		status = GV_BAD_INPUT;
+	}
+	gv_dot_free(dot);
+	return status;
 }
 
 static int
@@ -834,6 +873,8 @@ main(int argc, char **argv)
 			opts.quiet = true;
 		else if (strcmp(a, "--ignore-expiry") == 0)
 			opts.ignore_expiry = true;
+		else if (strcmp(a, "--dot") == 0)
+			opts.dot = true;
 		else if (strcmp(a, "-k") == 0 || strcmp(a, "--key") == 0)
 		{
 			NEED_ARG();
@@ -917,6 +958,10 @@ main(int argc, char **argv)
 		read_checkpoint(newp, &opts.trust.new_cp);
 		opts.trust.have_new = true;
 	}
+	if (opts.dot && strcmp(opts.command, "proof") != 0)
+		bad_input("--dot is for proof only (see --help)");
+	if (opts.dot && opts.json)
+		bad_input("--dot and --json both want standard output: choose one");
 	if (opts.trust.nkeys == 0 && !opts.trust.have_cp)
 		bad_input("a trusted public key (--key) or checkpoint (--checkpoint) is needed");
 	if (strcmp(opts.command, "bundle") == 0 || strcmp(opts.command, "inclusion") == 0 ||

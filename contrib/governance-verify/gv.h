@@ -17,6 +17,7 @@
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <stdio.h>
 
 #include "evidence_codec.h"
 
@@ -87,6 +88,13 @@ extern void gv_finish(GvState *st, bool last_line_complete);
 extern void gv_free(GvState *st);
 extern void gv_fail(GvResult *res, int status, int64_t seq, const char *fmt,...)
 			__attribute__((format(printf, 4, 5)));
+
+/* proof --dot (gv_dot.c): keep the lines, then write the verified graph */
+typedef struct GvDot GvDot;
+extern GvDot *gv_dot_begin(void);
+extern void gv_dot_line(GvDot *d, const char *line, size_t len);
+extern bool gv_dot_write(GvDot *d, FILE *out);
+extern void gv_dot_free(GvDot *d);
 
 /* checkpoint JSON (gv_json.c): NULL on success, else why not */
 extern const char *gv_parse_checkpoint_json(const char *text, size_t len,

@@ -36,7 +36,7 @@ static const char usage_text[] =
 "    governance-verify [OPTIONS] inclusion FILE\n"
 "    governance-verify [OPTIONS] consistency FILE [--old CP] [--new CP]\n"
 "    governance-verify [OPTIONS] proof FILE [--dot] [--artifact ARTIFACT]\n"
-"    governance-verify [OPTIONS] checkpoint CP\n"
+"    governance-verify [OPTIONS] checkpoint CP [--keys FILE]\n"
 "    governance-verify [OPTIONS] artifact ARTIFACT\n"
 "    governance-verify [OPTIONS] pop ARTIFACT --agent-key KEY --nonce HEX\n"
 "                      --proof PROOF [--audience NAME]\n"
@@ -99,6 +99,10 @@ static const char usage_text[] =
 "                          a version 2 block or checkpoint of another log\n"
 "                          fails; a trusted version 2 checkpoint implies it\n"
 "        --ignore-expiry   artifact: an expired artifact may still verify\n"
+"        --keys FILE       checkpoint: follow key rotations: the key records\n"
+"                          of FILE (a bundle or any proof) are checked from\n"
+"                          the trusted key, endorsement by endorsement, and\n"
+"                          the checkpoint may be signed by any key so trusted\n"
 "        --dot             proof: once it verified, print the execution as a\n"
 "                          Graphviz graph on standard output (the shape of\n"
 "                          governance.lineage_dot(): one cluster per lease,\n"
@@ -137,6 +141,7 @@ typedef struct Opts
 	bool		quiet;
 	bool		ignore_expiry;
 	bool		dot;			/* proof: the verified execution as DOT */
+	const char *keys;			/* checkpoint: evidence whose keys to follow */
 	const char *artifact;		/* proof: the artifact it must be of */
 	const char *agent_key;		/* pop: the agent's public key, hex */
 	const char *nonce;			/* pop: the service's challenge, hex */
@@ -536,6 +541,70 @@ verify_evidence(const char *what, const char *path)
 	return status;
 }
 
+/*
+ * checkpoint CP --keys FILE: the checkpoint may be signed by a key the
+ * trusted one endorsed, directly or through a chain of rotations
+ * (FORMAT.md section 2): the key records of FILE (any evidence file: a
+ * bundle, a proof, an inclusion or consistency proof) are checked from the
+ * trusted keys, endorsement by endorsement, and the checkpoint's signature
+ * under the key it names, once that key is trusted.
+ */
+static void
+rotated_checkpoint(const GovEvCheckpoint *cp, GvResult *res)
+{
+	FILE	   *f = open_input(opts.keys);
+	GvResult	kres;
+	GvState    *st = gv_begin(&opts.trust, &kres);
+	char	   *line = NULL;
+	size_t		cap = 0;
+	ssize_t		n;
+	int64_t		lines = 0;
+	const uint8_t *pk;
+	bool		known;
+
+	while ((n = getline(&line, &cap, f)) > 0)
+	{
+		if (line[n - 1] != '\n')
+			break;
+		line[--n] = '\0';
+		/* the header, then the keys: what follows is not needed */
+		if (lines++ > 0 && strncmp(line, "key ", 4) != 0)
+			break;
+		if (!gv_line(st, line, (size_t) n))
+			break;
+	}
+	if (kres.status == GV_BAD_INPUT)
+		bad_input("--keys %s: %s", opts.keys, kres.problem);
+	pk = gv_trusted_key(st, cp->key_id, &known);
+	memset(res, 0, sizeof(*res));
+	snprintf(res->what, sizeof(res->what), "checkpoint");
+	if (kres.status != GV_VERIFIED)
+		gv_fail(res, kres.status, 0, "%s", kres.problem);
+	else if (pk == NULL && !known)
+		gv_fail(res, GV_TAMPERED, 0, "checkpoint signed by unknown key %s", cp->key_id);
+	else if (pk == NULL)
+		gv_fail(res, GV_TAMPERED, 0, "checkpoint signed by untrusted key %s: it is not endorsed from a trusted key",
+				cp->key_id);
+	else if (!gv_checkpoint_signature_ok(cp, pk))
+		gv_fail(res, GV_TAMPERED, 0, "checkpoint signature does not verify");
+	else if (opts.trust.have_log_id &&
+			 (cp->version < 2 || memcmp(cp->log_id, opts.trust.log_id, GOV_EV_LOG_ID) != 0))
+		gv_fail(res, GV_TAMPERED, 0, "checkpoint of another log: %s",
+				cp->version < 2 ? "a version 1 checkpoint names no log" :
+				"it names another log id than --log-id");
+	if (cp->version >= 2)
+	{
+		res->have_log_id = true;
+		memcpy(res->log_id, cp->log_id, GOV_EV_LOG_ID);
+	}
+	res->keys = kres.keys;
+	res->trusted_keys = kres.trusted_keys;
+	gv_free(st);
+	free(line);
+	if (f != stdin)
+		fclose(f);
+}
+
 static int
 verify_checkpoint(const char *path)
 {
@@ -554,6 +623,8 @@ verify_checkpoint(const char *path)
 		bad_input("checkpoint %s: %s", path, err);
 	if (err)
 		gv_fail(&res, GV_TAMPERED, 0, "%s", err);
+	else if (opts.keys)
+		rotated_checkpoint(&cp, &res);
 	else
 	{
 		gv_fail(&res, GV_TAMPERED, 0, "checkpoint signed by unknown key %s", cp.key_id);
@@ -875,6 +946,11 @@ main(int argc, char **argv)
 			opts.ignore_expiry = true;
 		else if (strcmp(a, "--dot") == 0)
 			opts.dot = true;
+		else if (strcmp(a, "--keys") == 0)
+		{
+			NEED_ARG();
+			opts.keys = argv[++i];
+		}
 		else if (strcmp(a, "-k") == 0 || strcmp(a, "--key") == 0)
 		{
 			NEED_ARG();
@@ -960,6 +1036,8 @@ main(int argc, char **argv)
 	}
 	if (opts.dot && strcmp(opts.command, "proof") != 0)
 		bad_input("--dot is for proof only (see --help)");
+	if (opts.keys && strcmp(opts.command, "checkpoint") != 0)
+		bad_input("--keys is for checkpoint only (see --help)");
 	if (opts.dot && opts.json)
 		bad_input("--dot and --json both want standard output: choose one");
 	if (opts.trust.nkeys == 0 && !opts.trust.have_cp)

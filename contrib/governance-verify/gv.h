@@ -86,6 +86,7 @@ extern GvState *gv_begin(const GvTrust *trust, GvResult *res);
 extern bool gv_line(GvState *st, char *line, size_t len);	/* false: stop */
 extern void gv_finish(GvState *st, bool last_line_complete);
 extern void gv_free(GvState *st);
+extern const uint8_t *gv_trusted_key(GvState *st, const char *key_id, bool *known);
 extern void gv_fail(GvResult *res, int status, int64_t seq, const char *fmt,...)
 			__attribute__((format(printf, 4, 5)));
 

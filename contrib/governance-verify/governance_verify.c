@@ -99,6 +99,14 @@ static const char usage_text[] =
 "                          a version 2 block or checkpoint of another log\n"
 "                          fails; a trusted version 2 checkpoint implies it\n"
 "        --ignore-expiry   artifact: an expired artifact may still verify\n"
+"        --artifact A      proof: the lease's artifact gov1.<...> (or @FILE\n"
+"                          holding it) must be the proof's: its lease id,\n"
+"                          its signature under a key the proof trusts, and\n"
+"                          its claims those of the lease's governance.authorize\n"
+"                          event (principal, action, resource, policy set and\n"
+"                          context hashes, first expiry, parent); its expiry\n"
+"                          against the clock is not checked (a proof speaks\n"
+"                          of the past)\n"
 "        --keys FILE       checkpoint: follow key rotations: the key records\n"
 "                          of FILE (a bundle or any proof) are checked from\n"
 "                          the trusted key, endorsement by endorsement, and\n"
@@ -446,6 +454,8 @@ now_s(void)
 	return ts.tv_sec + ts.tv_nsec / 1e9;
 }
 
+static void proof_artifact(GvState *st, GvDot *d, GvResult *res);
+
 static int
 verify_evidence(const char *what, const char *path)
 {
@@ -461,7 +471,7 @@ verify_evidence(const char *what, const char *path)
 	int64_t		lines = 0;
 	bool		progressed = false;
 	bool		tty = isatty(2);
-	GvDot	   *dot = opts.dot ? gv_dot_begin() : NULL;
+	GvDot	   *dot = (opts.dot || opts.artifact) ? gv_dot_begin() : NULL;
 	int			status;
 
 	while ((n = getline(&line, &cap, f)) > 0)
@@ -509,12 +519,17 @@ verify_evidence(const char *what, const char *path)
 	}
 	if (res.status == GV_VERIFIED && strcmp(res.what, what) != 0)
 		bad_input("%s holds %s evidence, not a %s", path, res.what, what);
+	if (res.status == GV_VERIFIED && opts.artifact)
+		proof_artifact(st, dot, &res);
 	gv_free(st);
 	free(line);
 	if (f != stdin)
 		fclose(f);
-	if (dot == NULL)
+	if (!opts.dot)
+	{
+		gv_dot_free(dot);
 		return report(&res);
+	}
 
 	/*
 	 * --dot: standard output is the graph alone (for dot -Tsvg), written only
@@ -702,6 +717,163 @@ artifact_text(const char *arg, size_t *lenp)
 
 	*lenp = len;
 	return text;
+}
+
+static void
+hex_text(const uint8_t *p, size_t n, char *out)
+{
+	static const char hex[] = "0123456789abcdef";
+	size_t		i;
+
+	for (i = 0; i < n; i++)
+	{
+		out[2 * i] = hex[p[i] >> 4];
+		out[2 * i + 1] = hex[p[i] & 15];
+	}
+	out[2 * n] = '\0';
+}
+
+/* A time as payloads write it (FORMAT.md section 15): ISO 8601 in UTC,
+ * YYYY-MM-DDTHH:MM:SS[.ffffff]+00:00, trailing zeros of the fraction cut. */
+static bool
+iso_time(int64_t us, char *out, size_t cap)
+{
+	int64_t		s = us / 1000000;
+	int64_t		frac = us % 1000000;
+	time_t		t;
+	struct tm	tm;
+	size_t		n;
+
+	if (frac < 0)
+	{
+		frac += 1000000;
+		s--;
+	}
+	t = (time_t) s;
+	if (gmtime_r(&t, &tm) == NULL || tm.tm_year + 1900 < 1 || tm.tm_year + 1900 > 9999)
+		return false;
+	n = strftime(out, cap, "%Y-%m-%dT%H:%M:%S", &tm);
+	if (n == 0)
+		return false;
+	if (frac > 0)
+	{
+		char		f[8];
+		int			k;
+
+		snprintf(f, sizeof(f), ".%06lld", (long long) frac);
+		for (k = 6; f[k] == '0'; k--)
+			f[k] = '\0';
+		n += snprintf(out + n, cap - n, "%s", f);
+	}
+	snprintf(out + n, cap - n, "+00:00");
+	return true;
+}
+
+static bool
+claim_is(const GovClaimField *f, const char *s)
+{
+	return s != NULL && !f->isnull && f->len == strlen(s) && memcmp(f->p, s, f->len) == 0;
+}
+
+/*
+ * proof FILE --artifact A: only the artifact's hash is in the database, so
+ * a proof cannot carry it; an auditor who holds it checks that it is the
+ * one the proof's lease was issued as (FORMAT.md section 14).
+ */
+static void
+proof_artifact(GvState *st, GvDot *d, GvResult *res)
+{
+	char	   *text;
+	size_t		len;
+	uint8_t    *buf = malloc(GOV_ARTIFACT_MAX_TEXT);
+	GovArtifactParts a;
+	const char *err;
+	char		kid[17];
+	char		u[40];
+	char		hex[129];
+	char		iso[64];
+	int64_t		t[3];
+	int64_t		depth = -1;
+	const uint8_t *pk;
+	bool		known;
+	GvAuthz		z;
+	int			i;
+
+	if (buf == NULL)
+		bad_input("out of memory");
+	text = artifact_text(opts.artifact, &len);
+	err = gov_artifact_decode(text, len, buf, GOV_ARTIFACT_MAX_TEXT, &a);
+	if (err)
+		bad_input("malformed artifact: %s", err);
+	memcpy(kid, a.claims[GOV_CLAIM_KEY_ID].p, 16);
+	kid[16] = '\0';
+	for (i = 0; i < 3; i++)
+		(void) gov_claim_int64(&a.claims[GOV_CLAIM_ISSUED_AT + i], &t[i]);
+	(void) gov_claim_int64(&a.claims[GOV_CLAIM_DEPTH], &depth);
+	uuid_text(&a.claims[GOV_CLAIM_LEASE_ID], u);
+	pk = gv_trusted_key(st, kid, &known);
+	if (memcmp(a.claims[GOV_CLAIM_LEASE_ID].p, res->lease, 16) != 0)
+		gv_fail(res, GV_TAMPERED, 0, "the artifact is of lease %s, not of the proof's lease", u);
+	else if (pk == NULL)
+		gv_fail(res, GV_TAMPERED, 0, "the artifact is signed by key %s, %s", kid,
+				known ? "which is not endorsed from a trusted key" : "which is not among the proof's keys");
+	else if (!gv_ed25519_verify(a.signature, a.payload, a.payload_len, pk))
+		gv_fail(res, GV_TAMPERED, 0, "the artifact's signature does not verify under key %s", kid);
+	else if (!gv_dot_authorize(d, res->lease, &z) || z.kind == NULL ||
+			 strcmp(z.kind, "governance.authorize") != 0)
+	{
+		gv_fail(res, GV_TAMPERED, 0, "the proof holds no governance.authorize event of lease %s", u);
+		gv_authz_free(&z);
+	}
+	else
+	{
+		const char *what = NULL;
+
+		if (!claim_is(&a.claims[GOV_CLAIM_PRINCIPAL], z.principal))
+			what = "principal";
+		else if (!claim_is(&a.claims[GOV_CLAIM_ACTION], z.action))
+			what = "action";
+		else if (!claim_is(&a.claims[GOV_CLAIM_RESOURCE], z.resource))
+			what = "resource";
+		else if (z.decision == NULL || strcmp(z.decision, "allow") != 0)
+			what = "decision";
+		if (what == NULL)
+		{
+			hex_text(a.claims[GOV_CLAIM_POLICY_HASH].p, 64, hex);
+			if (z.policy_set_hash == NULL || strcmp(hex, z.policy_set_hash) != 0)
+				what = "policy set hash";
+		}
+		if (what == NULL)
+		{
+			hex_text(a.claims[GOV_CLAIM_CONTEXT_HASH].p, 64, hex);
+			if (z.context == NULL || strcmp(hex, z.context) != 0)
+				what = "context hash";
+		}
+		if (what == NULL &&
+			(!iso_time(t[1], iso, sizeof(iso)) || z.expires_at == NULL || strcmp(iso, z.expires_at) != 0))
+			what = "first expiry";
+		if (what == NULL)
+		{
+			if (a.claims[GOV_CLAIM_PARENT].isnull)
+			{
+				if (z.parent != NULL || depth != 0)
+					what = "parent";
+			}
+			else
+			{
+				uuid_text(&a.claims[GOV_CLAIM_PARENT], u);
+				if (z.parent == NULL || strcmp(u, z.parent) != 0 || depth < 1)
+					what = "parent";
+			}
+		}
+		if (what)
+			gv_fail(res, GV_TAMPERED, z.seq,
+					"the artifact does not match the proof: its %s differs from the governance.authorize event at row %lld",
+					what, (long long) z.seq);
+		gv_authz_free(&z);
+	}
+	free(text);
+	free(buf);
 }
 
 /*
@@ -946,6 +1118,11 @@ main(int argc, char **argv)
 			opts.ignore_expiry = true;
 		else if (strcmp(a, "--dot") == 0)
 			opts.dot = true;
+		else if (strcmp(a, "--artifact") == 0)
+		{
+			NEED_ARG();
+			opts.artifact = argv[++i];
+		}
 		else if (strcmp(a, "--keys") == 0)
 		{
 			NEED_ARG();
@@ -1036,6 +1213,8 @@ main(int argc, char **argv)
 	}
 	if (opts.dot && strcmp(opts.command, "proof") != 0)
 		bad_input("--dot is for proof only (see --help)");
+	if (opts.artifact && strcmp(opts.command, "proof") != 0)
+		bad_input("--artifact is for proof only (see --help)");
 	if (opts.keys && strcmp(opts.command, "checkpoint") != 0)
 		bad_input("--keys is for checkpoint only (see --help)");
 	if (opts.dot && opts.json)

@@ -97,6 +97,23 @@ extern void gv_dot_line(GvDot *d, const char *line, size_t len);
 extern bool gv_dot_write(GvDot *d, FILE *out);
 extern void gv_dot_free(GvDot *d);
 
+/* proof --artifact (gv_dot.c): a lease's first event, its members as text */
+typedef struct GvAuthz
+{
+	int64_t		seq;
+	char	   *kind;
+	char	   *principal;
+	char	   *action;
+	char	   *resource;
+	char	   *decision;
+	char	   *policy_set_hash;
+	char	   *context;		/* context_sha3_512 */
+	char	   *expires_at;
+	char	   *parent;
+} GvAuthz;
+extern bool gv_dot_authorize(GvDot *d, const uint8_t *lease, GvAuthz *out);
+extern void gv_authz_free(GvAuthz *a);
+
 /* checkpoint JSON (gv_json.c): NULL on success, else why not */
 extern const char *gv_parse_checkpoint_json(const char *text, size_t len,
 											GovEvCheckpoint *cp, bool *tampered);

@@ -638,3 +638,82 @@ fail:
 	free(gapbuf);
 	return false;
 }
+
+/*
+ * proof FILE --artifact ARTIFACT: the governance.authorize event that began
+ * a lease in the proof (its first event), with the members an artifact's
+ * claims are checked against (docs/FORMAT.md section 14, "The artifact").
+ * False when the proof holds none.
+ */
+bool
+gv_dot_authorize(GvDot *d, const uint8_t *lease, GvAuthz *out)
+{
+	size_t		i;
+	int64_t    *gapbuf = NULL;
+	bool		found = false;
+
+	memset(out, 0, sizeof(*out));
+	if (d == NULL || d->failed)
+		return false;
+	for (i = 0; i < d->nlines && !found; i++)
+	{
+		GovEvRecord rec;
+		char	   *copy;
+		size_t		len = strlen(d->lines[i]);
+		size_t		cap = gov_ev_gap_capacity(len);
+		int64_t    *g;
+		const GovEvRow *e;
+
+		if (strncmp(d->lines[i], "row ", 4) != 0)
+			continue;
+		g = realloc(gapbuf, (cap + 1) * sizeof(int64_t));
+		copy = strdup(d->lines[i]);
+		if (g == NULL || copy == NULL)
+		{
+			free(g ? g : gapbuf);
+			free(copy);
+			return false;
+		}
+		gapbuf = g;
+		if (gov_ev_parse(copy, len, &rec, gapbuf, cap) == NULL && rec.type == GOV_EV_ROW)
+		{
+			e = &rec.u.row;
+			if (e->has_lease && memcmp(e->lease, lease, 16) == 0)
+			{
+				/* the lease's first event: it must be its authorize event */
+				found = true;
+				out->seq = e->seq;
+				out->kind = dup_str(&e->kind);
+				out->principal = dup_str(&e->principal);
+				out->action = dup_str(&e->action);
+				out->resource = dup_str(&e->resource);
+				if (!e->payload.isnull)
+				{
+					out->decision = json_member(e->payload.p, e->payload.len, "decision");
+					out->policy_set_hash = json_member(e->payload.p, e->payload.len, "policy_set_hash");
+					out->context = json_member(e->payload.p, e->payload.len, "context_sha3_512");
+					out->expires_at = json_member(e->payload.p, e->payload.len, "expires_at");
+					out->parent = json_member(e->payload.p, e->payload.len, "parent");
+				}
+			}
+		}
+		free(copy);
+	}
+	free(gapbuf);
+	return found;
+}
+
+void
+gv_authz_free(GvAuthz *a)
+{
+	free(a->kind);
+	free(a->principal);
+	free(a->action);
+	free(a->resource);
+	free(a->decision);
+	free(a->policy_set_hash);
+	free(a->context);
+	free(a->expires_at);
+	free(a->parent);
+	memset(a, 0, sizeof(*a));
+}

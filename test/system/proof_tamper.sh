@@ -86,6 +86,62 @@ gov_like "\"executions\": 2, \"ended_by\": \"governance.revoke\"" "$(cat "$W/ok.
 gov_is 0 $? "the export verifies with only the public key"
 $PY "$VL" --bundle "$W/export.txt" --pin "$(cat "$W/pub.hex")" >/dev/null 2>&1
 gov_is 0 $? "the Python verifier agrees"
+# --- the artifact against the proof (FORMAT.md section 14) -----------------
+"$GV" -q --key "$W/pub.hex" proof "$W/proof.txt" --artifact "$ART" >"$W/art.out" 2>&1
+gov_is 0 $? "the lease's artifact matches its proof ($(cat "$W/art.out"))"
+printf '%s\n' "$ART" >"$W/art.txt"
+"$GV" -q --checkpoint "$W/cpA.json" proof "$W/proof.txt" --artifact "@$W/art.txt" >/dev/null 2>&1
+gov_is 0 $? "from a file, with only the checkpoint kept outside"
+gov_psql "$A" -U pt_auditor -c "\\copy (SELECT governance.proof('$D')) TO '$W/proofD.txt'"
+"$GV" -q --key "$W/pub.hex" proof "$W/proofD.txt" --artifact "$DART" >"$W/artD.out" 2>&1
+gov_is 0 $? "the delegated lease's artifact matches its own proof (parent and depth) ($(cat "$W/artD.out"))"
+"$GV" -q --key "$W/pub.hex" proof "$W/proof.txt" --artifact "$DART" >"$W/artx.out" 2>&1
+gov_is "1 FAILED: the artifact is of lease $D, not of the proof's lease" "$? $(cat "$W/artx.out")" "another lease's artifact is refused"
+# the artifact re-signed with the server's own key after one claim changed:
+# a valid signature, but not the lease the proof shows
+resign() {	# resign FIELD_INDEX PYTHON_EXPR_ON_b -> artifact text
+	$PY - "$ART" "$A/data/governance_signing.key" "$1" "$2" <<'EOF'
+import base64, struct, sys
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
+art, keyfile, idx, expr = sys.argv[1], sys.argv[2], int(sys.argv[3]), sys.argv[4]
+def d64(t): return base64.urlsafe_b64decode(t + "=" * (-len(t) % 4))
+def e64(b): return base64.urlsafe_b64encode(b).decode().rstrip("=")
+_, p, _ = art.split(".")
+p = d64(p); fields = []; i = 0
+while i < len(p):
+    n = struct.unpack(">I", p[i:i + 4])[0]; i += 4
+    if n == 0xFFFFFFFF: fields.append(None); continue
+    fields.append(p[i:i + n]); i += n
+b = fields[idx]; fields[idx] = eval(expr)
+p = b"".join(b"\xff\xff\xff\xff" if f is None else struct.pack(">I", len(f)) + f for f in fields)
+k = Ed25519PrivateKey.from_private_bytes(bytes.fromhex(open(keyfile).read().strip()))
+print("gov1." + e64(p) + "." + e64(k.sign(p)))
+EOF
+}
+same=$(resign 4 'b')
+"$GV" -q --key "$W/pub.hex" proof "$W/proof.txt" --artifact "$same" >/dev/null 2>&1
+gov_is 0 $? "(the re-signing itself is sound: nothing changed, it verifies)"
+forged=$(resign 4 'b.replace(b"pt-bot", b"pt-xxx")')
+"$GV" -q --key "$W/pub.hex" proof "$W/proof.txt" --artifact "$forged" >"$W/artf.out" 2>&1
+gov_like "^1 FAILED: the artifact does not match the proof: its principal differs from the governance.authorize event at row [0-9]+" \
+	"$? $(cat "$W/artf.out")" "an artifact with another principal, validly signed, does not match the proof"
+forged=$(resign 11 'struct.pack(">q", struct.unpack(">q", b)[0] + 1)')
+"$GV" -q --key "$W/pub.hex" proof "$W/proof.txt" --artifact "$forged" >"$W/artf.out" 2>&1
+gov_like "^1 FAILED: the artifact does not match the proof: its first expiry differs" "$? $(cat "$W/artf.out")" \
+	"an artifact whose first expiry is one microsecond later does not match"
+forged=$(resign 8 'bytes(64)')
+"$GV" -q --key "$W/pub.hex" proof "$W/proof.txt" --artifact "$forged" >"$W/artf.out" 2>&1
+gov_like "^1 FAILED: the artifact does not match the proof: its policy set hash differs" "$? $(cat "$W/artf.out")" \
+	"an artifact with another policy set hash does not match"
+sig=${ART##*.}; mid=$(( ${#sig} / 2 ))
+c=$(printf '%s' "$sig" | cut -c$mid); [ "$c" = A ] && r=B || r=A
+badsig="${ART%.*}.$(printf '%s' "$sig" | cut -c1-$((mid - 1)))$r$(printf '%s' "$sig" | cut -c$((mid + 1))-)"
+"$GV" -q --key "$W/pub.hex" proof "$W/proof.txt" --artifact "$badsig" >"$W/artf.out" 2>&1
+gov_like "^1 FAILED: the artifact's signature does not verify under key [0-9a-f]{16}" "$? $(cat "$W/artf.out")" "an edited signature is refused"
+"$GV" -q --key "$W/pub.hex" proof "$W/proof.txt" --artifact "gov1.nonsense" >/dev/null 2>&1
+gov_is 2 $? "a malformed artifact is bad input"
+"$GV" -q --key "$W/pub.hex" --artifact "$ART" bundle "$W/export.txt" >/dev/null 2>&1
+gov_is 2 $? "--artifact with another command is bad input"
 n=$(grep -c "^row " "$W/proof.txt")
 gov_is "$(q "SELECT count(*) FROM governance.ledger WHERE lease_id IN ('$L', '$D')")" "$n" "the proof holds every event of the execution"
 

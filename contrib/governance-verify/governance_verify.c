@@ -802,6 +802,7 @@ proof_artifact(GvState *st, GvDot *d, GvResult *res)
 	if (buf == NULL)
 		bad_input("out of memory");
 	text = artifact_text(opts.artifact, &len);
+
 	err = gov_artifact_decode(text, len, buf, GOV_ARTIFACT_MAX_TEXT, &a);
 	if (err)
 		bad_input("malformed artifact: %s", err);

@@ -620,9 +620,10 @@ gv_dot_write(GvDot *d, FILE *out)
 	}
 	for (j = 0; j < nrows; j++)
 	{
-		int			m = rows[j].has_prev && rows[j].owner >= 0 ?
-			find_row(rows, j, rows[j].prev_seq) : -1;
+		int			m = -1;
 
+		if (rows[j].has_prev && rows[j].owner >= 0)
+			m = find_row(rows, j, rows[j].prev_seq);
 		if (m >= 0 && rows[m].owner < 0)
 			fprintf(out, "  e%lld -> e%lld;\n", (long long) rows[m].seq, (long long) rows[j].seq);
 	}

@@ -13,7 +13,10 @@
 # an archived row put back); its prior block is the archive's
 # last block, and a consistency proof from the archive's checkpoint to the
 # pruned ledger's newest verifies (the same chain); a superuser's DELETE is
-# still refused and an edited remaining row is still found.
+# still refused and an edited remaining row is still found.  Last, a lease
+# revoked and pruned (its revocation kept as an anchor) gets a write hidden
+# after it by a superuser: verify_ledger(), governance-verify and the Python
+# verifier all name it (the lease's end read from the anchor).
 set -u
 . "$(dirname "$0")/../lib.sh"
 . "$(dirname "$0")/lib/common.sh"
@@ -180,3 +183,41 @@ s=$(q "SELECT min(seq) FROM governance.ledger WHERE lease_id = '$la'")
 gov_psql "$C" -c "$GOV_GUARDS_OFF" -c "UPDATE governance.ledger SET payload = '{\"i\": 1000}' WHERE seq = $s" >/dev/null 2>&1
 v=$(q "SELECT ok || '|' || first_bad_seq || '|' || problem FROM governance.verify_ledger()")
 gov_like "^false\|$s\|modified row $s" "$v" "an edited remaining row is found after a prune"
+
+# a write hidden after a revocation whose row was pruned: verify_ledger()
+# reads the lease's end from its anchor (the edited row above is pruned too)
+set -- $(as rt_bot "SELECT lease_id || ' ' || artifact FROM governance.authorize('Agent::\"rt-bot\"', 'tool.run', 'Tool::\"c\"')")
+lc=${1:-}
+q "SELECT governance.revoke('$lc', 'retention test')" >/dev/null
+q "SELECT governance.seal()" >/dev/null
+k2=$(q "SELECT max(block_id) FROM governance.ledger_blocks")
+bq rt_admin "SELECT governance.mark_exported($((k + 1)), $k2, (SELECT block_hash FROM governance.ledger_blocks WHERE block_id = $k2))" >/dev/null
+bq rt_admin "SELECT governance.prune($((k2 + 1)))" >/dev/null
+rev=$(q "SELECT seq FROM governance.ledger_anchors WHERE lease_id = '$lc' AND kind = 'governance.revoke'")
+[ -n "$lc" ] && [ -n "$rev" ] && [ "$(q "SELECT count(*) FROM governance.ledger WHERE lease_id = '$lc'")" = 0 ]
+gov_ok $? "a revoked lease's rows pruned, its revocation kept as an anchor (row $rev)"
+gov_like "^true\|" "$(q "SELECT ok || '|' || problem FROM governance.verify_ledger()")" "verify_ledger() is ok after the second prune"
+gov_psql "$C" -c "$GOV_GUARDS_OFF" >/dev/null
+gov_psql "$C" >/dev/null <<SQL
+BEGIN;
+INSERT INTO governance.ledger (seq, at, kind, lease_id, principal, action, resource, payload, actor, txid, prev_seq, evidence, link)
+VALUES (nextval('governance.ledger_seq'), now(), 'governance.write', '$lc', 'Agent::"rt-bot"', 'Action::"tool.run"', 'Tool::"c"',
+        '{"op": "insert", "table": "public.t", "key": {"id": "1"}, "old_sha3_512": null, "new_sha3_512": null}',
+        'rt_bot', pg_current_xact_id(), $rev, '\\x00', '\\x00');
+UPDATE governance.ledger SET evidence = governance.sha3_512(governance.event_bytes(seq))
+ WHERE seq = currval('governance.ledger_seq');
+UPDATE governance.ledger l SET link = governance.chain_link((SELECT a.link FROM governance.ledger_anchors a WHERE a.seq = l.prev_seq), l.evidence)
+ WHERE seq = currval('governance.ledger_seq');
+COMMIT;
+SQL
+q "SELECT governance.seal()" >/dev/null
+h=$(q "SELECT max(seq) FROM governance.ledger WHERE lease_id = '$lc'")
+gov_is "false|$h|a write after the end of its execution: row $h of lease $lc follows the governance.revoke event at row $rev" \
+	"$(q "SELECT ok || '|' || first_bad_seq || '|' || problem FROM governance.verify_ledger()")" \
+	"verify_ledger() names a write hidden after a pruned revocation (its end read from the anchor)"
+gov_psql "$C" -U rt_auditor -c "\\copy (SELECT governance.export()) TO '$W/hidden.txt'" >/dev/null
+"$GV" -q --key "$W/key.hex" bundle "$W/hidden.txt" >"$W/hidden.gv" 2>&1
+rc_gv=$?
+$PY "$VL" --bundle --pin "$(cat "$W/key.hex")" "$W/hidden.txt" >"$W/hidden.py" 2>&1
+rc_py=$?
+gov_is "1 1" "$rc_gv $rc_py" "the bundle exported after it fails in governance-verify and the Python verifier (CLI: $(head -n 1 "$W/hidden.gv"); Python: $(grep -m 1 FAILED "$W/hidden.py"))"

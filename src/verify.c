@@ -12,7 +12,10 @@
  *	  evidence hash recomputed from its canonical bytes, its chain link, and
  *	  that it belongs where it is: a seq that a block records as a gap must
  *	  be absent (else an extra row), a seq it does not must be present
- *	  (else a missing row).  Rows after the last block must be younger than
+ *	  (else a missing row), and no governed write nor delegation follows the
+ *	  revocation or expiry of its lease or of an ancestor (FORMAT.md section
+ *	  12: the chains map already holds each lease; it learns its parent and
+ *	  its end on the way).  Rows after the last block must be younger than
  *	  governance.unsealed_grace.  The first problem found is reported, with
  *	  the seq it concerns.
  *
@@ -75,7 +78,31 @@ typedef struct ChainEntry
 	pg_uuid_t	lease;			/* hash key */
 	int64		seq;
 	uint8		link[GOV_HASH_LEN];
+	bool		has_parent;		/* a delegated execution: its parent lease */
+	pg_uuid_t	parent;
+	int64		ended_seq;		/* its governance.revoke or .lease.expired row */
+	bool		ended_expired;	/* that row is governance.lease.expired */
+	bool		end_unknown;	/* its chain began before the scan */
 } ChainEntry;
+
+/* What a row before the scan that a chain starts from says (lookup_prev). */
+typedef struct PrevRow
+{
+	uint8		link[GOV_HASH_LEN];
+	bool		has_lease;
+	pg_uuid_t	lease;
+	int			kind;			/* PREV_OTHER, PREV_DELEGATED, PREV_ENDED... */
+} PrevRow;
+
+#define PREV_OTHER		0
+#define PREV_DELEGATED	1
+#define PREV_REVOKE		2
+#define PREV_EXPIRED	3
+
+#define KIND_WRITE		"governance.write"
+#define KIND_DELEGATED	"governance.delegated"
+#define KIND_REVOKE		"governance.revoke"
+#define KIND_EXPIRED	"governance.lease.expired"
 
 typedef struct KeyEntry
 {
@@ -283,9 +310,26 @@ next_row(Verifier *v, RowData *r)
 	return true;
 }
 
-/* Link of the row with a given seq outside the scan (rare). */
+static int
+kind_code(const char *kind)
+{
+	if (strcmp(kind, KIND_DELEGATED) == 0)
+		return PREV_DELEGATED;
+	if (strcmp(kind, KIND_REVOKE) == 0)
+		return PREV_REVOKE;
+	if (strcmp(kind, KIND_EXPIRED) == 0)
+		return PREV_EXPIRED;
+	return PREV_OTHER;
+}
+
+/*
+ * The row with a given seq outside the scan (rare: a delegated execution's
+ * first row names its parent's governance.delegated row, or a chain goes on
+ * after a prune): its link, lease and kind, from the ledger or, for a pruned
+ * row, from its anchor (FORMAT.md section 17).
+ */
 static bool
-lookup_link(int64 seq, uint8 *link)
+lookup_prev(int64 seq, PrevRow *p)
 {
 	int			rc;
 	bool		isnull;
@@ -294,13 +338,82 @@ lookup_link(int64 seq, uint8 *link)
 	Oid			argtypes[] = {INT8OID};
 	Datum		values[] = {Int64GetDatum(seq)};
 
-	rc = SPI_execute_with_args("SELECT link FROM governance.ledger WHERE seq = $1",
+	memset(p, 0, sizeof(*p));
+	rc = SPI_execute_with_args("SELECT link, lease_id, kind FROM governance.ledger WHERE seq = $1 "
+							   "UNION ALL "
+							   "SELECT link, lease_id, kind FROM governance.ledger_anchors WHERE seq = $1 "
+							   "LIMIT 1",
 							   1, argtypes, values, NULL, true, 1);
 	if (rc != SPI_OK_SELECT || SPI_processed == 0)
-		return gov_ledger_find_link(seq, link); /* a pruned row's anchor */
+		return false;
 	d = SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1, &isnull);
-	copy_stored_hash(d, isnull, link, &ok);
+	copy_stored_hash(d, isnull, p->link, &ok);
+	d = SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 2, &isnull);
+	if (!isnull)
+	{
+		p->has_lease = true;
+		memcpy(&p->lease, DatumGetUUIDP(d), sizeof(pg_uuid_t));
+	}
+	d = SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 3, &isnull);
+	if (!isnull)
+		p->kind = kind_code(TextDatumGetCString(d));
 	return ok;
+}
+
+/*
+ * A chain that began before the scan (a range verification, or after a
+ * prune): did the lease end before seq, in a row the scan does not see?
+ * Asked once per such lease, at its first write or delegation.
+ */
+static void
+lookup_end(ChainEntry *ce, int64 seq)
+{
+	int			rc;
+	bool		isnull;
+	Datum		d;
+	Oid			argtypes[] = {UUIDOID, INT8OID};
+	Datum		values[] = {UUIDPGetDatum(&ce->lease), Int64GetDatum(seq)};
+
+	ce->end_unknown = false;
+	rc = SPI_execute_with_args("SELECT seq, kind FROM governance.ledger "
+							   " WHERE lease_id = $1 AND seq < $2 AND kind IN ('" KIND_REVOKE "', '" KIND_EXPIRED "') "
+							   "UNION ALL "
+							   "SELECT seq, kind FROM governance.ledger_anchors "
+							   " WHERE lease_id = $1 AND seq < $2 AND kind IN ('" KIND_REVOKE "', '" KIND_EXPIRED "') "
+							   "ORDER BY seq LIMIT 1",
+							   2, argtypes, values, NULL, true, 1);
+	if (rc != SPI_OK_SELECT || SPI_processed == 0)
+		return;
+	d = SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1, &isnull);
+	if (isnull)
+		return;
+	ce->ended_seq = DatumGetInt64(d);
+	d = SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 2, &isnull);
+	ce->ended_expired = !isnull && strcmp(TextDatumGetCString(d), KIND_EXPIRED) == 0;
+}
+
+/*
+ * No governed write nor delegation on an execution after its revocation or
+ * expiry, or after an ancestor's (a revocation ends the descendants too):
+ * FORMAT.md sections 12 and 14.  The row that ended the lease, or the
+ * nearest ancestor that ended before seq; NULL when none did.
+ */
+static ChainEntry *
+ended_before(Verifier *v, ChainEntry *ce, int64 seq)
+{
+	int			depth;
+
+	for (depth = 0; ce != NULL && depth < 10000; depth++)
+	{
+		bool		found;
+
+		if (ce->ended_seq > 0 && ce->ended_seq < seq)
+			return ce;
+		if (!ce->has_parent)
+			break;
+		ce = hash_search(v->chains, &ce->parent, HASH_FIND, &found);
+	}
+	return NULL;
 }
 
 /* Evidence and chain checks of one row; also returns its Merkle leaf. */
@@ -309,10 +422,12 @@ check_row(Verifier *v, RowData *r, uint8 *leaf)
 {
 	uint8		evidence[GOV_HASH_LEN];
 	uint8		link[GOV_HASH_LEN];
-	uint8		prev_link[GOV_HASH_LEN];
+	PrevRow		pr;
+	bool		have_pr = false;
 	const uint8 *prev = NULL;
 	ChainEntry *ce = NULL;
 	bool		found = false;
+	bool		kind_checked;
 
 	if (!r->hashes_ok || r->ev.kind == NULL || r->ev.actor == NULL || r->ev.payload == NULL)
 		return fail(v, r->ev.seq, "modified row %lld: a required column is NULL or malformed",
@@ -337,8 +452,11 @@ check_row(Verifier *v, RowData *r, uint8 *leaf)
 						(long long) r->ev.seq, (long long) r->ev.prev_seq, (long long) ce->seq);
 		if (found)
 			prev = ce->link;
-		else if (lookup_link(r->ev.prev_seq, prev_link))
-			prev = prev_link;
+		else if (lookup_prev(r->ev.prev_seq, &pr))
+		{
+			prev = pr.link;
+			have_pr = true;
+		}
 		else
 			return fail(v, r->ev.prev_seq, "missing row %lld: row %lld links to it",
 						(long long) r->ev.prev_seq, (long long) r->ev.seq);
@@ -353,11 +471,61 @@ check_row(Verifier *v, RowData *r, uint8 *leaf)
 		return fail(v, r->ev.seq, "broken chain at row %lld: its chain link does not match",
 					(long long) r->ev.seq);
 
+	kind_checked = r->ev.lease_id &&
+		(strcmp(r->ev.kind, KIND_WRITE) == 0 || strcmp(r->ev.kind, KIND_DELEGATED) == 0);
 	if (r->ev.lease_id)
 	{
 		ce = hash_search(v->chains, r->ev.lease_id, HASH_ENTER, &found);
+		if (!found)
+		{
+			ce->has_parent = false;
+			ce->ended_seq = 0;
+			ce->ended_expired = false;
+			ce->end_unknown = false;
+			/* a chain going on after a prune from its own end event */
+			if (have_pr && pr.has_lease &&
+				memcmp(&pr.lease, r->ev.lease_id, sizeof(pg_uuid_t)) == 0 &&
+				(pr.kind == PREV_REVOKE || pr.kind == PREV_EXPIRED))
+			{
+				ce->ended_seq = r->ev.prev_seq;
+				ce->ended_expired = (pr.kind == PREV_EXPIRED);
+			}
+			/* a delegated execution starts at its parent's delegated row */
+			else if (have_pr && pr.has_lease && pr.kind == PREV_DELEGATED &&
+					 memcmp(&pr.lease, r->ev.lease_id, sizeof(pg_uuid_t)) != 0)
+			{
+				ce->has_parent = true;
+				memcpy(&ce->parent, &pr.lease, sizeof(pg_uuid_t));
+			}
+			else if (have_pr && pr.has_lease &&
+					 memcmp(&pr.lease, r->ev.lease_id, sizeof(pg_uuid_t)) == 0)
+				ce->end_unknown = true;
+		}
+		if (kind_checked)
+		{
+			ChainEntry *e;
+
+			if (ce->end_unknown)
+				lookup_end(ce, r->ev.seq);
+			e = ended_before(v, ce, r->ev.seq);
+
+			if (e != NULL)
+				return fail(v, r->ev.seq,
+							"%s after the end of its execution: row %lld of lease %s follows the %s event at row %lld",
+							strcmp(r->ev.kind, KIND_WRITE) == 0 ? "a write" : "a delegation",
+							(long long) r->ev.seq,
+							DatumGetCString(DirectFunctionCall1(uuid_out, UUIDPGetDatum(r->ev.lease_id))),
+							e->ended_expired ? KIND_EXPIRED : KIND_REVOKE,
+							(long long) e->ended_seq);
+		}
 		ce->seq = r->ev.seq;
 		memcpy(ce->link, r->link, GOV_HASH_LEN);
+		if (ce->ended_seq == 0 &&
+			(strcmp(r->ev.kind, KIND_REVOKE) == 0 || strcmp(r->ev.kind, KIND_EXPIRED) == 0))
+		{
+			ce->ended_seq = r->ev.seq;
+			ce->ended_expired = (strcmp(r->ev.kind, KIND_EXPIRED) == 0);
+		}
 	}
 	if (leaf)
 		gov_merkle_leaf(r->ev.seq, evidence, leaf);

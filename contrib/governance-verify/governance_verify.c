@@ -36,8 +36,8 @@ static const char usage_text[] =
 "    governance-verify [OPTIONS] bundle FILE\n"
 "    governance-verify [OPTIONS] inclusion FILE\n"
 "    governance-verify [OPTIONS] consistency FILE [--old CP] [--new CP]\n"
-"    governance-verify [OPTIONS] proof FILE\n"
-"    governance-verify [OPTIONS] checkpoint CP\n"
+"    governance-verify [OPTIONS] proof FILE [--dot] [--artifact ARTIFACT]\n"
+"    governance-verify [OPTIONS] checkpoint CP [--keys FILE]\n"
 "    governance-verify [OPTIONS] artifact ARTIFACT\n"
 "    governance-verify [OPTIONS] pop ARTIFACT --agent-key KEY --nonce HEX\n"
 "                      --proof PROOF [--audience NAME]\n"
@@ -129,6 +129,26 @@ static const char usage_text[] =
 "                          a version 2 block or checkpoint of another log\n"
 "                          fails; a trusted version 2 checkpoint implies it\n"
 "        --ignore-expiry   artifact: an expired artifact may still verify\n"
+"        --artifact A      proof: the lease's artifact gov1.<...> (or @FILE\n"
+"                          holding it) must be the proof's: its lease id,\n"
+"                          its signature under a key the proof trusts, and\n"
+"                          its claims those of the lease's governance.authorize\n"
+"                          event (principal, action, resource, policy set and\n"
+"                          context hashes, first expiry, parent); its expiry\n"
+"                          against the clock is not checked (a proof speaks\n"
+"                          of the past)\n"
+"        --keys FILE       checkpoint: follow key rotations: the key records\n"
+"                          of FILE (a bundle or any proof) are checked from\n"
+"                          the trusted key, endorsement by endorsement, and\n"
+"                          the checkpoint may be signed by any key so trusted\n"
+"        --dot             proof: once it verified, print the execution as a\n"
+"                          Graphviz graph on standard output (the shape of\n"
+"                          governance.lineage_dot(): one cluster per lease,\n"
+"                          one node per event, chained; labels quoted so no\n"
+"                          text can break out), the verdict on standard\n"
+"                          error; nothing on standard output if it fails:\n"
+"                          governance-verify -k KEY proof p.txt --dot |\n"
+"                          dot -Tsvg > lineage.svg\n"
 "        --agent-key KEY   pop: the agent's Ed25519 public key, 64 hex digits\n"
 "        --nonce HEX       pop: the service's challenge, 64 hex digits\n"
 "        --proof PROOF     pop: pop1.<nonce>.<signature> from the bearer\n"
@@ -158,6 +178,9 @@ typedef struct Opts
 	bool		json;
 	bool		quiet;
 	bool		ignore_expiry;
+	bool		dot;			/* proof: the verified execution as DOT */
+	const char *keys;			/* checkpoint: evidence whose keys to follow */
+	const char *artifact;		/* proof: the artifact it must be of */
 	const char *agent_key;		/* pop: the agent's public key, hex */
 	const char *nonce;			/* pop: the service's challenge, hex */
 	const char *audience;		/* pop: the service's name, or NULL */
@@ -461,6 +484,8 @@ now_s(void)
 	return ts.tv_sec + ts.tv_nsec / 1e9;
 }
 
+static void proof_artifact(GvState *st, GvDot *d, GvResult *res);
+
 static int
 verify_evidence(const char *what, const char *path)
 {
@@ -476,6 +501,8 @@ verify_evidence(const char *what, const char *path)
 	int64_t		lines = 0;
 	bool		progressed = false;
 	bool		tty = isatty(2);
+	GvDot	   *dot = (opts.dot || opts.artifact) ? gv_dot_begin() : NULL;
+	int			status;
 
 	while ((n = getline(&line, &cap, f)) > 0)
 	{
@@ -485,6 +512,8 @@ verify_evidence(const char *what, const char *path)
 			break;
 		}
 		line[--n] = '\0';
+		if (dot)
+			gv_dot_line(dot, line, (size_t) n);
 		if (!gv_line(st, line, (size_t) n))
 			break;
 		if (lines == 0 && strcmp(res.what, what) != 0)
@@ -520,11 +549,105 @@ verify_evidence(const char *what, const char *path)
 	}
 	if (res.status == GV_VERIFIED && strcmp(res.what, what) != 0)
 		bad_input("%s holds %s evidence, not a %s", path, res.what, what);
+	if (res.status == GV_VERIFIED && opts.artifact)
+		proof_artifact(st, dot, &res);
 	gv_free(st);
 	free(line);
 	if (f != stdin)
 		fclose(f);
-	return report(&res);
+	if (!opts.dot)
+	{
+		gv_dot_free(dot);
+		return report(&res);
+	}
+
+	/*
+	 * --dot: standard output is the graph alone (for dot -Tsvg), written only
+	 * when everything verified; the verdict goes to standard error.
+	 */
+	{
+		int			saved;
+
+		fflush(stdout);
+		saved = dup(1);
+		if (saved < 0 || dup2(2, 1) < 0)
+			bad_input("cannot redirect the report: %s", strerror(errno));
+		status = report(&res);
+		fflush(stdout);
+		dup2(saved, 1);
+		close(saved);
+	}
+	if (status == GV_VERIFIED && !gv_dot_write(dot, stdout))
+	{
+		fprintf(stderr, "governance-verify: out of memory writing the graph\n");
+		status = GV_BAD_INPUT;
+	}
+	gv_dot_free(dot);
+	return status;
+}
+
+/*
+ * checkpoint CP --keys FILE: the checkpoint may be signed by a key the
+ * trusted one endorsed, directly or through a chain of rotations
+ * (FORMAT.md section 2): the key records of FILE (any evidence file: a
+ * bundle, a proof, an inclusion or consistency proof) are checked from the
+ * trusted keys, endorsement by endorsement, and the checkpoint's signature
+ * under the key it names, once that key is trusted.
+ */
+static void
+rotated_checkpoint(const GovEvCheckpoint *cp, GvResult *res)
+{
+	FILE	   *f = open_input(opts.keys);
+	GvResult	kres;
+	GvState    *st = gv_begin(&opts.trust, &kres);
+	char	   *line = NULL;
+	size_t		cap = 0;
+	ssize_t		n;
+	int64_t		lines = 0;
+	const uint8_t *pk;
+	bool		known;
+
+	while ((n = getline(&line, &cap, f)) > 0)
+	{
+		if (line[n - 1] != '\n')
+			break;
+		line[--n] = '\0';
+		/* the header, then the keys: what follows is not needed */
+		if (lines++ > 0 && strncmp(line, "key ", 4) != 0)
+			break;
+		if (!gv_line(st, line, (size_t) n))
+			break;
+	}
+	if (kres.status == GV_BAD_INPUT)
+		bad_input("--keys %s: %s", opts.keys, kres.problem);
+	pk = gv_trusted_key(st, cp->key_id, &known);
+	memset(res, 0, sizeof(*res));
+	snprintf(res->what, sizeof(res->what), "checkpoint");
+	if (kres.status != GV_VERIFIED)
+		gv_fail(res, kres.status, 0, "%s", kres.problem);
+	else if (pk == NULL && !known)
+		gv_fail(res, GV_TAMPERED, 0, "checkpoint signed by unknown key %s", cp->key_id);
+	else if (pk == NULL)
+		gv_fail(res, GV_TAMPERED, 0, "checkpoint signed by untrusted key %s: it is not endorsed from a trusted key",
+				cp->key_id);
+	else if (!gv_checkpoint_signature_ok(cp, pk))
+		gv_fail(res, GV_TAMPERED, 0, "checkpoint signature does not verify");
+	else if (opts.trust.have_log_id &&
+			 (cp->version < 2 || memcmp(cp->log_id, opts.trust.log_id, GOV_EV_LOG_ID) != 0))
+		gv_fail(res, GV_TAMPERED, 0, "checkpoint of another log: %s",
+				cp->version < 2 ? "a version 1 checkpoint names no log" :
+				"it names another log id than --log-id");
+	if (cp->version >= 2)
+	{
+		res->have_log_id = true;
+		memcpy(res->log_id, cp->log_id, GOV_EV_LOG_ID);
+	}
+	res->keys = kres.keys;
+	res->trusted_keys = kres.trusted_keys;
+	gv_free(st);
+	free(line);
+	if (f != stdin)
+		fclose(f);
 }
 
 static int
@@ -545,6 +668,8 @@ verify_checkpoint(const char *path)
 		bad_input("checkpoint %s: %s", path, err);
 	if (err)
 		gv_fail(&res, GV_TAMPERED, 0, "%s", err);
+	else if (opts.keys)
+		rotated_checkpoint(&cp, &res);
 	else
 	{
 		gv_fail(&res, GV_TAMPERED, 0, "checkpoint signed by unknown key %s", cp.key_id);
@@ -622,6 +747,164 @@ artifact_text(const char *arg, size_t *lenp)
 
 	*lenp = len;
 	return text;
+}
+
+static void
+hex_text(const uint8_t *p, size_t n, char *out)
+{
+	static const char hex[] = "0123456789abcdef";
+	size_t		i;
+
+	for (i = 0; i < n; i++)
+	{
+		out[2 * i] = hex[p[i] >> 4];
+		out[2 * i + 1] = hex[p[i] & 15];
+	}
+	out[2 * n] = '\0';
+}
+
+/* A time as payloads write it (FORMAT.md section 15): ISO 8601 in UTC,
+ * YYYY-MM-DDTHH:MM:SS[.ffffff]+00:00, trailing zeros of the fraction cut. */
+static bool
+iso_time(int64_t us, char *out, size_t cap)
+{
+	int64_t		s = us / 1000000;
+	int64_t		frac = us % 1000000;
+	time_t		t;
+	struct tm	tm;
+	size_t		n;
+
+	if (frac < 0)
+	{
+		frac += 1000000;
+		s--;
+	}
+	t = (time_t) s;
+	if (gmtime_r(&t, &tm) == NULL || tm.tm_year + 1900 < 1 || tm.tm_year + 1900 > 9999)
+		return false;
+	n = strftime(out, cap, "%Y-%m-%dT%H:%M:%S", &tm);
+	if (n == 0)
+		return false;
+	if (frac > 0)
+	{
+		char		f[8];
+		int			k;
+
+		snprintf(f, sizeof(f), ".%06lld", (long long) frac);
+		for (k = 6; f[k] == '0'; k--)
+			f[k] = '\0';
+		n += snprintf(out + n, cap - n, "%s", f);
+	}
+	snprintf(out + n, cap - n, "+00:00");
+	return true;
+}
+
+static bool
+claim_is(const GovClaimField *f, const char *s)
+{
+	return s != NULL && !f->isnull && f->len == strlen(s) && memcmp(f->p, s, f->len) == 0;
+}
+
+/*
+ * proof FILE --artifact A: only the artifact's hash is in the database, so
+ * a proof cannot carry it; an auditor who holds it checks that it is the
+ * one the proof's lease was issued as (FORMAT.md section 14).
+ */
+static void
+proof_artifact(GvState *st, GvDot *d, GvResult *res)
+{
+	char	   *text;
+	size_t		len;
+	uint8_t    *buf = malloc(GOV_ARTIFACT_MAX_TEXT);
+	GovArtifactParts a;
+	const char *err;
+	char		kid[17];
+	char		u[40];
+	char		hex[129];
+	char		iso[64];
+	int64_t		t[3];
+	int64_t		depth = -1;
+	const uint8_t *pk;
+	bool		known;
+	GvAuthz		z;
+	int			i;
+
+	if (buf == NULL)
+		bad_input("out of memory");
+	text = artifact_text(opts.artifact, &len);
+
+	err = gov_artifact_decode(text, len, buf, GOV_ARTIFACT_MAX_TEXT, &a);
+	if (err)
+		bad_input("malformed artifact: %s", err);
+	memcpy(kid, a.claims[GOV_CLAIM_KEY_ID].p, 16);
+	kid[16] = '\0';
+	for (i = 0; i < 3; i++)
+		(void) gov_claim_int64(&a.claims[GOV_CLAIM_ISSUED_AT + i], &t[i]);
+	(void) gov_claim_int64(&a.claims[GOV_CLAIM_DEPTH], &depth);
+	uuid_text(&a.claims[GOV_CLAIM_LEASE_ID], u);
+	pk = gv_trusted_key(st, kid, &known);
+	if (memcmp(a.claims[GOV_CLAIM_LEASE_ID].p, res->lease, 16) != 0)
+		gv_fail(res, GV_TAMPERED, 0, "the artifact is of lease %s, not of the proof's lease", u);
+	else if (pk == NULL)
+		gv_fail(res, GV_TAMPERED, 0, "the artifact is signed by key %s, %s", kid,
+				known ? "which is not endorsed from a trusted key" : "which is not among the proof's keys");
+	else if (!gv_ed25519_verify(a.signature, a.payload, a.payload_len, pk))
+		gv_fail(res, GV_TAMPERED, 0, "the artifact's signature does not verify under key %s", kid);
+	else if (!gv_dot_authorize(d, res->lease, &z) || z.kind == NULL ||
+			 strcmp(z.kind, "governance.authorize") != 0)
+	{
+		gv_fail(res, GV_TAMPERED, 0, "the proof holds no governance.authorize event of lease %s", u);
+		gv_authz_free(&z);
+	}
+	else
+	{
+		const char *what = NULL;
+
+		if (!claim_is(&a.claims[GOV_CLAIM_PRINCIPAL], z.principal))
+			what = "principal";
+		else if (!claim_is(&a.claims[GOV_CLAIM_ACTION], z.action))
+			what = "action";
+		else if (!claim_is(&a.claims[GOV_CLAIM_RESOURCE], z.resource))
+			what = "resource";
+		else if (z.decision == NULL || strcmp(z.decision, "allow") != 0)
+			what = "decision";
+		if (what == NULL)
+		{
+			hex_text(a.claims[GOV_CLAIM_POLICY_HASH].p, 64, hex);
+			if (z.policy_set_hash == NULL || strcmp(hex, z.policy_set_hash) != 0)
+				what = "policy set hash";
+		}
+		if (what == NULL)
+		{
+			hex_text(a.claims[GOV_CLAIM_CONTEXT_HASH].p, 64, hex);
+			if (z.context == NULL || strcmp(hex, z.context) != 0)
+				what = "context hash";
+		}
+		if (what == NULL &&
+			(!iso_time(t[1], iso, sizeof(iso)) || z.expires_at == NULL || strcmp(iso, z.expires_at) != 0))
+			what = "first expiry";
+		if (what == NULL)
+		{
+			if (a.claims[GOV_CLAIM_PARENT].isnull)
+			{
+				if (z.parent != NULL || depth != 0)
+					what = "parent";
+			}
+			else
+			{
+				uuid_text(&a.claims[GOV_CLAIM_PARENT], u);
+				if (z.parent == NULL || strcmp(u, z.parent) != 0 || depth < 1)
+					what = "parent";
+			}
+		}
+		if (what)
+			gv_fail(res, GV_TAMPERED, z.seq,
+					"the artifact does not match the proof: its %s differs from the governance.authorize event at row %lld",
+					what, (long long) z.seq);
+		gv_authz_free(&z);
+	}
+	free(text);
+	free(buf);
 }
 
 /*
@@ -866,6 +1149,18 @@ main(int argc, char **argv)
 			opts.quiet = true;
 		else if (strcmp(a, "--ignore-expiry") == 0)
 			opts.ignore_expiry = true;
+		else if (strcmp(a, "--dot") == 0)
+			opts.dot = true;
+		else if (strcmp(a, "--artifact") == 0)
+		{
+			NEED_ARG();
+			opts.artifact = argv[++i];
+		}
+		else if (strcmp(a, "--keys") == 0)
+		{
+			NEED_ARG();
+			opts.keys = argv[++i];
+		}
 		else if (strcmp(a, "-k") == 0 || strcmp(a, "--key") == 0)
 		{
 			NEED_ARG();
@@ -949,6 +1244,14 @@ main(int argc, char **argv)
 		read_checkpoint(newp, &opts.trust.new_cp);
 		opts.trust.have_new = true;
 	}
+	if (opts.dot && strcmp(opts.command, "proof") != 0)
+		bad_input("--dot is for proof only (see --help)");
+	if (opts.artifact && strcmp(opts.command, "proof") != 0)
+		bad_input("--artifact is for proof only (see --help)");
+	if (opts.keys && strcmp(opts.command, "checkpoint") != 0)
+		bad_input("--keys is for checkpoint only (see --help)");
+	if (opts.dot && opts.json)
+		bad_input("--dot and --json both want standard output: choose one");
 	if (opts.trust.nkeys == 0 && !opts.trust.have_cp)
 		bad_input("a trusted public key (--key) or checkpoint (--checkpoint) is needed");
 	if (strcmp(opts.command, "bundle") == 0 || strcmp(opts.command, "inclusion") == 0 ||

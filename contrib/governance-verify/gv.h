@@ -17,6 +17,7 @@
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <stdio.h>
 
 #include "evidence_codec.h"
 
@@ -85,8 +86,33 @@ extern GvState *gv_begin(const GvTrust *trust, GvResult *res);
 extern bool gv_line(GvState *st, char *line, size_t len);	/* false: stop */
 extern void gv_finish(GvState *st, bool last_line_complete);
 extern void gv_free(GvState *st);
+extern const uint8_t *gv_trusted_key(GvState *st, const char *key_id, bool *known);
 extern void gv_fail(GvResult *res, int status, int64_t seq, const char *fmt,...)
 			__attribute__((format(printf, 4, 5)));
+
+/* proof --dot (gv_dot.c): keep the lines, then write the verified graph */
+typedef struct GvDot GvDot;
+extern GvDot *gv_dot_begin(void);
+extern void gv_dot_line(GvDot *d, const char *line, size_t len);
+extern bool gv_dot_write(GvDot *d, FILE *out);
+extern void gv_dot_free(GvDot *d);
+
+/* proof --artifact (gv_dot.c): a lease's first event, its members as text */
+typedef struct GvAuthz
+{
+	int64_t		seq;
+	char	   *kind;
+	char	   *principal;
+	char	   *action;
+	char	   *resource;
+	char	   *decision;
+	char	   *policy_set_hash;
+	char	   *context;		/* context_sha3_512 */
+	char	   *expires_at;
+	char	   *parent;
+} GvAuthz;
+extern bool gv_dot_authorize(GvDot *d, const uint8_t *lease, GvAuthz *out);
+extern void gv_authz_free(GvAuthz *a);
 
 /* checkpoint JSON (gv_json.c): NULL on success, else why not */
 extern const char *gv_parse_checkpoint_json(const char *text, size_t len,

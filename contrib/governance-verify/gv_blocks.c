@@ -199,6 +199,7 @@ check_row(GvState *st, const GovEvRow *r, uint8_t *leaf)
 	uint8_t		key[16];
 	bool		has_parent = false;
 	uint8_t		parent[16];
+	const Slot *anchor_end = NULL;
 
 	if (r->kind.isnull || r->actor.isnull || r->payload.isnull)
 		return FAIL(st, r->seq, "modified row %lld: a required column is NULL or malformed", LL(r->seq));
@@ -235,7 +236,9 @@ check_row(GvState *st, const GovEvRow *r, uint8_t *leaf)
 							LL(r->prev_seq), LL(r->seq));
 			}
 			prev = l->link;
-			if (l->has_lease)
+			if (l->has_lease && r->has_lease && memcmp(l->lease, r->lease, 16) == 0)
+				anchor_end = l->ended ? l : NULL;	/* its own chain, before */
+			else if (l->has_lease)
 			{
 				has_parent = true;
 				memcpy(parent, l->lease, 16);
@@ -258,6 +261,8 @@ check_row(GvState *st, const GovEvRow *r, uint8_t *leaf)
 		const Slot *c = ce;
 		int			depth;
 
+		if (c == NULL && anchor_end)
+			c = anchor_end;
 		if (c == NULL && has_parent)
 			c = table_find(&st->chains, parent, false);
 		for (depth = 0; c != NULL && depth < 1000; depth++)
@@ -284,6 +289,12 @@ check_row(GvState *st, const GovEvRow *r, uint8_t *leaf)
 		}
 		ce->seq = r->seq;
 		memcpy(ce->link, r->link, 64);
+		if (!ce->ended && anchor_end)
+		{
+			ce->ended = true;
+			ce->ended_seq = anchor_end->ended_seq;
+			memcpy(ce->ended_kind, anchor_end->ended_kind, sizeof(ce->ended_kind));
+		}
 		if (!ce->ended && (kind_is(&r->kind, "governance.revoke") || kind_is(&r->kind, "governance.lease.expired")))
 		{
 			ce->ended = true;
@@ -987,6 +998,18 @@ record(GvState *st, GovEvRecord *rec)
 				seq_key(rec->u.anchor.seq, key);
 				l = table_find(&st->links, key, true);
 				memcpy(l->link, rec->u.anchor.link, 64);
+				l->has_lease = rec->u.anchor.has_lease;
+				if (l->has_lease)
+					memcpy(l->lease, rec->u.anchor.lease, 16);
+				/* a lease that ended before the bundle (FORMAT.md section 17) */
+				if (l->has_lease && (kind_is(&rec->u.anchor.kind, "governance.revoke") ||
+									 kind_is(&rec->u.anchor.kind, "governance.lease.expired")))
+				{
+					l->ended = true;
+					l->ended_seq = rec->u.anchor.seq;
+					snprintf(l->ended_kind, sizeof(l->ended_kind), "%.*s",
+							 (int) rec->u.anchor.kind.len, (const char *) rec->u.anchor.kind.p);
+				}
 				return true;
 			}
 		case GOV_EV_BLOCK:

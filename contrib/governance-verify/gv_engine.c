@@ -647,6 +647,30 @@ finish_keys(GvState *st)
 	return true;
 }
 
+/*
+ * checkpoint --keys: after the key records of an evidence file were fed,
+ * check them (ids, self-signatures, endorsements from the trusted keys) and
+ * give the public key of key_id if it is trusted.  NULL with *known telling
+ * whether the file holds the key at all; NULL too when the keys do not
+ * verify (st's result then names the problem).
+ */
+const uint8_t *
+gv_trusted_key(GvState *st, const char *key_id, bool *known)
+{
+	KeyEnt	   *k;
+
+	*known = false;
+	if (st->res->status != GV_VERIFIED || st->nkeys == 0)
+		return NULL;
+	if (!st->keys_done && !finish_keys(st))
+		return NULL;
+	k = find_key(st, key_id);
+	if (k == NULL)
+		return NULL;
+	*known = true;
+	return k->trusted ? k->k.pk : NULL;
+}
+
 /* The signing key of a block (or checkpoint), or NULL after failing. */
 const uint8_t *
 signer(GvState *st, const char *key_id, int64_t block_id, int64_t seq, bool chained)

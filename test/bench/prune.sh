@@ -12,6 +12,8 @@
 # authorizes.
 set -u
 . "$(dirname "$0")/../lib.sh"
+# run.sh's bench_prune: the installation under test, not PG_CONFIG's
+[ -n "${BENCH_PGBIN:-}" ] && PGBIN=$BENCH_PGBIN
 N=${BENCH_PRUNE_ROWS:-1000000}
 W=$(gov_tmpdir)
 C="$W/prune"

@@ -8,7 +8,7 @@
 # in the order they run.  A function measures, then calls `emit` once per
 # reported number (see report.py for the format); the table at the end is
 # built from those lines.  To add one: write bench_<name>, add <name> below.
-BENCHMARKS="ledger_append ledger_verify lease_ops pop rls_scan enforcement revoke_holdoff revoke_tree policy_ext"
+BENCHMARKS="ledger_append ledger_verify evidence prune lease_ops pop rls_scan enforcement revoke_holdoff revoke_tree policy_ext"
 #
 # Environment (defaults finish in about 20 minutes on 2 cores):
 #   BENCH_SECONDS=15       duration of each pgbench run
@@ -23,6 +23,10 @@ BENCHMARKS="ledger_append ledger_verify lease_ops pop rls_scan enforcement revok
 #   BENCH_VERIFY_ROWS=1000000             least ledger rows verify_ledger() is timed on
 #   BENCH_VERIFY_REPS=3                   executions of verify_ledger() and of its baseline
 #                                         per round (BENCH_ROUNDS rounds)
+#   BENCH_PROOF_SIZES="10000 100000 1000000"  ledger sizes (rows) at which bench_evidence
+#                                         times one event's inclusion proof (the largest
+#                                         at least BENCH_VERIFY_ROWS: the ledger grows to it)
+#   BENCH_PRUNE_ROWS=1000000              rows bench_prune archives and prunes (its own cluster)
 #   BENCH_SCAN_ROUNDS=5                   rounds (sessions) of the RLS scan
 #   BENCH_SCAN_REPS=20                    executions of each RLS scan variant per round
 #   BENCH_SEED=N                          seed of the random orders (default: the time)
@@ -361,6 +365,111 @@ bench_ledger_verify() {
 	rows=$(sql "SELECT count(*) FROM governance.ledger")
 	say "verify: ledger has $rows rows in $blk blocks ($(sql "SELECT pg_size_pretty(pg_total_relation_size('governance.ledger'))"))"
 	stmt_bench verify "$GOV_DBUSER" "$BENCH_ROUNDS" "$BENCH_VERIFY_REPS" --rows "$rows" || die "verify benchmark failed"
+}
+
+# ---------------------------------------------------------------------------
+# Evidence an auditor carries away (issue 12, "Done when").  On the ledger
+# bench_ledger_verify uses (grown to BENCH_VERIFY_ROWS rows, sealed), each
+# round, in an order drawn anew: export() of the whole ledger through
+# COPY ... TO STDOUT into a file, governance-verify bundle on that file
+# (one process, offline), and verify_ledger() in SQL; each as rows/s, the
+# CLI and the export against verify_ledger().  Then the inclusion proof of
+# one event (the middle seq) at each ledger size of BENCH_PROOF_SIZES as
+# the ledger grows: its bytes, its audit-path length and the milliseconds
+# inclusion_proof() takes (median of BENCH_VERIFY_REPS): the path is the
+# event's block's Merkle path (log2 of the block's rows, at most
+# governance.max_block_rows), so the proof does not grow with the ledger.
+# ---------------------------------------------------------------------------
+fill_ledger() {	# fill_ledger ROWS: grow the ledger to at least ROWS rows, sealed
+	fl_have=$(sql "SELECT count(*) FROM governance.ledger")
+	while [ "$fl_have" -lt "$1" ]; do
+		fl_n=$(($1 - fl_have)); [ "$fl_n" -gt 100000 ] && fl_n=100000
+		sql "SELECT count(governance.record('tool_call', jsonb_build_object('tool', 'search',
+			'args', jsonb_build_object('query', 'invoice ' || g, 'limit', 10),
+			'agent', 'billing-bot', 'step', g))) FROM generate_series(1, $fl_n) AS g" >/dev/null ||
+			die "filling the ledger failed"
+		fl_have=$((fl_have + fl_n))
+	done
+	sql "SELECT governance.seal()" >/dev/null || die "seal() failed"
+}
+now_s() { date +%s.%N; }
+rate() { echo "$1 $2 $3" | awk '{ printf "%.0f", $1 / ($3 - $2) }'; }	# rate ROWS T0 T1
+bench_evidence() {
+	GV="$PGBIN/governance-verify"
+	[ -x "$GV" ] || die "governance-verify is not installed in $PGBIN"
+	sql "SELECT encode(governance.public_key(), 'hex')" >"$WORK/pub.hex"
+	BENCH_PROOF_SIZES=${BENCH_PROOF_SIZES:-10000 100000 1000000}
+	for ev_size in $BENCH_PROOF_SIZES; do
+		fill_ledger "$ev_size"
+		ev_rows=$(sql "SELECT count(*) FROM governance.ledger")
+		ev_seq=$(sql "SELECT seq FROM governance.ledger ORDER BY seq OFFSET $((ev_rows / 2)) LIMIT 1")
+		ev_ms=""
+		for ev_i in $(seq 1 "$BENCH_VERIFY_REPS"); do
+			ev_t0=$(now_s)
+			gov_psql "$C" -At -c "COPY (SELECT governance.inclusion_proof($ev_seq)) TO STDOUT" >"$WORK/incl.txt" ||
+				die "inclusion_proof failed"
+			ev_t1=$(now_s)
+			ev_ms="$ev_ms $(echo "$ev_t0 $ev_t1" | awk '{ printf "%.2f", ($2 - $1) * 1000 }')"
+		done
+		"$GV" -q --key "$WORK/pub.hex" inclusion "$WORK/incl.txt" >/dev/null || die "the inclusion proof does not verify"
+		ev_path=$(awk '$1 == "path" { n = ($4 == "=") ? 0 : split($4, a, ","); print n }' "$WORK/incl.txt")
+		ev_bytes=$(wc -c <"$WORK/incl.txt")
+		say "inclusion proof of seq $ev_seq in a ledger of $ev_rows rows: $ev_bytes bytes, path of $ev_path hashes, ms:$ev_ms"
+		emit evidence "inclusion proof, $ev_rows rows" bytes "$ev_bytes" - -
+		emit evidence "inclusion proof path, $ev_rows rows" hashes "$ev_path" - -
+		emit evidence "inclusion_proof() time, $ev_rows rows" ms "$(echo $ev_ms | tr ' ' '\n' | sort -n | awk '{ a[NR] = $1 } END { print a[int((NR + 1) / 2)] }')" - -
+	done
+	fill_ledger "$BENCH_VERIFY_ROWS"
+	sql "VACUUM (FREEZE, ANALYZE) governance.ledger, governance.ledger_blocks" >/dev/null && sql "CHECKPOINT" >/dev/null ||
+		die "vacuum"
+	ev_rows=$(sql "SELECT total_rows FROM governance.ledger_blocks ORDER BY block_id DESC LIMIT 1")
+	say "evidence: ledger of $ev_rows sealed rows"
+	for ev_r in $(seq 1 "$BENCH_ROUNDS"); do
+		printf "export\ncli\nsql\n" >"$WORK/ev_order"
+		for ev_v in $(shuffled "$WORK/ev_order" evidence "$ev_r"); do
+			case $ev_v in
+			export)
+				ev_t0=$(now_s)
+				gov_psql "$C" -At -c "COPY (SELECT governance.export()) TO STDOUT" >"$WORK/bundle.txt" ||
+					die "export failed"
+				ev_t1=$(now_s)
+				append ev_export "$(rate "$ev_rows" "$ev_t0" "$ev_t1")"
+				;;
+			cli)
+				[ -s "$WORK/bundle.txt" ] || gov_psql "$C" -At -c "COPY (SELECT governance.export()) TO STDOUT" >"$WORK/bundle.txt"
+				ev_t0=$(now_s)
+				"$GV" -q --key "$WORK/pub.hex" bundle "$WORK/bundle.txt" >"$WORK/gv.out" ||
+					die "governance-verify failed: $(cat "$WORK/gv.out")"
+				ev_t1=$(now_s)
+				append ev_cli "$(rate "$ev_rows" "$ev_t0" "$ev_t1")"
+				;;
+			sql)
+				ev_t0=$(now_s)
+				[ "$(sql "SELECT ok FROM governance.verify_ledger()")" = t ] || die "verify_ledger() failed"
+				ev_t1=$(now_s)
+				append ev_sql "$(rate "$ev_rows" "$ev_t0" "$ev_t1")"
+				;;
+			esac
+		done
+	done
+	say "evidence: bundle of $(wc -c <"$WORK/bundle.txt") bytes for $ev_rows rows; rows/s export:$(get ev_export), CLI:$(get ev_cli), verify_ledger():$(get ev_sql)"
+	emit evidence "verify_ledger() in SQL" rows/s "$(get ev_sql)" - -
+	emit evidence "export() to a file (COPY TO STDOUT)" rows/s "$(get ev_export)" "verify_ledger() in SQL" -
+	emit evidence "governance-verify bundle (offline)" rows/s "$(get ev_cli)" "verify_ledger() in SQL" -
+	emit evidence "bundle bytes per row" bytes "$(wc -c <"$WORK/bundle.txt" | awk -v n="$ev_rows" '{ printf "%.1f", $1 / n }')" - -
+}
+
+# Retention's cost (test/bench/prune.sh, on a cluster of its own with the
+# installation under test): ledger bytes per event, mark_exported() and
+# prune() of BENCH_PRUNE_ROWS rows, verify_ledger() before and after.
+bench_prune() {
+	BENCH_PGBIN=$PGBIN BENCH_PRUNE_ROWS=${BENCH_PRUNE_ROWS:-1000000} sh test/bench/prune.sh >"$WORK/prune.out" 2>&1 ||
+		die "prune.sh failed: $(tail -n 5 "$WORK/prune.out")"
+	sed 's/^/    /' "$WORK/prune.out"
+	pr_ms=$(sed -n 's/^prune([0-9]*): [0-9]* Time: \([0-9.]*\) ms.*/\1/p' "$WORK/prune.out")
+	pr_rows=$(sed -n 's/^prune([0-9]*): \([0-9]*\) .*/\1/p' "$WORK/prune.out")
+	emit prune "prune() of $pr_rows rows" ms "$pr_ms" - -
+	emit prune "ledger bytes per event (with indexes)" bytes "$(sed -n 's/^bytes per event: \([0-9.]*\) with.*/\1/p' "$WORK/prune.out")" - -
 }
 
 # ---------------------------------------------------------------------------

@@ -624,8 +624,11 @@ def verify_keys(keys, pin, allow_unendorsed, rep):
     return trusted
 
 
-def verify_rows(rows, rep):
-    """Section 5: order, evidence, prev_seq structure, links.  Returns rows by seq."""
+def verify_rows(rows, rep, anchors=None):
+    """Section 5: order, evidence, prev_seq structure, links.  Returns rows by seq.
+    anchors: seq -> the anchor of a row before a bundle that starts after block 1
+    (section 12): its lease, kind and link, taken as given."""
+    anchors = anchors or {}
     by_seq = {}
     last_of_lease = {}      # lease_id -> seq of that execution's latest row so far
     delegated = 0           # executions whose first event links to a parent's chain
@@ -655,9 +658,14 @@ def verify_rows(rows, rep):
                 if ps != want:
                     raise Problem("seq %d: prev_seq is %s but the execution's preceding row "
                                   "is seq %d" % (seq, "NULL" if ps is None else ps, want))
+            elif ps in anchors and anchors[ps]["lease_id"] == lease:
+                # an execution going on from a row before the bundle (section 17)
+                a = anchors[ps]
+                if a["kind"] in ("governance.revoke", "governance.lease.expired"):
+                    ended[lease] = (ps, a["kind"])
             elif ps is not None:
                 # first event of a delegated execution: it points to its parent's event
-                parent = by_seq.get(ps)
+                parent = by_seq.get(ps) or anchors.get(ps)
                 if parent is None:
                     raise Problem("seq %d: prev_seq %d names no earlier row" % (seq, ps))
                 if parent["lease_id"] is None or parent["lease_id"] == lease:
@@ -685,9 +693,9 @@ def verify_rows(rows, rep):
             if r["kind"] in ("governance.revoke", "governance.lease.expired") and lease not in ended:
                 ended[lease] = (seq, r["kind"])
             last_of_lease[lease] = seq
-        if ps is not None and ps not in by_seq:
+        if ps is not None and ps not in by_seq and ps not in anchors:
             raise Problem("seq %d: prev_seq %d names no earlier row" % (seq, ps))
-        prev_link = by_seq[ps]["link"] if ps is not None else None
+        prev_link = None if ps is None else (by_seq[ps] if ps in by_seq else anchors[ps])["link"]
         if chain_link(prev_link, ev) != r["link"]:
             raise Problem("seq %d: link does not match BLAKE2b-512 of the previous link and "
                           "the evidence" % seq)
@@ -697,11 +705,34 @@ def verify_rows(rows, rep):
     return by_seq
 
 
-def verify_blocks(blocks, by_seq, trusted, all_keys, rep, log_id=None):
+def verify_blocks(blocks, by_seq, trusted, all_keys, rep, log_id=None, prior=None):
     """Sections 6 and 7: coverage, gaps, Merkle roots, lineage maps, log ids, block
-    hashes, chain, signatures.  log_id: the log expected (else the first v2 block's)."""
+    hashes, chain, signatures.  log_id: the log expected (else the first v2 block's).
+    prior: the header of the block before the first (a bundle after a prune,
+    section 17): its hash and signature are checked, its rows are not there."""
     prev_block = None
     total = 0
+    if prior is not None:
+        w = "block %d" % prior["block_id"]
+        if blake2b_512(block_bytes(prior)) != prior["block_hash"]:
+            raise Problem("%s: block_hash does not match BLAKE2b-512 of the block bytes" % w)
+        key = trusted.get(prior["key_id"])
+        if key is None:
+            raise Problem("%s: signed by key %s, which is %s" % (
+                w, prior["key_id"], "not trusted" if prior["key_id"] in all_keys else "not in the export"))
+        msg = checkpoint_bytes(prior["block_id"], prior["block_hash"], prior["last_seq"],
+                               prior["total_rows"], prior["sealed_at_us"], prior["key_id"],
+                               prior["version"], prior["log_id"])
+        if not ed25519_verify(prior["signature"], msg, key["public_key"]):
+            raise Problem("%s: signature by key %s does not verify" % (w, prior["key_id"]))
+        if prior["version"] >= 2:
+            if log_id is None:
+                log_id = prior["log_id"]
+            elif prior["log_id"] != log_id:
+                raise Problem("%s belongs to another log: it names log %s, expected log %s"
+                              % (w, prior["log_id"].hex(), log_id.hex()))
+        prev_block = prior
+        total = prior["total_rows"]
     gap_seqs = 0
     covered = set()
     for b in blocks:
@@ -848,13 +879,18 @@ def verify(data, pin=None, checkpoints=(), allow_unendorsed=False, log_id=None):
     blocks = [load_block(b, i) for i, b in enumerate(data["blocks"])]
     all_keys = {k["key_id"]: k for k in keys}
     trusted = verify_keys(keys, pin, allow_unendorsed, rep)
-    by_seq = verify_rows(rows, rep)
+    prior = load_block(data["prior"], -1) if data.get("prior") else None
+    anchors = data.get("anchors") or {}
+    by_seq = verify_rows(rows, rep, anchors)
     # a trusted version 2 checkpoint names the log the blocks must be of
     for name, cp in checkpoints:
         if log_id is None and isinstance(cp, dict) and cp.get("version") == 2:
             log_id = hexbytes(cp.get("log_id"), "checkpoint %s log_id" % name, 16)
     covered, total, gap_seqs, log_id = verify_blocks(blocks, by_seq, trusted, all_keys, rep,
-                                                     log_id)
+                                                     log_id, prior)
+    if prior is not None:
+        rep.say("prior block %d (header only: its rows are in an earlier bundle), %d anchors"
+                % (prior["block_id"], len(anchors)))
     last_sealed = blocks[-1]["last_seq"] if blocks else 0
     unsealed = [s for s in by_seq if s not in covered]
     for s in unsealed:
@@ -954,11 +990,30 @@ def load_bundle(path):
     if head[2] != "bundle" or len(head) != 6:
         raise BadInput("not an evidence bundle: %s" % head[2])
     from_block = inttok(head[3], "from_block")
-    if from_block != 1:
-        raise BadInput("this verifier reads whole bundles (from block 1) only")
-    data = {"rows": [], "blocks": [], "keys": []}
+    if from_block < 1:
+        raise BadInput("from_block %d: blocks are numbered from 1" % from_block)
+    # a bundle from a later block (after a prune, section 17): the block before
+    # it (header only) and the anchors, the rows before it that rows in it link to
+    data = {"rows": [], "blocks": [], "keys": [], "prior": None, "anchors": {}}
     checkpoint = None
     ended = False
+
+    def bundle_block(t, w):
+        gaps = [] if t[6] == "=" else [
+            [inttok(x, w) for x in pair.split(":")] for pair in t[6].split(",")]
+        if any(len(g) != 2 for g in gaps):
+            raise Problem("%s: gaps are not lo:hi pairs" % w)
+        b = {"block_id": inttok(t[1], w), "first_seq": inttok(t[2], w),
+             "last_seq": inttok(t[3], w), "row_count": inttok(t[4], w),
+             "total_rows": inttok(t[5], w), "gaps": gaps,
+             "merkle_root": hextok(t[7], w, 64), "prev_hash": hextok(t[8], w, 64, True),
+             "sealed_at_us": inttok(t[9], w), "key_id": t[10],
+             "block_hash": hextok(t[11], w, 64), "signature": hextok(t[12], w, 64)}
+        if v2:
+            b.update({"version": inttok(t[13], w), "log_id": hextok(t[14], w, 16, True),
+                      "lineage_root": hextok(t[15], w, 64, True)})
+        return b
+
     for n, line in enumerate(text[1:], 2):
         w = "line %d" % n
         if ended:
@@ -973,21 +1028,26 @@ def load_bundle(path):
                 "endorsed_by": None if t[6] == "-" else t[6],
                 "endorsement": hextok(t[7], w, 64, True)})
         elif kind == "block" and len(t) == (16 if v2 else 13):
-            gaps = [] if t[6] == "=" else [
-                [inttok(x, w) for x in pair.split(":")] for pair in t[6].split(",")]
-            if any(len(g) != 2 for g in gaps):
-                raise Problem("%s: gaps are not lo:hi pairs" % w)
-            data["blocks"].append({
-                "block_id": inttok(t[1], w), "first_seq": inttok(t[2], w),
-                "last_seq": inttok(t[3], w), "row_count": inttok(t[4], w),
-                "total_rows": inttok(t[5], w), "gaps": gaps,
-                "merkle_root": hextok(t[7], w, 64), "prev_hash": hextok(t[8], w, 64, True),
-                "sealed_at_us": inttok(t[9], w), "key_id": t[10],
-                "block_hash": hextok(t[11], w, 64), "signature": hextok(t[12], w, 64)})
-            if v2:
-                data["blocks"][-1].update({
-                    "version": inttok(t[13], w), "log_id": hextok(t[14], w, 16, True),
-                    "lineage_root": hextok(t[15], w, 64, True)})
+            if from_block > 1 and data["prior"] is None:
+                raise Problem("the bundle starts at block %d but has no prior block" % from_block)
+            data["blocks"].append(bundle_block(t, w))
+        elif kind == "prior" and len(t) == (16 if v2 else 13):
+            if from_block == 1 or data["prior"] is not None or data["blocks"] or data["anchors"]:
+                raise Problem("a prior record out of place (%s)" % w)
+            data["prior"] = bundle_block(t, w)
+        elif kind == "anchor" and len(t) == 5:
+            if data["prior"] is None or data["blocks"]:
+                raise Problem("an anchor record out of place (%s)" % w)
+            seq = inttok(t[1], w)
+            if seq > data["prior"]["last_seq"]:
+                raise Problem("%s: anchor %d is not before the bundle's first block" % (w, seq))
+            if data["anchors"] and seq <= max(data["anchors"]):
+                raise Problem("%s: anchors not in increasing seq order" % w)
+            lease = hextok(t[2], w, 16, True)
+            if lease is not None:
+                lease = "%s-%s-%s-%s-%s" % (lease[:8], lease[8:12], lease[12:16], lease[16:20], lease[20:])
+            data["anchors"][seq] = {"seq": seq, "lease_id": lease, "kind": text_of(b64tok(t[3], w), w),
+                                    "link": bytes.fromhex(hextok(t[4], w, 64))}
         elif kind == "row" and len(t) == 14:
             payload = b64tok(t[8], w + " payload")
             if payload is None:
@@ -1025,6 +1085,9 @@ def load_bundle(path):
             raise Problem("malformed record at %s" % w)
     if not ended:
         raise Problem("truncated bundle: it ends without its end record")
+    if data["prior"] is not None and data["prior"]["block_id"] != from_block - 1:
+        raise Problem("the prior block is block %d, not block %d"
+                      % (data["prior"]["block_id"], from_block - 1))
     if checkpoint is None or not data["blocks"]:
         raise Problem("the bundle has no checkpoint or no block")
     last = data["blocks"][-1]

@@ -11,7 +11,10 @@
 # on every case; bad input exits 2.  Inclusion proofs of every sealed event,
 # a consistency proof between two checkpoints, a ranged bundle and an
 # artifact verify offline too, and a split view (a rewritten history
-# re-signed with the server key) is caught by the consistency proof.
+# re-signed with the server key) is caught by the consistency proof.  A
+# checkpoint signed by the rotated-to key verifies from the first key with
+# checkpoint --keys (the endorsement chain in an evidence file), and not
+# with a forged or removed endorsement or another trusted key.
 set -u
 . "$(dirname "$0")/../lib.sh"
 . "$(dirname "$0")/lib/common.sh"
@@ -297,6 +300,31 @@ gov_is 0 $? "a checkpoint verifies under its key"
 sed 's/"last_seq": [0-9]*/"last_seq": 1/' "$W/cpB.json" >"$W/cp.bad"
 "$GV" -q --key "$(q "SELECT encode(public_key, 'hex') FROM governance.signing_keys WHERE key_id = '$k2'")" checkpoint "$W/cp.bad" >"$W/cp.out" 2>&1
 gov_is 1 $? "an altered checkpoint does not ($(cat "$W/cp.out"))"
+# key rotation: the checkpoint signed by the rotated-to key k2, verified
+# from the first key alone through the endorsement in an evidence file
+"$GV" -q --key "$W/key1.hex" checkpoint "$W/cpB.json" >"$W/cpk.out" 2>&1
+gov_is "1 FAILED: checkpoint signed by unknown key $k2" "$? $(cat "$W/cpk.out")" "the rotated-to key's checkpoint does not verify under the first key alone"
+"$GV" -q --key "$W/key1.hex" --keys "$W/bundle.txt" checkpoint "$W/cpB.json" >"$W/cpk.out" 2>&1
+gov_is 0 $? "it does with --keys BUNDLE: k2 endorsed by the first key ($(cat "$W/cpk.out"))"
+gov_psql "$C" -U ev_auditor -c "\\copy (SELECT governance.inclusion_proof(1)) TO '$W/incl1.txt'" >/dev/null
+"$GV" -q --key "$W/key1.hex" --keys "$W/incl1.txt" --json checkpoint "$W/cpB.json" >"$W/cpk.json" 2>&1
+gov_like '"verified": true.*"keys": 2, "trusted_keys": 2' "$(cat "$W/cpk.json")" "any evidence file carries the keys (an inclusion proof), --json counts them"
+"$GV" -q --key "$W/key1.hex" --keys "$W/bundle.txt" checkpoint "$W/cp.bad" >"$W/cpk.out" 2>&1
+gov_is "1 FAILED: checkpoint signature does not verify" "$? $(cat "$W/cpk.out")" "an altered checkpoint of the rotated key does not verify"
+awk -v k="$k2" '$1 == "key" && $2 == k { $8 = (substr($8, 1, 1) == "0" ? "1" : "0") substr($8, 2) } { print }' "$W/bundle.txt" >"$W/keys_bad.txt"
+"$GV" -q --key "$W/key1.hex" --keys "$W/keys_bad.txt" checkpoint "$W/cpB.json" >"$W/cpk.out" 2>&1
+gov_is "1 FAILED: key $k2: its endorsement by $k1 does not verify" "$? $(cat "$W/cpk.out")" "a forged endorsement is refused"
+awk -v k="$k2" '$1 == "key" && $2 == k { $7 = "-"; $8 = "-" } { print }' "$W/bundle.txt" >"$W/keys_unend.txt"
+"$GV" -q --key "$W/key1.hex" --keys "$W/keys_unend.txt" checkpoint "$W/cpB.json" >"$W/cpk.out" 2>&1
+gov_is "1 FAILED: checkpoint signed by untrusted key $k2: it is not endorsed from a trusted key" "$? $(cat "$W/cpk.out")" \
+	"a key whose endorsement was removed is not trusted"
+head -c 32 /dev/urandom | od -An -tx1 | tr -d ' \n' >"$W/other.hex"
+"$GV" -q --key "$W/other.hex" --keys "$W/bundle.txt" checkpoint "$W/cpB.json" >"$W/cpk.out" 2>&1
+gov_like "^1 FAILED: the trusted key [0-9a-f]{16} is not among the keys given" "$? $(cat "$W/cpk.out")" "another trusted key: the bundle's keys do not lead to it"
+"$GV" -q --key "$W/key1.hex" --keys "$W/bundle.txt" bundle "$W/bundle.txt" >/dev/null 2>&1
+gov_is 2 $? "--keys with another command is bad input"
+"$GV" -q --key "$W/key1.hex" --keys "$W/hello.none" checkpoint "$W/cpB.json" >/dev/null 2>&1
+gov_is 2 $? "--keys naming no file is bad input"
 
 # --- bad input: exit 2 ----------------------------------------------------------
 bad_in() {	# bad_in DESCRIPTION ARGS...

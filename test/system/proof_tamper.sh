@@ -86,6 +86,62 @@ gov_like "\"executions\": 2, \"ended_by\": \"governance.revoke\"" "$(cat "$W/ok.
 gov_is 0 $? "the export verifies with only the public key"
 $PY "$VL" --bundle "$W/export.txt" --pin "$(cat "$W/pub.hex")" >/dev/null 2>&1
 gov_is 0 $? "the Python verifier agrees"
+# --- the artifact against the proof (FORMAT.md section 14) -----------------
+"$GV" -q --key "$W/pub.hex" proof "$W/proof.txt" --artifact "$ART" >"$W/art.out" 2>&1
+gov_is 0 $? "the lease's artifact matches its proof ($(cat "$W/art.out"))"
+printf '%s\n' "$ART" >"$W/art.txt"
+"$GV" -q --checkpoint "$W/cpA.json" proof "$W/proof.txt" --artifact "@$W/art.txt" >/dev/null 2>&1
+gov_is 0 $? "from a file, with only the checkpoint kept outside"
+gov_psql "$A" -U pt_auditor -c "\\copy (SELECT governance.proof('$D')) TO '$W/proofD.txt'"
+"$GV" -q --key "$W/pub.hex" proof "$W/proofD.txt" --artifact "$DART" >"$W/artD.out" 2>&1
+gov_is 0 $? "the delegated lease's artifact matches its own proof (parent and depth) ($(cat "$W/artD.out"))"
+"$GV" -q --key "$W/pub.hex" proof "$W/proof.txt" --artifact "$DART" >"$W/artx.out" 2>&1
+gov_is "1 FAILED: the artifact is of lease $D, not of the proof's lease" "$? $(cat "$W/artx.out")" "another lease's artifact is refused"
+# the artifact re-signed with the server's own key after one claim changed:
+# a valid signature, but not the lease the proof shows
+resign() {	# resign FIELD_INDEX PYTHON_EXPR_ON_b -> artifact text
+	$PY - "$ART" "$A/data/governance_signing.key" "$1" "$2" <<'EOF'
+import base64, struct, sys
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
+art, keyfile, idx, expr = sys.argv[1], sys.argv[2], int(sys.argv[3]), sys.argv[4]
+def d64(t): return base64.urlsafe_b64decode(t + "=" * (-len(t) % 4))
+def e64(b): return base64.urlsafe_b64encode(b).decode().rstrip("=")
+_, p, _ = art.split(".")
+p = d64(p); fields = []; i = 0
+while i < len(p):
+    n = struct.unpack(">I", p[i:i + 4])[0]; i += 4
+    if n == 0xFFFFFFFF: fields.append(None); continue
+    fields.append(p[i:i + n]); i += n
+b = fields[idx]; fields[idx] = eval(expr)
+p = b"".join(b"\xff\xff\xff\xff" if f is None else struct.pack(">I", len(f)) + f for f in fields)
+k = Ed25519PrivateKey.from_private_bytes(bytes.fromhex(open(keyfile).read().strip()))
+print("gov1." + e64(p) + "." + e64(k.sign(p)))
+EOF
+}
+same=$(resign 4 'b')
+"$GV" -q --key "$W/pub.hex" proof "$W/proof.txt" --artifact "$same" >/dev/null 2>&1
+gov_is 0 $? "(the re-signing itself is sound: nothing changed, it verifies)"
+forged=$(resign 4 'b.replace(b"pt-bot", b"pt-xxx")')
+"$GV" -q --key "$W/pub.hex" proof "$W/proof.txt" --artifact "$forged" >"$W/artf.out" 2>&1
+gov_like "^1 FAILED: the artifact does not match the proof: its principal differs from the governance.authorize event at row [0-9]+" \
+	"$? $(cat "$W/artf.out")" "an artifact with another principal, validly signed, does not match the proof"
+forged=$(resign 11 'struct.pack(">q", struct.unpack(">q", b)[0] + 1)')
+"$GV" -q --key "$W/pub.hex" proof "$W/proof.txt" --artifact "$forged" >"$W/artf.out" 2>&1
+gov_like "^1 FAILED: the artifact does not match the proof: its first expiry differs" "$? $(cat "$W/artf.out")" \
+	"an artifact whose first expiry is one microsecond later does not match"
+forged=$(resign 8 'bytes(64)')
+"$GV" -q --key "$W/pub.hex" proof "$W/proof.txt" --artifact "$forged" >"$W/artf.out" 2>&1
+gov_like "^1 FAILED: the artifact does not match the proof: its policy set hash differs" "$? $(cat "$W/artf.out")" \
+	"an artifact with another policy set hash does not match"
+sig=${ART##*.}; mid=$(( ${#sig} / 2 ))
+c=$(printf '%s' "$sig" | cut -c$mid); [ "$c" = A ] && r=B || r=A
+badsig="${ART%.*}.$(printf '%s' "$sig" | cut -c1-$((mid - 1)))$r$(printf '%s' "$sig" | cut -c$((mid + 1))-)"
+"$GV" -q --key "$W/pub.hex" proof "$W/proof.txt" --artifact "$badsig" >"$W/artf.out" 2>&1
+gov_like "^1 FAILED: the artifact's signature does not verify under key [0-9a-f]{16}" "$? $(cat "$W/artf.out")" "an edited signature is refused"
+"$GV" -q --key "$W/pub.hex" proof "$W/proof.txt" --artifact "gov1.nonsense" >/dev/null 2>&1
+gov_is 2 $? "a malformed artifact is bad input"
+"$GV" -q --key "$W/pub.hex" --artifact "$ART" bundle "$W/export.txt" >/dev/null 2>&1
+gov_is 2 $? "--artifact with another command is bad input"
 n=$(grep -c "^row " "$W/proof.txt")
 gov_is "$(q "SELECT count(*) FROM governance.ledger WHERE lease_id IN ('$L', '$D')")" "$n" "the proof holds every event of the execution"
 
@@ -189,25 +245,42 @@ t[14] = "00" * 16; L[i] = " ".join(t)'
 expect export_edited_log_id bundle "$W/e_log.txt" "block 3 belongs to another log: it names log 0{32}, expected log $LOGA"
 
 # --- a hidden write after the revocation, inserted around every guard ------
-last=$(q "SELECT max(seq) FROM governance.ledger WHERE lease_id = '$L'")
-gov_psql "$A" -c "$GOV_GUARDS_OFF" >/dev/null
-gov_psql "$A" >/dev/null <<EOF
+# hidden_write CLUSTER LEASE ROLE [KIND]: a governed write (or another KIND
+# of event) of LEASE appended after
+# its chain's last row by a superuser with every guard off, its evidence and
+# link recomputed so that the row alone is well formed
+hidden_write() {
+	hw_last=$(gov_sql "$1" "SELECT max(seq) FROM governance.ledger WHERE lease_id = '$2'")
+	gov_psql "$1" -c "$GOV_GUARDS_OFF" >/dev/null
+	gov_psql "$1" >/dev/null <<EOF
 BEGIN;
 INSERT INTO governance.ledger (seq, at, kind, lease_id, principal, action, resource, payload, actor, txid, prev_seq, evidence, link)
-SELECT nextval('governance.ledger_seq'), now(), 'governance.write', '$L', principal, action, resource,
+SELECT nextval('governance.ledger_seq'), now(), '${4:-governance.write}', '$2', principal, action, resource,
        '{"op": "update", "table": "public.acct", "key": {"id": "1"}, "old_sha3_512": null, "new_sha3_512": null}',
-       'pt_bot', pg_current_xact_id(), seq, '\\x00', '\\x00'
-  FROM governance.ledger WHERE seq = $last;
+       '$3', pg_current_xact_id(), seq, '\\x00', '\\x00'
+  FROM governance.ledger WHERE seq = $hw_last;
 UPDATE governance.ledger SET evidence = governance.sha3_512(governance.event_bytes(seq))
  WHERE seq = currval('governance.ledger_seq');
 UPDATE governance.ledger l SET link = governance.chain_link((SELECT p.link FROM governance.ledger p WHERE p.seq = l.prev_seq), l.evidence)
  WHERE seq = currval('governance.ledger_seq');
 COMMIT;
 EOF
+}
+last=$(q "SELECT max(seq) FROM governance.ledger WHERE lease_id = '$L'")
+revrow=$(q "SELECT seq FROM governance.ledger WHERE lease_id = '$L' AND kind = 'governance.revoke'")
+hidden_write "$A" "$L" pt_bot
 q "SELECT governance.seal()" >/dev/null
 hidden=$(q "SELECT max(seq) FROM governance.ledger WHERE lease_id = '$L'")
-[ "$hidden" -gt "$last" ] && [ "$(q "SELECT ok FROM governance.verify_ledger()")" = "t" ]
-gov_ok $? "the hidden write (row $hidden) is well formed: verify_ledger() alone does not see it"
+[ "$hidden" -gt "$last" ] && [ "$(q "SELECT governance.sha3_512(governance.event_bytes(seq)) = evidence FROM governance.ledger WHERE seq = $hidden")" = "t" ]
+gov_ok $? "the hidden write (row $hidden) is well formed: its evidence matches its contents"
+gov_is "f|$hidden|a write after the end of its execution: row $hidden of lease $L follows the governance.revoke event at row $revrow" \
+	"$(q "SELECT ok, first_bad_seq, problem FROM governance.verify_ledger()")" \
+	"verify_ledger() names the write after the revocation, as the CLI does"
+gov_like "^f\\|$hidden\\|a write after the end of its execution" \
+	"$(gov_psql "$A" -U pt_auditor -Atc "SELECT ok, first_bad_seq, problem FROM governance.verify_ledger()")" \
+	"so it does for an auditor"
+gov_like "^t\\|" "$(q "SELECT ok, first_bad_seq FROM governance.verify_ledger(1, (SELECT block_id FROM governance.ledger_blocks WHERE $hidden BETWEEN first_seq AND last_seq) - 1)")" \
+	"the blocks before the hidden write still verify (the check is on the write, not the lease)"
 gov_psql "$A" -U pt_auditor -c "\\copy (SELECT governance.proof('$L')) TO '$W/hidden.txt'"
 expect proof_hidden_write proof "$W/hidden.txt" "a write after the end of its execution: row $hidden of lease $L follows the governance.revoke event at row [0-9]+"
 mutate "$W/hidden.txt" "$W/hidden_cut.txt" 'drop_row(rows("governance.write", lease)[-1])'
@@ -230,6 +303,7 @@ LOGB=$(q "SELECT replace(log_id::text, '-', '') FROM governance.log_identity")
 gov_ok $? "but it is another log ($LOGB, not $LOGA)"
 set -- $(bq pt_bot "SELECT lease_id || ' ' || artifact FROM governance.authorize('Agent::\"pt-bot\"', 'acct.insert', 'Account::\"1\"', '{}', '1 hour')")
 LB=${1:-}
+DB=$(bq pt_bot "SELECT lease_id FROM governance.delegate('$LB', 'Agent::\"pt-sub\"', 'acct.insert', 'Account::\"1\"')")
 q "SELECT governance.revoke('$LB', 'proof test B')" >/dev/null
 q "SELECT governance.seal()" >/dev/null
 q "SELECT governance.checkpoint()" >"$W/cpB.json"
@@ -249,6 +323,34 @@ gov_like "checkpoint of another log: it names log $LOGB, this ledger is log $LOG
 	"A's verify_checkpoint() names B's checkpoint as another log's"
 "$GV" -q --key "$W/pub.hex" --log-id "$LOGA" checkpoint "$W/cpB.json" >"$W/cpcheck.out" 2>&1
 gov_is 1 $? "governance-verify checkpoint refuses B's checkpoint given A's log id ($(cat "$W/cpcheck.out"))"
+
+# a hidden write of the delegated lease after its parent's revocation (the
+# revocation's one row is the parent's: verify_ledger() walks the ancestry),
+# then, in a second step, a hidden delegation after it
+C=$B
+revB=$(q "SELECT seq FROM governance.ledger WHERE lease_id = '$LB' AND kind = 'governance.revoke'")
+[ -n "$DB" ] && [ -n "$revB" ] && [ "$(q "SELECT count(*) FROM governance.ledger WHERE lease_id = '$DB' AND kind = 'governance.revoke'")" = 0 ]
+gov_ok $? "B: lease $LB delegated $DB and was revoked (one revocation row, the parent's)"
+gov_like "^t\|" "$(q "SELECT ok, problem FROM governance.verify_ledger()")" "B's ledger verifies before the hidden rows"
+hidden_write "$B" "$DB" pt_sub
+q "SELECT governance.seal()" >/dev/null
+hB=$(q "SELECT max(seq) FROM governance.ledger WHERE lease_id = '$DB'")
+gov_is "f|$hB|a write after the end of its execution: row $hB of lease $DB follows the governance.revoke event at row $revB" \
+	"$(q "SELECT ok, first_bad_seq, problem FROM governance.verify_ledger()")" \
+	"verify_ledger() names a delegated lease's write after its parent's revocation"
+gov_psql "$B" -U pt_auditor -c "\\copy (SELECT governance.export()) TO '$W/hiddenB.txt'"
+"$GV" -q --key "$W/pub.hex" bundle "$W/hiddenB.txt" >"$W/hiddenB.out" 2>&1
+gov_is "1 FAILED: a write after the end of its execution: row $hB of lease $DB follows the governance.revoke event at row $revB" \
+	"$? $(cat "$W/hiddenB.out")" "the CLI names the same row and the same revocation"
+C=$A
+hidden_write "$A" "$L" pt_bot governance.delegated
+q "SELECT governance.seal()" >/dev/null
+hD=$(q "SELECT max(seq) FROM governance.ledger WHERE lease_id = '$L'")
+gov_like "^f\|$hidden\|a write after" "$(q "SELECT ok, first_bad_seq, problem FROM governance.verify_ledger()")" \
+	"A: the first problem is still the first hidden write"
+gov_is "f|$hD|a delegation after the end of its execution: row $hD of lease $L follows the governance.revoke event at row $revrow" \
+	"$(q "SELECT ok, first_bad_seq, problem FROM governance.verify_ledger((SELECT block_id FROM governance.ledger_blocks WHERE $hD BETWEEN first_seq AND last_seq))")" \
+	"verify_ledger() from the block of a hidden delegation names it (its revocation in an earlier block)"
 
 # --- bad input ---------------------------------------------------------------
 "$GV" -q --key "$W/pub.hex" bundle "$W/proof.txt" >/dev/null 2>&1

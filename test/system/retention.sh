@@ -7,11 +7,16 @@
 # verify_ledger() is ok and says which blocks it checked by header only;
 # the executions go on (their chains continue from the anchors of the
 # pruned rows) and verify; a bundle exported after the prune verifies
-# offline (the Python verifier reads whole bundles only: it checks the
-# archive), its prior block is the archive's
+# offline with governance-verify and the Python verifier (its prior block
+# and anchors), and both refuse it tampered (an anchor's link, an anchor
+# removed, the prior block's hash or signature, the prior block removed,
+# an archived row put back); its prior block is the archive's
 # last block, and a consistency proof from the archive's checkpoint to the
 # pruned ledger's newest verifies (the same chain); a superuser's DELETE is
-# still refused and an edited remaining row is still found.
+# still refused and an edited remaining row is still found.  Last, a lease
+# revoked and pruned (its revocation kept as an anchor) gets a write hidden
+# after it by a superuser: verify_ledger(), governance-verify and the Python
+# verifier all name it (the lease's end read from the anchor).
 set -u
 . "$(dirname "$0")/../lib.sh"
 . "$(dirname "$0")/lib/common.sh"
@@ -111,6 +116,37 @@ gov_ok $? "with the anchors of chains begun in pruned blocks"
 gov_is 0 $? "governance-verify verifies the bundle exported after the prune $(head -c 80 "$W/post.out")"
 gov_is "$hash" "$(awk '$1 == "prior" { print $12 }' "$W/post.txt")" \
 	"its prior block is the archive's last block (same hash)"
+$PY "$VL" --bundle --pin "$(cat "$W/key.hex")" "$W/post.txt" >"$W/post.py" 2>&1
+gov_is 0 $? "the Python outside verifier verifies it too (prior block and anchors): $(grep '^prior block' "$W/post.py")"
+gov_like "^prior block $k \(header only: its rows are in an earlier bundle\), [1-9][0-9]* anchors" "$(cat "$W/post.py")" \
+	"and says it took the prior block's header and the anchors as given"
+# the later bundle tampered with: both verifiers refuse it (exit 1), or
+# find it malformed (exit 2), and agree
+# tamper NAME AWK: rewrite post.txt with an awk program, fix the end count
+tamper() {
+	awk "$2" "$W/post.txt" | awk '$1 == "end" { print "end " NR - 1; next } { print }' >"$W/$1.txt"
+	"$GV" -q --key "$W/key.hex" bundle "$W/$1.txt" >"$W/$1.gv" 2>&1
+	rc_gv=$?
+	$PY "$VL" --bundle --pin "$(cat "$W/key.hex")" "$W/$1.txt" >"$W/$1.py" 2>&1
+	rc_py=$?
+	[ "$rc_gv" = "$3" ] && [ "$rc_py" = "$3" ]
+	gov_ok $? "$1: governance-verify and the Python verifier both exit $3 (CLI $rc_gv: $(head -n 1 "$W/$1.gv"); Python $rc_py: $(grep -m 1 -v '^ ' "$W/$1.py"))"
+}
+# an anchor's link edited: the chain that goes on from it breaks
+tamper anchor_link '$1 == "anchor" && !done { l = $5; $5 = (substr(l, 1, 1) == "0" ? "1" : "0") substr(l, 2); done = 1 } { print }' 1
+# an anchor removed: the row that names it links to nothing
+tamper anchor_removed '$1 == "anchor" && !done { done = 1; next } { print }' 1
+# the prior block's hash edited: it no longer matches its bytes, nor the next block's prev_hash
+tamper prior_hash '$1 == "prior" { h = $12; $12 = (substr(h, 1, 1) == "0" ? "1" : "0") substr(h, 2) } { print }' 1
+# the prior block's signature edited
+tamper prior_signature '$1 == "prior" { h = $13; $13 = (substr(h, 1, 1) == "0" ? "1" : "0") substr(h, 2) } { print }' 1
+# the prior block left out: a bundle after block 1 needs it
+tamper prior_removed '$1 == "prior" { next } { print }' 1
+# a row of a pruned block (from the archive, intact) put back before the
+# first block: the bundle's blocks do not cover it
+awk '$1 == "row" && $5 == "-" && $12 == "-" { print; exit }' "$W/archive.txt" >"$W/old_row.txt"
+tamper prior_row '$1 == "block" && !done { while ((getline l < "'"$W/old_row.txt"'") > 0) print l; done = 1 } { print }' 1
+gov_like "^FAILED: seq [0-9]+: inside the sealed range but in no block" "$(cat "$W/prior_row.py")" "the Python verifier names the row outside the bundle's blocks"
 gov_psql "$C" -At -U rt_auditor -c "\\copy (SELECT governance.consistency_proof('$(cat "$W/cpA.json")'::jsonb)) TO '$W/cons.txt'" >/dev/null
 "$GV" --key "$W/key.hex" consistency "$W/cons.txt" --old "$W/cpA.json" >"$W/cons.out" 2>&1
 gov_is 0 $? "a consistency proof from the archive's checkpoint to the pruned ledger verifies $(head -c 80 "$W/cons.out")"
@@ -147,3 +183,41 @@ s=$(q "SELECT min(seq) FROM governance.ledger WHERE lease_id = '$la'")
 gov_psql "$C" -c "$GOV_GUARDS_OFF" -c "UPDATE governance.ledger SET payload = '{\"i\": 1000}' WHERE seq = $s" >/dev/null 2>&1
 v=$(q "SELECT ok || '|' || first_bad_seq || '|' || problem FROM governance.verify_ledger()")
 gov_like "^false\|$s\|modified row $s" "$v" "an edited remaining row is found after a prune"
+
+# a write hidden after a revocation whose row was pruned: verify_ledger()
+# reads the lease's end from its anchor (the edited row above is pruned too)
+set -- $(as rt_bot "SELECT lease_id || ' ' || artifact FROM governance.authorize('Agent::\"rt-bot\"', 'tool.run', 'Tool::\"c\"')")
+lc=${1:-}
+q "SELECT governance.revoke('$lc', 'retention test')" >/dev/null
+q "SELECT governance.seal()" >/dev/null
+k2=$(q "SELECT max(block_id) FROM governance.ledger_blocks")
+bq rt_admin "SELECT governance.mark_exported($((k + 1)), $k2, (SELECT block_hash FROM governance.ledger_blocks WHERE block_id = $k2))" >/dev/null
+bq rt_admin "SELECT governance.prune($((k2 + 1)))" >/dev/null
+rev=$(q "SELECT seq FROM governance.ledger_anchors WHERE lease_id = '$lc' AND kind = 'governance.revoke'")
+[ -n "$lc" ] && [ -n "$rev" ] && [ "$(q "SELECT count(*) FROM governance.ledger WHERE lease_id = '$lc'")" = 0 ]
+gov_ok $? "a revoked lease's rows pruned, its revocation kept as an anchor (row $rev)"
+gov_like "^true\|" "$(q "SELECT ok || '|' || problem FROM governance.verify_ledger()")" "verify_ledger() is ok after the second prune"
+gov_psql "$C" -c "$GOV_GUARDS_OFF" >/dev/null
+gov_psql "$C" >/dev/null <<SQL
+BEGIN;
+INSERT INTO governance.ledger (seq, at, kind, lease_id, principal, action, resource, payload, actor, txid, prev_seq, evidence, link)
+VALUES (nextval('governance.ledger_seq'), now(), 'governance.write', '$lc', 'Agent::"rt-bot"', 'Action::"tool.run"', 'Tool::"c"',
+        '{"op": "insert", "table": "public.t", "key": {"id": "1"}, "old_sha3_512": null, "new_sha3_512": null}',
+        'rt_bot', pg_current_xact_id(), $rev, '\\x00', '\\x00');
+UPDATE governance.ledger SET evidence = governance.sha3_512(governance.event_bytes(seq))
+ WHERE seq = currval('governance.ledger_seq');
+UPDATE governance.ledger l SET link = governance.chain_link((SELECT a.link FROM governance.ledger_anchors a WHERE a.seq = l.prev_seq), l.evidence)
+ WHERE seq = currval('governance.ledger_seq');
+COMMIT;
+SQL
+q "SELECT governance.seal()" >/dev/null
+h=$(q "SELECT max(seq) FROM governance.ledger WHERE lease_id = '$lc'")
+gov_is "false|$h|a write after the end of its execution: row $h of lease $lc follows the governance.revoke event at row $rev" \
+	"$(q "SELECT ok || '|' || first_bad_seq || '|' || problem FROM governance.verify_ledger()")" \
+	"verify_ledger() names a write hidden after a pruned revocation (its end read from the anchor)"
+gov_psql "$C" -U rt_auditor -c "\\copy (SELECT governance.export()) TO '$W/hidden.txt'" >/dev/null
+"$GV" -q --key "$W/key.hex" bundle "$W/hidden.txt" >"$W/hidden.gv" 2>&1
+rc_gv=$?
+$PY "$VL" --bundle --pin "$(cat "$W/key.hex")" "$W/hidden.txt" >"$W/hidden.py" 2>&1
+rc_py=$?
+gov_is "1 1" "$rc_gv $rc_py" "the bundle exported after it fails in governance-verify and the Python verifier (CLI: $(head -n 1 "$W/hidden.gv"); Python: $(grep -m 1 FAILED "$W/hidden.py"))"

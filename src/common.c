@@ -48,7 +48,25 @@ gov_schema_oid(void)
 char *
 gov_uuid_text(const pg_uuid_t *u)
 {
-	return DatumGetCString(DirectFunctionCall1(uuid_out, UUIDPGetDatum(u)));
+	/*
+	 * What uuid_out() prints (8-4-4-4-12 lower-case hex digits), without its
+	 * StringInfo: a revocation of a large tree prints every lease's id (the
+	 * ledgered list, the notifications), and uuid_out() was a tenth of it.
+	 */
+	static const char hex[] = "0123456789abcdef";
+	char	   *buf = palloc(2 * UUID_LEN + 5);
+	char	   *p = buf;
+	int			i;
+
+	for (i = 0; i < UUID_LEN; i++)
+	{
+		if (i == 4 || i == 6 || i == 8 || i == 10)
+			*p++ = '-';
+		*p++ = hex[u->data[i] >> 4];
+		*p++ = hex[u->data[i] & 0x0F];
+	}
+	*p = '\0';
+	return buf;
 }
 
 /* Does the session's role have governance_admin's privileges? */

@@ -131,6 +131,25 @@ signal_if_due(void)
 		signal_attached();
 }
 
+/*
+ * Between two slices of a walk of the shared table (no lock held): signal
+ * if an attached lease expired or the enforcer was woken (a revocation
+ * ended leases) since the last signalling.
+ */
+static uint64 wakes_seen = 0;
+
+static void
+walk_pause(void)
+{
+	uint64		wakes = gov_worker_wakes(GOV_WORKER_ENFORCER);
+
+	if (wakes != wakes_seen || GetCurrentTimestamp() >= next_attached_expiry)
+	{
+		wakes_seen = wakes;
+		signal_attached();
+	}
+}
+
 /* Is id one of roots, or has it one of them among its ancestors (uuid[])? */
 static bool
 lease_in_tree_of(const pg_uuid_t *id, Datum ancestors, List *roots)
@@ -561,6 +580,7 @@ gov_enforcer_duty(void)
 
 	/* first, and outside any transaction: stop what must stop */
 	gov_stat_add(GOV_STAT_ENFORCER_ROUNDS, 1);
+	wakes_seen = gov_worker_wakes(GOV_WORKER_ENFORCER);
 	signal_attached();
 
 	/*
@@ -580,8 +600,9 @@ gov_enforcer_duty(void)
 		expired_ids = NIL;
 		expired_next = 0;
 		old = MemoryContextSwitchTo(walk_cxt);
-		gov_lease_scan(gov_backend_alive, revoke_orphan, &orphans, true, &expired_ids);
-		revoked = gov_lease_undurable_revocations();
+		gov_lease_scan(gov_backend_alive, revoke_orphan, &orphans, true, &expired_ids,
+					   walk_pause);
+		revoked = gov_lease_undurable_revocations(walk_pause);
 		MemoryContextSwitchTo(old);
 		last_walk = GetCurrentTimestamp();
 		signal_if_due();

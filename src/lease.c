@@ -171,6 +171,39 @@ unlock_all_partitions(void)
 		LWLockRelease(&lease_shared->locks[i].lock);
 }
 
+/*
+ * The enforcer's walks (gov_lease_scan, gov_lease_undurable_revocations)
+ * hold every partition lock only for a slice of about WALK_SLICE entries:
+ * between slices they let go of them and call pause() (the enforcer signals
+ * there what became due meanwhile: an attached lease's expiry, a
+ * revocation), so that neither a revocation ending a lease (an exclusive
+ * partition lock) nor the signalling waits for a walk of 100k leases.
+ *
+ * A walk resumes where it stopped because the table is partitioned and so
+ * never expands (dynahash does not split the buckets of a partitioned
+ * table): a bucket is a fixed set of hash values, and a slice ends only at
+ * the end of a bucket's chain (status->curEntry is NULL, status->curBucket
+ * is the next bucket), never in the middle of one whose entries another
+ * backend could remove or insert while the locks are released.  An entry
+ * inserted or removed in a bucket the walk has passed is missed or seen as
+ * it was, as by a walk that began a little later or earlier.
+ */
+#define WALK_SLICE	256
+
+static GovLease *
+walk_next(HASH_SEQ_STATUS *st, int *seen, gov_walk_pause_fn pause)
+{
+	if (pause != NULL && *seen >= WALK_SLICE && st->curEntry == NULL)
+	{
+		unlock_all_partitions();
+		pause();
+		lock_all_partitions();
+		*seen = 0;
+	}
+	(*seen)++;
+	return (GovLease *) hash_seq_search(st);
+}
+
 /* ---------------------------------------------------------------------
  * The shared table
  * ---------------------------------------------------------------------
@@ -838,15 +871,16 @@ gov_lease_collect(int *n)
  * ancestors first, so that a tree is made durable as one revocation.
  */
 List *
-gov_lease_undurable_revocations(void)
+gov_lease_undurable_revocations(gov_walk_pause_fn pause)
 {
 	HASH_SEQ_STATUS st;
 	GovLease   *e;
 	List	   *res = NIL;
+	int			seen = 0;
 
 	lock_all_partitions();
 	hash_seq_init(&st, lease_table);
-	while ((e = hash_seq_search(&st)) != NULL)
+	while ((e = walk_next(&st, &seen, pause)) != NULL)
 	{
 		if (e->dboid == MyDatabaseId && e->state == GOV_LEASE_REVOKED && e->undurable &&
 			!claim_held(e))
@@ -887,7 +921,7 @@ gov_lease_bind_session(const pg_uuid_t *id, int procno, pid_t pid)
 
 void
 gov_lease_scan(gov_session_alive_fn alive, gov_lease_cb orphan_cb, void *arg,
-			   bool gc_dead, List **expired)
+			   bool gc_dead, List **expired, gov_walk_pause_fn pause)
 {
 	HASH_SEQ_STATUS st;
 	GovLease   *e;
@@ -895,10 +929,11 @@ gov_lease_scan(gov_session_alive_fn alive, gov_lease_cb orphan_cb, void *arg,
 	List	   *dead = NIL;
 	ListCell   *lc;
 	TimestampTz now = GetCurrentTimestamp();
+	int			seen = 0;
 
 	lock_all_partitions();
 	hash_seq_init(&st, lease_table);
-	while ((e = hash_seq_search(&st)) != NULL)
+	while ((e = walk_next(&st, &seen, pause)) != NULL)
 	{
 		if (e->dboid != MyDatabaseId)
 		{

@@ -116,10 +116,17 @@ extern int	gov_lease_kill_tree(List *ids, const char *reason, List **claimed);
 extern void gov_lease_release_claims(List *claimed);
 
 /*
+ * The enforcer's walks of the whole table hold every partition lock for a
+ * slice of entries at a time; between slices, with no lock held, they call
+ * pause (when not NULL).
+ */
+typedef void (*gov_walk_pause_fn) (void);
+
+/*
  * Revocations made at once and not yet confirmed durable, except those
  * a running transaction has claimed.
  */
-extern List *gov_lease_undurable_revocations(void);
+extern List *gov_lease_undurable_revocations(gov_walk_pause_fn pause);
 
 /* Copies of this database's entries, for monitoring; *n of them. */
 extern GovLeaseSnapshot *gov_lease_collect(int *n);
@@ -138,6 +145,6 @@ extern void gov_lease_bind_session(const pg_uuid_t *id, int procno, pid_t pid);
 typedef void (*gov_lease_cb) (const GovLeaseSnapshot *l, void *arg);
 typedef bool (*gov_session_alive_fn) (int procno, pid_t pid);
 extern void gov_lease_scan(gov_session_alive_fn alive, gov_lease_cb orphan_cb, void *arg,
-						   bool gc_dead, List **expired);
+						   bool gc_dead, List **expired, gov_walk_pause_fn pause);
 
 #endif							/* GOV_LEASE_H */

@@ -120,6 +120,8 @@ typedef struct GovWorkerSlot
 	 */
 	pg_atomic_uint64 wake_at;
 	pg_atomic_uint64 wake_floor;
+	/* gov_worker_wake() calls so far (read in the middle of a long duty) */
+	pg_atomic_uint64 wakes;
 } GovWorkerSlot;
 
 typedef struct GovWorkerShared
@@ -229,6 +231,7 @@ gov_worker_shmem_startup(void)
 			SpinLockInit(&worker_slots[i].mutex);
 			pg_atomic_init_u64(&worker_slots[i].wake_at, 0);
 			pg_atomic_init_u64(&worker_slots[i].wake_floor, 0);
+			pg_atomic_init_u64(&worker_slots[i].wakes, 0);
 		}
 	}
 }
@@ -286,8 +289,15 @@ gov_worker_wake(GovWorkerKind kind)
 {
 	GovWorkerSlot *slot = &worker_slots[kind];
 
+	pg_atomic_fetch_add_u64(&slot->wakes, 1);
 	(void) lower_wake_at(slot, 0);
 	set_slot_latch(slot);
+}
+
+uint64
+gov_worker_wakes(GovWorkerKind kind)
+{
+	return pg_atomic_read_u64(&worker_slots[kind].wakes);
 }
 
 void

@@ -40,6 +40,13 @@ extern void gov_worker_shmem_startup(void);
 extern void gov_worker_wake(GovWorkerKind kind);
 
 /*
+ * How many times gov_worker_wake() was called for kind so far: a worker in
+ * the middle of a long duty compares it with what it saw last to learn
+ * that it was woken meanwhile.
+ */
+extern uint64 gov_worker_wakes(GovWorkerKind kind);
+
+/*
  * Have the worker go round at time at, or sooner if it was to anyway: for
  * the enforcer, a lease's expiry; for the sealer, a commit that appended to
  * the ledger (not sooner than governance.seal_delay after its last round

@@ -1259,7 +1259,7 @@ record_event(const char *kind, const char *payload_json, int64_t deadline)
 	bool		ok;
 	GovPopRequest req;
 	uint8_t		ah[HASH_LEN];
-	char		proof[GOV_POP_MAX_TEXT + 1];
+	char		proof[GOV_POP_MAX_TEXT + 1] = "";
 
 	if (conn == NULL)
 		return false;
@@ -1487,7 +1487,7 @@ heartbeat_exec(const char *sql, const unsigned char *m, size_t mlen, const char 
 {
 	GovPopRequest req;
 	uint8_t		lid[16];
-	char		proof[GOV_POP_MAX_TEXT + 1];
+	char		proof[GOV_POP_MAX_TEXT + 1] = "";
 	const char *params[3];
 
 	memset(&req, 0, sizeof(req));
@@ -1733,7 +1733,7 @@ main(int argc, char **argv)
 	{
 		const char *params[] = {opt_principal, opt_action, opt_resource, opt_context, ttl_text, mhex, NULL};
 		GovPopRequest req;
-		char		proof[GOV_POP_MAX_TEXT + 1];
+		char		proof[GOV_POP_MAX_TEXT + 1] = "";
 
 		memset(&req, 0, sizeof(req));
 		req.op = GOV_POP_AUTHORIZE;

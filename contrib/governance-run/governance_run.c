@@ -2063,6 +2063,9 @@ main(int argc, char **argv)
 			snprintf(reason, sizeof(reason), "governance-run: interrupted by %.900s", why_detail);
 		revoke_lease(reason, deadline);
 	}
+	else if (why == WHY_PROOF && conn != NULL)
+		revoke_lease("governance-run: stopped: a renewal's proof of possession was refused",
+					 Min_i64(now_ms() + CONNECT_TIMEOUT_MS, expiry));
 	else if (why == WHY_TRUST && conn != NULL)
 	{
 		/*

@@ -364,7 +364,7 @@ PK2=$($SYS_PYTHON "$POPSIGN" pubkey "$K2")
 cat <<EOF | gov_psql "$C" >/dev/null || echo "not ok - keyed agent setup"
 SET client_min_messages = warning;
 CREATE ROLE gr_keyed LOGIN IN ROLE governance_agent;
-SELECT governance.register_agent('Agent::"gr-keyed"', 'gr_keyed', '\\x$PK1');
+SELECT governance.register_agent('Agent::"gr-keyed"', 'gr_keyed', '\\x$PK1', 20);
 SELECT governance.put_entity('Agent::"gr-keyed"', ARRAY['Group::"gr"'], '{}');
 EOF
 umask_old=$(umask); umask 077
@@ -422,9 +422,23 @@ q "ALTER ROLE gr_etl RESET governance.require_agent_keys" >/dev/null
 badarg 0 ' running ' "require_agent_keys off again: the same agent runs" \
 	--dbname "$DB" --principal 'Agent::"gr-etl"' --action etl.run --resource 'Dataset::"a"' -- true
 
+# the key rotated by an administrator under a running command: the next
+# signed heartbeat is refused, and the command is stopped (no renewal can
+# succeed with the old key) rather than left to run until the expiry
+start keyrot gr_keyed --key "$W/k1.hex" --resource 'Dataset::"sales"' --ttl 30 --heartbeat 0.5 -- sleep 300
+id=$(wait_running keyrot)
+q "SELECT governance.rotate_agent_key('Agent::\"gr-keyed\"', '\\x$PK2')" >/dev/null
+rc=$(wait_rc keyrot 10)
+gov_is 86 "$rc" "the key rotated away: the next heartbeat's proof is refused, the command stopped: exit 86"
+gov_like ' stopping why=proof detail=".*bad signature' "$(cat "$W/keyrot.log")" "the log says why"
+gov_is "revoked|governance-run: stopped: a renewal's proof of possession was refused" \
+	"$(q "SELECT state || '|' || end_reason FROM governance.leases WHERE lease_id = '$id'")" "and gives the lease back"
+badarg 0 ' running ' "the new key runs" \
+	--dbname "$KDB" --key "$W/k2.hex" --principal 'Agent::"gr-keyed"' --action etl.run --resource 'Dataset::"a"' -- true
+
 # a compromised key: revoke_agent_key() ends every lease of the agent, and
 # the supervised command with it (the revocation channel)
-start keyrev gr_keyed --key "$W/k1.hex" --resource 'Dataset::"sales"' --ttl 30 --heartbeat 10 -- sleep 300
+start keyrev gr_keyed --key "$W/k2.hex" --resource 'Dataset::"sales"' --ttl 30 --heartbeat 10 -- sleep 300
 id=$(wait_running keyrev)
 t0=$(now_ms)
 gov_is 1 "$(q "SELECT governance.revoke_agent_key('Agent::\"gr-keyed\"', 'key compromised')")" "revoke_agent_key() revokes the supervised lease"
@@ -435,7 +449,7 @@ echo "# revoke_agent_key() to governance-run exited: $((t1 - t0)) ms (polled eve
 gov_ok "$( [ $((t1 - t0)) -le 3000 ] && echo 0 || echo 1)" "it stops within 3 s (the notification, not the 10 s heartbeat)"
 gov_like ' stopping why=revoked' "$(cat "$W/keyrev.log")" "the log says revoked"
 badarg 69 'limit is 0' "after revoke_agent_key() the agent may hold no lease, even with its old key" \
-	--dbname "$KDB" --key "$W/k1.hex" --principal 'Agent::"gr-keyed"' --action etl.run --resource 'Dataset::"a"' -- true
+	--dbname "$KDB" --key "$W/k2.hex" --principal 'Agent::"gr-keyed"' --action etl.run --resource 'Dataset::"a"' -- true
 
 # ---------------------------------------------------------------------
 # The database killed (kill -9 the postmaster): fail closed at expiry

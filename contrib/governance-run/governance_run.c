@@ -23,8 +23,9 @@
  *
  *	  One thread, one loop: poll() over the connection's socket and a
  *	  self-pipe that the signal handlers write to; every database request
- *	  is asynchronous and bounded by the expiry, so a hung server can
- *	  never hold the loop past it.
+ *	  is asynchronous and bounded by the expiry (a heartbeat by the moment
+ *	  the command is to be signalled, EXPIRY_MARGIN_MS before it), so a
+ *	  hung server can never hold the loop past it.
  *
  *-------------------------------------------------------------------------
  */
@@ -1925,7 +1926,7 @@ main(int argc, char **argv)
 			t_sent = now_ms();
 			r = heartbeat_exec("SELECT floor(extract(epoch FROM h - pg_catalog.clock_timestamp()) * 1000)::bigint "
 							   "FROM governance.heartbeat($1::uuid, $2::bytea, $3) h",
-							   measurement, HASH_LEN, mhex, expiry);
+							   measurement, HASH_LEN, mhex, expiry - EXPIRY_MARGIN_MS);
 			next_heartbeat = t_sent + heartbeat_ms;
 			if (r == NULL)
 			{

@@ -184,6 +184,13 @@ if unr:
           f"| {len(unr)} | {pct(unr, 50):.1f} | {pct(unr, 99):.1f} | {worst:.1f} | max <= 0 | "
           f"{'pass' if worst <= 0 else 'MISS'} |")
     row("database unreachable: server stopped -> SIGTERM delivered", unr_stop)
+# for test/bench/run.sh (bench_governance_run): "value NAME MS"
+for name, xs in (("rev_term", to_term), ("rev_exit", to_exit), ("edit_term", integ), ("edit_exit", integ_exit)):
+    print(f"value {name}_p50 {pct(xs, 50):.1f}")
+    print(f"value {name}_p99 {pct(xs, 99):.1f}")
+if unr:
+    print(f"value unreach_max {max(unr):.1f}")
+    print(f"value unreach_p50 {pct(unr, 50):.1f}")
 print("raw revoke->term", " ".join(f"{x:.1f}" for x in to_term))
 print("raw revoke->exit", " ".join(f"{x:.1f}" for x in to_exit))
 print("raw edit->term", " ".join(f"{x:.1f}" for x in integ))

@@ -66,7 +66,7 @@
 #define EXIT_MEASURE		66	/* a file to measure could not be read */
 #define EXIT_UNAVAILABLE	69	/* no database, or authorize() failed */
 #define EXIT_INTERNAL		70	/* could not start or supervise */
-#define EXIT_NOPROOF		77	/* proof of possession refused (no key, wrong key) */
+#define EXIT_NOPROOF		77	/* proof of possession refused */
 #define EXIT_REVOKED		80	/* stopped: the lease was revoked */
 #define EXIT_EXPIRED		81	/* stopped: the lease expired */
 #define EXIT_INTEGRITY		82	/* stopped: a measured file changed */
@@ -775,7 +775,7 @@ sb_put(Sbuf *b, const char *s, size_t n)
 typedef struct Member
 {
 	Sbuf		key;			/* decoded UTF-8, for sorting */
-	Sbuf		text;			/* "key":value, canonical */
+	Sbuf		pair;			/* "key":value, canonical */
 } Member;
 
 static int
@@ -914,13 +914,13 @@ cj_value(const char *p, Sbuf *out, int depth)
 				return NULL;
 			memset(&ms[n], 0, sizeof(Member));
 			sb_put(&ms[n].key, "", 0);
-			if ((p = cj_string(p, &ms[n].text, &ms[n].key)) == NULL)
+			if ((p = cj_string(p, &ms[n].pair, &ms[n].key)) == NULL)
 				return NULL;
 			p = cj_skip(p);
 			if (*p != ':')
 				return NULL;
-			sb_put(&ms[n].text, ":", 1);
-			if ((p = cj_value(p + 1, &ms[n].text, depth + 1)) == NULL)
+			sb_put(&ms[n].pair, ":", 1);
+			if ((p = cj_value(p + 1, &ms[n].pair, depth + 1)) == NULL)
 				return NULL;
 			p = cj_skip(p);
 			n++;
@@ -932,9 +932,9 @@ cj_value(const char *p, Sbuf *out, int depth)
 		{
 			if (i > 0)
 				sb_put(out, ",", 1);
-			sb_put(out, ms[i].text.p, ms[i].text.len);
+			sb_put(out, ms[i].pair.p, ms[i].pair.len);
 			free(ms[i].key.p);
-			free(ms[i].text.p);
+			free(ms[i].pair.p);
 		}
 		free(ms);
 		sb_put(out, "}", 1);

@@ -14,6 +14,14 @@
 # lease's expiry); a command that ignores SIGTERM (SIGKILL after the
 # grace period); the exit status passed through; the whole process group
 # stopped; bad arguments; the ledger rows written.
+#
+# Proof of possession: a key-holding agent supervised with --key and
+# --key-command (every authorize, heartbeat and attach signed; the public
+# key computed by test/outside/pop_sign.py, an independent signer); a
+# wrong key, no key, a key file of mode 0644, a malformed key, a 64-byte
+# key whose halves do not match, require_agent_keys (refused, exit 77);
+# the key rotated under a running command (exit 86); revoke_agent_key()
+# stopping it (exit 80).
 set -u
 . "$(dirname "$0")/../lib.sh"
 . "$(dirname "$0")/lib/common.sh"

@@ -356,6 +356,12 @@ badarg 64 'could not open key file' "a key file that does not exist" --key "$W/n
 badarg 64 'exclude each other' "--key and --key-command" --key "$W/key" --key-command true --principal x --action y --resource z -- true
 badarg 64 'key-command failed' "a --key-command that fails" --key-command 'exit 3' --principal x --action y --resource z -- true
 badarg 64 'key-command printed nothing' "a --key-command that prints nothing" --key-command true --principal x --action y --resource z -- true
+head -c 5000 /dev/zero >"$W/hugekey"; chmod 600 "$W/hugekey"
+badarg 64 'impossible size \(5000 bytes\)' "a key file of 5000 bytes" --key "$W/hugekey" --principal x --action y --resource z -- true
+badarg 64 'printed more than 4096 bytes' "a --key-command that prints 5000 bytes" --key-command "cat '$W/hugekey'" --principal x --action y --resource z -- true
+ln -s "$W/key" "$W/keylink"
+badarg 64 'could not open key file .*keylink' "a key file that is a symbolic link" --key "$W/keylink" --principal x --action y --resource z -- true
+badarg 64 'holds no Ed25519 key' "a key of 63 hex digits" --key-command "printf '%063d' 0" --principal x --action y --resource z -- true
 gov_like 'NAME.*SYNOPSIS.*EXIT STATUS' "$("$GR" --help | tr '\n' ' ')" "--help is a manual page"
 
 # ---------------------------------------------------------------------

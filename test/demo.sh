@@ -130,9 +130,18 @@ run billing_bot "BEGIN; SELECT governance.attach('$ART'); ROLLBACK;"
 say "8. governance-run: a process outside the database stops when its lease ends."
 note "governance-run measures the job (SHA3-512 of sh and job.sh), authorizes, starts it in its"
 note "own process group with the artifact in its environment, and LISTENs on governance_lease_end."
+note "The job's agent holds an Ed25519 key (a 0600 file) and is registered with its public half:"
+note "each authorize, heartbeat and attach governance-run sends is signed (proof of possession),"
+note "so the role's password alone is not enough to act as job-bot."
+(umask 077; head -c 32 /dev/urandom | od -An -vtx1 | tr -d ' \n' >"$TOP/job-bot.key")
+JOB_PK=$($SYS_PYTHON test/outside/pop_sign.py pubkey "$(cat "$TOP/job-bot.key")")
+gov_psql "$D" -q -c "CREATE ROLE job_bot LOGIN IN ROLE governance_agent" \
+	-c "SELECT governance.put_entity('Agent::\"job-bot\"', ARRAY['Group::\"billing\"'])" >/dev/null
+run "SELECT governance.register_agent('Agent::\"job-bot\"', 'job_bot', '\\x$JOB_PK')"
 printf 'while :; do echo "[job] working under lease $GOVERNANCE_LEASE_ID"; sleep 1; done\n' >"$TOP/job.sh"
-"$PGBIN/governance-run" --dbname "host=$D port=5432 user=billing_bot dbname=${GOV_DB:-postgres}" \
-	--principal 'Agent::"billing-bot"' --action payments.select --resource 'Account::"17"' \
+"$PGBIN/governance-run" --dbname "host=$D port=5432 user=job_bot dbname=${GOV_DB:-postgres}" \
+	--principal 'Agent::"job-bot"' --action payments.select --resource 'Account::"17"' \
+	--key "$TOP/job-bot.key" \
 	--context '{"amount": 5}' --measure "$TOP/job.sh" --grace 2 -- sh "$TOP/job.sh" \
 	>"$TOP/job.out" 2>"$TOP/run.log" &
 RUNPID=$!
@@ -146,6 +155,8 @@ wait $RUNPID
 RC=$?
 note "The job's output, then governance-run's log (one line per state change):"
 sed 's/^/    /' "$TOP/job.out" "$TOP/run.log" | cut -c1-150
+note "key_loaded names the key by its id (the thumbprint the artifact carries); the key itself"
+note "is never logged, and is wiped from memory on exit."
 note "governance-run exited $RC (80: stopped by governance, lease revoked). The notification is sent"
 note "at the revoke's commit, not at the next heartbeat (20 s away): SIGTERM follows within milliseconds."
 run "SELECT kind, payload->>'reason' AS reason, payload->>'pid' AS pid FROM governance.ledger

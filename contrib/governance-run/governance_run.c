@@ -23,8 +23,9 @@
  *
  *	  One thread, one loop: poll() over the connection's socket and a
  *	  self-pipe that the signal handlers write to; every database request
- *	  is asynchronous and bounded by the expiry, so a hung server can
- *	  never hold the loop past it.
+ *	  is asynchronous and bounded by the expiry (a heartbeat by the moment
+ *	  the command is to be signalled, EXPIRY_MARGIN_MS before it), so a
+ *	  hung server can never hold the loop past it.
  *
  *-------------------------------------------------------------------------
  */
@@ -35,6 +36,7 @@
 #include <fcntl.h>
 #include <getopt.h>
 #include <limits.h>
+#include <math.h>
 #include <poll.h>
 #include <signal.h>
 #include <stdarg.h>
@@ -54,6 +56,8 @@
 #include <openssl/evp.h>
 #include <sodium.h>
 
+#include "pop_codec.h"
+
 #define GR_VERSION "0.2"
 
 /* Exit statuses (README, "governance-run"), besides the command's own. */
@@ -62,12 +66,14 @@
 #define EXIT_MEASURE		66	/* a file to measure could not be read */
 #define EXIT_UNAVAILABLE	69	/* no database, or authorize() failed */
 #define EXIT_INTERNAL		70	/* could not start or supervise */
+#define EXIT_NOPROOF		77	/* proof of possession refused */
 #define EXIT_REVOKED		80	/* stopped: the lease was revoked */
 #define EXIT_EXPIRED		81	/* stopped: the lease expired */
 #define EXIT_INTEGRITY		82	/* stopped: a measured file changed */
 #define EXIT_POLICY			83	/* stopped: the policy no longer allows it */
 #define EXIT_TRUST			84	/* stopped: the server's trust is degraded */
 #define EXIT_UNREACHABLE	85	/* stopped: no database before the expiry */
+#define EXIT_PROOF			86	/* stopped: a renewal's proof was refused */
 #define EXIT_CANNOT_EXEC	126
 #define EXIT_NOT_FOUND		127
 
@@ -89,14 +95,15 @@ typedef enum StopWhy
 	WHY_POLICY,
 	WHY_TRUST,
 	WHY_UNREACHABLE,
-	WHY_INTERRUPTED
+	WHY_INTERRUPTED,
+	WHY_PROOF
 } StopWhy;
 
 static const char *const why_word[] = {
-	"", "revoked", "expired", "integrity", "policy", "trust", "unreachable", "interrupted"
+	"", "revoked", "expired", "integrity", "policy", "trust", "unreachable", "interrupted", "proof"
 };
 static const int why_exit[] = {
-	0, EXIT_REVOKED, EXIT_EXPIRED, EXIT_INTEGRITY, EXIT_POLICY, EXIT_TRUST, EXIT_UNREACHABLE, 0
+	0, EXIT_REVOKED, EXIT_EXPIRED, EXIT_INTEGRITY, EXIT_POLICY, EXIT_TRUST, EXIT_UNREACHABLE, 0, EXIT_PROOF
 };
 
 /* options */
@@ -106,6 +113,7 @@ static const char *opt_resource;
 static const char *opt_context = "{}";
 static const char *opt_dbname;
 static const char *opt_key;
+static const char *opt_key_command;
 static double opt_ttl = 60;
 static double opt_heartbeat = 0;	/* 0: a third of the TTL */
 static double opt_grace = 10;
@@ -146,6 +154,12 @@ static volatile sig_atomic_t got_signal = 0;
 /* the key for proof of possession, in sodium_malloc memory */
 static unsigned char *key_bytes;
 static size_t key_len;
+static unsigned char agent_pk[32];
+static unsigned char context_hash[HASH_LEN];	/* of --context, when signing */
+
+static PGresult *db_exec(const char *sql, int nparams, const char *const *params, int64_t deadline);
+static const char *result_error(PGresult *r);
+static int	status_exit_code(int st);
 
 static const char *progname = "governance-run";
 
@@ -273,7 +287,7 @@ help(void)
 		   "    governance-run --principal UID --action ACTION --resource UID\n"
 		   "                   [--context JSON] [--measure FILE]... [--dbname CONNSTR]\n"
 		   "                   [--ttl SECONDS] [--heartbeat SECONDS] [--grace SECONDS]\n"
-		   "                   [--key FILE] [--json] -- COMMAND [ARG]...\n"
+		   "                   [--key FILE | --key-command CMD] [--json] -- COMMAND [ARG]...\n"
 		   "\n"
 		   "DESCRIPTION\n"
 		   "    Measures the workload (SHA3-512 over COMMAND's executable, then each\n"
@@ -302,8 +316,12 @@ help(void)
 		   "    --ttl SECONDS      the lease's time to live (default 60)\n"
 		   "    --heartbeat SECONDS  renew every SECONDS (default: a third of the TTL)\n"
 		   "    --grace SECONDS    SIGTERM to SIGKILL (default 10)\n"
-		   "    --key FILE         the agent's Ed25519 key (mode 0600), for servers\n"
-		   "                       that require proof of possession\n"
+		   "    --key FILE         the agent's Ed25519 secret key (mode 0600, yours):\n"
+		   "                       the 32-byte seed or libsodium's 64-byte secret key,\n"
+		   "                       raw or hex; every authorize(), heartbeat() and\n"
+		   "                       attach() is then signed (proof of possession,\n"
+		   "                       docs/FORMAT.md section 13)\n"
+		   "    --key-command CMD  the key is what sh -c CMD prints (same formats)\n"
 		   "    --json             log one JSON object per line\n"
 		   "    --help, --version\n"
 		   "\n"
@@ -315,8 +333,10 @@ help(void)
 		   "     66  cannot measure a file  82  stopped: a measured file changed\n"
 		   "     69  database unavailable   83  stopped: the policy now denies it\n"
 		   "     70  internal error         84  stopped: trust degraded\n"
-		   "    126  cannot execute         85  stopped: database unreachable\n"
-		   "    127  command not found          before the lease's expiry\n"
+		   "     77  proof of possession    85  stopped: database unreachable\n"
+		   "         refused (no/wrong key)     before the lease's expiry\n"
+		   "    126  cannot execute         86  stopped: a renewal's proof was\n"
+		   "    127  command not found          refused (key rotated)\n"
 		   "    128+N  governance-run itself received signal N (it stops COMMAND\n"
 		   "           and revokes the lease first)\n"
 		   "\n"
@@ -427,6 +447,18 @@ hex(const unsigned char *b, int n, char *out)
 	out[2 * n] = '\0';
 }
 
+static void
+sha3_512(const void *p, size_t n, unsigned char *out)
+{
+	EVP_MD_CTX *c = EVP_MD_CTX_new();
+	unsigned int olen;
+
+	EVP_DigestInit_ex(c, EVP_sha3_512(), NULL);
+	EVP_DigestUpdate(c, p, n);
+	EVP_DigestFinal_ex(c, out, &olen);
+	EVP_MD_CTX_free(c);
+}
+
 /* s as the inside of a JSON string, cut to fit size (control bytes dropped) */
 static void
 json_inner(const char *s, char *out, size_t size)
@@ -486,14 +518,113 @@ resolve_command(const char *cmd)
 }
 
 /* ---------------------------------------------------------------------
- * Proof of possession
+ * Proof of possession (docs/FORMAT.md section 13)
  *
- * Servers whose agents must sign their requests (governance.challenge())
- * define the signed-request format in docs/FORMAT.md.  This build sends
- * unsigned requests; build_proof() is where the signature over that
- * format goes, and it returns NULL ("no proof").
+ * The agent's key: from --key FILE (a regular file of mode 0600 or
+ * stricter, owned by this user) or the standard output of --key-command
+ * CMD.  Either holds the Ed25519 secret key as
+ *   - the 32-byte seed, raw or as 64 hex digits, or
+ *   - libsodium's 64-byte secret key (seed || public key), raw or as 128
+ *     hex digits (the public half must match the seed);
+ * hex may end in white space (a newline).  The key lives in sodium_malloc
+ * memory that is readable only while a request is signed, and is wiped
+ * (sodium_free) on every way out.  Nothing logs it; the log shows the key
+ * id (section 2) of its public half.
+ *
+ * Each authorize(), heartbeat() and attach() that needs a proof asks the
+ * server for a nonce (governance.challenge()) first and signs the
+ * canonical request with the encoder the extension itself uses
+ * (src/pop_codec.c).
  * ---------------------------------------------------------------------
  */
+
+#define KEY_MAX_INPUT		4096
+
+static void
+forget_key(void)
+{
+	if (key_bytes != NULL)
+	{
+		sodium_mprotect_readwrite(key_bytes);
+		sodium_free(key_bytes); /* zeroes it */
+		key_bytes = NULL;
+		key_len = 0;
+	}
+}
+
+static void
+key_error(const char *fmt,...)
+{
+	va_list		ap;
+	char		msg[512];
+
+	va_start(ap, fmt);
+	vsnprintf(msg, sizeof(msg), fmt, ap);
+	va_end(ap);
+	forget_key();
+	log_state("key_error", "error", msg, NULL);
+	exit(EXIT_USAGE);
+}
+
+static bool
+all_hex(const unsigned char *p, size_t n)
+{
+	size_t		i;
+
+	for (i = 0; i < n; i++)
+		if (!isxdigit(p[i]))
+			return false;
+	return true;
+}
+
+/*
+ * raw (n bytes, sodium_malloc memory, freed here) is the key material read
+ * from src: set key_bytes to the 64-byte secret key.
+ */
+static void
+parse_key(unsigned char *raw, size_t n, const char *src)
+{
+	unsigned char *seed = sodium_malloc(crypto_sign_SEEDBYTES + crypto_sign_PUBLICKEYBYTES);
+	unsigned char *given_pk = seed + crypto_sign_SEEDBYTES;
+	bool		has_pk = false;
+	size_t		m = n;
+
+	key_bytes = sodium_malloc(crypto_sign_SECRETKEYBYTES);
+	if (seed == NULL || key_bytes == NULL)
+	{
+		fprintf(stderr, "%s: out of memory\n", progname);
+		exit(EXIT_INTERNAL);
+	}
+	key_len = crypto_sign_SECRETKEYBYTES;
+	if ((n == 32 || n == 64) && !(n == 64 && all_hex(raw, n)))
+	{
+		memcpy(seed, raw, n);
+		has_pk = n == 64;
+	}
+	else
+	{
+		while (m > 0 && isspace(raw[m - 1]))
+			m--;
+		if ((m != 64 && m != 128) || !all_hex(raw, m) ||
+			sodium_hex2bin(seed, 64, (const char *) raw, m, NULL, NULL, NULL) != 0)
+		{
+			sodium_free(raw);
+			sodium_free(seed);
+			key_error("%s holds no Ed25519 key: expected 32 or 64 bytes, or 64 or 128 hex digits (%zu bytes read)",
+					  src, n);
+		}
+		has_pk = m == 128;
+	}
+	sodium_free(raw);
+	if (crypto_sign_seed_keypair(agent_pk, key_bytes, seed) != 0 ||
+		(has_pk && sodium_memcmp(agent_pk, given_pk, crypto_sign_PUBLICKEYBYTES) != 0))
+	{
+		sodium_free(seed);
+		key_error("%s: the public half of the 64-byte secret key does not match its seed", src);
+	}
+	sodium_free(seed);
+	sodium_mprotect_noaccess(key_bytes);
+}
 
 static void
 load_key(const char *path)
@@ -501,47 +632,412 @@ load_key(const char *path)
 	struct stat st;
 	int			fd;
 	ssize_t		n;
+	unsigned char *raw;
 
-	fd = open(path, O_RDONLY | O_CLOEXEC);
+	fd = open(path, O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
 	if (fd < 0 || fstat(fd, &st) != 0)
-		usage_error("could not open key file \"%s\": %s", path, strerror(errno));
+		key_error("could not open key file \"%s\": %s", path, strerror(errno));
 	if (!S_ISREG(st.st_mode))
-		usage_error("key file \"%s\" is not a regular file", path);
+		key_error("key file \"%s\" is not a regular file", path);
 	if ((st.st_mode & 077) != 0)
-		usage_error("key file \"%s\" is readable by others (mode %04o); it must be 0600",
-					path, (unsigned) (st.st_mode & 07777));
-	if (st.st_size <= 0 || st.st_size > 4096)
-		usage_error("key file \"%s\" has an impossible size (%lld bytes)", path, (long long) st.st_size);
-	key_bytes = sodium_malloc(st.st_size);
-	if (key_bytes == NULL)
+		key_error("key file \"%s\" is readable by others (mode %04o); it must be 0600",
+				  path, (unsigned) (st.st_mode & 07777));
+	if (st.st_uid != geteuid())
+		key_error("key file \"%s\" is not owned by this user", path);
+	if (st.st_size <= 0 || st.st_size > KEY_MAX_INPUT)
+		key_error("key file \"%s\" has an impossible size (%lld bytes)", path, (long long) st.st_size);
+	raw = sodium_malloc(st.st_size);
+	if (raw == NULL)
 	{
 		fprintf(stderr, "%s: out of memory\n", progname);
 		exit(EXIT_INTERNAL);
 	}
-	n = read(fd, key_bytes, st.st_size);
+	n = read(fd, raw, st.st_size);
 	close(fd);
 	if (n != st.st_size)
-		usage_error("could not read key file \"%s\"", path);
-	key_len = n;
+	{
+		sodium_free(raw);
+		key_error("could not read key file \"%s\"", path);
+	}
+	parse_key(raw, n, "key file");
 }
 
+/* the key from the standard output of sh -c CMD (which must exit 0) */
 static void
-forget_key(void)
+load_key_command(const char *cmd)
 {
-	if (key_bytes != NULL)
+	int			p[2];
+	pid_t		pid;
+	unsigned char *raw = sodium_malloc(KEY_MAX_INPUT + 1);
+	size_t		n = 0;
+	ssize_t		r;
+	int			st;
+
+	if (raw == NULL || pipe2(p, O_CLOEXEC) != 0)
 	{
-		sodium_free(key_bytes); /* zeroes it */
-		key_bytes = NULL;
-		key_len = 0;
+		fprintf(stderr, "%s: out of memory\n", progname);
+		exit(EXIT_INTERNAL);
+	}
+	pid = fork();
+	if (pid < 0)
+		key_error("could not run --key-command: %s", strerror(errno));
+	if (pid == 0)
+	{
+		if (dup2(p[1], STDOUT_FILENO) < 0)
+			_exit(127);
+		execl("/bin/sh", "sh", "-c", cmd, (char *) NULL);
+		_exit(127);
+	}
+	close(p[1]);
+	while (n <= KEY_MAX_INPUT && (r = read(p[0], raw + n, KEY_MAX_INPUT + 1 - n)) != 0)
+	{
+		if (r < 0)
+		{
+			if (errno == EINTR)
+				continue;
+			break;
+		}
+		n += r;
+	}
+	close(p[0]);
+	while (waitpid(pid, &st, 0) < 0 && errno == EINTR)
+		;
+	if (!WIFEXITED(st) || WEXITSTATUS(st) != 0)
+	{
+		sodium_free(raw);
+		key_error("--key-command failed (status %d)", status_exit_code(st));
+	}
+	if (n == 0 || n > KEY_MAX_INPUT)
+	{
+		sodium_free(raw);
+		key_error("--key-command printed %s", n == 0 ? "nothing" : "more than 4096 bytes");
+	}
+	parse_key(raw, n, "--key-command's output");
+}
+
+/* the key id (docs/FORMAT.md section 2) of the agent's public key */
+static void
+agent_key_id(char *out)
+{
+	static const char tag[] = "governance.v1.key-id";
+	unsigned char m[4 + sizeof(tag) - 1 + 4 + crypto_sign_PUBLICKEYBYTES];
+	unsigned char h[64];
+	size_t		o = 0;
+
+	m[o++] = 0;
+	m[o++] = 0;
+	m[o++] = 0;
+	m[o++] = sizeof(tag) - 1;
+	memcpy(m + o, tag, sizeof(tag) - 1);
+	o += sizeof(tag) - 1;
+	m[o++] = 0;
+	m[o++] = 0;
+	m[o++] = 0;
+	m[o++] = crypto_sign_PUBLICKEYBYTES;
+	memcpy(m + o, agent_pk, crypto_sign_PUBLICKEYBYTES);
+	o += crypto_sign_PUBLICKEYBYTES;
+	crypto_generichash(h, sizeof(h), m, o, NULL, 0);
+	hex(h, 8, out);
+}
+
+/*
+ * Canonical JSON (docs/FORMAT.md section 4) of the context, from the text
+ * PostgreSQL prints for it as jsonb (numbers already as numeric prints
+ * them, strings decoded and escaped as section 4 escapes them, duplicate
+ * keys gone): the white space goes and object members are sorted by their
+ * keys' UTF-8 bytes.
+ */
+typedef struct Sbuf
+{
+	char	   *p;
+	size_t		len;
+	size_t		cap;
+} Sbuf;
+
+static void
+sb_put(Sbuf *b, const char *s, size_t n)
+{
+	if (b->len + n + 1 > b->cap)
+	{
+		b->cap = (b->len + n + 1) * 2;
+		b->p = realloc(b->p, b->cap);
+		if (b->p == NULL)
+		{
+			fprintf(stderr, "%s: out of memory\n", progname);
+			exit(EXIT_INTERNAL);
+		}
+	}
+	memcpy(b->p + b->len, s, n);
+	b->len += n;
+	b->p[b->len] = '\0';
+}
+
+typedef struct Member
+{
+	Sbuf		key;			/* decoded UTF-8, for sorting */
+	Sbuf		pair;			/* "key":value, canonical */
+} Member;
+
+static int
+member_cmp(const void *a, const void *b)
+{
+	const Sbuf *x = &((const Member *) a)->key;
+	const Sbuf *y = &((const Member *) b)->key;
+	int			c = memcmp(x->p, y->p, x->len < y->len ? x->len : y->len);
+
+	return c != 0 ? c : (x->len > y->len) - (x->len < y->len);
+}
+
+static const char *
+cj_skip(const char *p)
+{
+	while (*p == ' ' || *p == '\n' || *p == '\t' || *p == '\r')
+		p++;
+	return p;
+}
+
+/* a string token at p, verbatim into out (decoded into dec if not NULL) */
+static const char *
+cj_string(const char *p, Sbuf *out, Sbuf *dec)
+{
+	const char *s = p;
+
+	if (*p++ != '"')
+		return NULL;
+	while (*p != '"')
+	{
+		if (*p == '\0')
+			return NULL;
+		if (*p == '\\')
+		{
+			char		c;
+
+			p++;
+			switch (*p)
+			{
+				case 'b':
+					c = '\b';
+					break;
+				case 'f':
+					c = '\f';
+					break;
+				case 'n':
+					c = '\n';
+					break;
+				case 'r':
+					c = '\r';
+					break;
+				case 't':
+					c = '\t';
+					break;
+				case 'u':
+					{
+						unsigned	v;
+
+						/* PostgreSQL prints \u only for control characters */
+						if (sscanf(p + 1, "%4x", &v) != 1 || v >= 0x20)
+							return NULL;
+						c = (char) v;
+						p += 4;
+						break;
+					}
+				case '"':
+				case '\\':
+				case '/':
+					c = *p;
+					break;
+				default:
+					return NULL;
+			}
+			if (dec)
+				sb_put(dec, &c, 1);
+			p++;
+			continue;
+		}
+		if (dec)
+			sb_put(dec, p, 1);
+		p++;
+	}
+	p++;
+	sb_put(out, s, p - s);
+	return p;
+}
+
+static const char *
+cj_value(const char *p, Sbuf *out, int depth)
+{
+	p = cj_skip(p);
+	if (depth > 1000)
+		return NULL;
+	if (*p == '"')
+		return cj_string(p, out, NULL);
+	if (*p == '[')
+	{
+		bool		first = true;
+
+		sb_put(out, "[", 1);
+		p = cj_skip(p + 1);
+		while (*p != ']')
+		{
+			if (!first)
+			{
+				if (*p != ',')
+					return NULL;
+				sb_put(out, ",", 1);
+				p++;
+			}
+			first = false;
+			if ((p = cj_value(p, out, depth + 1)) == NULL)
+				return NULL;
+			p = cj_skip(p);
+		}
+		sb_put(out, "]", 1);
+		return p + 1;
+	}
+	if (*p == '{')
+	{
+		Member	   *ms = NULL;
+		int			n = 0;
+		int			i;
+
+		p = cj_skip(p + 1);
+		while (*p != '}')
+		{
+			if (n > 0)
+			{
+				if (*p != ',')
+					return NULL;
+				p = cj_skip(p + 1);
+			}
+			ms = realloc(ms, (n + 1) * sizeof(Member));
+			if (ms == NULL)
+				return NULL;
+			memset(&ms[n], 0, sizeof(Member));
+			sb_put(&ms[n].key, "", 0);
+			if ((p = cj_string(p, &ms[n].pair, &ms[n].key)) == NULL)
+				return NULL;
+			p = cj_skip(p);
+			if (*p != ':')
+				return NULL;
+			sb_put(&ms[n].pair, ":", 1);
+			if ((p = cj_value(p + 1, &ms[n].pair, depth + 1)) == NULL)
+				return NULL;
+			p = cj_skip(p);
+			n++;
+		}
+		if (n > 1)
+			qsort(ms, n, sizeof(Member), member_cmp);
+		sb_put(out, "{", 1);
+		for (i = 0; i < n; i++)
+		{
+			if (i > 0)
+				sb_put(out, ",", 1);
+			sb_put(out, ms[i].pair.p, ms[i].pair.len);
+			free(ms[i].key.p);
+			free(ms[i].pair.p);
+		}
+		free(ms);
+		sb_put(out, "}", 1);
+		return p + 1;
+	}
+	{
+		/* a number, true, false, null: verbatim */
+		const char *s = p;
+
+		while (*p && strchr(",]} \n\t\r", *p) == NULL)
+			p++;
+		if (p == s)
+			return NULL;
+		sb_put(out, s, p - s);
+		return p;
 	}
 }
 
-/* the proof for one request, or NULL: none (see above) */
-static const char *
-build_proof(const char *function)
+/* SHA3-512 of the canonical JSON of the jsonb text t; false if malformed */
+static bool
+context_hash_of(const char *t, unsigned char *out)
 {
-	(void) function;
-	return NULL;
+	Sbuf		b = {NULL, 0, 0};
+	const char *end = cj_value(t, &b, 0);
+
+	if (end == NULL || *cj_skip(end) != '\0')
+	{
+		free(b.p);
+		return false;
+	}
+	sha3_512(b.p, b.len, out);
+	free(b.p);
+	return true;
+}
+
+static bool
+uuid_bytes(const char *s, uint8_t *out)
+{
+	int			i = 0;
+
+	for (; *s && i < 16; s++)
+	{
+		if (*s == '-')
+			continue;
+		if (!isxdigit((unsigned char) s[0]) || !isxdigit((unsigned char) s[1]))
+			return false;
+		if (sscanf(s, "%2hhx", &out[i]) != 1)
+			return false;
+		i++;
+		s++;
+	}
+	return i == 16 && *s == '\0';
+}
+
+/*
+ * The proof for one request (req: every field but the nonce and the
+ * server key id), into out (GOV_POP_MAX_TEXT + 1 bytes).  NULL, with
+ * nothing in out, when there is no key.  Otherwise out, or NULL with
+ * last_error set when no nonce could be had.
+ */
+static const char *
+build_proof(GovPopRequest *req, char *out, int64_t deadline)
+{
+	PGresult   *r;
+	char		kid[17];
+	uint8_t		sig[crypto_sign_BYTES];
+	uint8_t    *msg;
+	size_t		n;
+
+	out[0] = '\0';
+	if (key_bytes == NULL)
+		return NULL;
+	r = db_exec("SELECT pg_catalog.encode(nonce, 'hex'), server_key_id FROM governance.challenge()",
+				0, NULL, deadline);
+	if (r == NULL)
+		return NULL;
+	if (PQresultStatus(r) != PGRES_TUPLES_OK || PQntuples(r) != 1 ||
+		sodium_hex2bin(req->nonce, GOV_POP_NONCE_LEN, PQgetvalue(r, 0, 0), strlen(PQgetvalue(r, 0, 0)),
+					   NULL, &n, NULL) != 0 || n != GOV_POP_NONCE_LEN)
+	{
+		snprintf(last_error, sizeof(last_error), "challenge() failed: %s",
+				 PQresultStatus(r) == PGRES_TUPLES_OK ? "a malformed nonce" : result_error(r));
+		PQclear(r);
+		return NULL;
+	}
+	snprintf(kid, sizeof(kid), "%s", PQgetvalue(r, 0, 1));
+	PQclear(r);
+	req->server_key_id = kid;
+	n = gov_pop_message_size(req);
+	msg = malloc(n);
+	if (msg == NULL || gov_pop_message(req, msg, n) != n)
+	{
+		free(msg);
+		snprintf(last_error, sizeof(last_error), "the signed request could not be built");
+		return NULL;
+	}
+	sodium_mprotect_readonly(key_bytes);
+	crypto_sign_detached(sig, NULL, msg, n, key_bytes);
+	sodium_mprotect_noaccess(key_bytes);
+	free(msg);
+	req->server_key_id = NULL;
+	gov_pop_proof_encode(req->nonce, sig, out);
+	return out;
 }
 
 /* ---------------------------------------------------------------------
@@ -762,16 +1258,31 @@ record_event(const char *kind, const char *payload_json, int64_t deadline)
 	char	   *sql;
 	PGresult   *r;
 	bool		ok;
+	GovPopRequest req;
+	uint8_t		ah[HASH_LEN];
+	char		proof[GOV_POP_MAX_TEXT + 1] = "";
 
 	if (conn == NULL)
 		return false;
+	memset(&req, 0, sizeof(req));
+	req.op = GOV_POP_ATTACH;
+	sha3_512(artifact, strlen(artifact), ah);
+	req.artifact_hash = ah;
+	req.has_session = true;
+	req.session = false;
+	if (key_bytes != NULL && build_proof(&req, proof, deadline) == NULL)
+	{
+		log_state("not_recorded", "kind", kind, "error", last_error[0] ? last_error : "no connection", NULL);
+		return false;
+	}
 	a = PQescapeLiteral(conn, artifact, strlen(artifact));
 	p = PQescapeLiteral(conn, payload_json, strlen(payload_json));
 	k = PQescapeLiteral(conn, kind, strlen(kind));
 	if (a == NULL || p == NULL || k == NULL)
 		return false;
-	sql = malloc(strlen(a) + strlen(p) + strlen(k) + 200);
-	sprintf(sql, "SELECT governance.attach(%s); SELECT governance.record(%s, %s::jsonb)", a, k, p);
+	sql = malloc(strlen(a) + strlen(p) + strlen(k) + GOV_POP_MAX_TEXT + 200);
+	sprintf(sql, "SELECT governance.attach(%s, false, %s%s%s); SELECT governance.record(%s, %s::jsonb)",
+			a, proof[0] ? "'" : "", proof[0] ? proof : "NULL", proof[0] ? "'" : "", k, p);
 	PQfreemem(a);
 	PQfreemem(p);
 	PQfreemem(k);
@@ -958,6 +1469,43 @@ itoa_buf(int64_t v, char *buf)
  * ---------------------------------------------------------------------
  */
 
+/* was r refused for want of a proof of possession (SQLSTATE 28L01)? */
+static bool
+pop_refused(PGresult *r)
+{
+	const char *st = r ? PQresultErrorField(r, PG_DIAG_SQLSTATE) : NULL;
+
+	return st != NULL && strcmp(st, "28L01") == 0;
+}
+
+/*
+ * sql ($1 lease id, $2 measurement, $3 proof) with a signed heartbeat
+ * request when there is a key.  m (mlen bytes) is the measurement that
+ * mtext ('\x...') spells.  NULL as db_exec, or if no nonce could be had.
+ */
+static PGresult *
+heartbeat_exec(const char *sql, const unsigned char *m, size_t mlen, const char *mtext, int64_t deadline)
+{
+	GovPopRequest req;
+	uint8_t		lid[16];
+	char		proof[GOV_POP_MAX_TEXT + 1] = "";
+	const char *params[3];
+
+	memset(&req, 0, sizeof(req));
+	req.op = GOV_POP_HEARTBEAT;
+	if (!uuid_bytes(lease_id, lid))
+		return NULL;
+	req.lease_id = lid;
+	req.measurement = m;
+	req.measurement_len = mlen;
+	if (key_bytes != NULL && build_proof(&req, proof, deadline) == NULL)
+		return NULL;
+	params[0] = lease_id;
+	params[1] = mtext;
+	params[2] = proof[0] ? proof : NULL;
+	return db_exec(sql, 3, params, deadline);
+}
+
 static double
 parse_seconds(const char *opt, const char *s)
 {
@@ -985,6 +1533,7 @@ main(int argc, char **argv)
 		{"heartbeat", required_argument, NULL, 'b'},
 		{"grace", required_argument, NULL, 'g'},
 		{"key", required_argument, NULL, 'k'},
+		{"key-command", required_argument, NULL, 'K'},
 		{"json", no_argument, NULL, 'j'},
 		{"help", no_argument, NULL, 'h'},
 		{"version", no_argument, NULL, 'V'},
@@ -1051,6 +1600,9 @@ main(int argc, char **argv)
 			case 'k':
 				opt_key = optarg;
 				break;
+			case 'K':
+				opt_key_command = optarg;
+				break;
 			case 'j':
 				opt_json = true;
 				break;
@@ -1073,6 +1625,8 @@ main(int argc, char **argv)
 		usage_error("--principal, --action and --resource must not be empty");
 	if (optind >= argc)
 		usage_error("no command to run (put it after --)");
+	if (opt_key != NULL && opt_key_command != NULL)
+		usage_error("--key and --key-command exclude each other");
 	if (opt_heartbeat == 0)
 		opt_heartbeat = opt_ttl / 3;
 	if (opt_heartbeat >= opt_ttl)
@@ -1122,6 +1676,16 @@ main(int argc, char **argv)
 		}
 	if (opt_key != NULL)
 		load_key(opt_key);
+	else if (opt_key_command != NULL)
+		load_key_command(opt_key_command);
+	if (key_bytes != NULL)
+	{
+		char		kid[17];
+
+		atexit(forget_key);
+		agent_key_id(kid);
+		log_state("key_loaded", "agent_key_id", kid, NULL);
+	}
 
 	/* signals, before anything can start */
 	if (pipe2(sigpipe, O_CLOEXEC | O_NONBLOCK) != 0)
@@ -1144,36 +1708,65 @@ main(int argc, char **argv)
 	}
 	if (key_bytes != NULL)
 	{
-		r = db_exec("SELECT pg_catalog.to_regprocedure('governance.challenge()') IS NOT NULL",
-					-1, NULL, now_ms() + CONNECT_TIMEOUT_MS);
+		const char *params[] = {opt_context};
+
+		r = db_exec("SELECT pg_catalog.to_regprocedure('governance.challenge()') IS NOT NULL, $1::jsonb::text",
+					1, params, now_ms() + CONNECT_TIMEOUT_MS);
 		if (r == NULL || PQresultStatus(r) != PGRES_TUPLES_OK)
 		{
 			log_state("unavailable", "error", r ? result_error(r) : last_error, NULL);
 			return EXIT_UNAVAILABLE;
 		}
-		if (strcmp(PQgetvalue(r, 0, 0), "t") == 0 && build_proof("authorize") == NULL)
+		if (strcmp(PQgetvalue(r, 0, 0), "t") != 0)
 		{
-			log_state("unavailable", "error",
-					  "the server supports proof of possession, which this governance-run cannot produce yet",
-					  NULL);
+			log_state("key_unused", "key", opt_key ? opt_key : "--key-command",
+					  "why", "the server does not support proof of possession; requests are sent unsigned", NULL);
 			forget_key();
+		}
+		else if (!context_hash_of(PQgetvalue(r, 0, 1), context_hash))
+		{
+			log_state("unavailable", "error", "the server printed the context in a form this governance-run cannot read", NULL);
 			return EXIT_UNAVAILABLE;
 		}
 		PQclear(r);
-		log_state("key_unused", "key", opt_key,
-				  "why", "the server does not support proof of possession; requests are sent unsigned", NULL);
-		forget_key();
 	}
-	snprintf(ttl_text, sizeof(ttl_text), "%.3f seconds", opt_ttl);
+	snprintf(ttl_text, sizeof(ttl_text), "%lld milliseconds", (long long) llround(opt_ttl * 1000));
 	{
-		const char *params[] = {opt_principal, opt_action, opt_resource, opt_context, ttl_text, mhex};
+		const char *params[] = {opt_principal, opt_action, opt_resource, opt_context, ttl_text, mhex, NULL};
+		GovPopRequest req;
+		char		proof[GOV_POP_MAX_TEXT + 1] = "";
 
+		memset(&req, 0, sizeof(req));
+		req.op = GOV_POP_AUTHORIZE;
+		req.principal = opt_principal;
+		req.action = opt_action;
+		req.resource = opt_resource;
+		req.context_hash = context_hash;
+		req.has_ttl = true;
+		req.ttl_us = (int64_t) llround(opt_ttl * 1000) * 1000;
+		req.measurement = measurement;
+		req.measurement_len = HASH_LEN;
+		if (key_bytes != NULL && build_proof(&req, proof, now_ms() + CONNECT_TIMEOUT_MS) == NULL)
+		{
+			log_state("unavailable", "error", last_error, NULL);
+			return EXIT_UNAVAILABLE;
+		}
+		params[6] = proof[0] ? proof : NULL;
 		t_sent = now_ms();
 		r = db_exec("SELECT decision, lease_id, artifact, "
 					"floor(extract(epoch FROM expires_at - pg_catalog.clock_timestamp()) * 1000)::bigint, "
 					"array_to_string(reasons, '; ') "
-					"FROM governance.authorize($1, $2, $3, $4::jsonb, $5::interval, $6::bytea)",
-					6, params, t_sent + CONNECT_TIMEOUT_MS);
+					"FROM governance.authorize($1, $2, $3, $4::jsonb, $5::interval, $6::bytea, $7)",
+					7, params, t_sent + CONNECT_TIMEOUT_MS);
+	}
+	if (pop_refused(r))
+	{
+		log_state("refused", "principal", opt_principal, "error", result_error(r),
+				  "hint", key_bytes != NULL ?
+				  "the key given is not the agent's registered key (or it was revoked)" :
+				  "the agent must prove possession of its key: pass --key FILE or --key-command CMD",
+				  NULL);
+		return EXIT_NOPROOF;
 	}
 	if (r == NULL || PQresultStatus(r) != PGRES_TUPLES_OK || PQntuples(r) != 1)
 	{
@@ -1271,7 +1864,6 @@ main(int argc, char **argv)
 			unsigned char m[HASH_LEN];
 			unsigned char old[HASH_LEN];
 			const char *changed = NULL;
-			const char *params[] = {lease_id, mhex};
 			char		nhex[2 * HASH_LEN + 3];
 
 			for (i = 0; i < nfiles && changed == NULL; i++)
@@ -1311,11 +1903,16 @@ main(int argc, char **argv)
 					nhex[0] = '\\';
 					nhex[1] = 'x';
 					hex(m, HASH_LEN, nhex + 2);
-					params[1] = nhex;
+					r = heartbeat_exec("SELECT governance.heartbeat($1::uuid, $2::bytea, $3)",
+									   m, HASH_LEN, nhex, expiry);
 				}
 				else
-					params[1] = "\\x00";
-				r = db_exec("SELECT governance.heartbeat($1::uuid, $2::bytea)", 2, params, expiry);
+				{
+					static const unsigned char zero[1] = {0};
+
+					r = heartbeat_exec("SELECT governance.heartbeat($1::uuid, $2::bytea, $3)",
+									   zero, 1, "\\x00", expiry);
+				}
 				if (r == NULL || PQresultStatus(r) != PGRES_TUPLES_OK || !PQgetisnull(r, 0, 0))
 				{
 					if (r)
@@ -1327,9 +1924,9 @@ main(int argc, char **argv)
 				continue;
 			}
 			t_sent = now_ms();
-			r = db_exec("SELECT floor(extract(epoch FROM h - pg_catalog.clock_timestamp()) * 1000)::bigint "
-						"FROM governance.heartbeat($1::uuid, $2::bytea) h",
-						2, params, expiry);
+			r = heartbeat_exec("SELECT floor(extract(epoch FROM h - pg_catalog.clock_timestamp()) * 1000)::bigint "
+							   "FROM governance.heartbeat($1::uuid, $2::bytea, $3) h",
+							   measurement, HASH_LEN, mhex, expiry - EXPIRY_MARGIN_MS);
 			next_heartbeat = t_sent + heartbeat_ms;
 			if (r == NULL)
 			{
@@ -1359,7 +1956,13 @@ main(int argc, char **argv)
 				const char *m2 = result_error(r);
 
 				snprintf(detail, sizeof(detail), "%s", m2);
-				if (strstr(m2, "trust degraded") != NULL)
+				if (pop_refused(r))
+				{
+					/* the key was rotated or revoked: no renewal can succeed */
+					why = WHY_PROOF;
+					why_detail = detail;
+				}
+				else if (strstr(m2, "trust degraded") != NULL)
 				{
 					why = WHY_TRUST;
 					why_detail = detail;
@@ -1461,6 +2064,9 @@ main(int argc, char **argv)
 			snprintf(reason, sizeof(reason), "governance-run: interrupted by %.900s", why_detail);
 		revoke_lease(reason, deadline);
 	}
+	else if (why == WHY_PROOF && conn != NULL)
+		revoke_lease("governance-run: stopped: a renewal's proof of possession was refused",
+					 Min_i64(now_ms() + CONNECT_TIMEOUT_MS, expiry));
 	else if (why == WHY_TRUST && conn != NULL)
 	{
 		/*

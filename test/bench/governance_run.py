@@ -13,11 +13,22 @@ integrity: a measured file is edited at a random moment of the heartbeat
     interval; measured from the edit to the SIGTERM the command receives
     (it exits in its handler) and to governance-run's exit (after it has
     ledgered run.stop and the server has revoked the lease).
+unreachable: the database stops answering (the supervisor's backend is
+    stopped with SIGSTOP at a random moment of the heartbeat interval: a
+    hung server, the case a network partition also gives); measured: the
+    SIGTERM the command receives minus the lease's expires_at as the
+    server committed it.  Must be <= 0 in every run (fail closed: the
+    command never outlives the lease).
 Targets: revocation -> exited p99 <= 200 ms; integrity p99 <= one
-heartbeat interval + 200 ms.
+heartbeat interval + 200 ms; unreachable: max(SIGTERM - expiry) <= 0.
+
+Environment: GR_ROLE, GR_PRINCIPAL (default bench_agent,
+Agent::"bench-agent"), GR_UNREACH_RUNS (default: RUNS), GR_UNREACH_TTL
+(seconds, default 2).
 """
 import os
 import random
+import signal
 import subprocess
 import sys
 import tempfile
@@ -26,7 +37,11 @@ import time
 import psycopg
 
 GR, HOST, RUNS, HB = sys.argv[1], sys.argv[2], int(sys.argv[3]), float(sys.argv[4])
-DB = f"host={HOST} port=5432 user=bench_agent dbname=postgres"
+ROLE = os.environ.get("GR_ROLE", "bench_agent")
+PRINCIPAL = os.environ.get("GR_PRINCIPAL", 'Agent::"bench-agent"')
+UNREACH_RUNS = int(os.environ.get("GR_UNREACH_RUNS", RUNS))
+UNREACH_TTL = float(os.environ.get("GR_UNREACH_TTL", "2"))
+DB = f"host={HOST} port=5432 user={ROLE} dbname=postgres"
 ADMIN = dict(host=HOST, port=5432, dbname="postgres", user=sys.argv[5], autocommit=True)
 W = tempfile.mkdtemp(prefix="gr-bench.")
 CHILD = os.path.join(W, "child.py")
@@ -52,7 +67,7 @@ def start(extra, term_file, ready_file):
     for f in (term_file, ready_file):
         if os.path.exists(f):
             os.unlink(f)
-    p = subprocess.Popen([GR, "--dbname", DB, "--principal", 'Agent::"bench-agent"', "--action", "etl.run",
+    p = subprocess.Popen([GR, "--dbname", DB, "--principal", PRINCIPAL, "--action", "etl.run",
                           "--resource", 'Dataset::"bench"', "--grace", "5"] + extra +
                          ["--", sys.executable, CHILD, term_file, ready_file],
                          stderr=subprocess.PIPE, text=True)
@@ -113,6 +128,38 @@ def integrity():
     return out, out_exit
 
 
+def unreachable(adm):
+    """SIGTERM minus the lease's last committed expires_at (ms), and the
+    time from the server's stop to the SIGTERM"""
+    margin, stop_to_term = [], []
+    term_file, ready_file = os.path.join(W, "term"), os.path.join(W, "ready")
+    hb = UNREACH_TTL / 4
+    for _ in range(UNREACH_RUNS):
+        p, lease = start(["--ttl", str(UNREACH_TTL), "--heartbeat", str(hb)], term_file, ready_file)
+        time.sleep(random.uniform(0, hb))
+        pid = adm.execute("SELECT pid FROM pg_stat_activity WHERE application_name = 'governance-run' "
+                          "AND usename = %s ORDER BY backend_start DESC LIMIT 1", (ROLE,)).fetchone()[0]
+        os.kill(pid, signal.SIGSTOP)
+        t_stop = time.time_ns()
+        try:
+            p.wait(timeout=UNREACH_TTL + 30)
+            # the expiry last committed, read while the backend is still
+            # stopped: a heartbeat it was in the middle of could commit a
+            # later one once it runs again (after the supervisor gave up)
+            exp = adm.execute("SELECT extract(epoch FROM expires_at)::numeric * 1000000 FROM governance.leases "
+                              "WHERE lease_id = %s", (lease,)).fetchone()[0]
+        finally:
+            os.kill(pid, signal.SIGCONT)
+        p.stderr.read()
+        if p.returncode != 85:
+            sys.exit(f"governance-run exited {p.returncode}, not 85")
+        with open(term_file) as f:
+            t_term = int(f.read())
+        margin.append((t_term / 1e3 - float(exp)) / 1e3)
+        stop_to_term.append((t_term - t_stop) / 1e6)
+    return margin, stop_to_term
+
+
 def row(name, xs, target=None):
     verdict = "" if target is None else ("pass" if pct(xs, 99) <= target else "MISS")
     print(f"| {name} | {len(xs)} | {pct(xs, 50):.1f} | {pct(xs, 99):.1f} | {max(xs):.1f} | "
@@ -122,6 +169,8 @@ def row(name, xs, target=None):
 with psycopg.connect(**ADMIN) as adm:
     to_term, to_exit, call_to_exit = revocations(adm)
 integ, integ_exit = integrity()
+with psycopg.connect(**ADMIN, options="-c statement_timeout=10s") as adm:
+    unr, unr_stop = unreachable(adm) if UNREACH_RUNS > 0 else ([], [])
 print("| measured (ms) | runs | p50 | p99 | max | target p99 | |")
 print("|---|---|---|---|---|---|---|")
 row("revoke() acknowledged -> SIGTERM delivered", to_term, 200)
@@ -129,7 +178,21 @@ row("revoke() acknowledged -> governance-run exited", to_exit, 200)
 row("revoke() called -> governance-run exited", call_to_exit)
 row(f"measured file edited -> SIGTERM delivered (heartbeat {HB * 1000:.0f} ms)", integ, HB * 1000 + 200)
 row("measured file edited -> governance-run exited (run.stop and the revocation ledgered)", integ_exit)
+if unr:
+    worst = max(unr)
+    print(f"| database unreachable: SIGTERM minus the lease's expiry (ttl {UNREACH_TTL * 1000:.0f} ms) "
+          f"| {len(unr)} | {pct(unr, 50):.1f} | {pct(unr, 99):.1f} | {worst:.1f} | max <= 0 | "
+          f"{'pass' if worst <= 0 else 'MISS'} |")
+    row("database unreachable: server stopped -> SIGTERM delivered", unr_stop)
+# for test/bench/run.sh (bench_governance_run): "value NAME MS"
+for name, xs in (("rev_term", to_term), ("rev_exit", to_exit), ("edit_term", integ), ("edit_exit", integ_exit)):
+    print(f"value {name}_p50 {pct(xs, 50):.1f}")
+    print(f"value {name}_p99 {pct(xs, 99):.1f}")
+if unr:
+    print(f"value unreach_max {max(unr):.1f}")
+    print(f"value unreach_p50 {pct(unr, 50):.1f}")
 print("raw revoke->term", " ".join(f"{x:.1f}" for x in to_term))
 print("raw revoke->exit", " ".join(f"{x:.1f}" for x in to_exit))
 print("raw edit->term", " ".join(f"{x:.1f}" for x in integ))
 print("raw edit->exit", " ".join(f"{x:.1f}" for x in integ_exit))
+print("raw unreachable term-expiry", " ".join(f"{x:.1f}" for x in unr))

@@ -8,7 +8,7 @@
 # in the order they run.  A function measures, then calls `emit` once per
 # reported number (see report.py for the format); the table at the end is
 # built from those lines.  To add one: write bench_<name>, add <name> below.
-BENCHMARKS="ledger_append ledger_verify evidence prune lease_ops pop rls_scan enforcement revoke_holdoff revoke_tree policy_ext"
+BENCHMARKS="ledger_append ledger_verify evidence prune lease_ops pop rls_scan enforcement revoke_holdoff revoke_tree policy_ext governance_run"
 #
 # Environment (defaults finish in about 20 minutes on 2 cores):
 #   BENCH_SECONDS=15       duration of each pgbench run
@@ -43,6 +43,10 @@ BENCHMARKS="ledger_append ledger_verify evidence prune lease_ops pop rls_scan en
 #                                         LEAF children under each (100,000 descendants)
 #   BENCH_POP_PROOFS=12000                presigned proofs per pgbench client (bench_pop;
 #                                         each signed authorize() uses one)
+#   BENCH_GR_RUNS=20                      governance-run runs of each kind (revocation,
+#                                         integrity, database unreachable; about 5 s
+#                                         per run of each kind together); 100 for the
+#                                         p99 docs/BENCHMARKS.md reports
 #   BENCH_REVOKE_TIMEOUT=30               seconds after which the revoke with statistics
 #                                         from before the tree is stopped
 #   BENCH_CONF="a = b;c = d"              extra postgresql.conf lines (";"-separated)
@@ -72,6 +76,7 @@ BENCH_CONF=${BENCH_CONF:-}
 BENCH_SCAN_ROUNDS=${BENCH_SCAN_ROUNDS:-5}
 BENCH_SCAN_REPS=${BENCH_SCAN_REPS:-20}
 BENCH_VERIFY_REPS=${BENCH_VERIFY_REPS:-3}
+BENCH_GR_RUNS=${BENCH_GR_RUNS:-20}
 BENCH_SEED=${BENCH_SEED:-$(date +%s)}
 BENCH_SHARED_BUFFERS=${BENCH_SHARED_BUFFERS:-3GB}
 BENCH_ENFORCE_TRIALS=${BENCH_ENFORCE_TRIALS:-40}
@@ -927,6 +932,45 @@ bench_revoke_tree() {
 	emit "$b" "expiry to cancel: p50" ms "$(get EY50)" - -
 	emit "$b" "expiry to cancel: p99" ms "$(get EY99)" - "<=20"
 	emit "$b" "expiry to cancel: max" ms "$(get EYmax)" - -
+}
+
+# ---------------------------------------------------------------------------
+# governance-run (issue 13, "Measured"; docs/BENCHMARKS.md): a supervised
+# command's stop after a revocation (commit acknowledged -> SIGTERM, ->
+# governance-run exited), after a measured file is edited (heartbeat 0.5 s),
+# and with the database unreachable (its backend SIGSTOPped; TTL 2 s):
+# SIGTERM minus the lease's committed expiry, never above 0.  BENCH_GR_RUNS
+# runs of each (test/bench/governance_run.py, the same harness as
+# test/bench/governance_run.sh), once (not per round: a latency
+# distribution, not a throughput).  The cost of signed requests is
+# bench_pop's (authorize() with and without a proof, side by side).
+bench_governance_run() {
+	gov_psql "$C" >/dev/null <<'SQL' || die "governance_run setup"
+SET client_min_messages = warning;
+DO $$ BEGIN
+  IF NOT EXISTS (SELECT FROM pg_roles WHERE rolname = 'bench_gr') THEN
+    CREATE ROLE bench_gr LOGIN IN ROLE governance_agent;
+  END IF;
+END $$;
+SELECT governance.register_agent('Agent::"bench-gr"', 'bench_gr');
+SELECT governance.put_entity('Agent::"bench-gr"', ARRAY['Group::"bench-gr"'], '{}');
+SELECT governance.create_policy('bench-gr',
+    'permit (principal in Group::"bench-gr", action == Action::"etl.run", resource == Dataset::"bench");');
+SQL
+	say "governance-run: $BENCH_GR_RUNS runs each (load $(cut -d' ' -f1 /proc/loadavg))"
+	GR_ROLE=bench_gr GR_PRINCIPAL='Agent::"bench-gr"' GR_UNREACH_RUNS=$BENCH_GR_RUNS \
+		/usr/bin/python3 test/bench/governance_run.py "$PGBIN/governance-run" "$C" "$BENCH_GR_RUNS" 0.5 \
+		"$GOV_DBUSER" >"$WORK/governance_run.out" || die "governance_run.py failed"
+	grep '^|' "$WORK/governance_run.out" | while read -r l; do say "  $l"; done
+	grv() { sed -n "s/^value $1 //p" "$WORK/governance_run.out"; }
+	b="governance-run ($BENCH_GR_RUNS runs)"
+	emit "$b" "revoke() acknowledged -> SIGTERM: p50" ms "$(grv rev_term_p50)" - -
+	emit "$b" "revoke() acknowledged -> SIGTERM: p99" ms "$(grv rev_term_p99)" - "<=200"
+	emit "$b" "revoke() acknowledged -> exited: p99" ms "$(grv rev_exit_p99)" - "<=200"
+	emit "$b" "measured file edited -> SIGTERM (heartbeat 500 ms): p99" ms "$(grv edit_term_p99)" - "<=700"
+	emit "$b" "database unreachable: SIGTERM minus expiry, p50" ms "$(grv unreach_p50)" - -
+	emit "$b" "database unreachable: SIGTERM minus expiry, max" ms "$(grv unreach_max)" - "<=0"
+	sql "SELECT governance.drop_policy('bench-gr')" >/dev/null || die "governance_run teardown"
 }
 
 # ---------------------------------------------------------------------------

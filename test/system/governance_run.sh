@@ -14,6 +14,14 @@
 # lease's expiry); a command that ignores SIGTERM (SIGKILL after the
 # grace period); the exit status passed through; the whole process group
 # stopped; bad arguments; the ledger rows written.
+#
+# Proof of possession: a key-holding agent supervised with --key and
+# --key-command (every authorize, heartbeat and attach signed; the public
+# key computed by test/outside/pop_sign.py, an independent signer); a
+# wrong key, no key, a key file of mode 0644, a malformed key, a 64-byte
+# key whose halves do not match, require_agent_keys (refused, exit 77);
+# the key rotated under a running command (exit 86); revoke_agent_key()
+# stopping it (exit 80).
 set -u
 . "$(dirname "$0")/../lib.sh"
 . "$(dirname "$0")/lib/common.sh"
@@ -343,9 +351,119 @@ badarg 69 'invalid input syntax for type json' "malformed context" --dbname "$DB
 printf 'k' >"$W/key"; chmod 644 "$W/key"
 badarg 64 'readable by others' "a key file readable by others" --key "$W/key" --principal x --action y --resource z -- true
 chmod 600 "$W/key"
-badarg 0 'key_unused .*does not support proof of possession' "a key the server does not ask for: said, and the command runs unsigned" \
-	--dbname "$DB" --key "$W/key" --principal 'Agent::"gr-etl"' --action etl.run --resource 'Dataset::"a"' -- true
+badarg 64 'holds no Ed25519 key' "a key file that holds no key" --key "$W/key" --principal x --action y --resource z -- true
+badarg 64 'could not open key file' "a key file that does not exist" --key "$W/nokey" --principal x --action y --resource z -- true
+badarg 64 'exclude each other' "--key and --key-command" --key "$W/key" --key-command true --principal x --action y --resource z -- true
+badarg 64 'key-command failed' "a --key-command that fails" --key-command 'exit 3' --principal x --action y --resource z -- true
+badarg 64 'key-command printed nothing' "a --key-command that prints nothing" --key-command true --principal x --action y --resource z -- true
+head -c 5000 /dev/zero >"$W/hugekey"; chmod 600 "$W/hugekey"
+badarg 64 'impossible size \(5000 bytes\)' "a key file of 5000 bytes" --key "$W/hugekey" --principal x --action y --resource z -- true
+badarg 64 'printed more than 4096 bytes' "a --key-command that prints 5000 bytes" --key-command "cat '$W/hugekey'" --principal x --action y --resource z -- true
+ln -s "$W/key" "$W/keylink"
+badarg 64 'could not open key file .*keylink' "a key file that is a symbolic link" --key "$W/keylink" --principal x --action y --resource z -- true
+badarg 64 'holds no Ed25519 key' "a key of 63 hex digits" --key-command "printf '%063d' 0" --principal x --action y --resource z -- true
 gov_like 'NAME.*SYNOPSIS.*EXIT STATUS' "$("$GR" --help | tr '\n' ' ')" "--help is a manual page"
+
+# ---------------------------------------------------------------------
+# Proof of possession: an agent with a registered key (docs/FORMAT.md
+# section 13).  Its public key is computed by test/outside/pop_sign.py
+# (OpenSSL, not libsodium), so the signer in governance-run is checked
+# against an independent implementation through the server's verifier.
+# ---------------------------------------------------------------------
+POPSIGN="$(dirname "$0")/../outside/pop_sign.py"
+K1=$(printf '5a%.0s' $(seq 32))
+K2=$(printf 'c3%.0s' $(seq 32))
+PK1=$($SYS_PYTHON "$POPSIGN" pubkey "$K1")
+PK2=$($SYS_PYTHON "$POPSIGN" pubkey "$K2")
+cat <<EOF | gov_psql "$C" >/dev/null || echo "not ok - keyed agent setup"
+SET client_min_messages = warning;
+CREATE ROLE gr_keyed LOGIN IN ROLE governance_agent;
+SELECT governance.register_agent('Agent::"gr-keyed"', 'gr_keyed', '\\x$PK1', 20);
+SELECT governance.put_entity('Agent::"gr-keyed"', ARRAY['Group::"gr"'], '{}');
+EOF
+umask_old=$(umask); umask 077
+echo "$K1" >"$W/k1.hex"                                   # the seed, hex, a newline
+printf '%s%s' "$K1" "$PK1" | xxd -r -p >"$W/k1.raw64"      # libsodium's secret key, raw
+printf '%s%s' "$K1" "$PK2" | xxd -r -p >"$W/bad.raw64"     # its public half someone else's
+echo "$K2" >"$W/k2.hex"                                   # a key, not the agent's
+umask "$umask_old"
+KDB="host=$C port=5432 user=gr_keyed dbname=postgres"
+pop_refusals() { q "SELECT count(*) FROM governance.ledger WHERE kind = 'governance.pop.refused' AND principal = 'Agent::\"gr-keyed\"'"; }
+ref0=$(pop_refusals)
+
+# signed: authorize, heartbeats, the start and stop records (attach); a
+# context whose canonical form differs from what jsonb prints (key order,
+# white space, numbers), so a wrong canonical encoding would be refused
+start keyed gr_keyed --key "$W/k1.hex" --resource 'Dataset::"sales"' --ttl 3 --heartbeat 0.4 \
+	--context '{"zz": [1, 2.50, {"b": "é\n", "a": null}], "y": true, "ab": 1e3, "b": "x"}' -- \
+	sh -c 'printf %s "$GOVERNANCE_ARTIFACT" >"$0/keyed.art"; sleep 2.5; exit 3' "$W"
+id=$(wait_running keyed)
+gov_ok $? "a key-holding agent, supervised with its key: the command runs"
+rc=$(wait_rc keyed 20)
+gov_is 3 "$rc" "signed: the command's exit status passes through"
+gov_like 'key_loaded agent_key_id=[0-9a-f]{16}' "$(cat "$W/keyed.log")" "the log names the key id (never the key)"
+gov_ok "$( [ "$(grep -c ' renewed ' "$W/keyed.log")" -ge 3 ] && echo 0 || echo 1)" "signed heartbeats renew the lease ($(grep -c ' renewed ' "$W/keyed.log") renewals)"
+gov_is "run.start run.stop" "$(q "SELECT string_agg(kind, ' ' ORDER BY seq) FROM governance.ledger WHERE lease_id = '$id' AND kind LIKE 'run.%'")" \
+	"start and stop are recorded under the lease (signed attach)"
+gov_is "$ref0" "$(pop_refusals)" "no proof was refused"
+kid=$(sed -nE 's/.*key_loaded agent_key_id=([0-9a-f]{16}).*/\1/p' "$W/keyed.log")
+gov_is "$kid" "$(q "SELECT claims->>'agent_key_id' FROM governance.verify_artifact('$(cat "$W/keyed.art")')")" \
+	"the artifact carries the key id of the key governance-run signed with"
+if grep -q "$K1" "$W/keyed.log"; then echo "not ok - the secret key reached the log"; else echo "ok - the secret key is not in the log"; fi
+
+# libsodium's 64-byte secret key, raw, from --key-command
+badarg 0 ' running ' "the 64-byte secret key from --key-command: runs" \
+	--dbname "$KDB" --key-command "cat '$W/k1.raw64'" --principal 'Agent::"gr-keyed"' --action etl.run --resource 'Dataset::"a"' -- true
+badarg 64 'does not match its seed' "a 64-byte secret key whose public half is not its seed's" \
+	--dbname "$KDB" --key "$W/bad.raw64" --principal 'Agent::"gr-keyed"' --action etl.run --resource 'Dataset::"a"' -- true
+
+# refused
+badarg 77 'refused .*bad signature.*not the agent.s registered key' "a wrong key: refused" \
+	--dbname "$KDB" --key "$W/k2.hex" --principal 'Agent::"gr-keyed"' --action etl.run --resource 'Dataset::"a"' -- touch "$W/wrongkey.ran"
+gov_ok "$( [ -e "$W/wrongkey.ran" ] && echo 1 || echo 0)" "a wrong key: the command never started"
+gov_is "$((ref0 + 1))" "$(pop_refusals)" "a wrong key: the refusal is ledgered (governance.pop.refused)"
+badarg 77 'refused .*proof required.*pass --key FILE or --key-command' "a key-holding agent without --key: refused, the message says what to do" \
+	--dbname "$KDB" --principal 'Agent::"gr-keyed"' --action etl.run --resource 'Dataset::"a"' -- touch "$W/nokey.ran"
+gov_ok "$( [ -e "$W/nokey.ran" ] && echo 1 || echo 0)" "without --key: the command never started"
+chmod 644 "$W/k1.hex"
+badarg 64 'readable by others \(mode 0644\)' "the agent's own key in a file of mode 0644: refused" \
+	--dbname "$KDB" --key "$W/k1.hex" --principal 'Agent::"gr-keyed"' --action etl.run --resource 'Dataset::"a"' -- true
+chmod 600 "$W/k1.hex"
+q "ALTER ROLE gr_etl SET governance.require_agent_keys = on" >/dev/null
+badarg 77 'refused .*agent has no key' "require_agent_keys on, an agent without a key, no --key: refused" \
+	--dbname "$DB" --principal 'Agent::"gr-etl"' --action etl.run --resource 'Dataset::"a"' -- true
+q "ALTER ROLE gr_etl RESET governance.require_agent_keys" >/dev/null
+badarg 0 ' running ' "require_agent_keys off again: the same agent runs" \
+	--dbname "$DB" --principal 'Agent::"gr-etl"' --action etl.run --resource 'Dataset::"a"' -- true
+
+# the key rotated by an administrator under a running command: the next
+# signed heartbeat is refused, and the command is stopped (no renewal can
+# succeed with the old key) rather than left to run until the expiry
+start keyrot gr_keyed --key "$W/k1.hex" --resource 'Dataset::"sales"' --ttl 30 --heartbeat 0.5 -- sleep 300
+id=$(wait_running keyrot)
+q "SELECT governance.rotate_agent_key('Agent::\"gr-keyed\"', '\\x$PK2')" >/dev/null
+rc=$(wait_rc keyrot 10)
+gov_is 86 "$rc" "the key rotated away: the next heartbeat's proof is refused, the command stopped: exit 86"
+gov_like ' stopping why=proof detail=".*bad signature' "$(cat "$W/keyrot.log")" "the log says why"
+gov_is "revoked|governance-run: stopped: a renewal's proof of possession was refused" \
+	"$(q "SELECT state || '|' || end_reason FROM governance.leases WHERE lease_id = '$id'")" "and gives the lease back"
+badarg 0 ' running ' "the new key runs" \
+	--dbname "$KDB" --key "$W/k2.hex" --principal 'Agent::"gr-keyed"' --action etl.run --resource 'Dataset::"a"' -- true
+
+# a compromised key: revoke_agent_key() ends every lease of the agent, and
+# the supervised command with it (the revocation channel)
+start keyrev gr_keyed --key "$W/k2.hex" --resource 'Dataset::"sales"' --ttl 30 --heartbeat 10 -- sleep 300
+id=$(wait_running keyrev)
+t0=$(now_ms)
+gov_is 1 "$(q "SELECT governance.revoke_agent_key('Agent::\"gr-keyed\"', 'key compromised')")" "revoke_agent_key() revokes the supervised lease"
+rc=$(wait_rc keyrev 10)
+t1=$(now_ms)
+gov_is 80 "$rc" "revoke_agent_key() stops the supervised command: exit 80"
+echo "# revoke_agent_key() to governance-run exited: $((t1 - t0)) ms (polled every 50 ms)"
+gov_ok "$( [ $((t1 - t0)) -le 3000 ] && echo 0 || echo 1)" "it stops within 3 s (the notification, not the 10 s heartbeat)"
+gov_like ' stopping why=revoked' "$(cat "$W/keyrev.log")" "the log says revoked"
+badarg 69 'limit is 0' "after revoke_agent_key() the agent may hold no lease, even with its old key" \
+	--dbname "$KDB" --key "$W/k2.hex" --principal 'Agent::"gr-keyed"' --action etl.run --resource 'Dataset::"a"' -- true
 
 # ---------------------------------------------------------------------
 # The database killed (kill -9 the postmaster): fail closed at expiry

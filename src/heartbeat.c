@@ -291,8 +291,13 @@ gov_sql_heartbeat(PG_FUNCTION_ARGS)
 		Datum		values[L_NATTS];
 		bool		nulls[L_NATTS];
 
-		memcpy(values, row->tts_values, sizeof(values));
-		memcpy(nulls, row->tts_isnull, sizeof(nulls));
+		/* L_NATTS columns, or fewer in the upgrade window (lease_rows.c) */
+		int			natts = RelationGetDescr(io.rel)->natts;
+
+		memset(values, 0, sizeof(values));
+		memset(nulls, true, sizeof(nulls));
+		memcpy(values, row->tts_values, sizeof(Datum) * natts);
+		memcpy(nulls, row->tts_isnull, sizeof(bool) * natts);
 		values[L_EXPIRES_AT] = TimestampTzGetDatum(new_exp);
 		values[L_GENERATION] = Int64GetDatum(DatumGetInt64(row->tts_values[L_GENERATION]) + 1);
 		gov_rowio_update(&io, values, nulls);

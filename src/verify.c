@@ -30,6 +30,7 @@
 #include "access/xlog.h"
 #include "postmaster/postmaster.h"
 #include "utils/timestamp.h"
+#include "catalog/namespace.h"
 #include "catalog/pg_type_d.h"
 #include "executor/spi.h"
 #include "fmgr.h"
@@ -39,6 +40,7 @@
 #include "utils/guc.h"
 #include "utils/hsearch.h"
 #include "utils/jsonb.h"
+#include "utils/lsyscache.h"
 #include "utils/memutils.h"
 #include "utils/snapmgr.h"
 #include "utils/timestamp.h"
@@ -323,6 +325,18 @@ kind_code(const char *kind)
 }
 
 /*
+ * Does this database have retention's anchors (0.2)?  In the upgrade window
+ * (the 0.2 library on the 0.1 catalog) it has not, and nothing was pruned.
+ */
+static bool
+have_anchors(void)
+{
+	Oid			nsp = get_namespace_oid(GOV_SCHEMA_NAME, true);
+
+	return OidIsValid(nsp) && OidIsValid(get_relname_relid("ledger_anchors", nsp));
+}
+
+/*
  * The row with a given seq outside the scan (rare: a delegated execution's
  * first row names its parent's governance.delegated row, or a chain goes on
  * after a prune): its link, lease and kind, from the ledger or, for a pruned
@@ -339,10 +353,12 @@ lookup_prev(int64 seq, PrevRow *p)
 	Datum		values[] = {Int64GetDatum(seq)};
 
 	memset(p, 0, sizeof(*p));
-	rc = SPI_execute_with_args("SELECT link, lease_id, kind FROM governance.ledger WHERE seq = $1 "
+	rc = SPI_execute_with_args(have_anchors() ?
+							   "SELECT link, lease_id, kind FROM governance.ledger WHERE seq = $1 "
 							   "UNION ALL "
 							   "SELECT link, lease_id, kind FROM governance.ledger_anchors WHERE seq = $1 "
-							   "LIMIT 1",
+							   "LIMIT 1" :
+							   "SELECT link, lease_id, kind FROM governance.ledger WHERE seq = $1",
 							   1, argtypes, values, NULL, true, 1);
 	if (rc != SPI_OK_SELECT || SPI_processed == 0)
 		return false;
@@ -375,10 +391,14 @@ lookup_end(ChainEntry *ce, int64 seq)
 	Datum		values[] = {UUIDPGetDatum(&ce->lease), Int64GetDatum(seq)};
 
 	ce->end_unknown = false;
-	rc = SPI_execute_with_args("SELECT seq, kind FROM governance.ledger "
+	rc = SPI_execute_with_args(have_anchors() ?
+							   "SELECT seq, kind FROM governance.ledger "
 							   " WHERE lease_id = $1 AND seq < $2 AND kind IN ('" KIND_REVOKE "', '" KIND_EXPIRED "') "
 							   "UNION ALL "
 							   "SELECT seq, kind FROM governance.ledger_anchors "
+							   " WHERE lease_id = $1 AND seq < $2 AND kind IN ('" KIND_REVOKE "', '" KIND_EXPIRED "') "
+							   "ORDER BY seq LIMIT 1" :
+							   "SELECT seq, kind FROM governance.ledger "
 							   " WHERE lease_id = $1 AND seq < $2 AND kind IN ('" KIND_REVOKE "', '" KIND_EXPIRED "') "
 							   "ORDER BY seq LIMIT 1",
 							   2, argtypes, values, NULL, true, 1);

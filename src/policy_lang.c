@@ -1540,6 +1540,8 @@ struct Node
 	uint32_t	nkids;
 	Node	  **kids;
 	char	   *ops;			/* N_ADD: '+' or '-' before kids[i], i >= 1 */
+	int			line;			/* where it starts (for schema validation) */
+	int			col;
 };
 
 typedef enum ScopeKind
@@ -1559,6 +1561,8 @@ typedef struct Scope
 	bool		slot;			/* a template's ?principal or ?resource */
 	size_t		slot_start;		/* its bytes in the source */
 	size_t		slot_end;
+	int			line;			/* where the scope's variable is */
+	int			col;
 } Scope;
 
 typedef struct Cond
@@ -1586,6 +1590,61 @@ bool
 gov_pol_is_permit(const GovPolicy *p)
 {
 	return p->permit;
+}
+
+void
+gov_pol_scope_info(const GovPolicy *p, GovPolVar var, GovPolScopeInfo *out)
+{
+	const Scope *sc = var == GOV_POL_VAR_PRINCIPAL ? &p->principal :
+		var == GOV_POL_VAR_ACTION ? &p->action : &p->resource;
+
+	out->kind = sc->kind == S_ANY ? GOV_POL_SCOPE_ANY :
+		sc->kind == S_EQ ? GOV_POL_SCOPE_EQ :
+		sc->kind == S_IN ? GOV_POL_SCOPE_IN : GOV_POL_SCOPE_IN_SET;
+	out->n = sc->n;
+	out->uids = sc->uids;
+	out->is_type = sc->is_type;
+	out->slot = sc->slot;
+	out->line = sc->line;
+	out->col = sc->col;
+}
+
+static bool
+walk_refs(const Node *n, GovPolRefFn fn, void *arg)
+{
+	uint32_t	i;
+
+	if (n->kind == N_ATTR && n->kids[0]->kind == N_VAR)
+	{
+		const Node *v = n->kids[0];
+		GovPolVar	var = v->var == V_PRINCIPAL ? GOV_POL_VAR_PRINCIPAL :
+			v->var == V_ACTION ? GOV_POL_VAR_ACTION :
+			v->var == V_RESOURCE ? GOV_POL_VAR_RESOURCE : GOV_POL_VAR_CONTEXT;
+
+		if (!fn(arg, GOV_POL_REF_ATTR, var, n->name, v->line, v->col))
+			return false;
+	}
+	if (n->kind == N_LIT && n->lit.kind == GOV_POL_ENTITY &&
+		!fn(arg, GOV_POL_REF_ENTITY, GOV_POL_VAR_CONTEXT, n->lit.u.s, n->line, n->col))
+		return false;
+	if (n->kind == N_IS &&
+		!fn(arg, GOV_POL_REF_TYPE, GOV_POL_VAR_CONTEXT, n->name, n->line, n->col))
+		return false;
+	for (i = 0; i < n->nkids; i++)
+		if (!walk_refs(n->kids[i], fn, arg))
+			return false;
+	return true;
+}
+
+bool
+gov_pol_walk_refs(const GovPolicy *p, GovPolRefFn fn, void *arg)
+{
+	uint32_t	i;
+
+	for (i = 0; i < p->ncond; i++)
+		if (!walk_refs(p->conds[i].expr, fn, arg))
+			return false;
+	return true;
 }
 
 /* ---------------------------------------------------------------------
@@ -1802,6 +1861,8 @@ mk_node(Parser *P, NodeKind kind, uint32_t nkids)
 		return NULL;
 	memset(n, 0, sizeof(Node));
 	n->kind = kind;
+	n->line = P->cur.line;
+	n->col = P->cur.col;
 	n->height = 1;
 	n->nkids = nkids;
 	if (nkids > 0)
@@ -2438,7 +2499,11 @@ parse_primary(Parser *P, bool negate_int)
 					return NULL;
 				n = mk_lit(P, GOV_POL_ENTITY);
 				if (n)
+				{
 					n->lit.u.s = uid;
+					n->line = t.line;
+					n->col = t.col;
+				}
 				return n;
 			}
 			if (tok_is(&t, "true") || tok_is(&t, "false"))
@@ -3181,6 +3246,8 @@ parse_scope(Parser *P, const char *var, Scope *sc, bool is_action, const char *a
 	char		what[64];
 
 	memset(sc, 0, sizeof(Scope));
+	sc->line = P->cur.line;
+	sc->col = P->cur.col;
 	snprintf(what, sizeof(what), "\"%s\"", var);
 	if (!p_expect_kw(P, var, what))
 		return false;

@@ -1595,8 +1595,12 @@ gov_pol_is_permit(const GovPolicy *p)
 void
 gov_pol_scope_info(const GovPolicy *p, GovPolVar var, GovPolScopeInfo *out)
 {
-	const Scope *sc = var == GOV_POL_VAR_PRINCIPAL ? &p->principal :
-		var == GOV_POL_VAR_ACTION ? &p->action : &p->resource;
+	const Scope *sc = &p->resource;
+
+	if (var == GOV_POL_VAR_PRINCIPAL)
+		sc = &p->principal;
+	else if (var == GOV_POL_VAR_ACTION)
+		sc = &p->action;
 
 	out->kind = sc->kind == S_ANY ? GOV_POL_SCOPE_ANY :
 		sc->kind == S_EQ ? GOV_POL_SCOPE_EQ :
@@ -1617,9 +1621,14 @@ walk_refs(const Node *n, GovPolRefFn fn, void *arg)
 	if (n->kind == N_ATTR && n->kids[0]->kind == N_VAR)
 	{
 		const Node *v = n->kids[0];
-		GovPolVar	var = v->var == V_PRINCIPAL ? GOV_POL_VAR_PRINCIPAL :
-			v->var == V_ACTION ? GOV_POL_VAR_ACTION :
-			v->var == V_RESOURCE ? GOV_POL_VAR_RESOURCE : GOV_POL_VAR_CONTEXT;
+		GovPolVar	var = GOV_POL_VAR_CONTEXT;
+
+		if (v->var == V_PRINCIPAL)
+			var = GOV_POL_VAR_PRINCIPAL;
+		else if (v->var == V_ACTION)
+			var = GOV_POL_VAR_ACTION;
+		else if (v->var == V_RESOURCE)
+			var = GOV_POL_VAR_RESOURCE;
 
 		if (!fn(arg, GOV_POL_REF_ATTR, var, n->name, v->line, v->col))
 			return false;

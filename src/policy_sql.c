@@ -1430,7 +1430,11 @@ gov_sql_set_schema(PG_FUNCTION_ARGS)
 				gov_policy_arena_in_context(&pa, pcxt, gov_policy_compile_limit(strlen(src)));
 				if (!(q == 0 ? gov_pol_parse(&pa, src, strlen(src), &pol, &err) :
 					  gov_pol_parse_template(&pa, src, strlen(src), &pol, &err)))
-					continue;	/* a stored policy that does not compile denies anyway */
+				{
+					/* a stored policy that does not compile denies anyway */
+					MemoryContextDelete(pcxt);
+					continue;
+				}
 				if (!gov_sch_check_policy(schema, &pa, pol, &err))
 					ereport(ERROR,
 							(errcode(ERRCODE_INVALID_OBJECT_DEFINITION),

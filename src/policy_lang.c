@@ -1532,6 +1532,8 @@ struct Node
 	NodeKind	kind;
 	int			height;
 	VarKind		var;			/* N_VAR */
+	uint32_t	pos;			/* byte offset of its start in the source
+								 * (schema validation); fills a hole */
 	GovPolValue lit;			/* N_LIT */
 	GovPolStr	name;			/* N_ATTR, N_HAS; N_IS: the entity type */
 	GovPolStr  *keys;			/* N_RECORD */
@@ -1540,8 +1542,6 @@ struct Node
 	uint32_t	nkids;
 	Node	  **kids;
 	char	   *ops;			/* N_ADD: '+' or '-' before kids[i], i >= 1 */
-	int			line;			/* where it starts (for schema validation) */
-	int			col;
 };
 
 typedef enum ScopeKind
@@ -1584,6 +1584,7 @@ struct GovPolicy
 	Scope		resource;
 	uint32_t	ncond;
 	Cond	   *conds;
+	const char *src;			/* the source parsed (gov_pol_walk_refs) */
 };
 
 bool
@@ -1613,10 +1614,34 @@ gov_pol_scope_info(const GovPolicy *p, GovPolVar var, GovPolScopeInfo *out)
 	out->col = sc->col;
 }
 
-static bool
-walk_refs(const Node *n, GovPolRefFn fn, void *arg)
+/* Line and column (1-based, in characters) of byte pos, as the lexer counts. */
+static void
+pos_line_col(const char *src, uint32_t pos, int *line, int *col)
 {
 	uint32_t	i;
+
+	*line = 1;
+	*col = 1;
+	for (i = 0; i < pos; i++)
+	{
+		unsigned char c = (unsigned char) src[i];
+
+		if (c == '\n')
+		{
+			(*line)++;
+			*col = 1;
+		}
+		else if ((c & 0xc0) != 0x80)
+			(*col)++;
+	}
+}
+
+static bool
+walk_refs(const char *src, const Node *n, GovPolRefFn fn, void *arg)
+{
+	uint32_t	i;
+	int			line;
+	int			col;
 
 	if (n->kind == N_ATTR && n->kids[0]->kind == N_VAR)
 	{
@@ -1630,17 +1655,24 @@ walk_refs(const Node *n, GovPolRefFn fn, void *arg)
 		else if (v->var == V_RESOURCE)
 			var = GOV_POL_VAR_RESOURCE;
 
-		if (!fn(arg, GOV_POL_REF_ATTR, var, n->name, v->line, v->col))
+		pos_line_col(src, v->pos, &line, &col);
+		if (!fn(arg, GOV_POL_REF_ATTR, var, n->name, line, col))
 			return false;
 	}
-	if (n->kind == N_LIT && n->lit.kind == GOV_POL_ENTITY &&
-		!fn(arg, GOV_POL_REF_ENTITY, GOV_POL_VAR_CONTEXT, n->lit.u.s, n->line, n->col))
-		return false;
-	if (n->kind == N_IS &&
-		!fn(arg, GOV_POL_REF_TYPE, GOV_POL_VAR_CONTEXT, n->name, n->line, n->col))
-		return false;
+	if (n->kind == N_LIT && n->lit.kind == GOV_POL_ENTITY)
+	{
+		pos_line_col(src, n->pos, &line, &col);
+		if (!fn(arg, GOV_POL_REF_ENTITY, GOV_POL_VAR_CONTEXT, n->lit.u.s, line, col))
+			return false;
+	}
+	if (n->kind == N_IS)
+	{
+		pos_line_col(src, n->pos, &line, &col);
+		if (!fn(arg, GOV_POL_REF_TYPE, GOV_POL_VAR_CONTEXT, n->name, line, col))
+			return false;
+	}
 	for (i = 0; i < n->nkids; i++)
-		if (!walk_refs(n->kids[i], fn, arg))
+		if (!walk_refs(src, n->kids[i], fn, arg))
 			return false;
 	return true;
 }
@@ -1651,7 +1683,7 @@ gov_pol_walk_refs(const GovPolicy *p, GovPolRefFn fn, void *arg)
 	uint32_t	i;
 
 	for (i = 0; i < p->ncond; i++)
-		if (!walk_refs(p->conds[i].expr, fn, arg))
+		if (!walk_refs(p->src, p->conds[i].expr, fn, arg))
 			return false;
 	return true;
 }
@@ -1870,8 +1902,7 @@ mk_node(Parser *P, NodeKind kind, uint32_t nkids)
 		return NULL;
 	memset(n, 0, sizeof(Node));
 	n->kind = kind;
-	n->line = P->cur.line;
-	n->col = P->cur.col;
+	n->pos = (uint32_t) (P->cur.start - P->lx.src);
 	n->height = 1;
 	n->nkids = nkids;
 	if (nkids > 0)
@@ -2510,8 +2541,7 @@ parse_primary(Parser *P, bool negate_int)
 				if (n)
 				{
 					n->lit.u.s = uid;
-					n->line = t.line;
-					n->col = t.col;
+					n->pos = (uint32_t) (t.start - P->lx.src);
 				}
 				return n;
 			}
@@ -3435,6 +3465,7 @@ parse_statement(Parser *P)
 	if (pol == NULL)
 		return NULL;
 	memset(pol, 0, sizeof(GovPolicy));
+	pol->src = P->lx.src;
 	pol->src_start = (size_t) (P->cur.start - P->lx.src);
 	if (!parse_annotations(P, pol))
 		return NULL;

@@ -287,6 +287,7 @@ typedef enum GovPolRefKind
 typedef bool (*GovPolRefFn) (void *arg, GovPolRefKind kind, GovPolVar var,
 							 GovPolStr name, int line, int col);
 
+/* The source the policy was parsed from must still be there. */
 extern bool gov_pol_walk_refs(const GovPolicy *p, GovPolRefFn fn, void *arg);
 
 /* ---------------------------------------------------------------------

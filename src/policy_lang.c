@@ -1532,6 +1532,8 @@ struct Node
 	NodeKind	kind;
 	int			height;
 	VarKind		var;			/* N_VAR */
+	uint32_t	pos;			/* byte offset of its start in the source
+								 * (schema validation); fills a hole */
 	GovPolValue lit;			/* N_LIT */
 	GovPolStr	name;			/* N_ATTR, N_HAS; N_IS: the entity type */
 	GovPolStr  *keys;			/* N_RECORD */
@@ -1559,6 +1561,8 @@ typedef struct Scope
 	bool		slot;			/* a template's ?principal or ?resource */
 	size_t		slot_start;		/* its bytes in the source */
 	size_t		slot_end;
+	int			line;			/* where the scope's variable is */
+	int			col;
 } Scope;
 
 typedef struct Cond
@@ -1580,12 +1584,108 @@ struct GovPolicy
 	Scope		resource;
 	uint32_t	ncond;
 	Cond	   *conds;
+	const char *src;			/* the source parsed (gov_pol_walk_refs) */
 };
 
 bool
 gov_pol_is_permit(const GovPolicy *p)
 {
 	return p->permit;
+}
+
+void
+gov_pol_scope_info(const GovPolicy *p, GovPolVar var, GovPolScopeInfo *out)
+{
+	const Scope *sc = &p->resource;
+
+	if (var == GOV_POL_VAR_PRINCIPAL)
+		sc = &p->principal;
+	else if (var == GOV_POL_VAR_ACTION)
+		sc = &p->action;
+
+	out->kind = sc->kind == S_ANY ? GOV_POL_SCOPE_ANY :
+		sc->kind == S_EQ ? GOV_POL_SCOPE_EQ :
+		sc->kind == S_IN ? GOV_POL_SCOPE_IN : GOV_POL_SCOPE_IN_SET;
+	out->n = sc->n;
+	out->uids = sc->uids;
+	out->is_type = sc->is_type;
+	out->slot = sc->slot;
+	out->line = sc->line;
+	out->col = sc->col;
+}
+
+/* Line and column (1-based, in characters) of byte pos, as the lexer counts. */
+static void
+pos_line_col(const char *src, uint32_t pos, int *line, int *col)
+{
+	uint32_t	i;
+
+	*line = 1;
+	*col = 1;
+	for (i = 0; i < pos; i++)
+	{
+		unsigned char c = (unsigned char) src[i];
+
+		if (c == '\n')
+		{
+			(*line)++;
+			*col = 1;
+		}
+		else if ((c & 0xc0) != 0x80)
+			(*col)++;
+	}
+}
+
+static bool
+walk_refs(const char *src, const Node *n, GovPolRefFn fn, void *arg)
+{
+	uint32_t	i;
+	int			line;
+	int			col;
+
+	if (n->kind == N_ATTR && n->kids[0]->kind == N_VAR)
+	{
+		const Node *v = n->kids[0];
+		GovPolVar	var = GOV_POL_VAR_CONTEXT;
+
+		if (v->var == V_PRINCIPAL)
+			var = GOV_POL_VAR_PRINCIPAL;
+		else if (v->var == V_ACTION)
+			var = GOV_POL_VAR_ACTION;
+		else if (v->var == V_RESOURCE)
+			var = GOV_POL_VAR_RESOURCE;
+
+		pos_line_col(src, v->pos, &line, &col);
+		if (!fn(arg, GOV_POL_REF_ATTR, var, n->name, line, col))
+			return false;
+	}
+	if (n->kind == N_LIT && n->lit.kind == GOV_POL_ENTITY)
+	{
+		pos_line_col(src, n->pos, &line, &col);
+		if (!fn(arg, GOV_POL_REF_ENTITY, GOV_POL_VAR_CONTEXT, n->lit.u.s, line, col))
+			return false;
+	}
+	if (n->kind == N_IS)
+	{
+		pos_line_col(src, n->pos, &line, &col);
+		if (!fn(arg, GOV_POL_REF_TYPE, GOV_POL_VAR_CONTEXT, n->name, line, col))
+			return false;
+	}
+	for (i = 0; i < n->nkids; i++)
+		if (!walk_refs(src, n->kids[i], fn, arg))
+			return false;
+	return true;
+}
+
+bool
+gov_pol_walk_refs(const GovPolicy *p, GovPolRefFn fn, void *arg)
+{
+	uint32_t	i;
+
+	for (i = 0; i < p->ncond; i++)
+		if (!walk_refs(p->src, p->conds[i].expr, fn, arg))
+			return false;
+	return true;
 }
 
 /* ---------------------------------------------------------------------
@@ -1802,6 +1902,7 @@ mk_node(Parser *P, NodeKind kind, uint32_t nkids)
 		return NULL;
 	memset(n, 0, sizeof(Node));
 	n->kind = kind;
+	n->pos = (uint32_t) (P->cur.start - P->lx.src);
 	n->height = 1;
 	n->nkids = nkids;
 	if (nkids > 0)
@@ -2438,7 +2539,10 @@ parse_primary(Parser *P, bool negate_int)
 					return NULL;
 				n = mk_lit(P, GOV_POL_ENTITY);
 				if (n)
+				{
 					n->lit.u.s = uid;
+					n->pos = (uint32_t) (t.start - P->lx.src);
+				}
 				return n;
 			}
 			if (tok_is(&t, "true") || tok_is(&t, "false"))
@@ -3181,6 +3285,8 @@ parse_scope(Parser *P, const char *var, Scope *sc, bool is_action, const char *a
 	char		what[64];
 
 	memset(sc, 0, sizeof(Scope));
+	sc->line = P->cur.line;
+	sc->col = P->cur.col;
 	snprintf(what, sizeof(what), "\"%s\"", var);
 	if (!p_expect_kw(P, var, what))
 		return false;
@@ -3359,6 +3465,7 @@ parse_statement(Parser *P)
 	if (pol == NULL)
 		return NULL;
 	memset(pol, 0, sizeof(GovPolicy));
+	pol->src = P->lx.src;
 	pol->src_start = (size_t) (P->cur.start - P->lx.src);
 	if (!parse_annotations(P, pol))
 		return NULL;

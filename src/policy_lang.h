@@ -242,6 +242,54 @@ extern void gov_pol_annotation(const GovPolicy *p, uint32_t i, GovPolStr *key,
 							   GovPolStr *value);
 extern const GovPolStr *gov_pol_annotation_get(const GovPolicy *p, const char *key);
 
+/*
+ * What schema validation (cedar_schema.c) reads of a parsed policy: its
+ * scopes and the references its conditions make.
+ */
+typedef enum GovPolVar
+{
+	GOV_POL_VAR_PRINCIPAL,
+	GOV_POL_VAR_ACTION,
+	GOV_POL_VAR_RESOURCE,
+	GOV_POL_VAR_CONTEXT
+} GovPolVar;
+
+typedef enum GovPolScopeKind
+{
+	GOV_POL_SCOPE_ANY,			/* no constraint (but maybe "is T") */
+	GOV_POL_SCOPE_EQ,			/* == uids[0] */
+	GOV_POL_SCOPE_IN,			/* in uids[0] */
+	GOV_POL_SCOPE_IN_SET		/* action in [uids...] */
+} GovPolScopeKind;
+
+typedef struct GovPolScopeInfo
+{
+	GovPolScopeKind kind;
+	uint32_t	n;
+	const GovPolStr *uids;
+	GovPolStr	is_type;		/* len 0 when none */
+	bool		slot;			/* a template slot: uids[0] is empty */
+	int			line;
+	int			col;
+} GovPolScopeInfo;
+
+extern void gov_pol_scope_info(const GovPolicy *p, GovPolVar var,
+							   GovPolScopeInfo *out);
+
+typedef enum GovPolRefKind
+{
+	GOV_POL_REF_ATTR,			/* var.name, var one of the four variables */
+	GOV_POL_REF_ENTITY,			/* an entity literal; name is its uid */
+	GOV_POL_REF_TYPE			/* "is T" in a condition; name is T */
+} GovPolRefKind;
+
+/* Return false to stop the walk (gov_pol_walk_refs then returns false). */
+typedef bool (*GovPolRefFn) (void *arg, GovPolRefKind kind, GovPolVar var,
+							 GovPolStr name, int line, int col);
+
+/* The source the policy was parsed from must still be there. */
+extern bool gov_pol_walk_refs(const GovPolicy *p, GovPolRefFn fn, void *arg);
+
 /* ---------------------------------------------------------------------
  * Evaluation
  * ---------------------------------------------------------------------

@@ -38,12 +38,14 @@
 #include "utils/snapmgr.h"
 #include "utils/syscache.h"
 
+#include "cedar_schema.h"
 #include "crypto.h"
 #include "encode.h"
 #include "common.h"
 #include "ledger.h"
 #include "policy.h"
 #include "policy_lang.h"
+#include "policy_values.h"
 #include "uid.h"
 #include "xact_defer.h"
 
@@ -129,6 +131,80 @@ current_set_hash(void)
 	return res;
 }
 
+/* The longest schema set_schema() accepts. */
+#define SCHEMA_MAX_BYTES (1024 * 1024)
+
+/*
+ * The Cedar schema set by set_schema() (governance.cedar_schema), parsed
+ * into arena; NULL when none is set or the table does not exist (a 0.1
+ * schema before ALTER EXTENSION UPDATE).  Takes a SHARE lock on the table
+ * so that set_schema(), which takes EXCLUSIVE, cannot change it before the
+ * caller's transaction ends: what was checked against it stays checked.
+ */
+static GovSchema *
+load_schema(GovPolArena *arena)
+{
+	Oid			nsp = get_namespace_oid("governance", true);
+	char	   *src = NULL;
+	size_t		len = 0;
+	GovSchema  *schema;
+	GovPolError err;
+
+	if (!OidIsValid(nsp) || !OidIsValid(get_relname_relid("cedar_schema", nsp)))
+		return NULL;
+	if (SPI_connect() != SPI_OK_CONNECT)
+		elog(ERROR, "SPI_connect failed");
+	if (SPI_execute("LOCK TABLE governance.cedar_schema IN SHARE MODE", false, 0) != SPI_OK_UTILITY)
+		elog(ERROR, "could not lock governance.cedar_schema");
+	if (SPI_execute("SELECT source FROM governance.cedar_schema", false, 0) != SPI_OK_SELECT)
+		elog(ERROR, "could not read governance.cedar_schema");
+	if (SPI_processed > 0)
+	{
+		char	   *v = SPI_getvalue(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1);
+
+		len = strlen(v);
+		src = gov_pol_alloc(arena, len + 1);
+		if (src == NULL)
+			elog(ERROR, "out of memory for the Cedar schema");
+		memcpy(src, v, len + 1);
+	}
+	SPI_finish();
+	if (src == NULL)
+		return NULL;
+	if (!gov_sch_parse(arena, src, len, &schema, &err))
+		ereport(ERROR,
+				(errcode(ERRCODE_DATA_CORRUPTED),
+				 errmsg("the stored Cedar schema does not parse: %s", err.message)));
+	return schema;
+}
+
+static void
+schema_arena(GovPolArena *arena, MemoryContext cxt)
+{
+	gov_policy_arena_in_context(arena, cxt, gov_policy_compile_limit(SCHEMA_MAX_BYTES));
+}
+
+/* Refuse a policy or template (what, name) the schema set disagrees with. */
+static void
+schema_check_policy(const GovPolicy *pol, const char *what, const char *name)
+{
+	MemoryContext cxt = AllocSetContextCreate(CurrentMemoryContext, "governance schema check",
+											  ALLOCSET_DEFAULT_SIZES);
+	GovPolArena arena;
+	GovSchema  *schema;
+	GovPolError err;
+
+	schema_arena(&arena, cxt);
+	schema = load_schema(&arena);
+	if (schema != NULL && !gov_sch_check_policy(schema, &arena, pol, &err))
+		ereport(ERROR,
+				(errcode(ERRCODE_INVALID_OBJECT_DEFINITION),
+				 errmsg("%s", err.message),
+				 errdetail("%s \"%s\" does not agree with the Cedar schema (governance.set_schema) and was not stored.",
+						   what, name)));
+	MemoryContextDelete(cxt);
+}
+
 static void
 check_source(const char *name, const char *source, bool *permit)
 {
@@ -153,6 +229,7 @@ check_source(const char *name, const char *source, bool *permit)
 				 errmsg("%s", err.message),
 				 errdetail("Policy \"%s\" was not stored.", name)));
 	*permit = gov_pol_is_permit(pol);
+	schema_check_policy(pol, "Policy", name);
 	MemoryContextDelete(cxt);
 }
 
@@ -492,6 +569,7 @@ gov_sql_create_policies(PG_FUNCTION_ARGS)
 						 errmsg("policy \"%s\" appears twice in the set", names[i])));
 		gov_pol_source_span(pols[i], &start, &end);
 		texts[i] = pnstrdup(source + start, end - start);
+		schema_check_policy(pols[i], "Policy", names[i]);
 	}
 	for (i = 0; i < n; i++)
 		hash = apply_change(POLICY_CREATE, names[i], texts[i], gov_pol_is_permit(pols[i]), NULL);
@@ -614,6 +692,7 @@ gov_sql_create_template(PG_FUNCTION_ARGS)
 								ALLOCSET_DEFAULT_SIZES);
 	pol = parse_template(&arena, name, source, cxt);
 	permit = gov_pol_is_permit(pol);
+	schema_check_policy(pol, "Template", name);
 	MemoryContextDelete(cxt);
 
 	if (SPI_connect() != SPI_OK_CONNECT)
@@ -971,6 +1050,33 @@ put_entity(FunctionCallInfo fcinfo, bool with_tags)
 		ereport(ERROR,
 				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
 				 errmsg("entity attributes hold an %s", why)));
+	{
+		MemoryContext cxt = AllocSetContextCreate(CurrentMemoryContext, "governance schema check",
+												  ALLOCSET_DEFAULT_SIZES);
+		GovPolArena arena;
+		GovSchema  *schema;
+		GovPolError err;
+
+		schema_arena(&arena, cxt);
+		schema = load_schema(&arena);
+		if (schema != NULL)
+		{
+			GovPolStr  *ps = palloc(sizeof(GovPolStr) * (nelems + 1));
+
+			for (i = 0; i < nelems; i++)
+			{
+				ps[i].p = TextDatumGetCString(elems[i]);
+				ps[i].len = strlen(ps[i].p);
+			}
+			if (!gov_sch_check_entity(schema, uid, strlen(uid), ps, nelems, &val, &err))
+				ereport(ERROR,
+						(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+						 errmsg("%s", err.message),
+						 errdetail("Entity %s does not agree with the Cedar schema (governance.set_schema) and was not stored.",
+								   uid)));
+		}
+		MemoryContextDelete(cxt);
+	}
 	if (tags)
 	{
 		if (!JB_ROOT_IS_OBJECT(tags))
@@ -1248,4 +1354,157 @@ gov_sql_policy_benchmark(PG_FUNCTION_ARGS)
 	values[4] = Float8GetDatum(ns[(int) ((int64) iterations * 99 / 100)] / 1000.0);
 	values[5] = Float8GetDatum(ns[0] / 1000.0);
 	PG_RETURN_DATUM(HeapTupleGetDatum(heap_form_tuple(BlessTupleDesc(desc), values, nulls)));
+}
+
+/*
+ * set_schema(schema text) -> void (issue 17 step 5): set the Cedar schema
+ * policies, templates and entities are validated against, or clear it
+ * (NULL).  Refused when a stored policy, template or entity disagrees
+ * with the new schema (the first one is named).  Ledgered as
+ * governance.schema.set.
+ */
+PG_FUNCTION_INFO_V1(gov_sql_set_schema);
+Datum
+gov_sql_set_schema(PG_FUNCTION_ARGS)
+{
+	char	   *source = NULL;
+	size_t		len = 0;
+	MemoryContext cxt;
+	GovPolArena arena;
+	GovSchema  *schema = NULL;
+	GovPolError err;
+	uint64		r;
+	const char *keys[2];
+	const char *vals[2];
+	Datum		arg;
+	Oid			argtype = TEXTOID;
+
+	GOV_ENTRY();
+	if (!PG_ARGISNULL(0))
+	{
+		source = text_to_cstring(PG_GETARG_TEXT_PP(0));
+		len = strlen(source);
+		if (len > SCHEMA_MAX_BYTES)
+			ereport(ERROR,
+					(errcode(ERRCODE_PROGRAM_LIMIT_EXCEEDED),
+					 errmsg("Cedar schema is too large"),
+					 errdetail("The schema is %zu bytes; the limit is %d bytes.",
+							   len, SCHEMA_MAX_BYTES)));
+	}
+	cxt = AllocSetContextCreate(CurrentMemoryContext, "governance schema",
+								ALLOCSET_DEFAULT_SIZES);
+	schema_arena(&arena, cxt);
+	if (source != NULL && !gov_sch_parse(&arena, source, len, &schema, &err))
+		ereport(ERROR,
+				(errcode(ERRCODE_SYNTAX_ERROR),
+				 errmsg("%s", err.message),
+				 errdetail("The schema was not set.")));
+
+	if (SPI_connect() != SPI_OK_CONNECT)
+		elog(ERROR, "SPI_connect failed");
+	/* no policy, template or entity change runs while the schema changes */
+	if (SPI_execute("LOCK TABLE governance.cedar_schema IN EXCLUSIVE MODE", false, 0) != SPI_OK_UTILITY)
+		elog(ERROR, "could not lock governance.cedar_schema");
+	if (schema != NULL)
+	{
+		static const char *const what[2] = {"policy", "template"};
+		static const char *const query[2] = {
+			"SELECT name, source FROM governance.policies ORDER BY name",
+			"SELECT name, source FROM governance.policy_templates ORDER BY name"
+		};
+		int			q;
+
+		for (q = 0; q < 2; q++)
+		{
+			if (SPI_execute(query[q], false, 0) != SPI_OK_SELECT)
+				elog(ERROR, "could not read the stored %ss", what[q]);
+			for (r = 0; r < SPI_processed; r++)
+			{
+				char	   *name = SPI_getvalue(SPI_tuptable->vals[r], SPI_tuptable->tupdesc, 1);
+				char	   *src = SPI_getvalue(SPI_tuptable->vals[r], SPI_tuptable->tupdesc, 2);
+				GovPolArena pa;
+				GovPolicy  *pol;
+				MemoryContext pcxt = AllocSetContextCreate(CurrentMemoryContext, "governance schema policy",
+														   ALLOCSET_DEFAULT_SIZES);
+
+				gov_policy_arena_in_context(&pa, pcxt, gov_policy_compile_limit(strlen(src)));
+				if (!(q == 0 ? gov_pol_parse(&pa, src, strlen(src), &pol, &err) :
+					  gov_pol_parse_template(&pa, src, strlen(src), &pol, &err)))
+				{
+					/* a stored policy that does not compile denies anyway */
+					MemoryContextDelete(pcxt);
+					continue;
+				}
+				if (!gov_sch_check_policy(schema, &pa, pol, &err))
+					ereport(ERROR,
+							(errcode(ERRCODE_INVALID_OBJECT_DEFINITION),
+							 errmsg("stored %s \"%s\" does not agree with the new Cedar schema: %s",
+									what[q], name, err.message),
+							 errdetail("The schema was not set."),
+							 errhint("Replace or drop the %s first.", what[q])));
+				MemoryContextDelete(pcxt);
+			}
+		}
+		if (SPI_execute("SELECT uid, parents, attrs FROM governance.entities ORDER BY uid",
+						false, 0) != SPI_OK_SELECT)
+			elog(ERROR, "could not read governance.entities");
+		for (r = 0; r < SPI_processed; r++)
+		{
+			HeapTuple	tup = SPI_tuptable->vals[r];
+			char	   *uid = SPI_getvalue(tup, SPI_tuptable->tupdesc, 1);
+			bool		isnull;
+			Datum		pd = SPI_getbinval(tup, SPI_tuptable->tupdesc, 2, &isnull);
+			Datum		ad;
+			Datum	   *elems = NULL;
+			bool	   *nulls;
+			int			nelems = 0;
+			int			i;
+			GovPolStr  *ps;
+			GovPolValue val;
+
+			if (!isnull)
+				deconstruct_array(DatumGetArrayTypeP(pd), TEXTOID, -1, false, TYPALIGN_INT,
+								  &elems, &nulls, &nelems);
+			ps = palloc(sizeof(GovPolStr) * (nelems + 1));
+			for (i = 0; i < nelems; i++)
+			{
+				ps[i].p = TextDatumGetCString(elems[i]);
+				ps[i].len = strlen(ps[i].p);
+			}
+			ad = SPI_getbinval(tup, SPI_tuptable->tupdesc, 3, &isnull);
+			if (isnull)
+			{
+				memset(&val, 0, sizeof(val));
+				val.kind = GOV_POL_RECORD;
+			}
+			else
+				gov_policy_jsonb_to_value(DatumGetJsonbP(ad), &val);
+			if (!gov_sch_check_entity(schema, uid, strlen(uid), ps, nelems, &val, &err))
+				ereport(ERROR,
+						(errcode(ERRCODE_INVALID_OBJECT_DEFINITION),
+						 errmsg("stored entity %s does not agree with the new Cedar schema: %s",
+								uid, err.message),
+						 errdetail("The schema was not set."),
+						 errhint("Change or delete the entity first.")));
+		}
+	}
+	if (SPI_execute("DELETE FROM governance.cedar_schema", false, 0) != SPI_OK_DELETE)
+		elog(ERROR, "could not write governance.cedar_schema");
+	if (source != NULL)
+	{
+		arg = CStringGetTextDatum(source);
+		if (SPI_execute_with_args("INSERT INTO governance.cedar_schema (source, set_at, set_by)"
+								  " VALUES ($1, pg_catalog.now(), pg_catalog.\"session_user\"())",
+								  1, &argtype, &arg, NULL, false, 0) != SPI_OK_INSERT)
+			elog(ERROR, "could not write governance.cedar_schema");
+	}
+	SPI_finish();
+	MemoryContextDelete(cxt);
+
+	keys[0] = "action";
+	vals[0] = source != NULL ? "set" : "cleared";
+	keys[1] = "source_sha3_512";
+	vals[1] = source != NULL ? sha3_hex(source) : "";
+	gov_ledger_append_system("governance.schema.set", NULL, payload_of(source != NULL ? 2 : 1, keys, vals));
+	PG_RETURN_VOID();
 }

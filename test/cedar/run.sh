@@ -1,6 +1,7 @@
 #!/bin/sh
 # The differential test against the reference Cedar implementation
-# (issue 17; test/cedar/differential.cjs says what it compares).
+# (issue 17; test/cedar/differential.cjs says what it compares), then
+# the schema validation comparison (test/cedar/validation.cjs).
 #   sh test/cedar/run.sh SOCKET_DIR [DECISIONS]
 # runs against the preloaded cluster whose socket is in SOCKET_DIR (as
 # test/run.sh starts it), in a database of its own (cedar_diff).  The
@@ -46,4 +47,10 @@ seed=""
 # deoptimizer ("Fatal error ... unreachable code") on this script; without
 # the optimizing compiler it never did, and the time goes to Cedar's wasm anyway.
 # shellcheck disable=SC2086
-CEDAR_PGHOST="$HOST" exec node --no-opt differential.cjs --decisions "$DECISIONS" $seed
+CEDAR_PGHOST="$HOST" node --no-opt differential.cjs --decisions "$DECISIONS" $seed
+rc=$?
+# schema validation: a fixed corpus validated by Cedar's validator and by
+# the extension, accept / reject compared (validation.cjs)
+CEDAR_PGHOST="$HOST" node --no-opt validation.cjs
+rc2=$?
+[ "$rc" -eq 0 ] && [ "$rc2" -eq 0 ]

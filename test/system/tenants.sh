@@ -98,7 +98,14 @@ EOF
 "$GV" --key "$W/pub" proof "$W/proof_e.txt" >"$W/ve.out" 2>&1
 gov_is 1 $? "an edited evidence hash in a tenant's proof fails: $(cat "$W/ve.out")"
 
-# an execution not sealed yet: export_tenant() says so (proof()'s 55000), seal() and it is in
+# an execution not sealed yet: export_tenant() says so (proof()'s 55000), seal() and it is in.
+# The sealer wakes on commit (governance.seal_delay): hold it off first, or
+# the execution may be sealed before the export looks (a race CI lost once).
+q "ALTER SYSTEM SET governance.seal_interval = '1h'" >/dev/null
+q "ALTER SYSTEM SET governance.seal_delay = '1h'" >/dev/null
+q "SELECT pg_reload_conf()" >/dev/null
+gov_wait "$C" "SELECT current_setting('governance.seal_delay') = '1h'" 20
+sleep 1	# the round the reload itself may start is over
 set -- $(auth acme2); lu=$1
 err=$(gov_psql "$C" -U tn_auditor -v VERBOSITY=verbose -Atc "SELECT count(*) FROM governance.export_tenant('Tenant::\"acme\"')" 2>&1)
 gov_like "55000" "$err" "a tenant execution not sealed yet: 55000 (seal first)"

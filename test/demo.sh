@@ -190,6 +190,30 @@ cli --key "$TOP/server.pub" proof "$TOP/lease.txt"
 note "The proof holds every event of the execution (the decision, the delegation, the writes"
 note "with their row hashes, the heartbeats, the revocation), each with its Merkle path, and the"
 note "signed lineage map of every block since: no event left out, none appended after the revocation."
+note "The same execution drawn for people: governance.lineage_dot() gives Graphviz's DOT, rendered to SVG"
+note "(governance-verify proof --dot draws it from the offline proof too):"
+gov_psql "$D" -U auditor -At -c "SELECT governance.lineage_dot('$LEASE')" >"$TOP/lease.dot"
+SVG="${TMPDIR:-/tmp}/governance-demo-lineage.svg"
+if dot -Tsvg "$TOP/lease.dot" -o "$SVG" 2>"$TOP/dot.err"; then
+	note "$(grep -c -- '->' "$TOP/lease.dot") edges between $(grep -c '<g id="node' "$SVG") events; open $SVG to look (kept after the demo)."
+else
+	note "dot failed: $(head -n 1 "$TOP/dot.err")"
+fi
+note "One event removed from the proof (the revocation: the proof would then show a live lease):"
+$SYS_PYTHON - "$TOP/lease.txt" "$TOP/lease_cut.txt" <<'PYEOF'
+import base64, sys
+L = open(sys.argv[1]).read().split("\n")[:-1]
+for i, l in enumerate(L):
+    t = l.split(" ")
+    if t[0] == "row" and base64.urlsafe_b64decode(t[3] + "=" * (-len(t[3]) % 4)) == b"governance.revoke":
+        del L[i:i + 2]      # the row and its Merkle path
+        break
+if L[-1].startswith("end "):
+    L[-1] = "end %d" % (len(L) - 1)
+open(sys.argv[2], "w").write("\n".join(L) + "\n")
+PYEOF
+cli --key "$TOP/server.pub" proof "$TOP/lease_cut.txt"
+note "The block's signed lineage map still names the revocation as the lease's last event there."
 note "Later, more is ledgered and sealed; a consistency proof shows the new checkpoint extends the old:"
 val "SELECT governance.record('audit.note', '{\"checked\": true}')" >/dev/null
 val "SELECT governance.seal()" >/dev/null
@@ -216,7 +240,33 @@ note "(exit status 1: tampering found; 0 verified; 2 bad input)"
 
 say "11. Tampering is detected: a superuser switches the guards off and edits history."
 run "UPDATE governance.ledger SET payload = '{\"amount\": 1}' WHERE kind = 'governance.write'"
-note "Refused: the ledger is append-only. With the guards switched off..."
+note "Refused: the ledger is append-only. With the guards switched off, a superuser first hides a"
+note "write after the revocation of the billing agent's lease, well formed (its evidence hash and"
+note "chain link recomputed), and seals it into a signed block:"
+HIDDEN_AFTER=$(val "SELECT max(seq) FROM governance.ledger WHERE lease_id = '$LEASE'")
+gov_psql "$D" -q -c "ALTER EVENT TRIGGER governance_guard_end DISABLE" \
+	-c "ALTER TABLE governance.ledger DISABLE TRIGGER ledger_append_only" >/dev/null
+gov_psql "$D" -q >/dev/null <<EOF
+BEGIN;
+INSERT INTO governance.ledger (seq, at, kind, lease_id, principal, action, resource, payload, actor, txid, prev_seq, evidence, link)
+SELECT nextval('governance.ledger_seq'), now(), 'governance.write', lease_id, principal, action, resource,
+       '{"op": "update", "table": "public.payments", "key": {"id": "1"}, "old_sha3_512": null, "new_sha3_512": null}',
+       'billing_bot', pg_current_xact_id(), seq, '\\x00', '\\x00'
+  FROM governance.ledger WHERE seq = $HIDDEN_AFTER;
+UPDATE governance.ledger SET evidence = governance.sha3_512(governance.event_bytes(seq)) WHERE seq = currval('governance.ledger_seq');
+UPDATE governance.ledger l SET link = governance.chain_link((SELECT p.link FROM governance.ledger p WHERE p.seq = l.prev_seq), l.evidence)
+ WHERE seq = currval('governance.ledger_seq');
+COMMIT;
+EOF
+gov_psql "$D" -q -c "ALTER TABLE governance.ledger ENABLE ALWAYS TRIGGER ledger_append_only" \
+	-c "ALTER EVENT TRIGGER governance_guard_end ENABLE ALWAYS" >/dev/null
+val "SELECT governance.seal()" >/dev/null
+run "SELECT ok, first_bad_seq, problem FROM governance.verify_ledger()"
+gov_psql "$D" -U auditor -c "\\copy (SELECT governance.proof('$LEASE')) TO '$TOP/hidden.txt'" >/dev/null
+note "Offline, the execution's proof names it too (and cutting the write out of the proof fails as"
+note "the removed revocation did: the block's lineage map names it):"
+cli --key "$TOP/server.pub" proof "$TOP/hidden.txt"
+note "Then the same superuser edits a sealed row instead..."
 gov_psql "$D" -q -c "ALTER EVENT TRIGGER governance_guard_end DISABLE" \
 	-c "ALTER TABLE governance.ledger DISABLE TRIGGER ledger_append_only" \
 	-c "UPDATE governance.ledger SET payload = jsonb_set(payload, '{op}', '\"delete\"') WHERE seq = (SELECT min(seq) FROM governance.ledger WHERE kind = 'governance.write')" \

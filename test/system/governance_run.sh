@@ -421,6 +421,9 @@ badarg 64 'does not match its seed' "a 64-byte secret key whose public half is n
 badarg 77 'refused .*bad signature.*not the agent.s registered key' "a wrong key: refused" \
 	--dbname "$KDB" --key "$W/k2.hex" --principal 'Agent::"gr-keyed"' --action etl.run --resource 'Dataset::"a"' -- touch "$W/wrongkey.ran"
 gov_ok "$( [ -e "$W/wrongkey.ran" ] && echo 1 || echo 0)" "a wrong key: the command never started"
+# a refused call's security event is ledgered by the enforcer from its ring
+# (the caller's transaction aborted), so it lands a round later: wait for it
+gov_wait "$C" "SELECT count(*) = $((ref0 + 1)) FROM governance.ledger WHERE kind = 'governance.pop.refused' AND principal = 'Agent::\"gr-keyed\"'" 10
 gov_is "$((ref0 + 1))" "$(pop_refusals)" "a wrong key: the refusal is ledgered (governance.pop.refused)"
 badarg 77 'refused .*proof required.*pass --key FILE or --key-command' "a key-holding agent without --key: refused, the message says what to do" \
 	--dbname "$KDB" --principal 'Agent::"gr-keyed"' --action etl.run --resource 'Dataset::"a"' -- touch "$W/nokey.ran"

@@ -203,17 +203,26 @@ ledger_xact_callback(XactEvent event, void *arg)
 	switch (event)
 	{
 		case XACT_EVENT_COMMIT:
-
-			/*
-			 * Rows to seal: wake the sealer (batched, governance.seal_delay).
-			 * The commit is visible to others by now.
-			 */
-			if (my_slot_pending)
-				gov_worker_wake_at(GOV_WORKER_SEALER, 0);
-			clear_my_slot();
-			gov_ledger_writing = false;
-			break;
 		case XACT_EVENT_ABORT:
+			{
+				bool		had_rows = my_slot_pending;
+
+				/*
+				 * Clear the slot first, then wake the sealer (batched,
+				 * governance.seal_delay): woken before the slot is clear, it
+				 * could take its horizon below our rows and then sleep a
+				 * whole round.  The commit is visible to others by now.  An
+				 * abort wakes it too: rows of later commits may be waiting
+				 * behind our pending seq, and nobody else would wake it.
+				 */
+				clear_my_slot();
+				gov_ledger_writing = false;
+				if (event == XACT_EVENT_ABORT)
+					gov_ledger_pruning = false;
+				if (had_rows)
+					gov_worker_wake_at(GOV_WORKER_SEALER, 0);
+			}
+			break;
 		case XACT_EVENT_PARALLEL_COMMIT:
 		case XACT_EVENT_PARALLEL_ABORT:
 			clear_my_slot();

@@ -7,8 +7,8 @@
 #   in most trials; 500 ms on a loaded machine, see LIMIT), also when
 #   another attached lease expires later, and
 #   when the lease is attached after the enforcer planned its sleep;
-# - a committed ledger row is sealed within 1 s of its commit (the sealer's
-#   round is 60 s), and a burst of commits is batched into few blocks
+# - a committed ledger row is sealed within SEAL_LIMIT of its commit (the
+#   sealer's round is 60 s), and a burst of commits is batched into few blocks
 #   (governance.seal_delay), not a block per commit;
 # - a rolled-back append wakes nobody into sealing a row.
 set -u
@@ -59,6 +59,9 @@ lag() {
 # chance has probability (LIMIT / 2000)^5, 0.1% for 500 ms, which leaves
 # room for a machine at load 20 (its scheduling delays: 150-300 ms seen).
 LIMIT=500
+# SEAL_LIMIT: what counts as sealed on commit, on the server's clock: a
+# twelfth of the sealer's 60 s round, room for a loaded machine.
+SEAL_LIMIT=5000
 
 # ---------------------------------------------------------------------
 # expiry: cancelled when it happens, not at the enforcer's next round
@@ -111,11 +114,18 @@ wait $pl
 q "SELECT governance.seal()" >/dev/null
 b0=$(q "SELECT coalesce(max(block_id), 0) FROM governance.ledger_blocks")
 s=$(q "SELECT governance.record('test.wake', '{}')")
-t0=$(now_ms)
-gov_wait "$C" "SELECT EXISTS (SELECT FROM governance.ledger_blocks WHERE last_seq >= $s)" 10
-t1=$(now_ms)
-[ $((t1 - t0)) -lt 1000 ]
-gov_ok $? "a committed row is sealed within 1 s of its commit ($((t1 - t0)) ms; the sealer's round is 60 s)"
+gov_wait "$C" "SELECT EXISTS (SELECT FROM governance.ledger_blocks WHERE last_seq >= $s)" 20
+# the lag on the server's clock (commit timestamps of the row and of its
+# block), not the client's polling: psql processes started every 0.2 s on a
+# loaded machine would add seconds.  The bound is far below the sealer's
+# 60 s round, so only the wake-up on commit explains a pass; the target
+# itself (p99 <= 250 ms) is make bench's (docs/BENCHMARKS.md).
+lag1=$(q "SELECT round(extract(epoch FROM pg_xact_commit_timestamp(b.xmin) - pg_xact_commit_timestamp(l.xmin)) * 1000)
+          FROM governance.ledger l JOIN governance.ledger_blocks b ON l.seq BETWEEN b.first_seq AND b.last_seq
+         WHERE l.seq = $s")
+[ -n "$lag1" ] || echo "# row $s: blocks $(q "SELECT string_agg(format('%s:%s-%s xmin %s ts %s', block_id, first_seq, last_seq, xmin, pg_xact_commit_timestamp(xmin)), ', ') FROM governance.ledger_blocks WHERE block_id > $b0"); row: $(q "SELECT format('xmin %s ts %s', xmin, pg_xact_commit_timestamp(xmin)) FROM governance.ledger WHERE seq = $s")"
+[ -n "$lag1" ] && [ "$lag1" -lt $SEAL_LIMIT ]
+gov_ok $? "a committed row is sealed soon after its commit (${lag1:-never} ms, bound $SEAL_LIMIT ms; the sealer's round is 60 s)"
 
 # a burst of 400 single-row commits over about 2 s: few blocks, all sealed soon
 s0=$(q "SELECT max(seq) FROM governance.ledger")
@@ -131,16 +141,33 @@ lagp=$(q "SELECT round(max(extract(epoch FROM pg_xact_commit_timestamp(b.xmin) -
 echo "# 400 commits went into $nb blocks; the worst commit-to-sealed lag was $lagp ms"
 [ "$nb" -ge 1 ] && [ "$nb" -lt 100 ]
 gov_ok $? "400 commits make fewer than 100 blocks ($nb; a block per commit would be 400)"
-[ "$lagp" -lt 1000 ]
-gov_ok $? "and every one of them was sealed within 1 s of its commit ($lagp ms)"
+[ -n "$lagp" ] && [ "$lagp" -lt $SEAL_LIMIT ]
+gov_ok $? "and every one of them was sealed soon after its commit ($lagp ms, bound $SEAL_LIMIT ms)"
 
-# a rolled-back append: nothing to seal, no block for it
+# a rolled-back append: nothing to seal, no block for it.  Its abort wakes
+# the sealer (rows committed after its seq may wait behind it), which then
+# seals what the workers committed meanwhile, if anything, but makes no
+# empty block for the aborted seq
 b1=$(q "SELECT coalesce(max(block_id), 0) FROM governance.ledger_blocks")
 q "BEGIN; SELECT governance.record('test.rollback', '{}'); ROLLBACK;" >/dev/null
 sleep 0.5
-gov_is "$b1" "$(q "SELECT coalesce(max(block_id), 0) FROM governance.ledger_blocks")" \
-	"a rolled-back append makes no block"
+gov_is "0" "$(q "SELECT count(*) FROM governance.ledger_blocks WHERE block_id > $b1 AND row_count = 0")" \
+	"a rolled-back append makes no block (no empty block after it)"
 gov_is "0" "$(q "SELECT count(*) FROM governance.ledger WHERE kind = 'test.rollback'")" "and leaves no row"
+
+# a row committed behind a pending append that then aborts: the sealer
+# cannot seal past the pending seq, and the abort must wake it (nobody else
+# would until its 60 s round)
+gov_psql "$C" -c "BEGIN" -c "SELECT governance.record('test.held', '{}')" -c "SELECT pg_sleep(1.5)" -c "ROLLBACK" >/dev/null 2>&1 &
+HELD=$!
+gov_wait "$C" "SELECT EXISTS (SELECT FROM pg_stat_activity WHERE query = 'SELECT pg_sleep(1.5)')" 10
+s2=$(q "SELECT governance.record('test.behind', '{}')")
+sleep 0.5
+gov_is "f" "$(q "SELECT EXISTS (SELECT FROM governance.ledger_blocks WHERE last_seq >= $s2)")" \
+	"a row committed behind a pending append waits for it"
+wait $HELD
+gov_wait "$C" "SELECT EXISTS (SELECT FROM governance.ledger_blocks WHERE last_seq >= $s2)" 10
+gov_ok $? "once the pending append rolls back, the row behind it is sealed at once (the abort wakes the sealer)"
 
 # governance.seal_delay is reloadable and bounded
 q "ALTER SYSTEM SET governance.seal_delay = '-1'" >/dev/null 2>&1

@@ -305,10 +305,16 @@ check_proof(const Request *r, GovPopOp op, const char *signer, text *proof,
 	gov_pop_check(&req, signer, &agent, proof, r->has_parent ? &r->parent : NULL);
 }
 
-/* Ledger the decision on the lease's chain (or unbound for a deny). */
+/*
+ * Ledger the decision on the lease's chain (or unbound for a deny).  An
+ * allow names the new lease's tenant (NULL: none, and no member), so the
+ * tenant is inside the evidence hash of the execution's first row, which
+ * every later row of the execution reaches through its chain
+ * (docs/DESIGN.md, "Tenants"; FORMAT.md section 15).
+ */
 static int64
 ledger_decision(const char *kind, const Request *r, const Outcome *o, const uint8 *ctx_hash,
-				int64 parent_seq)
+				int64 parent_seq, const char *tenant)
 {
 	GovJson		j;
 	GovEvent	ev;
@@ -336,6 +342,11 @@ ledger_decision(const char *kind, const Request *r, const Outcome *o, const uint
 	{
 		gj_key(&j, "expires_at");
 		gj_str(&j, gov_iso_timestamp(o->expires_at));
+	}
+	if (o->allow && tenant != NULL)
+	{
+		gj_key(&j, "tenant");
+		gj_str(&j, tenant);
 	}
 	gj_end_object(&j);
 
@@ -563,7 +574,8 @@ issue(const Request *r, Outcome *o, const uint8 *ctx_hash, int depth,
 	o->artifact = gov_artifact_issue(&c);
 	gov_sha3_512(o->artifact, strlen(o->artifact), art_hash);
 
-	first_seq = ledger_decision("governance.authorize", r, o, ctx_hash, parent_seq);
+	first_seq = ledger_decision("governance.authorize", r, o, ctx_hash, parent_seq,
+								tenant_null ? NULL : TextDatumGetCString(tenant));
 
 	{
 		GovRowIO	io;
@@ -700,7 +712,7 @@ gov_sql_authorize(PG_FUNCTION_ARGS)
 		issue(&r, &o, ctx_hash, 0, 0, 0,
 			  PointerGetDatum(construct_empty_array(UUIDOID)), 0);
 	else
-		(void) ledger_decision("governance.authorize", &r, &o, ctx_hash, 0);
+		(void) ledger_decision("governance.authorize", &r, &o, ctx_hash, 0, NULL);
 	outcome_to_caller(&o, caller);
 	SPI_finish();
 	PG_RETURN_DATUM(outcome_datum(fcinfo, &o));
@@ -798,7 +810,7 @@ gov_sql_delegate(PG_FUNCTION_ARGS)
 		{
 			o.reasons = list_make1(psprintf("trust degraded: %s", why));
 			o.brief = linitial(o.reasons);
-			(void) ledger_decision("governance.delegate", &r, &o, ctx_hash, 0);
+			(void) ledger_decision("governance.delegate", &r, &o, ctx_hash, 0, NULL);
 			outcome_to_caller(&o, caller);
 			SPI_finish();
 			PG_RETURN_DATUM(outcome_datum(fcinfo, &o));
@@ -833,7 +845,7 @@ gov_sql_delegate(PG_FUNCTION_ARGS)
 										live.state == GOV_LEASE_PENDING ? "not live" : "expired"));
 		/* the parent is the caller's own: what is wrong with it is no secret */
 		o.brief = linitial(o.reasons);
-		(void) ledger_decision("governance.delegate", &r, &o, ctx_hash, 0);
+		(void) ledger_decision("governance.delegate", &r, &o, ctx_hash, 0, NULL);
 		outcome_to_caller(&o, caller);
 		SPI_finish();
 		PG_RETURN_DATUM(outcome_datum(fcinfo, &o));
@@ -883,7 +895,7 @@ gov_sql_delegate(PG_FUNCTION_ARGS)
 
 	if (!o.allow)
 	{
-		(void) ledger_decision("governance.delegate", &r, &o, ctx_hash, 0);
+		(void) ledger_decision("governance.delegate", &r, &o, ctx_hash, 0, NULL);
 		outcome_to_caller(&o, caller);
 		SPI_finish();
 		PG_RETURN_DATUM(outcome_datum(fcinfo, &o));

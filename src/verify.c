@@ -742,12 +742,66 @@ check_block_rows(Verifier *v, const GovBlock *b, RowData *r, bool *have_row)
 }
 
 /*
+ * The tenant of each lease whose first event the scan verified (seq from
+ * from_seq on) is the one that event names (docs/DESIGN.md, "Tenants"):
+ * governance.leases.tenant is what export_tenant() selects by, so an
+ * edited column would move an execution from one tenant's export to
+ * another's; the governance.authorize event at the lease's first_seq is
+ * evidence, just checked.  One join, not a lookup per row of the scan:
+ * about 3 us a lease (docs/BENCHMARKS.md, "verify_ledger and tenants"),
+ * where the scan spends about as much on each row.  Only verify_ledger()
+ * to the newest row runs it, not the verifier worker's rounds.
+ */
+static void
+check_tenants(Verifier *v, int64 from_seq)
+{
+	Oid			argtypes[] = {INT8OID};
+	Datum		values[1];
+	int			rc;
+	bool		isnull;
+	int64		seq;
+	char	   *lease;
+	char	   *column;
+	char	   *event;
+	bool		found;
+
+	/* the upgrade window: the 0.1 catalog has no tenants (lease_rows.c) */
+	if (get_attnum(gov_relid("leases"), "tenant") == InvalidAttrNumber)
+		return;
+	values[0] = Int64GetDatum(from_seq);
+	rc = SPI_execute_with_args("SELECT l.first_seq, l.lease_id::text, l.tenant, g.payload->>'tenant', g.seq IS NOT NULL"
+							   " FROM governance.leases l"
+							   " LEFT JOIN governance.ledger g ON g.seq = l.first_seq AND g.lease_id = l.lease_id"
+							   " AND g.kind = 'governance.authorize'"
+							   " WHERE l.first_seq >= $1"
+							   " AND (g.seq IS NULL OR l.tenant IS DISTINCT FROM g.payload->>'tenant')"
+							   " ORDER BY l.first_seq, l.lease_id LIMIT 1",
+							   1, argtypes, values, NULL, true, 1);
+	if (rc != SPI_OK_SELECT)
+		elog(ERROR, "could not read the leases' tenants");
+	if (SPI_processed == 0)
+		return;
+	seq = DatumGetInt64(SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1, &isnull));
+	lease = SPI_getvalue(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 2);
+	column = SPI_getvalue(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 3);
+	event = SPI_getvalue(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 4);
+	found = DatumGetBool(SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 5, &isnull));
+	if (!found)
+		fail(v, seq, "lease %s: its first_seq %lld is not its governance.authorize event, so its tenant cannot be checked",
+			 lease, (long long) seq);
+	else
+		fail(v, seq, "modified lease %s: its tenant column is %s, its governance.authorize event at row %lld names %s",
+			 lease, column ? column : "NULL", (long long) seq, event ? event : "none");
+}
+
+/*
  * Verify blocks from_block..to_block (to_block <= 0: all, and then the
- * unsealed tail).  The caller is connected to SPI.
+ * unsealed tail; with tenants, then each lease's tenant against its first
+ * event, check_tenants()).  The caller is connected to SPI.
  */
 static void
 verify_range(VerifyResult *res, int64 from_block, int64 to_block, bool report_progress,
-			 TimestampTz grace_base)
+			 TimestampTz grace_base, bool tenants)
 {
 	int64		horizon;
 	int64		last_allocated;
@@ -762,6 +816,7 @@ verify_range(VerifyResult *res, int64 from_block, int64 to_block, bool report_pr
 	int64		last_seq = PG_INT64_MAX;
 	int64		block_id;
 	int64		pruned_through;
+	int64		tenants_from = 1;
 	TimestampTz now = GetCurrentTimestamp();
 
 	memset(res, 0, sizeof(*res));
@@ -824,6 +879,16 @@ verify_range(VerifyResult *res, int64 from_block, int64 to_block, bool report_pr
 	}
 
 	pruned_through = gov_retention_pruned_through();
+	if (pruned_through >= from_block)
+	{
+		GovBlock	pb;
+
+		/* leases whose first event was pruned are not checked */
+		if (gov_block_load(pruned_through, &pb))
+			tenants_from = pb.last_seq + 1;
+	}
+	if (first_seq > tenants_from)
+		tenants_from = first_seq;
 	open_rows(&v, first_seq, last_seq);
 	have_row = next_row(&v, &r);
 
@@ -914,6 +979,8 @@ verify_range(VerifyResult *res, int64 from_block, int64 to_block, bool report_pr
 		CHECK_FOR_INTERRUPTS();
 		have_row = next_row(&v, &r);
 	}
+	if (tenants)
+		check_tenants(&v, tenants_from);
 }
 
 static Datum
@@ -946,13 +1013,13 @@ result_datum(FunctionCallInfo fcinfo, const VerifyResult *res)
 /* Run a verification in its own memory context; copy the problem out. */
 static void
 run_verify(VerifyResult *res, int64 from_block, int64 to_block, bool report_progress,
-		   TimestampTz grace_base)
+		   TimestampTz grace_base, bool tenants)
 {
 	MemoryContext caller = CurrentMemoryContext;
 	char	   *problem;
 
 	SPI_connect();
-	verify_range(res, from_block, to_block, report_progress, grace_base);
+	verify_range(res, from_block, to_block, report_progress, grace_base, tenants);
 	problem = res->problem ? MemoryContextStrdup(caller, res->problem) : NULL;
 	SPI_finish();
 	res->problem = problem;
@@ -982,7 +1049,7 @@ gov_sql_verify_ledger(PG_FUNCTION_ARGS)
 				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
 				 errmsg("invalid block range %lld..%lld", (long long) from_block,
 						(long long) to_block)));
-	run_verify(&res, from_block, to_block, true, PgStartTime);
+	run_verify(&res, from_block, to_block, true, PgStartTime, true);
 	PG_RETURN_DATUM(result_datum(fcinfo, &res));
 }
 
@@ -1020,7 +1087,7 @@ gov_sql_verify_ledger_from_checkpoint(PG_FUNCTION_ARGS)
 		res.problem = problem;
 		PG_RETURN_DATUM(result_datum(fcinfo, &res));
 	}
-	run_verify(&res, block_id + 1, 0, true, PgStartTime);
+	run_verify(&res, block_id + 1, 0, true, PgStartTime, true);
 	PG_RETURN_DATUM(result_datum(fcinfo, &res));
 }
 
@@ -1156,7 +1223,7 @@ gov_verifier_duty(void)
 	}
 
 	/* what is new */
-	run_verify(&res, verified_through + 1, 0, false, grace_base);
+	run_verify(&res, verified_through + 1, 0, false, grace_base, false);
 	if (!res.ok)
 		degrade(res.problem);
 	else
@@ -1174,7 +1241,7 @@ gov_verifier_duty(void)
 			SPI_connect();
 			to = slice_end(rescan_next, gov_verify_rows_per_round);
 			SPI_finish();
-			run_verify(&res, rescan_next, to, false, grace_base);
+			run_verify(&res, rescan_next, to, false, grace_base, false);
 			if (!res.ok)
 				degrade(res.problem);
 			else

@@ -21,6 +21,9 @@
  *	  the audit path, the recursive root, the incremental root and RFC
  *	  9162's path folding must agree.
  *
+ *	  A verified proof is verified again with --tenant (the engine's
+ *	  trust.tenant): its reported tenant must pass, another must fail.
+ *
  *	  A broken property calls abort().  Built by contrib/fuzz/run.sh:
  *
  * fuzz-sources: src/evidence_codec.c src/artifact_codec.c contrib/governance-verify/gv_engine.c contrib/governance-verify/gv_blocks.c contrib/governance-verify/gv_json.c
@@ -69,15 +72,17 @@ LLVMFuzzerInitialize(int *argc, char ***argv)
 	return 0;
 }
 
-/* 1. the engine */
+/* 1. the engine; tenant: as --tenant (NULL: none asked) */
 static void
-check_engine(const uint8_t *data, size_t size)
+check_engine(const uint8_t *data, size_t size, const char *tenant, GvResult *out)
 {
 	GvResult	res;
-	GvState    *st = gv_begin(&trust, &res);
+	GvState    *st;
 	size_t		start = 0;
 	bool		complete = true;
 
+	trust.tenant = tenant;
+	st = gv_begin(&trust, &res);
 	while (start < size)
 	{
 		const uint8_t *nl = memchr(data + start, '\n', size - start);
@@ -108,7 +113,11 @@ check_engine(const uint8_t *data, size_t size)
 		  "a verdict is one of three");
 	CHECK(res.status == GV_VERIFIED || res.problem[0] != '\0', "a refusal names its problem");
 	CHECK(res.status != GV_VERIFIED || size > 0, "nothing is not verified evidence");
+	CHECK(!res.has_tenant || memchr(res.tenant, '\0', sizeof(res.tenant)) != NULL,
+		  "a reported tenant is a terminated string");
 	gv_free(st);
+	trust.tenant = NULL;
+	*out = res;
 }
 
 /* 2. each line alone */
@@ -238,7 +247,19 @@ check_merkle(const uint8_t *data, size_t size)
 int
 LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
-	check_engine(data, size);
+	GvResult	res;
+	GvResult	again;
+
+	check_engine(data, size, NULL, &res);
+	if (res.status == GV_VERIFIED && strcmp(res.what, "proof") == 0)
+	{
+		/* --tenant: the tenant reported passes, any other fails */
+		check_engine(data, size, res.has_tenant ? res.tenant : "Tenant::\"fuzz\"", &again);
+		CHECK(again.status == (res.has_tenant ? GV_VERIFIED : GV_TAMPERED),
+			  "--tenant accepts exactly the tenant reported");
+		check_engine(data, size, "Tenant::\"not-the-one\"\x01", &again);
+		CHECK(again.status == GV_TAMPERED, "--tenant refuses another tenant");
+	}
 	check_lines(data, size);
 	{
 		GovEvCheckpoint cp;

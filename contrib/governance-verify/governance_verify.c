@@ -37,6 +37,7 @@ static const char usage_text[] =
 "    governance-verify [OPTIONS] inclusion FILE\n"
 "    governance-verify [OPTIONS] consistency FILE [--old CP] [--new CP]\n"
 "    governance-verify [OPTIONS] proof FILE [--dot] [--artifact ARTIFACT]\n"
+"                      [--tenant TENANT]\n"
 "    governance-verify [OPTIONS] checkpoint CP [--keys FILE]\n"
 "    governance-verify [OPTIONS] artifact ARTIFACT\n"
 "    governance-verify [OPTIONS] pop ARTIFACT --agent-key KEY --nonce HEX\n"
@@ -76,7 +77,10 @@ static const char usage_text[] =
 "                 signed; and the lineage map entries (FORMAT.md 6b) that\n"
 "                 show no event of the execution was left out, up to the\n"
 "                 newest block (none after a revocation). A write after its\n"
-"                 execution's revocation or expiry is tampering.\n"
+"                 execution's revocation or expiry is tampering. Reports the\n"
+"                 execution's tenant, as its governance.authorize event\n"
+"                 names it (signed evidence); a delegation naming another\n"
+"                 tenant than the execution's is tampering.\n"
 "    checkpoint   a checkpoint (JSON from governance.checkpoint()): its\n"
 "                 signature under a trusted key.\n"
 "    artifact     an authorization artifact gov1.<payload>.<signature>\n"
@@ -137,6 +141,9 @@ static const char usage_text[] =
 "                          context hashes, first expiry, parent); its expiry\n"
 "                          against the clock is not checked (a proof speaks\n"
 "                          of the past)\n"
+"        --tenant TENANT   proof: the execution must be of this tenant (a uid,\n"
+"                          as Tenant::\"acme\"; as export_tenant() gives it):\n"
+"                          one of another tenant or of none fails (exit 1)\n"
 "        --keys FILE       checkpoint: follow key rotations: the key records\n"
 "                          of FILE (a bundle or any proof) are checked from\n"
 "                          the trusted key, endorsement by endorsement, and\n"
@@ -399,6 +406,11 @@ report(const GvResult *r)
 		{
 			printf(", \"lease_id\": ");
 			json_hex(r->lease, 16);
+			printf(", \"tenant\": ");
+			if (r->has_tenant)
+				json_str(r->tenant);
+			else
+				printf("null");
 			printf(", \"executions\": %lld, \"ended_by\": ", (long long) r->leases);
 			if (r->root_ended)
 			{
@@ -446,6 +458,17 @@ report(const GvResult *r)
 				   (long long) r->checkpoint.total_rows);
 		if (strcmp(r->what, "proof") == 0)
 		{
+			printf(", tenant ");
+			if (r->has_tenant)
+			{
+				const char *t;
+
+				/* as signed, but no control character reaches a terminal */
+				for (t = r->tenant; *t; t++)
+					putchar((unsigned char) *t < 0x20 || *t == 0x7f ? '?' : *t);
+			}
+			else
+				printf("none");
 			printf(", %lld executions, ", (long long) r->leases);
 			if (r->root_ended)
 				printf("ended by %s at row %lld", r->root_end_kind, (long long) r->root_end_seq);
@@ -1156,6 +1179,13 @@ main(int argc, char **argv)
 			NEED_ARG();
 			opts.artifact = argv[++i];
 		}
+		else if (strcmp(a, "--tenant") == 0)
+		{
+			NEED_ARG();
+			opts.trust.tenant = argv[++i];
+			if (opts.trust.tenant[0] == '\0' || strlen(opts.trust.tenant) >= GV_TENANT_MAX)
+				bad_input("--tenant: a tenant uid of 1 to %d bytes is needed", GV_TENANT_MAX - 1);
+		}
 		else if (strcmp(a, "--keys") == 0)
 		{
 			NEED_ARG();
@@ -1248,6 +1278,8 @@ main(int argc, char **argv)
 		bad_input("--dot is for proof only (see --help)");
 	if (opts.artifact && strcmp(opts.command, "proof") != 0)
 		bad_input("--artifact is for proof only (see --help)");
+	if (opts.trust.tenant && strcmp(opts.command, "proof") != 0)
+		bad_input("--tenant is for proof only (see --help)");
 	if (opts.keys && strcmp(opts.command, "checkpoint") != 0)
 		bad_input("--keys is for checkpoint only (see --help)");
 	if (opts.dot && opts.json)

@@ -27,6 +27,8 @@
 #define GV_BAD_INPUT	2
 
 #define GV_MAX_KEYS		64		/* trusted keys given on the command line */
+#define GV_TENANT_MAX	256		/* a tenant uid, terminator included (as
+								 * GOV_UID_MAX) */
 
 typedef struct GvTrust
 {
@@ -41,6 +43,8 @@ typedef struct GvTrust
 	GovEvCheckpoint new_cp;
 	bool		have_log_id;	/* --log-id: the log the evidence must be of */
 	uint8_t		log_id[GOV_EV_LOG_ID];
+	const char *tenant;			/* --tenant: the tenant a proof's execution
+								 * must be of ("" for none), or NULL */
 } GvTrust;
 
 typedef struct GvResult
@@ -68,6 +72,9 @@ typedef struct GvResult
 	bool		root_ended;
 	int64_t		root_end_seq;
 	char		root_end_kind[40];
+	bool		has_tenant;		/* its governance.authorize event names one */
+	char		tenant[GV_TENANT_MAX];
+	int64_t		tenant_seq;		/* that event */
 } GvResult;
 
 typedef struct GvState GvState;
@@ -113,6 +120,9 @@ typedef struct GvAuthz
 } GvAuthz;
 extern bool gv_dot_authorize(GvDot *d, const uint8_t *lease, GvAuthz *out);
 extern void gv_authz_free(GvAuthz *a);
+
+/* a top-level string member of a canonical JSON payload, or NULL (gv_json.c) */
+extern char *gv_json_member(const uint8_t *p, size_t n, const char *name);
 
 /* checkpoint JSON (gv_json.c): NULL on success, else why not */
 extern const char *gv_parse_checkpoint_json(const char *text, size_t len,

@@ -612,6 +612,11 @@ proof_row(GvState *st, const GovEvRow *r)
 				return FAIL(st, r->prev_seq, "missing row %lld: row %lld links to it",
 							LL(r->prev_seq), LL(r->seq));
 			st->pf_root_seen = true;
+			/* the execution's tenant: evidence, its hash just checked */
+			st->pf_tenant = gv_json_member(r->payload.p, r->payload.len, "tenant");
+			if (st->pf_tenant && strlen(st->pf_tenant) >= GV_TENANT_MAX)
+				return FAIL(st, r->seq, "row %lld names a tenant longer than any uid", LL(r->seq));
+			st->res->tenant_seq = r->seq;
 		}
 		else if (!st->pf_root_seen && !st->pf_anchor && st->res->rows == 0 &&
 				 kind_is(&r->kind, "governance.delegated"))
@@ -643,6 +648,25 @@ proof_row(GvState *st, const GovEvRow *r)
 			if (!kind_is(&r->kind, "governance.authorize"))
 				return FAIL(st, r->seq, "a delegated execution's first event, row %lld, is not its governance.authorize event",
 							LL(r->seq));
+			/* an execution never changes tenant (delegate() inherits it) */
+			{
+				char	   *t = gv_json_member(r->payload.p, r->payload.len, "tenant");
+				bool		same = (t == NULL) ? st->pf_tenant == NULL :
+					(st->pf_tenant != NULL && strcmp(t, st->pf_tenant) == 0);
+
+				if (!same)
+				{
+					bool		ok;
+
+					uuid_text(r->lease, u);
+					ok = FAIL(st, r->seq, "lease %s of the execution names tenant %s at row %lld, the execution's governance.authorize event at row %lld names %s",
+							  u, t ? t : "none", LL(r->seq), LL(st->res->tenant_seq),
+							  st->pf_tenant ? st->pf_tenant : "none");
+					free(t);
+					return ok;
+				}
+				free(t);
+			}
 			for (i = 0; i < (size_t) st->ndelegated; i++)
 				if (st->delegated[i] == r->prev_seq)
 					parent = st->delegated_by[i];
@@ -880,6 +904,19 @@ proof_record(GvState *st, GovEvRecord *rec)
 				if (st->trust->have_cp && !st->cp_seen)
 					return FAIL(st, 0, "block %lld named by the checkpoint is not in the proof (blocks %lld..%lld)",
 								LL(st->trust->cp.block_id), LL(st->res->from_block), LL(st->res->to_block));
+				if (st->trust->tenant &&
+					strcmp(st->trust->tenant, st->pf_tenant ? st->pf_tenant : "") != 0)
+				{
+					uuid_text(st->header.lease, u);
+					return FAIL(st, st->res->tenant_seq, "the execution of lease %s is not of tenant %s: its governance.authorize event at row %lld names %s",
+								u, st->trust->tenant[0] ? st->trust->tenant : "none",
+								LL(st->res->tenant_seq), st->pf_tenant ? st->pf_tenant : "none");
+				}
+				if (st->pf_tenant)
+				{
+					st->res->has_tenant = true;
+					snprintf(st->res->tenant, sizeof(st->res->tenant), "%s", st->pf_tenant);
+				}
 				memcpy(st->res->lease, st->header.lease, 16);
 				st->res->leases = st->npf;
 				for (k = 0; k < st->npf; k++)

@@ -137,96 +137,6 @@ dup_str(const GovEvStr *s)
 	return p;
 }
 
-/*
- * A top-level string member of a JSON object (the payload is canonical
- * JSON, section 4), its escapes decoded but for \u, which stays as written;
- * NULL when absent or not a string.  Nested objects and arrays are skipped
- * whole, so a member of the same name inside "key" is never taken.
- */
-static char *
-json_member(const uint8_t *p, size_t n, const char *name)
-{
-	size_t		i = 0;
-	size_t		namelen = strlen(name);
-
-	if (n == 0 || p[0] != '{')
-		return NULL;
-	i = 1;
-	while (i < n && p[i] == '"')
-	{
-		size_t		k0 = i + 1;
-		size_t		k1;
-		bool		match;
-		int			depth;
-
-		for (i = k0; i < n && p[i] != '"'; i++)
-			if (p[i] == '\\')
-				i++;
-		if (i >= n)
-			return NULL;
-		k1 = i++;
-		match = (k1 - k0 == namelen && memcmp(p + k0, name, namelen) == 0);
-		if (i >= n || p[i] != ':')
-			return NULL;
-		i++;
-		if (match)
-		{
-			char	   *out;
-			size_t		o = 0;
-
-			if (i >= n || p[i] != '"')
-				return NULL;
-			out = malloc(n - i + 1);
-			if (out == NULL)
-				return NULL;
-			for (i++; i < n && p[i] != '"'; i++)
-			{
-				if (p[i] == '\\' && i + 1 < n)
-				{
-					char		c = (char) p[++i];
-
-					out[o++] = c == 'n' ? '\n' : c == 't' ? '\t' : c == 'r' ? '\r' :
-						c == 'b' ? '\b' : c == 'f' ? '\f' : c == 'u' ? 'u' : c;
-					if (c == 'u')
-					{
-						out[o - 1] = '\\';
-						out[o++] = 'u';
-					}
-				}
-				else
-					out[o++] = (char) p[i];
-			}
-			out[o] = '\0';
-			return out;
-		}
-		/* skip the value */
-		depth = 0;
-		for (; i < n; i++)
-		{
-			if (p[i] == '"')
-			{
-				for (i++; i < n && p[i] != '"'; i++)
-					if (p[i] == '\\')
-						i++;
-			}
-			else if (p[i] == '{' || p[i] == '[')
-				depth++;
-			else if (p[i] == '}' || p[i] == ']')
-			{
-				if (depth == 0)
-					return NULL;	/* the object's end */
-				depth--;
-			}
-			else if (p[i] == ',' && depth == 0)
-				break;
-		}
-		if (i >= n)
-			return NULL;
-		i++;					/* the comma */
-	}
-	return NULL;
-}
-
 /* The number of bytes of a valid UTF-8 sequence at p, else 0. */
 static int
 utf8_len(const unsigned char *p)
@@ -491,10 +401,10 @@ gv_dot_write(GvDot *d, FILE *out)
 				goto fail;
 			if (!e->payload.isnull)
 			{
-				r->op = json_member(e->payload.p, e->payload.len, "op");
-				r->table = json_member(e->payload.p, e->payload.len, "table");
-				r->decision = json_member(e->payload.p, e->payload.len, "decision");
-				r->reason = json_member(e->payload.p, e->payload.len, "reason");
+				r->op = gv_json_member(e->payload.p, e->payload.len, "op");
+				r->table = gv_json_member(e->payload.p, e->payload.len, "table");
+				r->decision = gv_json_member(e->payload.p, e->payload.len, "decision");
+				r->reason = gv_json_member(e->payload.p, e->payload.len, "reason");
 			}
 			r->has_lease = e->has_lease;
 			memcpy(r->lease, e->lease, 16);
@@ -690,11 +600,11 @@ gv_dot_authorize(GvDot *d, const uint8_t *lease, GvAuthz *out)
 				out->resource = dup_str(&e->resource);
 				if (!e->payload.isnull)
 				{
-					out->decision = json_member(e->payload.p, e->payload.len, "decision");
-					out->policy_set_hash = json_member(e->payload.p, e->payload.len, "policy_set_hash");
-					out->context = json_member(e->payload.p, e->payload.len, "context_sha3_512");
-					out->expires_at = json_member(e->payload.p, e->payload.len, "expires_at");
-					out->parent = json_member(e->payload.p, e->payload.len, "parent");
+					out->decision = gv_json_member(e->payload.p, e->payload.len, "decision");
+					out->policy_set_hash = gv_json_member(e->payload.p, e->payload.len, "policy_set_hash");
+					out->context = gv_json_member(e->payload.p, e->payload.len, "context_sha3_512");
+					out->expires_at = gv_json_member(e->payload.p, e->payload.len, "expires_at");
+					out->parent = gv_json_member(e->payload.p, e->payload.len, "parent");
 				}
 			}
 		}

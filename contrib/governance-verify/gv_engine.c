@@ -555,6 +555,7 @@ gv_free(GvState *st)
 	free(st->links.slots);
 	free(st->heads);
 	free(st->pf);
+	free(st->pf_tenant);
 	free(st->maps);
 	free(st->pending);
 	free(st->delegated);

@@ -133,6 +133,7 @@ struct GvState
 	bool		pf_anchor;
 	int64_t		anchor_seq;
 	bool		pf_root_seen;
+	char	   *pf_tenant;		/* the root's "tenant" member, NULL: none */
 	bool		pf_want_path;
 	int64_t		pf_row_seq;
 	uint8_t		pf_leaf[64];

@@ -6,10 +6,12 @@
  *	  block_id, last_seq, total_rows, sealed_at_us (numbers), block_hash,
  *	  key_id, signature and sealed_at (strings) are read; other members
  *	  are skipped.  Strict JSON (RFC 8259); every input is untrusted.
+ *	  And one member of an event's payload (gv_json_member).
  *
  *-------------------------------------------------------------------------
  */
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <time.h>
 
@@ -373,6 +375,98 @@ gv_parse_checkpoint_json(const char *text, size_t len, GovEvCheckpoint *cp, bool
 			*tampered = true;
 			return "malformed checkpoint: sealed_at does not match the signed sealed_at_us";
 		}
+	}
+	return NULL;
+}
+
+/*
+ * A top-level string member of a JSON object (the payload is canonical
+ * JSON, section 4), its escapes decoded but for \u, which stays as written;
+ * NULL when absent or not a string.  Nested objects and arrays are skipped
+ * whole, so a member of the same name inside "key" is never taken.
+ * Malloc'd (the caller frees it).  Shared by the proof engine (the
+ * tenant, gv_blocks.c) and the graph (gv_dot.c).
+ */
+char *
+gv_json_member(const uint8_t *p, size_t n, const char *name)
+{
+	size_t		i = 0;
+	size_t		namelen = strlen(name);
+
+	if (n == 0 || p[0] != '{')
+		return NULL;
+	i = 1;
+	while (i < n && p[i] == '"')
+	{
+		size_t		k0 = i + 1;
+		size_t		k1;
+		bool		match;
+		int			depth;
+
+		for (i = k0; i < n && p[i] != '"'; i++)
+			if (p[i] == '\\')
+				i++;
+		if (i >= n)
+			return NULL;
+		k1 = i++;
+		match = (k1 - k0 == namelen && memcmp(p + k0, name, namelen) == 0);
+		if (i >= n || p[i] != ':')
+			return NULL;
+		i++;
+		if (match)
+		{
+			char	   *out;
+			size_t		o = 0;
+
+			if (i >= n || p[i] != '"')
+				return NULL;
+			out = malloc(n - i + 1);
+			if (out == NULL)
+				return NULL;
+			for (i++; i < n && p[i] != '"'; i++)
+			{
+				if (p[i] == '\\' && i + 1 < n)
+				{
+					char		c = (char) p[++i];
+
+					out[o++] = c == 'n' ? '\n' : c == 't' ? '\t' : c == 'r' ? '\r' :
+						c == 'b' ? '\b' : c == 'f' ? '\f' : c == 'u' ? 'u' : c;
+					if (c == 'u')
+					{
+						out[o - 1] = '\\';
+						out[o++] = 'u';
+					}
+				}
+				else
+					out[o++] = (char) p[i];
+			}
+			out[o] = '\0';
+			return out;
+		}
+		/* skip the value */
+		depth = 0;
+		for (; i < n; i++)
+		{
+			if (p[i] == '"')
+			{
+				for (i++; i < n && p[i] != '"'; i++)
+					if (p[i] == '\\')
+						i++;
+			}
+			else if (p[i] == '{' || p[i] == '[')
+				depth++;
+			else if (p[i] == '}' || p[i] == ']')
+			{
+				if (depth == 0)
+					return NULL;	/* the object's end */
+				depth--;
+			}
+			else if (p[i] == ',' && depth == 0)
+				break;
+		}
+		if (i >= n)
+			return NULL;
+		i++;					/* the comma */
 	}
 	return NULL;
 }

@@ -1685,3 +1685,27 @@ gov_sch_policy_envs(const GovSchema *s, GovPolArena *scratch, const GovPolicy *p
 	*count = n;
 	return true;
 }
+
+/* Can an entity of type a be (or be a descendant of) one of type b? */
+bool
+gov_sch_entity_below(const GovSchema *s, GovPolArena *scratch, int a, int b)
+{
+	uint8_t    *seen = gov_pol_alloc(scratch, s->nentities + 1);
+
+	if (seen == NULL)
+		return true;			/* the caller only loses precision */
+	memset(seen, 0, s->nentities + 1);
+	return type_below(s, a, b, seen);
+}
+
+/* Is action a, or one of its ancestors, action b? */
+bool
+gov_sch_action_below(const GovSchema *s, GovPolArena *scratch, int a, int b)
+{
+	uint8_t    *seen = gov_pol_alloc(scratch, s->nactions + 1);
+
+	if (seen == NULL)
+		return true;
+	memset(seen, 0, s->nactions + 1);
+	return action_below(s, a, b, seen);
+}

@@ -85,6 +85,14 @@ extern int	gov_sch_action_find(const GovSchema *s, GovPolStr id);
 extern GovPolStr gov_sch_action_name(const GovSchema *s, int a);
 extern const GovSchType *gov_sch_action_context(const GovSchema *s, int a); /* or NULL */
 
+/*
+ * The hierarchy the schema allows: can an entity of type a be in one of
+ * type b (or be of type b), is action a (or an ancestor of it) b?  True
+ * when scratch is exhausted.
+ */
+extern bool gov_sch_entity_below(const GovSchema *s, GovPolArena *scratch, int a, int b);
+extern bool gov_sch_action_below(const GovSchema *s, GovPolArena *scratch, int a, int b);
+
 /* A request environment: an action and the principal and resource types. */
 typedef struct GovSchEnv
 {

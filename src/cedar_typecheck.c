@@ -707,6 +707,98 @@ tc_has(TC *c, const GovPolExpr *e, const GovPolExprInfo *in, const Cap *caps,
 }
 
 /* == and != */
+static bool
+lit_equal(const GovPolValue *a, const GovPolValue *b)
+{
+	if (a->kind != b->kind)
+		return false;
+	switch (a->kind)
+	{
+		case GOV_POL_BOOL:
+			return a->u.b == b->u.b;
+		case GOV_POL_LONG:
+			return a->u.i == b->u.i;
+		default:
+			return str_eq(a->u.s, b->u.s);
+	}
+}
+
+/* The action an entity literal names, or -1 (not an action). */
+static int
+literal_action(TC *c, const GovPolValue *v)
+{
+	GovPolStr	id;
+
+	if (v->u.s.len < 10 || memcmp(v->u.s.p, "Action::\"", 9) != 0)
+		return -1;
+	id.p = v->u.s.p + 9;
+	id.len = v->u.s.len - 10;
+	return gov_sch_action_find(c->s, id);
+}
+
+/*
+ * x in y: x an entity, y an entity or a set of entities.  As Cedar's, the
+ * answer is known (False) when the schema lets no entity of x's type be
+ * in one of y's, and known either way for the action of the request.
+ */
+static const Ty *
+tc_in(TC *c, const GovPolExprInfo *in, const Cap *caps)
+{
+	const Ty   *l = tc_kid(c, in->kids[0], caps);
+	const Ty   *r;
+	const Ty   *rt;
+	GovPolExprInfo li;
+	GovPolExprInfo ri;
+	int			le;
+	int			re;
+
+	if (l == NULL)
+		return NULL;
+	if (l->kind != TY_ENTITY)
+	{
+		unexpected(c, in->kids[0], "an entity", l);
+		return NULL;
+	}
+	r = tc_kid(c, in->kids[1], caps);
+	if (r == NULL)
+		return NULL;
+	rt = r->kind == TY_SET ? r->elem : r;
+	if (rt->kind != TY_ENTITY)
+	{
+		unexpected(c, in->kids[1], "Set<an entity>, or an entity", r);
+		return NULL;
+	}
+	gov_pol_expr_info(in->kids[0], &li);
+	gov_pol_expr_info(in->kids[1], &ri);
+	if (li.kind == GOV_POL_E_VAR && li.var == GOV_POL_VAR_ACTION)
+	{
+		uint32_t	i;
+		uint32_t	n = ri.kind == GOV_POL_E_SET ? ri.nkids : 1;
+
+		for (i = 0; i < n; i++)
+		{
+			GovPolExprInfo k;
+			int			a;
+
+			if (ri.kind == GOV_POL_E_SET)
+				gov_pol_expr_info(ri.kids[i], &k);
+			else
+				k = ri;
+			if (k.kind != GOV_POL_E_LIT || k.lit->kind != GOV_POL_ENTITY)
+				return &ty_bool;
+			a = literal_action(c, k.lit);
+			if (a >= 0 && gov_sch_action_below(c->s, c->a, c->env->action, a))
+				return &ty_true;
+		}
+		return &ty_false;
+	}
+	le = gov_sch_entity_find(c->s, l->entity);
+	re = gov_sch_entity_find(c->s, rt->entity);
+	if (le >= 0 && re >= 0 && !gov_sch_entity_below(c->s, c->a, le, re))
+		return &ty_false;
+	return &ty_bool;
+}
+
 static const Ty *
 tc_eq(TC *c, const GovPolExpr *e, const GovPolExprInfo *in, const Cap *caps)
 {
@@ -725,7 +817,15 @@ tc_eq(TC *c, const GovPolExpr *e, const GovPolExprInfo *in, const Cap *caps)
 	/* two literals: their comparison is known */
 	if (li.kind == GOV_POL_E_LIT && ri.kind == GOV_POL_E_LIT &&
 		li.lit->kind <= GOV_POL_ENTITY && ri.lit->kind <= GOV_POL_ENTITY)
-		return &ty_bool;
+		return lit_equal(li.lit, ri.lit) == (in->kind == GOV_POL_E_EQ) ? &ty_true : &ty_false;
+	/* so is the action's, in a request environment */
+	if (li.kind == GOV_POL_E_VAR && li.var == GOV_POL_VAR_ACTION &&
+		ri.kind == GOV_POL_E_LIT && ri.lit->kind == GOV_POL_ENTITY)
+	{
+		int			a = literal_action(c, ri.lit);
+
+		return (a == c->env->action) == (in->kind == GOV_POL_E_EQ) ? &ty_true : &ty_false;
+	}
 	if (l->kind == TY_ENTITY && r->kind == TY_ENTITY)
 		return str_eq(l->entity, r->entity) ? &ty_bool :
 			(in->kind == GOV_POL_E_EQ ? &ty_false : &ty_true);
@@ -1041,23 +1141,7 @@ tc_expr(TC *c, const GovPolExpr *e, const Cap *caps, const Cap **eff)
 		case GOV_POL_E_GE:
 			return tc_compare(c, &in, caps);
 		case GOV_POL_E_IN:
-			t = tc_kid(c, in.kids[0], caps);
-			if (t == NULL)
-				return NULL;
-			if (t->kind != TY_ENTITY)
-				{
-				unexpected(c, in.kids[0], "an entity", t);
-				return NULL;
-			}
-			u = tc_kid(c, in.kids[1], caps);
-			if (u == NULL)
-				return NULL;
-			if (u->kind != TY_ENTITY && !(u->kind == TY_SET && u->elem->kind == TY_ENTITY))
-				{
-				unexpected(c, in.kids[1], "Set<an entity>, or an entity", u);
-				return NULL;
-			}
-			return &ty_bool;
+			return tc_in(c, &in, caps);
 		case GOV_POL_E_LIKE:
 			return tc_want(c, in.kids[0], caps, TY_STRING, "String", NULL) ? &ty_bool : NULL;
 		case GOV_POL_E_AND:

@@ -843,37 +843,39 @@ is_comparable(const Ty *t)
 	return t->kind == TY_LONG || t->kind == TY_DATETIME || t->kind == TY_DURATION;
 }
 
-/* < <= > >=: Long, datetime or duration, both the same */
+/*
+ * < <= > >=: Long, datetime or duration, both the same.  As Cedar's, the
+ * message expects the other operand's type when that one is comparable.
+ */
 static const Ty *
 tc_compare(TC *c, const GovPolExprInfo *in, const Cap *caps)
 {
 	const Ty   *l = tc_kid(c, in->kids[0], caps);
 	const Ty   *r;
+	char		want[TC_TYPE_TEXT];
 
 	if (l == NULL)
 		return NULL;
-	if (!is_comparable(l))
-	{
-		unexpected(c, in->kids[0], "datetime, or duration, or Long", l);
-		return NULL;
-	}
 	r = tc_kid(c, in->kids[1], caps);
 	if (r == NULL)
 		return NULL;
-	if (!is_comparable(r))
+	if (is_comparable(l) && is_comparable(r) && l->kind == r->kind)
+		return &ty_bool;
+	if (!is_comparable(l) || !is_comparable(r))
 	{
-		unexpected(c, in->kids[1], "datetime, or duration, or Long", r);
-		return NULL;
-	}
-	if (r->kind != l->kind)
-	{
-		char		tl[TC_TYPE_TEXT];
+		bool		left = !is_comparable(l);
+		const Ty   *other = left ? r : l;
 
-		ty_text(l, tl, sizeof(tl));
-		unexpected(c, in->kids[1], tl, r);
+		if (is_comparable(other))
+			ty_text(other, want, sizeof(want));
+		else
+			snprintf(want, sizeof(want), "datetime, or duration, or Long");
+		unexpected(c, in->kids[left ? 0 : 1], want, left ? l : r);
 		return NULL;
 	}
-	return &ty_bool;
+	ty_text(r, want, sizeof(want));
+	unexpected(c, in->kids[0], want, l);
+	return NULL;
 }
 
 /* Cedar's extension functions and methods: argument and result types */

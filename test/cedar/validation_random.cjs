@@ -167,7 +167,7 @@ function pathsOf(schema, env) {
 
 function Gen(schema, env) {
 	const paths = pathsOf(schema, env);
-	const pErr = 0.04;
+	const pErr = 0.05;
 	const used = [];			/* guards the current conjunction needs */
 	const typesSeen = paths.map(p => p.type).concat(PRIMS.map(k => ({ k })));
 
@@ -231,7 +231,13 @@ function Gen(schema, env) {
 		return chance(0.7) ? n + '::"g"' : '[' + n + '::"g", ' + n + '::"h"]';
 	}
 
+	/* parenthesized: Cedar refuses a relation as an operand of another */
 	function genBool(d) {
+		const e = genBool1(d);
+		return /^[A-Za-z0-9_.]+$/.test(e) ? e : '(' + e + ')';
+	}
+
+	function genBool1(d) {
 		if (d > 3) return atom({ k: 'Bool' }) || LIT.Bool();
 		const sub = t => gen(t, d + 1);
 		return pick([
@@ -308,10 +314,11 @@ function randPolicy(schema) {
 	let ps = 'principal';
 	let as = 'action';
 	let rs = 'resource';
-	if (chance(0.7)) ps = pick(['principal is ' + p, 'principal == ' + p + '::"p"', 'principal is ' + p + ' in ' + pick(schema.entities).name + '::"g"']);
+	if (chance(0.7)) ps = pick(['principal is ' + p, 'principal == ' + p + '::"p"', 'principal is ' + p + ' in ' + pick([p].concat(schema.entities.find(e => e.name === p).parents)) + '::"g"']);
 	if (chance(0.85)) as = pick(['action == Action::"' + a.name + '"', 'action in [Action::"' + a.name + '"]']);
 	if (chance(0.7)) rs = pick(['resource is ' + r, 'resource == ' + r + '::"r"', 'resource in ' + r + '::"r"']);
 	if (chance(0.03)) ps = 'principal is Nope';
+	if (chance(0.04)) ps = 'principal is ' + pick(schema.entities).name;
 	if (chance(0.03)) as = 'action == Action::"nope"';
 	const g = Gen(schema, { a, p, r });
 	const conds = [];
@@ -474,6 +481,13 @@ function main() {
 	}
 	const ours = extVerdicts(cases.map(c => [c.schema.text, policyText(c.pol)]));
 	const tally = { accept: 0, reject: 0, skipped: 0 };
+	/* what Cedar refused, by kind of error: shows what the run covered */
+	const KINDS = [['wrong type', /unexpected type/], ['incompatible types', /not compatible/],
+		['optional attribute without has', /optional attribute/], ['undeclared attribute', /attribute .* not found/],
+		['unknown entity type or action', /unrecognized|not declared|undeclared/], ['empty set', /empty set/],
+		['extension argument', /extension/], ['tag', /tag/], ['no applicable action', /applicable action/]];
+	const kinds = {};
+	const unparsed = [];
 	let failed = 0;
 	cases.forEach((c, i) => {
 		const text = policyText(c.pol);
@@ -482,7 +496,12 @@ function main() {
 		if (cv === 'error') {
 			/* a policy Cedar does not parse: not a validation case */
 			tally.skipped++;
+			unparsed.push(cwhy.slice(0, 120));
 			return;
+		}
+		if (cv === 'reject') {
+			const k = KINDS.find(([, re]) => re.test(cwhy));
+			kinds[k ? k[0] : 'other'] = (kinds[k ? k[0] : 'other'] || 0) + 1;
 		}
 		if (ov === 'schema') {
 			failed++;
@@ -508,6 +527,9 @@ function main() {
 		if (stext !== text) console.log('#   (shrunk from: ' + text.slice(0, 600) + ')');
 	});
 	const secs = ((Date.now() - t0) / 1000).toFixed(1);
+	console.log('# refused by Cedar: ' + Object.entries(kinds).map(([k, n]) => k + ' ' + n).join(', '));
+	if (process.env.VALIDATION_VERBOSE)
+		for (const u of unparsed) console.log('# Cedar did not parse: ' + u);
 	if (!failed)
 		console.log('ok - ' + (cases.length - tally.skipped) + ' random (schema, policy) pairs validated alike: ' +
 			tally.accept + ' accepted, ' + tally.reject + ' refused by both (seed ' + args.seed + ')');

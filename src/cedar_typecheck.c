@@ -702,8 +702,8 @@ tc_has(TC *c, const GovPolExpr *e, const GovPolExprInfo *in, const Cap *caps,
 	cap->e = in->kids[0];
 	cap->name = in->name;
 	*eff = cap;
-	/* an entity may not exist, so only its optional attributes make it Bool */
-	return rec->attrs[i].required ? &ty_true : &ty_bool;
+	/* an entity may not exist: even its required attributes make it Bool */
+	return &ty_bool;
 }
 
 /* == and != */
@@ -823,6 +823,13 @@ tc_eq(TC *c, const GovPolExpr *e, const GovPolExprInfo *in, const Cap *caps)
 		ri.kind == GOV_POL_E_LIT && ri.lit->kind == GOV_POL_ENTITY)
 	{
 		int			a = literal_action(c, ri.lit);
+
+		return (a == c->env->action) == (in->kind == GOV_POL_E_EQ) ? &ty_true : &ty_false;
+	}
+	if (ri.kind == GOV_POL_E_VAR && ri.var == GOV_POL_VAR_ACTION &&
+		li.kind == GOV_POL_E_LIT && li.lit->kind == GOV_POL_ENTITY)
+	{
+		int			a = literal_action(c, li.lit);
 
 		return (a == c->env->action) == (in->kind == GOV_POL_E_EQ) ? &ty_true : &ty_false;
 	}

@@ -41,6 +41,15 @@
 #define TC_SHOW 64				/* characters of a name shown in a message */
 #define TC_TYPE_TEXT 160		/* characters of a type shown in a message */
 
+/*
+ * Most "has" facts an attribute access looks back through, newest first:
+ * in an && chain of more distinct has tests, an access guarded only by an
+ * older one is refused (where Cedar allows it: docs/POLICY.md section 13),
+ * so that checking a policy costs at most this many comparisons per
+ * access.
+ */
+#define TC_MAX_CAPS 1024
+
 typedef enum TyKind
 {
 	TY_BOOL,
@@ -476,7 +485,9 @@ same_path(const GovPolExpr *x, const GovPolExpr *y)
 static bool
 has_cap(const Cap *caps, const GovPolExpr *e, GovPolStr name)
 {
-	for (; caps != NULL; caps = caps->next)
+	int			seen = 0;
+
+	for (; caps != NULL && seen < TC_MAX_CAPS; caps = caps->next, seen++)
 		if (str_eq(caps->name, name) && same_path(caps->e, e))
 			return true;
 	return false;
@@ -577,11 +588,17 @@ tc_want(TC *c, const GovPolExpr *e, const Cap *caps, TyKind k, const char *what,
 	return true;
 }
 
+/*
+ * && and || (n-ary).  The capabilities in force grow along an && chain one
+ * operand's effects at a time, so a long chain costs no more than the
+ * effects it has.
+ */
 static const Ty *
 tc_and_or(TC *c, const GovPolExprInfo *in, bool and, const Cap *caps, const Cap **eff)
 {
 	const Ty   *acc = NULL;
 	const Cap  *acc_eff = NULL;
+	const Cap  *running = caps;
 	uint32_t	i;
 
 	for (i = 0; i < in->nkids; i++)
@@ -589,7 +606,7 @@ tc_and_or(TC *c, const GovPolExprInfo *in, bool and, const Cap *caps, const Cap 
 		const Cap  *keff = NULL;
 		const Ty   *t;
 
-		t = tc_bool(c, in->kids[i], and ? cap_union(c, caps, acc_eff) : caps, &keff);
+		t = tc_bool(c, in->kids[i], running, &keff);
 		if (t == NULL)
 			return NULL;
 		if (acc == NULL)
@@ -617,6 +634,8 @@ tc_and_or(TC *c, const GovPolExprInfo *in, bool and, const Cap *caps, const Cap 
 				acc_eff = t->kind == TY_FALSE ? acc_eff : cap_meet(c, acc_eff, keff);
 			}
 		}
+		if (and)
+			running = cap_union(c, running, keff);
 		/* what follows is never evaluated, and Cedar does not check it */
 		if ((and && acc->kind == TY_FALSE) || (!and && acc->kind == TY_TRUE))
 			break;

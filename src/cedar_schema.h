@@ -72,6 +72,7 @@ typedef struct GovSchTypeInfo
 } GovSchTypeInfo;
 
 extern void gov_sch_type_info(const GovSchType *t, GovSchTypeInfo *out);
+
 /* attribute i (< nattrs) of a record type */
 extern const GovSchType *gov_sch_type_attr(const GovSchType *rec, uint32_t i,
 										   GovPolStr *name, bool *required);

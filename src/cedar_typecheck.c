@@ -157,8 +157,7 @@ tc_alloc(TC *c, size_t size)
 	return p;
 }
 
-static char *
-tc_printf(TC *c, const char *fmt,...) TC_PRINTF(2, 3);
+static char *tc_printf(TC *c, const char *fmt,...) TC_PRINTF(2, 3);
 
 static char *
 tc_printf(TC *c, const char *fmt,...)
@@ -1235,10 +1234,10 @@ tc_expr(TC *c, const GovPolExpr *e, const Cap *caps, const Cap **eff)
 				if (t == NULL)
 					return NULL;
 				if (!compatible(set->elem, t, 0))
-					{
-				incompatible(c, e, t, set->elem);
-				return NULL;
-			}
+				{
+					incompatible(c, e, t, set->elem);
+					return NULL;
+				}
 				return &ty_bool;
 			}
 		case GOV_POL_E_CONTAINS_ALL:
@@ -1247,7 +1246,7 @@ tc_expr(TC *c, const GovPolExpr *e, const Cap *caps, const Cap **eff)
 				!tc_want(c, in.kids[1], caps, TY_SET, "Set", &u))
 				return NULL;
 			if (!compatible(t, u, 0))
-				{
+			{
 				incompatible(c, e, u, t);
 				return NULL;
 			}

@@ -104,6 +104,9 @@ typedef struct TC
 	const GovSchEnv *env;
 	GovPolError *err;
 	bool		failed;
+	/* converted once: the entity types' shapes, the actions' contexts */
+	const Ty  **shapes;
+	const Ty  **contexts;
 } TC;
 
 static const Ty ty_bool = {TY_BOOL};
@@ -296,19 +299,24 @@ entity_shape(TC *c, GovPolStr name)
 {
 	int			e = gov_sch_entity_find(c->s, name);
 	const GovSchType *shape = e >= 0 ? gov_sch_entity_shape(c->s, e) : NULL;
-	const char *owner = tc_printf(c, "on entity type `%.*s`", SHOWN(name));
+	const char *owner;
 	Ty		   *t;
 
+	if (e >= 0 && c->shapes[e] != NULL)
+		return c->shapes[e];
+	owner = tc_printf(c, "on entity type `%.*s`", SHOWN(name));
 	if (owner == NULL)
 		return NULL;
 	if (shape != NULL)
-		return from_schema(c, shape, owner, "", 0);
+		return e >= 0 ? (c->shapes[e] = from_schema(c, shape, owner, "", 0)) : NULL;
 	t = tc_alloc(c, sizeof(Ty));
 	if (t == NULL)
 		return NULL;
 	t->kind = TY_RECORD;
 	t->owner = owner;
 	t->path = "";
+	if (e >= 0)
+		c->shapes[e] = t;
 	return t;
 }
 
@@ -714,6 +722,9 @@ tc_has(TC *c, const GovPolExpr *e, const GovPolExprInfo *in, const Cap *caps,
 		return &ty_false;		/* closed types: never there */
 	if (rec->attrs[i].required && x->kind == TY_RECORD)
 		return &ty_true;
+	/* a guard in force already answers it (Cedar: the capability's True) */
+	if (has_cap(caps, in->kids[0], in->name))
+		return &ty_true;
 	cap = tc_alloc(c, sizeof(Cap));
 	if (cap == NULL)
 		return NULL;
@@ -1118,6 +1129,7 @@ tc_var(TC *c, GovPolVar var)
 		default:
 			break;
 	}
+	if (c->contexts[env->action] == NULL)
 	{
 		GovPolStr	name = gov_sch_action_name(c->s, env->action);
 		const char *owner = tc_printf(c, "in context for Action::\"%.*s\"", SHOWN(name));
@@ -1126,15 +1138,19 @@ tc_var(TC *c, GovPolVar var)
 			return NULL;
 		ctx = gov_sch_action_context(c->s, env->action);
 		if (ctx != NULL)
-			return from_schema(c, ctx, owner, "", 0);
-		t = tc_alloc(c, sizeof(Ty));
-		if (t == NULL)
-			return NULL;
-		t->kind = TY_RECORD;
-		t->owner = owner;
-		t->path = "";
-		return t;
+			c->contexts[env->action] = from_schema(c, ctx, owner, "", 0);
+		else
+		{
+			t = tc_alloc(c, sizeof(Ty));
+			if (t == NULL)
+				return NULL;
+			t->kind = TY_RECORD;
+			t->owner = owner;
+			t->path = "";
+			c->contexts[env->action] = t;
+		}
 	}
+	return c->contexts[env->action];
 }
 
 static const Ty *
@@ -1333,6 +1349,7 @@ gov_tc_check_policy(const GovSchema *s, GovPolArena *scratch, const GovPolicy *p
 	uint32_t	ncond = gov_pol_cond_count(p);
 	uint32_t	i;
 	uint32_t	j;
+	int			maxact = 0;
 
 	memset(err, 0, sizeof(GovPolError));
 	memset(&c, 0, sizeof(c));
@@ -1341,6 +1358,13 @@ gov_tc_check_policy(const GovSchema *s, GovPolArena *scratch, const GovPolicy *p
 	c.p = p;
 	c.err = err;
 	if (!gov_sch_policy_envs(s, scratch, p, &envs, &nenvs, err))
+		return false;
+	for (i = 0; i < nenvs; i++)
+		if (envs[i].action >= maxact)
+			maxact = envs[i].action + 1;
+	c.shapes = tc_alloc(&c, sizeof(Ty *) * (gov_sch_entity_count(s) + 1));
+	c.contexts = tc_alloc(&c, sizeof(Ty *) * (maxact + 1));
+	if (c.shapes == NULL || c.contexts == NULL)
 		return false;
 	for (j = 0; j < ncond; j++)
 	{

@@ -7,7 +7,7 @@
 -- request environments; bad input; SAVEPOINT / ROLLBACK TO; privileges.
 \ir lib/fixture.sql
 BEGIN;
-SELECT plan(78);
+SELECT plan(79);
 
 DO $$
 BEGIN
@@ -76,6 +76,8 @@ SELECT is(pg_temp.tc('{a: 1, b: "x"}.a == 1 && [principal.name, "b"].contains("c
 SELECT is(pg_temp.tc('false && context.mfa + 1 == 2'), 'stored', 'what false && leaves unevaluated is not checked (as Cedar)');
 SELECT is(pg_temp.tc('action == Action::"list" && principal.nope'), 'stored', 'nor what the request''s action rules out');
 SELECT is(pg_temp.tc('principal.hasTag("t")'), 'stored', 'hasTag (false: the schema declares no tags)');
+SELECT is(pg_temp.tc('principal has age && (principal has age || principal.nope)'), 'stored',
+          'a has test a guard already answers is true, and leaves the rest unevaluated');
 SELECT is(pg_temp.tcp('permit (principal, action == Action::"read", resource) when { principal has age } when { principal.age > 1 };'),
           'stored', 'a when clause guards the clauses after it');
 SELECT is(pg_temp.tcp('permit (principal, action == Action::"list", resource) when { principal is User && principal.name == "" };'),

@@ -1489,3 +1489,223 @@ gov_sch_check_entity(const GovSchema *s, const char *uid, size_t uidlen,
 	}
 	return check_record(s, s->entities[e].shape, attrs, none, err, 0);
 }
+
+/* ---------------------------------------------------------------------
+ * Read-only access for the type checker (cedar_typecheck.c)
+ *
+ * Kept apart from the parser and gov_sch_check_policy, at the end of the
+ * file, so that the two can change independently.
+ * ---------------------------------------------------------------------
+ */
+
+/* gov_sch_type_info relies on the public kinds following the parser's */
+typedef char sch_kinds_match[(int) SK_DURATION == (int) GOV_SCH_DURATION &&
+							 (int) SK_ENTITY == (int) GOV_SCH_ENTITY ? 1 : -1];
+
+void
+gov_sch_type_info(const GovSchType *t, GovSchTypeInfo *out)
+{
+	const SchType *st = (const SchType *) t;
+
+	out->kind = (GovSchKind) st->kind;
+	out->name = st->name;
+	out->elem = (const GovSchType *) st->elem;
+	out->nattrs = st->nattrs;
+}
+
+const GovSchType *
+gov_sch_type_attr(const GovSchType *rec, uint32_t i, GovPolStr *name, bool *required)
+{
+	const SchType *st = (const SchType *) rec;
+
+	*name = st->attrs[i].name;
+	*required = st->attrs[i].required;
+	return (const GovSchType *) st->attrs[i].type;
+}
+
+uint32_t
+gov_sch_entity_count(const GovSchema *s)
+{
+	return s->nentities;
+}
+
+int
+gov_sch_entity_find(const GovSchema *s, GovPolStr name)
+{
+	return find_entity(s, name);
+}
+
+GovPolStr
+gov_sch_entity_name(const GovSchema *s, int e)
+{
+	return s->entities[e].name;
+}
+
+const GovSchType *
+gov_sch_entity_shape(const GovSchema *s, int e)
+{
+	return (const GovSchType *) s->entities[e].shape;
+}
+
+int
+gov_sch_action_find(const GovSchema *s, GovPolStr id)
+{
+	return find_action(s, id);
+}
+
+GovPolStr
+gov_sch_action_name(const GovSchema *s, int a)
+{
+	return s->actions[a].name;
+}
+
+const GovSchType *
+gov_sch_action_context(const GovSchema *s, int a)
+{
+	return (const GovSchType *) s->actions[a].context;
+}
+
+/*
+ * The request environments of a policy's scope: the same analysis as
+ * gov_sch_check_policy's (which refuses a scope with none), listing each
+ * (action, principal type, resource type) the scope admits and the
+ * action applies to.
+ */
+bool
+gov_sch_policy_envs(const GovSchema *s, GovPolArena *scratch, const GovPolicy *p,
+					GovSchEnv **out, uint32_t *count, GovPolError *err)
+{
+	GovPolScopeInfo ps;
+	GovPolScopeInfo as;
+	GovPolScopeInfo rs;
+	uint8_t    *pok;
+	uint8_t    *rok;
+	uint8_t    *aok;
+	uint8_t    *seen;
+	size_t		ne = s->nentities + 1;
+	size_t		na = s->nactions + 1;
+	uint32_t	i;
+	uint32_t	j;
+	uint32_t	n = 0;
+	size_t		cap = 0;
+	GovSchEnv  *envs = NULL;
+
+	memset(err, 0, sizeof(GovPolError));
+	*out = NULL;
+	*count = 0;
+	gov_pol_scope_info(p, GOV_POL_VAR_PRINCIPAL, &ps);
+	gov_pol_scope_info(p, GOV_POL_VAR_ACTION, &as);
+	gov_pol_scope_info(p, GOV_POL_VAR_RESOURCE, &rs);
+	pok = gov_pol_alloc(scratch, ne);
+	rok = gov_pol_alloc(scratch, ne);
+	aok = gov_pol_alloc(scratch, na);
+	seen = gov_pol_alloc(scratch, ne > na ? ne : na);
+	if (!pok || !rok || !aok || !seen)
+	{
+		v_error(err, 0, 0, "schema validation ran out of memory");
+		return false;
+	}
+	if (!scope_types(s, &ps, pok, seen, err) || !scope_types(s, &rs, rok, seen, err))
+		return false;
+	memset(aok, 0, na);
+	for (j = 0; j < as.n || (as.kind == GOV_POL_SCOPE_ANY && j == 0); j++)
+	{
+		GovPolStr	id;
+		int			target = -1;
+
+		if (as.kind != GOV_POL_SCOPE_ANY)
+		{
+			if (!action_id(as.uids[j], &id) || (target = find_action(s, id)) < 0)
+			{
+				v_error(err, as.line, as.col, "unrecognized action %.*s", SHOWN(as.uids[j]));
+				return false;
+			}
+		}
+		for (i = 0; i < s->nactions; i++)
+		{
+			if (as.kind == GOV_POL_SCOPE_ANY || (int) i == target)
+				aok[i] = 1;
+			else if (as.kind != GOV_POL_SCOPE_EQ)
+			{
+				memset(seen, 0, na);
+				if (action_below(s, (int) i, target, seen))
+					aok[i] = 1;
+			}
+		}
+	}
+	for (i = 0; i < s->nactions; i++)
+	{
+		uint32_t	k;
+		uint32_t	r;
+
+		if (!aok[i])
+			continue;
+		for (k = 0; k < s->nentities; k++)
+		{
+			if (!pok[k] || !list_has(s, &s->actions[i].principals, (int) k))
+				continue;
+			for (r = 0; r < s->nentities; r++)
+			{
+				if (!rok[r] || !list_has(s, &s->actions[i].resources, (int) r))
+					continue;
+				if (n == cap)
+				{
+					GovSchEnv  *bigger;
+
+					if (cap > (1u << 24))
+					{
+						v_error(err, 0, 0, "the policy applies to too many request types");
+						return false;
+					}
+					bigger = gov_pol_alloc(scratch, sizeof(GovSchEnv) * (cap ? cap * 2 : 16));
+					if (bigger == NULL)
+					{
+						v_error(err, 0, 0, "schema validation ran out of memory");
+						return false;
+					}
+					if (n > 0)
+						memcpy(bigger, envs, sizeof(GovSchEnv) * n);
+					envs = bigger;
+					cap = cap ? cap * 2 : 16;
+				}
+				envs[n].action = (int) i;
+				envs[n].principal = (int) k;
+				envs[n].resource = (int) r;
+				n++;
+			}
+		}
+	}
+	if (n == 0)
+	{
+		v_error(err, as.line, as.col,
+				"unable to find an applicable action given the policy scope constraints");
+		return false;
+	}
+	*out = envs;
+	*count = n;
+	return true;
+}
+
+/* Can an entity of type a be (or be a descendant of) one of type b? */
+bool
+gov_sch_entity_below(const GovSchema *s, GovPolArena *scratch, int a, int b)
+{
+	uint8_t    *seen = gov_pol_alloc(scratch, s->nentities + 1);
+
+	if (seen == NULL)
+		return true;			/* the caller only loses precision */
+	memset(seen, 0, s->nentities + 1);
+	return type_below(s, a, b, seen);
+}
+
+/* Is action a, or one of its ancestors, action b? */
+bool
+gov_sch_action_below(const GovSchema *s, GovPolArena *scratch, int a, int b)
+{
+	uint8_t    *seen = gov_pol_alloc(scratch, s->nactions + 1);
+
+	if (seen == NULL)
+		return true;
+	memset(seen, 0, s->nactions + 1);
+	return action_below(s, a, b, seen);
+}

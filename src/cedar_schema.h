@@ -42,4 +42,74 @@ extern bool gov_sch_check_entity(const GovSchema *s, const char *uid, size_t uid
 								 const GovPolStr *parents, uint32_t nparents,
 								 const GovPolValue *attrs, GovPolError *err);
 
+/*
+ * Read-only access to a parsed schema, for the type checker
+ * (cedar_typecheck.c).  A GovSchType is a declared type; the kinds are
+ * those the parser knows.
+ */
+typedef struct GovSchType GovSchType;
+
+typedef enum GovSchKind
+{
+	GOV_SCH_LONG,
+	GOV_SCH_STRING,
+	GOV_SCH_BOOL,
+	GOV_SCH_SET,
+	GOV_SCH_RECORD,
+	GOV_SCH_ENTITY,
+	GOV_SCH_DECIMAL,
+	GOV_SCH_IPADDR,
+	GOV_SCH_DATETIME,
+	GOV_SCH_DURATION
+} GovSchKind;
+
+typedef struct GovSchTypeInfo
+{
+	GovSchKind	kind;
+	GovPolStr	name;			/* GOV_SCH_ENTITY: the entity type */
+	const GovSchType *elem;		/* GOV_SCH_SET */
+	uint32_t	nattrs;			/* GOV_SCH_RECORD */
+} GovSchTypeInfo;
+
+extern void gov_sch_type_info(const GovSchType *t, GovSchTypeInfo *out);
+
+/* attribute i (< nattrs) of a record type */
+extern const GovSchType *gov_sch_type_attr(const GovSchType *rec, uint32_t i,
+										   GovPolStr *name, bool *required);
+
+/* entity types and actions are numbered from 0; find gives -1 if unknown */
+extern uint32_t gov_sch_entity_count(const GovSchema *s);
+extern int	gov_sch_entity_find(const GovSchema *s, GovPolStr name);
+extern GovPolStr gov_sch_entity_name(const GovSchema *s, int e);
+extern const GovSchType *gov_sch_entity_shape(const GovSchema *s, int e);	/* or NULL */
+extern int	gov_sch_action_find(const GovSchema *s, GovPolStr id);
+extern GovPolStr gov_sch_action_name(const GovSchema *s, int a);
+extern const GovSchType *gov_sch_action_context(const GovSchema *s, int a); /* or NULL */
+
+/*
+ * The hierarchy the schema allows: can an entity of type a be in one of
+ * type b (or be of type b), is action a (or an ancestor of it) b?  True
+ * when scratch is exhausted.
+ */
+extern bool gov_sch_entity_below(const GovSchema *s, GovPolArena *scratch, int a, int b);
+extern bool gov_sch_action_below(const GovSchema *s, GovPolArena *scratch, int a, int b);
+
+/* A request environment: an action and the principal and resource types. */
+typedef struct GovSchEnv
+{
+	int			action;
+	int			principal;
+	int			resource;
+} GovSchEnv;
+
+/*
+ * The request environments a policy's scope admits (Cedar's validator
+ * type-checks a policy once in each); refuses, as gov_sch_check_policy
+ * does, a scope with unknown types or actions or to which no action
+ * applies.
+ */
+extern bool gov_sch_policy_envs(const GovSchema *s, GovPolArena *scratch,
+								const GovPolicy *p, GovSchEnv **out,
+								uint32_t *count, GovPolError *err);
+
 #endif							/* GOV_CEDAR_SCHEMA_H */

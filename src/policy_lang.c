@@ -1486,6 +1486,10 @@ static const ExtInfo ext_info[] = {
 	[X_TO_MILLISECONDS] = {"toMilliseconds", false, 1, GOV_POL_DURATION, GOV_POL_DURATION},
 };
 
+/* gov_pol_expr_info relies on the public kinds following the node kinds */
+typedef char node_kinds_match[(int) N_EXT == (int) GOV_POL_E_EXT &&
+							  (int) N_IS == (int) GOV_POL_E_IS ? 1 : -1];
+
 #define N_EXT_OPS ((int) (sizeof(ext_info) / sizeof(ext_info[0])))
 
 /* the extension function or method of this name, or -1 */
@@ -1686,6 +1690,91 @@ gov_pol_walk_refs(const GovPolicy *p, GovPolRefFn fn, void *arg)
 		if (!walk_refs(p->src, p->conds[i].expr, fn, arg))
 			return false;
 	return true;
+}
+
+uint32_t
+gov_pol_cond_count(const GovPolicy *p)
+{
+	return p->ncond;
+}
+
+const GovPolExpr *
+gov_pol_cond(const GovPolicy *p, uint32_t i, bool *is_when)
+{
+	*is_when = p->conds[i].is_when;
+	return (const GovPolExpr *) p->conds[i].expr;
+}
+
+void
+gov_pol_expr_info(const GovPolExpr *e, GovPolExprInfo *out)
+{
+	const Node *n = (const Node *) e;
+
+	/* the public kinds are the node kinds, in the same order */
+	out->kind = (GovPolExprKind) n->kind;
+	out->var = n->var == V_PRINCIPAL ? GOV_POL_VAR_PRINCIPAL :
+		n->var == V_ACTION ? GOV_POL_VAR_ACTION :
+		n->var == V_RESOURCE ? GOV_POL_VAR_RESOURCE : GOV_POL_VAR_CONTEXT;
+	out->lit = &n->lit;
+	out->name = n->name;
+	out->method = false;
+	if (n->kind == N_EXT)
+	{
+		out->name.p = ext_info[n->ext].name;
+		out->name.len = (uint32_t) strlen(ext_info[n->ext].name);
+		out->method = !ext_info[n->ext].function;
+	}
+	out->keys = n->keys;
+	out->nkids = n->nkids;
+	out->kids = (const GovPolExpr *const *) n->kids;
+}
+
+void
+gov_pol_expr_where(const GovPolicy *p, const GovPolExpr *e, int *line, int *col)
+{
+	const Node *n = (const Node *) e;
+
+	/* an operator's node starts where its left operand does */
+	for (;;)
+	{
+		switch (n->kind)
+		{
+			case N_ATTR:
+			case N_HAS:
+			case N_EQ:
+			case N_NE:
+			case N_LT:
+			case N_LE:
+			case N_GT:
+			case N_GE:
+			case N_IN:
+			case N_LIKE:
+			case N_AND:
+			case N_OR:
+			case N_ADD:
+			case N_MUL:
+			case N_CONTAINS:
+			case N_CONTAINS_ALL:
+			case N_CONTAINS_ANY:
+			case N_IS:
+			case N_IS_EMPTY:
+			case N_HAS_TAG:
+			case N_GET_TAG:
+				n = n->kids[0];
+				continue;
+			case N_EXT:
+				if (!ext_info[n->ext].function)
+				{
+					n = n->kids[0];
+					continue;
+				}
+				break;
+			default:
+				break;
+		}
+		break;
+	}
+	pos_line_col(p->src, n->pos, line, col);
 }
 
 /* ---------------------------------------------------------------------
@@ -2365,6 +2454,7 @@ parse_record(Parser *P)
 		n->keys[i] = all[i].key;
 		n->kids[i] = all[i].value;
 	}
+	n->pos = (uint32_t) (t.start - P->lx.src);
 	return finish_node(P, n, t.line, t.col);
 }
 
@@ -2376,7 +2466,8 @@ parse_record(Parser *P)
  * stays a call, an error when evaluated, as in Cedar.
  */
 static Node *
-parse_ext_call(Parser *P, Node *receiver, ExtOp op, int line, int col)
+parse_ext_call(Parser *P, Node *receiver, ExtOp op, int line, int col,
+			   uint32_t start)
 {
 	Node	   *small[8];
 	Node	  **args = small;
@@ -2433,7 +2524,10 @@ parse_ext_call(Parser *P, Node *receiver, ExtOp op, int line, int col)
 		{
 			n = mk_node(P, N_LIT, 0);
 			if (n)
+			{
 				n->lit = v;
+				n->pos = start;
+			}
 			return n;
 		}
 	}
@@ -2441,6 +2535,7 @@ parse_ext_call(Parser *P, Node *receiver, ExtOp op, int line, int col)
 	if (n == NULL)
 		return NULL;
 	n->ext = op;
+	n->pos = start;
 	for (i = 0; i < count; i++)
 		n->kids[i] = args[i];
 	return finish_node(P, n, line, col);
@@ -2526,6 +2621,7 @@ parse_primary(Parser *P, bool negate_int)
 					return NULL;
 				for (i = 0; i < count; i++)
 					n->kids[i] = all[i];
+				n->pos = (uint32_t) (t.start - P->lx.src);
 				return finish_node(P, n, t.line, t.col);
 			}
 		case T_LBRACE:
@@ -2578,7 +2674,8 @@ parse_primary(Parser *P, bool negate_int)
 					return NULL;
 				}
 				p_advance(P);
-				return parse_ext_call(P, NULL, (ExtOp) op, t.line, t.col);
+				return parse_ext_call(P, NULL, (ExtOp) op, t.line, t.col,
+									  (uint32_t) (t.start - P->lx.src));
 			}
 			/* FALLTHROUGH */
 		default:
@@ -2666,7 +2763,7 @@ parse_member(Parser *P, bool negate_int)
 						return NULL;
 					}
 					p_advance(P);
-					n = parse_ext_call(P, n, (ExtOp) op, t.line, t.col);
+					n = parse_ext_call(P, n, (ExtOp) op, t.line, t.col, n->pos);
 					continue;
 				}
 				p_advance(P);
@@ -2733,6 +2830,7 @@ parse_unary(Parser *P)
 	char		ops[GOV_POL_MAX_NESTING + 1];
 	int			lines[GOV_POL_MAX_NESTING + 1];
 	int			cols[GOV_POL_MAX_NESTING + 1];
+	uint32_t	offs[GOV_POL_MAX_NESTING + 1];
 	int			nops = 0;
 	bool		negate_int = false;
 	Node	   *n;
@@ -2759,6 +2857,7 @@ parse_unary(Parser *P)
 		ops[nops] = P->cur.kind == T_NOT ? '!' : '-';
 		lines[nops] = P->cur.line;
 		cols[nops] = P->cur.col;
+		offs[nops] = (uint32_t) (P->cur.start - P->lx.src);
 		nops++;
 		p_advance(P);
 	}
@@ -2777,6 +2876,7 @@ parse_unary(Parser *P)
 		if (u == NULL)
 			return NULL;
 		u->kids[0] = n;
+		u->pos = offs[nops];
 		n = finish_node(P, u, lines[nops], cols[nops]);
 	}
 	return n;
@@ -3185,6 +3285,7 @@ parse_expr(Parser *P)
 		n->kids[0] = c;
 		n->kids[1] = a;
 		n->kids[2] = b;
+		n->pos = (uint32_t) (t.start - P->lx.src);
 		n = finish_node(P, n, t.line, t.col);
 	}
 	else

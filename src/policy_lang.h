@@ -290,6 +290,69 @@ typedef bool (*GovPolRefFn) (void *arg, GovPolRefKind kind, GovPolVar var,
 /* The source the policy was parsed from must still be there. */
 extern bool gov_pol_walk_refs(const GovPolicy *p, GovPolRefFn fn, void *arg);
 
+/*
+ * A read-only view of the conditions' expression trees, for the schema's
+ * type checker (cedar_typecheck.c).  A condition "unless { e }" is
+ * reported with is_when false; the tree is e itself.
+ */
+typedef struct GovPolExpr GovPolExpr;
+
+typedef enum GovPolExprKind
+{
+	GOV_POL_E_LIT,				/* lit: a literal (extension literals folded) */
+	GOV_POL_E_VAR,				/* var */
+	GOV_POL_E_ATTR,				/* kids[0].name */
+	GOV_POL_E_HAS,				/* kids[0] has name */
+	GOV_POL_E_EQ,
+	GOV_POL_E_NE,
+	GOV_POL_E_LT,
+	GOV_POL_E_LE,
+	GOV_POL_E_GT,
+	GOV_POL_E_GE,
+	GOV_POL_E_IN,
+	GOV_POL_E_LIKE,
+	GOV_POL_E_AND,				/* n-ary */
+	GOV_POL_E_OR,				/* n-ary */
+	GOV_POL_E_NOT,
+	GOV_POL_E_NEG,
+	GOV_POL_E_ADD,				/* n-ary: + or - between operands */
+	GOV_POL_E_MUL,				/* n-ary */
+	GOV_POL_E_IF,				/* kids: condition, then, else */
+	GOV_POL_E_SET,
+	GOV_POL_E_CONTAINS,
+	GOV_POL_E_CONTAINS_ALL,
+	GOV_POL_E_CONTAINS_ANY,
+	GOV_POL_E_IS,				/* kids[0] is name */
+	GOV_POL_E_IS_EMPTY,
+	GOV_POL_E_RECORD,			/* keys[i]: kids[i] */
+	GOV_POL_E_HAS_TAG,
+	GOV_POL_E_GET_TAG,
+	GOV_POL_E_EXT				/* name(kids...), a method's receiver first */
+} GovPolExprKind;
+
+typedef struct GovPolExprInfo
+{
+	GovPolExprKind kind;
+	GovPolVar	var;			/* GOV_POL_E_VAR */
+	const GovPolValue *lit;		/* GOV_POL_E_LIT */
+	GovPolStr	name;			/* ATTR, HAS, IS; EXT: the function's name */
+	bool		method;			/* EXT: a method, kids[0] its receiver */
+	const GovPolStr *keys;		/* RECORD */
+	uint32_t	nkids;
+	const GovPolExpr *const *kids;
+} GovPolExprInfo;
+
+extern uint32_t gov_pol_cond_count(const GovPolicy *p);
+extern const GovPolExpr *gov_pol_cond(const GovPolicy *p, uint32_t i, bool *is_when);
+extern void gov_pol_expr_info(const GovPolExpr *e, GovPolExprInfo *out);
+
+/*
+ * Where the expression starts in the policy's source (1-based line and
+ * column, in characters).  The source must still be there.
+ */
+extern void gov_pol_expr_where(const GovPolicy *p, const GovPolExpr *e,
+							   int *line, int *col);
+
 /* ---------------------------------------------------------------------
  * Evaluation
  * ---------------------------------------------------------------------

@@ -39,6 +39,7 @@
 #include "utils/syscache.h"
 
 #include "cedar_schema.h"
+#include "cedar_typecheck.h"
 #include "crypto.h"
 #include "encode.h"
 #include "common.h"
@@ -196,7 +197,7 @@ schema_check_policy(const GovPolicy *pol, const char *what, const char *name)
 
 	schema_arena(&arena, cxt);
 	schema = load_schema(&arena);
-	if (schema != NULL && !gov_sch_check_policy(schema, &arena, pol, &err))
+	if (schema != NULL && !gov_tc_check_policy(schema, &arena, pol, &err))
 		ereport(ERROR,
 				(errcode(ERRCODE_INVALID_OBJECT_DEFINITION),
 				 errmsg("%s", err.message),
@@ -1435,7 +1436,7 @@ gov_sql_set_schema(PG_FUNCTION_ARGS)
 					MemoryContextDelete(pcxt);
 					continue;
 				}
-				if (!gov_sch_check_policy(schema, &pa, pol, &err))
+				if (!gov_tc_check_policy(schema, &pa, pol, &err))
 					ereport(ERROR,
 							(errcode(ERRCODE_INVALID_OBJECT_DEFINITION),
 							 errmsg("stored %s \"%s\" does not agree with the new Cedar schema: %s",

@@ -14,7 +14,7 @@ import sys
 
 # Lowest first.  Keep in step with docs/DESIGN.md.
 LAYERS = [
-    ("pure C", ["policy_lang", "cedar_schema", "artifact_codec", "evidence_codec", "pop_codec"]),
+    ("pure C", ["policy_lang", "cedar_schema", "cedar_typecheck", "artifact_codec", "evidence_codec", "pop_codec"]),
     ("leaf", ["common"]),
     ("mechanisms", ["crypto", "encode", "xact_defer", "rowio", "spi_cache", "uid", "policy_values", "stats"]),
     ("workers' loop", ["worker"]),

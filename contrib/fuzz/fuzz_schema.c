@@ -7,11 +7,13 @@
  *	  well-formed "schema line L, column C: ..." message.  A schema that
  *	  parses validates the policy (when it parses), a few fixed policies,
  *	  and a few fixed entities; a validation error must be a message, and
- *	  the same check twice must give the same answer.
+ *	  the same check twice must give the same answer.  The type checker
+ *	  (src/cedar_typecheck.c) runs on the same policies, with the same
+ *	  demands.
  *
  *	  Built by contrib/fuzz/run.sh against the pure-C core only:
  *
- * fuzz-sources: src/policy_lang.c src/cedar_schema.c
+ * fuzz-sources: src/policy_lang.c src/cedar_schema.c src/cedar_typecheck.c
  * fuzz-options: -max_len=8192 -timeout=5
  *
  *-------------------------------------------------------------------------
@@ -23,6 +25,7 @@
 #include <string.h>
 
 #include "cedar_schema.h"
+#include "cedar_typecheck.h"
 
 static const char *const fixed_policies[] = {
 	"permit (principal, action, resource);",
@@ -49,6 +52,16 @@ validate(const GovSchema *s, GovPolArena *a, const GovPolicy *p)
 	bool		r1 = gov_sch_check_policy(s, a, p, &e1);
 	bool		r2 = gov_sch_check_policy(s, a, p, &e2);
 
+	if (r1 != r2)
+		abort();
+	if (!r1)
+	{
+		check_message(&e1, NULL);
+		if (strcmp(e1.message, e2.message) != 0)
+			abort();
+	}
+	r1 = gov_tc_check_policy(s, a, p, &e1);
+	r2 = gov_tc_check_policy(s, a, p, &e2);
 	if (r1 != r2)
 		abort();
 	if (!r1)

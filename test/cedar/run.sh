@@ -53,4 +53,9 @@ rc=$?
 # the extension, accept / reject compared (validation.cjs)
 CEDAR_PGHOST="$HOST" node --no-opt validation.cjs
 rc2=$?
-[ "$rc" -eq 0 ] && [ "$rc2" -eq 0 ]
+# and random schemas and policies, well and ill typed, validated by both
+# (validation_random.cjs; VALIDATION_CASES sets how many)
+# shellcheck disable=SC2086
+CEDAR_PGHOST="$HOST" node --no-opt validation_random.cjs --cases "${VALIDATION_CASES:-2000}" $seed
+rc3=$?
+[ "$rc" -eq 0 ] && [ "$rc2" -eq 0 ] && [ "$rc3" -eq 0 ]

@@ -62,10 +62,17 @@ const cases = [
 	[S1, 'permit (principal, action == Action::"read", resource) when { principal.limits.daily.lessThan(decimal("2.0")) };'],
 	[S1, 'permit (principal, action == Action::"read", resource) when { principal.roles.contains("admin") };'],
 	[S1, 'permit (principal, action == Action::"read", resource is Doc) when { resource.created > datetime("2024-01-01") };'],
-	/* documented differences: validation is not a full type checker */
-	[S1, 'permit (principal, action == Action::"read", resource) when { principal.age > 3 };', 'optional attribute read without a has guard'],
-	[S1, 'permit (principal, action == Action::"read", resource) when { context.mfa > 1 };', 'no type checking of expressions'],
-	[S1, 'permit (principal, action == Action::"read", resource) when { principal.limits.dayly == 1 };', 'nested attributes are not checked'],
+	/* type checking (cedar_typecheck.c) */
+	[S1, 'permit (principal, action == Action::"read", resource) when { principal.age > 3 };'],
+	[S1, 'permit (principal, action == Action::"read", resource) when { principal has age && principal.age > 3 };'],
+	[S1, 'permit (principal, action == Action::"read", resource) when { context.mfa > 1 };'],
+	[S1, 'permit (principal, action == Action::"read", resource) when { principal.limits.dayly == 1 };'],
+	[S1, 'permit (principal, action == Action::"read", resource) when { principal.limits has "max-size" && principal.limits["max-size"] > 1 };'],
+	[S1, 'permit (principal, action == Action::"read", resource) when { principal.limits["max-size"] > 1 };'],
+	[S1, 'permit (principal, action == Action::"read", resource is Doc) when { resource.ttl < duration("1h") && resource.created.offset(resource.ttl) > datetime("2024-01-01") };'],
+	[S1, 'permit (principal, action == Action::"read", resource) when { [1, "a"].contains(1) };'],
+	[S1, 'permit (principal, action == Action::"read", resource) when { false && context.mfa + 1 == 2 };'],
+	[S1, 'permit (principal, action, resource) when { principal is User && principal.name == "x" };'],
 	/* schemas */
 	['entity A; entity A;', 'permit (principal, action, resource);'],
 	['entity A in [B];', 'permit (principal, action, resource);'],

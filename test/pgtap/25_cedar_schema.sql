@@ -106,7 +106,7 @@ SELECT lives_ok($$SELECT governance.create_policy('ok2',
     'a scope of several actions and an is-type, with attributes every admissible type declares');
 SELECT throws_ok($$SELECT governance.create_policy('bad',
     'permit (principal, action == Action::"read", resource) when { context.ammount > 2 };')$$, '42P17',
-    'line 1, column 63: attribute ammount in context for action Action::"read" not found', 'a typo in a context attribute');
+    'line 1, column 63: attribute `ammount` in context for Action::"read" not found', 'a typo in a context attribute');
 SELECT throws_ok($$SELECT governance.create_policy('bad', 'permit (principal == Usr::"a", action, resource);')$$, '42P17',
     'line 1, column 9: unrecognized entity type Usr', 'an unknown principal type in the scope');
 SELECT throws_ok($$SELECT governance.create_policy('bad', 'permit (principal, action, resource is Dok);')$$, '42P17',
@@ -120,19 +120,19 @@ SELECT throws_ok($$SELECT governance.create_policy('bad', 'permit (principal, ac
     'line 1, column 20: unable to find an applicable action given the policy scope constraints',
     'a resource type the action does not apply to');
 SELECT throws_ok($$SELECT governance.create_policy('bad', 'permit (principal, action in Action::"read", resource) when { context.mfa };')$$, '42P17',
-    'line 1, column 63: attribute mfa in context for action Action::"write" not found',
+    'line 1, column 63: attribute `mfa` in context for Action::"write" not found',
     'an attribute one of the admissible actions (write is in read) lacks in its context');
 SELECT throws_ok($$SELECT governance.create_policy('bad', E'permit (principal, action == Action::"read", resource)\nwhen { resource.level > 1 };')$$, '42P17',
-    'line 2, column 8: attribute level on entity type Folder not found',
+    'line 2, column 8: attribute `level` on entity type `Folder` not found',
     'an attribute one admissible resource type (Folder) lacks, on line 2');
 SELECT throws_ok($$SELECT governance.create_policy('bad', 'permit (principal, action, resource) when { principal.nam == "x" };')$$, '42P17',
-    'line 1, column 45: attribute nam on entity type Group not found', 'an attribute on principal');
+    'line 1, column 45: attribute `nam` on entity type `User` not found', 'an attribute on principal');
 SELECT throws_ok($$SELECT governance.create_policy('bad', 'permit (principal, action, resource) when { principal in Grup::"x" };')$$, '42P17',
     'line 1, column 58: unrecognized entity type Grup', 'an unknown entity type in a condition');
 SELECT throws_ok($$SELECT governance.create_policy('bad', 'permit (principal, action, resource) when { action == Action::"delet" };')$$, '42P17',
     'line 1, column 55: unrecognized action Action::"delet"', 'an unknown action in a condition');
 SELECT throws_ok($$SELECT governance.create_policies('@id("x1") permit (principal, action, resource); @id("x2") permit (principal, action, resource) when { context.nope };')$$,
-    '42P17', 'line 1, column 103: attribute nope in context for action Action::"read" not found',
+    '42P17', 'line 1, column 103: attribute `nope` in context for Action::"read" not found',
     'create_policies: one policy that disagrees stores none');
 SELECT throws_ok($$SELECT governance.replace_policy('ok1', 'permit (principal, action, resource) when { context.nope };')$$,
     '42P17', NULL, 'replace_policy is validated too');
@@ -144,7 +144,7 @@ SELECT lives_ok($$SELECT governance.create_template('t1',
     'a template that agrees is stored');
 SELECT throws_ok($$SELECT governance.create_template('t2',
     'permit (principal == ?principal, action == Action::"write", resource) when { resource.publik };')$$, '42P17',
-    'line 1, column 78: attribute publik on entity type Doc not found', 'a template with a typo is refused');
+    'line 1, column 78: attribute `publik` on entity type `Doc` not found', 'a template with a typo is refused');
 SELECT throws_ok($$SELECT governance.link_template('t1', 'l1', 'Doc::"x"')$$, '42P17',
     'line 1, column 32: unable to find an applicable action given the policy scope constraints',
     'a link whose principal type the action does not apply to is refused');

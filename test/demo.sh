@@ -266,7 +266,7 @@ gov_psql "$D" -U auditor -c "\\copy (SELECT governance.proof('$LEASE')) TO '$TOP
 note "Offline, the execution's proof names it too (and cutting the write out of the proof fails as"
 note "the removed revocation did: the block's lineage map names it):"
 cli --key "$TOP/server.pub" proof "$TOP/hidden.txt"
-note "Then the same superuser edits a sealed row instead..."
+note "Then the same superuser edits a sealed row (a governed write's \"update\" made \"delete\")..."
 gov_psql "$D" -q -c "ALTER EVENT TRIGGER governance_guard_end DISABLE" \
 	-c "ALTER TABLE governance.ledger DISABLE TRIGGER ledger_append_only" \
 	-c "UPDATE governance.ledger SET payload = jsonb_set(payload, '{op}', '\"delete\"') WHERE seq = (SELECT min(seq) FROM governance.ledger WHERE kind = 'governance.write')" \
@@ -275,7 +275,8 @@ gov_psql "$D" -q -c "ALTER EVENT TRIGGER governance_guard_end DISABLE" \
 run "SELECT ok, first_bad_seq, problem FROM governance.verify_ledger()"
 run "SELECT * FROM governance.verify_checkpoint('$CP')"
 note "The checkpoint still holds (the block is intact), but the row no longer matches the"
-note "evidence hash sealed into it. The verifier worker notices on its own and degrades trust:"
+note "evidence hash sealed into it. The verifier worker notices tampering on its own (it names the"
+note "first problem its round met) and degrades trust:"
 i=0
 while [ $i -lt 150 ]; do
 	case "$(val "SELECT governance.trust_state()")" in degraded*) break;; esac

@@ -221,6 +221,7 @@ typedef struct Outcome
 	TimestampTz expires_at;
 	bool		has_agent_key;	/* the principal's agent has a key */
 	char		agent_key_id[GOV_KEY_ID_LEN + 1];
+	char	   *schema_error;	/* the request disagrees with the Cedar schema */
 } Outcome;
 
 static void
@@ -305,6 +306,13 @@ check_proof(const Request *r, GovPopOp op, const char *signer, text *proof,
 	gov_pop_check(&req, signer, &agent, proof, r->has_parent ? &r->parent : NULL);
 }
 
+/*
+ * A request the Cedar schema refuses (decide() set o->schema_error): ledger
+ * it as a deny (which survives the error), then raise 22023.
+ */
+static void
+refuse_schema(const char *kind, const Request *r, const Outcome *o, const uint8 *ctx_hash);
+
 /* Ledger the decision on the lease's chain (or unbound for a deny). */
 static int64
 ledger_decision(const char *kind, const Request *r, const Outcome *o, const uint8 *ctx_hash,
@@ -359,6 +367,17 @@ ledger_decision(const char *kind, const Request *r, const Outcome *o, const uint
 	if (!o->allow)
 		gov_security_event_on_abort(&ev);
 	return gov_ledger_append(&ev);
+}
+
+static void
+refuse_schema(const char *kind, const Request *r, const Outcome *o, const uint8 *ctx_hash)
+{
+	(void) ledger_decision(kind, r, o, ctx_hash, 0);
+	ereport(ERROR,
+			(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+			 errmsg("request does not agree with the Cedar schema: %s", o->schema_error),
+			 errdetail("Nothing was issued; the refusal is ledgered."),
+			 errhint("The schema is governance.cedar_schema (set by governance.set_schema).")));
 }
 
 /*
@@ -424,6 +443,18 @@ decide(const Request *r, Outcome *o, bool delegation)
 	req.action = r->action;
 	req.resource = gov_subtree_root(r->resource) ? gov_subtree_root(r->resource) : r->resource;
 	req.context = r->context;
+
+	/*
+	 * Issue 17: a request the Cedar schema refuses is no request to decide.
+	 * The caller ledgers the refusal, then raises the error.
+	 */
+	if (!gov_policy_check_request(&req, &why))
+	{
+		o->schema_error = why;
+		o->reasons = list_make1(psprintf("request does not agree with the Cedar schema: %s", why));
+		o->brief = pstrdup("the request does not agree with the Cedar schema");
+		return;
+	}
 	if (gov_subtree_root(r->resource) != NULL)
 		gov_policy_decide_subtree(&req, &d);
 	else
@@ -696,6 +727,8 @@ gov_sql_authorize(PG_FUNCTION_ARGS)
 	check_proof(&r, GOV_POP_AUTHORIZE, r.principal, gov_pop_arg(fcinfo, 6), ctx_hash,
 				action_as_passed);
 	decide(&r, &o, false);
+	if (o.schema_error)
+		refuse_schema("governance.authorize", &r, &o, ctx_hash);
 	if (o.allow)
 		issue(&r, &o, ctx_hash, 0, 0, 0,
 			  PointerGetDatum(construct_empty_array(UUIDOID)), 0);
@@ -879,6 +912,8 @@ gov_sql_delegate(PG_FUNCTION_ARGS)
 
 		decide(&r, &d, true);
 		o = d;
+		if (o.schema_error)
+			refuse_schema("governance.delegate", &r, &o, ctx_hash);
 	}
 
 	if (!o.allow)

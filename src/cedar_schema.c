@@ -916,20 +916,28 @@ reserved_type_name(GovPolStr name)
 
 /* Is a qualified entity or common type name already declared? */
 static bool
-name_taken(SParser *P, GovPolStr q, int line, int col)
+name_taken(SParser *P, GovPolStr q, int line, int col, bool common)
 {
 	uint32_t	j;
 
 	for (j = 0; j < P->s->nentities; j++)
 		if (str_eq(P->s->entities[j].name, q))
 		{
-			s_error_at(P, line, col, "entity type %.*s declared twice", SHOWN(q));
+			if (common)
+				s_error_at(P, line, col, "the name %.*s is both a common type and an entity type",
+						   SHOWN(q));
+			else
+				s_error_at(P, line, col, "entity type %.*s declared twice", SHOWN(q));
 			return true;
 		}
 	for (j = 0; j < P->s->ncommons; j++)
 		if (str_eq(P->s->commons[j].name, q))
 		{
-			s_error_at(P, line, col, "common type %.*s declared twice", SHOWN(q));
+			if (common)
+				s_error_at(P, line, col, "common type %.*s declared twice", SHOWN(q));
+			else
+				s_error_at(P, line, col, "the name %.*s is both a common type and an entity type",
+						   SHOWN(q));
 			return true;
 		}
 	return false;
@@ -940,7 +948,7 @@ add_entity(SParser *P, GovPolStr name, int line, int col)
 {
 	GovPolStr	q = s_qualify(P, P->ns, name);
 
-	if (P->failed || name_taken(P, q, line, col))
+	if (P->failed || name_taken(P, q, line, col, false))
 		return NULL;
 	if (!s_grow(P, (void **) &P->s->entities, P->s->nentities, &P->cap_entities, sizeof(SchEntity)))
 		return NULL;
@@ -961,7 +969,7 @@ add_common(SParser *P, GovPolStr name, SchType *type, int line, int col)
 		return false;
 	}
 	q = s_qualify(P, P->ns, name);
-	if (P->failed || name_taken(P, q, line, col))
+	if (P->failed || name_taken(P, q, line, col, true))
 		return false;
 	if (!s_grow(P, (void **) &P->s->commons, P->s->ncommons, &P->cap_commons, sizeof(SchCommon)))
 		return false;

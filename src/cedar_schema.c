@@ -130,7 +130,16 @@ struct GovSchema
 	SchAction  *actions;
 	uint32_t	ncommons;
 	SchCommon  *commons;
+	/* a hash index of the three arrays: slot = kind << 28 | (index + 1) */
+	uint32_t	hcap;			/* a power of two, or 0 */
+	uint32_t	hcount;
+	uint32_t   *hslots;
 };
+
+#define H_ENTITY 1u
+#define H_COMMON 2u
+#define H_ACTION 3u
+#define H_INDEX_MASK ((1u << 28) - 1)
 
 /* ---------------------------------------------------------------------
  * Lexer and parser of the human-readable format
@@ -541,6 +550,110 @@ str_has(GovPolStr s, const char *needle)
 	return false;
 }
 
+/* ---------------------------------------------------------------------
+ * The hash index of names: declarations are found in constant time, so
+ * that a schema of many thousand declarations parses and validates fast.
+ * ---------------------------------------------------------------------
+ */
+
+static uint32_t
+h_hash(uint32_t kind, GovPolStr a, GovPolStr b)
+{
+	uint32_t	h = 2166136261u ^ kind;
+	uint32_t	i;
+
+	for (i = 0; i < a.len; i++)
+		h = (h ^ (unsigned char) a.p[i]) * 16777619u;
+	h = (h ^ 0xFFu) * 16777619u;
+	for (i = 0; i < b.len; i++)
+		h = (h ^ (unsigned char) b.p[i]) * 16777619u;
+	return h;
+}
+
+/* The key of a slot's declaration. */
+static void
+h_key(const GovSchema *s, uint32_t slot, GovPolStr *a, GovPolStr *b)
+{
+	uint32_t	i = (slot & H_INDEX_MASK) - 1;
+
+	b->p = "";
+	b->len = 0;
+	switch (slot >> 28)
+	{
+		case H_ENTITY:
+			*a = s->entities[i].name;
+			break;
+		case H_COMMON:
+			*a = s->commons[i].name;
+			break;
+		default:
+			*a = s->actions[i].type;
+			*b = s->actions[i].name;
+			break;
+	}
+}
+
+static int
+h_find(const GovSchema *s, uint32_t kind, GovPolStr a, GovPolStr b)
+{
+	uint32_t	i;
+
+	if (s->hcap == 0)
+		return -1;
+	for (i = h_hash(kind, a, b) & (s->hcap - 1);; i = (i + 1) & (s->hcap - 1))
+	{
+		uint32_t	slot = s->hslots[i];
+		GovPolStr	ka;
+		GovPolStr	kb;
+
+		if (slot == 0)
+			return -1;
+		if (slot >> 28 != kind)
+			continue;
+		h_key(s, slot, &ka, &kb);
+		if (str_eq(ka, a) && str_eq(kb, b))
+			return (int) ((slot & H_INDEX_MASK) - 1);
+	}
+}
+
+static void
+h_put(GovSchema *s, uint32_t slot)
+{
+	GovPolStr	a;
+	GovPolStr	b;
+	uint32_t	i;
+
+	h_key(s, slot, &a, &b);
+	for (i = h_hash(slot >> 28, a, b) & (s->hcap - 1); s->hslots[i] != 0; i = (i + 1) & (s->hcap - 1))
+		;
+	s->hslots[i] = slot;
+}
+
+/* Index declaration index of kind (already in its array). */
+static bool
+h_insert(SParser *P, uint32_t kind, uint32_t index)
+{
+	GovSchema  *s = P->s;
+
+	if ((s->hcount + 1) * 2 > s->hcap)
+	{
+		uint32_t	oldcap = s->hcap;
+		uint32_t   *old = s->hslots;
+		uint32_t	i;
+
+		s->hslots = s_alloc(P, sizeof(uint32_t) * (oldcap ? oldcap * 2 : 64));
+		if (s->hslots == NULL)
+			return false;
+		s->hcap = oldcap ? oldcap * 2 : 64;
+		for (i = 0; i < oldcap; i++)
+			if (old[i] != 0)
+				h_put(s, old[i]);
+	}
+	h_put(s, kind << 28 | (index + 1));
+	s->hcount++;
+	return true;
+}
+
 /* ns::name (name alone in the empty namespace), in the arena */
 static GovPolStr
 s_qualify(SParser *P, GovPolStr ns, GovPolStr name)
@@ -918,28 +1031,26 @@ reserved_type_name(GovPolStr name)
 static bool
 name_taken(SParser *P, GovPolStr q, int line, int col, bool common)
 {
-	uint32_t	j;
+	GovPolStr	none = {"", 0};
 
-	for (j = 0; j < P->s->nentities; j++)
-		if (str_eq(P->s->entities[j].name, q))
-		{
-			if (common)
-				s_error_at(P, line, col, "the name %.*s is both a common type and an entity type",
-						   SHOWN(q));
-			else
-				s_error_at(P, line, col, "entity type %.*s declared twice", SHOWN(q));
-			return true;
-		}
-	for (j = 0; j < P->s->ncommons; j++)
-		if (str_eq(P->s->commons[j].name, q))
-		{
-			if (common)
-				s_error_at(P, line, col, "common type %.*s declared twice", SHOWN(q));
-			else
-				s_error_at(P, line, col, "the name %.*s is both a common type and an entity type",
-						   SHOWN(q));
-			return true;
-		}
+	if (h_find(P->s, H_ENTITY, q, none) >= 0)
+	{
+		if (common)
+			s_error_at(P, line, col, "the name %.*s is both a common type and an entity type",
+					   SHOWN(q));
+		else
+			s_error_at(P, line, col, "entity type %.*s declared twice", SHOWN(q));
+		return true;
+	}
+	if (h_find(P->s, H_COMMON, q, none) >= 0)
+	{
+		if (common)
+			s_error_at(P, line, col, "common type %.*s declared twice", SHOWN(q));
+		else
+			s_error_at(P, line, col, "the name %.*s is both a common type and an entity type",
+					   SHOWN(q));
+		return true;
+	}
 	return false;
 }
 
@@ -954,6 +1065,8 @@ add_entity(SParser *P, GovPolStr name, int line, int col)
 		return NULL;
 	memset(&P->s->entities[P->s->nentities], 0, sizeof(SchEntity));
 	P->s->entities[P->s->nentities].name = q;
+	if (!h_insert(P, H_ENTITY, P->s->nentities))
+		return NULL;
 	return &P->s->entities[P->s->nentities++];
 }
 
@@ -979,7 +1092,7 @@ add_common(SParser *P, GovPolStr name, SchType *type, int line, int col)
 	c->type = type;
 	c->line = line;
 	c->col = col;
-	return true;
+	return h_insert(P, H_COMMON, P->s->ncommons - 1);
 }
 
 static bool
@@ -987,14 +1100,12 @@ add_action(SParser *P, const SchAction *a, GovPolStr id, int line, int col)
 {
 	GovPolStr	action = {"Action", 6};
 	GovPolStr	type = s_qualify(P, P->ns, action);
-	uint32_t	j;
 
-	for (j = 0; j < P->s->nactions; j++)
-		if (str_eq(P->s->actions[j].name, id) && str_eq(P->s->actions[j].type, type))
-		{
-			s_error_at(P, line, col, "action \"%.*s\" declared twice", SHOWN(id));
-			return false;
-		}
+	if (h_find(P->s, H_ACTION, type, id) >= 0)
+	{
+		s_error_at(P, line, col, "action \"%.*s\" declared twice", SHOWN(id));
+		return false;
+	}
 	if (P->failed ||
 		!s_grow(P, (void **) &P->s->actions, P->s->nactions, &P->cap_actions, sizeof(SchAction)))
 		return false;
@@ -1002,7 +1113,7 @@ add_action(SParser *P, const SchAction *a, GovPolStr id, int line, int col)
 	P->s->actions[P->s->nactions].name = id;
 	P->s->actions[P->s->nactions].type = type;
 	P->s->nactions++;
-	return true;
+	return h_insert(P, H_ACTION, P->s->nactions - 1);
 }
 
 /*
@@ -1516,6 +1627,38 @@ j_string(SParser *P, GovPolStr *out)
 	return true;
 }
 
+/* No key twice in an object (a hash of its keys: objects may be large). */
+static bool
+j_unique_keys(SParser *P, const JNode *j)
+{
+	uint32_t	cap = 16;
+	uint32_t   *slots;
+	uint32_t	k;
+	GovPolStr	none = {"", 0};
+
+	if (j->kind != J_OBJECT || j->n < 2)
+		return true;
+	while (cap < j->n * 2)
+		cap *= 2;
+	slots = s_alloc(P, sizeof(uint32_t) * cap);
+	if (slots == NULL)
+		return false;
+	for (k = 0; k < j->n; k++)
+	{
+		uint32_t	i;
+
+		for (i = h_hash(0, j->keys[k], none) & (cap - 1); slots[i] != 0; i = (i + 1) & (cap - 1))
+			if (str_eq(j->keys[slots[i] - 1], j->keys[k]))
+			{
+				s_error_at(P, j->klines[k], j->kcols[k], "key \"%.*s\" appears twice in a JSON object",
+						   SHOWN(j->keys[k]));
+				return false;
+			}
+		slots[i] = k + 1;
+	}
+	return true;
+}
+
 static JNode *
 j_value(SParser *P, int depth)
 {
@@ -1561,10 +1704,9 @@ j_value(SParser *P, int depth)
 						c3 = cap,
 						c4 = cap;
 			GovPolStr	key = {"", 0};
-			int			kl = P->line;
-			int			kc = P->col;
+			int			kl;
+			int			kc;
 			JNode	   *v;
-			uint32_t	i;
 
 			j_blank(P);
 			kl = P->line;
@@ -1578,13 +1720,6 @@ j_value(SParser *P, int depth)
 				}
 				if (!j_string(P, &key))
 					return NULL;
-				for (i = 0; i < j->n; i++)
-					if (str_eq(j->keys[i], key))
-					{
-						s_error_at(P, kl, kc, "key \"%.*s\" appears twice in a JSON object",
-								   SHOWN(key));
-						return NULL;
-					}
 				j_blank(P);
 				if (P->pos >= P->len || P->src[P->pos] != ':')
 				{
@@ -1618,7 +1753,7 @@ j_value(SParser *P, int depth)
 			if (P->pos < P->len && P->src[P->pos] == close)
 			{
 				s_bump(P);
-				return j;
+				return j_unique_keys(P, j) ? j : NULL;
 			}
 			s_error_at(P, P->line, P->col, "expected \",\" or \"%c\"", close);
 			return NULL;
@@ -2220,35 +2355,24 @@ j_schema(SParser *P)
 static int
 find_entity(const GovSchema *s, GovPolStr name)
 {
-	uint32_t	i;
+	GovPolStr	none = {"", 0};
 
-	for (i = 0; i < s->nentities; i++)
-		if (str_eq(s->entities[i].name, name))
-			return (int) i;
-	return -1;
+	return h_find(s, H_ENTITY, name, none);
 }
 
 /* The action of type type (Action, NS::Action) and id id. */
 static int
 find_action(const GovSchema *s, GovPolStr type, GovPolStr id)
 {
-	uint32_t	i;
-
-	for (i = 0; i < s->nactions; i++)
-		if (str_eq(s->actions[i].name, id) && str_eq(s->actions[i].type, type))
-			return (int) i;
-	return -1;
+	return h_find(s, H_ACTION, type, id);
 }
 
 static int
 find_common(const GovSchema *s, GovPolStr name)
 {
-	uint32_t	i;
+	GovPolStr	none = {"", 0};
 
-	for (i = 0; i < s->ncommons; i++)
-		if (str_eq(s->commons[i].name, name))
-			return (int) i;
-	return -1;
+	return h_find(s, H_COMMON, name, none);
 }
 
 /*

@@ -306,13 +306,6 @@ check_proof(const Request *r, GovPopOp op, const char *signer, text *proof,
 	gov_pop_check(&req, signer, &agent, proof, r->has_parent ? &r->parent : NULL);
 }
 
-/*
- * A request the Cedar schema refuses (decide() set o->schema_error): ledger
- * it as a deny (which survives the error), then raise 22023.
- */
-static void
-refuse_schema(const char *kind, const Request *r, const Outcome *o, const uint8 *ctx_hash);
-
 /* Ledger the decision on the lease's chain (or unbound for a deny). */
 static int64
 ledger_decision(const char *kind, const Request *r, const Outcome *o, const uint8 *ctx_hash,
@@ -369,6 +362,10 @@ ledger_decision(const char *kind, const Request *r, const Outcome *o, const uint
 	return gov_ledger_append(&ev);
 }
 
+/*
+ * A request the Cedar schema refuses (decide() set o->schema_error): ledger
+ * it as a deny (which survives the error), then raise 22023.
+ */
 static void
 refuse_schema(const char *kind, const Request *r, const Outcome *o, const uint8 *ctx_hash)
 {

@@ -1352,7 +1352,7 @@ s_action_decl(SParser *P)
 				seen_c = true;
 				if (!s_expect(P, ":", "\":\""))
 					return false;
-				/* a record, or a common type naming one (checked when resolved) */
+				/* a record, or a common type naming one (checked later) */
 				a.context = s_type(P, 0);
 				if (a.context == NULL)
 					return false;

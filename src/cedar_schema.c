@@ -2582,6 +2582,65 @@ is_record_type(SParser *P, const SchType *t, const char *what)
 	return false;
 }
 
+/*
+ * Refuse a cycle in the action hierarchy, as Cedar does: a depth-first
+ * walk with an explicit stack (no recursion however long a chain), each
+ * action's parents resolved already.
+ */
+static bool
+check_action_cycles(SParser *P)
+{
+	GovSchema  *s = P->s;
+	uint8_t    *color;			/* 0 unvisited, 1 on the stack, 2 done */
+	uint32_t   *stack;			/* action indexes */
+	uint32_t   *next;			/* per action: the next parent to visit */
+	uint32_t	i;
+
+	if (s->nactions == 0)
+		return true;
+	color = s_alloc(P, s->nactions);
+	stack = s_alloc(P, sizeof(uint32_t) * s->nactions);
+	next = s_alloc(P, sizeof(uint32_t) * s->nactions);
+	if (color == NULL || stack == NULL || next == NULL)
+		return false;
+	for (i = 0; i < s->nactions; i++)
+	{
+		uint32_t	depth = 0;
+
+		if (color[i] != 0)
+			continue;
+		stack[depth++] = i;
+		color[i] = 1;
+		while (depth > 0)
+		{
+			uint32_t	a = stack[depth - 1];
+			const NameList *pl = &s->actions[a].parents;
+			int			p;
+
+			if (next[a] >= pl->n)
+			{
+				color[a] = 2;
+				depth--;
+				continue;
+			}
+			p = find_action(s, pl->types[next[a]], pl->names[next[a]]);
+			next[a]++;
+			if (p < 0 || color[p] == 2)
+				continue;
+			if (color[p] == 1)
+			{
+				s_error_at(P, pl->lines[next[a] - 1], pl->cols[next[a] - 1],
+						   "action \"%.*s\" is in a cycle of the action hierarchy",
+						   SHOWN(s->actions[p].name));
+				return false;
+			}
+			color[p] = 1;
+			stack[depth++] = (uint32_t) p;
+		}
+	}
+	return true;
+}
+
 bool
 gov_sch_parse(GovPolArena *arena, const char *src, size_t len, GovSchema **out,
 			  GovPolError *err)
@@ -2646,6 +2705,8 @@ gov_sch_parse(GovPolArena *arena, const char *src, size_t len, GovSchema **out,
 		if (!P.failed)
 			is_record_type(&P, a->context, "an action's context");
 	}
+	if (!P.failed)
+		check_action_cycles(&P);
 	if (P.failed)
 		return false;
 	*out = P.s;

@@ -144,6 +144,8 @@ const cases = [
 		'permit (principal, action in A::Action::"r", resource);'],
 	['namespace A { entity U; action r appliesTo { principal: U, resource: U }; } namespace B { action s in [A::Action::"r"] appliesTo { principal: A::U, resource: A::U }; }',
 		'permit (principal, action in A::Action::"r", resource);'],
+	['entity U; action a in b; action b in c; action c in a;', 'permit (principal, action, resource);'],
+	['entity U; action a in a;', 'permit (principal, action, resource);'],
 	/* common types */
 	['type Ctx = { mfa: Bool }; entity U; action r appliesTo { principal: U, resource: U, context: Ctx };',
 		'permit (principal, action == Action::"r", resource) when { context.mfa };'],

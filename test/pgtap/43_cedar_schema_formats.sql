@@ -10,7 +10,7 @@
 \ir lib/fixture.sql
 \ir lib/poll.sql
 BEGIN;
-SELECT plan(77);
+SELECT plan(79);
 
 DO $$
 BEGIN
@@ -201,6 +201,10 @@ SELECT throws_ok($$SELECT governance.set_schema('entity C enum ["a", "a"];')$$, 
     'schema line 1, column 21: enum id "a" appears twice', 'an enum id twice');
 SELECT throws_ok($$SELECT governance.set_schema('entity U; action r appliesTo { principal: U, resource: U, context: Long };')$$, '42601',
     'schema line 1, column 68: an action''s context must be a record type', 'a context that is no record');
+SELECT throws_ok($$SELECT governance.set_schema('action a in b; action b in c; action c in a;')$$, '42601',
+    'schema line 1, column 43: action "a" is in a cycle of the action hierarchy', 'a cycle of actions');
+SELECT throws_ok($$SELECT governance.set_schema('{"": {"entityTypes": {}, "actions": {"a": {"memberOf": [{"id": "a"}]}}}}')$$, '42601',
+    'schema line 1, column 57: action "a" is in a cycle of the action hierarchy', 'an action its own parent (JSON)');
 SELECT throws_ok($$SELECT governance.set_schema('@doc( entity A;')$$, '42601',
     'schema line 1, column 7: expected a string in the annotation, found "entity"', 'a broken annotation');
 SELECT throws_ok($$SELECT governance.set_schema(string_agg(format('type A%s = A%s; ', g, g + 1), '') || 'type A301 = Long;')

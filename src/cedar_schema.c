@@ -2591,26 +2591,26 @@ static bool
 check_action_cycles(SParser *P)
 {
 	GovSchema  *s = P->s;
-	uint8_t    *color;			/* 0 unvisited, 1 on the stack, 2 done */
+	uint8_t    *state;			/* 0 unvisited, 1 on the stack, 2 done */
 	uint32_t   *stack;			/* action indexes */
 	uint32_t   *next;			/* per action: the next parent to visit */
 	uint32_t	i;
 
 	if (s->nactions == 0)
 		return true;
-	color = s_alloc(P, s->nactions);
+	state = s_alloc(P, s->nactions);
 	stack = s_alloc(P, sizeof(uint32_t) * s->nactions);
 	next = s_alloc(P, sizeof(uint32_t) * s->nactions);
-	if (color == NULL || stack == NULL || next == NULL)
+	if (state == NULL || stack == NULL || next == NULL)
 		return false;
 	for (i = 0; i < s->nactions; i++)
 	{
 		uint32_t	depth = 0;
 
-		if (color[i] != 0)
+		if (state[i] != 0)
 			continue;
 		stack[depth++] = i;
-		color[i] = 1;
+		state[i] = 1;
 		while (depth > 0)
 		{
 			uint32_t	a = stack[depth - 1];
@@ -2619,22 +2619,22 @@ check_action_cycles(SParser *P)
 
 			if (next[a] >= pl->n)
 			{
-				color[a] = 2;
+				state[a] = 2;
 				depth--;
 				continue;
 			}
 			p = find_action(s, pl->types[next[a]], pl->names[next[a]]);
 			next[a]++;
-			if (p < 0 || color[p] == 2)
+			if (p < 0 || state[p] == 2)
 				continue;
-			if (color[p] == 1)
+			if (state[p] == 1)
 			{
 				s_error_at(P, pl->lines[next[a] - 1], pl->cols[next[a] - 1],
 						   "action \"%.*s\" is in a cycle of the action hierarchy",
 						   SHOWN(s->actions[p].name));
 				return false;
 			}
-			color[p] = 1;
+			state[p] = 1;
 			stack[depth++] = (uint32_t) p;
 		}
 	}

@@ -10,7 +10,7 @@
 \ir lib/fixture.sql
 \ir lib/poll.sql
 BEGIN;
-SELECT plan(79);
+SELECT plan(80);
 
 DO $$
 BEGIN
@@ -113,6 +113,9 @@ SELECT throws_ok($$SELECT governance.put_entity('App::Core::User::"bob"', '{}', 
     '22023', 'attribute level should be String, found integer', 'a tag of the wrong kind');
 SELECT throws_ok($$SELECT governance.put_entity('App::Core::Group::"h"', '{}', '{}', '{"level": "x"}')$$,
     '22023', 'entity type App::Core::Group declares no tags (tag level)', 'tags on a type that declares none');
+SELECT throws_ok($$SELECT governance.set_schema(replace((SELECT body FROM src WHERE name = 'human'), '} tags String;', '} tags Long;'))$$,
+    '42P17', 'stored entity App::Core::User::"ann" does not agree with the new Cedar schema: attribute level should be Long, found string',
+    'a schema the tags of a stored entity disagree with is refused');
 SELECT throws_ok($$SELECT governance.put_entity('Doc::"d"', '{}', '{"owner": {"__entity": "App::Core::User::\"ann\""}, "color": {"__entity": "App::Core::Color::\"pink\""}}')$$,
     '22023', 'attribute color: App::Core::Color::"pink" is not one of the enumerated entities of its type',
     'an attribute naming an entity the enum does not list');

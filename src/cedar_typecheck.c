@@ -752,17 +752,11 @@ lit_equal(const GovPolValue *a, const GovPolValue *b)
 	}
 }
 
-/* The action an entity literal names, or -1 (not an action). */
+/* The action an entity literal names (Action or NS::Action), or -1. */
 static int
 literal_action(TC *c, const GovPolValue *v)
 {
-	GovPolStr	id;
-
-	if (v->u.s.len < 10 || memcmp(v->u.s.p, "Action::\"", 9) != 0)
-		return -1;
-	id.p = v->u.s.p + 9;
-	id.len = v->u.s.len - 10;
-	return gov_sch_action_find(c->s, id);
+	return gov_sch_action_find(c->s, v->u.s);
 }
 
 /*
@@ -1114,7 +1108,6 @@ static const Ty *
 tc_var(TC *c, GovPolVar var)
 {
 	const GovSchEnv *env = c->env;
-	GovPolStr	action = {"Action", 6};
 	const GovSchType *ctx;
 	Ty		   *t;
 
@@ -1125,14 +1118,17 @@ tc_var(TC *c, GovPolVar var)
 		case GOV_POL_VAR_RESOURCE:
 			return entity_ty(c, gov_sch_entity_name(c->s, env->resource));
 		case GOV_POL_VAR_ACTION:
-			return entity_ty(c, action);
+			/* Action, or NS::Action for an action of namespace NS */
+			return entity_ty(c, gov_sch_action_type(c->s, env->action));
 		default:
 			break;
 	}
 	if (c->contexts[env->action] == NULL)
 	{
 		GovPolStr	name = gov_sch_action_name(c->s, env->action);
-		const char *owner = tc_printf(c, "in context for Action::\"%.*s\"", SHOWN(name));
+		GovPolStr	type = gov_sch_action_type(c->s, env->action);
+		const char *owner = tc_printf(c, "in context for %.*s::\"%.*s\"",
+									  SHOWN(type), SHOWN(name));
 
 		if (owner == NULL)
 			return NULL;
@@ -1301,6 +1297,7 @@ check_names(TC *c, const GovPolExpr *e)
 {
 	GovPolExprInfo in;
 	uint32_t	i;
+	int			k;
 
 	gov_pol_expr_info(e, &in);
 	if (in.kind == GOV_POL_E_LIT && in.lit->kind == GOV_POL_ENTITY)
@@ -1309,25 +1306,28 @@ check_names(TC *c, const GovPolExpr *e)
 
 		if (t == NULL)
 			return false;
-		if (str_is(t->entity, "Action"))
+		if (gov_sch_is_action_type(t->entity))
 		{
-			GovPolStr	id;
-
-			id.p = in.lit->u.s.p + 9;	/* Action::" */
-			id.len = in.lit->u.s.len - 10;
-			if (gov_sch_action_find(c->s, id) < 0)
+			if (gov_sch_action_find(c->s, in.lit->u.s) < 0)
 			{
 				tc_error(c, e, "unrecognized action %.*s", SHOWN(in.lit->u.s));
 				return false;
 			}
 		}
-		else if (gov_sch_entity_find(c->s, t->entity) < 0)
+		else if ((k = gov_sch_entity_find(c->s, t->entity)) < 0)
 		{
 			tc_error(c, e, "unrecognized entity type %.*s", SHOWN(t->entity));
 			return false;
 		}
+		else if (!gov_sch_entity_id_ok(c->s, k, in.lit->u.s))
+		{
+			/* an enumerated type: only the ids it lists are entities */
+			tc_error(c, e, "entity %.*s is not one of the enumerated entities of type %.*s",
+					 SHOWN(in.lit->u.s), SHOWN(t->entity));
+			return false;
+		}
 	}
-	if (in.kind == GOV_POL_E_IS && !str_is(in.name, "Action") &&
+	if (in.kind == GOV_POL_E_IS && !gov_sch_is_action_type(in.name) &&
 		gov_sch_entity_find(c->s, in.name) < 0)
 	{
 		tc_error(c, e, "unrecognized entity type %.*s", SHOWN(in.name));

@@ -17,7 +17,10 @@
  *	  (entities may differ in ==, which is then False).  An optional
  *	  attribute may be read only where a "has" test of the same path
  *	  (Cedar's capabilities) guards it: earlier in the same conjunction,
- *	  in the condition of an if, or in an earlier "when" clause.
+ *	  in the condition of an if, or in an earlier "when" clause; a tag
+ *	  (x.getTag(k)) likewise only under x.hasTag(k), and only on an entity
+ *	  type whose schema declares tags.  Names come from the schema
+ *	  qualified (NS::User, NS::Action), as policies write them.
  *
  *	  Pure C99 (no PostgreSQL headers): memory from a GovPolArena, errors
  *	  as values.  The recursion follows the expression tree, whose height

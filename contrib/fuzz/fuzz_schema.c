@@ -32,6 +32,8 @@ static const char *const fixed_policies[] = {
 	"permit (principal, action, resource);",
 	"permit (principal is User, action == Action::\"read\", resource in Folder::\"f\") when { principal.name == context.who && resource.level > 1 };",
 	"forbid (principal == ?principal, action in [Action::\"a\", Action::\"b\"], resource) unless { Group::\"g\" in principal.groups };",
+	"permit (principal, action == A::B::Action::\"read\", resource is A::B::Doc) when { principal.hasTag(\"t\") && principal.getTag(\"t\") like \"a*\" && resource == Color::\"red\" };",
+	"permit (principal is User, action, resource) when { principal.hasTag(context.k) && principal.getTag(context.k).contains(\"x\") || principal.getTag(\"u\") > 1 };",
 };
 
 static void

@@ -221,6 +221,7 @@ typedef struct Outcome
 	TimestampTz expires_at;
 	bool		has_agent_key;	/* the principal's agent has a key */
 	char		agent_key_id[GOV_KEY_ID_LEN + 1];
+	char	   *schema_error;	/* the request disagrees with the Cedar schema */
 } Outcome;
 
 static void
@@ -373,6 +374,21 @@ ledger_decision(const char *kind, const Request *r, const Outcome *o, const uint
 }
 
 /*
+ * A request the Cedar schema refuses (decide() set o->schema_error): ledger
+ * it as a deny (which survives the error), then raise 22023.
+ */
+static void
+refuse_schema(const char *kind, const Request *r, const Outcome *o, const uint8 *ctx_hash)
+{
+	(void) ledger_decision(kind, r, o, ctx_hash, 0, NULL);
+	ereport(ERROR,
+			(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+			 errmsg("request does not agree with the Cedar schema: %s", o->schema_error),
+			 errdetail("Nothing was issued; the refusal is ledgered."),
+			 errhint("The schema is governance.cedar_schema (set by governance.set_schema).")));
+}
+
+/*
  * The checks every authorization shares: trust, the caller's identity,
  * and the policy.  Fills o; o->allow false with reasons on any failure.
  */
@@ -435,6 +451,18 @@ decide(const Request *r, Outcome *o, bool delegation)
 	req.action = r->action;
 	req.resource = gov_subtree_root(r->resource) ? gov_subtree_root(r->resource) : r->resource;
 	req.context = r->context;
+
+	/*
+	 * Issue 17: a request the Cedar schema refuses is no request to decide.
+	 * The caller ledgers the refusal, then raises the error.
+	 */
+	if (!gov_policy_check_request(&req, &why))
+	{
+		o->schema_error = why;
+		o->reasons = list_make1(psprintf("request does not agree with the Cedar schema: %s", why));
+		o->brief = pstrdup("the request does not agree with the Cedar schema");
+		return;
+	}
 	if (gov_subtree_root(r->resource) != NULL)
 		gov_policy_decide_subtree(&req, &d);
 	else
@@ -708,6 +736,8 @@ gov_sql_authorize(PG_FUNCTION_ARGS)
 	check_proof(&r, GOV_POP_AUTHORIZE, r.principal, gov_pop_arg(fcinfo, 6), ctx_hash,
 				action_as_passed);
 	decide(&r, &o, false);
+	if (o.schema_error)
+		refuse_schema("governance.authorize", &r, &o, ctx_hash);
 	if (o.allow)
 		issue(&r, &o, ctx_hash, 0, 0, 0,
 			  PointerGetDatum(construct_empty_array(UUIDOID)), 0);
@@ -891,6 +921,8 @@ gov_sql_delegate(PG_FUNCTION_ARGS)
 
 		decide(&r, &d, true);
 		o = d;
+		if (o.schema_error)
+			refuse_schema("governance.delegate", &r, &o, ctx_hash);
 	}
 
 	if (!o.allow)

@@ -1,10 +1,11 @@
 /*-------------------------------------------------------------------------
  *
  * cedar_schema.h
- *	  Cedar schemas (issue 17 step 5): a parser of the subset of Cedar's
- *	  human-readable schema format described in docs/POLICY.md section 9,
- *	  and the checks a schema imposes on policies (scopes and attribute
- *	  accesses) and on entities (types, parents, attribute kinds).
+ *	  Cedar schemas (issue 17): parsers of Cedar's human-readable and JSON
+ *	  schema formats (docs/POLICY.md section 9), and the checks a schema
+ *	  imposes on policies (scopes and attribute accesses), on entities
+ *	  (types, enumerated ids, parents, attribute and tag kinds) and on
+ *	  requests (Cedar's request validation).
  *
  *	  Pure C99 like policy_lang.c: memory from a GovPolArena, errors
  *	  returned as values.
@@ -18,7 +19,11 @@
 
 typedef struct GovSchema GovSchema;
 
-/* Parse a schema; on failure err says where (line, column) and why. */
+/*
+ * Parse a schema, in the JSON format when its first non-blank character is
+ * "{", else in the human-readable one; on failure err says where (line,
+ * column) and why.
+ */
 extern bool gov_sch_parse(GovPolArena *arena, const char *src, size_t len,
 						  GovSchema **out, GovPolError *err);
 
@@ -82,8 +87,18 @@ extern uint32_t gov_sch_entity_count(const GovSchema *s);
 extern int	gov_sch_entity_find(const GovSchema *s, GovPolStr name);
 extern GovPolStr gov_sch_entity_name(const GovSchema *s, int e);
 extern const GovSchType *gov_sch_entity_shape(const GovSchema *s, int e);	/* or NULL */
-extern int	gov_sch_action_find(const GovSchema *s, GovPolStr id);
-extern GovPolStr gov_sch_action_name(const GovSchema *s, int a);
+extern const GovSchType *gov_sch_entity_tags(const GovSchema *s, int e);	/* or NULL */
+
+/* may an entity of type e have the uid Type::"id" (an enum lists its ids)? */
+extern bool gov_sch_entity_id_ok(const GovSchema *s, int e, GovPolStr uid);
+
+/* is type an action type: Action or NS::Action? */
+extern bool gov_sch_is_action_type(GovPolStr type);
+
+/* an action by its canonical uid NS::Action::"id"; -1 if not declared */
+extern int	gov_sch_action_find(const GovSchema *s, GovPolStr uid);
+extern GovPolStr gov_sch_action_name(const GovSchema *s, int a);	/* its id */
+extern GovPolStr gov_sch_action_type(const GovSchema *s, int a);	/* NS::Action */
 extern const GovSchType *gov_sch_action_context(const GovSchema *s, int a); /* or NULL */
 
 /*
@@ -111,5 +126,23 @@ typedef struct GovSchEnv
 extern bool gov_sch_policy_envs(const GovSchema *s, GovPolArena *scratch,
 								const GovPolicy *p, GovSchEnv **out,
 								uint32_t *count, GovPolError *err);
+
+/*
+ * May this entity carry these tags (a record of tag name to value)?  Its
+ * type declares tags and every value has the declared kind.
+ */
+extern bool gov_sch_check_tags(const GovSchema *s, const char *uid, size_t uidlen,
+							   const GovPolValue *tags, GovPolError *err);
+
+/*
+ * Cedar's request validation: the action is declared, the principal's and
+ * the resource's types are in its appliesTo (ids of enumerated types
+ * listed), and the context (a record, or NULL for none) has exactly the
+ * declared attributes, required ones present, values of the declared kinds.
+ * Uids are canonical (Type::"id"); err names the attribute.
+ */
+extern bool gov_sch_check_request(const GovSchema *s, const char *principal,
+								  const char *action, const char *resource,
+								  const GovPolValue *context, GovPolError *err);
 
 #endif							/* GOV_CEDAR_SCHEMA_H */

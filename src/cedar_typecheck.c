@@ -17,7 +17,10 @@
  *	  (entities may differ in ==, which is then False).  An optional
  *	  attribute may be read only where a "has" test of the same path
  *	  (Cedar's capabilities) guards it: earlier in the same conjunction,
- *	  in the condition of an if, or in an earlier "when" clause.
+ *	  in the condition of an if, or in an earlier "when" clause; a tag
+ *	  (x.getTag(k)) likewise only under x.hasTag(k), and only on an entity
+ *	  type whose schema declares tags.  Names come from the schema
+ *	  qualified (NS::User, NS::Action), as policies write them.
  *
  *	  Pure C99 (no PostgreSQL headers): memory from a GovPolArena, errors
  *	  as values.  The recursion follows the expression tree, whose height
@@ -87,12 +90,16 @@ struct Ty
 	const char *path;			/* "limits." before its attributes' names */
 };
 
-/* A capability: "e has name" is known to hold. */
+/*
+ * A capability: "e has name" (tag NULL) or "e.hasTag(tag)" is known to
+ * hold.
+ */
 typedef struct Cap Cap;
 struct Cap
 {
 	const GovPolExpr *e;
 	GovPolStr	name;
+	const GovPolExpr *tag;
 	const Cap  *next;
 };
 
@@ -107,6 +114,7 @@ typedef struct TC
 	/* converted once: the entity types' shapes, the actions' contexts */
 	const Ty  **shapes;
 	const Ty  **contexts;
+	const Ty  **tags;			/* the entity types' declared tag types */
 } TC;
 
 static const Ty ty_bool = {TY_BOOL};
@@ -460,10 +468,12 @@ unexpected(TC *c, const GovPolExpr *at, const char *expected, const Ty *saw)
  * ---------------------------------------------------------------------
  */
 
+static bool same_key(const GovPolExpr *x, const GovPolExpr *y);
+
 /*
  * Do two expressions denote the same value in any one request?  Only the
- * paths capabilities are about are compared: variables, entity literals
- * and attribute accesses of them.
+ * paths capabilities are about are compared: variables, entity literals,
+ * attribute accesses and tag reads (x.getTag(k)) of them.
  */
 static bool
 same_path(const GovPolExpr *x, const GovPolExpr *y)
@@ -484,19 +494,47 @@ same_path(const GovPolExpr *x, const GovPolExpr *y)
 				str_eq(a.lit->u.s, b.lit->u.s);
 		case GOV_POL_E_ATTR:
 			return str_eq(a.name, b.name) && same_path(a.kids[0], b.kids[0]);
+		case GOV_POL_E_GET_TAG:
+			return same_path(a.kids[0], b.kids[0]) && same_key(a.kids[1], b.kids[1]);
 		default:
 			return false;
 	}
 }
 
+/*
+ * Do two tag keys denote the same string in any one request?  String
+ * literals and paths (context.k) are compared; any other key is never the
+ * same as another, which refuses an access Cedar may accept (docs/POLICY.md
+ * section 13) but never accepts one it refuses.
+ */
 static bool
-has_cap(const Cap *caps, const GovPolExpr *e, GovPolStr name)
+same_key(const GovPolExpr *x, const GovPolExpr *y)
+{
+	GovPolExprInfo a;
+	GovPolExprInfo b;
+
+	gov_pol_expr_info(x, &a);
+	gov_pol_expr_info(y, &b);
+	if (a.kind == GOV_POL_E_LIT && b.kind == GOV_POL_E_LIT)
+		return a.lit->kind == GOV_POL_STRING && b.lit->kind == GOV_POL_STRING &&
+			str_eq(a.lit->u.s, b.lit->u.s);
+	return same_path(x, y);
+}
+
+/* is "e has name" (tag NULL) or "e.hasTag(tag)" in caps? */
+static bool
+has_cap(const Cap *caps, const GovPolExpr *e, GovPolStr name, const GovPolExpr *tag)
 {
 	int			seen = 0;
 
 	for (; caps != NULL && seen < TC_MAX_CAPS; caps = caps->next, seen++)
-		if (str_eq(caps->name, name) && same_path(caps->e, e))
+	{
+		if ((caps->tag == NULL) != (tag == NULL))
+			continue;
+		if (tag != NULL ? same_key(caps->tag, tag) && same_path(caps->e, e) :
+			str_eq(caps->name, name) && same_path(caps->e, e))
 			return true;
+	}
 	return false;
 }
 
@@ -510,13 +548,14 @@ cap_union(TC *c, const Cap *caps, const Cap *more)
 	{
 		Cap		   *n;
 
-		if (has_cap(out, more->e, more->name))
+		if (has_cap(out, more->e, more->name, more->tag))
 			continue;
 		n = tc_alloc(c, sizeof(Cap));
 		if (n == NULL)
 			return caps;
 		n->e = more->e;
 		n->name = more->name;
+		n->tag = more->tag;
 		n->next = out;
 		out = n;
 	}
@@ -533,13 +572,14 @@ cap_meet(TC *c, const Cap *a, const Cap *b)
 	{
 		Cap		   *n;
 
-		if (!has_cap(b, a->e, a->name))
+		if (!has_cap(b, a->e, a->name, a->tag))
 			continue;
 		n = tc_alloc(c, sizeof(Cap));
 		if (n == NULL)
 			return out;
 		n->e = a->e;
 		n->name = a->name;
+		n->tag = a->tag;
 		n->next = out;
 		out = n;
 	}
@@ -681,7 +721,7 @@ tc_attr(TC *c, const GovPolExpr *e, const GovPolExprInfo *in, const Cap *caps)
 				 SHOWN(in->name), rec->owner ? " " : "", rec->owner ? rec->owner : "");
 		return NULL;
 	}
-	if (!rec->attrs[i].required && !has_cap(caps, in->kids[0], in->name))
+	if (!rec->attrs[i].required && !has_cap(caps, in->kids[0], in->name, NULL))
 	{
 		tc_error(c, e, "unable to guarantee safety of access to optional attribute `%s%.*s`%s%s",
 				 rec->path ? rec->path : "", SHOWN(in->name),
@@ -723,7 +763,7 @@ tc_has(TC *c, const GovPolExpr *e, const GovPolExprInfo *in, const Cap *caps,
 	if (rec->attrs[i].required && x->kind == TY_RECORD)
 		return &ty_true;
 	/* a guard in force already answers it (Cedar: the capability's True) */
-	if (has_cap(caps, in->kids[0], in->name))
+	if (has_cap(caps, in->kids[0], in->name, NULL))
 		return &ty_true;
 	cap = tc_alloc(c, sizeof(Cap));
 	if (cap == NULL)
@@ -733,6 +773,83 @@ tc_has(TC *c, const GovPolExpr *e, const GovPolExprInfo *in, const Cap *caps,
 	*eff = cap;
 	/* an entity may not exist: even its required attributes make it Bool */
 	return &ty_bool;
+}
+
+/* The declared type of an entity type's tags, or NULL (none declared). */
+static const Ty *
+tag_type(TC *c, GovPolStr name)
+{
+	int			e = gov_sch_entity_find(c->s, name);
+	const GovSchType *tt = e >= 0 ? gov_sch_entity_tags(c->s, e) : NULL;
+	const char *owner;
+
+	if (tt == NULL)
+		return NULL;
+	if (c->tags[e] == NULL)
+	{
+		owner = tc_printf(c, "in a tag of entity type `%.*s`", SHOWN(name));
+		if (owner == NULL)
+			return NULL;
+		c->tags[e] = from_schema(c, tt, owner, "", 0);
+	}
+	return c->tags[e];
+}
+
+/*
+ * x.hasTag(k) and x.getTag(k), as Cedar's strict validator types them:
+ * hasTag is False on an entity type that declares no tags, True under a
+ * guard of the same test, else Bool (and a guard for what follows);
+ * getTag has the declared tag type, only under a hasTag guard of the same
+ * entity and key (as an optional attribute needs has), and is refused on
+ * an entity type that declares no tags.
+ */
+static const Ty *
+tc_tag(TC *c, const GovPolExpr *e, const GovPolExprInfo *in, const Cap *caps,
+	   const Cap **eff)
+{
+	const Ty   *x;
+	const Ty   *tt;
+	GovPolExprInfo k;
+	Cap		   *cap;
+
+	if (!tc_want(c, in->kids[0], caps, TY_ENTITY, "an entity", &x) ||
+		!tc_want(c, in->kids[1], caps, TY_STRING, "String", NULL))
+		return NULL;
+	tt = tag_type(c, x->entity);
+	if (c->failed)
+		return NULL;
+	if (in->kind == GOV_POL_E_HAS_TAG)
+	{
+		if (has_cap(caps, in->kids[0], in->name, in->kids[1]))
+			return &ty_true;
+		if (tt == NULL)
+			return &ty_false;
+		cap = tc_alloc(c, sizeof(Cap));
+		if (cap == NULL)
+			return NULL;
+		cap->e = in->kids[0];
+		cap->tag = in->kids[1];
+		*eff = cap;
+		return &ty_bool;
+	}
+	if (!has_cap(caps, in->kids[0], in->name, in->kids[1]))
+	{
+		gov_pol_expr_info(in->kids[1], &k);
+		if (k.kind == GOV_POL_E_LIT && k.lit->kind == GOV_POL_STRING)
+			tc_error(c, e, "unable to guarantee safety of access to tag `\"%.*s\"` on entity type `%.*s`",
+					 SHOWN(k.lit->u.s), SHOWN(x->entity));
+		else
+			tc_error(c, e, "unable to guarantee safety of access to a tag on entity type `%.*s`",
+					 SHOWN(x->entity));
+		return NULL;
+	}
+	if (tt == NULL)
+	{
+		tc_error(c, e, "`.getTag()` is not allowed on entities of `%.*s` because no `tags` were declared on the entity type in the schema",
+				 SHOWN(x->entity));
+		return NULL;
+	}
+	return tt;
 }
 
 /* == and != */
@@ -752,17 +869,11 @@ lit_equal(const GovPolValue *a, const GovPolValue *b)
 	}
 }
 
-/* The action an entity literal names, or -1 (not an action). */
+/* The action an entity literal names (Action or NS::Action), or -1. */
 static int
 literal_action(TC *c, const GovPolValue *v)
 {
-	GovPolStr	id;
-
-	if (v->u.s.len < 10 || memcmp(v->u.s.p, "Action::\"", 9) != 0)
-		return -1;
-	id.p = v->u.s.p + 9;
-	id.len = v->u.s.len - 10;
-	return gov_sch_action_find(c->s, id);
+	return gov_sch_action_find(c->s, v->u.s);
 }
 
 /*
@@ -1114,7 +1225,6 @@ static const Ty *
 tc_var(TC *c, GovPolVar var)
 {
 	const GovSchEnv *env = c->env;
-	GovPolStr	action = {"Action", 6};
 	const GovSchType *ctx;
 	Ty		   *t;
 
@@ -1125,14 +1235,17 @@ tc_var(TC *c, GovPolVar var)
 		case GOV_POL_VAR_RESOURCE:
 			return entity_ty(c, gov_sch_entity_name(c->s, env->resource));
 		case GOV_POL_VAR_ACTION:
-			return entity_ty(c, action);
+			/* Action, or NS::Action for an action of namespace NS */
+			return entity_ty(c, gov_sch_action_type(c->s, env->action));
 		default:
 			break;
 	}
 	if (c->contexts[env->action] == NULL)
 	{
 		GovPolStr	name = gov_sch_action_name(c->s, env->action);
-		const char *owner = tc_printf(c, "in context for Action::\"%.*s\"", SHOWN(name));
+		GovPolStr	type = gov_sch_action_type(c->s, env->action);
+		const char *owner = tc_printf(c, "in context for %.*s::\"%.*s\"",
+									  SHOWN(type), SHOWN(name));
 
 		if (owner == NULL)
 			return NULL;
@@ -1275,15 +1388,7 @@ tc_expr(TC *c, const GovPolExpr *e, const Cap *caps, const Cap **eff)
 			return str_eq(t->entity, in.name) ? &ty_true : &ty_false;
 		case GOV_POL_E_HAS_TAG:
 		case GOV_POL_E_GET_TAG:
-			if (!tc_want(c, in.kids[0], caps, TY_ENTITY, "an entity", &t) ||
-				!tc_want(c, in.kids[1], caps, TY_STRING, "String", NULL))
-				return NULL;
-			/* schemas declare no tags (section 9): no entity has any */
-			if (in.kind == GOV_POL_E_HAS_TAG)
-				return &ty_false;
-			tc_error(c, e, "unable to guarantee safety of access to a tag on entity type `%.*s` (the schema declares no tags)",
-					 SHOWN(t->entity));
-			return NULL;
+			return tc_tag(c, e, &in, caps, eff);
 		case GOV_POL_E_EXT:
 			return tc_ext(c, e, &in, caps);
 	}
@@ -1301,6 +1406,7 @@ check_names(TC *c, const GovPolExpr *e)
 {
 	GovPolExprInfo in;
 	uint32_t	i;
+	int			k;
 
 	gov_pol_expr_info(e, &in);
 	if (in.kind == GOV_POL_E_LIT && in.lit->kind == GOV_POL_ENTITY)
@@ -1309,25 +1415,28 @@ check_names(TC *c, const GovPolExpr *e)
 
 		if (t == NULL)
 			return false;
-		if (str_is(t->entity, "Action"))
+		if (gov_sch_is_action_type(t->entity))
 		{
-			GovPolStr	id;
-
-			id.p = in.lit->u.s.p + 9;	/* Action::" */
-			id.len = in.lit->u.s.len - 10;
-			if (gov_sch_action_find(c->s, id) < 0)
+			if (gov_sch_action_find(c->s, in.lit->u.s) < 0)
 			{
 				tc_error(c, e, "unrecognized action %.*s", SHOWN(in.lit->u.s));
 				return false;
 			}
 		}
-		else if (gov_sch_entity_find(c->s, t->entity) < 0)
+		else if ((k = gov_sch_entity_find(c->s, t->entity)) < 0)
 		{
 			tc_error(c, e, "unrecognized entity type %.*s", SHOWN(t->entity));
 			return false;
 		}
+		else if (!gov_sch_entity_id_ok(c->s, k, in.lit->u.s))
+		{
+			/* an enumerated type: only the ids it lists are entities */
+			tc_error(c, e, "entity %.*s is not one of the enumerated entities of type %.*s",
+					 SHOWN(in.lit->u.s), SHOWN(t->entity));
+			return false;
+		}
 	}
-	if (in.kind == GOV_POL_E_IS && !str_is(in.name, "Action") &&
+	if (in.kind == GOV_POL_E_IS && !gov_sch_is_action_type(in.name) &&
 		gov_sch_entity_find(c->s, in.name) < 0)
 	{
 		tc_error(c, e, "unrecognized entity type %.*s", SHOWN(in.name));
@@ -1363,8 +1472,9 @@ gov_tc_check_policy(const GovSchema *s, GovPolArena *scratch, const GovPolicy *p
 		if (envs[i].action >= maxact)
 			maxact = envs[i].action + 1;
 	c.shapes = tc_alloc(&c, sizeof(Ty *) * (gov_sch_entity_count(s) + 1));
+	c.tags = tc_alloc(&c, sizeof(Ty *) * (gov_sch_entity_count(s) + 1));
 	c.contexts = tc_alloc(&c, sizeof(Ty *) * (maxact + 1));
-	if (c.shapes == NULL || c.contexts == NULL)
+	if (c.shapes == NULL || c.tags == NULL || c.contexts == NULL)
 		return false;
 	for (j = 0; j < ncond; j++)
 	{

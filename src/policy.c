@@ -75,6 +75,7 @@
 #include "utils/snapmgr.h"
 #include "utils/syscache.h"
 
+#include "cedar_schema.h"
 #include "crypto.h"
 #include "encode.h"
 #include "common.h"
@@ -179,6 +180,11 @@ static CachedPolicy *cached = NULL;
 static int	ncached = 0;
 static uint8 cached_hash[GOV_HASH_LEN];
 static bool cache_valid = false;
+
+/* the Cedar schema for request validation, reloaded with the caches */
+static MemoryContext schema_cxt = NULL;
+static GovSchema *schema_cached = NULL;
+static bool schema_loaded = false;
 static uint64 cache_generation = 0;
 static Oid	cache_policies_relid = InvalidOid;
 static Oid	cache_entities_relid = InvalidOid;
@@ -622,8 +628,102 @@ gov_policy_cache_check(void)
 
 	entity_cache_reset();
 	reload_policies();
+	/* set_schema() moves the generation too (gov_policy_mark_changed) */
+	schema_loaded = false;
 	cache_generation = gen;
 	cache_valid = changed_level == 0 && !RecoveryInProgress();
+}
+
+/* ---------------------------------------------------------------------
+ * Request validation against the Cedar schema (issue 17)
+ * ---------------------------------------------------------------------
+ */
+
+/*
+ * Read and parse governance.cedar_schema into schema_cxt (NULL when none is
+ * set, or in the upgrade window before the table exists).  No lock: a
+ * decision reads the schema as it reads the policies, as of its snapshot.
+ */
+static void
+load_request_schema(void)
+{
+	AsOwner		own;
+	char	   *src = NULL;
+	size_t		len = 0;
+	Oid			nsp = gov_schema_oid();
+	GovPolArena arena;
+	GovPolError err;
+	GovSchema  *schema;
+
+	if (schema_cxt == NULL)
+		schema_cxt = AllocSetContextCreate(TopMemoryContext, "governance request schema",
+										   ALLOCSET_DEFAULT_SIZES);
+	MemoryContextReset(schema_cxt);
+	schema_cached = NULL;
+	schema_loaded = false;
+	if (!OidIsValid(nsp) || !OidIsValid(get_relname_relid("cedar_schema", nsp)))
+	{
+		schema_loaded = true;
+		return;
+	}
+	if (SPI_connect() != SPI_OK_CONNECT)
+		elog(ERROR, "SPI_connect failed");
+	as_owner_begin(&own);
+	if (SPI_execute("SELECT source FROM governance.cedar_schema", true, 1) != SPI_OK_SELECT)
+		elog(ERROR, "could not read governance.cedar_schema");
+	as_owner_end(&own);
+	if (SPI_processed > 0)
+	{
+		char	   *v = SPI_getvalue(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1);
+
+		if (v != NULL)
+		{
+			len = strlen(v);
+			src = MemoryContextStrdup(schema_cxt, v);
+		}
+	}
+	SPI_finish();
+	if (src != NULL)
+	{
+		gov_policy_arena_in_context(&arena, schema_cxt, gov_policy_compile_limit(len));
+		if (!gov_sch_parse(&arena, src, len, &schema, &err))
+			ereport(ERROR,
+					(errcode(ERRCODE_DATA_CORRUPTED),
+					 errmsg("the stored Cedar schema does not parse: %s", err.message)));
+		schema_cached = schema;
+	}
+	schema_loaded = true;
+}
+
+bool
+gov_policy_check_request(const GovRequest *req, char **why)
+{
+	GovPolValue context;
+	GovPolError err;
+	MemoryContext tmp;
+	MemoryContext old;
+	bool		ok;
+
+	*why = NULL;
+	gov_policy_cache_check();
+	if (!schema_loaded)
+		load_request_schema();
+	if (schema_cached == NULL)
+		return true;
+	tmp = AllocSetContextCreate(CurrentMemoryContext, "governance request check",
+								ALLOCSET_SMALL_SIZES);
+	old = MemoryContextSwitchTo(tmp);
+	memset(&context, 0, sizeof(context));
+	context.kind = GOV_POL_RECORD;
+	if (req->context)
+		gov_policy_jsonb_to_value(req->context, &context);
+	ok = gov_sch_check_request(schema_cached, req->principal, req->action, req->resource,
+							   &context, &err);
+	MemoryContextSwitchTo(old);
+	if (!ok)
+		*why = pstrdup(err.message);
+	MemoryContextDelete(tmp);
+	return ok;
 }
 
 /* ---------------------------------------------------------------------

@@ -67,6 +67,15 @@ typedef struct GovDecision
 extern void gov_policy_decide(const GovRequest *req, GovDecision *out);
 
 /*
+ * Issue 17: does the request agree with the Cedar schema set by
+ * set_schema() (Cedar's request validation: a declared action, principal
+ * and resource types in its appliesTo, a context of the declared type)?
+ * True when no schema is set.  Else false with *why naming the problem
+ * (the attribute).  Reads the schema with the policy caches.
+ */
+extern bool gov_policy_check_request(const GovRequest *req, char **why);
+
+/*
  * Is uid in ancestor by the entity hierarchy, exactly as the policy
  * language's "in" answers it (uid equal to ancestor, or ancestor reached
  * through put_entity parents)?  1 or 0; -1 when it cannot be settled,

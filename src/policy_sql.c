@@ -1075,6 +1075,18 @@ put_entity(FunctionCallInfo fcinfo, bool with_tags)
 						 errmsg("%s", err.message),
 						 errdetail("Entity %s does not agree with the Cedar schema (governance.set_schema) and was not stored.",
 								   uid)));
+			if (tags != NULL && JB_ROOT_IS_OBJECT(tags))
+			{
+				GovPolValue tv;
+
+				gov_policy_jsonb_to_value(tags, &tv);
+				if (!gov_sch_check_tags(schema, uid, strlen(uid), &tv, &err))
+					ereport(ERROR,
+							(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+							 errmsg("%s", err.message),
+							 errdetail("Entity %s does not agree with the Cedar schema (governance.set_schema) and was not stored.",
+									   uid)));
+			}
 		}
 		MemoryContextDelete(cxt);
 	}
@@ -1180,6 +1192,17 @@ request_from_args(FunctionCallInfo fcinfo, GovRequest *req)
 		ereport(ERROR,
 				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
 				 errmsg("context must be a JSON object")));
+	/* issue 17: Cedar's request validation, when a schema is set */
+	{
+		char	   *why;
+
+		if (!gov_policy_check_request(req, &why))
+			ereport(ERROR,
+					(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+					 errmsg("request does not agree with the Cedar schema: %s", why),
+					 errdetail("Nothing was decided."),
+					 errhint("The schema is governance.cedar_schema (set by governance.set_schema).")));
+	}
 }
 
 static bytea *
@@ -1446,7 +1469,10 @@ gov_sql_set_schema(PG_FUNCTION_ARGS)
 				MemoryContextDelete(pcxt);
 			}
 		}
-		if (SPI_execute("SELECT uid, parents, attrs FROM governance.entities ORDER BY uid",
+		/* tags through to_jsonb(): the column is new in 0.2 (see policy.c) */
+		if (SPI_execute("SELECT uid, parents, attrs,"
+						" pg_catalog.to_jsonb(e) OPERATOR(pg_catalog.->) 'tags'"
+						" FROM governance.entities e ORDER BY uid",
 						false, 0) != SPI_OK_SELECT)
 			elog(ERROR, "could not read governance.entities");
 		for (r = 0; r < SPI_processed; r++)
@@ -1480,15 +1506,29 @@ gov_sql_set_schema(PG_FUNCTION_ARGS)
 			}
 			else
 				gov_policy_jsonb_to_value(DatumGetJsonbP(ad), &val);
-			if (!gov_sch_check_entity(schema, uid, strlen(uid), ps, nelems, &val, &err))
-				ereport(ERROR,
-						(errcode(ERRCODE_INVALID_OBJECT_DEFINITION),
-						 errmsg("stored entity %s does not agree with the new Cedar schema: %s",
-								uid, err.message),
-						 errdetail("The schema was not set."),
-						 errhint("Change or delete the entity first.")));
+			if (gov_sch_check_entity(schema, uid, strlen(uid), ps, nelems, &val, &err))
+			{
+				Datum		td = SPI_getbinval(tup, SPI_tuptable->tupdesc, 4, &isnull);
+
+				if (!isnull && JB_ROOT_IS_OBJECT(DatumGetJsonbP(td)))
+				{
+					gov_policy_jsonb_to_value(DatumGetJsonbP(td), &val);
+					if (gov_sch_check_tags(schema, uid, strlen(uid), &val, &err))
+						continue;
+				}
+				else
+					continue;
+			}
+			ereport(ERROR,
+					(errcode(ERRCODE_INVALID_OBJECT_DEFINITION),
+					 errmsg("stored entity %s does not agree with the new Cedar schema: %s",
+							uid, err.message),
+					 errdetail("The schema was not set."),
+					 errhint("Change or delete the entity first.")));
 		}
 	}
+	/* decisions validate requests against the schema: caches must reload */
+	gov_policy_mark_changed();
 	if (SPI_execute("DELETE FROM governance.cedar_schema", false, 0) != SPI_OK_DELETE)
 		elog(ERROR, "could not write governance.cedar_schema");
 	if (source != NULL)

@@ -2,14 +2,15 @@
  *
  * fuzz_schema.c
  *	  libFuzzer harness for Cedar schemas (src/cedar_schema.c): an input is
- *	  a schema, optionally followed by a line "%%" and a policy (or
+ *	  a schema (either format: human-readable, or JSON when it starts
+ *	  with "{"), optionally followed by a line "%%" and a policy (or
  *	  template) source.  The schema is parsed; a parse error must carry a
  *	  well-formed "schema line L, column C: ..." message.  A schema that
  *	  parses validates the policy (when it parses), a few fixed policies,
- *	  and a few fixed entities; a validation error must be a message, and
- *	  the same check twice must give the same answer.  The type checker
- *	  (src/cedar_typecheck.c) runs on the same policies, with the same
- *	  demands.
+ *	  a few fixed entities, tags and requests; a validation error must be
+ *	  a message, and the same check twice must give the same answer.  The
+ *	  type checker (src/cedar_typecheck.c) runs on the same policies, with
+ *	  the same demands.
  *
  *	  Built by contrib/fuzz/run.sh against the pure-C core only:
  *
@@ -31,6 +32,8 @@ static const char *const fixed_policies[] = {
 	"permit (principal, action, resource);",
 	"permit (principal is User, action == Action::\"read\", resource in Folder::\"f\") when { principal.name == context.who && resource.level > 1 };",
 	"forbid (principal == ?principal, action in [Action::\"a\", Action::\"b\"], resource) unless { Group::\"g\" in principal.groups };",
+	"permit (principal, action == A::B::Action::\"read\", resource is A::B::Doc) when { principal.hasTag(\"t\") && principal.getTag(\"t\") like \"a*\" && resource == Color::\"red\" };",
+	"permit (principal is User, action, resource) when { principal.hasTag(context.k) && principal.getTag(context.k).contains(\"x\") || principal.getTag(\"u\") > 1 };",
 };
 
 static void
@@ -147,6 +150,16 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		if (!gov_sch_check_entity(s, "Action::\"read\"", 14, NULL, 0, NULL, &err))
 			check_message(&err, NULL);
 		if (!gov_sch_check_entity(s, "x", 1, NULL, 0, NULL, &err))
+			check_message(&err, NULL);
+		if (!gov_sch_check_tags(s, "User::\"a\"", 9, &rec, &err))
+			check_message(&err, NULL);
+		/* requests, as decide() checks them (issue 17) */
+		if (!gov_sch_check_request(s, "User::\"a\"", "Action::\"read\"", "Doc::\"d\"", &rec, &err))
+			check_message(&err, NULL);
+		if (!gov_sch_check_request(s, "A::B::User::\"a\"", "A::B::Action::\"read\"", "Color::\"red\"",
+								   NULL, &err))
+			check_message(&err, NULL);
+		if (!gov_sch_check_request(s, "x", "y", "z", &set, &err))
 			check_message(&err, NULL);
 	}
 	gov_pol_arena_free(&a);

@@ -1097,7 +1097,7 @@ CREATE TABLE governance.cedar_schema (
     set_by      text NOT NULL
 );
 COMMENT ON TABLE governance.cedar_schema IS
-    'The Cedar schema policies and entities are validated against (at most one row); change with set_schema';
+    'The Cedar schema policies, entities and requests are validated against (at most one row); change with set_schema';
 
 REVOKE ALL ON governance.cedar_schema FROM PUBLIC;
 GRANT SELECT ON governance.cedar_schema TO governance_admin, governance_auditor;
@@ -1109,7 +1109,7 @@ LANGUAGE C CALLED ON NULL INPUT VOLATILE
 SECURITY DEFINER SET search_path = pg_catalog, pg_temp
 AS 'MODULE_PATHNAME', 'gov_sql_set_schema';
 COMMENT ON FUNCTION governance.set_schema(text) IS
-    'Set (or, with NULL, clear) the Cedar schema policies and entities are validated against; refused when a stored policy, template or entity disagrees; ledgered';
+    'Set (or, with NULL, clear) the Cedar schema (human-readable or JSON format) policies, entities and requests are validated against; refused when a stored policy, template or entity disagrees; ledgered';
 
 REVOKE ALL ON FUNCTION governance.set_schema(text) FROM PUBLIC;
 GRANT EXECUTE ON FUNCTION governance.set_schema(text) TO governance_admin;

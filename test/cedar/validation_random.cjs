@@ -5,7 +5,10 @@
  * them, well typed and ill typed (operands of the wrong type, unknown
  * attributes, optional attributes read without a "has" guard, unknown
  * entity types and actions, empty set literals, extension constructors of
- * non-literals), each validated by @cedar-policy/cedar-wasm's validator in
+ * non-literals, tags read without a "hasTag" guard or as the wrong type),
+ * sometimes in a namespace (then every name in the policies qualified),
+ * sometimes with entity tags, sometimes written in Cedar's JSON schema
+ * format, each validated by @cedar-policy/cedar-wasm's validator in
  * strict mode and by the extension (set_schema, then create_policy, in a
  * subtransaction always rolled back), compared accept / reject.  Cedar's
  * warning "unable to find an applicable action" counts as a rejection, as
@@ -99,6 +102,8 @@ function randSchema() {
 	}));
 	for (const e of entities)
 		e.attrs = chance(0.85) ? randAttrs(names, 0, int(5)) : null;
+	for (const e of entities)
+		e.tags = chance(0.35) ? pick([{ k: 'Long' }, { k: 'String' }, { k: 'Set', elem: { k: 'String' } }]) : null;
 	const na = 1 + int(3);
 	const actions = [];
 	for (let i = 0; i < na; i++) {
@@ -111,13 +116,67 @@ function randSchema() {
 			context: chance(0.8) ? randAttrs(names, 0, int(4)) : null,
 		});
 	}
-	const text = entities.map(e => 'entity ' + e.name + (e.parents.length ? ' in [' + e.parents.join(', ') + ']' : '') +
-		(e.attrs ? ' = { ' + e.attrs.map(a => a.name + (a.req ? '' : '?') + ': ' + typeText(a.type)).join(', ') + ' }' : '') + ';')
+	const ns = pick(['', '', 'App', 'A::B']);
+	let text = entities.map(e => 'entity ' + e.name + (e.parents.length ? ' in [' + e.parents.join(', ') + ']' : '') +
+		(e.attrs ? ' = { ' + e.attrs.map(a => a.name + (a.req ? '' : '?') + ': ' + typeText(a.type)).join(', ') + ' }' : '') +
+		(e.tags ? ' tags ' + typeText(e.tags) : '') + ';')
 		.concat(actions.map(a => 'action "' + a.name + '"' + (a.parents.length ? ' in ["' + a.parents[0] + '"]' : '') +
 			' appliesTo { principal: [' + a.principals.join(', ') + '], resource: [' + a.resources.join(', ') + ']' +
 			(a.context ? ', context: { ' + a.context.map(c => c.name + (c.req ? '' : '?') + ': ' + typeText(c.type)).join(', ') + ' }' : '') +
 			' };')).join('\n');
-	return { entities, actions, text };
+	if (ns) text = 'namespace ' + ns + ' {\n' + text + '\n}';
+	const schema = { entities, actions, text, ns };
+	if (chance(0.3)) schema.text = JSON.stringify(jsonSchema(schema), null, 1);
+	return schema;
+}
+
+/* Cedar's JSON schema format of the same schema */
+function jsonType(t, required) {
+	let j;
+	switch (t.k) {
+		case 'Long': case 'String': j = { type: t.k }; break;
+		case 'Bool': j = { type: 'Boolean' }; break;
+		case 'Set': j = { type: 'Set', element: jsonType(t.elem) }; break;
+		case 'Entity': j = { type: 'Entity', name: t.name }; break;
+		case 'Record': j = jsonRecord(t.attrs); break;
+		default: j = { type: 'Extension', name: t.k };
+	}
+	if (required === false) j.required = false;
+	return j;
+}
+
+function jsonRecord(attrs) {
+	const out = {};
+	for (const a of attrs) out[a.name] = jsonType(a.type, a.req);
+	return { type: 'Record', attributes: out };
+}
+
+function jsonSchema(schema) {
+	const entityTypes = {};
+	for (const e of schema.entities) {
+		const j = {};
+		if (e.parents.length) j.memberOfTypes = e.parents;
+		if (e.attrs) j.shape = jsonRecord(e.attrs);
+		if (e.tags) j.tags = jsonType(e.tags);
+		entityTypes[e.name] = j;
+	}
+	const actions = {};
+	for (const a of schema.actions) {
+		const j = { appliesTo: { principalTypes: a.principals, resourceTypes: a.resources } };
+		if (a.parents.length) j.memberOf = a.parents.map(id => ({ id }));
+		if (a.context) j.appliesTo.context = jsonRecord(a.context);
+		actions[a.name] = j;
+	}
+	return { [schema.ns]: { entityTypes, actions } };
+}
+
+/* a name of the schema's namespace as policies write it */
+function qual(schema, name) {
+	return schema.ns ? schema.ns + '::' + name : name;
+}
+
+function actionUid(schema, id) {
+	return qual(schema, 'Action') + '::"' + id + '"';
 }
 
 /* ------------------------------------------------------------------ */
@@ -185,7 +244,7 @@ function Gen(schema, env) {
 			const a = chance(0.7) ? atom(ty) : null;
 			if (a) return a;
 			if (LIT[ty.k]) return LIT[ty.k]();
-			if (ty.k === 'Entity') return ty.name + '::"' + pick(['x', 'y']) + '"';
+			if (ty.k === 'Entity') return qual(schema, ty.name) + '::"' + pick(['x', 'y']) + '"';
 			if (ty.k === 'Set') return '[' + gen(ty.elem, d + 1) + (chance(0.5) ? ', ' + gen(ty.elem, d + 1) : '') + ']';
 			if (ty.k === 'Record') return '{ ' + ty.attrs.filter(a => a.req).map(a => a.name + ': ' + gen(a.type, d + 1)).join(', ') + ' }';
 		}
@@ -215,7 +274,7 @@ function Gen(schema, env) {
 				const a = atom(ty);
 				if (a) return a;
 				if (LIT[ty.k]) return LIT[ty.k]();
-				if (ty.k === 'Entity') return ty.name + '::"z"';
+				if (ty.k === 'Entity') return qual(schema, ty.name) + '::"z"';
 				if (ty.k === 'Record') return '{ ' + ty.attrs.filter(a2 => a2.req).map(a2 => a2.name + ': ' + sub(a2.type)).join(', ') + ' }';
 				return sub(ty);
 			}
@@ -227,7 +286,7 @@ function Gen(schema, env) {
 	}
 
 	function entityOrSet() {
-		const n = pick(schema.entities).name;
+		const n = qual(schema, pick(schema.entities).name);
 		return chance(0.7) ? n + '::"g"' : '[' + n + '::"g", ' + n + '::"h"]';
 	}
 
@@ -252,13 +311,14 @@ function Gen(schema, env) {
 			() => { const t = pick(paths.filter(p => p.type.k === 'Set').map(p => p.type).concat([{ k: 'Set', elem: { k: 'String' } }])); return sub(t) + '.' + pick(['containsAll', 'containsAny']) + '(' + sub(t) + ')'; },
 			() => sub({ k: 'Set', elem: { k: 'Long' } }) + '.isEmpty()',
 			() => pick(['principal', 'resource']) + ' in ' + entityOrSet(),
-			() => pick(['principal', 'resource']) + ' is ' + pick(schema.entities).name,
+			() => pick(['principal', 'resource']) + ' is ' + qual(schema, pick(schema.entities).name),
+			() => tagTest(d),
 			() => hasTest(),
 			() => '(if ' + genBool(d + 1) + ' then ' + genBool(d + 1) + ' else ' + genBool(d + 1) + ')',
 			() => sub({ k: 'decimal' }) + '.' + pick(['lessThan', 'greaterThanOrEqual']) + '(' + sub({ k: 'decimal' }) + ')',
 			() => sub({ k: 'ipaddr' }) + '.' + pick(['isIpv4()', 'isLoopback()', 'isInRange(' + sub({ k: 'ipaddr' }) + ')']),
-			() => 'action == Action::"' + pick(schema.actions).name + '"',
-			() => 'action in [Action::"' + pick(schema.actions).name + '"]',
+			() => 'action == ' + actionUid(schema, pick(schema.actions).name),
+			() => 'action in [' + actionUid(schema, pick(schema.actions).name) + ']',
 			() => mistake(),
 		])();
 	}
@@ -272,12 +332,32 @@ function Gen(schema, env) {
 		return pick(['principal', 'resource', 'context']) + ' has ' + pick(ATTR_NAMES);
 	}
 
+	/*
+	 * Tags: mostly a read under its hasTag guard as the declared type;
+	 * sometimes unguarded, another key, the wrong type, or on an entity
+	 * type that declares no tags.
+	 */
+	function tagTest(d) {
+		const v = pick(['principal', 'resource']);
+		const e = schema.entities.find(x => x.name === (v === 'principal' ? env.p : env.r));
+		const key = chance(0.8) ? '"t"' : pick(['"u"', 'context.' + pick(ATTR_NAMES)]);
+		let ty = e.tags || pick([{ k: 'Long' }, { k: 'String' }]);
+		if (chance(0.1)) ty = pick([{ k: 'Long' }, { k: 'String' }, { k: 'Set', elem: { k: 'String' } }]);
+		const read = v + '.getTag(' + (chance(0.9) ? key : '"v"') + ')';
+		const use = ty.k === 'Long' ? read + ' > ' + gen({ k: 'Long' }, d + 1)
+			: ty.k === 'String' ? read + ' like "a*"' : read + '.contains("a")';
+		if (chance(0.15)) return use;
+		if (chance(0.1)) return v + '.hasTag(' + key + ')';
+		return '(' + v + '.hasTag(' + key + ') && ' + use + ')';
+	}
+
 	/* the ill-typed or undeclared things Cedar's validator refuses */
 	function mistake() {
 		return pick([
 			() => pick(['principal', 'resource', 'context']) + '.' + pick(ATTR_NAMES) + ' == ' + LIT.Long(),
 			() => 'Nope::"x" == principal',
-			() => 'action == Action::"nope"',
+			() => 'action == ' + actionUid(schema, 'nope'),
+			() => 'action == Action::"' + pick(schema.actions).name + '"',
 			() => '[].isEmpty()',
 			() => 'decimal(' + (atom({ k: 'String' }) || '"1.0"') + ').lessThan(decimal("1.0"))',
 			() => LIT.Long() + ' + ' + LIT.Bool() + ' == 1',
@@ -314,12 +394,14 @@ function randPolicy(schema) {
 	let ps = 'principal';
 	let as = 'action';
 	let rs = 'resource';
-	if (chance(0.7)) ps = pick(['principal is ' + p, 'principal == ' + p + '::"p"', 'principal is ' + p + ' in ' + pick([p].concat(schema.entities.find(e => e.name === p).parents)) + '::"g"']);
-	if (chance(0.85)) as = pick(['action == Action::"' + a.name + '"', 'action in [Action::"' + a.name + '"]']);
-	if (chance(0.7)) rs = pick(['resource is ' + r, 'resource == ' + r + '::"r"', 'resource in ' + r + '::"r"']);
+	const Q = n => qual(schema, n);
+	if (chance(0.7)) ps = pick(['principal is ' + Q(p), 'principal == ' + Q(p) + '::"p"', 'principal is ' + Q(p) + ' in ' + Q(pick([p].concat(schema.entities.find(e => e.name === p).parents))) + '::"g"']);
+	if (chance(0.85)) as = pick(['action == ' + actionUid(schema, a.name), 'action in [' + actionUid(schema, a.name) + ']']);
+	if (chance(0.7)) rs = pick(['resource is ' + Q(r), 'resource == ' + Q(r) + '::"r"', 'resource in ' + Q(r) + '::"r"']);
 	if (chance(0.03)) ps = 'principal is Nope';
-	if (chance(0.04)) ps = 'principal is ' + pick(schema.entities).name;
-	if (chance(0.03)) as = 'action == Action::"nope"';
+	if (chance(0.04)) ps = 'principal is ' + Q(pick(schema.entities).name);
+	if (chance(0.03)) as = 'action == ' + actionUid(schema, 'nope');
+	if (schema.ns && chance(0.03)) ps = 'principal is ' + p;	/* unqualified: the empty namespace's */
 	const g = Gen(schema, { a, p, r });
 	const conds = [];
 	const n = chance(0.15) ? 0 : chance(0.8) ? 1 : 2;
@@ -335,7 +417,9 @@ function policyText(p) {
 /* ------------------------------------------------------------------ */
 /* the two validators                                                  */
 
-function cedarVerdict(schema, policy) {
+function cedarVerdict(schemaText, policy) {
+	/* the JSON format is given to Cedar as the document it is */
+	const schema = schemaText.startsWith('{') ? JSON.parse(schemaText) : schemaText;
 	const a = cedar.validate({ schema, policies: { staticPolicies: policy }, validationSettings: { mode: 'strict' } });
 	if (a.type !== 'success')
 		return ['error', a.errors.map((e) => e.message).join('; ')];
@@ -528,6 +612,9 @@ function main() {
 	});
 	const secs = ((Date.now() - t0) / 1000).toFixed(1);
 	console.log('# refused by Cedar: ' + Object.entries(kinds).map(([k, n]) => k + ' ' + n).join(', '));
+	console.log('# schemas of the cases: ' + cases.filter(c => c.schema.ns).length + ' in a namespace, ' +
+		cases.filter(c => c.schema.text.startsWith('{')).length + ' in the JSON format, ' +
+		cases.filter(c => c.schema.entities.some(e => e.tags)).length + ' with tags');
 	if (process.env.VALIDATION_VERBOSE)
 		for (const u of unparsed) console.log('# Cedar did not parse: ' + u);
 	if (!failed)

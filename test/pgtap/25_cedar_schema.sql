@@ -69,18 +69,18 @@ SELECT throws_ok($$SELECT governance.set_schema(E'entity A;\n  action "x" applie
                  'schema line 2, column 14: appliesTo must declare both principal and resource types',
                  'appliesTo without resource');
 SELECT throws_ok($$SELECT governance.set_schema(E'entity A\n;;')$$, '42601',
-                 'schema line 2, column 2: expected "entity" or "action", found ";"', 'a stray semicolon');
+                 'schema line 2, column 2: expected "entity", "action", "type" or "namespace", found ";"', 'a stray semicolon');
 SELECT throws_ok($$SELECT governance.set_schema('entity A = { x: Long, x: String };')$$, '42601',
                  'schema line 1, column 23: attribute "x" declared twice', 'an attribute declared twice');
 SELECT throws_ok($$SELECT governance.set_schema('entity A = { x: Set<Long };')$$, '42601',
                  'schema line 1, column 26: expected ">", found "}"', 'an unclosed Set<');
 SELECT throws_ok($$SELECT governance.set_schema('entity A; action "x" in ["y"];')$$, '42601',
-                 'schema line 1, column 26: unknown action "y"', 'an unknown parent action');
+                 'schema line 1, column 26: unknown action Action::"y"', 'an unknown parent action');
 SELECT throws_ok($$SELECT governance.set_schema('entity A; action "x"; action x;')$$, '42601',
                  'schema line 1, column 30: action "x" declared twice', 'an action declared twice (string and identifier)');
-SELECT throws_ok($$SELECT governance.set_schema('namespace N { entity A; }')$$, '42601',
-                 'schema line 1, column 1: "namespace" declarations are not supported (docs/POLICY.md section 9)',
-                 'namespaces are refused, not ignored');
+SELECT throws_ok($$SELECT governance.set_schema('namespace N { namespace M { entity A; } }')$$, '42601',
+                 'schema line 1, column 15: namespaces do not nest',
+                 'nested namespaces are refused (43_cedar_schema_formats.sql tests namespaces)');
 SELECT throws_ok($$SELECT governance.set_schema('entity A = { "x: Long };')$$, '42601',
                  'schema line 1, column 14: unterminated string', 'an unterminated string');
 SELECT throws_ok($$SELECT governance.set_schema('entity A = { x: Long } $')$$, '42601',

@@ -7,7 +7,7 @@
 -- request environments; bad input; SAVEPOINT / ROLLBACK TO; privileges.
 \ir lib/fixture.sql
 BEGIN;
-SELECT plan(79);
+SELECT plan(109);
 
 DO $$
 BEGIN
@@ -75,7 +75,7 @@ SELECT is(pg_temp.tc('1 == "a"'), 'stored', 'two literals may be compared');
 SELECT is(pg_temp.tc('{a: 1, b: "x"}.a == 1 && [principal.name, "b"].contains("c")'), 'stored', 'record and set literals');
 SELECT is(pg_temp.tc('false && context.mfa + 1 == 2'), 'stored', 'what false && leaves unevaluated is not checked (as Cedar)');
 SELECT is(pg_temp.tc('action == Action::"list" && principal.nope'), 'stored', 'nor what the request''s action rules out');
-SELECT is(pg_temp.tc('principal.hasTag("t")'), 'stored', 'hasTag (false: the schema declares no tags)');
+SELECT is(pg_temp.tc('principal.hasTag("t")'), 'stored', 'hasTag (False: User declares no tags)');
 SELECT is(pg_temp.tc('principal has age && (principal has age || principal.nope)'), 'stored',
           'a has test a guard already answers is true, and leaves the rest unevaluated');
 SELECT is(pg_temp.tcp('permit (principal, action == Action::"read", resource) when { principal has age } when { principal.age > 1 };'),
@@ -138,7 +138,7 @@ SELECT is(pg_temp.tc('decimal("1.0").lessThan(1)'), '42P17: line 1, column 87: u
 SELECT is(pg_temp.tc('context.ip.isIpv4(1)'),
           '42P17: line 1, column 63: wrong number of arguments in extension function application. Expected 1, got 2', 'a method with too many arguments');
 SELECT is(pg_temp.tc('principal.getTag("t") == 1'),
-          '42P17: line 1, column 63: unable to guarantee safety of access to a tag on entity type `User` (the schema declares no tags)', 'getTag');
+          '42P17: line 1, column 63: unable to guarantee safety of access to tag `"t"` on entity type `User`', 'getTag without a hasTag guard (User declares no tags)');
 SELECT is(pg_temp.tc('false && Nope::"x" == principal'), '42P17: line 1, column 72: unrecognized entity type Nope',
           'entity types are checked even where never evaluated');
 SELECT is(pg_temp.tc('principal is Nope'), '42P17: line 1, column 63: unrecognized entity type Nope', 'is of an undeclared type');
@@ -191,6 +191,87 @@ ROLLBACK TO SAVEPOINT before_clear;
 SELECT is((SELECT count(*) FROM governance.policies WHERE name = 'tc_free'), 0::bigint, 'ROLLBACK TO SAVEPOINT removes it');
 SELECT is(pg_temp.tc('context.mfa + 1 > 0'), '42P17: line 1, column 63: unexpected type: expected Long but saw Bool',
           'and the restored schema type-checks again');
+
+------------------------------------------------------------------------
+-- a namespaced schema with tags and an enumerated type (h17a's parser):
+-- the type checker sees qualified names, NS::Action, declared tag types;
+-- every verdict below is Cedar's (cedar-wasm, strict mode)
+------------------------------------------------------------------------
+DO $$ BEGIN PERFORM governance.drop_policy(name) FROM governance.policies; END $$;
+SELECT lives_ok($$SELECT governance.set_schema($s$
+namespace App {
+  entity User in [Team] = { name: String, nick?: String } tags String;
+  entity Team tags { level: Long, note?: String };
+  entity Doc;
+  entity Color enum ["red", "blue"];
+  action "view" appliesTo { principal: [User, Team], resource: [Doc, Color], context: { k: String } };
+}
+$s$)$$, 'a namespaced schema with tags is set');
+-- like tc, with 'permit (principal, action == App::Action::"view", resource) when { BODY };'
+-- (BODY starts at column 68)
+CREATE FUNCTION pg_temp.tcn(body text) RETURNS text LANGUAGE plpgsql AS $$
+BEGIN
+    RETURN pg_temp.tcp('permit (principal, action == App::Action::"view", resource) when { ' || body || ' };');
+END $$;
+SELECT is(pg_temp.tcn('principal is App::User && principal.name == "a"'),
+          'stored', 'a namespaced type narrowed by is: its attributes');
+SELECT is(pg_temp.tcn('principal.name == "a"'),
+          '42P17: line 1, column 68: attribute `name` on entity type `App::Team` not found', 'without is, every principal type must declare the attribute');
+SELECT is(pg_temp.tcn('principal is App::User && principal.hasTag("k") && principal.getTag("k") == "x"'),
+          'stored', 'getTag under a hasTag guard of the same entity and key: the declared tag type');
+SELECT is(pg_temp.tcn('principal is App::User && principal.getTag("k") == "x"'),
+          '42P17: line 1, column 94: unable to guarantee safety of access to tag `"k"` on entity type `App::User`', 'getTag without a hasTag guard is refused (as Cedar''s strict validator)');
+SELECT is(pg_temp.tcn('principal is App::User && principal.hasTag("k") && principal.getTag("j") == "x"'),
+          '42P17: line 1, column 119: unable to guarantee safety of access to tag `"j"` on entity type `App::User`', 'a guard of another key does not count');
+SELECT is(pg_temp.tcn('principal is App::User && principal.hasTag(context.k) && principal.getTag(context.k) like "a*"'),
+          'stored', 'a key that is a path (context.k) guards as a literal does');
+SELECT is(pg_temp.tcn('principal is App::User && principal.hasTag("k") && principal.getTag("k") == 1'),
+          '42P17: line 1, column 119: the types String and Long are not compatible', 'the tag type is declared String: == 1 is refused');
+SELECT is(pg_temp.tcn('principal is App::Team && principal.hasTag("t") && principal.getTag("t").level > 1'),
+          'stored', 'a record tag type: its required attribute');
+SELECT is(pg_temp.tcn('principal is App::Team && principal.hasTag("t") && principal.getTag("t").note == ""'),
+          '42P17: line 1, column 119: unable to guarantee safety of access to optional attribute `note` in a tag of entity type `App::Team`', 'its optional attribute needs has, as any record''s');
+SELECT is(pg_temp.tcn('principal is App::Team && principal.hasTag("t") && principal.getTag("t") has note && principal.getTag("t").note == ""'),
+          'stored', 'has on a getTag path guards it');
+SELECT is(pg_temp.tcn('resource.hasTag("k")'),
+          'stored', 'hasTag on an entity type without tags: False, accepted');
+SELECT is(pg_temp.tcn('resource.hasTag("k") && resource.getTag("k") == 1'),
+          'stored', 'False && ...: what it leaves unevaluated is not checked (as Cedar)');
+SELECT is(pg_temp.tcn('resource.getTag("k") == 1'),
+          '42P17: line 1, column 68: unable to guarantee safety of access to tag `"k"` on entity type `App::Doc`', 'getTag on an entity type without tags is refused');
+SELECT is(pg_temp.tcn('principal is App::User && (principal.hasTag("k") || principal.getTag("k") == "x")'),
+          '42P17: line 1, column 120: unable to guarantee safety of access to tag `"k"` on entity type `App::User`', 'a guard under || does not count');
+SELECT is(pg_temp.tcn('if principal is App::User && principal.hasTag("k") then principal.getTag("k") == "x" else false'),
+          'stored', 'a guard in the condition of an if counts in its then branch');
+SELECT is(pg_temp.tcn('resource == App::Color::"green"'),
+          '42P17: line 1, column 80: entity App::Color::"green" is not one of the enumerated entities of type App::Color', 'an id an enumerated type does not list is refused in a condition');
+SELECT is(pg_temp.tcn('resource == App::Color::"red"'),
+          'stored', 'an id it lists is accepted');
+SELECT is(pg_temp.tcn('action in [App::Action::"view"]'),
+          'stored', 'a namespaced action in a condition');
+SELECT is(pg_temp.tcn('action == Action::"view"'),
+          '42P17: line 1, column 78: unrecognized action Action::"view"', 'an unqualified action is the empty namespace''s: not declared here');
+SELECT is(pg_temp.tcn('principal.hasTag(1)'),
+          '42P17: line 1, column 85: unexpected type: expected String but saw Long', 'hasTag takes a String');
+SELECT is(pg_temp.tcn('principal is App::User && principal.hasTag("k") && !(principal.getTag("k") == "x")'),
+          'stored', 'a guard counts under a later !');
+SELECT is(pg_temp.tcn('principal is App::User && !principal.hasTag("k") && principal.getTag("k") == "x"'),
+          '42P17: line 1, column 120: unable to guarantee safety of access to tag `"k"` on entity type `App::User`', 'a guard under ! does not count');
+SELECT is(pg_temp.tcn('principal is App::User && principal.hasTag("k" + "") && principal.getTag("k") == "x"'),
+          '42P17: line 1, column 111: unexpected type: expected Long but saw String', 'a computed key never matches (Cedar: a type error here anyway)');
+SELECT is(pg_temp.tcn('principal is App::User && principal.hasTag("k") && principal.hasTag("k")'),
+          'stored', 'a repeated hasTag is accepted');
+SELECT is(pg_temp.tcn('App::User::"a".hasTag("k") && App::User::"a".getTag("k") == "x"'),
+          'stored', 'an entity literal''s tags, guarded');
+SELECT is(pg_temp.tcn('principal is App::User && principal.hasTag(principal.name) && principal.getTag(principal.name) == "x"'),
+          'stored', 'a key that is an attribute path guards its getTag');
+SELECT lives_ok($$SELECT governance.create_policy('tc_tagged',
+    'permit (principal is App::User, action, resource) when { principal.hasTag("k") && principal.getTag("k") like "a*" };')$$,
+    'a tagged policy is stored');
+SELECT throws_ok($$SELECT governance.set_schema(replace((SELECT source FROM governance.cedar_schema), '} tags String;', '} tags Long;'))$$,
+    '42P17', NULL, 'a schema whose tag type it misuses (like on Long) is refused while it is stored');
+SELECT lives_ok($$SELECT governance.set_schema(replace((SELECT source FROM governance.cedar_schema), '} tags String;', '};'))$$,
+    'without tags its hasTag is False and its getTag never read: accepted, as Cedar does');
 
 ------------------------------------------------------------------------
 -- privileges

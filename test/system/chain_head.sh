@@ -11,7 +11,10 @@
 # error) followed by an append from another backend, an appender waiting
 # on the chain lock of one that then commits or aborts, a backend killed
 # with -9 (shared memory rebuilt), a restart, and many concurrent appenders
-# on one lease.
+# on one lease.  Last, authorize()'s other per-backend caches: the lease
+# table's CHECK constraints compiled once (a constraint added or dropped
+# by DDL must take effect in a backend that compiled them before) and lease
+# ids from a buffered random source.
 set -u
 . "$(dirname "$0")/../lib.sh"
 . "$(dirname "$0")/lib/common.sh"
@@ -162,3 +165,30 @@ gov_is "$((n0 + 6 * 20))" "$(q "SELECT count(*) FROM governance.ledger WHERE lea
 gov_is 0 "$(gone)" "and no rolled-back one"
 gov_is 0 "$(chain_bad)" "every row of the lease still links to the row before it"
 verified "after concurrent appends, a crash and a restart"
+
+# --- the lease table's CHECK constraints, compiled once per backend ----------
+# (src/rowio.c, the check cache): one session authorizes, a constraint is
+# added (NOT VALID: it still holds for new rows), the same session must be
+# refused, and once it is dropped, allowed again.
+out=$(gov_psql "$C" -At 2>&1 <<'SQL'
+ALTER EVENT TRIGGER governance_guard_end DISABLE;
+ALTER EVENT TRIGGER governance_guard_drop DISABLE;
+ALTER EVENT TRIGGER governance_guard_start DISABLE;
+\set ON_ERROR_STOP 0
+SELECT 'before ' || (lease_id IS NOT NULL) FROM governance.authorize('Agent::"ch-bot"', 'ch.run', 'Doc::"2"', '{}', '1 hour');
+ALTER TABLE governance.leases ADD CONSTRAINT no_doc2 CHECK (resource <> 'Doc::"2"') NOT VALID;
+SELECT 'added ' || (lease_id IS NOT NULL) FROM governance.authorize('Agent::"ch-bot"', 'ch.run', 'Doc::"2"', '{}', '1 hour');
+SELECT 'other ' || (lease_id IS NOT NULL) FROM governance.authorize('Agent::"ch-bot"', 'ch.run', 'Doc::"3"', '{}', '1 hour');
+ALTER TABLE governance.leases DROP CONSTRAINT no_doc2;
+SELECT 'dropped ' || (lease_id IS NOT NULL) FROM governance.authorize('Agent::"ch-bot"', 'ch.run', 'Doc::"2"', '{}', '1 hour');
+ALTER EVENT TRIGGER governance_guard_end ENABLE ALWAYS;
+ALTER EVENT TRIGGER governance_guard_drop ENABLE ALWAYS;
+ALTER EVENT TRIGGER governance_guard_start ENABLE ALWAYS;
+SQL
+)
+gov_like '^before true$' "$(echo "$out" | grep '^before')" "check cache: authorize() writes its lease row"
+gov_like 'violates check constraint "no_doc2"' "$out" "check cache: a constraint added meanwhile refuses the same backend's next lease row"
+gov_is "other true" "$(echo "$out" | grep '^other')" "check cache: and lets a row it allows through"
+gov_is "dropped true" "$(echo "$out" | grep '^dropped')" "check cache: once dropped, the row is written again"
+gov_is "$(q "SELECT count(*) FROM governance.leases")" "$(q "SELECT count(DISTINCT lease_id) FROM governance.leases")" \
+	"lease ids from the buffered random source are distinct"

@@ -355,6 +355,7 @@ gov_lease_remove(const pg_uuid_t *id)
 	}
 	LWLockRelease(lock);
 }
+
 /*
  * The chain head cache.  Neither bumps the generation: the head says
  * nothing about whether the lease may be used.

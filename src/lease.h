@@ -68,8 +68,8 @@ typedef struct GovLease
 	 * The head of the lease's chain in the ledger (ledger.c, "The chain head
 	 * cache"): seq and link of its newest committed event, written at commit
 	 * by the transaction that appended it, which still holds the chain lock.
-	 * head_seq 0: not known (a new or reinstalled entry).  head_ledger is
-	 * the ledger's relation id then: a re-created extension has another.
+	 * head_seq 0: not known (a new or reinstalled entry).  head_ledger is the
+	 * ledger's relation id then: a re-created extension has another.
 	 */
 	int64		head_seq;
 	Oid			head_ledger;

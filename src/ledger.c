@@ -287,14 +287,13 @@ publish_pending_heads(void)
 {
 	ListCell   *lc;
 
-	if (gov_ledger_head_put != NULL)
-		foreach(lc, pending_heads)
-		{
-			PendingHead *h = (PendingHead *) lfirst(lc);
+	foreach(lc, pending_heads)
+	{
+		PendingHead *h = (PendingHead *) lfirst(lc);
 
-			if (pending_head(&h->lease) == h)
-				gov_ledger_head_put(&h->lease, pending_ledger, h->seq, h->link);
-		}
+		if (gov_ledger_head_put != NULL && pending_head(&h->lease) == h)
+			gov_ledger_head_put(&h->lease, pending_ledger, h->seq, h->link);
+	}
 	pending_heads = NIL;
 }
 

@@ -143,10 +143,7 @@ new_uuid(pg_uuid_t *u)
 	 * an id unguessable.  The issue time it reveals is in the artifact's
 	 * claims anyway.
 	 */
-	if (!pg_strong_random(u->data + 6, UUID_LEN - 6))
-		ereport(ERROR,
-				(errcode(ERRCODE_INTERNAL_ERROR),
-				 errmsg("could not generate a random lease id")));
+	gov_random_bytes(u->data + 6, UUID_LEN - 6);
 	for (i = 0; i < 6; i++)
 		u->data[i] = (uint8) (ms >> (8 * (5 - i)));
 	u->data[6] = (u->data[6] & 0x0f) | 0x70;

@@ -248,6 +248,49 @@ gov_crypto_init(void)
 				 errmsg("could not initialize libsodium")));
 }
 
+/*
+ * A backend draws GOV_RANDOM_BUF bytes from libsodium at a time (one
+ * getrandom() call) and hands them out in order, wiping each byte as it
+ * goes, so none is ever handed out twice or left behind.  The buffer
+ * belongs to the process that filled it: a child forked from the
+ * postmaster after a fill (none is made there, but a fork copies memory)
+ * starts afresh, or two backends would issue the same ids.
+ */
+#define GOV_RANDOM_BUF 256
+
+static uint8 random_buf[GOV_RANDOM_BUF];
+static size_t random_used = GOV_RANDOM_BUF;
+static pid_t random_pid = 0;
+
+void
+gov_random_bytes(void *out, size_t len)
+{
+	uint8	   *o = (uint8 *) out;
+
+	if (random_pid != MyProcPid)
+	{
+		sodium_memzero(random_buf, sizeof(random_buf));
+		random_used = GOV_RANDOM_BUF;
+		random_pid = MyProcPid;
+	}
+	while (len > 0)
+	{
+		size_t		n;
+
+		if (random_used == GOV_RANDOM_BUF)
+		{
+			randombytes_buf(random_buf, GOV_RANDOM_BUF);
+			random_used = 0;
+		}
+		n = Min(len, GOV_RANDOM_BUF - random_used);
+		memcpy(o, random_buf + random_used, n);
+		sodium_memzero(random_buf + random_used, n);
+		random_used += n;
+		o += n;
+		len -= n;
+	}
+}
+
 /* ---------------------------------------------------------------------
  * SQL interface
  * ---------------------------------------------------------------------

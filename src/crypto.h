@@ -39,4 +39,10 @@ extern bool gov_ed25519_verify(const uint8 *sig, const void *msg, size_t len,
 
 extern void gov_crypto_init(void);
 
+/*
+ * Random bytes for identifiers (lease ids): libsodium's CSPRNG, drawn a
+ * buffer at a time per backend instead of a system call per id.
+ */
+extern void gov_random_bytes(void *out, size_t len);
+
 #endif							/* GOV_CRYPTO_H */

@@ -141,6 +141,8 @@ _PG_init(void)
 	shmem_startup_hook = gov_shmem_startup;
 
 	gov_revoke_signal_note = gov_attach_note_signal;
+	gov_ledger_head_get = gov_lease_chain_head;
+	gov_ledger_head_put = gov_lease_set_chain_head;
 	gov_attach_install_hooks();
 	gov_guard_install_hooks();
 	gov_query_guard_install_hooks();

@@ -231,6 +231,9 @@ fill_entry(GovLease *e, const GovLease *src, GovLeaseState state)
 	memcpy(((char *) e) + sizeof(pg_uuid_t), ((const char *) src) + sizeof(pg_uuid_t),
 		   sizeof(GovLease) - sizeof(pg_uuid_t));
 	e->state = state;
+	/* a head is trusted only once an appender's commit wrote it here */
+	e->head_seq = 0;
+	e->head_ledger = InvalidOid;
 	pg_atomic_write_u64(&e->generation, gen + 1);
 }
 
@@ -352,6 +355,57 @@ gov_lease_remove(const pg_uuid_t *id)
 	}
 	LWLockRelease(lock);
 }
+
+/*
+ * The chain head cache.  Neither bumps the generation: the head says
+ * nothing about whether the lease may be used.
+ */
+bool
+gov_lease_chain_head(const pg_uuid_t *id, Oid ledger, int64 *seq, uint8 *link)
+{
+	uint32		h;
+	LWLock	   *lock;
+	GovLease   *e;
+	bool		found = false;
+
+	if (lease_table == NULL)
+		return false;
+	h = lease_hash(id);
+	lock = partition_lock(h);
+	LWLockAcquire(lock, LW_SHARED);
+	e = hash_search_with_hash_value(lease_table, id, h, HASH_FIND, NULL);
+	if (e && e->dboid == MyDatabaseId && e->head_seq > 0 && e->head_ledger == ledger)
+	{
+		*seq = e->head_seq;
+		memcpy(link, e->head_link, GOV_HASH_LEN);
+		found = true;
+	}
+	LWLockRelease(lock);
+	return found;
+}
+
+void
+gov_lease_set_chain_head(const pg_uuid_t *id, Oid ledger, int64 seq, const uint8 *link)
+{
+	uint32		h;
+	LWLock	   *lock;
+	GovLease   *e;
+
+	if (lease_table == NULL)
+		return;
+	h = lease_hash(id);
+	lock = partition_lock(h);
+	LWLockAcquire(lock, LW_EXCLUSIVE);
+	e = hash_search_with_hash_value(lease_table, id, h, HASH_FIND, NULL);
+	if (e && e->dboid == MyDatabaseId)
+	{
+		e->head_seq = seq;
+		e->head_ledger = ledger;
+		memcpy(e->head_link, link, GOV_HASH_LEN);
+	}
+	LWLockRelease(lock);
+}
+
 bool
 gov_lease_set_state(const pg_uuid_t *id, GovLeaseState state, const char *reason)
 {

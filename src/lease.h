@@ -9,6 +9,7 @@
 #define GOV_LEASE_H
 
 #include "nodes/pg_list.h"
+#include "crypto.h"
 #include "uid.h"
 #include "port/atomics.h"
 #include "utils/timestamp.h"
@@ -62,6 +63,17 @@ typedef struct GovLease
 	pid_t		session_pid;	/* 0: not bound to a session */
 	TimestampTz ended_at;
 	char		end_reason[GOV_REASON_MAX];
+
+	/*
+	 * The head of the lease's chain in the ledger (ledger.c, "The chain head
+	 * cache"): seq and link of its newest committed event, written at commit
+	 * by the transaction that appended it, which still holds the chain lock.
+	 * head_seq 0: not known (a new or reinstalled entry).  head_ledger is the
+	 * ledger's relation id then: a re-created extension has another.
+	 */
+	int64		head_seq;
+	Oid			head_ledger;
+	uint8		head_link[GOV_HASH_LEN];
 } GovLease;
 
 /* A copy taken under the lock, for decisions that need several fields. */
@@ -130,6 +142,14 @@ extern List *gov_lease_undurable_revocations(gov_walk_pause_fn pause);
 
 /* Copies of this database's entries, for monitoring; *n of them. */
 extern GovLeaseSnapshot *gov_lease_collect(int *n);
+
+/*
+ * The chain head cache (ledger.c calls these through its hooks): get is
+ * true when the entry of this database holds a head written for ledger;
+ * put writes one (no-op when shared memory has no entry for the lease).
+ */
+extern bool gov_lease_chain_head(const pg_uuid_t *id, Oid ledger, int64 *seq, uint8 *link);
+extern void gov_lease_set_chain_head(const pg_uuid_t *id, Oid ledger, int64 seq, const uint8 *link);
 
 /* Bind a lease to a backend's session: it ends when the session does. */
 extern void gov_lease_bind_session(const pg_uuid_t *id, int procno, pid_t pid);

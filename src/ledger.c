@@ -24,6 +24,29 @@
  *	  - Nothing else is locked: unrelated writers never wait for each other
  *	    or for the sealer.
  *
+ *	  The chain head cache
+ *	  --------------------
+ *	  Reading the head from the ledger is an index scan per append.  The
+ *	  shared lease entry keeps it instead (gov_ledger_head_get/put, set to
+ *	  lease.c by _PG_init): seq and link of the chain's newest committed
+ *	  row.  It is written only by the commit callback of a transaction that
+ *	  appended to the chain, at XACT_EVENT_COMMIT, which PostgreSQL calls
+ *	  after the commit and before it releases the transaction's locks: the
+ *	  chain lock is still held, so no other appender can read the entry
+ *	  between our commit and the write, and every later holder of the lock
+ *	  finds there the newest committed row.  A transaction that aborts
+ *	  writes nothing: its rows never were the committed head, and the entry
+ *	  still holds the one before them.  Within a transaction the backend's
+ *	  own appends take precedence (pending_heads: one entry per lease and
+ *	  subtransaction; a savepoint rolled back drops its entries, which had
+ *	  their rows and, if the subtransaction took it, the chain lock; a
+ *	  released one hands them to its parent).  A head is trusted only if
+ *	  it was written in this database for this ledger relation (a
+ *	  re-created extension is a new ledger); new and reinstalled entries
+ *	  (authorize, the reload after a restart, which rebuilds shared memory)
+ *	  hold none, and the first append looks it up in the ledger.  A standby
+ *	  never appends, so it never writes one.
+ *
  *	  The sealing horizon
  *	  -------------------
  *	  Sequence values are handed out before the transaction that uses them
@@ -76,6 +99,7 @@
 #include "utils/guc.h"
 #include "utils/inval.h"
 #include "utils/lsyscache.h"
+#include "utils/memutils.h"
 #include "utils/rel.h"
 #include "utils/snapmgr.h"
 #include "utils/syscache.h"
@@ -120,6 +144,24 @@ int64		gov_ledger_prune_max_seq = 0;
 /* Backend-local state of the current transaction's appends. */
 static bool my_slot_pending = false;
 static bool callbacks_registered = false;
+
+GovChainHeadGetFn gov_ledger_head_get = NULL;
+GovChainHeadPutFn gov_ledger_head_put = NULL;
+
+/*
+ * The chain heads this transaction's appends made (see "The chain head
+ * cache" above), in TopTransactionContext; newest last.
+ */
+typedef struct PendingHead
+{
+	pg_uuid_t	lease;
+	SubTransactionId subid;
+	int64		seq;
+	uint8		link[GOV_HASH_LEN];
+} PendingHead;
+
+static List *pending_heads = NIL;
+static Oid	pending_ledger = InvalidOid;
 
 static int
 total_procs(void)
@@ -197,6 +239,96 @@ clear_my_slot(void)
 	}
 }
 
+/* This transaction's own newest event of a lease's chain, if any. */
+static PendingHead *
+pending_head(const pg_uuid_t *lease_id)
+{
+	int			i;
+
+	for (i = list_length(pending_heads) - 1; i >= 0; i--)
+	{
+		PendingHead *h = (PendingHead *) list_nth(pending_heads, i);
+
+		if (memcmp(&h->lease, lease_id, sizeof(pg_uuid_t)) == 0)
+			return h;
+	}
+	return NULL;
+}
+
+static void
+note_pending_head(const pg_uuid_t *lease_id, Oid ledger, int64 seq, const uint8 *link)
+{
+	SubTransactionId subid = GetCurrentSubTransactionId();
+	PendingHead *h = pending_head(lease_id);
+
+	if (h == NULL || h->subid != subid)
+	{
+		MemoryContext old = MemoryContextSwitchTo(TopTransactionContext);
+
+		h = palloc(sizeof(PendingHead));
+		memcpy(&h->lease, lease_id, sizeof(pg_uuid_t));
+		h->subid = subid;
+		pending_heads = lappend(pending_heads, h);
+		MemoryContextSwitchTo(old);
+	}
+	h->seq = seq;
+	memcpy(h->link, link, GOV_HASH_LEN);
+	pending_ledger = ledger;
+}
+
+/*
+ * At commit, with the chain locks still held: the heads this transaction
+ * made are the committed ones now.  Only the newest entry of each lease
+ * counts (after the subtransactions merged, an older one of the same
+ * lease can be left before it).
+ */
+static void
+publish_pending_heads(void)
+{
+	ListCell   *lc;
+
+	foreach(lc, pending_heads)
+	{
+		PendingHead *h = (PendingHead *) lfirst(lc);
+
+		if (gov_ledger_head_put != NULL && pending_head(&h->lease) == h)
+			gov_ledger_head_put(&h->lease, pending_ledger, h->seq, h->link);
+	}
+	pending_heads = NIL;
+}
+
+static void
+ledger_subxact_callback(SubXactEvent event, SubTransactionId mySubid,
+						SubTransactionId parentSubid, void *arg)
+{
+	ListCell   *lc;
+
+	if (pending_heads == NIL)
+		return;
+	switch (event)
+	{
+		case SUBXACT_EVENT_ABORT_SUB:
+			/* its rows are gone, and the chain lock too if it took it */
+			foreach(lc, pending_heads)
+			{
+				if (((PendingHead *) lfirst(lc))->subid == mySubid)
+					pending_heads = foreach_delete_current(pending_heads, lc);
+			}
+			break;
+		case SUBXACT_EVENT_COMMIT_SUB:
+			foreach(lc, pending_heads)
+			{
+				PendingHead *h = (PendingHead *) lfirst(lc);
+
+				if (h->subid == mySubid)
+					h->subid = parentSubid;
+			}
+			break;
+		default:
+			break;
+	}
+}
+
 static void
 ledger_xact_callback(XactEvent event, void *arg)
 {
@@ -206,6 +338,16 @@ ledger_xact_callback(XactEvent event, void *arg)
 		case XACT_EVENT_ABORT:
 			{
 				bool		had_rows = my_slot_pending;
+
+				/*
+				 * At commit the chain locks are still held: this
+				 * transaction's chain heads are the committed ones now.  An
+				 * abort's never were.
+				 */
+				if (event == XACT_EVENT_COMMIT)
+					publish_pending_heads();
+				else
+					pending_heads = NIL;
 
 				/*
 				 * Clear the slot first, then wake the sealer (batched,
@@ -225,6 +367,7 @@ ledger_xact_callback(XactEvent event, void *arg)
 			break;
 		case XACT_EVENT_PARALLEL_COMMIT:
 		case XACT_EVENT_PARALLEL_ABORT:
+			pending_heads = NIL;
 			clear_my_slot();
 			gov_ledger_writing = false;
 			gov_ledger_pruning = false;
@@ -235,6 +378,9 @@ ledger_xact_callback(XactEvent event, void *arg)
 						(errcode(ERRCODE_FEATURE_NOT_SUPPORTED),
 						 errmsg("cannot PREPARE a transaction that appended to the governance ledger"),
 						 errdetail("A prepared transaction would hold back sealing of the ledger indefinitely.")));
+			break;
+		case XACT_EVENT_PREPARE:
+			pending_heads = NIL;
 			break;
 		default:
 			break;
@@ -253,6 +399,7 @@ register_callbacks(void)
 	if (callbacks_registered)
 		return;
 	RegisterXactCallback(ledger_xact_callback, NULL);
+	RegisterSubXactCallback(ledger_subxact_callback, NULL);
 	before_shmem_exit(ledger_shmem_exit, (Datum) 0);
 	callbacks_registered = true;
 }
@@ -815,8 +962,24 @@ gov_ledger_append(const GovEvent *ev)
 	if (ev->lease_id)
 	{
 		lock_chain(ev->lease_id);
+		register_callbacks();
 		if (!ev->new_chain)
-			have_prev = find_event(ev->lease_id, 0, &prev_seq, prev_link);
+		{
+			PendingHead *mine = pending_head(ev->lease_id);
+
+			/* our own newest event, the cached committed head, the ledger */
+			if (mine)
+			{
+				prev_seq = mine->seq;
+				memcpy(prev_link, mine->link, GOV_HASH_LEN);
+				have_prev = true;
+			}
+			else if (gov_ledger_head_get != NULL &&
+					 gov_ledger_head_get(ev->lease_id, gov_relid("ledger"), &prev_seq, prev_link))
+				have_prev = true;
+			else
+				have_prev = find_event(ev->lease_id, 0, &prev_seq, prev_link);
+		}
 		if (!have_prev && ev->parent_seq > 0)
 			have_prev = find_event(NULL, ev->parent_seq, &prev_seq, prev_link);
 	}
@@ -863,6 +1026,8 @@ gov_ledger_append(const GovEvent *ev)
 	values[12] = gov_bytea_datum(link, GOV_HASH_LEN);
 
 	insert_row(values, nulls);
+	if (ev->lease_id)
+		note_pending_head(ev->lease_id, gov_relid("ledger"), row.seq, link);
 	return row.seq;
 }
 

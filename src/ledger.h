@@ -85,6 +85,18 @@ extern void gov_ledger_define_gucs(void);
 extern Size gov_ledger_shmem_size(void);
 extern void gov_ledger_shmem_startup(void);
 
+/*
+ * The chain head cache (ledger.c): where the newest committed event of a
+ * lease's chain is kept between transactions.  Set by _PG_init to the
+ * shared lease entries (lease.c); NULL: every append looks the head up.
+ */
+typedef bool (*GovChainHeadGetFn) (const pg_uuid_t *lease_id, Oid ledger,
+								   int64 *seq, uint8 *link);
+typedef void (*GovChainHeadPutFn) (const pg_uuid_t *lease_id, Oid ledger,
+								   int64 seq, const uint8 *link);
+extern GovChainHeadGetFn gov_ledger_head_get;
+extern GovChainHeadPutFn gov_ledger_head_put;
+
 /* Append an event in the current transaction; returns its seq. */
 extern int64 gov_ledger_append(const GovEvent *ev);
 extern bool gov_ledger_try_lock_chain(const pg_uuid_t *lease_id);

@@ -13,6 +13,10 @@
  *	  SECURITY DEFINER code calls this, on its own tables, so no privilege
  *	  check is skipped that would otherwise have applied.
  *
+ *	  A table's CHECK constraints are compiled once per backend (rowio's
+ *	  check cache below) instead of once per row I/O: the executor compiles
+ *	  them for each new ResultRelInfo, and every row I/O makes one.
+ *
  *	  An update advances the command counter, as SPI does after a statement,
  *	  so a later lookup in the same statement finds the new version; an
  *	  insert leaves that to its caller (the ledger appends rows from inside
@@ -30,9 +34,11 @@
 #include "commands/trigger.h"
 #include "executor/executor.h"
 #include "nodes/makefuncs.h"
+#include "optimizer/optimizer.h"
 #include "parser/parsetree.h"
 #include "storage/lmgr.h"
 #include "utils/datum.h"
+#include "utils/inval.h"
 #include "utils/fmgroids.h"
 #include "utils/builtins.h"
 #include "utils/memutils.h"
@@ -111,6 +117,132 @@ gov_rowio_close(GovRowIO *io)
 	memset(io, 0, sizeof(*io));
 }
 
+/*
+ * The check cache: the compiled CHECK constraints of the few tables the
+ * extension writes through here, in the order of the relation's
+ * constr->check (which ExecRelCheck indexes the same way), kept until a
+ * relcache invalidation of the table.  The ExprStates are the executor's
+ * own (ExecPrepareExpr's steps, without an EState: they are evaluated in
+ * whatever expression context ExecRelCheck passes).  The entry is filled
+ * after table_open, under a RowExclusiveLock, which every change to a
+ * table's constraints conflicts with, so the relcache entry it was built
+ * from is the one the insert checks against.  An ExprState is not
+ * reentrant, so an entry in use (a constraint whose function writes to
+ * the same table) is not lent twice: the executor then compiles its own.
+ */
+#define CHECK_CACHE 4
+
+typedef struct CheckCache
+{
+	Oid			relid;			/* InvalidOid: a free entry */
+	bool		stale;			/* the relation was invalidated since */
+	bool		busy;			/* lent to a row I/O right now */
+	MemoryContext cxt;
+	ExprState **exprs;
+} CheckCache;
+
+static CheckCache check_cache[CHECK_CACHE];
+static bool check_callback = false;
+
+static void
+check_cache_inval(Datum arg, Oid relid)
+{
+	int			i;
+
+	for (i = 0; i < CHECK_CACHE; i++)
+		if (!OidIsValid(relid) || check_cache[i].relid == relid)
+			check_cache[i].stale = true;
+}
+
+static CheckCache *
+check_cache_get(Relation rel)
+{
+	TupleConstr *constr = RelationGetDescr(rel)->constr;
+	Oid			relid = RelationGetRelid(rel);
+	CheckCache *c = NULL;
+	MemoryContext cxt;
+	MemoryContext old;
+	ExprState **exprs;
+	int			i;
+
+	if (constr == NULL || constr->num_check == 0)
+		return NULL;
+	for (i = 0; i < CHECK_CACHE; i++)
+		if (check_cache[i].relid == relid)
+			c = &check_cache[i];
+	if (c && c->busy)
+		return NULL;
+	if (c && !c->stale)
+		return c;
+	if (c)
+	{
+		MemoryContextDelete(c->cxt);
+		memset(c, 0, sizeof(*c));
+	}
+	for (i = 0; i < CHECK_CACHE && c == NULL; i++)
+		if (!OidIsValid(check_cache[i].relid))
+			c = &check_cache[i];
+	if (c == NULL)
+		return NULL;			/* full: the executor compiles them as usual */
+
+	if (!check_callback)
+	{
+		CacheRegisterRelcacheCallback(check_cache_inval, (Datum) 0);
+		check_callback = true;
+	}
+	cxt = AllocSetContextCreate(TopMemoryContext, "governance check constraints",
+								ALLOCSET_SMALL_SIZES);
+	old = MemoryContextSwitchTo(cxt);
+	PG_TRY();
+	{
+		exprs = palloc0(constr->num_check * sizeof(ExprState *));
+		/* every one, as ExecRelCheck: NOT VALID ones hold for new rows */
+		for (i = 0; i < constr->num_check; i++)
+			exprs[i] = ExecInitExpr(expression_planner((Expr *) stringToNode(constr->check[i].ccbin)),
+									NULL);
+	}
+	PG_CATCH();
+	{
+		MemoryContextSwitchTo(old);
+		MemoryContextDelete(cxt);
+		PG_RE_THROW();
+	}
+	PG_END_TRY();
+	MemoryContextSwitchTo(old);
+	c->relid = relid;
+	c->cxt = cxt;
+	c->exprs = exprs;
+	c->stale = false;
+	return c;
+}
+
+/* Lend the compiled constraints to the row I/O's ResultRelInfo. */
+static CheckCache *
+lend_checks(GovRowIO *io)
+{
+	CheckCache *c;
+
+	if (io->rri->ri_ConstraintExprs != NULL)
+		return NULL;
+	c = check_cache_get(io->rel);
+	if (c)
+	{
+		io->rri->ri_ConstraintExprs = c->exprs;
+		c->busy = true;
+	}
+	return c;
+}
+
+static void
+return_checks(GovRowIO *io, CheckCache *c)
+{
+	if (c)
+	{
+		c->busy = false;
+		io->rri->ri_ConstraintExprs = NULL;
+	}
+}
+
 static void
 fill_out(GovRowIO *io, const Datum *values, const bool *nulls)
 {
@@ -125,8 +257,19 @@ fill_out(GovRowIO *io, const Datum *values, const bool *nulls)
 void
 gov_rowio_insert(GovRowIO *io, const Datum *values, const bool *nulls)
 {
+	CheckCache *c;
+
 	fill_out(io, values, nulls);
-	ExecSimpleRelationInsert(io->rri, io->estate, io->out);
+	c = lend_checks(io);
+	PG_TRY();
+	{
+		ExecSimpleRelationInsert(io->rri, io->estate, io->out);
+	}
+	PG_FINALLY();
+	{
+		return_checks(io, c);
+	}
+	PG_END_TRY();
 }
 
 /*
@@ -243,6 +386,7 @@ void
 gov_rowio_update(GovRowIO *io, const Datum *values, const bool *nulls)
 {
 	EPQState	epq;
+	CheckCache *c;
 
 	fill_out(io, values, nulls);
 #if PG_VERSION_NUM >= 160000
@@ -250,7 +394,16 @@ gov_rowio_update(GovRowIO *io, const Datum *values, const bool *nulls)
 #else
 	EvalPlanQualInit(&epq, io->estate, NULL, NIL, -1);
 #endif
-	ExecSimpleRelationUpdate(io->rri, io->estate, &epq, io->row, io->out);
+	c = lend_checks(io);
+	PG_TRY();
+	{
+		ExecSimpleRelationUpdate(io->rri, io->estate, &epq, io->row, io->out);
+	}
+	PG_FINALLY();
+	{
+		return_checks(io, c);
+	}
+	PG_END_TRY();
 	EvalPlanQualEnd(&epq);
 	CommandCounterIncrement();
 }

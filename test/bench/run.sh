@@ -594,11 +594,18 @@ lease_count() {
 revoke_live() {
 	rl_pids=
 	for rl_p in 0 1; do
-		(while :; do
-			rl_n=$(sql "SELECT count(governance.revoke(lease_id, 'benchmark clean-up'))
+		# a batch can be cancelled by the other revoker (a revocation
+		# stops a transaction holding a lock it needs): try it again
+		(rl_fail=0
+		while :; do
+			if rl_n=$(sql "SELECT count(governance.revoke(lease_id, 'benchmark clean-up'))
 				FROM (SELECT lease_id FROM governance.leases WHERE state = 'live' AND ($1)
-				        AND get_byte(uuid_send(lease_id), 15) % 2 = $rl_p LIMIT 2000) AS s") || exit 1
-			[ "$rl_n" = 0 ] && exit 0
+				        AND get_byte(uuid_send(lease_id), 15) % 2 = $rl_p LIMIT 2000) AS s"); then
+				[ "$rl_n" = 0 ] && exit 0
+			else
+				rl_fail=$((rl_fail + 1))
+				[ $rl_fail -lt 10 ] || exit 1
+			fi
 		done) &
 		rl_pids="$rl_pids $!"
 	done

@@ -308,12 +308,12 @@ next_block(int64 after_id, int64 to_id, GovBlock *b)
 	int			rc;
 	bool		isnull;
 	Datum		d;
+	Oid			argtypes[] = {INT8OID, INT8OID};
+	Datum		values[] = {Int64GetDatum(after_id), Int64GetDatum(to_id)};
 
 	rc = SPI_execute_with_args("SELECT min(block_id) FROM governance.ledger_blocks "
 							   "WHERE block_id > $1 AND block_id <= $2",
-							   2, (Oid[]) {INT8OID, INT8OID},
-							   (Datum[]) {Int64GetDatum(after_id), Int64GetDatum(to_id)},
-							   NULL, true, 1);
+							   2, argtypes, values, NULL, true, 1);
 	if (rc != SPI_OK_SELECT || SPI_processed != 1)
 		elog(ERROR, "could not read governance.ledger_blocks");
 	d = SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1, &isnull);
@@ -422,6 +422,8 @@ export_start(ExportState *st, StringInfo s)
 	if (st->from_block > 1)
 	{
 		GovBlock	prior;
+		Oid			argtypes[2] = {INT8OID, INT8OID};
+		Datum		values[2];
 
 		if (!gov_block_load(st->from_block - 1, &prior))
 			no_such_block(st->from_block - 1);
@@ -430,14 +432,14 @@ export_start(ExportState *st, StringInfo s)
 		st->lo_seq = prior.last_seq + 1;
 
 		/* the rows before the range that rows of the range link to */
+		values[0] = Int64GetDatum(st->lo_seq);
+		values[1] = Int64GetDatum(st->hi_seq);
 		rc = SPI_execute_with_args("SELECT DISTINCT p.seq, p.lease_id, p.kind, p.link "
 								   "FROM governance.ledger r JOIN (SELECT seq, lease_id, kind, link FROM governance.ledger "
 								   "UNION ALL SELECT seq, lease_id, kind, link FROM governance.ledger_anchors) p "
 								   "ON p.seq = r.prev_seq "
 								   "WHERE r.seq >= $1 AND r.seq <= $2 AND r.prev_seq < $1 ORDER BY p.seq",
-								   2, (Oid[]) {INT8OID, INT8OID},
-								   (Datum[]) {Int64GetDatum(st->lo_seq), Int64GetDatum(st->hi_seq)},
-								   NULL, true, 0);
+								   2, argtypes, values, NULL, true, 0);
 		if (rc != SPI_OK_SELECT)
 			elog(ERROR, "could not read the ledger");
 		for (i = 0; i < SPI_processed; i++)
@@ -468,13 +470,14 @@ export_rows(ExportState *st, StringInfo s)
 	uint64		i;
 	uint64		n;
 	SPITupleTable *rows;
+	Oid			argtypes[] = {INT8OID, INT8OID, INT8OID};
+	Datum		values[] = {
+		Int64GetDatum(st->after_seq), Int64GetDatum(st->hi_seq), Int64GetDatum(EXPORT_BATCH)
+	};
 
 	rc = SPI_execute_with_args("SELECT " ROW_COLUMNS " FROM governance.ledger "
 							   "WHERE seq > $1 AND seq <= $2 ORDER BY seq LIMIT $3",
-							   3, (Oid[]) {INT8OID, INT8OID, INT8OID},
-							   (Datum[]) {Int64GetDatum(st->after_seq), Int64GetDatum(st->hi_seq),
-							   Int64GetDatum(EXPORT_BATCH)},
-							   NULL, true, 0);
+							   3, argtypes, values, NULL, true, 0);
 	if (rc != SPI_OK_SELECT)
 		elog(ERROR, "could not read the ledger");
 	n = SPI_processed;
@@ -693,6 +696,10 @@ gov_sql_inclusion_proof(PG_FUNCTION_ARGS)
 	GovEvPath	path;
 	HeapTuple	rowtup = NULL;
 	TupleDesc	rowdesc = NULL;
+	Oid			seq_types[1] = {INT8OID};
+	Datum		seq_values[1];
+	Oid			range_types[2] = {INT8OID, INT8OID};
+	Datum		range_values[2];
 
 	GOV_ENTRY();
 	if (PG_ARGISNULL(0))
@@ -700,19 +707,20 @@ gov_sql_inclusion_proof(PG_FUNCTION_ARGS)
 				(errcode(ERRCODE_NULL_VALUE_NOT_ALLOWED),
 				 errmsg("seq must not be NULL")));
 	seq = PG_GETARG_INT64(0);
+	seq_values[0] = Int64GetDatum(seq);
 	initStringInfo(&s);
 
 	SPI_connect();
 	rc = SPI_execute_with_args("SELECT max(block_id) FROM governance.ledger_blocks "
 							   "WHERE first_seq <= $1 AND last_seq >= $1",
-							   1, (Oid[]) {INT8OID}, (Datum[]) {Int64GetDatum(seq)}, NULL, true, 1);
+							   1, seq_types, seq_values, NULL, true, 1);
 	if (rc != SPI_OK_SELECT || SPI_processed != 1)
 		elog(ERROR, "could not read governance.ledger_blocks");
 	d = SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1, &isnull);
 	if (isnull)
 	{
 		rc = SPI_execute_with_args("SELECT 1 FROM governance.ledger WHERE seq = $1",
-								   1, (Oid[]) {INT8OID}, (Datum[]) {Int64GetDatum(seq)}, NULL, true, 1);
+								   1, seq_types, seq_values, NULL, true, 1);
 		if (rc == SPI_OK_SELECT && SPI_processed == 1)
 			ereport(ERROR,
 					(errcode(ERRCODE_OBJECT_NOT_IN_PREREQUISITE_STATE),
@@ -729,11 +737,11 @@ gov_sql_inclusion_proof(PG_FUNCTION_ARGS)
 	key_lines(&lines, caller, &s);
 
 	/* the block's leaves, as stored */
+	range_values[0] = Int64GetDatum(b.first_seq);
+	range_values[1] = Int64GetDatum(b.last_seq);
 	rc = SPI_execute_with_args("SELECT " ROW_COLUMNS " FROM governance.ledger "
 							   "WHERE seq >= $1 AND seq <= $2 ORDER BY seq",
-							   2, (Oid[]) {INT8OID, INT8OID},
-							   (Datum[]) {Int64GetDatum(b.first_seq), Int64GetDatum(b.last_seq)},
-							   NULL, true, 0);
+							   2, range_types, range_values, NULL, true, 0);
 	if (rc != SPI_OK_SELECT)
 		elog(ERROR, "could not read the ledger");
 	n = SPI_processed;

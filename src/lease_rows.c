@@ -79,9 +79,9 @@ gov_leases_open(GovRowIO *io)
 	Oid			relid = gov_relid("leases");
 
 	/*
-	 * The upgrade window (the 0.2 library on the 0.1 catalog, docs/DESIGN.md):
-	 * the table has no tenant column yet, which is the last; rows written then
-	 * have no tenant, as the update leaves them.
+	 * The upgrade window (the 0.2 library on the 0.1 catalog,
+	 * docs/DESIGN.md): the table has no tenant column yet, which is the last;
+	 * rows written then have no tenant, as the update leaves them.
 	 */
 	gov_rowio_open(io, relid, lease_columns,
 				   get_attnum(relid, "tenant") == InvalidAttrNumber ? L_TENANT : L_NATTS);

@@ -69,6 +69,8 @@ proof_leases(pg_uuid_t *root, int64 last_seq, int *n_out)
 	int			rc;
 	ProofLease *out;
 	uint64		i;
+	Oid			argtypes[] = {UUIDOID, INT8OID};
+	Datum		values[] = {UUIDPGetDatum(root), Int64GetDatum(last_seq)};
 
 	rc = SPI_execute_with_args("WITH tree AS ("
 							   "  SELECT $1::uuid AS lease_id"
@@ -76,9 +78,7 @@ proof_leases(pg_uuid_t *root, int64 last_seq, int *n_out)
 							   "SELECT t.lease_id, min(l.seq) FROM tree t "
 							   "  JOIN governance.ledger l ON l.lease_id = t.lease_id AND l.seq <= $2 "
 							   "GROUP BY t.lease_id",
-							   2, (Oid[]) {UUIDOID, INT8OID},
-							   (Datum[]) {UUIDPGetDatum(root), Int64GetDatum(last_seq)},
-							   NULL, true, 0);
+							   2, argtypes, values, NULL, true, 0);
 	if (rc != SPI_OK_SELECT)
 		elog(ERROR, "could not read the leases of the execution");
 	out = palloc(sizeof(ProofLease) * Max(SPI_processed, 1));
@@ -155,15 +155,15 @@ block_lines(List **lines, MemoryContext cxt, StringInfo s, const GovBlock *b,
 	bool	   *shown;
 	int			k;
 	SPITupleTable *tab;
+	Oid			argtypes[] = {INT8OID, INT8OID};
+	Datum		values[] = {Int64GetDatum(b->first_seq), Int64GetDatum(b->last_seq)};
 
 	gov_evidence_block_line(s, b);
 	gov_evidence_add_line(lines, cxt, s->data);
 
 	rc = SPI_execute_with_args("SELECT " GOV_EVIDENCE_ROW_COLUMNS " FROM governance.ledger "
 							   "WHERE seq >= $1 AND seq <= $2 ORDER BY seq",
-							   2, (Oid[]) {INT8OID, INT8OID},
-							   (Datum[]) {Int64GetDatum(b->first_seq), Int64GetDatum(b->last_seq)},
-							   NULL, true, 0);
+							   2, argtypes, values, NULL, true, 0);
 	if (rc != SPI_OK_SELECT)
 		elog(ERROR, "could not read the ledger");
 	tab = SPI_tuptable;
@@ -293,6 +293,10 @@ gov_sql_proof(PG_FUNCTION_ARGS)
 	int64		block_id;
 	bool		isnull;
 	int64		v;
+	Oid			uuid_type[1] = {UUIDOID};
+	Datum		uuid_arg[1];
+	Oid			int8_type[1] = {INT8OID};
+	Datum		int8_arg[1];
 
 	GOV_ENTRY();
 	if (PG_ARGISNULL(0))
@@ -316,8 +320,9 @@ gov_sql_proof(PG_FUNCTION_ARGS)
 		first_seq = Min(first_seq, leases[k].first_seq);
 	if (nleases == 0 || !in_tree(leases, nleases, &root))
 	{
+		uuid_arg[0] = UUIDPGetDatum(&root);
 		v = single_int8("SELECT count(*) FROM governance.ledger WHERE lease_id = $1",
-						1, (Oid[]) {UUIDOID}, (Datum[]) {UUIDPGetDatum(&root)}, &isnull);
+						1, uuid_type, uuid_arg, &isnull);
 		if (v > 0)
 			ereport(ERROR,
 					(errcode(ERRCODE_OBJECT_NOT_IN_PREREQUISITE_STATE),
@@ -334,21 +339,24 @@ gov_sql_proof(PG_FUNCTION_ARGS)
 	for (k = 0; k < nleases; k++)
 		if (memcmp(&leases[k].lease, &root, sizeof(pg_uuid_t)) == 0)
 			break;
+	int8_arg[0] = Int64GetDatum(leases[k].first_seq);
 	v = single_int8("SELECT prev_seq FROM governance.ledger WHERE seq = $1",
-					1, (Oid[]) {INT8OID}, (Datum[]) {Int64GetDatum(leases[k].first_seq)}, &isnull);
+					1, int8_type, int8_arg, &isnull);
 	if (!isnull)
 	{
 		anchor_seq = v;
 		first_seq = Min(first_seq, anchor_seq);
 	}
 
+	int8_arg[0] = Int64GetDatum(first_seq);
 	from_block = single_int8("SELECT max(block_id) FROM governance.ledger_blocks "
 							 "WHERE first_seq <= $1 AND last_seq >= $1",
-							 1, (Oid[]) {INT8OID}, (Datum[]) {Int64GetDatum(first_seq)}, &isnull);
+							 1, int8_type, int8_arg, &isnull);
 	if (isnull)
 		elog(ERROR, "governance: sealed row %lld is in no block", (long long) first_seq);
+	int8_arg[0] = Int64GetDatum(from_block);
 	v = single_int8("SELECT count(*) FROM governance.ledger_blocks WHERE block_id >= $1 AND version < 2",
-					1, (Oid[]) {INT8OID}, (Datum[]) {Int64GetDatum(from_block)}, &isnull);
+					1, int8_type, int8_arg, &isnull);
 	if (v > 0)
 		ereport(ERROR,
 				(errcode(ERRCODE_FEATURE_NOT_SUPPORTED),

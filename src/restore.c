@@ -115,12 +115,14 @@ session_restore(bool begin)
 	int			other;
 	bool		isnull;
 	TimestampTz started;
+	Oid			find_types[] = {INT4OID, TIMESTAMPTZOID};
+	Datum		find_args[] = {Int32GetDatum(MyProcPid), TimestampTzGetDatum(MyStartTimestamp)};
+	Oid			insert_types[] = {TIMESTAMPTZOID, TEXTOID, INT4OID, TIMESTAMPTZOID};
+	Datum		insert_args[4];
 
 	rc = SPI_execute_with_args("SELECT started_at FROM governance.restores "
 							   "WHERE backend_pid = $1 AND backend_start = $2 AND finished_at IS NULL",
-							   2, (Oid[]) {INT4OID, TIMESTAMPTZOID},
-							   (Datum[]) {Int32GetDatum(MyProcPid), TimestampTzGetDatum(MyStartTimestamp)},
-							   NULL, false, 1);
+							   2, find_types, find_args, NULL, false, 1);
 	if (rc != SPI_OK_SELECT)
 		elog(ERROR, "could not read governance.restores");
 	if (SPI_processed > 0)
@@ -144,8 +146,8 @@ session_restore(bool begin)
 				 errhint("Restore in one session: pg_restore -j is not supported.")));
 
 	/*
-	 * Announced: the workers' gates now hold every new round.  Wait for
-	 * the rounds already past their gate (src/worker.c).
+	 * Announced: the workers' gates now hold every new round.  Wait for the
+	 * rounds already past their gate (src/worker.c).
 	 */
 	{
 		LOCKTAG		round;
@@ -156,12 +158,13 @@ session_restore(bool begin)
 	}
 
 	started = GetCurrentTimestamp();
+	insert_args[0] = TimestampTzGetDatum(started);
+	insert_args[1] = CStringGetTextDatum(gov_caller_name());
+	insert_args[2] = Int32GetDatum(MyProcPid);
+	insert_args[3] = TimestampTzGetDatum(MyStartTimestamp);
 	rc = SPI_execute_with_args("INSERT INTO governance.restores (started_at, started_by, backend_pid, backend_start) "
 							   "VALUES ($1, $2, $3, $4)",
-							   4, (Oid[]) {TIMESTAMPTZOID, TEXTOID, INT4OID, TIMESTAMPTZOID},
-							   (Datum[]) {TimestampTzGetDatum(started), CStringGetTextDatum(gov_caller_name()),
-							   Int32GetDatum(MyProcPid), TimestampTzGetDatum(MyStartTimestamp)},
-							   NULL, false, 0);
+							   4, insert_types, insert_args, NULL, false, 0);
 	if (rc != SPI_OK_INSERT)
 		elog(ERROR, "could not record the restore");
 	ereport(LOG,
@@ -199,8 +202,8 @@ before_load(const char *name)
 	{
 		/*
 		 * The log id CREATE EXTENSION made has sealed nothing here (the
-		 * ledger was empty when the restore began): the dump's log
-		 * continues, under its own id.
+		 * ledger was empty when the restore began): the dump's log continues,
+		 * under its own id.
 		 */
 		if (SPI_execute("DELETE FROM governance.log_identity", false, 0) != SPI_OK_DELETE)
 			elog(ERROR, "could not clear governance.log_identity");
@@ -210,8 +213,8 @@ before_load(const char *name)
 		/*
 		 * The key CREATE EXTENSION recorded has signed nothing here (the
 		 * ledger was empty when the restore began): the dump's history
-		 * replaces it, and the sealer records the server's key again when
-		 * it finishes the restore.
+		 * replaces it, and the sealer records the server's key again when it
+		 * finishes the restore.
 		 */
 		if (SPI_execute("DELETE FROM governance.signing_keys", false, 0) != SPI_OK_DELETE)
 			elog(ERROR, "could not clear governance.signing_keys");
@@ -228,11 +231,12 @@ after_load(const char *name, TimestampTz started)
 
 	if (strcmp(name, "leases") == 0)
 	{
+		Oid			argtypes[] = {TIMESTAMPTZOID, TEXTOID};
+		Datum		values[] = {TimestampTzGetDatum(started), CStringGetTextDatum(RESTORED_REASON)};
+
 		rc = SPI_execute_with_args("UPDATE governance.leases SET state = 'revoked', ended_at = $1, end_reason = $2 "
 								   "WHERE state = 'live' RETURNING lease_id",
-								   2, (Oid[]) {TIMESTAMPTZOID, TEXTOID},
-								   (Datum[]) {TimestampTzGetDatum(started), CStringGetTextDatum(RESTORED_REASON)},
-								   NULL, false, 0);
+								   2, argtypes, values, NULL, false, 0);
 		if (rc != SPI_OK_UPDATE_RETURNING)
 			elog(ERROR, "could not end the restored leases");
 		for (i = 0; i < SPI_processed; i++)
@@ -397,9 +401,9 @@ governed_tables_problem(void)
 			elog(ERROR, "could not check the governed tables");
 
 		/*
-		 * Tables governed by 0.1 came back with its sub-select policies:
-		 * give them the current form, as the upgrade does (not in the
-		 * upgrade window, where the catalog has no _reform_policies()).
+		 * Tables governed by 0.1 came back with its sub-select policies: give
+		 * them the current form, as the upgrade does (not in the upgrade
+		 * window, where the catalog has no _reform_policies()).
 		 */
 		if (spi_exists("SELECT 1 WHERE pg_catalog.to_regprocedure('governance._reform_policies()') IS NOT NULL") &&
 			SPI_execute("SELECT governance._reform_policies()", false, 0) != SPI_OK_SELECT)
@@ -430,12 +434,12 @@ ledger_ended_leases(TimestampTz started)
 	SPITupleTable *tab;
 	uint64		n;
 	uint64		i;
+	Oid			argtypes[] = {TEXTOID, TIMESTAMPTZOID};
+	Datum		values[] = {CStringGetTextDatum(RESTORED_REASON), TimestampTzGetDatum(started)};
 
 	if (SPI_execute_with_args("SELECT lease_id, principal, action, resource FROM governance.leases "
 							  "WHERE end_reason = $1 AND ended_at = $2 ORDER BY issued_at, lease_id",
-							  2, (Oid[]) {TEXTOID, TIMESTAMPTZOID},
-							  (Datum[]) {CStringGetTextDatum(RESTORED_REASON), TimestampTzGetDatum(started)},
-							  NULL, true, 0) != SPI_OK_SELECT)
+							  2, argtypes, values, NULL, true, 0) != SPI_OK_SELECT)
 		elog(ERROR, "could not read the restored leases");
 	tab = SPI_tuptable;
 	n = SPI_processed;
@@ -492,6 +496,8 @@ finish_one(int64 restore_id, TimestampTz started, const char *by)
 	char	   *problem;
 	GovJson		j;
 	Jsonb	   *summary;
+	Oid			finish_types[] = {INT8OID, BOOLOID, JSONBOID};
+	Datum		finish_args[3];
 
 	/* the seqs continue after the restored rows (a dump of 0.1 has no setval) */
 	max_seq = spi_int8("SELECT max(seq) FROM governance.ledger");
@@ -502,7 +508,7 @@ finish_one(int64 restore_id, TimestampTz started, const char *by)
 		seq_raised = true;
 	}
 
-	/* the server's key: the restored current key, or a new one nobody endorsed */
+	/* the server's key: the restored current one, or a new one unendorsed */
 	restored_key = spi_text("SELECT key_id FROM governance.signing_keys WHERE retired_at IS NULL");
 	nkeys = spi_int8("SELECT count(*) FROM governance.signing_keys");
 	if (gov_key_available(NULL))
@@ -561,12 +567,12 @@ finish_one(int64 restore_id, TimestampTz started, const char *by)
 		ledger_degradation(degrade_buf[1]);
 	}
 
+	finish_args[0] = Int64GetDatum(restore_id);
+	finish_args[1] = BoolGetDatum(unendorsed);
+	finish_args[2] = JsonbPGetDatum(summary);
 	if (SPI_execute_with_args("UPDATE governance.restores SET finished_at = pg_catalog.now(), "
 							  "key_unendorsed = $2, summary = $3 WHERE restore_id = $1",
-							  3, (Oid[]) {INT8OID, BOOLOID, JSONBOID},
-							  (Datum[]) {Int64GetDatum(restore_id), BoolGetDatum(unendorsed),
-							  JsonbPGetDatum(summary)},
-							  NULL, false, 0) != SPI_OK_UPDATE)
+							  3, finish_types, finish_args, NULL, false, 0) != SPI_OK_UPDATE)
 		elog(ERROR, "could not record the restore's finish");
 	ereport(LOG,
 			(errmsg("governance: restore finished: %s",

@@ -130,9 +130,11 @@ issued_by_this_transaction(const pg_uuid_t *id)
 {
 	bool		isnull;
 	Datum		xmin;
+	Oid			argtypes[] = {UUIDOID};
+	Datum		values[] = {UUIDPGetDatum(id)};
 
 	if (gov_spi_exec("SELECT xmin FROM governance.leases WHERE lease_id = $1",
-					 1, (Oid[]) {UUIDOID}, (Datum[]) {UUIDPGetDatum(id)}, NULL, true, 1) != SPI_OK_SELECT ||
+					 1, argtypes, values, NULL, true, 1) != SPI_OK_SELECT ||
 		SPI_processed == 0)
 		return false;
 	xmin = SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1, &isnull);

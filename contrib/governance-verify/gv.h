@@ -125,7 +125,7 @@ extern void gv_authz_free(GvAuthz *a);
 extern char *gv_json_member(const uint8_t *p, size_t n, const char *name);
 
 /* checkpoint JSON (gv_json.c): NULL on success, else why not */
-extern const char *gv_parse_checkpoint_json(const char *text, size_t len,
+extern const char *gv_parse_checkpoint_json(const char *json, size_t len,
 											GovEvCheckpoint *cp, bool *tampered);
 
 #endif							/* GV_H */

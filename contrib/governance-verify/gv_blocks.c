@@ -651,9 +651,12 @@ proof_row(GvState *st, const GovEvRow *r)
 			/* an execution never changes tenant (delegate() inherits it) */
 			{
 				char	   *t = gv_json_member(r->payload.p, r->payload.len, "tenant");
-				bool		same = (t == NULL) ? st->pf_tenant == NULL :
-					(st->pf_tenant != NULL && strcmp(t, st->pf_tenant) == 0);
+				bool		same;
 
+				if (t == NULL)
+					same = st->pf_tenant == NULL;
+				else
+					same = st->pf_tenant != NULL && strcmp(t, st->pf_tenant) == 0;
 				if (!same)
 				{
 					bool		ok;

@@ -263,9 +263,9 @@ iso_utc(int64_t us, char *out, size_t cap)
 }
 
 const char *
-gv_parse_checkpoint_json(const char *text, size_t len, GovEvCheckpoint *cp, bool *tampered)
+gv_parse_checkpoint_json(const char *json, size_t len, GovEvCheckpoint *cp, bool *tampered)
 {
-	J			j = {text, text + len, 0};
+	J			j = {json, json + len, 0};
 	char		key[64];
 	char		sval[4096];
 	char		human[64] = "";
@@ -308,9 +308,24 @@ gv_parse_checkpoint_json(const char *text, size_t len, GovEvCheckpoint *cp, bool
 				return "malformed checkpoint: not JSON";
 
 #define INT_MEMBER(name, dst, bit) \
-			if (strcmp(key, name) == 0) { if (!is_int) return "malformed checkpoint: " name " is not an integer"; dst = v; have |= bit; }
+			do { \
+				if (strcmp(key, name) == 0) \
+				{ \
+					if (!is_int) \
+						return "malformed checkpoint: " name " is not an integer"; \
+					dst = v; \
+					have |= bit; \
+				} \
+			} while (0)
 #define HEX_MEMBER(name, dst, n, bit) \
-			if (strcmp(key, name) == 0) { if (!is_str || !gov_ev_parse_hex(sval, dst, n)) return "malformed checkpoint: " name " has the wrong length or is not hexadecimal"; have |= bit; }
+			do { \
+				if (strcmp(key, name) == 0) \
+				{ \
+					if (!is_str || !gov_ev_parse_hex(sval, dst, n)) \
+						return "malformed checkpoint: " name " has the wrong length or is not hexadecimal"; \
+					have |= bit; \
+				} \
+			} while (0)
 
 			if (strcmp(key, "version") == 0)
 			{
@@ -319,13 +334,13 @@ gv_parse_checkpoint_json(const char *text, size_t len, GovEvCheckpoint *cp, bool
 				version = v;
 				have_version = true;
 			}
-			INT_MEMBER("block_id", cp->block_id, 1)
-			INT_MEMBER("last_seq", cp->last_seq, 2)
-			INT_MEMBER("total_rows", cp->total_rows, 4)
-			INT_MEMBER("sealed_at_us", cp->sealed_at, 8)
-			HEX_MEMBER("block_hash", cp->block_hash, 64, 16)
-			HEX_MEMBER("signature", cp->signature, 64, 32)
-			HEX_MEMBER("log_id", cp->log_id, 16, 128)
+			INT_MEMBER("block_id", cp->block_id, 1);
+			INT_MEMBER("last_seq", cp->last_seq, 2);
+			INT_MEMBER("total_rows", cp->total_rows, 4);
+			INT_MEMBER("sealed_at_us", cp->sealed_at, 8);
+			HEX_MEMBER("block_hash", cp->block_hash, 64, 16);
+			HEX_MEMBER("signature", cp->signature, 64, 32);
+			HEX_MEMBER("log_id", cp->log_id, 16, 128);
 			if (strcmp(key, "key_id") == 0)
 			{
 				uint8_t		raw[8];

@@ -81,9 +81,16 @@ SELECT alike(pg_temp.err('INSERT INTO governance.log_identity (singleton, log_id
 SET ROLE fp17_bot;
 SELECT lease_id AS root FROM governance.authorize('Agent::"fp17-bot"', 'fp17.run', 'Thing::"1"', '{}', '10 minutes') \gset
 SELECT lease_id AS child FROM governance.delegate(:'root', 'Agent::"fp17-sub"', 'fp17.run', 'Thing::"1"', '{}', '5 minutes') \gset
+RESET ROLE;
+-- the root's heartbeat and the child's revocation in one transaction, so
+-- the block sealing the revocation holds both executions' events (the
+-- sealer wakes on every commit: two commits could land in two blocks)
+BEGIN;
+SET LOCAL ROLE fp17_bot;
 SELECT governance.heartbeat(:'root');
 RESET ROLE;
 SELECT governance.revoke(:'child', 'fp17 test');
+COMMIT;
 SELECT max(seq) AS last_child FROM governance.ledger WHERE lease_id = :'child' \gset
 SELECT governance.seal() AS blk \gset
 SELECT block_id AS child_blk FROM governance.ledger_blocks WHERE :last_child BETWEEN first_seq AND last_seq \gset

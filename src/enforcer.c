@@ -469,23 +469,105 @@ expire_leases(List *ids, TimestampTz now)
 }
 
 /*
+ * Leases whose revocation found their row or chain locked, and when the
+ * enforcer tries again: a lock that outlived one wait (an agent's long
+ * transaction, a prepared transaction, which outlives even a restart) is
+ * likely to outlive the next, so the retries back off (1 s, doubling, at
+ * most ENFORCER_BACKOFF_MAX_MS), and after ENFORCER_ROUND_WAITS lock
+ * timeouts in a round the others wait 1 ms: a hundred locked leases must
+ * not hold the enforcer in lock waits for seconds while it signals nobody.  The
+ * lease is dead for every check meanwhile; only its durable row waits.
+ */
+#define ENFORCER_BACKOFF_FIRST_MS	1000
+#define ENFORCER_BACKOFF_MAX_MS		4000
+#define ENFORCER_BACKOFF_ENTRIES	10000
+#define ENFORCER_ROUND_WAITS		2
+
+typedef struct EnforcerBackoff
+{
+	pg_uuid_t	id;				/* hash key */
+	TimestampTz next_try;
+	int			backoff_ms;
+} EnforcerBackoff;
+
+static HTAB *revoke_backoff = NULL;
+static int	round_lock_timeouts = 0;
+
+static EnforcerBackoff *
+backoff_find(const pg_uuid_t *id, HASHACTION action, bool *found)
+{
+	if (revoke_backoff == NULL)
+	{
+		HASHCTL		ctl;
+
+		memset(&ctl, 0, sizeof(ctl));
+		ctl.keysize = sizeof(pg_uuid_t);
+		ctl.entrysize = sizeof(EnforcerBackoff);
+		ctl.hcxt = TopMemoryContext;
+		revoke_backoff = hash_create("governance enforcer revocation backoff", 64, &ctl,
+									 HASH_ELEM | HASH_BLOBS | HASH_CONTEXT);
+	}
+	return hash_search(revoke_backoff, id, action, found);
+}
+
+/*
  * Revoke a lease's tree for the enforcer, which must not wait long on an
  * agent's open transaction (while it waits it signals nobody): in a
  * subtransaction with a short lock_timeout.  A lock timeout or a deadlock
- * leaves the lease for a later round (the walk finds it again); any other
- * error is raised.  Returns whether it was revoked.
+ * leaves the lease for a later round (the walk finds it again), after a
+ * back-off; any other error is raised.  Returns whether it was revoked.
  */
 static bool
 enforcer_revoke(const pg_uuid_t *id, const char *reason)
 {
 	int64		count;
+	bool		found;
+	EnforcerBackoff *b;
+	TimestampTz now = GetCurrentTimestamp();
+	bool		done;
 
-	if (gov_revoke_tree_try(id, reason, true, NULL, ENFORCER_LOCK_TIMEOUT, &count))
+	b = backoff_find(id, HASH_FIND, &found);
+	if (b != NULL && now < b->next_try)
+		return false;
+	done = gov_revoke_tree_try(id, reason, true, NULL,
+							   round_lock_timeouts < ENFORCER_ROUND_WAITS ?
+							   ENFORCER_LOCK_TIMEOUT : "1ms", &count);
+	walk_pause();				/* a revocation meanwhile is signalled now */
+	if (done)
+	{
+		if (b != NULL)
+			(void) backoff_find(id, HASH_REMOVE, NULL);
 		return true;
+	}
+
+	round_lock_timeouts++;
+	if (b == NULL)
+	{
+		if (hash_get_num_entries(revoke_backoff) >= ENFORCER_BACKOFF_ENTRIES)
+		{
+			/* forget them all rather than grow: each is only a delay */
+			hash_destroy(revoke_backoff);
+			revoke_backoff = NULL;
+		}
+		b = backoff_find(id, HASH_ENTER, &found);
+		b->backoff_ms = ENFORCER_BACKOFF_FIRST_MS;
+	}
+	else
+		b->backoff_ms = Min(b->backoff_ms * 2, ENFORCER_BACKOFF_MAX_MS);
+	b->next_try = TimestampTzPlusMilliseconds(GetCurrentTimestamp(), b->backoff_ms);
 	ereport(LOG,
 			(errmsg("governance enforcer: lease %s is locked by another transaction; "
-					"it will be revoked in a later round", gov_uuid_text(id))));
+					"it will be revoked in a later round", gov_uuid_text(id)),
+			 errdetail("The next attempt is in %d ms.", b->backoff_ms)));
 	return false;
+}
+
+/* A lease that ended by other means needs no more attempts. */
+static void
+backoff_forget(const pg_uuid_t *id)
+{
+	if (revoke_backoff != NULL)
+		(void) hash_search(revoke_backoff, id, HASH_REMOVE, NULL);
 }
 
 /*
@@ -551,8 +633,11 @@ reconcile_revocations(List *revoked)
 		GovLeaseSnapshot *l = lfirst(lc);
 
 		if (hash_search(live, &l->id, HASH_FIND, NULL) == NULL)
+		{
 			/* ended durably meanwhile (an ancestor's revocation, expiry) */
 			(void) gov_lease_set_state(&l->id, GOV_LEASE_REVOKED, NULL);
+			backoff_forget(&l->id);
+		}
 		else if (l->has_parent && hash_search(covered, &l->parent, HASH_FIND, NULL) != NULL)
 			(void) hash_search(covered, &l->id, HASH_ENTER, NULL);
 		else if (done++ < RECONCILE_MAX &&
@@ -580,6 +665,7 @@ gov_enforcer_duty(void)
 
 	/* first, and outside any transaction: stop what must stop */
 	gov_stat_add(GOV_STAT_ENFORCER_ROUNDS, 1);
+	round_lock_timeouts = 0;
 	wakes_seen = gov_worker_wakes(GOV_WORKER_ENFORCER);
 	signal_attached();
 

@@ -158,9 +158,22 @@ kill "$BOUND" 2>/dev/null; wait "$BOUND" 2>/dev/null
 sleep 4
 gov_is "trusted" "$(q "SELECT governance.trust_state()")" \
 	"the enforcer did not wait on the prepared transaction's lock: trust is trusted 4 s after the restart"
-gov_is "0" "$(q "SELECT count(*) FROM pg_locks l JOIN pg_stat_activity a USING (pid)
-                 WHERE NOT l.granted AND a.backend_type = 'governance enforcer'")" \
-	"and it waits for no lock"
+# It still tries P's revocation now and then (a 50 ms lock wait, backing
+# off to one every 4 s); what it must not do is sit in a lock wait.  A
+# stuck enforcer is seen waiting in every sample and does no rounds.
+rounds0=$(q "SELECT enforcer_rounds FROM governance.stats")
+waiting=0
+for i in $(seq 1 20); do
+	w=$(q "SELECT count(*) FROM pg_locks l JOIN pg_stat_activity a USING (pid)
+	       WHERE NOT l.granted AND a.backend_type = 'governance enforcer'")
+	waiting=$((waiting + w))
+	sleep 0.1
+done
+rounds1=$(q "SELECT enforcer_rounds FROM governance.stats")
+gov_ok "$([ "$waiting" -le 2 ] && echo 0 || echo 1)" \
+	"and it does not sit in a lock wait (seen waiting in $waiting of 20 samples over 2 s)"
+gov_ok "$([ $((rounds1 - rounds0)) -ge 5 ] && echo 0 || echo 1)" \
+	"its rounds go on meanwhile ($((rounds1 - rounds0)) rounds in those 2 s)"
 gov_is "live" "$(q "SELECT state FROM governance.leases WHERE lease_id = '$P_ID'")" \
 	"P's durable row still says live (its revocation waits for the lock)"
 gov_is "f|f" "$(q "SELECT format('%s|%s', (SELECT valid FROM governance.verify_artifact('$P_ART')),
@@ -171,6 +184,52 @@ gov_like "artifact refused" "$out" "attaching K is refused"
 q "ROLLBACK PREPARED 'lk_hold'" >/dev/null
 gov_wait "$C" "SELECT bool_and(state = 'revoked') FROM governance.leases WHERE lease_id = '$P_ID' OR parent_id = '$P_ID'" 10
 gov_ok $? "once the lock is gone, P and K are revoked durably ($(q "SELECT end_reason FROM governance.leases WHERE lease_id = '$P_ID'"))"
+gov_is "t" "$(q "SELECT ok FROM governance.verify_ledger()")" "the ledger verifies"
+
+# Many locked leases must not hold the enforcer either: a prepared
+# transaction locks the rows of a lease Q and its 40 delegated children, Q
+# is revoked (dead at once, made durable later: revocations_deferred), and
+# every reconcile tries the tree again.  The tries back off, and after two
+# lock timeouts in a round the others wait 1 ms, so a revocation meanwhile
+# is still signalled at once (41 tries of 50 ms would hold each walk 2 s).
+Q=$(authorize '5 minutes') || { echo "not ok - authorize"; exit 1; }
+Q_ID=${Q%%|*}
+gov_is "40" "$(bq lk_bot "SELECT count(*) FROM generate_series(1, 40) g,
+                 LATERAL governance.delegate('$Q_ID', 'Agent::\"lk-bot\"', 'tool.run',
+                                             'Tool::\"search\"', jsonb_build_object('n', g), '5 minutes') d")" \
+	"lease Q and 40 delegated children"
+gov_psql "$C" -c "BEGIN" -c "SELECT lease_id FROM governance.leases WHERE lease_id = '$Q_ID' OR parent_id = '$Q_ID' FOR UPDATE" \
+	-c "PREPARE TRANSACTION 'lk_many'" >/dev/null
+gov_ok $? "a prepared transaction locks the rows of Q and its 40 children"
+q "SELECT governance.revoke('$Q_ID', 'test: a locked tree')" >/dev/null 2>&1
+gov_is "1|41" "$(q "SELECT format('%s|%s', (SELECT count(*) FROM governance.revocations_deferred WHERE lease_id = '$Q_ID'),
+                  (SELECT count(*) FROM governance.leases WHERE (lease_id = '$Q_ID' OR parent_id = '$Q_ID') AND state = 'live'))")" \
+	"Q's revocation is deferred: its 41 rows still say live"
+sleep 2
+worst=0
+for i in 1 2 3; do
+	R=$(authorize '5 minutes') || { echo "not ok - authorize"; exit 1; }
+	R_ID=${R%%|*} R_ART=${R#*|}
+	"$PGBIN/psql" -X -q -At -h "$C" -p 5432 -U lk_bot -d postgres >"$W/sleeper$i.out" 2>&1 <<EOF &
+SELECT governance.attach('$R_ART', true) IS NOT NULL;
+SELECT pg_sleep(60);
+EOF
+	SLEEPER=$!
+	gov_wait "$C" "SELECT count(*) = 1 FROM pg_stat_activity WHERE usename = 'lk_bot' AND wait_event = 'PgSleep'" 10
+	sleep 0.$((i * 3))
+	t0=$(date +%s%N)
+	q "SELECT governance.revoke('$R_ID', 'test: revoke while a tree is locked')" >/dev/null
+	wait "$SLEEPER"
+	ms=$(( ($(date +%s%N) - t0) / 1000000 ))
+	[ "$ms" -gt "$worst" ] && worst=$ms
+	grep -q "canceling statement: governance lease $R_ID was revoked" "$W/sleeper$i.out" || worst=99999
+done
+gov_ok "$([ "$worst" -lt 1000 ] && echo 0 || echo 1)" \
+	"while the enforcer retries the 41 locked rows, three revocations are each signalled within 1 s (worst ${worst} ms)"
+gov_is "trusted" "$(q "SELECT governance.trust_state()")" "trust is still trusted"
+q "ROLLBACK PREPARED 'lk_many'" >/dev/null
+gov_wait "$C" "SELECT bool_and(state = 'revoked') FROM governance.leases WHERE lease_id = '$Q_ID' OR parent_id = '$Q_ID'" 15
+gov_ok $? "once the lock is gone, Q and its 40 children are revoked durably"
 gov_is "t" "$(q "SELECT ok FROM governance.verify_ledger()")" "the ledger verifies"
 
 gov_stop "$C"

@@ -646,6 +646,42 @@ reconcile_revocations(List *revoked)
 	}
 }
 
+/*
+ * A lease whose session ended but whose durable revocation must wait for a
+ * lock: fail closed first (end it and its live descendants in shared
+ * memory, so that no other session can take it up meanwhile), durable
+ * next (the reconcile, with the back-off above).
+ */
+static void
+kill_tree_now(const pg_uuid_t *id, const char *reason)
+{
+	List	   *ids = list_make1((void *) id);
+	Oid			argtypes[] = {UUIDOID};
+	Datum		values[] = {UUIDPGetDatum(id)};
+	uint64		i;
+
+	(void) gov_lease_kill_tree(ids, reason, NULL);
+	if (SPI_execute_with_args("WITH RECURSIVE tree AS ("
+							  "  SELECT lease_id, state FROM governance.leases WHERE parent_id = $1"
+							  "  UNION ALL"
+							  "  SELECT l.lease_id, l.state"
+							  "    FROM governance.leases l JOIN tree t ON l.parent_id = t.lease_id)"
+							  " SELECT lease_id FROM tree WHERE state = 'live'",
+							  1, argtypes, values, NULL, true, 0) != SPI_OK_SELECT)
+		elog(ERROR, "could not read governance.leases");
+	ids = NIL;
+	for (i = 0; i < SPI_processed; i++)
+	{
+		bool		isnull;
+		pg_uuid_t  *u = palloc(sizeof(pg_uuid_t));
+
+		*u = *DatumGetUUIDP(SPI_getbinval(SPI_tuptable->vals[i], SPI_tuptable->tupdesc, 1, &isnull));
+		ids = lappend(ids, u);
+	}
+	if (ids != NIL)
+		(void) gov_lease_kill_tree(ids, reason, NULL);
+}
+
 static void
 revoke_orphan(const GovLeaseSnapshot *l, void *arg)
 {
@@ -730,7 +766,10 @@ gov_enforcer_duty(void)
 	}
 	foreach(lc, orphans)
 	{
-		(void) enforcer_revoke((pg_uuid_t *) lfirst(lc), "session ended");
+		pg_uuid_t  *id = lfirst(lc);
+
+		if (!enforcer_revoke(id, "session ended"))
+			kill_tree_now(id, "session ended");
 		signal_if_due();
 	}
 	reconcile_revocations(revoked);

@@ -232,6 +232,37 @@ gov_wait "$C" "SELECT bool_and(state = 'revoked') FROM governance.leases WHERE l
 gov_ok $? "once the lock is gone, Q and its 40 children are revoked durably"
 gov_is "t" "$(q "SELECT ok FROM governance.verify_ledger()")" "the ledger verifies"
 
+# A session-bound lease whose session ends while a prepared transaction
+# locks its row: fail closed first.  The enforcer cannot make the
+# revocation durable yet, so it ends the lease (and its child) in shared
+# memory at once; nobody can take it up meanwhile.
+O=$(authorize '5 minutes') || { echo "not ok - authorize"; exit 1; }
+O_ID=${O%%|*} O_ART=${O#*|}
+OK_ART=$(bq lk_bot "SELECT artifact FROM governance.delegate('$O_ID', 'Agent::\"lk-bot\"', 'tool.run',
+                    'Tool::\"search\"', '{}', '5 minutes')")
+"$PGBIN/psql" -X -q -At -h "$C" -p 5432 -U lk_bot -d postgres >"$W/orphan.out" 2>&1 <<EOF &
+SELECT governance.attach('$O_ART', true) IS NOT NULL;
+SELECT pg_sleep(60);
+EOF
+ORPHAN=$!
+gov_wait "$C" "SELECT session_bound FROM governance.leases WHERE lease_id = '$O_ID'" 10
+gov_ok $? "a session holds lease O (with a delegated child) for the session"
+gov_psql "$C" -c "BEGIN" -c "SELECT lease_id FROM governance.leases WHERE lease_id = '$O_ID' FOR UPDATE" \
+	-c "PREPARE TRANSACTION 'lk_orphan'" >/dev/null
+gov_ok $? "a prepared transaction locks O's row"
+q "SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE usename = 'lk_bot' AND wait_event = 'PgSleep'" >/dev/null
+wait "$ORPHAN" 2>/dev/null
+gov_wait "$C" "SELECT NOT valid FROM governance.verify_artifact('$O_ART')" 5
+gov_ok $? "O's session ended: O is dead for every check within the enforcer's walk"
+gov_is "live|f" "$(q "SELECT format('%s|%s', (SELECT state FROM governance.leases WHERE lease_id = '$O_ID'),
+                                      (SELECT valid FROM governance.verify_artifact('$OK_ART')))")" \
+	"while its durable row still says live (locked), and O's child is dead too"
+out=$(bq lk_bot "SELECT governance.attach('$O_ART', true)" 2>&1)
+gov_like "artifact refused" "$out" "another session cannot take O up"
+q "ROLLBACK PREPARED 'lk_orphan'" >/dev/null
+gov_wait "$C" "SELECT bool_and(state = 'revoked') FROM governance.leases WHERE lease_id = '$O_ID' OR parent_id = '$O_ID'" 15
+gov_ok $? "once the lock is gone, O and its child are revoked durably ($(q "SELECT end_reason FROM governance.leases WHERE lease_id = '$O_ID'"))"
+
 gov_stop "$C"
 ! grep -E "PANIC|terminated by signal|server process .* was terminated" "$C/server.log" >/dev/null
 gov_ok $? "no crash in the server log"
